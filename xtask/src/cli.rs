@@ -1,0 +1,210 @@
+//! The command line: static task flags (clap derive) plus one `--NAME VALUE`
+//! flag per parameter declared in profiling.toml, added to every task at
+//! runtime. That is why `cargo xtask memory --subs 50000` works: `subs` is
+//! declared in the config, not hard-coded here.
+
+use crate::config::{Config, ConfigError};
+use crate::tasks;
+use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Profiling tasks for this workspace, driven by profiling.toml",
+    long_about = "Profiling tasks for this workspace, driven by profiling.toml.\n\n\
+        Every parameter declared in profiling.toml ([params.NAME]) is a --NAME VALUE flag of \
+        every task. Results go to results/<timestamp>-<label>/.",
+    after_help = "Start with `cargo xtask doctor`, then `cargo xtask profile-baseline`.",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Print every external command exactly as run.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// The config file [default: profiling.toml at the workspace root].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub task: Task,
+}
+
+#[derive(Subcommand)]
+pub enum Task {
+    /// Detect the profiling tools of this machine and say what each task can do.
+    Doctor(tasks::doctor::Args),
+    /// Build with symbols, time the workload, profile CPU (and memory), save a result.
+    ProfileBaseline(tasks::baseline::Args),
+    /// Just the CPU flamegraph of the workload.
+    Flamegraph(tasks::flamegraph::Args),
+}
+
+impl Task {
+    fn needs_config(&self) -> bool {
+        !matches!(self, Task::Doctor(_))
+    }
+}
+
+/// Parameter values given on the command line, by parameter name.
+pub type ParamFlags = BTreeMap<String, String>;
+
+const PARAM_ID_PREFIX: &str = "param:";
+const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
+
+pub fn run() -> anyhow::Result<u8> {
+    let args: Vec<String> = std::env::args().collect();
+    // The config decides which flags exist, so it is read before parsing.
+    let config_path = Config::locate(explicit_config(&args).as_deref());
+    let config = Config::load(&config_path);
+
+    let command = with_param_flags(Cli::command(), config.as_ref().ok(), config.as_ref().err());
+    let matches = command.get_matches_from(&args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    crate::VERBOSE.store(cli.verbose, Ordering::Relaxed);
+    let params = match matches.subcommand() {
+        Some((_, sub)) => param_flags(sub),
+        None => ParamFlags::new(),
+    };
+
+    if !cli.task.needs_config() {
+        return match cli.task {
+            Task::Doctor(args) => tasks::doctor::run(&args, config.as_ref().ok()),
+            _ => unreachable!("only doctor runs without a config"),
+        };
+    }
+    let config = config?;
+    match cli.task {
+        Task::Doctor(_) => unreachable!("handled above"),
+        Task::ProfileBaseline(args) => tasks::baseline::run(&config, &args, &params),
+        Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
+    }
+}
+
+/// `--config FILE` or `--config=FILE`, read before clap runs.
+fn explicit_config(args: &[String]) -> Option<PathBuf> {
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--config" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(path) = arg.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    None
+}
+
+/// Adds the declared parameters as flags to every task.
+fn with_param_flags(
+    mut command: clap::Command,
+    config: Option<&Config>,
+    error: Option<&ConfigError>,
+) -> clap::Command {
+    if let Some(error) = error {
+        command = command.after_help(format!(
+            "warning: the parameter flags are missing because the config did not load:\n{error}"
+        ));
+    }
+    let Some(config) = config else {
+        return command;
+    };
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, |mut sub| {
+            for (param_name, param) in &config.params {
+                let kind = param.default.clone();
+                let value_name = param.default.kind().to_uppercase();
+                let help = if param.help.is_empty() {
+                    format!("[default: {}]", param.default)
+                } else {
+                    format!("{} [default: {}]", param.help, param.default)
+                };
+                let checked_name = param_name.clone();
+                sub = sub.arg(
+                    Arg::new(format!("{PARAM_ID_PREFIX}{param_name}"))
+                        .long(param_name.clone())
+                        .value_name(value_name)
+                        .help(help)
+                        .help_heading(PARAM_HEADING)
+                        .value_parser(move |text: &str| {
+                            if kind.accepts(text) {
+                                Ok(text.to_string())
+                            } else {
+                                let kind = kind.kind();
+                                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                                Err(format!("--{checked_name} takes {article} {kind}, not `{text}`"))
+                            }
+                        }),
+                );
+            }
+            sub
+        });
+    }
+    command
+}
+
+fn param_flags(matches: &ArgMatches) -> ParamFlags {
+    matches
+        .ids()
+        .filter_map(|id| {
+            let name = id.as_str().strip_prefix(PARAM_ID_PREFIX)?;
+            let value = matches.get_one::<String>(id.as_str())?;
+            Some((name.to_string(), value.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::load(&crate::project_root().join("profiling.toml")).unwrap()
+    }
+
+    #[test]
+    fn declared_parameters_become_flags_of_every_task() {
+        let config = config();
+        let command = with_param_flags(Cli::command(), Some(&config), None);
+        for sub in command.get_subcommands() {
+            let longs: Vec<_> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
+            for name in config.params.keys() {
+                assert!(longs.contains(&name.as_str()), "{} lacks --{name}", sub.get_name());
+            }
+        }
+        let matches = command
+            .try_get_matches_from(["cargo xtask", "flamegraph", "--subs", "1234"])
+            .unwrap();
+        let (_, sub) = matches.subcommand().unwrap();
+        assert_eq!(param_flags(sub), ParamFlags::from([("subs".into(), "1234".into())]));
+    }
+
+    #[test]
+    fn parameter_values_are_checked_against_their_kind() {
+        let command = with_param_flags(Cli::command(), Some(&config()), None);
+        let err = command
+            .try_get_matches_from(["cargo xtask", "flamegraph", "--subs", "many"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--subs takes an integer, not `many`"), "{err}");
+    }
+
+    #[test]
+    fn the_cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn config_flag_is_found_before_parsing() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(explicit_config(&args(&["x", "--config", "a.toml"])), Some("a.toml".into()));
+        assert_eq!(explicit_config(&args(&["x", "doctor", "--config=b.toml"])), Some("b.toml".into()));
+        assert_eq!(explicit_config(&args(&["x", "doctor"])), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! Flamegraph SVGs from folded stacks, rendered in-process by inferno.
+
+use anyhow::Context;
+use inferno::flamegraph::{self, color, Options};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// CPU samples: the classic hot palette.
+    Cpu,
+    /// Bytes: inferno's memory palette.
+    Memory,
+}
+
+/// Renders `folded` to an SVG. An empty profile still gives a valid SVG
+/// that says so, rather than an error that would lose the rest of a result.
+pub fn render(folded: &Path, svg: &Path, title: &str, subtitle: &str, kind: Kind) -> anyhow::Result<()> {
+    let mut options = Options::default();
+    options.title = title.to_string();
+    if !subtitle.is_empty() {
+        options.subtitle = Some(subtitle.to_string());
+    }
+    options.deterministic = true;
+    match kind {
+        Kind::Cpu => {
+            options.colors = color::Palette::Multi(color::MultiPalette::Rust);
+            options.count_name = "samples".into();
+        }
+        Kind::Memory => {
+            options.colors = color::Palette::Basic(color::BasicPalette::Mem);
+            options.count_name = "bytes".into();
+        }
+    }
+    let text = std::fs::read_to_string(folded).with_context(|| format!("cannot read {}", folded.display()))?;
+    let out = std::io::BufWriter::new(
+        std::fs::File::create(svg).with_context(|| format!("cannot write {}", svg.display()))?,
+    );
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        // inferno refuses empty input; draw a placeholder frame instead.
+        return flamegraph::from_lines(&mut options, ["(no samples) 1"], out)
+            .with_context(|| format!("cannot render {}", svg.display()));
+    }
+    flamegraph::from_lines(&mut options, lines, out).with_context(|| format!("cannot render {}", svg.display()))
+}
+
+/// A differential flamegraph: the shape of `after`, coloured by the change
+/// from `before` (red grew, blue shrank), with counts normalised.
+pub fn render_diff(before: &Path, after: &Path, svg: &Path, title: &str, subtitle: &str) -> anyhow::Result<()> {
+    let mut folded = Vec::new();
+    let options = inferno::differential::Options {
+        normalize: true,
+        ..Default::default()
+    };
+    inferno::differential::from_files(options, before, after, &mut folded)
+        .with_context(|| format!("cannot diff {} and {}", before.display(), after.display()))?;
+    let mut flame = Options::default();
+    flame.title = title.to_string();
+    flame.subtitle = Some(subtitle.to_string());
+    flame.deterministic = true;
+    flame.count_name = "samples".into();
+    let text = String::from_utf8_lossy(&folded).into_owned();
+    let out = std::io::BufWriter::new(std::fs::File::create(svg)?);
+    flamegraph::from_lines(&mut flame, text.lines().filter(|l| !l.is_empty()), out)
+        .with_context(|| format!("cannot render {}", svg.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_svg_with_title_and_functions() {
+        let dir = std::env::temp_dir().join(format!("xtask-fg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let folded = dir.join("a.folded");
+        std::fs::write(&folded, "main;cdr_demo::generate::tariff 30\nmain;cdr_demo::generate::format_rows 10\n").unwrap();
+        let svg = dir.join("a.svg");
+        render(&folded, &svg, "demo subs=5", "commit abc", Kind::Cpu).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.starts_with("<?xml"));
+        assert!(text.contains("demo subs=5"));
+        assert!(text.contains("cdr_demo::generate::tariff"));
+
+        let empty = dir.join("empty.folded");
+        std::fs::write(&empty, "").unwrap();
+        render(&empty, &svg, "t", "", Kind::Memory).unwrap();
+        assert!(std::fs::read_to_string(&svg).unwrap().contains("(no samples)"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,201 @@
+//! The README.md of a result: what ran, the timing table, metrics, top
+//! functions, memory, and links to the files. Written to paste well into a
+//! pull request.
+
+use crate::results::record::{MeasureSummary, RunRecord, ScaleRecord};
+use crate::results::system_info::SystemInfo;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Formats a value of a measure in its unit, readably.
+pub fn format_value(value: f64, unit: &str) -> String {
+    match unit {
+        "s" if value < 1.0 => format!("{:.1} ms", value * 1e3),
+        "s" => format!("{value:.3} s"),
+        "B" => format_bytes(value),
+        _ if value.abs() >= 1e6 => format!("{:.3}M {unit}", value / 1e6),
+        _ if value.abs() >= 1e4 => format!("{:.1}k {unit}", value / 1e3),
+        _ if value.fract() == 0.0 => format!("{value:.0} {unit}"),
+        _ => format!("{value:.3} {unit}"),
+    }
+    .trim_end()
+    .to_string()
+}
+
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+/// The timing and metrics table of one scale.
+pub fn summary_table(summaries: &BTreeMap<String, MeasureSummary>) -> String {
+    let mut out = String::from("| measure | median | mean | ± stddev | min | max | CV | runs |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    // Time first, then RSS, then the workload's metrics.
+    let order = ["wall_s", "user_s", "sys_s", "max_rss_bytes"];
+    let mut names: Vec<&String> = summaries.keys().collect();
+    names.sort_by_key(|n| (order.iter().position(|o| o == n).unwrap_or(order.len()), n.as_str()));
+    for name in names {
+        let m = &summaries[name];
+        let s = &m.summary;
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {:.1} % | {} |",
+            format_value(s.median, &m.unit),
+            format_value(s.mean, &m.unit),
+            format_value(s.stddev, &m.unit),
+            format_value(s.min, &m.unit),
+            format_value(s.max, &m.unit),
+            s.cv * 100.0,
+            s.n
+        );
+    }
+    out
+}
+
+pub fn run_readme(record: &RunRecord, system: &SystemInfo, top_functions: &BTreeMap<String, String>, notes: &[String]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {} — `{}` ({})\n", record.label, record.workload, record.task);
+    let _ = writeln!(
+        out,
+        "Created {} on {} ({}, {} cores, {}), commit `{}`{}, build profile `{}`.\n",
+        record.created,
+        system.hostname,
+        system.cpu_model,
+        system.cores,
+        system.kernel,
+        record.git.commit.as_deref().map_or("unknown", |c| &c[..c.len().min(12)]),
+        if record.git.dirty { " (dirty tree)" } else { "" },
+        record.build_profile
+    );
+    if let Some(failure) = &record.failure {
+        let _ = writeln!(out, "**Failed:** {failure}\n");
+    }
+    if !notes.is_empty() {
+        out.push_str("## Notes\n\n");
+        for note in notes {
+            let _ = writeln!(out, "- {note}");
+        }
+        out.push('\n');
+    }
+    for scale in &record.scales {
+        scale_section(&mut out, scale, record.scales.len() > 1, top_functions.get(&scale.scale));
+    }
+    out.push_str("## Files\n\n- [run.json](run.json): every sample, summary and setting\n- [system_info.json](system_info.json): the machine\n");
+    for scale in &record.scales {
+        let prefix = scale_prefix(scale, record.scales.len() > 1);
+        if let Some(profile) = &scale.cpu_profile {
+            for file in &profile.files {
+                let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
+            }
+        }
+        if scale.memory.is_some() {
+            let _ = writeln!(out, "- [{prefix}memory.json]({prefix}memory.json)");
+        }
+    }
+    out
+}
+
+/// Files of a scale live in a subdirectory when a result holds several scales.
+pub fn scale_prefix(scale: &ScaleRecord, several: bool) -> String {
+    if several {
+        format!("{}/", scale.scale)
+    } else {
+        String::new()
+    }
+}
+
+fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Option<&String>) {
+    let heading = if several { format!("## Scale `{}`", scale.scale) } else { "## Timings".to_string() };
+    let params: Vec<String> = scale.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let _ = writeln!(out, "{heading}\n");
+    let _ = writeln!(out, "Parameters: `{}`  ", params.join(" "));
+    let command: Vec<String> = scale
+        .argv
+        .iter()
+        .map(|a| crate::runs::process::shell_quote(a))
+        .collect();
+    let _ = writeln!(out, "Command: `{}`  ", command.join(" "));
+    let _ = writeln!(out, "{} warm-up, {} measured runs.\n", scale.warmup, scale.runs.len());
+    out.push_str(&summary_table(&scale.summaries));
+    out.push('\n');
+    if let Some(load) = &scale.load {
+        let _ = writeln!(out, "Load scenario (profiled run): `{}`\n", load.argv.join(" "));
+        for (name, value) in &load.metrics {
+            let _ = writeln!(out, "- {name}: {value}");
+        }
+        out.push('\n');
+    }
+    if let Some(profile) = &scale.cpu_profile {
+        let prefix = scale_prefix(scale, several);
+        let _ = writeln!(
+            out,
+            "### CPU profile\n\n{} at {} Hz, call graph `{}`, {}; {} samples. [Flamegraph]({prefix}flamegraph.svg)\n",
+            profile.tool, profile.frequency, profile.call_graph, profile.symbolizer, profile.folded_samples
+        );
+        for note in &profile.notes {
+            let _ = writeln!(out, "> {note}\n");
+        }
+        if let Some(top) = top {
+            out.push_str("```text\n");
+            for line in top.lines().take(17) {
+                out.push_str(line);
+                out.push('\n');
+            }
+            out.push_str("```\n\n");
+        }
+    }
+    if let Some(memory) = &scale.memory {
+        let _ = writeln!(out, "### Memory ({})\n", memory.tool);
+        out.push_str(&crate::reports::markdown::memory_table(memory));
+        out.push('\n');
+    }
+}
+
+pub fn memory_table(memory: &crate::tools::memory_model::MemoryReport) -> String {
+    let mut out = String::from("| measure | value |\n|---|---:|\n");
+    let bytes = |v: Option<f64>| v.map(format_bytes).unwrap_or_else(|| "—".into());
+    let count = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
+    let _ = writeln!(out, "| peak heap | {} |", bytes(memory.peak_heap_bytes));
+    let _ = writeln!(out, "| peak RSS | {} |", bytes(memory.peak_rss_bytes));
+    let _ = writeln!(out, "| allocation calls | {} |", count(memory.total_allocations));
+    let _ = writeln!(out, "| temporary allocations | {} |", count(memory.temporary_allocations));
+    let _ = writeln!(out, "| leaked | {} |", bytes(memory.leaked_bytes));
+    if !memory.peak_consumers.is_empty() {
+        out.push_str("\nTop peak consumers:\n\n| bytes | function |\n|---:|---|\n");
+        for site in memory.peak_consumers.iter().take(10) {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` |",
+                bytes(site.bytes),
+                site.function.replace('|', "\\|")
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_in_units() {
+        assert_eq!(format_value(0.0123, "s"), "12.3 ms");
+        assert_eq!(format_value(1.5, "s"), "1.500 s");
+        assert_eq!(format_value(2048.0, "B"), "2.00 KiB");
+        assert_eq!(format_value(1_532_418.0, "records/s"), "1.532M records/s");
+        assert_eq!(format_value(200.0, "records"), "200 records");
+        assert_eq!(format_bytes(72.05e6), "68.71 MiB");
+    }
+}

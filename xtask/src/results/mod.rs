@@ -1,0 +1,280 @@
+//! The results store: what lies under `results/`.
+//!
+//! A result is a directory `<YYYYMMDD-HHMMSS>-<label>/` holding `run.json`
+//! (our marker: directories without it are not ours), `system_info.json`,
+//! `README.md` and the profile files. A result is assembled under
+//! `.tmp-<...>` and renamed into place only when complete, so an interrupted
+//! task never leaves a directory that looks like a finished result.
+
+pub mod record;
+pub mod system_info;
+
+use anyhow::{bail, Context};
+use record::RunRecord;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const RUN_FILE: &str = "run.json";
+pub const TMP_PREFIX: &str = ".tmp-";
+pub const FAILED_PREFIX: &str = ".failed-";
+
+/// Checks a user-given label: it becomes part of a directory name.
+pub fn validate_label(label: &str) -> anyhow::Result<()> {
+    let ok = !label.is_empty()
+        && label.len() <= 64
+        && label != "."
+        && label != ".."
+        && !label.starts_with('.')
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !ok {
+        bail!(
+            "invalid label `{label}`: use 1-64 letters, digits, `-`, `_` or `.` (no path separators, not starting with `.`)"
+        );
+    }
+    Ok(())
+}
+
+/// A result being written. Dropping it without `commit` leaves the temporary
+/// directory for `cleanup` (and for post-mortems); it never looks complete.
+pub struct Pending {
+    pub dir: PathBuf,
+    results_dir: PathBuf,
+    name: String,
+}
+
+impl Pending {
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> anyhow::Result<PathBuf> {
+        let path = self.path(file);
+        std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    pub fn write_json(&self, file: &str, value: &impl serde::Serialize) -> anyhow::Result<PathBuf> {
+        let mut bytes = serde_json::to_vec_pretty(value)?;
+        bytes.push(b'\n');
+        self.write(file, bytes)
+    }
+
+    /// Keeps a failed attempt's files under `.failed-...` with the reason in
+    /// `failure.txt`: evidence to read, never mistaken for a result.
+    pub fn abandon(self, reason: &str) -> anyhow::Result<PathBuf> {
+        self.write("failure.txt", reason)?;
+        let target = self
+            .results_dir
+            .join(format!("{FAILED_PREFIX}{}-{}", self.name, std::process::id()));
+        std::fs::rename(&self.dir, &target)?;
+        Ok(target)
+    }
+
+    /// Renames the directory into place. Two tasks finishing in the same
+    /// second get `-2`, `-3`, ...: rename onto an existing non-empty
+    /// directory fails, so the first one to claim a name keeps it.
+    pub fn commit(self) -> anyhow::Result<PathBuf> {
+        for attempt in 1..100 {
+            let name = if attempt == 1 {
+                self.name.clone()
+            } else {
+                format!("{}-{attempt}", self.name)
+            };
+            let target = self.results_dir.join(&name);
+            if target.exists() {
+                continue;
+            }
+            match std::fs::rename(&self.dir, &target) {
+                Ok(()) => return Ok(target),
+                // Another task claimed the name between our check and rename.
+                Err(_) if target.exists() => continue,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot move the result to {}", target.display()))
+                }
+            }
+        }
+        bail!("no free result directory name for {}", self.name)
+    }
+}
+
+/// The results directory of a config.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub dir: PathBuf,
+}
+
+/// A result found on disk.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub dir: PathBuf,
+    pub name: String,
+    pub record: RunRecord,
+}
+
+impl Store {
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    /// Starts a result: `<stamp>-<label>` to be, `.tmp-<stamp>-<label>-<pid>` for now.
+    pub fn begin(&self, label: &str) -> anyhow::Result<Pending> {
+        validate_label(label)?;
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let name = format!("{}-{label}", timestamp_for_dir(SystemTime::now()));
+        let dir = self
+            .dir
+            .join(format!("{TMP_PREFIX}{name}-{}", std::process::id()));
+        std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Pending {
+            dir,
+            results_dir: self.dir.clone(),
+            name,
+        })
+    }
+
+    /// Every complete result, oldest first. Unreadable ones are skipped with a warning.
+    pub fn list(&self) -> anyhow::Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        let read = match std::fs::read_dir(&self.dir) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(entries),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.dir.display())),
+        };
+        for item in read {
+            let item = item?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            // Never follow symlinks out of the results directory.
+            if name.starts_with('.') || !item.file_type()?.is_dir() {
+                continue;
+            }
+            let run = item.path().join(RUN_FILE);
+            if !run.is_file() {
+                continue;
+            }
+            match read_record(&run) {
+                Ok(record) => entries.push(Entry {
+                    dir: item.path(),
+                    name,
+                    record,
+                }),
+                Err(e) => eprintln!("warning: skipping {}: {e:#}", item.path().display()),
+            }
+        }
+        entries.sort_by(|a, b| (&a.record.created, &a.name).cmp(&(&b.record.created, &b.name)));
+        Ok(entries)
+    }
+
+    /// Finds a result by directory path, directory name, `latest`,
+    /// `previous`, or label (the newest with that label).
+    pub fn resolve(&self, what: &str) -> anyhow::Result<Entry> {
+        let path = Path::new(what);
+        if path.join(RUN_FILE).is_file() {
+            let record = read_record(&path.join(RUN_FILE))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| what.to_string());
+            return Ok(Entry {
+                dir: path.to_path_buf(),
+                name,
+                record,
+            });
+        }
+        let entries = self.list()?;
+        let found = match what {
+            "latest" => entries.last(),
+            "previous" => entries.iter().rev().nth(1),
+            _ => entries
+                .iter()
+                .rev()
+                .find(|e| e.name == what)
+                .or_else(|| entries.iter().rev().find(|e| e.record.label == what)),
+        };
+        match found {
+            Some(entry) => Ok(entry.clone()),
+            None => {
+                let known: Vec<&str> = entries.iter().rev().take(5).map(|e| e.name.as_str()).collect();
+                bail!(
+                    "no result `{what}` in {} ({}); give a directory, a label, `latest` or `previous`",
+                    self.dir.display(),
+                    if known.is_empty() {
+                        "it holds no results yet: run `cargo xtask profile-baseline`".to_string()
+                    } else {
+                        format!("newest: {}", known.join(", "))
+                    }
+                )
+            }
+        }
+    }
+}
+
+pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let record: RunRecord =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a valid run record", path.display()))?;
+    if record.schema_version > record::SCHEMA_VERSION {
+        bail!(
+            "{} has schema version {}, newer than this xtask understands ({}): update the xtask",
+            path.display(),
+            record.schema_version,
+            record::SCHEMA_VERSION
+        );
+    }
+    Ok(record)
+}
+
+/// `20261122-040506`, UTC.
+pub fn timestamp_for_dir(time: SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = civil(time);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+/// `2026-11-22T04:05:06Z`.
+pub fn timestamp_iso(time: SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = civil(time);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// UTC calendar fields of a time (Howard Hinnant's civil-from-days).
+fn civil(time: SystemTime) -> (i64, i64, i64, u64, u64, u64) {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_320_306); // 2026-11-22T03:25:06Z
+        assert_eq!(timestamp_for_dir(t), "20261122-032506");
+        assert_eq!(timestamp_iso(t), "2026-11-22T03:25:06Z");
+        assert_eq!(timestamp_iso(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn labels_cannot_escape_the_results_directory() {
+        for bad in ["", "..", ".", "a/b", "../x", ".hidden", "a b", "x\\y"] {
+            assert!(validate_label(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["baseline", "v1.2", "opt_2-fast"] {
+            validate_label(good).unwrap();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `run.json`: everything one profile-baseline (or flamegraph, or memory)
+//! run recorded, versioned so that later versions of the xtask can still read
+//! old results.
+
+use crate::config::Better;
+use crate::stats::Summary;
+use crate::tools::memory_model::MemoryReport;
+use crate::tools::perf::RecordSummary;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped on any incompatible change of the format below.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    /// Which task made it: "profile-baseline", "flamegraph", "memory".
+    pub task: String,
+    pub label: String,
+    /// UTC, `2026-11-22T04:05:06Z`.
+    pub created: String,
+    pub workload: String,
+    pub build_profile: String,
+    pub git: GitInfo,
+    /// One entry per scale (one, unnamed, without `--scale`).
+    pub scales: Vec<ScaleRecord>,
+    /// Set when a run failed: the record is kept so the failure can be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GitInfo {
+    pub commit: Option<String>,
+    pub dirty: bool,
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScaleRecord {
+    /// The scale's name, or "default".
+    pub scale: String,
+    pub params: BTreeMap<String, String>,
+    /// The exact argv run (program first) and the environment overrides.
+    pub argv: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub cwd: String,
+    pub warmup: u32,
+    /// Every measured run, in order.
+    pub runs: Vec<RunSample>,
+    /// Per measure (`wall_s`, `user_s`, `sys_s`, `max_rss_bytes`, metrics).
+    pub summaries: BTreeMap<String, MeasureSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_profile: Option<CpuProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryReport>,
+    /// A server workload: the load scenario and its metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSample {
+    pub wall_s: f64,
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub max_rss_bytes: u64,
+    pub exit_code: Option<i32>,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MeasureSummary {
+    pub unit: String,
+    pub better: Better,
+    pub samples: Vec<f64>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CpuProfile {
+    /// "perf 6.1.187", "xctrace 15.0", ...
+    pub tool: String,
+    pub frequency: u32,
+    pub call_graph: String,
+    /// How frames were symbolized: inline frames through a fast addr2line, or `--no-inline`.
+    pub symbolizer: String,
+    pub record: RecordSummary,
+    /// Samples in the folded stacks.
+    pub folded_samples: u64,
+    pub argv: Vec<String>,
+    /// Files in the result directory.
+    pub files: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadRecord {
+    pub argv: Vec<String>,
+    pub wall_s: f64,
+    pub exit_code: Option<i32>,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl RunRecord {
+    /// The summaries of the first scale, which most reports show.
+    pub fn headline(&self) -> Option<&ScaleRecord> {
+        self.scales.first()
+    }
+}

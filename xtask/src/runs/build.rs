@@ -1,0 +1,106 @@
+//! Building a workload target with the profiling cargo profile, and finding
+//! the executable cargo made (from its JSON messages, not by guessing paths).
+
+use crate::config::Target;
+use anyhow::{bail, Context};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Builds `target` and returns the executable. Cargo's progress and errors go
+/// to the terminal as usual.
+pub fn build(root: &Path, profile: &str, target: Target<'_>, package: Option<&str>) -> anyhow::Result<PathBuf> {
+    let (flag, name) = match target {
+        Target::Bin(name) => ("--bin", name),
+        Target::Example(name) => ("--example", name),
+        Target::Bench(name) => ("--bench", name),
+        Target::Command(_) => bail!("an external command is not built by cargo"),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args = vec![
+        "build".to_string(),
+        "--profile".into(),
+        profile.into(),
+        flag.into(),
+        name.into(),
+        "--message-format=json-render-diagnostics".into(),
+    ];
+    if let Some(package) = package {
+        args.extend(["--package".into(), package.into()]);
+    }
+    crate::verbose_command(&crate::runs::process::Spec::new(&cargo).args(args.clone()).display());
+    let mut child = Command::new(&cargo)
+        .args(&args)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot run cargo")?;
+    let mut executable = None;
+    for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line?;
+        if let Some(path) = executable_of(&line, name) {
+            executable = Some(path);
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("`cargo {}` failed (see cargo's error above); nothing was written", args.join(" "));
+    }
+    executable.with_context(|| format!("cargo built no executable for {flag} {name}"))
+}
+
+/// The `executable` of a compiler-artifact message for target `name`.
+fn executable_of(line: &str, name: &str) -> Option<PathBuf> {
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    if message["reason"] != "compiler-artifact" || message["target"]["name"] != name {
+        return None;
+    }
+    message["executable"].as_str().map(PathBuf::from)
+}
+
+/// Whether an executable carries DWARF debug info (section names are in the
+/// ELF's section-name table; scanning for them is enough and format-agnostic).
+pub fn has_debuginfo(executable: &Path) -> anyhow::Result<bool> {
+    if cfg!(target_os = "macos") {
+        // Debug info stays in the object files or a .dSYM next to the binary.
+        return Ok(true);
+    }
+    let bytes = std::fs::read(executable).with_context(|| format!("cannot read {}", executable.display()))?;
+    Ok(bytes.windows(b".debug_info".len()).any(|w| w == b".debug_info"))
+}
+
+pub fn debuginfo_warning(profile: &str) -> String {
+    format!(
+        "warning: the workload has no debug info, so profiles will lack function names and lines.\n  \
+         fix: in Cargo.toml, `[profile.{profile}]` with `inherits = \"release\"` and `debug = true`"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_executable_from_cargo_messages() {
+        let line = r#"{"reason":"compiler-artifact","target":{"name":"cdr-demo","kind":["bin"]},"executable":"/w/target/profiling/cdr-demo","fresh":true}"#;
+        assert_eq!(executable_of(line, "cdr-demo"), Some(PathBuf::from("/w/target/profiling/cdr-demo")));
+        assert_eq!(executable_of(line, "other"), None);
+        assert_eq!(executable_of(r#"{"reason":"build-finished","success":true}"#, "cdr-demo"), None);
+        assert_eq!(executable_of("not json", "cdr-demo"), None);
+    }
+
+    #[test]
+    fn detects_debuginfo() {
+        let dir = std::env::temp_dir().join(format!("xtask-dbg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let with = dir.join("with");
+        std::fs::write(&with, b"\x7fELF....\0.debug_info\0.text").unwrap();
+        let without = dir.join("without");
+        std::fs::write(&without, b"\x7fELF....\0.text\0").unwrap();
+        assert!(has_debuginfo(&with).unwrap());
+        assert_eq!(has_debuginfo(&without).unwrap(), cfg!(target_os = "macos"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,127 @@
+//! Timed runs: warm-ups, then N measured runs, each with wall, user and sys
+//! time, peak RSS, exit status and the workload's own metrics.
+
+use crate::config::Better;
+use crate::results::record::{MeasureSummary, RunSample};
+use crate::runs::process::{self, Outcome};
+use crate::runs::progress::Progress;
+use crate::runs::workload::{extract_metrics, Prepared};
+use std::collections::BTreeMap;
+
+/// A run that did not succeed: what happened and the tail of its output.
+#[derive(Debug)]
+pub struct RunFailure {
+    pub command: String,
+    pub what: String,
+    pub tail: String,
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the workload failed: {}\n  command: {}\n{}", self.what, self.command, self.tail)
+    }
+}
+
+impl std::error::Error for RunFailure {}
+
+/// Runs a workload once and turns its outcome into a sample.
+pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
+    let spec = prepared.spec();
+    let command = spec.display();
+    let outcome = process::run(spec)?;
+    if !outcome.success() {
+        return Err(RunFailure {
+            command,
+            what: outcome.describe(Some(prepared.timeout)),
+            tail: outcome.tail(),
+        }
+        .into());
+    }
+    Ok((sample_of(&outcome, prepared), outcome))
+}
+
+pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> RunSample {
+    RunSample {
+        wall_s: outcome.wall.as_secs_f64(),
+        user_s: outcome.user.as_secs_f64(),
+        sys_s: outcome.sys.as_secs_f64(),
+        max_rss_bytes: outcome.max_rss_bytes,
+        exit_code: outcome.status.code(),
+        metrics: extract_metrics(&prepared.metrics, &outcome.watched),
+    }
+}
+
+/// Warm-ups, then `runs` measured runs.
+pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result<Vec<RunSample>> {
+    let progress = Progress::bar(u64::from(warmup + runs), &format!("{} ", prepared.name));
+    let mut samples = Vec::with_capacity(runs as usize);
+    for i in 0..warmup + runs {
+        let is_warmup = i < warmup;
+        progress.set_message(if is_warmup {
+            format!("warm-up {}/{warmup}", i + 1)
+        } else {
+            format!("run {}/{runs}", i + 1 - warmup)
+        });
+        let (sample, _) = run_once(prepared).inspect_err(|_| progress.abandon())?;
+        progress.step(&format!(
+            "{} {:.3} s",
+            if is_warmup { "warm-up" } else { "run" },
+            sample.wall_s
+        ));
+        if !is_warmup {
+            samples.push(sample);
+        }
+    }
+    progress.finish();
+    Ok(samples)
+}
+
+/// Per-measure samples and summaries: time, RSS, and each declared metric.
+pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String, MeasureSummary> {
+    let mut measures: Vec<(String, String, Better, Vec<f64>)> = vec![
+        ("wall_s".into(), "s".into(), Better::Lower, samples.iter().map(|s| s.wall_s).collect()),
+        ("user_s".into(), "s".into(), Better::Lower, samples.iter().map(|s| s.user_s).collect()),
+        ("sys_s".into(), "s".into(), Better::Lower, samples.iter().map(|s| s.sys_s).collect()),
+        (
+            "max_rss_bytes".into(),
+            "B".into(),
+            Better::Lower,
+            samples.iter().map(|s| s.max_rss_bytes as f64).collect(),
+        ),
+    ];
+    for metric in &prepared.metrics {
+        let values: Vec<f64> = samples.iter().filter_map(|s| s.metrics.get(&metric.name).copied()).collect();
+        measures.push((metric.name.clone(), metric.unit.clone(), metric.better, values));
+    }
+    measures
+        .into_iter()
+        .filter_map(|(name, unit, better, values)| {
+            let summary = crate::stats::summarize(&values)?;
+            Some((
+                name,
+                MeasureSummary {
+                    unit,
+                    better,
+                    samples: values,
+                    summary,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Coefficient of variation above which timings are called noisy.
+pub const NOISY_CV: f64 = 0.05;
+
+pub fn noise_warnings(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<String> {
+    summaries
+        .iter()
+        .filter(|(name, m)| name.as_str() == "wall_s" && m.summary.n > 1 && m.summary.cv > NOISY_CV)
+        .map(|(name, m)| {
+            format!(
+                "{name} is noisy (coefficient of variation {:.1} %): close other programs, or add runs (--runs)",
+                m.summary.cv * 100.0
+            )
+        })
+        .collect()
+}

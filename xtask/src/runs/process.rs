@@ -1,0 +1,506 @@
+//! Running one child program: argv (never a shell), a process group of its
+//! own, a timeout, resource usage from the OS, and the tails of its output.
+//!
+//! Why a process group: a workload may start children of its own (a profiler
+//! certainly does), and stopping only the direct child would leave the rest
+//! running. Every child is registered so that Ctrl-C (and SIGTERM) stop every
+//! group before the xtask exits; on Linux the child also gets
+//! `PR_SET_PDEATHSIG`, so even a `kill -9` of the xtask takes it down.
+
+use anyhow::{bail, Context};
+use std::collections::{BTreeSet, VecDeque};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Lines of each stream kept for error reports.
+const TAIL_LINES: usize = 40;
+
+/// What to run. Built by the caller from the config; argv goes to `execve`
+/// as is.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<PathBuf>,
+    pub timeout: Option<Duration>,
+    /// Lines containing any of these are kept whole (metrics, readiness).
+    pub watch: Vec<String>,
+    /// Let the child write straight to our terminal instead of capturing.
+    pub inherit_output: bool,
+}
+
+impl Spec {
+    pub fn new(program: impl Into<PathBuf>) -> Spec {
+        Spec {
+            program: program.into(),
+            ..Spec::default()
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Spec {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Spec {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// The command line as a person would type it (for `-v` and reports).
+    pub fn display(&self) -> String {
+        let mut words = Vec::new();
+        for (k, v) in &self.env {
+            words.push(format!("{k}={}", shell_quote(v)));
+        }
+        words.push(shell_quote(&self.program.to_string_lossy()));
+        words.extend(self.args.iter().map(|a| shell_quote(&a.to_string_lossy())));
+        words.join(" ")
+    }
+}
+
+/// Quotes a word for a POSIX shell, only when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// How a child ended, and what it cost.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub timed_out: bool,
+    pub wall: Duration,
+    pub user: Duration,
+    pub sys: Duration,
+    /// Peak resident set size of the child, in bytes (from `wait4`).
+    pub max_rss_bytes: u64,
+    pub stdout_tail: Vec<String>,
+    pub stderr_tail: Vec<String>,
+    /// Whole lines that contained a `watch` string, in order.
+    pub watched: Vec<String>,
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        !self.timed_out && self.status.success()
+    }
+
+    /// "exit status 3", "killed by signal 9", "timed out after 10s".
+    pub fn describe(&self, timeout: Option<Duration>) -> String {
+        if self.timed_out {
+            return format!(
+                "timed out after {:.0}s and was stopped",
+                timeout.map_or(0.0, |t| t.as_secs_f64())
+            );
+        }
+        match (self.status.code(), self.status.signal()) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            _ => "ended abnormally".into(),
+        }
+    }
+
+    /// The last lines of both streams, for an error report.
+    pub fn tail(&self) -> String {
+        let mut text = String::new();
+        for (name, lines) in [("stdout", &self.stdout_tail), ("stderr", &self.stderr_tail)] {
+            if !lines.is_empty() {
+                text.push_str(&format!("--- last {} lines of {name} ---\n", lines.len()));
+                for line in lines.iter() {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+        text
+    }
+}
+
+/// Output collected by the reader threads.
+#[derive(Default)]
+struct Captured {
+    stdout_tail: VecDeque<String>,
+    stderr_tail: VecDeque<String>,
+    watched: Vec<String>,
+}
+
+/// A started child.
+pub struct Running {
+    pub pid: i32,
+    spec: Spec,
+    started: Instant,
+    exit: mpsc::Receiver<(i32, libc::rusage, Instant)>,
+    captured: Arc<(Mutex<Captured>, Condvar)>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Starts a child in its own process group. Must be called from a thread
+/// that outlives the child (the main thread in practice): Linux delivers
+/// `PDEATHSIG` when the spawning *thread* exits.
+pub fn start(spec: Spec) -> anyhow::Result<Running> {
+    crate::verbose_command(&spec.display());
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .process_group(0);
+    if let Some(cwd) = &spec.cwd {
+        command.current_dir(cwd);
+    }
+    if spec.inherit_output {
+        command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+    } else {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().with_context(|| {
+        format!(
+            "cannot start `{}`{}",
+            spec.program.display(),
+            if spec.program.components().count() == 1 {
+                " (is it installed and on PATH?)"
+            } else {
+                ""
+            }
+        )
+    })?;
+    let started = Instant::now();
+    let pid = child.id() as i32;
+    register_group(pid);
+
+    let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
+    let mut readers = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        readers.push(spawn_reader(stdout, true, spec.watch.clone(), captured.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        readers.push(spawn_reader(stderr, false, spec.watch.clone(), captured.clone()));
+    }
+    // `wait4` instead of `Child::wait`: it reports the child's own rusage
+    // (user, sys, max RSS), as hyperfine does.
+    let (sender, exit) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut status = 0;
+        // SAFETY: zeroed rusage is a valid value; wait4 fills it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+            if r == pid {
+                break;
+            }
+            if r == -1 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+        }
+        let _ = sender.send((status, usage, Instant::now()));
+    });
+    drop(child);
+    Ok(Running {
+        pid,
+        spec,
+        started,
+        exit,
+        captured,
+        readers,
+    })
+}
+
+fn spawn_reader(
+    stream: impl Read + Send + 'static,
+    is_stdout: bool,
+    watch: Vec<String>,
+    captured: Arc<(Mutex<Captured>, Condvar)>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            match reader.read_until(b'\n', &mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let line = String::from_utf8_lossy(&buffer).trim_end().to_string();
+            let (lock, condvar) = &*captured;
+            let mut captured = lock.lock().unwrap_or_else(|e| e.into_inner());
+            if watch.iter().any(|w| line.contains(w.as_str())) {
+                captured.watched.push(line.clone());
+                condvar.notify_all();
+            }
+            let tail = if is_stdout {
+                &mut captured.stdout_tail
+            } else {
+                &mut captured.stderr_tail
+            };
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    })
+}
+
+impl Running {
+    /// Waits until a watched line containing `text` appears, the child
+    /// exits, or the timeout passes. Returns whether the line appeared.
+    pub fn wait_for_line(&self, text: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (lock, condvar) = &*self.captured;
+        let mut captured = lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if captured.watched.iter().any(|l| l.contains(text)) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || !process_alive(self.pid) {
+                return false;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            captured = condvar
+                .wait_timeout(captured, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        process_alive(self.pid)
+    }
+
+    /// Sends a signal to the child's whole process group.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: plain syscall; a negative pid addresses the group.
+        unsafe {
+            libc::kill(-self.pid, signal);
+        }
+    }
+
+    /// Waits for the child, stopping its group when the spec's timeout passes.
+    pub fn wait(self) -> Outcome {
+        let timeout = self.spec.timeout;
+        self.finish(timeout, None)
+    }
+
+    /// Asks the child to stop with `signal`, then kills its group after
+    /// `grace`. For servers and for perf attached with `-p`.
+    pub fn stop(self, signal: i32, grace: Duration) -> Outcome {
+        self.signal(signal);
+        self.finish(Some(grace), Some(signal))
+    }
+
+    fn finish(self, limit: Option<Duration>, stop_signal: Option<i32>) -> Outcome {
+        let received = match limit {
+            Some(limit) => self.exit.recv_timeout(limit).ok(),
+            None => self.exit.recv().ok(),
+        };
+        let mut timed_out = false;
+        let (status, usage, ended) = match received {
+            Some(done) => done,
+            None => {
+                timed_out = stop_signal.is_none();
+                // Politely first (perf writes its data on SIGTERM/SIGINT), then for good.
+                if stop_signal.is_none() {
+                    self.signal(libc::SIGTERM);
+                    if let Ok(done) = self.exit.recv_timeout(Duration::from_secs(2)) {
+                        self.reap_group();
+                        return self.outcome(done, true);
+                    }
+                }
+                self.signal(libc::SIGKILL);
+                self.exit.recv().unwrap_or((libc::SIGKILL, unsafe { std::mem::zeroed() }, Instant::now()))
+            }
+        };
+        self.reap_group();
+        self.outcome((status, usage, ended), timed_out)
+    }
+
+    /// Anything the child left behind in its group goes with it.
+    fn reap_group(&self) {
+        self.signal(libc::SIGKILL);
+        unregister_group(self.pid);
+    }
+
+    fn outcome(self, (status, usage, ended): (i32, libc::rusage, Instant), timed_out: bool) -> Outcome {
+        for reader in self.readers {
+            let _ = reader.join();
+        }
+        let captured = std::mem::take(&mut *self.captured.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        // Linux reports ru_maxrss in KiB, macOS in bytes.
+        let rss_unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+        Outcome {
+            status: ExitStatus::from_raw(status),
+            timed_out,
+            wall: ended - self.started,
+            user: timeval(usage.ru_utime),
+            sys: timeval(usage.ru_stime),
+            max_rss_bytes: usage.ru_maxrss.max(0) as u64 * rss_unit,
+            stdout_tail: captured.stdout_tail.into(),
+            stderr_tail: captured.stderr_tail.into(),
+            watched: captured.watched,
+        }
+    }
+}
+
+/// Runs a child to completion.
+pub fn run(spec: Spec) -> anyhow::Result<Outcome> {
+    Ok(start(spec)?.wait())
+}
+
+/// Runs a child and fails with its output tail unless it succeeds.
+pub fn run_checked(spec: Spec) -> anyhow::Result<Outcome> {
+    let timeout = spec.timeout;
+    let display = spec.display();
+    let outcome = run(spec)?;
+    if !outcome.success() {
+        bail!(
+            "`{display}` failed: {}\n{}",
+            outcome.describe(timeout),
+            outcome.tail()
+        );
+    }
+    Ok(outcome)
+}
+
+fn process_alive(pid: i32) -> bool {
+    // A zombie still answers kill(0); check its state to be exact.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => cfg!(not(target_os = "linux")),
+    }
+}
+
+/// Process groups of live children, for the interrupt handler.
+fn groups() -> &'static Mutex<BTreeSet<i32>> {
+    static GROUPS: OnceLock<Mutex<BTreeSet<i32>>> = OnceLock::new();
+    GROUPS.get_or_init(Default::default)
+}
+
+fn register_group(pgid: i32) {
+    groups().lock().unwrap_or_else(|e| e.into_inner()).insert(pgid);
+}
+
+fn unregister_group(pgid: i32) {
+    groups().lock().unwrap_or_else(|e| e.into_inner()).remove(&pgid);
+}
+
+/// Installs the Ctrl-C / SIGTERM handler: stop every child group, then exit
+/// 130. Results being written stay under their temporary names, which
+/// `cleanup` removes; nothing half-written ever looks complete.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let live: Vec<i32> = groups()
+            .lock()
+            .map(|g| g.iter().copied().collect())
+            .unwrap_or_default();
+        for pgid in &live {
+            unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        for pgid in &live {
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+        eprintln!("\ninterrupted: stopped {} child process group(s); no result was completed", live.len());
+        std::process::exit(130);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Spec {
+        Spec::new("/bin/sh").arg("-c").arg(script)
+    }
+
+    #[test]
+    fn captures_status_tail_and_watched_lines() {
+        let mut spec = sh("echo hello; echo 'METRICS x=3' ; echo oops >&2; exit 3");
+        spec.watch = vec!["METRICS".into()];
+        let outcome = run(spec).unwrap();
+        assert_eq!(outcome.status.code(), Some(3));
+        assert!(!outcome.success());
+        assert_eq!(outcome.watched, vec!["METRICS x=3"]);
+        assert_eq!(outcome.stderr_tail, vec!["oops"]);
+        assert_eq!(outcome.describe(None), "exit status 3");
+    }
+
+    #[test]
+    fn measures_cpu_time_and_rss_of_the_child() {
+        // Allocate ~64 MB and touch it, then spin the CPU a little.
+        let spec = Spec::new("/usr/bin/env").args([
+            "python3",
+            "-c",
+            "b = bytearray(64*1024*1024)\nx = 0\nfor i in range(2_000_000): x += i",
+        ]);
+        let outcome = run(spec).unwrap();
+        assert!(outcome.success(), "{}", outcome.tail());
+        assert!(outcome.max_rss_bytes > 60 * 1024 * 1024, "{}", outcome.max_rss_bytes);
+        assert!(outcome.user > Duration::from_millis(20));
+        assert!(outcome.wall >= outcome.user / 2);
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_process_group() {
+        // The shell starts a grandchild that would outlive a plain kill of the shell.
+        let marker = format!("xtask-orphan-check-{}", std::process::id());
+        let mut spec = sh(&format!("sleep 30 & exec -a {marker} sleep 31"));
+        spec.timeout = Some(Duration::from_millis(300));
+        let outcome = run(spec).unwrap();
+        assert!(outcome.timed_out);
+        assert!(outcome.describe(Some(Duration::from_millis(300))).starts_with("timed out"));
+        std::thread::sleep(Duration::from_millis(100));
+        let survivors = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+        assert!(survivors.stdout.is_empty(), "orphans: {:?}", survivors);
+    }
+
+    #[test]
+    fn waits_for_a_readiness_line() {
+        let mut spec = sh("sleep 0.1; echo 'listening on 1'; sleep 30");
+        spec.watch = vec!["listening".into()];
+        let running = start(spec).unwrap();
+        assert!(running.wait_for_line("listening", Duration::from_secs(10)));
+        let outcome = running.stop(libc::SIGINT, Duration::from_secs(2));
+        assert!(!outcome.success());
+        assert!(!outcome.timed_out);
+    }
+
+    #[test]
+    fn missing_program_is_a_clear_error() {
+        let err = run(Spec::new("definitely-not-a-program-xyz")).unwrap_err();
+        assert!(format!("{err:#}").contains("is it installed and on PATH?"), "{err:#}");
+    }
+
+    #[test]
+    fn display_quotes_for_a_shell() {
+        let spec = Spec::new("/bin/prog").args(["a b", "it's", "--x=1"]);
+        assert_eq!(spec.display(), r"/bin/prog 'a b' 'it'\''s' --x=1");
+    }
+}

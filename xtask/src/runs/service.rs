@@ -1,0 +1,96 @@
+//! Server workloads (seeds 000 and 002): start the server, wait until it is
+//! ready, run the load scenario against it, stop it gracefully.
+
+use crate::config::Ready;
+use crate::runs::process::{self, Outcome, Running};
+use crate::runs::workload::Prepared;
+use anyhow::bail;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// How long a server gets between SIGINT and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Readiness with placeholders expanded.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub port: Option<u16>,
+    pub line: Option<String>,
+    pub timeout: Duration,
+}
+
+impl Readiness {
+    pub fn from_config(ready: &Ready, values: &BTreeMap<String, String>) -> anyhow::Result<Readiness> {
+        let port = match &ready.port {
+            Some(port) => {
+                let text = crate::config::expand(port.get_ref(), values).map_err(anyhow::Error::msg)?;
+                Some(text.parse::<u16>().map_err(|_| anyhow::anyhow!("ready.port `{text}` is not a port number"))?)
+            }
+            None => None,
+        };
+        Ok(Readiness {
+            port,
+            line: ready.line.clone(),
+            timeout: Duration::from_secs_f64(ready.timeout),
+        })
+    }
+}
+
+/// Starts the server and waits until it is ready. On failure the server is
+/// stopped and its output tail reported.
+pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Running> {
+    if let Some(port) = ready.port {
+        if port_open(port) {
+            bail!("port {port} on 127.0.0.1 is already in use: stop what listens there, or pass another --port");
+        }
+    }
+    let mut spec = server.spec();
+    // The server runs as long as the load needs; its own timeout does not apply.
+    spec.timeout = None;
+    spec.watch.extend(ready.line.iter().cloned());
+    let running = process::start(spec)?;
+    let deadline = Instant::now() + ready.timeout;
+    let is_ready = match (&ready.line, ready.port) {
+        (Some(line), port) => {
+            running.wait_for_line(line, ready.timeout) && port.is_none_or(|p| wait_for_port(p, deadline, &running))
+        }
+        (None, Some(port)) => wait_for_port(port, deadline, &running),
+        (None, None) => true,
+    };
+    if !is_ready {
+        let alive = running.is_running();
+        let outcome = running.stop(libc::SIGINT, STOP_GRACE);
+        bail!(
+            "the server {} within {:.0} s ({})\n{}",
+            if alive { "did not become ready" } else { "exited before it was ready" },
+            ready.timeout.as_secs_f64(),
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    Ok(running)
+}
+
+/// SIGINT, then SIGKILL after the grace period.
+pub fn stop_server(running: Running) -> Outcome {
+    running.stop(libc::SIGINT, STOP_GRACE)
+}
+
+fn wait_for_port(port: u16, deadline: Instant, server: &Running) -> bool {
+    while Instant::now() < deadline {
+        if port_open(port) {
+            return true;
+        }
+        if !server.is_running() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn port_open(port: u16) -> bool {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+}

@@ -1,0 +1,333 @@
+//! `cargo xtask profile-baseline`: build with symbols, run the workload
+//! several times, profile it, and leave a complete, self-describing result
+//! in `results/<timestamp>-<label>/`.
+
+use crate::cli::ParamFlags;
+use crate::config::{CallGraph, Config, Scale, Workload};
+use crate::reports::markdown;
+use crate::results::record::{LoadRecord, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::system_info::SystemInfo;
+use crate::results::{timestamp_iso, Pending, Store};
+use crate::runs::cpu_profile::{self, TOP};
+use crate::runs::measure::{self, RunFailure};
+use crate::runs::service::{self, Readiness};
+use crate::runs::workload::{self, Prepared};
+use crate::tasks::{git_info, short_commit, used_params};
+use crate::tools::Toolbox;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Name of this result: results/<timestamp>-<LABEL>/.
+    #[arg(long, default_value = "baseline")]
+    pub label: String,
+    /// The workload to run [default: defaults.workload in profiling.toml].
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Measured runs [default: defaults.runs].
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Unmeasured runs before them [default: defaults.warmup].
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// A scale declared in profiling.toml, or `all` for every one.
+    #[arg(long, value_name = "NAME|all")]
+    pub scale: Option<String>,
+    /// Skip the CPU profile (timings only).
+    #[arg(long)]
+    pub no_profile: bool,
+    /// Sampling frequency in Hz [default: defaults.frequency].
+    #[arg(long)]
+    pub freq: Option<u32>,
+    /// Call-graph mode [default: defaults.call_graph].
+    #[arg(long, value_enum)]
+    pub call_graph: Option<CallGraph>,
+}
+
+/// One scale to run: its name and parameter values.
+struct Planned<'a> {
+    name: String,
+    scale: Option<&'a Scale>,
+    values: BTreeMap<String, String>,
+}
+
+pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+    crate::results::validate_label(&args.label)?;
+    let (workload_name, workload) = config.workload(args.workload.as_deref())?;
+    let plan = plan_scales(config, args.scale.as_deref(), params)?;
+    let tools = Toolbox::detect();
+    let store = Store::new(config.results_dir());
+    let git = git_info(&config.root);
+    let runs = args.runs.unwrap_or(config.defaults.runs).max(1);
+    let warmup = args.warmup.unwrap_or(config.defaults.warmup);
+
+    // Build before anything is written: a build failure leaves no trace.
+    let first = prepare_all(config, workload_name, workload, &plan[0].values)?;
+    let pending = store.begin(&args.label)?;
+    let mut notes = Vec::new();
+    let mut scales = Vec::new();
+    let several = plan.len() > 1;
+    for (i, planned) in plan.iter().enumerate() {
+        let prepared = if i == 0 {
+            first.clone()
+        } else {
+            prepare_all(config, workload_name, workload, &planned.values)?
+        };
+        let dir = if several {
+            let dir = pending.path(&planned.name);
+            std::fs::create_dir_all(&dir)?;
+            dir
+        } else {
+            pending.dir.clone()
+        };
+        if several {
+            eprintln!("== scale {} ==", planned.name);
+        }
+        let options = cpu_profile::Options {
+            frequency: args.freq.unwrap_or(config.defaults.frequency),
+            call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
+            title: format!("{} {}", workload_name, format_params(&used_params(workload, &planned.values))),
+            subtitle: format!("commit {} · {}", short_commit(&git), planned.name),
+        };
+        let scale = match run_scale(&prepared, &tools, &options, &dir, runs, warmup, !args.no_profile, &mut notes) {
+            Ok(mut scale) => {
+                scale.scale = planned.name.clone();
+                scale.params = used_params(workload, &planned.values);
+                scale
+            }
+            Err(error) => return Err(abandon(pending, error)),
+        };
+        scales.push(scale);
+    }
+    let record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        task: "profile-baseline".into(),
+        label: args.label.clone(),
+        created: timestamp_iso(SystemTime::now()),
+        workload: workload_name.to_string(),
+        build_profile: config.defaults.build_profile.clone(),
+        git,
+        scales,
+        failure: None,
+    };
+    let system = SystemInfo::collect(&tools);
+    let dir = finish(pending, &record, &system, &notes)?;
+    print_summary(&record, &dir, &notes);
+    Ok(0)
+}
+
+fn plan_scales<'a>(config: &'a Config, scale: Option<&str>, params: &ParamFlags) -> anyhow::Result<Vec<Planned<'a>>> {
+    let chosen: Vec<Option<&Scale>> = match scale {
+        None => vec![None],
+        Some("all") if config.scales.is_empty() => anyhow::bail!("{} declares no [[scales]]", config.path.display()),
+        Some("all") => config.scales.iter().map(Some).collect(),
+        Some(name) => vec![Some(config.scale(name)?)],
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|scale| Planned {
+            name: scale.map_or_else(|| "default".to_string(), |s| s.name.clone()),
+            scale,
+            values: config.param_values(scale, params),
+        })
+        .collect())
+}
+
+/// The workload, and for a server its load scenario, ready to run.
+#[derive(Clone)]
+struct PreparedWorkload {
+    main: Prepared,
+    service: Option<(Prepared, Readiness)>,
+}
+
+fn prepare_all(
+    config: &Config,
+    name: &str,
+    workload: &Workload,
+    values: &BTreeMap<String, String>,
+) -> anyhow::Result<PreparedWorkload> {
+    let main = workload::prepare(config, name, workload, values)?;
+    let service = match (&workload.load, &workload.ready) {
+        (Some(load), Some(ready)) => Some((
+            workload::prepare(config, &format!("{name}.load"), load.get_ref(), values)?,
+            Readiness::from_config(ready, values)?,
+        )),
+        _ => None,
+    };
+    Ok(PreparedWorkload { main, service })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_scale(
+    prepared: &PreparedWorkload,
+    tools: &Toolbox,
+    options: &cpu_profile::Options,
+    dir: &Path,
+    runs: u32,
+    warmup: u32,
+    profile: bool,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<ScaleRecord> {
+    let sampler_ready = tools.cpu_sampler().is_some();
+    if profile && !sampler_ready {
+        notes.push(sampler_missing_note(tools));
+    }
+    let profile = profile && sampler_ready;
+    if let Some((load, ready)) = &prepared.service {
+        return run_service_scale(&prepared.main, load, ready, tools, options, dir, runs, warmup, profile);
+    }
+    let main = &prepared.main;
+    let samples = measure::timed_runs(main, warmup, runs)?;
+    let summaries = measure::summarize(&samples, main);
+    notes.extend(measure::noise_warnings(&summaries));
+    let cpu = if profile {
+        Some(cpu_profile::profile(main, tools, options, dir)?)
+    } else {
+        None
+    };
+    Ok(ScaleRecord {
+        scale: String::new(),
+        params: BTreeMap::new(),
+        argv: main.argv(),
+        env: main.env.clone(),
+        cwd: main.cwd.display().to_string(),
+        warmup,
+        runs: samples,
+        summaries,
+        cpu_profile: cpu,
+        memory: None,
+        load: None,
+    })
+}
+
+/// A server: timed runs are runs of the load scenario against it; the CPU
+/// profile samples the server only while one more load runs.
+#[allow(clippy::too_many_arguments)]
+fn run_service_scale(
+    server: &Prepared,
+    load: &Prepared,
+    ready: &Readiness,
+    tools: &Toolbox,
+    options: &cpu_profile::Options,
+    dir: &Path,
+    runs: u32,
+    warmup: u32,
+    profile: bool,
+) -> anyhow::Result<ScaleRecord> {
+    let running = service::start_server(server, ready)?;
+    let measured = (|| -> anyhow::Result<_> {
+        let samples = measure::timed_runs(load, warmup, runs)?;
+        let cpu = if profile {
+            let (perf, argv) = cpu_profile::attach(tools, options, dir, running.pid)?;
+            let during = measure::run_once(load);
+            let cpu = cpu_profile::finish_attached(perf, argv, tools, options, dir)?;
+            let (sample, _) = during?;
+            Some((cpu, sample))
+        } else {
+            None
+        };
+        Ok((samples, cpu))
+    })();
+    let server_outcome = service::stop_server(running);
+    let (samples, cpu) = measured?;
+    if server_outcome.timed_out {
+        eprintln!("warning: the server ignored SIGINT and was killed");
+    }
+    let summaries = measure::summarize(&samples, load);
+    let (cpu_profile, load_record) = match cpu {
+        Some((cpu, sample)) => (
+            Some(cpu),
+            Some(LoadRecord {
+                argv: load.argv(),
+                wall_s: sample.wall_s,
+                exit_code: sample.exit_code,
+                metrics: sample.metrics,
+            }),
+        ),
+        None => (None, None),
+    };
+    Ok(ScaleRecord {
+        scale: String::new(),
+        params: BTreeMap::new(),
+        argv: server.argv(),
+        env: server.env.clone(),
+        cwd: server.cwd.display().to_string(),
+        warmup,
+        runs: samples,
+        summaries,
+        cpu_profile,
+        memory: None,
+        load: load_record,
+    })
+}
+
+pub fn sampler_missing_note(tools: &Toolbox) -> String {
+    let tool = match tools.platform {
+        crate::tools::Platform::Macos => &tools.xctrace,
+        _ => &tools.perf,
+    };
+    format!(
+        "no CPU profile: {} (timings were still recorded)",
+        tool.path().err().map(|e| e.to_string()).unwrap_or_else(|| "no CPU sampler".into())
+    )
+}
+
+pub fn format_params(params: &BTreeMap<String, String>) -> String {
+    params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Writes run.json, system_info.json and README.md, then moves the result
+/// into place.
+pub fn finish(pending: Pending, record: &RunRecord, system: &SystemInfo, notes: &[String]) -> anyhow::Result<PathBuf> {
+    pending.write_json(crate::results::RUN_FILE, record)?;
+    pending.write_json("system_info.json", system)?;
+    let several = record.scales.len() > 1;
+    let mut tops = BTreeMap::new();
+    for scale in &record.scales {
+        let prefix = markdown::scale_prefix(scale, several);
+        if let Ok(text) = std::fs::read_to_string(pending.path(&format!("{prefix}{TOP}"))) {
+            tops.insert(scale.scale.clone(), text);
+        }
+    }
+    pending.write("README.md", markdown::run_readme(record, system, &tops, notes))?;
+    pending.commit()
+}
+
+/// A failed run keeps its evidence under `.failed-...` (never mistaken for a
+/// result; `cleanup` removes it) and the task fails with the reason.
+pub fn abandon(pending: Pending, error: anyhow::Error) -> anyhow::Error {
+    let text = match error.downcast_ref::<RunFailure>() {
+        Some(failure) => failure.to_string(),
+        None => format!("{error:#}"),
+    };
+    match pending.abandon(&text) {
+        Ok(dir) => error.context(format!("the evidence is in {}", dir.display())),
+        Err(_) => error,
+    }
+}
+
+fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
+    for scale in &record.scales {
+        if record.scales.len() > 1 {
+            println!("\nscale {}:", scale.scale);
+        }
+        print!("{}", markdown::summary_table(&scale.summaries));
+    }
+    for note in notes {
+        println!("note: {note}");
+    }
+    for scale in &record.scales {
+        if let Some(profile) = &scale.cpu_profile {
+            for note in &profile.notes {
+                println!("note: {note}");
+            }
+        }
+    }
+    println!("\nresult: {}", dir.display());
+    if record.scales.iter().any(|s| s.cpu_profile.is_some()) {
+        let prefix = markdown::scale_prefix(&record.scales[0], record.scales.len() > 1);
+        println!("flamegraph: {}", dir.join(format!("{prefix}flamegraph.svg")).display());
+    }
+}

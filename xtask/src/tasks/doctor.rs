@@ -1,0 +1,176 @@
+//! `cargo xtask doctor`: which profiling tools this machine has, what each
+//! task can do with them, and the exact command that fixes what is missing.
+
+use crate::config::Config;
+use crate::tools::{Platform, Tool, Toolbox};
+use serde::Serialize;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the findings as JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What one task can do here.
+#[derive(Debug, Serialize)]
+pub struct Capability {
+    pub task: &'static str,
+    pub ready: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub tools: Toolbox,
+    pub capabilities: Vec<Capability>,
+    /// The default tasks (baseline with a CPU profile, flamegraph, memory) can run.
+    pub ready: bool,
+    pub config: Option<String>,
+}
+
+pub fn run(args: &Args, config: Option<&Config>) -> anyhow::Result<u8> {
+    let report = examine(Toolbox::detect(), config);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(if report.ready { 0 } else { crate::exit::TOOLS_MISSING })
+}
+
+pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
+    let mut capabilities = Vec::new();
+    let cargo = tools.cargo.usable();
+    capabilities.push(Capability {
+        task: "profile-baseline (timings)",
+        ready: cargo,
+        detail: if cargo { "cargo builds the workload; timings need nothing else".into() } else { "needs cargo".into() },
+    });
+    let sampler = tools.cpu_sampler();
+    capabilities.push(Capability {
+        task: "flamegraph / CPU profile",
+        ready: sampler.is_some(),
+        detail: match (sampler, tools.platform) {
+            (Some(tool), Platform::Linux) if tools.fast_addr2line => {
+                format!("{} with inline frames (fast addr2line)", tool.name)
+            }
+            (Some(tool), Platform::Linux) => format!(
+                "{} with --no-inline (binutils addr2line is too slow for inline frames)",
+                tool.name
+            ),
+            (Some(tool), _) => tool.name.to_string(),
+            (None, _) => "no usable CPU sampler".into(),
+        },
+    });
+    let memory_tool = match tools.platform {
+        Platform::Macos => [&tools.xctrace].into_iter().find(|t| t.usable()),
+        _ => [&tools.heaptrack, &tools.valgrind].into_iter().find(|t| t.usable()),
+    };
+    let heaptrack_ok = tools.heaptrack.usable() && tools.heaptrack_print.usable();
+    capabilities.push(Capability {
+        task: "memory",
+        ready: memory_tool.is_some(),
+        detail: match memory_tool {
+            Some(t) if t.name == "heaptrack" && heaptrack_ok => "heaptrack (auto), massif also available".into(),
+            Some(t) => format!("{} (auto)", t.name),
+            None => "no heap profiler".into(),
+        },
+    });
+    let leak_tool = match tools.platform {
+        Platform::Macos => &tools.leaks,
+        _ => &tools.valgrind,
+    };
+    capabilities.push(Capability {
+        task: "memory --leak-check",
+        ready: leak_tool.usable(),
+        detail: format!("{} {}", leak_tool.name, if leak_tool.usable() { "ready" } else { "missing" }),
+    });
+    capabilities.push(Capability {
+        task: "profile-compare --counter instructions",
+        ready: tools.valgrind.usable(),
+        detail: "valgrind callgrind counts instructions exactly".into(),
+    });
+    if tools.platform == Platform::Linux {
+        capabilities.push(Capability {
+            task: "hardware counters (perf stat)",
+            ready: tools.hardware_counters == Some(true),
+            detail: match tools.hardware_counters {
+                Some(true) => "cycles and instructions count".into(),
+                Some(false) => "software events only (a VM?): perf samples on cpu-clock".into(),
+                None => "unknown (perf unusable)".into(),
+            },
+        });
+    }
+    // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
+    let ready = capabilities[..3].iter().all(|c| c.ready);
+    Report {
+        tools,
+        capabilities,
+        ready,
+        config: config.map(|c| c.path.display().to_string()),
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("Platform: {:?}\n", report.tools.platform));
+    if let Some(paranoid) = report.tools.perf_event_paranoid {
+        out.push_str(&format!(
+            "perf_event_paranoid: {paranoid}{}\n",
+            if report.tools.root { " (running as root)" } else { "" }
+        ));
+    }
+    out.push_str("\nTools:\n");
+    for tool in report.tools.all() {
+        out.push_str(&format!(
+            "  {:<8} {:<16} {}\n",
+            status(tool),
+            tool.name,
+            tool.version.as_deref().unwrap_or("-")
+        ));
+    }
+    out.push_str("\nTasks:\n");
+    for capability in &report.capabilities {
+        out.push_str(&format!(
+            "  {:<8} {:<40} {}\n",
+            if capability.ready { "ok" } else { "no" },
+            capability.task,
+            capability.detail
+        ));
+    }
+    let fixes: Vec<&Tool> = report
+        .tools
+        .all()
+        .into_iter()
+        .filter(|t| !t.usable() && t.fix.is_some())
+        .collect();
+    if !fixes.is_empty() {
+        out.push_str("\nTo fix:\n");
+        for tool in fixes {
+            let why = tool.limitation.as_deref().unwrap_or("is missing");
+            out.push_str(&format!(
+                "  {} {why}:\n      {}\n",
+                tool.name,
+                tool.fix.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\n{}\n",
+        if report.ready {
+            "Ready: profile-baseline, flamegraph and memory can run."
+        } else {
+            "Not ready: the default tasks cannot all run here (see above)."
+        }
+    ));
+    out
+}
+
+fn status(tool: &Tool) -> &'static str {
+    match (&tool.path, &tool.limitation) {
+        (None, _) => "MISSING",
+        (Some(_), Some(_)) => "LIMITED",
+        (Some(_), None) => "ok",
+    }
+}

@@ -1,0 +1,112 @@
+//! `cargo xtask flamegraph`: just the CPU profile of the workload, with the
+//! same engine as profile-baseline (one profiled run, no timed runs).
+
+use crate::cli::ParamFlags;
+use crate::config::{CallGraph, Config};
+use crate::results::record::{RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::system_info::SystemInfo;
+use crate::results::{timestamp_iso, Store};
+use crate::runs::cpu_profile::{self, SVG};
+use crate::runs::workload;
+use crate::tasks::baseline::{abandon, finish, format_params};
+use crate::tasks::{git_info, short_commit, used_params};
+use crate::tools::Toolbox;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The workload to profile [default: defaults.workload].
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Sampling frequency in Hz [default: defaults.frequency].
+    #[arg(long)]
+    pub freq: Option<u32>,
+    /// Call-graph mode [default: defaults.call_graph].
+    #[arg(long, value_enum)]
+    pub call_graph: Option<CallGraph>,
+    /// Also copy the SVG to this file.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Open the SVG in the default browser when done.
+    #[arg(long)]
+    pub open: bool,
+    /// Name of the result directory.
+    #[arg(long, default_value = "flamegraph")]
+    pub label: String,
+}
+
+pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+    crate::results::validate_label(&args.label)?;
+    let (name, workload) = config.workload(args.workload.as_deref())?;
+    if workload.is_service() {
+        anyhow::bail!(
+            "`{name}` is a server workload: profile it under load with `cargo xtask profile-baseline --workload {name}`"
+        );
+    }
+    let tools = Toolbox::detect();
+    if tools.cpu_sampler().is_none() {
+        anyhow::bail!("{}", crate::tasks::baseline::sampler_missing_note(&tools).replace(" (timings were still recorded)", ""));
+    }
+    let values = config.param_values(None, params);
+    let prepared = workload::prepare(config, name, workload, &values)?;
+    let git = git_info(&config.root);
+    let shown = used_params(workload, &values);
+    let options = cpu_profile::Options {
+        frequency: args.freq.unwrap_or(config.defaults.frequency),
+        call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
+        title: format!("{name} {}", format_params(&shown)),
+        subtitle: format!("commit {}", short_commit(&git)),
+    };
+    let pending = Store::new(config.results_dir()).begin(&args.label)?;
+    let profile = match cpu_profile::profile(&prepared, &tools, &options, &pending.dir) {
+        Ok(profile) => profile,
+        Err(error) => return Err(abandon(pending, error)),
+    };
+    let notes = profile.notes.clone();
+    let record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        task: "flamegraph".into(),
+        label: args.label.clone(),
+        created: timestamp_iso(SystemTime::now()),
+        workload: name.to_string(),
+        build_profile: config.defaults.build_profile.clone(),
+        git,
+        scales: vec![ScaleRecord {
+            scale: "default".into(),
+            params: shown,
+            argv: prepared.argv(),
+            env: prepared.env.clone(),
+            cwd: prepared.cwd.display().to_string(),
+            warmup: 0,
+            runs: Vec::new(),
+            summaries: Default::default(),
+            cpu_profile: Some(profile),
+            memory: None,
+            load: None,
+        }],
+        failure: None,
+    };
+    let dir = finish(pending, &record, &SystemInfo::collect(&tools), &[])?;
+    let svg = dir.join(SVG);
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    if let Some(output) = &args.output {
+        std::fs::copy(&svg, output).with_context(|| format!("cannot copy the SVG to {}", output.display()))?;
+        println!("flamegraph: {}", output.display());
+    }
+    println!("flamegraph: {}", svg.display());
+    if args.open {
+        open_in_browser(&svg);
+    }
+    Ok(0)
+}
+
+fn open_in_browser(path: &std::path::Path) {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    if let Err(e) = std::process::Command::new(opener).arg(path).spawn() {
+        eprintln!("warning: cannot open the SVG with {opener}: {e}");
+    }
+}

@@ -1,0 +1,65 @@
+//! One module per `cargo xtask` task. Each parses nothing itself (cli.rs
+//! does) and leaves running, measuring and writing to `runs` and `results`.
+
+pub mod baseline;
+pub mod doctor;
+pub mod flamegraph;
+
+use crate::results::record::GitInfo;
+use crate::tools::capture;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The commit, dirty flag and branch of the tree at `root`.
+pub fn git_info(root: &Path) -> GitInfo {
+    let dir = root.to_string_lossy();
+    let git = |args: &[&str]| {
+        let mut all = vec!["-C", &dir];
+        all.extend_from_slice(args);
+        capture("git", &all)
+    };
+    GitInfo {
+        commit: git(&["rev-parse", "HEAD"]),
+        dirty: git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()),
+        branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]),
+    }
+}
+
+/// "demo subs=50000 days=1" — what a flamegraph's title says was run.
+pub fn describe_run(workload: &str, params: &BTreeMap<String, String>, declared: &[&String]) -> String {
+    let shown: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| declared.contains(k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("{workload} {}", shown.join(" ")).trim().to_string()
+}
+
+/// Only the parameters a workload uses, so titles and records stay short.
+pub fn used_params(workload: &crate::config::Workload, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut used = std::collections::BTreeSet::new();
+    let mut collect = |w: &crate::config::Workload| {
+        for text in w.args.iter().chain(w.env.values()).chain(w.command.iter()) {
+            used.extend(crate::config::placeholder_names(text.get_ref()).unwrap_or_default());
+        }
+        for port in w.ready.iter().flat_map(|r| r.port.iter()) {
+            used.extend(crate::config::placeholder_names(port.get_ref()).unwrap_or_default());
+        }
+    };
+    collect(workload);
+    if let Some(load) = &workload.load {
+        collect(load.get_ref());
+    }
+    values
+        .iter()
+        .filter(|(k, _)| used.contains(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+pub fn short_commit(git: &GitInfo) -> String {
+    match &git.commit {
+        Some(c) => format!("{}{}", &c[..c.len().min(10)], if git.dirty { "-dirty" } else { "" }),
+        None => "no commit".into(),
+    }
+}

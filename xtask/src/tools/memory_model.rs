@@ -1,0 +1,521 @@
+//! What every memory tool's parser produces, in one shape: [`MemoryReport`].
+//!
+//! Each tool module (heaptrack, massif, memcheck, instruments) keeps its own
+//! detailed result type next to its parser, and converts it into a
+//! `MemoryReport` with `to_report()`. The report is what the tasks compare,
+//! print and store; fields a tool cannot measure stay `None` (or empty).
+//!
+//! Conventions shared by all parsers:
+//! - byte figures are `f64` because some tools print rounded sizes (heaptrack's
+//!   `4.36M`); exact tools (massif, memcheck) give whole numbers;
+//! - stacks ([`Site::stack`]) are innermost frame first, as the tools print
+//!   them (heaptrack, memcheck) or as the call tree nests (massif);
+//! - Rust symbols are demangled with `rustc-demangle` in its alternate form
+//!   (no hashes, no crate disambiguators), see [`demangle_in_text`];
+//! - a parser never panics on bad input: it returns a [`ParseError`] saying
+//!   what it was reading, where, and what it expected.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The common result of one memory measurement.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MemoryReport {
+    /// Which tool measured: `heaptrack`, `massif`, `memcheck`, `leaks`, `time -l`.
+    pub tool: String,
+    /// Peak heap: heaptrack's "peak heap memory consumption"; massif's peak
+    /// snapshot heap + extra + stacks (what ms_print prints for it).
+    pub peak_heap_bytes: Option<f64>,
+    /// Peak resident set size (heaptrack's includes its own overhead;
+    /// `time -l`'s "maximum resident set size").
+    pub peak_rss_bytes: Option<f64>,
+    /// Calls to allocation functions over the whole run.
+    pub total_allocations: Option<u64>,
+    /// Allocations freed right after being made (heaptrack's "temporary").
+    pub temporary_allocations: Option<u64>,
+    /// Bytes still allocated and unreachable (memcheck: definitely lost;
+    /// heaptrack: not freed at exit; leaks: total leaked bytes).
+    pub leaked_bytes: Option<f64>,
+    /// Wall-clock run time in seconds, as the tool measured it.
+    pub runtime_s: Option<f64>,
+    /// Where the heap was held at its peak (bytes at peak, count = calls).
+    pub peak_consumers: Vec<Site>,
+    /// Where most allocation calls came from (count = calls, bytes = the
+    /// site's peak consumption where known).
+    pub allocation_sites: Vec<Site>,
+    /// Where most temporary allocations came from (count = temporary allocations).
+    pub temporary_sites: Vec<Site>,
+    /// Leaked memory by allocation site (bytes leaked, count = calls or blocks).
+    pub leaks: Vec<Site>,
+}
+
+/// One allocation site in a ranking.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Site {
+    /// The frame that names the site: the first frame of the stack that is
+    /// not allocator or standard-library plumbing (see [`user_frame`]), or the
+    /// innermost frame when every frame is plumbing.
+    pub function: String,
+    /// `file:line` (or the binary) of that frame, when the tool knows it.
+    pub location: Option<String>,
+    pub bytes: Option<f64>,
+    /// Calls, blocks or instances, depending on the ranking (see [`MemoryReport`]).
+    pub count: Option<u64>,
+    /// The whole stack, innermost frame first (may be empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<Frame>,
+}
+
+/// One frame of a stack.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Frame {
+    /// Demangled function name (or an address such as `0x7f06...` when unknown).
+    pub function: String,
+    /// `file:line` when known.
+    pub location: Option<String>,
+    /// The binary or shared object, when the tool says.
+    pub module: Option<String>,
+}
+
+impl Frame {
+    pub fn new(function: impl Into<String>) -> Frame {
+        Frame {
+            function: function.into(),
+            location: None,
+            module: None,
+        }
+    }
+}
+
+impl Site {
+    /// A site named after the first user frame of `stack` (innermost first).
+    pub fn from_stack(stack: Vec<Frame>, bytes: Option<f64>, count: Option<u64>) -> Site {
+        let (function, location) = match user_frame(&stack) {
+            Some(frame) => (frame.function.clone(), frame.location.clone()),
+            None => ("??".to_string(), None),
+        };
+        Site {
+            function,
+            location,
+            bytes,
+            count,
+            stack,
+        }
+    }
+}
+
+impl MemoryReport {
+    /// Fills what `self` lacks from `other` (used to combine, e.g., `leaks`
+    /// and `time -l` runs of the same workload into one report).
+    pub fn fill_from(&mut self, other: MemoryReport) {
+        fn fill<T>(a: &mut Option<T>, b: Option<T>) {
+            if a.is_none() {
+                *a = b;
+            }
+        }
+        fn fill_vec<T>(a: &mut Vec<T>, b: Vec<T>) {
+            if a.is_empty() {
+                *a = b;
+            }
+        }
+        if self.tool.is_empty() {
+            self.tool = other.tool;
+        } else if !other.tool.is_empty() && !self.tool.contains(&other.tool) {
+            self.tool = format!("{} + {}", self.tool, other.tool);
+        }
+        fill(&mut self.peak_heap_bytes, other.peak_heap_bytes);
+        fill(&mut self.peak_rss_bytes, other.peak_rss_bytes);
+        fill(&mut self.total_allocations, other.total_allocations);
+        fill(&mut self.temporary_allocations, other.temporary_allocations);
+        fill(&mut self.leaked_bytes, other.leaked_bytes);
+        fill(&mut self.runtime_s, other.runtime_s);
+        fill_vec(&mut self.peak_consumers, other.peak_consumers);
+        fill_vec(&mut self.allocation_sites, other.allocation_sites);
+        fill_vec(&mut self.temporary_sites, other.temporary_sites);
+        fill_vec(&mut self.leaks, other.leaks);
+    }
+}
+
+/// The frame that best names an allocation site: the first one (innermost
+/// first) whose function has a path outside the allocator and the standard
+/// library, else the first frame that is not such plumbing at all, else the
+/// innermost frame. Unqualified names (valgrind prints inlined frames as
+/// `push_str`, `fmt`) are only taken in the second pass, since they cannot be
+/// told apart from the standard library's.
+pub fn user_frame(stack: &[Frame]) -> Option<&Frame> {
+    stack
+        .iter()
+        .find(|f| f.function.contains("::") && !is_plumbing(f))
+        .or_else(|| stack.iter().find(|f| !is_plumbing(f)))
+        .or_else(|| stack.first())
+}
+
+/// Allocator, runtime and standard-library frames that never name a site.
+pub fn is_plumbing(frame: &Frame) -> bool {
+    const PREFIXES: &[&str] = &[
+        "alloc::",
+        "core::",
+        "std::",
+        "hashbrown::",
+        "__rust",
+        "__GI_",
+        "__libc",
+        "_dl_",
+        "_RN",
+        "_ZN",
+        "0x",
+        "???",
+        "??",
+        "UnknownInlinedFun",
+        "operator new",
+        "malloc",
+        "calloc",
+        "realloc",
+        "posix_memalign",
+        "aligned_alloc",
+        "memalign",
+        "start_thread",
+        "clone",
+        "dyld",
+    ];
+    let name = frame
+        .function
+        .trim_start_matches(|c| c == '<' || c == '_' && frame.function.starts_with("_<"));
+    let name = name.trim_start_matches('<');
+    if PREFIXES.iter().any(|p| name.starts_with(p)) {
+        return true;
+    }
+    match frame.location.as_deref() {
+        // Standard library sources: `/rustc/<hash>/library/...` or `library/...`.
+        Some(loc) => loc.starts_with("/rustc/") || loc.starts_with("library/"),
+        None => false,
+    }
+}
+
+/// A size as a tool printed it, with the precision it was printed to, so a
+/// figure can be compared "to its printed precision".
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PrintedSize {
+    /// The text as printed, e.g. `4.36M`.
+    pub text: String,
+    /// Its value in bytes, e.g. 4.36e6.
+    pub bytes: f64,
+    /// One unit of the last printed digit, in bytes (`4.36M` → 10 000).
+    pub resolution: f64,
+}
+
+impl PrintedSize {
+    /// Parses a decimal-SI size as heaptrack prints it: `512B`, `1.23K`,
+    /// `72.05M`, `2.00G`, `1.00T` (K = 1000), also `KB`/`MB` spellings and a sign.
+    pub fn parse_decimal(text: &str) -> Option<PrintedSize> {
+        Self::parse_with_base(text, 1000.0)
+    }
+
+    /// Parses a binary size (K = 1024), as ms_print and `leaks` print them.
+    pub fn parse_binary(text: &str) -> Option<PrintedSize> {
+        Self::parse_with_base(text, 1024.0)
+    }
+
+    /// A number printed in the given unit (`4.196` in `MB`, base 1024).
+    pub fn from_number_and_unit(number: &str, unit: &str, base: f64) -> Option<PrintedSize> {
+        Self::parse_with_base(&format!("{}{}", number.trim(), unit.trim()), base)
+    }
+
+    fn parse_with_base(text: &str, base: f64) -> Option<PrintedSize> {
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        if number.is_empty() || !number.chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let value: f64 = number.parse().ok()?;
+        let unit = unit.trim();
+        let unit = unit.strip_suffix("iB").or_else(|| unit.strip_suffix('B')).map_or(unit, |u| u);
+        let unit = unit.strip_suffix("bytes").unwrap_or(unit).trim();
+        let power = match unit {
+            "" => 0,
+            "K" | "k" => 1,
+            "M" => 2,
+            "G" => 3,
+            "T" => 4,
+            "P" => 5,
+            _ => return None,
+        };
+        let scale = base.powi(power);
+        let decimals = number.split_once('.').map_or(0, |(_, frac)| frac.len());
+        Some(PrintedSize {
+            text: t.to_string(),
+            bytes: value * scale,
+            resolution: scale / 10f64.powi(decimals as i32),
+        })
+    }
+
+    /// Whether an exact byte count prints as this figure (within half a unit
+    /// of the last printed digit).
+    pub fn matches(&self, exact_bytes: f64) -> bool {
+        (exact_bytes - self.bytes).abs() <= self.resolution / 2.0 * (1.0 + 1e-9) + 1e-9
+    }
+}
+
+impl fmt::Display for PrintedSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Why a tool's output could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// What was being read, e.g. `heaptrack_print output`.
+    pub what: String,
+    /// 1-based line of the input, when the problem is at one.
+    pub line: Option<usize>,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(what: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+        ParseError {
+            what: what.into(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(what: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
+        Self::new(what, Some(line), message)
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}, line {}: {}", self.what, line, self.message),
+            None => write!(f, "{}: {}", self.what, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Shortens a line for an error message.
+pub fn excerpt(line: &str) -> String {
+    const MAX: usize = 120;
+    let line = line.trim_end();
+    if line.chars().count() <= MAX {
+        format!("{line:?}")
+    } else {
+        let cut: String = line.chars().take(MAX).collect();
+        format!("{cut:?}…")
+    }
+}
+
+/// Demangles one whole symbol: v0 (`_RNv…`), legacy (`_ZN…E`), or a legacy
+/// name that a C++ demangler already split into a path but left with Rust's
+/// `$LT$`-style escapes and `::h<hash>` suffix (as heaptrack and Apple's
+/// tools print them). Anything else is returned unchanged.
+pub fn demangle(symbol: &str) -> String {
+    demangle_token(symbol).unwrap_or_else(|| symbol.to_string())
+}
+
+/// Demangles every Rust symbol found inside a line of text, leaving the rest
+/// of the line (addresses, file names, C and C++ names) as it was.
+pub fn demangle_in_text(text: &str) -> String {
+    if !text.contains("_R") && !text.contains("ZN") && !text.contains("::") {
+        return text.to_string();
+    }
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.' | ':');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest.find(is_token_char).unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
+        let token = &rest[..end];
+        // Keep trailing `:`/`.` punctuation (`0x12AB:`, `name.`) out of the symbol.
+        let core = token.trim_end_matches([':', '.']);
+        match demangle_token(core) {
+            Some(demangled) => {
+                out.push_str(&demangled);
+                out.push_str(&token[core.len()..]);
+            }
+            None => out.push_str(token),
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn demangle_token(token: &str) -> Option<String> {
+    if token.is_empty() {
+        return None;
+    }
+    let mangled_prefix = ["_R", "__R", "_ZN", "__ZN", "ZN"]
+        .iter()
+        .any(|p| token.starts_with(p));
+    if mangled_prefix && !token.contains("::") {
+        if let Ok(d) = rustc_demangle::try_demangle(token) {
+            return Some(format!("{d:#}"));
+        }
+        return None;
+    }
+    if token.contains("::") {
+        return demangle_legacy_path(token);
+    }
+    None
+}
+
+/// `alloc::raw_vec::RawVecInner$LT$A$GT$::finish_grow::h8abd4f11b3038a7c`
+/// → `alloc::raw_vec::RawVecInner<A>::finish_grow`, by mangling the path
+/// back into `_ZN…E` form and letting `rustc-demangle` undo it.
+fn demangle_legacy_path(path: &str) -> Option<String> {
+    let (path, llvm_suffix) = match path.find(".llvm.") {
+        Some(i) => (&path[..i], true),
+        None => (path, false),
+    };
+    let segments: Vec<&str> = path.split("::").collect();
+    if segments.len() < 2 || segments.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let last = segments[segments.len() - 1];
+    let has_hash =
+        last.len() == 17 && last.starts_with('h') && last[1..].chars().all(|c| c.is_ascii_hexdigit());
+    let escaped = path.contains('$') || path.contains("..");
+    if !has_hash && !escaped && !llvm_suffix {
+        return None;
+    }
+    let mut mangled = String::from("_ZN");
+    for segment in &segments {
+        mangled.push_str(&segment.len().to_string());
+        mangled.push_str(segment);
+    }
+    mangled.push('E');
+    let demangled = rustc_demangle::try_demangle(&mangled).ok()?;
+    Some(format!("{demangled:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demangles_v0_legacy_and_half_demangled_names() {
+        assert_eq!(
+            demangle("_RNvNtCslNYArtu3iFV_5alloc5alloc5alloc"),
+            "alloc::alloc::alloc"
+        );
+        assert_eq!(
+            demangle("_ZN8cdr_demo8generate6tariff17h0123456789abcdefE"),
+            "cdr_demo::generate::tariff"
+        );
+        assert_eq!(
+            demangle("alloc::raw_vec::RawVecInner$LT$A$GT$::finish_grow::h8abd4f11b3038a7c"),
+            "alloc::raw_vec::RawVecInner<A>::finish_grow"
+        );
+        assert_eq!(
+            demangle("cdr_demo::generate::run::_$u7b$$u7b$closure$u7d$$u7d$::h105a4dc7a1bb0286"),
+            "cdr_demo::generate::run::{{closure}}"
+        );
+        assert_eq!(
+            demangle("_$LT$core..panic..unwind_safe..AssertUnwindSafe$LT$F$GT$$u20$as$u20$core..ops..function..FnOnce$LT$$LP$$RP$$GT$$GT$::call_once::h25ac0caff76b4d2f"),
+            "<core::panic::unwind_safe::AssertUnwindSafe<F> as core::ops::function::FnOnce<()>>::call_once"
+        );
+        // Already readable names, C names and C++ names stay as they are.
+        for plain in [
+            "main",
+            "start_thread",
+            "operator new(unsigned long)",
+            "<alloc::string::String as core::fmt::Write>::write_str",
+            "std::vector<int>::push_back(int const&)",
+            "0x7f069f8a57b9",
+        ] {
+            assert_eq!(demangle_in_text(plain), plain);
+        }
+    }
+
+    #[test]
+    fn demangles_symbols_inside_lines() {
+        assert_eq!(
+            demangle_in_text("main;_RNvNtCsjrHSEGnQ3l9_3std2rt4init (rt.rs);cdr_demo::main::h03b88912bc406f9c (main.rs);"),
+            "main;std::rt::init (rt.rs);cdr_demo::main (main.rs);"
+        );
+        assert_eq!(
+            demangle_in_text("0x100b73f40 _ZN8cdr_demo4main17h0123456789abcdefE + 40  main.rs:10"),
+            "0x100b73f40 cdr_demo::main + 40  main.rs:10"
+        );
+        // A legacy symbol carrying LLVM's suffix.
+        assert_eq!(
+            demangle_in_text("cdr_demo::generate::leak::h0123456789abcdef.llvm.42"),
+            "cdr_demo::generate::leak"
+        );
+    }
+
+    #[test]
+    fn printed_sizes_and_their_precision() {
+        let s = PrintedSize::parse_decimal("72.05M").unwrap();
+        assert_eq!(s.bytes, 72.05e6);
+        assert!((s.resolution - 10_000.0).abs() < 1e-6);
+        assert!(s.matches(72_054_999.0) && s.matches(72_045_000.0));
+        assert!(!s.matches(72_056_000.0));
+        let k = PrintedSize::parse_decimal("1.23K").unwrap();
+        assert!((k.bytes - 1230.0).abs() < 1e-9);
+        assert_eq!(PrintedSize::parse_decimal("512B").unwrap().bytes, 512.0);
+        assert_eq!(PrintedSize::parse_decimal("2.00G").unwrap().bytes, 2e9);
+        assert_eq!(PrintedSize::parse_decimal("-1.50K").unwrap().bytes, -1500.0);
+        assert!(PrintedSize::parse_decimal("4.3X").is_none());
+        assert!(PrintedSize::parse_decimal("M").is_none());
+        let mb = PrintedSize::from_number_and_unit("4.196", "MB", 1024.0).unwrap();
+        assert!(mb.matches(4_400_000.0));
+    }
+
+    #[test]
+    fn parse_errors_say_where() {
+        let e = ParseError::at("heaptrack_print output", 12, "expected a size");
+        assert_eq!(e.to_string(), "heaptrack_print output, line 12: expected a size");
+        let e = ParseError::new("massif file", None, "empty input");
+        assert_eq!(e.to_string(), "massif file: empty input");
+    }
+
+    #[test]
+    fn user_frames_skip_allocator_plumbing() {
+        let stack = vec![
+            Frame::new("alloc::alloc::alloc"),
+            Frame {
+                function: "push_str".into(),
+                location: Some("library/alloc/src/string.rs:1102".into()),
+                module: None,
+            },
+            Frame::new("fmt"),
+            Frame::new("<alloc::string::String as core::fmt::Write>::write_str"),
+            Frame::new("cdr_demo::generate::format_rows"),
+            Frame::new("main"),
+        ];
+        assert_eq!(user_frame(&stack).unwrap().function, "cdr_demo::generate::format_rows");
+        let only_plumbing = vec![Frame::new("malloc"), Frame::new("fmt")];
+        assert_eq!(user_frame(&only_plumbing).unwrap().function, "fmt");
+        let site = Site::from_stack(vec![Frame::new("calloc")], Some(1.0), None);
+        assert_eq!(site.function, "calloc");
+    }
+
+    #[test]
+    fn reports_combine() {
+        let mut a = MemoryReport {
+            tool: "leaks".into(),
+            leaked_bytes: Some(4096.0),
+            ..Default::default()
+        };
+        a.fill_from(MemoryReport {
+            tool: "time -l".into(),
+            peak_rss_bytes: Some(1e6),
+            leaked_bytes: Some(1.0),
+            ..Default::default()
+        });
+        assert_eq!(a.tool, "leaks + time -l");
+        assert_eq!(a.leaked_bytes, Some(4096.0));
+        assert_eq!(a.peak_rss_bytes, Some(1e6));
+    }
+}

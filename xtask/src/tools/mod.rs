@@ -1,0 +1,323 @@
+//! The external tools: what is installed, in which version, and how to drive
+//! each one. One module per tool holds its command building and output
+//! parsing side by side; this file only detects them.
+
+
+
+
+
+pub mod memory_model;
+pub mod dtrace;
+pub mod perf;
+pub mod xctrace;
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Linux,
+    Macos,
+    Other,
+}
+
+impl Platform {
+    pub fn current() -> Platform {
+        if cfg!(target_os = "linux") {
+            Platform::Linux
+        } else if cfg!(target_os = "macos") {
+            Platform::Macos
+        } else {
+            Platform::Other
+        }
+    }
+}
+
+/// One detected (or missing) tool.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub path: Option<PathBuf>,
+    pub version: Option<String>,
+    /// Why the tool is present but limited (e.g. perf not permitted to record).
+    pub limitation: Option<String>,
+    /// The command that installs or fixes it.
+    pub fix: Option<String>,
+}
+
+impl Tool {
+    pub fn usable(&self) -> bool {
+        self.path.is_some() && self.limitation.is_none()
+    }
+
+    pub fn path(&self) -> anyhow::Result<&Path> {
+        match (&self.path, &self.limitation) {
+            (Some(path), None) => Ok(path),
+            (Some(_), Some(limitation)) => anyhow::bail!(
+                "{} is installed but {limitation}{}",
+                self.name,
+                self.fix.as_ref().map(|f| format!("\n  fix: {f}")).unwrap_or_default()
+            ),
+            (None, _) => anyhow::bail!(
+                "{} is not installed{}",
+                self.name,
+                self.fix.as_ref().map(|f| format!("\n  install: {f}")).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Everything the tasks may use on this machine, detected at runtime.
+#[derive(Debug, Clone, Serialize)]
+pub struct Toolbox {
+    pub platform: Platform,
+    pub cargo: Tool,
+    pub rustc: Tool,
+    pub perf: Tool,
+    /// perf's `perf_event_paranoid` and whether we are root.
+    pub perf_event_paranoid: Option<i32>,
+    pub root: bool,
+    /// Hardware counters (cycles, instructions) work, not only software events.
+    pub hardware_counters: Option<bool>,
+    pub addr2line: Tool,
+    /// The addr2line on PATH is gimli's (fast), not binutils' (slow on inline frames).
+    pub fast_addr2line: bool,
+    pub heaptrack: Tool,
+    pub heaptrack_print: Tool,
+    pub valgrind: Tool,
+    pub ms_print: Tool,
+    pub xctrace: Tool,
+    pub dtrace: Tool,
+    pub leaks: Tool,
+}
+
+impl Toolbox {
+    pub fn detect() -> Toolbox {
+        let platform = Platform::current();
+        let distro = Distro::detect();
+        let root = unsafe { libc::geteuid() } == 0;
+        let mut perf = detect("perf", &["--version"], distro.install("perf"));
+        let perf_event_paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        if perf.path.is_some() {
+            perf.limitation = perf_limitation(root, perf_event_paranoid);
+            if perf.limitation.is_some() {
+                perf.fix = Some("sudo sysctl -w kernel.perf_event_paranoid=1".into());
+            }
+        }
+        let hardware_counters = perf
+            .path
+            .as_ref()
+            .filter(|_| perf.limitation.is_none())
+            .map(|p| perf::hardware_counters_work(p));
+        let mut addr2line = detect("addr2line", &["--version"], None);
+        let fast_addr2line = addr2line
+            .version
+            .as_deref()
+            .is_some_and(|v| !v.contains("GNU"));
+        if addr2line.path.is_some() && !fast_addr2line {
+            addr2line.limitation = Some(
+                "is binutils' (slow on Rust's inline frames: flamegraphs fall back to --no-inline)"
+                    .into(),
+            );
+            addr2line.fix = Some(FAST_ADDR2LINE_INSTALL.into());
+        } else if addr2line.path.is_none() {
+            addr2line.fix = Some(FAST_ADDR2LINE_INSTALL.into());
+        }
+        let macos_fix = |what: &str| Some(format!("xcode-select --install   # provides {what}"));
+        Toolbox {
+            platform,
+            cargo: detect("cargo", &["--version"], Some("https://rustup.rs".into())),
+            rustc: detect("rustc", &["--version"], Some("https://rustup.rs".into())),
+            perf,
+            perf_event_paranoid,
+            root,
+            hardware_counters,
+            addr2line,
+            fast_addr2line,
+            heaptrack: detect("heaptrack", &["--version"], distro.install("heaptrack")),
+            heaptrack_print: detect("heaptrack_print", &["--version"], distro.install("heaptrack")),
+            valgrind: detect("valgrind", &["--version"], distro.install("valgrind")),
+            ms_print: detect("ms_print", &["--version"], distro.install("valgrind")),
+            xctrace: detect_xctrace(macos_fix("xctrace")),
+            dtrace: detect("dtrace", &["-V"], macos_fix("dtrace")),
+            leaks: detect("leaks", &["--help"], macos_fix("leaks")),
+        }
+    }
+
+    /// The CPU sampler of this platform, if it can record.
+    pub fn cpu_sampler(&self) -> Option<&Tool> {
+        match self.platform {
+            Platform::Linux => Some(&self.perf).filter(|t| t.usable()),
+            Platform::Macos => [&self.xctrace, &self.dtrace].into_iter().find(|t| t.usable()),
+            Platform::Other => None,
+        }
+    }
+
+    pub fn all(&self) -> Vec<&Tool> {
+        let mut tools = vec![&self.cargo, &self.rustc];
+        match self.platform {
+            Platform::Macos => tools.extend([&self.xctrace, &self.dtrace, &self.leaks]),
+            _ => tools.extend([
+                &self.perf,
+                &self.addr2line,
+                &self.heaptrack,
+                &self.heaptrack_print,
+                &self.valgrind,
+                &self.ms_print,
+            ]),
+        }
+        tools
+    }
+}
+
+pub const FAST_ADDR2LINE_INSTALL: &str =
+    "cargo install addr2line --features bin --locked   # gimli's addr2line, put first on PATH";
+
+fn perf_limitation(root: bool, paranoid: Option<i32>) -> Option<String> {
+    match paranoid {
+        _ if root => None,
+        // Values above 2 (Debian's 3, Android's 4) forbid unprivileged perf_event_open.
+        Some(level) if level > 2 => Some(format!(
+            "may not record: kernel.perf_event_paranoid is {level} and you are not root"
+        )),
+        _ => None,
+    }
+}
+
+/// Finds a tool on PATH and asks its version.
+pub fn detect(name: &'static str, version_args: &[&str], fix: Option<String>) -> Tool {
+    let path = which::which(name).ok();
+    let version = path.as_ref().and_then(|p| version_of(p, version_args));
+    Tool {
+        name,
+        path,
+        version,
+        limitation: None,
+        fix,
+    }
+}
+
+fn detect_xctrace(fix: Option<String>) -> Tool {
+    // xctrace lives behind `xcrun`; the path we keep is xcrun's.
+    let mut tool = detect("xcrun", &["xctrace", "version"], fix);
+    tool.name = "xctrace";
+    if tool.version.is_none() {
+        tool.path = None;
+    }
+    tool
+}
+
+/// The first non-empty line a tool prints for its version (stdout or stderr).
+pub fn version_of(path: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new(path).args(args).output().ok()?;
+    let text = if output.stdout.iter().any(|b| !b.is_ascii_whitespace()) {
+        output.stdout
+    } else {
+        output.stderr
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_string)
+}
+
+/// Which package manager's install commands to suggest.
+#[derive(Debug, Clone, Copy)]
+enum Distro {
+    Debian,
+    Ubuntu,
+    Fedora,
+    Arch,
+    Macos,
+    Unknown,
+}
+
+impl Distro {
+    fn detect() -> Distro {
+        if cfg!(target_os = "macos") {
+            return Distro::Macos;
+        }
+        let release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let id = release
+            .lines()
+            .filter_map(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")))
+            .map(|v| v.trim_matches('"').to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if id.contains("ubuntu") {
+            Distro::Ubuntu
+        } else if id.contains("debian") {
+            Distro::Debian
+        } else if id.contains("fedora") || id.contains("rhel") {
+            Distro::Fedora
+        } else if id.contains("arch") {
+            Distro::Arch
+        } else {
+            Distro::Unknown
+        }
+    }
+
+    fn install(self, tool: &str) -> Option<String> {
+        let package = match (self, tool) {
+            (Distro::Debian, "perf") => "linux-perf",
+            (Distro::Ubuntu, "perf") => "linux-tools-common linux-tools-generic",
+            (Distro::Arch, "perf") => "perf",
+            (Distro::Fedora, "perf") => "perf",
+            (Distro::Macos, _) => return None,
+            (_, other) => other,
+        };
+        Some(match self {
+            Distro::Debian | Distro::Ubuntu => format!("sudo apt-get install -y {package}"),
+            Distro::Fedora => format!("sudo dnf install -y {package}"),
+            Distro::Arch => format!("sudo pacman -S {package}"),
+            _ => format!("install `{package}` with your package manager"),
+        })
+    }
+}
+
+/// Runs a command and returns its stdout, for small queries (versions, git).
+pub fn capture(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perf_permission_rules() {
+        assert!(perf_limitation(true, Some(4)).is_none());
+        assert!(perf_limitation(false, Some(2)).is_none());
+        assert!(perf_limitation(false, Some(3)).unwrap().contains("is 3"));
+    }
+
+    #[test]
+    fn install_hints_per_distro() {
+        assert_eq!(
+            Distro::Debian.install("perf").unwrap(),
+            "sudo apt-get install -y linux-perf"
+        );
+        assert_eq!(
+            Distro::Fedora.install("valgrind").unwrap(),
+            "sudo dnf install -y valgrind"
+        );
+        assert!(Distro::Macos.install("perf").is_none());
+    }
+
+    #[test]
+    fn a_missing_tool_says_how_to_install_it() {
+        let tool = detect("no-such-tool-xyz", &["--version"], Some("apt-get install x".into()));
+        assert!(!tool.usable());
+        let err = tool.path().unwrap_err().to_string();
+        assert_eq!(err, "no-such-tool-xyz is not installed\n  install: apt-get install x");
+    }
+}
