@@ -137,8 +137,14 @@ fn with_param_flags(
                                 Ok(text.to_string())
                             } else {
                                 let kind = kind.kind();
-                                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-                                Err(format!("--{checked_name} takes {article} {kind}, not `{text}`"))
+                                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                                    "an"
+                                } else {
+                                    "a"
+                                };
+                                Err(format!(
+                                    "--{checked_name} takes {article} {kind}, not `{text}`"
+                                ))
                             }
                         }),
                 );
@@ -175,14 +181,21 @@ mod tests {
         for sub in command.get_subcommands() {
             let longs: Vec<_> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
             for name in config.params.keys() {
-                assert!(longs.contains(&name.as_str()), "{} lacks --{name}", sub.get_name());
+                assert!(
+                    longs.contains(&name.as_str()),
+                    "{} lacks --{name}",
+                    sub.get_name()
+                );
             }
         }
         let matches = command
             .try_get_matches_from(["cargo xtask", "flamegraph", "--subs", "1234"])
             .unwrap();
         let (_, sub) = matches.subcommand().unwrap();
-        assert_eq!(param_flags(sub), ParamFlags::from([("subs".into(), "1234".into())]));
+        assert_eq!(
+            param_flags(sub),
+            ParamFlags::from([("subs".into(), "1234".into())])
+        );
     }
 
     #[test]
@@ -203,8 +216,14 @@ mod tests {
     #[test]
     fn config_flag_is_found_before_parsing() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(explicit_config(&args(&["x", "--config", "a.toml"])), Some("a.toml".into()));
-        assert_eq!(explicit_config(&args(&["x", "doctor", "--config=b.toml"])), Some("b.toml".into()));
+        assert_eq!(
+            explicit_config(&args(&["x", "--config", "a.toml"])),
+            Some("a.toml".into())
+        );
+        assert_eq!(
+            explicit_config(&args(&["x", "doctor", "--config=b.toml"])),
+            Some("b.toml".into())
+        );
         assert_eq!(explicit_config(&args(&["x", "doctor"])), None);
     }
 }

@@ -109,3 +109,26 @@ impl RunRecord {
         self.scales.first()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real run.json files written by profile-baseline round-trip exactly.
+    #[test]
+    fn run_json_round_trips() {
+        for text in [
+            include_str!("../../../tests/fixtures/results/run.json"),
+            include_str!("../../../tests/fixtures/results/run-service.json"),
+        ] {
+            let record: RunRecord = serde_json::from_str(text).unwrap();
+            let again = serde_json::to_string_pretty(&record).unwrap();
+            assert_eq!(serde_json::from_str::<RunRecord>(&again).unwrap(), record);
+            let original: serde_json::Value = serde_json::from_str(text).unwrap();
+            let rewritten: serde_json::Value = serde_json::from_str(&again).unwrap();
+            assert_eq!(original, rewritten, "a field was lost or renamed");
+            assert_eq!(record.schema_version, SCHEMA_VERSION);
+            assert!(record.headline().unwrap().summaries.contains_key("wall_s"));
+        }
+    }
+}

@@ -88,10 +88,23 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         let options = cpu_profile::Options {
             frequency: args.freq.unwrap_or(config.defaults.frequency),
             call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
-            title: format!("{} {}", workload_name, format_params(&used_params(workload, &planned.values))),
+            title: format!(
+                "{} {}",
+                workload_name,
+                format_params(&used_params(workload, &planned.values))
+            ),
             subtitle: format!("commit {} · {}", short_commit(&git), planned.name),
         };
-        let scale = match run_scale(&prepared, &tools, &options, &dir, runs, warmup, !args.no_profile, &mut notes) {
+        let scale = match run_scale(
+            &prepared,
+            &tools,
+            &options,
+            &dir,
+            runs,
+            warmup,
+            !args.no_profile,
+            &mut notes,
+        ) {
             Ok(mut scale) => {
                 scale.scale = planned.name.clone();
                 scale.params = used_params(workload, &planned.values);
@@ -118,10 +131,16 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     Ok(0)
 }
 
-fn plan_scales<'a>(config: &'a Config, scale: Option<&str>, params: &ParamFlags) -> anyhow::Result<Vec<Planned<'a>>> {
+fn plan_scales<'a>(
+    config: &'a Config,
+    scale: Option<&str>,
+    params: &ParamFlags,
+) -> anyhow::Result<Vec<Planned<'a>>> {
     let chosen: Vec<Option<&Scale>> = match scale {
         None => vec![None],
-        Some("all") if config.scales.is_empty() => anyhow::bail!("{} declares no [[scales]]", config.path.display()),
+        Some("all") if config.scales.is_empty() => {
+            anyhow::bail!("{} declares no [[scales]]", config.path.display())
+        }
         Some("all") => config.scales.iter().map(Some).collect(),
         Some(name) => vec![Some(config.scale(name)?)],
     };
@@ -176,7 +195,17 @@ fn run_scale(
     }
     let profile = profile && sampler_ready;
     if let Some((load, ready)) = &prepared.service {
-        return run_service_scale(&prepared.main, load, ready, tools, options, dir, runs, warmup, profile);
+        return run_service_scale(
+            &prepared.main,
+            load,
+            ready,
+            tools,
+            options,
+            dir,
+            runs,
+            warmup,
+            profile,
+        );
     }
     let main = &prepared.main;
     let samples = measure::timed_runs(main, warmup, runs)?;
@@ -270,17 +299,29 @@ pub fn sampler_missing_note(tools: &Toolbox) -> String {
     };
     format!(
         "no CPU profile: {} (timings were still recorded)",
-        tool.path().err().map(|e| e.to_string()).unwrap_or_else(|| "no CPU sampler".into())
+        tool.path()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no CPU sampler".into())
     )
 }
 
 pub fn format_params(params: &BTreeMap<String, String>) -> String {
-    params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Writes run.json, system_info.json and README.md, then moves the result
 /// into place.
-pub fn finish(pending: Pending, record: &RunRecord, system: &SystemInfo, notes: &[String]) -> anyhow::Result<PathBuf> {
+pub fn finish(
+    pending: Pending,
+    record: &RunRecord,
+    system: &SystemInfo,
+    notes: &[String],
+) -> anyhow::Result<PathBuf> {
     pending.write_json(crate::results::RUN_FILE, record)?;
     pending.write_json("system_info.json", system)?;
     let several = record.scales.len() > 1;
@@ -291,7 +332,10 @@ pub fn finish(pending: Pending, record: &RunRecord, system: &SystemInfo, notes: 
             tops.insert(scale.scale.clone(), text);
         }
     }
-    pending.write("README.md", markdown::run_readme(record, system, &tops, notes))?;
+    pending.write(
+        "README.md",
+        markdown::run_readme(record, system, &tops, notes),
+    )?;
     pending.commit()
 }
 
@@ -328,6 +372,9 @@ fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
     println!("\nresult: {}", dir.display());
     if record.scales.iter().any(|s| s.cpu_profile.is_some()) {
         let prefix = markdown::scale_prefix(&record.scales[0], record.scales.len() > 1);
-        println!("flamegraph: {}", dir.join(format!("{prefix}flamegraph.svg")).display());
+        println!(
+            "flamegraph: {}",
+            dir.join(format!("{prefix}flamegraph.svg")).display()
+        );
     }
 }

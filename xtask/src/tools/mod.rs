@@ -2,12 +2,8 @@
 //! each one. One module per tool holds its command building and output
 //! parsing side by side; this file only detects them.
 
-
-
-
-
-pub mod memory_model;
 pub mod dtrace;
+pub mod memory_model;
 pub mod perf;
 pub mod xctrace;
 
@@ -58,12 +54,18 @@ impl Tool {
             (Some(_), Some(limitation)) => anyhow::bail!(
                 "{} is installed but {limitation}{}",
                 self.name,
-                self.fix.as_ref().map(|f| format!("\n  fix: {f}")).unwrap_or_default()
+                self.fix
+                    .as_ref()
+                    .map(|f| format!("\n  fix: {f}"))
+                    .unwrap_or_default()
             ),
             (None, _) => anyhow::bail!(
                 "{} is not installed{}",
                 self.name,
-                self.fix.as_ref().map(|f| format!("\n  install: {f}")).unwrap_or_default()
+                self.fix
+                    .as_ref()
+                    .map(|f| format!("\n  install: {f}"))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -139,7 +141,11 @@ impl Toolbox {
             addr2line,
             fast_addr2line,
             heaptrack: detect("heaptrack", &["--version"], distro.install("heaptrack")),
-            heaptrack_print: detect("heaptrack_print", &["--version"], distro.install("heaptrack")),
+            heaptrack_print: detect(
+                "heaptrack_print",
+                &["--version"],
+                distro.install("heaptrack"),
+            ),
             valgrind: detect("valgrind", &["--version"], distro.install("valgrind")),
             ms_print: detect("ms_print", &["--version"], distro.install("valgrind")),
             xctrace: detect_xctrace(macos_fix("xctrace")),
@@ -152,7 +158,9 @@ impl Toolbox {
     pub fn cpu_sampler(&self) -> Option<&Tool> {
         match self.platform {
             Platform::Linux => Some(&self.perf).filter(|t| t.usable()),
-            Platform::Macos => [&self.xctrace, &self.dtrace].into_iter().find(|t| t.usable()),
+            Platform::Macos => [&self.xctrace, &self.dtrace]
+                .into_iter()
+                .find(|t| t.usable()),
             Platform::Other => None,
         }
     }
@@ -315,9 +323,16 @@ mod tests {
 
     #[test]
     fn a_missing_tool_says_how_to_install_it() {
-        let tool = detect("no-such-tool-xyz", &["--version"], Some("apt-get install x".into()));
+        let tool = detect(
+            "no-such-tool-xyz",
+            &["--version"],
+            Some("apt-get install x".into()),
+        );
         assert!(!tool.usable());
         let err = tool.path().unwrap_err().to_string();
-        assert_eq!(err, "no-such-tool-xyz is not installed\n  install: apt-get install x");
+        assert_eq!(
+            err,
+            "no-such-tool-xyz is not installed\n  install: apt-get install x"
+        );
     }
 }
