@@ -868,7 +868,7 @@ mod tests {
     }
 
     fn reference() -> Reference {
-        serde_json::from_str(include_str!("../tests/fixtures/stats/reference.json"))
+        serde_json::from_str(include_str!("../../tests/fixtures/stats/reference.json"))
             .expect("reference.json parses")
     }
 
