@@ -392,3 +392,33 @@ fn a_bad_label_is_refused_before_anything_runs() {
     );
     assert!(sandbox.entries().is_empty());
 }
+
+#[test]
+fn a_criterion_bench_is_profiled_through_its_profiler_hook() {
+    if !has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let sandbox = Sandbox::new("bench", "");
+    let output = sandbox.xtask(&["flamegraph", "--workload", "bench", "--freq", "499"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let dir = &sandbox.results()[0];
+    let run = read_json(&dir.join("run.json"));
+    let argv: Vec<&str> = run["scales"][0]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        argv[0].contains("/deps/generate-"),
+        "the bench binary cargo built: {argv:?}"
+    );
+    assert_eq!(&argv[1..], ["--bench", "--profile-time", "3", "generate"]);
+    let folded = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+    assert!(
+        folded.contains("cdr_demo::generate::generate_in_memory"),
+        "{folded}"
+    );
+}

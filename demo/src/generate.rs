@@ -123,6 +123,22 @@ pub fn run(flags: Flags) -> Result<(), String> {
     Ok(())
 }
 
+/// Generates `subs` subscribers' records in memory and returns (records,
+/// bytes): the unit of work the criterion bench measures.
+pub fn generate_in_memory(subs: u64, days: u32, seed: u64, slowdown: u32) -> (u64, usize) {
+    let flags = Flags {
+        subs,
+        days,
+        workers: 1,
+        out: String::new(),
+        seed,
+        slowdown,
+        leak_bytes: 0,
+    };
+    let (records, text) = generate_chunk(&flags, 0..subs);
+    (records, text.len())
+}
+
 /// Generates the calls of a range of subscribers as CSV text.
 fn generate_chunk(flags: &Flags, subscribers: std::ops::Range<u64>) -> (u64, String) {
     let mut text = String::with_capacity(64 * 1024);
