@@ -70,7 +70,9 @@ pub fn find_output(output_base: &Path) -> Option<PathBuf> {
 /// (`heaptrack output will be written to "/tmp/x.zst"`).
 pub fn output_from_log(log: &str) -> Option<PathBuf> {
     log.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("heaptrack output will be written to ")?;
+        let rest = line
+            .trim()
+            .strip_prefix("heaptrack output will be written to ")?;
         Some(PathBuf::from(rest.trim().trim_matches('"')))
     })
 }
@@ -203,8 +205,16 @@ impl HeaptrackReport {
             temporary_allocations: Some(self.summary.temporary_allocations),
             leaked_bytes: Some(self.summary.leaked.bytes),
             runtime_s: Some(self.summary.runtime_s),
-            peak_consumers: self.peak_consumers.iter().map(|e| e.to_site(Some(e.calls))).collect(),
-            allocation_sites: self.most_calls.iter().map(|e| e.to_site(Some(e.calls))).collect(),
+            peak_consumers: self
+                .peak_consumers
+                .iter()
+                .map(|e| e.to_site(Some(e.calls)))
+                .collect(),
+            allocation_sites: self
+                .most_calls
+                .iter()
+                .map(|e| e.to_site(Some(e.calls)))
+                .collect(),
             temporary_sites: self
                 .most_temporary
                 .iter()
@@ -213,7 +223,11 @@ impl HeaptrackReport {
                     ..e.to_site(e.temporary)
                 })
                 .collect(),
-            leaks: self.leaks.iter().map(|e| e.to_site(Some(e.calls))).collect(),
+            leaks: self
+                .leaks
+                .iter()
+                .map(|e| e.to_site(Some(e.calls)))
+                .collect(),
         }
     }
 }
@@ -254,7 +268,9 @@ impl Section {
 
     fn header_example(self) -> &'static str {
         match self {
-            Section::Calls => "'<n> calls to allocation functions with <size> peak consumption from'",
+            Section::Calls => {
+                "'<n> calls to allocation functions with <size> peak consumption from'"
+            }
             Section::Peak => "'<size> peak memory consumed over <n> calls from'",
             Section::Leaks => "'<size> leaked over <n> calls from'",
             Section::Temporary => {
@@ -283,7 +299,11 @@ fn parse_label(section: Section, line: &str, sub: bool) -> Option<Label> {
     let size = |s: &str| PrintedSize::parse_decimal(s.trim());
     match section {
         Section::Calls => {
-            let sep = if sub { " calls with " } else { " calls to allocation functions with " };
+            let sep = if sub {
+                " calls with "
+            } else {
+                " calls to allocation functions with "
+            };
             let (calls, rest) = body.split_once(sep)?;
             let peak = rest.strip_suffix(" peak consumption")?;
             Some(Label {
@@ -322,7 +342,10 @@ fn parse_label(section: Section, line: &str, sub: bool) -> Option<Label> {
 
 /// `  and 7.64K from 13 other places`
 fn parse_other_places(line: &str) -> Option<OtherPlaces> {
-    let rest = line.trim().strip_prefix("and ")?.strip_suffix(" other places")?;
+    let rest = line
+        .trim()
+        .strip_prefix("and ")?
+        .strip_suffix(" other places")?;
     let (amount, places) = rest.rsplit_once(" from ")?;
     Some(OtherPlaces {
         amount: amount.trim().to_string(),
@@ -349,13 +372,18 @@ fn push_frame_line(frames: &mut Vec<Frame>, line: &str) {
     frames.push(Frame::new(demangle_in_text(trimmed)));
 }
 
-/// Reads `heaptrack_print`'s text (as [`print_command`] makes it, or with
-/// any of its sections switched off), keeping the top `top` entries of each
-/// section. Reads line by line and keeps only what it returns, so outputs of
-/// many MB are fine.
+/// Reads `heaptrack_print`'s text (as [`print_command`] makes it, with any
+/// of its sections switched off, or unmerged with `-m 0`), keeping the top
+/// `top` entries of each section. Reads line by line and keeps only what it
+/// returns, so outputs of many MB are fine. `--diff` output (negative
+/// counts) is not supported.
 pub fn parse_print(text: &str, top: usize) -> Result<HeaptrackReport, ParseError> {
     if text.trim().is_empty() {
-        return Err(ParseError::new(WHAT, None, "empty input: expected heaptrack_print's report"));
+        return Err(ParseError::new(
+            WHAT,
+            None,
+            "empty input: expected heaptrack_print's report",
+        ));
     }
     let mut debuggee = None;
     let mut sections: HashMap<Section, Vec<HeaptrackEntry>> = HashMap::new();
@@ -468,7 +496,10 @@ pub fn parse_print(text: &str, top: usize) -> Result<HeaptrackReport, ParseError
                 return Err(ParseError::at(
                     WHAT,
                     number,
-                    format!("expected 'and <amount> from <n> other places', got {}", excerpt(line)),
+                    format!(
+                        "expected 'and <amount> from <n> other places', got {}",
+                        excerpt(line)
+                    ),
                 ));
             };
             if let Some(entry) = current.as_mut() {
@@ -538,7 +569,14 @@ fn parse_summary(lines: &[&str], start: usize) -> Result<HeaptrackSummary, Parse
             .next()
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| {
-                ParseError::at(WHAT, n, format!("expected '{prefix} <count> (<rate>/s)', got {}", excerpt(value)))
+                ParseError::at(
+                    WHAT,
+                    n,
+                    format!(
+                        "expected '{prefix} <count> (<rate>/s)', got {}",
+                        excerpt(value)
+                    ),
+                )
             })
     };
     let size = |prefix: &str| -> Result<PrintedSize, ParseError> {
@@ -547,7 +585,10 @@ fn parse_summary(lines: &[&str], start: usize) -> Result<HeaptrackSummary, Parse
             ParseError::at(
                 WHAT,
                 n,
-                format!("expected a size such as 4.36M after '{prefix}', got {}", excerpt(value)),
+                format!(
+                    "expected a size such as 4.36M after '{prefix}', got {}",
+                    excerpt(value)
+                ),
             )
         })
     };
@@ -556,7 +597,16 @@ fn parse_summary(lines: &[&str], start: usize) -> Result<HeaptrackSummary, Parse
         .trim_end_matches('.')
         .trim_end_matches('s')
         .parse::<f64>()
-        .map_err(|_| ParseError::at(WHAT, n, format!("expected 'total runtime: <seconds>s.', got {}", excerpt(runtime))))?;
+        .map_err(|_| {
+            ParseError::at(
+                WHAT,
+                n,
+                format!(
+                    "expected 'total runtime: <seconds>s.', got {}",
+                    excerpt(runtime)
+                ),
+            )
+        })?;
     Ok(HeaptrackSummary {
         runtime_s,
         allocation_calls: count("calls to allocation functions:")?,
@@ -643,20 +693,39 @@ mod tests {
         );
         assert_eq!(
             argv,
-            ["/usr/bin/heaptrack", "-o", "/tmp/r/heaptrack.cdr-demo", "/bin/cdr-demo", "generate", "--subs", "2000"]
-                .map(OsString::from)
+            [
+                "/usr/bin/heaptrack",
+                "-o",
+                "/tmp/r/heaptrack.cdr-demo",
+                "/bin/cdr-demo",
+                "generate",
+                "--subs",
+                "2000"
+            ]
+            .map(OsString::from)
         );
         let print = print_command(Path::new("heaptrack_print"), Path::new("/tmp/d.zst"));
         assert_eq!(
             print,
-            ["heaptrack_print", "--print-leaks=1", "--peak-limit=10", "--sub-peak-limit=2", "--file", "/tmp/d.zst"]
-                .map(OsString::from)
+            [
+                "heaptrack_print",
+                "--print-leaks=1",
+                "--peak-limit=10",
+                "--sub-peak-limit=2",
+                "--file",
+                "/tmp/d.zst"
+            ]
+            .map(OsString::from)
         );
         let fg = flamegraph_command(Path::new("hp"), Path::new("d.zst"), Path::new("out.folded"));
         let fg: Vec<_> = fg.iter().map(|s| s.to_str().unwrap()).collect();
         assert_eq!(fg[0], "hp");
-        assert!(fg.windows(2).any(|w| w == ["--flamegraph-cost-type", "peak"]));
-        assert!(fg.windows(2).any(|w| w == ["--print-flamegraph", "out.folded"]));
+        assert!(fg
+            .windows(2)
+            .any(|w| w == ["--flamegraph-cost-type", "peak"]));
+        assert!(fg
+            .windows(2)
+            .any(|w| w == ["--print-flamegraph", "out.folded"]));
         assert!(fg.ends_with(&["--file", "d.zst"]));
     }
 
@@ -667,11 +736,22 @@ mod tests {
         let base = dir.join("heaptrack.cdr-demo.1");
         assert_eq!(find_output(&base), None);
         std::fs::write(dir.join("heaptrack.cdr-demo.1.gz"), b"x").unwrap();
-        assert_eq!(find_output(&base), Some(dir.join("heaptrack.cdr-demo.1.gz")));
+        assert_eq!(
+            find_output(&base),
+            Some(dir.join("heaptrack.cdr-demo.1.gz"))
+        );
         std::fs::remove_file(dir.join("heaptrack.cdr-demo.1.gz")).unwrap();
         std::fs::write(dir.join("heaptrack.cdr-demo.1.zst"), b"x").unwrap();
-        assert_eq!(find_output(&base), Some(dir.join("heaptrack.cdr-demo.1.zst")));
+        assert_eq!(
+            find_output(&base),
+            Some(dir.join("heaptrack.cdr-demo.1.zst"))
+        );
         std::fs::remove_dir_all(&dir).unwrap();
+        let record = include_str!("../../../tests/fixtures/heaptrack/cdr-demo.record-stdout.txt");
+        assert_eq!(
+            output_from_log(record),
+            Some(PathBuf::from("/tmp/fx/cdr-demo.zst"))
+        );
         assert_eq!(
             output_from_log("heaptrack output will be written to \"/tmp/fx/cdr-demo.zst\"\nstarting application"),
             Some(PathBuf::from("/tmp/fx/cdr-demo.zst"))
@@ -695,7 +775,12 @@ mod tests {
         assert_eq!(s.leaked.text, "1.26K");
         assert!(s.suppressed_leaks.is_none());
 
-        for section in [&report.most_calls, &report.peak_consumers, &report.most_temporary, &report.leaks] {
+        for section in [
+            &report.most_calls,
+            &report.peak_consumers,
+            &report.most_temporary,
+            &report.leaks,
+        ] {
             assert_eq!(section.len(), 3);
         }
         // The first entry of each section, as printed.
@@ -703,8 +788,14 @@ mod tests {
         assert_eq!(calls.calls, 162581);
         assert_eq!(calls.bytes.as_ref().unwrap().text, "1.82K");
         assert_eq!(calls.location[0].function, "alloc::alloc::alloc");
-        assert_eq!(calls.location[0].location.as_deref(), Some("library/alloc/src/alloc.rs:95"));
-        assert_eq!(calls.location[0].module.as_deref(), Some("/work/main/target/profiling/cdr-demo"));
+        assert_eq!(
+            calls.location[0].location.as_deref(),
+            Some("library/alloc/src/alloc.rs:95")
+        );
+        assert_eq!(
+            calls.location[0].module.as_deref(),
+            Some("/work/main/target/profiling/cdr-demo")
+        );
         assert_eq!(calls.traces.len(), 2);
         assert_eq!(calls.traces[0].calls, 80281);
         assert_eq!(calls.other_places.as_ref().unwrap().amount, "2019");
@@ -729,9 +820,14 @@ mod tests {
             .flat_map(|e| e.stack());
         for frame in all_frames {
             let f = &frame.function;
-            assert!(!f.starts_with("_R") && !f.contains("$LT$") && !f.contains("$u7b$"), "{f}");
+            assert!(
+                !f.starts_with("_R") && !f.contains("$LT$") && !f.contains("$u7b$"),
+                "{f}"
+            );
             let last = f.rsplit("::").next().unwrap();
-            let hash = last.len() == 17 && last.starts_with('h') && last[1..].chars().all(|c| c.is_ascii_hexdigit());
+            let hash = last.len() == 17
+                && last.starts_with('h')
+                && last[1..].chars().all(|c| c.is_ascii_hexdigit());
             assert!(!hash, "{f}");
         }
 
@@ -740,10 +836,19 @@ mod tests {
         assert_eq!(common.tool, "heaptrack");
         assert_eq!(common.peak_heap_bytes, Some(4.35e6));
         assert_eq!(common.total_allocations, Some(249016));
-        assert_eq!(common.peak_consumers[0].function, "cdr_demo::generate::format_rows");
-        assert_eq!(common.peak_consumers[0].location.as_deref(), Some("demo/src/generate.rs:178"));
+        assert_eq!(
+            common.peak_consumers[0].function,
+            "cdr_demo::generate::format_rows"
+        );
+        assert_eq!(
+            common.peak_consumers[0].location.as_deref(),
+            Some("demo/src/generate.rs:178")
+        );
         assert_eq!(common.peak_consumers[0].bytes, Some(4.19e6));
-        assert!(common.temporary_sites.iter().all(|s| s.bytes.is_none() && s.count.is_some()));
+        assert!(common
+            .temporary_sites
+            .iter()
+            .all(|s| s.bytes.is_none() && s.count.is_some()));
         assert_eq!(common.leaks[0].bytes, Some(672.0));
         // And serialises.
         let json = serde_json::to_string(&common).unwrap();
@@ -756,7 +861,10 @@ mod tests {
         assert_eq!(parse_print(PRINT, 1).unwrap().peak_consumers.len(), 1);
         let all = parse_print(PRINT, 100).unwrap();
         // heaptrack_print stops a ranking at the first entry with nothing to show.
-        let printed = PRINT.lines().filter(|l| l.contains(" peak memory consumed over ")).count();
+        let printed = PRINT
+            .lines()
+            .filter(|l| l.contains(" peak memory consumed over "))
+            .count();
         assert_eq!(printed, 9);
         assert_eq!(all.peak_consumers.len(), printed);
         assert_eq!(all.most_calls.len(), PRINT_PEAK_LIMIT);
@@ -782,22 +890,51 @@ mod tests {
         // Cut inside the summary.
         let end = PRINT.find("peak RSS").unwrap();
         let e = parse_print(&PRINT[..end], 5).unwrap_err();
-        assert!(e.to_string().contains("'peak RSS (including heaptrack overhead): …'"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("'peak RSS (including heaptrack overhead): …'"),
+            "{e}"
+        );
         // Not heaptrack at all.
         let e = parse_print("hello\nworld\n", 5).unwrap_err();
-        assert!(e.to_string().contains("no heaptrack_print report found"), "{e}");
-        assert!(parse_print("", 5).unwrap_err().to_string().contains("empty input"));
+        assert!(
+            e.to_string().contains("no heaptrack_print report found"),
+            "{e}"
+        );
+        assert!(parse_print("", 5)
+            .unwrap_err()
+            .to_string()
+            .contains("empty input"));
         // A damaged entry header names its line.
-        let damaged = PRINT.replacen("4.19M peak memory consumed over 20 calls from", "4.19X peak memory consumed", 1);
+        let damaged = PRINT.replacen(
+            "4.19M peak memory consumed over 20 calls from",
+            "4.19X peak memory consumed",
+            1,
+        );
         let e = parse_print(&damaged, 5).unwrap_err();
-        assert_eq!(e.line, Some(PRINT.lines().position(|l| l.starts_with("4.19M peak")).unwrap() + 1));
+        assert_eq!(
+            e.line,
+            Some(
+                PRINT
+                    .lines()
+                    .position(|l| l.starts_with("4.19M peak"))
+                    .unwrap()
+                    + 1
+            )
+        );
         assert!(e.message.contains("PEAK MEMORY CONSUMERS"), "{e}");
         // A damaged size in the summary.
-        let damaged = PRINT.replace("peak heap memory consumption: 4.35M", "peak heap memory consumption: lots");
+        let damaged = PRINT.replace(
+            "peak heap memory consumption: 4.35M",
+            "peak heap memory consumption: lots",
+        );
         let e = parse_print(&damaged, 5).unwrap_err();
         assert!(e.message.contains("expected a size"), "{e}");
         // Every prefix of the real output parses or fails cleanly, never panics.
-        for cut in (0..PRINT.len()).step_by(997).filter(|&i| PRINT.is_char_boundary(i)) {
+        for cut in (0..PRINT.len())
+            .step_by(997)
+            .filter(|&i| PRINT.is_char_boundary(i))
+        {
             let _ = parse_print(&PRINT[..cut], 3);
         }
     }
@@ -817,10 +954,17 @@ mod tests {
         }
         // The bytes live at the peak add up to heaptrack's peak heap.
         let summary = parse_print(SUMMARY_ONLY, 0).unwrap().summary;
-        assert!(summary.peak_heap.matches(total as f64), "{total} vs {}", summary.peak_heap);
+        assert!(
+            summary.peak_heap.matches(total as f64),
+            "{total} vs {}",
+            summary.peak_heap
+        );
         assert!(folded.contains("cdr_demo::generate::format_rows (generate.rs)"));
         // Zero-count lines dropped, one-line inputs, junk ignored.
-        assert_eq!(parse_flamegraph("a;b; 0\nx;_RNvCs1234_7mycrate4main; 12\njunk\n"), "x;mycrate::main 12\n");
+        assert_eq!(
+            parse_flamegraph("a;b; 0\nx;_RNvCs1234_7mycrate4main; 12\njunk\n"),
+            "x;mycrate::main 12\n"
+        );
         // Stacks equal once demangled merge.
         assert_eq!(
             parse_flamegraph("m;f::h0123456789abcdef; 1\nm;f::h1123456789abcdef; 2\n"),
@@ -833,10 +977,7 @@ mod tests {
     /// its peak flamegraph, to the printed precision.
     #[test]
     fn real_heaptrack_run() {
-        let Some(demo) = std::env::var_os("CDR_DEMO_BIN").map(PathBuf::from) else {
-            eprintln!("skipped: set CDR_DEMO_BIN to the cdr-demo binary to run heaptrack for real");
-            return;
-        };
+        let demo = crate::runs::build::demo_for_tests();
         for tool in ["heaptrack", "heaptrack_print"] {
             if Command::new(tool).arg("--version").output().is_err() {
                 eprintln!("skipped: {tool} is not on PATH");
@@ -852,7 +993,11 @@ mod tests {
             .collect();
         let run = |argv: Vec<OsString>| {
             let out = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
-            assert!(out.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{argv:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8(out.stdout).unwrap()
         };
         let log = run(record_command(Path::new("heaptrack"), &base, &demo, &args));
@@ -867,11 +1012,18 @@ mod tests {
             .find_map(|l| l.strip_prefix("peak heap memory consumption: "))
             .unwrap();
         assert_eq!(report.summary.peak_heap.text, printed);
-        assert!(report.summary.peak_heap.matches(report.to_report().peak_heap_bytes.unwrap()));
+        assert!(report
+            .summary
+            .peak_heap
+            .matches(report.to_report().peak_heap_bytes.unwrap()));
         assert!(!report.peak_consumers.is_empty() && !report.most_calls.is_empty());
 
         let folded_path = dir.join("peak.folded");
-        let stdout = run(flamegraph_command(Path::new("heaptrack_print"), &data, &folded_path));
+        let stdout = run(flamegraph_command(
+            Path::new("heaptrack_print"),
+            &data,
+            &folded_path,
+        ));
         let folded = parse_flamegraph(&std::fs::read_to_string(&folded_path).unwrap());
         let total: u64 = folded
             .lines()
@@ -882,7 +1034,11 @@ mod tests {
             "heaptrack: peak heap printed {} ({} bytes in the peak flamegraph), peak RSS {}, {} calls",
             report.summary.peak_heap, total, report.summary.peak_rss, report.summary.allocation_calls
         );
-        assert!(report.summary.peak_heap.matches(total as f64), "{total} vs {}", report.summary.peak_heap);
+        assert!(
+            report.summary.peak_heap.matches(total as f64),
+            "{total} vs {}",
+            report.summary.peak_heap
+        );
         assert_eq!(summary.peak_heap, report.summary.peak_heap);
         std::fs::remove_dir_all(&dir).unwrap();
     }

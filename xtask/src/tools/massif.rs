@@ -77,7 +77,12 @@ pub fn record_command_with(
     let mut argv: Vec<OsString> = vec![
         valgrind.into(),
         "--tool=massif".into(),
-        if options.stacks { "--stacks=yes" } else { "--stacks=no" }.into(),
+        if options.stacks {
+            "--stacks=yes"
+        } else {
+            "--stacks=no"
+        }
+        .into(),
     ];
     argv.extend(options.extra.iter().map(OsString::from));
     argv.push(out_arg);
@@ -189,7 +194,11 @@ impl MassifProfile {
     /// The largest heap + extra + stacks of any snapshot: the peak that
     /// ms_print's graph header shows.
     pub fn max_total_bytes(&self) -> u64 {
-        self.snapshots.iter().map(Snapshot::total_bytes).max().unwrap_or(0)
+        self.snapshots
+            .iter()
+            .map(Snapshot::total_bytes)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The peak consumers: the allocation sites under the root of the peak
@@ -226,7 +235,11 @@ impl MassifProfile {
                 }
             })
             .collect();
-        sites.sort_by(|a, b| b.bytes.partial_cmp(&a.bytes).unwrap_or(std::cmp::Ordering::Equal));
+        sites.sort_by(|a, b| {
+            b.bytes
+                .partial_cmp(&a.bytes)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         sites.truncate(top);
         sites
     }
@@ -316,7 +329,10 @@ impl<'a> Lines<'a> {
             ParseError::at(
                 WHAT,
                 n,
-                format!("in {context}: expected a whole number after '{key}=', got {}", excerpt(value)),
+                format!(
+                    "in {context}: expected a whole number after '{key}=', got {}",
+                    excerpt(value)
+                ),
             )
         })
     }
@@ -327,7 +343,11 @@ impl<'a> Lines<'a> {
 /// large files cost little memory.
 pub fn parse(text: &str) -> Result<MassifProfile, ParseError> {
     if text.trim().is_empty() {
-        return Err(ParseError::new(WHAT, None, "empty input: expected a massif.out file"));
+        return Err(ParseError::new(
+            WHAT,
+            None,
+            "empty input: expected a massif.out file",
+        ));
     }
     let mut lines = Lines::new(text);
     let mut desc = Vec::new();
@@ -340,9 +360,9 @@ pub fn parse(text: &str) -> Result<MassifProfile, ParseError> {
             None => break,
         }
     }
-    let (n, cmd_line) = lines
-        .next()
-        .ok_or_else(|| ParseError::new(WHAT, None, "expected a 'cmd:' line after the 'desc:' lines"))?;
+    let (n, cmd_line) = lines.next().ok_or_else(|| {
+        ParseError::new(WHAT, None, "expected a 'cmd:' line after the 'desc:' lines")
+    })?;
     let cmd = cmd_line
         .strip_prefix("cmd:")
         .ok_or_else(|| {
@@ -363,7 +383,11 @@ pub fn parse(text: &str) -> Result<MassifProfile, ParseError> {
     let time_unit = unit_line
         .strip_prefix("time_unit:")
         .ok_or_else(|| {
-            ParseError::at(WHAT, n, format!("expected 'time_unit: i|ms|B', got {}", excerpt(unit_line)))
+            ParseError::at(
+                WHAT,
+                n,
+                format!("expected 'time_unit: i|ms|B', got {}", excerpt(unit_line)),
+            )
         })?
         .trim()
         .to_string();
@@ -378,7 +402,11 @@ pub fn parse(text: &str) -> Result<MassifProfile, ParseError> {
     while lines.peek().is_some() {
         let (n, value) = lines.field("snapshot", "the snapshot list")?;
         let number: u64 = value.parse().map_err(|_| {
-            ParseError::at(WHAT, n, format!("expected 'snapshot=<n>', got 'snapshot={value}'"))
+            ParseError::at(
+                WHAT,
+                n,
+                format!("expected 'snapshot=<n>', got 'snapshot={value}'"),
+            )
         })?;
         let context = format!("snapshot {number}");
         let time = lines.number("time", &context)?;
@@ -394,7 +422,9 @@ pub fn parse(text: &str) -> Result<MassifProfile, ParseError> {
                 return Err(ParseError::at(
                     WHAT,
                     n,
-                    format!("in {context}: expected 'heap_tree=empty|detailed|peak', got '{other}'"),
+                    format!(
+                        "in {context}: expected 'heap_tree=empty|detailed|peak', got '{other}'"
+                    ),
                 ))
             }
         };
@@ -408,7 +438,7 @@ pub fn parse(text: &str) -> Result<MassifProfile, ParseError> {
         };
         let index = snapshots.len();
         let total = snapshot.total_bytes();
-        let is_largest = largest.map_or(true, |i| total > snapshots[i].total_bytes());
+        let is_largest = largest.is_none_or(|i| total > snapshots[i].total_bytes());
         snapshots.push(snapshot);
         if is_largest {
             largest = Some(index);
@@ -497,19 +527,32 @@ fn read_node(
         ParseError::at(
             WHAT,
             n,
-            format!("in the heap tree of {context}: expected {what}, got {}", excerpt(line)),
+            format!(
+                "in the heap tree of {context}: expected {what}, got {}",
+                excerpt(line)
+            ),
         )
     };
     let indent = line.len() - line.trim_start_matches(' ').len();
     if indent != depth {
-        return Err(bad(&format!("a node indented by {depth} spaces ('nK: BYTES …')")));
+        return Err(bad(&format!(
+            "a node indented by {depth} spaces ('nK: BYTES …')"
+        )));
     }
     let body = &line[indent..];
-    let rest = body.strip_prefix('n').ok_or_else(|| bad("a node 'nK: BYTES …'"))?;
-    let (children, rest) = rest.split_once(": ").ok_or_else(|| bad("a node 'nK: BYTES …'"))?;
-    let children: u64 = children.parse().map_err(|_| bad("a child count after 'n'"))?;
+    let rest = body
+        .strip_prefix('n')
+        .ok_or_else(|| bad("a node 'nK: BYTES …'"))?;
+    let (children, rest) = rest
+        .split_once(": ")
+        .ok_or_else(|| bad("a node 'nK: BYTES …'"))?;
+    let children: u64 = children
+        .parse()
+        .map_err(|_| bad("a child count after 'n'"))?;
     let (bytes, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-    let bytes: u64 = bytes.parse().map_err(|_| bad("a byte count after 'nK: '"))?;
+    let bytes: u64 = bytes
+        .parse()
+        .map_err(|_| bad("a byte count after 'nK: '"))?;
     let rest = rest.trim();
     let mut node = HeapNode {
         bytes,
@@ -521,16 +564,25 @@ fn read_node(
     };
     if depth == 0 {
         node.function = rest.to_string();
-    } else if let Some(places) = rest.strip_prefix("in ").filter(|r| r.contains("below massif's threshold")) {
+    } else if let Some(places) = rest
+        .strip_prefix("in ")
+        .filter(|r| r.contains("below massif's threshold"))
+    {
         node.function = rest.to_string();
-        node.below_threshold_places = places.split_whitespace().next().and_then(|p| p.parse().ok());
-    } else if let Some((address, rest)) = rest.split_once(": ").filter(|(a, _)| a.starts_with("0x")) {
+        node.below_threshold_places = places
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok());
+    } else if let Some((address, rest)) = rest.split_once(": ").filter(|(a, _)| a.starts_with("0x"))
+    {
         node.address = Some(address.to_string());
         let (function, location) = split_location(rest);
         node.function = demangle_in_text(function);
         node.location = location.map(str::to_string);
     } else {
-        return Err(bad("'0xADDRESS: function (file:line)' or 'in N places, … below massif's threshold'"));
+        return Err(bad(
+            "'0xADDRESS: function (file:line)' or 'in N places, … below massif's threshold'",
+        ));
     }
     Ok((node, children))
 }
@@ -580,7 +632,10 @@ pub fn peak_folded(profile: &MassifProfile) -> String {
 fn frame_label(node: &HeapNode) -> String {
     let label = if let Some(places) = node.below_threshold_places {
         format!("[{places} places below threshold]")
-    } else if node.function == "???" || node.function == "UnknownInlinedFun" || node.function.is_empty() {
+    } else if node.function == "???"
+        || node.function == "UnknownInlinedFun"
+        || node.function.is_empty()
+    {
         match (&node.location, &node.address) {
             (Some(loc), _) => format!("{} [{loc}]", node.function),
             (None, Some(addr)) => format!("{} [{addr}]", node.function),
@@ -661,7 +716,10 @@ pub fn parse_ms_print_peak(text: &str) -> Result<MsPrintPeak, ParseError> {
                     ParseError::at(
                         MS_PRINT,
                         i,
-                        format!("expected the graph's unit (B, KB, MB, GB) above its top label, got {}", excerpt(unit)),
+                        format!(
+                            "expected the graph's unit (B, KB, MB, GB) above its top label, got {}",
+                            excerpt(unit)
+                        ),
                     )
                 })?,
             );
@@ -669,7 +727,11 @@ pub fn parse_ms_print_peak(text: &str) -> Result<MsPrintPeak, ParseError> {
         }
     }
     let graph_peak = graph_peak.ok_or_else(|| {
-        ParseError::new(MS_PRINT, None, "no graph found: expected a top label like '4.196^'")
+        ParseError::new(
+            MS_PRINT,
+            None,
+            "no graph found: expected a top label like '4.196^'",
+        )
     })?;
     let peak_snapshot = lines
         .iter()
@@ -707,7 +769,6 @@ pub fn parse_ms_print_peak(text: &str) -> Result<MsPrintPeak, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use std::process::Command;
 
     const MASSIF: &str = include_str!("../../../tests/fixtures/massif/cdr-demo.massif.out");
@@ -726,17 +787,40 @@ mod tests {
         );
         assert_eq!(
             argv,
-            ["valgrind", "--tool=massif", "--stacks=no", "--massif-out-file=/tmp/m.out", "/bin/cdr-demo", "generate", "--subs", "2000"]
-                .map(OsString::from)
+            [
+                "valgrind",
+                "--tool=massif",
+                "--stacks=no",
+                "--massif-out-file=/tmp/m.out",
+                "/bin/cdr-demo",
+                "generate",
+                "--subs",
+                "2000"
+            ]
+            .map(OsString::from)
         );
         let options = MassifOptions {
             stacks: true,
             extra: vec!["--threshold=0.5".into()],
         };
-        let argv = record_command_with(Path::new("valgrind"), Path::new("o"), Path::new("p"), &[], &options);
+        let argv = record_command_with(
+            Path::new("valgrind"),
+            Path::new("o"),
+            Path::new("p"),
+            &[],
+            &options,
+        );
         assert_eq!(
             argv,
-            ["valgrind", "--tool=massif", "--stacks=yes", "--threshold=0.5", "--massif-out-file=o", "p"].map(OsString::from)
+            [
+                "valgrind",
+                "--tool=massif",
+                "--stacks=yes",
+                "--threshold=0.5",
+                "--massif-out-file=o",
+                "p"
+            ]
+            .map(OsString::from)
         );
     }
 
@@ -754,7 +838,10 @@ mod tests {
         assert_eq!(row.extra_heap_bytes, peak.heap_extra_bytes);
         assert_eq!(row.stacks_bytes, peak.stacks_bytes);
         assert_eq!(row.time, peak.time);
-        assert_eq!(profile.to_report().peak_heap_bytes, Some(row.total_bytes as f64));
+        assert_eq!(
+            profile.to_report().peak_heap_bytes,
+            Some(row.total_bytes as f64)
+        );
         assert!(
             shown.graph_peak.matches(profile.max_total_bytes() as f64),
             "graph {} vs {}",
@@ -775,11 +862,29 @@ mod tests {
             profile.cmd,
             "/work/main/target/profiling/cdr-demo generate --subs 2000 --days 1 --workers 2 --out /dev/null"
         );
-        assert_eq!(profile.desc, "--stacks=no --massif-out-file=/tmp/fx/massif/cdr-demo.massif.out");
+        assert_eq!(
+            profile.desc,
+            "--stacks=no --massif-out-file=/tmp/fx/massif/cdr-demo.massif.out"
+        );
         assert_eq!(profile.snapshots.len(), 99);
-        assert_eq!(profile.snapshots.iter().filter(|s| s.kind != HeapTreeKind::Empty).count(), 13);
+        assert_eq!(
+            profile
+                .snapshots
+                .iter()
+                .filter(|s| s.kind != HeapTreeKind::Empty)
+                .count(),
+            13
+        );
         let peak = profile.peak_snapshot();
-        assert_eq!((peak.number, peak.heap_bytes, peak.heap_extra_bytes, peak.stacks_bytes), (43, 4_398_617, 1_383, 0));
+        assert_eq!(
+            (
+                peak.number,
+                peak.heap_bytes,
+                peak.heap_extra_bytes,
+                peak.stacks_bytes
+            ),
+            (43, 4_398_617, 1_383, 0)
+        );
     }
 
     #[test]
@@ -803,7 +908,10 @@ mod tests {
         assert_eq!(first.bytes, 4_325_376);
         assert_eq!(first.address.as_deref(), Some("0x13E08E"));
         assert_eq!(first.function, "realloc");
-        assert_eq!(first.location.as_deref(), Some("library/alloc/src/alloc.rs:135"));
+        assert_eq!(
+            first.location.as_deref(),
+            Some("library/alloc/src/alloc.rs:135")
+        );
         // `#` inside names is kept (ms_print cuts it off).
         let mut names = Vec::new();
         fn walk(n: &HeapNode, names: &mut Vec<String>) {
@@ -815,11 +923,16 @@ mod tests {
         assert!(names
             .iter()
             .any(|n| n == "call_once<(), (dyn core::ops::function::FnOnce<(), Output=()> + core::marker::Send), alloc::alloc::Global>"));
-        assert!(names.iter().any(|n| n.starts_with("in ") && n.contains("below massif's threshold")));
+        assert!(names
+            .iter()
+            .any(|n| n.starts_with("in ") && n.contains("below massif's threshold")));
         // The common report names the sites after the workload's code.
         let report = profile.to_report();
         assert_eq!(report.tool, "massif");
-        assert_eq!(report.peak_consumers[0].function, "cdr_demo::generate::format_rows");
+        assert_eq!(
+            report.peak_consumers[0].function,
+            "cdr_demo::generate::format_rows"
+        );
         assert_eq!(report.peak_consumers[0].bytes, Some(4_325_376.0));
     }
 
@@ -834,10 +947,19 @@ mod tests {
             assert!(!stack.is_empty() && !stack.starts_with(';') && !stack.ends_with(';'));
         }
         assert_eq!(total, profile.peak_snapshot().heap_bytes);
-        let format_rows = folded.lines().find(|l| l.contains("cdr_demo::generate::format_rows")).unwrap();
+        let format_rows = folded
+            .lines()
+            .find(|l| l.contains("cdr_demo::generate::format_rows"))
+            .unwrap();
         // Root (outermost) frame first, the allocator's caller last.
-        assert!(format_rows.starts_with("clone;start_thread;"), "{format_rows}");
-        assert!(format_rows.contains(";realloc 4194304") || format_rows.contains("realloc "), "{format_rows}");
+        assert!(
+            format_rows.starts_with("clone;start_thread;"),
+            "{format_rows}"
+        );
+        assert!(
+            format_rows.contains(";realloc 4194304") || format_rows.contains("realloc "),
+            "{format_rows}"
+        );
         assert!(folded.contains("places below threshold]"));
     }
 
@@ -846,7 +968,10 @@ mod tests {
         let unmarked = MASSIF.replace("heap_tree=peak", "heap_tree=detailed");
         let profile = parse(&unmarked).unwrap();
         assert!(!profile.peak_marked);
-        assert_eq!(profile.peak_snapshot().total_bytes(), profile.max_total_bytes());
+        assert_eq!(
+            profile.peak_snapshot().total_bytes(),
+            profile.max_total_bytes()
+        );
         assert_eq!(profile.peak_snapshot().number, 43);
         assert!(profile.peak_tree.is_some());
         // A hand-made file: two empty snapshots, ties go to the first.
@@ -866,11 +991,17 @@ mod tests {
         // Cut inside a tree.
         let cut = &MASSIF[..MASSIF.find("heap_tree=peak").unwrap() + 400];
         let e = parse(cut).unwrap_err();
-        assert!(e.to_string().contains("truncated") && e.to_string().contains("snapshot 43"), "{e}");
+        assert!(
+            e.to_string().contains("truncated") && e.to_string().contains("snapshot 43"),
+            "{e}"
+        );
         // Cut inside a snapshot's fields.
         let cut = &MASSIF[..MASSIF.find("mem_heap_extra_B=").unwrap()];
         let e = parse(cut).unwrap_err();
-        assert!(e.to_string().contains("expected 'mem_heap_extra_B=…'"), "{e}");
+        assert!(
+            e.to_string().contains("expected 'mem_heap_extra_B=…'"),
+            "{e}"
+        );
         // A damaged number says where.
         let damaged = MASSIF.replacen("mem_heap_B=0", "mem_heap_B=zero", 1);
         let e = parse(&damaged).unwrap_err();
@@ -885,12 +1016,18 @@ mod tests {
 
     #[test]
     fn locations_split_off_names_with_parentheses() {
-        assert_eq!(split_location("realloc (alloc.rs:135)"), ("realloc", Some("alloc.rs:135")));
+        assert_eq!(
+            split_location("realloc (alloc.rs:135)"),
+            ("realloc", Some("alloc.rs:135"))
+        );
         assert_eq!(
             split_location("call_once<(), (dyn Fn<()>)> (boxed.rs:2240)"),
             ("call_once<(), (dyn Fn<()>)>", Some("boxed.rs:2240"))
         );
-        assert_eq!(split_location("main (in /bin/x)"), ("main", Some("in /bin/x")));
+        assert_eq!(
+            split_location("main (in /bin/x)"),
+            ("main", Some("in /bin/x"))
+        );
         assert_eq!(split_location("???"), ("???", None));
         assert_eq!(split_location("f(int)"), ("f(int)", None));
     }
@@ -898,10 +1035,7 @@ mod tests {
     /// Runs massif and ms_print for real and compares the peaks exactly.
     #[test]
     fn real_massif_run_matches_ms_print() {
-        let Some(demo) = std::env::var_os("CDR_DEMO_BIN").map(PathBuf::from) else {
-            eprintln!("skipped: set CDR_DEMO_BIN to the cdr-demo binary to run massif for real");
-            return;
-        };
+        let demo = crate::runs::build::demo_for_tests();
         if Command::new("valgrind").arg("--version").output().is_err() {
             eprintln!("skipped: valgrind is not on PATH");
             return;
@@ -915,7 +1049,11 @@ mod tests {
             .collect();
         let argv = record_command(Path::new("valgrind"), &out, &demo, &args);
         let status = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
         let text = std::fs::read_to_string(&out).unwrap();
         let profile = parse(&text).unwrap();
         let folded_total: u64 = peak_folded(&profile)

@@ -17,9 +17,7 @@
 //! count is not available from XML. [`parse`] also reads the text log (as
 //! [`log_command`] makes it, the form older scripts used), summaries included.
 
-use super::memory_model::{
-    demangle_in_text, excerpt, Frame, MemoryReport, ParseError, Site,
-};
+use super::memory_model::{demangle_in_text, excerpt, Frame, MemoryReport, ParseError, Site};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
@@ -56,7 +54,12 @@ pub fn command(valgrind: &Path, xml_out: &Path, program: &Path, args: &[String])
 }
 
 /// The same run writing the text log instead (`--log-file=OUT`).
-pub fn log_command(valgrind: &Path, log_out: &Path, program: &Path, args: &[String]) -> Vec<OsString> {
+pub fn log_command(
+    valgrind: &Path,
+    log_out: &Path,
+    program: &Path,
+    args: &[String],
+) -> Vec<OsString> {
     let mut argv = common_args(valgrind);
     let mut file = OsString::from("--log-file=");
     file.push(log_out);
@@ -202,7 +205,11 @@ impl From<&LeakReport> for MemoryReport {
 pub fn parse(text: &str, top: usize) -> Result<LeakReport, ParseError> {
     let start = text.trim_start();
     if start.is_empty() {
-        return Err(ParseError::new("memcheck output", None, "empty input: expected memcheck's XML or log"));
+        return Err(ParseError::new(
+            "memcheck output",
+            None,
+            "empty input: expected memcheck's XML or log",
+        ));
     }
     if start.starts_with('<') {
         parse_xml(text, top)
@@ -284,13 +291,17 @@ impl<'a> Tokenizer<'a> {
             };
             if !skip_end.is_empty() {
                 let Some(end) = rest.find(skip_end) else {
-                    return Err(self.err(format!("unexpected end of input inside a {what} — the file is truncated")));
+                    return Err(self.err(format!(
+                        "unexpected end of input inside a {what} — the file is truncated"
+                    )));
                 };
                 self.advance(self.pos + end + skip_end.len());
                 continue;
             }
             let Some(end) = rest.find('>') else {
-                return Err(self.err("unexpected end of input inside a tag — the file is truncated"));
+                return Err(
+                    self.err("unexpected end of input inside a tag — the file is truncated")
+                );
             };
             let inner = &rest[1..end];
             self.advance(self.pos + end + 1);
@@ -303,7 +314,10 @@ impl<'a> Tokenizer<'a> {
             }
             let name = inner.split_whitespace().next().unwrap_or("");
             if name.is_empty() {
-                return Err(self.err(format!("expected a tag name after '<', got {}", excerpt(inner))));
+                return Err(self.err(format!(
+                    "expected a tag name after '<', got {}",
+                    excerpt(inner)
+                )));
             }
             return Ok(Some(Token::Open(name)));
         }
@@ -343,7 +357,9 @@ impl<'a> Tokenizer<'a> {
                 Token::Close(closing) => {
                     let done = stack.pop().expect("non-empty");
                     if done.name != closing {
-                        return Err(self.err(format!("expected </{}>, got </{closing}>", done.name)));
+                        return Err(
+                            self.err(format!("expected </{}>, got </{closing}>", done.name))
+                        );
                     }
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(done),
@@ -442,14 +458,20 @@ fn number(text: &str) -> Option<u64> {
 }
 
 fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
-    let mut tokens = Tokenizer { text, pos: 0, line: 1 };
+    let mut tokens = Tokenizer {
+        text,
+        pos: 0,
+        line: 1,
+    };
     // Find the root.
     loop {
         match tokens.next()? {
             Some(Token::Open("valgrindoutput")) => break,
             Some(Token::Text(t)) if t.trim().is_empty() => {}
             Some(Token::Open(other)) | Some(Token::Empty(other)) | Some(Token::Close(other)) => {
-                return Err(tokens.err(format!("expected <valgrindoutput>, got <{other}> — not valgrind's XML")))
+                return Err(tokens.err(format!(
+                    "expected <valgrindoutput>, got <{other}> — not valgrind's XML"
+                )))
             }
             Some(Token::Text(t)) => {
                 return Err(tokens.err(format!("expected <valgrindoutput>, got {}", excerpt(t))))
@@ -494,17 +516,25 @@ fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
                     return Err(ParseError::at(
                         WHAT_XML,
                         line,
-                        format!("expected <protocoltool>memcheck</protocoltool>, got {}", excerpt(&element.text)),
+                        format!(
+                            "expected <protocoltool>memcheck</protocoltool>, got {}",
+                            excerpt(&element.text)
+                        ),
                     ));
                 }
             }
             "args" => {
                 if let Some(vargv) = element.child("vargv") {
                     report.totals_complete = vargv.children("arg").any(|a| {
-                        a.text.trim().strip_prefix("--show-leak-kinds=").is_some_and(|v| {
-                            v == "all"
-                                || ["definite", "indirect", "possible", "reachable"].iter().all(|k| v.contains(k))
-                        })
+                        a.text
+                            .trim()
+                            .strip_prefix("--show-leak-kinds=")
+                            .is_some_and(|v| {
+                                v == "all"
+                                    || ["definite", "indirect", "possible", "reachable"]
+                                        .iter()
+                                        .all(|k| v.contains(k))
+                            })
                     });
                 }
                 if let Some(argv) = element.child("argv") {
@@ -522,7 +552,11 @@ fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
                     })?;
                     let field = |name: &str| -> Result<u64, ParseError> {
                         xwhat.text_of(name).and_then(number).ok_or_else(|| {
-                            ParseError::at(WHAT_XML, line, format!("a {kind} <error> without a numeric <{name}>"))
+                            ParseError::at(
+                                WHAT_XML,
+                                line,
+                                format!("a {kind} <error> without a numeric <{name}>"),
+                            )
                         })
                     };
                     let bytes = field("leakedbytes")?;
@@ -544,7 +578,15 @@ fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
                         .unwrap_or("")
                         .to_string();
                     let unique = element.text_of("unique").unwrap_or("").to_string();
-                    errors.push((unique, MemoryError { kind, what, count: 1, stack }));
+                    errors.push((
+                        unique,
+                        MemoryError {
+                            kind,
+                            what,
+                            count: 1,
+                            stack,
+                        },
+                    ));
                 }
             }
             "errorcounts" => {
@@ -568,7 +610,11 @@ fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
         ));
     }
     if !tool_checked {
-        return Err(ParseError::new(WHAT_XML, None, "no <protocoltool>: expected memcheck's XML"));
+        return Err(ParseError::new(
+            WHAT_XML,
+            None,
+            "no <protocoltool>: expected memcheck's XML",
+        ));
     }
     for record in &leaks {
         let total = match record.kind {
@@ -599,7 +645,12 @@ fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
 
 fn top_leaks(mut records: Vec<LossRecord>, top: usize) -> Vec<LossRecord> {
     records.retain(|r| r.kind != LeakKind::StillReachable);
-    records.sort_by(|a, b| a.kind.rank().cmp(&b.kind.rank()).then(b.bytes.cmp(&a.bytes)));
+    records.sort_by(|a, b| {
+        a.kind
+            .rank()
+            .cmp(&b.kind.rank())
+            .then(b.bytes.cmp(&a.bytes))
+    });
     records.truncate(top);
     records
 }
@@ -609,7 +660,9 @@ fn top_leaks(mut records: Vec<LossRecord>, top: usize) -> Vec<LossRecord> {
 
 /// `   at 0x48417B4: malloc (in /usr/lib/…)` / `   by 0x12E889: f (a.rs:9)`
 fn log_frame(line: &str) -> Option<Frame> {
-    let rest = line.strip_prefix("at ").or_else(|| line.strip_prefix("by "))?;
+    let rest = line
+        .strip_prefix("at ")
+        .or_else(|| line.strip_prefix("by "))?;
     let (address, rest) = rest.split_once(": ")?;
     if !address.starts_with("0x") {
         return None;
@@ -720,13 +773,23 @@ fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
             .and_then(|r| r.split_once("== "))
             .filter(|(pid, _)| pid.chars().all(|c| c.is_ascii_digit()))
             .map(|(_, body)| body)
-            .or_else(|| raw.strip_prefix("==").and_then(|r| r.strip_suffix("==")).map(|_| ""))
+            .or_else(|| {
+                raw.strip_prefix("==")
+                    .and_then(|r| r.strip_suffix("=="))
+                    .map(|_| "")
+            })
         else {
             continue;
         };
         seen_valgrind = true;
         let line = body.trim();
-        let bad = |what: &str| ParseError::at(WHAT_LOG, n, format!("expected {what}, got {}", excerpt(line)));
+        let bad = |what: &str| {
+            ParseError::at(
+                WHAT_LOG,
+                n,
+                format!("expected {what}, got {}", excerpt(line)),
+            )
+        };
         if line.is_empty() {
             current = Current::None;
             continue;
@@ -740,13 +803,13 @@ fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
                 Current::None => {}
             }
         } else if line.contains(" in loss record ") {
-            let record = log_loss_record(line).ok_or_else(|| {
-                bad("'N bytes in M blocks are <kind> in loss record I of J'")
-            })?;
+            let record = log_loss_record(line)
+                .ok_or_else(|| bad("'N bytes in M blocks are <kind> in loss record I of J'"))?;
             leaks.push(record);
             current = Current::Leak;
         } else if let Some(value) = line.strip_prefix("in use at exit: ") {
-            let lost = log_lost(value).ok_or_else(|| bad("'in use at exit: N bytes in M blocks'"))?;
+            let lost =
+                log_lost(value).ok_or_else(|| bad("'in use at exit: N bytes in M blocks'"))?;
             report.heap_summary = Some(HeapSummary {
                 in_use_bytes: lost.bytes,
                 in_use_blocks: lost.blocks,
@@ -757,11 +820,20 @@ fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
         } else if let Some(value) = line.strip_prefix("total heap usage: ") {
             // `249,021 allocs, 249,018 frees, 34,692,461 bytes allocated`
             let parts: Vec<&str> = value.split(", ").collect();
-            let field = |i: usize, suffix: &str| parts.get(i).and_then(|p| p.strip_suffix(suffix)).and_then(number);
-            let (Some(allocs), Some(frees), Some(bytes)) =
-                (field(0, " allocs"), field(1, " frees"), field(2, " bytes allocated"))
-            else {
-                return Err(bad("'total heap usage: N allocs, N frees, N bytes allocated'"));
+            let field = |i: usize, suffix: &str| {
+                parts
+                    .get(i)
+                    .and_then(|p| p.strip_suffix(suffix))
+                    .and_then(number)
+            };
+            let (Some(allocs), Some(frees), Some(bytes)) = (
+                field(0, " allocs"),
+                field(1, " frees"),
+                field(2, " bytes allocated"),
+            ) else {
+                return Err(bad(
+                    "'total heap usage: N allocs, N frees, N bytes allocated'",
+                ));
             };
             let summary = report.heap_summary.get_or_insert(HeapSummary {
                 in_use_bytes: 0,
@@ -784,7 +856,8 @@ fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
                 _ => None,
             };
             if let Some(target) = target {
-                *target = log_lost(value).ok_or_else(|| bad(&format!("'{kind}: N bytes in M blocks'")))?;
+                *target = log_lost(value)
+                    .ok_or_else(|| bad(&format!("'{kind}: N bytes in M blocks'")))?;
             }
             if kind == "ERROR SUMMARY" {
                 error_summary = value.split_whitespace().next().and_then(number);
@@ -852,7 +925,6 @@ fn is_error_headline(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use std::process::Command;
 
     const LEAK_XML: &str = include_str!("../../../tests/fixtures/memcheck/leak.xml");
@@ -861,7 +933,12 @@ mod tests {
 
     #[test]
     fn commands() {
-        let argv = command(Path::new("valgrind"), Path::new("/tmp/mc.xml"), Path::new("/bin/demo"), &["--leak-bytes".into(), "4096".into()]);
+        let argv = command(
+            Path::new("valgrind"),
+            Path::new("/tmp/mc.xml"),
+            Path::new("/bin/demo"),
+            &["--leak-bytes".into(), "4096".into()],
+        );
         assert_eq!(
             argv,
             [
@@ -879,7 +956,12 @@ mod tests {
             ]
             .map(OsString::from)
         );
-        let log = log_command(Path::new("valgrind"), Path::new("/tmp/mc.log"), Path::new("/bin/demo"), &[]);
+        let log = log_command(
+            Path::new("valgrind"),
+            Path::new("/tmp/mc.log"),
+            Path::new("/bin/demo"),
+            &[],
+        );
         assert!(log.contains(&OsString::from("--log-file=/tmp/mc.log")));
         assert!(!log.iter().any(|a| a.to_str().unwrap().starts_with("--xml")));
     }
@@ -887,21 +969,55 @@ mod tests {
     #[test]
     fn finds_the_deliberate_leak_in_xml() {
         let report = parse(LEAK_XML, 5).unwrap();
-        assert_eq!(report.definitely_lost, Lost { bytes: 4096, blocks: 1 });
-        assert_eq!(report.indirectly_lost, Lost { bytes: 0, blocks: 0 });
-        assert_eq!(report.possibly_lost, Lost { bytes: 48, blocks: 1 });
-        assert_eq!(report.still_reachable, Lost { bytes: 544, blocks: 1 });
+        assert_eq!(
+            report.definitely_lost,
+            Lost {
+                bytes: 4096,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            report.indirectly_lost,
+            Lost {
+                bytes: 0,
+                blocks: 0
+            }
+        );
+        assert_eq!(
+            report.possibly_lost,
+            Lost {
+                bytes: 48,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            report.still_reachable,
+            Lost {
+                bytes: 544,
+                blocks: 1
+            }
+        );
         assert!(report.totals_complete);
         assert_eq!(report.error_count, 0);
-        assert!(report.command.as_deref().unwrap().ends_with("--leak-bytes 4096"));
+        assert!(report
+            .command
+            .as_deref()
+            .unwrap()
+            .ends_with("--leak-bytes 4096"));
         let first = &report.top_leaks[0];
         assert_eq!(first.kind, LeakKind::DefinitelyLost);
         assert_eq!((first.bytes, first.blocks), (4096, 1));
         assert_eq!(first.stack[0].function, "malloc");
-        assert!(first.stack.iter().any(|f| f.function == "cdr_demo::generate::leak"
-            && f.location.as_deref() == Some("/work/main/demo/src/generate.rs:211")));
+        assert!(first
+            .stack
+            .iter()
+            .any(|f| f.function == "cdr_demo::generate::leak"
+                && f.location.as_deref() == Some("/work/main/demo/src/generate.rs:211")));
         // Still reachable is not a leak.
-        assert!(report.top_leaks.iter().all(|r| r.kind != LeakKind::StillReachable));
+        assert!(report
+            .top_leaks
+            .iter()
+            .all(|r| r.kind != LeakKind::StillReachable));
         assert_eq!(report.top_leaks.len(), 2);
         let common = report.to_report();
         assert_eq!(common.tool, "memcheck");
@@ -915,37 +1031,85 @@ mod tests {
         let report = parse(CLEAN_XML, 5).unwrap();
         assert_eq!(report.definitely_lost, Lost::default());
         assert_eq!(report.to_report().leaked_bytes, Some(0.0));
-        assert!(report.top_leaks.iter().all(|r| r.kind != LeakKind::DefinitelyLost));
+        assert!(report
+            .top_leaks
+            .iter()
+            .all(|r| r.kind != LeakKind::DefinitelyLost));
     }
 
     #[test]
     fn the_log_says_the_same_as_the_xml() {
         let log = parse(LEAK_LOG, 5).unwrap();
-        assert_eq!(log.definitely_lost, Lost { bytes: 4096, blocks: 1 });
-        assert_eq!(log.possibly_lost, Lost { bytes: 48, blocks: 1 });
-        assert_eq!(log.still_reachable, Lost { bytes: 544, blocks: 1 });
+        assert_eq!(
+            log.definitely_lost,
+            Lost {
+                bytes: 4096,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            log.possibly_lost,
+            Lost {
+                bytes: 48,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            log.still_reachable,
+            Lost {
+                bytes: 544,
+                blocks: 1
+            }
+        );
         assert_eq!(log.error_count, 0);
         let heap = log.heap_summary.unwrap();
-        assert_eq!((heap.allocs, heap.frees, heap.bytes_allocated), (249_021, 249_018, 34_692_461));
+        assert_eq!(
+            (heap.allocs, heap.frees, heap.bytes_allocated),
+            (249_021, 249_018, 34_692_461)
+        );
         assert_eq!((heap.in_use_bytes, heap.in_use_blocks), (4_688, 3));
         let leak = &log.top_leaks[0];
         assert_eq!((leak.kind, leak.bytes), (LeakKind::DefinitelyLost, 4096));
-        assert!(leak.stack.iter().any(|f| f.function == "cdr_demo::generate::leak"
-            && f.location.as_deref() == Some("generate.rs:211")));
-        assert_eq!(leak.stack[0].module.as_deref(), Some("/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so"));
+        assert!(leak
+            .stack
+            .iter()
+            .any(|f| f.function == "cdr_demo::generate::leak"
+                && f.location.as_deref() == Some("generate.rs:211")));
+        assert_eq!(
+            leak.stack[0].module.as_deref(),
+            Some("/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so")
+        );
         assert_eq!(log.to_report().total_allocations, Some(249_021));
-        assert_eq!(log.to_report().leaks[0].function, "cdr_demo::generate::leak");
+        assert_eq!(
+            log.to_report().leaks[0].function,
+            "cdr_demo::generate::leak"
+        );
     }
 
     #[test]
     fn indirect_bytes_are_not_counted_twice() {
         let xml = "<?xml version=\"1.0\"?>\n<valgrindoutput>\n<protocolversion>4</protocolversion>\n<protocoltool>memcheck</protocoltool>\n<args><vargv><exe>valgrind</exe><arg>--show-leak-kinds=all</arg></vargv><argv><exe>./a</exe></argv></args>\n<error><unique>0x1</unique><kind>Leak_DefinitelyLost</kind><xwhat><text>48 (16 direct, 32 indirect) bytes in 1 blocks are definitely lost in loss record 2 of 2</text><leakedbytes>48</leakedbytes><leakedblocks>1</leakedblocks></xwhat><stack><frame><ip>0x1</ip><fn>malloc</fn></frame><frame><ip>0x2</ip><fn>_ZN4demo4make17h0123456789abcdefE</fn><dir>/src</dir><file>a.rs</file><line>3</line></frame></stack></error>\n<error><unique>0x2</unique><kind>Leak_IndirectlyLost</kind><xwhat><text>32 bytes in 2 blocks are indirectly lost in loss record 1 of 2</text><leakedbytes>32</leakedbytes><leakedblocks>2</leakedblocks></xwhat><stack><frame><ip>0x1</ip><fn>malloc</fn></frame></stack></error>\n<error><unique>0x3</unique><kind>InvalidRead</kind><what>Invalid read of size 4</what><stack><frame><ip>0x3</ip><fn>f &amp; g&lt;T&gt;</fn></frame></stack></error>\n<errorcounts><pair><count>7</count><unique>0x3</unique></pair></errorcounts>\n</valgrindoutput>\n";
         let report = parse(xml, 5).unwrap();
-        assert_eq!(report.definitely_lost, Lost { bytes: 16, blocks: 1 });
-        assert_eq!(report.indirectly_lost, Lost { bytes: 32, blocks: 2 });
+        assert_eq!(
+            report.definitely_lost,
+            Lost {
+                bytes: 16,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            report.indirectly_lost,
+            Lost {
+                bytes: 32,
+                blocks: 2
+            }
+        );
         assert_eq!(report.top_leaks[0].bytes, 48);
         assert_eq!(report.top_leaks[0].stack[1].function, "demo::make");
-        assert_eq!(report.top_leaks[0].stack[1].location.as_deref(), Some("/src/a.rs:3"));
+        assert_eq!(
+            report.top_leaks[0].stack[1].location.as_deref(),
+            Some("/src/a.rs:3")
+        );
         assert_eq!(report.error_count, 7);
         assert_eq!(report.errors[0].what, "Invalid read of size 4");
         assert_eq!(report.errors[0].stack[0].function, "f & g<T>");
@@ -965,17 +1129,38 @@ mod tests {
         let e = parse(&LEAK_XML[..LEAK_XML.rfind("</valgrindoutput>").unwrap()], 5).unwrap_err();
         assert!(e.to_string().contains("expected </valgrindoutput>"), "{e}");
         let massif = LEAK_XML.replace("<protocoltool>memcheck", "<protocoltool>helgrind");
-        assert!(parse(&massif, 5).unwrap_err().to_string().contains("expected <protocoltool>memcheck"));
-        assert!(parse("<html></html>", 5).unwrap_err().to_string().contains("not valgrind's XML"));
-        assert!(parse("", 5).unwrap_err().to_string().contains("empty input"));
+        assert!(parse(&massif, 5)
+            .unwrap_err()
+            .to_string()
+            .contains("expected <protocoltool>memcheck"));
+        assert!(parse("<html></html>", 5)
+            .unwrap_err()
+            .to_string()
+            .contains("not valgrind's XML"));
+        assert!(parse("", 5)
+            .unwrap_err()
+            .to_string()
+            .contains("empty input"));
         let e = parse(&LEAK_LOG[..LEAK_LOG.find("ERROR SUMMARY").unwrap()], 5).unwrap_err();
         assert!(e.to_string().contains("truncated"), "{e}");
-        assert!(parse("just some text\n", 5).unwrap_err().to_string().contains("no valgrind lines"));
-        let damaged = LEAK_LOG.replace("definitely lost: 4,096 bytes in 1 blocks", "definitely lost: lots");
+        assert!(parse("just some text\n", 5)
+            .unwrap_err()
+            .to_string()
+            .contains("no valgrind lines"));
+        let damaged = LEAK_LOG.replace(
+            "definitely lost: 4,096 bytes in 1 blocks",
+            "definitely lost: lots",
+        );
         let e = parse(&damaged, 5).unwrap_err();
-        assert!(e.line.is_some() && e.message.contains("definitely lost"), "{e}");
+        assert!(
+            e.line.is_some() && e.message.contains("definitely lost"),
+            "{e}"
+        );
         for text in [LEAK_XML, LEAK_LOG] {
-            for cut in (0..text.len()).step_by(331).filter(|&i| text.is_char_boundary(i)) {
+            for cut in (0..text.len())
+                .step_by(331)
+                .filter(|&i| text.is_char_boundary(i))
+            {
                 let _ = parse(&text[..cut], 5);
             }
         }
@@ -984,10 +1169,7 @@ mod tests {
     /// Runs memcheck for real: the deliberate leak is found, a clean run passes.
     #[test]
     fn real_memcheck_runs() {
-        let Some(demo) = std::env::var_os("CDR_DEMO_BIN").map(PathBuf::from) else {
-            eprintln!("skipped: set CDR_DEMO_BIN to the cdr-demo binary to run memcheck for real");
-            return;
-        };
+        let demo = crate::runs::build::demo_for_tests();
         if Command::new("valgrind").arg("--version").output().is_err() {
             eprintln!("skipped: valgrind is not on PATH");
             return;
@@ -1004,7 +1186,11 @@ mod tests {
             args.extend(extra.iter().map(|s| s.to_string()));
             let argv = command(Path::new("valgrind"), &out, &demo, &args);
             let status = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
-            assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+            assert!(
+                status.status.success(),
+                "{}",
+                String::from_utf8_lossy(&status.stderr)
+            );
             parse(&std::fs::read_to_string(&out).unwrap(), 5).unwrap()
         };
         let leaky = run("leak.xml", &["--leak-bytes", "4096"]);
@@ -1018,7 +1204,10 @@ mod tests {
             clean.definitely_lost.bytes
         );
         assert!(leaky.definitely_lost.bytes >= 4096);
-        assert!(leaky.top_leaks[0].stack.iter().any(|f| f.function == "cdr_demo::generate::leak"));
+        assert!(leaky.top_leaks[0]
+            .stack
+            .iter()
+            .any(|f| f.function == "cdr_demo::generate::leak"));
         assert_eq!(clean.definitely_lost.bytes, 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -171,6 +171,7 @@ pub fn is_plumbing(frame: &Frame) -> bool {
         "malloc",
         "calloc",
         "realloc",
+        "_malloc",
         "posix_memalign",
         "aligned_alloc",
         "memalign",
@@ -178,10 +179,9 @@ pub fn is_plumbing(frame: &Frame) -> bool {
         "clone",
         "dyld",
     ];
-    let name = frame
-        .function
-        .trim_start_matches(|c| c == '<' || c == '_' && frame.function.starts_with("_<"));
-    let name = name.trim_start_matches('<');
+    // `<alloc::string::String as core::fmt::Write>::write_str` is the
+    // standard library's too: look past leading `<` and `&`.
+    let name = frame.function.trim_start_matches(['<', '&']);
     if PREFIXES.iter().any(|p| name.starts_with(p)) {
         return true;
     }

@@ -3,6 +3,10 @@
 //! parsing side by side; this file only detects them.
 
 pub mod dtrace;
+pub mod heaptrack;
+pub mod instruments;
+pub mod massif;
+pub mod memcheck;
 pub mod memory_model;
 pub mod perf;
 pub mod xctrace;
@@ -116,10 +120,13 @@ impl Toolbox {
             .filter(|_| perf.limitation.is_none())
             .map(|p| perf::hardware_counters_work(p));
         let mut addr2line = detect("addr2line", &["--version"], None);
-        let fast_addr2line = addr2line
-            .version
-            .as_deref()
-            .is_some_and(|v| !v.contains("GNU"));
+        // The fast one may also sit in cargo's bin directory, off PATH: perf
+        // finds it there because the flamegraph engine puts it first.
+        let fast_addr2line = perf::fast_addr2line_dir().is_some();
+        if let Some(dir) = perf::fast_addr2line_dir() {
+            addr2line.path = Some(dir.join("addr2line"));
+            addr2line.version = version_of(&dir.join("addr2line"), &["--version"]);
+        }
         if addr2line.path.is_some() && !fast_addr2line {
             addr2line.limitation = Some(
                 "is binutils' (slow on Rust's inline frames: flamegraphs fall back to --no-inline)"
