@@ -40,6 +40,10 @@ pub enum Task {
     ProfileBaseline(tasks::baseline::Args),
     /// Just the CPU flamegraph of the workload.
     Flamegraph(tasks::flamegraph::Args),
+    /// Heap profile (heaptrack, massif, Instruments) and, with --leak-check, memcheck's leak verdict.
+    Memory(tasks::memory::Args),
+    /// Benchmark the xtask itself: flamegraph overhead and folding throughput.
+    BenchSelf(tasks::bench_self::Args),
 }
 
 impl Task {
@@ -80,6 +84,8 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Doctor(_) => unreachable!("handled above"),
         Task::ProfileBaseline(args) => tasks::baseline::run(&config, &args, &params),
         Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
+        Task::Memory(args) => tasks::memory::run(&config, &args, &params),
+        Task::BenchSelf(args) => tasks::bench_self::run(&config, &args, &params),
     }
 }
 

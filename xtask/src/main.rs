@@ -51,6 +51,8 @@ pub mod exit {
     pub const REGRESSION: u8 = 3;
     /// `doctor`: the default tasks cannot run on this machine.
     pub const TOOLS_MISSING: u8 = 4;
+    /// `memory --leak-check`: more bytes definitely lost than `thresholds.leaked_bytes`.
+    pub const LEAKS: u8 = 5;
     /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: u8 = 130;
 }

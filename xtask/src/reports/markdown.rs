@@ -126,8 +126,16 @@ pub fn run_readme(
                 let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
             }
         }
-        if scale.memory.is_some() {
-            let _ = writeln!(out, "- [{prefix}memory.json]({prefix}memory.json)");
+        if let Some(memory) = &scale.memory {
+            for file in ["memory.json", "memory-flamegraph.svg", "memory.folded"]
+                .into_iter()
+                .chain(memory.raw_files.iter().map(String::as_str))
+            {
+                let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
+            }
+        }
+        if scale.leak_check.is_some() {
+            let _ = writeln!(out, "- [{prefix}leak-check.json]({prefix}leak-check.json), [{prefix}memcheck.xml]({prefix}memcheck.xml)");
         }
     }
     out
@@ -200,8 +208,19 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         }
     }
     if let Some(memory) = &scale.memory {
+        let prefix = scale_prefix(scale, several);
         let _ = writeln!(out, "### Memory ({})\n", memory.tool);
-        out.push_str(&crate::reports::markdown::memory_table(memory));
+        for note in &memory.notes {
+            let _ = writeln!(out, "> {note}\n");
+        }
+        out.push_str(&memory_table(memory));
+        let _ = writeln!(
+            out,
+            "\n[Memory flamegraph]({prefix}memory-flamegraph.svg) (heap at its peak)\n"
+        );
+    }
+    if let Some(leaks) = &scale.leak_check {
+        out.push_str(&leak_table(leaks));
         out.push('\n');
     }
 }
@@ -231,6 +250,57 @@ pub fn memory_table(memory: &crate::tools::memory_model::MemoryReport) -> String
                 "| {} | `{}` |",
                 bytes(site.bytes),
                 site.function.replace('|', "\\|")
+            );
+        }
+    }
+    out
+}
+
+/// memcheck's verdict as a table, with the top leak stacks.
+pub fn leak_table(leaks: &crate::results::record::LeakCheck) -> String {
+    let mut out = format!(
+        "Leak check (valgrind memcheck): **{}** — {} definitely lost, threshold {}\n\n",
+        if leaks.passed { "passed" } else { "FAILED" },
+        format_bytes(leaks.definitely_lost_bytes as f64),
+        format_bytes(leaks.threshold_bytes as f64)
+    );
+    out.push_str("| kind | bytes | blocks |\n|---|---:|---:|\n");
+    for (kind, bytes, blocks) in [
+        (
+            "definitely lost",
+            leaks.definitely_lost_bytes,
+            leaks.definitely_lost_blocks,
+        ),
+        (
+            "indirectly lost",
+            leaks.indirectly_lost_bytes,
+            leaks.indirectly_lost_blocks,
+        ),
+        (
+            "possibly lost",
+            leaks.possibly_lost_bytes,
+            leaks.possibly_lost_blocks,
+        ),
+    ] {
+        let _ = writeln!(out, "| {kind} | {bytes} | {blocks} |");
+    }
+    let _ = writeln!(
+        out,
+        "| still reachable | {} | |",
+        leaks.still_reachable_bytes
+    );
+    if !leaks.top.is_empty() {
+        out.push_str("\nTop leaks:\n\n");
+        for site in leaks.top.iter().take(5) {
+            let _ = writeln!(
+                out,
+                "- {} in `{}`{}",
+                format_bytes(site.bytes.unwrap_or(0.0)),
+                site.function,
+                site.location
+                    .as_deref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default()
             );
         }
     }

@@ -93,6 +93,23 @@ pub fn debuginfo_warning(profile: &str) -> String {
     )
 }
 
+/// The demo workload's binary, built once per test process with the
+/// profiling profile: the real program the real-tool tests run.
+#[cfg(test)]
+pub fn demo_for_tests() -> PathBuf {
+    static DEMO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEMO.get_or_init(|| {
+        build(
+            &crate::project_root(),
+            "profiling",
+            Target::Bin("cdr-demo"),
+            Some("demo"),
+        )
+        .expect("the demo builds")
+    })
+    .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

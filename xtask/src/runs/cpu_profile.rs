@@ -73,9 +73,7 @@ fn profile_with_perf(
     spec.program = perf_path.clone();
     spec.watch
         .extend(["perf record:".to_string(), "lost".into(), "Lost".into()]);
-    let argv: Vec<String> = std::iter::once(spec.program.to_string_lossy().into_owned())
-        .chain(spec.args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect();
+    let argv = spec.argv();
     let command = spec.display();
     let spinner = Progress::spinner(&format!("perf record of {}", prepared.name));
     let outcome = process::run(spec)?;
@@ -124,9 +122,7 @@ pub fn attach(
         pid as u32,
     ));
     spec.watch = vec!["perf record:".into(), "lost".into(), "Lost".into()];
-    let argv = std::iter::once(perf_path.to_string_lossy().into_owned())
-        .chain(spec.args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect();
+    let argv = spec.argv();
     let running = process::start(spec)?;
     // perf needs a moment to open its events before the load starts.
     std::thread::sleep(Duration::from_millis(300));
@@ -265,7 +261,7 @@ fn profile_on_macos(
         let mut spec = prepared.spec();
         spec.program = xcrun.clone();
         spec.args = xctrace::record_args(&trace, &prepared.program, &prepared.args);
-        let argv = spec_argv(&spec);
+        let argv = spec.argv();
         process::run_checked(spec)?;
         process::run_checked(Spec::new(&xcrun).args(xctrace::export_args(&trace, &xml)))?;
         let input = std::io::BufReader::new(std::fs::File::open(&xml)?);
@@ -286,7 +282,7 @@ fn profile_on_macos(
             &prepared.program,
             &prepared.args,
         )?;
-        let argv = spec_argv(&spec);
+        let argv = spec.argv();
         process::run_checked(spec)?;
         let input = std::io::BufReader::new(std::fs::File::open(&stacks)?);
         dtrace::fold(
@@ -311,10 +307,4 @@ fn profile_on_macos(
         files: vec![FOLDED.into(), SVG.into(), TOP.into()],
         notes,
     })
-}
-
-fn spec_argv(spec: &Spec) -> Vec<String> {
-    std::iter::once(spec.program.to_string_lossy().into_owned())
-        .chain(spec.args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect()
 }

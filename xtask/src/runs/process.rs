@@ -53,6 +53,13 @@ impl Spec {
         self
     }
 
+    /// argv as strings, program first, for run.json.
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(self.program.to_string_lossy().into_owned())
+            .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
+            .collect()
+    }
+
     /// The command line as a person would type it (for `-v` and reports).
     pub fn display(&self) -> String {
         let mut words = Vec::new();

@@ -41,9 +41,7 @@ impl Prepared {
 
     /// argv as strings, program first, for run.json.
     pub fn argv(&self) -> Vec<String> {
-        std::iter::once(self.program.to_string_lossy().into_owned())
-            .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
-            .collect()
+        self.spec().argv()
     }
 }
 

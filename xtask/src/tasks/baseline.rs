@@ -10,6 +10,7 @@ use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Pending, Store};
 use crate::runs::cpu_profile::{self, TOP};
 use crate::runs::measure::{self, RunFailure};
+use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::{git_info, short_commit, used_params};
@@ -38,6 +39,9 @@ pub struct Args {
     /// Skip the CPU profile (timings only).
     #[arg(long)]
     pub no_profile: bool,
+    /// Also measure memory (heap profiler per defaults.memory_tool) [default: defaults.memory].
+    #[arg(long)]
+    pub memory: bool,
     /// Sampling frequency in Hz [default: defaults.frequency].
     #[arg(long)]
     pub freq: Option<u32>,
@@ -60,8 +64,17 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     let tools = Toolbox::detect();
     let store = Store::new(config.results_dir());
     let git = git_info(&config.root);
-    let runs = args.runs.unwrap_or(config.defaults.runs).max(1);
-    let warmup = args.warmup.unwrap_or(config.defaults.warmup);
+    let memory = if args.memory || config.defaults.memory {
+        Some(memory_profile::choose(config.defaults.memory_tool, &tools)?)
+    } else {
+        None
+    };
+    let plan_options = ScaleOptions {
+        runs: args.runs.unwrap_or(config.defaults.runs).max(1),
+        warmup: args.warmup.unwrap_or(config.defaults.warmup),
+        profile: !args.no_profile,
+        memory,
+    };
 
     // Build before anything is written: a build failure leaves no trace.
     let first = prepare_all(config, workload_name, workload, &plan[0].values)?;
@@ -95,16 +108,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
             ),
             subtitle: format!("commit {} · {}", short_commit(&git), planned.name),
         };
-        let scale = match run_scale(
-            &prepared,
-            &tools,
-            &options,
-            &dir,
-            runs,
-            warmup,
-            !args.no_profile,
-            &mut notes,
-        ) {
+        let scale = match run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes) {
             Ok(mut scale) => {
                 scale.scale = planned.name.clone();
                 scale.params = used_params(workload, &planned.values);
@@ -178,23 +182,35 @@ fn prepare_all(
     Ok(PreparedWorkload { main, service })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How each scale is measured.
+struct ScaleOptions {
+    runs: u32,
+    warmup: u32,
+    profile: bool,
+    memory: Option<memory_profile::Profiler>,
+}
+
 fn run_scale(
     prepared: &PreparedWorkload,
     tools: &Toolbox,
     options: &cpu_profile::Options,
     dir: &Path,
-    runs: u32,
-    warmup: u32,
-    profile: bool,
+    scale: &ScaleOptions,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
     let sampler_ready = tools.cpu_sampler().is_some();
-    if profile && !sampler_ready {
+    if scale.profile && !sampler_ready {
         notes.push(sampler_missing_note(tools));
     }
-    let profile = profile && sampler_ready;
+    let profile = scale.profile && sampler_ready;
+    let (runs, warmup) = (scale.runs, scale.warmup);
     if let Some((load, ready)) = &prepared.service {
+        if scale.memory.is_some() {
+            notes.push(
+                "memory is not measured for server workloads (the server does not exit by itself)"
+                    .into(),
+            );
+        }
         return run_service_scale(
             &prepared.main,
             load,
@@ -216,6 +232,17 @@ fn run_scale(
     } else {
         None
     };
+    let memory = match scale.memory {
+        Some(profiler) => Some(memory_profile::profile(
+            main,
+            tools,
+            profiler,
+            dir,
+            10,
+            &options.title,
+        )?),
+        None => None,
+    };
     Ok(ScaleRecord {
         scale: String::new(),
         params: BTreeMap::new(),
@@ -226,7 +253,8 @@ fn run_scale(
         runs: samples,
         summaries,
         cpu_profile: cpu,
-        memory: None,
+        memory,
+        leak_check: None,
         load: None,
     })
 }
@@ -288,6 +316,7 @@ fn run_service_scale(
         summaries,
         cpu_profile,
         memory: None,
+        leak_check: None,
         load: load_record,
     })
 }

@@ -88,6 +88,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
             summaries: Default::default(),
             cpu_profile: Some(profile),
             memory: None,
+            leak_check: None,
             load: None,
         }],
         failure: None,

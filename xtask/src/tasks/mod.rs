@@ -2,8 +2,10 @@
 //! does) and leaves running, measuring and writing to `runs` and `results`.
 
 pub mod baseline;
+pub mod bench_self;
 pub mod doctor;
 pub mod flamegraph;
+pub mod memory;
 
 use crate::results::record::GitInfo;
 use crate::tools::capture;

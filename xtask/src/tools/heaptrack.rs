@@ -228,6 +228,7 @@ impl HeaptrackReport {
                 .iter()
                 .map(|e| e.to_site(Some(e.calls)))
                 .collect(),
+            ..MemoryReport::default()
         }
     }
 }

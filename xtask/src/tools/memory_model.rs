@@ -47,6 +47,12 @@ pub struct MemoryReport {
     pub temporary_sites: Vec<Site>,
     /// Leaked memory by allocation site (bytes leaked, count = calls or blocks).
     pub leaks: Vec<Site>,
+    /// The tool's raw output files kept beside the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_files: Vec<String>,
+    /// What the reader should know (e.g. an allocator the tool cannot see).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One allocation site in a ranking.
