@@ -40,6 +40,12 @@ pub enum Task {
     ProfileBaseline(tasks::baseline::Args),
     /// Just the CPU flamegraph of the workload.
     Flamegraph(tasks::flamegraph::Args),
+    /// Give a result a stable name (kept by cleanup, usable wherever a result is named).
+    Pin(tasks::pins::PinArgs),
+    /// Remove a pin (the result stays).
+    Unpin(tasks::pins::UnpinArgs),
+    /// Every result: time, label, workload, headline numbers, pins, complete or not.
+    List(tasks::pins::ListArgs),
 }
 
 impl Task {
@@ -80,6 +86,9 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Doctor(_) => unreachable!("handled above"),
         Task::ProfileBaseline(args) => tasks::baseline::run(&config, &args, &params),
         Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
+        Task::Pin(args) => tasks::pins::pin(&config, &args),
+        Task::Unpin(args) => tasks::pins::unpin(&config, &args),
+        Task::List(args) => tasks::pins::list(&config, &args),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod doctor;
 pub mod flamegraph;
+pub mod pins;
 
 use crate::results::record::GitInfo;
 use crate::tools::capture;
