@@ -46,6 +46,8 @@ pub enum Task {
     Unpin(tasks::pins::UnpinArgs),
     /// Every result: time, label, workload, headline numbers, pins, complete or not.
     List(tasks::pins::ListArgs),
+    /// Each measure across results in time order; --export-csv, --plot.
+    Trends(tasks::trends::Args),
 }
 
 impl Task {
@@ -89,6 +91,7 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Pin(args) => tasks::pins::pin(&config, &args),
         Task::Unpin(args) => tasks::pins::unpin(&config, &args),
         Task::List(args) => tasks::pins::list(&config, &args),
+        Task::Trends(args) => tasks::trends::run(&config, &args),
     }
 }
 

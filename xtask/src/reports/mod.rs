@@ -1,5 +1,7 @@
 //! What people read: flamegraphs, function tables, Markdown summaries.
 
+pub mod chart;
+pub mod csv;
 pub mod flamegraph;
 pub mod functions;
 pub mod markdown;

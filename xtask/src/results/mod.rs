@@ -9,6 +9,8 @@
 pub mod inventory;
 pub mod pins;
 pub mod record;
+#[cfg(test)]
+pub mod synthetic;
 pub mod system_info;
 
 use anyhow::{bail, Context};

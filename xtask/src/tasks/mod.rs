@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod doctor;
 pub mod flamegraph;
 pub mod pins;
+pub mod trends;
 
 use crate::results::record::GitInfo;
 use crate::tools::capture;

@@ -200,3 +200,36 @@ pub fn render_columns(rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::synthetic;
+
+    #[test]
+    fn resolve_consults_pins_before_labels_and_names() {
+        let results = synthetic::temp_dir("resolve-pins");
+        let wall: &[f64] = &[0.1, 0.2, 0.3];
+        synthetic::write(&results, "20260101-000000-old", &synthetic::record("old", "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]));
+        synthetic::write(&results, "20260102-000000-new", &synthetic::record("new", "2026-01-02T00:00:00Z", &[("wall_s", "s", wall)]));
+        // A pin that shares its name with the newer result's label wins.
+        let mut pins = Pins::load(&results).unwrap();
+        pins.pins.insert("new".into(), Pin { dir: "20260101-000000-old".into(), pinned: "2026-01-03T00:00:00Z".into() });
+        pins.pins.insert("gone".into(), Pin { dir: "20250101-000000-x".into(), pinned: "2026-01-03T00:00:00Z".into() });
+        pins.save(&results).unwrap();
+        let store = Store::new(&results);
+        assert_eq!(store.resolve("new").unwrap().name, "20260101-000000-old");
+        assert_eq!(store.resolve("latest").unwrap().name, "20260102-000000-new");
+        let err = store.resolve("gone").unwrap_err().to_string();
+        assert!(err.contains("cargo xtask unpin gone"), "{err}");
+
+        let items = inventory::scan(&results).unwrap();
+        let rows = list_rows(&items, &pins, None);
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert_eq!(rows[1][1], "20260101-000000-old");
+        assert_eq!(rows[1][7], "new", "the pins column names the pin");
+        assert_eq!(rows[2][7], "");
+        assert_eq!(rows[1][5], "200.0 ms");
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+}
