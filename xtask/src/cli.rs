@@ -48,6 +48,8 @@ pub enum Task {
     List(tasks::pins::ListArgs),
     /// Each measure across results in time order; --export-csv, --plot.
     Trends(tasks::trends::Args),
+    /// Remove old results, interrupted runs and failed runs (never pinned or foreign ones).
+    Cleanup(tasks::cleanup::Args),
 }
 
 impl Task {
@@ -92,6 +94,7 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Unpin(args) => tasks::pins::unpin(&config, &args),
         Task::List(args) => tasks::pins::list(&config, &args),
         Task::Trends(args) => tasks::trends::run(&config, &args),
+        Task::Cleanup(args) => tasks::cleanup::run(&config, &args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! does) and leaves running, measuring and writing to `runs` and `results`.
 
 pub mod baseline;
+pub mod cleanup;
 pub mod doctor;
 pub mod flamegraph;
 pub mod pins;
