@@ -50,6 +50,8 @@ pub enum Task {
     Trends(tasks::trends::Args),
     /// Remove old results, interrupted runs and failed runs (never pinned or foreign ones).
     Cleanup(tasks::cleanup::Args),
+    /// A result as Bencher JSON (bmf), pprof, CSV or Markdown.
+    Export(tasks::export::Args),
 }
 
 impl Task {
@@ -95,6 +97,7 @@ pub fn run() -> anyhow::Result<u8> {
         Task::List(args) => tasks::pins::list(&config, &args),
         Task::Trends(args) => tasks::trends::run(&config, &args),
         Task::Cleanup(args) => tasks::cleanup::run(&config, &args),
+        Task::Export(args) => tasks::export::run(&config, &args),
     }
 }
 

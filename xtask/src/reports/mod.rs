@@ -1,7 +1,9 @@
 //! What people read: flamegraphs, function tables, Markdown summaries.
 
+pub mod bmf;
 pub mod chart;
 pub mod csv;
 pub mod flamegraph;
 pub mod functions;
 pub mod markdown;
+pub mod pprof;

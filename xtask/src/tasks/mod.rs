@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod cleanup;
 pub mod doctor;
+pub mod export;
 pub mod flamegraph;
 pub mod pins;
 pub mod trends;
