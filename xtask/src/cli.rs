@@ -52,6 +52,8 @@ pub enum Task {
     Cleanup(tasks::cleanup::Args),
     /// A result as Bencher JSON (bmf), pprof, CSV or Markdown.
     Export(tasks::export::Args),
+    /// Write results/index.html: every result, comparisons and trend charts on one page.
+    Report(tasks::report::Args),
 }
 
 impl Task {
@@ -98,6 +100,7 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Trends(args) => tasks::trends::run(&config, &args),
         Task::Cleanup(args) => tasks::cleanup::run(&config, &args),
         Task::Export(args) => tasks::export::run(&config, &args),
+        Task::Report(args) => tasks::report::run(&config, &args),
     }
 }
 

@@ -31,11 +31,11 @@ pub struct Chart {
 pub const WIDTH: f64 = 460.0;
 pub const HEIGHT: f64 = 280.0;
 const LEFT: f64 = 72.0;
-const RIGHT: f64 = 16.0;
+const RIGHT: f64 = 36.0;
 const TOP: f64 = 44.0;
 const BOTTOM: f64 = 62.0;
 /// Tick labels closer than this (px) would overlap: every k-th is shown.
-const MIN_LABEL_SPACING: f64 = 64.0;
+const MIN_LABEL_SPACING: f64 = 72.0;
 
 pub const LEGEND: &str = "● median of the result's runs; bar: min…max of those runs";
 

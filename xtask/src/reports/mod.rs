@@ -5,5 +5,6 @@ pub mod chart;
 pub mod csv;
 pub mod flamegraph;
 pub mod functions;
+pub mod html;
 pub mod markdown;
 pub mod pprof;

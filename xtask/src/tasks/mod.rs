@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod export;
 pub mod flamegraph;
 pub mod pins;
+pub mod report;
 pub mod trends;
 
 use crate::results::record::GitInfo;

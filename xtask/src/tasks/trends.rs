@@ -82,6 +82,12 @@ impl Series {
     }
 
     pub fn chart(&self) -> Chart {
+        // Minutes suffice unless two results share one: then seconds too.
+        let mut labels: Vec<String> = self.points.iter().map(|p| short_time(&p.created, false)).collect();
+        if labels.windows(2).any(|w| w[0] == w[1]) {
+            labels = self.points.iter().map(|p| short_time(&p.created, true)).collect();
+        }
+        let mut labels = labels.into_iter();
         Chart {
             title: self.measure.clone(),
             subtitle: format!(
@@ -99,7 +105,7 @@ impl Series {
                 .points
                 .iter()
                 .map(|p| ChartPoint {
-                    x_label: short_time(&p.created),
+                    x_label: labels.next().unwrap_or_default(),
                     tooltip: format!(
                         "{} ({})\nmedian {} · min {} · max {} · ± {} · {} runs",
                         p.dir,
@@ -119,9 +125,9 @@ impl Series {
     }
 }
 
-/// `2026-11-22T04:05:06Z` → `11-22 04:05`.
-fn short_time(created: &str) -> String {
-    match (created.get(5..10), created.get(11..16)) {
+/// `2026-11-22T04:05:06Z` → `11-22 04:05` (or `11-22 04:05:06`).
+fn short_time(created: &str, seconds: bool) -> String {
+    match (created.get(5..10), created.get(11..if seconds { 19 } else { 16 })) {
         (Some(day), Some(time)) => format!("{day} {time}"),
         _ => created.to_string(),
     }
