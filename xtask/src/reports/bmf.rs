@@ -52,7 +52,11 @@ pub fn slug(name: &str) -> String {
 }
 
 pub fn benchmark_name(workload: &str, scale: &str) -> String {
-    let mut name = if scale == "default" { workload.to_string() } else { format!("{workload}/{scale}") };
+    let mut name = if scale == "default" {
+        workload.to_string()
+    } else {
+        format!("{workload}/{scale}")
+    };
     name.truncate(MAX_BENCHMARK_NAME);
     name
 }
@@ -90,7 +94,11 @@ pub fn from_record(record: &RunRecord) -> Bmf {
                 other => (slug(other), 1.0),
             };
             // A metric whose slug collides with a built-in one keeps its own name.
-            let slug = if measures.contains_key(&slug) { crate::reports::bmf::slug(&format!("metric-{name}")) } else { slug };
+            let slug = if measures.contains_key(&slug) {
+                crate::reports::bmf::slug(&format!("metric-{name}"))
+            } else {
+                slug
+            };
             if let Some(metric) = metric(m, factor) {
                 measures.insert(slug, metric);
             }
@@ -113,17 +121,27 @@ pub fn to_json(bmf: &Bmf) -> String {
 /// numeric `value` and optional numeric `lower_value`/`upper_value`) and its
 /// documented name limits. Returns what is wrong.
 pub fn validate(json: &serde_json::Value) -> Result<(), String> {
-    let benchmarks = json.as_object().ok_or("the document is not a JSON object")?;
+    let benchmarks = json
+        .as_object()
+        .ok_or("the document is not a JSON object")?;
     for (benchmark, measures) in benchmarks {
         if benchmark.is_empty() || benchmark.chars().count() > MAX_BENCHMARK_NAME {
-            return Err(format!("benchmark name `{benchmark}` is empty or longer than {MAX_BENCHMARK_NAME}"));
+            return Err(format!(
+                "benchmark name `{benchmark}` is empty or longer than {MAX_BENCHMARK_NAME}"
+            ));
         }
-        let measures = measures.as_object().ok_or(format!("benchmark `{benchmark}` is not an object"))?;
+        let measures = measures
+            .as_object()
+            .ok_or(format!("benchmark `{benchmark}` is not an object"))?;
         for (measure, metric) in measures {
             if measure.is_empty() || measure.chars().count() > MAX_MEASURE_SLUG {
-                return Err(format!("measure `{measure}` is empty or longer than {MAX_MEASURE_SLUG}"));
+                return Err(format!(
+                    "measure `{measure}` is empty or longer than {MAX_MEASURE_SLUG}"
+                ));
             }
-            let metric = metric.as_object().ok_or(format!("{benchmark}/{measure} is not an object"))?;
+            let metric = metric
+                .as_object()
+                .ok_or(format!("{benchmark}/{measure} is not an object"))?;
             if !metric.get("value").is_some_and(|v| v.is_number()) {
                 return Err(format!("{benchmark}/{measure} has no numeric `value`"));
             }
@@ -154,13 +172,23 @@ mod tests {
         let mut record = synthetic::record(
             "b",
             "2026-01-01T00:00:00Z",
-            &[("wall_s", "s", wall), ("records_per_sec", "records/s", rate), ("max_rss_bytes", "B", rss), ("p99_latency", "µs", p99)],
+            &[
+                ("wall_s", "s", wall),
+                ("records_per_sec", "records/s", rate),
+                ("max_rss_bytes", "B", rss),
+                ("p99_latency", "µs", p99),
+            ],
         );
-        record.scales.push(synthetic::scale("1K", &[("wall_s", "s", wall)]));
+        record
+            .scales
+            .push(synthetic::scale("1K", &[("wall_s", "s", wall)]));
         let bmf = from_record(&record);
         let json: serde_json::Value = serde_json::from_str(&to_json(&bmf)).unwrap();
         validate(&json).unwrap();
-        assert_eq!(json.as_object().unwrap().keys().collect::<Vec<_>>(), ["demo", "demo/1K"]);
+        assert_eq!(
+            json.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["demo", "demo/1K"]
+        );
         let demo = &json["demo"];
         let latency = &demo["latency"];
         assert!((latency["value"].as_f64().unwrap() - 0.06e9).abs() < 1e-3);
@@ -183,7 +211,10 @@ mod tests {
             r#"{"b": {"m": {"value": 1, "upper": 2}}}"#,
         ];
         for text in bad {
-            assert!(validate(&serde_json::from_str(text).unwrap()).is_err(), "{text}");
+            assert!(
+                validate(&serde_json::from_str(text).unwrap()).is_err(),
+                "{text}"
+            );
         }
         validate(&serde_json::from_str(r#"{"b": {"m": {"value": 1}}}"#).unwrap()).unwrap();
     }

@@ -63,7 +63,11 @@ pub fn display_unit(unit: &str, largest: f64) -> (f64, String) {
 
 /// Round tick values (1, 2 or 5 × 10^k apart) covering `[low, high]`.
 pub fn nice_ticks(low: f64, high: f64, target: usize) -> Vec<f64> {
-    let (low, high) = if high > low { (low, high) } else { (low - 0.5, low + 0.5) };
+    let (low, high) = if high > low {
+        (low, high)
+    } else {
+        (low - 0.5, low + 0.5)
+    };
     let raw = (high - low) / target.max(1) as f64;
     let magnitude = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -85,7 +89,11 @@ fn tick_label(value: f64, step: f64) -> String {
         })
         .unwrap_or(6) as usize;
     let text = format!("{value:.decimals$}");
-    if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
         "0".into()
     } else {
         text
@@ -124,24 +132,62 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
         n(y),
         escape(&chart.title)
     );
-    let _ = writeln!(out, r##"<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff" stroke="#d0d7de"/>"##);
-    let _ = writeln!(out, r##"<text x="12" y="18" font-size="13" font-weight="bold" fill="#1f2328">{}</text>"##, escape(&chart.title));
-    let _ = writeln!(out, r##"<text x="12" y="33" font-size="10" fill="#57606a">{}</text>"##, escape(&chart.subtitle));
+    let _ = writeln!(
+        out,
+        r##"<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff" stroke="#d0d7de"/>"##
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="12" y="18" font-size="13" font-weight="bold" fill="#1f2328">{}</text>"##,
+        escape(&chart.title)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="12" y="33" font-size="10" fill="#57606a">{}</text>"##,
+        escape(&chart.subtitle)
+    );
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     if chart.points.is_empty() {
-        let _ = writeln!(out, r##"<text x="{}" y="{}" font-size="12" fill="#57606a">no data</text>"##, n(LEFT), n(TOP + plot_h / 2.0));
+        let _ = writeln!(
+            out,
+            r##"<text x="{}" y="{}" font-size="12" fill="#57606a">no data</text>"##,
+            n(LEFT),
+            n(TOP + plot_h / 2.0)
+        );
         out.push_str("</svg>\n");
         return out;
     }
-    let largest = chart.points.iter().map(|p| p.max.abs().max(p.min.abs())).fold(0.0, f64::max);
+    let largest = chart
+        .points
+        .iter()
+        .map(|p| p.max.abs().max(p.min.abs()))
+        .fold(0.0, f64::max);
     let (divisor, shown_unit) = display_unit(&chart.unit, largest);
-    let low = chart.points.iter().map(|p| p.min.min(p.median)).fold(f64::INFINITY, f64::min) / divisor;
-    let high = chart.points.iter().map(|p| p.max.max(p.median)).fold(f64::NEG_INFINITY, f64::max) / divisor;
+    let low = chart
+        .points
+        .iter()
+        .map(|p| p.min.min(p.median))
+        .fold(f64::INFINITY, f64::min)
+        / divisor;
+    let high = chart
+        .points
+        .iter()
+        .map(|p| p.max.max(p.median))
+        .fold(f64::NEG_INFINITY, f64::max)
+        / divisor;
     let ticks = nice_ticks(low, high, 5);
-    let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { 1.0 };
+    let step = if ticks.len() > 1 {
+        ticks[1] - ticks[0]
+    } else {
+        1.0
+    };
     let (axis_low, axis_high) = (ticks[0], *ticks.last().unwrap_or(&ticks[0]));
-    let span = if axis_high > axis_low { axis_high - axis_low } else { 1.0 };
+    let span = if axis_high > axis_low {
+        axis_high - axis_low
+    } else {
+        1.0
+    };
     let y_of = |v: f64| TOP + plot_h - (v / divisor - axis_low) / span * plot_h;
     let count = chart.points.len();
     let x_of = |i: usize| {
@@ -189,10 +235,14 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
     );
     // X tick labels, thinned so they do not overlap, counted from the
     // newest result so that it is always labelled.
-    let spacing = if count > 1 { (plot_w - 24.0) / (count - 1) as f64 } else { plot_w };
+    let spacing = if count > 1 {
+        (plot_w - 24.0) / (count - 1) as f64
+    } else {
+        plot_w
+    };
     let every = (MIN_LABEL_SPACING / spacing).ceil().max(1.0) as usize;
     for (i, point) in chart.points.iter().enumerate() {
-        if (count - 1 - i) % every == 0 {
+        if (count - 1 - i).is_multiple_of(every) {
             let _ = writeln!(
                 out,
                 r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#57606a"/><text class="x-tick" x="{x}" y="{}" font-size="9" text-anchor="middle" fill="#57606a">{}</text>"##,
@@ -205,8 +255,17 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
         }
     }
     // The medians joined, then each result's bar and point.
-    let line: Vec<String> = chart.points.iter().enumerate().map(|(i, p)| format!("{},{}", n(x_of(i)), n(y_of(p.median)))).collect();
-    let _ = writeln!(out, r##"<polyline points="{}" fill="none" stroke="#8cb4e0" stroke-width="1.5"/>"##, line.join(" "));
+    let line: Vec<String> = chart
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{},{}", n(x_of(i)), n(y_of(p.median))))
+        .collect();
+    let _ = writeln!(
+        out,
+        r##"<polyline points="{}" fill="none" stroke="#8cb4e0" stroke-width="1.5"/>"##,
+        line.join(" ")
+    );
     for (i, p) in chart.points.iter().enumerate() {
         let (x, y_low, y_high, y_mid) = (x_of(i), y_of(p.min), y_of(p.max), y_of(p.median));
         let _ = writeln!(
@@ -250,9 +309,19 @@ pub fn render_file(title: &str, charts: &[Chart], columns: usize) -> String {
         n(width),
         n(height)
     );
-    let _ = writeln!(out, r##"<rect width="100%" height="100%" fill="#f6f8fa"/>"##);
-    let _ = writeln!(out, r##"<text x="{gap}" y="24" font-size="16" font-weight="bold" fill="#1f2328">{}</text>"##, escape(title));
-    let _ = writeln!(out, r##"<text x="{gap}" y="40" font-size="11" fill="#57606a">{LEGEND}</text>"##);
+    let _ = writeln!(
+        out,
+        r##"<rect width="100%" height="100%" fill="#f6f8fa"/>"##
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="{gap}" y="24" font-size="16" font-weight="bold" fill="#1f2328">{}</text>"##,
+        escape(title)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="{gap}" y="40" font-size="11" fill="#57606a">{LEGEND}</text>"##
+    );
     for (i, chart) in charts.iter().enumerate() {
         let x = gap + (i % columns) as f64 * (WIDTH + gap);
         let y = header + (i / columns) as f64 * (HEIGHT + gap);
@@ -267,26 +336,36 @@ mod tests {
     use super::*;
 
     fn attr(tag: &str, name: &str) -> f64 {
-        let start = tag.find(&format!(" {name}=\"")).unwrap_or_else(|| panic!("no {name} in {tag}")) + name.len() + 3;
+        let start = tag
+            .find(&format!(" {name}=\""))
+            .unwrap_or_else(|| panic!("no {name} in {tag}"))
+            + name.len()
+            + 3;
         tag[start..].split('"').next().unwrap().parse().unwrap()
     }
 
     fn tags<'a>(svg: &'a str, open: &str) -> Vec<&'a str> {
-        svg.match_indices(open).map(|(i, _)| &svg[i..i + svg[i..].find('>').unwrap()]).collect()
+        svg.match_indices(open)
+            .map(|(i, _)| &svg[i..i + svg[i..].find('>').unwrap()])
+            .collect()
     }
 
     fn sample() -> Chart {
-        let points = [(0.050, 0.045, 0.061), (0.052, 0.050, 0.055), (0.071, 0.066, 0.090)]
-            .iter()
-            .enumerate()
-            .map(|(i, &(median, min, max))| ChartPoint {
-                x_label: format!("11-2{i} 04:00"),
-                tooltip: format!("run {i} <b>"),
-                median,
-                min,
-                max,
-            })
-            .collect();
+        let points = [
+            (0.050, 0.045, 0.061),
+            (0.052, 0.050, 0.055),
+            (0.071, 0.066, 0.090),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &(median, min, max))| ChartPoint {
+            x_label: format!("11-2{i} 04:00"),
+            tooltip: format!("run {i} <b>"),
+            median,
+            min,
+            max,
+        })
+        .collect();
         Chart {
             title: "wall_s".into(),
             subtitle: "demo · default".into(),
@@ -299,7 +378,10 @@ mod tests {
     fn points_and_bars_sit_where_their_values_are_on_the_axis() {
         let chart = sample();
         let svg = render(&chart, 0.0, 0.0);
-        assert!(svg.contains(">ms</text>"), "the y axis shows the unit it draws in");
+        assert!(
+            svg.contains(">ms</text>"),
+            "the y axis shows the unit it draws in"
+        );
         assert!(svg.contains("run 0 &lt;b&gt;"), "text is escaped");
         assert!(svg.contains(LEGEND));
         // Read the axis back from its tick labels: value (ms) → y.
@@ -307,7 +389,12 @@ mod tests {
             .iter()
             .map(|t| {
                 let label_start = svg.find(t).unwrap() + t.len() + 1;
-                let label: f64 = svg[label_start..].split('<').next().unwrap().parse().unwrap();
+                let label: f64 = svg[label_start..]
+                    .split('<')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 (label, attr(t, "y") - 3.5)
             })
             .collect();
@@ -315,15 +402,25 @@ mod tests {
         let (v0, y0) = ticks[0];
         let (v1, y1) = ticks[ticks.len() - 1];
         let y_of = |ms: f64| y0 + (ms - v0) / (v1 - v0) * (y1 - y0);
-        assert!(v0 <= 45.0 && v1 >= 90.0, "the axis covers every bar: {v0}..{v1}");
+        assert!(
+            v0 <= 45.0 && v1 >= 90.0,
+            "the axis covers every bar: {v0}..{v1}"
+        );
         let circles = tags(&svg, "<circle");
         let bars = tags(&svg, "<path class=\"spread\"");
         assert_eq!(circles.len(), 3);
         for ((circle, bar), point) in circles.iter().zip(&bars).zip(&chart.points) {
             assert_eq!(attr(circle, "data-median"), point.median);
-            assert!((attr(circle, "cy") - y_of(point.median * 1e3)).abs() < 0.02, "{circle}");
+            assert!(
+                (attr(circle, "cy") - y_of(point.median * 1e3)).abs() < 0.02,
+                "{circle}"
+            );
             let d = bar.split("d=\"M").nth(1).unwrap();
-            let nums: Vec<f64> = d.split(|c: char| !(c.is_ascii_digit() || c == '.')).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+            let nums: Vec<f64> = d
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().unwrap())
+                .collect();
             // M x y_min V y_max ...
             assert!((nums[1] - y_of(point.min * 1e3)).abs() < 0.02, "{bar}");
             assert!((nums[2] - y_of(point.max * 1e3)).abs() < 0.02, "{bar}");
@@ -354,10 +451,16 @@ mod tests {
     fn units_and_ticks() {
         assert_eq!(display_unit("s", 0.2), (1e-3, "ms".to_string()));
         assert_eq!(display_unit("s", 12.0), (1.0, "s".to_string()));
-        assert_eq!(display_unit("B", 5.0 * 1024.0 * 1024.0), (1024.0 * 1024.0, "MiB".to_string()));
+        assert_eq!(
+            display_unit("B", 5.0 * 1024.0 * 1024.0),
+            (1024.0 * 1024.0, "MiB".to_string())
+        );
         assert_eq!(display_unit("records/s", 1.5e6).1, "Mrecords/s");
-        assert_eq!(nice_ticks(43.0, 91.0, 5), vec![40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]);
-        assert_eq!(nice_ticks(1.2, 1.2, 5).len() > 1, true);
+        assert_eq!(
+            nice_ticks(43.0, 91.0, 5),
+            vec![40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+        );
+        assert!(nice_ticks(1.2, 1.2, 5).len() > 1);
         assert_eq!(tick_label(0.25, 0.25), "0.25");
         assert_eq!(tick_label(40.0, 10.0), "40");
         assert_eq!(tick_label(1.5, 0.5), "1.5");

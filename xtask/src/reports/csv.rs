@@ -9,10 +9,13 @@ use crate::results::record::RunRecord;
 use crate::tasks::trends::Series;
 
 pub const TRENDS_HEADER: [&str; 14] = [
-    "created", "dir", "label", "workload", "scale", "commit", "measure", "unit", "median", "mean", "stddev", "min", "max", "n",
+    "created", "dir", "label", "workload", "scale", "commit", "measure", "unit", "median", "mean",
+    "stddev", "min", "max", "n",
 ];
 
-pub const TIMING_HEADER: [&str; 11] = ["scale", "measure", "unit", "median", "mean", "stddev", "min", "max", "cv", "n", "better"];
+pub const TIMING_HEADER: [&str; 11] = [
+    "scale", "measure", "unit", "median", "mean", "stddev", "min", "max", "cv", "n", "better",
+];
 
 /// One CSV field: quoted when it holds a comma, quote or line break.
 pub fn field(text: &str) -> String {
@@ -24,7 +27,11 @@ pub fn field(text: &str) -> String {
 }
 
 pub fn row<S: AsRef<str>>(fields: &[S]) -> String {
-    let mut line = fields.iter().map(|f| field(f.as_ref())).collect::<Vec<_>>().join(",");
+    let mut line = fields
+        .iter()
+        .map(|f| field(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
     line.push_str("\r\n");
     line
 }
@@ -125,12 +132,19 @@ mod tests {
     fn fields_are_quoted_only_when_needed_and_read_back() {
         let line = row(&["plain", "a,b", "say \"hi\"", "two\nlines"]);
         assert_eq!(line, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n");
-        assert_eq!(parse(&line), vec![vec!["plain", "a,b", "say \"hi\"", "two\nlines"]]);
+        assert_eq!(
+            parse(&line),
+            vec![vec!["plain", "a,b", "say \"hi\"", "two\nlines"]]
+        );
     }
 
     #[test]
     fn timing_rows_carry_every_statistic_exactly() {
-        let record = crate::results::synthetic::record("run", "2026-01-01T00:00:00Z", &[("wall_s", "s", &[0.1, 0.3, 0.2])]);
+        let record = crate::results::synthetic::record(
+            "run",
+            "2026-01-01T00:00:00Z",
+            &[("wall_s", "s", &[0.1, 0.3, 0.2])],
+        );
         let rows = parse(&timing(&record));
         assert_eq!(rows[0], TIMING_HEADER);
         let wall = rows.iter().find(|r| r[1] == "wall_s").unwrap();

@@ -49,7 +49,14 @@ fn file_links(results_dir: &Path, dir_name: &str, files: &[String]) -> String {
     files
         .iter()
         .filter(|f| results_dir.join(dir_name).join(f).is_file())
-        .map(|f| format!(r#"<a href="{}/{}">{}</a>"#, escape(dir_name), escape(f), escape(f)))
+        .map(|f| {
+            format!(
+                r#"<a href="{}/{}">{}</a>"#,
+                escape(dir_name),
+                escape(f),
+                escape(f)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -59,10 +66,16 @@ fn file_links(results_dir: &Path, dir_name: &str, files: &[String]) -> String {
 fn svg_files(dir: &Path, record: &crate::results::record::RunRecord) -> Vec<String> {
     let several = record.scales.len() > 1;
     let mut out = Vec::new();
-    let mut prefixes: Vec<String> = record.scales.iter().map(|s| scale_prefix(s, several)).collect();
+    let mut prefixes: Vec<String> = record
+        .scales
+        .iter()
+        .map(|s| scale_prefix(s, several))
+        .collect();
     prefixes.dedup();
     for prefix in prefixes {
-        let Ok(read) = std::fs::read_dir(dir.join(&prefix)) else { continue };
+        let Ok(read) = std::fs::read_dir(dir.join(&prefix)) else {
+            continue;
+        };
         let mut names: Vec<String> = read
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
@@ -77,14 +90,31 @@ fn svg_files(dir: &Path, record: &crate::results::record::RunRecord) -> Vec<Stri
 }
 
 /// The page. `items` is the scanned results directory, `series` the trends.
-pub fn page(results_dir: &Path, items: &[Item], pins: &Pins, series: &[Series], config: Option<&Config>) -> String {
-    let mut results: Vec<&Item> = items.iter().filter(|i| matches!(i.kind, Kind::Result(_))).collect();
+pub fn page(
+    results_dir: &Path,
+    items: &[Item],
+    pins: &Pins,
+    series: &[Series],
+    config: Option<&Config>,
+) -> String {
+    let mut results: Vec<&Item> = items
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::Result(_)))
+        .collect();
     results.sort_by(|a, b| match (&a.kind, &b.kind) {
-        (Kind::Result(x), Kind::Result(y)) => (&y.record.created, &b.name).cmp(&(&x.record.created, &a.name)),
+        (Kind::Result(x), Kind::Result(y)) => {
+            (&y.record.created, &b.name).cmp(&(&x.record.created, &a.name))
+        }
         _ => std::cmp::Ordering::Equal,
     });
-    let comparisons: Vec<&Item> = items.iter().filter(|i| matches!(i.kind, Kind::Comparison)).collect();
-    let incomplete: Vec<&Item> = items.iter().filter(|i| matches!(i.kind, Kind::Temporary { .. } | Kind::Failed { .. })).collect();
+    let comparisons: Vec<&Item> = items
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::Comparison))
+        .collect();
+    let incomplete: Vec<&Item> = items
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::Temporary { .. } | Kind::Failed { .. }))
+        .collect();
 
     let mut out = String::new();
     let _ = write!(
@@ -109,7 +139,9 @@ pub fn page(results_dir: &Path, items: &[Item], pins: &Pins, series: &[Series], 
     } else {
         out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>created (UTC)</th><th>result</th><th>label</th><th>workload</th><th>scale</th><th>commit</th><th>wall (median)</th><th>first metric (median)</th><th>pins</th><th>files</th></tr></thead><tbody>\n");
         for item in &results {
-            let Kind::Result(entry) = &item.kind else { continue };
+            let Kind::Result(entry) = &item.kind else {
+                continue;
+            };
             let record = &entry.record;
             let headline = record.headline();
             let wall = headline
@@ -117,19 +149,40 @@ pub fn page(results_dir: &Path, items: &[Item], pins: &Pins, series: &[Series], 
                 .map(|m| format_value(m.summary.median, &m.unit))
                 .unwrap_or_else(|| "—".into());
             let metric = inventory::first_metric(record, config)
-                .map(|(name, m)| format!("<span class=\"meta\">{}:</span> {}", escape(name), escape(&format_value(m.summary.median, &m.unit))))
+                .map(|(name, m)| {
+                    format!(
+                        "<span class=\"meta\">{}:</span> {}",
+                        escape(name),
+                        escape(&format_value(m.summary.median, &m.unit))
+                    )
+                })
                 .unwrap_or_else(|| "—".into());
             let scales: Vec<&str> = record.scales.iter().map(|s| s.scale.as_str()).collect();
-            let pins_html: String = pins.names_of(&item.name).iter().map(|p| format!("<span class=\"pin\">{}</span>", escape(p))).collect();
+            let pins_html: String = pins
+                .names_of(&item.name)
+                .iter()
+                .map(|p| format!("<span class=\"pin\">{}</span>", escape(p)))
+                .collect();
             let mut files = vec!["README.md".to_string()];
             files.extend(svg_files(&item.path, record));
             files.push("run.json".into());
-            let commit = record
-                .git
-                .commit
-                .as_deref()
-                .map_or("—".to_string(), |c| format!("{}{}", &c[..c.len().min(10)], if record.git.dirty { "-dirty" } else { "" }));
-            let failed = record.failure.as_ref().map(|f| format!(" <span class=\"state-bad\" title=\"{}\">failed</span>", escape(f))).unwrap_or_default();
+            let commit = record.git.commit.as_deref().map_or("—".to_string(), |c| {
+                format!(
+                    "{}{}",
+                    &c[..c.len().min(10)],
+                    if record.git.dirty { "-dirty" } else { "" }
+                )
+            });
+            let failed = record
+                .failure
+                .as_ref()
+                .map(|f| {
+                    format!(
+                        " <span class=\"state-bad\" title=\"{}\">failed</span>",
+                        escape(f)
+                    )
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
@@ -160,12 +213,18 @@ pub fn page(results_dir: &Path, items: &[Item], pins: &Pins, series: &[Series], 
                     read.flatten()
                         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                         .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n.ends_with(".md") || n.ends_with(".svg") || n.ends_with(".json"))
+                        .filter(|n| {
+                            n.ends_with(".md") || n.ends_with(".svg") || n.ends_with(".json")
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
             files.sort_by_key(|f| (!f.eq("README.md"), f.clone()));
-            let main = if files.iter().any(|f| f == "README.md") { "README.md" } else { inventory::COMPARE_FILE };
+            let main = if files.iter().any(|f| f == "README.md") {
+                "README.md"
+            } else {
+                inventory::COMPARE_FILE
+            };
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td><a href=\"{}/{main}\">{}</a></td><td class=\"files\">{}</td></tr>",
@@ -202,11 +261,17 @@ pub fn page(results_dir: &Path, items: &[Item], pins: &Pins, series: &[Series], 
         for item in &incomplete {
             let state = match &item.kind {
                 Kind::Failed { reason } => format!("failed: {reason}"),
-                Kind::Temporary { .. } if item.is_abandoned_temporary(now) => "interrupted (cargo xtask cleanup removes it)".into(),
+                Kind::Temporary { .. } if item.is_abandoned_temporary(now) => {
+                    "interrupted (cargo xtask cleanup removes it)".into()
+                }
                 _ => "in progress".into(),
             };
             let link = match &item.kind {
-                Kind::Failed { .. } => format!("<a href=\"{}/failure.txt\">{}</a>", escape(&item.name), escape(&item.name)),
+                Kind::Failed { .. } => format!(
+                    "<a href=\"{}/failure.txt\">{}</a>",
+                    escape(&item.name),
+                    escape(&item.name)
+                ),
                 _ => escape(&item.name),
             };
             let _ = writeln!(
@@ -234,7 +299,15 @@ mod tests {
         let wall: &[f64] = &[0.1, 0.2];
         for (i, day) in ["01", "02", "03"].iter().enumerate() {
             let name = format!("202601{day}-000000-r{i}");
-            let dir = synthetic::write(&results, &name, &synthetic::record(&format!("r{i}"), &format!("2026-01-{day}T00:00:00Z"), &[("wall_s", "s", wall)]));
+            let dir = synthetic::write(
+                &results,
+                &name,
+                &synthetic::record(
+                    &format!("r{i}"),
+                    &format!("2026-01-{day}T00:00:00Z"),
+                    &[("wall_s", "s", wall)],
+                ),
+            );
             std::fs::write(dir.join("README.md"), "# r").unwrap();
             if i == 1 {
                 std::fs::write(dir.join("flamegraph.svg"), "<svg/>").unwrap();
@@ -244,9 +317,21 @@ mod tests {
         std::fs::write(results.join("compare-a-b").join("compare.json"), "{}").unwrap();
         std::fs::write(results.join("compare-a-b").join("diff.svg"), "<svg/>").unwrap();
         std::fs::create_dir_all(results.join(".failed-20260104-000000-x-1")).unwrap();
-        std::fs::write(results.join(".failed-20260104-000000-x-1").join("failure.txt"), "the workload failed <exit 3>").unwrap();
+        std::fs::write(
+            results
+                .join(".failed-20260104-000000-x-1")
+                .join("failure.txt"),
+            "the workload failed <exit 3>",
+        )
+        .unwrap();
         let mut pins = Pins::default();
-        pins.pins.insert("v1".into(), crate::results::pins::Pin { dir: "20260101-000000-r0".into(), pinned: "x".into() });
+        pins.pins.insert(
+            "v1".into(),
+            crate::results::pins::Pin {
+                dir: "20260101-000000-r0".into(),
+                pinned: "x".into(),
+            },
+        );
         let items = inventory::scan(&results).unwrap();
         let entries: Vec<_> = items
             .iter()
@@ -258,16 +343,30 @@ mod tests {
         let series = collect(&entries, &Filter::default());
         let html = page(&results, &items, &pins, &series, None);
         for i in 0..3 {
-            assert!(html.contains(&format!("href=\"202601{:02}-000000-r{i}/README.md\"", i + 1)), "result {i}");
+            assert!(
+                html.contains(&format!(
+                    "href=\"202601{:02}-000000-r{i}/README.md\"",
+                    i + 1
+                )),
+                "result {i}"
+            );
         }
         assert!(html.contains("href=\"20260102-000000-r1/flamegraph.svg\""));
-        assert!(!html.contains("href=\"20260101-000000-r0/flamegraph.svg\""), "only files that exist are linked");
+        assert!(
+            !html.contains("href=\"20260101-000000-r0/flamegraph.svg\""),
+            "only files that exist are linked"
+        );
         assert!(html.contains("href=\"compare-a-b/compare.json\""));
         assert!(html.contains("href=\"compare-a-b/diff.svg\""));
         assert!(html.contains("<span class=\"pin\">v1</span>"));
         assert!(html.contains("failed: the workload failed &lt;exit 3&gt;"));
         assert_eq!(html.matches("<svg class=\"chart\"").count(), series.len());
-        assert!(!html.contains("http://") || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(), "nothing is fetched");
+        assert!(
+            !html.contains("http://")
+                || html.matches("http://").count()
+                    == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+            "nothing is fetched"
+        );
         assert!(!html.contains("<script"));
         // Newest first.
         assert!(html.find("r2/README.md").unwrap() < html.find("r0/README.md").unwrap());

@@ -175,7 +175,10 @@ pub fn encode_folded(folded: impl BufRead, options: &Options) -> anyhow::Result<
     let mut functions: HashMap<u64, u64> = HashMap::new();
     let mut function_names: Vec<u64> = Vec::new();
     let mut samples = Message::default();
-    let period = options.frequency.filter(|f| *f > 0).map(|f| 1_000_000_000 / i64::from(f));
+    let period = options
+        .frequency
+        .filter(|f| *f > 0)
+        .map(|f| 1_000_000_000 / i64::from(f));
     let mut skipped = 0usize;
     for line in folded.lines() {
         let line = line.context("cannot read the folded stacks")?;
@@ -211,7 +214,14 @@ pub fn encode_folded(folded: impl BufRead, options: &Options) -> anyhow::Result<
         samples.message(field::profile::SAMPLE, &sample);
     }
     if function_names.is_empty() {
-        bail!("the folded stacks hold no samples{}", if skipped > 0 { format!(" ({skipped} unreadable lines)") } else { String::new() });
+        bail!(
+            "the folded stacks hold no samples{}",
+            if skipped > 0 {
+                format!(" ({skipped} unreadable lines)")
+            } else {
+                String::new()
+            }
+        );
     }
     let mut profile = Message::default();
     let value_type = |strings: &mut Strings, kind: &str, unit: &str| {
@@ -229,7 +239,10 @@ pub fn encode_folded(folded: impl BufRead, options: &Options) -> anyhow::Result<
     profile.0.extend_from_slice(&samples.0);
     let mut mapping = Message::default();
     mapping.uint(field::mapping::ID, 1);
-    mapping.int(field::mapping::FILENAME, strings.id(options.program.as_deref().unwrap_or("")) as i64);
+    mapping.int(
+        field::mapping::FILENAME,
+        strings.id(options.program.as_deref().unwrap_or("")) as i64,
+    );
     mapping.uint(field::mapping::HAS_FUNCTIONS, 1);
     profile.message(field::profile::MAPPING, &mapping);
     for (i, _) in function_names.iter().enumerate() {
@@ -281,7 +294,11 @@ pub fn crc32(data: &[u8]) -> u32 {
         for (i, entry) in table.iter_mut().enumerate() {
             let mut c = i as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
             *entry = c;
         }
@@ -391,7 +408,12 @@ pub mod tests {
     }
 
     fn scalar(message: &[u8], number: u32) -> u64 {
-        fields(message).iter().filter(|(f, _)| *f == number).map(|(_, w)| varints(w)[0]).last().unwrap_or(0)
+        fields(message)
+            .iter()
+            .filter(|(f, _)| *f == number)
+            .map(|(_, w)| varints(w)[0])
+            .next_back()
+            .unwrap_or(0)
     }
 
     /// A decoded profile: its string table, sample types, and the samples
@@ -412,7 +434,11 @@ pub mod tests {
             .filter(|(f, _)| *f == 6)
             .map(|(_, w)| String::from_utf8(bytes_of(w).to_vec()).expect("strings are UTF-8"))
             .collect();
-        assert_eq!(strings.first().map(String::as_str), Some(""), "string_table[0] must be empty");
+        assert_eq!(
+            strings.first().map(String::as_str),
+            Some(""),
+            "string_table[0] must be empty"
+        );
         let s = |i: u64| strings[i as usize].clone();
         let sample_types = top
             .iter()
@@ -429,22 +455,44 @@ pub mod tests {
             .filter(|(f, _)| *f == 4)
             .map(|(_, w)| {
                 let location = bytes_of(w);
-                let line = fields(location).into_iter().find(|(f, _)| *f == 4).expect("a location has a line").1;
-                (scalar(location, 1), functions[&scalar(bytes_of(&line), 1)].clone())
+                let line = fields(location)
+                    .into_iter()
+                    .find(|(f, _)| *f == 4)
+                    .expect("a location has a line")
+                    .1;
+                (
+                    scalar(location, 1),
+                    functions[&scalar(bytes_of(&line), 1)].clone(),
+                )
             })
             .collect();
         let mut stacks = BTreeMap::new();
         for (_, w) in top.iter().filter(|(f, _)| *f == 2) {
             let sample = fields(bytes_of(w));
-            let ids: Vec<u64> = sample.iter().filter(|(f, _)| *f == 1).flat_map(|(_, w)| varints(w)).collect();
-            let values: Vec<u64> = sample.iter().filter(|(f, _)| *f == 2).flat_map(|(_, w)| varints(w)).collect();
+            let ids: Vec<u64> = sample
+                .iter()
+                .filter(|(f, _)| *f == 1)
+                .flat_map(|(_, w)| varints(w))
+                .collect();
+            let values: Vec<u64> = sample
+                .iter()
+                .filter(|(f, _)| *f == 2)
+                .flat_map(|(_, w)| varints(w))
+                .collect();
             let stack: Vec<String> = ids.iter().rev().map(|id| locations[id].clone()).collect();
-            let entry: &mut Vec<u64> = stacks.entry(stack.join(";")).or_insert_with(|| vec![0; values.len()]);
+            let entry: &mut Vec<u64> = stacks
+                .entry(stack.join(";"))
+                .or_insert_with(|| vec![0; values.len()]);
             for (sum, v) in entry.iter_mut().zip(values) {
                 *sum += v;
             }
         }
-        let comments = top.iter().filter(|(f, _)| *f == 13).flat_map(|(_, w)| varints(w)).map(s).collect();
+        let comments = top
+            .iter()
+            .filter(|(f, _)| *f == 13)
+            .flat_map(|(_, w)| varints(w))
+            .map(s)
+            .collect();
         Decoded {
             strings,
             sample_types,
@@ -510,7 +558,10 @@ pub mod tests {
         let decoded = decode(&bytes);
         assert_eq!(
             decoded.sample_types,
-            vec![("samples".to_string(), "count".to_string()), ("cpu".to_string(), "nanoseconds".to_string())]
+            vec![
+                ("samples".to_string(), "count".to_string()),
+                ("cpu".to_string(), "nanoseconds".to_string())
+            ]
         );
         assert_eq!(decoded.period, 1_000_000_000 / 997);
         assert_eq!(decoded.comments, vec!["from cpu.folded"]);
@@ -525,12 +576,23 @@ pub mod tests {
             .collect();
         assert_eq!(decoded.stacks, expected);
         // Each function name is stored once.
-        let tariff = decoded.strings.iter().filter(|s| s.as_str() == "cdr_demo::generate::tariff").count();
+        let tariff = decoded
+            .strings
+            .iter()
+            .filter(|s| s.as_str() == "cdr_demo::generate::tariff")
+            .count();
         assert_eq!(tariff, 1);
         assert_eq!(scalar(&bytes, 9), 1_795_320_306_000_000_000);
-        let mappings: Vec<Vec<u8>> = fields(&bytes).into_iter().filter(|(f, _)| *f == 3).map(|(_, w)| bytes_of(&w).to_vec()).collect();
+        let mappings: Vec<Vec<u8>> = fields(&bytes)
+            .into_iter()
+            .filter(|(f, _)| *f == 3)
+            .map(|(_, w)| bytes_of(&w).to_vec())
+            .collect();
         assert_eq!(mappings.len(), 1);
-        assert_eq!(decoded.strings[scalar(&mappings[0], 5) as usize], "cdr-demo");
+        assert_eq!(
+            decoded.strings[scalar(&mappings[0], 5) as usize],
+            "cdr-demo"
+        );
         assert_eq!(scalar(&mappings[0], 7), 1, "has_functions");
     }
 
@@ -538,8 +600,14 @@ pub mod tests {
     fn without_a_frequency_only_sample_counts_are_recorded() {
         let bytes = encode_folded("a;b 3\nnot a line\n".as_bytes(), &Options::default()).unwrap();
         let decoded = decode(&bytes);
-        assert_eq!(decoded.sample_types, vec![("samples".to_string(), "count".to_string())]);
-        assert_eq!(decoded.stacks, BTreeMap::from([("a;b".to_string(), vec![3])]));
+        assert_eq!(
+            decoded.sample_types,
+            vec![("samples".to_string(), "count".to_string())]
+        );
+        assert_eq!(
+            decoded.stacks,
+            BTreeMap::from([("a;b".to_string(), vec![3])])
+        );
         assert!(encode_folded("".as_bytes(), &Options::default()).is_err());
     }
 
@@ -561,9 +629,17 @@ pub mod tests {
         let data = encode_folded(FOLDED.as_bytes(), &Options::default()).unwrap();
         let path = std::env::temp_dir().join(format!("xtask-pprof-{}.pb.gz", std::process::id()));
         std::fs::write(&path, gzip(&data)).unwrap();
-        let out = std::process::Command::new(gz).arg("-dc").arg(&path).output().unwrap();
+        let out = std::process::Command::new(gz)
+            .arg("-dc")
+            .arg(&path)
+            .output()
+            .unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(out.stdout, data);
     }
 
@@ -609,7 +685,14 @@ message Function { uint64 id = 1; int64 name = 2; int64 system_name = 3; int64 f
         let dir = std::env::temp_dir().join(format!("xtask-protoc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("profile.proto"), PROFILE_PROTO).unwrap();
-        let bytes = encode_folded(FOLDED.as_bytes(), &Options { frequency: Some(997), ..Options::default() }).unwrap();
+        let bytes = encode_folded(
+            FOLDED.as_bytes(),
+            &Options {
+                frequency: Some(997),
+                ..Options::default()
+            },
+        )
+        .unwrap();
         let mut child = std::process::Command::new(protoc)
             .arg(format!("--proto_path={}", dir.display()))
             .args(["--decode=perftools.profiles.Profile", "profile.proto"])
@@ -623,11 +706,27 @@ message Function { uint64 id = 1; int64 name = 2; int64 system_name = 3; int64 f
         let out = child.wait_with_output().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Unknown fields would be printed by number: there must be none.
-        assert!(!text.lines().any(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())), "{text}");
-        assert!(text.contains("string_table: \"cdr_demo::generate::tariff\""), "{text}");
-        assert_eq!(text.matches("\nsample {").count() + usize::from(text.starts_with("sample {")), 4, "{text}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())),
+            "{text}"
+        );
+        assert!(
+            text.contains("string_table: \"cdr_demo::generate::tariff\""),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("\nsample {").count() + usize::from(text.starts_with("sample {")),
+            4,
+            "{text}"
+        );
         assert!(text.contains("period: 1003009"), "{text}");
     }
 }

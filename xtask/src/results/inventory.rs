@@ -53,14 +53,17 @@ pub struct Item {
 
 impl Item {
     pub fn age(&self, now: SystemTime) -> Option<Duration> {
-        self.modified.map(|m| now.duration_since(m).unwrap_or_default())
+        self.modified
+            .map(|m| now.duration_since(m).unwrap_or_default())
     }
 
     /// A temporary directory nobody will finish: its process is gone, or it
     /// has not changed for an hour.
     pub fn is_abandoned_temporary(&self, now: SystemTime) -> bool {
         match self.kind {
-            Kind::Temporary { alive, .. } => !alive || self.age(now).is_some_and(|age| age > STALE_TEMPORARY),
+            Kind::Temporary { alive, .. } => {
+                !alive || self.age(now).is_some_and(|age| age > STALE_TEMPORARY)
+            }
             _ => false,
         }
     }
@@ -79,9 +82,14 @@ pub fn scan(dir: &Path) -> anyhow::Result<Vec<Item>> {
         let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let meta = std::fs::symlink_metadata(&path).with_context(|| format!("cannot examine {}", path.display()))?;
+        let meta = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("cannot examine {}", path.display()))?;
         let kind = classify(&path, &name, &meta);
-        let modified = if meta.is_dir() { newest_modification(&path, &meta) } else { meta.modified().ok() };
+        let modified = if meta.is_dir() {
+            newest_modification(&path, &meta)
+        } else {
+            meta.modified().ok()
+        };
         items.push(Item {
             name,
             path,
@@ -106,7 +114,9 @@ fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
         };
     }
     if let Some(rest) = name.strip_prefix(TMP_PREFIX) {
-        let pid = rest.rsplit_once('-').and_then(|(_, pid)| pid.parse::<u32>().ok());
+        let pid = rest
+            .rsplit_once('-')
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
         return Kind::Temporary {
             pid,
             alive: pid.is_some_and(process_alive),
@@ -116,7 +126,12 @@ fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
         let failure = path.join("failure.txt");
         return match std::fs::read_to_string(&failure) {
             Ok(text) => Kind::Failed {
-                reason: text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string(),
+                reason: text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
             },
             Err(_) => Kind::Foreign {
                 why: "named like a failed run but has no failure.txt".into(),
@@ -202,7 +217,14 @@ pub fn disk_usage(path: &Path) -> u64 {
 /// Parses the `created` time of a record (`2026-11-22T04:05:06Z`).
 pub fn parse_iso(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
@@ -220,7 +242,9 @@ pub fn parse_iso(text: &str) -> Option<SystemTime> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + h * 3600 + mi * 60 + s;
-    u64::try_from(secs).ok().map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
 }
 
 /// The measures a one-line summary of a result shows: median wall time and
@@ -232,13 +256,15 @@ pub fn first_metric<'a>(
 ) -> Option<(&'a String, &'a MeasureSummary)> {
     const BUILTIN: &[&str] = &["wall_s", "user_s", "sys_s", "max_rss_bytes"];
     let summaries = &record.headline()?.summaries;
-    let declared = config.and_then(|c| c.workloads.get(&record.workload)).map(|w| {
-        let mut names: Vec<&str> = w.metrics.iter().map(|m| m.name.as_str()).collect();
-        if let Some(load) = &w.load {
-            names.extend(load.get_ref().metrics.iter().map(|m| m.name.as_str()));
-        }
-        names
-    });
+    let declared = config
+        .and_then(|c| c.workloads.get(&record.workload))
+        .map(|w| {
+            let mut names: Vec<&str> = w.metrics.iter().map(|m| m.name.as_str()).collect();
+            if let Some(load) = &w.load {
+                names.extend(load.get_ref().metrics.iter().map(|m| m.name.as_str()));
+            }
+            names
+        });
     if let Some(found) = declared
         .iter()
         .flatten()
@@ -246,7 +272,9 @@ pub fn first_metric<'a>(
     {
         return Some(found);
     }
-    summaries.iter().find(|(name, _)| !BUILTIN.contains(&name.as_str()))
+    summaries
+        .iter()
+        .find(|(name, _)| !BUILTIN.contains(&name.as_str()))
 }
 
 #[cfg(test)]
@@ -260,7 +288,13 @@ mod tests {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
             assert_eq!(parse_iso(&timestamp_iso(t)), Some(t), "{secs}");
         }
-        for bad in ["", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T04:05:06", "2026-11-22 04:05:06Z"] {
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T04:05:06",
+            "2026-11-22 04:05:06Z",
+        ] {
             assert_eq!(parse_iso(bad), None, "{bad:?}");
         }
     }

@@ -34,7 +34,8 @@ pub struct Pin {
 
 /// Checks a pin name: the rules of labels, minus the words `resolve` reserves.
 pub fn validate_pin_name(name: &str) -> anyhow::Result<()> {
-    validate_label(name).map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("label", "pin name")))?;
+    validate_label(name)
+        .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("label", "pin name")))?;
     if RESERVED_NAMES.contains(&name) {
         bail!("`{name}` cannot be a pin name: it already means the {name} result");
     }
@@ -89,7 +90,8 @@ impl Pins {
     /// Writes pins.json atomically: a temporary file renamed over the old
     /// one, so a reader never sees half a file.
     pub fn save(&self, results_dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(results_dir).with_context(|| format!("cannot create {}", results_dir.display()))?;
+        std::fs::create_dir_all(results_dir)
+            .with_context(|| format!("cannot create {}", results_dir.display()))?;
         let path = Pins::path(results_dir);
         let temp = results_dir.join(format!("{PINS_FILE}.{}.tmp", std::process::id()));
         let mut bytes = serde_json::to_vec_pretty(self)?;
@@ -108,10 +110,6 @@ impl Pins {
             .filter(|(_, pin)| pin.dir == dir_name)
             .map(|(name, _)| name.as_str())
             .collect()
-    }
-
-    pub fn is_pinned(&self, dir_name: &str) -> bool {
-        self.pins.values().any(|pin| pin.dir == dir_name)
     }
 }
 
@@ -139,13 +137,22 @@ mod tests {
             },
         );
         pins.save(&dir).unwrap();
-        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from(PINS_FILE)], "no temporary file is left");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from(PINS_FILE)],
+            "no temporary file is left"
+        );
         let loaded = Pins::load(&dir).unwrap();
         assert_eq!(loaded, pins);
-        assert_eq!(loaded.names_of("20261122-040506-baseline"), vec!["release-1.2"]);
-        assert!(loaded.is_pinned("20261122-040506-baseline"));
-        assert!(!loaded.is_pinned("20261122-040507-baseline"));
+        assert_eq!(
+            loaded.names_of("20261122-040506-baseline"),
+            vec!["release-1.2"]
+        );
+        assert!(loaded.names_of("20261122-040507-baseline").is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -13,7 +13,11 @@ pub fn scale(name: &str, measures: &[Measure]) -> ScaleRecord {
     let summaries = measures
         .iter()
         .map(|(measure, unit, samples)| {
-            let better = if unit.ends_with("/s") { Better::Higher } else { Better::Lower };
+            let better = if unit.ends_with("/s") {
+                Better::Higher
+            } else {
+                Better::Lower
+            };
             let summary = crate::stats::summarize(samples).expect("synthetic samples are finite");
             (
                 measure.to_string(),
@@ -64,7 +68,11 @@ pub fn record(label: &str, created: &str, measures: &[Measure]) -> RunRecord {
 pub fn write(results: &Path, name: &str, record: &RunRecord) -> PathBuf {
     let dir = results.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(super::RUN_FILE), serde_json::to_vec_pretty(record).unwrap()).unwrap();
+    std::fs::write(
+        dir.join(super::RUN_FILE),
+        serde_json::to_vec_pretty(record).unwrap(),
+    )
+    .unwrap();
     dir
 }
 

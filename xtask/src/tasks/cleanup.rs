@@ -36,7 +36,9 @@ pub struct Args {
 
 /// `30d` → 30 days.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let error = || format!("invalid duration `{text}`: use a whole number and a unit (s, m, h, d, w), e.g. 30d, 12h or 90m");
+    let error = || {
+        format!("invalid duration `{text}`: use a whole number and a unit (s, m, h, d, w), e.g. 30d, 12h or 90m")
+    };
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(error)?;
     let (number, unit) = text.split_at(split);
@@ -49,15 +51,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "w" => 7 * 86_400,
         _ => return Err(error()),
     };
-    number.checked_mul(seconds).map(Duration::from_secs).ok_or_else(error)
+    number
+        .checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(error)
 }
 
 fn describe_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
-        _ if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
-        _ if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
-        _ if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        _ if s.is_multiple_of(86_400) && s > 0 => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3600) && s > 0 => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) && s > 0 => format!("{}m", s / 60),
         _ => format!("{s}s"),
     }
 }
@@ -80,7 +85,14 @@ pub struct Decision {
 
 /// Retention of one kind of directory (results, comparisons, failed runs):
 /// the newest `keep` stay; older ones go if also older than `older_than`.
-fn retain(group: Vec<(&Item, SystemTime)>, what: &str, keep: usize, older_than: Option<Duration>, now: SystemTime, out: &mut Vec<Decision>) {
+fn retain(
+    group: Vec<(&Item, SystemTime)>,
+    what: &str,
+    keep: usize,
+    older_than: Option<Duration>,
+    now: SystemTime,
+    out: &mut Vec<Decision>,
+) {
     let mut group = group;
     group.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.name.cmp(&a.0.name)));
     for (rank, (item, time)) in group.into_iter().enumerate() {
@@ -88,10 +100,18 @@ fn retain(group: Vec<(&Item, SystemTime)>, what: &str, keep: usize, older_than: 
         let (action, reason) = if rank < keep {
             (Action::Keep, format!("{what}: among the newest {keep}"))
         } else if let Some(limit) = older_than.filter(|limit| age < *limit) {
-            (Action::Keep, format!("{what}: newer than {}", describe_duration(limit)))
+            (
+                Action::Keep,
+                format!("{what}: newer than {}", describe_duration(limit)),
+            )
         } else {
-            let older = older_than.map(|l| format!(" and older than {}", describe_duration(l))).unwrap_or_default();
-            (Action::Remove, format!("{what}: beyond the newest {keep}{older}"))
+            let older = older_than
+                .map(|l| format!(" and older than {}", describe_duration(l)))
+                .unwrap_or_default();
+            (
+                Action::Remove,
+                format!("{what}: beyond the newest {keep}{older}"),
+            )
         };
         out.push(Decision {
             name: item.name.clone(),
@@ -103,7 +123,13 @@ fn retain(group: Vec<(&Item, SystemTime)>, what: &str, keep: usize, older_than: 
 }
 
 /// What cleanup does with each entry of the results directory.
-pub fn plan(items: &[Item], pins: &Pins, keep: usize, older_than: Option<Duration>, now: SystemTime) -> Vec<Decision> {
+pub fn plan(
+    items: &[Item],
+    pins: &Pins,
+    keep: usize,
+    older_than: Option<Duration>,
+    now: SystemTime,
+) -> Vec<Decision> {
     let mut out = Vec::new();
     let mut results = Vec::new();
     let mut comparisons = Vec::new();
@@ -120,27 +146,49 @@ pub fn plan(items: &[Item], pins: &Pins, keep: usize, older_than: Option<Duratio
             Kind::Result(entry) => {
                 let pinned = pins.names_of(&item.name);
                 if pinned.is_empty() {
-                    let created = parse_iso(&entry.record.created).unwrap_or_else(|| modified(item));
+                    let created =
+                        parse_iso(&entry.record.created).unwrap_or_else(|| modified(item));
                     results.push((item, created));
                 } else {
-                    out.push(decide(item, Action::Keep, format!("pinned as {}", pinned.join(", "))));
+                    out.push(decide(
+                        item,
+                        Action::Keep,
+                        format!("pinned as {}", pinned.join(", ")),
+                    ));
                 }
             }
             Kind::Comparison => comparisons.push((item, modified(item))),
             Kind::Failed { .. } => failed.push((item, modified(item))),
             Kind::Temporary { pid, alive } => {
-                let pid_text = pid.map_or_else(|| "no pid in its name".to_string(), |p| format!("pid {p}"));
+                let pid_text =
+                    pid.map_or_else(|| "no pid in its name".to_string(), |p| format!("pid {p}"));
                 let (action, reason) = if !alive {
-                    (Action::Remove, format!("interrupted run ({pid_text} is gone)"))
+                    (
+                        Action::Remove,
+                        format!("interrupted run ({pid_text} is gone)"),
+                    )
                 } else if item.is_abandoned_temporary(now) {
-                    (Action::Remove, format!("interrupted run (unchanged for over an hour; {pid_text} was reused)"))
+                    (
+                        Action::Remove,
+                        format!(
+                            "interrupted run (unchanged for over an hour; {pid_text} was reused)"
+                        ),
+                    )
                 } else {
                     (Action::Keep, format!("run in progress ({pid_text})"))
                 };
                 out.push(decide(item, action, reason));
             }
-            Kind::Symlink => out.push(decide(item, Action::LeaveAlone, "symlink: never followed".into())),
-            Kind::Foreign { why } => out.push(decide(item, Action::LeaveAlone, format!("not made by this tool ({why})"))),
+            Kind::Symlink => out.push(decide(
+                item,
+                Action::LeaveAlone,
+                "symlink: never followed".into(),
+            )),
+            Kind::Foreign { why } => out.push(decide(
+                item,
+                Action::LeaveAlone,
+                format!("not made by this tool ({why})"),
+            )),
             Kind::OwnFile => {}
         }
     }
@@ -161,19 +209,37 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     for line in lines {
         println!("{line}");
     }
-    let verb = if args.dry_run { "would remove" } else { "removed" };
-    let kept = decisions.iter().filter(|d| d.action == Action::Keep).count();
-    let alone = decisions.iter().filter(|d| d.action == Action::LeaveAlone).count();
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    let kept = decisions
+        .iter()
+        .filter(|d| d.action == Action::Keep)
+        .count();
+    let alone = decisions
+        .iter()
+        .filter(|d| d.action == Action::LeaveAlone)
+        .count();
     println!(
         "\n{verb} {} director{} ({}{}) in {}; kept {kept}; left alone {alone}",
         outcome.removed,
         if outcome.removed == 1 { "y" } else { "ies" },
-        if args.dry_run { "would free " } else { "freed " },
+        if args.dry_run {
+            "would free "
+        } else {
+            "freed "
+        },
         format_bytes(outcome.freed as f64),
         store.dir.display()
     );
     if outcome.failures > 0 {
-        eprintln!("error: {} director{} could not be removed (see above)", outcome.failures, if outcome.failures == 1 { "y" } else { "ies" });
+        eprintln!(
+            "error: {} director{} could not be removed (see above)",
+            outcome.failures,
+            if outcome.failures == 1 { "y" } else { "ies" }
+        );
         return Ok(crate::exit::FAILURE);
     }
     Ok(0)
@@ -193,18 +259,30 @@ pub fn execute(decisions: &[Decision], dry_run: bool) -> (Outcome, Vec<String>) 
     for d in decisions {
         match d.action {
             Action::Keep => lines.push(format!("{:<12} {}  — {}", "keep", d.name, d.reason)),
-            Action::LeaveAlone => lines.push(format!("{:<12} {}  — {}", "left alone", d.name, d.reason)),
+            Action::LeaveAlone => {
+                lines.push(format!("{:<12} {}  — {}", "left alone", d.name, d.reason))
+            }
             Action::Remove => {
                 // Look again right before removing: the entry must still be a
                 // real directory (not swapped for a symlink meanwhile).
-                let still_dir = std::fs::symlink_metadata(&d.path).is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink());
+                let still_dir = std::fs::symlink_metadata(&d.path)
+                    .is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink());
                 if !still_dir {
-                    lines.push(format!("{:<12} {}  — changed since it was examined", "left alone", d.name));
+                    lines.push(format!(
+                        "{:<12} {}  — changed since it was examined",
+                        "left alone", d.name
+                    ));
                     continue;
                 }
                 let bytes = disk_usage(&d.path);
                 if dry_run {
-                    lines.push(format!("{:<12} {}  ({}) — {}", "would remove", d.name, format_bytes(bytes as f64), d.reason));
+                    lines.push(format!(
+                        "{:<12} {}  ({}) — {}",
+                        "would remove",
+                        d.name,
+                        format_bytes(bytes as f64),
+                        d.reason
+                    ));
                     outcome.removed += 1;
                     outcome.freed += bytes;
                     continue;
@@ -213,12 +291,21 @@ pub fn execute(decisions: &[Decision], dry_run: bool) -> (Outcome, Vec<String>) 
                 // what they point to.
                 match std::fs::remove_dir_all(&d.path) {
                     Ok(()) => {
-                        lines.push(format!("{:<12} {}  ({}) — {}", "removed", d.name, format_bytes(bytes as f64), d.reason));
+                        lines.push(format!(
+                            "{:<12} {}  ({}) — {}",
+                            "removed",
+                            d.name,
+                            format_bytes(bytes as f64),
+                            d.reason
+                        ));
                         outcome.removed += 1;
                         outcome.freed += bytes;
                     }
                     Err(e) => {
-                        lines.push(format!("{:<12} {}  — cannot remove it: {e}", "FAILED", d.name));
+                        lines.push(format!(
+                            "{:<12} {}  — cannot remove it: {e}",
+                            "FAILED", d.name
+                        ));
                         outcome.failures += 1;
                     }
                 }
@@ -241,7 +328,15 @@ mod tests {
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
         assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * 86_400)));
-        for bad in ["", "d", "30", "30 days", "-1d", "1.5h", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "d",
+            "30",
+            "30 days",
+            "-1d",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
         assert_eq!(describe_duration(Duration::from_secs(30 * 86_400)), "30d");
@@ -250,12 +345,20 @@ mod tests {
 
     fn result(results: &Path, name: &str, created: &str) {
         let wall: &[f64] = &[0.1, 0.2];
-        let dir = synthetic::write(results, name, &synthetic::record(name, created, &[("wall_s", "s", wall)]));
+        let dir = synthetic::write(
+            results,
+            name,
+            &synthetic::record(name, created, &[("wall_s", "s", wall)]),
+        );
         std::fs::write(dir.join("README.md"), "x".repeat(1000)).unwrap();
     }
 
     fn action_of<'a>(decisions: &'a [Decision], name: &str) -> &'a Action {
-        &decisions.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no decision for {name}")).action
+        &decisions
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap_or_else(|| panic!("no decision for {name}"))
+            .action
     }
 
     #[test]
@@ -266,14 +369,29 @@ mod tests {
         std::fs::create_dir_all(&results).unwrap();
         // A result-looking directory outside, reached through a symlink.
         result(&outside, "linked", "2020-01-01T00:00:00Z");
-        std::os::unix::fs::symlink(outside.join("linked"), results.join("20200101-000000-linked")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.join("linked"),
+            results.join("20200101-000000-linked"),
+        )
+        .unwrap();
         for day in 1..=5 {
-            result(&results, &format!("2026010{day}-000000-r{day}"), &format!("2026-01-0{day}T00:00:00Z"));
+            result(
+                &results,
+                &format!("2026010{day}-000000-r{day}"),
+                &format!("2026-01-0{day}T00:00:00Z"),
+            );
         }
         // The oldest is pinned; one result holds a symlink out of the results directory.
-        std::os::unix::fs::symlink(&outside, results.join("20260102-000000-r2").join("escape")).unwrap();
+        std::os::unix::fs::symlink(&outside, results.join("20260102-000000-r2").join("escape"))
+            .unwrap();
         let mut pins = Pins::default();
-        pins.pins.insert("release-1.0".into(), Pin { dir: "20260101-000000-r1".into(), pinned: "2026-01-06T00:00:00Z".into() });
+        pins.pins.insert(
+            "release-1.0".into(),
+            Pin {
+                dir: "20260101-000000-r1".into(),
+                pinned: "2026-01-06T00:00:00Z".into(),
+            },
+        );
         pins.save(&results).unwrap();
         // Foreign things.
         std::fs::create_dir_all(results.join("notes")).unwrap();
@@ -286,40 +404,91 @@ mod tests {
         let dead = child.id();
         child.wait().unwrap();
         std::fs::create_dir_all(results.join(format!(".tmp-20260106-000000-x-{dead}"))).unwrap();
-        std::fs::create_dir_all(results.join(format!(".tmp-20260106-000000-y-{}", std::process::id()))).unwrap();
+        std::fs::create_dir_all(
+            results.join(format!(".tmp-20260106-000000-y-{}", std::process::id())),
+        )
+        .unwrap();
         // ... and one of a live pid (ours) untouched for two hours: the pid was reused.
         let stale = results.join(format!(".tmp-20260105-000000-z-{}", std::process::id()));
         std::fs::create_dir_all(&stale).unwrap();
         let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
-        std::fs::File::open(&stale).unwrap().set_modified(two_hours_ago).unwrap();
+        std::fs::File::open(&stale)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
         // A failed run beyond retention, and one within it.
-        for (name, days) in [(".failed-20260101-000000-f-1", 10u64), (".failed-20260102-000000-f-2", 9), (".failed-20260103-000000-f-3", 8)] {
+        for (name, days) in [
+            (".failed-20260101-000000-f-1", 10u64),
+            (".failed-20260102-000000-f-2", 9),
+            (".failed-20260103-000000-f-3", 8),
+        ] {
             let dir = results.join(name);
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("failure.txt"), "the workload failed").unwrap();
             let when = SystemTime::now() - Duration::from_secs(days * 86_400);
-            std::fs::File::open(dir.join("failure.txt")).unwrap().set_modified(when).unwrap();
-            std::fs::File::open(&dir).unwrap().set_modified(when).unwrap();
+            std::fs::File::open(dir.join("failure.txt"))
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+            std::fs::File::open(&dir)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
         }
 
         let items = inventory::scan(&results).unwrap();
         let now = SystemTime::now();
         let decisions = plan(&items, &Pins::load(&results).unwrap(), 2, None, now);
-        assert_eq!(action_of(&decisions, "20260101-000000-r1"), &Action::Keep, "pinned");
+        assert_eq!(
+            action_of(&decisions, "20260101-000000-r1"),
+            &Action::Keep,
+            "pinned"
+        );
         assert_eq!(action_of(&decisions, "20260102-000000-r2"), &Action::Remove);
         assert_eq!(action_of(&decisions, "20260103-000000-r3"), &Action::Remove);
         assert_eq!(action_of(&decisions, "20260104-000000-r4"), &Action::Keep);
         assert_eq!(action_of(&decisions, "20260105-000000-r5"), &Action::Keep);
-        assert_eq!(action_of(&decisions, "20200101-000000-linked"), &Action::LeaveAlone);
+        assert_eq!(
+            action_of(&decisions, "20200101-000000-linked"),
+            &Action::LeaveAlone
+        );
         assert_eq!(action_of(&decisions, "notes"), &Action::LeaveAlone);
         assert_eq!(action_of(&decisions, "stray.txt"), &Action::LeaveAlone);
-        assert_eq!(action_of(&decisions, "20260109-000000-bad"), &Action::LeaveAlone);
-        assert_eq!(action_of(&decisions, &format!(".tmp-20260106-000000-x-{dead}")), &Action::Remove);
-        assert_eq!(action_of(&decisions, &format!(".tmp-20260106-000000-y-{}", std::process::id())), &Action::Keep);
-        assert_eq!(action_of(&decisions, &format!(".tmp-20260105-000000-z-{}", std::process::id())), &Action::Remove, "stale");
-        assert_eq!(action_of(&decisions, ".failed-20260101-000000-f-1"), &Action::Remove);
-        assert_eq!(action_of(&decisions, ".failed-20260102-000000-f-2"), &Action::Keep);
-        assert_eq!(action_of(&decisions, ".failed-20260103-000000-f-3"), &Action::Keep);
+        assert_eq!(
+            action_of(&decisions, "20260109-000000-bad"),
+            &Action::LeaveAlone
+        );
+        assert_eq!(
+            action_of(&decisions, &format!(".tmp-20260106-000000-x-{dead}")),
+            &Action::Remove
+        );
+        assert_eq!(
+            action_of(
+                &decisions,
+                &format!(".tmp-20260106-000000-y-{}", std::process::id())
+            ),
+            &Action::Keep
+        );
+        assert_eq!(
+            action_of(
+                &decisions,
+                &format!(".tmp-20260105-000000-z-{}", std::process::id())
+            ),
+            &Action::Remove,
+            "stale"
+        );
+        assert_eq!(
+            action_of(&decisions, ".failed-20260101-000000-f-1"),
+            &Action::Remove
+        );
+        assert_eq!(
+            action_of(&decisions, ".failed-20260102-000000-f-2"),
+            &Action::Keep
+        );
+        assert_eq!(
+            action_of(&decisions, ".failed-20260103-000000-f-3"),
+            &Action::Keep
+        );
         assert!(decisions.iter().all(|d| d.name != "pins.json"));
 
         // A dry run removes nothing.
@@ -337,13 +506,29 @@ mod tests {
         let after = listing(&root);
         assert!(!results.join("20260102-000000-r2").exists());
         assert!(!results.join("20260103-000000-r3").exists());
-        for kept in ["20260101-000000-r1", "20260104-000000-r4", "20260105-000000-r5", "notes/a.txt", "stray.txt", "pins.json", "20260109-000000-bad/run.json"] {
+        for kept in [
+            "20260101-000000-r1",
+            "20260104-000000-r4",
+            "20260105-000000-r5",
+            "notes/a.txt",
+            "stray.txt",
+            "pins.json",
+            "20260109-000000-bad/run.json",
+        ] {
             assert!(results.join(kept).exists(), "{kept} was removed");
         }
         // The symlinks' targets are untouched.
         assert!(outside.join("linked").join("run.json").is_file());
-        assert!(std::fs::symlink_metadata(results.join("20200101-000000-linked")).unwrap().file_type().is_symlink());
-        assert_eq!(after.iter().filter(|p| p.starts_with(&outside)).count(), before.iter().filter(|p| p.starts_with(&outside)).count());
+        assert!(
+            std::fs::symlink_metadata(results.join("20200101-000000-linked"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            after.iter().filter(|p| p.starts_with(&outside)).count(),
+            before.iter().filter(|p| p.starts_with(&outside)).count()
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 
@@ -355,7 +540,13 @@ mod tests {
         result(&results, "c", "2026-01-30T00:00:00Z");
         let now = parse_iso("2026-02-01T00:00:00Z").unwrap();
         let items = inventory::scan(&results).unwrap();
-        let decisions = plan(&items, &Pins::default(), 1, Some(Duration::from_secs(20 * 86_400)), now);
+        let decisions = plan(
+            &items,
+            &Pins::default(),
+            1,
+            Some(Duration::from_secs(20 * 86_400)),
+            now,
+        );
         assert_eq!(action_of(&decisions, "a"), &Action::Remove, "31 days old");
         assert_eq!(action_of(&decisions, "b"), &Action::Keep, "12 days old");
         assert_eq!(action_of(&decisions, "c"), &Action::Keep, "newest");

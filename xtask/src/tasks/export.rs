@@ -44,20 +44,34 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let store = Store::new(config.results_dir());
     let entry = store.resolve(&args.run)?;
     let bytes = match args.format {
-        Format::Bmf => bmf::to_json(&bmf::from_record(&entry.record)).into_bytes(),
+        Format::Bmf => {
+            let text = bmf::to_json(&bmf::from_record(&entry.record));
+            // Checked against Bencher's schema before anyone uploads it.
+            bmf::validate(&serde_json::from_str(&text)?)
+                .map_err(|e| anyhow::anyhow!("internal error: the BMF export is invalid: {e}"))?;
+            text.into_bytes()
+        }
         Format::Csv => csv::timing(&entry.record).into_bytes(),
         Format::Markdown => markdown_tables(&entry.record).into_bytes(),
         Format::Pprof => {
             if args.output.is_none() && std::io::stdout().is_terminal() {
-                bail!("a pprof profile is binary: give -o FILE.pb.gz (or redirect standard output)");
+                bail!(
+                    "a pprof profile is binary: give -o FILE.pb.gz (or redirect standard output)"
+                );
             }
             pprof_of(&entry, args.scale.as_deref())?
         }
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("wrote {} ({:?} of {})", path.display(), args.format, entry.name);
+            std::fs::write(path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "wrote {} ({:?} of {})",
+                path.display(),
+                args.format,
+                entry.name
+            );
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -71,7 +85,11 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
 /// The timing table of each scale, under a line saying what ran.
 pub fn markdown_tables(record: &RunRecord) -> String {
     let mut out = String::new();
-    let commit = record.git.commit.as_deref().map_or("unknown", |c| &c[..c.len().min(12)]);
+    let commit = record
+        .git
+        .commit
+        .as_deref()
+        .map_or("unknown", |c| &c[..c.len().min(12)]);
     let _ = writeln!(
         out,
         "### {} — `{}` ({}, commit `{commit}`{})\n",
@@ -84,9 +102,18 @@ pub fn markdown_tables(record: &RunRecord) -> String {
         if record.scales.len() > 1 {
             let _ = writeln!(out, "#### Scale `{}`\n", scale.scale);
         }
-        let params: Vec<String> = scale.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let params: Vec<String> = scale
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         if !params.is_empty() {
-            let _ = writeln!(out, "Parameters: `{}`; {} measured runs.\n", params.join(" "), scale.runs.len());
+            let _ = writeln!(
+                out,
+                "Parameters: `{}`; {} measured runs.\n",
+                params.join(" "),
+                scale.runs.len()
+            );
         }
         out.push_str(&markdown::summary_table(&scale.summaries));
         out.push('\n');
@@ -110,12 +137,29 @@ fn pprof_of(entry: &Entry, scale: Option<&str>) -> anyhow::Result<Vec<u8>> {
             ),
         },
     };
-    if scale.is_none() && record.scales.iter().filter(|s| s.cpu_profile.is_some()).count() > 1 {
-        eprintln!("note: exporting scale `{}` (choose another with --scale)", chosen.scale);
+    if scale.is_none()
+        && record
+            .scales
+            .iter()
+            .filter(|s| s.cpu_profile.is_some())
+            .count()
+            > 1
+    {
+        eprintln!(
+            "note: exporting scale `{}` (choose another with --scale)",
+            chosen.scale
+        );
     }
-    let folded = entry.dir.join(markdown::scale_prefix(chosen, several)).join(FOLDED);
+    let folded = entry
+        .dir
+        .join(markdown::scale_prefix(chosen, several))
+        .join(FOLDED);
     let file = std::fs::File::open(&folded).with_context(|| {
-        format!("cannot read {}: the result has no CPU profile for scale `{}`", folded.display(), chosen.scale)
+        format!(
+            "cannot read {}: the result has no CPU profile for scale `{}`",
+            folded.display(),
+            chosen.scale
+        )
     })?;
     let time_nanos = parse_iso(&record.created)
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -127,7 +171,10 @@ fn pprof_of(entry: &Entry, scale: Option<&str>) -> anyhow::Result<Vec<u8>> {
         crate::tasks::baseline::format_params(&chosen.params)
     )];
     if let Some(commit) = &record.git.commit {
-        comments.push(format!("commit {commit}{}", if record.git.dirty { " (dirty)" } else { "" }));
+        comments.push(format!(
+            "commit {commit}{}",
+            if record.git.dirty { " (dirty)" } else { "" }
+        ));
     }
     let options = pprof::Options {
         frequency: chosen.cpu_profile.as_ref().map(|p| p.frequency),
@@ -150,7 +197,10 @@ mod tests {
         let wall: &[f64] = &[0.1, 0.2, 0.3];
         let record = synthetic::record("base", "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]);
         let text = markdown_tables(&record);
-        assert!(text.starts_with("### base — `demo` (2026-01-01T00:00:00Z"), "{text}");
+        assert!(
+            text.starts_with("### base — `demo` (2026-01-01T00:00:00Z"),
+            "{text}"
+        );
         assert!(text.contains(&markdown::summary_table(&record.scales[0].summaries)));
         assert!(text.contains("| wall_s | 200.0 ms |"), "{text}");
     }
@@ -161,7 +211,11 @@ mod tests {
         let wall: &[f64] = &[0.1];
         let mut record = synthetic::record("p", "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]);
         let dir = synthetic::write(&results, "20260101-000000-p", &record);
-        let entry = Entry { dir: dir.clone(), name: "20260101-000000-p".into(), record: record.clone() };
+        let entry = Entry {
+            dir: dir.clone(),
+            name: "20260101-000000-p".into(),
+            record: record.clone(),
+        };
         let err = pprof_of(&entry, None).unwrap_err().to_string();
         assert!(err.contains("has no CPU profile"), "{err}");
         record.scales[0].cpu_profile = Some(serde_json::from_value(serde_json::json!({
@@ -171,8 +225,13 @@ mod tests {
         })).unwrap_or_else(|e| panic!("the CpuProfile shape changed: {e}")));
         std::fs::write(dir.join(FOLDED), "main;work 5\nmain 2\n").unwrap();
         let entry = Entry { record, ..entry };
-        let decoded = pprof::tests::decode(&pprof::tests::gunzip_stored(&pprof_of(&entry, None).unwrap()));
-        assert_eq!(decoded.stacks["main;work"], vec![5, 5 * (1_000_000_000 / 499)]);
+        let decoded = pprof::tests::decode(&pprof::tests::gunzip_stored(
+            &pprof_of(&entry, None).unwrap(),
+        ));
+        assert_eq!(
+            decoded.stacks["main;work"],
+            vec![5, 5 * (1_000_000_000 / 499)]
+        );
         assert_eq!(decoded.stacks["main"][0], 2);
         assert!(decoded.comments[0].contains("20260101-000000-p"));
         std::fs::remove_dir_all(&results).unwrap();

@@ -53,9 +53,14 @@ pub fn pin(config: &Config, args: &PinArgs) -> anyhow::Result<u8> {
 /// Pins name results of this results directory only: a pin is a directory
 /// name, and cleanup protects it there.
 fn ensure_inside(store: &Store, dir: &std::path::Path) -> anyhow::Result<()> {
-    let results = std::fs::canonicalize(&store.dir)
-        .with_context(|| format!("cannot resolve the results directory {}", store.dir.display()))?;
-    let meta = std::fs::symlink_metadata(dir).with_context(|| format!("cannot examine {}", dir.display()))?;
+    let results = std::fs::canonicalize(&store.dir).with_context(|| {
+        format!(
+            "cannot resolve the results directory {}",
+            store.dir.display()
+        )
+    })?;
+    let meta = std::fs::symlink_metadata(dir)
+        .with_context(|| format!("cannot examine {}", dir.display()))?;
     let parent = dir.parent().map(std::fs::canonicalize).transpose()?;
     if meta.file_type().is_symlink() || parent.as_deref() != Some(results.as_path()) {
         bail!(
@@ -81,7 +86,11 @@ pub fn unpin(config: &Config, args: &UnpinArgs) -> anyhow::Result<u8> {
             bail!(
                 "no pin `{}`; {}",
                 args.name,
-                if known.is_empty() { "there are no pins".to_string() } else { format!("pins: {}", known.join(", ")) }
+                if known.is_empty() {
+                    "there are no pins".to_string()
+                } else {
+                    format!("pins: {}", known.join(", "))
+                }
             )
         }
     }
@@ -93,20 +102,30 @@ pub fn list(config: &Config, _args: &ListArgs) -> anyhow::Result<u8> {
     let items = inventory::scan(&store.dir)?;
     let rows = list_rows(&items, &pins, Some(config));
     if rows.len() == 1 {
-        println!("no results in {} yet: run `cargo xtask profile-baseline`", store.dir.display());
+        println!(
+            "no results in {} yet: run `cargo xtask profile-baseline`",
+            store.dir.display()
+        );
     } else {
         print!("{}", render_columns(&rows));
     }
     let dangling: Vec<String> = pins
         .pins
         .iter()
-        .filter(|(_, pin)| !items.iter().any(|i| i.name == pin.dir && matches!(i.kind, Kind::Result(_))))
+        .filter(|(_, pin)| {
+            !items
+                .iter()
+                .any(|i| i.name == pin.dir && matches!(i.kind, Kind::Result(_)))
+        })
         .map(|(name, pin)| format!("{name} → {} (missing: `cargo xtask unpin {name}`)", pin.dir))
         .collect();
     for line in dangling {
         println!("warning: pin {line}");
     }
-    let comparisons = items.iter().filter(|i| matches!(i.kind, Kind::Comparison)).count();
+    let comparisons = items
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::Comparison))
+        .count();
     if comparisons > 0 {
         println!("\n{comparisons} comparison(s) (compare-*); `cargo xtask report` links them all");
     }
@@ -116,7 +135,17 @@ pub fn list(config: &Config, _args: &ListArgs) -> anyhow::Result<u8> {
 /// The table `list` prints: a header, then results and incomplete runs in
 /// time order.
 pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Vec<String>> {
-    let header = ["created", "dir", "label", "workload", "scale", "wall (median)", "first metric (median)", "pins", "state"];
+    let header = [
+        "created",
+        "dir",
+        "label",
+        "workload",
+        "scale",
+        "wall (median)",
+        "first metric (median)",
+        "pins",
+        "state",
+    ];
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let now = SystemTime::now();
     for item in items {
@@ -156,11 +185,21 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
                 let state = if item.is_abandoned_temporary(now) {
                     "incomplete: abandoned (cleanup removes it)".to_string()
                 } else {
-                    format!("incomplete: in progress{}", if *alive { pid.map(|p| format!(" (pid {p})")).unwrap_or_default() } else { String::new() })
+                    format!(
+                        "incomplete: in progress{}",
+                        if *alive {
+                            pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+                        } else {
+                            String::new()
+                        }
+                    )
                 };
                 (time.clone(), incomplete_row(&time, &item.name, state))
             }
-            Kind::Failed { reason } => (time.clone(), incomplete_row(&time, &item.name, format!("incomplete: failed: {reason}"))),
+            Kind::Failed { reason } => (
+                time.clone(),
+                incomplete_row(&time, &item.name, format!("incomplete: failed: {reason}")),
+            ),
             _ => continue,
         };
         rows.push(row);
@@ -182,7 +221,13 @@ fn incomplete_row(time: &str, name: &str, state: String) -> Vec<String> {
 pub fn render_columns(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -210,12 +255,32 @@ mod tests {
     fn resolve_consults_pins_before_labels_and_names() {
         let results = synthetic::temp_dir("resolve-pins");
         let wall: &[f64] = &[0.1, 0.2, 0.3];
-        synthetic::write(&results, "20260101-000000-old", &synthetic::record("old", "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]));
-        synthetic::write(&results, "20260102-000000-new", &synthetic::record("new", "2026-01-02T00:00:00Z", &[("wall_s", "s", wall)]));
+        synthetic::write(
+            &results,
+            "20260101-000000-old",
+            &synthetic::record("old", "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]),
+        );
+        synthetic::write(
+            &results,
+            "20260102-000000-new",
+            &synthetic::record("new", "2026-01-02T00:00:00Z", &[("wall_s", "s", wall)]),
+        );
         // A pin that shares its name with the newer result's label wins.
         let mut pins = Pins::load(&results).unwrap();
-        pins.pins.insert("new".into(), Pin { dir: "20260101-000000-old".into(), pinned: "2026-01-03T00:00:00Z".into() });
-        pins.pins.insert("gone".into(), Pin { dir: "20250101-000000-x".into(), pinned: "2026-01-03T00:00:00Z".into() });
+        pins.pins.insert(
+            "new".into(),
+            Pin {
+                dir: "20260101-000000-old".into(),
+                pinned: "2026-01-03T00:00:00Z".into(),
+            },
+        );
+        pins.pins.insert(
+            "gone".into(),
+            Pin {
+                dir: "20250101-000000-x".into(),
+                pinned: "2026-01-03T00:00:00Z".into(),
+            },
+        );
         pins.save(&results).unwrap();
         let store = Store::new(&results);
         assert_eq!(store.resolve("new").unwrap().name, "20260101-000000-old");

@@ -22,7 +22,8 @@ pub struct Args {
 
 pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let store = Store::new(config.results_dir());
-    std::fs::create_dir_all(&store.dir).with_context(|| format!("cannot create {}", store.dir.display()))?;
+    std::fs::create_dir_all(&store.dir)
+        .with_context(|| format!("cannot create {}", store.dir.display()))?;
     let pins = Pins::load(&store.dir)?;
     let items = inventory::scan(&store.dir)?;
     // Store::list's order (oldest first), from the same scan.
@@ -34,9 +35,18 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         })
         .collect();
     entries.sort_by(|a, b| (&a.record.created, &a.name).cmp(&(&b.record.created, &b.name)));
-    let series = collect(&entries, &Filter { last: args.last, ..Filter::default() });
+    let series = collect(
+        &entries,
+        &Filter {
+            last: args.last,
+            ..Filter::default()
+        },
+    );
     let page = html::page(&store.dir, &items, &pins, &series, Some(config));
-    let path = args.output.clone().unwrap_or_else(|| store.dir.join("index.html"));
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| store.dir.join("index.html"));
     // Written whole then renamed, so a browser never shows half a page.
     let temp = path.with_extension(format!("html.{}.tmp", std::process::id()));
     std::fs::write(&temp, page).with_context(|| format!("cannot write {}", temp.display()))?;

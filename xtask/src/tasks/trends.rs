@@ -70,22 +70,45 @@ impl Series {
     /// from the first point's (none where there is nothing to compare, or
     /// the reference is 0).
     pub fn changes(&self, i: usize) -> (Option<f64>, Option<f64>) {
-        let pct = |reference: f64, value: f64| (reference != 0.0).then(|| (value - reference) / reference.abs() * 100.0);
+        let pct = |reference: f64, value: f64| {
+            (reference != 0.0).then(|| (value - reference) / reference.abs() * 100.0)
+        };
         let value = self.points[i].summary.median;
-        let previous = (i > 0).then(|| pct(self.points[i - 1].summary.median, value)).flatten();
-        let first = (i > 0).then(|| pct(self.points[0].summary.median, value)).flatten();
+        let previous = (i > 0)
+            .then(|| pct(self.points[i - 1].summary.median, value))
+            .flatten();
+        let first = (i > 0)
+            .then(|| pct(self.points[0].summary.median, value))
+            .flatten();
         (previous, first)
     }
 
     pub fn title(&self) -> String {
-        format!("{} · {}{}", self.measure, self.workload, if self.scale == "default" { String::new() } else { format!(" · {}", self.scale) })
+        format!(
+            "{} · {}{}",
+            self.measure,
+            self.workload,
+            if self.scale == "default" {
+                String::new()
+            } else {
+                format!(" · {}", self.scale)
+            }
+        )
     }
 
     pub fn chart(&self) -> Chart {
         // Minutes suffice unless two results share one: then seconds too.
-        let mut labels: Vec<String> = self.points.iter().map(|p| short_time(&p.created, false)).collect();
+        let mut labels: Vec<String> = self
+            .points
+            .iter()
+            .map(|p| short_time(&p.created, false))
+            .collect();
         if labels.windows(2).any(|w| w[0] == w[1]) {
-            labels = self.points.iter().map(|p| short_time(&p.created, true)).collect();
+            labels = self
+                .points
+                .iter()
+                .map(|p| short_time(&p.created, true))
+                .collect();
         }
         let mut labels = labels.into_iter();
         Chart {
@@ -127,7 +150,10 @@ impl Series {
 
 /// `2026-11-22T04:05:06Z` → `11-22 04:05` (or `11-22 04:05:06`).
 fn short_time(created: &str, seconds: bool) -> String {
-    match (created.get(5..10), created.get(11..if seconds { 19 } else { 16 })) {
+    match (
+        created.get(5..10),
+        created.get(11..if seconds { 19 } else { 16 }),
+    ) {
         (Some(day), Some(time)) => format!("{day} {time}"),
         _ => created.to_string(),
     }
@@ -135,10 +161,17 @@ fn short_time(created: &str, seconds: bool) -> String {
 
 /// Time first, then RSS, then the workload's metrics by name: the order of
 /// the timing table.
-pub fn ordered_measures(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<(&String, &MeasureSummary)> {
+pub fn ordered_measures(
+    summaries: &BTreeMap<String, MeasureSummary>,
+) -> Vec<(&String, &MeasureSummary)> {
     const ORDER: [&str; 4] = ["wall_s", "user_s", "sys_s", "max_rss_bytes"];
     let mut measures: Vec<_> = summaries.iter().collect();
-    measures.sort_by_key(|(name, _)| (ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()), name.as_str()));
+    measures.sort_by_key(|(name, _)| {
+        (
+            ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()),
+            name.as_str(),
+        )
+    });
     measures
 }
 
@@ -146,9 +179,17 @@ pub fn ordered_measures(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<(&S
 pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
     let chosen: Vec<&Entry> = entries
         .iter()
-        .filter(|e| filter.workload.as_ref().is_none_or(|w| &e.record.workload == w))
         .filter(|e| {
-            filter.scale.as_ref().is_none_or(|s| e.record.scales.iter().any(|sc| &sc.scale == s))
+            filter
+                .workload
+                .as_ref()
+                .is_none_or(|w| &e.record.workload == w)
+        })
+        .filter(|e| {
+            filter
+                .scale
+                .as_ref()
+                .is_none_or(|s| e.record.scales.iter().any(|sc| &sc.scale == s))
         })
         .collect();
     let skip = filter.last.map_or(0, |n| chosen.len().saturating_sub(n));
@@ -173,7 +214,10 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                     summary: m.summary.clone(),
                 };
                 let found = series.iter_mut().find(|s| {
-                    s.workload == record.workload && s.scale == scale.scale && &s.measure == measure && s.unit == m.unit
+                    s.workload == record.workload
+                        && s.scale == scale.scale
+                        && &s.measure == measure
+                        && s.unit == m.unit
                 });
                 match found {
                     Some(s) => s.points.push(point),
@@ -191,7 +235,10 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
     }
     let rank = |s: &Series| {
         const ORDER: [&str; 4] = ["wall_s", "user_s", "sys_s", "max_rss_bytes"];
-        ORDER.iter().position(|o| *o == s.measure).unwrap_or(ORDER.len())
+        ORDER
+            .iter()
+            .position(|o| *o == s.measure)
+            .unwrap_or(ORDER.len())
     };
     // Stable: workloads and scales keep their first-appearance order.
     let workloads: Vec<String> = dedup(series.iter().map(|s| s.workload.clone()));
@@ -229,22 +276,43 @@ pub fn render_text(series: &[Series]) -> String {
             "\n{} ({}, {} is better)\n",
             s.title(),
             s.unit,
-            if s.better == Better::Higher { "higher" } else { "lower" }
+            if s.better == Better::Higher {
+                "higher"
+            } else {
+                "lower"
+            }
         ));
-        let mut rows = vec![["created", "dir", "label", "commit", "median", "± stddev", "min … max", "n", "vs previous", "vs first"]
-            .iter()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()];
+        let mut rows = vec![[
+            "created",
+            "dir",
+            "label",
+            "commit",
+            "median",
+            "± stddev",
+            "min … max",
+            "n",
+            "vs previous",
+            "vs first",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()];
         for (i, p) in s.points.iter().enumerate() {
             let (previous, first) = s.changes(i);
             rows.push(vec![
                 p.created.clone(),
                 p.dir.clone(),
                 p.label.clone(),
-                p.commit.as_deref().map_or("—".into(), |c| c[..c.len().min(10)].to_string()),
+                p.commit
+                    .as_deref()
+                    .map_or("—".into(), |c| c[..c.len().min(10)].to_string()),
                 format_value(p.summary.median, &s.unit),
                 format_value(p.summary.stddev, &s.unit),
-                format!("{} … {}", format_value(p.summary.min, &s.unit), format_value(p.summary.max, &s.unit)),
+                format!(
+                    "{} … {}",
+                    format_value(p.summary.min, &s.unit),
+                    format_value(p.summary.max, &s.unit)
+                ),
                 p.summary.n.to_string(),
                 percent(previous),
                 percent(first),
@@ -263,7 +331,10 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     let store = Store::new(config.results_dir());
     let entries = store.list()?;
     if entries.is_empty() {
-        bail!("no results in {} yet: run `cargo xtask profile-baseline` a few times", store.dir.display());
+        bail!(
+            "no results in {} yet: run `cargo xtask profile-baseline` a few times",
+            store.dir.display()
+        );
     }
     let filter = Filter {
         metric: args.metric.clone(),
@@ -286,13 +357,19 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
     }
     print!("{}", render_text(&series));
     if let Some(path) = &args.export_csv {
-        std::fs::write(path, crate::reports::csv::trends(&series)).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, crate::reports::csv::trends(&series))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         println!("\ncsv: {}", path.display());
     }
     if let Some(path) = &args.plot {
         let charts: Vec<Chart> = series.iter().map(Series::chart).collect();
-        let title = format!("Trends of {} ({} results)", store.dir.display(), series.iter().map(|s| s.points.len()).max().unwrap_or(0));
-        std::fs::write(path, chart::render_file(&title, &charts, 2)).with_context(|| format!("cannot write {}", path.display()))?;
+        let title = format!(
+            "Trends of {} ({} results)",
+            store.dir.display(),
+            series.iter().map(|s| s.points.len()).max().unwrap_or(0)
+        );
+        std::fs::write(path, chart::render_file(&title, &charts, 2))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         println!("plot: {}", path.display());
     }
     Ok(0)
@@ -306,21 +383,54 @@ mod tests {
     /// Three results of `demo`, the middle one slower, plus one of another workload.
     fn entries() -> Vec<Entry> {
         let runs: [(&str, &str, &[f64], &[f64]); 3] = [
-            ("first", "2026-01-01T00:00:00Z", &[0.10, 0.12, 0.11], &[1000.0, 900.0, 950.0]),
-            ("second", "2026-01-02T00:00:00Z", &[0.20, 0.22, 0.21, 0.25], &[500.0, 450.0, 470.0, 480.0]),
-            ("third", "2026-01-03T00:00:00Z", &[0.15, 0.16, 0.14], &[700.0, 720.0, 710.0]),
+            (
+                "first",
+                "2026-01-01T00:00:00Z",
+                &[0.10, 0.12, 0.11],
+                &[1000.0, 900.0, 950.0],
+            ),
+            (
+                "second",
+                "2026-01-02T00:00:00Z",
+                &[0.20, 0.22, 0.21, 0.25],
+                &[500.0, 450.0, 470.0, 480.0],
+            ),
+            (
+                "third",
+                "2026-01-03T00:00:00Z",
+                &[0.15, 0.16, 0.14],
+                &[700.0, 720.0, 710.0],
+            ),
         ];
         let mut entries: Vec<Entry> = runs
             .iter()
             .map(|(label, created, wall, rate)| Entry {
                 dir: PathBuf::from(format!("/r/{label}")),
                 name: format!("{}-{label}", &created[..10]),
-                record: synthetic::record(label, created, &[("wall_s", "s", wall), ("records_per_sec", "records/s", rate)]),
+                record: synthetic::record(
+                    label,
+                    created,
+                    &[
+                        ("wall_s", "s", wall),
+                        ("records_per_sec", "records/s", rate),
+                    ],
+                ),
             })
             .collect();
-        let mut other = synthetic::record("svc", "2026-01-02T12:00:00Z", &[("wall_s", "s", &[3.0, 3.0])]);
+        let mut other = synthetic::record(
+            "svc",
+            "2026-01-02T12:00:00Z",
+            &[("wall_s", "s", &[3.0, 3.0])],
+        );
         other.workload = "service".into();
-        entries.insert(2, Entry { dir: "/r/svc".into(), name: "svc".into(), record: other });
+        entries.insert(
+            2,
+            Entry {
+                dir: "/r/svc".into(),
+                name: "svc".into(),
+                record: other,
+            },
+        );
         entries
     }
 
@@ -328,13 +438,32 @@ mod tests {
     fn series_follow_each_measure_in_time_order_with_its_summaries() {
         let entries = entries();
         let series = collect(&entries, &Filter::default());
-        let names: Vec<(&str, &str)> = series.iter().map(|s| (s.workload.as_str(), s.measure.as_str())).collect();
-        assert_eq!(names, vec![("demo", "wall_s"), ("demo", "records_per_sec"), ("service", "wall_s")]);
+        let names: Vec<(&str, &str)> = series
+            .iter()
+            .map(|s| (s.workload.as_str(), s.measure.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("demo", "wall_s"),
+                ("demo", "records_per_sec"),
+                ("service", "wall_s")
+            ]
+        );
         let wall = &series[0];
-        assert_eq!(wall.points.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(), ["first", "second", "third"]);
+        assert_eq!(
+            wall.points
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<_>>(),
+            ["first", "second", "third"]
+        );
         for point in &wall.points {
             let entry = entries.iter().find(|e| e.name == point.dir).unwrap();
-            assert_eq!(point.summary, entry.record.scales[0].summaries["wall_s"].summary);
+            assert_eq!(
+                point.summary,
+                entry.record.scales[0].summaries["wall_s"].summary
+            );
         }
         assert_eq!(wall.points[1].summary.median, 0.215);
         assert_eq!(wall.points[1].summary.n, 4);
@@ -342,12 +471,21 @@ mod tests {
 
     #[test]
     fn changes_are_from_the_previous_and_the_first_median() {
-        let series = collect(&entries(), &Filter { workload: Some("demo".into()), ..Filter::default() });
+        let series = collect(
+            &entries(),
+            &Filter {
+                workload: Some("demo".into()),
+                ..Filter::default()
+            },
+        );
         let wall = &series[0];
         assert_eq!(wall.changes(0), (None, None));
         let (previous, first) = wall.changes(1);
         assert!((previous.unwrap() - (0.215 - 0.11) / 0.11 * 100.0).abs() < 1e-9);
-        assert!((first.unwrap() - previous.unwrap()).abs() < 1e-9, "the second point's previous is the first");
+        assert!(
+            (first.unwrap() - previous.unwrap()).abs() < 1e-9,
+            "the second point's previous is the first"
+        );
         let (previous, first) = wall.changes(2);
         assert!((previous.unwrap() - (0.15 - 0.215) / 0.215 * 100.0).abs() < 1e-9);
         assert!((first.unwrap() - (0.15 - 0.11) / 0.11 * 100.0).abs() < 1e-9);
@@ -360,12 +498,39 @@ mod tests {
     #[test]
     fn filters_pick_measures_workloads_and_the_newest_results() {
         let entries = entries();
-        let only = collect(&entries, &Filter { metric: Some("records_per_sec".into()), ..Filter::default() });
+        let only = collect(
+            &entries,
+            &Filter {
+                metric: Some("records_per_sec".into()),
+                ..Filter::default()
+            },
+        );
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].points.len(), 3);
-        let last = collect(&entries, &Filter { workload: Some("demo".into()), last: Some(2), ..Filter::default() });
-        assert_eq!(last[0].points.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(), ["second", "third"]);
-        assert!(collect(&entries, &Filter { scale: Some("1M".into()), ..Filter::default() }).is_empty());
+        let last = collect(
+            &entries,
+            &Filter {
+                workload: Some("demo".into()),
+                last: Some(2),
+                ..Filter::default()
+            },
+        );
+        assert_eq!(
+            last[0]
+                .points
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<_>>(),
+            ["second", "third"]
+        );
+        assert!(collect(
+            &entries,
+            &Filter {
+                scale: Some("1M".into()),
+                ..Filter::default()
+            }
+        )
+        .is_empty());
     }
 
     #[test]
@@ -393,14 +558,27 @@ mod tests {
 
     #[test]
     fn the_plot_draws_each_measure_at_its_medians() {
-        let series = collect(&entries(), &Filter { workload: Some("demo".into()), ..Filter::default() });
+        let series = collect(
+            &entries(),
+            &Filter {
+                workload: Some("demo".into()),
+                ..Filter::default()
+            },
+        );
         let charts: Vec<Chart> = series.iter().map(Series::chart).collect();
         let svg = chart::render_file("t", &charts, 2);
         assert_eq!(svg.matches("<svg class=\"chart\"").count(), 2);
         for s in &series {
             for p in &s.points {
-                assert!(svg.contains(&format!("data-median=\"{}\"", p.summary.median)), "{}", p.summary.median);
-                assert!(svg.contains(&format!("data-min=\"{}\" data-max=\"{}\"", p.summary.min, p.summary.max)));
+                assert!(
+                    svg.contains(&format!("data-median=\"{}\"", p.summary.median)),
+                    "{}",
+                    p.summary.median
+                );
+                assert!(svg.contains(&format!(
+                    "data-min=\"{}\" data-max=\"{}\"",
+                    p.summary.min, p.summary.max
+                )));
             }
         }
     }
