@@ -41,6 +41,7 @@ pub fn scale(name: &str, measures: &[Measure]) -> ScaleRecord {
         summaries,
         cpu_profile: None,
         memory: None,
+        leak_check: None,
         load: None,
     }
 }
