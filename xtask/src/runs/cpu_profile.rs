@@ -6,11 +6,13 @@ use crate::config::CallGraph;
 use crate::reports::{flamegraph, functions};
 use crate::results::record::CpuProfile;
 use crate::runs::measure::RunFailure;
-use crate::runs::process::{self, Running, Spec};
+use crate::runs::process::{self, Running, Spec, EXEC_STDOUT_ON_FD3};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
 use crate::tools::{perf, Platform, Toolbox};
 use anyhow::{bail, Context};
+use std::ffi::OsString;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,6 +63,11 @@ fn perf_settings(options: &Options) -> (perf::Settings, Option<PathBuf>, Vec<Str
     (settings, fast, notes)
 }
 
+/// perf record, perf script and the folding run at once, as a pipeline:
+/// `perf record -o -` streams its data to us; we keep a copy as perf.data
+/// (for `perf report` later) and feed perf script, whose output is folded as
+/// it arrives. On two cores the symbolization (and addr2line for inline
+/// frames) runs beside the workload instead of after it.
 fn profile_with_perf(
     prepared: &Prepared,
     tools: &Toolbox,
@@ -70,43 +77,143 @@ fn profile_with_perf(
     let perf_path = tools.perf.path()?.to_path_buf();
     let (settings, fast, notes) = perf_settings(options);
     let data = dir.join(PERF_DATA);
-    let mut spec = prepared.spec();
-    spec.args = perf::record_args(&settings, &data, &prepared.program, &prepared.args);
-    spec.program = perf_path.clone();
-    spec.watch
+
+    // perf's stdout carries its data, so the workload (started through the
+    // xtask's exec helper, no shell) writes its own stdout to fd 3.
+    let helper = std::env::current_exe().context("cannot find the xtask executable")?;
+    let mut workload: Vec<OsString> =
+        vec![EXEC_STDOUT_ON_FD3.into(), prepared.program.clone().into()];
+    workload.extend(prepared.args.iter().cloned());
+    let mut record = prepared.spec();
+    record.program = perf_path.clone();
+    record.args = perf::record_args(&settings, Path::new("-"), &helper, &workload);
+    record.stdout_raw = true;
+    record.fd3_as_stdout = true;
+    record
+        .watch
         .extend(["perf record:".to_string(), "lost".into(), "Lost".into()]);
-    let argv = spec.argv();
-    let command = spec.display();
-    let spinner = Progress::spinner(&format!("perf record of {}", prepared.name));
-    let outcome = process::run(spec)?;
+    let argv = record.argv();
+    let command = record.display();
+    let timeout = record.timeout;
+
+    let mut script = Spec::new(&perf_path).args(perf::script_args(&settings, Path::new("-")));
+    script.stdin_piped = true;
+    script.stdout_raw = true;
+    if let Some(dir) = &fast {
+        // perf runs `addr2line` from PATH for inline frames: put the fast one first.
+        script
+            .env
+            .push(("PATH".into(), perf::path_with_first(dir)?));
+    }
+
+    let spinner = Progress::spinner(&format!(
+        "perf record | perf script | fold of {}",
+        prepared.name
+    ));
+    let mut scripting = process::start(script)?;
+    let mut recording = match process::start(record) {
+        Ok(recording) => recording,
+        Err(error) => {
+            scripting.stop(libc::SIGKILL, Duration::from_secs(1));
+            return Err(error);
+        }
+    };
+    let perf_stream = recording
+        .stdout
+        .take()
+        .context("perf record has no stdout")?;
+    let script_stdin = scripting.stdin.take().context("perf script has no stdin")?;
+    let script_stdout = scripting
+        .stdout
+        .take()
+        .context("perf script has no stdout")?;
+    let data_file =
+        std::fs::File::create(&data).with_context(|| format!("cannot write {}", data.display()))?;
+    let tee = std::thread::spawn(move || tee(perf_stream, data_file, script_stdin));
+    // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
+    let waiter = std::thread::spawn(move || recording.wait());
+    let folded_file = std::fs::File::create(dir.join(FOLDED))?;
+    let folded = perf::fold(script_stdout, std::io::BufWriter::new(folded_file));
+    let recorded = waiter
+        .join()
+        .map_err(|_| anyhow::anyhow!("the perf record waiter panicked"))?;
+    let copied = tee
+        .join()
+        .map_err(|_| anyhow::anyhow!("the perf data copier panicked"))?;
+    let scripted = scripting.wait();
     spinner.finish();
-    if !outcome.success() {
+
+    if !recorded.success() {
         return Err(RunFailure {
             command,
-            what: outcome.describe(Some(prepared.timeout)),
-            tail: outcome.tail(),
+            what: recorded.describe(timeout),
+            tail: recorded.tail(),
         }
         .into());
     }
-    let record = perf::parse_record_stderr(
-        outcome
+    copied.with_context(|| format!("cannot copy perf's data to {}", data.display()))?;
+    let folded_samples =
+        folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
+    if !scripted.success() {
+        bail!(
+            "`perf script` failed: {}\n{}",
+            scripted.describe(None),
+            scripted.tail()
+        );
+    }
+    let mut summary = perf::parse_record_stderr(
+        recorded
             .watched
             .iter()
-            .chain(outcome.stderr_tail.iter())
+            .chain(recorded.stderr_tail.iter())
             .map(String::as_str),
     );
-    finish_perf(
-        &perf_path,
+    summary.warnings.extend(
+        scripted
+            .stderr_tail
+            .iter()
+            .filter(|l| perf::is_loss_warning(l))
+            .cloned(),
+    );
+    finish_profile(
         &settings,
         fast.as_deref(),
-        &data,
         dir,
         options,
         argv,
-        record,
+        summary,
         notes,
+        folded_samples,
         tools,
     )
+}
+
+/// Copies perf's data stream to the perf.data file and into perf script.
+/// perf script may stop reading early (an error); the file still gets it all.
+fn tee(
+    mut from: impl Read,
+    mut file: std::fs::File,
+    to: std::process::ChildStdin,
+) -> std::io::Result<()> {
+    let mut to = Some(to);
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        file.write_all(&buffer[..n])?;
+        if let Some(pipe) = to.as_mut() {
+            if pipe.write_all(&buffer[..n]).is_err() {
+                to = None;
+            }
+        }
+    }
+    // Dropping perf script's stdin tells it the stream ended.
+    drop(to);
+    file.flush()
 }
 
 /// Starts `perf record --pid` on a running server (the service scenario).
@@ -158,7 +265,7 @@ pub fn finish_attached(
     }
     let perf_path = tools.perf.path()?.to_path_buf();
     let (settings, fast, notes) = perf_settings(options);
-    finish_perf(
+    finish_attached_recording(
         &perf_path,
         &settings,
         fast.as_deref(),
@@ -172,8 +279,9 @@ pub fn finish_attached(
     )
 }
 
+/// Folds a recording made with `perf record --pid` (a file, not a stream).
 #[allow(clippy::too_many_arguments)]
-fn finish_perf(
+fn finish_attached_recording(
     perf_path: &Path,
     settings: &perf::Settings,
     fast_addr2line: Option<&Path>,
@@ -181,8 +289,8 @@ fn finish_perf(
     dir: &Path,
     options: &Options,
     argv: Vec<String>,
-    record: perf::RecordSummary,
-    mut notes: Vec<String>,
+    mut record: perf::RecordSummary,
+    notes: Vec<String>,
     tools: &Toolbox,
 ) -> anyhow::Result<CpuProfile> {
     let spinner = Progress::spinner("perf script | fold");
@@ -195,11 +303,36 @@ fn finish_perf(
         fast_addr2line,
     )?;
     spinner.finish();
-    let mut record = record;
     record.warnings.extend(script_warnings);
+    finish_profile(
+        settings,
+        fast_addr2line,
+        dir,
+        options,
+        argv,
+        record,
+        notes,
+        folded_samples,
+        tools,
+    )
+}
+
+/// Notes, reports and the record of a CPU profile whose cpu.folded is written.
+#[allow(clippy::too_many_arguments)]
+fn finish_profile(
+    settings: &perf::Settings,
+    fast_addr2line: Option<&Path>,
+    dir: &Path,
+    options: &Options,
+    argv: Vec<String>,
+    record: perf::RecordSummary,
+    mut notes: Vec<String>,
+    folded_samples: u64,
+    tools: &Toolbox,
+) -> anyhow::Result<CpuProfile> {
     if !record.warnings.is_empty() {
         notes.push(format!(
-            "perf lost samples ({}): raise the buffer with a lower --freq, or use --call-graph fp",
+            "perf lost samples ({}): lower the frequency (--freq), or use --call-graph fp",
             record.warnings.join("; ")
         ));
     }
@@ -213,15 +346,9 @@ fn finish_perf(
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
         frequency: settings.frequency,
         call_graph: settings.call_graph.as_str().into(),
-        symbolizer: if settings.inline_frames {
-            format!(
-                "inline frames via gimli addr2line ({})",
-                fast_addr2line
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            )
-        } else {
-            "--no-inline (no fast addr2line found)".into()
+        symbolizer: match (settings.inline_frames, fast_addr2line) {
+            (true, Some(dir)) => format!("inline frames via gimli addr2line ({})", dir.display()),
+            _ => "--no-inline (no fast addr2line found)".into(),
         },
         record,
         folded_samples,

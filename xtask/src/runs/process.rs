@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
@@ -31,8 +32,33 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// Lines containing any of these are kept whole (metrics, readiness).
     pub watch: Vec<String>,
-    /// Let the child write straight to our terminal instead of capturing.
-    pub inherit_output: bool,
+    /// Raw pipes instead of line capture, for streaming tools (perf record's
+    /// data into perf script): see [`Running::stdin`] and [`Running::stdout`].
+    pub stdin_piped: bool,
+    pub stdout_raw: bool,
+    /// Give the child a pipe as fd 3 and read it as if it were stdout (lines,
+    /// tails, watched lines). With [`EXEC_STDOUT_ON_FD3`], a workload started
+    /// by `perf record -o -` writes its own stdout there, apart from perf's data.
+    pub fd3_as_stdout: bool,
+}
+
+/// The hidden xtask subcommand `xtask __exec-stdout-on-fd3 PROGRAM ARGS...`:
+/// moves fd 3 onto stdout and execs PROGRAM (argv as is, no shell).
+pub const EXEC_STDOUT_ON_FD3: &str = "__exec-stdout-on-fd3";
+
+/// The body of [`EXEC_STDOUT_ON_FD3`]; returns only if exec fails.
+pub fn exec_with_stdout_on_fd3(argv: &[std::ffi::OsString]) -> std::io::Error {
+    let Some((program, args)) = argv.split_first() else {
+        return std::io::Error::other("no program to exec");
+    };
+    // SAFETY: plain syscalls on our own descriptors before exec.
+    unsafe {
+        if libc::dup2(3, 1) == -1 {
+            return std::io::Error::last_os_error();
+        }
+        libc::close(3);
+    }
+    Command::new(program).args(args).exec()
 }
 
 impl Spec {
@@ -148,6 +174,10 @@ struct Captured {
 /// A started child.
 pub struct Running {
     pub pid: i32,
+    /// With `stdin_piped`: the child's stdin, to write and then drop.
+    pub stdin: Option<std::process::ChildStdin>,
+    /// With `stdout_raw`: the child's stdout, to read.
+    pub stdout: Option<std::process::ChildStdout>,
     spec: Spec,
     started: Instant,
     exit: mpsc::Receiver<(i32, libc::rusage, Instant)>,
@@ -169,16 +199,37 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     if let Some(cwd) = &spec.cwd {
         command.current_dir(cwd);
     }
-    if spec.inherit_output {
-        command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
-    } else {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if spec.stdin_piped {
+        command.stdin(Stdio::piped());
     }
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    // fd 3 of the child: the write end of a pipe we read as its stdout.
+    let fd3 = if spec.fd3_as_stdout {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two descriptors we then own.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("cannot create a pipe");
+        }
+        // SAFETY: both descriptors are fresh and ours.
+        unsafe { Some((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+    } else {
+        None
+    };
+    let fd3_write = fd3.as_ref().map(|(_, w)| w.as_raw_fd());
+    // SAFETY: only async-signal-safe calls (prctl, dup2) between fork and exec.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
+            #[cfg(target_os = "linux")]
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            match fd3_write {
+                // Already descriptor 3: dup2 would be a no-op, so clear close-on-exec by hand.
+                Some(3) => {
+                    libc::fcntl(3, libc::F_SETFD, 0);
+                }
+                // dup2 clears close-on-exec on the new descriptor 3.
+                Some(fd) if libc::dup2(fd, 3) == -1 => return Err(std::io::Error::last_os_error()),
+                _ => {}
+            }
             Ok(())
         });
     }
@@ -199,9 +250,26 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
 
     let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
     let mut readers = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
+    let stdout = child.stdout.take();
+    let stdin = child.stdin.take();
+    let raw_stdout = if spec.stdout_raw {
+        stdout
+    } else {
+        if let Some(stdout) = stdout {
+            readers.push(spawn_reader(
+                stdout,
+                true,
+                spec.watch.clone(),
+                captured.clone(),
+            ));
+        }
+        None
+    };
+    if let Some((read, write)) = fd3 {
+        // Our copy of the write end must close, or the reader never sees EOF.
+        drop(write);
         readers.push(spawn_reader(
-            stdout,
+            std::fs::File::from(read),
             true,
             spec.watch.clone(),
             captured.clone(),
@@ -236,6 +304,8 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     drop(child);
     Ok(Running {
         pid,
+        stdin,
+        stdout: raw_stdout,
         spec,
         started,
         exit,

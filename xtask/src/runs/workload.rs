@@ -35,7 +35,7 @@ impl Prepared {
                 .iter()
                 .map(|m| metric_prefix(&m.pattern).to_string())
                 .collect(),
-            inherit_output: false,
+            ..Spec::default()
         }
     }
 

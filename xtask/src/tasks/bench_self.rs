@@ -24,7 +24,7 @@ pub struct Args {
     /// Interleaved rounds of bare and profiled runs.
     #[arg(long, default_value_t = 5)]
     pub rounds: u32,
-    /// Megabytes of perf script text to fold.
+    /// Megabytes of perf script text to fold per round.
     #[arg(long, default_value_t = 1024)]
     pub fold_mb: u64,
     /// The workload [default: defaults.workload].
@@ -114,25 +114,42 @@ fn measure(
     }
     let mut text = script.stdout;
     text.extend_from_slice(b"\n");
-    let total = args.fold_mb * 1024 * 1024;
+    // Whole copies only, so the input never ends inside a stack.
+    let copies = (args.fold_mb * 1024 * 1024).div_ceil(text.len() as u64);
+    let total = copies * text.len() as u64;
     eprintln!(
         "folding {} MB of perf script text ({} KB cycled)",
         args.fold_mb,
         text.len() / 1024
     );
 
+    // Interleaved rounds (ours, theirs, ours, ...) so machine drift hits both.
+    let inferno = which::which("inferno-collapse-perf").ok();
     let rss_before = peak_rss_bytes();
-    let started = Instant::now();
-    perf::fold(Cycle::new(&text, total), std::io::sink())?;
-    let ours_s = started.elapsed().as_secs_f64();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds.max(3) {
+        let started = Instant::now();
+        perf::fold(Cycle::new(&text, total), std::io::sink())?;
+        ours.push(started.elapsed().as_secs_f64());
+        if let Some(binary) = &inferno {
+            theirs.push(time_inferno_binary(binary, &text, total)?);
+        }
+        eprintln!(
+            "  fold round {}: ours {:.2} s{}",
+            round + 1,
+            ours[round as usize],
+            theirs
+                .last()
+                .map(|t| format!(", inferno-collapse-perf {t:.2} s"))
+                .unwrap_or_default()
+        );
+    }
     let rss_after = peak_rss_bytes();
+    let ours_s = median(&ours);
+    let theirs_s = (!theirs.is_empty()).then(|| median(&theirs));
+    let fold_ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(t, o)| t / o).collect();
 
-    let theirs_s = match which::which("inferno-collapse-perf") {
-        Ok(binary) => Some(time_inferno_binary(&binary, &text, total)?),
-        Err(_) => None,
-    };
-
-    let mb = args.fold_mb as f64;
+    let mb = total as f64 / (1024.0 * 1024.0);
     let mut out = String::new();
     out.push_str("| measure | value |\n|---|---:|\n");
     out.push_str(&format!("| workload | `{}` |\n", prepared.argv().join(" ")));
@@ -157,16 +174,19 @@ fn measure(
             "no (--no-inline)"
         }
     ));
-    out.push_str(&format!("| folding, ours | {:.0} MB/s |\n", mb / ours_s));
+    out.push_str(&format!(
+        "| folding, ours, median | {:.0} MB/s |\n",
+        mb / ours_s
+    ));
     match theirs_s {
         Some(theirs) => {
             out.push_str(&format!(
-                "| folding, inferno-collapse-perf | {:.0} MB/s |\n",
+                "| folding, inferno-collapse-perf, median | {:.0} MB/s |\n",
                 mb / theirs
             ));
             out.push_str(&format!(
-                "| **folding ours / inferno-collapse-perf** | **{:.2}×** |\n",
-                theirs / ours_s
+                "| **folding throughput, ours / inferno-collapse-perf** (median of per-round ratios) | **{:.2}×** |\n",
+                median(&fold_ratios)
             ));
         }
         None => out.push_str(

@@ -181,10 +181,7 @@ pub fn script_and_fold(
     let mut expression = duct::cmd(perf, &args).stderr_path(stderr_log);
     if let Some(dir) = path_prefix {
         // perf runs `addr2line` from PATH for inline frames: put the fast one first.
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut dirs = vec![dir.to_path_buf()];
-        dirs.extend(std::env::split_paths(&path));
-        expression = expression.env("PATH", std::env::join_paths(dirs)?);
+        expression = expression.env("PATH", path_with_first(dir)?);
     }
     let reader = expression.reader().context("cannot start `perf script`")?;
     let file = std::fs::File::create(folded_out)
@@ -198,6 +195,18 @@ pub fn script_and_fold(
         .map(str::to_string)
         .collect();
     Ok((samples, warnings))
+}
+
+/// PATH with `dir` first, as a string for a child's environment.
+pub fn path_with_first(dir: &Path) -> anyhow::Result<String> {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let joined = std::env::join_paths(dirs)?;
+    joined
+        .into_string()
+        .map_err(|_| anyhow::anyhow!("PATH is not valid UTF-8"))
 }
 
 /// Whether hardware events count here (`perf stat -e instructions true`);
@@ -270,7 +279,8 @@ mod tests {
             kernel_frames: false,
             ..settings
         };
-        assert!(record_args(&fp, Path::new("p"), Path::new("/bin/x"), &[]).contains(&"--all-user".into()));
+        assert!(record_args(&fp, Path::new("p"), Path::new("/bin/x"), &[])
+            .contains(&"--all-user".into()));
         let words: Vec<String> = script_args(&fp, Path::new("p.data"))
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
