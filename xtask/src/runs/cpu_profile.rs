@@ -80,7 +80,7 @@ fn profile_with_perf(
 
     // perf's stdout carries its data, so the workload (started through the
     // xtask's exec helper, no shell) writes its own stdout to fd 3.
-    let helper = std::env::current_exe().context("cannot find the xtask executable")?;
+    let helper = exec_helper()?;
     let mut workload: Vec<OsString> =
         vec![EXEC_STDOUT_ON_FD3.into(), prepared.program.clone().into()];
     workload.extend(prepared.args.iter().cloned());
@@ -186,6 +186,26 @@ fn profile_with_perf(
         folded_samples,
         tools,
     )
+}
+
+/// The program perf starts: the xtask itself, in its exec-helper role.
+#[cfg(not(test))]
+fn exec_helper() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot find the xtask executable")
+}
+
+/// Unit tests run inside libtest's binary, which has no exec-helper role:
+/// a two-line script stands in for it (tests only; no config value reaches it
+/// but as "$@").
+#[cfg(test)]
+fn exec_helper() -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::temp_dir().join(format!("xtask-exec-helper-{}.sh", std::process::id()));
+    if !path.exists() {
+        std::fs::write(&path, "#!/bin/sh\nshift\nexec \"$@\" >&3 3>&-\n")?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(path)
 }
 
 /// Copies perf's data stream to the perf.data file and into perf script.
@@ -436,4 +456,77 @@ fn profile_on_macos(
         files: vec![FOLDED.into(), SVG.into(), TOP.into()],
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inferno::collapse::Collapse;
+
+    /// The pipeline's cpu.folded equals, line for line, what inferno's perf
+    /// collapser gives on the `perf script` text of the perf.data the same
+    /// pipeline saved (demangled the same way).
+    #[test]
+    fn pipeline_folding_equals_inferno_on_the_saved_recording() {
+        let tools = Toolbox::detect();
+        let Ok(perf_path) = tools.perf.path().map(Path::to_path_buf) else {
+            eprintln!(
+                "note: perf is not usable here; skipping (scripts/install-tools.sh installs it)"
+            );
+            return;
+        };
+        let demo = crate::runs::build::demo_for_tests();
+        let dir = std::env::temp_dir().join(format!("xtask-pipeline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let prepared = Prepared {
+            name: "demo".into(),
+            program: demo,
+            args: vec!["--subs".into(), "4000".into()],
+            env: Default::default(),
+            cwd: dir.clone(),
+            timeout: Duration::from_secs(120),
+            metrics: Vec::new(),
+        };
+        let options = Options {
+            frequency: 1999,
+            call_graph: CallGraph::Dwarf,
+            kernel_frames: false,
+            title: "test".into(),
+            subtitle: String::new(),
+        };
+        let profile = profile(&prepared, &tools, &options, &dir).unwrap();
+        assert!(profile.folded_samples > 20, "{profile:?}");
+
+        let (settings, fast, _) = perf_settings(&options);
+        let mut script = std::process::Command::new(&perf_path);
+        script.args(perf::script_args(&settings, &dir.join(PERF_DATA)));
+        if let Some(fast) = &fast {
+            script.env("PATH", perf::path_with_first(fast).unwrap());
+        }
+        let text = script
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .stdout;
+        let mut reference = Vec::new();
+        inferno::collapse::perf::Folder::default()
+            .collapse(&text[..], &mut reference)
+            .unwrap();
+        let reference: Vec<String> = String::from_utf8(reference)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (stack, count) = l.rsplit_once(' ').unwrap();
+                format!("{} {count}", perf::demangle_stack(stack))
+            })
+            .collect();
+        let ours: Vec<String> = std::fs::read_to_string(dir.join(FOLDED))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(ours, reference);
+        assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
+    }
 }
