@@ -10,6 +10,7 @@ pub mod memory_model;
 pub mod dtrace;
 pub mod perf;
 pub mod xctrace;
+pub mod callgrind;
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
