@@ -40,6 +40,10 @@ pub enum Task {
     ProfileBaseline(tasks::baseline::Args),
     /// Just the CPU flamegraph of the workload.
     Flamegraph(tasks::flamegraph::Args),
+    /// Compare two results (or two git revisions): faster or slower, by how much, and where.
+    ProfileCompare(tasks::compare::Args),
+    /// The checks a release needs: fmt, clippy, tests, a fresh baseline, the regression gate.
+    PreRelease(tasks::pre_release::Args),
 }
 
 impl Task {
@@ -80,6 +84,8 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Doctor(_) => unreachable!("handled above"),
         Task::ProfileBaseline(args) => tasks::baseline::run(&config, &args, &params),
         Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
+        Task::ProfileCompare(args) => tasks::compare::run(&config, &args, &params),
+        Task::PreRelease(args) => tasks::pre_release::run(&config, &args, &params),
     }
 }
 

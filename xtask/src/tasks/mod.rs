@@ -2,8 +2,10 @@
 //! does) and leaves running, measuring and writing to `runs` and `results`.
 
 pub mod baseline;
+pub mod compare;
 pub mod doctor;
 pub mod flamegraph;
+pub mod pre_release;
 
 use crate::results::record::GitInfo;
 use crate::tools::capture;
