@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate xtask/tests/fixtures/stats/reference.json with scipy.
+"""Generate tests/fixtures/stats/reference.json with scipy.
 
 The Rust statistics in xtask/src/stats.rs (used by `cargo xtask profile-compare`)
 are checked against these values by the unit tests in that file.  Re-run after
@@ -16,10 +16,11 @@ Every case records its inputs and what scipy/numpy say about them:
 * `a`/`b` summaries: numpy mean, median, std (ddof=1; null when n < 2), min, max.
 * `hl_shift`: numpy median of all pairwise differences b[j] - a[i]
   (Hodges-Lehmann estimate of the shift from a to b).
-* `hl_ci95`: the distribution-free (Moses) 95% interval [D(k), D(N+1-k)] of the
-  sorted differences, k the largest integer with 2 * P(U <= k-1) <= 0.05 under
-  the exact null distribution of U (scipy's own exact distribution), k = 1 when
-  no k qualifies.
+* `hl_ci95`, `hl_ci90`: the distribution-free (Moses) 95% and 90% intervals
+  [D(k), D(N+1-k)] of the sorted differences, k the largest integer with
+  2 * P(U <= k-1) <= alpha under the exact null distribution of U (scipy's own
+  exact distribution), k = 1 when no k qualifies. `compare` in stats.rs uses
+  the 1 - alpha one (95% at the default alpha = 0.05).
 
 `ndtr` holds scipy.special.ndtr at a few points, including deep tails, to pin
 down the normal CDF used by the asymptotic p-value.
@@ -35,7 +36,6 @@ from scipy.stats._mannwhitneyu import _MWU  # exact null distribution of U
 
 OUT = (
     pathlib.Path(__file__).resolve().parent.parent
-    / "xtask"
     / "tests"
     / "fixtures"
     / "stats"
@@ -91,7 +91,8 @@ def case(name, a, b, note):
     explicit = stats.mannwhitneyu(a, b, alternative="two-sided", method=method)
     assert float(explicit.pvalue) == float(res.pvalue), (name, method)
     diffs = np.subtract.outer(np.asarray(b), np.asarray(a)).ravel()
-    ci, k = moses_ci(a, b)
+    ci95, k95 = moses_ci(a, b, 0.05)
+    ci90, k90 = moses_ci(a, b, 0.10)
     return {
         "name": name,
         "note": note,
@@ -103,8 +104,10 @@ def case(name, a, b, note):
         "summary_a": summary(a),
         "summary_b": summary(b),
         "hl_shift": float(np.median(diffs)),
-        "hl_ci95": ci,
-        "hl_ci95_k": k,
+        "hl_ci95": ci95,
+        "hl_ci95_k": k95,
+        "hl_ci90": ci90,
+        "hl_ci90_k": k90,
     }
 
 

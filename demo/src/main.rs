@@ -16,10 +16,7 @@
 //! No dependencies: the RNG and distributions are written here so that the
 //! demo builds in seconds on a fresh checkout.
 
-mod generate;
-mod rng;
-mod service;
-
+use cdr_demo::{generate, service};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -61,30 +58,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Parses `--name value` pairs; every mode shares this tiny flag reader.
-pub(crate) fn flag_pairs(args: &[String]) -> Result<Vec<(String, String)>, String> {
-    let mut pairs = Vec::new();
-    let mut iter = args.iter();
-    while let Some(flag) = iter.next() {
-        let Some(name) = flag.strip_prefix("--") else {
-            return Err(format!("unexpected argument `{flag}`"));
-        };
-        if let Some((name, value)) = name.split_once('=') {
-            pairs.push((name.to_string(), value.to_string()));
-            continue;
-        }
-        let value = iter
-            .next()
-            .ok_or_else(|| format!("flag `--{name}` needs a value"))?;
-        pairs.push((name.to_string(), value.clone()));
-    }
-    Ok(pairs)
-}
-
-pub(crate) fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("`--{name} {value}`: not a valid number"))
 }

@@ -40,6 +40,10 @@ pub enum Task {
     ProfileBaseline(tasks::baseline::Args),
     /// Just the CPU flamegraph of the workload.
     Flamegraph(tasks::flamegraph::Args),
+    /// Heap profile (heaptrack, massif, Instruments) and, with --leak-check, memcheck's leak verdict.
+    Memory(tasks::memory::Args),
+    /// Benchmark the xtask itself: flamegraph overhead and folding throughput.
+    BenchSelf(tasks::bench_self::Args),
     /// Compare two results (or two git revisions): faster or slower, by how much, and where.
     ProfileCompare(tasks::compare::Args),
     /// The checks a release needs: fmt, clippy, tests, a fresh baseline, the regression gate.
@@ -84,6 +88,8 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Doctor(_) => unreachable!("handled above"),
         Task::ProfileBaseline(args) => tasks::baseline::run(&config, &args, &params),
         Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
+        Task::Memory(args) => tasks::memory::run(&config, &args, &params),
+        Task::BenchSelf(args) => tasks::bench_self::run(&config, &args, &params),
         Task::ProfileCompare(args) => tasks::compare::run(&config, &args, &params),
         Task::PreRelease(args) => tasks::pre_release::run(&config, &args, &params),
     }
@@ -143,8 +149,14 @@ fn with_param_flags(
                                 Ok(text.to_string())
                             } else {
                                 let kind = kind.kind();
-                                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-                                Err(format!("--{checked_name} takes {article} {kind}, not `{text}`"))
+                                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                                    "an"
+                                } else {
+                                    "a"
+                                };
+                                Err(format!(
+                                    "--{checked_name} takes {article} {kind}, not `{text}`"
+                                ))
                             }
                         }),
                 );
@@ -181,14 +193,21 @@ mod tests {
         for sub in command.get_subcommands() {
             let longs: Vec<_> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
             for name in config.params.keys() {
-                assert!(longs.contains(&name.as_str()), "{} lacks --{name}", sub.get_name());
+                assert!(
+                    longs.contains(&name.as_str()),
+                    "{} lacks --{name}",
+                    sub.get_name()
+                );
             }
         }
         let matches = command
             .try_get_matches_from(["cargo xtask", "flamegraph", "--subs", "1234"])
             .unwrap();
         let (_, sub) = matches.subcommand().unwrap();
-        assert_eq!(param_flags(sub), ParamFlags::from([("subs".into(), "1234".into())]));
+        assert_eq!(
+            param_flags(sub),
+            ParamFlags::from([("subs".into(), "1234".into())])
+        );
     }
 
     #[test]
@@ -209,8 +228,14 @@ mod tests {
     #[test]
     fn config_flag_is_found_before_parsing() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(explicit_config(&args(&["x", "--config", "a.toml"])), Some("a.toml".into()));
-        assert_eq!(explicit_config(&args(&["x", "doctor", "--config=b.toml"])), Some("b.toml".into()));
+        assert_eq!(
+            explicit_config(&args(&["x", "--config", "a.toml"])),
+            Some("a.toml".into())
+        );
+        assert_eq!(
+            explicit_config(&args(&["x", "doctor", "--config=b.toml"])),
+            Some("b.toml".into())
+        );
         assert_eq!(explicit_config(&args(&["x", "doctor"])), None);
     }
 }

@@ -221,7 +221,12 @@ impl Workload {
             Target::Bench(name)
         } else {
             // `validate_workload` guarantees exactly one is set.
-            Target::Command(self.command.as_ref().map(|c| c.get_ref().as_str()).unwrap_or(""))
+            Target::Command(
+                self.command
+                    .as_ref()
+                    .map(|c| c.get_ref().as_str())
+                    .unwrap_or(""),
+            )
         }
     }
 
@@ -353,14 +358,13 @@ impl Config {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let error_at = |span: Option<Range<usize>>, message: String, help: Option<String>| {
-            ConfigError {
+        let error_at =
+            |span: Option<Range<usize>>, message: String, help: Option<String>| ConfigError {
                 path: path.to_path_buf(),
                 position: span.map(|s| line_column(text, s.start)),
                 message,
                 help,
-            }
-        };
+            };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
             let help = unknown_key_suggestion(&message);
@@ -392,10 +396,14 @@ impl Config {
                 let names: Vec<&str> = workloads.keys().map(String::as_str).collect();
                 return Err(error_at(
                     Some(default.span()),
-                    format!("`defaults.workload` names `{}`, which is not declared", default.get_ref()),
-                    Some(suggest(default.get_ref(), &names).unwrap_or_else(|| {
-                        format!("declared workloads: {}", names.join(", "))
-                    })),
+                    format!(
+                        "`defaults.workload` names `{}`, which is not declared",
+                        default.get_ref()
+                    ),
+                    Some(
+                        suggest(default.get_ref(), &names)
+                            .unwrap_or_else(|| format!("declared workloads: {}", names.join(", "))),
+                    ),
                 ));
             }
         }
@@ -410,7 +418,11 @@ impl Config {
         let mut seen = std::collections::BTreeSet::new();
         for scale in &raw.scales {
             if !seen.insert(scale.name.as_str()) {
-                return Err(error_at(None, format!("scale `{}` is declared twice", scale.name), None));
+                return Err(error_at(
+                    None,
+                    format!("scale `{}` is declared twice", scale.name),
+                    None,
+                ));
             }
         }
         for (name, param) in &raw.params {
@@ -431,7 +443,11 @@ impl Config {
             let _ = param;
         }
         if raw.defaults.runs == 0 {
-            return Err(error_at(None, "`defaults.runs` must be at least 1".into(), None));
+            return Err(error_at(
+                None,
+                "`defaults.runs` must be at least 1".into(),
+                None,
+            ));
         }
         Ok(Config {
             path: path.to_path_buf(),
@@ -481,7 +497,11 @@ impl Config {
             anyhow::anyhow!(
                 "no scale `{name}` in {}; declared: {}",
                 self.path.display(),
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             )
         })
     }
@@ -513,10 +533,37 @@ impl Config {
 
 /// Flags every task has; a parameter may not take their names.
 pub const RESERVED_FLAGS: &[&str] = &[
-    "help", "verbose", "config", "workload", "label", "runs", "warmup", "scale", "memory",
-    "freq", "call-graph", "open", "output", "tool", "leak-check", "top", "format", "json",
-    "keep", "dry-run", "older-than", "rev", "counter", "fail-on-regression", "results-dir",
-    "metric", "last", "export-csv", "plot", "no-profile", "version",
+    "help",
+    "verbose",
+    "config",
+    "workload",
+    "label",
+    "runs",
+    "warmup",
+    "scale",
+    "memory",
+    "freq",
+    "call-graph",
+    "open",
+    "output",
+    "tool",
+    "leak-check",
+    "top",
+    "format",
+    "json",
+    "keep",
+    "dry-run",
+    "older-than",
+    "rev",
+    "counter",
+    "fail-on-regression",
+    "results-dir",
+    "metric",
+    "last",
+    "export-csv",
+    "plot",
+    "no-profile",
+    "version",
 ];
 
 type Problem = (Range<usize>, String, Option<String>);
@@ -558,8 +605,13 @@ fn validate_workload(
         .chain(workload.command.iter())
         .chain(workload.ready.iter().flat_map(|r| r.port.iter()));
     for text in placeholders {
-        let names = placeholder_names(text.get_ref())
-            .map_err(|message| (text.span(), message, Some("write `{{` and `}}` for literal braces".into())))?;
+        let names = placeholder_names(text.get_ref()).map_err(|message| {
+            (
+                text.span(),
+                message,
+                Some("write `{{` and `}}` for literal braces".into()),
+            )
+        })?;
         for placeholder in names {
             if !params.contains_key(&placeholder) {
                 return Err(undeclared(&placeholder, text.span(), params, "placeholder"));
@@ -580,7 +632,11 @@ fn validate_workload(
     }
     if let Some(ready) = &workload.ready {
         if ready.port.is_none() && ready.line.is_none() {
-            return Err((span, format!("workload `{name}`: `ready` needs `port` or `line`"), None));
+            return Err((
+                span,
+                format!("workload `{name}`: `ready` needs `port` or `line`"),
+                None,
+            ));
         }
     }
     if workload.ready.is_some() && workload.load.is_none() {
@@ -592,21 +648,39 @@ fn validate_workload(
     }
     if let Some(load) = &workload.load {
         if nested {
-            return Err((load.span(), "a load scenario cannot have its own load".into(), None));
+            return Err((
+                load.span(),
+                "a load scenario cannot have its own load".into(),
+                None,
+            ));
         }
         if workload.ready.is_none() {
             return Err((
                 span,
                 format!("workload `{name}` has a `load` but no `ready` check"),
-                Some("add `ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`".into()),
+                Some(
+                    "add `ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`"
+                        .into(),
+                ),
             ));
         }
-        validate_workload(&format!("{name}.load"), load.get_ref(), load.span(), params, true)?;
+        validate_workload(
+            &format!("{name}.load"),
+            load.get_ref(),
+            load.span(),
+            params,
+            true,
+        )?;
     }
     Ok(())
 }
 
-fn undeclared(name: &str, span: Range<usize>, params: &BTreeMap<String, Param>, what: &str) -> Problem {
+fn undeclared(
+    name: &str,
+    span: Range<usize>,
+    params: &BTreeMap<String, Param>,
+    what: &str,
+) -> Problem {
     let names: Vec<&str> = params.keys().map(String::as_str).collect();
     let help = suggest(name, &names).unwrap_or_else(|| {
         format!("declare it: [params.{name}] with `default = ...` and `help = \"...\"`")
@@ -634,7 +708,10 @@ pub fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<Strin
     expand_with(template, |name| values.get(name).cloned())
 }
 
-fn expand_with(template: &str, mut value_of: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
+fn expand_with(
+    template: &str,
+    mut value_of: impl FnMut(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut chars = template.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -654,10 +731,13 @@ fn expand_with(template: &str, mut value_of: impl FnMut(&str) -> Option<String>)
                     .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
                 let name = &rest[..end];
                 if !is_identifier(name) {
-                    return Err(format!("`{{{name}}}` in `{template}` is not a parameter name"));
+                    return Err(format!(
+                        "`{{{name}}}` in `{template}` is not a parameter name"
+                    ));
                 }
-                let value = value_of(name)
-                    .ok_or_else(|| format!("no value for placeholder `{{{name}}}` in `{template}`"))?;
+                let value = value_of(name).ok_or_else(|| {
+                    format!("no value for placeholder `{{{name}}}` in `{template}`")
+                })?;
                 out.push_str(&value);
                 for _ in 0..=end {
                     chars.next();
@@ -716,7 +796,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut current = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != *cb);
-            current.push((previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1));
+            current.push(
+                (previous[j] + cost)
+                    .min(previous[j + 1] + 1)
+                    .min(current[j] + 1),
+            );
         }
         previous = current;
     }
@@ -769,7 +853,11 @@ args = ["--subs", "{subs}"]
         assert_eq!(err.position, Some((3, 1)), "{err}");
         assert!(err.message.contains("unknown field `warmups`"), "{err}");
         assert_eq!(err.help.as_deref(), Some("did you mean `warmup`?"));
-        assert!(err.to_string().starts_with("profiling.toml:3:1: unknown field `warmups`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("profiling.toml:3:1: unknown field `warmups`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -777,7 +865,10 @@ args = ["--subs", "{subs}"]
         let text = "[defaults]\nruns = \"five\"\n".to_string() + MINIMAL;
         let err = parse(&text).unwrap_err();
         assert_eq!(err.position, Some((2, 8)), "{err}");
-        assert!(err.message.contains("invalid type: string \"five\""), "{err}");
+        assert!(
+            err.message.contains("invalid type: string \"five\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -792,7 +883,10 @@ args = ["--subs", "{subs}"]
     fn undeclared_placeholder_points_at_the_argument() {
         let text = MINIMAL.replace("{subs}", "{sub}");
         let err = parse(&text).unwrap_err();
-        assert_eq!(err.message, "placeholder `{sub}` names no declared parameter");
+        assert_eq!(
+            err.message,
+            "placeholder `{sub}` names no declared parameter"
+        );
         assert_eq!(err.position, Some((8, 19)), "{err}");
         assert_eq!(err.help.as_deref(), Some("did you mean `subs`?"));
     }
@@ -801,7 +895,10 @@ args = ["--subs", "{subs}"]
     fn missing_default_workload_is_named() {
         let text = "[defaults]\nworkload = \"dmeo\"\n".to_string() + MINIMAL;
         let err = parse(&text).unwrap_err();
-        assert_eq!(err.message, "`defaults.workload` names `dmeo`, which is not declared");
+        assert_eq!(
+            err.message,
+            "`defaults.workload` names `dmeo`, which is not declared"
+        );
         assert_eq!(err.position, Some((2, 12)));
         assert_eq!(err.help.as_deref(), Some("did you mean `demo`?"));
     }
@@ -814,7 +911,10 @@ args = ["--subs", "{subs}"]
 
     #[test]
     fn workload_needs_exactly_one_target() {
-        let text = MINIMAL.replace("cargo_bin = \"cdr-demo\"", "cargo_bin = \"a\"\ncommand = \"b\"");
+        let text = MINIMAL.replace(
+            "cargo_bin = \"cdr-demo\"",
+            "cargo_bin = \"a\"\ncommand = \"b\"",
+        );
         let err = parse(&text).unwrap_err();
         assert!(err.message.contains("exactly one of"), "{err}");
         let text = MINIMAL.replace("cargo_bin = \"cdr-demo\"", "");
@@ -825,7 +925,10 @@ args = ["--subs", "{subs}"]
     fn scale_with_undeclared_parameter() {
         let text = MINIMAL.to_string() + "\n[[scales]]\nname = \"big\"\nparams = { subz = 5 }\n";
         let err = parse(&text).unwrap_err();
-        assert_eq!(err.message, "scale sets parameter `subz`, which is not declared");
+        assert_eq!(
+            err.message,
+            "scale sets parameter `subz`, which is not declared"
+        );
         assert_eq!(err.help.as_deref(), Some("did you mean `subs`?"));
     }
 
@@ -838,16 +941,25 @@ args = ["--subs", "{subs}"]
 
     #[test]
     fn placeholders_expand_and_escape() {
-        let values: BTreeMap<String, String> =
-            [("subs".to_string(), "50000".to_string()), ("out-dir".to_string(), "/tmp/x y".to_string())].into();
+        let values: BTreeMap<String, String> = [
+            ("subs".to_string(), "50000".to_string()),
+            ("out-dir".to_string(), "/tmp/x y".to_string()),
+        ]
+        .into();
         assert_eq!(expand("--subs={subs}", &values).unwrap(), "--subs=50000");
         // A value with spaces stays one argument: no shell is involved.
         assert_eq!(expand("{out-dir}", &values).unwrap(), "/tmp/x y");
-        assert_eq!(expand("{{literal}} {subs}", &values).unwrap(), "{literal} 50000");
+        assert_eq!(
+            expand("{{literal}} {subs}", &values).unwrap(),
+            "{literal} 50000"
+        );
         assert!(expand("{nope}", &values).unwrap_err().contains("`{nope}`"));
         assert!(expand("{subs", &values).unwrap_err().contains("unclosed"));
         assert!(expand("a}b", &values).unwrap_err().contains("unmatched"));
-        assert_eq!(placeholder_names("{a} and {b} {{c}}").unwrap(), vec!["a", "b"]);
+        assert_eq!(
+            placeholder_names("{a} and {b} {{c}}").unwrap(),
+            vec!["a", "b"]
+        );
     }
 
     #[test]
@@ -860,7 +972,11 @@ args = ["--subs", "{subs}"]
         let values = config.param_values(Some(scale), &flags);
         assert_eq!(values["subs"], "5000");
         assert_eq!(values["days"], "7");
-        assert!(config.scale("huge").unwrap_err().to_string().contains("declared: big"));
+        assert!(config
+            .scale("huge")
+            .unwrap_err()
+            .to_string()
+            .contains("declared: big"));
     }
 
     #[test]
@@ -875,6 +991,9 @@ args = ["--subs", "{subs}"]
     fn parameter_may_not_shadow_a_task_flag() {
         let text = MINIMAL.to_string() + "\n[params.runs]\ndefault = 3\n";
         let err = parse(&text).unwrap_err();
-        assert!(err.message.contains("clash with the task flag `--runs`"), "{err}");
+        assert!(
+            err.message.contains("clash with the task flag `--runs`"),
+            "{err}"
+        );
     }
 }

@@ -51,12 +51,19 @@ pub mod exit {
     pub const REGRESSION: u8 = 3;
     /// `doctor`: the default tasks cannot run on this machine.
     pub const TOOLS_MISSING: u8 = 4;
+    /// `memory --leak-check`: more bytes definitely lost than `thresholds.leaked_bytes`.
+    pub const LEAKS: u8 = 5;
+    /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {
     runs::process::install_interrupt_handler();
     match cli::run() {
         Ok(code) => ExitCode::from(code),
+        // The interrupt handler reports and exits; a task that noticed its
+        // child die of the interrupt first must not call that a failure.
+        Err(_) if runs::process::interrupted() => ExitCode::from(exit::INTERRUPTED),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(exit::FAILURE)

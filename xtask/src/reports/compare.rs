@@ -1052,6 +1052,7 @@ mod tests {
             summaries,
             cpu_profile: None,
             memory: None,
+            leak_check: None,
             load: None,
         }
     }

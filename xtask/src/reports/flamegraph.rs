@@ -14,7 +14,13 @@ pub enum Kind {
 
 /// Renders `folded` to an SVG. An empty profile still gives a valid SVG
 /// that says so, rather than an error that would lose the rest of a result.
-pub fn render(folded: &Path, svg: &Path, title: &str, subtitle: &str, kind: Kind) -> anyhow::Result<()> {
+pub fn render(
+    folded: &Path,
+    svg: &Path,
+    title: &str,
+    subtitle: &str,
+    kind: Kind,
+) -> anyhow::Result<()> {
     let mut options = Options::default();
     options.title = title.to_string();
     if !subtitle.is_empty() {
@@ -31,7 +37,8 @@ pub fn render(folded: &Path, svg: &Path, title: &str, subtitle: &str, kind: Kind
             options.count_name = "bytes".into();
         }
     }
-    let text = std::fs::read_to_string(folded).with_context(|| format!("cannot read {}", folded.display()))?;
+    let text = std::fs::read_to_string(folded)
+        .with_context(|| format!("cannot read {}", folded.display()))?;
     let out = std::io::BufWriter::new(
         std::fs::File::create(svg).with_context(|| format!("cannot write {}", svg.display()))?,
     );
@@ -41,12 +48,19 @@ pub fn render(folded: &Path, svg: &Path, title: &str, subtitle: &str, kind: Kind
         return flamegraph::from_lines(&mut options, ["(no samples) 1"], out)
             .with_context(|| format!("cannot render {}", svg.display()));
     }
-    flamegraph::from_lines(&mut options, lines, out).with_context(|| format!("cannot render {}", svg.display()))
+    flamegraph::from_lines(&mut options, lines, out)
+        .with_context(|| format!("cannot render {}", svg.display()))
 }
 
 /// A differential flamegraph: the shape of `after`, coloured by the change
 /// from `before` (red grew, blue shrank), with counts normalised.
-pub fn render_diff(before: &Path, after: &Path, svg: &Path, title: &str, subtitle: &str) -> anyhow::Result<()> {
+pub fn render_diff(
+    before: &Path,
+    after: &Path,
+    svg: &Path,
+    title: &str,
+    subtitle: &str,
+) -> anyhow::Result<()> {
     let mut folded = Vec::new();
     let options = inferno::differential::Options {
         normalize: true,
@@ -74,7 +88,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-fg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let folded = dir.join("a.folded");
-        std::fs::write(&folded, "main;cdr_demo::generate::tariff 30\nmain;cdr_demo::generate::format_rows 10\n").unwrap();
+        std::fs::write(
+            &folded,
+            "main;cdr_demo::generate::tariff 30\nmain;cdr_demo::generate::format_rows 10\n",
+        )
+        .unwrap();
         let svg = dir.join("a.svg");
         render(&folded, &svg, "demo subs=5", "commit abc", Kind::Cpu).unwrap();
         let text = std::fs::read_to_string(&svg).unwrap();
@@ -85,7 +103,9 @@ mod tests {
         let empty = dir.join("empty.folded");
         std::fs::write(&empty, "").unwrap();
         render(&empty, &svg, "t", "", Kind::Memory).unwrap();
-        assert!(std::fs::read_to_string(&svg).unwrap().contains("(no samples)"));
+        assert!(std::fs::read_to_string(&svg)
+            .unwrap()
+            .contains("(no samples)"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -39,7 +39,13 @@ pub fn from_folded(folded: &str) -> Vec<FunctionStats> {
             }
         }
     }
-    let pct = |n: u64| if all == 0 { 0.0 } else { n as f64 * 100.0 / all as f64 };
+    let pct = |n: u64| {
+        if all == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / all as f64
+        }
+    };
     let mut stats: Vec<FunctionStats> = total_counts
         .into_iter()
         .map(|(name, total)| {
@@ -65,8 +71,14 @@ pub fn from_folded(folded: &str) -> Vec<FunctionStats> {
 /// A `perf report`-like table of the top `n` functions by self share.
 pub fn render_top(stats: &[FunctionStats], n: usize) -> String {
     let total: u64 = stats.iter().map(|s| s.self_samples).sum();
-    let mut out = format!("# {total} samples; top {} functions by self time\n", n.min(stats.len()));
-    out.push_str(&format!("{:>8} {:>8} {:>9}  {}\n", "self%", "total%", "samples", "function"));
+    let mut out = format!(
+        "# {total} samples; top {} functions by self time\n",
+        n.min(stats.len())
+    );
+    out.push_str(&format!(
+        "{:>8} {:>8} {:>9}  {}\n",
+        "self%", "total%", "samples", "function"
+    ));
     for s in stats.iter().take(n) {
         out.push_str(&format!(
             "{:>7.2}% {:>7.2}% {:>9}  {}\n",
@@ -118,7 +130,11 @@ pub fn diff(before: &[FunctionStats], after: &[FunctionStats], n: usize) -> Vec<
         b.self_delta()
             .abs()
             .total_cmp(&a.self_delta().abs())
-            .then((b.total_after - b.total_before).abs().total_cmp(&(a.total_after - a.total_before).abs()))
+            .then(
+                (b.total_after - b.total_before)
+                    .abs()
+                    .total_cmp(&(a.total_after - a.total_before).abs()),
+            )
             .then(a.name.cmp(&b.name))
     });
     list.truncate(n);
@@ -143,7 +159,10 @@ mod tests {
         assert_eq!(stats[0].name, "b");
         let table = render_top(&stats, 2);
         assert!(table.starts_with("# 10 samples; top 2 functions"));
-        assert!(table.contains("  80.00%  100.00%") || table.contains("80.00%"), "{table}");
+        assert!(
+            table.contains("  80.00%  100.00%") || table.contains("80.00%"),
+            "{table}"
+        );
     }
 
     #[test]

@@ -44,7 +44,12 @@ pub fn summary_table(summaries: &BTreeMap<String, MeasureSummary>) -> String {
     // Time first, then RSS, then the workload's metrics.
     let order = ["wall_s", "user_s", "sys_s", "max_rss_bytes"];
     let mut names: Vec<&String> = summaries.keys().collect();
-    names.sort_by_key(|n| (order.iter().position(|o| o == n).unwrap_or(order.len()), n.as_str()));
+    names.sort_by_key(|n| {
+        (
+            order.iter().position(|o| o == n).unwrap_or(order.len()),
+            n.as_str(),
+        )
+    });
     for name in names {
         let m = &summaries[name];
         let s = &m.summary;
@@ -63,9 +68,18 @@ pub fn summary_table(summaries: &BTreeMap<String, MeasureSummary>) -> String {
     out
 }
 
-pub fn run_readme(record: &RunRecord, system: &SystemInfo, top_functions: &BTreeMap<String, String>, notes: &[String]) -> String {
+pub fn run_readme(
+    record: &RunRecord,
+    system: &SystemInfo,
+    top_functions: &BTreeMap<String, String>,
+    notes: &[String],
+) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {} — `{}` ({})\n", record.label, record.workload, record.task);
+    let _ = writeln!(
+        out,
+        "# {} — `{}` ({})\n",
+        record.label, record.workload, record.task
+    );
     let _ = writeln!(
         out,
         "Created {} on {} ({}, {} cores, {}), commit `{}`{}, build profile `{}`.\n",
@@ -74,8 +88,16 @@ pub fn run_readme(record: &RunRecord, system: &SystemInfo, top_functions: &BTree
         system.cpu_model,
         system.cores,
         system.kernel,
-        record.git.commit.as_deref().map_or("unknown", |c| &c[..c.len().min(12)]),
-        if record.git.dirty { " (dirty tree)" } else { "" },
+        record
+            .git
+            .commit
+            .as_deref()
+            .map_or("unknown", |c| &c[..c.len().min(12)]),
+        if record.git.dirty {
+            " (dirty tree)"
+        } else {
+            ""
+        },
         record.build_profile
     );
     if let Some(failure) = &record.failure {
@@ -89,7 +111,12 @@ pub fn run_readme(record: &RunRecord, system: &SystemInfo, top_functions: &BTree
         out.push('\n');
     }
     for scale in &record.scales {
-        scale_section(&mut out, scale, record.scales.len() > 1, top_functions.get(&scale.scale));
+        scale_section(
+            &mut out,
+            scale,
+            record.scales.len() > 1,
+            top_functions.get(&scale.scale),
+        );
     }
     out.push_str("## Files\n\n- [run.json](run.json): every sample, summary and setting\n- [system_info.json](system_info.json): the machine\n");
     for scale in &record.scales {
@@ -99,8 +126,16 @@ pub fn run_readme(record: &RunRecord, system: &SystemInfo, top_functions: &BTree
                 let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
             }
         }
-        if scale.memory.is_some() {
-            let _ = writeln!(out, "- [{prefix}memory.json]({prefix}memory.json)");
+        if let Some(memory) = &scale.memory {
+            for file in ["memory.json", "memory-flamegraph.svg", "memory.folded"]
+                .into_iter()
+                .chain(memory.raw_files.iter().map(String::as_str))
+            {
+                let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
+            }
+        }
+        if scale.leak_check.is_some() {
+            let _ = writeln!(out, "- [{prefix}leak-check.json]({prefix}leak-check.json), [{prefix}memcheck.xml]({prefix}memcheck.xml)");
         }
     }
     out
@@ -116,8 +151,16 @@ pub fn scale_prefix(scale: &ScaleRecord, several: bool) -> String {
 }
 
 fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Option<&String>) {
-    let heading = if several { format!("## Scale `{}`", scale.scale) } else { "## Timings".to_string() };
-    let params: Vec<String> = scale.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let heading = if several {
+        format!("## Scale `{}`", scale.scale)
+    } else {
+        "## Timings".to_string()
+    };
+    let params: Vec<String> = scale
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     let _ = writeln!(out, "{heading}\n");
     let _ = writeln!(out, "Parameters: `{}`  ", params.join(" "));
     let command: Vec<String> = scale
@@ -126,11 +169,20 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         .map(|a| crate::runs::process::shell_quote(a))
         .collect();
     let _ = writeln!(out, "Command: `{}`  ", command.join(" "));
-    let _ = writeln!(out, "{} warm-up, {} measured runs.\n", scale.warmup, scale.runs.len());
+    let _ = writeln!(
+        out,
+        "{} warm-up, {} measured runs.\n",
+        scale.warmup,
+        scale.runs.len()
+    );
     out.push_str(&summary_table(&scale.summaries));
     out.push('\n');
     if let Some(load) = &scale.load {
-        let _ = writeln!(out, "Load scenario (profiled run): `{}`\n", load.argv.join(" "));
+        let _ = writeln!(
+            out,
+            "Load scenario (profiled run): `{}`\n",
+            load.argv.join(" ")
+        );
         for (name, value) in &load.metrics {
             let _ = writeln!(out, "- {name}: {value}");
         }
@@ -156,8 +208,19 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         }
     }
     if let Some(memory) = &scale.memory {
+        let prefix = scale_prefix(scale, several);
         let _ = writeln!(out, "### Memory ({})\n", memory.tool);
-        out.push_str(&crate::reports::markdown::memory_table(memory));
+        for note in &memory.notes {
+            let _ = writeln!(out, "> {note}\n");
+        }
+        out.push_str(&memory_table(memory));
+        let _ = writeln!(
+            out,
+            "\n[Memory flamegraph]({prefix}memory-flamegraph.svg) (heap at its peak)\n"
+        );
+    }
+    if let Some(leaks) = &scale.leak_check {
+        out.push_str(&leak_table(leaks));
         out.push('\n');
     }
 }
@@ -168,8 +231,16 @@ pub fn memory_table(memory: &crate::tools::memory_model::MemoryReport) -> String
     let count = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
     let _ = writeln!(out, "| peak heap | {} |", bytes(memory.peak_heap_bytes));
     let _ = writeln!(out, "| peak RSS | {} |", bytes(memory.peak_rss_bytes));
-    let _ = writeln!(out, "| allocation calls | {} |", count(memory.total_allocations));
-    let _ = writeln!(out, "| temporary allocations | {} |", count(memory.temporary_allocations));
+    let _ = writeln!(
+        out,
+        "| allocation calls | {} |",
+        count(memory.total_allocations)
+    );
+    let _ = writeln!(
+        out,
+        "| temporary allocations | {} |",
+        count(memory.temporary_allocations)
+    );
     let _ = writeln!(out, "| leaked | {} |", bytes(memory.leaked_bytes));
     if !memory.peak_consumers.is_empty() {
         out.push_str("\nTop peak consumers:\n\n| bytes | function |\n|---:|---|\n");
@@ -179,6 +250,57 @@ pub fn memory_table(memory: &crate::tools::memory_model::MemoryReport) -> String
                 "| {} | `{}` |",
                 bytes(site.bytes),
                 site.function.replace('|', "\\|")
+            );
+        }
+    }
+    out
+}
+
+/// memcheck's verdict as a table, with the top leak stacks.
+pub fn leak_table(leaks: &crate::results::record::LeakCheck) -> String {
+    let mut out = format!(
+        "Leak check (valgrind memcheck): **{}** — {} definitely lost, threshold {}\n\n",
+        if leaks.passed { "passed" } else { "FAILED" },
+        format_bytes(leaks.definitely_lost_bytes as f64),
+        format_bytes(leaks.threshold_bytes as f64)
+    );
+    out.push_str("| kind | bytes | blocks |\n|---|---:|---:|\n");
+    for (kind, bytes, blocks) in [
+        (
+            "definitely lost",
+            leaks.definitely_lost_bytes,
+            leaks.definitely_lost_blocks,
+        ),
+        (
+            "indirectly lost",
+            leaks.indirectly_lost_bytes,
+            leaks.indirectly_lost_blocks,
+        ),
+        (
+            "possibly lost",
+            leaks.possibly_lost_bytes,
+            leaks.possibly_lost_blocks,
+        ),
+    ] {
+        let _ = writeln!(out, "| {kind} | {bytes} | {blocks} |");
+    }
+    let _ = writeln!(
+        out,
+        "| still reachable | {} | |",
+        leaks.still_reachable_bytes
+    );
+    if !leaks.top.is_empty() {
+        out.push_str("\nTop leaks:\n\n");
+        for site in leaks.top.iter().take(5) {
+            let _ = writeln!(
+                out,
+                "- {} in `{}`{}",
+                format_bytes(site.bytes.unwrap_or(0.0)),
+                site.function,
+                site.location
+                    .as_deref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default()
             );
         }
     }

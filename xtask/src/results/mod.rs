@@ -51,7 +51,8 @@ impl Pending {
 
     pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> anyhow::Result<PathBuf> {
         let path = self.path(file);
-        std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, contents)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
     }
 
@@ -65,9 +66,11 @@ impl Pending {
     /// `failure.txt`: evidence to read, never mistaken for a result.
     pub fn abandon(self, reason: &str) -> anyhow::Result<PathBuf> {
         self.write("failure.txt", reason)?;
-        let target = self
-            .results_dir
-            .join(format!("{FAILED_PREFIX}{}-{}", self.name, std::process::id()));
+        let target = self.results_dir.join(format!(
+            "{FAILED_PREFIX}{}-{}",
+            self.name,
+            std::process::id()
+        ));
         std::fs::rename(&self.dir, &target)?;
         Ok(target)
     }
@@ -91,7 +94,8 @@ impl Pending {
                 // Another task claimed the name between our check and rename.
                 Err(_) if target.exists() => continue,
                 Err(e) => {
-                    return Err(e).with_context(|| format!("cannot move the result to {}", target.display()))
+                    return Err(e)
+                        .with_context(|| format!("cannot move the result to {}", target.display()))
                 }
             }
         }
@@ -196,7 +200,12 @@ impl Store {
         match found {
             Some(entry) => Ok(entry.clone()),
             None => {
-                let known: Vec<&str> = entries.iter().rev().take(5).map(|e| e.name.as_str()).collect();
+                let known: Vec<&str> = entries
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .map(|e| e.name.as_str())
+                    .collect();
                 bail!(
                     "no result `{what}` in {} ({}); give a directory, a label, `latest` or `previous`",
                     self.dir.display(),
@@ -212,9 +221,10 @@ impl Store {
 }
 
 pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let record: RunRecord =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a valid run record", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let record: RunRecord = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid run record", path.display()))?;
     if record.schema_version > record::SCHEMA_VERSION {
         bail!(
             "{} has schema version {}, newer than this xtask understands ({}): update the xtask",
@@ -262,10 +272,13 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_320_306); // 2026-11-22T03:25:06Z
-        assert_eq!(timestamp_for_dir(t), "20261122-032506");
-        assert_eq!(timestamp_iso(t), "2026-11-22T03:25:06Z");
-        assert_eq!(timestamp_iso(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_320_306); // 2026-11-22T04:05:06Z
+        assert_eq!(timestamp_for_dir(t), "20261122-040506");
+        assert_eq!(timestamp_iso(t), "2026-11-22T04:05:06Z");
+        assert_eq!(
+            timestamp_iso(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
     }
 
     #[test]

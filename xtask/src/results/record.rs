@@ -55,6 +55,9 @@ pub struct ScaleRecord {
     pub cpu_profile: Option<CpuProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryReport>,
+    /// `memory --leak-check`: memcheck's verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak_check: Option<LeakCheck>,
     /// A server workload: the load scenario and its metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadRecord>,
@@ -95,6 +98,45 @@ pub struct CpuProfile {
     pub notes: Vec<String>,
 }
 
+/// What memcheck found, and whether it passes the `leaked_bytes` threshold.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LeakCheck {
+    pub definitely_lost_bytes: u64,
+    pub definitely_lost_blocks: u64,
+    pub indirectly_lost_bytes: u64,
+    pub indirectly_lost_blocks: u64,
+    pub possibly_lost_bytes: u64,
+    pub possibly_lost_blocks: u64,
+    pub still_reachable_bytes: u64,
+    /// Memory errors other than leaks (invalid reads, ...).
+    pub errors: u64,
+    pub threshold_bytes: u64,
+    pub passed: bool,
+    /// The biggest leaks, with their allocation stacks.
+    pub top: Vec<crate::tools::memory_model::Site>,
+}
+
+impl LeakCheck {
+    pub fn from_report(
+        report: &crate::tools::memcheck::LeakReport,
+        threshold_bytes: u64,
+    ) -> LeakCheck {
+        LeakCheck {
+            definitely_lost_bytes: report.definitely_lost.bytes,
+            definitely_lost_blocks: report.definitely_lost.blocks,
+            indirectly_lost_bytes: report.indirectly_lost.bytes,
+            indirectly_lost_blocks: report.indirectly_lost.blocks,
+            possibly_lost_bytes: report.possibly_lost.bytes,
+            possibly_lost_blocks: report.possibly_lost.blocks,
+            still_reachable_bytes: report.still_reachable.bytes,
+            errors: report.error_count,
+            threshold_bytes,
+            passed: report.definitely_lost.bytes <= threshold_bytes,
+            top: report.to_report().leaks,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoadRecord {
     pub argv: Vec<String>,
@@ -107,5 +149,28 @@ impl RunRecord {
     /// The summaries of the first scale, which most reports show.
     pub fn headline(&self) -> Option<&ScaleRecord> {
         self.scales.first()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real run.json files written by profile-baseline round-trip exactly.
+    #[test]
+    fn run_json_round_trips() {
+        for text in [
+            include_str!("../../../tests/fixtures/results/run.json"),
+            include_str!("../../../tests/fixtures/results/run-service.json"),
+        ] {
+            let record: RunRecord = serde_json::from_str(text).unwrap();
+            let again = serde_json::to_string_pretty(&record).unwrap();
+            assert_eq!(serde_json::from_str::<RunRecord>(&again).unwrap(), record);
+            let original: serde_json::Value = serde_json::from_str(text).unwrap();
+            let rewritten: serde_json::Value = serde_json::from_str(&again).unwrap();
+            assert_eq!(original, rewritten, "a field was lost or renamed");
+            assert_eq!(record.schema_version, SCHEMA_VERSION);
+            assert!(record.headline().unwrap().summaries.contains_key("wall_s"));
+        }
     }
 }

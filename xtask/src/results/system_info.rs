@@ -75,7 +75,11 @@ fn uname() -> Vec<String> {
         return Vec::new();
     }
     let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     vec![
@@ -105,7 +109,8 @@ fn os_name() -> String {
 
 fn cpu_model() -> String {
     if cfg!(target_os = "macos") {
-        return crate::tools::capture("sysctl", &["-n", "machdep.cpu.brand_string"]).unwrap_or_default();
+        return crate::tools::capture("sysctl", &["-n", "machdep.cpu.brand_string"])
+            .unwrap_or_default();
     }
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -9,7 +9,12 @@ use std::process::{Command, Stdio};
 
 /// Builds `target` and returns the executable. Cargo's progress and errors go
 /// to the terminal as usual.
-pub fn build(root: &Path, profile: &str, target: Target<'_>, package: Option<&str>) -> anyhow::Result<PathBuf> {
+pub fn build(
+    root: &Path,
+    profile: &str,
+    target: Target<'_>,
+    package: Option<&str>,
+) -> anyhow::Result<PathBuf> {
     let (flag, name) = match target {
         Target::Bin(name) => ("--bin", name),
         Target::Example(name) => ("--example", name),
@@ -28,7 +33,11 @@ pub fn build(root: &Path, profile: &str, target: Target<'_>, package: Option<&st
     if let Some(package) = package {
         args.extend(["--package".into(), package.into()]);
     }
-    crate::verbose_command(&crate::runs::process::Spec::new(&cargo).args(args.clone()).display());
+    crate::verbose_command(
+        &crate::runs::process::Spec::new(&cargo)
+            .args(args.clone())
+            .display(),
+    );
     let mut child = Command::new(&cargo)
         .args(&args)
         .current_dir(root)
@@ -46,7 +55,10 @@ pub fn build(root: &Path, profile: &str, target: Target<'_>, package: Option<&st
     }
     let status = child.wait()?;
     if !status.success() {
-        bail!("`cargo {}` failed (see cargo's error above); nothing was written", args.join(" "));
+        bail!(
+            "`cargo {}` failed (see cargo's error above); nothing was written",
+            args.join(" ")
+        );
     }
     executable.with_context(|| format!("cargo built no executable for {flag} {name}"))
 }
@@ -67,8 +79,11 @@ pub fn has_debuginfo(executable: &Path) -> anyhow::Result<bool> {
         // Debug info stays in the object files or a .dSYM next to the binary.
         return Ok(true);
     }
-    let bytes = std::fs::read(executable).with_context(|| format!("cannot read {}", executable.display()))?;
-    Ok(bytes.windows(b".debug_info".len()).any(|w| w == b".debug_info"))
+    let bytes = std::fs::read(executable)
+        .with_context(|| format!("cannot read {}", executable.display()))?;
+    Ok(bytes
+        .windows(b".debug_info".len())
+        .any(|w| w == b".debug_info"))
 }
 
 pub fn debuginfo_warning(profile: &str) -> String {
@@ -78,6 +93,23 @@ pub fn debuginfo_warning(profile: &str) -> String {
     )
 }
 
+/// The demo workload's binary, built once per test process with the
+/// profiling profile: the real program the real-tool tests run.
+#[cfg(test)]
+pub fn demo_for_tests() -> PathBuf {
+    static DEMO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEMO.get_or_init(|| {
+        build(
+            &crate::project_root(),
+            "profiling",
+            Target::Bin("cdr-demo"),
+            Some("demo"),
+        )
+        .expect("the demo builds")
+    })
+    .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,9 +117,15 @@ mod tests {
     #[test]
     fn reads_the_executable_from_cargo_messages() {
         let line = r#"{"reason":"compiler-artifact","target":{"name":"cdr-demo","kind":["bin"]},"executable":"/w/target/profiling/cdr-demo","fresh":true}"#;
-        assert_eq!(executable_of(line, "cdr-demo"), Some(PathBuf::from("/w/target/profiling/cdr-demo")));
+        assert_eq!(
+            executable_of(line, "cdr-demo"),
+            Some(PathBuf::from("/w/target/profiling/cdr-demo"))
+        );
         assert_eq!(executable_of(line, "other"), None);
-        assert_eq!(executable_of(r#"{"reason":"build-finished","success":true}"#, "cdr-demo"), None);
+        assert_eq!(
+            executable_of(r#"{"reason":"build-finished","success":true}"#, "cdr-demo"),
+            None
+        );
         assert_eq!(executable_of("not json", "cdr-demo"), None);
     }
 

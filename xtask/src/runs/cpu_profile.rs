@@ -29,7 +29,12 @@ pub struct Options {
 }
 
 /// Profiles one run of `prepared`, writing the profile files into `dir`.
-pub fn profile(prepared: &Prepared, tools: &Toolbox, options: &Options, dir: &Path) -> anyhow::Result<CpuProfile> {
+pub fn profile(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<CpuProfile> {
     match tools.platform {
         Platform::Linux => profile_with_perf(prepared, tools, options, dir),
         Platform::Macos => profile_on_macos(prepared, tools, options, dir),
@@ -54,17 +59,21 @@ fn perf_settings(options: &Options) -> (perf::Settings, Option<PathBuf>, Vec<Str
     (settings, fast, notes)
 }
 
-fn profile_with_perf(prepared: &Prepared, tools: &Toolbox, options: &Options, dir: &Path) -> anyhow::Result<CpuProfile> {
+fn profile_with_perf(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<CpuProfile> {
     let perf_path = tools.perf.path()?.to_path_buf();
     let (settings, fast, notes) = perf_settings(options);
     let data = dir.join(PERF_DATA);
     let mut spec = prepared.spec();
     spec.args = perf::record_args(&settings, &data, &prepared.program, &prepared.args);
     spec.program = perf_path.clone();
-    spec.watch.extend(["perf record:".to_string(), "lost".into(), "Lost".into()]);
-    let argv: Vec<String> = std::iter::once(spec.program.to_string_lossy().into_owned())
-        .chain(spec.args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect();
+    spec.watch
+        .extend(["perf record:".to_string(), "lost".into(), "Lost".into()]);
+    let argv = spec.argv();
     let command = spec.display();
     let spinner = Progress::spinner(&format!("perf record of {}", prepared.name));
     let outcome = process::run(spec)?;
@@ -78,20 +87,42 @@ fn profile_with_perf(prepared: &Prepared, tools: &Toolbox, options: &Options, di
         .into());
     }
     let record = perf::parse_record_stderr(
-        outcome.watched.iter().chain(outcome.stderr_tail.iter()).map(String::as_str),
+        outcome
+            .watched
+            .iter()
+            .chain(outcome.stderr_tail.iter())
+            .map(String::as_str),
     );
-    finish_perf(&perf_path, &settings, fast.as_deref(), &data, dir, options, argv, record, notes, tools)
+    finish_perf(
+        &perf_path,
+        &settings,
+        fast.as_deref(),
+        &data,
+        dir,
+        options,
+        argv,
+        record,
+        notes,
+        tools,
+    )
 }
 
 /// Starts `perf record --pid` on a running server (the service scenario).
-pub fn attach(tools: &Toolbox, options: &Options, dir: &Path, pid: i32) -> anyhow::Result<(Running, Vec<String>)> {
+pub fn attach(
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+    pid: i32,
+) -> anyhow::Result<(Running, Vec<String>)> {
     let perf_path = tools.perf.path()?.to_path_buf();
     let (settings, _, _) = perf_settings(options);
-    let mut spec = Spec::new(&perf_path).args(perf::attach_args(&settings, &dir.join(PERF_DATA), pid as u32));
+    let mut spec = Spec::new(&perf_path).args(perf::attach_args(
+        &settings,
+        &dir.join(PERF_DATA),
+        pid as u32,
+    ));
     spec.watch = vec!["perf record:".into(), "lost".into(), "Lost".into()];
-    let argv = std::iter::once(perf_path.to_string_lossy().into_owned())
-        .chain(spec.args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect();
+    let argv = spec.argv();
     let running = process::start(spec)?;
     // perf needs a moment to open its events before the load starts.
     std::thread::sleep(Duration::from_millis(300));
@@ -109,15 +140,34 @@ pub fn finish_attached(
     // SIGINT makes perf stop sampling and write its data.
     let outcome = running.stop(libc::SIGINT, Duration::from_secs(30));
     let record = perf::parse_record_stderr(
-        outcome.watched.iter().chain(outcome.stderr_tail.iter()).map(String::as_str),
+        outcome
+            .watched
+            .iter()
+            .chain(outcome.stderr_tail.iter())
+            .map(String::as_str),
     );
     let data = dir.join(PERF_DATA);
     if !data.is_file() {
-        bail!("perf wrote no data ({}):\n{}", outcome.describe(None), outcome.tail());
+        bail!(
+            "perf wrote no data ({}):\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
     }
     let perf_path = tools.perf.path()?.to_path_buf();
     let (settings, fast, notes) = perf_settings(options);
-    finish_perf(&perf_path, &settings, fast.as_deref(), &data, dir, options, argv, record, notes, tools)
+    finish_perf(
+        &perf_path,
+        &settings,
+        fast.as_deref(),
+        &data,
+        dir,
+        options,
+        argv,
+        record,
+        notes,
+        tools,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -152,7 +202,9 @@ fn finish_perf(
         ));
     }
     if folded_samples == 0 {
-        notes.push("perf recorded no samples: the run may be too short for the sampling frequency".into());
+        notes.push(
+            "perf recorded no samples: the run may be too short for the sampling frequency".into(),
+        );
     }
     write_reports(dir, options)?;
     Ok(CpuProfile {
@@ -160,7 +212,12 @@ fn finish_perf(
         frequency: settings.frequency,
         call_graph: settings.call_graph.as_str().into(),
         symbolizer: if settings.inline_frames {
-            format!("inline frames via gimli addr2line ({})", fast_addr2line.map(|p| p.display().to_string()).unwrap_or_default())
+            format!(
+                "inline frames via gimli addr2line ({})",
+                fast_addr2line
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )
         } else {
             "--no-inline (no fast addr2line found)".into()
         },
@@ -175,14 +232,26 @@ fn finish_perf(
 /// flamegraph.svg and top-functions.txt from cpu.folded.
 fn write_reports(dir: &Path, options: &Options) -> anyhow::Result<()> {
     let folded = dir.join(FOLDED);
-    flamegraph::render(&folded, &dir.join(SVG), &options.title, &options.subtitle, flamegraph::Kind::Cpu)?;
-    let text = std::fs::read_to_string(&folded).with_context(|| format!("cannot read {}", folded.display()))?;
+    flamegraph::render(
+        &folded,
+        &dir.join(SVG),
+        &options.title,
+        &options.subtitle,
+        flamegraph::Kind::Cpu,
+    )?;
+    let text = std::fs::read_to_string(&folded)
+        .with_context(|| format!("cannot read {}", folded.display()))?;
     let stats = functions::from_folded(&text);
     std::fs::write(dir.join(TOP), functions::render_top(&stats, 30))?;
     Ok(())
 }
 
-fn profile_on_macos(prepared: &Prepared, tools: &Toolbox, options: &Options, dir: &Path) -> anyhow::Result<CpuProfile> {
+fn profile_on_macos(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<CpuProfile> {
     use crate::tools::{dtrace, xctrace};
     let mut notes = Vec::new();
     let (tool_name, argv) = if tools.xctrace.usable() {
@@ -192,11 +261,14 @@ fn profile_on_macos(prepared: &Prepared, tools: &Toolbox, options: &Options, dir
         let mut spec = prepared.spec();
         spec.program = xcrun.clone();
         spec.args = xctrace::record_args(&trace, &prepared.program, &prepared.args);
-        let argv = spec_argv(&spec);
+        let argv = spec.argv();
         process::run_checked(spec)?;
         process::run_checked(Spec::new(&xcrun).args(xctrace::export_args(&trace, &xml)))?;
         let input = std::io::BufReader::new(std::fs::File::open(&xml)?);
-        xctrace::fold(input, std::io::BufWriter::new(std::fs::File::create(dir.join(FOLDED))?))?;
+        xctrace::fold(
+            input,
+            std::io::BufWriter::new(std::fs::File::create(dir.join(FOLDED))?),
+        )?;
         ("xctrace Time Profiler", argv)
     } else {
         let dtrace_path = tools.dtrace.path()?.to_path_buf();
@@ -204,11 +276,19 @@ fn profile_on_macos(prepared: &Prepared, tools: &Toolbox, options: &Options, dir
         let stacks = dir.join("cpu.stacks");
         let mut spec = prepared.spec();
         spec.program = dtrace_path;
-        spec.args = dtrace::record_args(options.frequency, &stacks, &prepared.program, &prepared.args)?;
-        let argv = spec_argv(&spec);
+        spec.args = dtrace::record_args(
+            options.frequency,
+            &stacks,
+            &prepared.program,
+            &prepared.args,
+        )?;
+        let argv = spec.argv();
         process::run_checked(spec)?;
         let input = std::io::BufReader::new(std::fs::File::open(&stacks)?);
-        dtrace::fold(input, std::io::BufWriter::new(std::fs::File::create(dir.join(FOLDED))?))?;
+        dtrace::fold(
+            input,
+            std::io::BufWriter::new(std::fs::File::create(dir.join(FOLDED))?),
+        )?;
         ("dtrace", argv)
     };
     let folded_samples = functions::from_folded(&std::fs::read_to_string(dir.join(FOLDED))?)
@@ -227,10 +307,4 @@ fn profile_on_macos(prepared: &Prepared, tools: &Toolbox, options: &Options, dir
         files: vec![FOLDED.into(), SVG.into(), TOP.into()],
         notes,
     })
-}
-
-fn spec_argv(spec: &Spec) -> Vec<String> {
-    std::iter::once(spec.program.to_string_lossy().into_owned())
-        .chain(spec.args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect()
 }

@@ -18,7 +18,11 @@ pub struct RunFailure {
 
 impl std::fmt::Display for RunFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the workload failed: {}\n  command: {}\n{}", self.what, self.command, self.tail)
+        write!(
+            f,
+            "the workload failed: {}\n  command: {}\n{}",
+            self.what, self.command, self.tail
+        )
     }
 }
 
@@ -79,9 +83,24 @@ pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result
 /// Per-measure samples and summaries: time, RSS, and each declared metric.
 pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String, MeasureSummary> {
     let mut measures: Vec<(String, String, Better, Vec<f64>)> = vec![
-        ("wall_s".into(), "s".into(), Better::Lower, samples.iter().map(|s| s.wall_s).collect()),
-        ("user_s".into(), "s".into(), Better::Lower, samples.iter().map(|s| s.user_s).collect()),
-        ("sys_s".into(), "s".into(), Better::Lower, samples.iter().map(|s| s.sys_s).collect()),
+        (
+            "wall_s".into(),
+            "s".into(),
+            Better::Lower,
+            samples.iter().map(|s| s.wall_s).collect(),
+        ),
+        (
+            "user_s".into(),
+            "s".into(),
+            Better::Lower,
+            samples.iter().map(|s| s.user_s).collect(),
+        ),
+        (
+            "sys_s".into(),
+            "s".into(),
+            Better::Lower,
+            samples.iter().map(|s| s.sys_s).collect(),
+        ),
         (
             "max_rss_bytes".into(),
             "B".into(),
@@ -90,8 +109,16 @@ pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String,
         ),
     ];
     for metric in &prepared.metrics {
-        let values: Vec<f64> = samples.iter().filter_map(|s| s.metrics.get(&metric.name).copied()).collect();
-        measures.push((metric.name.clone(), metric.unit.clone(), metric.better, values));
+        let values: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.metrics.get(&metric.name).copied())
+            .collect();
+        measures.push((
+            metric.name.clone(),
+            metric.unit.clone(),
+            metric.better,
+            values,
+        ));
     }
     measures
         .into_iter()

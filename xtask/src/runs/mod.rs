@@ -4,6 +4,7 @@
 pub mod build;
 pub mod cpu_profile;
 pub mod measure;
+pub mod memory_profile;
 pub mod process;
 pub mod progress;
 pub mod service;

@@ -53,6 +53,13 @@ impl Spec {
         self
     }
 
+    /// argv as strings, program first, for run.json.
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(self.program.to_string_lossy().into_owned())
+            .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
+            .collect()
+    }
+
     /// The command line as a person would type it (for `-v` and reports).
     pub fn display(&self) -> String {
         let mut words = Vec::new();
@@ -193,10 +200,20 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
     let mut readers = Vec::new();
     if let Some(stdout) = child.stdout.take() {
-        readers.push(spawn_reader(stdout, true, spec.watch.clone(), captured.clone()));
+        readers.push(spawn_reader(
+            stdout,
+            true,
+            spec.watch.clone(),
+            captured.clone(),
+        ));
     }
     if let Some(stderr) = child.stderr.take() {
-        readers.push(spawn_reader(stderr, false, spec.watch.clone(), captured.clone()));
+        readers.push(spawn_reader(
+            stderr,
+            false,
+            spec.watch.clone(),
+            captured.clone(),
+        ));
     }
     // `wait4` instead of `Child::wait`: it reports the child's own rusage
     // (user, sys, max RSS), as hyperfine does.
@@ -329,7 +346,11 @@ impl Running {
                     }
                 }
                 self.signal(libc::SIGKILL);
-                self.exit.recv().unwrap_or((libc::SIGKILL, unsafe { std::mem::zeroed() }, Instant::now()))
+                self.exit.recv().unwrap_or((
+                    libc::SIGKILL,
+                    unsafe { std::mem::zeroed() },
+                    Instant::now(),
+                ))
             }
         };
         self.reap_group();
@@ -342,11 +363,16 @@ impl Running {
         unregister_group(self.pid);
     }
 
-    fn outcome(self, (status, usage, ended): (i32, libc::rusage, Instant), timed_out: bool) -> Outcome {
+    fn outcome(
+        self,
+        (status, usage, ended): (i32, libc::rusage, Instant),
+        timed_out: bool,
+    ) -> Outcome {
         for reader in self.readers {
             let _ = reader.join();
         }
-        let captured = std::mem::take(&mut *self.captured.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let captured =
+            std::mem::take(&mut *self.captured.0.lock().unwrap_or_else(|e| e.into_inner()));
         let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
         // Linux reports ru_maxrss in KiB, macOS in bytes.
         let rss_unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
@@ -404,11 +430,25 @@ fn groups() -> &'static Mutex<BTreeSet<i32>> {
 }
 
 fn register_group(pgid: i32) {
-    groups().lock().unwrap_or_else(|e| e.into_inner()).insert(pgid);
+    groups()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pgid);
 }
 
 fn unregister_group(pgid: i32) {
-    groups().lock().unwrap_or_else(|e| e.into_inner()).remove(&pgid);
+    groups()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pgid);
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether Ctrl-C (or SIGTERM) arrived: a child that died of it is not a
+/// workload failure, and the task's exit status is 130 either way.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Installs the Ctrl-C / SIGTERM handler: stop every child group, then exit
@@ -416,6 +456,7 @@ fn unregister_group(pgid: i32) {
 /// `cleanup` removes; nothing half-written ever looks complete.
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         let live: Vec<i32> = groups()
             .lock()
             .map(|g| g.iter().copied().collect())
@@ -427,8 +468,11 @@ pub fn install_interrupt_handler() {
         for pgid in &live {
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
-        eprintln!("\ninterrupted: stopped {} child process group(s); no result was completed", live.len());
-        std::process::exit(130);
+        eprintln!(
+            "\ninterrupted: stopped {} child process group(s); no result was completed",
+            live.len()
+        );
+        std::process::exit(crate::exit::INTERRUPTED.into());
     });
 }
 
@@ -462,7 +506,11 @@ mod tests {
         ]);
         let outcome = run(spec).unwrap();
         assert!(outcome.success(), "{}", outcome.tail());
-        assert!(outcome.max_rss_bytes > 60 * 1024 * 1024, "{}", outcome.max_rss_bytes);
+        assert!(
+            outcome.max_rss_bytes > 60 * 1024 * 1024,
+            "{}",
+            outcome.max_rss_bytes
+        );
         assert!(outcome.user > Duration::from_millis(20));
         assert!(outcome.wall >= outcome.user / 2);
     }
@@ -470,14 +518,20 @@ mod tests {
     #[test]
     fn timeout_kills_the_whole_process_group() {
         // The shell starts a grandchild that would outlive a plain kill of the shell.
-        let marker = format!("xtask-orphan-check-{}", std::process::id());
-        let mut spec = sh(&format!("sleep 30 & exec -a {marker} sleep 31"));
+        // A sleep duration no other process uses marks the grandchildren.
+        let marker = format!("sleep 9{}.75", std::process::id() % 100_000);
+        let mut spec = sh(&format!("{marker} & {marker}"));
         spec.timeout = Some(Duration::from_millis(300));
         let outcome = run(spec).unwrap();
         assert!(outcome.timed_out);
-        assert!(outcome.describe(Some(Duration::from_millis(300))).starts_with("timed out"));
+        assert!(outcome
+            .describe(Some(Duration::from_millis(300)))
+            .starts_with("timed out"));
         std::thread::sleep(Duration::from_millis(100));
-        let survivors = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+        let survivors = Command::new("pgrep")
+            .args(["-f", &marker])
+            .output()
+            .unwrap();
         assert!(survivors.stdout.is_empty(), "orphans: {:?}", survivors);
     }
 
@@ -495,7 +549,10 @@ mod tests {
     #[test]
     fn missing_program_is_a_clear_error() {
         let err = run(Spec::new("definitely-not-a-program-xyz")).unwrap_err();
-        assert!(format!("{err:#}").contains("is it installed and on PATH?"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("is it installed and on PATH?"),
+            "{err:#}"
+        );
     }
 
     #[test]

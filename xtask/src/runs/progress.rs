@@ -40,7 +40,9 @@ impl Progress {
             };
         }
         let bar = ProgressBar::new_spinner().with_message(message.to_string());
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
+        );
         bar.enable_steady_tick(Duration::from_millis(120));
         Progress::Bar(bar)
     }

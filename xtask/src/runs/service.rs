@@ -21,11 +21,18 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    pub fn from_config(ready: &Ready, values: &BTreeMap<String, String>) -> anyhow::Result<Readiness> {
+    pub fn from_config(
+        ready: &Ready,
+        values: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Readiness> {
         let port = match &ready.port {
             Some(port) => {
-                let text = crate::config::expand(port.get_ref(), values).map_err(anyhow::Error::msg)?;
-                Some(text.parse::<u16>().map_err(|_| anyhow::anyhow!("ready.port `{text}` is not a port number"))?)
+                let text =
+                    crate::config::expand(port.get_ref(), values).map_err(anyhow::Error::msg)?;
+                Some(
+                    text.parse::<u16>()
+                        .map_err(|_| anyhow::anyhow!("ready.port `{text}` is not a port number"))?,
+                )
             }
             None => None,
         };
@@ -53,7 +60,8 @@ pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Runn
     let deadline = Instant::now() + ready.timeout;
     let is_ready = match (&ready.line, ready.port) {
         (Some(line), port) => {
-            running.wait_for_line(line, ready.timeout) && port.is_none_or(|p| wait_for_port(p, deadline, &running))
+            running.wait_for_line(line, ready.timeout)
+                && port.is_none_or(|p| wait_for_port(p, deadline, &running))
         }
         (None, Some(port)) => wait_for_port(port, deadline, &running),
         (None, None) => true,
@@ -63,7 +71,11 @@ pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Runn
         let outcome = running.stop(libc::SIGINT, STOP_GRACE);
         bail!(
             "the server {} within {:.0} s ({})\n{}",
-            if alive { "did not become ready" } else { "exited before it was ready" },
+            if alive {
+                "did not become ready"
+            } else {
+                "exited before it was ready"
+            },
             ready.timeout.as_secs_f64(),
             outcome.describe(None),
             outcome.tail()

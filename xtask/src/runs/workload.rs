@@ -30,16 +30,18 @@ impl Prepared {
             env: self.env.clone().into_iter().collect(),
             cwd: Some(self.cwd.clone()),
             timeout: Some(self.timeout),
-            watch: self.metrics.iter().map(|m| metric_prefix(&m.pattern).to_string()).collect(),
+            watch: self
+                .metrics
+                .iter()
+                .map(|m| metric_prefix(&m.pattern).to_string())
+                .collect(),
             inherit_output: false,
         }
     }
 
     /// argv as strings, program first, for run.json.
     pub fn argv(&self) -> Vec<String> {
-        std::iter::once(self.program.to_string_lossy().into_owned())
-            .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
-            .collect()
+        self.spec().argv()
     }
 }
 
@@ -50,9 +52,8 @@ pub fn prepare(
     workload: &Workload,
     values: &BTreeMap<String, String>,
 ) -> anyhow::Result<Prepared> {
-    let expand = |text: &str| {
-        config::expand(text, values).map_err(|e| anyhow!("workload `{name}`: {e}"))
-    };
+    let expand =
+        |text: &str| config::expand(text, values).map_err(|e| anyhow!("workload `{name}`: {e}"));
     let target = workload.target();
     let program = match target {
         Target::Command(command) => {
@@ -73,7 +74,10 @@ pub fn prepare(
                 workload.package.as_deref(),
             )?;
             if !crate::runs::build::has_debuginfo(&executable)? {
-                eprintln!("{}", crate::runs::build::debuginfo_warning(&config.defaults.build_profile));
+                eprintln!(
+                    "{}",
+                    crate::runs::build::debuginfo_warning(&config.defaults.build_profile)
+                );
             }
             executable
         }
@@ -120,7 +124,10 @@ pub fn metric_prefix(pattern: &str) -> &str {
 pub fn extract_metrics(metrics: &[Metric], lines: &[String]) -> BTreeMap<String, f64> {
     let mut values = BTreeMap::new();
     for metric in metrics {
-        let (before, after) = metric.pattern.split_once("{}").unwrap_or((&metric.pattern, ""));
+        let (before, after) = metric
+            .pattern
+            .split_once("{}")
+            .unwrap_or((&metric.pattern, ""));
         for line in lines.iter().rev() {
             if let Some(value) = find_number(line, before, after) {
                 values.insert(metric.name.clone(), value);
@@ -173,7 +180,8 @@ mod tests {
     #[test]
     fn metrics_are_read_from_output_lines() {
         let lines = vec![
-            "METRICS records=200193 subscribers=50000 elapsed_s=1.3 records_per_sec=153241.5".to_string(),
+            "METRICS records=200193 subscribers=50000 elapsed_s=1.3 records_per_sec=153241.5"
+                .to_string(),
             "latency: 12.5 ms (p99)".to_string(),
         ];
         let metrics = [
@@ -191,7 +199,11 @@ mod tests {
 
     #[test]
     fn the_last_occurrence_wins_and_suffix_must_match() {
-        let lines = vec!["x=1 ms".to_string(), "x=2 s".to_string(), "x=3 ms".to_string()];
+        let lines = vec![
+            "x=1 ms".to_string(),
+            "x=2 s".to_string(),
+            "x=3 ms".to_string(),
+        ];
         assert_eq!(extract_metrics(&[metric("x", "x={} ms")], &lines)["x"], 3.0);
         let lines = vec!["x=1 ms".to_string(), "x=2 s".to_string()];
         assert_eq!(extract_metrics(&[metric("x", "x={} ms")], &lines)["x"], 1.0);

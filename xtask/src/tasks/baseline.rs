@@ -10,6 +10,7 @@ use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Pending, Store};
 use crate::runs::cpu_profile::{self, TOP};
 use crate::runs::measure::{self, RunFailure};
+use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::{git_info, short_commit, used_params};
@@ -38,6 +39,9 @@ pub struct Args {
     /// Skip the CPU profile (timings only).
     #[arg(long)]
     pub no_profile: bool,
+    /// Also measure memory (heap profiler per defaults.memory_tool) [default: defaults.memory].
+    #[arg(long)]
+    pub memory: bool,
     /// Sampling frequency in Hz [default: defaults.frequency].
     #[arg(long)]
     pub freq: Option<u32>,
@@ -65,8 +69,17 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
     let tools = Toolbox::detect();
     let store = Store::new(config.results_dir());
     let git = git_info(&config.root);
-    let runs = args.runs.unwrap_or(config.defaults.runs).max(1);
-    let warmup = args.warmup.unwrap_or(config.defaults.warmup);
+    let memory = if args.memory || config.defaults.memory {
+        Some(memory_profile::choose(config.defaults.memory_tool, &tools)?)
+    } else {
+        None
+    };
+    let plan_options = ScaleOptions {
+        runs: args.runs.unwrap_or(config.defaults.runs).max(1),
+        warmup: args.warmup.unwrap_or(config.defaults.warmup),
+        profile: !args.no_profile,
+        memory,
+    };
 
     // Build before anything is written: a build failure leaves no trace.
     let first = prepare_all(config, workload_name, workload, &plan[0].values)?;
@@ -93,10 +106,14 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         let options = cpu_profile::Options {
             frequency: args.freq.unwrap_or(config.defaults.frequency),
             call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
-            title: format!("{} {}", workload_name, format_params(&used_params(workload, &planned.values))),
+            title: format!(
+                "{} {}",
+                workload_name,
+                format_params(&used_params(workload, &planned.values))
+            ),
             subtitle: format!("commit {} · {}", short_commit(&git), planned.name),
         };
-        let scale = match run_scale(&prepared, &tools, &options, &dir, runs, warmup, !args.no_profile, &mut notes) {
+        let scale = match run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes) {
             Ok(mut scale) => {
                 scale.scale = planned.name.clone();
                 scale.params = used_params(workload, &planned.values);
@@ -123,10 +140,16 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
     Ok(dir)
 }
 
-fn plan_scales<'a>(config: &'a Config, scale: Option<&str>, params: &ParamFlags) -> anyhow::Result<Vec<Planned<'a>>> {
+fn plan_scales<'a>(
+    config: &'a Config,
+    scale: Option<&str>,
+    params: &ParamFlags,
+) -> anyhow::Result<Vec<Planned<'a>>> {
     let chosen: Vec<Option<&Scale>> = match scale {
         None => vec![None],
-        Some("all") if config.scales.is_empty() => anyhow::bail!("{} declares no [[scales]]", config.path.display()),
+        Some("all") if config.scales.is_empty() => {
+            anyhow::bail!("{} declares no [[scales]]", config.path.display())
+        }
         Some("all") => config.scales.iter().map(Some).collect(),
         Some(name) => vec![Some(config.scale(name)?)],
     };
@@ -164,24 +187,46 @@ fn prepare_all(
     Ok(PreparedWorkload { main, service })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How each scale is measured.
+struct ScaleOptions {
+    runs: u32,
+    warmup: u32,
+    profile: bool,
+    memory: Option<memory_profile::Profiler>,
+}
+
 fn run_scale(
     prepared: &PreparedWorkload,
     tools: &Toolbox,
     options: &cpu_profile::Options,
     dir: &Path,
-    runs: u32,
-    warmup: u32,
-    profile: bool,
+    scale: &ScaleOptions,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
     let sampler_ready = tools.cpu_sampler().is_some();
-    if profile && !sampler_ready {
+    if scale.profile && !sampler_ready {
         notes.push(sampler_missing_note(tools));
     }
-    let profile = profile && sampler_ready;
+    let profile = scale.profile && sampler_ready;
+    let (runs, warmup) = (scale.runs, scale.warmup);
     if let Some((load, ready)) = &prepared.service {
-        return run_service_scale(&prepared.main, load, ready, tools, options, dir, runs, warmup, profile);
+        if scale.memory.is_some() {
+            notes.push(
+                "memory is not measured for server workloads (the server does not exit by itself)"
+                    .into(),
+            );
+        }
+        return run_service_scale(
+            &prepared.main,
+            load,
+            ready,
+            tools,
+            options,
+            dir,
+            runs,
+            warmup,
+            profile,
+        );
     }
     let main = &prepared.main;
     let samples = measure::timed_runs(main, warmup, runs)?;
@@ -191,6 +236,17 @@ fn run_scale(
         Some(cpu_profile::profile(main, tools, options, dir)?)
     } else {
         None
+    };
+    let memory = match scale.memory {
+        Some(profiler) => Some(memory_profile::profile(
+            main,
+            tools,
+            profiler,
+            dir,
+            10,
+            &options.title,
+        )?),
+        None => None,
     };
     Ok(ScaleRecord {
         scale: String::new(),
@@ -202,7 +258,8 @@ fn run_scale(
         runs: samples,
         summaries,
         cpu_profile: cpu,
-        memory: None,
+        memory,
+        leak_check: None,
         load: None,
     })
 }
@@ -264,6 +321,7 @@ fn run_service_scale(
         summaries,
         cpu_profile,
         memory: None,
+        leak_check: None,
         load: load_record,
     })
 }
@@ -275,17 +333,29 @@ pub fn sampler_missing_note(tools: &Toolbox) -> String {
     };
     format!(
         "no CPU profile: {} (timings were still recorded)",
-        tool.path().err().map(|e| e.to_string()).unwrap_or_else(|| "no CPU sampler".into())
+        tool.path()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no CPU sampler".into())
     )
 }
 
 pub fn format_params(params: &BTreeMap<String, String>) -> String {
-    params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Writes run.json, system_info.json and README.md, then moves the result
 /// into place.
-pub fn finish(pending: Pending, record: &RunRecord, system: &SystemInfo, notes: &[String]) -> anyhow::Result<PathBuf> {
+pub fn finish(
+    pending: Pending,
+    record: &RunRecord,
+    system: &SystemInfo,
+    notes: &[String],
+) -> anyhow::Result<PathBuf> {
     pending.write_json(crate::results::RUN_FILE, record)?;
     pending.write_json("system_info.json", system)?;
     let several = record.scales.len() > 1;
@@ -296,7 +366,10 @@ pub fn finish(pending: Pending, record: &RunRecord, system: &SystemInfo, notes: 
             tops.insert(scale.scale.clone(), text);
         }
     }
-    pending.write("README.md", markdown::run_readme(record, system, &tops, notes))?;
+    pending.write(
+        "README.md",
+        markdown::run_readme(record, system, &tops, notes),
+    )?;
     pending.commit()
 }
 
@@ -333,6 +406,9 @@ fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
     println!("\nresult: {}", dir.display());
     if record.scales.iter().any(|s| s.cpu_profile.is_some()) {
         let prefix = markdown::scale_prefix(&record.scales[0], record.scales.len() > 1);
-        println!("flamegraph: {}", dir.join(format!("{prefix}flamegraph.svg")).display());
+        println!(
+            "flamegraph: {}",
+            dir.join(format!("{prefix}flamegraph.svg")).display()
+        );
     }
 }

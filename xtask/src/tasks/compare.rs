@@ -18,11 +18,11 @@ use crate::reports::{flamegraph, functions, markdown};
 use crate::results::record::{GitInfo, MeasureSummary, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
-use crate::runs::cpu_profile;
 use crate::runs::measure::{self, RunFailure};
 use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{self, Prepared};
+use crate::runs::{cpu_profile, memory_profile};
 use crate::tasks::baseline::{abandon, finish, format_params, sampler_missing_note};
 use crate::tasks::used_params;
 use crate::tools::{callgrind, Toolbox};
@@ -228,7 +228,7 @@ pub fn compare(
             let title = format!("{} → {}", a.name, b.name);
             for (file, svg, what) in [
                 (cpu_profile::FOLDED, DIFF_SVG, "CPU"),
-                ("memory.folded", MEMORY_DIFF_SVG, "memory"),
+                (memory_profile::FOLDED, MEMORY_DIFF_SVG, "memory"),
             ] {
                 let (before, after) = (folded(a, sa, file), folded(b, sb, file));
                 if !(before.is_file() && after.is_file()) {
@@ -679,6 +679,7 @@ mod revisions {
                     summaries,
                     cpu_profile: cpu,
                     memory: None,
+                    leak_check: None,
                     load: None,
                 });
             }

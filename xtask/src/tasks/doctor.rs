@@ -36,7 +36,11 @@ pub fn run(args: &Args, config: Option<&Config>) -> anyhow::Result<u8> {
     } else {
         print!("{}", render(&report));
     }
-    Ok(if report.ready { 0 } else { crate::exit::TOOLS_MISSING })
+    Ok(if report.ready {
+        0
+    } else {
+        crate::exit::TOOLS_MISSING
+    })
 }
 
 pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
@@ -45,7 +49,11 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
     capabilities.push(Capability {
         task: "profile-baseline (timings)",
         ready: cargo,
-        detail: if cargo { "cargo builds the workload; timings need nothing else".into() } else { "needs cargo".into() },
+        detail: if cargo {
+            "cargo builds the workload; timings need nothing else".into()
+        } else {
+            "needs cargo".into()
+        },
     });
     let sampler = tools.cpu_sampler();
     capabilities.push(Capability {
@@ -65,14 +73,18 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
     });
     let memory_tool = match tools.platform {
         Platform::Macos => [&tools.xctrace].into_iter().find(|t| t.usable()),
-        _ => [&tools.heaptrack, &tools.valgrind].into_iter().find(|t| t.usable()),
+        _ => [&tools.heaptrack, &tools.valgrind]
+            .into_iter()
+            .find(|t| t.usable()),
     };
     let heaptrack_ok = tools.heaptrack.usable() && tools.heaptrack_print.usable();
     capabilities.push(Capability {
         task: "memory",
         ready: memory_tool.is_some(),
         detail: match memory_tool {
-            Some(t) if t.name == "heaptrack" && heaptrack_ok => "heaptrack (auto), massif also available".into(),
+            Some(t) if t.name == "heaptrack" && heaptrack_ok => {
+                "heaptrack (auto), massif also available".into()
+            }
             Some(t) => format!("{} (auto)", t.name),
             None => "no heap profiler".into(),
         },
@@ -84,7 +96,15 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
     capabilities.push(Capability {
         task: "memory --leak-check",
         ready: leak_tool.usable(),
-        detail: format!("{} {}", leak_tool.name, if leak_tool.usable() { "ready" } else { "missing" }),
+        detail: format!(
+            "{} {}",
+            leak_tool.name,
+            if leak_tool.usable() {
+                "ready"
+            } else {
+                "missing"
+            }
+        ),
     });
     capabilities.push(Capability {
         task: "profile-compare --counter instructions",
@@ -118,7 +138,11 @@ pub fn render(report: &Report) -> String {
     if let Some(paranoid) = report.tools.perf_event_paranoid {
         out.push_str(&format!(
             "perf_event_paranoid: {paranoid}{}\n",
-            if report.tools.root { " (running as root)" } else { "" }
+            if report.tools.root {
+                " (running as root)"
+            } else {
+                ""
+            }
         ));
     }
     out.push_str("\nTools:\n");

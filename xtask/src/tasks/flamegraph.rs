@@ -47,7 +47,11 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     }
     let tools = Toolbox::detect();
     if tools.cpu_sampler().is_none() {
-        anyhow::bail!("{}", crate::tasks::baseline::sampler_missing_note(&tools).replace(" (timings were still recorded)", ""));
+        anyhow::bail!(
+            "{}",
+            crate::tasks::baseline::sampler_missing_note(&tools)
+                .replace(" (timings were still recorded)", "")
+        );
     }
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
@@ -84,6 +88,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
             summaries: Default::default(),
             cpu_profile: Some(profile),
             memory: None,
+            leak_check: None,
             load: None,
         }],
         failure: None,
@@ -94,7 +99,8 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         eprintln!("note: {note}");
     }
     if let Some(output) = &args.output {
-        std::fs::copy(&svg, output).with_context(|| format!("cannot copy the SVG to {}", output.display()))?;
+        std::fs::copy(&svg, output)
+            .with_context(|| format!("cannot copy the SVG to {}", output.display()))?;
         println!("flamegraph: {}", output.display());
     }
     println!("flamegraph: {}", svg.display());
@@ -105,7 +111,11 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
 }
 
 fn open_in_browser(path: &std::path::Path) {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
     if let Err(e) = std::process::Command::new(opener).arg(path).spawn() {
         eprintln!("warning: cannot open the SVG with {opener}: {e}");
     }

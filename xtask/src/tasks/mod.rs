@@ -2,9 +2,11 @@
 //! does) and leaves running, measuring and writing to `runs` and `results`.
 
 pub mod baseline;
+pub mod bench_self;
 pub mod compare;
 pub mod doctor;
 pub mod flamegraph;
+pub mod memory;
 pub mod pre_release;
 
 use crate::results::record::GitInfo;
@@ -22,23 +24,17 @@ pub fn git_info(root: &Path) -> GitInfo {
     };
     GitInfo {
         commit: git(&["rev-parse", "HEAD"]),
-        dirty: git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()),
+        dirty: git(&["status", "--porcelain", "--untracked-files=no"])
+            .is_some_and(|s| !s.is_empty()),
         branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]),
     }
 }
 
-/// "demo subs=50000 days=1" — what a flamegraph's title says was run.
-pub fn describe_run(workload: &str, params: &BTreeMap<String, String>, declared: &[&String]) -> String {
-    let shown: Vec<String> = params
-        .iter()
-        .filter(|(k, _)| declared.contains(k))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    format!("{workload} {}", shown.join(" ")).trim().to_string()
-}
-
 /// Only the parameters a workload uses, so titles and records stay short.
-pub fn used_params(workload: &crate::config::Workload, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn used_params(
+    workload: &crate::config::Workload,
+    values: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut used = std::collections::BTreeSet::new();
     let mut collect = |w: &crate::config::Workload| {
         for text in w.args.iter().chain(w.env.values()).chain(w.command.iter()) {
@@ -61,7 +57,11 @@ pub fn used_params(workload: &crate::config::Workload, values: &BTreeMap<String,
 
 pub fn short_commit(git: &GitInfo) -> String {
     match &git.commit {
-        Some(c) => format!("{}{}", &c[..c.len().min(10)], if git.dirty { "-dirty" } else { "" }),
+        Some(c) => format!(
+            "{}{}",
+            &c[..c.len().min(10)],
+            if git.dirty { "-dirty" } else { "" }
+        ),
         None => "no commit".into(),
     }
 }

@@ -12,12 +12,19 @@ use std::path::Path;
 /// dtrace's `-c` takes one string that dtrace itself splits on spaces (no
 /// shell is involved); arguments containing spaces cannot be passed, which
 /// we report rather than mangle.
-pub fn record_args(frequency: u32, out: &Path, program: &Path, args: &[OsString]) -> anyhow::Result<Vec<OsString>> {
+pub fn record_args(
+    frequency: u32,
+    out: &Path,
+    program: &Path,
+    args: &[OsString],
+) -> anyhow::Result<Vec<OsString>> {
     let mut command = program.to_string_lossy().into_owned();
     for arg in args {
         let arg = arg.to_string_lossy();
         if arg.contains(char::is_whitespace) || program.to_string_lossy().contains(' ') {
-            anyhow::bail!("dtrace -c cannot pass the argument `{arg}` (it contains a space); use xctrace");
+            anyhow::bail!(
+                "dtrace -c cannot pass the argument `{arg}` (it contains a space); use xctrace"
+            );
         }
         command.push(' ');
         command.push_str(&arg);
@@ -45,8 +52,17 @@ mod tests {
 
     #[test]
     fn command_line() {
-        let argv = record_args(997, Path::new("out.stacks"), Path::new("/bin/demo"), &["--subs".into(), "5".into()]).unwrap();
-        assert_eq!(argv[3], OsString::from("profile-997 /pid == $target/ { @[ustack()] = count(); }"));
+        let argv = record_args(
+            997,
+            Path::new("out.stacks"),
+            Path::new("/bin/demo"),
+            &["--subs".into(), "5".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            argv[3],
+            OsString::from("profile-997 /pid == $target/ { @[ustack()] = count(); }")
+        );
         assert_eq!(argv[7], OsString::from("/bin/demo --subs 5"));
         assert!(record_args(997, Path::new("o"), Path::new("/bin/demo"), &["a b".into()]).is_err());
     }
@@ -58,6 +74,9 @@ mod tests {
         fold(text.as_bytes(), &mut out).unwrap();
         let folded = String::from_utf8(out).unwrap();
         assert!(folded.contains("cdr_demo::generate::tariff 7"), "{folded}");
-        assert!(folded.contains("cdr_demo::generate::format_rows 3"), "{folded}");
+        assert!(
+            folded.contains("cdr_demo::generate::format_rows 3"),
+            "{folded}"
+        );
     }
 }

@@ -47,6 +47,12 @@ pub struct MemoryReport {
     pub temporary_sites: Vec<Site>,
     /// Leaked memory by allocation site (bytes leaked, count = calls or blocks).
     pub leaks: Vec<Site>,
+    /// The tool's raw output files kept beside the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_files: Vec<String>,
+    /// What the reader should know (e.g. an allocator the tool cannot see).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One allocation site in a ranking.
@@ -171,6 +177,7 @@ pub fn is_plumbing(frame: &Frame) -> bool {
         "malloc",
         "calloc",
         "realloc",
+        "_malloc",
         "posix_memalign",
         "aligned_alloc",
         "memalign",
@@ -178,10 +185,9 @@ pub fn is_plumbing(frame: &Frame) -> bool {
         "clone",
         "dyld",
     ];
-    let name = frame
-        .function
-        .trim_start_matches(|c| c == '<' || c == '_' && frame.function.starts_with("_<"));
-    let name = name.trim_start_matches('<');
+    // `<alloc::string::String as core::fmt::Write>::write_str` is the
+    // standard library's too: look past leading `<` and `&`.
+    let name = frame.function.trim_start_matches(['<', '&']);
     if PREFIXES.iter().any(|p| name.starts_with(p)) {
         return true;
     }
@@ -230,9 +236,26 @@ impl PrintedSize {
         if number.is_empty() || !number.chars().any(|c| c.is_ascii_digit()) {
             return None;
         }
-        let value: f64 = number.parse().ok()?;
+        // Value from the digits as an integer, scaled once: `4.19` M is
+        // 419 × 10⁶ / 100, exactly 4 190 000 (4.19 × 1e6 is not, in f64).
+        let (negative, digits) = match number.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, number.strip_prefix('+').unwrap_or(number)),
+        };
+        let decimals = digits.split_once('.').map_or(0, |(_, frac)| frac.len());
+        let integer: String = digits.chars().filter(|c| *c != '.').collect();
+        if integer.is_empty()
+            || !integer.chars().all(|c| c.is_ascii_digit())
+            || digits.matches('.').count() > 1
+        {
+            return None;
+        }
+        let mantissa: f64 = integer.parse().ok()?;
         let unit = unit.trim();
-        let unit = unit.strip_suffix("iB").or_else(|| unit.strip_suffix('B')).map_or(unit, |u| u);
+        let unit = unit
+            .strip_suffix("iB")
+            .or_else(|| unit.strip_suffix('B'))
+            .map_or(unit, |u| u);
         let unit = unit.strip_suffix("bytes").unwrap_or(unit).trim();
         let power = match unit {
             "" => 0,
@@ -244,11 +267,12 @@ impl PrintedSize {
             _ => return None,
         };
         let scale = base.powi(power);
-        let decimals = number.split_once('.').map_or(0, |(_, frac)| frac.len());
+        let divisor = 10f64.powi(decimals as i32);
+        let bytes = mantissa * scale / divisor;
         Some(PrintedSize {
             text: t.to_string(),
-            bytes: value * scale,
-            resolution: scale / 10f64.powi(decimals as i32),
+            bytes: if negative { -bytes } else { bytes },
+            resolution: scale / divisor,
         })
     }
 
@@ -382,8 +406,9 @@ fn demangle_legacy_path(path: &str) -> Option<String> {
         return None;
     }
     let last = segments[segments.len() - 1];
-    let has_hash =
-        last.len() == 17 && last.starts_with('h') && last[1..].chars().all(|c| c.is_ascii_hexdigit());
+    let has_hash = last.len() == 17
+        && last.starts_with('h')
+        && last[1..].chars().all(|c| c.is_ascii_hexdigit());
     let escaped = path.contains('$') || path.contains("..");
     if !has_hash && !escaped && !llvm_suffix {
         return None;
@@ -475,7 +500,10 @@ mod tests {
     #[test]
     fn parse_errors_say_where() {
         let e = ParseError::at("heaptrack_print output", 12, "expected a size");
-        assert_eq!(e.to_string(), "heaptrack_print output, line 12: expected a size");
+        assert_eq!(
+            e.to_string(),
+            "heaptrack_print output, line 12: expected a size"
+        );
         let e = ParseError::new("massif file", None, "empty input");
         assert_eq!(e.to_string(), "massif file: empty input");
     }
@@ -494,7 +522,10 @@ mod tests {
             Frame::new("cdr_demo::generate::format_rows"),
             Frame::new("main"),
         ];
-        assert_eq!(user_frame(&stack).unwrap().function, "cdr_demo::generate::format_rows");
+        assert_eq!(
+            user_frame(&stack).unwrap().function,
+            "cdr_demo::generate::format_rows"
+        );
         let only_plumbing = vec![Frame::new("malloc"), Frame::new("fmt")];
         assert_eq!(user_frame(&only_plumbing).unwrap().function, "fmt");
         let site = Site::from_stack(vec![Frame::new("calloc")], Some(1.0), None);

@@ -2,12 +2,12 @@
 //! each one. One module per tool holds its command building and output
 //! parsing side by side; this file only detects them.
 
-
-
-
-
-pub mod memory_model;
 pub mod dtrace;
+pub mod heaptrack;
+pub mod instruments;
+pub mod massif;
+pub mod memcheck;
+pub mod memory_model;
 pub mod perf;
 pub mod xctrace;
 pub mod callgrind;
@@ -59,12 +59,18 @@ impl Tool {
             (Some(_), Some(limitation)) => anyhow::bail!(
                 "{} is installed but {limitation}{}",
                 self.name,
-                self.fix.as_ref().map(|f| format!("\n  fix: {f}")).unwrap_or_default()
+                self.fix
+                    .as_ref()
+                    .map(|f| format!("\n  fix: {f}"))
+                    .unwrap_or_default()
             ),
             (None, _) => anyhow::bail!(
                 "{} is not installed{}",
                 self.name,
-                self.fix.as_ref().map(|f| format!("\n  install: {f}")).unwrap_or_default()
+                self.fix
+                    .as_ref()
+                    .map(|f| format!("\n  install: {f}"))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -115,10 +121,13 @@ impl Toolbox {
             .filter(|_| perf.limitation.is_none())
             .map(|p| perf::hardware_counters_work(p));
         let mut addr2line = detect("addr2line", &["--version"], None);
-        let fast_addr2line = addr2line
-            .version
-            .as_deref()
-            .is_some_and(|v| !v.contains("GNU"));
+        // The fast one may also sit in cargo's bin directory, off PATH: perf
+        // finds it there because the flamegraph engine puts it first.
+        let fast_addr2line = perf::fast_addr2line_dir().is_some();
+        if let Some(dir) = perf::fast_addr2line_dir() {
+            addr2line.path = Some(dir.join("addr2line"));
+            addr2line.version = version_of(&dir.join("addr2line"), &["--version"]);
+        }
         if addr2line.path.is_some() && !fast_addr2line {
             addr2line.limitation = Some(
                 "is binutils' (slow on Rust's inline frames: flamegraphs fall back to --no-inline)"
@@ -140,7 +149,11 @@ impl Toolbox {
             addr2line,
             fast_addr2line,
             heaptrack: detect("heaptrack", &["--version"], distro.install("heaptrack")),
-            heaptrack_print: detect("heaptrack_print", &["--version"], distro.install("heaptrack")),
+            heaptrack_print: detect(
+                "heaptrack_print",
+                &["--version"],
+                distro.install("heaptrack"),
+            ),
             valgrind: detect("valgrind", &["--version"], distro.install("valgrind")),
             ms_print: detect("ms_print", &["--version"], distro.install("valgrind")),
             xctrace: detect_xctrace(macos_fix("xctrace")),
@@ -153,7 +166,9 @@ impl Toolbox {
     pub fn cpu_sampler(&self) -> Option<&Tool> {
         match self.platform {
             Platform::Linux => Some(&self.perf).filter(|t| t.usable()),
-            Platform::Macos => [&self.xctrace, &self.dtrace].into_iter().find(|t| t.usable()),
+            Platform::Macos => [&self.xctrace, &self.dtrace]
+                .into_iter()
+                .find(|t| t.usable()),
             Platform::Other => None,
         }
     }
@@ -316,9 +331,16 @@ mod tests {
 
     #[test]
     fn a_missing_tool_says_how_to_install_it() {
-        let tool = detect("no-such-tool-xyz", &["--version"], Some("apt-get install x".into()));
+        let tool = detect(
+            "no-such-tool-xyz",
+            &["--version"],
+            Some("apt-get install x".into()),
+        );
         assert!(!tool.usable());
         let err = tool.path().unwrap_err().to_string();
-        assert_eq!(err, "no-such-tool-xyz is not installed\n  install: apt-get install x");
+        assert_eq!(
+            err,
+            "no-such-tool-xyz is not installed\n  install: apt-get install x"
+        );
     }
 }

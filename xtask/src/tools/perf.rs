@@ -19,7 +19,12 @@ pub struct Settings {
 }
 
 /// `perf record` of a program we start.
-pub fn record_args(settings: &Settings, data: &Path, program: &Path, args: &[OsString]) -> Vec<OsString> {
+pub fn record_args(
+    settings: &Settings,
+    data: &Path,
+    program: &Path,
+    args: &[OsString],
+) -> Vec<OsString> {
     let mut argv = record_common(settings, data);
     argv.push("--".into());
     argv.push(program.into());
@@ -101,7 +106,8 @@ pub fn parse_record_stderr<'a>(lines: impl IntoIterator<Item = &'a str>) -> Reco
 /// perf's ways of saying samples were dropped.
 pub fn is_loss_warning(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
-    (lower.contains("lost") && (lower.contains("chunks") || lower.contains("events") || lower.contains("samples")))
+    (lower.contains("lost")
+        && (lower.contains("chunks") || lower.contains("events") || lower.contains("samples")))
         || lower.contains("check io/cpu overload")
 }
 
@@ -161,7 +167,11 @@ pub fn script_and_fold(
     path_prefix: Option<&Path>,
 ) -> anyhow::Result<(u64, Vec<String>)> {
     let args = script_args(settings, data);
-    crate::verbose_command(&crate::runs::process::Spec::new(perf).args(args.clone()).display());
+    crate::verbose_command(
+        &crate::runs::process::Spec::new(perf)
+            .args(args.clone())
+            .display(),
+    );
     let mut expression = duct::cmd(perf, &args).stderr_path(stderr_log);
     if let Some(dir) = path_prefix {
         // perf runs `addr2line` from PATH for inline frames: put the fast one first.
@@ -215,7 +225,10 @@ pub fn fast_addr2line_dir() -> Option<PathBuf> {
     [on_path, cargo_bin]
         .into_iter()
         .flatten()
-        .find(|p| p.is_file() && crate::tools::version_of(p, &["--version"]).is_some_and(|v| !v.contains("GNU")))
+        .find(|p| {
+            p.is_file()
+                && crate::tools::version_of(p, &["--version"]).is_some_and(|v| !v.contains("GNU"))
+        })
         .and_then(|p| p.parent().map(Path::to_path_buf))
 }
 
@@ -230,8 +243,16 @@ mod tests {
             call_graph: CallGraph::Dwarf,
             inline_frames: true,
         };
-        let argv = record_args(&settings, Path::new("out/perf.data"), Path::new("/bin/demo"), &["--subs".into(), "5".into()]);
-        let words: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let argv = record_args(
+            &settings,
+            Path::new("out/perf.data"),
+            Path::new("/bin/demo"),
+            &["--subs".into(), "5".into()],
+        );
+        let words: Vec<String> = argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(
             words.join(" "),
             "record --freq 997 --call-graph dwarf,16384 --no-bpf-event --output out/perf.data -- /bin/demo --subs 5"
@@ -263,8 +284,12 @@ mod tests {
 
     #[test]
     fn stat_support_detection() {
-        assert!(!parse_stat_supported("<not supported>,,instructions,0,100.00,,\n"));
-        assert!(parse_stat_supported("1234567,,instructions:u,1000,100.00,,\n"));
+        assert!(!parse_stat_supported(
+            "<not supported>,,instructions,0,100.00,,\n"
+        ));
+        assert!(parse_stat_supported(
+            "1234567,,instructions:u,1000,100.00,,\n"
+        ));
         assert!(!parse_stat_supported(""));
     }
 
@@ -275,6 +300,78 @@ mod tests {
             "cdr-demo;cdr_demo::generate::tariff;mycrate::main_[i]"
         );
         assert_eq!(demangle_stack("main;foo"), "main;foo");
+    }
+
+    /// The streamed, in-process folding gives, line for line, what inferno's
+    /// perf collapser gives on the saved `perf script` text of the same
+    /// perf.data (both demangled the same way).
+    #[test]
+    fn streamed_folding_equals_inferno_on_saved_script_text() {
+        let Ok(perf) = which::which("perf") else {
+            eprintln!(
+                "note: perf is not installed; skipping (scripts/install-tools.sh installs it)"
+            );
+            return;
+        };
+        let demo = crate::runs::build::build(
+            &crate::project_root(),
+            "profiling",
+            crate::config::Target::Bin("cdr-demo"),
+            None,
+        )
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("xtask-perf-fold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = Settings {
+            frequency: 1999,
+            call_graph: CallGraph::Dwarf,
+            inline_frames: false,
+        };
+        let data = dir.join("perf.data");
+        let spec = crate::runs::process::Spec::new(&perf).args(record_args(
+            &settings,
+            &data,
+            &demo,
+            &["--subs".into(), "4000".into()],
+        ));
+        crate::runs::process::run_checked(spec).unwrap();
+
+        let ours = dir.join("ours.folded");
+        let (samples, _) =
+            script_and_fold(&perf, &settings, &data, &ours, &dir.join("log"), None).unwrap();
+        assert!(samples > 20, "too few samples: {samples}");
+
+        let script = dir.join("script.txt");
+        let status = std::process::Command::new(&perf)
+            .args(script_args(&settings, &data))
+            .stdout(std::fs::File::create(&script).unwrap())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut reference = Vec::new();
+        inferno::collapse::perf::Folder::default()
+            .collapse_file(Some(&script), &mut reference)
+            .unwrap();
+        let reference: Vec<String> = String::from_utf8(reference)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (stack, count) = l.rsplit_once(' ').unwrap();
+                format!("{} {count}", demangle_stack(stack))
+            })
+            .collect();
+        let ours: Vec<String> = std::fs::read_to_string(&ours)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(ours.len(), reference.len());
+        for (a, b) in ours.iter().zip(&reference) {
+            assert_eq!(a, b);
+        }
+        assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
     }
 
     #[test]

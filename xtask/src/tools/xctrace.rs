@@ -67,14 +67,35 @@ mod tests {
 
     #[test]
     fn command_lines() {
-        let argv = record_args(Path::new("cpu.trace"), Path::new("/bin/demo"), &["--subs".into(), "5".into()]);
-        let words: Vec<_> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let argv = record_args(
+            Path::new("cpu.trace"),
+            Path::new("/bin/demo"),
+            &["--subs".into(), "5".into()],
+        );
+        let words: Vec<_> = argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(
             words,
-            ["xctrace", "record", "--template", "Time Profiler", "--output", "cpu.trace", "--launch", "--", "/bin/demo", "--subs", "5"]
+            [
+                "xctrace",
+                "record",
+                "--template",
+                "Time Profiler",
+                "--output",
+                "cpu.trace",
+                "--launch",
+                "--",
+                "/bin/demo",
+                "--subs",
+                "5"
+            ]
         );
         let export = export_args(Path::new("cpu.trace"), Path::new("cpu.xml"));
-        assert!(export.iter().any(|a| a.to_string_lossy().contains(r#"@schema="time-profile""#)));
+        assert!(export
+            .iter()
+            .any(|a| a.to_string_lossy().contains(r#"@schema="time-profile""#)));
     }
 
     #[test]
@@ -84,9 +105,14 @@ mod tests {
         fold(xml.as_bytes(), &mut out).unwrap();
         let folded = String::from_utf8(out).unwrap();
         assert!(
-            folded.contains("start;main;cdr_demo::generate::simulate_subscriber;cdr_demo::generate::tariff 2"),
+            folded.contains(
+                "start;main;cdr_demo::generate::simulate_subscriber;cdr_demo::generate::tariff 2"
+            ),
             "{folded}"
         );
-        assert!(folded.contains("start;main;cdr_demo::generate::format_rows 1"), "{folded}");
+        assert!(
+            folded.contains("start;main;cdr_demo::generate::format_rows 1"),
+            "{folded}"
+        );
     }
 }

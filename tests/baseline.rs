@@ -1,0 +1,424 @@
+//! profile-baseline and flamegraph end to end: real builds, real runs, real perf.
+
+mod common;
+
+use common::{has_tool, process_alive_with, text, Sandbox};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn baseline_writes_a_complete_self_describing_result() {
+    let sandbox = Sandbox::new("baseline", "");
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--label",
+        "e2e",
+        "--subs",
+        "3000",
+        "--runs",
+        "3",
+        "--warmup",
+        "1",
+    ]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let results = sandbox.results();
+    assert_eq!(results.len(), 1, "{out}");
+    let dir = &results[0];
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.ends_with("-e2e") && name.len() == "20261122-040506-e2e".len(),
+        "{name}"
+    );
+    assert!(
+        sandbox.entries().iter().all(|e| !e.starts_with(".tmp-")),
+        "{:?}",
+        sandbox.entries()
+    );
+
+    let run = read_json(&dir.join("run.json"));
+    assert_eq!(run["schema_version"], 1);
+    assert_eq!(run["workload"], "demo");
+    let scale = &run["scales"][0];
+    assert_eq!(scale["params"]["subs"], "3000");
+    assert_eq!(scale["runs"].as_array().unwrap().len(), 3);
+    let argv: Vec<&str> = scale["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(argv[0].ends_with("target/profiling/cdr-demo"), "{argv:?}");
+    assert!(argv.windows(2).any(|w| w == ["--subs", "3000"]), "{argv:?}");
+    for sample in scale["runs"].as_array().unwrap() {
+        assert!(sample["wall_s"].as_f64().unwrap() > 0.0);
+        assert!(sample["max_rss_bytes"].as_u64().unwrap() > 1_000_000);
+        assert_eq!(sample["exit_code"], 0);
+        // 3000 subscribers × ~40 events: the metric comes from the workload's own output.
+        let records = sample["metrics"]["records"].as_f64().unwrap();
+        assert!((100_000.0..140_000.0).contains(&records), "{records}");
+    }
+    let wall = &scale["summaries"]["wall_s"];
+    assert_eq!(wall["summary"]["n"], 3);
+    assert!(scale["summaries"]["records_per_sec"]["better"] == "higher");
+
+    if has_tool("perf") {
+        let profile = &scale["cpu_profile"];
+        assert!(
+            profile["folded_samples"].as_u64().unwrap() > 10,
+            "{profile}"
+        );
+        let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
+        assert!(
+            svg.contains("cdr_demo::generate::"),
+            "the flamegraph lacks the demo's functions"
+        );
+        assert!(
+            svg.contains("demo days=1 slowdown=0 subs=3000 workers=1"),
+            "title names workload and parameters"
+        );
+        let top = std::fs::read_to_string(dir.join("top-functions.txt")).unwrap();
+        assert!(
+            top.contains("self%") && top.contains("cdr_demo::generate::"),
+            "{top}"
+        );
+    }
+    let system = read_json(&dir.join("system_info.json"));
+    assert!(system["cores"].as_u64().unwrap() >= 1);
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains("| wall_s |"), "{readme}");
+    assert!(readme.contains("[run.json](run.json)"), "{readme}");
+}
+
+#[test]
+fn scales_are_recorded_each_in_the_result() {
+    let sandbox = Sandbox::raw(
+        "scales",
+        r#"
+[defaults]
+results_dir = "{results}"
+
+[params.subs]
+default = 1000
+
+[workloads.demo]
+cargo_bin = "cdr-demo"
+args = ["--subs", "{subs}"]
+
+[[workloads.demo.metrics]]
+name = "records"
+pattern = "records={}"
+
+[[scales]]
+name = "tiny"
+params = { subs = 500 }
+
+[[scales]]
+name = "small"
+params = { subs = 1500 }
+"#,
+    );
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--scale",
+        "tiny",
+        "--runs",
+        "2",
+        "--no-profile",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--scale",
+        "all",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--no-profile",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let results = sandbox.results();
+    let run = read_json(&results.last().unwrap().join("run.json"));
+    let names: Vec<&str> = run["scales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scale"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tiny", "small"]);
+    let records: Vec<f64> = run["scales"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["summaries"]["records"]["summary"]["median"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        records[1] > 2.0 * records[0],
+        "each scale ran with its own parameters: {records:?}"
+    );
+    let output = sandbox.xtask(&["profile-baseline", "--scale", "huge"]);
+    assert!(
+        text(&output).contains("no scale `huge`"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn a_failing_workload_leaves_no_complete_looking_result() {
+    let sandbox = Sandbox::new(
+        "failing",
+        r#"
+[workloads.failing]
+command = "/bin/sh"
+args = ["-c", "echo partial output; echo boom >&2; exit 3"]
+"#,
+    );
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--workload",
+        "failing",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+    ]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("the workload failed: exit status 3"), "{out}");
+    assert!(out.contains("boom"), "the output tail is reported:\n{out}");
+    assert!(sandbox.results().is_empty(), "{:?}", sandbox.entries());
+    let failed: Vec<String> = sandbox
+        .entries()
+        .into_iter()
+        .filter(|e| e.starts_with(".failed-"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", sandbox.entries());
+    let evidence =
+        std::fs::read_to_string(sandbox.results.join(&failed[0]).join("failure.txt")).unwrap();
+    assert!(
+        evidence.contains("exit status 3") && evidence.contains("partial output"),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn a_hanging_workload_is_stopped_with_its_whole_process_tree() {
+    let marker = format!("7{}.25", std::process::id() % 100_000);
+    let sandbox = Sandbox::new(
+        "hanging",
+        &format!(
+            r#"
+[workloads.hanging]
+command = "/bin/sh"
+args = ["-c", "sleep {marker} & sleep {marker}"]
+timeout = 1
+"#
+        ),
+    );
+    let started = Instant::now();
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--workload",
+        "hanging",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+    ]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("timed out after 1s"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !process_alive_with(&format!("sleep {marker}")),
+        "orphaned sleep {marker}"
+    );
+    assert!(sandbox.results().is_empty());
+}
+
+#[test]
+fn ctrl_c_stops_children_and_completes_no_result() {
+    let marker = format!("8{}.5", std::process::id() % 100_000);
+    let sandbox = Sandbox::new(
+        "interrupt",
+        &format!(
+            r#"
+[workloads.slow]
+command = "/bin/sh"
+args = ["-c", "sleep {marker} & sleep {marker}"]
+"#
+        ),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "--config",
+            sandbox.config.to_str().unwrap(),
+            "profile-baseline",
+            "--workload",
+            "slow",
+        ])
+        .env("CI", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !process_alive_with(&format!("sleep {marker}")) {
+        assert!(Instant::now() < deadline, "the workload never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe { libc_kill(child.id() as i32, 2) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !process_alive_with(&format!("sleep {marker}")),
+        "orphaned sleep {marker}"
+    );
+    assert!(sandbox.results().is_empty(), "{:?}", sandbox.entries());
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+#[test]
+fn the_service_scenario_profiles_the_server_under_load_and_stops_it() {
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    let sandbox = Sandbox::new("service", "");
+    let port_arg = port.to_string();
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--workload",
+        "service",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--duration",
+        "2",
+        "--port",
+        &port_arg,
+    ]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let dir = &sandbox.results()[0];
+    let run = read_json(&dir.join("run.json"));
+    let scale = &run["scales"][0];
+    assert!(
+        scale["summaries"]["ops_per_sec"]["summary"]["median"]
+            .as_f64()
+            .unwrap()
+            > 10.0,
+        "{scale}"
+    );
+    assert!(scale["summaries"]["p99_latency"]["better"] == "lower");
+    assert!(scale["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "serve"));
+    if has_tool("perf") {
+        assert!(
+            scale["load"]["metrics"]["ops_per_sec"].as_f64().unwrap() > 0.0,
+            "{scale}"
+        );
+        let folded = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+        // Samples are of the server (its request handler), not the load generator.
+        assert!(folded.contains("answer_request"), "{folded}");
+        assert!(
+            !folded.contains("load_worker"),
+            "the load generator was sampled"
+        );
+    }
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server still listens after the task"
+    );
+}
+
+#[test]
+fn flamegraph_task_writes_the_svg_where_asked() {
+    if !has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let sandbox = Sandbox::new("flamegraph", "");
+    let svg = sandbox.results.with_extension("svg");
+    let output = sandbox.xtask(&[
+        "flamegraph",
+        "--subs",
+        "3000",
+        "--freq",
+        "499",
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("flamegraph: {}", svg.display())),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let _ = std::fs::remove_file(&svg);
+    assert!(text.contains("cdr_demo::generate::"));
+    let run = read_json(&sandbox.results()[0].join("run.json"));
+    assert_eq!(run["task"], "flamegraph");
+    assert_eq!(run["scales"][0]["cpu_profile"]["frequency"], 499);
+}
+
+#[test]
+fn a_bad_label_is_refused_before_anything_runs() {
+    let sandbox = Sandbox::new("label", "");
+    let output = sandbox.xtask(&["profile-baseline", "--label", "../escape"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output).contains("invalid label `../escape`"),
+        "{}",
+        text(&output)
+    );
+    assert!(sandbox.entries().is_empty());
+}
+
+#[test]
+fn a_criterion_bench_is_profiled_through_its_profiler_hook() {
+    if !has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let sandbox = Sandbox::new("bench", "");
+    let output = sandbox.xtask(&["flamegraph", "--workload", "bench", "--freq", "499"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let dir = &sandbox.results()[0];
+    let run = read_json(&dir.join("run.json"));
+    let argv: Vec<&str> = run["scales"][0]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        argv[0].contains("/deps/generate-"),
+        "the bench binary cargo built: {argv:?}"
+    );
+    assert_eq!(&argv[1..], ["--bench", "--profile-time", "3", "generate"]);
+    let folded = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+    assert!(
+        folded.contains("cdr_demo::generate::generate_in_memory"),
+        "{folded}"
+    );
+}

@@ -1,0 +1,133 @@
+//! The command line and doctor, end to end through the real binary.
+
+mod common;
+
+use common::{text, Sandbox};
+use std::process::Command;
+
+#[test]
+fn help_lists_the_tasks() {
+    let sandbox = Sandbox::new("help", "");
+    let output = sandbox.xtask(&["--help"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    for task in ["doctor", "profile-baseline", "flamegraph"] {
+        assert!(out.contains(task), "--help lacks {task}:\n{out}");
+    }
+}
+
+#[test]
+fn every_task_help_shows_the_declared_parameters() {
+    let sandbox = Sandbox::new(
+        "task-help",
+        "\n[params.tenants]\ndefault = 3\nhelp = \"Tenants to simulate\"\n",
+    );
+    for task in ["profile-baseline", "flamegraph", "doctor"] {
+        let output = sandbox.xtask(&[task, "--help"]);
+        let out = text(&output);
+        assert!(output.status.success(), "{out}");
+        assert!(
+            out.contains("Parameters (declared in profiling.toml)"),
+            "{out}"
+        );
+        assert!(out.contains("--subs <INTEGER>"), "{task}: {out}");
+        assert!(out.contains("--tenants <INTEGER>"), "{task}: {out}");
+        assert!(
+            out.contains("Tenants to simulate [default: 3]"),
+            "{task}: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_config_is_reported_with_file_line_and_fix() {
+    let sandbox = Sandbox::raw(
+        "bad-config",
+        "[defaults]\nwarmups = 2\n\n[workloads.demo]\ncargo_bin = \"cdr-demo\"\n",
+    );
+    let output = sandbox.xtask(&["profile-baseline"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let name = sandbox
+        .config
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        out.contains(&format!("{name}:2:1: unknown field `warmups`")),
+        "{out}"
+    );
+    assert!(out.contains("help: did you mean `warmup`?"), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+}
+
+#[test]
+fn doctor_reports_this_machines_tools() {
+    let sandbox = Sandbox::new("doctor", "");
+    let output = sandbox.xtask(&["doctor"]);
+    let out = text(&output);
+    for (tool, version) in [
+        ("perf", "perf version"),
+        ("heaptrack", "heaptrack 1."),
+        ("valgrind", "valgrind-3."),
+    ] {
+        if common::has_tool(tool) {
+            assert!(
+                out.contains(version),
+                "doctor does not report {tool}'s version:\n{out}"
+            );
+        } else {
+            eprintln!("note: {tool} is not installed here; run scripts/install-tools.sh");
+        }
+    }
+    let json = sandbox.xtask(&["doctor", "--json"]);
+    let value: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("doctor --json prints JSON");
+    assert_eq!(value["ready"].as_bool(), Some(json.status.success()));
+    assert!(value["tools"]["cargo"]["version"]
+        .as_str()
+        .unwrap()
+        .starts_with("cargo "));
+}
+
+#[test]
+fn doctor_without_the_tools_says_how_to_install_them() {
+    // A PATH with cargo and rustc but none of the profilers.
+    let bin = std::env::temp_dir().join(format!("xtask-doctor-path-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["cargo", "rustc"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        let _ = std::os::unix::fs::symlink(path, bin.join(tool));
+    }
+    let sandbox = Sandbox::new("doctor-bare", "");
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["--config", sandbox.config.to_str().unwrap(), "doctor"])
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let out = text(&output);
+    std::fs::remove_dir_all(&bin).unwrap();
+    assert_eq!(output.status.code(), Some(4), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+    for tool in ["perf", "heaptrack", "valgrind"] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains("MISSING") && l.contains(tool)),
+            "{tool} not reported missing:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("apt-get install -y linux-perf") || out.contains("install"),
+        "{out}"
+    );
+    assert!(
+        out.contains("apt-get install -y heaptrack") || !out.contains("apt-get"),
+        "{out}"
+    );
+    assert!(out.contains("Not ready"), "{out}");
+}

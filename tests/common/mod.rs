@@ -1,0 +1,119 @@
+//! Shared helpers of the end-to-end tests: run the real `xtask` binary
+//! against a throwaway config and results directory.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A config written next to the real one (so `cargo_bin` workloads build in
+/// this workspace) with its own results directory; both removed on drop.
+pub struct Sandbox {
+    pub config: PathBuf,
+    pub results: PathBuf,
+}
+
+impl Sandbox {
+    /// `extra` is appended to the shipped profiling.toml, after its
+    /// `results_dir` is pointed at a temp directory.
+    pub fn new(name: &str, extra: &str) -> Sandbox {
+        let tag = format!("{name}-{}", std::process::id());
+        let results = std::env::temp_dir().join(format!("xtask-results-{tag}"));
+        let _ = std::fs::remove_dir_all(&results);
+        let shipped = std::fs::read_to_string(workspace().join("profiling.toml")).unwrap();
+        let text = shipped.replace(
+            "results_dir = \"results\"",
+            &format!("results_dir = \"{}\"", results.display()),
+        );
+        assert_ne!(
+            text, shipped,
+            "profiling.toml no longer sets results_dir = \"results\""
+        );
+        Sandbox::with_text(&tag, &(text + extra), results)
+    }
+
+    /// A config with exactly this text (`{results}` is replaced).
+    pub fn raw(name: &str, text: &str) -> Sandbox {
+        let tag = format!("{name}-{}", std::process::id());
+        let results = std::env::temp_dir().join(format!("xtask-results-{tag}"));
+        let _ = std::fs::remove_dir_all(&results);
+        let text = text.replace("{results}", &results.display().to_string());
+        Sandbox::with_text(&tag, &text, results)
+    }
+
+    fn with_text(tag: &str, text: &str, results: PathBuf) -> Sandbox {
+        let config = workspace().join(format!("profiling.test-{tag}.toml"));
+        std::fs::write(&config, text).unwrap();
+        Sandbox { config, results }
+    }
+
+    pub fn xtask(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("CI", "1");
+        command.output().unwrap()
+    }
+
+    /// Complete results (directories holding run.json).
+    pub fn results(&self) -> Vec<PathBuf> {
+        let Ok(read) = std::fs::read_dir(&self.results) else {
+            return Vec::new();
+        };
+        let mut dirs: Vec<PathBuf> = read
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("run.json").is_file())
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    /// Everything in the results directory, by name.
+    pub fn entries(&self) -> Vec<String> {
+        let Ok(read) = std::fs::read_dir(&self.results) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = read
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.config);
+        let _ = std::fs::remove_dir_all(&self.results);
+    }
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+pub fn has_tool(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether any process's command line contains `marker`.
+pub fn process_alive_with(marker: &str) -> bool {
+    let output = Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    !output.stdout.is_empty()
+}

@@ -1,0 +1,463 @@
+//! The memory profile of one run, on the heap profiler chosen at runtime:
+//! heaptrack (fast, the default on Linux), valgrind massif (slow, exact
+//! snapshots), or Instruments on macOS. Writes the raw tool output,
+//! `memory.json`, `memory.folded` and `memory-flamegraph.svg`; also the
+//! memcheck leak check. Shared by the memory task and profile-baseline.
+
+use crate::config::MemoryTool;
+use crate::reports::flamegraph;
+use crate::runs::measure::RunFailure;
+use crate::runs::process::{self, Spec};
+use crate::runs::progress::Progress;
+use crate::runs::workload::Prepared;
+use crate::tools::memcheck::LeakReport;
+use crate::tools::memory_model::MemoryReport;
+use crate::tools::{heaptrack, instruments, massif, memcheck, Platform, Toolbox};
+use anyhow::{bail, Context};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+pub const MEMORY_JSON: &str = "memory.json";
+pub const FOLDED: &str = "memory.folded";
+pub const SVG: &str = "memory-flamegraph.svg";
+
+/// A heap profiler this machine can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profiler {
+    Heaptrack,
+    Massif,
+    Instruments,
+}
+
+impl Profiler {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profiler::Heaptrack => "heaptrack",
+            Profiler::Massif => "massif",
+            Profiler::Instruments => "instruments",
+        }
+    }
+
+    /// How much slower than a bare run, as measured on the demo here; said
+    /// before starting so nobody kills a slow run thinking it hangs.
+    fn slowdown(self) -> &'static str {
+        match self {
+            Profiler::Heaptrack => "about 2-4x",
+            Profiler::Massif => "about 10-15x",
+            Profiler::Instruments => "a few times",
+        }
+    }
+
+    /// How much longer than the workload's own timeout a run may take.
+    fn timeout_factor(self) -> u32 {
+        match self {
+            Profiler::Heaptrack => 10,
+            Profiler::Massif => 50,
+            Profiler::Instruments => 10,
+        }
+    }
+}
+
+/// `auto` is heaptrack, else massif on Linux, Instruments on macOS. An
+/// explicit choice that is missing is an error with its install command,
+/// never a silent switch to another tool.
+pub fn choose(requested: MemoryTool, tools: &Toolbox) -> anyhow::Result<Profiler> {
+    let heaptrack_ready = || -> anyhow::Result<()> {
+        tools.heaptrack.path()?;
+        tools.heaptrack_print.path()?;
+        Ok(())
+    };
+    match requested {
+        MemoryTool::Heaptrack => heaptrack_ready().map(|_| Profiler::Heaptrack),
+        MemoryTool::Massif => tools.valgrind.path().map(|_| Profiler::Massif),
+        MemoryTool::Instruments if tools.platform != Platform::Macos => {
+            bail!("Instruments runs on macOS only; on Linux use --tool heaptrack or --tool massif")
+        }
+        MemoryTool::Instruments => tools.xctrace.path().map(|_| Profiler::Instruments),
+        MemoryTool::Auto => match tools.platform {
+            Platform::Macos => tools.xctrace.path().map(|_| Profiler::Instruments),
+            _ => {
+                if heaptrack_ready().is_ok() {
+                    Ok(Profiler::Heaptrack)
+                } else if tools.valgrind.usable() {
+                    Ok(Profiler::Massif)
+                } else {
+                    bail!(
+                        "no heap profiler found: {}\n  or {}",
+                        tools
+                            .heaptrack
+                            .fix
+                            .as_deref()
+                            .unwrap_or("install heaptrack"),
+                        tools.valgrind.fix.as_deref().unwrap_or("install valgrind")
+                    )
+                }
+            }
+        },
+    }
+}
+
+/// Runs the workload under `profiler` and writes the memory files into `dir`.
+pub fn profile(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    profiler: Profiler,
+    dir: &Path,
+    top: usize,
+    title: &str,
+) -> anyhow::Result<MemoryReport> {
+    eprintln!(
+        "{}: running {} under it ({} slower than a bare run)",
+        profiler.name(),
+        prepared.name,
+        profiler.slowdown()
+    );
+    let mut report = match profiler {
+        Profiler::Heaptrack => with_heaptrack(prepared, tools, dir, top)?,
+        Profiler::Massif => with_massif(prepared, tools, dir, top)?,
+        Profiler::Instruments => with_instruments(prepared, tools, dir)?,
+    };
+    if let Some(allocator) = custom_allocator(&prepared.program) {
+        eprintln!("note: {allocator}");
+        report.notes.push(allocator);
+    }
+    if dir.join(FOLDED).is_file() {
+        flamegraph::render(
+            &dir.join(FOLDED),
+            &dir.join(SVG),
+            &format!("{title} — heap at peak"),
+            profiler.name(),
+            flamegraph::Kind::Memory,
+        )?;
+    }
+    write_json(&dir.join(MEMORY_JSON), &report)?;
+    Ok(report)
+}
+
+/// The workload's argv with `wrapper` in front (heaptrack, valgrind, ...).
+fn wrapped(prepared: &Prepared, argv: Vec<OsString>, profiler: Profiler) -> Spec {
+    let mut spec = prepared.spec();
+    let mut argv = argv.into_iter();
+    spec.program = argv.next().map(PathBuf::from).unwrap_or_default();
+    spec.args = argv.collect();
+    spec.timeout = Some(prepared.timeout * profiler.timeout_factor());
+    spec
+}
+
+fn string_args(prepared: &Prepared) -> Vec<String> {
+    prepared
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Runs a profiled workload; a failure says plainly what it costs.
+fn run_profiled(spec: Spec, what: &str, consequence: &str) -> anyhow::Result<process::Outcome> {
+    let command = spec.display();
+    let timeout = spec.timeout;
+    let spinner = Progress::spinner(what);
+    let outcome = process::run(spec)?;
+    spinner.finish();
+    if !outcome.success() {
+        return Err(RunFailure {
+            command,
+            what: format!("{} ({consequence})", outcome.describe(timeout)),
+            tail: outcome.tail(),
+        }
+        .into());
+    }
+    Ok(outcome)
+}
+
+fn with_heaptrack(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    dir: &Path,
+    top: usize,
+) -> anyhow::Result<MemoryReport> {
+    let heaptrack_path = tools.heaptrack.path()?;
+    let print_path = tools.heaptrack_print.path()?;
+    let base = dir.join("heaptrack");
+    let mut spec = wrapped(
+        prepared,
+        heaptrack::record_command(
+            heaptrack_path,
+            &base,
+            &prepared.program,
+            &string_args(prepared),
+        ),
+        Profiler::Heaptrack,
+    );
+    spec.watch
+        .push("heaptrack output will be written to".into());
+    let outcome = run_profiled(
+        spec,
+        &format!("heaptrack {}", prepared.name),
+        "a workload killed under heaptrack can lose all its data",
+    )?;
+    // heaptrack picks .zst or .gz depending on how it was built: ask it, then look.
+    let data = heaptrack::output_from_log(&outcome.watched.join("\n"))
+        .filter(|p| p.is_file())
+        .or_else(|| heaptrack::find_output(&base))
+        .with_context(|| format!("heaptrack wrote no data file next to {}", base.display()))?;
+
+    let text_path = dir.join("heaptrack.txt");
+    capture_to_file(&heaptrack::print_command(print_path, &data), &text_path)?;
+    let text = std::fs::read_to_string(&text_path)?;
+    let parsed = heaptrack::parse_print(&text, top)
+        .with_context(|| format!("reading {}", text_path.display()))?;
+    let mut report = parsed.to_report();
+
+    let raw_folded = dir.join("heaptrack.flamegraph.txt");
+    capture_to_file(
+        &heaptrack::flamegraph_command(print_path, &data, &raw_folded),
+        &dir.join("heaptrack-flamegraph.log"),
+    )?;
+    let _ = std::fs::remove_file(dir.join("heaptrack-flamegraph.log"));
+    let folded =
+        heaptrack::parse_flamegraph(&std::fs::read_to_string(&raw_folded).unwrap_or_default());
+    std::fs::write(dir.join(FOLDED), folded)?;
+    let _ = std::fs::remove_file(&raw_folded);
+    report.raw_files = vec![file_name(&data), "heaptrack.txt".into()];
+    Ok(report)
+}
+
+fn with_massif(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    dir: &Path,
+    _top: usize,
+) -> anyhow::Result<MemoryReport> {
+    let valgrind = tools.valgrind.path()?;
+    let out = dir.join("massif.out");
+    let spec = wrapped(
+        prepared,
+        massif::record_command(valgrind, &out, &prepared.program, &string_args(prepared)),
+        Profiler::Massif,
+    );
+    let outcome = run_profiled(
+        spec,
+        &format!("massif {}", prepared.name),
+        "massif writes nothing for a killed run",
+    )?;
+    let text = std::fs::read_to_string(&out)
+        .with_context(|| format!("massif wrote no {}", out.display()))?;
+    let parsed = massif::parse(&text).with_context(|| format!("reading {}", out.display()))?;
+    let mut report = parsed.to_report();
+    report.runtime_s.get_or_insert(outcome.wall.as_secs_f64());
+    std::fs::write(dir.join(FOLDED), massif::peak_folded(&parsed))?;
+    report.raw_files = vec!["massif.out".into()];
+    Ok(report)
+}
+
+fn with_instruments(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    dir: &Path,
+) -> anyhow::Result<MemoryReport> {
+    tools.xctrace.path()?;
+    let args = string_args(prepared);
+    let trace = dir.join("allocations.trace");
+    // The trace is kept to open in Instruments; the numbers come from leaks and time -l.
+    run_profiled(
+        wrapped(
+            prepared,
+            instruments::xctrace_allocations_command(&trace, &prepared.program, &args),
+            Profiler::Instruments,
+        ),
+        "xctrace Allocations",
+        "the trace is incomplete",
+    )?;
+    let leaks_text = dir.join("leaks.txt");
+    let leaks = wrapped(
+        prepared,
+        instruments::leaks_command(&prepared.program, &args),
+        Profiler::Instruments,
+    );
+    capture_to_file(
+        &leaks
+            .argv()
+            .into_iter()
+            .map(OsString::from)
+            .collect::<Vec<_>>(),
+        &leaks_text,
+    )
+    .ok();
+    let mut report =
+        instruments::parse_leaks(&std::fs::read_to_string(&leaks_text).unwrap_or_default())?
+            .to_report();
+    let time = wrapped(
+        prepared,
+        instruments::time_l_command(&prepared.program, &args),
+        Profiler::Instruments,
+    );
+    let outcome = process::run(time)?;
+    if let Ok(time) = instruments::parse_time_l(&outcome.stderr_tail.join("\n")) {
+        report.fill_from(time.to_report());
+    }
+    report.raw_files = vec!["allocations.trace".into(), "leaks.txt".into()];
+    Ok(report)
+}
+
+/// The memcheck leak check: definitely/indirectly/possibly lost, top stacks.
+pub fn leak_check(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    dir: &Path,
+    top: usize,
+) -> anyhow::Result<LeakReport> {
+    let valgrind = tools
+        .valgrind
+        .path()
+        .context("the leak check needs valgrind's memcheck")?;
+    let xml = dir.join("memcheck.xml");
+    eprintln!(
+        "memcheck: running {} under it (about 20-50x slower than a bare run)",
+        prepared.name
+    );
+    let mut spec = wrapped(
+        prepared,
+        memcheck::command(valgrind, &xml, &prepared.program, &string_args(prepared)),
+        Profiler::Massif,
+    );
+    spec.timeout = Some(prepared.timeout * 50);
+    run_profiled(
+        spec,
+        &format!("memcheck {}", prepared.name),
+        "memcheck reports nothing for a killed run",
+    )?;
+    let text = std::fs::read_to_string(&xml)
+        .with_context(|| format!("memcheck wrote no {}", xml.display()))?;
+    let report =
+        memcheck::parse(&text, top).with_context(|| format!("reading {}", xml.display()))?;
+    write_json(&dir.join("leak-check.json"), &report)?;
+    Ok(report)
+}
+
+/// Runs a tool with its stdout streamed into a file.
+fn capture_to_file(argv: &[OsString], out: &Path) -> anyhow::Result<()> {
+    let (program, args) = argv.split_first().context("empty command")?;
+    crate::verbose_command(&Spec::new(program).args(args.to_vec()).display());
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
+    let output = std::process::Command::new(program)
+        .args(args)
+        .stdout(file)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed: {}\n{}",
+            Spec::new(program).args(args.to_vec()).display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// jemalloc and mimalloc bypass malloc, so heaptrack and massif cannot see
+/// their allocations: say so instead of reporting a near-empty heap.
+pub fn custom_allocator(executable: &Path) -> Option<String> {
+    let bytes = std::fs::read(executable).ok()?;
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    let name = if has(b"_rjem_malloc") || has(b"je_malloc_conf") || has(b"tikv_jemalloc") {
+        "jemalloc"
+    } else if has(b"mi_malloc_aligned") || has(b"libmimalloc") {
+        "mimalloc"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the workload uses {name} as its global allocator: its allocations are invisible to heaptrack and massif \
+         (build the profiled binary with the system allocator to see them)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::Tool;
+
+    fn tool(name: &'static str, present: bool) -> Tool {
+        Tool {
+            name,
+            path: present.then(|| PathBuf::from(format!("/usr/bin/{name}"))),
+            version: None,
+            limitation: None,
+            fix: Some(format!("sudo apt-get install -y {name}")),
+        }
+    }
+
+    fn toolbox(heaptrack: bool, valgrind: bool) -> Toolbox {
+        let mut tools = Toolbox::detect();
+        tools.platform = Platform::Linux;
+        tools.heaptrack = tool("heaptrack", heaptrack);
+        tools.heaptrack_print = tool("heaptrack_print", heaptrack);
+        tools.valgrind = tool("valgrind", valgrind);
+        tools
+    }
+
+    #[test]
+    fn auto_prefers_heaptrack_then_massif() {
+        assert_eq!(
+            choose(MemoryTool::Auto, &toolbox(true, true)).unwrap(),
+            Profiler::Heaptrack
+        );
+        assert_eq!(
+            choose(MemoryTool::Auto, &toolbox(false, true)).unwrap(),
+            Profiler::Massif
+        );
+        let err = choose(MemoryTool::Auto, &toolbox(false, false))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("apt-get install -y heaptrack")
+                && err.contains("apt-get install -y valgrind"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_explicit_missing_tool_is_an_error_not_a_switch() {
+        let err = choose(MemoryTool::Heaptrack, &toolbox(false, true))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "heaptrack is not installed\n  install: sudo apt-get install -y heaptrack"
+        );
+        assert!(choose(MemoryTool::Massif, &toolbox(true, false)).is_err());
+        assert!(choose(MemoryTool::Instruments, &toolbox(true, true))
+            .unwrap_err()
+            .to_string()
+            .contains("macOS only"));
+    }
+
+    #[test]
+    fn detects_a_custom_global_allocator() {
+        let dir = std::env::temp_dir().join(format!("xtask-alloc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let je = dir.join("je");
+        std::fs::write(&je, b"\x7fELF...._rjem_malloc\0").unwrap();
+        let plain = dir.join("plain");
+        std::fs::write(&plain, b"\x7fELF....malloc\0").unwrap();
+        assert!(custom_allocator(&je).unwrap().contains("jemalloc"));
+        assert!(custom_allocator(&plain).is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

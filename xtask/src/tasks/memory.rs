@@ -1,0 +1,140 @@
+//! `cargo xtask memory`: the heap profile of the workload (heaptrack,
+//! massif or Instruments, chosen at runtime) and, with `--leak-check`,
+//! valgrind memcheck's leak verdict. Writes a result like profile-baseline.
+
+use crate::cli::ParamFlags;
+use crate::config::{Config, MemoryTool};
+use crate::results::record::{LeakCheck, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::system_info::SystemInfo;
+use crate::results::{timestamp_iso, Store};
+use crate::runs::{memory_profile, workload};
+use crate::tasks::baseline::{abandon, finish, format_params};
+use crate::tasks::{git_info, used_params};
+use crate::tools::Toolbox;
+use std::time::SystemTime;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The heap profiler [default: defaults.memory_tool]. `auto`: heaptrack, else massif (Linux); Instruments (macOS).
+    #[arg(long, value_enum)]
+    pub tool: Option<MemoryTool>,
+    /// Also run valgrind memcheck and fail when more than `thresholds.leaked_bytes` are definitely lost.
+    #[arg(long)]
+    pub leak_check: bool,
+    /// Only the leak check, no heap profile.
+    #[arg(long, requires = "leak_check")]
+    pub no_profile: bool,
+    /// How many top sites to report per ranking.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// The workload [default: defaults.workload].
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Name of the result directory.
+    #[arg(long, default_value = "memory")]
+    pub label: String,
+}
+
+pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+    crate::results::validate_label(&args.label)?;
+    let (name, workload) = config.workload(args.workload.as_deref())?;
+    if workload.is_service() {
+        anyhow::bail!("`{name}` is a server workload; the memory task profiles programs that exit by themselves");
+    }
+    let tools = Toolbox::detect();
+    // Choose before building: a missing tool fails fast with its install command.
+    let profiler = if args.no_profile {
+        None
+    } else {
+        Some(memory_profile::choose(
+            args.tool.unwrap_or(config.defaults.memory_tool),
+            &tools,
+        )?)
+    };
+    if args.leak_check {
+        tools.valgrind.path()?;
+    }
+    let values = config.param_values(None, params);
+    let prepared = workload::prepare(config, name, workload, &values)?;
+    let shown = used_params(workload, &values);
+    let title = format!("{name} {}", format_params(&shown));
+    let pending = Store::new(config.results_dir()).begin(&args.label)?;
+
+    let measured = (|| -> anyhow::Result<_> {
+        let memory = match profiler {
+            Some(profiler) => Some(memory_profile::profile(
+                &prepared,
+                &tools,
+                profiler,
+                &pending.dir,
+                args.top,
+                &title,
+            )?),
+            None => None,
+        };
+        let leak_check = if args.leak_check {
+            let report = memory_profile::leak_check(&prepared, &tools, &pending.dir, args.top)?;
+            Some(LeakCheck::from_report(
+                &report,
+                config.thresholds.leaked_bytes,
+            ))
+        } else {
+            None
+        };
+        Ok((memory, leak_check))
+    })();
+    let (memory, leak_check) = match measured {
+        Ok(done) => done,
+        Err(error) => return Err(abandon(pending, error)),
+    };
+    let record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        task: "memory".into(),
+        label: args.label.clone(),
+        created: timestamp_iso(SystemTime::now()),
+        workload: name.to_string(),
+        build_profile: config.defaults.build_profile.clone(),
+        git: git_info(&config.root),
+        scales: vec![ScaleRecord {
+            scale: "default".into(),
+            params: shown,
+            argv: prepared.argv(),
+            env: prepared.env.clone(),
+            cwd: prepared.cwd.display().to_string(),
+            warmup: 0,
+            runs: Vec::new(),
+            summaries: Default::default(),
+            cpu_profile: None,
+            memory: memory.clone(),
+            leak_check: leak_check.clone(),
+            load: None,
+        }],
+        failure: None,
+    };
+    let dir = finish(pending, &record, &SystemInfo::collect(&tools), &[])?;
+    if let Some(memory) = &memory {
+        print!("{}", crate::reports::markdown::memory_table(memory));
+        for note in &memory.notes {
+            println!("note: {note}");
+        }
+    }
+    let mut code = 0;
+    if let Some(leaks) = &leak_check {
+        print!("\n{}", crate::reports::markdown::leak_table(leaks));
+        if !leaks.passed {
+            eprintln!(
+                "error: {} bytes definitely lost, more than the threshold of {} (thresholds.leaked_bytes)",
+                leaks.definitely_lost_bytes, leaks.threshold_bytes
+            );
+            code = crate::exit::LEAKS;
+        }
+    }
+    println!("\nresult: {}", dir.display());
+    if dir.join(memory_profile::SVG).is_file() {
+        println!(
+            "memory flamegraph: {}",
+            dir.join(memory_profile::SVG).display()
+        );
+    }
+    Ok(code)
+}

@@ -1,0 +1,1214 @@
+//! valgrind's memcheck as a leak check: run the workload under
+//! `--leak-check=full` and read what it lost.
+//!
+//! We ask for XML (`--xml=yes --xml-file=…`), not the text log:
+//! - it is a documented, versioned format (protocol 4) with one element per
+//!   loss record, its kind (`Leak_DefinitelyLost` …), exact byte and block
+//!   counts without thousands separators, and frames split into function,
+//!   directory, file and line — no guessing where a C++ or Rust name with
+//!   spaces and parentheses ends and the `(file:line)` begins;
+//! - it goes to its own file, so nothing the workload prints can interleave.
+//!
+//! What XML lacks is the text's closing summaries (HEAP SUMMARY, LEAK
+//! SUMMARY, ERROR SUMMARY). The LEAK SUMMARY is the sum of the loss records
+//! of each kind, so [`command`] passes `--show-leak-kinds=all`, which makes
+//! memcheck list every record (still reachable and indirectly lost too) and
+//! lets [`parse`] rebuild the totals exactly. The HEAP SUMMARY's allocation
+//! count is not available from XML. [`parse`] also reads the text log (as
+//! [`log_command`] makes it, the form older scripts used), summaries included.
+
+use super::memory_model::{demangle_in_text, excerpt, Frame, MemoryReport, ParseError, Site};
+use serde::Serialize;
+use std::ffi::OsString;
+use std::path::Path;
+
+const WHAT_XML: &str = "memcheck XML";
+const WHAT_LOG: &str = "memcheck log";
+
+/// Options shared by both forms: full leak check listing every kind of loss
+/// record, stacks deep enough to get past Rust's inlined allocator frames,
+/// and no output from forked children (their XML would corrupt ours).
+fn common_args(valgrind: &Path) -> Vec<OsString> {
+    vec![
+        valgrind.into(),
+        "--tool=memcheck".into(),
+        "--leak-check=full".into(),
+        "--show-leak-kinds=all".into(),
+        "--num-callers=40".into(),
+        "--child-silent-after-fork=yes".into(),
+    ]
+}
+
+/// `valgrind --tool=memcheck --leak-check=full --show-leak-kinds=all
+/// --num-callers=40 --child-silent-after-fork=yes --xml=yes --xml-file=OUT
+/// PROGRAM ARGS…`
+pub fn command(valgrind: &Path, xml_out: &Path, program: &Path, args: &[String]) -> Vec<OsString> {
+    let mut argv = common_args(valgrind);
+    argv.push("--xml=yes".into());
+    let mut file = OsString::from("--xml-file=");
+    file.push(xml_out);
+    argv.push(file);
+    argv.push(program.into());
+    argv.extend(args.iter().map(OsString::from));
+    argv
+}
+
+/// The same run writing the text log instead (`--log-file=OUT`).
+pub fn log_command(
+    valgrind: &Path,
+    log_out: &Path,
+    program: &Path,
+    args: &[String],
+) -> Vec<OsString> {
+    let mut argv = common_args(valgrind);
+    let mut file = OsString::from("--log-file=");
+    file.push(log_out);
+    argv.push(file);
+    argv.push(program.into());
+    argv.extend(args.iter().map(OsString::from));
+    argv
+}
+
+/// Bytes and blocks of one kind of loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Lost {
+    pub bytes: u64,
+    pub blocks: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeakKind {
+    DefinitelyLost,
+    IndirectlyLost,
+    PossiblyLost,
+    StillReachable,
+}
+
+impl LeakKind {
+    fn from_xml(kind: &str) -> Option<LeakKind> {
+        match kind {
+            "Leak_DefinitelyLost" => Some(LeakKind::DefinitelyLost),
+            "Leak_IndirectlyLost" => Some(LeakKind::IndirectlyLost),
+            "Leak_PossiblyLost" => Some(LeakKind::PossiblyLost),
+            "Leak_StillReachable" => Some(LeakKind::StillReachable),
+            _ => None,
+        }
+    }
+
+    fn from_text(text: &str) -> Option<LeakKind> {
+        match text {
+            "definitely lost" => Some(LeakKind::DefinitelyLost),
+            "indirectly lost" => Some(LeakKind::IndirectlyLost),
+            "possibly lost" => Some(LeakKind::PossiblyLost),
+            "still reachable" => Some(LeakKind::StillReachable),
+            _ => None,
+        }
+    }
+
+    /// Order of concern: definitely lost first.
+    fn rank(self) -> u8 {
+        match self {
+            LeakKind::DefinitelyLost => 0,
+            LeakKind::IndirectlyLost => 1,
+            LeakKind::PossiblyLost => 2,
+            LeakKind::StillReachable => 3,
+        }
+    }
+}
+
+/// One loss record: blocks lost the same way from the same stack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LossRecord {
+    pub kind: LeakKind,
+    /// Bytes as memcheck reports the record: direct + indirect.
+    pub bytes: u64,
+    /// The record's own blocks' bytes (without what they point to).
+    pub direct_bytes: u64,
+    /// Bytes of blocks reachable only through this record's blocks.
+    pub indirect_bytes: u64,
+    pub blocks: u64,
+    /// Where the blocks were allocated, innermost frame first.
+    pub stack: Vec<Frame>,
+}
+
+/// A memory error other than a leak (invalid read, uninitialised value …).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryError {
+    /// memcheck's kind, e.g. `InvalidRead`, `UninitCondition` (XML only).
+    pub kind: String,
+    /// What memcheck said, e.g. `Invalid read of size 4`.
+    pub what: String,
+    /// How many times it happened (XML's `<errorcounts>`; 1 in logs).
+    pub count: u64,
+    pub stack: Vec<Frame>,
+}
+
+/// The HEAP SUMMARY of a text log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HeapSummary {
+    pub in_use_bytes: u64,
+    pub in_use_blocks: u64,
+    pub allocs: u64,
+    pub frees: u64,
+    pub bytes_allocated: u64,
+}
+
+/// What a memcheck leak check found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeakReport {
+    /// The profiled command line.
+    pub command: Option<String>,
+    pub definitely_lost: Lost,
+    pub indirectly_lost: Lost,
+    pub possibly_lost: Lost,
+    pub still_reachable: Lost,
+    /// Whether the four totals above are complete: always for a log (read
+    /// from its LEAK SUMMARY); for XML only if the run listed every kind of
+    /// loss record (`--show-leak-kinds=all`, as [`command`] does).
+    pub totals_complete: bool,
+    /// Memory errors other than leaks, counting repeats.
+    pub error_count: u64,
+    /// The distinct memory errors (contexts), at most `top`.
+    pub errors: Vec<MemoryError>,
+    /// The loss records that are leaks (definitely, indirectly, possibly
+    /// lost), definitely lost first then by bytes, at most `top`.
+    pub top_leaks: Vec<LossRecord>,
+    /// From a text log only.
+    pub heap_summary: Option<HeapSummary>,
+}
+
+impl LeakReport {
+    pub fn to_report(&self) -> MemoryReport {
+        MemoryReport {
+            tool: "memcheck".into(),
+            total_allocations: self.heap_summary.map(|h| h.allocs),
+            leaked_bytes: Some(self.definitely_lost.bytes as f64),
+            leaks: self
+                .top_leaks
+                .iter()
+                .map(|r| Site::from_stack(r.stack.clone(), Some(r.bytes as f64), Some(r.blocks)))
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&LeakReport> for MemoryReport {
+    fn from(report: &LeakReport) -> MemoryReport {
+        report.to_report()
+    }
+}
+
+/// Reads memcheck's XML (from [`command`]) or text log (from
+/// [`log_command`]), telling them apart by their first line.
+pub fn parse(text: &str, top: usize) -> Result<LeakReport, ParseError> {
+    let start = text.trim_start();
+    if start.is_empty() {
+        return Err(ParseError::new(
+            "memcheck output",
+            None,
+            "empty input: expected memcheck's XML or log",
+        ));
+    }
+    if start.starts_with('<') {
+        parse_xml(text, top)
+    } else {
+        parse_log(text, top)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// XML
+
+/// An element of valgrind's XML: no attributes matter, text is unescaped.
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    text: String,
+    children: Vec<Element>,
+}
+
+impl Element {
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    fn text_of(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.trim())
+    }
+}
+
+enum Token<'a> {
+    Open(&'a str),
+    Close(&'a str),
+    /// `<x/>`
+    Empty(&'a str),
+    Text(&'a str),
+}
+
+/// A pull tokenizer for the subset of XML valgrind writes.
+struct Tokenizer<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Tokenizer<'a> {
+    fn err(&self, message: impl Into<String>) -> ParseError {
+        ParseError::at(WHAT_XML, self.line, message)
+    }
+
+    fn advance(&mut self, to: usize) {
+        self.line += self.text[self.pos..to].matches('\n').count();
+        self.pos = to;
+    }
+
+    fn next(&mut self) -> Result<Option<Token<'a>>, ParseError> {
+        loop {
+            let rest = &self.text[self.pos..];
+            if rest.is_empty() {
+                return Ok(None);
+            }
+            if !rest.starts_with('<') {
+                let end = rest.find('<').map_or(self.text.len(), |i| self.pos + i);
+                let text = &self.text[self.pos..end];
+                self.advance(end);
+                return Ok(Some(Token::Text(text)));
+            }
+            let (skip_end, what) = if rest.starts_with("<?") {
+                ("?>", "processing instruction")
+            } else if rest.starts_with("<!--") {
+                ("-->", "comment")
+            } else if rest.starts_with("<!") {
+                (">", "declaration")
+            } else {
+                ("", "")
+            };
+            if !skip_end.is_empty() {
+                let Some(end) = rest.find(skip_end) else {
+                    return Err(self.err(format!(
+                        "unexpected end of input inside a {what} — the file is truncated"
+                    )));
+                };
+                self.advance(self.pos + end + skip_end.len());
+                continue;
+            }
+            let Some(end) = rest.find('>') else {
+                return Err(
+                    self.err("unexpected end of input inside a tag — the file is truncated")
+                );
+            };
+            let inner = &rest[1..end];
+            self.advance(self.pos + end + 1);
+            if let Some(name) = inner.strip_prefix('/') {
+                return Ok(Some(Token::Close(name.trim())));
+            }
+            if let Some(body) = inner.strip_suffix('/') {
+                let name = body.split_whitespace().next().unwrap_or("");
+                return Ok(Some(Token::Empty(name)));
+            }
+            let name = inner.split_whitespace().next().unwrap_or("");
+            if name.is_empty() {
+                return Err(self.err(format!(
+                    "expected a tag name after '<', got {}",
+                    excerpt(inner)
+                )));
+            }
+            return Ok(Some(Token::Open(name)));
+        }
+    }
+
+    /// Reads the rest of an element whose open tag was just read.
+    fn element(&mut self, name: &str) -> Result<Element, ParseError> {
+        let mut stack = vec![Element {
+            name: name.to_string(),
+            ..Default::default()
+        }];
+        loop {
+            let Some(token) = self.next()? else {
+                let open: Vec<String> = stack.iter().map(|e| format!("<{}>", e.name)).collect();
+                return Err(self.err(format!(
+                    "unexpected end of input inside {} — the file is truncated (valgrind killed \
+                     or still running?)",
+                    open.join(" ")
+                )));
+            };
+            match token {
+                Token::Open(child) => stack.push(Element {
+                    name: child.to_string(),
+                    ..Default::default()
+                }),
+                Token::Empty(child) => {
+                    let top = stack.last_mut().expect("non-empty");
+                    top.children.push(Element {
+                        name: child.to_string(),
+                        ..Default::default()
+                    });
+                }
+                Token::Text(text) => {
+                    let top = stack.last_mut().expect("non-empty");
+                    top.text.push_str(&unescape(text));
+                }
+                Token::Close(closing) => {
+                    let done = stack.pop().expect("non-empty");
+                    if done.name != closing {
+                        return Err(
+                            self.err(format!("expected </{}>, got </{closing}>", done.name))
+                        );
+                    }
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(done),
+                        None => return Ok(done),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn xml_frames(stack: Option<&Element>) -> Vec<Frame> {
+    let Some(stack) = stack else {
+        return Vec::new();
+    };
+    stack
+        .children("frame")
+        .map(|f| {
+            let function = f
+                .text_of("fn")
+                .map(demangle_in_text)
+                .or_else(|| f.text_of("ip").map(str::to_string))
+                .unwrap_or_else(|| "???".to_string());
+            let location = f.text_of("file").map(|file| {
+                let path = match f.text_of("dir") {
+                    Some(dir) if !dir.is_empty() => format!("{}/{file}", dir.trim_end_matches('/')),
+                    _ => file.to_string(),
+                };
+                match f.text_of("line") {
+                    Some(line) => format!("{path}:{line}"),
+                    None => path,
+                }
+            });
+            Frame {
+                function,
+                location,
+                module: f.text_of("obj").map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// `4,096 (4,000 direct, 96 indirect) bytes in …` → (direct, indirect).
+fn direct_indirect(text: &str) -> Option<(u64, u64)> {
+    let inner = text.split_once('(')?.1.split_once(')')?.0;
+    let (direct, indirect) = inner.split_once(" direct, ")?;
+    let indirect = indirect.strip_suffix(" indirect")?;
+    Some((number(direct)?, number(indirect)?))
+}
+
+/// `4,096` → 4096.
+fn number(text: &str) -> Option<u64> {
+    text.trim().replace(',', "").parse().ok()
+}
+
+fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
+    let mut tokens = Tokenizer {
+        text,
+        pos: 0,
+        line: 1,
+    };
+    // Find the root.
+    loop {
+        match tokens.next()? {
+            Some(Token::Open("valgrindoutput")) => break,
+            Some(Token::Text(t)) if t.trim().is_empty() => {}
+            Some(Token::Open(other)) | Some(Token::Empty(other)) | Some(Token::Close(other)) => {
+                return Err(tokens.err(format!(
+                    "expected <valgrindoutput>, got <{other}> — not valgrind's XML"
+                )))
+            }
+            Some(Token::Text(t)) => {
+                return Err(tokens.err(format!("expected <valgrindoutput>, got {}", excerpt(t))))
+            }
+            None => return Err(tokens.err("expected <valgrindoutput>, got the end of the input")),
+        }
+    }
+    let mut report = LeakReport {
+        command: None,
+        definitely_lost: Lost::default(),
+        indirectly_lost: Lost::default(),
+        possibly_lost: Lost::default(),
+        still_reachable: Lost::default(),
+        totals_complete: false,
+        error_count: 0,
+        errors: Vec::new(),
+        top_leaks: Vec::new(),
+        heap_summary: None,
+    };
+    let mut leaks: Vec<LossRecord> = Vec::new();
+    // Non-leak errors by their `unique` id, to be counted by <errorcounts>.
+    let mut errors: Vec<(String, MemoryError)> = Vec::new();
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    let mut closed = false;
+    let mut tool_checked = false;
+    while let Some(token) = tokens.next()? {
+        let name = match token {
+            Token::Open(name) => name,
+            Token::Close("valgrindoutput") => {
+                closed = true;
+                break;
+            }
+            Token::Close(other) => return Err(tokens.err(format!("unexpected </{other}>"))),
+            Token::Empty(_) | Token::Text(_) => continue,
+        };
+        let line = tokens.line;
+        let element = tokens.element(name)?;
+        match element.name.as_str() {
+            "protocoltool" => {
+                tool_checked = true;
+                if element.text.trim() != "memcheck" {
+                    return Err(ParseError::at(
+                        WHAT_XML,
+                        line,
+                        format!(
+                            "expected <protocoltool>memcheck</protocoltool>, got {}",
+                            excerpt(&element.text)
+                        ),
+                    ));
+                }
+            }
+            "args" => {
+                if let Some(vargv) = element.child("vargv") {
+                    report.totals_complete = vargv.children("arg").any(|a| {
+                        a.text
+                            .trim()
+                            .strip_prefix("--show-leak-kinds=")
+                            .is_some_and(|v| {
+                                v == "all"
+                                    || ["definite", "indirect", "possible", "reachable"]
+                                        .iter()
+                                        .all(|k| v.contains(k))
+                            })
+                    });
+                }
+                if let Some(argv) = element.child("argv") {
+                    let mut parts: Vec<&str> = argv.text_of("exe").into_iter().collect();
+                    parts.extend(argv.children("arg").map(|a| a.text.trim()));
+                    report.command = Some(parts.join(" "));
+                }
+            }
+            "error" => {
+                let kind = element.text_of("kind").unwrap_or("").to_string();
+                let stack = xml_frames(element.child("stack"));
+                if let Some(leak_kind) = LeakKind::from_xml(&kind) {
+                    let xwhat = element.child("xwhat").ok_or_else(|| {
+                        ParseError::at(WHAT_XML, line, format!("a {kind} <error> without <xwhat>"))
+                    })?;
+                    let field = |name: &str| -> Result<u64, ParseError> {
+                        xwhat.text_of(name).and_then(number).ok_or_else(|| {
+                            ParseError::at(
+                                WHAT_XML,
+                                line,
+                                format!("a {kind} <error> without a numeric <{name}>"),
+                            )
+                        })
+                    };
+                    let bytes = field("leakedbytes")?;
+                    let blocks = field("leakedblocks")?;
+                    let (direct_bytes, indirect_bytes) =
+                        direct_indirect(xwhat.text_of("text").unwrap_or("")).unwrap_or((bytes, 0));
+                    leaks.push(LossRecord {
+                        kind: leak_kind,
+                        bytes,
+                        direct_bytes,
+                        indirect_bytes,
+                        blocks,
+                        stack,
+                    });
+                } else {
+                    let what = element
+                        .text_of("what")
+                        .or_else(|| element.child("xwhat").and_then(|x| x.text_of("text")))
+                        .unwrap_or("")
+                        .to_string();
+                    let unique = element.text_of("unique").unwrap_or("").to_string();
+                    errors.push((
+                        unique,
+                        MemoryError {
+                            kind,
+                            what,
+                            count: 1,
+                            stack,
+                        },
+                    ));
+                }
+            }
+            "errorcounts" => {
+                for pair in element.children("pair") {
+                    let count = pair.text_of("count").and_then(number).unwrap_or(0);
+                    counts.push((pair.text_of("unique").unwrap_or("").to_string(), count));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !closed {
+        return Err(ParseError::new(
+            WHAT_XML,
+            None,
+            format!(
+                "unexpected end of input after line {}: expected </valgrindoutput> — the file is \
+                 truncated (valgrind killed or still running?)",
+                tokens.line
+            ),
+        ));
+    }
+    if !tool_checked {
+        return Err(ParseError::new(
+            WHAT_XML,
+            None,
+            "no <protocoltool>: expected memcheck's XML",
+        ));
+    }
+    for record in &leaks {
+        let total = match record.kind {
+            LeakKind::DefinitelyLost => &mut report.definitely_lost,
+            LeakKind::IndirectlyLost => &mut report.indirectly_lost,
+            LeakKind::PossiblyLost => &mut report.possibly_lost,
+            LeakKind::StillReachable => &mut report.still_reachable,
+        };
+        // A record's bytes include what its blocks point to; those blocks
+        // have their own (indirectly lost) records, so count direct bytes.
+        total.bytes += record.direct_bytes;
+        total.blocks += record.blocks;
+    }
+    for (unique, error) in &mut errors {
+        if let Some((_, count)) = counts.iter().find(|(u, _)| u == unique) {
+            error.count = *count;
+        }
+    }
+    report.error_count = if counts.is_empty() {
+        errors.len() as u64
+    } else {
+        counts.iter().map(|(_, c)| c).sum()
+    };
+    report.errors = errors.into_iter().map(|(_, e)| e).take(top).collect();
+    report.top_leaks = top_leaks(leaks, top);
+    Ok(report)
+}
+
+fn top_leaks(mut records: Vec<LossRecord>, top: usize) -> Vec<LossRecord> {
+    records.retain(|r| r.kind != LeakKind::StillReachable);
+    records.sort_by(|a, b| {
+        a.kind
+            .rank()
+            .cmp(&b.kind.rank())
+            .then(b.bytes.cmp(&a.bytes))
+    });
+    records.truncate(top);
+    records
+}
+
+// ---------------------------------------------------------------------------
+// Text log
+
+/// `   at 0x48417B4: malloc (in /usr/lib/…)` / `   by 0x12E889: f (a.rs:9)`
+fn log_frame(line: &str) -> Option<Frame> {
+    let rest = line
+        .strip_prefix("at ")
+        .or_else(|| line.strip_prefix("by "))?;
+    let (address, rest) = rest.split_once(": ")?;
+    if !address.starts_with("0x") {
+        return None;
+    }
+    let rest = rest.trim_end();
+    // The location is the last balanced `( … )` group, preceded by a space.
+    let (function, location) = match rest.strip_suffix(')') {
+        Some(body) => {
+            let mut depth = 1;
+            let mut split = None;
+            for (i, c) in body.char_indices().rev() {
+                match c {
+                    ')' => depth += 1,
+                    '(' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            split = Some(i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match split {
+                Some(i) if body[..i].ends_with(' ') => (body[..i].trim_end(), Some(&body[i + 1..])),
+                _ => (rest, None),
+            }
+        }
+        None => (rest, None),
+    };
+    let (location, module) = match location {
+        Some(l) => match l.strip_prefix("in ") {
+            Some(module) => (None, Some(module.to_string())),
+            None => (Some(l.to_string()), None),
+        },
+        None => (None, None),
+    };
+    Some(Frame {
+        function: demangle_in_text(function),
+        location,
+        module,
+    })
+}
+
+/// `4,096 bytes in 1 blocks are definitely lost in loss record 3 of 3`
+fn log_loss_record(line: &str) -> Option<LossRecord> {
+    let (amount, rest) = line.split_once(" bytes in ")?;
+    let (blocks, rest) = rest.split_once(" blocks are ")?;
+    let (kind, _) = rest.split_once(" in loss record ")?;
+    let kind = LeakKind::from_text(kind)?;
+    let (bytes, direct, indirect) = match direct_indirect(amount) {
+        Some((d, i)) => (number(amount.split_once(' ')?.0)?, d, i),
+        None => {
+            let b = number(amount)?;
+            (b, b, 0)
+        }
+    };
+    Some(LossRecord {
+        kind,
+        bytes,
+        direct_bytes: direct,
+        indirect_bytes: indirect,
+        blocks: number(blocks)?,
+        stack: Vec::new(),
+    })
+}
+
+/// `definitely lost: 4,096 bytes in 1 blocks`
+fn log_lost(value: &str) -> Option<Lost> {
+    let (bytes, rest) = value.split_once(" bytes in ")?;
+    let blocks = rest.strip_suffix(" blocks")?;
+    Some(Lost {
+        bytes: number(bytes)?,
+        blocks: number(blocks)?,
+    })
+}
+
+fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
+    let mut report = LeakReport {
+        command: None,
+        definitely_lost: Lost::default(),
+        indirectly_lost: Lost::default(),
+        possibly_lost: Lost::default(),
+        still_reachable: Lost::default(),
+        totals_complete: true,
+        error_count: 0,
+        errors: Vec::new(),
+        top_leaks: Vec::new(),
+        heap_summary: None,
+    };
+    let mut leaks: Vec<LossRecord> = Vec::new();
+    let mut errors: Vec<MemoryError> = Vec::new();
+    // What the frames that follow belong to.
+    enum Current {
+        None,
+        Leak,
+        Error,
+    }
+    let mut current = Current::None;
+    let mut seen_valgrind = false;
+    let mut leak_summary = false;
+    let mut error_summary: Option<u64> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let n = index + 1;
+        // `==6683== message`: only valgrind's own lines count.
+        let Some(body) = raw
+            .strip_prefix("==")
+            .and_then(|r| r.split_once("== "))
+            .filter(|(pid, _)| pid.chars().all(|c| c.is_ascii_digit()))
+            .map(|(_, body)| body)
+            .or_else(|| {
+                raw.strip_prefix("==")
+                    .and_then(|r| r.strip_suffix("=="))
+                    .map(|_| "")
+            })
+        else {
+            continue;
+        };
+        seen_valgrind = true;
+        let line = body.trim();
+        let bad = |what: &str| {
+            ParseError::at(
+                WHAT_LOG,
+                n,
+                format!("expected {what}, got {}", excerpt(line)),
+            )
+        };
+        if line.is_empty() {
+            current = Current::None;
+            continue;
+        }
+        if let Some(command) = line.strip_prefix("Command: ") {
+            report.command = Some(command.to_string());
+        } else if let Some(frame) = log_frame(line) {
+            match current {
+                Current::Leak => leaks.last_mut().expect("a record").stack.push(frame),
+                Current::Error => errors.last_mut().expect("an error").stack.push(frame),
+                Current::None => {}
+            }
+        } else if line.contains(" in loss record ") {
+            let record = log_loss_record(line)
+                .ok_or_else(|| bad("'N bytes in M blocks are <kind> in loss record I of J'"))?;
+            leaks.push(record);
+            current = Current::Leak;
+        } else if let Some(value) = line.strip_prefix("in use at exit: ") {
+            let lost =
+                log_lost(value).ok_or_else(|| bad("'in use at exit: N bytes in M blocks'"))?;
+            report.heap_summary = Some(HeapSummary {
+                in_use_bytes: lost.bytes,
+                in_use_blocks: lost.blocks,
+                allocs: 0,
+                frees: 0,
+                bytes_allocated: 0,
+            });
+        } else if let Some(value) = line.strip_prefix("total heap usage: ") {
+            // `249,021 allocs, 249,018 frees, 34,692,461 bytes allocated`
+            let parts: Vec<&str> = value.split(", ").collect();
+            let field = |i: usize, suffix: &str| {
+                parts
+                    .get(i)
+                    .and_then(|p| p.strip_suffix(suffix))
+                    .and_then(number)
+            };
+            let (Some(allocs), Some(frees), Some(bytes)) = (
+                field(0, " allocs"),
+                field(1, " frees"),
+                field(2, " bytes allocated"),
+            ) else {
+                return Err(bad(
+                    "'total heap usage: N allocs, N frees, N bytes allocated'",
+                ));
+            };
+            let summary = report.heap_summary.get_or_insert(HeapSummary {
+                in_use_bytes: 0,
+                in_use_blocks: 0,
+                allocs: 0,
+                frees: 0,
+                bytes_allocated: 0,
+            });
+            summary.allocs = allocs;
+            summary.frees = frees;
+            summary.bytes_allocated = bytes;
+        } else if line == "LEAK SUMMARY:" {
+            leak_summary = true;
+        } else if let Some((kind, value)) = line.split_once(": ").filter(|_| leak_summary) {
+            let target = match kind {
+                "definitely lost" => Some(&mut report.definitely_lost),
+                "indirectly lost" => Some(&mut report.indirectly_lost),
+                "possibly lost" => Some(&mut report.possibly_lost),
+                "still reachable" => Some(&mut report.still_reachable),
+                _ => None,
+            };
+            if let Some(target) = target {
+                *target = log_lost(value)
+                    .ok_or_else(|| bad(&format!("'{kind}: N bytes in M blocks'")))?;
+            }
+            if kind == "ERROR SUMMARY" {
+                error_summary = value.split_whitespace().next().and_then(number);
+            }
+        } else if let Some(value) = line.strip_prefix("ERROR SUMMARY: ") {
+            error_summary = Some(
+                value
+                    .split_whitespace()
+                    .next()
+                    .and_then(number)
+                    .ok_or_else(|| bad("'ERROR SUMMARY: N errors from M contexts'"))?,
+            );
+        } else if !matches!(current, Current::Leak) && is_error_headline(line) {
+            errors.push(MemoryError {
+                kind: String::new(),
+                what: line.to_string(),
+                count: 1,
+                stack: Vec::new(),
+            });
+            current = Current::Error;
+        }
+    }
+    if !seen_valgrind {
+        return Err(ParseError::new(
+            WHAT_LOG,
+            None,
+            "no valgrind lines ('==PID== …') found: expected memcheck's log",
+        ));
+    }
+    let Some(errors_total) = error_summary else {
+        return Err(ParseError::new(
+            WHAT_LOG,
+            None,
+            "no 'ERROR SUMMARY:' line: the log is truncated (valgrind killed or still running?)",
+        ));
+    };
+    // The ERROR SUMMARY counts leaks of the kinds reported as errors
+    // (definite and possible, memcheck's default `--errors-for-leak-kinds`).
+    let leak_errors = leaks
+        .iter()
+        .filter(|r| matches!(r.kind, LeakKind::DefinitelyLost | LeakKind::PossiblyLost))
+        .count() as u64;
+    report.error_count = errors_total.saturating_sub(leak_errors);
+    report.errors = errors.into_iter().take(top).collect();
+    report.top_leaks = top_leaks(leaks, top);
+    Ok(report)
+}
+
+/// The first line of a memory error in a log (`Invalid read of size 4`,
+/// `Conditional jump or move depends on uninitialised value(s)` …).
+fn is_error_headline(line: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "Invalid ",
+        "Conditional jump",
+        "Use of uninitialised",
+        "Syscall param",
+        "Mismatched free",
+        "Source and destination overlap",
+        "Argument 'size' of function",
+        "Process terminating",
+    ];
+    STARTS.iter().any(|s| line.starts_with(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    const LEAK_XML: &str = include_str!("../../../tests/fixtures/memcheck/leak.xml");
+    const CLEAN_XML: &str = include_str!("../../../tests/fixtures/memcheck/clean.xml");
+    const LEAK_LOG: &str = include_str!("../../../tests/fixtures/memcheck/leak.log");
+
+    #[test]
+    fn commands() {
+        let argv = command(
+            Path::new("valgrind"),
+            Path::new("/tmp/mc.xml"),
+            Path::new("/bin/demo"),
+            &["--leak-bytes".into(), "4096".into()],
+        );
+        assert_eq!(
+            argv,
+            [
+                "valgrind",
+                "--tool=memcheck",
+                "--leak-check=full",
+                "--show-leak-kinds=all",
+                "--num-callers=40",
+                "--child-silent-after-fork=yes",
+                "--xml=yes",
+                "--xml-file=/tmp/mc.xml",
+                "/bin/demo",
+                "--leak-bytes",
+                "4096"
+            ]
+            .map(OsString::from)
+        );
+        let log = log_command(
+            Path::new("valgrind"),
+            Path::new("/tmp/mc.log"),
+            Path::new("/bin/demo"),
+            &[],
+        );
+        assert!(log.contains(&OsString::from("--log-file=/tmp/mc.log")));
+        assert!(!log.iter().any(|a| a.to_str().unwrap().starts_with("--xml")));
+    }
+
+    #[test]
+    fn finds_the_deliberate_leak_in_xml() {
+        let report = parse(LEAK_XML, 5).unwrap();
+        assert_eq!(
+            report.definitely_lost,
+            Lost {
+                bytes: 4096,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            report.indirectly_lost,
+            Lost {
+                bytes: 0,
+                blocks: 0
+            }
+        );
+        assert_eq!(
+            report.possibly_lost,
+            Lost {
+                bytes: 48,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            report.still_reachable,
+            Lost {
+                bytes: 544,
+                blocks: 1
+            }
+        );
+        assert!(report.totals_complete);
+        assert_eq!(report.error_count, 0);
+        assert!(report
+            .command
+            .as_deref()
+            .unwrap()
+            .ends_with("--leak-bytes 4096"));
+        let first = &report.top_leaks[0];
+        assert_eq!(first.kind, LeakKind::DefinitelyLost);
+        assert_eq!((first.bytes, first.blocks), (4096, 1));
+        assert_eq!(first.stack[0].function, "malloc");
+        assert!(first
+            .stack
+            .iter()
+            .any(|f| f.function == "cdr_demo::generate::leak"
+                && f.location.as_deref() == Some("/work/main/demo/src/generate.rs:211")));
+        // Still reachable is not a leak.
+        assert!(report
+            .top_leaks
+            .iter()
+            .all(|r| r.kind != LeakKind::StillReachable));
+        assert_eq!(report.top_leaks.len(), 2);
+        let common = report.to_report();
+        assert_eq!(common.tool, "memcheck");
+        assert_eq!(common.leaked_bytes, Some(4096.0));
+        assert_eq!(common.leaks[0].function, "cdr_demo::generate::leak");
+        assert_eq!(common.leaks[0].count, Some(1));
+    }
+
+    #[test]
+    fn a_clean_run_loses_nothing_definitely() {
+        let report = parse(CLEAN_XML, 5).unwrap();
+        assert_eq!(report.definitely_lost, Lost::default());
+        assert_eq!(report.to_report().leaked_bytes, Some(0.0));
+        assert!(report
+            .top_leaks
+            .iter()
+            .all(|r| r.kind != LeakKind::DefinitelyLost));
+    }
+
+    #[test]
+    fn the_log_says_the_same_as_the_xml() {
+        let log = parse(LEAK_LOG, 5).unwrap();
+        assert_eq!(
+            log.definitely_lost,
+            Lost {
+                bytes: 4096,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            log.possibly_lost,
+            Lost {
+                bytes: 48,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            log.still_reachable,
+            Lost {
+                bytes: 544,
+                blocks: 1
+            }
+        );
+        assert_eq!(log.error_count, 0);
+        let heap = log.heap_summary.unwrap();
+        assert_eq!(
+            (heap.allocs, heap.frees, heap.bytes_allocated),
+            (249_021, 249_018, 34_692_461)
+        );
+        assert_eq!((heap.in_use_bytes, heap.in_use_blocks), (4_688, 3));
+        let leak = &log.top_leaks[0];
+        assert_eq!((leak.kind, leak.bytes), (LeakKind::DefinitelyLost, 4096));
+        assert!(leak
+            .stack
+            .iter()
+            .any(|f| f.function == "cdr_demo::generate::leak"
+                && f.location.as_deref() == Some("generate.rs:211")));
+        assert_eq!(
+            leak.stack[0].module.as_deref(),
+            Some("/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so")
+        );
+        assert_eq!(log.to_report().total_allocations, Some(249_021));
+        assert_eq!(
+            log.to_report().leaks[0].function,
+            "cdr_demo::generate::leak"
+        );
+    }
+
+    #[test]
+    fn indirect_bytes_are_not_counted_twice() {
+        let xml = "<?xml version=\"1.0\"?>\n<valgrindoutput>\n<protocolversion>4</protocolversion>\n<protocoltool>memcheck</protocoltool>\n<args><vargv><exe>valgrind</exe><arg>--show-leak-kinds=all</arg></vargv><argv><exe>./a</exe></argv></args>\n<error><unique>0x1</unique><kind>Leak_DefinitelyLost</kind><xwhat><text>48 (16 direct, 32 indirect) bytes in 1 blocks are definitely lost in loss record 2 of 2</text><leakedbytes>48</leakedbytes><leakedblocks>1</leakedblocks></xwhat><stack><frame><ip>0x1</ip><fn>malloc</fn></frame><frame><ip>0x2</ip><fn>_ZN4demo4make17h0123456789abcdefE</fn><dir>/src</dir><file>a.rs</file><line>3</line></frame></stack></error>\n<error><unique>0x2</unique><kind>Leak_IndirectlyLost</kind><xwhat><text>32 bytes in 2 blocks are indirectly lost in loss record 1 of 2</text><leakedbytes>32</leakedbytes><leakedblocks>2</leakedblocks></xwhat><stack><frame><ip>0x1</ip><fn>malloc</fn></frame></stack></error>\n<error><unique>0x3</unique><kind>InvalidRead</kind><what>Invalid read of size 4</what><stack><frame><ip>0x3</ip><fn>f &amp; g&lt;T&gt;</fn></frame></stack></error>\n<errorcounts><pair><count>7</count><unique>0x3</unique></pair></errorcounts>\n</valgrindoutput>\n";
+        let report = parse(xml, 5).unwrap();
+        assert_eq!(
+            report.definitely_lost,
+            Lost {
+                bytes: 16,
+                blocks: 1
+            }
+        );
+        assert_eq!(
+            report.indirectly_lost,
+            Lost {
+                bytes: 32,
+                blocks: 2
+            }
+        );
+        assert_eq!(report.top_leaks[0].bytes, 48);
+        assert_eq!(report.top_leaks[0].stack[1].function, "demo::make");
+        assert_eq!(
+            report.top_leaks[0].stack[1].location.as_deref(),
+            Some("/src/a.rs:3")
+        );
+        assert_eq!(report.error_count, 7);
+        assert_eq!(report.errors[0].what, "Invalid read of size 4");
+        assert_eq!(report.errors[0].stack[0].function, "f & g<T>");
+        assert_eq!(report.errors[0].count, 7);
+        // Without --show-leak-kinds=all the totals are flagged incomplete.
+        let partial = xml.replace("--show-leak-kinds=all", "--leak-check=full");
+        assert!(!parse(&partial, 5).unwrap().totals_complete);
+    }
+
+    #[test]
+    fn truncated_or_foreign_input_is_a_clear_error() {
+        let cut = &LEAK_XML[..LEAK_XML.len() / 2];
+        let e = parse(cut, 5).unwrap_err();
+        assert!(e.to_string().starts_with("memcheck XML, line "), "{e}");
+        assert!(e.to_string().contains("truncated"), "{e}");
+        assert!(e.to_string().contains("<error>"), "{e}");
+        let e = parse(&LEAK_XML[..LEAK_XML.rfind("</valgrindoutput>").unwrap()], 5).unwrap_err();
+        assert!(e.to_string().contains("expected </valgrindoutput>"), "{e}");
+        let massif = LEAK_XML.replace("<protocoltool>memcheck", "<protocoltool>helgrind");
+        assert!(parse(&massif, 5)
+            .unwrap_err()
+            .to_string()
+            .contains("expected <protocoltool>memcheck"));
+        assert!(parse("<html></html>", 5)
+            .unwrap_err()
+            .to_string()
+            .contains("not valgrind's XML"));
+        assert!(parse("", 5)
+            .unwrap_err()
+            .to_string()
+            .contains("empty input"));
+        let e = parse(&LEAK_LOG[..LEAK_LOG.find("ERROR SUMMARY").unwrap()], 5).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+        assert!(parse("just some text\n", 5)
+            .unwrap_err()
+            .to_string()
+            .contains("no valgrind lines"));
+        let damaged = LEAK_LOG.replace(
+            "definitely lost: 4,096 bytes in 1 blocks",
+            "definitely lost: lots",
+        );
+        let e = parse(&damaged, 5).unwrap_err();
+        assert!(
+            e.line.is_some() && e.message.contains("definitely lost"),
+            "{e}"
+        );
+        for text in [LEAK_XML, LEAK_LOG] {
+            for cut in (0..text.len())
+                .step_by(331)
+                .filter(|&i| text.is_char_boundary(i))
+            {
+                let _ = parse(&text[..cut], 5);
+            }
+        }
+    }
+
+    /// Runs memcheck for real: the deliberate leak is found, a clean run passes.
+    #[test]
+    fn real_memcheck_runs() {
+        let demo = crate::runs::build::demo_for_tests();
+        if Command::new("valgrind").arg("--version").output().is_err() {
+            eprintln!("skipped: valgrind is not on PATH");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("memcheck-real-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base: Vec<String> = "generate --subs 2000 --days 1 --workers 2 --out /dev/null"
+            .split(' ')
+            .map(String::from)
+            .collect();
+        let run = |name: &str, extra: &[&str]| {
+            let out = dir.join(name);
+            let mut args = base.clone();
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let argv = command(Path::new("valgrind"), &out, &demo, &args);
+            let status = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+            assert!(
+                status.status.success(),
+                "{}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+            parse(&std::fs::read_to_string(&out).unwrap(), 5).unwrap()
+        };
+        let leaky = run("leak.xml", &["--leak-bytes", "4096"]);
+        let clean = run("clean.xml", &[]);
+        eprintln!(
+            "memcheck: leak run definitely lost {} B in {} blocks (possibly {} B, reachable {} B); clean run definitely lost {} B",
+            leaky.definitely_lost.bytes,
+            leaky.definitely_lost.blocks,
+            leaky.possibly_lost.bytes,
+            leaky.still_reachable.bytes,
+            clean.definitely_lost.bytes
+        );
+        assert!(leaky.definitely_lost.bytes >= 4096);
+        assert!(leaky.top_leaks[0]
+            .stack
+            .iter()
+            .any(|f| f.function == "cdr_demo::generate::leak"));
+        assert_eq!(clean.definitely_lost.bytes, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
