@@ -803,7 +803,7 @@ pub fn render_terminal(report: &CompareReport, dir: Option<&str>, colour: bool) 
         }
         for (title, functions) in [
             ("CPU samples", &scale.functions),
-            ("memory", &scale.memory_functions),
+            ("heap at its peak", &scale.memory_functions),
         ] {
             if functions.is_empty() {
                 continue;
@@ -831,13 +831,23 @@ pub fn render_terminal(report: &CompareReport, dir: Option<&str>, colour: bool) 
             let path = dir.map_or(file.clone(), |d| format!("{d}/{file}"));
             let _ = writeln!(
                 out,
-                "  differential flamegraph (red grew, blue shrank): {path}"
+                "  {} differential flamegraph (red grew, blue shrank): {path}",
+                svg_kind(file)
             );
         }
     }
     out.push('\n');
     out.push_str(&gate_line(report, &s));
     out
+}
+
+/// "CPU" or "Memory", from a differential flamegraph's file name.
+fn svg_kind(file: &str) -> &'static str {
+    if file.ends_with(MEMORY_DIFF_SVG) {
+        "Memory"
+    } else {
+        "CPU"
+    }
 }
 
 fn gate_line(report: &CompareReport, s: &Style) -> String {
@@ -955,7 +965,7 @@ pub fn render_markdown(report: &CompareReport) -> String {
         }
         for (title, functions) in [
             ("share of CPU samples", &scale.functions),
-            ("share of allocated bytes", &scale.memory_functions),
+            ("share of the heap at its peak", &scale.memory_functions),
         ] {
             if functions.is_empty() {
                 continue;
@@ -985,7 +995,8 @@ pub fn render_markdown(report: &CompareReport) -> String {
         for file in &scale.files {
             let _ = writeln!(
                 out,
-                "Differential flamegraph: [{file}]({file}) (shape of B; red grew, blue shrank)\n"
+                "{} differential flamegraph: [{file}]({file}) (shape of B; red grew, blue shrank)\n",
+                svg_kind(file)
             );
         }
     }

@@ -228,7 +228,7 @@ pub fn compare(
             let title = format!("{} → {}", a.name, b.name);
             for (file, svg, what) in [
                 (cpu_profile::FOLDED, DIFF_SVG, "CPU"),
-                (memory_profile::FOLDED, MEMORY_DIFF_SVG, "memory"),
+                (memory_profile::FOLDED, MEMORY_DIFF_SVG, "heap at peak"),
             ] {
                 let (before, after) = (folded(a, sa, file), folded(b, sb, file));
                 if !(before.is_file() && after.is_file()) {
@@ -308,7 +308,14 @@ fn function_changes(
         functions::from_folded(&read(before)?),
         functions::from_folded(&read(after)?),
     );
-    Ok(functions::diff(&a, &b, top))
+    // Rows that would print as +0.0 / -0.0 say nothing.
+    let moved = |c: &functions::FunctionChange| {
+        c.self_delta().abs() >= 0.05 || (c.total_after - c.total_before).abs() >= 0.05
+    };
+    Ok(functions::diff(&a, &b, top)
+        .into_iter()
+        .filter(moved)
+        .collect())
 }
 
 fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {

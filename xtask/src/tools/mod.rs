@@ -2,6 +2,7 @@
 //! each one. One module per tool holds its command building and output
 //! parsing side by side; this file only detects them.
 
+pub mod callgrind;
 pub mod dtrace;
 pub mod heaptrack;
 pub mod instruments;
@@ -10,7 +11,6 @@ pub mod memcheck;
 pub mod memory_model;
 pub mod perf;
 pub mod xctrace;
-pub mod callgrind;
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
