@@ -570,8 +570,7 @@ mod revisions {
         } else {
             shorts.iter().map(|s| format!("rev-{s}")).collect()
         };
-        // Entries of worktrees an interrupted run left behind.
-        let _ = git(&repo, &["worktree", "prune"]);
+        remove_abandoned_scratch(&repo, &store.dir);
         std::fs::create_dir_all(&store.dir)
             .with_context(|| format!("cannot create {}", store.dir.display()))?;
         let scratch = Scratch::new(
@@ -729,6 +728,46 @@ mod revisions {
         let a = entries.pop().expect("two results");
         eprintln!("results: {} and {}", a.dir.display(), b.dir.display());
         Ok((a, b))
+    }
+
+    /// Worktrees and executables of --rev runs that were interrupted (Ctrl-C
+    /// exits without running destructors): `.tmp-rev-<pid>` of a process that
+    /// is gone. Their worktrees are unregistered from git, then deleted.
+    fn remove_abandoned_scratch(repo: &Path, results: &Path) {
+        let Ok(entries) = std::fs::read_dir(results) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name
+                .strip_prefix(TMP_PREFIX)
+                .and_then(|rest| rest.strip_prefix("rev-"))
+                .and_then(|pid| pid.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if pid == std::process::id() as i32 || process_alive(pid) {
+                continue;
+            }
+            for side in ["src-a", "src-b"] {
+                let worktree = entry.path().join(side);
+                if worktree.exists() {
+                    let _ = git(
+                        repo,
+                        &["worktree", "remove", "--force", &worktree.to_string_lossy()],
+                    );
+                }
+            }
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+        // Entries of worktrees whose directories are gone.
+        let _ = git(repo, &["worktree", "prune"]);
+    }
+
+    fn process_alive(pid: i32) -> bool {
+        // SAFETY: signal 0 only checks that the process exists.
+        let exists = unsafe { libc::kill(pid, 0) } == 0;
+        exists || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
     }
 
     fn check_workload(name: &str, workload: &Workload) -> anyhow::Result<()> {
@@ -958,6 +997,36 @@ mod revisions {
             let scratch_path = scratch.path.clone();
             drop(scratch);
             assert!(!scratch_path.exists());
+        }
+
+        #[test]
+        fn scratch_of_dead_runs_is_removed_and_nothing_else() {
+            let repo = PathBuf::from(
+                git(&crate::project_root(), &["rev-parse", "--show-toplevel"]).unwrap(),
+            );
+            let results =
+                std::env::temp_dir().join(format!("xtask-abandoned-{}", std::process::id()));
+            let mut child = Command::new("true").spawn().unwrap();
+            let dead = child.id();
+            child.wait().unwrap();
+            let keep = [
+                format!(".tmp-rev-{}", std::process::id()),
+                ".tmp-20261122-000000-baseline-1".to_string(),
+                "20261122-000000-baseline".to_string(),
+            ];
+            for name in keep.iter().chain([&format!(".tmp-rev-{dead}")]) {
+                std::fs::create_dir_all(results.join(name).join("bin-a")).unwrap();
+            }
+            remove_abandoned_scratch(&repo, &results);
+            let mut left: Vec<String> = std::fs::read_dir(&results)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            let mut expected = keep.to_vec();
+            expected.sort();
+            assert_eq!(left, expected);
+            std::fs::remove_dir_all(&results).unwrap();
         }
 
         #[test]
