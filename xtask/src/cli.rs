@@ -44,6 +44,20 @@ pub enum Task {
     Memory(tasks::memory::Args),
     /// Benchmark the xtask itself: flamegraph overhead and folding throughput.
     BenchSelf(tasks::bench_self::Args),
+    /// Give a result a stable name (kept by cleanup, usable wherever a result is named).
+    Pin(tasks::pins::PinArgs),
+    /// Remove a pin (the result stays).
+    Unpin(tasks::pins::UnpinArgs),
+    /// Every result: time, label, workload, headline numbers, pins, complete or not.
+    List(tasks::pins::ListArgs),
+    /// Each measure across results in time order; --export-csv, --plot.
+    Trends(tasks::trends::Args),
+    /// Remove old results, interrupted runs and failed runs (never pinned or foreign ones).
+    Cleanup(tasks::cleanup::Args),
+    /// A result as Bencher JSON (bmf), pprof, CSV or Markdown.
+    Export(tasks::export::Args),
+    /// Write results/index.html: every result, comparisons and trend charts on one page.
+    Report(tasks::report::Args),
     /// Compare two results (or two git revisions): faster or slower, by how much, and where.
     ProfileCompare(tasks::compare::Args),
     /// The checks a release needs: fmt, clippy, tests, a fresh baseline, the regression gate.
@@ -90,6 +104,13 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
         Task::Memory(args) => tasks::memory::run(&config, &args, &params),
         Task::BenchSelf(args) => tasks::bench_self::run(&config, &args, &params),
+        Task::Pin(args) => tasks::pins::pin(&config, &args),
+        Task::Unpin(args) => tasks::pins::unpin(&config, &args),
+        Task::List(args) => tasks::pins::list(&config, &args),
+        Task::Trends(args) => tasks::trends::run(&config, &args),
+        Task::Cleanup(args) => tasks::cleanup::run(&config, &args),
+        Task::Export(args) => tasks::export::run(&config, &args),
+        Task::Report(args) => tasks::report::run(&config, &args),
         Task::ProfileCompare(args) => tasks::compare::run(&config, &args, &params),
         Task::PreRelease(args) => tasks::pre_release::run(&config, &args, &params),
     }

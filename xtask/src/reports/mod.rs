@@ -1,6 +1,11 @@
 //! What people read: flamegraphs, function tables, Markdown summaries.
 
+pub mod bmf;
+pub mod chart;
 pub mod compare;
+pub mod csv;
 pub mod flamegraph;
 pub mod functions;
+pub mod html;
 pub mod markdown;
+pub mod pprof;

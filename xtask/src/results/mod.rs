@@ -6,7 +6,11 @@
 //! `.tmp-<...>` and renamed into place only when complete, so an interrupted
 //! task never leaves a directory that looks like a finished result.
 
+pub mod inventory;
+pub mod pins;
 pub mod record;
+#[cfg(test)]
+pub mod synthetic;
 pub mod system_info;
 
 use anyhow::{bail, Context};
@@ -171,9 +175,24 @@ impl Store {
         Ok(entries)
     }
 
-    /// Finds a result by directory path, directory name, `latest`,
-    /// `previous`, or label (the newest with that label).
+    /// Finds a result by pin (see `pins`), directory path, directory name,
+    /// `latest`, `previous`, or label (the newest with that label).
     pub fn resolve(&self, what: &str) -> anyhow::Result<Entry> {
+        if let Some(pin) = pins::Pins::load(&self.dir)?.pins.get(what) {
+            let dir = self.dir.join(&pin.dir);
+            let run = dir.join(RUN_FILE);
+            if !run.is_file() {
+                bail!(
+                    "pin `{what}` points at {}, which holds no result any more: `cargo xtask unpin {what}`",
+                    dir.display()
+                );
+            }
+            return Ok(Entry {
+                record: read_record(&run)?,
+                dir,
+                name: pin.dir.clone(),
+            });
+        }
         let path = Path::new(what);
         if path.join(RUN_FILE).is_file() {
             let record = read_record(&path.join(RUN_FILE))?;
@@ -207,7 +226,7 @@ impl Store {
                     .map(|e| e.name.as_str())
                     .collect();
                 bail!(
-                    "no result `{what}` in {} ({}); give a directory, a label, `latest` or `previous`",
+                    "no result `{what}` in {} ({}); give a pin, a directory, a label, `latest` or `previous`",
                     self.dir.display(),
                     if known.is_empty() {
                         "it holds no results yet: run `cargo xtask profile-baseline`".to_string()

@@ -23,6 +23,7 @@ pub const PERF_DATA: &str = "perf.data";
 pub struct Options {
     pub frequency: u32,
     pub call_graph: CallGraph,
+    pub kernel_frames: bool,
     /// Flamegraph title.
     pub title: String,
     pub subtitle: String,
@@ -55,6 +56,7 @@ fn perf_settings(options: &Options) -> (perf::Settings, Option<PathBuf>, Vec<Str
         frequency: options.frequency,
         call_graph: options.call_graph,
         inline_frames: fast.is_some(),
+        kernel_frames: options.kernel_frames,
     };
     (settings, fast, notes)
 }

@@ -106,6 +106,7 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         let options = cpu_profile::Options {
             frequency: args.freq.unwrap_or(config.defaults.frequency),
             call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
+            kernel_frames: config.defaults.kernel_frames,
             title: format!(
                 "{} {}",
                 workload_name,

@@ -58,6 +58,7 @@ fn measure(
     let options = cpu_profile::Options {
         frequency: config.defaults.frequency,
         call_graph: config.defaults.call_graph,
+        kernel_frames: config.defaults.kernel_frames,
         title: "bench-self".into(),
         subtitle: String::new(),
     };
@@ -100,6 +101,7 @@ fn measure(
         frequency: options.frequency,
         call_graph: options.call_graph,
         inline_frames: inline,
+        kernel_frames: options.kernel_frames,
     };
     let script = std::process::Command::new(perf_path)
         .args(perf::script_args(&settings, &data))

@@ -654,6 +654,7 @@ mod revisions {
                     let options = cpu_profile::Options {
                         frequency: config.defaults.frequency,
                         call_graph: config.defaults.call_graph,
+                        kernel_frames: config.defaults.kernel_frames,
                         title: format!("{name} {}", format_params(&shown)),
                         subtitle: format!(
                             "revision {} ({})",

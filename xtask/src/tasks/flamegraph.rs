@@ -60,6 +60,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     let options = cpu_profile::Options {
         frequency: args.freq.unwrap_or(config.defaults.frequency),
         call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
+        kernel_frames: config.defaults.kernel_frames,
         title: format!("{name} {}", format_params(&shown)),
         subtitle: format!("commit {}", short_commit(&git)),
     };

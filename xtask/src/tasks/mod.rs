@@ -3,11 +3,16 @@
 
 pub mod baseline;
 pub mod bench_self;
+pub mod cleanup;
 pub mod compare;
 pub mod doctor;
+pub mod export;
 pub mod flamegraph;
 pub mod memory;
+pub mod pins;
 pub mod pre_release;
+pub mod report;
+pub mod trends;
 
 use crate::results::record::GitInfo;
 use crate::tools::capture;

@@ -16,6 +16,8 @@ pub struct Settings {
     pub call_graph: CallGraph,
     /// Inline frames resolved (needs a fast addr2line) or `--no-inline`.
     pub inline_frames: bool,
+    /// Kernel frames sampled too; otherwise `--all-user`.
+    pub kernel_frames: bool,
 }
 
 /// `perf record` of a program we start.
@@ -41,7 +43,7 @@ pub fn attach_args(settings: &Settings, data: &Path, pid: u32) -> Vec<OsString> 
 }
 
 fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
-    vec![
+    let mut argv: Vec<OsString> = vec![
         "record".into(),
         "--freq".into(),
         settings.frequency.to_string().into(),
@@ -55,8 +57,12 @@ fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
         "--no-bpf-event".into(),
         "--output".into(),
         data.into(),
-    ]
+    ];
+    if !settings.kernel_frames {
+        argv.push("--all-user".into());
+    }
     // Not `--quiet`: its stderr summary (samples, lost chunks) goes into the report.
+    argv
 }
 
 /// `perf script` over a recording, for folding.
@@ -242,6 +248,7 @@ mod tests {
             frequency: 997,
             call_graph: CallGraph::Dwarf,
             inline_frames: true,
+            kernel_frames: true,
         };
         let argv = record_args(
             &settings,
@@ -260,8 +267,11 @@ mod tests {
         let fp = Settings {
             call_graph: CallGraph::Fp,
             inline_frames: false,
+            kernel_frames: false,
             ..settings
         };
+        assert!(record_args(&fp, Path::new("p"), Path::new("/bin/x"), &[])
+            .contains(&"--all-user".into()));
         let words: Vec<String> = script_args(&fp, Path::new("p.data"))
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
@@ -326,6 +336,7 @@ mod tests {
             frequency: 1999,
             call_graph: CallGraph::Dwarf,
             inline_frames: false,
+            kernel_frames: false,
         };
         let data = dir.join("perf.data");
         let spec = crate::runs::process::Spec::new(&perf).args(record_args(

@@ -1,0 +1,478 @@
+//! Small SVG line charts of a measure across results, written by hand (no
+//! plotting crate): a point per result at its median, an error bar from its
+//! min to its max, y axis in the measure's unit with tick labels, x axis in
+//! time order. Used by `trends --plot` (one file, a grid of charts) and by
+//! the results page (each chart inline).
+
+use std::fmt::Write as _;
+
+/// One result on a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartPoint {
+    /// Tick label under the point (a short date).
+    pub x_label: String,
+    /// Hover text: which result, and its exact numbers.
+    pub tooltip: String,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// One measure across results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub title: String,
+    pub subtitle: String,
+    /// The measure's unit as recorded (`s`, `B`, `records/s`, ...).
+    pub unit: String,
+    pub points: Vec<ChartPoint>,
+}
+
+pub const WIDTH: f64 = 460.0;
+pub const HEIGHT: f64 = 280.0;
+const LEFT: f64 = 72.0;
+const RIGHT: f64 = 36.0;
+const TOP: f64 = 44.0;
+const BOTTOM: f64 = 62.0;
+/// Tick labels closer than this (px) would overlap: every k-th is shown.
+const MIN_LABEL_SPACING: f64 = 72.0;
+
+pub const LEGEND: &str = "● median of the result's runs; bar: min…max of those runs";
+
+/// A unit to show values in, and the divisor from the recorded unit: 0.0123 s
+/// reads better as 12.3 ms.
+pub fn display_unit(unit: &str, largest: f64) -> (f64, String) {
+    let largest = largest.abs();
+    match unit {
+        "s" if largest < 1e-3 => (1e-6, "µs".into()),
+        "s" if largest < 1.0 => (1e-3, "ms".into()),
+        "B" => {
+            const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+            let mut i = 0;
+            while i + 1 < UNITS.len() && largest >= 1024f64.powi(i as i32 + 1) {
+                i += 1;
+            }
+            (1024f64.powi(i as i32), UNITS[i].into())
+        }
+        _ if largest >= 1e9 => (1e9, format!("G{unit}")),
+        _ if largest >= 1e6 => (1e6, format!("M{unit}")),
+        _ if largest >= 1e4 => (1e3, format!("k{unit}")),
+        _ => (1.0, unit.to_string()),
+    }
+}
+
+/// Round tick values (1, 2 or 5 × 10^k apart) covering `[low, high]`.
+pub fn nice_ticks(low: f64, high: f64, target: usize) -> Vec<f64> {
+    let (low, high) = if high > low {
+        (low, high)
+    } else {
+        (low - 0.5, low + 0.5)
+    };
+    let raw = (high - low) / target.max(1) as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude);
+    let first = (low / step).floor() as i64;
+    let last = (high / step).ceil() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+/// A tick label: as many decimals as the step needs, no more.
+fn tick_label(value: f64, step: f64) -> String {
+    let decimals = (0..7)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .unwrap_or(6) as usize;
+    let text = format!("{value:.decimals$}");
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        "0".into()
+    } else {
+        text
+    }
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Compact numbers for SVG coordinates.
+fn n(v: f64) -> String {
+    let text = format!("{v:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// One chart as an `<svg>` element, `WIDTH` × `HEIGHT`, placed at (x, y)
+/// when nested in a bigger SVG.
+pub fn render(chart: &Chart, x: f64, y: f64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg class="chart" x="{}" y="{}" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}">"#,
+        n(x),
+        n(y),
+        escape(&chart.title)
+    );
+    let _ = writeln!(
+        out,
+        r##"<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff" stroke="#d0d7de"/>"##
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="12" y="18" font-size="13" font-weight="bold" fill="#1f2328">{}</text>"##,
+        escape(&chart.title)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="12" y="33" font-size="10" fill="#57606a">{}</text>"##,
+        escape(&chart.subtitle)
+    );
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    if chart.points.is_empty() {
+        let _ = writeln!(
+            out,
+            r##"<text x="{}" y="{}" font-size="12" fill="#57606a">no data</text>"##,
+            n(LEFT),
+            n(TOP + plot_h / 2.0)
+        );
+        out.push_str("</svg>\n");
+        return out;
+    }
+    let largest = chart
+        .points
+        .iter()
+        .map(|p| p.max.abs().max(p.min.abs()))
+        .fold(0.0, f64::max);
+    let (divisor, shown_unit) = display_unit(&chart.unit, largest);
+    let low = chart
+        .points
+        .iter()
+        .map(|p| p.min.min(p.median))
+        .fold(f64::INFINITY, f64::min)
+        / divisor;
+    let high = chart
+        .points
+        .iter()
+        .map(|p| p.max.max(p.median))
+        .fold(f64::NEG_INFINITY, f64::max)
+        / divisor;
+    let ticks = nice_ticks(low, high, 5);
+    let step = if ticks.len() > 1 {
+        ticks[1] - ticks[0]
+    } else {
+        1.0
+    };
+    let (axis_low, axis_high) = (ticks[0], *ticks.last().unwrap_or(&ticks[0]));
+    let span = if axis_high > axis_low {
+        axis_high - axis_low
+    } else {
+        1.0
+    };
+    let y_of = |v: f64| TOP + plot_h - (v / divisor - axis_low) / span * plot_h;
+    let count = chart.points.len();
+    let x_of = |i: usize| {
+        if count == 1 {
+            LEFT + plot_w / 2.0
+        } else {
+            LEFT + 12.0 + (plot_w - 24.0) * i as f64 / (count - 1) as f64
+        }
+    };
+    // Grid and y ticks.
+    for tick in &ticks {
+        let ty = TOP + plot_h - (tick - axis_low) / span * plot_h;
+        let _ = writeln!(
+            out,
+            r##"<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#eaeef2"/><text class="y-tick" x="{}" y="{}" font-size="10" text-anchor="end" fill="#57606a">{}</text>"##,
+            n(LEFT),
+            n(ty),
+            n(LEFT + plot_w),
+            n(ty),
+            n(LEFT - 6.0),
+            n(ty + 3.5),
+            tick_label(*tick, step)
+        );
+    }
+    // Axes.
+    let _ = writeln!(
+        out,
+        r##"<path class="axes" d="M{} {}V{}H{}" fill="none" stroke="#57606a"/>"##,
+        n(LEFT),
+        n(TOP),
+        n(TOP + plot_h),
+        n(LEFT + plot_w)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text class="y-label" transform="translate(14 {}) rotate(-90)" font-size="11" text-anchor="middle" fill="#1f2328">{}</text>"##,
+        n(TOP + plot_h / 2.0),
+        escape(&shown_unit)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text class="x-label" x="{}" y="{}" font-size="10" text-anchor="middle" fill="#57606a">results in time order (created, UTC)</text>"##,
+        n(LEFT + plot_w / 2.0),
+        n(HEIGHT - 22.0)
+    );
+    // X tick labels, thinned so they do not overlap, counted from the
+    // newest result so that it is always labelled.
+    let spacing = if count > 1 {
+        (plot_w - 24.0) / (count - 1) as f64
+    } else {
+        plot_w
+    };
+    let every = (MIN_LABEL_SPACING / spacing).ceil().max(1.0) as usize;
+    for (i, point) in chart.points.iter().enumerate() {
+        if (count - 1 - i).is_multiple_of(every) {
+            let _ = writeln!(
+                out,
+                r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#57606a"/><text class="x-tick" x="{x}" y="{}" font-size="9" text-anchor="middle" fill="#57606a">{}</text>"##,
+                n(TOP + plot_h),
+                n(TOP + plot_h + 4.0),
+                n(TOP + plot_h + 15.0),
+                escape(&point.x_label),
+                x = n(x_of(i))
+            );
+        }
+    }
+    // The medians joined, then each result's bar and point.
+    let line: Vec<String> = chart
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{},{}", n(x_of(i)), n(y_of(p.median))))
+        .collect();
+    let _ = writeln!(
+        out,
+        r##"<polyline points="{}" fill="none" stroke="#8cb4e0" stroke-width="1.5"/>"##,
+        line.join(" ")
+    );
+    for (i, p) in chart.points.iter().enumerate() {
+        let (x, y_low, y_high, y_mid) = (x_of(i), y_of(p.min), y_of(p.max), y_of(p.median));
+        let _ = writeln!(
+            out,
+            r##"<g class="point"><title>{}</title><path class="spread" d="M{x} {yl}V{yh}M{a} {yl}H{b}M{a} {yh}H{b}" stroke="#1f6feb" stroke-width="1.2" fill="none" data-min="{}" data-max="{}"/><circle cx="{x}" cy="{}" r="3.5" fill="#1f6feb" data-median="{}"/></g>"##,
+            escape(&p.tooltip),
+            p.min,
+            p.max,
+            n(y_mid),
+            p.median,
+            x = n(x),
+            yl = n(y_low),
+            yh = n(y_high),
+            a = n(x - 4.0),
+            b = n(x + 4.0),
+        );
+    }
+    let _ = writeln!(
+        out,
+        r##"<text class="legend" x="12" y="{}" font-size="9.5" fill="#57606a">{LEGEND}</text>"##,
+        n(HEIGHT - 7.0)
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+/// A standalone SVG file: the charts in a grid under a title and legend.
+pub fn render_file(title: &str, charts: &[Chart], columns: usize) -> String {
+    let columns = columns.clamp(1, charts.len().max(1));
+    let rows = charts.len().div_ceil(columns).max(1);
+    let gap = 12.0;
+    let header = 48.0;
+    let width = columns as f64 * (WIDTH + gap) + gap;
+    let height = header + rows as f64 * (HEIGHT + gap) + gap;
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">"##,
+        n(width),
+        n(height),
+        n(width),
+        n(height)
+    );
+    let _ = writeln!(
+        out,
+        r##"<rect width="100%" height="100%" fill="#f6f8fa"/>"##
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="{gap}" y="24" font-size="16" font-weight="bold" fill="#1f2328">{}</text>"##,
+        escape(title)
+    );
+    let _ = writeln!(
+        out,
+        r##"<text x="{gap}" y="40" font-size="11" fill="#57606a">{LEGEND}</text>"##
+    );
+    for (i, chart) in charts.iter().enumerate() {
+        let x = gap + (i % columns) as f64 * (WIDTH + gap);
+        let y = header + (i / columns) as f64 * (HEIGHT + gap);
+        out.push_str(&render(chart, x, y));
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(tag: &str, name: &str) -> f64 {
+        let start = tag
+            .find(&format!(" {name}=\""))
+            .unwrap_or_else(|| panic!("no {name} in {tag}"))
+            + name.len()
+            + 3;
+        tag[start..].split('"').next().unwrap().parse().unwrap()
+    }
+
+    fn tags<'a>(svg: &'a str, open: &str) -> Vec<&'a str> {
+        svg.match_indices(open)
+            .map(|(i, _)| &svg[i..i + svg[i..].find('>').unwrap()])
+            .collect()
+    }
+
+    fn sample() -> Chart {
+        let points = [
+            (0.050, 0.045, 0.061),
+            (0.052, 0.050, 0.055),
+            (0.071, 0.066, 0.090),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &(median, min, max))| ChartPoint {
+            x_label: format!("11-2{i} 04:00"),
+            tooltip: format!("run {i} <b>"),
+            median,
+            min,
+            max,
+        })
+        .collect();
+        Chart {
+            title: "wall_s".into(),
+            subtitle: "demo · default".into(),
+            unit: "s".into(),
+            points,
+        }
+    }
+
+    #[test]
+    fn points_and_bars_sit_where_their_values_are_on_the_axis() {
+        let chart = sample();
+        let svg = render(&chart, 0.0, 0.0);
+        assert!(
+            svg.contains(">ms</text>"),
+            "the y axis shows the unit it draws in"
+        );
+        assert!(svg.contains("run 0 &lt;b&gt;"), "text is escaped");
+        assert!(svg.contains(LEGEND));
+        // Read the axis back from its tick labels: value (ms) → y.
+        let ticks: Vec<(f64, f64)> = tags(&svg, "<text class=\"y-tick\"")
+            .iter()
+            .map(|t| {
+                let label_start = svg.find(t).unwrap() + t.len() + 1;
+                let label: f64 = svg[label_start..]
+                    .split('<')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                (label, attr(t, "y") - 3.5)
+            })
+            .collect();
+        assert!(ticks.len() >= 3, "{ticks:?}");
+        let (v0, y0) = ticks[0];
+        let (v1, y1) = ticks[ticks.len() - 1];
+        let y_of = |ms: f64| y0 + (ms - v0) / (v1 - v0) * (y1 - y0);
+        assert!(
+            v0 <= 45.0 && v1 >= 90.0,
+            "the axis covers every bar: {v0}..{v1}"
+        );
+        let circles = tags(&svg, "<circle");
+        let bars = tags(&svg, "<path class=\"spread\"");
+        assert_eq!(circles.len(), 3);
+        for ((circle, bar), point) in circles.iter().zip(&bars).zip(&chart.points) {
+            assert_eq!(attr(circle, "data-median"), point.median);
+            assert!(
+                (attr(circle, "cy") - y_of(point.median * 1e3)).abs() < 0.02,
+                "{circle}"
+            );
+            let d = bar.split("d=\"M").nth(1).unwrap();
+            let nums: Vec<f64> = d
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().unwrap())
+                .collect();
+            // M x y_min V y_max ...
+            assert!((nums[1] - y_of(point.min * 1e3)).abs() < 0.02, "{bar}");
+            assert!((nums[2] - y_of(point.max * 1e3)).abs() < 0.02, "{bar}");
+        }
+        // Time order left to right.
+        let xs: Vec<f64> = circles.iter().map(|c| attr(c, "cx")).collect();
+        assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+    }
+
+    #[test]
+    fn a_file_holds_one_chart_per_measure() {
+        let mut other = sample();
+        other.title = "records_per_sec".into();
+        other.unit = "records/s".into();
+        for p in &mut other.points {
+            p.median *= 3e7;
+            p.min *= 3e7;
+            p.max *= 3e7;
+        }
+        let svg = render_file("trends", &[sample(), other], 2);
+        assert!(svg.starts_with("<?xml"));
+        assert_eq!(svg.matches("<svg class=\"chart\"").count(), 2);
+        assert!(svg.contains(">Mrecords/s</text>"));
+        assert_eq!(svg.matches("<svg").count(), svg.matches("</svg>").count());
+    }
+
+    #[test]
+    fn units_and_ticks() {
+        assert_eq!(display_unit("s", 0.2), (1e-3, "ms".to_string()));
+        assert_eq!(display_unit("s", 12.0), (1.0, "s".to_string()));
+        assert_eq!(
+            display_unit("B", 5.0 * 1024.0 * 1024.0),
+            (1024.0 * 1024.0, "MiB".to_string())
+        );
+        assert_eq!(display_unit("records/s", 1.5e6).1, "Mrecords/s");
+        assert_eq!(
+            nice_ticks(43.0, 91.0, 5),
+            vec![40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+        );
+        assert!(nice_ticks(1.2, 1.2, 5).len() > 1);
+        assert_eq!(tick_label(0.25, 0.25), "0.25");
+        assert_eq!(tick_label(40.0, 10.0), "40");
+        assert_eq!(tick_label(1.5, 0.5), "1.5");
+    }
+
+    #[test]
+    fn one_point_and_no_points_still_draw() {
+        let mut chart = sample();
+        chart.points.truncate(1);
+        let svg = render(&chart, 0.0, 0.0);
+        assert_eq!(svg.matches("<circle").count(), 1);
+        chart.points.clear();
+        assert!(render(&chart, 0.0, 0.0).contains("no data"));
+    }
+}

@@ -1,0 +1,375 @@
+//! `results/index.html`: one self-contained page (inline CSS and SVG, no
+//! script, nothing loaded from the network) with every result, its headline
+//! numbers and links to its files, the comparisons, the trend charts, and
+//! the runs that did not complete.
+
+use crate::config::Config;
+use crate::reports::chart::{self, escape, LEGEND};
+use crate::reports::markdown::{format_value, scale_prefix};
+use crate::results::inventory::{self, Item, Kind};
+use crate::results::pins::Pins;
+use crate::results::timestamp_iso;
+use crate::tasks::trends::Series;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::SystemTime;
+
+const STYLE: &str = r#"
+:root { color-scheme: light; --fg: #1f2328; --muted: #57606a; --line: #d0d7de; --bg: #f6f8fa; --accent: #1f6feb; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+header, main, footer { max-width: 1400px; margin: 0 auto; padding: 0 24px; }
+header { padding-top: 20px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 28px 0 10px; }
+p.meta, footer { color: var(--muted); }
+nav a { margin-right: 14px; }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
+table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
+table { font-size: 13px; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: nowrap; }
+th { background: #eef1f4; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.files a { margin-right: 8px; }
+.meta { color: var(--muted); }
+.pin { display: inline-block; padding: 0 6px; border-radius: 10px; background: #ddf4ff; color: #0550ae; font-size: 12px; margin-right: 4px; }
+.state-bad { color: #cf222e; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 12px; }
+.charts svg { width: 100%; height: auto; display: block; }
+.scroll { overflow-x: auto; }
+td.files, td.metric { white-space: normal; min-width: 120px; }
+.legend { color: var(--muted); margin: 0 0 10px; }
+.empty { color: var(--muted); font-style: italic; }
+code { font-size: 12.5px; }
+"#;
+
+/// A link to a file of a result, if the file is there.
+fn file_links(results_dir: &Path, dir_name: &str, files: &[String]) -> String {
+    files
+        .iter()
+        .filter(|f| results_dir.join(dir_name).join(f).is_file())
+        .map(|f| {
+            format!(
+                r#"<a href="{}/{}">{}</a>"#,
+                escape(dir_name),
+                escape(f),
+                escape(f)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// SVG files of a result directory and of its scale subdirectories (the
+/// flamegraphs, whatever tool drew them).
+fn svg_files(dir: &Path, record: &crate::results::record::RunRecord) -> Vec<String> {
+    let several = record.scales.len() > 1;
+    let mut out = Vec::new();
+    let mut prefixes: Vec<String> = record
+        .scales
+        .iter()
+        .map(|s| scale_prefix(s, several))
+        .collect();
+    prefixes.dedup();
+    for prefix in prefixes {
+        let Ok(read) = std::fs::read_dir(dir.join(&prefix)) else {
+            continue;
+        };
+        let mut names: Vec<String> = read
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".svg"))
+            .map(|n| format!("{prefix}{n}"))
+            .collect();
+        names.sort();
+        out.extend(names);
+    }
+    out
+}
+
+/// The page. `items` is the scanned results directory, `series` the trends.
+pub fn page(
+    results_dir: &Path,
+    items: &[Item],
+    pins: &Pins,
+    series: &[Series],
+    config: Option<&Config>,
+) -> String {
+    let mut results: Vec<&Item> = items
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::Result(_)))
+        .collect();
+    results.sort_by(|a, b| match (&a.kind, &b.kind) {
+        (Kind::Result(x), Kind::Result(y)) => {
+            (&y.record.created, &b.name).cmp(&(&x.record.created, &a.name))
+        }
+        _ => std::cmp::Ordering::Equal,
+    });
+    let comparisons: Vec<&Item> = items
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::Comparison))
+        .collect();
+    let incomplete: Vec<&Item> = items
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::Temporary { .. } | Kind::Failed { .. }))
+        .collect();
+
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Profiling results ({} results)</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        results.len()
+    );
+    let _ = writeln!(
+        out,
+        "<header><h1>Profiling results</h1><p class=\"meta\">{} results, {} comparisons, {} incomplete runs in <code>{}</code>; page written {} by <code>cargo xtask report</code>.</p>\n<nav><a href=\"#results\">Results</a><a href=\"#comparisons\">Comparisons</a><a href=\"#trends\">Trends</a><a href=\"#incomplete\">Incomplete runs</a></nav></header>\n<main>",
+        results.len(),
+        comparisons.len(),
+        incomplete.len(),
+        escape(&results_dir.display().to_string()),
+        timestamp_iso(SystemTime::now())
+    );
+
+    // Results, newest first.
+    out.push_str("<section id=\"results\"><h2>Results</h2>\n");
+    if results.is_empty() {
+        out.push_str("<p class=\"empty\">No results yet: run <code>cargo xtask profile-baseline</code>.</p>\n");
+    } else {
+        out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>created (UTC)</th><th>result</th><th>label</th><th>workload</th><th>scale</th><th>commit</th><th>wall (median)</th><th>first metric (median)</th><th>pins</th><th>files</th></tr></thead><tbody>\n");
+        for item in &results {
+            let Kind::Result(entry) = &item.kind else {
+                continue;
+            };
+            let record = &entry.record;
+            let headline = record.headline();
+            let wall = headline
+                .and_then(|s| s.summaries.get("wall_s"))
+                .map(|m| format_value(m.summary.median, &m.unit))
+                .unwrap_or_else(|| "—".into());
+            let metric = inventory::first_metric(record, config)
+                .map(|(name, m)| {
+                    format!(
+                        "<span class=\"meta\">{}:</span> {}",
+                        escape(name),
+                        escape(&format_value(m.summary.median, &m.unit))
+                    )
+                })
+                .unwrap_or_else(|| "—".into());
+            let scales: Vec<&str> = record.scales.iter().map(|s| s.scale.as_str()).collect();
+            let pins_html: String = pins
+                .names_of(&item.name)
+                .iter()
+                .map(|p| format!("<span class=\"pin\">{}</span>", escape(p)))
+                .collect();
+            let mut files = vec!["README.md".to_string()];
+            files.extend(svg_files(&item.path, record));
+            files.push("run.json".into());
+            let commit = record.git.commit.as_deref().map_or("—".to_string(), |c| {
+                format!(
+                    "{}{}",
+                    &c[..c.len().min(10)],
+                    if record.git.dirty { "-dirty" } else { "" }
+                )
+            });
+            let failed = record
+                .failure
+                .as_ref()
+                .map(|f| {
+                    format!(
+                        " <span class=\"state-bad\" title=\"{}\">failed</span>",
+                        escape(f)
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
+                escape(&record.created),
+                escape(&item.name),
+                escape(&item.name),
+                escape(&record.label),
+                escape(&record.workload),
+                escape(&scales.join(", ")),
+                escape(&commit),
+                escape(&wall),
+                file_links(results_dir, &item.name, &files)
+            );
+        }
+        out.push_str("</tbody></table></div>\n");
+    }
+    out.push_str("</section>\n");
+
+    // Comparisons.
+    out.push_str("<section id=\"comparisons\"><h2>Comparisons</h2>\n");
+    if comparisons.is_empty() {
+        out.push_str("<p class=\"empty\">No comparisons yet: <code>cargo xtask profile-compare</code> writes them.</p>\n");
+    } else {
+        out.push_str("<div class=\"scroll\"><table class=\"comparisons\"><thead><tr><th>modified (UTC)</th><th>comparison</th><th>files</th></tr></thead><tbody>\n");
+        for item in &comparisons {
+            let mut files: Vec<String> = std::fs::read_dir(&item.path)
+                .map(|read| {
+                    read.flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| {
+                            n.ends_with(".md") || n.ends_with(".svg") || n.ends_with(".json")
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            files.sort_by_key(|f| (!f.eq("README.md"), f.clone()));
+            let main = if files.iter().any(|f| f == "README.md") {
+                "README.md"
+            } else {
+                inventory::COMPARE_FILE
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td><a href=\"{}/{main}\">{}</a></td><td class=\"files\">{}</td></tr>",
+                item.modified.map(timestamp_iso).unwrap_or_default(),
+                escape(&item.name),
+                escape(&item.name),
+                file_links(results_dir, &item.name, &files)
+            );
+        }
+        out.push_str("</tbody></table></div>\n");
+    }
+    out.push_str("</section>\n");
+
+    // Trends.
+    out.push_str("<section id=\"trends\"><h2>Trends</h2>\n");
+    if series.is_empty() {
+        out.push_str("<p class=\"empty\">No measures to chart yet.</p>\n");
+    } else {
+        let _ = writeln!(out, "<p class=\"legend\">{}. One chart per measure, workload and scale; results in time order.</p>\n<div class=\"charts\">", escape(LEGEND));
+        for s in series {
+            out.push_str(&chart::render(&s.chart(), 0.0, 0.0));
+        }
+        out.push_str("</div>\n");
+    }
+    out.push_str("</section>\n");
+
+    // Incomplete runs.
+    out.push_str("<section id=\"incomplete\"><h2>Incomplete runs</h2>\n");
+    if incomplete.is_empty() {
+        out.push_str("<p class=\"empty\">None.</p>\n");
+    } else {
+        out.push_str("<div class=\"scroll\"><table class=\"incomplete\"><thead><tr><th>modified (UTC)</th><th>directory</th><th>state</th></tr></thead><tbody>\n");
+        let now = SystemTime::now();
+        for item in &incomplete {
+            let state = match &item.kind {
+                Kind::Failed { reason } => format!("failed: {reason}"),
+                Kind::Temporary { .. } if item.is_abandoned_temporary(now) => {
+                    "interrupted (cargo xtask cleanup removes it)".into()
+                }
+                _ => "in progress".into(),
+            };
+            let link = match &item.kind {
+                Kind::Failed { .. } => format!(
+                    "<a href=\"{}/failure.txt\">{}</a>",
+                    escape(&item.name),
+                    escape(&item.name)
+                ),
+                _ => escape(&item.name),
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{link}</td><td class=\"state-bad\">{}</td></tr>",
+                item.modified.map(timestamp_iso).unwrap_or_default(),
+                escape(&state)
+            );
+        }
+        out.push_str("</tbody></table></div>\n");
+    }
+    out.push_str("</section>\n</main>\n<footer><p>Self-contained: no scripts, nothing fetched. Regenerate with <code>cargo xtask report</code>.</p></footer>\n</body>\n</html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::synthetic;
+    use crate::tasks::trends::{collect, Filter};
+
+    #[test]
+    fn the_page_links_every_result_and_draws_every_series() {
+        let results = synthetic::temp_dir("html");
+        let wall: &[f64] = &[0.1, 0.2];
+        for (i, day) in ["01", "02", "03"].iter().enumerate() {
+            let name = format!("202601{day}-000000-r{i}");
+            let dir = synthetic::write(
+                &results,
+                &name,
+                &synthetic::record(
+                    &format!("r{i}"),
+                    &format!("2026-01-{day}T00:00:00Z"),
+                    &[("wall_s", "s", wall)],
+                ),
+            );
+            std::fs::write(dir.join("README.md"), "# r").unwrap();
+            if i == 1 {
+                std::fs::write(dir.join("flamegraph.svg"), "<svg/>").unwrap();
+            }
+        }
+        std::fs::create_dir_all(results.join("compare-a-b")).unwrap();
+        std::fs::write(results.join("compare-a-b").join("compare.json"), "{}").unwrap();
+        std::fs::write(results.join("compare-a-b").join("diff.svg"), "<svg/>").unwrap();
+        std::fs::create_dir_all(results.join(".failed-20260104-000000-x-1")).unwrap();
+        std::fs::write(
+            results
+                .join(".failed-20260104-000000-x-1")
+                .join("failure.txt"),
+            "the workload failed <exit 3>",
+        )
+        .unwrap();
+        let mut pins = Pins::default();
+        pins.pins.insert(
+            "v1".into(),
+            crate::results::pins::Pin {
+                dir: "20260101-000000-r0".into(),
+                pinned: "x".into(),
+            },
+        );
+        let items = inventory::scan(&results).unwrap();
+        let entries: Vec<_> = items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                Kind::Result(e) => Some((**e).clone()),
+                _ => None,
+            })
+            .collect();
+        let series = collect(&entries, &Filter::default());
+        let html = page(&results, &items, &pins, &series, None);
+        for i in 0..3 {
+            assert!(
+                html.contains(&format!(
+                    "href=\"202601{:02}-000000-r{i}/README.md\"",
+                    i + 1
+                )),
+                "result {i}"
+            );
+        }
+        assert!(html.contains("href=\"20260102-000000-r1/flamegraph.svg\""));
+        assert!(
+            !html.contains("href=\"20260101-000000-r0/flamegraph.svg\""),
+            "only files that exist are linked"
+        );
+        assert!(html.contains("href=\"compare-a-b/compare.json\""));
+        assert!(html.contains("href=\"compare-a-b/diff.svg\""));
+        assert!(html.contains("<span class=\"pin\">v1</span>"));
+        assert!(html.contains("failed: the workload failed &lt;exit 3&gt;"));
+        assert_eq!(html.matches("<svg class=\"chart\"").count(), series.len());
+        assert!(
+            !html.contains("http://")
+                || html.matches("http://").count()
+                    == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+            "nothing is fetched"
+        );
+        assert!(!html.contains("<script"));
+        // Newest first.
+        assert!(html.find("r2/README.md").unwrap() < html.find("r0/README.md").unwrap());
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+}

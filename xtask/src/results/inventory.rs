@@ -1,0 +1,312 @@
+//! Everything that lies in the results directory, classified: complete
+//! results, comparisons, temporary and failed runs of this tool — and
+//! whatever else is there (foreign files and directories, symlinks), which
+//! `list`, `cleanup` and `report` must recognise in order to leave it alone.
+//!
+//! Nothing here follows a symlink: every entry is examined with
+//! `symlink_metadata`, so a link pointing out of the results directory is
+//! seen as a link, never as what it points to.
+
+use super::pins::PINS_FILE;
+use super::{read_record, Entry, FAILED_PREFIX, RUN_FILE, TMP_PREFIX};
+use crate::config::Config;
+use crate::results::record::{MeasureSummary, RunRecord};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The file profile-compare leaves in its `compare-*` directories.
+pub const COMPARE_FILE: &str = "compare.json";
+pub const COMPARE_PREFIX: &str = "compare-";
+/// Files of the results directory itself that are not results.
+pub const OWN_FILES: &[&str] = &[PINS_FILE, "index.html", "README.md"];
+/// A temporary directory older than this is abandoned even if a process with
+/// its pid exists: pids are reused.
+pub const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// A complete result: a directory with a valid run.json.
+    Result(Box<Entry>),
+    /// A `compare-*` directory with a compare.json (made by profile-compare).
+    Comparison,
+    /// A `.tmp-*` directory: a run being written, or an interrupted one.
+    Temporary { pid: Option<u32>, alive: bool },
+    /// A `.failed-*` directory with its failure.txt.
+    Failed { reason: String },
+    /// A symbolic link: never followed, never removed.
+    Symlink,
+    /// pins.json, index.html, README.md.
+    OwnFile,
+    /// Not made by this tool: left alone.
+    Foreign { why: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub name: String,
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// Newest modification time of the entry and its direct children.
+    pub modified: Option<SystemTime>,
+}
+
+impl Item {
+    pub fn age(&self, now: SystemTime) -> Option<Duration> {
+        self.modified
+            .map(|m| now.duration_since(m).unwrap_or_default())
+    }
+
+    /// A temporary directory nobody will finish: its process is gone, or it
+    /// has not changed for an hour.
+    pub fn is_abandoned_temporary(&self, now: SystemTime) -> bool {
+        match self.kind {
+            Kind::Temporary { alive, .. } => {
+                !alive || self.age(now).is_some_and(|age| age > STALE_TEMPORARY)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Every entry of the results directory, sorted by name. An absent
+/// directory holds nothing.
+pub fn scan(dir: &Path) -> anyhow::Result<Vec<Item>> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    let mut items = Vec::new();
+    for entry in read {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let meta = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("cannot examine {}", path.display()))?;
+        let kind = classify(&path, &name, &meta);
+        let modified = if meta.is_dir() {
+            newest_modification(&path, &meta)
+        } else {
+            meta.modified().ok()
+        };
+        items.push(Item {
+            name,
+            path,
+            kind,
+            modified,
+        });
+    }
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(items)
+}
+
+fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
+    if meta.file_type().is_symlink() {
+        return Kind::Symlink;
+    }
+    if !meta.is_dir() {
+        if OWN_FILES.contains(&name) {
+            return Kind::OwnFile;
+        }
+        return Kind::Foreign {
+            why: "a file, not a result".into(),
+        };
+    }
+    if let Some(rest) = name.strip_prefix(TMP_PREFIX) {
+        let pid = rest
+            .rsplit_once('-')
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        return Kind::Temporary {
+            pid,
+            alive: pid.is_some_and(process_alive),
+        };
+    }
+    if name.starts_with(FAILED_PREFIX) {
+        let failure = path.join("failure.txt");
+        return match std::fs::read_to_string(&failure) {
+            Ok(text) => Kind::Failed {
+                reason: text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+            },
+            Err(_) => Kind::Foreign {
+                why: "named like a failed run but has no failure.txt".into(),
+            },
+        };
+    }
+    if name.starts_with(COMPARE_PREFIX) {
+        let file = path.join(COMPARE_FILE);
+        return match std::fs::read(&file).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) {
+            Ok(Ok(serde_json::Value::Object(_))) => Kind::Comparison,
+            Ok(_) => Kind::Foreign {
+                why: format!("its {COMPARE_FILE} is not a comparison"),
+            },
+            Err(_) => Kind::Foreign {
+                why: format!("no {COMPARE_FILE}"),
+            },
+        };
+    }
+    let run = path.join(RUN_FILE);
+    match std::fs::symlink_metadata(&run) {
+        Ok(m) if m.is_file() => match read_record(&run) {
+            Ok(record) => Kind::Result(Box::new(Entry {
+                dir: path.to_path_buf(),
+                name: name.to_string(),
+                record,
+            })),
+            Err(e) => Kind::Foreign {
+                why: format!("its {RUN_FILE} is not valid ({e:#})"),
+            },
+        },
+        _ => Kind::Foreign {
+            why: format!("no {RUN_FILE}"),
+        },
+    }
+}
+
+/// Whether a process exists (signal 0 checks without sending anything; a
+/// process of another user answers EPERM, and exists).
+pub fn process_alive(pid: u32) -> bool {
+    // pid 0 would address our own process group, and values above i32::MAX
+    // would wrap to negative ones (other groups): neither names a process.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 performs only the existence and permission check.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+fn newest_modification(dir: &Path, meta: &std::fs::Metadata) -> Option<SystemTime> {
+    let mut newest = meta.modified().ok();
+    if let Ok(read) = std::fs::read_dir(dir) {
+        for entry in read.flatten() {
+            if let Ok(m) = std::fs::symlink_metadata(entry.path()).and_then(|m| m.modified()) {
+                newest = Some(newest.map_or(m, |n| n.max(m)));
+            }
+        }
+    }
+    newest
+}
+
+/// Bytes of the files under `path`, symlinks counted as themselves (their
+/// targets are not ours).
+pub fn disk_usage(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    let mut total = 0;
+    if let Ok(read) = std::fs::read_dir(path) {
+        for entry in read.flatten() {
+            total += disk_usage(&entry.path());
+        }
+    }
+    total
+}
+
+/// Parses the `created` time of a record (`2026-11-22T04:05:06Z`).
+pub fn parse_iso(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil, the inverse of results::civil.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + s;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+}
+
+/// The measures a one-line summary of a result shows: median wall time and
+/// the workload's first metric (in profiling.toml's order when the workload
+/// is still declared there, else the first by name).
+pub fn first_metric<'a>(
+    record: &'a RunRecord,
+    config: Option<&Config>,
+) -> Option<(&'a String, &'a MeasureSummary)> {
+    const BUILTIN: &[&str] = &["wall_s", "user_s", "sys_s", "max_rss_bytes"];
+    let summaries = &record.headline()?.summaries;
+    let declared = config
+        .and_then(|c| c.workloads.get(&record.workload))
+        .map(|w| {
+            let mut names: Vec<&str> = w.metrics.iter().map(|m| m.name.as_str()).collect();
+            if let Some(load) = &w.load {
+                names.extend(load.get_ref().metrics.iter().map(|m| m.name.as_str()));
+            }
+            names
+        });
+    if let Some(found) = declared
+        .iter()
+        .flatten()
+        .find_map(|name| summaries.get_key_value(*name))
+    {
+        return Some(found);
+    }
+    summaries
+        .iter()
+        .find(|(name, _)| !BUILTIN.contains(&name.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::timestamp_iso;
+
+    #[test]
+    fn iso_times_parse_back() {
+        for secs in [0u64, 951_782_400, 1_795_320_306, 4_102_444_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_iso(&timestamp_iso(t)), Some(t), "{secs}");
+        }
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T04:05:06",
+            "2026-11-22 04:05:06Z",
+        ] {
+            assert_eq!(parse_iso(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn liveness_of_processes() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(0), "pid 0 is a process group, not a process");
+        assert!(!process_alive(u32::MAX));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!process_alive(pid), "a reaped child is gone");
+    }
+}
