@@ -58,6 +58,10 @@ pub enum Task {
     Export(tasks::export::Args),
     /// Write results/index.html: every result, comparisons and trend charts on one page.
     Report(tasks::report::Args),
+    /// Compare two results (or two git revisions): faster or slower, by how much, and where.
+    ProfileCompare(tasks::compare::Args),
+    /// The checks a release needs: fmt, clippy, tests, a fresh baseline, the regression gate.
+    PreRelease(tasks::pre_release::Args),
 }
 
 impl Task {
@@ -107,6 +111,8 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Cleanup(args) => tasks::cleanup::run(&config, &args),
         Task::Export(args) => tasks::export::run(&config, &args),
         Task::Report(args) => tasks::report::run(&config, &args),
+        Task::ProfileCompare(args) => tasks::compare::run(&config, &args, &params),
+        Task::PreRelease(args) => tasks::pre_release::run(&config, &args, &params),
     }
 }
 

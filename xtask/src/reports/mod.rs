@@ -2,6 +2,7 @@
 
 pub mod bmf;
 pub mod chart;
+pub mod compare;
 pub mod csv;
 pub mod flamegraph;
 pub mod functions;

@@ -58,6 +58,11 @@ struct Planned<'a> {
 }
 
 pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+    record(config, args, params).map(|_| 0)
+}
+
+/// Runs a baseline and returns its result directory (for pre-release).
+pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<PathBuf> {
     crate::results::validate_label(&args.label)?;
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     let plan = plan_scales(config, args.scale.as_deref(), params)?;
@@ -133,7 +138,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     let system = SystemInfo::collect(&tools);
     let dir = finish(pending, &record, &system, &notes)?;
     print_summary(&record, &dir, &notes);
-    Ok(0)
+    Ok(dir)
 }
 
 fn plan_scales<'a>(

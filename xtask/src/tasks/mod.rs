@@ -4,11 +4,13 @@
 pub mod baseline;
 pub mod bench_self;
 pub mod cleanup;
+pub mod compare;
 pub mod doctor;
 pub mod export;
 pub mod flamegraph;
 pub mod memory;
 pub mod pins;
+pub mod pre_release;
 pub mod report;
 pub mod trends;
 

@@ -2,6 +2,7 @@
 //! each one. One module per tool holds its command building and output
 //! parsing side by side; this file only detects them.
 
+pub mod callgrind;
 pub mod dtrace;
 pub mod heaptrack;
 pub mod instruments;

@@ -1,0 +1,1117 @@
+//! `cargo xtask profile-compare A B`: did a change make the workload faster
+//! or slower, by how much, is that beyond noise, and where in the code?
+//!
+//! A and B are results (directory, name, label, `latest`, `previous`, or a
+//! pin), or with `--rev A --rev B` two git revisions that are built in
+//! temporary worktrees and measured here, interleaved (A B A B ...) so that
+//! drift of a shared machine hits both sides alike. The verdicts, warnings and
+//! renderings are `reports::compare`; this module reads and writes files,
+//! draws the differential flamegraphs and runs the revisions.
+
+use crate::cli::ParamFlags;
+use crate::config::{Config, Target, Workload};
+use crate::reports::compare::{
+    self as report, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
+    MARKDOWN_FILE, MEMORY_DIFF_SVG,
+};
+use crate::reports::{flamegraph, functions, markdown};
+use crate::results::record::{GitInfo, MeasureSummary, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::system_info::SystemInfo;
+use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
+use crate::runs::measure::{self, RunFailure};
+use crate::runs::process::{self, Spec};
+use crate::runs::progress::Progress;
+use crate::runs::workload::{self, Prepared};
+use crate::runs::{cpu_profile, memory_profile};
+use crate::tasks::baseline::{abandon, finish, format_params, sampler_missing_note};
+use crate::tasks::used_params;
+use crate::tools::{callgrind, Toolbox};
+use anyhow::{bail, Context};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// How the report is printed (the files are always written).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An aligned table, coloured on a terminal unless NO_COLOR is set.
+    Terminal,
+    /// A GitHub table to paste into a pull request.
+    Markdown,
+    /// compare.json (schema-versioned), for CI.
+    Json,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The baseline: a result directory, its name, a label, `latest`, `previous` or a pin [default: previous].
+    #[arg(value_name = "A", conflicts_with = "rev")]
+    pub a: Option<String>,
+    /// The new result, addressed like A [default: latest].
+    #[arg(value_name = "B", conflicts_with = "rev")]
+    pub b: Option<String>,
+    /// Build and measure two git revisions instead, interleaved: `--rev A --rev B`.
+    #[arg(long, value_name = "REV", action = clap::ArgAction::Append)]
+    pub rev: Vec<String>,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    pub format: Format,
+    /// Exit with status 3 when a measure regressed significantly beyond its [thresholds] limit.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// What the gate decides on: timings (statistics over the runs), or exact
+    /// instruction counts under callgrind (~50x slower, but repeatable on noisy machines).
+    #[arg(long, value_enum, default_value_t = Counter::Time)]
+    pub counter: Counter,
+    /// Functions listed under "where it changed".
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// With --rev: the workload [default: defaults.workload].
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// With --rev: measured runs per revision [default: defaults.runs].
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// With --rev: unmeasured runs per revision before them [default: defaults.warmup].
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// With --rev: no CPU profiles (and so no "where it changed").
+    #[arg(long)]
+    pub no_profile: bool,
+}
+
+pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+    let store = Store::new(config.results_dir());
+    let (a, b) = if args.rev.is_empty() {
+        if !params.is_empty() {
+            eprintln!("note: parameter flags only apply to --rev runs; comparing stored results as they are");
+        }
+        let a = store.resolve(args.a.as_deref().unwrap_or("previous"))?;
+        let b = store.resolve(args.b.as_deref().unwrap_or("latest"))?;
+        (a, b)
+    } else {
+        if args.rev.len() != 2 {
+            eprintln!(
+                "error: --rev takes exactly two revisions, `--rev A --rev B` (got {})",
+                args.rev.len()
+            );
+            return Ok(crate::exit::USAGE);
+        }
+        revisions::measure(config, args, params, &store)?
+    };
+    let (report, dir) = compare(config, &store, &a, &b, args.counter, args.top)?;
+    let shown_dir = dir.display().to_string();
+    match args.format {
+        Format::Terminal => {
+            print!(
+                "{}",
+                report::render_terminal(&report, Some(&shown_dir), use_colour())
+            );
+            println!("report: {}", dir.join(MARKDOWN_FILE).display());
+        }
+        Format::Markdown => {
+            print!("{}", report::render_markdown(&report));
+            eprintln!("report: {}", dir.join(MARKDOWN_FILE).display());
+        }
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            eprintln!("report: {}", dir.join(JSON_FILE).display());
+        }
+    }
+    Ok(exit_code(&report, args.fail_on_regression))
+}
+
+/// 3 (`exit::REGRESSION`) when the gate is on and failed, else 0.
+pub fn exit_code(report: &CompareReport, fail_on_regression: bool) -> u8 {
+    if fail_on_regression && !report.gate.passed {
+        crate::exit::REGRESSION
+    } else {
+        0
+    }
+}
+
+/// Colour when stdout is a terminal and NO_COLOR is unset or empty (no-color.org).
+fn use_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Compares two results and writes `results/compare-<A>-vs-<B>/` (compare.json,
+/// compare.md, the differential flamegraphs). Returns the report and that directory.
+pub fn compare(
+    config: &Config,
+    store: &Store,
+    a: &Entry,
+    b: &Entry,
+    counter: Counter,
+    top: usize,
+) -> anyhow::Result<(CompareReport, PathBuf)> {
+    let settings = Settings::new(&config.thresholds);
+    let (pairs, mut warnings) = pair_scales(a, b)?;
+    let system = |entry: &Entry| -> Option<SystemInfo> {
+        let text = std::fs::read_to_string(entry.dir.join("system_info.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let (system_a, system_b) = (system(a), system(b));
+    let mut comparability = report::comparability_warnings(
+        &a.record,
+        &b.record,
+        &pairs,
+        system_a.as_ref(),
+        system_b.as_ref(),
+    );
+    if same_dir(&a.dir, &b.dir) {
+        comparability.insert(
+            0,
+            "A and B are the same result: nothing can have changed".into(),
+        );
+    }
+    warnings.extend(comparability);
+    if counter == Counter::Instructions {
+        for (side, entry) in [("A", a), ("B", b)] {
+            if !entry
+                .record
+                .scales
+                .iter()
+                .any(|s| s.summaries.contains_key(INSTRUCTIONS))
+            {
+                bail!(
+                    "--counter instructions: {side} ({}) has no instruction count. Counts are measured by \
+                     `cargo xtask profile-compare --rev A --rev B --counter instructions`; to compare stored \
+                     results on timings, drop --counter",
+                    entry.name
+                );
+            }
+        }
+    }
+    let runs = |entry: &Entry| {
+        entry
+            .record
+            .scales
+            .iter()
+            .map(|s| s.runs.len())
+            .min()
+            .unwrap_or(0)
+    };
+    if counter == Counter::Time {
+        warnings.extend(report::sample_size_warning(
+            runs(a),
+            runs(b),
+            settings.alpha,
+        ));
+    }
+
+    let name = compare_dir_name(&a.name, &b.name);
+    let tmp = store
+        .dir
+        .join(format!("{TMP_PREFIX}{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let written = (|| -> anyhow::Result<CompareReport> {
+        let several = pairs.len() > 1;
+        let mut scales = Vec::new();
+        for (sa, sb) in &pairs {
+            let mut comparison = report::compare_scale(sa, sb, &settings, counter);
+            let out_prefix = if several {
+                format!("{}/", sanitize(&sb.scale))
+            } else {
+                String::new()
+            };
+            if several {
+                std::fs::create_dir_all(tmp.join(&out_prefix))?;
+            }
+            let folded = |entry: &Entry, scale: &ScaleRecord, file: &str| {
+                let prefix = markdown::scale_prefix(scale, entry.record.scales.len() > 1);
+                entry.dir.join(format!("{prefix}{file}"))
+            };
+            let title = format!("{} → {}", a.name, b.name);
+            for (file, svg, what) in [
+                (cpu_profile::FOLDED, DIFF_SVG, "CPU"),
+                (memory_profile::FOLDED, MEMORY_DIFF_SVG, "heap at peak"),
+            ] {
+                let (before, after) = (folded(a, sa, file), folded(b, sb, file));
+                if !(before.is_file() && after.is_file()) {
+                    if before.is_file() != after.is_file() {
+                        let has = if before.is_file() { "A" } else { "B" };
+                        comparison.notes.push(format!(
+                            "only {has} has a {what} profile ({file}): no \"where it changed\""
+                        ));
+                    } else if what == "CPU" {
+                        comparison.notes.push(
+                            "neither side has a CPU profile: no \"where it changed\"".to_string(),
+                        );
+                    }
+                    continue;
+                }
+                let changes = function_changes(&before, &after, top)?;
+                if what == "CPU" {
+                    comparison.functions = changes;
+                } else {
+                    comparison.memory_functions = changes;
+                }
+                let svg_name = format!("{out_prefix}{svg}");
+                let subtitle = format!(
+                    "{what}: shape of B; red grew, blue shrank (normalised to equal totals)"
+                );
+                match flamegraph::render_diff(
+                    &before,
+                    &after,
+                    &tmp.join(&svg_name),
+                    &title,
+                    &subtitle,
+                ) {
+                    Ok(()) => comparison.files.push(svg_name),
+                    Err(error) => comparison.notes.push(format!(
+                        "could not draw the {what} differential flamegraph: {error:#}"
+                    )),
+                }
+            }
+            scales.push(comparison);
+        }
+        let report = CompareReport::new(
+            Side::of(&a.name, &a.dir, &a.record),
+            Side::of(&b.name, &b.dir, &b.record),
+            settings,
+            counter,
+            warnings,
+            scales,
+        );
+        write_file(&tmp.join(MARKDOWN_FILE), report::render_markdown(&report))?;
+        let mut json = serde_json::to_vec_pretty(&report)?;
+        json.push(b'\n');
+        // compare.json last: it marks a complete compare directory.
+        write_file(&tmp.join(JSON_FILE), json)?;
+        Ok(report)
+    })();
+    let report = match written {
+        Ok(report) => report,
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(error);
+        }
+    };
+    let dir = store.dir.join(&name);
+    publish(&tmp, &dir)?;
+    Ok((report, dir))
+}
+
+fn function_changes(
+    before: &Path,
+    after: &Path,
+    top: usize,
+) -> anyhow::Result<Vec<functions::FunctionChange>> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let (a, b) = (
+        functions::from_folded(&read(before)?),
+        functions::from_folded(&read(after)?),
+    );
+    // Rows that would print as +0.0 / -0.0 say nothing.
+    let moved = |c: &functions::FunctionChange| {
+        c.self_delta().abs() >= 0.05 || (c.total_after - c.total_before).abs() >= 0.05
+    };
+    Ok(functions::diff(&a, &b, top)
+        .into_iter()
+        .filter(moved)
+        .collect())
+}
+
+fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// A scale of A and the same scale of B.
+type ScalePair<'e> = (&'e ScaleRecord, &'e ScaleRecord);
+
+/// Matches the scales of A and B by name. Two single-scale results are
+/// compared even when their scale names differ (with a warning).
+fn pair_scales<'e>(
+    a: &'e Entry,
+    b: &'e Entry,
+) -> anyhow::Result<(Vec<ScalePair<'e>>, Vec<String>)> {
+    let (sa, sb) = (&a.record.scales, &b.record.scales);
+    let mut warnings = Vec::new();
+    if sa.len() == 1 && sb.len() == 1 {
+        if sa[0].scale != sb[0].scale {
+            warnings.push(format!(
+                "different scales: `{}` vs `{}`",
+                sa[0].scale, sb[0].scale
+            ));
+        }
+        return Ok((vec![(&sa[0], &sb[0])], warnings));
+    }
+    let pairs: Vec<_> = sb
+        .iter()
+        .filter_map(|b_scale| {
+            sa.iter()
+                .find(|s| s.scale == b_scale.scale)
+                .map(|a_scale| (a_scale, b_scale))
+        })
+        .collect();
+    for (side, mine, theirs) in [("A", sa, sb), ("B", sb, sa)] {
+        let only: Vec<&str> = mine
+            .iter()
+            .filter(|s| !theirs.iter().any(|t| t.scale == s.scale))
+            .map(|s| s.scale.as_str())
+            .collect();
+        if !only.is_empty() {
+            warnings.push(format!(
+                "scales only in {side}, not compared: {}",
+                only.join(", ")
+            ));
+        }
+    }
+    if pairs.is_empty() {
+        let names = |s: &[ScaleRecord]| {
+            s.iter()
+                .map(|s| s.scale.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        bail!(
+            "{} and {} have no scale in common (A: {}; B: {}): measure both with the same --scale",
+            a.name,
+            b.name,
+            names(sa),
+            names(sb)
+        );
+    }
+    Ok((pairs, warnings))
+}
+
+/// `compare-<A>-vs-<B>`, with anything but `[A-Za-z0-9._-]` replaced.
+pub fn compare_dir_name(a: &str, b: &str) -> String {
+    format!("compare-{}-vs-{}", sanitize(a), sanitize(b))
+}
+
+fn sanitize(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    clean.trim_start_matches('.').to_string()
+}
+
+/// Moves a finished compare directory into place, replacing an older one of
+/// ours (marked by compare.json), never a directory someone else made.
+fn publish(tmp: &Path, dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        if !dir.join(JSON_FILE).is_file() {
+            let _ = std::fs::remove_dir_all(tmp);
+            bail!(
+                "{} exists but was not written by profile-compare (no {JSON_FILE}): move it away and run again",
+                dir.display()
+            );
+        }
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let old = parent.join(format!("{TMP_PREFIX}old-{name}-{}", std::process::id()));
+        std::fs::rename(dir, &old)
+            .with_context(|| format!("cannot move the old {} aside", dir.display()))?;
+        std::fs::rename(tmp, dir)
+            .with_context(|| format!("cannot move the report to {}", dir.display()))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(tmp, dir)
+            .with_context(|| format!("cannot move the report to {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Counts the instructions of one run of `prepared` under callgrind, with
+/// argv as prepared and only the workload's declared environment. Writes
+/// callgrind.out into `dir`.
+pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> anyhow::Result<u64> {
+    let valgrind = tools
+        .valgrind
+        .path()
+        .context("--counter instructions counts with valgrind's callgrind")?
+        .to_path_buf();
+    let env_program =
+        which::which("env").context("`env` (to pin the environment) is not on PATH")?;
+    let out = dir.join(callgrind::OUT_FILE);
+    let env: Vec<(String, String)> = prepared
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut spec = Spec::new(env_program).args(callgrind::command(
+        &valgrind,
+        &out,
+        &env,
+        &prepared.program,
+        &prepared.args,
+    ));
+    spec.cwd = Some(prepared.cwd.clone());
+    // callgrind runs a program ~50x slower than natively.
+    spec.timeout = Some(prepared.timeout.saturating_mul(50));
+    spec.watch = vec!["Collected".into(), "Events".into()];
+    let command = spec.display();
+    let spinner = Progress::spinner(&format!("callgrind of {}", prepared.name));
+    let outcome = process::run(spec)?;
+    spinner.finish();
+    if !outcome.success() {
+        return Err(RunFailure {
+            command,
+            what: outcome.describe(Some(prepared.timeout.saturating_mul(50))),
+            tail: outcome.tail(),
+        }
+        .into());
+    }
+    match std::fs::read_to_string(&out) {
+        Ok(text) => callgrind::parse_out_file(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the instruction count from {}: {e}",
+                out.display()
+            )
+        }),
+        Err(_) => {
+            callgrind::parse_stderr(outcome.watched.iter().map(String::as_str)).with_context(|| {
+                format!(
+                    "callgrind wrote no {} and printed no `Collected :` line:\n{}",
+                    out.display(),
+                    outcome.tail()
+                )
+            })
+        }
+    }
+}
+
+/// The `instructions` measure of a result: one exact value.
+pub fn instructions_summary(count: u64) -> MeasureSummary {
+    let value = count as f64;
+    MeasureSummary {
+        unit: "instructions".into(),
+        better: crate::config::Better::Lower,
+        samples: vec![value],
+        summary: crate::stats::summarize(&[value]).expect("one finite value"),
+    }
+}
+
+/// A/B of two git revisions: worktrees, builds, interleaved runs, results.
+mod revisions {
+    use super::*;
+
+    /// A revision built and ready to run.
+    struct Built {
+        rev: String,
+        commit: String,
+        label: String,
+        prepared: Prepared,
+    }
+
+    pub fn measure(
+        config: &Config,
+        args: &Args,
+        params: &ParamFlags,
+        store: &Store,
+    ) -> anyhow::Result<(Entry, Entry)> {
+        let (name, workload) = config.workload(args.workload.as_deref())?;
+        check_workload(name, workload)?;
+        let runs = args.runs.unwrap_or(config.defaults.runs);
+        if runs == 0 && args.counter == Counter::Time {
+            bail!(
+                "--runs 0 measures nothing; give at least 5 runs (or use --counter instructions)"
+            );
+        }
+        let warmup = args.warmup.unwrap_or(config.defaults.warmup);
+        let repo = PathBuf::from(
+            git(&config.root, &["rev-parse", "--show-toplevel"]).with_context(|| {
+                format!(
+                    "--rev needs a git repository, and {} is not in one",
+                    config.root.display()
+                )
+            })?,
+        );
+        let inside = relative_inside(&config.root, &repo)?;
+        let commits: Vec<String> = args
+            .rev
+            .iter()
+            .map(|rev| {
+                git(
+                    &repo,
+                    &[
+                        "rev-parse",
+                        "--verify",
+                        "--quiet",
+                        &format!("{rev}^{{commit}}"),
+                    ],
+                )
+                .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let shorts: Vec<String> = commits
+            .iter()
+            .map(|c| c[..c.len().min(10)].to_string())
+            .collect();
+        let labels: Vec<String> = if shorts[0] == shorts[1] {
+            vec![
+                format!("rev-{}-a", shorts[0]),
+                format!("rev-{}-b", shorts[1]),
+            ]
+        } else {
+            shorts.iter().map(|s| format!("rev-{s}")).collect()
+        };
+        remove_abandoned_scratch(&repo, &store.dir);
+        std::fs::create_dir_all(&store.dir)
+            .with_context(|| format!("cannot create {}", store.dir.display()))?;
+        let scratch = Scratch::new(
+            store
+                .dir
+                .join(format!("{TMP_PREFIX}rev-{}", std::process::id())),
+        )?;
+        let target_dir = shared_target_dir(config);
+        let values = config.param_values(None, params);
+
+        let mut built = Vec::new();
+        for (i, side) in ["a", "b"].into_iter().enumerate() {
+            let (rev, commit) = (&args.rev[i], &commits[i]);
+            eprintln!("== building {rev} ({}) ==", shorts[i]);
+            let worktree = Worktree::add(&repo, &scratch.path.join(format!("src-{side}")), commit)?;
+            let root = worktree.path.join(&inside);
+            let prepared = build_at(config, &root, &target_dir, name, workload, &values)
+                .with_context(|| {
+                    format!(
+                        "cannot build revision {rev} ({}) in {}",
+                        shorts[i],
+                        root.display()
+                    )
+                })?;
+            // The shared target directory is overwritten by the next build:
+            // keep this revision's executable. Same-length paths for both
+            // sides, so that argv (and callgrind's counts) differ only by the code.
+            let bin_dir = scratch.path.join(format!("bin-{side}"));
+            std::fs::create_dir_all(&bin_dir)?;
+            let file_name = prepared
+                .program
+                .file_name()
+                .context("the built executable has no file name")?;
+            let program = bin_dir.join(file_name);
+            std::fs::copy(&prepared.program, &program).with_context(|| {
+                format!(
+                    "cannot copy {} to {}",
+                    prepared.program.display(),
+                    program.display()
+                )
+            })?;
+            let cwd = match prepared.cwd.strip_prefix(&root) {
+                Ok(rest) => config.root.join(rest),
+                Err(_) => prepared.cwd.clone(),
+            };
+            drop(worktree);
+            built.push(Built {
+                rev: rev.clone(),
+                commit: commit.clone(),
+                label: labels[i].clone(),
+                prepared: Prepared {
+                    program,
+                    cwd,
+                    ..prepared
+                },
+            });
+        }
+
+        let tools = Toolbox::detect();
+        let profile = !args.no_profile && tools.cpu_sampler().is_some();
+        let mut notes = Vec::new();
+        if !args.no_profile && !profile {
+            notes.push(sampler_missing_note(&tools));
+        }
+        let pendings: Vec<Pending> = built
+            .iter()
+            .map(|b| store.begin(&b.label))
+            .collect::<anyhow::Result<_>>()?;
+        let measured = (|| -> anyhow::Result<Vec<ScaleRecord>> {
+            let samples = interleaved_runs(&built, warmup, runs)?;
+            let mut scales = Vec::new();
+            for ((side, samples), pending) in built.iter().zip(samples).zip(&pendings) {
+                let mut summaries = measure::summarize(&samples, &side.prepared);
+                notes.extend(
+                    measure::noise_warnings(&summaries)
+                        .into_iter()
+                        .map(|n| format!("{}: {n}", side.rev)),
+                );
+                let shown = used_params(workload, &values);
+                let cpu = if profile {
+                    let options = cpu_profile::Options {
+                        frequency: config.defaults.frequency,
+                        call_graph: config.defaults.call_graph,
+                        kernel_frames: config.defaults.kernel_frames,
+                        title: format!("{name} {}", format_params(&shown)),
+                        subtitle: format!(
+                            "revision {} ({})",
+                            side.rev,
+                            &side.commit[..side.commit.len().min(10)]
+                        ),
+                    };
+                    Some(cpu_profile::profile(
+                        &side.prepared,
+                        &tools,
+                        &options,
+                        &pending.dir,
+                    )?)
+                } else {
+                    None
+                };
+                if args.counter == Counter::Instructions {
+                    let count = count_instructions(&tools, &side.prepared, &pending.dir)?;
+                    summaries.insert(INSTRUCTIONS.into(), instructions_summary(count));
+                }
+                scales.push(ScaleRecord {
+                    scale: "default".into(),
+                    params: shown,
+                    argv: side.prepared.argv(),
+                    env: side.prepared.env.clone(),
+                    cwd: side.prepared.cwd.display().to_string(),
+                    warmup,
+                    runs: samples,
+                    summaries,
+                    cpu_profile: cpu,
+                    memory: None,
+                    leak_check: None,
+                    load: None,
+                });
+            }
+            Ok(scales)
+        })();
+        let scales = match measured {
+            Ok(scales) => scales,
+            Err(error) => {
+                let mut pendings = pendings.into_iter();
+                let first = pendings.next().expect("two pending results");
+                let _ = pendings.next().map(|p| p.abandon(&format!("{error:#}")));
+                return Err(abandon(first, error));
+            }
+        };
+        let system = SystemInfo::collect(&tools);
+        let mut entries = Vec::new();
+        for ((side, scale), pending) in built.iter().zip(scales).zip(pendings) {
+            let record = RunRecord {
+                schema_version: SCHEMA_VERSION,
+                task: "profile-compare --rev".into(),
+                label: side.label.clone(),
+                created: timestamp_iso(SystemTime::now()),
+                workload: name.to_string(),
+                build_profile: config.defaults.build_profile.clone(),
+                git: GitInfo {
+                    commit: Some(side.commit.clone()),
+                    dirty: false,
+                    branch: None,
+                },
+                scales: vec![scale],
+                failure: None,
+            };
+            let dir = finish(pending, &record, &system, &notes)?;
+            entries.push(store.resolve(&dir.to_string_lossy())?);
+        }
+        for note in &notes {
+            eprintln!("note: {note}");
+        }
+        let b = entries.pop().expect("two results");
+        let a = entries.pop().expect("two results");
+        eprintln!("results: {} and {}", a.dir.display(), b.dir.display());
+        Ok((a, b))
+    }
+
+    /// Worktrees and executables of --rev runs that were interrupted (Ctrl-C
+    /// exits without running destructors): `.tmp-rev-<pid>` of a process that
+    /// is gone. Their worktrees are unregistered from git, then deleted.
+    fn remove_abandoned_scratch(repo: &Path, results: &Path) {
+        let Ok(entries) = std::fs::read_dir(results) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name
+                .strip_prefix(TMP_PREFIX)
+                .and_then(|rest| rest.strip_prefix("rev-"))
+                .and_then(|pid| pid.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if pid == std::process::id() as i32 || process_alive(pid) {
+                continue;
+            }
+            for side in ["src-a", "src-b"] {
+                let worktree = entry.path().join(side);
+                if worktree.exists() {
+                    let _ = git(
+                        repo,
+                        &["worktree", "remove", "--force", &worktree.to_string_lossy()],
+                    );
+                }
+            }
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+        // Entries of worktrees whose directories are gone.
+        let _ = git(repo, &["worktree", "prune"]);
+    }
+
+    fn process_alive(pid: i32) -> bool {
+        // SAFETY: signal 0 only checks that the process exists.
+        let exists = unsafe { libc::kill(pid, 0) } == 0;
+        exists || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+
+    fn check_workload(name: &str, workload: &Workload) -> anyhow::Result<()> {
+        if workload.is_service() {
+            bail!(
+                "--rev runs one-shot workloads, and `{name}` is a server: measure each revision with \
+                 `cargo xtask profile-baseline --workload {name}` and compare the two results"
+            );
+        }
+        if let Target::Command(command) = workload.target() {
+            bail!(
+                "--rev builds the workload with cargo at each revision, but `{name}` runs the external command \
+                 `{command}`: build each revision yourself, run `cargo xtask profile-baseline` on each, and \
+                 compare the two results"
+            );
+        }
+        Ok(())
+    }
+
+    /// A B A B ...: warm-ups, then the measured runs, alternating sides.
+    fn interleaved_runs(
+        built: &[Built],
+        warmup: u32,
+        runs: u32,
+    ) -> anyhow::Result<Vec<Vec<crate::results::record::RunSample>>> {
+        let mut samples = vec![Vec::new(); built.len()];
+        let progress = Progress::bar(u64::from(warmup + runs) * built.len() as u64, "A/B ");
+        for i in 0..warmup + runs {
+            let is_warmup = i < warmup;
+            for (side, samples) in built.iter().zip(samples.iter_mut()) {
+                progress.set_message(format!(
+                    "{} {} {}",
+                    side.rev,
+                    if is_warmup { "warm-up" } else { "run" },
+                    if is_warmup { i + 1 } else { i + 1 - warmup }
+                ));
+                let (sample, _) =
+                    measure::run_once(&side.prepared).inspect_err(|_| progress.abandon())?;
+                progress.step(&format!(
+                    "{} {} {:.3} s",
+                    side.rev,
+                    if is_warmup { "warm-up" } else { "run" },
+                    sample.wall_s
+                ));
+                if !is_warmup {
+                    samples.push(sample);
+                }
+            }
+        }
+        progress.finish();
+        Ok(samples)
+    }
+
+    /// Builds the workload in the checkout at `root` with the current
+    /// config's workload definition, into the shared target directory.
+    fn build_at(
+        config: &Config,
+        root: &Path,
+        target_dir: &Path,
+        name: &str,
+        workload: &Workload,
+        values: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Prepared> {
+        let mut at_revision = config.clone();
+        at_revision.root = root.to_path_buf();
+        let _target = EnvOverride::set("CARGO_TARGET_DIR", target_dir.as_os_str());
+        workload::prepare(&at_revision, name, workload, values)
+    }
+
+    /// `<target>/xtask-rev`: shared by every revision build, so dependencies
+    /// compile once; kept apart from the workspace's own artifacts.
+    fn shared_target_dir(config: &Config) -> PathBuf {
+        let base = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|p| {
+                if p.is_absolute() {
+                    p
+                } else {
+                    config.root.join(p)
+                }
+            })
+            .unwrap_or_else(|| config.root.join("target"));
+        base.join("xtask-rev")
+    }
+
+    /// Where `dir` lies inside `repo` (both canonicalised).
+    fn relative_inside(dir: &Path, repo: &Path) -> anyhow::Result<PathBuf> {
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", dir.display()))?;
+        let repo = repo
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", repo.display()))?;
+        dir.strip_prefix(&repo)
+            .map(Path::to_path_buf)
+            .with_context(|| {
+                format!(
+                    "{} is not inside the repository {}",
+                    dir.display(),
+                    repo.display()
+                )
+            })
+    }
+
+    /// Runs git in `dir`; its trimmed stdout, or an error with its stderr.
+    fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+        let mut command = Command::new("git");
+        command.arg("-C").arg(dir).args(args);
+        crate::verbose_command(&format!("git -C {} {}", dir.display(), args.join(" ")));
+        let output = command
+            .output()
+            .context("cannot run git (is it installed?)")?;
+        if !output.status.success() {
+            bail!(
+                "`git {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    }
+
+    /// A detached worktree of one commit, removed when dropped (also on
+    /// errors). After a Ctrl-C it stays under `results/.tmp-rev-*` for
+    /// `cleanup`, and the next --rev run prunes git's entry for it.
+    struct Worktree {
+        repo: PathBuf,
+        path: PathBuf,
+    }
+
+    impl Worktree {
+        fn add(repo: &Path, path: &Path, commit: &str) -> anyhow::Result<Worktree> {
+            let path_text = path.to_string_lossy();
+            git(repo, &["worktree", "add", "--detach", &path_text, commit])?;
+            Ok(Worktree {
+                repo: repo.to_path_buf(),
+                path: path.to_path_buf(),
+            })
+        }
+    }
+
+    impl Drop for Worktree {
+        fn drop(&mut self) {
+            let path = self.path.to_string_lossy().into_owned();
+            if let Err(error) = git(&self.repo, &["worktree", "remove", "--force", &path]) {
+                eprintln!("warning: {error:#}; removing {path} by hand");
+                let _ = std::fs::remove_dir_all(&self.path);
+                let _ = git(&self.repo, &["worktree", "prune"]);
+            }
+        }
+    }
+
+    /// A scratch directory (worktrees, executables) removed when dropped.
+    struct Scratch {
+        path: PathBuf,
+    }
+
+    impl Scratch {
+        fn new(path: PathBuf) -> anyhow::Result<Scratch> {
+            std::fs::create_dir_all(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Ok(Scratch { path })
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+
+    /// Sets an environment variable of this process for the child cargo
+    /// builds (runs::build takes no environment), restoring it when dropped.
+    struct EnvOverride {
+        key: &'static str,
+        previous: Option<OsString>,
+    }
+
+    impl EnvOverride {
+        fn set(key: &'static str, value: &std::ffi::OsStr) -> EnvOverride {
+            let previous = std::env::var_os(key);
+            // The xtask is single-threaded while it builds; no thread reads
+            // the environment concurrently.
+            std::env::set_var(key, value);
+            EnvOverride { key, previous }
+        }
+    }
+
+    impl Drop for EnvOverride {
+        fn drop(&mut self) {
+            match &self.previous {
+                Some(value) => std::env::set_var(self.key, value),
+                None => std::env::remove_var(self.key),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn worktrees_are_removed_when_dropped() {
+            let repo = PathBuf::from(
+                git(&crate::project_root(), &["rev-parse", "--show-toplevel"]).unwrap(),
+            );
+            let scratch =
+                Scratch::new(std::env::temp_dir().join(format!("xtask-wt-{}", std::process::id())))
+                    .unwrap();
+            let path = scratch.path.join("src-a");
+            let head = git(&repo, &["rev-parse", "HEAD"]).unwrap();
+            {
+                let worktree = Worktree::add(&repo, &path, &head).unwrap();
+                assert!(worktree.path.join("Cargo.toml").is_file());
+                let listed = git(&repo, &["worktree", "list", "--porcelain"]).unwrap();
+                assert!(
+                    listed.contains(&path.to_string_lossy().into_owned()),
+                    "{listed}"
+                );
+            }
+            assert!(!path.exists());
+            let listed = git(&repo, &["worktree", "list", "--porcelain"]).unwrap();
+            assert!(
+                !listed.contains(&path.to_string_lossy().into_owned()),
+                "{listed}"
+            );
+            let scratch_path = scratch.path.clone();
+            drop(scratch);
+            assert!(!scratch_path.exists());
+        }
+
+        #[test]
+        fn scratch_of_dead_runs_is_removed_and_nothing_else() {
+            let repo = PathBuf::from(
+                git(&crate::project_root(), &["rev-parse", "--show-toplevel"]).unwrap(),
+            );
+            let results =
+                std::env::temp_dir().join(format!("xtask-abandoned-{}", std::process::id()));
+            let mut child = Command::new("true").spawn().unwrap();
+            let dead = child.id();
+            child.wait().unwrap();
+            let keep = [
+                format!(".tmp-rev-{}", std::process::id()),
+                ".tmp-20261122-000000-baseline-1".to_string(),
+                "20261122-000000-baseline".to_string(),
+            ];
+            for name in keep.iter().chain([&format!(".tmp-rev-{dead}")]) {
+                std::fs::create_dir_all(results.join(name).join("bin-a")).unwrap();
+            }
+            remove_abandoned_scratch(&repo, &results);
+            let mut left: Vec<String> = std::fs::read_dir(&results)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            let mut expected = keep.to_vec();
+            expected.sort();
+            assert_eq!(left, expected);
+            std::fs::remove_dir_all(&results).unwrap();
+        }
+
+        #[test]
+        fn unknown_revisions_and_paths_are_clear_errors() {
+            let root = crate::project_root();
+            let err = git(
+                &root,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "no-such-rev-xyz^{commit}",
+                ],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("failed"), "{err}");
+            let outside = relative_inside(Path::new("/"), &root).unwrap_err();
+            assert!(
+                outside.to_string().contains("is not inside the repository"),
+                "{outside}"
+            );
+            assert_eq!(relative_inside(&root, &root).unwrap(), PathBuf::new());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_directory_names_are_safe() {
+        assert_eq!(
+            compare_dir_name("20261122-041612-probe", "20261122-041616-slow"),
+            "compare-20261122-041612-probe-vs-20261122-041616-slow"
+        );
+        assert_eq!(compare_dir_name("../x y", ".b"), "compare-_x_y-vs-b");
+    }
+
+    #[test]
+    fn publish_replaces_only_our_own_directories() {
+        let base = std::env::temp_dir().join(format!("xtask-publish-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let target = base.join("compare-a-vs-b");
+        let make = |name: &str, marker: &str| {
+            let tmp = base.join(name);
+            std::fs::create_dir_all(&tmp).unwrap();
+            std::fs::write(tmp.join(JSON_FILE), marker).unwrap();
+            tmp
+        };
+        publish(&make(".tmp-1", "first"), &target).unwrap();
+        publish(&make(".tmp-2", "second"), &target).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(target.join(JSON_FILE)).unwrap(),
+            "second"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("compare-a-vs-b")]);
+
+        let foreign = base.join("compare-c-vs-d");
+        std::fs::create_dir_all(&foreign).unwrap();
+        std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+        let err = publish(&make(".tmp-3", "third"), &foreign).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("was not written by profile-compare"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn instruction_counts_are_one_exact_sample() {
+        let m = instructions_summary(27_948_688);
+        assert_eq!(m.samples, vec![27_948_688.0]);
+        assert_eq!((m.summary.n, m.summary.median), (1, 27_948_688.0));
+        assert_eq!(m.better, crate::config::Better::Lower);
+    }
+}

@@ -1,0 +1,373 @@
+//! `cargo xtask pre-release`: the checks a release needs, in order, each
+//! reported pass or fail — formatting, lints, tests, a fresh baseline of the
+//! configured workload, and the regression gate against the pinned release
+//! baseline. Every check runs even when an earlier one failed, so one run
+//! shows everything to fix; the summary is Markdown, printed and appended to
+//! `$GITHUB_STEP_SUMMARY` in GitHub Actions.
+
+use crate::cli::ParamFlags;
+use crate::config::Config;
+use crate::reports::compare::{self as report, Counter};
+use crate::results::Store;
+use crate::runs::process::{self, Spec};
+use crate::tasks::{baseline, compare};
+use anyhow::Context;
+use clap::Parser;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// The pinned result to gate against (a pin, label or result directory).
+    #[arg(long, value_name = "NAME", default_value = "release")]
+    pub against: String,
+    /// Skip `cargo test`.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Skip `cargo fmt --check` and `cargo clippy`.
+    #[arg(long)]
+    pub skip_lint: bool,
+    /// The workload of the fresh baseline [default: defaults.workload].
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Measured runs of the fresh baseline [default: defaults.runs].
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// No CPU profile in the fresh baseline (faster; no "where it changed").
+    #[arg(long)]
+    pub no_profile: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+/// One check and how it went.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    pub status: Status,
+    pub seconds: Option<f64>,
+    pub detail: String,
+}
+
+/// Parses profile-baseline's own flags, so that the fresh baseline gets the
+/// same defaults as `cargo xtask profile-baseline` whatever flags it gains.
+#[derive(clap::Parser)]
+#[command(name = "profile-baseline")]
+struct BaselineCommand {
+    #[command(flatten)]
+    args: baseline::Args,
+}
+
+pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+    let mut steps = Vec::new();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let lint: [(&str, &[&str]); 2] = [
+        ("`cargo fmt --check`", &["fmt", "--check"]),
+        (
+            "`cargo clippy --all-targets -- -D warnings`",
+            &["clippy", "--all-targets", "--", "-D", "warnings"],
+        ),
+    ];
+    for (name, cargo_args) in lint {
+        steps.push(if args.skip_lint {
+            skipped(name, "--skip-lint")
+        } else {
+            cargo_step(name, &cargo, cargo_args, &config.root)
+        });
+    }
+    let name = "`cargo test`";
+    steps.push(if args.skip_tests {
+        skipped(name, "--skip-tests")
+    } else {
+        cargo_step(name, &cargo, &["test"], &config.root)
+    });
+
+    eprintln!("== fresh baseline ==");
+    let started = Instant::now();
+    let fresh = baseline_args(args)
+        .and_then(|baseline_args| baseline::record(config, &baseline_args, params));
+    let fresh_dir = match fresh {
+        Ok(dir) => {
+            steps.push(Step {
+                name: "fresh baseline".into(),
+                status: Status::Pass,
+                seconds: Some(started.elapsed().as_secs_f64()),
+                detail: format!("`{}`", dir.display()),
+            });
+            Some(dir)
+        }
+        Err(error) => {
+            steps.push(Step {
+                name: "fresh baseline".into(),
+                status: Status::Fail,
+                seconds: Some(started.elapsed().as_secs_f64()),
+                detail: first_line(&format!("{error:#}")),
+            });
+            None
+        }
+    };
+
+    let gate_name = format!("gate against `{}`", args.against);
+    let store = Store::new(config.results_dir());
+    let mut regression = false;
+    let mut compare_markdown = None;
+    match (&fresh_dir, store.resolve(&args.against)) {
+        (None, _) => steps.push(skipped(&gate_name, "no fresh baseline")),
+        (Some(_), Err(error)) => steps.push(Step {
+            name: gate_name,
+            status: Status::Fail,
+            seconds: None,
+            detail: format!(
+                "no result `{}` to gate against ({}). Pin the release baseline with `cargo xtask pin {} <RUN>` \
+                 (RUN: a result directory, label or `latest`), or pass --against NAME",
+                args.against,
+                first_line(&format!("{error:#}")),
+                args.against
+            ),
+        }),
+        (Some(dir), Ok(pinned)) => {
+            let started = Instant::now();
+            let gated = store
+                .resolve(&dir.to_string_lossy())
+                .and_then(|fresh| compare::compare(config, &store, &pinned, &fresh, Counter::Time, 10));
+            match gated {
+                Ok((report, compare_dir)) => {
+                    print!("{}", report::render_terminal(&report, Some(&compare_dir.display().to_string()), false));
+                    regression = !report.gate.passed;
+                    compare_markdown = Some(report::render_markdown(&report));
+                    let failures: Vec<String> = report
+                        .gate
+                        .failures
+                        .iter()
+                        .map(|f| format!("{} {:+.1} % (limit {} %)", f.measure, f.change_pct, f.limit_pct))
+                        .collect();
+                    steps.push(Step {
+                        name: gate_name,
+                        status: if regression { Status::Fail } else { Status::Pass },
+                        seconds: Some(started.elapsed().as_secs_f64()),
+                        detail: if regression {
+                            format!("regressed vs `{}`: {}", pinned.name, failures.join("; "))
+                        } else {
+                            format!("no significant regression vs `{}`", pinned.name)
+                        },
+                    });
+                }
+                Err(error) => steps.push(Step {
+                    name: gate_name,
+                    status: Status::Fail,
+                    seconds: Some(started.elapsed().as_secs_f64()),
+                    detail: first_line(&format!("{error:#}")),
+                }),
+            }
+        }
+    }
+
+    let mut summary = summary_markdown(&steps);
+    if let Some(markdown) = compare_markdown {
+        summary.push('\n');
+        summary.push_str(&markdown);
+    }
+    println!("\n{summary}");
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        append(Path::new(&path), &summary)?;
+    }
+    Ok(exit_code(&steps, regression))
+}
+
+/// 0 when every check passed (or was skipped); 3 when only the gate failed,
+/// on a regression; 1 when anything else failed.
+pub fn exit_code(steps: &[Step], regression: bool) -> u8 {
+    let failed: Vec<&Step> = steps.iter().filter(|s| s.status == Status::Fail).collect();
+    match failed.as_slice() {
+        [] => 0,
+        [only] if regression && only.name.starts_with("gate") => crate::exit::REGRESSION,
+        _ => crate::exit::FAILURE,
+    }
+}
+
+fn baseline_args(args: &Args) -> anyhow::Result<baseline::Args> {
+    let mut argv: Vec<String> = vec![
+        "profile-baseline".into(),
+        "--label".into(),
+        "pre-release".into(),
+    ];
+    if let Some(runs) = args.runs {
+        argv.extend(["--runs".into(), runs.to_string()]);
+    }
+    if let Some(workload) = &args.workload {
+        argv.extend(["--workload".into(), workload.clone()]);
+    }
+    if args.no_profile {
+        argv.push("--no-profile".into());
+    }
+    Ok(BaselineCommand::try_parse_from(argv)
+        .context("cannot set up the fresh baseline")?
+        .args)
+}
+
+fn skipped(name: &str, why: &str) -> Step {
+    Step {
+        name: name.to_string(),
+        status: Status::Skipped,
+        seconds: None,
+        detail: format!("skipped ({why})"),
+    }
+}
+
+/// Runs one cargo command in the workspace, its output going straight to the
+/// terminal (and CI log), where its errors are read.
+fn cargo_step(name: &str, cargo: &str, cargo_args: &[&str], root: &Path) -> Step {
+    eprintln!("== {name} ==");
+    let mut spec = Spec::new(cargo).args(cargo_args.iter().copied());
+    spec.cwd = Some(root.to_path_buf());
+    spec.inherit_output = true;
+    let started = Instant::now();
+    let outcome = process::run(spec);
+    let seconds = Some(started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(outcome) if outcome.success() => Step {
+            name: name.to_string(),
+            status: Status::Pass,
+            seconds,
+            detail: String::new(),
+        },
+        Ok(outcome) => Step {
+            name: name.to_string(),
+            status: Status::Fail,
+            seconds,
+            detail: format!("{} (its output is above)", outcome.describe(None)),
+        },
+        Err(error) => Step {
+            name: name.to_string(),
+            status: Status::Fail,
+            seconds,
+            detail: first_line(&format!("{error:#}")),
+        },
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").to_string()
+}
+
+/// The pass/fail table of the checks, in GitHub Markdown.
+pub fn summary_markdown(steps: &[Step]) -> String {
+    let mut out =
+        String::from("## pre-release\n\n| check | result | time | details |\n|---|---|---:|---|\n");
+    for step in steps {
+        let status = match step.status {
+            Status::Pass => "✅ pass",
+            Status::Fail => "❌ **fail**",
+            Status::Skipped => "⏭️ skipped",
+        };
+        let time = step
+            .seconds
+            .map(|s| format!("{s:.1} s"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {status} | {time} | {} |",
+            step.name.replace('|', "\\|"),
+            step.detail.replace('|', "\\|")
+        );
+    }
+    let failed = steps.iter().filter(|s| s.status == Status::Fail).count();
+    let _ = if failed == 0 {
+        writeln!(out, "\n**Ready to release:** every check passed.")
+    } else {
+        writeln!(
+            out,
+            "\n**Not ready to release:** {failed} of {} checks failed.",
+            steps.len()
+        )
+    };
+    out
+}
+
+fn append(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot append to $GITHUB_STEP_SUMMARY ({})", path.display()))?;
+    writeln!(file, "{text}").with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str, status: Status) -> Step {
+        Step {
+            name: name.into(),
+            status,
+            seconds: Some(1.25),
+            detail: "a | b".into(),
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        let pass = step("`cargo test`", Status::Pass);
+        let gate_fail = step("gate against `release`", Status::Fail);
+        let lint_fail = step("`cargo fmt --check`", Status::Fail);
+        assert_eq!(
+            exit_code(&[pass.clone(), step("x", Status::Skipped)], false),
+            0
+        );
+        assert_eq!(
+            exit_code(&[pass.clone(), gate_fail.clone()], true),
+            crate::exit::REGRESSION
+        );
+        // A gate that could not run (no pin) is a failure, not a regression.
+        assert_eq!(
+            exit_code(&[pass, gate_fail.clone()], false),
+            crate::exit::FAILURE
+        );
+        assert_eq!(
+            exit_code(&[lint_fail, gate_fail], true),
+            crate::exit::FAILURE
+        );
+    }
+
+    #[test]
+    fn summary_is_a_markdown_table() {
+        let steps = [
+            step("`cargo fmt --check`", Status::Pass),
+            step("gate", Status::Fail),
+            skipped("`cargo test`", "--skip-tests"),
+        ];
+        let text = summary_markdown(&steps);
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[1], "|---|---|---:|---|");
+        assert_eq!(rows[3], "| gate | ❌ **fail** | 1.2 s | a \\| b |");
+        assert!(rows[4].contains("⏭️ skipped") && rows[4].contains("skipped (--skip-tests)"));
+        assert!(text.contains("**Not ready to release:** 1 of 3 checks failed."));
+    }
+
+    #[test]
+    fn the_fresh_baseline_gets_profile_baselines_own_defaults() {
+        let args = Args {
+            against: "release".into(),
+            skip_tests: true,
+            skip_lint: true,
+            workload: Some("demo".into()),
+            runs: Some(7),
+            no_profile: true,
+        };
+        let parsed = baseline_args(&args).unwrap();
+        assert_eq!(parsed.label, "pre-release");
+        assert_eq!(parsed.runs, Some(7));
+        assert_eq!(parsed.workload.as_deref(), Some("demo"));
+        assert!(parsed.no_profile);
+        assert_eq!(parsed.scale, None);
+    }
+}
