@@ -260,3 +260,29 @@ mod tests {
         assert_eq!(explicit_config(&args(&["x", "doctor"])), None);
     }
 }
+
+#[cfg(test)]
+mod reserved_flags {
+    use super::*;
+
+    /// A parameter named like a task flag would make clap panic at startup;
+    /// the config rejects such names, so the list must cover every flag.
+    #[test]
+    fn every_task_flag_is_reserved_for_parameters() {
+        let command = Cli::command();
+        let mut missing = Vec::new();
+        for sub in command.get_subcommands() {
+            for arg in sub.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    if !crate::config::RESERVED_FLAGS.contains(&long) && !missing.contains(&long) {
+                        missing.push(long);
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "add to config::RESERVED_FLAGS: {missing:?}"
+        );
+    }
+}

@@ -568,6 +568,11 @@ pub const RESERVED_FLAGS: &[&str] = &[
     "export-csv",
     "plot",
     "no-profile",
+    "rounds",
+    "fold-mb",
+    "against",
+    "skip-tests",
+    "skip-lint",
     "version",
 ];
 

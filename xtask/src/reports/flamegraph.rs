@@ -60,6 +60,7 @@ pub fn render_diff(
     svg: &Path,
     title: &str,
     subtitle: &str,
+    kind: Kind,
 ) -> anyhow::Result<()> {
     let mut folded = Vec::new();
     let options = inferno::differential::Options {
@@ -72,7 +73,11 @@ pub fn render_diff(
     flame.title = title.to_string();
     flame.subtitle = Some(subtitle.to_string());
     flame.deterministic = true;
-    flame.count_name = "samples".into();
+    flame.count_name = match kind {
+        Kind::Cpu => "samples",
+        Kind::Memory => "bytes",
+    }
+    .into();
     let text = String::from_utf8_lossy(&folded).into_owned();
     let out = std::io::BufWriter::new(std::fs::File::create(svg)?);
     flamegraph::from_lines(&mut flame, text.lines().filter(|l| !l.is_empty()), out)

@@ -248,6 +248,17 @@ fn with_massif(
     report.runtime_s.get_or_insert(outcome.wall.as_secs_f64());
     std::fs::write(dir.join(FOLDED), massif::peak_folded(&parsed))?;
     report.raw_files = vec!["massif.out".into()];
+    // ms_print's text graph, for people used to reading it (seed 000's step).
+    if let Ok(ms_print) = tools.ms_print.path() {
+        if capture_to_file(
+            &massif::ms_print_command(ms_print, &out),
+            &dir.join("massif.ms_print.txt"),
+        )
+        .is_ok()
+        {
+            report.raw_files.push("massif.ms_print.txt".into());
+        }
+    }
     Ok(report)
 }
 

@@ -32,6 +32,9 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// Lines containing any of these are kept whole (metrics, readiness).
     pub watch: Vec<String>,
+    /// Let the child write straight to our terminal instead of capturing
+    /// (cargo's own output in pre-release).
+    pub inherit_output: bool,
     /// Raw pipes instead of line capture, for streaming tools (perf record's
     /// data into perf script): see [`Running::stdin`] and [`Running::stdout`].
     pub stdin_piped: bool,
@@ -69,6 +72,7 @@ impl Spec {
         }
     }
 
+    #[cfg(test)]
     pub fn arg(mut self, arg: impl Into<OsString>) -> Spec {
         self.args.push(arg.into());
         self
@@ -199,7 +203,11 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     if let Some(cwd) = &spec.cwd {
         command.current_dir(cwd);
     }
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if spec.inherit_output {
+        command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+    } else {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
     if spec.stdin_piped {
         command.stdin(Stdio::piped());
     }

@@ -51,9 +51,8 @@ pub struct Args {
 }
 
 /// One scale to run: its name and parameter values.
-struct Planned<'a> {
+struct Planned {
     name: String,
-    scale: Option<&'a Scale>,
     values: BTreeMap<String, String>,
 }
 
@@ -141,11 +140,11 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
     Ok(dir)
 }
 
-fn plan_scales<'a>(
-    config: &'a Config,
+fn plan_scales(
+    config: &Config,
     scale: Option<&str>,
     params: &ParamFlags,
-) -> anyhow::Result<Vec<Planned<'a>>> {
+) -> anyhow::Result<Vec<Planned>> {
     let chosen: Vec<Option<&Scale>> = match scale {
         None => vec![None],
         Some("all") if config.scales.is_empty() => {
@@ -158,7 +157,6 @@ fn plan_scales<'a>(
         .into_iter()
         .map(|scale| Planned {
             name: scale.map_or_else(|| "default".to_string(), |s| s.name.clone()),
-            scale,
             values: config.param_values(scale, params),
         })
         .collect())

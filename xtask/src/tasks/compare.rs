@@ -226,9 +226,14 @@ pub fn compare(
                 entry.dir.join(format!("{prefix}{file}"))
             };
             let title = format!("{} → {}", a.name, b.name);
-            for (file, svg, what) in [
-                (cpu_profile::FOLDED, DIFF_SVG, "CPU"),
-                (memory_profile::FOLDED, MEMORY_DIFF_SVG, "heap at peak"),
+            for (file, svg, what, kind) in [
+                (cpu_profile::FOLDED, DIFF_SVG, "CPU", flamegraph::Kind::Cpu),
+                (
+                    memory_profile::FOLDED,
+                    MEMORY_DIFF_SVG,
+                    "heap at peak",
+                    flamegraph::Kind::Memory,
+                ),
             ] {
                 let (before, after) = (folded(a, sa, file), folded(b, sb, file));
                 if !(before.is_file() && after.is_file()) {
@@ -260,6 +265,7 @@ pub fn compare(
                     &tmp.join(&svg_name),
                     &title,
                     &subtitle,
+                    kind,
                 ) {
                     Ok(()) => comparison.files.push(svg_name),
                     Err(error) => comparison.notes.push(format!(

@@ -34,14 +34,16 @@
 //! total: massif chooses its peak by heap + extra only, and only when the
 //! heap grew past the previous peak by more than `--peak-inaccuracy` (1 %).
 
-use super::memory_model::{
-    demangle_in_text, excerpt, Frame, MemoryReport, ParseError, PrintedSize, Site,
-};
+use super::memory_model::{demangle_in_text, excerpt, Frame, MemoryReport, ParseError, Site};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
 
+#[cfg(test)]
+use super::memory_model::PrintedSize;
+
 const WHAT: &str = "massif file";
+#[cfg(test)]
 const MS_PRINT: &str = "ms_print output";
 
 /// `valgrind --tool=massif --stacks=no --massif-out-file=OUT PROGRAM ARGS…`
@@ -191,6 +193,7 @@ impl MassifProfile {
         &self.snapshots[self.peak]
     }
 
+    #[cfg(test)]
     /// The largest heap + extra + stacks of any snapshot: the peak that
     /// ms_print's graph header shows.
     pub fn max_total_bytes(&self) -> u64 {
@@ -676,6 +679,7 @@ fn fold_node(node: &HeapNode, is_root: bool, path: &mut Vec<String>, out: &mut S
     }
 }
 
+#[cfg(test)]
 /// What ms_print shows of the peak, read back from its text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MsPrintPeak {
@@ -688,6 +692,7 @@ pub struct MsPrintPeak {
     pub peak_row: Option<MsPrintRow>,
 }
 
+#[cfg(test)]
 /// A row of ms_print's snapshot table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MsPrintRow {
@@ -699,6 +704,7 @@ pub struct MsPrintRow {
     pub stacks_bytes: u64,
 }
 
+#[cfg(test)]
 /// Reads the peak figures of ms_print's output (to check [`parse`] against).
 pub fn parse_ms_print_peak(text: &str) -> Result<MsPrintPeak, ParseError> {
     let lines: Vec<&str> = text.lines().collect();

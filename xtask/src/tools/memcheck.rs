@@ -53,6 +53,7 @@ pub fn command(valgrind: &Path, xml_out: &Path, program: &Path, args: &[String])
     argv
 }
 
+#[cfg(test)]
 /// The same run writing the text log instead (`--log-file=OUT`).
 pub fn log_command(
     valgrind: &Path,

@@ -222,6 +222,7 @@ impl PrintedSize {
         Self::parse_with_base(text, 1024.0)
     }
 
+    #[cfg(test)]
     /// A number printed in the given unit (`4.196` in `MB`, base 1024).
     pub fn from_number_and_unit(number: &str, unit: &str, base: f64) -> Option<PrintedSize> {
         Self::parse_with_base(&format!("{}{}", number.trim(), unit.trim()), base)
@@ -276,6 +277,7 @@ impl PrintedSize {
         })
     }
 
+    #[cfg(test)]
     /// Whether an exact byte count prints as this figure (within half a unit
     /// of the last printed digit).
     pub fn matches(&self, exact_bytes: f64) -> bool {
@@ -337,6 +339,7 @@ pub fn excerpt(line: &str) -> String {
     }
 }
 
+#[cfg(test)]
 /// Demangles one whole symbol: v0 (`_RNv…`), legacy (`_ZN…E`), or a legacy
 /// name that a C++ demangler already split into a path but left with Rust's
 /// `$LT$`-style escapes and `::h<hash>` suffix (as heaptrack and Apple's
