@@ -245,17 +245,80 @@ pub fn attach(
 ) -> anyhow::Result<(Running, Vec<String>)> {
     let perf_path = tools.perf.path()?.to_path_buf();
     let (settings, _, _) = perf_settings(options);
+    // perf starts with its events off and turns them on when told through a
+    // control FIFO, then acknowledges: the load starts only once perf samples.
+    let (ctl, ack) = (dir.join(".perf-control.fifo"), dir.join(".perf-ack.fifo"));
+    for fifo in [&ctl, &ack] {
+        make_fifo(fifo)?;
+    }
     let mut spec = Spec::new(&perf_path).args(perf::attach_args(
         &settings,
         &dir.join(PERF_DATA),
         pid as u32,
     ));
+    spec.args.extend(perf::control_args(&ctl, &ack));
     spec.watch = vec!["perf record:".into(), "lost".into(), "Lost".into()];
     let argv = spec.argv();
     let running = process::start(spec)?;
-    // perf needs a moment to open its events before the load starts.
-    std::thread::sleep(Duration::from_millis(300));
+    let enabled = enable_events(&ctl, &ack, &running, Duration::from_secs(30));
+    for fifo in [&ctl, &ack] {
+        let _ = std::fs::remove_file(fifo);
+    }
+    if let Err(error) = enabled {
+        let outcome = running.stop(libc::SIGKILL, Duration::from_secs(1));
+        bail!("{error:#}\n{}", outcome.tail());
+    }
     Ok((running, argv))
+}
+
+fn make_fifo(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let _ = std::fs::remove_file(path);
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("cannot create {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Sends `enable` on perf's control FIFO and waits for its `ack`.
+fn enable_events(ctl: &Path, ack: &Path, perf: &Running, timeout: Duration) -> anyhow::Result<()> {
+    // Read-write opens of a FIFO never block on Linux, whether perf has it open yet or not.
+    let open = |path: &Path| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+    };
+    let mut control = open(ctl).with_context(|| format!("cannot open {}", ctl.display()))?;
+    let mut acknowledgement =
+        open(ack).with_context(|| format!("cannot open {}", ack.display()))?;
+    control.write_all(b"enable\n")?;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut reply = Vec::new();
+    // perf writes "ack\n" followed by a NUL (sizeof of a C string).
+    while !reply.windows(4).any(|w| w == b"ack\n") {
+        if std::time::Instant::now() >= deadline {
+            bail!("perf did not start sampling within {} s", timeout.as_secs());
+        }
+        if !perf.is_running() {
+            bail!("perf exited before it started sampling");
+        }
+        let mut poll = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&acknowledgement),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut poll, 1, 100) } > 0 {
+            let mut byte = [0u8; 64];
+            let n = acknowledgement.read(&mut byte)?;
+            reply.extend_from_slice(&byte[..n]);
+        }
+    }
+    Ok(())
 }
 
 /// Stops an attached perf and processes its recording.

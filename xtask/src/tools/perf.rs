@@ -42,6 +42,16 @@ pub fn attach_args(settings: &Settings, data: &Path, pid: u32) -> Vec<OsString> 
     argv
 }
 
+/// Start with events off (`--delay=-1`) and take `enable` from a control
+/// FIFO, acknowledging on another (perf 5.10+).
+pub fn control_args(ctl: &Path, ack: &Path) -> Vec<OsString> {
+    let mut control = OsString::from("fifo:");
+    control.push(ctl);
+    control.push(",");
+    control.push(ack);
+    vec!["--delay=-1".into(), "--control".into(), control]
+}
+
 fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec![
         "record".into(),
