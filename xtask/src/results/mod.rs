@@ -132,9 +132,13 @@ impl Store {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let name = format!("{}-{label}", timestamp_for_dir(SystemTime::now()));
+        // A per-process sequence number keeps two results begun in the same
+        // second by one task apart; the pid stays last (cleanup reads it).
+        static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = self
             .dir
-            .join(format!("{TMP_PREFIX}{name}-{}", std::process::id()));
+            .join(format!("{TMP_PREFIX}{name}-{n}-{}", std::process::id()));
         std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Pending {
             dir,
@@ -298,6 +302,48 @@ mod tests {
             timestamp_iso(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn results_started_in_the_same_second_get_distinct_directories() {
+        let dir = std::env::temp_dir().join(format!("xtask-store-{}", std::process::id()));
+        let store = Store::new(&dir);
+        let (a, b) = (store.begin("same").unwrap(), store.begin("same").unwrap());
+        assert_ne!(a.dir, b.dir, "temporary directories differ");
+        // Each must look like a result once committed.
+        for pending in [&a, &b] {
+            pending.write(RUN_FILE, "{}").unwrap();
+        }
+        let (first, second) = (a.commit().unwrap(), b.commit().unwrap());
+        assert_ne!(first, second);
+        let names = [first, second].map(|p| p.file_name().unwrap().to_string_lossy().into_owned());
+        // Both end in the label; the second (if the clock did not tick) with a suffix.
+        assert!(names[0].ends_with("-same"), "{names:?}");
+        assert!(
+            names[1].ends_with("-same") || names[1].ends_with("-same-2"),
+            "{names:?}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_abandoned_result_never_looks_complete() {
+        let dir = std::env::temp_dir().join(format!("xtask-abandon-{}", std::process::id()));
+        let store = Store::new(&dir);
+        let pending = store.begin("broken").unwrap();
+        pending.write(RUN_FILE, "{}").unwrap();
+        let kept = pending.abandon("exit status 3").unwrap();
+        assert!(kept
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(FAILED_PREFIX));
+        assert_eq!(
+            std::fs::read_to_string(kept.join("failure.txt")).unwrap(),
+            "exit status 3"
+        );
+        assert!(store.list().unwrap().is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
