@@ -9,6 +9,7 @@
 use crate::config::{self, Thresholds};
 use crate::reports::functions::FunctionChange;
 use crate::reports::markdown::format_value;
+use crate::results::record::short_hash;
 use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::stats::{self, Better, CompareOptions, Comparison, ExactComparison, Verdict};
@@ -95,7 +96,7 @@ impl Side {
         match &self.commit {
             Some(c) => format!(
                 "{}{}",
-                &c[..c.len().min(10)],
+                short_hash(c),
                 if self.dirty { " (dirty)" } else { "" }
             ),
             None => "no commit".into(),
@@ -535,7 +536,7 @@ pub fn comparability_warnings(
         if record.git.dirty {
             warnings.push(format!(
                 "{side} was measured on a dirty tree (uncommitted changes): commit {} does not identify the code",
-                record.git.commit.as_deref().map_or("unknown", |c| &c[..c.len().min(10)])
+                record.git.commit.as_deref().map_or("unknown", short_hash)
             ));
         }
         if let Some(failure) = &record.failure {

@@ -166,13 +166,7 @@ pub fn page(
             let mut files = vec!["README.md".to_string()];
             files.extend(svg_files(&item.path, record));
             files.push("run.json".into());
-            let commit = record.git.commit.as_deref().map_or("—".to_string(), |c| {
-                format!(
-                    "{}{}",
-                    &c[..c.len().min(10)],
-                    if record.git.dirty { "-dirty" } else { "" }
-                )
-            });
+            let commit = record.git.short();
             let failed = record
                 .failure
                 .as_ref()

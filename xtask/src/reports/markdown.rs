@@ -92,7 +92,7 @@ pub fn run_readme(
             .git
             .commit
             .as_deref()
-            .map_or("unknown", |c| &c[..c.len().min(12)]),
+            .map_or("unknown", crate::results::record::short_hash),
         if record.git.dirty {
             " (dirty tree)"
         } else {

@@ -145,7 +145,48 @@ pub struct LoadRecord {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// The first 10 hex digits of a commit: enough to name it in a report.
+pub fn short_hash(commit: &str) -> &str {
+    &commit[..commit.len().min(10)]
+}
+
+impl GitInfo {
+    /// `1a2b3c4d5e`, `1a2b3c4d5e-dirty` or `no commit`.
+    pub fn short(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "{}{}",
+                short_hash(c),
+                if self.dirty { "-dirty" } else { "" }
+            ),
+            None => "no commit".into(),
+        }
+    }
+}
+
 impl RunRecord {
+    /// A record created now, at the current schema version.
+    pub fn new(
+        task: &str,
+        label: &str,
+        workload: &str,
+        build_profile: &str,
+        git: GitInfo,
+        scales: Vec<ScaleRecord>,
+    ) -> RunRecord {
+        RunRecord {
+            schema_version: SCHEMA_VERSION,
+            task: task.into(),
+            label: label.into(),
+            created: crate::results::timestamp_iso(std::time::SystemTime::now()),
+            workload: workload.into(),
+            build_profile: build_profile.into(),
+            git,
+            scales,
+            failure: None,
+        }
+    }
+
     /// The summaries of the first scale, which most reports show.
     pub fn headline(&self) -> Option<&ScaleRecord> {
         self.scales.first()

@@ -5,19 +5,18 @@
 use crate::cli::ParamFlags;
 use crate::config::{CallGraph, Config, Scale, Workload};
 use crate::reports::markdown;
-use crate::results::record::{LoadRecord, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
-use crate::results::{timestamp_iso, Pending, Store};
+use crate::results::{Pending, Store};
 use crate::runs::cpu_profile::{self, TOP};
 use crate::runs::measure::{self, RunFailure};
 use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
-use crate::tasks::{git_info, short_commit, used_params};
+use crate::tasks::{git_info, used_params};
 use crate::tools::Toolbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -111,7 +110,7 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
                 workload_name,
                 format_params(&used_params(workload, &planned.values))
             ),
-            subtitle: format!("commit {} · {}", short_commit(&git), planned.name),
+            subtitle: format!("commit {} · {}", git.short(), planned.name),
         };
         let scale = match run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes) {
             Ok(mut scale) => {
@@ -123,17 +122,14 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         };
         scales.push(scale);
     }
-    let record = RunRecord {
-        schema_version: SCHEMA_VERSION,
-        task: "profile-baseline".into(),
-        label: args.label.clone(),
-        created: timestamp_iso(SystemTime::now()),
-        workload: workload_name.to_string(),
-        build_profile: config.defaults.build_profile.clone(),
+    let record = RunRecord::new(
+        "profile-baseline",
+        &args.label,
+        workload_name,
+        &config.defaults.build_profile,
         git,
         scales,
-        failure: None,
-    };
+    );
     let system = SystemInfo::collect(&tools);
     let dir = finish(pending, &record, &system, &notes)?;
     print_summary(&record, &dir, &notes);

@@ -15,6 +15,7 @@ use crate::reports::compare::{
     MARKDOWN_FILE, MEMORY_DIFF_SVG,
 };
 use crate::reports::{flamegraph, functions, markdown};
+use crate::results::record::short_hash;
 use crate::results::record::{GitInfo, MeasureSummary, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
@@ -564,10 +565,7 @@ mod revisions {
                 .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))
             })
             .collect::<anyhow::Result<_>>()?;
-        let shorts: Vec<String> = commits
-            .iter()
-            .map(|c| c[..c.len().min(10)].to_string())
-            .collect();
+        let shorts: Vec<String> = commits.iter().map(|c| short_hash(c).to_string()).collect();
         let labels: Vec<String> = if shorts[0] == shorts[1] {
             vec![
                 format!("rev-{}-a", shorts[0]),

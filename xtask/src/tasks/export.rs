@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::reports::{bmf, csv, markdown, pprof};
 use crate::results::inventory::parse_iso;
+use crate::results::record::short_hash;
 use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::{Entry, Store};
 use crate::runs::cpu_profile::FOLDED;
@@ -85,11 +86,7 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
 /// The timing table of each scale, under a line saying what ran.
 pub fn markdown_tables(record: &RunRecord) -> String {
     let mut out = String::new();
-    let commit = record
-        .git
-        .commit
-        .as_deref()
-        .map_or("unknown", |c| &c[..c.len().min(12)]);
+    let commit = record.git.commit.as_deref().map_or("unknown", short_hash);
     let _ = writeln!(
         out,
         "### {} — `{}` ({}, commit `{commit}`{})\n",

@@ -3,17 +3,16 @@
 
 use crate::cli::ParamFlags;
 use crate::config::{CallGraph, Config};
-use crate::results::record::{RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
-use crate::results::{timestamp_iso, Store};
+use crate::results::Store;
 use crate::runs::cpu_profile::{self, SVG};
 use crate::runs::workload;
 use crate::tasks::baseline::{abandon, finish, format_params};
-use crate::tasks::{git_info, short_commit, used_params};
+use crate::tasks::{git_info, single_run_scale, used_params};
 use crate::tools::Toolbox;
 use anyhow::Context;
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -62,7 +61,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
         kernel_frames: config.defaults.kernel_frames,
         title: format!("{name} {}", format_params(&shown)),
-        subtitle: format!("commit {}", short_commit(&git)),
+        subtitle: format!("commit {}", git.short()),
     };
     let pending = Store::new(config.results_dir()).begin(&args.label)?;
     let profile = match cpu_profile::profile(&prepared, &tools, &options, &pending.dir) {
@@ -70,30 +69,18 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         Err(error) => return Err(abandon(pending, error)),
     };
     let notes = profile.notes.clone();
-    let record = RunRecord {
-        schema_version: SCHEMA_VERSION,
-        task: "flamegraph".into(),
-        label: args.label.clone(),
-        created: timestamp_iso(SystemTime::now()),
-        workload: name.to_string(),
-        build_profile: config.defaults.build_profile.clone(),
-        git,
-        scales: vec![ScaleRecord {
-            scale: "default".into(),
-            params: shown,
-            argv: prepared.argv(),
-            env: prepared.env.clone(),
-            cwd: prepared.cwd.display().to_string(),
-            warmup: 0,
-            runs: Vec::new(),
-            summaries: Default::default(),
-            cpu_profile: Some(profile),
-            memory: None,
-            leak_check: None,
-            load: None,
-        }],
-        failure: None,
+    let scale = ScaleRecord {
+        cpu_profile: Some(profile),
+        ..single_run_scale(&prepared, shown)
     };
+    let record = RunRecord::new(
+        "flamegraph",
+        &args.label,
+        name,
+        &config.defaults.build_profile,
+        git,
+        vec![scale],
+    );
     let dir = finish(pending, &record, &SystemInfo::collect(&tools), &[])?;
     let svg = dir.join(SVG);
     for note in notes {

@@ -4,14 +4,13 @@
 
 use crate::cli::ParamFlags;
 use crate::config::{Config, MemoryTool};
-use crate::results::record::{LeakCheck, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::record::{LeakCheck, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
-use crate::results::{timestamp_iso, Store};
+use crate::results::Store;
 use crate::runs::{memory_profile, workload};
 use crate::tasks::baseline::{abandon, finish, format_params};
-use crate::tasks::{git_info, used_params};
+use crate::tasks::{git_info, single_run_scale, used_params};
 use crate::tools::Toolbox;
-use std::time::SystemTime;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -87,30 +86,20 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         Ok(done) => done,
         Err(error) => return Err(abandon(pending, error)),
     };
-    let record = RunRecord {
-        schema_version: SCHEMA_VERSION,
-        task: "memory".into(),
-        label: args.label.clone(),
-        created: timestamp_iso(SystemTime::now()),
-        workload: name.to_string(),
-        build_profile: config.defaults.build_profile.clone(),
-        git: git_info(&config.root),
-        scales: vec![ScaleRecord {
-            scale: "default".into(),
-            params: shown,
-            argv: prepared.argv(),
-            env: prepared.env.clone(),
-            cwd: prepared.cwd.display().to_string(),
-            warmup: 0,
-            runs: Vec::new(),
-            summaries: Default::default(),
-            cpu_profile: None,
-            memory: memory.clone(),
-            leak_check: leak_check.clone(),
-            load: None,
-        }],
-        failure: None,
+    let scale = ScaleRecord {
+        memory: memory.clone(),
+        leak_check: leak_check.clone(),
+        ..single_run_scale(&prepared, shown)
     };
+    let git = git_info(&config.root);
+    let record = RunRecord::new(
+        "memory",
+        &args.label,
+        name,
+        &config.defaults.build_profile,
+        git,
+        vec![scale],
+    );
     let dir = finish(pending, &record, &SystemInfo::collect(&tools), &[])?;
     if let Some(memory) = &memory {
         print!("{}", crate::reports::markdown::memory_table(memory));

@@ -14,7 +14,7 @@ pub mod pre_release;
 pub mod report;
 pub mod trends;
 
-use crate::results::record::GitInfo;
+use crate::results::record::{GitInfo, ScaleRecord};
 use crate::tools::capture;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,6 +32,28 @@ pub fn git_info(root: &Path) -> GitInfo {
         dirty: git(&["status", "--porcelain", "--untracked-files=no"])
             .is_some_and(|s| !s.is_empty()),
         branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]),
+    }
+}
+
+/// The one scale of a task that profiles a single run (flamegraph, memory):
+/// what ran, no timed runs; the caller adds the profile.
+pub fn single_run_scale(
+    prepared: &crate::runs::workload::Prepared,
+    params: BTreeMap<String, String>,
+) -> ScaleRecord {
+    ScaleRecord {
+        scale: "default".into(),
+        params,
+        argv: prepared.argv(),
+        env: prepared.env.clone(),
+        cwd: prepared.cwd.display().to_string(),
+        warmup: 0,
+        runs: Vec::new(),
+        summaries: Default::default(),
+        cpu_profile: None,
+        memory: None,
+        leak_check: None,
+        load: None,
     }
 }
 
@@ -58,15 +80,4 @@ pub fn used_params(
         .filter(|(k, _)| used.contains(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-pub fn short_commit(git: &GitInfo) -> String {
-    match &git.commit {
-        Some(c) => format!(
-            "{}{}",
-            &c[..c.len().min(10)],
-            if git.dirty { "-dirty" } else { "" }
-        ),
-        None => "no commit".into(),
-    }
 }

@@ -5,6 +5,7 @@
 use crate::config::{Better, Config};
 use crate::reports::chart::{self, Chart, ChartPoint};
 use crate::reports::markdown::format_value;
+use crate::results::record::short_hash;
 use crate::results::record::MeasureSummary;
 use crate::results::{Entry, Store};
 use crate::stats::Summary;
@@ -305,7 +306,7 @@ pub fn render_text(series: &[Series]) -> String {
                 p.label.clone(),
                 p.commit
                     .as_deref()
-                    .map_or("—".into(), |c| c[..c.len().min(10)].to_string()),
+                    .map_or("—".into(), |c| short_hash(c).to_string()),
                 format_value(p.summary.median, &s.unit),
                 format_value(p.summary.stddev, &s.unit),
                 format!(
