@@ -201,13 +201,13 @@ pub struct Workload {
     #[serde(default)]
     pub env: BTreeMap<String, Spanned<String>>,
     /// Working directory, relative to the config file.
-    pub cwd: Option<String>,
+    pub cwd: Option<Spanned<String>>,
     /// Seconds one run may take (default: `defaults.timeout`).
     pub timeout: Option<f64>,
     /// For benches: seconds of `--profile-time`.
     pub profile_time: Option<f64>,
     /// For benches: the benchmark filter.
-    pub filter: Option<String>,
+    pub filter: Option<Spanned<String>>,
     #[serde(default)]
     pub metrics: Vec<Metric>,
     /// A server workload: how to tell it is ready for the load.
@@ -454,6 +454,59 @@ impl Config {
                 None,
             ));
         }
+        let numbers = [
+            ("defaults.timeout", Some(raw.defaults.timeout)),
+            (
+                "defaults.frequency",
+                Some(f64::from(raw.defaults.frequency)),
+            ),
+        ];
+        for (what, value) in numbers {
+            check_seconds(what, value).map_err(|m| error_at(None, m, None))?;
+        }
+        let t = &raw.thresholds;
+        for (what, value) in [
+            ("noise", t.noise),
+            ("time", t.time),
+            ("throughput", t.throughput),
+            ("latency", t.latency),
+            ("memory", t.memory),
+            ("instructions", t.instructions),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(error_at(
+                    None,
+                    format!("`thresholds.{what}` must be a percentage >= 0, not {value}"),
+                    None,
+                ));
+            }
+        }
+        for scale in &raw.scales {
+            if crate::results::validate_label(&scale.name).is_err() {
+                return Err(error_at(
+                    None,
+                    format!("scale name `{}`: use letters, digits, `-`, `_` or `.` (it names a directory)", scale.name),
+                    None,
+                ));
+            }
+            for (key, value) in &scale.params {
+                if let Some(param) = raw.params.get(key.get_ref()) {
+                    if !param.default.accepts(&value.to_string()) {
+                        return Err(error_at(
+                            Some(key.span()),
+                            format!(
+                                "scale `{}` sets `{}` to `{value}`, but the parameter is {} (its default is {})",
+                                scale.name,
+                                key.get_ref(),
+                                param.default.kind(),
+                                param.default
+                            ),
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
         Ok(Config {
             path: path.to_path_buf(),
             root,
@@ -613,6 +666,8 @@ fn validate_workload(
         .iter()
         .chain(workload.env.values())
         .chain(workload.command.iter())
+        .chain(workload.cwd.iter())
+        .chain(workload.filter.iter())
         .chain(workload.ready.iter().flat_map(|r| r.port.iter()));
     for text in placeholders {
         let names = placeholder_names(text.get_ref()).map_err(|message| {
@@ -628,7 +683,39 @@ fn validate_workload(
             }
         }
     }
+    if let Some(line) = workload.ready.as_ref().and_then(|r| r.line.as_ref()) {
+        let names = placeholder_names(line).map_err(|m| (span.clone(), m, None))?;
+        if let Some(missing) = names.iter().find(|n| !params.contains_key(*n)) {
+            return Err(undeclared(missing, span.clone(), params, "placeholder"));
+        }
+    }
+    for (what, value) in [
+        ("timeout", workload.timeout),
+        ("profile_time", workload.profile_time),
+    ] {
+        check_seconds(&format!("workload `{name}`: {what}"), value)
+            .map_err(|m| (span.clone(), m, None))?;
+    }
+    if let Some(ready) = &workload.ready {
+        check_seconds(
+            &format!("workload `{name}`: ready.timeout"),
+            Some(ready.timeout),
+        )
+        .map_err(|m| (span.clone(), m, None))?;
+    }
+    let mut names = std::collections::BTreeSet::new();
     for metric in &workload.metrics {
+        if BUILTIN_MEASURES.contains(&metric.name.as_str()) || !names.insert(metric.name.as_str()) {
+            return Err((
+                span.clone(),
+                format!(
+                    "metric `{}` of workload `{name}` is declared twice or shadows a measure every run records ({})",
+                    metric.name,
+                    BUILTIN_MEASURES.join(", ")
+                ),
+                Some("rename the metric".into()),
+            ));
+        }
         if metric.pattern.matches("{}").count() != 1 {
             return Err((
                 span.clone(),
@@ -684,6 +771,19 @@ fn validate_workload(
     }
     Ok(())
 }
+
+/// Timeouts and frequencies: finite, positive, and small enough for a Duration.
+fn check_seconds(what: &str, value: Option<f64>) -> Result<(), String> {
+    match value {
+        Some(v) if !(v.is_finite() && v > 0.0 && v <= 1e9) => Err(format!(
+            "`{what}` must be a positive number (at most 1e9), not {v}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Measures every run records; a metric may not take their names.
+pub const BUILTIN_MEASURES: &[&str] = &["wall_s", "user_s", "sys_s", "max_rss_bytes"];
 
 fn undeclared(
     name: &str,
@@ -995,6 +1095,81 @@ args = ["--subs", "{subs}"]
         assert!(!ParamValue::Int(1).accepts("5e4x"));
         assert!(ParamValue::Float(1.0).accepts("0.5"));
         assert!(ParamValue::Str("a".into()).accepts("anything"));
+    }
+
+    #[test]
+    fn numbers_that_would_break_a_run_are_rejected() {
+        for (extra, expected) in [
+            (
+                "timeout = -1\n",
+                "workload `demo`: timeout` must be a positive number",
+            ),
+            ("timeout = 1e18\n", "at most 1e9"),
+            (
+                "profile_time = 0\n",
+                "profile_time` must be a positive number",
+            ),
+        ] {
+            let text = MINIMAL.to_string() + extra;
+            let err = parse(&text).unwrap_err();
+            assert!(err.message.contains(expected), "{extra}: {err}");
+        }
+        let text = "[defaults]\ntimeout = -5.0\n".to_string() + MINIMAL;
+        assert!(parse(&text)
+            .unwrap_err()
+            .message
+            .contains("`defaults.timeout` must be a positive number"));
+        let text = "[thresholds]\ntime = -3.0\n".to_string() + MINIMAL;
+        assert!(parse(&text)
+            .unwrap_err()
+            .message
+            .contains("`thresholds.time` must be a percentage"));
+    }
+
+    #[test]
+    fn metrics_may_not_shadow_built_in_measures_or_repeat() {
+        for name in ["wall_s", "rps"] {
+            let text = MINIMAL.to_string()
+                + "\n[[workloads.demo.metrics]]\nname = \"rps\"\npattern = \"rps={}\"\n"
+                + &format!(
+                    "\n[[workloads.demo.metrics]]\nname = \"{name}\"\npattern = \"x={{}}\"\n"
+                );
+            let err = parse(&text).unwrap_err();
+            assert!(
+                err.message.contains("declared twice or shadows"),
+                "{name}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn scales_name_directories_and_their_values_are_typed() {
+        let text =
+            MINIMAL.to_string() + "\n[[scales]]\nname = \"../../escape\"\nparams = { subs = 5 }\n";
+        assert!(parse(&text)
+            .unwrap_err()
+            .message
+            .contains("it names a directory"));
+        let text =
+            MINIMAL.to_string() + "\n[[scales]]\nname = \"big\"\nparams = { subs = \"many\" }\n";
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message
+                .contains("sets `subs` to `many`, but the parameter is integer"),
+            "{err}"
+        );
+        assert_eq!(err.position.map(|p| p.0), Some(12), "{err}");
+    }
+
+    #[test]
+    fn placeholders_are_checked_in_cwd_filter_and_ready_line() {
+        let text = MINIMAL.to_string() + "cwd = \"{nope}\"\n";
+        assert!(parse(&text).unwrap_err().message.contains("`{nope}`"));
+        let text = MINIMAL.to_string() + "filter = \"{nope}\"\n";
+        assert!(parse(&text).unwrap_err().message.contains("`{nope}`"));
+        let text = MINIMAL.to_string()
+            + "ready = { line = \"listening {nope}\" }\n[workloads.demo.load]\ncommand = \"true\"\n";
+        assert!(parse(&text).unwrap_err().message.contains("`{nope}`"));
     }
 
     #[test]

@@ -140,7 +140,7 @@ fn wrapped(prepared: &Prepared, argv: Vec<OsString>, profiler: Profiler) -> Spec
     let mut argv = argv.into_iter();
     spec.program = argv.next().map(PathBuf::from).unwrap_or_default();
     spec.args = argv.collect();
-    spec.timeout = Some(prepared.timeout * profiler.timeout_factor());
+    spec.timeout = Some(prepared.timeout.saturating_mul(profiler.timeout_factor()));
     spec
 }
 
@@ -327,12 +327,12 @@ pub fn leak_check(
         "memcheck: running {} under it (about 20-50x slower than a bare run)",
         prepared.name
     );
-    let mut spec = wrapped(
+    // memcheck is as slow as massif: the same timeout factor.
+    let spec = wrapped(
         prepared,
         memcheck::command(valgrind, &xml, &prepared.program, &string_args(prepared)),
         Profiler::Massif,
     );
-    spec.timeout = Some(prepared.timeout * 50);
     run_profiled(
         spec,
         &format!("memcheck {}", prepared.name),

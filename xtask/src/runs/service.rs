@@ -38,7 +38,12 @@ impl Readiness {
         };
         Ok(Readiness {
             port,
-            line: ready.line.clone(),
+            line: match &ready.line {
+                Some(line) => {
+                    Some(crate::config::expand(line, values).map_err(anyhow::Error::msg)?)
+                }
+                None => None,
+            },
             timeout: Duration::from_secs_f64(ready.timeout),
         })
     }

@@ -89,7 +89,7 @@ pub fn prepare(
         args.push("--profile-time".into());
         args.push(format!("{}", workload.profile_time.unwrap_or(5.0)).into());
         if let Some(filter) = &workload.filter {
-            args.push(expand(filter)?.into());
+            args.push(expand(filter.get_ref())?.into());
         }
     }
     for arg in &workload.args {
@@ -100,7 +100,7 @@ pub fn prepare(
         env.insert(key.clone(), expand(value.get_ref())?);
     }
     let cwd = match &workload.cwd {
-        Some(dir) => config.root.join(expand(dir)?),
+        Some(dir) => config.root.join(expand(dir.get_ref())?),
         None => config.root.clone(),
     };
     Ok(Prepared {
@@ -109,7 +109,12 @@ pub fn prepare(
         args,
         env,
         cwd,
-        timeout: Duration::from_secs_f64(workload.timeout.unwrap_or(config.defaults.timeout)),
+        timeout: Duration::from_secs_f64(
+            workload
+                .timeout
+                .unwrap_or(config.defaults.timeout)
+                .clamp(0.001, 1e9),
+        ),
         metrics: workload.metrics.clone(),
     })
 }

@@ -73,7 +73,10 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         None
     };
     let plan_options = ScaleOptions {
-        runs: args.runs.unwrap_or(config.defaults.runs).max(1),
+        runs: match args.runs {
+            Some(0) => anyhow::bail!("--runs must be at least 1"),
+            runs => runs.unwrap_or(config.defaults.runs),
+        },
         warmup: args.warmup.unwrap_or(config.defaults.warmup),
         profile: !args.no_profile,
         memory,
