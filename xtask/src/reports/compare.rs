@@ -169,6 +169,21 @@ impl MeasureComparison {
         }
     }
 
+    /// Whether this comparison could reach a verdict at all: exact counts
+    /// always can; sampled ones only when the smallest p-value their sample
+    /// sizes allow (Mann–Whitney, no ties: 2 / C(n1+n2, n1)) is below alpha.
+    pub fn can_decide(&self, alpha: f64) -> bool {
+        match &self.outcome {
+            Outcome::Exact(e) => e.verdict != Verdict::NotEnoughSamples,
+            Outcome::Sampled(c) => {
+                let (n1, n2) = (c.a.n, c.b.n);
+                let combinations =
+                    (1..=n1.min(n2)).fold(1.0, |acc, k| acc * (n1 + n2 + 1 - k) as f64 / k as f64);
+                c.verdict != Verdict::NotEnoughSamples && 2.0 / combinations < alpha
+            }
+        }
+    }
+
     /// Relative change from A to B (+0.10: B is 10 % larger).
     pub fn change(&self) -> f64 {
         match &self.outcome {
@@ -224,8 +239,14 @@ pub struct GateFailure {
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct Gate {
     pub counter: Counter,
+    /// No failure, and at least one gated measure could have shown one.
     pub passed: bool,
     pub failures: Vec<GateFailure>,
+    /// Why the gate cannot decide (no gated measure compared, or too few
+    /// runs for any change to be significant): a gate that could not fail
+    /// does not pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<String>,
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -264,6 +285,16 @@ impl CompareReport {
                     })
             })
             .collect();
+        let decidable = scales
+            .iter()
+            .flat_map(|s| &s.measures)
+            .filter(|m| m.gated)
+            .any(|m| m.can_decide(settings.alpha));
+        let undecided = (!decidable).then(|| {
+            "no gated measure could show a significant change: both sides need timed runs of the same measures, \
+             and at least 4 runs each (5 or more recommended) for p < 0.05 to be reachable"
+                .to_string()
+        });
         CompareReport {
             schema_version: SCHEMA_VERSION,
             created: crate::results::timestamp_iso(std::time::SystemTime::now()),
@@ -274,8 +305,9 @@ impl CompareReport {
             scales,
             gate: Gate {
                 counter,
-                passed: failures.is_empty(),
+                passed: failures.is_empty() && undecided.is_none(),
                 failures,
+                undecided,
             },
         }
     }
@@ -856,7 +888,9 @@ fn gate_line(report: &CompareReport, s: &Style) -> String {
         Counter::Time => "timings and metrics",
         Counter::Instructions => "exact counts",
     };
-    if report.gate.passed {
+    if let Some(why) = &report.gate.undecided {
+        format!("{}gate: UNDECIDED{} — {why}\n", s.red, s.reset)
+    } else if report.gate.passed {
         format!(
             "{}gate: pass{} ({counter}: no significant regression beyond its threshold)\n",
             s.green, s.reset
@@ -1001,7 +1035,9 @@ pub fn render_markdown(report: &CompareReport) -> String {
             );
         }
     }
-    if report.gate.passed {
+    if let Some(why) = &report.gate.undecided {
+        let _ = writeln!(out, "**Gate:** ⚠️ undecided: {}.", cell(why));
+    } else if report.gate.passed {
         out.push_str("**Gate:** ✅ passed: no significant regression beyond its threshold.\n");
     } else {
         let list: Vec<String> = report.gate.failures.iter().map(failure_text).collect();
@@ -1133,6 +1169,44 @@ mod tests {
             .collect();
         assert_eq!(verdicts, [Verdict::NoChange, Verdict::NoChange]);
         assert!(report.gate.passed);
+    }
+
+    /// 3 + 3 runs can never reach p < 0.05: a slowdown reads `~`, and a gate
+    /// that could not have failed must not pass.
+    #[test]
+    fn a_gate_that_cannot_fail_does_not_pass() {
+        let a = scale(&WALL[..3], &RPS[..3], "0");
+        let b = scale(&slower(&WALL[..3], 8.0), &slower(&RPS[..3], 0.1), "20");
+        let report = report_of(&a, &b, Counter::Time);
+        assert!(report.scales[0]
+            .measures
+            .iter()
+            .all(|m| m.verdict() == Verdict::NoChange));
+        assert!(!report.gate.passed);
+        assert!(report.gate.failures.is_empty());
+        assert!(report
+            .gate
+            .undecided
+            .as_deref()
+            .unwrap()
+            .contains("at least 4 runs"));
+        assert_eq!(
+            crate::tasks::compare::exit_code(&report, true),
+            crate::exit::FAILURE
+        );
+        assert_eq!(crate::tasks::compare::exit_code(&report, false), 0);
+        assert!(render_markdown(&report).contains("**Gate:** ⚠️ undecided"));
+        // Five runs a side can decide.
+        let report = report_of(
+            &scale(&WALL, &RPS, "0"),
+            &scale(&slower(&WALL, 2.5), &slower(&RPS, 0.4), "5"),
+            Counter::Time,
+        );
+        assert!(report.gate.undecided.is_none());
+        assert_eq!(
+            crate::tasks::compare::exit_code(&report, true),
+            crate::exit::REGRESSION
+        );
     }
 
     #[test]

@@ -125,12 +125,17 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     Ok(exit_code(&report, args.fail_on_regression))
 }
 
-/// 3 (`exit::REGRESSION`) when the gate is on and failed, else 0.
+/// With the gate on: 3 (`exit::REGRESSION`) when it failed, 1 when it could
+/// not decide (a gate that cannot fail must not pass); else 0.
 pub fn exit_code(report: &CompareReport, fail_on_regression: bool) -> u8 {
-    if fail_on_regression && !report.gate.passed {
-        crate::exit::REGRESSION
-    } else {
-        0
+    match (
+        fail_on_regression,
+        report.gate.passed,
+        report.gate.failures.is_empty(),
+    ) {
+        (true, false, false) => crate::exit::REGRESSION,
+        (true, false, true) => crate::exit::FAILURE,
+        _ => 0,
     }
 }
 

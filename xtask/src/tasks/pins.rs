@@ -33,7 +33,11 @@ pub fn pin(config: &Config, args: &PinArgs) -> anyhow::Result<u8> {
     let entry = store.resolve(&args.run)?;
     ensure_inside(&store, &entry.dir)?;
     if !crate::results::pins::is_result_dir_name(&entry.name) {
-        anyhow::bail!("`{}` is not a result directory of {}: only results can be pinned", entry.name, store.dir.display());
+        anyhow::bail!(
+            "`{}` is not a result directory of {}: only results can be pinned",
+            entry.name,
+            store.dir.display()
+        );
     }
     let mut pins = Pins::load(&store.dir)?;
     let previous = pins.pins.insert(
