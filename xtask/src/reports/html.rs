@@ -251,11 +251,10 @@ pub fn page(
         out.push_str("<p class=\"empty\">None.</p>\n");
     } else {
         out.push_str("<div class=\"scroll\"><table class=\"incomplete\"><thead><tr><th>modified (UTC)</th><th>directory</th><th>state</th></tr></thead><tbody>\n");
-        let now = SystemTime::now();
         for item in &incomplete {
             let state = match &item.kind {
                 Kind::Failed { reason } => format!("failed: {reason}"),
-                Kind::Temporary { .. } if item.is_abandoned_temporary(now) => {
+                Kind::Temporary { .. } if item.is_abandoned_temporary() => {
                     "interrupted (cargo xtask cleanup removes it)".into()
                 }
                 _ => "in progress".into(),

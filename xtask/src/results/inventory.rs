@@ -20,9 +20,6 @@ pub const COMPARE_FILE: &str = "compare.json";
 pub const COMPARE_PREFIX: &str = "compare-";
 /// Files of the results directory itself that are not results.
 pub const OWN_FILES: &[&str] = &[PINS_FILE, "index.html", "README.md"];
-/// A temporary directory older than this is abandoned even if a process with
-/// its pid exists: pids are reused.
-pub const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
 pub enum Kind {
@@ -52,20 +49,10 @@ pub struct Item {
 }
 
 impl Item {
-    pub fn age(&self, now: SystemTime) -> Option<Duration> {
-        self.modified
-            .map(|m| now.duration_since(m).unwrap_or_default())
-    }
-
-    /// A temporary directory nobody will finish: its process is gone, or it
-    /// has not changed for an hour.
-    pub fn is_abandoned_temporary(&self, now: SystemTime) -> bool {
-        match self.kind {
-            Kind::Temporary { alive, .. } => {
-                !alive || self.age(now).is_some_and(|age| age > STALE_TEMPORARY)
-            }
-            _ => false,
-        }
+    /// A temporary directory nobody will finish: the xtask that made it is
+    /// gone. A live one is never touched, however long massif takes.
+    pub fn is_abandoned_temporary(&self) -> bool {
+        matches!(self.kind, Kind::Temporary { alive: false, .. })
     }
 }
 
@@ -114,12 +101,14 @@ fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
         };
     }
     if let Some(rest) = name.strip_prefix(TMP_PREFIX) {
-        let pid = rest
-            .rsplit_once('-')
-            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        let Some(pid) = own_temporary(rest) else {
+            return Kind::Foreign {
+                why: "named like a temporary directory, but not one of ours".into(),
+            };
+        };
         return Kind::Temporary {
-            pid,
-            alive: pid.is_some_and(process_alive),
+            pid: Some(pid),
+            alive: process_alive(pid) && is_xtask_process(pid),
         };
     }
     if name.starts_with(FAILED_PREFIX) {
@@ -171,17 +160,32 @@ fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
 /// Whether a process exists (signal 0 checks without sending anything; a
 /// process of another user answers EPERM, and exists).
 pub fn process_alive(pid: u32) -> bool {
-    // pid 0 would address our own process group, and values above i32::MAX
-    // would wrap to negative ones (other groups): neither names a process.
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
+    i32::try_from(pid).is_ok_and(crate::runs::process::process_alive)
+}
+
+/// Whether the live process `pid` is an xtask (not another program that
+/// reused the pid of a crashed one). Without /proc, a live pid counts.
+fn is_xtask_process(pid: u32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => cmdline.windows(5).any(|w| w == b"xtask"),
+        Err(_) => !cfg!(target_os = "linux"),
     }
-    // SAFETY: kill with signal 0 performs only the existence and permission check.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether `rest` (a `.tmp-` name without the prefix) is one of ours:
+/// `<YYYYMMDD-HHMMSS>-<label>-<n>-<pid>` (a result being written),
+/// `compare-…-<pid>`, `old-compare-…-<pid>` or `rev-<pid>` (profile-compare).
+fn own_temporary(rest: &str) -> Option<u32> {
+    let (body, pid) = rest.rsplit_once('-')?;
+    let pid = pid.parse::<u32>().ok()?;
+    let bytes = body.as_bytes();
+    let stamped = bytes.len() > 16
+        && bytes[..8].iter().all(u8::is_ascii_digit)
+        && bytes[8] == b'-'
+        && bytes[9..15].iter().all(u8::is_ascii_digit)
+        && bytes[15] == b'-';
+    let compare = body.starts_with("compare-") || body.starts_with("old-compare-") || body == "rev";
+    (stamped || compare).then_some(pid)
 }
 
 fn newest_modification(dir: &Path, meta: &std::fs::Metadata) -> Option<SystemTime> {

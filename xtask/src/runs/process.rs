@@ -488,11 +488,19 @@ pub fn run_checked(spec: Spec) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-fn process_alive(pid: i32) -> bool {
-    // A zombie still answers kill(0); check its state to be exact.
-    if unsafe { libc::kill(pid, 0) } != 0 {
+/// Whether a process runs (a zombie does not count). pid 0 and negative
+/// pids address process groups, not a process: never alive.
+pub fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
         return false;
     }
+    // SAFETY: signal 0 performs only the existence and permission check.
+    if unsafe { libc::kill(pid, 0) } != 0
+        && std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM)
+    {
+        return false;
+    }
+    // A zombie still answers kill(0); check its state to be exact.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat
             .rsplit_once(')')

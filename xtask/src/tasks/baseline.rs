@@ -374,6 +374,11 @@ pub fn finish(
 /// A failed run keeps its evidence under `.failed-...` (never mistaken for a
 /// result; `cleanup` removes it) and the task fails with the reason.
 pub fn abandon(pending: Pending, error: anyhow::Error) -> anyhow::Error {
+    if crate::runs::process::interrupted() {
+        // Ctrl-C is not a workload failure: the temporary directory stays
+        // as it is (never complete-looking) for cleanup.
+        return error;
+    }
     let text = match error.downcast_ref::<RunFailure>() {
         Some(failure) => failure.to_string(),
         None => format!("{error:#}"),

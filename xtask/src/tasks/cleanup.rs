@@ -167,7 +167,7 @@ pub fn plan(
                         Action::Remove,
                         format!("interrupted run ({pid_text} is gone)"),
                     )
-                } else if item.is_abandoned_temporary(now) {
+                } else if item.is_abandoned_temporary() {
                     (
                         Action::Remove,
                         format!(
@@ -408,7 +408,9 @@ mod tests {
             results.join(format!(".tmp-20260106-000000-y-{}", std::process::id())),
         )
         .unwrap();
-        // ... and one of a live pid (ours) untouched for two hours: the pid was reused.
+        // ... one of a live xtask (this test binary) untouched for two hours:
+        // massif may run that long, so it stays; and one that is not ours.
+        std::fs::create_dir_all(results.join(".tmp-my-notes")).unwrap();
         let stale = results.join(format!(".tmp-20260105-000000-z-{}", std::process::id()));
         std::fs::create_dir_all(&stale).unwrap();
         let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
@@ -474,8 +476,12 @@ mod tests {
                 &decisions,
                 &format!(".tmp-20260105-000000-z-{}", std::process::id())
             ),
-            &Action::Remove,
-            "stale"
+            &Action::Keep,
+            "a live xtask's directory is never removed"
+        );
+        assert!(
+            matches!(action_of(&decisions, ".tmp-my-notes"), Action::LeaveAlone),
+            "a .tmp- directory that is not ours is left alone"
         );
         assert_eq!(
             action_of(&decisions, ".failed-20260101-000000-f-1"),
@@ -494,13 +500,14 @@ mod tests {
         // A dry run removes nothing.
         let before = listing(&root);
         let (outcome, _) = execute(&decisions, true);
-        assert_eq!(outcome.removed, 5);
+        assert_eq!(outcome.removed, 4);
         assert!(outcome.freed >= 2000, "{outcome:?}");
         assert_eq!(listing(&root), before);
 
         let (outcome, lines) = execute(&decisions, false);
-        assert_eq!(outcome.removed, 5, "{lines:?}");
-        assert!(!stale.exists());
+        assert_eq!(outcome.removed, 4, "{lines:?}");
+        assert!(stale.exists());
+        assert!(results.join(".tmp-my-notes").exists());
         assert!(!results.join(".failed-20260101-000000-f-1").exists());
         assert_eq!(outcome.failures, 0);
         let after = listing(&root);

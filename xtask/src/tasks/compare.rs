@@ -756,7 +756,7 @@ mod revisions {
             else {
                 continue;
             };
-            if pid == std::process::id() as i32 || process_alive(pid) {
+            if pid == std::process::id() as i32 || crate::runs::process::process_alive(pid) {
                 continue;
             }
             for side in ["src-a", "src-b"] {
@@ -772,12 +772,6 @@ mod revisions {
         }
         // Entries of worktrees whose directories are gone.
         let _ = git(repo, &["worktree", "prune"]);
-    }
-
-    fn process_alive(pid: i32) -> bool {
-        // SAFETY: signal 0 only checks that the process exists.
-        let exists = unsafe { libc::kill(pid, 0) } == 0;
-        exists || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
     }
 
     fn check_workload(name: &str, workload: &Workload) -> anyhow::Result<()> {

@@ -154,7 +154,6 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
         "state",
     ];
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
-    let now = SystemTime::now();
     for item in items {
         let time = item.modified.map(timestamp_iso).unwrap_or_default();
         let row = match &item.kind {
@@ -189,7 +188,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
                 )
             }
             Kind::Temporary { pid, alive } => {
-                let state = if item.is_abandoned_temporary(now) {
+                let state = if item.is_abandoned_temporary() {
                     "incomplete: abandoned (cleanup removes it)".to_string()
                 } else {
                     format!(
