@@ -377,14 +377,8 @@ fn finish_attached_recording(
     tools: &Toolbox,
 ) -> anyhow::Result<CpuProfile> {
     let spinner = Progress::spinner("perf script | fold");
-    let (folded_samples, script_warnings) = perf::script_and_fold(
-        perf_path,
-        settings,
-        data,
-        &dir.join(FOLDED),
-        &dir.join("perf-script.stderr.log"),
-        fast_addr2line,
-    )?;
+    let (folded_samples, script_warnings) =
+        perf::script_and_fold(perf_path, settings, data, &dir.join(FOLDED), fast_addr2line)?;
     spinner.finish();
     record.warnings.extend(script_warnings);
     finish_profile(

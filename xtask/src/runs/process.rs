@@ -187,6 +187,30 @@ pub struct Running {
     exit: mpsc::Receiver<(i32, libc::rusage, Instant)>,
     captured: Arc<(Mutex<Captured>, Condvar)>,
     readers: Vec<std::thread::JoinHandle<()>>,
+    guard: GroupGuard,
+}
+
+/// Kills the child's process group if the `Running` is dropped without
+/// being waited for (an early `?` return): no child outlives its task.
+struct GroupGuard {
+    pgid: i32,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl GroupGuard {
+    fn disarm(&self) {
+        self.armed.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+            // SAFETY: plain syscall; a negative pid addresses the group.
+            unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+            unregister_group(self.pgid);
+        }
+    }
 }
 
 /// Starts a child in its own process group. Must be called from a thread
@@ -311,6 +335,10 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     });
     drop(child);
     Ok(Running {
+        guard: GroupGuard {
+            pgid: pid,
+            armed: true.into(),
+        },
         pid,
         stdin,
         stdout: raw_stdout,
@@ -439,6 +467,7 @@ impl Running {
     fn reap_group(&self) {
         self.signal(libc::SIGKILL);
         unregister_group(self.pid);
+        self.guard.disarm();
     }
 
     fn outcome(
@@ -630,6 +659,20 @@ mod tests {
         let outcome = running.stop(libc::SIGINT, Duration::from_secs(2));
         assert!(!outcome.success());
         assert!(!outcome.timed_out);
+    }
+
+    #[test]
+    fn dropping_a_running_child_kills_its_group() {
+        let marker = format!("sleep 6{}.125", std::process::id() % 100_000);
+        let running = start(sh(&format!("{marker} & {marker}"))).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        drop(running);
+        std::thread::sleep(Duration::from_millis(200));
+        let survivors = Command::new("pgrep")
+            .args(["-f", &marker])
+            .output()
+            .unwrap();
+        assert!(survivors.stdout.is_empty(), "orphans: {:?}", survivors);
     }
 
     #[test]

@@ -172,37 +172,41 @@ fn demangle_frame(frame: &str) -> String {
     }
 }
 
-/// Runs `perf script` and folds its stdout as it arrives. perf's stderr goes
-/// to `stderr_log`; its loss warnings are returned.
+/// Runs `perf script` on a recording and folds its stdout as it arrives.
+/// Returns the samples folded and perf's lost-samples warnings.
 pub fn script_and_fold(
     perf: &Path,
     settings: &Settings,
     data: &Path,
     folded_out: &Path,
-    stderr_log: &Path,
     path_prefix: Option<&Path>,
 ) -> anyhow::Result<(u64, Vec<String>)> {
-    let args = script_args(settings, data);
-    crate::verbose_command(
-        &crate::runs::process::Spec::new(perf)
-            .args(args.clone())
-            .display(),
-    );
-    let mut expression = duct::cmd(perf, &args).stderr_path(stderr_log);
+    use crate::runs::process::{self, Spec};
+    let mut spec = Spec::new(perf).args(script_args(settings, data));
+    spec.stdout_raw = true;
+    spec.watch = vec!["lost".into(), "Lost".into()];
     if let Some(dir) = path_prefix {
         // perf runs `addr2line` from PATH for inline frames: put the fast one first.
-        expression = expression.env("PATH", path_with_first(dir)?);
+        spec.env.push(("PATH".into(), path_with_first(dir)?));
     }
-    let reader = expression.reader().context("cannot start `perf script`")?;
+    let mut running = process::start(spec)?;
+    let stdout = running.stdout.take().context("perf script has no stdout")?;
     let file = std::fs::File::create(folded_out)
         .with_context(|| format!("cannot write {}", folded_out.display()))?;
-    let samples = fold(reader, std::io::BufWriter::new(file))
-        .with_context(|| format!("`perf script` failed; see {}", stderr_log.display()))?;
-    let warnings = std::fs::read_to_string(stderr_log)
-        .unwrap_or_default()
-        .lines()
+    let folded = fold(stdout, std::io::BufWriter::new(file));
+    let outcome = running.wait();
+    let samples = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
+    if !outcome.success() {
+        anyhow::bail!(
+            "`perf script` failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    let warnings = outcome
+        .watched
+        .into_iter()
         .filter(|l| is_loss_warning(l))
-        .map(str::to_string)
         .collect();
     Ok((samples, warnings))
 }
@@ -367,8 +371,7 @@ mod tests {
         crate::runs::process::run_checked(spec).unwrap();
 
         let ours = dir.join("ours.folded");
-        let (samples, _) =
-            script_and_fold(&perf, &settings, &data, &ours, &dir.join("log"), None).unwrap();
+        let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, None).unwrap();
         assert!(samples > 20, "too few samples: {samples}");
 
         let script = dir.join("script.txt");
