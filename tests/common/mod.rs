@@ -105,11 +105,24 @@ pub fn text(output: &Output) -> String {
     )
 }
 
+/// Whether a tool is on PATH. The profilers CI installs must be there in CI:
+/// a missing one fails the test instead of letting it pass by skipping.
 pub fn has_tool(name: &str) -> bool {
-    Command::new("sh")
+    let found = Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    let installed_by_ci = [
+        "perf",
+        "heaptrack",
+        "heaptrack_print",
+        "valgrind",
+        "ms_print",
+    ];
+    if !found && installed_by_ci.contains(&name) && std::env::var_os("CI").is_some() {
+        panic!("{name} is missing in CI: scripts/install-tools.sh should have installed it");
+    }
+    found
 }
 
 /// Whether any process's command line contains `marker`.

@@ -93,6 +93,17 @@ pub fn debuginfo_warning(profile: &str) -> String {
     )
 }
 
+/// A real-tool test skips when its tool is missing on a developer's machine,
+/// but CI installs the tools first: there a missing tool is a failure, not
+/// a silent pass.
+#[cfg(test)]
+pub fn skip_unless_ci(tool: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{tool} is missing in CI: scripts/install-tools.sh should have installed it");
+    }
+    eprintln!("note: {tool} is not installed; skipping (scripts/install-tools.sh installs it)");
+}
+
 /// The demo workload's binary, built once per test process with the
 /// profiling profile: the real program the real-tool tests run.
 #[cfg(test)]

@@ -527,9 +527,7 @@ mod tests {
     fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         let tools = Toolbox::detect();
         let Ok(perf_path) = tools.perf.path().map(Path::to_path_buf) else {
-            eprintln!(
-                "note: perf is not usable here; skipping (scripts/install-tools.sh installs it)"
-            );
+            crate::runs::build::skip_unless_ci("perf");
             return;
         };
         let demo = crate::runs::build::demo_for_tests();

@@ -981,7 +981,7 @@ mod tests {
         let demo = crate::runs::build::demo_for_tests();
         for tool in ["heaptrack", "heaptrack_print"] {
             if Command::new(tool).arg("--version").output().is_err() {
-                eprintln!("skipped: {tool} is not on PATH");
+                crate::runs::build::skip_unless_ci(tool);
                 return;
             }
         }

@@ -1043,7 +1043,7 @@ mod tests {
     fn real_massif_run_matches_ms_print() {
         let demo = crate::runs::build::demo_for_tests();
         if Command::new("valgrind").arg("--version").output().is_err() {
-            eprintln!("skipped: valgrind is not on PATH");
+            crate::runs::build::skip_unless_ci("valgrind");
             return;
         }
         let dir = std::env::temp_dir().join(format!("massif-real-{}", std::process::id()));

@@ -1172,7 +1172,7 @@ mod tests {
     fn real_memcheck_runs() {
         let demo = crate::runs::build::demo_for_tests();
         if Command::new("valgrind").arg("--version").output().is_err() {
-            eprintln!("skipped: valgrind is not on PATH");
+            crate::runs::build::skip_unless_ci("valgrind");
             return;
         }
         let dir = std::env::temp_dir().join(format!("memcheck-real-{}", std::process::id()));

@@ -341,9 +341,7 @@ mod tests {
     #[test]
     fn streamed_folding_equals_inferno_on_saved_script_text() {
         let Ok(perf) = which::which("perf") else {
-            eprintln!(
-                "note: perf is not installed; skipping (scripts/install-tools.sh installs it)"
-            );
+            crate::runs::build::skip_unless_ci("perf");
             return;
         };
         let demo = crate::runs::build::build(
