@@ -247,7 +247,10 @@ pub fn attach(
     let (settings, _, _) = perf_settings(options);
     // perf starts with its events off and turns them on when told through a
     // control FIFO, then acknowledges: the load starts only once perf samples.
-    let (ctl, ack) = (dir.join(".perf-control.fifo"), dir.join(".perf-ack.fifo"));
+    // In the temp directory: perf splits `--control fifo:A,B` on commas, and
+    // a results path may contain one.
+    let stem = std::env::temp_dir().join(format!("xtask-perf-{}-{pid}", std::process::id()));
+    let (ctl, ack) = (stem.with_extension("control"), stem.with_extension("ack"));
     for fifo in [&ctl, &ack] {
         make_fifo(fifo)?;
     }

@@ -92,7 +92,10 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         let prepared = if i == 0 {
             first.clone()
         } else {
-            prepare_all(config, workload_name, workload, &planned.values)?
+            match prepare_all(config, workload_name, workload, &planned.values) {
+                Ok(prepared) => prepared,
+                Err(error) => return Err(abandon(pending, error)),
+            }
         };
         let dir = if several {
             let dir = pending.path(&planned.name);

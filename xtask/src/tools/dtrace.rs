@@ -19,9 +19,12 @@ pub fn record_args(
     args: &[OsString],
 ) -> anyhow::Result<Vec<OsString>> {
     let mut command = program.to_string_lossy().into_owned();
+    if command.contains(char::is_whitespace) {
+        anyhow::bail!("dtrace -c cannot run `{command}` (its path contains a space); use xctrace");
+    }
     for arg in args {
         let arg = arg.to_string_lossy();
-        if arg.contains(char::is_whitespace) || program.to_string_lossy().contains(' ') {
+        if arg.contains(char::is_whitespace) {
             anyhow::bail!(
                 "dtrace -c cannot pass the argument `{arg}` (it contains a space); use xctrace"
             );
@@ -65,6 +68,7 @@ mod tests {
         );
         assert_eq!(argv[7], OsString::from("/bin/demo --subs 5"));
         assert!(record_args(997, Path::new("o"), Path::new("/bin/demo"), &["a b".into()]).is_err());
+        assert!(record_args(997, Path::new("o"), Path::new("/my dir/demo"), &[]).is_err());
     }
 
     #[test]
