@@ -7,114 +7,49 @@
 //! The tests that time the workload hold one lock, so that they do not slow
 //! each other down and turn timing noise into verdicts.
 
+mod common;
+
+use common::Sandbox;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
 static TIMING: Mutex<()> = Mutex::new(());
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+/// Runs the xtask and shows what it said on stderr (kept by the harness on failure).
+fn run(sandbox: &Sandbox, args: &[&str]) -> Output {
+    let output = sandbox.command(args).output().unwrap();
+    eprintln!(
+        "$ xtask {}\n--- exit {:?}\n--- stderr\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
-/// A config file and results directory of one test, removed afterwards.
-struct Sandbox {
-    config: PathBuf,
-    results: PathBuf,
+fn run_ok(sandbox: &Sandbox, args: &[&str]) -> String {
+    let output = run(sandbox, args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
 
-impl Sandbox {
-    fn new(name: &str) -> Sandbox {
-        let root = workspace_root();
-        let results =
-            std::env::temp_dir().join(format!("xtask-compare-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&results);
-        std::fs::create_dir_all(&results).unwrap();
-        let text = std::fs::read_to_string(root.join("profiling.toml")).unwrap();
-        let line = "results_dir = \"results\"";
-        assert!(
-            text.contains(line),
-            "profiling.toml has no `{line}` to redirect"
-        );
-        let text = text.replace(
-            line,
-            &format!("results_dir = {:?}", results.display().to_string()),
-        );
-        let config = root.join(format!(
-            "profiling.test-compare-{name}-{}.toml",
-            std::process::id()
-        ));
-        std::fs::write(&config, text).unwrap();
-        Sandbox { config, results }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        command
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .current_dir(workspace_root())
-            .env("NO_COLOR", "1")
-            .env("CI", "1")
-            .env_remove("GITHUB_STEP_SUMMARY");
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let output = self.command(args).output().unwrap();
-        eprintln!(
-            "$ xtask {}\n--- exit {:?}\n--- stderr\n{}",
-            args.join(" "),
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    fn run_ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stdout)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    fn baseline(&self, label: &str, extra: &[&str]) {
-        let mut args = vec![
-            "profile-baseline",
-            "--label",
-            label,
-            "--subs",
-            "3000",
-            "--runs",
-            "5",
-        ];
-        args.extend_from_slice(extra);
-        self.run_ok(&args);
-    }
-
-    fn dirs(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.results)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.config);
-        let _ = std::fs::remove_dir_all(&self.results);
-    }
+fn baseline(sandbox: &Sandbox, label: &str, extra: &[&str]) {
+    let mut args = vec![
+        "profile-baseline",
+        "--label",
+        label,
+        "--subs",
+        "3000",
+        "--runs",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    run_ok(sandbox, &args);
 }
 
 fn json(stdout: &[u8]) -> Value {
@@ -198,19 +133,22 @@ fn frame_colour(svg: &str, function: &str) -> Option<((u8, u8, u8), f64)> {
 #[test]
 fn a_deliberate_slowdown_regresses_fails_the_gate_and_shows_red_in_the_flamegraph() {
     let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::new("slowdown");
-    sandbox.baseline("before", &[]);
+    let sandbox = Sandbox::new("compare-slowdown", "");
+    baseline(&sandbox, "before", &[]);
     // --slowdown 5 adds 320 rounds of tariff per call: ~2x the run time at 3000 subscribers.
-    sandbox.baseline("after", &["--slowdown", "5"]);
+    baseline(&sandbox, "after", &["--slowdown", "5"]);
 
-    let gated = sandbox.run(&[
-        "profile-compare",
-        "before",
-        "after",
-        "--format",
-        "json",
-        "--fail-on-regression",
-    ]);
+    let gated = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            "before",
+            "after",
+            "--format",
+            "json",
+            "--fail-on-regression",
+        ],
+    );
     assert_eq!(
         gated.status.code(),
         Some(3),
@@ -245,7 +183,7 @@ fn a_deliberate_slowdown_regresses_fails_the_gate_and_shows_red_in_the_flamegrap
 
     // The files: compare.json marks the directory, compare.md and the SVG beside it.
     let dir = sandbox
-        .dirs()
+        .entries()
         .into_iter()
         .find(|d| d.starts_with("compare-") && d.ends_with("-after"))
         .expect("a compare directory");
@@ -266,14 +204,17 @@ fn a_deliberate_slowdown_regresses_fails_the_gate_and_shows_red_in_the_flamegrap
     assert!(markdown_file.contains("[diff-flamegraph.svg](diff-flamegraph.svg)"));
 
     // Without --fail-on-regression the same comparison exits 0.
-    let plain = sandbox.run(&["profile-compare", "before", "after"]);
+    let plain = run(&sandbox, &["profile-compare", "before", "after"]);
     assert_eq!(plain.status.code(), Some(0));
     let text = String::from_utf8(plain.stdout).unwrap();
     assert!(text.contains("gate: FAIL — wall_s +"), "{text}");
     assert!(!text.contains('\x1b'), "colour although stdout is a pipe");
 
     // Markdown: GitHub tables, with the verdict and the gate.
-    let markdown = sandbox.run_ok(&["profile-compare", "before", "after", "--format", "markdown"]);
+    let markdown = run_ok(
+        &sandbox,
+        &["profile-compare", "before", "after", "--format", "markdown"],
+    );
     let tables = markdown_tables(&markdown);
     assert_eq!(tables.len(), 3, "{markdown}"); // sides, measures, functions
     assert_eq!(
@@ -298,7 +239,7 @@ fn a_deliberate_slowdown_regresses_fails_the_gate_and_shows_red_in_the_flamegrap
 #[test]
 fn two_baselines_of_the_unchanged_workload_compare_as_no_change() {
     let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::new("unchanged");
+    let sandbox = Sandbox::new("compare-unchanged", "");
     // The two baselines run one after the other on a shared machine: a build
     // starting between them slows one batch down for real, and the method
     // rightly reports that. The false-alarm rate of the method itself is
@@ -307,16 +248,19 @@ fn two_baselines_of_the_unchanged_workload_compare_as_no_change() {
     let mut attempts = Vec::new();
     for attempt in 1..=2 {
         let (a, b) = (format!("same-a{attempt}"), format!("same-b{attempt}"));
-        sandbox.baseline(&a, &["--no-profile"]);
-        sandbox.baseline(&b, &["--no-profile"]);
-        let output = sandbox.run(&[
-            "profile-compare",
-            &a,
-            &b,
-            "--format",
-            "json",
-            "--fail-on-regression",
-        ]);
+        baseline(&sandbox, &a, &["--no-profile"]);
+        baseline(&sandbox, &b, &["--no-profile"]);
+        let output = run(
+            &sandbox,
+            &[
+                "profile-compare",
+                &a,
+                &b,
+                "--format",
+                "json",
+                "--fail-on-regression",
+            ],
+        );
         let report = json(&output.stdout);
         let verdicts: Vec<String> = TIMINGS
             .iter()
@@ -354,25 +298,28 @@ fn two_baselines_of_the_unchanged_workload_compare_as_no_change() {
 #[test]
 fn two_revisions_are_built_in_worktrees_and_measured_interleaved() {
     let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::new("rev");
-    let output = sandbox.run(&[
-        "profile-compare",
-        "--rev",
-        "HEAD",
-        "--rev",
-        "HEAD",
-        "--subs",
-        "3000",
-        "--runs",
-        "5",
-        "--format",
-        "json",
-        "--fail-on-regression",
-    ]);
+    let sandbox = Sandbox::new("compare-rev", "");
+    let output = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            "--rev",
+            "HEAD",
+            "--rev",
+            "HEAD",
+            "--subs",
+            "3000",
+            "--runs",
+            "5",
+            "--format",
+            "json",
+            "--fail-on-regression",
+        ],
+    );
     let report = json(&output.stdout);
     let head = Command::new("git")
         .args(["rev-parse", "HEAD"])
-        .current_dir(workspace_root())
+        .current_dir(common::workspace())
         .output()
         .unwrap();
     let head = String::from_utf8(head.stdout).unwrap().trim().to_string();
@@ -396,7 +343,7 @@ fn two_revisions_are_built_in_worktrees_and_measured_interleaved() {
         .is_some_and(|f| !f.is_empty()));
 
     // Two results and the compare directory; no worktree or scratch left behind.
-    let dirs = sandbox.dirs();
+    let dirs = sandbox.entries();
     assert_eq!(dirs.len(), 3, "{dirs:?}");
     assert!(
         dirs.iter()
@@ -408,7 +355,7 @@ fn two_revisions_are_built_in_worktrees_and_measured_interleaved() {
     assert!(dirs.iter().any(|d| d.starts_with("compare-")), "{dirs:?}");
     let worktrees = Command::new("git")
         .args(["worktree", "list", "--porcelain"])
-        .current_dir(workspace_root())
+        .current_dir(common::workspace())
         .output()
         .unwrap();
     let worktrees = String::from_utf8(worktrees.stdout).unwrap();
@@ -440,7 +387,7 @@ fn two_revisions_are_built_in_worktrees_and_measured_interleaved() {
 #[test]
 fn instruction_counts_are_exact_and_gate_a_slowdown() {
     let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::new("instructions");
+    let sandbox = Sandbox::new("compare-instructions", "");
     let common = [
         "profile-compare",
         "--rev",
@@ -460,7 +407,7 @@ fn instruction_counts_are_exact_and_gate_a_slowdown() {
         "json",
         "--fail-on-regression",
     ];
-    let output = sandbox.run(&common);
+    let output = run(&sandbox, &common);
     assert_eq!(output.status.code(), Some(0));
     let report = json(&output.stdout);
     let count = measure(&report, "instructions");
@@ -473,7 +420,7 @@ fn instruction_counts_are_exact_and_gate_a_slowdown() {
     assert_eq!(report["gate"]["counter"], "instructions");
     let results = |suffix: &str| -> Vec<String> {
         sandbox
-            .dirs()
+            .entries()
             .into_iter()
             .filter(|d| !d.starts_with("compare-") && d.ends_with(suffix))
             .collect()
@@ -489,23 +436,26 @@ fn instruction_counts_are_exact_and_gate_a_slowdown() {
     // The slowed-down demo, counted the same way, then the two results compared.
     let mut slow = common.to_vec();
     slow.extend(["--slowdown", "5"]);
-    sandbox.run(&slow);
+    run(&sandbox, &slow);
     let second_b = results("-b")
         .into_iter()
         .find(|d| *d != first_b)
         .expect("a second result");
     let first = sandbox.results.join(&first_b).display().to_string();
     let second = sandbox.results.join(&second_b).display().to_string();
-    let gated = sandbox.run(&[
-        "profile-compare",
-        &first,
-        &second,
-        "--counter",
-        "instructions",
-        "--format",
-        "json",
-        "--fail-on-regression",
-    ]);
+    let gated = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            &first,
+            &second,
+            "--counter",
+            "instructions",
+            "--format",
+            "json",
+            "--fail-on-regression",
+        ],
+    );
     assert_eq!(gated.status.code(), Some(3));
     let report = json(&gated.stdout);
     let count = measure(&report, "instructions");
@@ -517,7 +467,7 @@ fn instruction_counts_are_exact_and_gate_a_slowdown() {
 #[test]
 fn pre_release_fails_without_a_pinned_baseline_and_says_how_to_pin_one() {
     let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::new("prerelease-nopin");
+    let sandbox = Sandbox::new("compare-prerelease-nopin", "");
     let summary = sandbox.results.join("step-summary.md");
     let output = sandbox
         .command(&[
@@ -573,11 +523,11 @@ fn pre_release_fails_without_a_pinned_baseline_and_says_how_to_pin_one() {
 #[test]
 fn pre_release_gates_a_fresh_baseline_against_the_release_one() {
     let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let sandbox = Sandbox::new("prerelease-gate");
+    let sandbox = Sandbox::new("compare-prerelease-gate", "");
     // The release baseline is pinned (`cargo xtask pin release <RUN>`), as the
     // message of the previous test says; its label is not `release`.
-    sandbox.baseline("v1", &["--no-profile"]);
-    sandbox.run_ok(&["pin", "release", "v1"]);
+    baseline(&sandbox, "v1", &["--no-profile"]);
+    run_ok(&sandbox, &["pin", "release", "v1"]);
     let args = [
         "pre-release",
         "--skip-tests",
@@ -590,7 +540,7 @@ fn pre_release_gates_a_fresh_baseline_against_the_release_one() {
         "--slowdown",
         "5",
     ];
-    let output = sandbox.run(&args);
+    let output = run(&sandbox, &args);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(3), "{stdout}");
     assert!(
@@ -605,8 +555,8 @@ fn pre_release_gates_a_fresh_baseline_against_the_release_one() {
 
 #[test]
 fn bad_addresses_are_clear_errors() {
-    let sandbox = Sandbox::new("errors");
-    let output = sandbox.run(&["profile-compare", "nothing-here", "latest"]);
+    let sandbox = Sandbox::new("compare-errors", "");
+    let output = run(&sandbox, &["profile-compare", "nothing-here", "latest"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no result `nothing-here`"), "{stderr}");
@@ -615,17 +565,20 @@ fn bad_addresses_are_clear_errors() {
         "{stderr}"
     );
 
-    let output = sandbox.run(&["profile-compare", "--rev", "HEAD"]);
+    let output = run(&sandbox, &["profile-compare", "--rev", "HEAD"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--rev takes exactly two revisions"));
 
-    let output = sandbox.run(&[
-        "profile-compare",
-        "--rev",
-        "no-such-revision-xyz",
-        "--rev",
-        "HEAD",
-    ]);
+    let output = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            "--rev",
+            "no-such-revision-xyz",
+            "--rev",
+            "HEAD",
+        ],
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -633,14 +586,14 @@ fn bad_addresses_are_clear_errors() {
         "{stderr}"
     );
 
-    let output = sandbox.run(&["profile-compare", "a", "b", "--rev", "HEAD"]);
+    let output = run(&sandbox, &["profile-compare", "a", "b", "--rev", "HEAD"]);
     assert_eq!(
         output.status.code(),
         Some(2),
         "positional results and --rev exclude each other"
     );
     assert_eq!(
-        sandbox.dirs(),
+        sandbox.entries(),
         Vec::<String>::new(),
         "nothing written on errors"
     );

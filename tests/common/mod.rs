@@ -48,19 +48,29 @@ impl Sandbox {
     }
 
     fn with_text(tag: &str, text: &str, results: PathBuf) -> Sandbox {
+        std::fs::create_dir_all(&results).unwrap();
         let config = workspace().join(format!("profiling.test-{tag}.toml"));
         std::fs::write(&config, text).unwrap();
         Sandbox { config, results }
     }
 
-    pub fn xtask(&self, args: &[&str]) -> Output {
+    /// The xtask with this sandbox's config, as CI would run it (no colour,
+    /// no progress bars, no GitHub step summary).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
         command
             .arg("--config")
             .arg(&self.config)
             .args(args)
-            .env("CI", "1");
-        command.output().unwrap()
+            .current_dir(workspace())
+            .env("CI", "1")
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_STEP_SUMMARY");
+        command
+    }
+
+    pub fn xtask(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Complete results (directories holding run.json).
