@@ -143,11 +143,7 @@ pub fn page(
                 continue;
             };
             let record = &entry.record;
-            let headline = record.headline();
-            let wall = headline
-                .and_then(|s| s.summaries.get("wall_s"))
-                .map(|m| format_value(m.summary.median, &m.unit))
-                .unwrap_or_else(|| "—".into());
+            let wall = inventory::median_wall(record);
             let metric = inventory::first_metric(record, config)
                 .map(|(name, m)| {
                     format!(

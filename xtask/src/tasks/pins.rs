@@ -159,11 +159,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
         let row = match &item.kind {
             Kind::Result(entry) => {
                 let record = &entry.record;
-                let headline = record.headline();
-                let wall = headline
-                    .and_then(|s| s.summaries.get("wall_s"))
-                    .map(|m| format_value(m.summary.median, &m.unit))
-                    .unwrap_or_else(|| "—".into());
+                let wall = inventory::median_wall(record);
                 let metric = inventory::first_metric(record, config)
                     .map(|(name, m)| format!("{name} {}", format_value(m.summary.median, &m.unit)))
                     .unwrap_or_else(|| "—".into());
