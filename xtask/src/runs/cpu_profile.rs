@@ -45,8 +45,11 @@ pub fn profile(
     }
 }
 
-fn perf_settings(options: &Options) -> (perf::Settings, Option<PathBuf>, Vec<String>) {
-    let fast = perf::fast_addr2line_dir();
+fn perf_settings(
+    options: &Options,
+    tools: &Toolbox,
+) -> (perf::Settings, Option<PathBuf>, Vec<String>) {
+    let fast = tools.fast_addr2line_dir.clone();
     let mut notes = Vec::new();
     if fast.is_none() {
         notes.push(format!(
@@ -75,7 +78,7 @@ fn profile_with_perf(
     dir: &Path,
 ) -> anyhow::Result<CpuProfile> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, fast, notes) = perf_settings(options);
+    let (settings, fast, notes) = perf_settings(options, tools);
     let data = dir.join(PERF_DATA);
 
     // perf's stdout carries its data, so the workload (started through the
@@ -244,7 +247,7 @@ pub fn attach(
     pid: i32,
 ) -> anyhow::Result<(Running, Vec<String>)> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, _, _) = perf_settings(options);
+    let (settings, _, _) = perf_settings(options, tools);
     // perf starts with its events off and turns them on when told through a
     // control FIFO, then acknowledges: the load starts only once perf samples.
     // In the temp directory: perf splits `--control fifo:A,B` on commas, and
@@ -350,7 +353,7 @@ pub fn finish_attached(
         );
     }
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, fast, notes) = perf_settings(options);
+    let (settings, fast, notes) = perf_settings(options, tools);
     finish_attached_recording(
         &perf_path,
         &settings,
@@ -555,7 +558,7 @@ mod tests {
         let profile = profile(&prepared, &tools, &options, &dir).unwrap();
         assert!(profile.folded_samples > 20, "{profile:?}");
 
-        let (settings, fast, _) = perf_settings(&options);
+        let (settings, fast, _) = perf_settings(&options, &tools);
         let mut script = std::process::Command::new(&perf_path);
         script.args(perf::script_args(&settings, &dir.join(PERF_DATA)));
         if let Some(fast) = &fast {

@@ -328,16 +328,9 @@ fn run_service_scale(
 }
 
 pub fn sampler_missing_note(tools: &Toolbox) -> String {
-    let tool = match tools.platform {
-        crate::tools::Platform::Macos => &tools.xctrace,
-        _ => &tools.perf,
-    };
     format!(
         "no CPU profile: {} (timings were still recorded)",
-        tool.path()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "no CPU sampler".into())
+        tools.missing_cpu_sampler()
     )
 }
 

@@ -62,7 +62,7 @@ fn measure(
         title: "bench-self".into(),
         subtitle: String::new(),
     };
-    let inline = perf::fast_addr2line_dir().is_some();
+    let inline = tools.fast_addr2line_dir.is_some();
     eprintln!(
         "flamegraph overhead: {} rounds of bare vs profiled `{}` (inline frames: {})",
         args.rounds,
@@ -105,7 +105,10 @@ fn measure(
     };
     let script = std::process::Command::new(perf_path)
         .args(perf::script_args(&settings, &data))
-        .envs(perf::fast_addr2line_dir().map(|dir| ("PATH", prefixed_path(&dir))))
+        .envs(match &tools.fast_addr2line_dir {
+            Some(dir) => Some(("PATH", perf::path_with_first(dir)?)),
+            None => None,
+        })
         .stderr(std::process::Stdio::null())
         .output()
         .context("cannot run perf script")?;
@@ -200,14 +203,6 @@ fn measure(
         crate::reports::markdown::format_bytes(rss_after as f64)
     ));
     Ok(out)
-}
-
-fn prefixed_path(dir: &std::path::Path) -> std::ffi::OsString {
-    let mut dirs = vec![dir.to_path_buf()];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(dirs).unwrap_or_default()
 }
 
 /// Feeds the same cycled bytes to `inferno-collapse-perf` on stdin.

@@ -30,7 +30,7 @@ pub struct Report {
 }
 
 pub fn run(args: &Args, config: Option<&Config>) -> anyhow::Result<u8> {
-    let report = examine(Toolbox::detect(), config);
+    let report = examine(Toolbox::detect().with_hardware_counters(), config);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -60,7 +60,7 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
         task: "flamegraph / CPU profile",
         ready: sampler.is_some(),
         detail: match (sampler, tools.platform) {
-            (Some(tool), Platform::Linux) if tools.fast_addr2line => {
+            (Some(tool), Platform::Linux) if tools.fast_addr2line_dir.is_some() => {
                 format!("{} with inline frames (fast addr2line)", tool.name)
             }
             (Some(tool), Platform::Linux) => format!(

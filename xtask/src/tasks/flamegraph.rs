@@ -46,11 +46,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     }
     let tools = Toolbox::detect();
     if tools.cpu_sampler().is_none() {
-        anyhow::bail!(
-            "{}",
-            crate::tasks::baseline::sampler_missing_note(&tools)
-                .replace(" (timings were still recorded)", "")
-        );
+        anyhow::bail!("{}", tools.missing_cpu_sampler());
     }
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;

@@ -86,11 +86,14 @@ pub struct Toolbox {
     /// perf's `perf_event_paranoid` and whether we are root.
     pub perf_event_paranoid: Option<i32>,
     pub root: bool,
-    /// Hardware counters (cycles, instructions) work, not only software events.
+    /// Hardware counters (cycles, instructions) work, not only software
+    /// events. Probed only by doctor ([`Toolbox::with_hardware_counters`]):
+    /// no other task needs the extra `perf stat` at start-up.
     pub hardware_counters: Option<bool>,
     pub addr2line: Tool,
-    /// The addr2line on PATH is gimli's (fast), not binutils' (slow on inline frames).
-    pub fast_addr2line: bool,
+    /// Where gimli's addr2line is (fast on inline frames, unlike binutils'):
+    /// perf gets this directory first on its PATH.
+    pub fast_addr2line_dir: Option<PathBuf>,
     pub heaptrack: Tool,
     pub heaptrack_print: Tool,
     pub valgrind: Tool,
@@ -115,20 +118,15 @@ impl Toolbox {
                 perf.fix = Some("sudo sysctl -w kernel.perf_event_paranoid=1".into());
             }
         }
-        let hardware_counters = perf
-            .path
-            .as_ref()
-            .filter(|_| perf.limitation.is_none())
-            .map(|p| perf::hardware_counters_work(p));
         let mut addr2line = detect("addr2line", &["--version"], None);
         // The fast one may also sit in cargo's bin directory, off PATH: perf
         // finds it there because the flamegraph engine puts it first.
-        let fast_addr2line = perf::fast_addr2line_dir().is_some();
-        if let Some(dir) = perf::fast_addr2line_dir() {
+        let fast_addr2line_dir = perf::fast_addr2line_dir();
+        if let Some(dir) = &fast_addr2line_dir {
             addr2line.path = Some(dir.join("addr2line"));
             addr2line.version = version_of(&dir.join("addr2line"), &["--version"]);
         }
-        if addr2line.path.is_some() && !fast_addr2line {
+        if addr2line.path.is_some() && fast_addr2line_dir.is_none() {
             addr2line.limitation = Some(
                 "is binutils' (slow on Rust's inline frames: flamegraphs fall back to --no-inline)"
                     .into(),
@@ -145,9 +143,9 @@ impl Toolbox {
             perf,
             perf_event_paranoid,
             root,
-            hardware_counters,
+            hardware_counters: None,
             addr2line,
-            fast_addr2line,
+            fast_addr2line_dir,
             heaptrack: detect("heaptrack", &["--version"], distro.install("heaptrack")),
             heaptrack_print: detect(
                 "heaptrack_print",
@@ -160,6 +158,24 @@ impl Toolbox {
             dtrace: detect("dtrace", &["-V"], macos_fix("dtrace")),
             leaks: detect("leaks", &["--help"], macos_fix("leaks")),
         }
+    }
+
+    /// Asks perf whether hardware events count here (`perf stat -e instructions true`).
+    pub fn with_hardware_counters(mut self) -> Toolbox {
+        self.hardware_counters = self.perf.path().ok().map(perf::hardware_counters_work);
+        self
+    }
+
+    /// Why this platform's CPU sampler cannot record, with the fix.
+    pub fn missing_cpu_sampler(&self) -> String {
+        let tool = match self.platform {
+            Platform::Macos => &self.xctrace,
+            _ => &self.perf,
+        };
+        tool.path()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no CPU sampler is supported on this platform".into())
     }
 
     /// The CPU sampler of this platform, if it can record.
