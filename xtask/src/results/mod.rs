@@ -61,9 +61,9 @@ impl Pending {
     }
 
     pub fn write_json(&self, file: &str, value: &impl serde::Serialize) -> anyhow::Result<PathBuf> {
-        let mut bytes = serde_json::to_vec_pretty(value)?;
-        bytes.push(b'\n');
-        self.write(file, bytes)
+        let path = self.path(file);
+        write_json(&path, value)?;
+        Ok(path)
     }
 
     /// Keeps a failed attempt's files under `.failed-...` with the reason in
@@ -241,6 +241,14 @@ impl Store {
             }
         }
     }
+}
+
+/// Writes `value` as pretty JSON with a final newline: every JSON file the
+/// xtask leaves (run.json, memory.json, compare.json, pins.json) looks alike.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {

@@ -106,9 +106,7 @@ impl Pins {
             .with_context(|| format!("cannot create {}", results_dir.display()))?;
         let path = Pins::path(results_dir);
         let temp = results_dir.join(format!("{PINS_FILE}.{}.tmp", std::process::id()));
-        let mut bytes = serde_json::to_vec_pretty(self)?;
-        bytes.push(b'\n');
-        std::fs::write(&temp, bytes).with_context(|| format!("cannot write {}", temp.display()))?;
+        super::write_json(&temp, self)?;
         std::fs::rename(&temp, &path).with_context(|| {
             let _ = std::fs::remove_file(&temp);
             format!("cannot replace {}", path.display())

@@ -130,7 +130,7 @@ pub fn profile(
             flamegraph::Kind::Memory,
         )?;
     }
-    write_json(&dir.join(MEMORY_JSON), &report)?;
+    crate::results::write_json(&dir.join(MEMORY_JSON), &report)?;
     Ok(report)
 }
 
@@ -342,7 +342,7 @@ pub fn leak_check(
         .with_context(|| format!("memcheck wrote no {}", xml.display()))?;
     let report =
         memcheck::parse(&text, top).with_context(|| format!("reading {}", xml.display()))?;
-    write_json(&dir.join("leak-check.json"), &report)?;
+    crate::results::write_json(&dir.join("leak-check.json"), &report)?;
     Ok(report)
 }
 
@@ -367,12 +367,6 @@ fn capture_to_file(argv: &[OsString], out: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value)?;
-    bytes.push(b'\n');
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn file_name(path: &Path) -> String {

@@ -290,10 +290,8 @@ pub fn compare(
             scales,
         );
         write_file(&tmp.join(MARKDOWN_FILE), report::render_markdown(&report))?;
-        let mut json = serde_json::to_vec_pretty(&report)?;
-        json.push(b'\n');
         // compare.json last: it marks a complete compare directory.
-        write_file(&tmp.join(JSON_FILE), json)?;
+        crate::results::write_json(&tmp.join(JSON_FILE), &report)?;
         Ok(report)
     })();
     let report = match written {
