@@ -412,25 +412,7 @@ impl Config {
                 ));
             }
         }
-        for scale in &raw.scales {
-            for key in scale.params.keys() {
-                if !raw.params.contains_key(key.get_ref()) {
-                    return Err(undeclared(key.get_ref(), key.span(), &raw.params, "scale")
-                        .pipe(|(span, message, help)| error_at(Some(span), message, help)));
-                }
-            }
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for scale in &raw.scales {
-            if !seen.insert(scale.name.as_str()) {
-                return Err(error_at(
-                    None,
-                    format!("scale `{}` is declared twice", scale.name),
-                    None,
-                ));
-            }
-        }
-        for (name, param) in &raw.params {
+        for name in raw.params.keys() {
             if !is_identifier(name) {
                 return Err(error_at(
                     None,
@@ -445,7 +427,6 @@ impl Config {
                     Some("rename the parameter".into()),
                 ));
             }
-            let _ = param;
         }
         if raw.defaults.runs == 0 {
             return Err(error_at(
@@ -481,29 +462,43 @@ impl Config {
                 ));
             }
         }
+        let mut seen = std::collections::BTreeSet::new();
         for scale in &raw.scales {
             if crate::results::validate_label(&scale.name).is_err() {
                 return Err(error_at(
                     None,
-                    format!("scale name `{}`: use letters, digits, `-`, `_` or `.` (it names a directory)", scale.name),
+                    format!(
+                        "scale name `{}`: use letters, digits, `-`, `_` or `.` (it names a directory)",
+                        scale.name
+                    ),
+                    None,
+                ));
+            }
+            if !seen.insert(scale.name.as_str()) {
+                return Err(error_at(
+                    None,
+                    format!("scale `{}` is declared twice", scale.name),
                     None,
                 ));
             }
             for (key, value) in &scale.params {
-                if let Some(param) = raw.params.get(key.get_ref()) {
-                    if !param.default.accepts(&value.to_string()) {
-                        return Err(error_at(
-                            Some(key.span()),
-                            format!(
-                                "scale `{}` sets `{}` to `{value}`, but the parameter is {} (its default is {})",
-                                scale.name,
-                                key.get_ref(),
-                                param.default.kind(),
-                                param.default
-                            ),
-                            None,
-                        ));
-                    }
+                let Some(param) = raw.params.get(key.get_ref()) else {
+                    let (span, message, help) =
+                        undeclared(key.get_ref(), key.span(), &raw.params, "scale");
+                    return Err(error_at(Some(span), message, help));
+                };
+                if !param.default.accepts(&value.to_string()) {
+                    return Err(error_at(
+                        Some(key.span()),
+                        format!(
+                            "scale `{}` sets `{}` to `{value}`, but the parameter is {} (its default is {})",
+                            scale.name,
+                            key.get_ref(),
+                            param.default.kind(),
+                            param.default
+                        ),
+                        None,
+                    ));
                 }
             }
         }
@@ -630,13 +625,6 @@ pub const RESERVED_FLAGS: &[&str] = &[
 ];
 
 type Problem = (Range<usize>, String, Option<String>);
-
-trait Pipe: Sized {
-    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 fn validate_workload(
     name: &str,
