@@ -6,14 +6,29 @@ use std::path::Path;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    /// CPU samples: the classic hot palette.
+    /// CPU samples, in inferno's Rust palette.
     Cpu,
     /// Bytes: inferno's memory palette.
     Memory,
 }
 
-/// Renders `folded` to an SVG. An empty profile still gives a valid SVG
-/// that says so, rather than an error that would lose the rest of a result.
+/// Title, subtitle, deterministic output and the unit of the counts.
+fn base_options(title: &str, subtitle: &str, kind: Kind) -> Options<'static> {
+    let mut options = Options::default();
+    options.title = title.to_string();
+    if !subtitle.is_empty() {
+        options.subtitle = Some(subtitle.to_string());
+    }
+    options.deterministic = true;
+    options.count_name = match kind {
+        Kind::Cpu => "samples",
+        Kind::Memory => "bytes",
+    }
+    .into();
+    options
+}
+
+/// Renders the folded stacks in file `folded` to an SVG.
 pub fn render(
     folded: &Path,
     svg: &Path,
@@ -21,24 +36,25 @@ pub fn render(
     subtitle: &str,
     kind: Kind,
 ) -> anyhow::Result<()> {
-    let mut options = Options::default();
-    options.title = title.to_string();
-    if !subtitle.is_empty() {
-        options.subtitle = Some(subtitle.to_string());
-    }
-    options.deterministic = true;
-    match kind {
-        Kind::Cpu => {
-            options.colors = color::Palette::Multi(color::MultiPalette::Rust);
-            options.count_name = "samples".into();
-        }
-        Kind::Memory => {
-            options.colors = color::Palette::Basic(color::BasicPalette::Mem);
-            options.count_name = "bytes".into();
-        }
-    }
     let text = std::fs::read_to_string(folded)
         .with_context(|| format!("cannot read {}", folded.display()))?;
+    render_text(&text, svg, title, subtitle, kind)
+}
+
+/// Renders folded stacks to an SVG. An empty profile still gives a valid
+/// SVG that says so, rather than an error that would lose the rest of a result.
+pub fn render_text(
+    text: &str,
+    svg: &Path,
+    title: &str,
+    subtitle: &str,
+    kind: Kind,
+) -> anyhow::Result<()> {
+    let mut options = base_options(title, subtitle, kind);
+    options.colors = match kind {
+        Kind::Cpu => color::Palette::Multi(color::MultiPalette::Rust),
+        Kind::Memory => color::Palette::Basic(color::BasicPalette::Mem),
+    };
     let out = std::io::BufWriter::new(
         std::fs::File::create(svg).with_context(|| format!("cannot write {}", svg.display()))?,
     );
@@ -69,15 +85,7 @@ pub fn render_diff(
     };
     inferno::differential::from_files(options, before, after, &mut folded)
         .with_context(|| format!("cannot diff {} and {}", before.display(), after.display()))?;
-    let mut flame = Options::default();
-    flame.title = title.to_string();
-    flame.subtitle = Some(subtitle.to_string());
-    flame.deterministic = true;
-    flame.count_name = match kind {
-        Kind::Cpu => "samples",
-        Kind::Memory => "bytes",
-    }
-    .into();
+    let mut flame = base_options(title, subtitle, kind);
     let text = String::from_utf8_lossy(&folded).into_owned();
     let out = std::io::BufWriter::new(std::fs::File::create(svg)?);
     flamegraph::from_lines(&mut flame, text.lines().filter(|l| !l.is_empty()), out)

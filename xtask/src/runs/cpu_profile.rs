@@ -444,15 +444,15 @@ fn finish_profile(
 /// flamegraph.svg and top-functions.txt from cpu.folded.
 fn write_reports(dir: &Path, options: &Options) -> anyhow::Result<()> {
     let folded = dir.join(FOLDED);
-    flamegraph::render(
-        &folded,
+    let text = std::fs::read_to_string(&folded)
+        .with_context(|| format!("cannot read {}", folded.display()))?;
+    flamegraph::render_text(
+        &text,
         &dir.join(SVG),
         &options.title,
         &options.subtitle,
         flamegraph::Kind::Cpu,
     )?;
-    let text = std::fs::read_to_string(&folded)
-        .with_context(|| format!("cannot read {}", folded.display()))?;
     let stats = functions::from_folded(&text);
     std::fs::write(dir.join(TOP), functions::render_top(&stats, 30))?;
     Ok(())
