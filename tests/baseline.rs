@@ -422,3 +422,95 @@ fn a_criterion_bench_is_profiled_through_its_profiler_hook() {
         "{folded}"
     );
 }
+
+/// Every sample perf records reaches the flamegraph, none is lost on the way,
+/// and the stacks are whole: one and two worker threads, perf's default and
+/// a high frequency, twice each. Counted three ways that do not share code:
+/// the xtask's own count of perf's data stream (run.json), `perf report
+/// --stats` on the perf.data it kept, and the sum of cpu.folded.
+#[test]
+fn flamegraphs_keep_every_sample_perf_recorded() {
+    if !has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let sandbox = Sandbox::new("lossless", "");
+    let mut seen = 0;
+    for round in 0..2 {
+        for workers in ["1", "2"] {
+            for freq in ["997", "4999"] {
+                let what = format!("--workers {workers} --freq {freq}, round {round}");
+                let label = format!("w{workers}-f{freq}-r{round}");
+                let output = sandbox.xtask(&[
+                    "flamegraph",
+                    "--subs",
+                    "8000",
+                    "--workers",
+                    workers,
+                    "--freq",
+                    freq,
+                    "--label",
+                    &label,
+                ]);
+                let out = text(&output);
+                assert!(output.status.success(), "{what}: {out}");
+                let dir = sandbox
+                    .results()
+                    .into_iter()
+                    .find(|d| d.to_string_lossy().ends_with(&label))
+                    .unwrap();
+                let run = read_json(&dir.join("run.json"));
+                let profile = &run["scales"][0]["cpu_profile"];
+                let recorded = profile["record"]["samples"].as_u64().unwrap();
+                let lost = profile["record"]["lost_samples"].as_u64().unwrap();
+                let folded_samples = profile["folded_samples"].as_u64().unwrap();
+
+                let stats = Command::new("perf")
+                    .args(["report", "--stats", "-i"])
+                    .arg(dir.join("perf.data"))
+                    .output()
+                    .unwrap();
+                let stats = String::from_utf8_lossy(&stats.stdout);
+                let count = |kind: &str| -> u64 {
+                    stats
+                        .lines()
+                        .find(|l| l.trim_start().starts_with(kind))
+                        .and_then(|l| l.split_whitespace().nth(2))
+                        .map_or(0, |n| n.parse().unwrap())
+                };
+                let folded = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+                let (mut total, mut whole) = (0u64, 0u64);
+                for line in folded.lines() {
+                    let (stack, n) = line.rsplit_once(' ').unwrap();
+                    let n: u64 = n.parse().unwrap();
+                    total += n;
+                    let root = stack.split(';').nth(1).unwrap_or("");
+                    if ["_start", "start_thread", "clone3", "__libc_start_main"].contains(&root) {
+                        whole += n;
+                    }
+                }
+
+                assert_eq!(lost, 0, "{what}: perf lost samples\n{out}");
+                assert_eq!(count("LOST"), 0, "{what}: {stats}");
+                assert_eq!(count("LOST_SAMPLES"), 0, "{what}: {stats}");
+                assert_eq!(count("SAMPLE events:"), recorded, "{what}: {stats}");
+                assert_eq!(folded_samples, recorded, "{what}: samples lost on the way");
+                assert_eq!(total, recorded, "{what}: cpu.folded");
+                assert!(recorded > 100, "{what}: only {recorded} samples");
+                let share = whole as f64 / total as f64;
+                assert!(
+                    share >= 0.95,
+                    "{what}: only {share:.3} of the stacks are whole"
+                );
+                assert!(
+                    out.contains(&format!(
+                        "samples: {recorded} samples recorded, {recorded} in the flamegraph, 0 lost"
+                    )),
+                    "{what}: {out}"
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert_eq!(seen, 8);
+}

@@ -58,16 +58,6 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if args
-        .get(1)
-        .is_some_and(|a| a == runs::process::EXEC_STDOUT_ON_FD3)
-    {
-        // Started by `perf record -o -` (see runs::cpu_profile): become the workload.
-        let error = runs::process::exec_with_stdout_on_fd3(&args[2..]);
-        eprintln!("error: cannot start {:?}: {error}", args.get(2));
-        return ExitCode::from(127);
-    }
     runs::process::install_interrupt_handler();
     match cli::run() {
         Ok(code) => ExitCode::from(code),

@@ -7,6 +7,26 @@ use crate::results::system_info::SystemInfo;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// How many samples perf recorded, how many are in the flamegraph, how many
+/// were lost, and how many stacks are complete: "1288 samples recorded, 1288
+/// in the flamegraph, 0 lost; 99.1 % of stacks complete".
+pub fn samples_line(profile: &crate::results::record::CpuProfile) -> String {
+    let mut line = match profile.record.samples {
+        Some(recorded) => format!(
+            "{recorded} samples recorded, {} in the flamegraph",
+            profile.folded_samples
+        ),
+        None => format!("{} samples", profile.folded_samples),
+    };
+    if let Some(lost) = profile.record.lost_samples {
+        let _ = write!(line, ", {lost} lost");
+    }
+    if let Some(share) = profile.complete_stacks {
+        let _ = write!(line, "; {:.1} % of stacks complete", share * 100.0);
+    }
+    line
+}
+
 /// Formats a value of a measure in its unit, readably.
 pub fn format_value(value: f64, unit: &str) -> String {
     match unit {
@@ -192,8 +212,12 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         let prefix = scale_prefix(scale, several);
         let _ = writeln!(
             out,
-            "### CPU profile\n\n{} at {} Hz, call graph `{}`, {}; {} samples. [Flamegraph]({prefix}flamegraph.svg)\n",
-            profile.tool, profile.frequency, profile.call_graph, profile.symbolizer, profile.folded_samples
+            "### CPU profile\n\n{} at {} Hz, call graph `{}`, {}; {}. [Flamegraph]({prefix}flamegraph.svg)\n",
+            profile.tool,
+            profile.frequency,
+            profile.call_graph,
+            profile.symbolizer,
+            samples_line(profile)
         );
         for note in &profile.notes {
             let _ = writeln!(out, "> {note}\n");

@@ -92,6 +92,10 @@ pub struct CpuProfile {
     pub record: RecordSummary,
     /// Samples in the folded stacks.
     pub folded_samples: u64,
+    /// Share (0–1) of the folded samples whose stack unwound to an entry
+    /// point (`_start`, a thread's start); the rest were cut short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_stacks: Option<f64>,
     pub argv: Vec<String>,
     /// Files in the result directory.
     pub files: Vec<String>,

@@ -6,14 +6,14 @@ use crate::config::CallGraph;
 use crate::reports::{flamegraph, functions};
 use crate::results::record::CpuProfile;
 use crate::runs::measure::RunFailure;
-use crate::runs::process::{self, Running, Spec, EXEC_STDOUT_ON_FD3};
+use crate::runs::process::{self, Running, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
 use crate::tools::{perf, Platform, Toolbox};
 use anyhow::{bail, Context};
-use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 pub const FOLDED: &str = "cpu.folded";
@@ -57,20 +57,33 @@ fn perf_settings(
             crate::tools::FAST_ADDR2LINE_INSTALL
         ));
     }
+    let ring = perf::ring_buffer(
+        options.frequency,
+        options.call_graph,
+        &perf::LockLimit::detect(),
+    );
+    notes.extend(ring.note);
     let settings = perf::Settings {
         frequency: options.frequency,
         call_graph: options.call_graph,
         inline_frames: fast.is_some(),
         kernel_frames: options.kernel_frames,
+        mmap_pages: Some(ring.pages),
     };
     (settings, fast, notes)
 }
 
 /// perf record, perf script and the folding run at once, as a pipeline:
-/// `perf record -o -` streams its data to us; we keep a copy as perf.data
-/// (for `perf report` later) and feed perf script, whose output is folded as
-/// it arrives. On two cores the symbolization (and addr2line for inline
-/// frames) runs beside the workload instead of after it.
+/// `perf record -o -` streams its data to us, we write it to perf.data at
+/// once and feed perf script from that file as fast as perf script reads, and
+/// perf script's output is folded as it arrives. On two cores the
+/// symbolization (and addr2line for inline frames) runs beside the workload
+/// instead of after it.
+///
+/// perf record must never wait for its reader: while it waits, the kernel's
+/// ring buffer fills and samples are dropped. So the file, not a pipe, is the
+/// buffer between perf record and perf script, and the ring buffer is sized
+/// for the sampling rate (`perf::ring_buffer`).
 fn profile_with_perf(
     prepared: &Prepared,
     tools: &Toolbox,
@@ -81,20 +94,17 @@ fn profile_with_perf(
     let (settings, fast, notes) = perf_settings(options, tools);
     let data = dir.join(PERF_DATA);
 
-    // perf's stdout carries its data, so the workload (started through the
-    // xtask's exec helper, no shell) writes its own stdout to fd 3.
-    let helper = exec_helper()?;
-    let mut workload: Vec<OsString> =
-        vec![EXEC_STDOUT_ON_FD3.into(), prepared.program.clone().into()];
-    workload.extend(prepared.args.iter().cloned());
+    // perf record starts the workload itself: an exec in between (a wrapper)
+    // makes perf's unwinder lose a quarter of the stacks. perf's stdout
+    // carries the data, so perf gives the workload its stderr as stdout: the
+    // workload's output is read there, beside perf's own messages.
     let mut record = prepared.spec();
     record.program = perf_path.clone();
-    record.args = perf::record_args(&settings, Path::new("-"), &helper, &workload);
+    record.args = perf::record_args(&settings, Path::new("-"), &prepared.program, &prepared.args);
     record.stdout_raw = true;
-    record.fd3_as_stdout = true;
     record
         .watch
-        .extend(["perf record:".to_string(), "lost".into(), "Lost".into()]);
+        .extend(perf::STDERR_WATCH.iter().map(|w| w.to_string()));
     let argv = record.argv();
     let command = record.display();
     let timeout = record.timeout;
@@ -132,7 +142,17 @@ fn profile_with_perf(
         .context("perf script has no stdout")?;
     let data_file =
         std::fs::File::create(&data).with_context(|| format!("cannot write {}", data.display()))?;
-    let tee = std::thread::spawn(move || tee(perf_stream, data_file, script_stdin));
+    let data_reader =
+        std::fs::File::open(&data).with_context(|| format!("cannot read {}", data.display()))?;
+    let spool = Arc::new(Spool::default());
+    let copier = {
+        let spool = spool.clone();
+        std::thread::spawn(move || spool.fill(perf_stream, data_file))
+    };
+    let feeder = {
+        let spool = spool.clone();
+        std::thread::spawn(move || spool.drain(data_reader, script_stdin))
+    };
     // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
     let waiter = std::thread::spawn(move || recording.wait());
     let folded_file = std::fs::File::create(dir.join(FOLDED))?;
@@ -140,9 +160,12 @@ fn profile_with_perf(
     let recorded = waiter
         .join()
         .map_err(|_| anyhow::anyhow!("the perf record waiter panicked"))?;
-    let copied = tee
+    let copied = copier
         .join()
         .map_err(|_| anyhow::anyhow!("the perf data copier panicked"))?;
+    let fed = feeder
+        .join()
+        .map_err(|_| anyhow::anyhow!("the perf script feeder panicked"))?;
     let scripted = scripting.wait();
     spinner.finish();
 
@@ -154,7 +177,8 @@ fn profile_with_perf(
         }
         .into());
     }
-    copied.with_context(|| format!("cannot copy perf's data to {}", data.display()))?;
+    let counted =
+        copied.with_context(|| format!("cannot copy perf's data to {}", data.display()))?;
     let folded_samples =
         folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
     if !scripted.success() {
@@ -164,6 +188,7 @@ fn profile_with_perf(
             scripted.tail()
         );
     }
+    fed.with_context(|| format!("cannot read {} back for perf script", data.display()))?;
     let mut summary = perf::parse_record_stderr(
         recorded
             .watched
@@ -171,6 +196,7 @@ fn profile_with_perf(
             .chain(recorded.stderr_tail.iter())
             .map(String::as_str),
     );
+    summary.absorb_count(&counted);
     summary.warnings.extend(
         scripted
             .stderr_tail
@@ -191,52 +217,79 @@ fn profile_with_perf(
     )
 }
 
-/// The program perf starts: the xtask itself, in its exec-helper role.
-#[cfg(not(test))]
-fn exec_helper() -> anyhow::Result<PathBuf> {
-    std::env::current_exe().context("cannot find the xtask executable")
+/// perf's data on its way to perf script, with perf.data as the buffer: the
+/// copier appends what perf sends (perf record never waits for perf script),
+/// the feeder passes on what the file holds as fast as perf script takes it.
+/// Memory stays flat however far perf script falls behind.
+#[derive(Default)]
+struct Spool {
+    /// Bytes in the file so far, and whether the stream has ended.
+    state: Mutex<(u64, bool)>,
+    grew: Condvar,
 }
 
-/// Unit tests run inside libtest's binary, which has no exec-helper role:
-/// a two-line script stands in for it (tests only; no config value reaches it
-/// but as "$@").
-#[cfg(test)]
-fn exec_helper() -> anyhow::Result<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::temp_dir().join(format!("xtask-exec-helper-{}.sh", std::process::id()));
-    if !path.exists() {
-        std::fs::write(&path, "#!/bin/sh\nshift\nexec \"$@\" >&3 3>&-\n")?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-    }
-    Ok(path)
-}
-
-/// Copies perf's data stream to the perf.data file and into perf script.
-/// perf script may stop reading early (an error); the file still gets it all.
-fn tee(
-    mut from: impl Read,
-    mut file: std::fs::File,
-    to: std::process::ChildStdin,
-) -> std::io::Result<()> {
-    let mut to = Some(to);
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let n = match from.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        file.write_all(&buffer[..n])?;
-        if let Some(pipe) = to.as_mut() {
-            if pipe.write_all(&buffer[..n]).is_err() {
-                to = None;
+impl Spool {
+    /// Copies perf's stream into the file, counting its records on the way.
+    fn fill(
+        &self,
+        mut from: impl Read,
+        mut file: std::fs::File,
+    ) -> std::io::Result<perf::StreamCounter> {
+        let mut counter = perf::StreamCounter::default();
+        let mut buffer = vec![0u8; 1 << 16];
+        let result = loop {
+            let n = match from.read(&mut buffer) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            };
+            if let Err(e) = file.write_all(&buffer[..n]) {
+                break Err(e);
             }
+            counter.feed(&buffer[..n]);
+            self.update(|state| state.0 += n as u64);
+        };
+        // Ended, with or without an error: the feeder must not wait forever.
+        self.update(|state| state.1 = true);
+        result.map(|()| counter)
+    }
+
+    /// Passes the file on to perf script, then closes its stdin (the end of
+    /// its input). Stops early, without error, if perf script stops reading.
+    fn drain(
+        &self,
+        mut file: std::fs::File,
+        mut to: std::process::ChildStdin,
+    ) -> std::io::Result<()> {
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut sent = 0u64;
+        loop {
+            let (available, ended) = {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                while state.0 == sent && !state.1 {
+                    state = self.grew.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                (state.0 - sent, state.1)
+            };
+            if available == 0 && ended {
+                return Ok(());
+            }
+            let n = available.min(buffer.len() as u64) as usize;
+            file.read_exact(&mut buffer[..n])?;
+            if to.write_all(&buffer[..n]).is_err() {
+                // perf script quit; its exit status tells why.
+                return Ok(());
+            }
+            sent += n as u64;
         }
     }
-    // Dropping perf script's stdin tells it the stream ended.
-    drop(to);
-    file.flush()
+
+    fn update(&self, change: impl FnOnce(&mut (u64, bool))) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut state);
+        self.grew.notify_all();
+    }
 }
 
 /// Starts `perf record --pid` on a running server (the service scenario).
@@ -263,7 +316,7 @@ pub fn attach(
         pid as u32,
     ));
     spec.args.extend(perf::control_args(&ctl, &ack));
-    spec.watch = vec!["perf record:".into(), "lost".into(), "Lost".into()];
+    spec.watch = perf::STDERR_WATCH.iter().map(|w| w.to_string()).collect();
     let argv = spec.argv();
     let running = process::start(spec)?;
     let enabled = enable_events(&ctl, &ack, &running, Duration::from_secs(30));
@@ -387,6 +440,9 @@ fn finish_attached_recording(
         perf::script_and_fold(perf_path, settings, data, &dir.join(FOLDED), fast_addr2line)?;
     spinner.finish();
     record.warnings.extend(script_warnings);
+    let counted =
+        perf::count_records(data).with_context(|| format!("cannot read {}", data.display()))?;
+    record.absorb_count(&counted);
     finish_profile(
         settings,
         fast_addr2line,
@@ -413,18 +469,8 @@ fn finish_profile(
     folded_samples: u64,
     tools: &Toolbox,
 ) -> anyhow::Result<CpuProfile> {
-    if !record.warnings.is_empty() {
-        notes.push(format!(
-            "perf lost samples ({}): lower the frequency (--freq), or use --call-graph fp",
-            record.warnings.join("; ")
-        ));
-    }
-    if folded_samples == 0 {
-        notes.push(
-            "perf recorded no samples: the run may be too short for the sampling frequency".into(),
-        );
-    }
-    write_reports(dir, options)?;
+    let complete_stacks = write_reports(dir, options)?;
+    notes.extend(sample_notes(&record, folded_samples, complete_stacks));
     Ok(CpuProfile {
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
         frequency: settings.frequency,
@@ -435,14 +481,66 @@ fn finish_profile(
         },
         record,
         folded_samples,
+        complete_stacks,
         argv,
         files: vec![PERF_DATA.into(), FOLDED.into(), SVG.into(), TOP.into()],
         notes,
     })
 }
 
-/// flamegraph.svg and top-functions.txt from cpu.folded.
-fn write_reports(dir: &Path, options: &Options) -> anyhow::Result<()> {
+/// What the user must know about the samples behind the flamegraph: any that
+/// perf lost, any that did not reach the folded stacks, stacks cut short.
+fn sample_notes(
+    record: &perf::RecordSummary,
+    folded_samples: u64,
+    complete_stacks: Option<f64>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let recorded = record.samples.unwrap_or(folded_samples);
+    match record.lost_samples {
+        Some(lost) if lost > 0 => notes.push(format!(
+            "perf lost {lost} samples ({:.1} % of {}): the kernel's buffer overflowed while perf \
+             could not keep up (a busy machine). Profile again with fewer other programs \
+             running, a lower --freq, or --call-graph fp (smaller samples)",
+            100.0 * lost as f64 / (lost + recorded).max(1) as f64,
+            lost + recorded,
+        )),
+        _ if !record.warnings.is_empty() => notes.push(format!(
+            "perf lost samples ({}): profile again with fewer other programs running, a lower \
+             --freq, or --call-graph fp",
+            record.warnings.join("; ")
+        )),
+        _ => {}
+    }
+    if let Some(recorded) = record.samples {
+        if recorded != folded_samples {
+            notes.push(format!(
+                "perf recorded {recorded} samples but `perf script` gave {folded_samples}: \
+                 the flamegraph is missing {}",
+                recorded.abs_diff(folded_samples)
+            ));
+        }
+    }
+    if folded_samples == 0 {
+        notes.push(
+            "perf recorded no samples: the run may be too short for the sampling frequency".into(),
+        );
+    }
+    if let Some(share) = complete_stacks.filter(|s| *s < 0.9) {
+        notes.push(format!(
+            "only {:.1} % of the stacks unwound to the program's entry point; the rest start at \
+             an inner frame (stacks deeper than the 16 KiB perf copies per sample, or code \
+             without unwind information). Try --call-graph fp with frame pointers \
+             (RUSTFLAGS=\"-C force-frame-pointers=yes\")",
+            share * 100.0
+        ));
+    }
+    notes
+}
+
+/// flamegraph.svg and top-functions.txt from cpu.folded; returns the share
+/// of complete stacks.
+fn write_reports(dir: &Path, options: &Options) -> anyhow::Result<Option<f64>> {
     let folded = dir.join(FOLDED);
     let text = std::fs::read_to_string(&folded)
         .with_context(|| format!("cannot read {}", folded.display()))?;
@@ -455,7 +553,7 @@ fn write_reports(dir: &Path, options: &Options) -> anyhow::Result<()> {
     )?;
     let stats = functions::from_folded(&text);
     std::fs::write(dir.join(TOP), functions::render_top(&stats, 30))?;
-    Ok(())
+    Ok(perf::complete_stack_share(&text))
 }
 
 fn profile_on_macos(
@@ -507,7 +605,7 @@ fn profile_on_macos(
         .iter()
         .map(|f| f.self_samples)
         .sum();
-    write_reports(dir, options)?;
+    let complete_stacks = write_reports(dir, options)?;
     Ok(CpuProfile {
         tool: tool_name.into(),
         frequency: options.frequency,
@@ -515,6 +613,7 @@ fn profile_on_macos(
         symbolizer: "native".into(),
         record: Default::default(),
         folded_samples,
+        complete_stacks,
         argv,
         files: vec![FOLDED.into(), SVG.into(), TOP.into()],
         notes,

@@ -11,7 +11,6 @@ use anyhow::{bail, Context};
 use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
@@ -39,29 +38,6 @@ pub struct Spec {
     /// data into perf script): see [`Running::stdin`] and [`Running::stdout`].
     pub stdin_piped: bool,
     pub stdout_raw: bool,
-    /// Give the child a pipe as fd 3 and read it as if it were stdout (lines,
-    /// tails, watched lines). With [`EXEC_STDOUT_ON_FD3`], a workload started
-    /// by `perf record -o -` writes its own stdout there, apart from perf's data.
-    pub fd3_as_stdout: bool,
-}
-
-/// The hidden xtask subcommand `xtask __exec-stdout-on-fd3 PROGRAM ARGS...`:
-/// moves fd 3 onto stdout and execs PROGRAM (argv as is, no shell).
-pub const EXEC_STDOUT_ON_FD3: &str = "__exec-stdout-on-fd3";
-
-/// The body of [`EXEC_STDOUT_ON_FD3`]; returns only if exec fails.
-pub fn exec_with_stdout_on_fd3(argv: &[std::ffi::OsString]) -> std::io::Error {
-    let Some((program, args)) = argv.split_first() else {
-        return std::io::Error::other("no program to exec");
-    };
-    // SAFETY: plain syscalls on our own descriptors before exec.
-    unsafe {
-        if libc::dup2(3, 1) == -1 {
-            return std::io::Error::last_os_error();
-        }
-        libc::close(3);
-    }
-    Command::new(program).args(args).exec()
 }
 
 impl Spec {
@@ -235,33 +211,11 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     if spec.stdin_piped {
         command.stdin(Stdio::piped());
     }
-    // fd 3 of the child: the write end of a pipe we read as its stdout.
-    let fd3 = if spec.fd3_as_stdout {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 fills two descriptors we then own.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("cannot create a pipe");
-        }
-        // SAFETY: both descriptors are fresh and ours.
-        unsafe { Some((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
-    } else {
-        None
-    };
-    let fd3_write = fd3.as_ref().map(|(_, w)| w.as_raw_fd());
-    // SAFETY: only async-signal-safe calls (prctl, dup2) between fork and exec.
+    // SAFETY: only an async-signal-safe call (prctl) between fork and exec.
     unsafe {
         command.pre_exec(move || {
             #[cfg(target_os = "linux")]
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            match fd3_write {
-                // Already descriptor 3: dup2 would be a no-op, so clear close-on-exec by hand.
-                Some(3) => {
-                    libc::fcntl(3, libc::F_SETFD, 0);
-                }
-                // dup2 clears close-on-exec on the new descriptor 3.
-                Some(fd) if libc::dup2(fd, 3) == -1 => return Err(std::io::Error::last_os_error()),
-                _ => {}
-            }
             Ok(())
         });
     }
@@ -297,16 +251,6 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
         }
         None
     };
-    if let Some((read, write)) = fd3 {
-        // Our copy of the write end must close, or the reader never sees EOF.
-        drop(write);
-        readers.push(spawn_reader(
-            std::fs::File::from(read),
-            true,
-            spec.watch.clone(),
-            captured.clone(),
-        ));
-    }
     if let Some(stderr) = child.stderr.take() {
         readers.push(spawn_reader(
             stderr,

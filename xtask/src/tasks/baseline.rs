@@ -400,6 +400,7 @@ fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
             for note in &profile.notes {
                 println!("note: {note}");
             }
+            println!("samples: {}", markdown::samples_line(profile));
         }
     }
     println!("\nresult: {}", dir.display());

@@ -74,21 +74,28 @@ fn measure(
         }
     );
     run_once(prepared)?; // warm the page cache and the CPU
-    let (mut bare, mut profiled) = (Vec::new(), Vec::new());
+    let (mut bare, mut profiled, mut samples) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds {
         let (sample, _) = run_once(prepared)?;
         bare.push(sample.wall_s);
         let dir = scratch.join(format!("round-{round}"));
         std::fs::create_dir_all(&dir)?;
         let started = Instant::now();
-        cpu_profile::profile(prepared, tools, &options, &dir)?;
+        let profile = cpu_profile::profile(prepared, tools, &options, &dir)?;
         profiled.push(started.elapsed().as_secs_f64());
+        // A figure taken on a lossy recording flatters the overhead: say so per round.
+        let lost = profile.record.lost_samples.unwrap_or(0);
+        samples.push(format!("{}/{lost}", profile.folded_samples));
         eprintln!(
-            "  round {}: bare {:.3} s, flamegraph {:.3} s",
+            "  round {}: bare {:.3} s, flamegraph {:.3} s, {}",
             round + 1,
             bare[round as usize],
-            profiled[round as usize]
+            profiled[round as usize],
+            crate::reports::markdown::samples_line(&profile)
         );
+        if lost > 0 {
+            eprintln!("  warning: this round lost samples: its overhead figure is not comparable");
+        }
     }
     let ratios: Vec<f64> = bare.iter().zip(&profiled).map(|(b, p)| p / b).collect();
     let median = |v: &[f64]| crate::stats::summarize(v).map_or(f64::NAN, |s| s.median);
@@ -102,6 +109,7 @@ fn measure(
         call_graph: options.call_graph,
         inline_frames: inline,
         kernel_frames: options.kernel_frames,
+        mmap_pages: None,
     };
     let script = std::process::Command::new(perf_path)
         .args(perf::script_args(&settings, &data))
@@ -168,6 +176,10 @@ fn measure(
     out.push_str(&format!(
         "| **flamegraph / bare** (median of per-round ratios) | **{:.2}×** |\n",
         median(&ratios)
+    ));
+    out.push_str(&format!(
+        "| samples in the flamegraph / lost, per round | {} |\n",
+        samples.join(", ")
     ));
     out.push_str(&format!(
         "| inline frames | {} |\n",

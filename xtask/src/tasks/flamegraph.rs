@@ -65,6 +65,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         Err(error) => return Err(abandon(pending, error)),
     };
     let notes = profile.notes.clone();
+    let samples = crate::reports::markdown::samples_line(&profile);
     let scale = ScaleRecord {
         cpu_profile: Some(profile),
         ..single_run_scale(&prepared, shown)
@@ -82,6 +83,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     for note in notes {
         eprintln!("note: {note}");
     }
+    println!("samples: {samples}");
     if let Some(output) = &args.output {
         std::fs::copy(&svg, output)
             .with_context(|| format!("cannot copy the SVG to {}", output.display()))?;

@@ -18,6 +18,9 @@ pub struct Settings {
     pub inline_frames: bool,
     /// Kernel frames sampled too; otherwise `--all-user`.
     pub kernel_frames: bool,
+    /// perf's ring buffer per CPU, in pages (`--mmap-pages`); perf's default without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mmap_pages: Option<u32>,
 }
 
 /// `perf record` of a program we start.
@@ -60,7 +63,7 @@ fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
         "--call-graph".into(),
         // 16 KiB of stack per sample: deep enough for Rust's long generic stacks.
         match settings.call_graph {
-            CallGraph::Dwarf => "dwarf,16384".into(),
+            CallGraph::Dwarf => format!("dwarf,{DWARF_STACK_BYTES}").into(),
             other => other.as_str().into(),
         },
         // perf 6.1 otherwise spends ~1 s at exit synthesizing BPF events.
@@ -68,6 +71,10 @@ fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
         "--output".into(),
         data.into(),
     ];
+    if let Some(pages) = settings.mmap_pages {
+        argv.push("--mmap-pages".into());
+        argv.push(pages.to_string().into());
+    }
     if !settings.kernel_frames {
         argv.push("--all-user".into());
     }
@@ -91,13 +98,33 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
     argv
 }
 
-/// What perf said about its recording.
+/// What perf recorded: its own summary line, and the records counted in its
+/// data stream.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct RecordSummary {
+    /// Samples perf recorded (counted in the data stream, or from perf's
+    /// "Captured and wrote" line when it wrote a file).
     pub samples: Option<u64>,
     pub data_mb: Option<f64>,
+    /// Samples the kernel dropped because perf's ring buffer was full
+    /// (`PERF_RECORD_LOST` and `PERF_RECORD_LOST_SAMPLES`); `None` where not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_samples: Option<u64>,
     /// "lost N chunks" / "Lost N events" warnings, verbatim.
     pub warnings: Vec<String>,
+}
+
+/// The starts of the stderr lines perf record writes about its own run.
+pub const STDERR_WATCH: &[&str] = &["[ perf record:", "Processed ", "Check IO/CPU overload"];
+
+impl RecordSummary {
+    /// Takes the samples and losses counted in perf's data.
+    pub fn absorb_count(&mut self, counted: &StreamCounter) {
+        if counted.error.is_none() {
+            self.samples = Some(counted.samples);
+            self.lost_samples = Some(counted.lost());
+        }
+    }
 }
 
 /// Reads `[ perf record: Captured and wrote 3.512 MB perf.data (431 samples) ]`
@@ -119,12 +146,335 @@ pub fn parse_record_stderr<'a>(lines: impl IntoIterator<Item = &'a str>) -> Reco
     summary
 }
 
-/// perf's ways of saying samples were dropped.
+/// perf's ways of saying samples were dropped, and only those: a profiled
+/// workload's output shares perf's stderr, and its own lines about "lost
+/// events" are not perf's.
 pub fn is_loss_warning(line: &str) -> bool {
-    let lower = line.to_ascii_lowercase();
-    (lower.contains("lost")
-        && (lower.contains("chunks") || lower.contains("events") || lower.contains("samples")))
-        || lower.contains("check io/cpu overload")
+    let line = line.trim();
+    let processed = |rest: &str| {
+        let mut words = rest.split_whitespace();
+        words.next().is_some_and(|n| n.parse::<u64>().is_ok())
+            && matches!(words.next(), Some("events" | "samples"))
+            && words.next() == Some("and")
+            && words.next() == Some("lost")
+    };
+    line.strip_prefix("Processed ").is_some_and(processed)
+        || line
+            .strip_prefix("Warning: Processed ")
+            .is_some_and(processed)
+        || line == "Check IO/CPU overload!"
+}
+
+/// How many pages of ring buffer per CPU perf gets (`--mmap-pages`): enough
+/// for about half a second of samples, so that perf record can fall behind
+/// for that long (two busy cores, a burst of page faults) without the kernel
+/// dropping samples. perf's default (512 KiB) holds about 30 dwarf samples of
+/// 16 KiB: 30 ms at 997 Hz.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RingBuffer {
+    pub pages: u32,
+    /// Set when the locked-memory limit allows less than wanted.
+    pub note: Option<String>,
+}
+
+/// The locked memory perf's buffers may take, as the kernel counts it
+/// (kernel/events/core.c, perf_mmap): unlimited with CAP_IPC_LOCK (root) or
+/// `perf_event_paranoid` -1; otherwise `perf_event_mlock_kb` per CPU plus the
+/// RLIMIT_MEMLOCK of the process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockLimit {
+    /// Bytes all CPUs' buffers may lock together; `None`: unlimited.
+    pub bytes: Option<u64>,
+    pub cpus: u32,
+    /// How the limit reads, for the note: "kernel.perf_event_mlock_kb = 516, ulimit -l = 8192".
+    pub source: String,
+}
+
+impl LockLimit {
+    pub fn detect() -> LockLimit {
+        let read = |path: &str| {
+            std::fs::read_to_string(path)
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+        };
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let cpus = online_cpus().unwrap_or(cpus);
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let paranoid = read("/proc/sys/kernel/perf_event_paranoid").unwrap_or(2);
+        let mlock_kb = read("/proc/sys/kernel/perf_event_mlock_kb")
+            .unwrap_or(516)
+            .max(0) as u64;
+        // SAFETY: getrlimit fills the struct it is given.
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let memlock = if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0 {
+            limit.rlim_cur
+        } else {
+            0
+        };
+        let unlimited = root || paranoid < 0 || memlock == libc::RLIM_INFINITY;
+        LockLimit {
+            bytes: (!unlimited).then(|| mlock_kb * 1024 * cpus as u64 + memlock),
+            cpus,
+            source: format!(
+                "kernel.perf_event_mlock_kb = {mlock_kb}, ulimit -l = {}",
+                memlock / 1024
+            ),
+        }
+    }
+}
+
+/// CPUs perf opens buffers on (`/sys/devices/system/cpu/online`, "0-1,4").
+fn online_cpus() -> Option<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").ok()?;
+    let mut count = 0;
+    for range in text.trim().split(',') {
+        let (a, b) = range.split_once('-').unwrap_or((range, range));
+        count += b.parse::<u32>().ok()? - a.parse::<u32>().ok()? + 1;
+    }
+    Some(count)
+}
+
+const PAGE: u64 = 4096;
+/// perf's own default: 512 KiB.
+const DEFAULT_PAGES: u32 = 128;
+/// No more than this per CPU, and no more than [`MAX_TOTAL`] in all.
+const MAX_PAGES: u32 = 8192;
+const MAX_TOTAL: u64 = 256 << 20;
+
+/// The ring buffer for `frequency` samples a second of the given call-graph
+/// mode, within `limit`.
+pub fn ring_buffer(frequency: u32, call_graph: CallGraph, limit: &LockLimit) -> RingBuffer {
+    // A sample: header, ip, tid, time, period (~100 B), the callchain or the
+    // registers, and for dwarf the copied stack.
+    let sample_bytes: u64 = match call_graph {
+        CallGraph::Dwarf => DWARF_STACK_BYTES as u64 + 512,
+        CallGraph::Fp | CallGraph::Lbr => 1200,
+    };
+    let wanted = (frequency as u64 * sample_bytes / 2).div_ceil(PAGE);
+    let cap = (MAX_TOTAL / PAGE / limit.cpus.max(1) as u64).min(MAX_PAGES as u64);
+    let wanted = floor_pow2(wanted.clamp(DEFAULT_PAGES as u64, cap.max(DEFAULT_PAGES as u64)));
+    let Some(bytes) = limit.bytes else {
+        return RingBuffer {
+            pages: wanted as u32,
+            note: None,
+        };
+    };
+    // One control page per buffer comes on top of its data pages.
+    let allowed = (bytes / PAGE / limit.cpus.max(1) as u64).saturating_sub(1);
+    if allowed >= wanted {
+        return RingBuffer {
+            pages: wanted as u32,
+            note: None,
+        };
+    }
+    let pages = floor_pow2(allowed.max(1));
+    RingBuffer {
+        pages: pages as u32,
+        note: Some(format!(
+            "perf's ring buffer is {} KiB per CPU, not the {} KiB wanted at {frequency} Hz, \
+             because of the locked-memory limit ({}): samples may be lost. Raise it with \
+             `sudo sysctl kernel.perf_event_mlock_kb={}`, or lower --freq",
+            pages * PAGE / 1024,
+            wanted * PAGE / 1024,
+            limit.source,
+            (wanted + 1) * PAGE / 1024,
+        )),
+    }
+}
+
+fn floor_pow2(n: u64) -> u64 {
+    if n == 0 {
+        0
+    } else {
+        1 << (63 - n.leading_zeros())
+    }
+}
+
+/// Stack bytes copied per sample with `--call-graph dwarf`.
+const DWARF_STACK_BYTES: u32 = 16384;
+
+/// Counts the records of a `perf record -o -` stream as it passes by, to say
+/// how many samples perf recorded and how many the kernel dropped. The pipe
+/// format (tools/perf/Documentation/perf.data-file-format.txt): a 16-byte
+/// header (`PERFILE2`, its size), then records, each opening with
+/// `struct perf_event_header { u32 type; u16 misc; u16 size; }`, in the
+/// recording machine's byte order (ours: perf runs here).
+#[derive(Debug, Default)]
+pub struct StreamCounter {
+    /// The opening bytes of the current record (or of the file header).
+    head: Vec<u8>,
+    /// Bytes of the current record still to pass over.
+    skip: u64,
+    started: bool,
+    pub samples: u64,
+    /// Records the kernel dropped, from `PERF_RECORD_LOST` (any kind of
+    /// record, reported whenever the ring buffer had room again).
+    lost_records: u64,
+    /// Samples the kernel dropped, from the `PERF_RECORD_LOST_SAMPLES` that
+    /// perf 6.0+ writes at the end from each event's own count.
+    lost_samples: u64,
+    /// Set when the stream is not what it should be; counting stops.
+    pub error: Option<String>,
+}
+
+const RECORD_LOST: u32 = 2;
+const RECORD_SAMPLE: u32 = 9;
+const RECORD_LOST_SAMPLES: u32 = 13;
+
+impl StreamCounter {
+    /// Samples the kernel dropped. Both kinds of record report the same
+    /// losses where both exist (the per-event count is the complete one);
+    /// older perf writes only `PERF_RECORD_LOST`.
+    pub fn lost(&self) -> u64 {
+        self.lost_samples.max(self.lost_records)
+    }
+
+    /// Takes the next bytes of the stream, in any chunking.
+    pub fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() && self.error.is_none() {
+            if self.skip > 0 {
+                let n = self.skip.min(data.len() as u64);
+                self.skip -= n;
+                data = &data[n as usize..];
+                continue;
+            }
+            let wanted = self.head_wanted();
+            let take = (wanted - self.head.len()).min(data.len());
+            self.head.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.head.len() == wanted && self.head_wanted() == wanted {
+                self.finish_head();
+            }
+        }
+    }
+
+    /// How many opening bytes of the current record are needed.
+    fn head_wanted(&self) -> usize {
+        if !self.started {
+            return 16;
+        }
+        if self.head.len() < 8 {
+            return 8;
+        }
+        let size = u16::from_ne_bytes([self.head[6], self.head[7]]) as usize;
+        let needed = match u32::from_ne_bytes(self.head[..4].try_into().unwrap()) {
+            // header, u64 id, u64 lost
+            RECORD_LOST => 24,
+            // header, u64 lost
+            RECORD_LOST_SAMPLES => 16,
+            _ => 8,
+        };
+        needed.min(size.max(8))
+    }
+
+    fn finish_head(&mut self) {
+        let u64_at =
+            |head: &[u8], at: usize| u64::from_ne_bytes(head[at..at + 8].try_into().unwrap());
+        if !self.started {
+            if &self.head[..8] != b"PERFILE2" {
+                self.error = Some("the perf data stream does not start with PERFILE2".into());
+                return;
+            }
+            self.skip = u64_at(&self.head, 8).saturating_sub(16);
+            self.started = true;
+        } else {
+            let kind = u32::from_ne_bytes(self.head[..4].try_into().unwrap());
+            let size = u16::from_ne_bytes([self.head[6], self.head[7]]) as u64;
+            if size < 8 {
+                self.error = Some(format!("a perf record of size {size} in the data stream"));
+                return;
+            }
+            match kind {
+                RECORD_SAMPLE => self.samples += 1,
+                RECORD_LOST if self.head.len() >= 24 => self.lost_records += u64_at(&self.head, 16),
+                RECORD_LOST_SAMPLES if self.head.len() >= 16 => {
+                    self.lost_samples += u64_at(&self.head, 8)
+                }
+                _ => {}
+            }
+            self.skip = size - self.head.len() as u64;
+        }
+        self.head.clear();
+    }
+}
+
+/// Counts the records of a perf.data file, written by `perf record -o FILE`
+/// (its data section, located by the file header) or by `-o -` (a stream).
+pub fn count_records(path: &Path) -> std::io::Result<StreamCounter> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let mut header = [0u8; 56];
+    let read = file.read(&mut header)?;
+    let u64_at = |at: usize| u64::from_ne_bytes(header[at..at + 8].try_into().unwrap());
+    let mut counter = StreamCounter::default();
+    if read >= 56 && &header[..8] == b"PERFILE2" && u64_at(8) > 16 {
+        // struct perf_file_header: magic, size, attr_size, attrs {offset,
+        // size}, data {offset, size}, ...
+        let (offset, size) = (u64_at(40), u64_at(48));
+        counter.started = true;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut data = BufReader::with_capacity(1 << 20, file.take(size));
+        loop {
+            let chunk = data.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            counter.feed(chunk);
+            data.consume(n);
+        }
+    } else {
+        file.seek(SeekFrom::Start(0))?;
+        let mut data = BufReader::with_capacity(1 << 20, file);
+        loop {
+            let chunk = data.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            counter.feed(chunk);
+            data.consume(n);
+        }
+    }
+    Ok(counter)
+}
+
+/// Frames a complete stack starts from: the program's entry and a thread's.
+const ENTRY_POINTS: &[&str] = &[
+    "_start",
+    "__libc_start_main",
+    "__libc_start_call_main",
+    "start_thread",
+    "clone",
+    "clone3",
+    "__clone",
+    "__clone3",
+    "thread_start",
+    "_dl_start",
+    "_dl_start_user",
+];
+
+/// The share (0–1) of folded samples whose stack unwound all the way to an
+/// entry point. Folded lines read `comm;root;...;leaf COUNT`; a stack cut
+/// short (unwinding failed) starts at some inner frame instead.
+pub fn complete_stack_share(folded: &str) -> Option<f64> {
+    let (mut all, mut complete) = (0u64, 0u64);
+    for line in folded.lines() {
+        let Some((stack, count)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let count: u64 = count.parse().unwrap_or(0);
+        all += count;
+        let root = stack.split(';').nth(1).unwrap_or("");
+        if ENTRY_POINTS.contains(&root) {
+            complete += count;
+        }
+    }
+    (all > 0).then(|| complete as f64 / all as f64)
 }
 
 /// Folds `perf script` text into inferno's folded-stack format, streaming:
@@ -272,6 +622,7 @@ mod tests {
             call_graph: CallGraph::Dwarf,
             inline_frames: true,
             kernel_frames: true,
+            mmap_pages: None,
         };
         let argv = record_args(
             &settings,
@@ -313,6 +664,131 @@ mod tests {
         assert_eq!(summary.samples, Some(1290));
         assert_eq!(summary.data_mb, Some(12.345));
         assert_eq!(summary.warnings.len(), 2);
+    }
+
+    /// A real `perf record -o -` stream that lost samples (a one-page ring
+    /// buffer at 20 kHz behind a slow reader). `perf report --stats` on it:
+    /// 19 SAMPLE events; `perf report -D`: PERF_RECORD_LOST 61 in all,
+    /// PERF_RECORD_LOST_SAMPLES 801 + 2.
+    #[test]
+    fn counts_samples_and_losses_in_a_real_stream_in_any_chunking() {
+        let data = std::fs::read(fixture("lossy-pipe.perf.data")).unwrap();
+        for chunk in [1, 7, 8, 13, 4096, data.len()] {
+            let mut counter = StreamCounter::default();
+            for piece in data.chunks(chunk) {
+                counter.feed(piece);
+            }
+            assert_eq!(counter.error, None, "chunks of {chunk}");
+            assert_eq!(counter.samples, 19, "chunks of {chunk}");
+            assert_eq!(counter.lost_records, 61, "chunks of {chunk}");
+            assert_eq!(counter.lost(), 803, "chunks of {chunk}");
+        }
+        let mut summary = RecordSummary::default();
+        summary.absorb_count(&count_records(&fixture("lossy-pipe.perf.data")).unwrap());
+        assert_eq!(
+            (summary.samples, summary.lost_samples),
+            (Some(19), Some(803))
+        );
+    }
+
+    /// A real `perf record -o FILE` recording: its data section is found
+    /// through the file header. perf said "(90 samples)"; nothing lost.
+    #[test]
+    fn counts_the_records_of_a_perf_data_file() {
+        let counter = count_records(&fixture("fp-file.perf.data")).unwrap();
+        assert_eq!(counter.error, None);
+        assert_eq!((counter.samples, counter.lost()), (90, 0));
+    }
+
+    #[test]
+    fn a_stream_that_is_not_perf_data_is_an_error_not_a_count() {
+        let mut counter = StreamCounter::default();
+        counter.feed(b"this is not a perf data stream at all");
+        assert!(counter.error.is_some());
+        let mut summary = RecordSummary::default();
+        summary.absorb_count(&counter);
+        assert_eq!(summary.samples, None, "no count is better than a wrong one");
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/perf")
+            .join(name)
+    }
+
+    #[test]
+    fn ring_buffer_holds_half_a_second_within_the_lock_limit() {
+        let unlimited = LockLimit {
+            bytes: None,
+            cpus: 2,
+            source: String::new(),
+        };
+        // 997 Hz × ~16.9 KB / 2 = 8.2 MB: 2048 pages (8 MiB), a power of two.
+        let ring = ring_buffer(997, CallGraph::Dwarf, &unlimited);
+        assert_eq!(
+            ring,
+            RingBuffer {
+                pages: 2048,
+                note: None
+            }
+        );
+        // Frame pointers: small samples, perf's default is enough.
+        assert_eq!(ring_buffer(997, CallGraph::Fp, &unlimited).pages, 128);
+        // Capped per CPU, and in all on a many-core machine.
+        assert_eq!(ring_buffer(20000, CallGraph::Dwarf, &unlimited).pages, 8192);
+        let many = LockLimit {
+            cpus: 64,
+            ..unlimited
+        };
+        assert_eq!(ring_buffer(20000, CallGraph::Dwarf, &many).pages, 1024);
+        // An unprivileged user: 516 KiB per CPU + ulimit -l 8 MiB, 2 CPUs:
+        // (1032 KiB + 8192 KiB) / 2 / 4 KiB = 1153 pages less the control
+        // page, 1024 as a power of two; and the note says how to raise it.
+        let user = LockLimit {
+            bytes: Some(516 * 1024 * 2 + 8192 * 1024),
+            cpus: 2,
+            source: "kernel.perf_event_mlock_kb = 516, ulimit -l = 8192".into(),
+        };
+        let ring = ring_buffer(997, CallGraph::Dwarf, &user);
+        assert_eq!(ring.pages, 1024);
+        let note = ring.note.unwrap();
+        assert!(
+            note.contains("4096 KiB per CPU, not the 8192 KiB"),
+            "{note}"
+        );
+        assert!(
+            note.contains("sysctl kernel.perf_event_mlock_kb="),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn complete_stacks_are_those_that_reach_an_entry_point() {
+        let folded = "cdr-demo;_start;main;work 90\n\
+                      cdr-demo;start_thread;worker 6\n\
+                      cdr-demo;malloc 3\n\
+                      cdr-demo;[unknown];cos 1\n";
+        assert_eq!(complete_stack_share(folded), Some(0.96));
+        assert_eq!(complete_stack_share(""), None);
+    }
+
+    #[test]
+    fn only_perf_own_lines_are_loss_warnings() {
+        for perf_line in [
+            "Processed 1360 events and lost 2 chunks!",
+            "Check IO/CPU overload!",
+            "Processed 1395 samples and lost 18.57%!",
+            "Warning: Processed 1395 samples and lost 18.57%!",
+        ] {
+            assert!(is_loss_warning(perf_line), "{perf_line}");
+        }
+        // The workload shares perf's stderr: its own words are not perf's.
+        for workload_line in [
+            "lost 3 events while reconnecting",
+            "Processed the lost events",
+        ] {
+            assert!(!is_loss_warning(workload_line), "{workload_line}");
+        }
     }
 
     #[test]
@@ -358,6 +834,7 @@ mod tests {
             call_graph: CallGraph::Dwarf,
             inline_frames: false,
             kernel_frames: false,
+            mmap_pages: None,
         };
         let data = dir.join("perf.data");
         let spec = crate::runs::process::Spec::new(&perf).args(record_args(
