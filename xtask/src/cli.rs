@@ -3,12 +3,12 @@
 //! runtime. That is why `cargo xtask memory --subs 50000` works: `subs` is
 //! declared in the config, not hard-coded here.
 
+// Until the compare task is rewired (it still imports it from here).
+pub use crate::config::ParamFlags;
 use crate::config::{Config, ConfigError};
 use crate::tasks;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 
 #[derive(Parser)]
 #[command(
@@ -70,9 +70,6 @@ impl Task {
     }
 }
 
-/// Parameter values given on the command line, by parameter name.
-pub type ParamFlags = BTreeMap<String, String>;
-
 const PARAM_ID_PREFIX: &str = "param:";
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
@@ -85,7 +82,7 @@ pub fn run() -> anyhow::Result<u8> {
     let command = with_param_flags(Cli::command(), config.as_ref().ok(), config.as_ref().err());
     let matches = command.get_matches_from(&args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    crate::VERBOSE.store(cli.verbose, Ordering::Relaxed);
+    crate::runs::process::set_verbose(cli.verbose);
     let params = match matches.subcommand() {
         Some((_, sub)) => param_flags(sub),
         None => ParamFlags::new(),
@@ -204,7 +201,7 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        Config::load(&crate::project_root().join("profiling.toml")).unwrap()
+        Config::load(&crate::config::project_root().join("profiling.toml")).unwrap()
     }
 
     #[test]

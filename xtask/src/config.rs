@@ -15,6 +15,37 @@ use toml::Spanned;
 
 pub const FILE_NAME: &str = "profiling.toml";
 
+/// The workspace root: the directory above the xtask crate, where
+/// profiling.toml lives by default.
+pub fn project_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}
+
+/// Parameter values given on the command line, by parameter name.
+pub type ParamFlags = BTreeMap<String, String>;
+
+/// Checks a user-given label (or scale name): it becomes part of a directory name.
+pub fn validate_label(label: &str) -> anyhow::Result<()> {
+    let ok = !label.is_empty()
+        && label.len() <= 64
+        && label != "."
+        && label != ".."
+        && !label.starts_with('.')
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !ok {
+        anyhow::bail!(
+            "invalid label `{label}`: use 1-64 letters, digits, `-`, `_` or `.` (no path separators, not starting with `.`)"
+        );
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this was loaded from.
@@ -346,7 +377,7 @@ impl Config {
     pub fn locate(explicit: Option<&Path>) -> PathBuf {
         match explicit {
             Some(path) => path.to_path_buf(),
-            None => crate::project_root().join(FILE_NAME),
+            None => project_root().join(FILE_NAME),
         }
     }
 
@@ -464,7 +495,7 @@ impl Config {
         }
         let mut seen = std::collections::BTreeSet::new();
         for scale in &raw.scales {
-            if crate::results::validate_label(&scale.name).is_err() {
+            if validate_label(&scale.name).is_err() {
                 return Err(error_at(
                     None,
                     format!(
@@ -925,7 +956,7 @@ args = ["--subs", "{subs}"]
 
     #[test]
     fn the_shipped_config_loads() {
-        let path = crate::project_root().join(FILE_NAME);
+        let path = project_root().join(FILE_NAME);
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.workload(None).unwrap().0, "demo");
         assert!(config.params.contains_key("subs"));

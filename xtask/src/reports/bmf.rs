@@ -81,7 +81,7 @@ pub fn from_record(record: &RunRecord) -> Bmf {
     for scale in &record.scales {
         let mut measures = BTreeMap::new();
         let mut throughput_taken = false;
-        for (name, m) in crate::tasks::trends::ordered_measures(&scale.summaries) {
+        for (name, m) in crate::results::series::ordered_measures(&scale.summaries) {
             let (slug, factor) = match name.as_str() {
                 "wall_s" => ("latency".to_string(), 1e9),
                 "user_s" => ("user-time".to_string(), 1e9),

@@ -4,6 +4,9 @@
 //! time order. Used by `trends --plot` (one file, a grid of charts) and by
 //! the results page (each chart inline).
 
+use crate::config::Better;
+use crate::reports::markdown::format_value;
+use crate::results::series::Series;
 use std::fmt::Write as _;
 
 /// One result on a chart.
@@ -329,6 +332,69 @@ pub fn render_file(title: &str, charts: &[Chart], columns: usize) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// The chart of a series: a point per result, its median with a min–max bar.
+pub fn of_series(series: &Series) -> Chart {
+    // Minutes suffice unless two results share one: then seconds too.
+    let mut labels: Vec<String> = series
+        .points
+        .iter()
+        .map(|p| short_time(&p.created, false))
+        .collect();
+    if labels.windows(2).any(|w| w[0] == w[1]) {
+        labels = series
+            .points
+            .iter()
+            .map(|p| short_time(&p.created, true))
+            .collect();
+    }
+    let mut labels = labels.into_iter();
+    Chart {
+        title: series.measure.clone(),
+        subtitle: format!(
+            "{} · scale {} · {} is better · {} results",
+            series.workload,
+            series.scale,
+            match series.better {
+                Better::Higher => "higher",
+                Better::Lower => "lower",
+            },
+            series.points.len()
+        ),
+        unit: series.unit.clone(),
+        points: series
+            .points
+            .iter()
+            .map(|p| ChartPoint {
+                x_label: labels.next().unwrap_or_default(),
+                tooltip: format!(
+                    "{} ({})\nmedian {} · min {} · max {} · ± {} · {} runs",
+                    p.dir,
+                    p.created,
+                    format_value(p.summary.median, &series.unit),
+                    format_value(p.summary.min, &series.unit),
+                    format_value(p.summary.max, &series.unit),
+                    format_value(p.summary.stddev, &series.unit),
+                    p.summary.n
+                ),
+                median: p.summary.median,
+                min: p.summary.min,
+                max: p.summary.max,
+            })
+            .collect(),
+    }
+}
+
+/// `2026-11-22T04:05:06Z` → `11-22 04:05` (or `11-22 04:05:06`).
+fn short_time(created: &str, seconds: bool) -> String {
+    match (
+        created.get(5..10),
+        created.get(11..if seconds { 19 } else { 16 }),
+    ) {
+        (Some(day), Some(time)) => format!("{day} {time}"),
+        _ => created.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! read back is exactly the value in run.json.
 
 use crate::results::record::RunRecord;
-use crate::tasks::trends::Series;
+use crate::results::series::Series;
 
 pub const TRENDS_HEADER: [&str; 14] = [
     "created", "dir", "label", "workload", "scale", "commit", "measure", "unit", "median", "mean",
@@ -67,7 +67,7 @@ pub fn trends(series: &[Series]) -> String {
 pub fn timing(record: &RunRecord) -> String {
     let mut out = row(&TIMING_HEADER);
     for scale in &record.scales {
-        for (name, m) in crate::tasks::trends::ordered_measures(&scale.summaries) {
+        for (name, m) in crate::results::series::ordered_measures(&scale.summaries) {
             let s = &m.summary;
             out.push_str(&row(&[
                 scale.scale.clone(),

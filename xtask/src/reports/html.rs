@@ -8,8 +8,8 @@ use crate::reports::chart::{self, escape, LEGEND};
 use crate::reports::markdown::{format_value, scale_prefix};
 use crate::results::inventory::{self, Item, Kind};
 use crate::results::pins::Pins;
+use crate::results::series::Series;
 use crate::results::timestamp_iso;
-use crate::tasks::trends::Series;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::SystemTime;
@@ -235,7 +235,7 @@ pub fn page(
     } else {
         let _ = writeln!(out, "<p class=\"legend\">{}. One chart per measure, workload and scale; results in time order.</p>\n<div class=\"charts\">", escape(LEGEND));
         for s in series {
-            out.push_str(&chart::render(&s.chart(), 0.0, 0.0));
+            out.push_str(&chart::render(&chart::of_series(s), 0.0, 0.0));
         }
         out.push_str("</div>\n");
     }
@@ -279,8 +279,8 @@ pub fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::series::{collect, Filter};
     use crate::results::synthetic;
-    use crate::tasks::trends::{collect, Filter};
 
     #[test]
     fn the_page_links_every_result_and_draws_every_series() {

@@ -9,3 +9,4 @@ pub mod functions;
 pub mod html;
 pub mod markdown;
 pub mod pprof;
+pub mod table;

@@ -9,10 +9,12 @@
 pub mod inventory;
 pub mod pins;
 pub mod record;
+pub mod series;
 #[cfg(test)]
 pub mod synthetic;
 pub mod system_info;
 
+use crate::config::validate_label;
 use anyhow::{bail, Context};
 use record::RunRecord;
 use std::path::{Path, PathBuf};
@@ -21,24 +23,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const RUN_FILE: &str = "run.json";
 pub const TMP_PREFIX: &str = ".tmp-";
 pub const FAILED_PREFIX: &str = ".failed-";
-
-/// Checks a user-given label: it becomes part of a directory name.
-pub fn validate_label(label: &str) -> anyhow::Result<()> {
-    let ok = !label.is_empty()
-        && label.len() <= 64
-        && label != "."
-        && label != ".."
-        && !label.starts_with('.')
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !ok {
-        bail!(
-            "invalid label `{label}`: use 1-64 letters, digits, `-`, `_` or `.` (no path separators, not starting with `.`)"
-        );
-    }
-    Ok(())
-}
 
 /// A result being written. Dropping it without `commit` leaves the temporary
 /// directory for `cleanup` (and for post-mortems); it never looks complete.

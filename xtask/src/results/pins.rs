@@ -2,7 +2,7 @@
 //! `results/pins.json`. A pinned result is addressable by its pin wherever a
 //! result is (see `Store::resolve`) and `cleanup` never removes it.
 
-use super::validate_label;
+use crate::config::validate_label;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -33,7 +33,7 @@ pub fn build(
     if let Some(package) = package {
         args.extend(["--package".into(), package.into()]);
     }
-    crate::verbose_command(
+    crate::runs::process::echo(
         &crate::runs::process::Spec::new(&cargo)
             .args(args.clone())
             .display(),
@@ -111,7 +111,7 @@ pub fn demo_for_tests() -> PathBuf {
     static DEMO: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DEMO.get_or_init(|| {
         build(
-            &crate::project_root(),
+            &crate::config::project_root(),
             "profiling",
             Target::Bin("cdr-demo"),
             Some("demo"),

@@ -437,7 +437,7 @@ fn finish_attached_recording(
 ) -> anyhow::Result<CpuProfile> {
     let spinner = Progress::spinner("perf script | fold");
     let (folded_samples, script_warnings) =
-        perf::script_and_fold(perf_path, settings, data, &dir.join(FOLDED), fast_addr2line)?;
+        script_and_fold(perf_path, settings, data, &dir.join(FOLDED), fast_addr2line)?;
     spinner.finish();
     record.warnings.extend(script_warnings);
     let counted =
@@ -556,6 +556,44 @@ fn write_reports(dir: &Path, options: &Options) -> anyhow::Result<Option<f64>> {
     Ok(perf::complete_stack_share(&text))
 }
 
+/// Runs `perf script` on a recording and folds its stdout as it arrives.
+/// Returns the samples folded and perf's lost-samples warnings.
+fn script_and_fold(
+    perf: &Path,
+    settings: &perf::Settings,
+    data: &Path,
+    folded_out: &Path,
+    path_prefix: Option<&Path>,
+) -> anyhow::Result<(u64, Vec<String>)> {
+    let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
+    spec.stdout_raw = true;
+    spec.watch = vec!["lost".into(), "Lost".into()];
+    if let Some(dir) = path_prefix {
+        // perf runs `addr2line` from PATH for inline frames: put the fast one first.
+        spec.env.push(("PATH".into(), perf::path_with_first(dir)?));
+    }
+    let mut running = process::start(spec)?;
+    let stdout = running.stdout.take().context("perf script has no stdout")?;
+    let file = std::fs::File::create(folded_out)
+        .with_context(|| format!("cannot write {}", folded_out.display()))?;
+    let folded = perf::fold(stdout, std::io::BufWriter::new(file));
+    let outcome = running.wait();
+    let samples = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
+    if !outcome.success() {
+        anyhow::bail!(
+            "`perf script` failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    let warnings = outcome
+        .watched
+        .into_iter()
+        .filter(|l| perf::is_loss_warning(l))
+        .collect();
+    Ok((samples, warnings))
+}
+
 fn profile_on_macos(
     prepared: &Prepared,
     tools: &Toolbox,
@@ -624,6 +662,77 @@ fn profile_on_macos(
 mod tests {
     use super::*;
     use inferno::collapse::Collapse;
+
+    /// The streamed, in-process folding gives, line for line, what inferno's
+    /// perf collapser gives on the saved `perf script` text of the same
+    /// perf.data (both demangled the same way).
+    #[test]
+    fn streamed_folding_equals_inferno_on_saved_script_text() {
+        let Ok(perf) = which::which("perf") else {
+            crate::runs::build::skip_unless_ci("perf");
+            return;
+        };
+        let demo = crate::runs::build::build(
+            &crate::config::project_root(),
+            "profiling",
+            crate::config::Target::Bin("cdr-demo"),
+            None,
+        )
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("xtask-perf-fold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let settings = perf::Settings {
+            frequency: 1999,
+            call_graph: CallGraph::Dwarf,
+            inline_frames: false,
+            kernel_frames: false,
+            mmap_pages: None,
+        };
+        let data = dir.join("perf.data");
+        let spec = Spec::new(&perf).args(perf::record_args(
+            &settings,
+            &data,
+            &demo,
+            &["--subs".into(), "4000".into()],
+        ));
+        process::run_checked(spec).unwrap();
+
+        let ours = dir.join("ours.folded");
+        let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, None).unwrap();
+        assert!(samples > 20, "too few samples: {samples}");
+
+        let script = dir.join("script.txt");
+        let status = std::process::Command::new(&perf)
+            .args(perf::script_args(&settings, &data))
+            .stdout(std::fs::File::create(&script).unwrap())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut reference = Vec::new();
+        inferno::collapse::perf::Folder::default()
+            .collapse_file(Some(&script), &mut reference)
+            .unwrap();
+        let reference: Vec<String> = String::from_utf8(reference)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (stack, count) = l.rsplit_once(' ').unwrap();
+                format!("{} {count}", perf::demangle_stack(stack))
+            })
+            .collect();
+        let ours: Vec<String> = std::fs::read_to_string(&ours)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(ours.len(), reference.len());
+        for (a, b) in ours.iter().zip(&reference) {
+            assert_eq!(a, b);
+        }
+        assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
+    }
 
     /// The pipeline's cpu.folded equals, line for line, what inferno's perf
     /// collapser gives on the `perf script` text of the perf.data the same

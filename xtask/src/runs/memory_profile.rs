@@ -349,7 +349,7 @@ pub fn leak_check(
 /// Runs a tool with its stdout streamed into a file.
 fn capture_to_file(argv: &[OsString], out: &Path) -> anyhow::Result<()> {
     let (program, args) = argv.split_first().context("empty command")?;
-    crate::verbose_command(&Spec::new(program).args(args.to_vec()).display());
+    crate::runs::process::echo(&Spec::new(program).args(args.to_vec()).display());
     let file =
         std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
     let output = std::process::Command::new(program)

@@ -17,6 +17,28 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-v`: print every external command exactly as run, so that any step can
+/// be repeated by hand.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints a command line under `-v`.
+pub fn echo(display: &str) {
+    if verbose() {
+        eprintln!("$ {display}");
+    }
+}
+
+/// The exit status after an interrupt: 128 + SIGINT, as shells report it.
+pub const INTERRUPTED_EXIT: u8 = 130;
+
 /// Lines of each stream kept for error reports.
 const TAIL_LINES: usize = 40;
 
@@ -193,7 +215,7 @@ impl Drop for GroupGuard {
 /// that outlives the child (the main thread in practice): Linux delivers
 /// `PDEATHSIG` when the spawning *thread* exits.
 pub fn start(spec: Spec) -> anyhow::Result<Running> {
-    crate::verbose_command(&spec.display());
+    echo(&spec.display());
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -531,7 +553,7 @@ pub fn install_interrupt_handler() {
             "\ninterrupted: stopped {} child process group(s); no result was completed",
             live.len()
         );
-        std::process::exit(crate::exit::INTERRUPTED.into());
+        std::process::exit(INTERRUPTED_EXIT.into());
     });
 }
 

@@ -2,7 +2,7 @@
 //! several times, profile it, and leave a complete, self-describing result
 //! in `results/<timestamp>-<label>/`.
 
-use crate::cli::ParamFlags;
+use crate::config::ParamFlags;
 use crate::config::{CallGraph, Config, Scale, Workload};
 use crate::reports::markdown;
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
@@ -61,7 +61,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
 
 /// Runs a baseline and returns its result directory (for pre-release).
 pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<PathBuf> {
-    crate::results::validate_label(&args.label)?;
+    crate::config::validate_label(&args.label)?;
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     let plan = plan_scales(config, args.scale.as_deref(), params)?;
     let tools = Toolbox::detect();

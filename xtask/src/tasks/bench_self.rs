@@ -9,8 +9,8 @@
 //!    the `inferno-collapse-perf` binary on the same bytes, and our peak RSS
 //!    while folding a large input (it should stay flat).
 
-use crate::cli::ParamFlags;
 use crate::config::Config;
+use crate::config::ParamFlags;
 use crate::runs::cpu_profile;
 use crate::runs::measure::run_once;
 use crate::runs::workload;

@@ -240,7 +240,7 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
             outcome.failures,
             if outcome.failures == 1 { "y" } else { "ies" }
         );
-        return Ok(crate::exit::FAILURE);
+        return Ok(crate::tasks::exit::FAILURE);
     }
     Ok(0)
 }

@@ -39,7 +39,7 @@ pub fn run(args: &Args, config: Option<&Config>) -> anyhow::Result<u8> {
     Ok(if report.ready {
         0
     } else {
-        crate::exit::TOOLS_MISSING
+        crate::tasks::exit::TOOLS_MISSING
     })
 }
 

@@ -1,7 +1,7 @@
 //! `cargo xtask flamegraph`: just the CPU profile of the workload, with the
 //! same engine as profile-baseline (one profiled run, no timed runs).
 
-use crate::cli::ParamFlags;
+use crate::config::ParamFlags;
 use crate::config::{CallGraph, Config};
 use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
@@ -37,7 +37,7 @@ pub struct Args {
 }
 
 pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
-    crate::results::validate_label(&args.label)?;
+    crate::config::validate_label(&args.label)?;
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {
         anyhow::bail!(

@@ -2,7 +2,7 @@
 //! massif or Instruments, chosen at runtime) and, with `--leak-check`,
 //! valgrind memcheck's leak verdict. Writes a result like profile-baseline.
 
-use crate::cli::ParamFlags;
+use crate::config::ParamFlags;
 use crate::config::{Config, MemoryTool};
 use crate::results::record::{LeakCheck, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
-    crate::results::validate_label(&args.label)?;
+    crate::config::validate_label(&args.label)?;
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {
         anyhow::bail!("`{name}` is a server workload; the memory task profiles programs that exit by themselves");
@@ -115,7 +115,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
                 "error: {} bytes definitely lost, more than the threshold of {} (thresholds.leaked_bytes)",
                 leaks.definitely_lost_bytes, leaks.threshold_bytes
             );
-            code = crate::exit::LEAKS;
+            code = crate::tasks::exit::LEAKS;
         }
     }
     println!("\nresult: {}", dir.display());

@@ -6,6 +6,7 @@ pub mod bench_self;
 pub mod cleanup;
 pub mod compare;
 pub mod doctor;
+pub mod exit;
 pub mod export;
 pub mod flamegraph;
 pub mod memory;

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::reports::markdown::format_value;
+use crate::reports::table::render_columns;
 use crate::results::inventory::{self, Item, Kind};
 use crate::results::pins::{validate_pin_name, Pin, Pins};
 use crate::results::{timestamp_iso, Store};
@@ -217,35 +218,6 @@ fn incomplete_row(time: &str, name: &str, state: String) -> Vec<String> {
     row.extend(std::iter::repeat_n("—".to_string(), 6));
     row.push(state);
     row
-}
-
-/// Left-aligned columns, two spaces apart; the last column is not padded.
-pub fn render_columns(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]

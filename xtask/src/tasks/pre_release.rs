@@ -5,8 +5,8 @@
 //! shows everything to fix; the summary is Markdown, printed and appended to
 //! `$GITHUB_STEP_SUMMARY` in GitHub Actions.
 
-use crate::cli::ParamFlags;
 use crate::config::Config;
+use crate::config::ParamFlags;
 use crate::reports::compare::{self as report, Counter};
 use crate::results::Store;
 use crate::runs::process::{self, Spec};
@@ -187,8 +187,8 @@ pub fn exit_code(steps: &[Step], regression: bool) -> u8 {
     let failed: Vec<&Step> = steps.iter().filter(|s| s.status == Status::Fail).collect();
     match failed.as_slice() {
         [] => 0,
-        [only] if regression && only.name.starts_with("gate") => crate::exit::REGRESSION,
-        _ => crate::exit::FAILURE,
+        [only] if regression && only.name.starts_with("gate") => crate::tasks::exit::REGRESSION,
+        _ => crate::tasks::exit::FAILURE,
     }
 }
 
@@ -324,16 +324,16 @@ mod tests {
         );
         assert_eq!(
             exit_code(&[pass.clone(), gate_fail.clone()], true),
-            crate::exit::REGRESSION
+            crate::tasks::exit::REGRESSION
         );
         // A gate that could not run (no pin) is a failure, not a regression.
         assert_eq!(
             exit_code(&[pass, gate_fail.clone()], false),
-            crate::exit::FAILURE
+            crate::tasks::exit::FAILURE
         );
         assert_eq!(
             exit_code(&[lint_fail, gate_fail], true),
-            crate::exit::FAILURE
+            crate::tasks::exit::FAILURE
         );
     }
 

@@ -5,8 +5,8 @@ use crate::config::Config;
 use crate::reports::html;
 use crate::results::inventory::{self, Kind};
 use crate::results::pins::Pins;
+use crate::results::series::{collect, Filter};
 use crate::results::Store;
-use crate::tasks::trends::{collect, Filter};
 use anyhow::Context;
 use std::path::PathBuf;
 

@@ -2,16 +2,16 @@
 //! the change from the previous result and from the first; `--export-csv`
 //! writes the same numbers in long format, `--plot` draws them.
 
-use crate::config::{Better, Config};
-use crate::reports::chart::{self, Chart, ChartPoint};
+use crate::config::Better;
+use crate::config::Config;
+use crate::reports::chart;
+use crate::reports::chart::Chart;
 use crate::reports::markdown::format_value;
+use crate::reports::table::render_columns;
 use crate::results::record::short_hash;
-use crate::results::record::MeasureSummary;
-use crate::results::{Entry, Store};
-use crate::stats::Summary;
-use crate::tasks::pins::render_columns;
+use crate::results::series::{collect, dedup, Filter, Series};
+use crate::results::Store;
 use anyhow::{bail, Context};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Default)]
@@ -34,235 +34,6 @@ pub struct Args {
     /// Also draw one chart per measure into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-}
-
-/// Which results and measures to follow.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub metric: Option<String>,
-    pub workload: Option<String>,
-    pub scale: Option<String>,
-    pub last: Option<usize>,
-}
-
-/// One result's numbers for one measure.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesPoint {
-    pub created: String,
-    pub dir: String,
-    pub label: String,
-    pub commit: Option<String>,
-    pub summary: Summary,
-}
-
-/// A measure of a workload and scale across results, oldest first.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    pub workload: String,
-    pub scale: String,
-    pub measure: String,
-    pub unit: String,
-    pub better: Better,
-    pub points: Vec<SeriesPoint>,
-}
-
-impl Series {
-    /// Percent change of point `i`'s median from the previous point's and
-    /// from the first point's (none where there is nothing to compare, or
-    /// the reference is 0).
-    pub fn changes(&self, i: usize) -> (Option<f64>, Option<f64>) {
-        let pct = |reference: f64, value: f64| {
-            (reference != 0.0).then(|| (value - reference) / reference.abs() * 100.0)
-        };
-        let value = self.points[i].summary.median;
-        let previous = (i > 0)
-            .then(|| pct(self.points[i - 1].summary.median, value))
-            .flatten();
-        let first = (i > 0)
-            .then(|| pct(self.points[0].summary.median, value))
-            .flatten();
-        (previous, first)
-    }
-
-    pub fn title(&self) -> String {
-        format!(
-            "{} · {}{}",
-            self.measure,
-            self.workload,
-            if self.scale == "default" {
-                String::new()
-            } else {
-                format!(" · {}", self.scale)
-            }
-        )
-    }
-
-    pub fn chart(&self) -> Chart {
-        // Minutes suffice unless two results share one: then seconds too.
-        let mut labels: Vec<String> = self
-            .points
-            .iter()
-            .map(|p| short_time(&p.created, false))
-            .collect();
-        if labels.windows(2).any(|w| w[0] == w[1]) {
-            labels = self
-                .points
-                .iter()
-                .map(|p| short_time(&p.created, true))
-                .collect();
-        }
-        let mut labels = labels.into_iter();
-        Chart {
-            title: self.measure.clone(),
-            subtitle: format!(
-                "{} · scale {} · {} is better · {} results",
-                self.workload,
-                self.scale,
-                match self.better {
-                    Better::Higher => "higher",
-                    Better::Lower => "lower",
-                },
-                self.points.len()
-            ),
-            unit: self.unit.clone(),
-            points: self
-                .points
-                .iter()
-                .map(|p| ChartPoint {
-                    x_label: labels.next().unwrap_or_default(),
-                    tooltip: format!(
-                        "{} ({})\nmedian {} · min {} · max {} · ± {} · {} runs",
-                        p.dir,
-                        p.created,
-                        format_value(p.summary.median, &self.unit),
-                        format_value(p.summary.min, &self.unit),
-                        format_value(p.summary.max, &self.unit),
-                        format_value(p.summary.stddev, &self.unit),
-                        p.summary.n
-                    ),
-                    median: p.summary.median,
-                    min: p.summary.min,
-                    max: p.summary.max,
-                })
-                .collect(),
-        }
-    }
-}
-
-/// `2026-11-22T04:05:06Z` → `11-22 04:05` (or `11-22 04:05:06`).
-fn short_time(created: &str, seconds: bool) -> String {
-    match (
-        created.get(5..10),
-        created.get(11..if seconds { 19 } else { 16 }),
-    ) {
-        (Some(day), Some(time)) => format!("{day} {time}"),
-        _ => created.to_string(),
-    }
-}
-
-/// Time first, then RSS, then the workload's metrics by name: the order of
-/// the timing table.
-pub fn ordered_measures(
-    summaries: &BTreeMap<String, MeasureSummary>,
-) -> Vec<(&String, &MeasureSummary)> {
-    const ORDER: [&str; 4] = ["wall_s", "user_s", "sys_s", "max_rss_bytes"];
-    let mut measures: Vec<_> = summaries.iter().collect();
-    measures.sort_by_key(|(name, _)| {
-        (
-            ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()),
-            name.as_str(),
-        )
-    });
-    measures
-}
-
-/// The series of `entries` (oldest first, as `Store::list` gives them).
-pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
-    let chosen: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| {
-            filter
-                .workload
-                .as_ref()
-                .is_none_or(|w| &e.record.workload == w)
-        })
-        .filter(|e| {
-            filter
-                .scale
-                .as_ref()
-                .is_none_or(|s| e.record.scales.iter().any(|sc| &sc.scale == s))
-        })
-        .collect();
-    let skip = filter.last.map_or(0, |n| chosen.len().saturating_sub(n));
-    // Keyed by workload, scale and measure, in order of first appearance,
-    // so that charts come out in a stable, readable order.
-    let mut series: Vec<Series> = Vec::new();
-    for entry in &chosen[skip..] {
-        let record = &entry.record;
-        for scale in &record.scales {
-            if filter.scale.as_ref().is_some_and(|s| &scale.scale != s) {
-                continue;
-            }
-            for (measure, m) in ordered_measures(&scale.summaries) {
-                if filter.metric.as_ref().is_some_and(|want| want != measure) {
-                    continue;
-                }
-                let point = SeriesPoint {
-                    created: record.created.clone(),
-                    dir: entry.name.clone(),
-                    label: record.label.clone(),
-                    commit: record.git.commit.clone(),
-                    summary: m.summary.clone(),
-                };
-                let found = series.iter_mut().find(|s| {
-                    s.workload == record.workload
-                        && s.scale == scale.scale
-                        && &s.measure == measure
-                        && s.unit == m.unit
-                });
-                match found {
-                    Some(s) => s.points.push(point),
-                    None => series.push(Series {
-                        workload: record.workload.clone(),
-                        scale: scale.scale.clone(),
-                        measure: measure.clone(),
-                        unit: m.unit.clone(),
-                        better: m.better,
-                        points: vec![point],
-                    }),
-                }
-            }
-        }
-    }
-    let rank = |s: &Series| {
-        const ORDER: [&str; 4] = ["wall_s", "user_s", "sys_s", "max_rss_bytes"];
-        ORDER
-            .iter()
-            .position(|o| *o == s.measure)
-            .unwrap_or(ORDER.len())
-    };
-    // Stable: workloads and scales keep their first-appearance order.
-    let workloads: Vec<String> = dedup(series.iter().map(|s| s.workload.clone()));
-    let scales: Vec<String> = dedup(series.iter().map(|s| s.scale.clone()));
-    series.sort_by_key(|s| {
-        (
-            workloads.iter().position(|w| *w == s.workload),
-            scales.iter().position(|x| *x == s.scale),
-            rank(s),
-            s.measure.clone(),
-        )
-    });
-    series
-}
-
-fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut seen = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
 }
 
 fn percent(change: Option<f64>) -> String {
@@ -363,7 +134,7 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
         println!("\ncsv: {}", path.display());
     }
     if let Some(path) = &args.plot {
-        let charts: Vec<Chart> = series.iter().map(Series::chart).collect();
+        let charts: Vec<Chart> = series.iter().map(chart::of_series).collect();
         let title = format!(
             "Trends of {} ({} results)",
             store.dir.display(),
@@ -380,6 +151,7 @@ pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
 mod tests {
     use super::*;
     use crate::results::synthetic;
+    use crate::results::Entry;
 
     /// Three results of `demo`, the middle one slower, plus one of another workload.
     fn entries() -> Vec<Entry> {
@@ -566,7 +338,7 @@ mod tests {
                 ..Filter::default()
             },
         );
-        let charts: Vec<Chart> = series.iter().map(Series::chart).collect();
+        let charts: Vec<Chart> = series.iter().map(chart::of_series).collect();
         let svg = chart::render_file("t", &charts, 2);
         assert_eq!(svg.matches("<svg class=\"chart\"").count(), 2);
         for s in &series {

@@ -1,0 +1,177 @@
+//! Measures across results: each measure of a workload and scale as a
+//! series of result medians, oldest first. `trends`, the results page and the
+//! exports read results through this.
+
+use crate::config::{Better, BUILTIN_MEASURES};
+use crate::results::record::MeasureSummary;
+use crate::results::Entry;
+use crate::stats::Summary;
+use std::collections::BTreeMap;
+
+/// Which results and measures to follow.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub metric: Option<String>,
+    pub workload: Option<String>,
+    pub scale: Option<String>,
+    pub last: Option<usize>,
+}
+
+/// One result's numbers for one measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesPoint {
+    pub created: String,
+    pub dir: String,
+    pub label: String,
+    pub commit: Option<String>,
+    pub summary: Summary,
+}
+
+/// A measure of a workload and scale across results, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub workload: String,
+    pub scale: String,
+    pub measure: String,
+    pub unit: String,
+    pub better: Better,
+    pub points: Vec<SeriesPoint>,
+}
+
+impl Series {
+    /// Percent change of point `i`'s median from the previous point's and
+    /// from the first point's (none where there is nothing to compare, or
+    /// the reference is 0).
+    pub fn changes(&self, i: usize) -> (Option<f64>, Option<f64>) {
+        let pct = |reference: f64, value: f64| {
+            (reference != 0.0).then(|| (value - reference) / reference.abs() * 100.0)
+        };
+        let value = self.points[i].summary.median;
+        let previous = (i > 0)
+            .then(|| pct(self.points[i - 1].summary.median, value))
+            .flatten();
+        let first = (i > 0)
+            .then(|| pct(self.points[0].summary.median, value))
+            .flatten();
+        (previous, first)
+    }
+
+    pub fn title(&self) -> String {
+        format!(
+            "{} · {}{}",
+            self.measure,
+            self.workload,
+            if self.scale == "default" {
+                String::new()
+            } else {
+                format!(" · {}", self.scale)
+            }
+        )
+    }
+}
+
+/// Time first, then RSS, then the workload's metrics by name: the order of
+/// the timing table.
+pub fn ordered_measures(
+    summaries: &BTreeMap<String, MeasureSummary>,
+) -> Vec<(&String, &MeasureSummary)> {
+    const ORDER: &[&str] = BUILTIN_MEASURES;
+    let mut measures: Vec<_> = summaries.iter().collect();
+    measures.sort_by_key(|(name, _)| {
+        (
+            ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()),
+            name.as_str(),
+        )
+    });
+    measures
+}
+
+/// The series of `entries` (oldest first, as `Store::list` gives them).
+pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
+    let chosen: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| {
+            filter
+                .workload
+                .as_ref()
+                .is_none_or(|w| &e.record.workload == w)
+        })
+        .filter(|e| {
+            filter
+                .scale
+                .as_ref()
+                .is_none_or(|s| e.record.scales.iter().any(|sc| &sc.scale == s))
+        })
+        .collect();
+    let skip = filter.last.map_or(0, |n| chosen.len().saturating_sub(n));
+    // Keyed by workload, scale and measure, in order of first appearance,
+    // so that charts come out in a stable, readable order.
+    let mut series: Vec<Series> = Vec::new();
+    for entry in &chosen[skip..] {
+        let record = &entry.record;
+        for scale in &record.scales {
+            if filter.scale.as_ref().is_some_and(|s| &scale.scale != s) {
+                continue;
+            }
+            for (measure, m) in ordered_measures(&scale.summaries) {
+                if filter.metric.as_ref().is_some_and(|want| want != measure) {
+                    continue;
+                }
+                let point = SeriesPoint {
+                    created: record.created.clone(),
+                    dir: entry.name.clone(),
+                    label: record.label.clone(),
+                    commit: record.git.commit.clone(),
+                    summary: m.summary.clone(),
+                };
+                let found = series.iter_mut().find(|s| {
+                    s.workload == record.workload
+                        && s.scale == scale.scale
+                        && &s.measure == measure
+                        && s.unit == m.unit
+                });
+                match found {
+                    Some(s) => s.points.push(point),
+                    None => series.push(Series {
+                        workload: record.workload.clone(),
+                        scale: scale.scale.clone(),
+                        measure: measure.clone(),
+                        unit: m.unit.clone(),
+                        better: m.better,
+                        points: vec![point],
+                    }),
+                }
+            }
+        }
+    }
+    let rank = |s: &Series| {
+        const ORDER: &[&str] = BUILTIN_MEASURES;
+        ORDER
+            .iter()
+            .position(|o| *o == s.measure)
+            .unwrap_or(ORDER.len())
+    };
+    // Stable: workloads and scales keep their first-appearance order.
+    let workloads: Vec<String> = dedup(series.iter().map(|s| s.workload.clone()));
+    let scales: Vec<String> = dedup(series.iter().map(|s| s.scale.clone()));
+    series.sort_by_key(|s| {
+        (
+            workloads.iter().position(|w| *w == s.workload),
+            scales.iter().position(|x| *x == s.scale),
+            rank(s),
+            s.measure.clone(),
+        )
+    });
+    series
+}
+
+/// The items in order of first appearance, each once.
+pub fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}

@@ -1,0 +1,295 @@
+//! The house rules, checked on the source itself (as rust-analyzer's tidy
+//! tests do): the top-level modules form layers that import only downwards,
+//!
+//! `config` → `stats` → `tools` → `runs` → `results` → `reports` → `tasks` → `cli` → `main`,
+//!
+//! and no task imports another task (what two tasks share lives lower). An
+//! import against the order is reported with its file and line. Since every
+//! edge must go down the order, no cycle between top-level modules can form.
+//! Test code is exempt: a test may reach anywhere to check something.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Bottom to top.
+const LAYERS: &[&str] = &[
+    "config", "stats", "tools", "runs", "results", "reports", "tasks", "cli", "main",
+];
+
+/// Modules under `tasks/` that are not tasks: tasks share them.
+const TASK_SHARED: &[&str] = &["exit"];
+
+#[derive(Debug, PartialEq)]
+struct Violation {
+    file: String,
+    line: usize,
+    message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+fn layer(top: &str) -> usize {
+    LAYERS
+        .iter()
+        .position(|l| *l == top)
+        // Items at the crate root (`crate::project_root`) live in main.rs.
+        .unwrap_or(LAYERS.len() - 1)
+}
+
+/// The module path of a source file relative to `src/`: `tasks/trends.rs` →
+/// ["tasks", "trends"], `stats/mod.rs` → ["stats"], `main.rs` → ["main"].
+fn module_path(relative: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") && parts.len() > 1 {
+        parts.pop();
+    }
+    parts
+}
+
+/// The lines of `text` that are not test code, with their numbers; and the
+/// names of `#[cfg(test)] mod NAME;` file modules, whose files are test code.
+fn non_test_lines(text: &str) -> (Vec<(usize, &str)>, Vec<String>) {
+    let mut kept = Vec::new();
+    let mut test_modules = Vec::new();
+    let mut lines = text.lines().enumerate().peekable();
+    while let Some((index, line)) = lines.next() {
+        let trimmed = line.trim();
+        if trimmed != "#[cfg(test)]" {
+            kept.push((index + 1, line));
+            continue;
+        }
+        // Skip the item the attribute applies to: to its `;` or its closing brace.
+        let mut depth = 0i64;
+        let mut opened = false;
+        for (_, item) in lines.by_ref() {
+            let code = item.split("//").next().unwrap_or("");
+            if let Some(name) = code
+                .trim()
+                .strip_prefix("mod ")
+                .or_else(|| code.trim().strip_prefix("pub mod "))
+                .and_then(|rest| rest.strip_suffix(';'))
+            {
+                test_modules.push(name.trim().to_string());
+                break;
+            }
+            depth += code.matches('{').count() as i64 - code.matches('}').count() as i64;
+            opened |= code.contains('{');
+            if (opened && depth <= 0) || (!opened && code.trim_end().ends_with(';')) {
+                break;
+            }
+        }
+    }
+    (kept, test_modules)
+}
+
+/// Every `crate::...` path in a line of code, as its segments, with groups
+/// (`use crate::{a, b::c}`, `use crate::tasks::{x, y}`) expanded.
+fn crate_paths(code: &str) -> Vec<Vec<String>> {
+    let mut paths = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        // Skip identifiers that merely end in "crate".
+        let before = rest[..at].chars().last();
+        rest = &rest[at + "crate::".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let length = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(rest.len());
+        let prefix: Vec<String> = rest[..length]
+            .split("::")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        match rest[length..].strip_prefix('{') {
+            Some(group) => {
+                let end = group.find('}').unwrap_or(group.len());
+                for item in group[..end].split(',') {
+                    let first = item.trim().split("::").next().unwrap_or("").trim();
+                    if !first.is_empty() && first != "self" {
+                        let mut path = prefix.clone();
+                        path.push(first.to_string());
+                        paths.push(path);
+                    } else if first == "self" && !prefix.is_empty() {
+                        paths.push(prefix.clone());
+                    }
+                }
+            }
+            None if !prefix.is_empty() => paths.push(prefix),
+            None => {}
+        }
+    }
+    paths
+}
+
+/// The rule violations of one file's non-test code. `tasks` are the task
+/// modules' names (from tasks/mod.rs).
+fn check_file(
+    relative: &Path,
+    text: &str,
+    tasks: &BTreeSet<String>,
+) -> (Vec<Violation>, Vec<String>) {
+    let module = module_path(relative);
+    let top = module[0].as_str();
+    let (lines, test_modules) = non_test_lines(text);
+    let mut violations = Vec::new();
+    for (number, line) in lines {
+        let code = line.split("//").next().unwrap_or("");
+        let mut targets = crate_paths(code);
+        // `super::x` inside tasks/y.rs may name a sibling task.
+        if top == "tasks" && module.len() == 2 {
+            for (at, _) in code.match_indices("super::") {
+                let name: String = code[at + "super::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if tasks.contains(&name) {
+                    targets.push(vec!["tasks".into(), name]);
+                }
+            }
+        }
+        for target in targets {
+            let target_top = target[0].as_str();
+            let report = |message: String| Violation {
+                file: relative.display().to_string(),
+                line: number,
+                message,
+            };
+            if target_top != top && layer(target_top) > layer(top) {
+                violations.push(report(format!(
+                    "`{top}` imports `crate::{}`, a layer above it (the order is {})",
+                    target.join("::"),
+                    LAYERS.join(" → ")
+                )));
+            }
+            if top == "tasks" && target_top == "tasks" && module.len() == 2 {
+                if let Some(other) = target.get(1) {
+                    let what = if tasks.contains(other) {
+                        "task"
+                    } else {
+                        "the tasks' shared item"
+                    };
+                    if *other != module[1] && !TASK_SHARED.contains(&other.as_str()) {
+                        violations.push(report(format!(
+                            "task `{}` imports {what} `{other}`: move what they share to a lower layer",
+                            module[1]
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    (violations, test_modules)
+}
+
+/// Every `.rs` file under `src`, relative to it, with the files of test-only
+/// modules left out.
+fn check_tree(src: &Path) -> Vec<Violation> {
+    let mut files = Vec::new();
+    collect(src, &mut files);
+    files.sort();
+    let tasks: BTreeSet<String> = std::fs::read_to_string(src.join("tasks/mod.rs"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';').to_string())
+        .filter(|name| !TASK_SHARED.contains(&name.as_str()))
+        .collect();
+    let mut test_only: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut violations = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(src).unwrap();
+        if test_only.iter().any(|t| relative.starts_with(t)) || relative == Path::new("tidy.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        let (found, test_modules) = check_file(relative, &text, &tasks);
+        violations.extend(found);
+        // `#[cfg(test)] mod x;` in a/b.rs or a/b/mod.rs names a/b/x.rs or a/b/x/.
+        let dir = match relative.file_name().and_then(|n| n.to_str()) {
+            Some("mod.rs") | Some("main.rs") => relative.parent().unwrap().to_path_buf(),
+            _ => relative.with_extension(""),
+        };
+        for name in test_modules {
+            test_only.insert(dir.join(format!("{name}.rs")));
+            test_only.insert(dir.join(&name));
+        }
+    }
+    violations
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+#[test]
+fn layers_import_only_downwards_and_no_task_imports_another() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let violations = check_tree(&src);
+    let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+    assert!(
+        list.is_empty(),
+        "{} imports against the layers (see README, Layout):\n{}",
+        list.len(),
+        list.join("\n")
+    );
+}
+
+/// The checker itself: it sees back-edges in `use` lines, groups, paths in
+/// expressions and sibling tasks, and ignores test code and comments.
+#[test]
+fn the_checker_finds_back_edges_and_ignores_tests() {
+    let source = "use crate::tools::perf;\n\
+                  use crate::{results::Store, tools};\n\
+                  // crate::tasks::baseline in a comment\n\
+                  fn f() { crate::reports::markdown::x(); }\n\
+                  #[cfg(test)]\n\
+                  mod tests {\n\
+                      use crate::tasks::baseline;\n\
+                  }\n\
+                  #[cfg(test)]\n\
+                  mod more;\n";
+    let tasks: BTreeSet<String> = ["baseline", "trends", "flamegraph"]
+        .map(String::from)
+        .into();
+    let (found, test_modules) = check_file(Path::new("runs/x.rs"), source, &tasks);
+    let lines: Vec<usize> = found.iter().map(|v| v.line).collect();
+    assert_eq!(lines, [2, 4], "{found:?}");
+    assert!(found[0].message.contains("`runs` imports `crate::results`"));
+    assert_eq!(test_modules, ["more"]);
+
+    let (found, _) = check_file(
+        Path::new("tasks/flamegraph.rs"),
+        "use crate::tasks::baseline::finish;\nuse crate::tasks::exit;\nuse super::trends;\n\
+         mod inner { use super::*; use super::helper; }\nuse crate::tasks::{exit::X, git_info};\n",
+        &tasks,
+    );
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0]
+        .message
+        .contains("task `flamegraph` imports task `baseline`"));
+    assert!(found[1].message.contains("imports task `trends`"));
+    assert!(found[2].message.contains("shared item `git_info`"));
+
+    let (found, _) = check_file(
+        Path::new("config.rs"),
+        "pub use crate::project_root;\n",
+        &tasks,
+    );
+    assert_eq!(found.len(), 1, "the crate root is the top: {found:?}");
+}
