@@ -248,6 +248,29 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// Only the parameters this workload (and its load) uses, so that titles
+    /// and records stay short.
+    pub fn used_params(&self, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut used = std::collections::BTreeSet::new();
+        let mut collect = |w: &Workload| {
+            for text in w.args.iter().chain(w.env.values()).chain(w.command.iter()) {
+                used.extend(placeholder_names(text.get_ref()).unwrap_or_default());
+            }
+            for port in w.ready.iter().flat_map(|r| r.port.iter()) {
+                used.extend(placeholder_names(port.get_ref()).unwrap_or_default());
+            }
+        };
+        collect(self);
+        if let Some(load) = &self.load {
+            collect(load.get_ref());
+        }
+        values
+            .iter()
+            .filter(|(k, _)| used.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     pub fn target(&self) -> Target<'_> {
         if let Some(name) = &self.cargo_bin {
             Target::Bin(name)

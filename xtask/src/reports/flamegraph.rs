@@ -28,6 +28,35 @@ fn base_options(title: &str, subtitle: &str, kind: Kind) -> Options<'static> {
     options
 }
 
+/// flamegraph.svg and top-functions.txt from a CPU profile's cpu.folded in `dir`.
+pub fn write_cpu_files(dir: &Path, title: &str, subtitle: &str) -> anyhow::Result<()> {
+    use crate::runs::cpu_profile::{FOLDED, SVG, TOP};
+    let folded = dir.join(FOLDED);
+    let text = std::fs::read_to_string(&folded)
+        .with_context(|| format!("cannot read {}", folded.display()))?;
+    render_text(&text, &dir.join(SVG), title, subtitle, Kind::Cpu)?;
+    let stats = crate::reports::functions::from_folded(&text);
+    let top = dir.join(TOP);
+    std::fs::write(&top, crate::reports::functions::render_top(&stats, 30))
+        .with_context(|| format!("cannot write {}", top.display()))
+}
+
+/// memory-flamegraph.svg from a memory profile's memory.folded in `dir`, if
+/// the tool gave stacks (Instruments does not).
+pub fn write_memory_svg(dir: &Path, title: &str, tool: &str) -> anyhow::Result<()> {
+    use crate::runs::memory_profile::{FOLDED, SVG};
+    if !dir.join(FOLDED).is_file() {
+        return Ok(());
+    }
+    render(
+        &dir.join(FOLDED),
+        &dir.join(SVG),
+        &format!("{title} — heap at peak"),
+        tool,
+        Kind::Memory,
+    )
+}
+
 /// Renders the folded stacks in file `folded` to an SVG.
 pub fn render(
     folded: &Path,

@@ -143,7 +143,7 @@ pub fn page(
                 continue;
             };
             let record = &entry.record;
-            let wall = inventory::median_wall(record);
+            let wall = crate::reports::markdown::median_wall(record);
             let metric = inventory::first_metric(record, config)
                 .map(|(name, m)| {
                     format!(

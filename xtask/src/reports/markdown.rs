@@ -163,11 +163,48 @@ pub fn run_readme(
 
 /// Files of a scale live in a subdirectory when a result holds several scales.
 pub fn scale_prefix(scale: &ScaleRecord, several: bool) -> String {
-    if several {
-        format!("{}/", scale.scale)
-    } else {
-        String::new()
+    scale.dir_prefix(several)
+}
+
+/// The median wall time of a result's first scale, formatted, or `—`.
+pub fn median_wall(record: &RunRecord) -> String {
+    record
+        .headline()
+        .and_then(|s| s.summaries.get("wall_s"))
+        .map(|m| format_value(m.summary.median, &m.unit))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// Parameters as `name=value name=value`, for titles.
+pub fn format_params(params: &BTreeMap<String, String>) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The README.md of a result being written: the summary, with each scale's
+/// top-functions table when it was profiled.
+pub fn result_readme(
+    pending: &crate::results::Pending,
+    record: &RunRecord,
+    system: &SystemInfo,
+    notes: &[String],
+) -> String {
+    let several = record.scales.len() > 1;
+    let mut tops = BTreeMap::new();
+    for scale in &record.scales {
+        let top = pending.path(&format!(
+            "{}{}",
+            scale.dir_prefix(several),
+            crate::runs::cpu_profile::TOP
+        ));
+        if let Ok(text) = std::fs::read_to_string(top) {
+            tops.insert(scale.scale.clone(), text);
+        }
     }
+    run_readme(record, system, &tops, notes)
 }
 
 fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Option<&String>) {

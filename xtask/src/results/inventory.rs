@@ -251,15 +251,6 @@ pub fn parse_iso(text: &str) -> Option<SystemTime> {
         .map(|s| UNIX_EPOCH + Duration::from_secs(s))
 }
 
-/// The median wall time of a result's first scale, formatted, or `—`.
-pub fn median_wall(record: &RunRecord) -> String {
-    record
-        .headline()
-        .and_then(|s| s.summaries.get("wall_s"))
-        .map(|m| crate::reports::markdown::format_value(m.summary.median, &m.unit))
-        .unwrap_or_else(|| "—".into())
-}
-
 /// The measures a one-line summary of a result shows: median wall time and
 /// the workload's first metric (in profiling.toml's order when the workload
 /// is still declared there, else the first by name).

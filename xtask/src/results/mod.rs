@@ -21,6 +21,12 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const RUN_FILE: &str = "run.json";
+pub const SYSTEM_FILE: &str = "system_info.json";
+pub const README_FILE: &str = "README.md";
+/// A memory profile's numbers, beside run.json (one per scale).
+pub const MEMORY_FILE: &str = "memory.json";
+/// memcheck's full leak report (`memory --leak-check`).
+pub const LEAK_CHECK_FILE: &str = "leak-check.json";
 pub const TMP_PREFIX: &str = ".tmp-";
 pub const FAILED_PREFIX: &str = ".failed-";
 
@@ -48,6 +54,47 @@ impl Pending {
         let path = self.path(file);
         write_json(&path, value)?;
         Ok(path)
+    }
+
+    /// Writes the record and what goes with it — run.json, system_info.json,
+    /// each scale's memory.json, the README — then moves the result into place.
+    pub fn finish(
+        self,
+        record: &RunRecord,
+        system: &system_info::SystemInfo,
+        readme: &str,
+    ) -> anyhow::Result<PathBuf> {
+        self.write_json(RUN_FILE, record)?;
+        self.write_json(SYSTEM_FILE, system)?;
+        let several = record.scales.len() > 1;
+        for scale in &record.scales {
+            if let Some(memory) = &scale.memory {
+                self.write_json(
+                    &format!("{}{MEMORY_FILE}", scale.dir_prefix(several)),
+                    memory,
+                )?;
+            }
+        }
+        self.write(README_FILE, readme)?;
+        self.commit()
+    }
+
+    /// A failed run keeps its evidence under `.failed-...` (never mistaken
+    /// for a result; `cleanup` removes it) and the task fails with the reason.
+    pub fn fail(self, error: anyhow::Error) -> anyhow::Error {
+        if crate::runs::process::interrupted() {
+            // Ctrl-C is not a workload failure: the temporary directory stays
+            // as it is (never complete-looking) for cleanup.
+            return error;
+        }
+        let text = match error.downcast_ref::<crate::runs::measure::RunFailure>() {
+            Some(failure) => failure.to_string(),
+            None => format!("{error:#}"),
+        };
+        match self.abandon(&text) {
+            Ok(dir) => error.context(format!("the evidence is in {}", dir.display())),
+            Err(_) => error,
+        }
     }
 
     /// Keeps a failed attempt's files under `.failed-...` with the reason in

@@ -2,11 +2,12 @@
 //! run recorded, versioned so that later versions of the xtask can still read
 //! old results.
 
-use crate::config::Better;
-use crate::stats::Summary;
 use crate::tools::memory_model::MemoryReport;
-use crate::tools::perf::RecordSummary;
 use serde::{Deserialize, Serialize};
+// What runs measure is stored as runs return it.
+pub use crate::runs::cpu_profile::CpuProfile;
+pub use crate::runs::git::{short_hash, GitInfo};
+pub use crate::runs::measure::{MeasureSummary, RunSample};
 use std::collections::BTreeMap;
 
 /// Bumped on any incompatible change of the format below.
@@ -28,13 +29,6 @@ pub struct RunRecord {
     /// Set when a run failed: the record is kept so the failure can be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct GitInfo {
-    pub commit: Option<String>,
-    pub dirty: bool,
-    pub branch: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -61,45 +55,6 @@ pub struct ScaleRecord {
     /// A server workload: the load scenario and its metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadRecord>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RunSample {
-    pub wall_s: f64,
-    pub user_s: f64,
-    pub sys_s: f64,
-    pub max_rss_bytes: u64,
-    pub exit_code: Option<i32>,
-    pub metrics: BTreeMap<String, f64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct MeasureSummary {
-    pub unit: String,
-    pub better: Better,
-    pub samples: Vec<f64>,
-    pub summary: Summary,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CpuProfile {
-    /// "perf 6.1.187", "xctrace 15.0", ...
-    pub tool: String,
-    pub frequency: u32,
-    pub call_graph: String,
-    /// How frames were symbolized: inline frames through a fast addr2line, or `--no-inline`.
-    pub symbolizer: String,
-    pub record: RecordSummary,
-    /// Samples in the folded stacks.
-    pub folded_samples: u64,
-    /// Share (0–1) of the folded samples whose stack unwound to an entry
-    /// point (`_start`, a thread's start); the rest were cut short.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub complete_stacks: Option<f64>,
-    pub argv: Vec<String>,
-    /// Files in the result directory.
-    pub files: Vec<String>,
-    pub notes: Vec<String>,
 }
 
 /// What memcheck found, and whether it passes the `leaked_bytes` threshold.
@@ -149,21 +104,36 @@ pub struct LoadRecord {
     pub metrics: BTreeMap<String, f64>,
 }
 
-/// The first 10 hex digits of a commit: enough to name it in a report.
-pub fn short_hash(commit: &str) -> &str {
-    &commit[..commit.len().min(10)]
-}
+impl ScaleRecord {
+    /// The one scale of a task that profiles a single run (flamegraph,
+    /// memory): what ran, no timed runs; the caller adds the profile.
+    pub fn single_run(
+        prepared: &crate::runs::workload::Prepared,
+        params: BTreeMap<String, String>,
+    ) -> ScaleRecord {
+        ScaleRecord {
+            scale: "default".into(),
+            params,
+            argv: prepared.argv(),
+            env: prepared.env.clone(),
+            cwd: prepared.cwd.display().to_string(),
+            warmup: 0,
+            runs: Vec::new(),
+            summaries: Default::default(),
+            cpu_profile: None,
+            memory: None,
+            leak_check: None,
+            load: None,
+        }
+    }
 
-impl GitInfo {
-    /// `1a2b3c4d5e`, `1a2b3c4d5e-dirty` or `no commit`.
-    pub fn short(&self) -> String {
-        match &self.commit {
-            Some(c) => format!(
-                "{}{}",
-                short_hash(c),
-                if self.dirty { "-dirty" } else { "" }
-            ),
-            None => "no commit".into(),
+    /// Where this scale's files lie in its result: `NAME/` when the result
+    /// holds several scales, the result directory itself otherwise.
+    pub fn dir_prefix(&self, several: bool) -> String {
+        if several {
+            format!("{}/", self.scale)
+        } else {
+            String::new()
         }
     }
 }

@@ -3,8 +3,6 @@
 //! top-functions report. Shared by profile-baseline and flamegraph.
 
 use crate::config::CallGraph;
-use crate::reports::{flamegraph, functions};
-use crate::results::record::CpuProfile;
 use crate::runs::measure::RunFailure;
 use crate::runs::process::{self, Running, Spec};
 use crate::runs::progress::Progress;
@@ -21,14 +19,50 @@ pub const SVG: &str = "flamegraph.svg";
 pub const TOP: &str = "top-functions.txt";
 pub const PERF_DATA: &str = "perf.data";
 
+/// How to sample.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub frequency: u32,
     pub call_graph: CallGraph,
     pub kernel_frames: bool,
-    /// Flamegraph title.
-    pub title: String,
-    pub subtitle: String,
+}
+
+impl Options {
+    /// The config's defaults, with the command line's overrides.
+    pub fn new(
+        config: &crate::config::Config,
+        frequency: Option<u32>,
+        call_graph: Option<CallGraph>,
+    ) -> Options {
+        Options {
+            frequency: frequency.unwrap_or(config.defaults.frequency),
+            call_graph: call_graph.unwrap_or(config.defaults.call_graph),
+            kernel_frames: config.defaults.kernel_frames,
+        }
+    }
+}
+
+/// What a CPU profile recorded (run.json's `cpu_profile`); the files it
+/// wrote are `perf.data` and `cpu.folded`, from which reports draw.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct CpuProfile {
+    /// "perf 6.1.187", "xctrace 15.0", ...
+    pub tool: String,
+    pub frequency: u32,
+    pub call_graph: String,
+    /// How frames were symbolized: inline frames through a fast addr2line, or `--no-inline`.
+    pub symbolizer: String,
+    pub record: perf::RecordSummary,
+    /// Samples in the folded stacks.
+    pub folded_samples: u64,
+    /// Share (0–1) of the folded samples whose stack unwound to an entry
+    /// point (`_start`, a thread's start); the rest were cut short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_stacks: Option<f64>,
+    pub argv: Vec<String>,
+    /// Files in the result directory.
+    pub files: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// Profiles one run of `prepared`, writing the profile files into `dir`.
@@ -208,7 +242,6 @@ fn profile_with_perf(
         &settings,
         fast.as_deref(),
         dir,
-        options,
         argv,
         summary,
         notes,
@@ -413,7 +446,6 @@ pub fn finish_attached(
         fast.as_deref(),
         &data,
         dir,
-        options,
         argv,
         record,
         notes,
@@ -429,7 +461,6 @@ fn finish_attached_recording(
     fast_addr2line: Option<&Path>,
     data: &Path,
     dir: &Path,
-    options: &Options,
     argv: Vec<String>,
     mut record: perf::RecordSummary,
     notes: Vec<String>,
@@ -447,7 +478,6 @@ fn finish_attached_recording(
         settings,
         fast_addr2line,
         dir,
-        options,
         argv,
         record,
         notes,
@@ -462,14 +492,13 @@ fn finish_profile(
     settings: &perf::Settings,
     fast_addr2line: Option<&Path>,
     dir: &Path,
-    options: &Options,
     argv: Vec<String>,
     record: perf::RecordSummary,
     mut notes: Vec<String>,
     folded_samples: u64,
     tools: &Toolbox,
 ) -> anyhow::Result<CpuProfile> {
-    let complete_stacks = write_reports(dir, options)?;
+    let complete_stacks = complete_stacks(dir)?;
     notes.extend(sample_notes(&record, folded_samples, complete_stacks));
     Ok(CpuProfile {
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
@@ -538,26 +567,14 @@ fn sample_notes(
     notes
 }
 
-/// flamegraph.svg and top-functions.txt from cpu.folded; returns the share
-/// of complete stacks.
-fn write_reports(dir: &Path, options: &Options) -> anyhow::Result<Option<f64>> {
+/// The share of cpu.folded's samples whose stacks are complete.
+fn complete_stacks(dir: &Path) -> anyhow::Result<Option<f64>> {
     let folded = dir.join(FOLDED);
     let text = std::fs::read_to_string(&folded)
         .with_context(|| format!("cannot read {}", folded.display()))?;
-    flamegraph::render_text(
-        &text,
-        &dir.join(SVG),
-        &options.title,
-        &options.subtitle,
-        flamegraph::Kind::Cpu,
-    )?;
-    let stats = functions::from_folded(&text);
-    std::fs::write(dir.join(TOP), functions::render_top(&stats, 30))?;
     Ok(perf::complete_stack_share(&text))
 }
 
-/// Runs `perf script` on a recording and folds its stdout as it arrives.
-/// Returns the samples folded and perf's lost-samples warnings.
 fn script_and_fold(
     perf: &Path,
     settings: &perf::Settings,
@@ -639,11 +656,11 @@ fn profile_on_macos(
         )?;
         ("dtrace", argv)
     };
-    let folded_samples = functions::from_folded(&std::fs::read_to_string(dir.join(FOLDED))?)
-        .iter()
-        .map(|f| f.self_samples)
+    let folded_samples = std::fs::read_to_string(dir.join(FOLDED))?
+        .lines()
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
         .sum();
-    let complete_stacks = write_reports(dir, options)?;
+    let complete_stacks = complete_stacks(dir)?;
     Ok(CpuProfile {
         tool: tool_name.into(),
         frequency: options.frequency,
@@ -760,8 +777,6 @@ mod tests {
             frequency: 1999,
             call_graph: CallGraph::Dwarf,
             kernel_frames: false,
-            title: "test".into(),
-            subtitle: String::new(),
         };
         let profile = profile(&prepared, &tools, &options, &dir).unwrap();
         assert!(profile.folded_samples > 20, "{profile:?}");

@@ -2,13 +2,32 @@
 //! time, peak RSS, exit status and the workload's own metrics.
 
 use crate::config::Better;
-use crate::results::record::{MeasureSummary, RunSample};
 use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{extract_metrics, Prepared};
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A run that did not succeed: what happened and the tail of its output.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSample {
+    pub wall_s: f64,
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub max_rss_bytes: u64,
+    pub exit_code: Option<i32>,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MeasureSummary {
+    pub unit: String,
+    pub better: Better,
+    pub samples: Vec<f64>,
+    pub summary: Summary,
+}
+
 #[derive(Debug)]
 pub struct RunFailure {
     pub command: String,

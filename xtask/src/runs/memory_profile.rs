@@ -5,7 +5,6 @@
 //! memcheck leak check. Shared by the memory task and profile-baseline.
 
 use crate::config::MemoryTool;
-use crate::reports::flamegraph;
 use crate::runs::measure::RunFailure;
 use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
@@ -17,7 +16,6 @@ use anyhow::{bail, Context};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-pub const MEMORY_JSON: &str = "memory.json";
 pub const FOLDED: &str = "memory.folded";
 pub const SVG: &str = "memory-flamegraph.svg";
 
@@ -104,7 +102,6 @@ pub fn profile(
     profiler: Profiler,
     dir: &Path,
     top: usize,
-    title: &str,
 ) -> anyhow::Result<MemoryReport> {
     eprintln!(
         "{}: running {} under it ({} slower than a bare run)",
@@ -121,16 +118,6 @@ pub fn profile(
         eprintln!("note: {allocator}");
         report.notes.push(allocator);
     }
-    if dir.join(FOLDED).is_file() {
-        flamegraph::render(
-            &dir.join(FOLDED),
-            &dir.join(SVG),
-            &format!("{title} — heap at peak"),
-            profiler.name(),
-            flamegraph::Kind::Memory,
-        )?;
-    }
-    crate::results::write_json(&dir.join(MEMORY_JSON), &report)?;
     Ok(report)
 }
 
@@ -340,10 +327,7 @@ pub fn leak_check(
     )?;
     let text = std::fs::read_to_string(&xml)
         .with_context(|| format!("memcheck wrote no {}", xml.display()))?;
-    let report =
-        memcheck::parse(&text, top).with_context(|| format!("reading {}", xml.display()))?;
-    crate::results::write_json(&dir.join("leak-check.json"), &report)?;
-    Ok(report)
+    memcheck::parse(&text, top).with_context(|| format!("reading {}", xml.display()))
 }
 
 /// Runs a tool with its stdout streamed into a file.

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cpu_profile;
+pub mod git;
 pub mod measure;
 pub mod memory_profile;
 pub mod process;

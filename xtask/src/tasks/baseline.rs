@@ -4,16 +4,17 @@
 
 use crate::config::ParamFlags;
 use crate::config::{CallGraph, Config, Scale, Workload};
+use crate::reports::flamegraph;
 use crate::reports::markdown;
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::{Pending, Store};
-use crate::runs::cpu_profile::{self, TOP};
-use crate::runs::measure::{self, RunFailure};
+use crate::runs::cpu_profile;
+use crate::runs::git::git_info;
+use crate::runs::measure;
 use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
-use crate::tasks::{git_info, used_params};
 use crate::tools::Toolbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,7 +95,7 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         } else {
             match prepare_all(config, workload_name, workload, &planned.values) {
                 Ok(prepared) => prepared,
-                Err(error) => return Err(abandon(pending, error)),
+                Err(error) => return Err(pending.fail(error)),
             }
         };
         let dir = if several {
@@ -107,24 +108,30 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         if several {
             eprintln!("== scale {} ==", planned.name);
         }
-        let options = cpu_profile::Options {
-            frequency: args.freq.unwrap_or(config.defaults.frequency),
-            call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
-            kernel_frames: config.defaults.kernel_frames,
-            title: format!(
-                "{} {}",
-                workload_name,
-                format_params(&used_params(workload, &planned.values))
-            ),
-            subtitle: format!("commit {} · {}", git.short(), planned.name),
-        };
-        let scale = match run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes) {
+        let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+        let title = format!(
+            "{} {}",
+            workload_name,
+            markdown::format_params(&workload.used_params(&planned.values))
+        );
+        let subtitle = format!("commit {} · {}", git.short(), planned.name);
+        let measured = run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes)
+            .and_then(|scale| {
+                if scale.cpu_profile.is_some() {
+                    flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
+                }
+                if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
+                    flamegraph::write_memory_svg(&dir, &title, profiler.name())?;
+                }
+                Ok(scale)
+            });
+        let scale = match measured {
             Ok(mut scale) => {
                 scale.scale = planned.name.clone();
-                scale.params = used_params(workload, &planned.values);
+                scale.params = workload.used_params(&planned.values);
                 scale
             }
-            Err(error) => return Err(abandon(pending, error)),
+            Err(error) => return Err(pending.fail(error)),
         };
         scales.push(scale);
     }
@@ -137,7 +144,8 @@ pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Resu
         scales,
     );
     let system = SystemInfo::collect(&tools);
-    let dir = finish(pending, &record, &system, &notes)?;
+    let readme = markdown::result_readme(&pending, &record, &system, &notes);
+    let dir = pending.finish(&record, &system, &readme)?;
     print_summary(&record, &dir, &notes);
     Ok(dir)
 }
@@ -206,7 +214,7 @@ fn run_scale(
 ) -> anyhow::Result<ScaleRecord> {
     let sampler_ready = tools.cpu_sampler().is_some();
     if scale.profile && !sampler_ready {
-        notes.push(sampler_missing_note(tools));
+        notes.push(tools.sampler_missing_note());
     }
     let profile = scale.profile && sampler_ready;
     let (runs, warmup) = (scale.runs, scale.warmup);
@@ -239,14 +247,7 @@ fn run_scale(
         None
     };
     let memory = match scale.memory {
-        Some(profiler) => Some(memory_profile::profile(
-            main,
-            tools,
-            profiler,
-            dir,
-            10,
-            &options.title,
-        )?),
+        Some(profiler) => Some(memory_profile::profile(main, tools, profiler, dir, 10)?),
         None => None,
     };
     Ok(ScaleRecord {
@@ -327,62 +328,22 @@ fn run_service_scale(
     })
 }
 
+// Until the compare task is rewired (it still imports these from here).
+pub use crate::reports::markdown::format_params;
 pub fn sampler_missing_note(tools: &Toolbox) -> String {
-    format!(
-        "no CPU profile: {} (timings were still recorded)",
-        tools.missing_cpu_sampler()
-    )
+    tools.sampler_missing_note()
 }
-
-pub fn format_params(params: &BTreeMap<String, String>) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Writes run.json, system_info.json and README.md, then moves the result
-/// into place.
 pub fn finish(
     pending: Pending,
     record: &RunRecord,
     system: &SystemInfo,
     notes: &[String],
 ) -> anyhow::Result<PathBuf> {
-    pending.write_json(crate::results::RUN_FILE, record)?;
-    pending.write_json("system_info.json", system)?;
-    let several = record.scales.len() > 1;
-    let mut tops = BTreeMap::new();
-    for scale in &record.scales {
-        let prefix = markdown::scale_prefix(scale, several);
-        if let Ok(text) = std::fs::read_to_string(pending.path(&format!("{prefix}{TOP}"))) {
-            tops.insert(scale.scale.clone(), text);
-        }
-    }
-    pending.write(
-        "README.md",
-        markdown::run_readme(record, system, &tops, notes),
-    )?;
-    pending.commit()
+    let readme = markdown::result_readme(&pending, record, system, notes);
+    pending.finish(record, system, &readme)
 }
-
-/// A failed run keeps its evidence under `.failed-...` (never mistaken for a
-/// result; `cleanup` removes it) and the task fails with the reason.
 pub fn abandon(pending: Pending, error: anyhow::Error) -> anyhow::Error {
-    if crate::runs::process::interrupted() {
-        // Ctrl-C is not a workload failure: the temporary directory stays
-        // as it is (never complete-looking) for cleanup.
-        return error;
-    }
-    let text = match error.downcast_ref::<RunFailure>() {
-        Some(failure) => failure.to_string(),
-        None => format!("{error:#}"),
-    };
-    match pending.abandon(&text) {
-        Ok(dir) => error.context(format!("the evidence is in {}", dir.display())),
-        Err(_) => error,
-    }
+    pending.fail(error)
 }
 
 fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {

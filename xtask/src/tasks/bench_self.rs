@@ -55,13 +55,7 @@ fn measure(
     prepared: &workload::Prepared,
     scratch: &std::path::Path,
 ) -> anyhow::Result<String> {
-    let options = cpu_profile::Options {
-        frequency: config.defaults.frequency,
-        call_graph: config.defaults.call_graph,
-        kernel_frames: config.defaults.kernel_frames,
-        title: "bench-self".into(),
-        subtitle: String::new(),
-    };
+    let options = cpu_profile::Options::new(config, None, None);
     let inline = tools.fast_addr2line_dir.is_some();
     eprintln!(
         "flamegraph overhead: {} rounds of bare vs profiled `{}` (inline frames: {})",
@@ -82,6 +76,8 @@ fn measure(
         std::fs::create_dir_all(&dir)?;
         let started = Instant::now();
         let profile = cpu_profile::profile(prepared, tools, &options, &dir)?;
+        // The flamegraph task renders too: the overhead counts it.
+        crate::reports::flamegraph::write_cpu_files(&dir, "bench-self", "")?;
         profiled.push(started.elapsed().as_secs_f64());
         // A figure taken on a lossy recording flatters the overhead: say so per round.
         let lost = profile.record.lost_samples.unwrap_or(0);

@@ -658,23 +658,18 @@ mod revisions {
                 );
                 let shown = used_params(workload, &values);
                 let cpu = if profile {
-                    let options = cpu_profile::Options {
-                        frequency: config.defaults.frequency,
-                        call_graph: config.defaults.call_graph,
-                        kernel_frames: config.defaults.kernel_frames,
-                        title: format!("{name} {}", format_params(&shown)),
-                        subtitle: format!(
+                    let options = cpu_profile::Options::new(config, None, None);
+                    let cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
+                    crate::reports::flamegraph::write_cpu_files(
+                        &pending.dir,
+                        &format!("{name} {}", format_params(&shown)),
+                        &format!(
                             "revision {} ({})",
                             side.rev,
                             &side.commit[..side.commit.len().min(10)]
                         ),
-                    };
-                    Some(cpu_profile::profile(
-                        &side.prepared,
-                        &tools,
-                        &options,
-                        &pending.dir,
-                    )?)
+                    )?;
+                    Some(cpu)
                 } else {
                     None
                 };

@@ -165,7 +165,7 @@ fn pprof_of(entry: &Entry, scale: Option<&str>) -> anyhow::Result<Vec<u8>> {
         "cargo xtask export of {} ({} {})",
         entry.name,
         record.workload,
-        crate::tasks::baseline::format_params(&chosen.params)
+        crate::reports::markdown::format_params(&chosen.params)
     )];
     if let Some(commit) = &record.git.commit {
         comments.push(format!(

@@ -3,13 +3,13 @@
 
 use crate::config::ParamFlags;
 use crate::config::{CallGraph, Config};
+use crate::reports::{flamegraph, markdown};
 use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::cpu_profile::{self, SVG};
+use crate::runs::git::git_info;
 use crate::runs::workload;
-use crate::tasks::baseline::{abandon, finish, format_params};
-use crate::tasks::{git_info, single_run_scale, used_params};
 use crate::tools::Toolbox;
 use anyhow::Context;
 use std::path::PathBuf;
@@ -51,24 +51,24 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
     let git = git_info(&config.root);
-    let shown = used_params(workload, &values);
-    let options = cpu_profile::Options {
-        frequency: args.freq.unwrap_or(config.defaults.frequency),
-        call_graph: args.call_graph.unwrap_or(config.defaults.call_graph),
-        kernel_frames: config.defaults.kernel_frames,
-        title: format!("{name} {}", format_params(&shown)),
-        subtitle: format!("commit {}", git.short()),
-    };
+    let shown = workload.used_params(&values);
+    let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    let title = format!("{name} {}", markdown::format_params(&shown));
+    let subtitle = format!("commit {}", git.short());
     let pending = Store::new(config.results_dir()).begin(&args.label)?;
-    let profile = match cpu_profile::profile(&prepared, &tools, &options, &pending.dir) {
+    let profiled = cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|p| {
+        flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+        Ok(p)
+    });
+    let profile = match profiled {
         Ok(profile) => profile,
-        Err(error) => return Err(abandon(pending, error)),
+        Err(error) => return Err(pending.fail(error)),
     };
     let notes = profile.notes.clone();
-    let samples = crate::reports::markdown::samples_line(&profile);
+    let samples = markdown::samples_line(&profile);
     let scale = ScaleRecord {
         cpu_profile: Some(profile),
-        ..single_run_scale(&prepared, shown)
+        ..ScaleRecord::single_run(&prepared, shown)
     };
     let record = RunRecord::new(
         "flamegraph",
@@ -78,7 +78,9 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         git,
         vec![scale],
     );
-    let dir = finish(pending, &record, &SystemInfo::collect(&tools), &[])?;
+    let system = SystemInfo::collect(&tools);
+    let readme = markdown::result_readme(&pending, &record, &system, &[]);
+    let dir = pending.finish(&record, &system, &readme)?;
     let svg = dir.join(SVG);
     for note in notes {
         eprintln!("note: {note}");

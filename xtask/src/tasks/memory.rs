@@ -4,12 +4,12 @@
 
 use crate::config::ParamFlags;
 use crate::config::{Config, MemoryTool};
+use crate::reports::{flamegraph, markdown};
 use crate::results::record::{LeakCheck, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::Store;
+use crate::runs::git::git_info;
 use crate::runs::{memory_profile, workload};
-use crate::tasks::baseline::{abandon, finish, format_params};
-use crate::tasks::{git_info, single_run_scale, used_params};
 use crate::tools::Toolbox;
 
 #[derive(clap::Args, Debug)]
@@ -55,24 +55,23 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     }
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
-    let shown = used_params(workload, &values);
-    let title = format!("{name} {}", format_params(&shown));
+    let shown = workload.used_params(&values);
+    let title = format!("{name} {}", markdown::format_params(&shown));
     let pending = Store::new(config.results_dir()).begin(&args.label)?;
 
     let measured = (|| -> anyhow::Result<_> {
         let memory = match profiler {
-            Some(profiler) => Some(memory_profile::profile(
-                &prepared,
-                &tools,
-                profiler,
-                &pending.dir,
-                args.top,
-                &title,
-            )?),
+            Some(profiler) => {
+                let report =
+                    memory_profile::profile(&prepared, &tools, profiler, &pending.dir, args.top)?;
+                flamegraph::write_memory_svg(&pending.dir, &title, profiler.name())?;
+                Some(report)
+            }
             None => None,
         };
         let leak_check = if args.leak_check {
             let report = memory_profile::leak_check(&prepared, &tools, &pending.dir, args.top)?;
+            pending.write_json(crate::results::LEAK_CHECK_FILE, &report)?;
             Some(LeakCheck::from_report(
                 &report,
                 config.thresholds.leaked_bytes,
@@ -84,12 +83,12 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
     })();
     let (memory, leak_check) = match measured {
         Ok(done) => done,
-        Err(error) => return Err(abandon(pending, error)),
+        Err(error) => return Err(pending.fail(error)),
     };
     let scale = ScaleRecord {
         memory: memory.clone(),
         leak_check: leak_check.clone(),
-        ..single_run_scale(&prepared, shown)
+        ..ScaleRecord::single_run(&prepared, shown)
     };
     let git = git_info(&config.root);
     let record = RunRecord::new(
@@ -100,9 +99,11 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         git,
         vec![scale],
     );
-    let dir = finish(pending, &record, &SystemInfo::collect(&tools), &[])?;
+    let system = SystemInfo::collect(&tools);
+    let readme = markdown::result_readme(&pending, &record, &system, &[]);
+    let dir = pending.finish(&record, &system, &readme)?;
     if let Some(memory) = &memory {
-        print!("{}", crate::reports::markdown::memory_table(memory));
+        print!("{}", markdown::memory_table(memory));
         for note in &memory.notes {
             println!("note: {note}");
         }

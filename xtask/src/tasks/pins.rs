@@ -160,7 +160,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
         let row = match &item.kind {
             Kind::Result(entry) => {
                 let record = &entry.record;
-                let wall = inventory::median_wall(record);
+                let wall = crate::reports::markdown::median_wall(record);
                 let metric = inventory::first_metric(record, config)
                     .map(|(name, m)| format!("{name} {}", format_value(m.summary.median, &m.unit)))
                     .unwrap_or_else(|| "—".into());

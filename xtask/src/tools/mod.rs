@@ -167,6 +167,14 @@ impl Toolbox {
     }
 
     /// Why this platform's CPU sampler cannot record, with the fix.
+    /// The note of a baseline that could not profile CPU.
+    pub fn sampler_missing_note(&self) -> String {
+        format!(
+            "no CPU profile: {} (timings were still recorded)",
+            self.missing_cpu_sampler()
+        )
+    }
+
     pub fn missing_cpu_sampler(&self) -> String {
         let tool = match self.platform {
             Platform::Macos => &self.xctrace,

@@ -1,0 +1,54 @@
+//! What git says about the tree a result was measured on. Plain commands
+//! whose output is read whole: xshell runs them (no shell is involved; its
+//! echo shows under `-v` like every other command).
+
+use std::path::Path;
+use xshell::{cmd, Shell};
+
+/// A git command in `root`, its stdout trimmed; `None` when git is missing
+/// or fails (not a repository).
+fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let shell = Shell::new().ok()?;
+    shell.change_dir(root);
+    let mut command = cmd!(shell, "git {args...}").ignore_stderr();
+    if !crate::runs::process::verbose() {
+        command = command.quiet();
+    }
+    command.read().ok().map(|s| s.trim().to_string())
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct GitInfo {
+    pub commit: Option<String>,
+    pub dirty: bool,
+    pub branch: Option<String>,
+}
+
+impl GitInfo {
+    /// `1a2b3c4d5e`, `1a2b3c4d5e-dirty` or `no commit`.
+    pub fn short(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "{}{}",
+                short_hash(c),
+                if self.dirty { "-dirty" } else { "" }
+            ),
+            None => "no commit".into(),
+        }
+    }
+}
+
+/// The commit, dirty flag and branch of the tree at `root`.
+pub fn git_info(root: &Path) -> GitInfo {
+    GitInfo {
+        commit: git(root, &["rev-parse", "HEAD"]),
+        dirty: git(root, &["status", "--porcelain", "--untracked-files=no"])
+            .is_some_and(|s| !s.is_empty()),
+        branch: git(root, &["rev-parse", "--abbrev-ref", "HEAD"]),
+    }
+}
+
+/// The first 10 hex digits of a commit: enough to name it in a report.
+pub fn short_hash(commit: &str) -> &str {
+    &commit[..commit.len().min(10)]
+}
