@@ -168,8 +168,8 @@ fn from_ordered_bits(k: i64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::mann_whitney::{mann_whitney_u, PValueMethod};
     use super::super::test_support::{assert_near, input_scale, reference, Rng};
-    use super::super::{mann_whitney_u, PValueMethod};
     use super::*;
 
     #[test]

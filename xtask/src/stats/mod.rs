@@ -59,15 +59,6 @@ pub use mann_whitney::mann_whitney_u;
 pub use verdict::{
     compare, compare_exact, Better, CompareOptions, Comparison, ExactComparison, Verdict,
 };
-// No caller names these through `stats::` today, but they were public here
-// before the module was split and stay so; in a binary crate an unused
-// re-export is otherwise an error under `-D warnings`.
-#[allow(unused_imports)]
-pub use hodges_lehmann::{hodges_lehmann, ShiftEstimate};
-#[allow(unused_imports)]
-pub use mann_whitney::{MannWhitney, PValueMethod, EXACT_MAX_SMALLER_SIDE};
-#[allow(unused_imports)]
-pub use normal::normal_cdf;
 
 use serde::{Deserialize, Serialize};
 
