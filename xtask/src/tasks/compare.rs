@@ -11,8 +11,8 @@
 use crate::cli::ParamFlags;
 use crate::config::{Config, Target, Workload};
 use crate::reports::compare::{
-    self as report, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
-    MARKDOWN_FILE, MEMORY_DIFF_SVG,
+    self as report, CompareReport, Counter, GateOutcome, Settings, Side, DIFF_SVG, INSTRUCTIONS,
+    JSON_FILE, MARKDOWN_FILE, MEMORY_DIFF_SVG,
 };
 use crate::reports::{flamegraph, functions, markdown};
 use crate::results::record::short_hash;
@@ -122,19 +122,15 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
             eprintln!("report: {}", dir.join(JSON_FILE).display());
         }
     }
-    Ok(exit_code(&report, args.fail_on_regression))
+    Ok(exit_code(report.gate_outcome(), args.fail_on_regression))
 }
 
 /// With the gate on: 3 (`exit::REGRESSION`) when it failed, 1 when it could
 /// not decide (a gate that cannot fail must not pass); else 0.
-pub fn exit_code(report: &CompareReport, fail_on_regression: bool) -> u8 {
-    match (
-        fail_on_regression,
-        report.gate.passed,
-        report.gate.failures.is_empty(),
-    ) {
-        (true, false, false) => crate::exit::REGRESSION,
-        (true, false, true) => crate::exit::FAILURE,
+pub fn exit_code(gate: GateOutcome, fail_on_regression: bool) -> u8 {
+    match (fail_on_regression, gate) {
+        (true, GateOutcome::Regressed) => crate::exit::REGRESSION,
+        (true, GateOutcome::Undecided) => crate::exit::FAILURE,
         _ => 0,
     }
 }
@@ -1106,6 +1102,26 @@ mod tests {
             "mine"
         );
         std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn only_a_gate_that_is_on_sets_the_exit_code() {
+        assert_eq!(
+            exit_code(GateOutcome::Regressed, true),
+            crate::exit::REGRESSION
+        );
+        assert_eq!(
+            exit_code(GateOutcome::Undecided, true),
+            crate::exit::FAILURE
+        );
+        assert_eq!(exit_code(GateOutcome::Pass, true), 0);
+        for outcome in [
+            GateOutcome::Pass,
+            GateOutcome::Regressed,
+            GateOutcome::Undecided,
+        ] {
+            assert_eq!(exit_code(outcome, false), 0);
+        }
     }
 
     #[test]
