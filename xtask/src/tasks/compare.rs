@@ -151,7 +151,7 @@ pub fn compare(
     top: usize,
 ) -> anyhow::Result<(CompareReport, PathBuf)> {
     let settings = Settings::new(&config.thresholds);
-    let (pairs, mut warnings) = pair_scales(a, b)?;
+    let (pairs, mut warnings) = report::pair_scales(a, b)?;
     let system = |entry: &Entry| -> Option<SystemInfo> {
         let text = std::fs::read_to_string(entry.dir.join("system_info.json")).ok()?;
         serde_json::from_str(&text).ok()
@@ -333,65 +333,6 @@ fn same_dir(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
-}
-
-/// A scale of A and the same scale of B.
-type ScalePair<'e> = (&'e ScaleRecord, &'e ScaleRecord);
-
-/// Matches the scales of A and B by name. Two single-scale results are
-/// compared even when their scale names differ (with a warning).
-fn pair_scales<'e>(
-    a: &'e Entry,
-    b: &'e Entry,
-) -> anyhow::Result<(Vec<ScalePair<'e>>, Vec<String>)> {
-    let (sa, sb) = (&a.record.scales, &b.record.scales);
-    let mut warnings = Vec::new();
-    if sa.len() == 1 && sb.len() == 1 {
-        if sa[0].scale != sb[0].scale {
-            warnings.push(format!(
-                "different scales: `{}` vs `{}`",
-                sa[0].scale, sb[0].scale
-            ));
-        }
-        return Ok((vec![(&sa[0], &sb[0])], warnings));
-    }
-    let pairs: Vec<_> = sb
-        .iter()
-        .filter_map(|b_scale| {
-            sa.iter()
-                .find(|s| s.scale == b_scale.scale)
-                .map(|a_scale| (a_scale, b_scale))
-        })
-        .collect();
-    for (side, mine, theirs) in [("A", sa, sb), ("B", sb, sa)] {
-        let only: Vec<&str> = mine
-            .iter()
-            .filter(|s| !theirs.iter().any(|t| t.scale == s.scale))
-            .map(|s| s.scale.as_str())
-            .collect();
-        if !only.is_empty() {
-            warnings.push(format!(
-                "scales only in {side}, not compared: {}",
-                only.join(", ")
-            ));
-        }
-    }
-    if pairs.is_empty() {
-        let names = |s: &[ScaleRecord]| {
-            s.iter()
-                .map(|s| s.scale.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        bail!(
-            "{} and {} have no scale in common (A: {}; B: {}): measure both with the same --scale",
-            a.name,
-            b.name,
-            names(sa),
-            names(sb)
-        );
-    }
-    Ok((pairs, warnings))
 }
 
 /// `compare-<A>-vs-<B>`, with anything but `[A-Za-z0-9._-]` replaced.

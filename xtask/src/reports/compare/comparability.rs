@@ -1,12 +1,74 @@
-//! Whether A and B can be compared: the warnings shown above the verdicts
-//! when workloads, parameters, commands, build profiles, machines or tools
-//! differ, a tree was dirty, a run failed, or the runs are too few for any
-//! change to be significant. Part of the model: pure, rendering nothing.
+//! Whether A and B can be compared: which of their scales pair up, and the
+//! warnings shown above the verdicts when workloads, parameters, commands,
+//! build profiles, machines or tools differ, a tree was dirty, a run failed,
+//! or the runs are too few for any change to be significant. Part of the
+//! model: pure, rendering nothing.
 
 use crate::results::record::{short_hash, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
+use crate::results::Entry;
 use crate::stats;
+use anyhow::bail;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A scale of A and the same scale of B.
+pub type ScalePair<'e> = (&'e ScaleRecord, &'e ScaleRecord);
+
+/// Matches the scales of A and B by name. Two single-scale results are
+/// compared even when their scale names differ (with a warning).
+pub fn pair_scales<'e>(
+    a: &'e Entry,
+    b: &'e Entry,
+) -> anyhow::Result<(Vec<ScalePair<'e>>, Vec<String>)> {
+    let (sa, sb) = (&a.record.scales, &b.record.scales);
+    let mut warnings = Vec::new();
+    if sa.len() == 1 && sb.len() == 1 {
+        if sa[0].scale != sb[0].scale {
+            warnings.push(format!(
+                "different scales: `{}` vs `{}`",
+                sa[0].scale, sb[0].scale
+            ));
+        }
+        return Ok((vec![(&sa[0], &sb[0])], warnings));
+    }
+    let pairs: Vec<_> = sb
+        .iter()
+        .filter_map(|b_scale| {
+            sa.iter()
+                .find(|s| s.scale == b_scale.scale)
+                .map(|a_scale| (a_scale, b_scale))
+        })
+        .collect();
+    for (side, mine, theirs) in [("A", sa, sb), ("B", sb, sa)] {
+        let only: Vec<&str> = mine
+            .iter()
+            .filter(|s| !theirs.iter().any(|t| t.scale == s.scale))
+            .map(|s| s.scale.as_str())
+            .collect();
+        if !only.is_empty() {
+            warnings.push(format!(
+                "scales only in {side}, not compared: {}",
+                only.join(", ")
+            ));
+        }
+    }
+    if pairs.is_empty() {
+        let names = |s: &[ScaleRecord]| {
+            s.iter()
+                .map(|s| s.scale.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        bail!(
+            "{} and {} have no scale in common (A: {}; B: {}): measure both with the same --scale",
+            a.name,
+            b.name,
+            names(sa),
+            names(sb)
+        );
+    }
+    Ok((pairs, warnings))
+}
 
 /// Why two results may not be comparable: different workload, parameters,
 /// command, build profile, machine or tools, uncommitted changes, failures.
@@ -175,5 +237,46 @@ mod tests {
             .contains("smallest possible p-value 0.100"));
         assert_eq!(sample_size_warning(5, 5, 0.05), None);
         assert_eq!(sample_size_warning(4, 4, 0.05), None);
+    }
+
+    #[test]
+    fn scales_pair_by_name_and_single_scales_always() {
+        let entry = |name: &str, scales: &[&str]| Entry {
+            dir: std::path::PathBuf::from("/r").join(name),
+            name: name.into(),
+            record: record(
+                false,
+                scales
+                    .iter()
+                    .map(|s| ScaleRecord {
+                        scale: s.to_string(),
+                        ..scale(&WALL, &RPS, "0")
+                    })
+                    .collect(),
+            ),
+        };
+        let (small, large) = (entry("a", &["small"]), entry("b", &["large"]));
+        let (pairs, warnings) = pair_scales(&small, &large).unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(warnings, ["different scales: `small` vs `large`"]);
+        let (a, b) = (
+            entry("a", &["small", "large"]),
+            entry("b", &["large", "huge"]),
+        );
+        let (pairs, warnings) = pair_scales(&a, &b).unwrap();
+        let names: Vec<_> = pairs
+            .iter()
+            .map(|(x, y)| (x.scale.as_str(), y.scale.as_str()))
+            .collect();
+        assert_eq!(names, [("large", "large")]);
+        assert_eq!(
+            warnings,
+            [
+                "scales only in A, not compared: small",
+                "scales only in B, not compared: huge"
+            ]
+        );
+        let none = pair_scales(&a, &entry("b", &["huge", "tiny"])).unwrap_err();
+        assert!(none.to_string().contains("no scale in common"), "{none}");
     }
 }

@@ -6,7 +6,8 @@
 //! - `model`: every measure of every scale compared, with its verdict and
 //!   limit, and the report that holds them;
 //! - `gate`: the regression gate over the report, and its typed outcome;
-//! - `comparability`: why A and B may not be comparable;
+//! - `comparability`: which scales of A and B pair up, and why the two may
+//!   not be comparable;
 //! - `cells`, `terminal`, `markdown`: the renderers (the JSON is the model
 //!   serialised). They import the model; the model never imports them.
 //!
@@ -23,7 +24,7 @@ mod markdown;
 mod model;
 mod terminal;
 
-pub use comparability::{comparability_warnings, sample_size_warning};
+pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};
 pub use gate::GateOutcome;
 pub use markdown::render_markdown;
 pub use model::{
