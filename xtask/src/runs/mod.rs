@@ -2,6 +2,7 @@
 //! and whole-process-group cleanup), timing them, profiling them.
 
 pub mod build;
+pub mod callgrind;
 pub mod cpu_profile;
 pub mod measure;
 pub mod memory_profile;

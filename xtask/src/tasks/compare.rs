@@ -16,17 +16,16 @@ use crate::reports::compare::{
 };
 use crate::reports::{flamegraph, functions, markdown};
 use crate::results::record::short_hash;
-use crate::results::record::{GitInfo, MeasureSummary, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::record::{GitInfo, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
-use crate::runs::measure::{self, RunFailure};
-use crate::runs::process::{self, Spec};
+use crate::runs::measure;
 use crate::runs::progress::Progress;
 use crate::runs::workload::{self, Prepared};
-use crate::runs::{cpu_profile, memory_profile};
+use crate::runs::{callgrind, cpu_profile, memory_profile};
 use crate::tasks::baseline::{abandon, finish, format_params, sampler_missing_note};
 use crate::tasks::used_params;
-use crate::tools::{callgrind, Toolbox};
+use crate::tools::Toolbox;
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -383,76 +382,6 @@ fn publish(tmp: &Path, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Counts the instructions of one run of `prepared` under callgrind, with
-/// argv as prepared and only the workload's declared environment. Writes
-/// callgrind.out into `dir`.
-pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> anyhow::Result<u64> {
-    let valgrind = tools
-        .valgrind
-        .path()
-        .context("--counter instructions counts with valgrind's callgrind")?
-        .to_path_buf();
-    let env_program =
-        which::which("env").context("`env` (to pin the environment) is not on PATH")?;
-    let out = dir.join(callgrind::OUT_FILE);
-    let env: Vec<(String, String)> = prepared
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut spec = Spec::new(env_program).args(callgrind::command(
-        &valgrind,
-        &out,
-        &env,
-        &prepared.program,
-        &prepared.args,
-    ));
-    spec.cwd = Some(prepared.cwd.clone());
-    // callgrind runs a program ~50x slower than natively.
-    spec.timeout = Some(prepared.timeout.saturating_mul(50));
-    spec.watch = vec!["Collected".into(), "Events".into()];
-    let command = spec.display();
-    let spinner = Progress::spinner(&format!("callgrind of {}", prepared.name));
-    let outcome = process::run(spec)?;
-    spinner.finish();
-    if !outcome.success() {
-        return Err(RunFailure {
-            command,
-            what: outcome.describe(Some(prepared.timeout.saturating_mul(50))),
-            tail: outcome.tail(),
-        }
-        .into());
-    }
-    match std::fs::read_to_string(&out) {
-        Ok(text) => callgrind::parse_out_file(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the instruction count from {}: {e}",
-                out.display()
-            )
-        }),
-        Err(_) => {
-            callgrind::parse_stderr(outcome.watched.iter().map(String::as_str)).with_context(|| {
-                format!(
-                    "callgrind wrote no {} and printed no `Collected :` line:\n{}",
-                    out.display(),
-                    outcome.tail()
-                )
-            })
-        }
-    }
-}
-
-/// The `instructions` measure of a result: one exact value.
-pub fn instructions_summary(count: u64) -> MeasureSummary {
-    let value = count as f64;
-    MeasureSummary {
-        unit: "instructions".into(),
-        better: crate::config::Better::Lower,
-        samples: vec![value],
-        summary: crate::stats::summarize(&[value]).expect("one finite value"),
-    }
-}
-
 /// A/B of two git revisions: worktrees, builds, interleaved runs, results.
 mod revisions {
     use super::*;
@@ -616,8 +545,9 @@ mod revisions {
                     None
                 };
                 if args.counter == Counter::Instructions {
-                    let count = count_instructions(&tools, &side.prepared, &pending.dir)?;
-                    summaries.insert(INSTRUCTIONS.into(), instructions_summary(count));
+                    let count =
+                        callgrind::count_instructions(&tools, &side.prepared, &pending.dir)?;
+                    summaries.insert(INSTRUCTIONS.into(), callgrind::instructions_summary(count));
                 }
                 scales.push(ScaleRecord {
                     scale: "default".into(),
@@ -1063,13 +993,5 @@ mod tests {
         ] {
             assert_eq!(exit_code(outcome, false), 0);
         }
-    }
-
-    #[test]
-    fn instruction_counts_are_one_exact_sample() {
-        let m = instructions_summary(27_948_688);
-        assert_eq!(m.samples, vec![27_948_688.0]);
-        assert_eq!((m.summary.n, m.summary.median), (1, 27_948_688.0));
-        assert_eq!(m.better, crate::config::Better::Lower);
     }
 }
