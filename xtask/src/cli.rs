@@ -3,9 +3,7 @@
 //! runtime. That is why `cargo xtask memory --subs 50000` works: `subs` is
 //! declared in the config, not hard-coded here.
 
-// Until the compare task is rewired (it still imports it from here).
-pub use crate::config::ParamFlags;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ParamFlags};
 use crate::tasks;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;

@@ -22,21 +22,16 @@ mod tools;
 
 use std::process::ExitCode;
 
-// Until the compare task is rewired (it still names these at the crate root).
-pub use config::project_root;
-pub use runs::process::echo as verbose_command;
-pub use tasks::exit;
-
 fn main() -> ExitCode {
     runs::process::install_interrupt_handler();
     match cli::run() {
         Ok(code) => ExitCode::from(code),
         // The interrupt handler reports and exits; a task that noticed its
         // child die of the interrupt first must not call that a failure.
-        Err(_) if runs::process::interrupted() => ExitCode::from(exit::INTERRUPTED),
+        Err(_) if runs::process::interrupted() => ExitCode::from(tasks::exit::INTERRUPTED),
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(exit::FAILURE)
+            ExitCode::from(tasks::exit::FAILURE)
         }
     }
 }

@@ -1,12 +1,15 @@
-//! Executing and measuring: building workloads, running them (with timeouts
-//! and whole-process-group cleanup), timing them, profiling them.
+//! Executing and measuring: building workloads (also at other git
+//! revisions), running them (with timeouts and whole-process-group cleanup),
+//! timing them, profiling them, counting their instructions.
 
 pub mod build;
+pub mod callgrind;
 pub mod cpu_profile;
 pub mod git;
 pub mod measure;
 pub mod memory_profile;
 pub mod process;
 pub mod progress;
+pub mod revisions;
 pub mod service;
 pub mod workload;

@@ -8,7 +8,7 @@ use crate::reports::flamegraph;
 use crate::reports::markdown;
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
-use crate::results::{Pending, Store};
+use crate::results::Store;
 use crate::runs::cpu_profile;
 use crate::runs::git::git_info;
 use crate::runs::measure;
@@ -326,24 +326,6 @@ fn run_service_scale(
         leak_check: None,
         load: load_record,
     })
-}
-
-// Until the compare task is rewired (it still imports these from here).
-pub use crate::reports::markdown::format_params;
-pub fn sampler_missing_note(tools: &Toolbox) -> String {
-    tools.sampler_missing_note()
-}
-pub fn finish(
-    pending: Pending,
-    record: &RunRecord,
-    system: &SystemInfo,
-    notes: &[String],
-) -> anyhow::Result<PathBuf> {
-    let readme = markdown::result_readme(&pending, record, system, notes);
-    pending.finish(record, system, &readme)
-}
-pub fn abandon(pending: Pending, error: anyhow::Error) -> anyhow::Error {
-    pending.fail(error)
 }
 
 fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {

@@ -4,35 +4,28 @@
 //! A and B are results (directory, name, label, `latest`, `previous`, or a
 //! pin), or with `--rev A --rev B` two git revisions that are built in
 //! temporary worktrees and measured here, interleaved (A B A B ...) so that
-//! drift of a shared machine hits both sides alike. The verdicts, warnings and
-//! renderings are `reports::compare`; this module reads and writes files,
-//! draws the differential flamegraphs and runs the revisions.
+//! drift of a shared machine hits both sides alike. The verdicts, warnings,
+//! gate and renderings are `reports::compare`; building and running the
+//! revisions is `runs::revisions`, counting instructions `runs::callgrind`.
+//! This module handles the arguments, reads and writes the files, draws the
+//! differential flamegraphs, prints the report and sets the exit status.
 
-use crate::cli::ParamFlags;
-use crate::config::{Config, Target, Workload};
+use crate::config::{Config, ParamFlags};
 use crate::reports::compare::{
-    self as report, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
-    MARKDOWN_FILE, MEMORY_DIFF_SVG,
+    self as report, CompareReport, Counter, GateOutcome, Settings, Side, DIFF_SVG, INSTRUCTIONS,
+    JSON_FILE, MARKDOWN_FILE, MEMORY_DIFF_SVG,
 };
+use crate::reports::markdown::format_params;
 use crate::reports::{flamegraph, functions, markdown};
-use crate::results::record::short_hash;
-use crate::results::record::{GitInfo, MeasureSummary, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::record::{GitInfo, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
-use crate::runs::measure::{self, RunFailure};
-use crate::runs::process::{self, Spec};
-use crate::runs::progress::Progress;
-use crate::runs::workload::{self, Prepared};
-use crate::runs::{cpu_profile, memory_profile};
-use crate::tasks::baseline::{abandon, finish, format_params, sampler_missing_note};
-use crate::tasks::used_params;
-use crate::tools::{callgrind, Toolbox};
+use crate::runs::measure;
+use crate::runs::{callgrind, cpu_profile, memory_profile, revisions};
+use crate::tools::Toolbox;
 use anyhow::{bail, Context};
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::SystemTime;
 
 /// How the report is printed (the files are always written).
@@ -99,9 +92,9 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
                 "error: --rev takes exactly two revisions, `--rev A --rev B` (got {})",
                 args.rev.len()
             );
-            return Ok(crate::exit::USAGE);
+            return Ok(crate::tasks::exit::USAGE);
         }
-        revisions::measure(config, args, params, &store)?
+        measure_revisions(config, args, params, &store)?
     };
     let (report, dir) = compare(config, &store, &a, &b, args.counter, args.top)?;
     let shown_dir = dir.display().to_string();
@@ -122,19 +115,15 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
             eprintln!("report: {}", dir.join(JSON_FILE).display());
         }
     }
-    Ok(exit_code(&report, args.fail_on_regression))
+    Ok(exit_code(report.gate_outcome(), args.fail_on_regression))
 }
 
 /// With the gate on: 3 (`exit::REGRESSION`) when it failed, 1 when it could
 /// not decide (a gate that cannot fail must not pass); else 0.
-pub fn exit_code(report: &CompareReport, fail_on_regression: bool) -> u8 {
-    match (
-        fail_on_regression,
-        report.gate.passed,
-        report.gate.failures.is_empty(),
-    ) {
-        (true, false, false) => crate::exit::REGRESSION,
-        (true, false, true) => crate::exit::FAILURE,
+pub fn exit_code(gate: GateOutcome, fail_on_regression: bool) -> u8 {
+    match (fail_on_regression, gate) {
+        (true, GateOutcome::Regressed) => crate::tasks::exit::REGRESSION,
+        (true, GateOutcome::Undecided) => crate::tasks::exit::FAILURE,
         _ => 0,
     }
 }
@@ -155,7 +144,7 @@ pub fn compare(
     top: usize,
 ) -> anyhow::Result<(CompareReport, PathBuf)> {
     let settings = Settings::new(&config.thresholds);
-    let (pairs, mut warnings) = pair_scales(a, b)?;
+    let (pairs, mut warnings) = report::pair_scales(a, b)?;
     let system = |entry: &Entry| -> Option<SystemInfo> {
         let text = std::fs::read_to_string(entry.dir.join("system_info.json")).ok()?;
         serde_json::from_str(&text).ok()
@@ -339,65 +328,6 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// A scale of A and the same scale of B.
-type ScalePair<'e> = (&'e ScaleRecord, &'e ScaleRecord);
-
-/// Matches the scales of A and B by name. Two single-scale results are
-/// compared even when their scale names differ (with a warning).
-fn pair_scales<'e>(
-    a: &'e Entry,
-    b: &'e Entry,
-) -> anyhow::Result<(Vec<ScalePair<'e>>, Vec<String>)> {
-    let (sa, sb) = (&a.record.scales, &b.record.scales);
-    let mut warnings = Vec::new();
-    if sa.len() == 1 && sb.len() == 1 {
-        if sa[0].scale != sb[0].scale {
-            warnings.push(format!(
-                "different scales: `{}` vs `{}`",
-                sa[0].scale, sb[0].scale
-            ));
-        }
-        return Ok((vec![(&sa[0], &sb[0])], warnings));
-    }
-    let pairs: Vec<_> = sb
-        .iter()
-        .filter_map(|b_scale| {
-            sa.iter()
-                .find(|s| s.scale == b_scale.scale)
-                .map(|a_scale| (a_scale, b_scale))
-        })
-        .collect();
-    for (side, mine, theirs) in [("A", sa, sb), ("B", sb, sa)] {
-        let only: Vec<&str> = mine
-            .iter()
-            .filter(|s| !theirs.iter().any(|t| t.scale == s.scale))
-            .map(|s| s.scale.as_str())
-            .collect();
-        if !only.is_empty() {
-            warnings.push(format!(
-                "scales only in {side}, not compared: {}",
-                only.join(", ")
-            ));
-        }
-    }
-    if pairs.is_empty() {
-        let names = |s: &[ScaleRecord]| {
-            s.iter()
-                .map(|s| s.scale.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        bail!(
-            "{} and {} have no scale in common (A: {}; B: {}): measure both with the same --scale",
-            a.name,
-            b.name,
-            names(sa),
-            names(sb)
-        );
-    }
-    Ok((pairs, warnings))
-}
-
 /// `compare-<A>-vs-<B>`, with anything but `[A-Za-z0-9._-]` replaced.
 pub fn compare_dir_name(a: &str, b: &str) -> String {
     format!("compare-{}-vs-{}", sanitize(a), sanitize(b))
@@ -446,608 +376,131 @@ fn publish(tmp: &Path, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Counts the instructions of one run of `prepared` under callgrind, with
-/// argv as prepared and only the workload's declared environment. Writes
-/// callgrind.out into `dir`.
-pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> anyhow::Result<u64> {
-    let valgrind = tools
-        .valgrind
-        .path()
-        .context("--counter instructions counts with valgrind's callgrind")?
-        .to_path_buf();
-    let env_program =
-        which::which("env").context("`env` (to pin the environment) is not on PATH")?;
-    let out = dir.join(callgrind::OUT_FILE);
-    let env: Vec<(String, String)> = prepared
-        .env
+/// `--rev A --rev B`: both revisions built (`runs::revisions`), run
+/// interleaved, profiled, and written as two results.
+fn measure_revisions(
+    config: &Config,
+    args: &Args,
+    params: &ParamFlags,
+    store: &Store,
+) -> anyhow::Result<(Entry, Entry)> {
+    let (name, workload) = config.workload(args.workload.as_deref())?;
+    revisions::check_workload(name, workload)?;
+    let runs = args.runs.unwrap_or(config.defaults.runs);
+    if runs == 0 && args.counter == Counter::Time {
+        bail!("--runs 0 measures nothing; give at least 5 runs (or use --counter instructions)");
+    }
+    let warmup = args.warmup.unwrap_or(config.defaults.warmup);
+    let values = config.param_values(None, params);
+    let built = revisions::build(
+        config, &args.rev, &store.dir, TMP_PREFIX, name, workload, &values,
+    )?;
+    let sides = &built.revisions;
+    let labels: Vec<String> = if sides[0].short == sides[1].short {
+        vec![
+            format!("rev-{}-a", sides[0].short),
+            format!("rev-{}-b", sides[1].short),
+        ]
+    } else {
+        sides.iter().map(|s| format!("rev-{}", s.short)).collect()
+    };
+
+    let tools = Toolbox::detect();
+    let profile = !args.no_profile && tools.cpu_sampler().is_some();
+    let mut notes = Vec::new();
+    if !args.no_profile && !profile {
+        notes.push(tools.sampler_missing_note());
+    }
+    let pendings: Vec<Pending> = labels
         .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut spec = Spec::new(env_program).args(callgrind::command(
-        &valgrind,
-        &out,
-        &env,
-        &prepared.program,
-        &prepared.args,
-    ));
-    spec.cwd = Some(prepared.cwd.clone());
-    // callgrind runs a program ~50x slower than natively.
-    spec.timeout = Some(prepared.timeout.saturating_mul(50));
-    spec.watch = vec!["Collected".into(), "Events".into()];
-    let command = spec.display();
-    let spinner = Progress::spinner(&format!("callgrind of {}", prepared.name));
-    let outcome = process::run(spec)?;
-    spinner.finish();
-    if !outcome.success() {
-        return Err(RunFailure {
-            command,
-            what: outcome.describe(Some(prepared.timeout.saturating_mul(50))),
-            tail: outcome.tail(),
-        }
-        .into());
-    }
-    match std::fs::read_to_string(&out) {
-        Ok(text) => callgrind::parse_out_file(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the instruction count from {}: {e}",
-                out.display()
-            )
-        }),
-        Err(_) => {
-            callgrind::parse_stderr(outcome.watched.iter().map(String::as_str)).with_context(|| {
-                format!(
-                    "callgrind wrote no {} and printed no `Collected :` line:\n{}",
-                    out.display(),
-                    outcome.tail()
-                )
-            })
-        }
-    }
-}
-
-/// The `instructions` measure of a result: one exact value.
-pub fn instructions_summary(count: u64) -> MeasureSummary {
-    let value = count as f64;
-    MeasureSummary {
-        unit: "instructions".into(),
-        better: crate::config::Better::Lower,
-        samples: vec![value],
-        summary: crate::stats::summarize(&[value]).expect("one finite value"),
-    }
-}
-
-/// A/B of two git revisions: worktrees, builds, interleaved runs, results.
-mod revisions {
-    use super::*;
-
-    /// A revision built and ready to run.
-    struct Built {
-        rev: String,
-        commit: String,
-        label: String,
-        prepared: Prepared,
-    }
-
-    pub fn measure(
-        config: &Config,
-        args: &Args,
-        params: &ParamFlags,
-        store: &Store,
-    ) -> anyhow::Result<(Entry, Entry)> {
-        let (name, workload) = config.workload(args.workload.as_deref())?;
-        check_workload(name, workload)?;
-        let runs = args.runs.unwrap_or(config.defaults.runs);
-        if runs == 0 && args.counter == Counter::Time {
-            bail!(
-                "--runs 0 measures nothing; give at least 5 runs (or use --counter instructions)"
+        .map(|label| store.begin(label))
+        .collect::<anyhow::Result<_>>()?;
+    let measured = (|| -> anyhow::Result<Vec<ScaleRecord>> {
+        let samples = revisions::interleaved_runs(sides, warmup, runs)?;
+        let mut scales = Vec::new();
+        for ((side, samples), pending) in sides.iter().zip(samples).zip(&pendings) {
+            let mut summaries = measure::summarize(&samples, &side.prepared);
+            notes.extend(
+                measure::noise_warnings(&summaries)
+                    .into_iter()
+                    .map(|n| format!("{}: {n}", side.rev)),
             );
-        }
-        let warmup = args.warmup.unwrap_or(config.defaults.warmup);
-        let repo = PathBuf::from(
-            git(&config.root, &["rev-parse", "--show-toplevel"]).with_context(|| {
-                format!(
-                    "--rev needs a git repository, and {} is not in one",
-                    config.root.display()
-                )
-            })?,
-        );
-        let inside = relative_inside(&config.root, &repo)?;
-        let commits: Vec<String> = args
-            .rev
-            .iter()
-            .map(|rev| {
-                git(
-                    &repo,
-                    &[
-                        "rev-parse",
-                        "--verify",
-                        "--quiet",
-                        &format!("{rev}^{{commit}}"),
-                    ],
-                )
-                .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        let shorts: Vec<String> = commits.iter().map(|c| short_hash(c).to_string()).collect();
-        let labels: Vec<String> = if shorts[0] == shorts[1] {
-            vec![
-                format!("rev-{}-a", shorts[0]),
-                format!("rev-{}-b", shorts[1]),
-            ]
-        } else {
-            shorts.iter().map(|s| format!("rev-{s}")).collect()
-        };
-        remove_abandoned_scratch(&repo, &store.dir);
-        std::fs::create_dir_all(&store.dir)
-            .with_context(|| format!("cannot create {}", store.dir.display()))?;
-        let scratch = Scratch::new(
-            store
-                .dir
-                .join(format!("{TMP_PREFIX}rev-{}", std::process::id())),
-        )?;
-        let target_dir = shared_target_dir(config);
-        let values = config.param_values(None, params);
-
-        let mut built = Vec::new();
-        for (i, side) in ["a", "b"].into_iter().enumerate() {
-            let (rev, commit) = (&args.rev[i], &commits[i]);
-            eprintln!("== building {rev} ({}) ==", shorts[i]);
-            let worktree = Worktree::add(&repo, &scratch.path.join(format!("src-{side}")), commit)?;
-            let root = worktree.path.join(&inside);
-            let prepared = build_at(config, &root, &target_dir, name, workload, &values)
-                .with_context(|| {
-                    format!(
-                        "cannot build revision {rev} ({}) in {}",
-                        shorts[i],
-                        root.display()
-                    )
-                })?;
-            // The shared target directory is overwritten by the next build:
-            // keep this revision's executable. Same-length paths for both
-            // sides, so that argv (and callgrind's counts) differ only by the code.
-            let bin_dir = scratch.path.join(format!("bin-{side}"));
-            std::fs::create_dir_all(&bin_dir)?;
-            let file_name = prepared
-                .program
-                .file_name()
-                .context("the built executable has no file name")?;
-            let program = bin_dir.join(file_name);
-            std::fs::copy(&prepared.program, &program).with_context(|| {
-                format!(
-                    "cannot copy {} to {}",
-                    prepared.program.display(),
-                    program.display()
-                )
-            })?;
-            let cwd = match prepared.cwd.strip_prefix(&root) {
-                Ok(rest) => config.root.join(rest),
-                Err(_) => prepared.cwd.clone(),
+            let shown = workload.used_params(&values);
+            let cpu = if profile {
+                let options = cpu_profile::Options::new(config, None, None);
+                let cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
+                crate::reports::flamegraph::write_cpu_files(
+                    &pending.dir,
+                    &format!("{name} {}", format_params(&shown)),
+                    &format!(
+                        "revision {} ({})",
+                        side.rev,
+                        &side.commit[..side.commit.len().min(10)]
+                    ),
+                )?;
+                Some(cpu)
+            } else {
+                None
             };
-            drop(worktree);
-            built.push(Built {
-                rev: rev.clone(),
-                commit: commit.clone(),
-                label: labels[i].clone(),
-                prepared: Prepared {
-                    program,
-                    cwd,
-                    ..prepared
-                },
+            if args.counter == Counter::Instructions {
+                let count = callgrind::count_instructions(&tools, &side.prepared, &pending.dir)?;
+                summaries.insert(INSTRUCTIONS.into(), callgrind::instructions_summary(count));
+            }
+            scales.push(ScaleRecord {
+                scale: "default".into(),
+                params: shown,
+                argv: side.prepared.argv(),
+                env: side.prepared.env.clone(),
+                cwd: side.prepared.cwd.display().to_string(),
+                warmup,
+                runs: samples,
+                summaries,
+                cpu_profile: cpu,
+                memory: None,
+                leak_check: None,
+                load: None,
             });
         }
-
-        let tools = Toolbox::detect();
-        let profile = !args.no_profile && tools.cpu_sampler().is_some();
-        let mut notes = Vec::new();
-        if !args.no_profile && !profile {
-            notes.push(sampler_missing_note(&tools));
+        Ok(scales)
+    })();
+    let scales = match measured {
+        Ok(scales) => scales,
+        Err(error) => {
+            let mut pendings = pendings.into_iter();
+            let first = pendings.next().expect("two pending results");
+            let _ = pendings.next().map(|p| p.abandon(&format!("{error:#}")));
+            return Err(first.fail(error));
         }
-        let pendings: Vec<Pending> = built
-            .iter()
-            .map(|b| store.begin(&b.label))
-            .collect::<anyhow::Result<_>>()?;
-        let measured = (|| -> anyhow::Result<Vec<ScaleRecord>> {
-            let samples = interleaved_runs(&built, warmup, runs)?;
-            let mut scales = Vec::new();
-            for ((side, samples), pending) in built.iter().zip(samples).zip(&pendings) {
-                let mut summaries = measure::summarize(&samples, &side.prepared);
-                notes.extend(
-                    measure::noise_warnings(&summaries)
-                        .into_iter()
-                        .map(|n| format!("{}: {n}", side.rev)),
-                );
-                let shown = used_params(workload, &values);
-                let cpu = if profile {
-                    let options = cpu_profile::Options::new(config, None, None);
-                    let cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
-                    crate::reports::flamegraph::write_cpu_files(
-                        &pending.dir,
-                        &format!("{name} {}", format_params(&shown)),
-                        &format!(
-                            "revision {} ({})",
-                            side.rev,
-                            &side.commit[..side.commit.len().min(10)]
-                        ),
-                    )?;
-                    Some(cpu)
-                } else {
-                    None
-                };
-                if args.counter == Counter::Instructions {
-                    let count = count_instructions(&tools, &side.prepared, &pending.dir)?;
-                    summaries.insert(INSTRUCTIONS.into(), instructions_summary(count));
-                }
-                scales.push(ScaleRecord {
-                    scale: "default".into(),
-                    params: shown,
-                    argv: side.prepared.argv(),
-                    env: side.prepared.env.clone(),
-                    cwd: side.prepared.cwd.display().to_string(),
-                    warmup,
-                    runs: samples,
-                    summaries,
-                    cpu_profile: cpu,
-                    memory: None,
-                    leak_check: None,
-                    load: None,
-                });
-            }
-            Ok(scales)
-        })();
-        let scales = match measured {
-            Ok(scales) => scales,
-            Err(error) => {
-                let mut pendings = pendings.into_iter();
-                let first = pendings.next().expect("two pending results");
-                let _ = pendings.next().map(|p| p.abandon(&format!("{error:#}")));
-                return Err(abandon(first, error));
-            }
+    };
+    let system = SystemInfo::collect(&tools);
+    let mut entries = Vec::new();
+    for (((side, label), scale), pending) in sides.iter().zip(&labels).zip(scales).zip(pendings) {
+        let record = RunRecord {
+            schema_version: SCHEMA_VERSION,
+            task: "profile-compare --rev".into(),
+            label: label.clone(),
+            created: timestamp_iso(SystemTime::now()),
+            workload: name.to_string(),
+            build_profile: config.defaults.build_profile.clone(),
+            git: GitInfo {
+                commit: Some(side.commit.clone()),
+                dirty: false,
+                branch: None,
+            },
+            scales: vec![scale],
+            failure: None,
         };
-        let system = SystemInfo::collect(&tools);
-        let mut entries = Vec::new();
-        for ((side, scale), pending) in built.iter().zip(scales).zip(pendings) {
-            let record = RunRecord {
-                schema_version: SCHEMA_VERSION,
-                task: "profile-compare --rev".into(),
-                label: side.label.clone(),
-                created: timestamp_iso(SystemTime::now()),
-                workload: name.to_string(),
-                build_profile: config.defaults.build_profile.clone(),
-                git: GitInfo {
-                    commit: Some(side.commit.clone()),
-                    dirty: false,
-                    branch: None,
-                },
-                scales: vec![scale],
-                failure: None,
-            };
-            let dir = finish(pending, &record, &system, &notes)?;
-            entries.push(store.resolve(&dir.to_string_lossy())?);
-        }
-        for note in &notes {
-            eprintln!("note: {note}");
-        }
-        let b = entries.pop().expect("two results");
-        let a = entries.pop().expect("two results");
-        eprintln!("results: {} and {}", a.dir.display(), b.dir.display());
-        Ok((a, b))
+        let readme = markdown::result_readme(&pending, &record, &system, &notes);
+        let dir = pending.finish(&record, &system, &readme)?;
+        entries.push(store.resolve(&dir.to_string_lossy())?);
     }
-
-    /// Worktrees and executables of --rev runs that were interrupted (Ctrl-C
-    /// exits without running destructors): `.tmp-rev-<pid>` of a process that
-    /// is gone. Their worktrees are unregistered from git, then deleted.
-    fn remove_abandoned_scratch(repo: &Path, results: &Path) {
-        let Ok(entries) = std::fs::read_dir(results) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name
-                .strip_prefix(TMP_PREFIX)
-                .and_then(|rest| rest.strip_prefix("rev-"))
-                .and_then(|pid| pid.parse::<i32>().ok())
-            else {
-                continue;
-            };
-            if pid == std::process::id() as i32 || crate::runs::process::process_alive(pid) {
-                continue;
-            }
-            for side in ["src-a", "src-b"] {
-                let worktree = entry.path().join(side);
-                if worktree.exists() {
-                    let _ = git(
-                        repo,
-                        &["worktree", "remove", "--force", &worktree.to_string_lossy()],
-                    );
-                }
-            }
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-        // Entries of worktrees whose directories are gone.
-        let _ = git(repo, &["worktree", "prune"]);
+    for note in &notes {
+        eprintln!("note: {note}");
     }
-
-    fn check_workload(name: &str, workload: &Workload) -> anyhow::Result<()> {
-        if workload.is_service() {
-            bail!(
-                "--rev runs one-shot workloads, and `{name}` is a server: measure each revision with \
-                 `cargo xtask profile-baseline --workload {name}` and compare the two results"
-            );
-        }
-        if let Target::Command(command) = workload.target() {
-            bail!(
-                "--rev builds the workload with cargo at each revision, but `{name}` runs the external command \
-                 `{command}`: build each revision yourself, run `cargo xtask profile-baseline` on each, and \
-                 compare the two results"
-            );
-        }
-        Ok(())
-    }
-
-    /// A B A B ...: warm-ups, then the measured runs, alternating sides.
-    fn interleaved_runs(
-        built: &[Built],
-        warmup: u32,
-        runs: u32,
-    ) -> anyhow::Result<Vec<Vec<crate::results::record::RunSample>>> {
-        let mut samples = vec![Vec::new(); built.len()];
-        let progress = Progress::bar(u64::from(warmup + runs) * built.len() as u64, "A/B ");
-        for i in 0..warmup + runs {
-            let is_warmup = i < warmup;
-            for (side, samples) in built.iter().zip(samples.iter_mut()) {
-                progress.set_message(format!(
-                    "{} {} {}",
-                    side.rev,
-                    if is_warmup { "warm-up" } else { "run" },
-                    if is_warmup { i + 1 } else { i + 1 - warmup }
-                ));
-                let (sample, _) =
-                    measure::run_once(&side.prepared).inspect_err(|_| progress.abandon())?;
-                progress.step(&format!(
-                    "{} {} {:.3} s",
-                    side.rev,
-                    if is_warmup { "warm-up" } else { "run" },
-                    sample.wall_s
-                ));
-                if !is_warmup {
-                    samples.push(sample);
-                }
-            }
-        }
-        progress.finish();
-        Ok(samples)
-    }
-
-    /// Builds the workload in the checkout at `root` with the current
-    /// config's workload definition, into the shared target directory.
-    fn build_at(
-        config: &Config,
-        root: &Path,
-        target_dir: &Path,
-        name: &str,
-        workload: &Workload,
-        values: &BTreeMap<String, String>,
-    ) -> anyhow::Result<Prepared> {
-        let mut at_revision = config.clone();
-        at_revision.root = root.to_path_buf();
-        let _target = EnvOverride::set("CARGO_TARGET_DIR", target_dir.as_os_str());
-        workload::prepare(&at_revision, name, workload, values)
-    }
-
-    /// `<target>/xtask-rev`: shared by every revision build, so dependencies
-    /// compile once; kept apart from the workspace's own artifacts.
-    fn shared_target_dir(config: &Config) -> PathBuf {
-        let base = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|p| {
-                if p.is_absolute() {
-                    p
-                } else {
-                    config.root.join(p)
-                }
-            })
-            .unwrap_or_else(|| config.root.join("target"));
-        base.join("xtask-rev")
-    }
-
-    /// Where `dir` lies inside `repo` (both canonicalised).
-    fn relative_inside(dir: &Path, repo: &Path) -> anyhow::Result<PathBuf> {
-        let dir = dir
-            .canonicalize()
-            .with_context(|| format!("cannot resolve {}", dir.display()))?;
-        let repo = repo
-            .canonicalize()
-            .with_context(|| format!("cannot resolve {}", repo.display()))?;
-        dir.strip_prefix(&repo)
-            .map(Path::to_path_buf)
-            .with_context(|| {
-                format!(
-                    "{} is not inside the repository {}",
-                    dir.display(),
-                    repo.display()
-                )
-            })
-    }
-
-    /// Runs git in `dir`; its trimmed stdout, or an error with its stderr.
-    fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-        let mut command = Command::new("git");
-        command.arg("-C").arg(dir).args(args);
-        crate::verbose_command(&format!("git -C {} {}", dir.display(), args.join(" ")));
-        let output = command
-            .output()
-            .context("cannot run git (is it installed?)")?;
-        if !output.status.success() {
-            bail!(
-                "`git {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-    }
-
-    /// A detached worktree of one commit, removed when dropped (also on
-    /// errors). After a Ctrl-C it stays under `results/.tmp-rev-*` for
-    /// `cleanup`, and the next --rev run prunes git's entry for it.
-    struct Worktree {
-        repo: PathBuf,
-        path: PathBuf,
-    }
-
-    impl Worktree {
-        fn add(repo: &Path, path: &Path, commit: &str) -> anyhow::Result<Worktree> {
-            let path_text = path.to_string_lossy();
-            git(repo, &["worktree", "add", "--detach", &path_text, commit])?;
-            Ok(Worktree {
-                repo: repo.to_path_buf(),
-                path: path.to_path_buf(),
-            })
-        }
-    }
-
-    impl Drop for Worktree {
-        fn drop(&mut self) {
-            let path = self.path.to_string_lossy().into_owned();
-            if let Err(error) = git(&self.repo, &["worktree", "remove", "--force", &path]) {
-                eprintln!("warning: {error:#}; removing {path} by hand");
-                let _ = std::fs::remove_dir_all(&self.path);
-                let _ = git(&self.repo, &["worktree", "prune"]);
-            }
-        }
-    }
-
-    /// A scratch directory (worktrees, executables) removed when dropped.
-    struct Scratch {
-        path: PathBuf,
-    }
-
-    impl Scratch {
-        fn new(path: PathBuf) -> anyhow::Result<Scratch> {
-            std::fs::create_dir_all(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            Ok(Scratch { path })
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-
-    /// Sets an environment variable of this process for the child cargo
-    /// builds (runs::build takes no environment), restoring it when dropped.
-    struct EnvOverride {
-        key: &'static str,
-        previous: Option<OsString>,
-    }
-
-    impl EnvOverride {
-        fn set(key: &'static str, value: &std::ffi::OsStr) -> EnvOverride {
-            let previous = std::env::var_os(key);
-            // The xtask is single-threaded while it builds; no thread reads
-            // the environment concurrently.
-            std::env::set_var(key, value);
-            EnvOverride { key, previous }
-        }
-    }
-
-    impl Drop for EnvOverride {
-        fn drop(&mut self) {
-            match &self.previous {
-                Some(value) => std::env::set_var(self.key, value),
-                None => std::env::remove_var(self.key),
-            }
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn worktrees_are_removed_when_dropped() {
-            let repo = PathBuf::from(
-                git(&crate::project_root(), &["rev-parse", "--show-toplevel"]).unwrap(),
-            );
-            let scratch =
-                Scratch::new(std::env::temp_dir().join(format!("xtask-wt-{}", std::process::id())))
-                    .unwrap();
-            let path = scratch.path.join("src-a");
-            let head = git(&repo, &["rev-parse", "HEAD"]).unwrap();
-            {
-                let worktree = Worktree::add(&repo, &path, &head).unwrap();
-                assert!(worktree.path.join("Cargo.toml").is_file());
-                let listed = git(&repo, &["worktree", "list", "--porcelain"]).unwrap();
-                assert!(
-                    listed.contains(&path.to_string_lossy().into_owned()),
-                    "{listed}"
-                );
-            }
-            assert!(!path.exists());
-            let listed = git(&repo, &["worktree", "list", "--porcelain"]).unwrap();
-            assert!(
-                !listed.contains(&path.to_string_lossy().into_owned()),
-                "{listed}"
-            );
-            let scratch_path = scratch.path.clone();
-            drop(scratch);
-            assert!(!scratch_path.exists());
-        }
-
-        #[test]
-        fn scratch_of_dead_runs_is_removed_and_nothing_else() {
-            let repo = PathBuf::from(
-                git(&crate::project_root(), &["rev-parse", "--show-toplevel"]).unwrap(),
-            );
-            let results =
-                std::env::temp_dir().join(format!("xtask-abandoned-{}", std::process::id()));
-            let mut child = Command::new("true").spawn().unwrap();
-            let dead = child.id();
-            child.wait().unwrap();
-            let keep = [
-                format!(".tmp-rev-{}", std::process::id()),
-                ".tmp-20261122-000000-baseline-1".to_string(),
-                "20261122-000000-baseline".to_string(),
-            ];
-            for name in keep.iter().chain([&format!(".tmp-rev-{dead}")]) {
-                std::fs::create_dir_all(results.join(name).join("bin-a")).unwrap();
-            }
-            remove_abandoned_scratch(&repo, &results);
-            let mut left: Vec<String> = std::fs::read_dir(&results)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            left.sort();
-            let mut expected = keep.to_vec();
-            expected.sort();
-            assert_eq!(left, expected);
-            std::fs::remove_dir_all(&results).unwrap();
-        }
-
-        #[test]
-        fn unknown_revisions_and_paths_are_clear_errors() {
-            let root = crate::project_root();
-            let err = git(
-                &root,
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    "no-such-rev-xyz^{commit}",
-                ],
-            )
-            .unwrap_err();
-            assert!(err.to_string().contains("failed"), "{err}");
-            let outside = relative_inside(Path::new("/"), &root).unwrap_err();
-            assert!(
-                outside.to_string().contains("is not inside the repository"),
-                "{outside}"
-            );
-            assert_eq!(relative_inside(&root, &root).unwrap(), PathBuf::new());
-        }
-    }
+    let b = entries.pop().expect("two results");
+    let a = entries.pop().expect("two results");
+    eprintln!("results: {} and {}", a.dir.display(), b.dir.display());
+    Ok((a, b))
 }
 
 #[cfg(test)]
@@ -1104,10 +557,22 @@ mod tests {
     }
 
     #[test]
-    fn instruction_counts_are_one_exact_sample() {
-        let m = instructions_summary(27_948_688);
-        assert_eq!(m.samples, vec![27_948_688.0]);
-        assert_eq!((m.summary.n, m.summary.median), (1, 27_948_688.0));
-        assert_eq!(m.better, crate::config::Better::Lower);
+    fn only_a_gate_that_is_on_sets_the_exit_code() {
+        assert_eq!(
+            exit_code(GateOutcome::Regressed, true),
+            crate::tasks::exit::REGRESSION
+        );
+        assert_eq!(
+            exit_code(GateOutcome::Undecided, true),
+            crate::tasks::exit::FAILURE
+        );
+        assert_eq!(exit_code(GateOutcome::Pass, true), 0);
+        for outcome in [
+            GateOutcome::Pass,
+            GateOutcome::Regressed,
+            GateOutcome::Undecided,
+        ] {
+            assert_eq!(exit_code(outcome, false), 0);
+        }
     }
 }

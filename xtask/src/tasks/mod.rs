@@ -14,12 +14,3 @@ pub mod pins;
 pub mod pre_release;
 pub mod report;
 pub mod trends;
-
-// Until the compare task is rewired (it still imports this from here).
-pub use crate::config::Workload;
-pub fn used_params(
-    workload: &Workload,
-    values: &std::collections::BTreeMap<String, String>,
-) -> std::collections::BTreeMap<String, String> {
-    workload.used_params(values)
-}

@@ -1,0 +1,34 @@
+//! The report of `cargo xtask profile-compare`: which measures changed
+//! between two results (A, the baseline, and B, the new one), whether that is
+//! beyond noise and beyond the configured limits, and where in the code.
+//!
+//! The model apart from its renderers:
+//! - `model`: every measure of every scale compared, with its verdict and
+//!   limit, and the report that holds them;
+//! - `gate`: the regression gate over the report, and its typed outcome;
+//! - `comparability`: which scales of A and B pair up, and why the two may
+//!   not be comparable;
+//! - `cells`, `terminal`, `markdown`: the renderers (the JSON is the model
+//!   serialised). They import the model; the model never imports them.
+//!
+//! All of it is pure (no I/O), so every verdict and every rendering is
+//! unit-tested here; `tasks::compare` reads the results, draws the
+//! flamegraphs and writes the files.
+
+mod cells;
+mod comparability;
+#[cfg(test)]
+mod fixtures;
+mod gate;
+mod markdown;
+mod model;
+mod terminal;
+
+pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};
+pub use gate::GateOutcome;
+pub use markdown::render_markdown;
+pub use model::{
+    compare_scale, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
+    MARKDOWN_FILE, MEMORY_DIFF_SVG,
+};
+pub use terminal::render_terminal;

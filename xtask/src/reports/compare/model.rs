@@ -1,0 +1,575 @@
+//! The comparison model: for each scale, every measure both results have,
+//! compared statistically (timings and metrics) or exactly (instruction
+//! counts, the memory tool's figures), with its verdict, its `[thresholds]`
+//! limit and whether the gate holds it to that limit.
+//!
+//! Building it from two run records is pure (no I/O, nothing rendered), so
+//! every verdict is unit-tested here; the renderers read it, and it knows
+//! nothing of them. The gate over it is `gate`, the warnings about what may
+//! not be comparable `comparability`.
+
+use super::gate::{gate_fails, Gate, GateOutcome};
+use crate::config::{self, Thresholds};
+use crate::reports::functions::FunctionChange;
+use crate::results::record::short_hash;
+use crate::results::record::{RunRecord, ScaleRecord};
+use crate::stats::{self, Better, CompareOptions, Comparison, ExactComparison, Verdict};
+use serde::Serialize;
+
+/// Bumped on any incompatible change of `compare.json`.
+pub const SCHEMA_VERSION: u32 = 1;
+pub const JSON_FILE: &str = "compare.json";
+pub const MARKDOWN_FILE: &str = "compare.md";
+pub const DIFF_SVG: &str = "diff-flamegraph.svg";
+pub const MEMORY_DIFF_SVG: &str = "diff-memory-flamegraph.svg";
+/// The measure `--counter instructions` adds to a result's summaries.
+pub const INSTRUCTIONS: &str = "instructions";
+
+/// What the gate is decided on.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Counter {
+    /// Timings and metrics, compared statistically over the runs.
+    Time,
+    /// Exact instruction counts under callgrind (deterministic; for noisy CI).
+    Instructions,
+}
+
+/// Which `[thresholds]` percentage applies to a measure.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// wall, user and sys time.
+    Time,
+    /// Metrics where higher is better.
+    Throughput,
+    /// Metrics where lower is better.
+    Latency,
+    /// Peak RSS and the memory tool's figures.
+    Memory,
+    /// callgrind instruction counts.
+    Instructions,
+}
+
+impl Category {
+    pub fn limit_pct(self, thresholds: &Thresholds) -> f64 {
+        match self {
+            Category::Time => thresholds.time,
+            Category::Throughput => thresholds.throughput,
+            Category::Latency => thresholds.latency,
+            Category::Memory => thresholds.memory,
+            Category::Instructions => thresholds.instructions,
+        }
+    }
+}
+
+/// One side of the comparison.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Side {
+    /// The result directory's name.
+    pub name: String,
+    pub dir: String,
+    pub label: String,
+    pub created: String,
+    pub task: String,
+    pub workload: String,
+    pub commit: Option<String>,
+    pub dirty: bool,
+}
+
+impl Side {
+    pub fn of(name: &str, dir: &std::path::Path, record: &RunRecord) -> Side {
+        Side {
+            name: name.to_string(),
+            dir: dir.display().to_string(),
+            label: record.label.clone(),
+            created: record.created.clone(),
+            task: record.task.clone(),
+            workload: record.workload.clone(),
+            commit: record.git.commit.clone(),
+            dirty: record.git.dirty,
+        }
+    }
+
+    pub(super) fn short_commit(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "{}{}",
+                short_hash(c),
+                if self.dirty { " (dirty)" } else { "" }
+            ),
+            None => "no commit".into(),
+        }
+    }
+}
+
+/// The statistical settings the verdicts were made with.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub alpha: f64,
+    /// Changes whose confidence interval reaches inside ±noise_pct are `~`.
+    pub noise_pct: f64,
+    pub min_samples: usize,
+    pub thresholds: Thresholds,
+}
+
+impl Settings {
+    pub fn new(thresholds: &Thresholds) -> Settings {
+        let defaults = CompareOptions::default();
+        Settings {
+            alpha: defaults.alpha,
+            noise_pct: thresholds.noise,
+            min_samples: defaults.min_samples,
+            thresholds: thresholds.clone(),
+        }
+    }
+
+    fn options(&self) -> CompareOptions {
+        CompareOptions {
+            alpha: self.alpha,
+            noise_band: self.noise_pct / 100.0,
+            min_samples: self.min_samples,
+        }
+    }
+}
+
+/// How a measure was compared.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum Outcome {
+    /// Several runs per side: Mann–Whitney U and a Hodges–Lehmann interval.
+    Sampled(Comparison),
+    /// One deterministic value per side: the relative change against a limit.
+    Exact(ExactComparison),
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct MeasureComparison {
+    pub name: String,
+    pub unit: String,
+    pub better: Better,
+    pub category: Category,
+    /// The `[thresholds]` percentage the gate holds this measure to.
+    pub limit_pct: f64,
+    /// Whether the gate looks at this measure (with `--counter instructions`
+    /// only the exact ones count: timings are shown, not gated).
+    pub gated: bool,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// A significant regression beyond `limit_pct`, on a gated measure.
+    pub gate_failed: bool,
+}
+
+impl MeasureComparison {
+    pub fn verdict(&self) -> Verdict {
+        match &self.outcome {
+            Outcome::Sampled(c) => c.verdict,
+            Outcome::Exact(e) => e.verdict,
+        }
+    }
+
+    /// Whether this comparison could reach a verdict at all: exact counts
+    /// always can; sampled ones only when the smallest p-value their sample
+    /// sizes allow (Mann–Whitney, no ties: 2 / C(n1+n2, n1)) is below alpha.
+    pub fn can_decide(&self, alpha: f64) -> bool {
+        match &self.outcome {
+            Outcome::Exact(e) => e.verdict != Verdict::NotEnoughSamples,
+            Outcome::Sampled(c) => {
+                let (n1, n2) = (c.a.n, c.b.n);
+                let combinations =
+                    (1..=n1.min(n2)).fold(1.0, |acc, k| acc * (n1 + n2 + 1 - k) as f64 / k as f64);
+                c.verdict != Verdict::NotEnoughSamples && 2.0 / combinations < alpha
+            }
+        }
+    }
+
+    /// Relative change from A to B (+0.10: B is 10 % larger).
+    pub fn change(&self) -> f64 {
+        match &self.outcome {
+            Outcome::Sampled(c) => c.change,
+            Outcome::Exact(e) => e.change,
+        }
+    }
+}
+
+/// One scale compared.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ScaleComparison {
+    pub scale: String,
+    pub measures: Vec<MeasureComparison>,
+    /// Functions whose share of CPU samples changed most (from `cpu.folded`).
+    pub functions: Vec<FunctionChange>,
+    /// Same for the memory profile (`memory.folded`), when both sides have one.
+    pub memory_functions: Vec<FunctionChange>,
+    /// Files written for this scale, relative to the compare directory.
+    pub files: Vec<String>,
+    /// What could not be compared, and why.
+    pub notes: Vec<String>,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct CompareReport {
+    pub schema_version: u32,
+    pub created: String,
+    pub a: Side,
+    pub b: Side,
+    pub settings: Settings,
+    /// Why A and B may not be comparable (shown above the verdicts).
+    pub warnings: Vec<String>,
+    pub scales: Vec<ScaleComparison>,
+    pub gate: Gate,
+}
+
+impl CompareReport {
+    pub fn new(
+        a: Side,
+        b: Side,
+        settings: Settings,
+        counter: Counter,
+        warnings: Vec<String>,
+        scales: Vec<ScaleComparison>,
+    ) -> CompareReport {
+        let gate = Gate::decide(counter, &scales, settings.alpha);
+        CompareReport {
+            schema_version: SCHEMA_VERSION,
+            created: crate::results::timestamp_iso(std::time::SystemTime::now()),
+            a,
+            b,
+            settings,
+            warnings,
+            scales,
+            gate,
+        }
+    }
+
+    /// What the gate decided: pass, a regression, or no decision possible.
+    pub fn gate_outcome(&self) -> GateOutcome {
+        self.gate.outcome()
+    }
+}
+
+pub fn stats_better(better: config::Better) -> Better {
+    match better {
+        config::Better::Higher => Better::Higher,
+        config::Better::Lower => Better::Lower,
+    }
+}
+
+/// Where a measure's limit comes from.
+pub fn category_of(name: &str, better: Better) -> Category {
+    match name {
+        "wall_s" | "user_s" | "sys_s" => Category::Time,
+        "max_rss_bytes" => Category::Memory,
+        INSTRUCTIONS => Category::Instructions,
+        _ if better == Better::Higher => Category::Throughput,
+        _ => Category::Latency,
+    }
+}
+
+/// Time first, then RSS, the workload's metrics, instructions.
+fn measure_order(name: &str) -> usize {
+    ["wall_s", "user_s", "sys_s", "max_rss_bytes"]
+        .iter()
+        .position(|o| *o == name)
+        .unwrap_or(if name == INSTRUCTIONS { 6 } else { 5 })
+}
+
+/// Compares every measure both scales have: the timed measures and metrics
+/// statistically, the instruction count and the memory tool's figures
+/// exactly. Measures on one side only are named in the notes.
+pub fn compare_scale(
+    a: &ScaleRecord,
+    b: &ScaleRecord,
+    settings: &Settings,
+    counter: Counter,
+) -> ScaleComparison {
+    let options = settings.options();
+    let mut measures = Vec::new();
+    let mut notes = Vec::new();
+    let mut names: Vec<&String> = a
+        .summaries
+        .keys()
+        .filter(|n| b.summaries.contains_key(*n))
+        .collect();
+    names.sort_by_key(|n| (measure_order(n), n.as_str()));
+    for name in names {
+        let (ma, mb) = (&a.summaries[name], &b.summaries[name]);
+        let better = stats_better(mb.better);
+        if ma.better != mb.better {
+            notes.push(format!(
+                "{name}: A says {:?} is better, B {:?}; B's direction is used",
+                ma.better, mb.better
+            ));
+        }
+        let category = category_of(name, better);
+        let limit_pct = category.limit_pct(&settings.thresholds);
+        let outcome = if name == INSTRUCTIONS {
+            Outcome::Exact(stats::compare_exact(
+                ma.summary.median,
+                mb.summary.median,
+                better,
+                limit_pct / 100.0,
+            ))
+        } else {
+            Outcome::Sampled(stats::compare(&ma.samples, &mb.samples, better, &options))
+        };
+        let unit = if mb.unit.is_empty() {
+            ma.unit.clone()
+        } else {
+            mb.unit.clone()
+        };
+        measures.push(measure(
+            name, &unit, better, category, limit_pct, counter, outcome,
+        ));
+    }
+    for (side, mine, theirs) in [("A", a, b), ("B", b, a)] {
+        let only: Vec<&str> = mine
+            .summaries
+            .keys()
+            .filter(|n| !theirs.summaries.contains_key(*n))
+            .map(String::as_str)
+            .collect();
+        if !only.is_empty() {
+            notes.push(format!("only {side} has {}: not compared", only.join(", ")));
+        }
+    }
+    match (&a.memory, &b.memory) {
+        (Some(ma), Some(mb)) => {
+            let limit_pct = settings.thresholds.memory;
+            let figures: [(&str, Option<f64>, Option<f64>, &str); 4] = [
+                (
+                    "peak_heap_bytes",
+                    ma.peak_heap_bytes,
+                    mb.peak_heap_bytes,
+                    "B",
+                ),
+                (
+                    "total_allocations",
+                    ma.total_allocations.map(|v| v as f64),
+                    mb.total_allocations.map(|v| v as f64),
+                    "allocations",
+                ),
+                (
+                    "temporary_allocations",
+                    ma.temporary_allocations.map(|v| v as f64),
+                    mb.temporary_allocations.map(|v| v as f64),
+                    "allocations",
+                ),
+                ("leaked_bytes", ma.leaked_bytes, mb.leaked_bytes, "B"),
+            ];
+            for (name, va, vb, unit) in figures {
+                if let (Some(va), Some(vb)) = (va, vb) {
+                    let outcome = Outcome::Exact(stats::compare_exact(
+                        va,
+                        vb,
+                        Better::Lower,
+                        limit_pct / 100.0,
+                    ));
+                    measures.push(measure(
+                        name,
+                        unit,
+                        Better::Lower,
+                        Category::Memory,
+                        limit_pct,
+                        counter,
+                        outcome,
+                    ));
+                }
+            }
+            if ma.tool != mb.tool {
+                notes.push(format!(
+                    "memory figures come from different tools ({} vs {}): they measure differently",
+                    ma.tool, mb.tool
+                ));
+            }
+        }
+        (Some(_), None) => {
+            notes.push("only A has memory figures (run `cargo xtask memory` for B)".into())
+        }
+        (None, Some(_)) => {
+            notes.push("only B has memory figures (run `cargo xtask memory` for A)".into())
+        }
+        (None, None) => {}
+    }
+    ScaleComparison {
+        scale: b.scale.clone(),
+        measures,
+        functions: Vec::new(),
+        memory_functions: Vec::new(),
+        files: Vec::new(),
+        notes,
+    }
+}
+
+fn measure(
+    name: &str,
+    unit: &str,
+    better: Better,
+    category: Category,
+    limit_pct: f64,
+    counter: Counter,
+    outcome: Outcome,
+) -> MeasureComparison {
+    let gated = match counter {
+        Counter::Time => true,
+        Counter::Instructions => matches!(outcome, Outcome::Exact(_)),
+    };
+    MeasureComparison {
+        name: name.to_string(),
+        unit: unit.to_string(),
+        better,
+        category,
+        limit_pct,
+        gated,
+        gate_failed: gate_fails(gated, &outcome, better, limit_pct),
+        outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::compare::fixtures::*;
+    use crate::tools::memory_model::MemoryReport;
+
+    #[test]
+    fn identical_noise_reads_no_change_and_passes() {
+        let a = scale(&WALL, &RPS, "0");
+        let b = scale(
+            &[0.135, 0.139, 0.134, 0.137, 0.133],
+            &[910e3, 875e3, 899e3, 915e3, 880e3],
+            "0",
+        );
+        let report = report_of(&a, &b, Counter::Time);
+        let verdicts: Vec<Verdict> = report.scales[0]
+            .measures
+            .iter()
+            .map(|m| m.verdict())
+            .collect();
+        assert_eq!(verdicts, [Verdict::NoChange, Verdict::NoChange]);
+        assert!(report.gate.passed);
+        assert_eq!(report.gate_outcome(), GateOutcome::Pass);
+    }
+
+    #[test]
+    fn a_clear_slowdown_regresses_time_and_throughput_and_fails_the_gate() {
+        let a = scale(&WALL, &RPS, "0");
+        let b = scale(&slower(&WALL, 2.5), &slower(&RPS, 0.4), "5");
+        let report = report_of(&a, &b, Counter::Time);
+        let m = &report.scales[0].measures;
+        assert_eq!(m[0].name, "wall_s");
+        assert_eq!(
+            (m[0].verdict(), m[0].category, m[0].limit_pct),
+            (Verdict::Regressed, Category::Time, 5.0)
+        );
+        assert!((m[0].change() - 1.5).abs() < 0.05, "{}", m[0].change());
+        assert_eq!(
+            (m[1].verdict(), m[1].category),
+            (Verdict::Regressed, Category::Throughput)
+        );
+        assert!(m.iter().all(|m| m.gate_failed));
+        assert!(!report.gate.passed);
+        assert_eq!(report.gate.failures.len(), 2);
+
+        // The other way round is an improvement, and the gate passes.
+        let report = report_of(&b, &a, Counter::Time);
+        assert!(report.scales[0]
+            .measures
+            .iter()
+            .all(|m| m.verdict() == Verdict::Improved));
+        assert!(report.gate.passed);
+    }
+
+    #[test]
+    fn instructions_are_exact_and_gate_alone_in_instructions_mode() {
+        let mut a = scale(&WALL, &RPS, "0");
+        let mut b = scale(&slower(&WALL, 2.0), &RPS, "0");
+        a.summaries.insert(
+            INSTRUCTIONS.into(),
+            summary("instructions", config::Better::Lower, &[1_000_000.0]),
+        );
+        b.summaries.insert(
+            INSTRUCTIONS.into(),
+            summary("instructions", config::Better::Lower, &[1_005_000.0]),
+        );
+        let report = report_of(&a, &b, Counter::Instructions);
+        let m = &report.scales[0].measures;
+        let wall = m.iter().find(|m| m.name == "wall_s").unwrap();
+        assert!(!wall.gated && !wall.gate_failed && wall.verdict() == Verdict::Regressed);
+        let ins = m.iter().find(|m| m.name == INSTRUCTIONS).unwrap();
+        assert!(matches!(ins.outcome, Outcome::Exact(_)));
+        assert_eq!((ins.verdict(), ins.limit_pct), (Verdict::NoChange, 1.0)); // +0.5 % < 1 %
+        assert!(report.gate.passed);
+        b.summaries.insert(
+            INSTRUCTIONS.into(),
+            summary("instructions", config::Better::Lower, &[1_020_000.0]),
+        );
+        let report = report_of(&a, &b, Counter::Instructions);
+        assert_eq!(report.gate.failures.len(), 1);
+        assert_eq!(report.gate.failures[0].measure, INSTRUCTIONS);
+        // In time mode the slower wall time fails the gate too.
+        assert_eq!(report_of(&a, &b, Counter::Time).gate.failures.len(), 2);
+    }
+
+    #[test]
+    fn memory_figures_compare_exactly_when_both_sides_have_them() {
+        let mut a = scale(&WALL, &RPS, "0");
+        let mut b = scale(&WALL, &RPS, "0");
+        a.memory = Some(MemoryReport {
+            tool: "heaptrack".into(),
+            peak_heap_bytes: Some(1_000_000.0),
+            total_allocations: Some(1000),
+            temporary_allocations: Some(10),
+            ..MemoryReport::default()
+        });
+        b.memory = Some(MemoryReport {
+            tool: "heaptrack".into(),
+            peak_heap_bytes: Some(1_500_000.0),
+            total_allocations: Some(1100),
+            leaked_bytes: Some(64.0),
+            ..MemoryReport::default()
+        });
+        let comparison = compare_scale(&a, &b, &settings(), Counter::Time);
+        let get = |n: &str| comparison.measures.iter().find(|m| m.name == n);
+        let heap = get("peak_heap_bytes").unwrap();
+        assert_eq!(
+            (heap.verdict(), heap.category, heap.gate_failed),
+            (Verdict::Regressed, Category::Memory, true)
+        );
+        let calls = get("total_allocations").unwrap();
+        assert_eq!(calls.verdict(), Verdict::NoChange); // +10 % < 20 %
+        assert!(get("temporary_allocations").is_none() && get("leaked_bytes").is_none());
+        b.memory = None;
+        let comparison = compare_scale(&a, &b, &settings(), Counter::Time);
+        assert!(comparison
+            .notes
+            .iter()
+            .any(|n| n.contains("only A has memory figures")));
+    }
+
+    #[test]
+    fn too_few_runs_say_so() {
+        let a = scale(&WALL[..2], &RPS[..2], "0");
+        let b = scale(&slower(&WALL[..2], 3.0), &RPS[..2], "0");
+        let m = &compare_scale(&a, &b, &settings(), Counter::Time).measures[0];
+        assert_eq!(m.verdict(), Verdict::NotEnoughSamples);
+        assert!(!m.gate_failed);
+    }
+
+    #[test]
+    fn json_has_a_schema_version_and_flat_measures() {
+        let a = scale(&WALL, &RPS, "0");
+        let report = report_of(&a, &a, Counter::Time);
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["schema_version"], SCHEMA_VERSION);
+        let wall = &json["scales"][0]["measures"][0];
+        assert_eq!(wall["name"], "wall_s");
+        assert_eq!(wall["method"], "sampled");
+        assert_eq!(wall["verdict"], "no_change");
+        assert_eq!(wall["category"], "time");
+        assert_eq!(wall["gate_failed"], false);
+        assert!(wall["p_value"].as_f64().unwrap() > 0.9);
+        assert_eq!(json["gate"]["passed"], true);
+        assert_eq!(json["gate"]["counter"], "time");
+    }
+}

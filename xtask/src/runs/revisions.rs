@@ -1,0 +1,460 @@
+//! Building two git revisions for `profile-compare --rev A --rev B`: each
+//! commit checked out in a temporary worktree, its workload built there with
+//! the current config's definition into a shared target directory, its
+//! executable kept apart; then the runs of both, interleaved (A B A B ...) so
+//! that drift of a shared machine hits both sides alike. Also removes the
+//! scratch of runs that were interrupted. Executes programs and returns
+//! data: which results are written, and how, is `tasks::compare`'s.
+
+use crate::config::{Config, Target, Workload};
+use crate::runs::git::short_hash;
+use crate::runs::measure;
+use crate::runs::measure::RunSample;
+use crate::runs::progress::Progress;
+use crate::runs::workload::{self, Prepared};
+use anyhow::{bail, Context};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A revision built and ready to run.
+pub struct Revision {
+    /// As asked for (`--rev`).
+    pub rev: String,
+    /// The full commit hash it names.
+    pub commit: String,
+    /// The commit's short hash.
+    pub short: String,
+    /// Its executable (copied out of the shared target directory) and argv.
+    pub prepared: Prepared,
+}
+
+/// The revisions built, in the order asked for. Their executables lie in a
+/// scratch directory under the results directory, removed when this is
+/// dropped: keep it until the runs are done.
+pub struct Built {
+    pub revisions: Vec<Revision>,
+    _scratch: Scratch,
+}
+
+/// Builds the workload `name` at each of `revs` (commits of the repository
+/// that holds `config.root`). Scratch of interrupted runs in `results` is
+/// removed first; this run's scratch is `results/.tmp-rev-<pid>`.
+pub fn build(
+    config: &Config,
+    revs: &[String],
+    results: &Path,
+    scratch_prefix: &str,
+    name: &str,
+    workload: &Workload,
+    values: &BTreeMap<String, String>,
+) -> anyhow::Result<Built> {
+    let repo = PathBuf::from(
+        git(&config.root, &["rev-parse", "--show-toplevel"]).with_context(|| {
+            format!(
+                "--rev needs a git repository, and {} is not in one",
+                config.root.display()
+            )
+        })?,
+    );
+    let inside = relative_inside(&config.root, &repo)?;
+    let commits: Vec<String> = revs
+        .iter()
+        .map(|rev| {
+            git(
+                &repo,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{rev}^{{commit}}"),
+                ],
+            )
+            .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let shorts: Vec<String> = commits.iter().map(|c| short_hash(c).to_string()).collect();
+    remove_abandoned_scratch(&repo, results, scratch_prefix);
+    std::fs::create_dir_all(results)
+        .with_context(|| format!("cannot create {}", results.display()))?;
+    let scratch =
+        Scratch::new(results.join(format!("{scratch_prefix}rev-{}", std::process::id())))?;
+    let target_dir = shared_target_dir(config);
+
+    let mut built = Vec::new();
+    for (i, side) in ["a", "b"].into_iter().enumerate() {
+        let (rev, commit) = (&revs[i], &commits[i]);
+        eprintln!("== building {rev} ({}) ==", shorts[i]);
+        let worktree = Worktree::add(&repo, &scratch.path.join(format!("src-{side}")), commit)?;
+        let root = worktree.path.join(&inside);
+        let prepared =
+            build_at(config, &root, &target_dir, name, workload, values).with_context(|| {
+                format!(
+                    "cannot build revision {rev} ({}) in {}",
+                    shorts[i],
+                    root.display()
+                )
+            })?;
+        // The shared target directory is overwritten by the next build:
+        // keep this revision's executable. Same-length paths for both
+        // sides, so that argv (and callgrind's counts) differ only by the code.
+        let bin_dir = scratch.path.join(format!("bin-{side}"));
+        std::fs::create_dir_all(&bin_dir)?;
+        let file_name = prepared
+            .program
+            .file_name()
+            .context("the built executable has no file name")?;
+        let program = bin_dir.join(file_name);
+        std::fs::copy(&prepared.program, &program).with_context(|| {
+            format!(
+                "cannot copy {} to {}",
+                prepared.program.display(),
+                program.display()
+            )
+        })?;
+        let cwd = match prepared.cwd.strip_prefix(&root) {
+            Ok(rest) => config.root.join(rest),
+            Err(_) => prepared.cwd.clone(),
+        };
+        drop(worktree);
+        built.push(Revision {
+            rev: rev.clone(),
+            commit: commit.clone(),
+            short: shorts[i].clone(),
+            prepared: Prepared {
+                program,
+                cwd,
+                ..prepared
+            },
+        });
+    }
+    Ok(Built {
+        revisions: built,
+        _scratch: scratch,
+    })
+}
+
+/// Worktrees and executables of --rev runs that were interrupted (Ctrl-C
+/// exits without running destructors): `<prefix>rev-<pid>` (the results
+/// store names the prefix, `.tmp-`) of a process that is gone. Their
+/// worktrees are unregistered from git, then deleted.
+fn remove_abandoned_scratch(repo: &Path, results: &Path, scratch_prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(results) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(scratch_prefix)
+            .and_then(|rest| rest.strip_prefix("rev-"))
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() as i32 || crate::runs::process::process_alive(pid) {
+            continue;
+        }
+        for side in ["src-a", "src-b"] {
+            let worktree = entry.path().join(side);
+            if worktree.exists() {
+                let _ = git(
+                    repo,
+                    &["worktree", "remove", "--force", &worktree.to_string_lossy()],
+                );
+            }
+        }
+        let _ = std::fs::remove_dir_all(entry.path());
+    }
+    // Entries of worktrees whose directories are gone.
+    let _ = git(repo, &["worktree", "prune"]);
+}
+
+pub fn check_workload(name: &str, workload: &Workload) -> anyhow::Result<()> {
+    if workload.is_service() {
+        bail!(
+            "--rev runs one-shot workloads, and `{name}` is a server: measure each revision with \
+             `cargo xtask profile-baseline --workload {name}` and compare the two results"
+        );
+    }
+    if let Target::Command(command) = workload.target() {
+        bail!(
+            "--rev builds the workload with cargo at each revision, but `{name}` runs the external command \
+             `{command}`: build each revision yourself, run `cargo xtask profile-baseline` on each, and \
+             compare the two results"
+        );
+    }
+    Ok(())
+}
+
+/// A B A B ...: warm-ups, then the measured runs, alternating sides.
+pub fn interleaved_runs(
+    built: &[Revision],
+    warmup: u32,
+    runs: u32,
+) -> anyhow::Result<Vec<Vec<RunSample>>> {
+    let mut samples = vec![Vec::new(); built.len()];
+    let progress = Progress::bar(u64::from(warmup + runs) * built.len() as u64, "A/B ");
+    for i in 0..warmup + runs {
+        let is_warmup = i < warmup;
+        for (side, samples) in built.iter().zip(samples.iter_mut()) {
+            progress.set_message(format!(
+                "{} {} {}",
+                side.rev,
+                if is_warmup { "warm-up" } else { "run" },
+                if is_warmup { i + 1 } else { i + 1 - warmup }
+            ));
+            let (sample, _) =
+                measure::run_once(&side.prepared).inspect_err(|_| progress.abandon())?;
+            progress.step(&format!(
+                "{} {} {:.3} s",
+                side.rev,
+                if is_warmup { "warm-up" } else { "run" },
+                sample.wall_s
+            ));
+            if !is_warmup {
+                samples.push(sample);
+            }
+        }
+    }
+    progress.finish();
+    Ok(samples)
+}
+
+/// Builds the workload in the checkout at `root` with the current
+/// config's workload definition, into the shared target directory.
+fn build_at(
+    config: &Config,
+    root: &Path,
+    target_dir: &Path,
+    name: &str,
+    workload: &Workload,
+    values: &BTreeMap<String, String>,
+) -> anyhow::Result<Prepared> {
+    let mut at_revision = config.clone();
+    at_revision.root = root.to_path_buf();
+    let _target = EnvOverride::set("CARGO_TARGET_DIR", target_dir.as_os_str());
+    workload::prepare(&at_revision, name, workload, values)
+}
+
+/// `<target>/xtask-rev`: shared by every revision build, so dependencies
+/// compile once; kept apart from the workspace's own artifacts.
+fn shared_target_dir(config: &Config) -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                config.root.join(p)
+            }
+        })
+        .unwrap_or_else(|| config.root.join("target"));
+    base.join("xtask-rev")
+}
+
+/// Where `dir` lies inside `repo` (both canonicalised).
+fn relative_inside(dir: &Path, repo: &Path) -> anyhow::Result<PathBuf> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    let repo = repo
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", repo.display()))?;
+    dir.strip_prefix(&repo)
+        .map(Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "{} is not inside the repository {}",
+                dir.display(),
+                repo.display()
+            )
+        })
+}
+
+/// Runs git in `dir`; its trimmed stdout, or an error with its stderr.
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let mut command = Command::new("git");
+    command.arg("-C").arg(dir).args(args);
+    crate::runs::process::echo(&format!("git -C {} {}", dir.display(), args.join(" ")));
+    let output = command
+        .output()
+        .context("cannot run git (is it installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// A detached worktree of one commit, removed when dropped (also on
+/// errors). After a Ctrl-C it stays under `results/.tmp-rev-*` for
+/// `cleanup`, and the next --rev run prunes git's entry for it.
+struct Worktree {
+    repo: PathBuf,
+    path: PathBuf,
+}
+
+impl Worktree {
+    fn add(repo: &Path, path: &Path, commit: &str) -> anyhow::Result<Worktree> {
+        let path_text = path.to_string_lossy();
+        git(repo, &["worktree", "add", "--detach", &path_text, commit])?;
+        Ok(Worktree {
+            repo: repo.to_path_buf(),
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        let path = self.path.to_string_lossy().into_owned();
+        if let Err(error) = git(&self.repo, &["worktree", "remove", "--force", &path]) {
+            eprintln!("warning: {error:#}; removing {path} by hand");
+            let _ = std::fs::remove_dir_all(&self.path);
+            let _ = git(&self.repo, &["worktree", "prune"]);
+        }
+    }
+}
+
+/// A scratch directory (worktrees, executables) removed when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn new(path: PathBuf) -> anyhow::Result<Scratch> {
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Scratch { path })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Sets an environment variable of this process for the child cargo
+/// builds (runs::build takes no environment), restoring it when dropped.
+struct EnvOverride {
+    key: &'static str,
+    previous: Option<OsString>,
+}
+
+impl EnvOverride {
+    fn set(key: &'static str, value: &std::ffi::OsStr) -> EnvOverride {
+        let previous = std::env::var_os(key);
+        // The xtask is single-threaded while it builds; no thread reads
+        // the environment concurrently.
+        std::env::set_var(key, value);
+        EnvOverride { key, previous }
+    }
+}
+
+impl Drop for EnvOverride {
+    fn drop(&mut self) {
+        match &self.previous {
+            Some(value) => std::env::set_var(self.key, value),
+            None => std::env::remove_var(self.key),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worktrees_are_removed_when_dropped() {
+        let repo = PathBuf::from(
+            git(
+                &crate::config::project_root(),
+                &["rev-parse", "--show-toplevel"],
+            )
+            .unwrap(),
+        );
+        let scratch =
+            Scratch::new(std::env::temp_dir().join(format!("xtask-wt-{}", std::process::id())))
+                .unwrap();
+        let path = scratch.path.join("src-a");
+        let head = git(&repo, &["rev-parse", "HEAD"]).unwrap();
+        {
+            let worktree = Worktree::add(&repo, &path, &head).unwrap();
+            assert!(worktree.path.join("Cargo.toml").is_file());
+            let listed = git(&repo, &["worktree", "list", "--porcelain"]).unwrap();
+            assert!(
+                listed.contains(&path.to_string_lossy().into_owned()),
+                "{listed}"
+            );
+        }
+        assert!(!path.exists());
+        let listed = git(&repo, &["worktree", "list", "--porcelain"]).unwrap();
+        assert!(
+            !listed.contains(&path.to_string_lossy().into_owned()),
+            "{listed}"
+        );
+        let scratch_path = scratch.path.clone();
+        drop(scratch);
+        assert!(!scratch_path.exists());
+    }
+
+    #[test]
+    fn scratch_of_dead_runs_is_removed_and_nothing_else() {
+        let repo = PathBuf::from(
+            git(
+                &crate::config::project_root(),
+                &["rev-parse", "--show-toplevel"],
+            )
+            .unwrap(),
+        );
+        let results = std::env::temp_dir().join(format!("xtask-abandoned-{}", std::process::id()));
+        let mut child = Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let keep = [
+            format!(".tmp-rev-{}", std::process::id()),
+            ".tmp-20261122-000000-baseline-1".to_string(),
+            "20261122-000000-baseline".to_string(),
+        ];
+        for name in keep.iter().chain([&format!(".tmp-rev-{dead}")]) {
+            std::fs::create_dir_all(results.join(name).join("bin-a")).unwrap();
+        }
+        remove_abandoned_scratch(&repo, &results, ".tmp-");
+        let mut left: Vec<String> = std::fs::read_dir(&results)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected = keep.to_vec();
+        expected.sort();
+        assert_eq!(left, expected);
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+
+    #[test]
+    fn unknown_revisions_and_paths_are_clear_errors() {
+        let root = crate::config::project_root();
+        let err = git(
+            &root,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "no-such-rev-xyz^{commit}",
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("failed"), "{err}");
+        let outside = relative_inside(Path::new("/"), &root).unwrap_err();
+        assert!(
+            outside.to_string().contains("is not inside the repository"),
+            "{outside}"
+        );
+        assert_eq!(relative_inside(&root, &root).unwrap(), PathBuf::new());
+    }
+}
