@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::reports::chart::{self, escape, LEGEND};
-use crate::reports::markdown::{format_value, scale_prefix};
+use crate::reports::markdown::format_value;
 use crate::results::inventory::{self, Item, Kind};
 use crate::results::pins::Pins;
 use crate::results::series::Series;
@@ -69,7 +69,7 @@ fn svg_files(dir: &Path, record: &crate::results::record::RunRecord) -> Vec<Stri
     let mut prefixes: Vec<String> = record
         .scales
         .iter()
-        .map(|s| scale_prefix(s, several))
+        .map(|s| s.dir_prefix(several))
         .collect();
     prefixes.dedup();
     for prefix in prefixes {

@@ -140,7 +140,7 @@ pub fn run_readme(
     }
     out.push_str("## Files\n\n- [run.json](run.json): every sample, summary and setting\n- [system_info.json](system_info.json): the machine\n");
     for scale in &record.scales {
-        let prefix = scale_prefix(scale, record.scales.len() > 1);
+        let prefix = scale.dir_prefix(record.scales.len() > 1);
         if let Some(profile) = &scale.cpu_profile {
             for file in &profile.files {
                 let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
@@ -159,11 +159,6 @@ pub fn run_readme(
         }
     }
     out
-}
-
-/// Files of a scale live in a subdirectory when a result holds several scales.
-pub fn scale_prefix(scale: &ScaleRecord, several: bool) -> String {
-    scale.dir_prefix(several)
 }
 
 /// The median wall time of a result's first scale, formatted, or `—`.
@@ -246,7 +241,7 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         out.push('\n');
     }
     if let Some(profile) = &scale.cpu_profile {
-        let prefix = scale_prefix(scale, several);
+        let prefix = scale.dir_prefix(several);
         let _ = writeln!(
             out,
             "### CPU profile\n\n{} at {} Hz, call graph `{}`, {}; {}. [Flamegraph]({prefix}flamegraph.svg)\n",
@@ -269,7 +264,7 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         }
     }
     if let Some(memory) = &scale.memory {
-        let prefix = scale_prefix(scale, several);
+        let prefix = scale.dir_prefix(several);
         let _ = writeln!(out, "### Memory ({})\n", memory.tool);
         for note in &memory.notes {
             let _ = writeln!(out, "> {note}\n");

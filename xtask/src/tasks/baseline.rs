@@ -348,7 +348,7 @@ fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
     }
     println!("\nresult: {}", dir.display());
     if record.scales.iter().any(|s| s.cpu_profile.is_some()) {
-        let prefix = markdown::scale_prefix(&record.scales[0], record.scales.len() > 1);
+        let prefix = record.scales[0].dir_prefix(record.scales.len() > 1);
         println!(
             "flamegraph: {}",
             dir.join(format!("{prefix}flamegraph.svg")).display()

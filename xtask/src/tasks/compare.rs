@@ -217,7 +217,7 @@ pub fn compare(
                 std::fs::create_dir_all(tmp.join(&out_prefix))?;
             }
             let folded = |entry: &Entry, scale: &ScaleRecord, file: &str| {
-                let prefix = markdown::scale_prefix(scale, entry.record.scales.len() > 1);
+                let prefix = scale.dir_prefix(entry.record.scales.len() > 1);
                 entry.dir.join(format!("{prefix}{file}"))
             };
             let title = format!("{} → {}", a.name, b.name);

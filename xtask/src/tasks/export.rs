@@ -147,10 +147,7 @@ fn pprof_of(entry: &Entry, scale: Option<&str>) -> anyhow::Result<Vec<u8>> {
             chosen.scale
         );
     }
-    let folded = entry
-        .dir
-        .join(markdown::scale_prefix(chosen, several))
-        .join(FOLDED);
+    let folded = entry.dir.join(chosen.dir_prefix(several)).join(FOLDED);
     let file = std::fs::File::open(&folded).with_context(|| {
         format!(
             "cannot read {}: the result has no CPU profile for scale `{}`",

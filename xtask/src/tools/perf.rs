@@ -410,34 +410,26 @@ pub fn count_records(path: &Path) -> std::io::Result<StreamCounter> {
     let read = file.read(&mut header)?;
     let u64_at = |at: usize| u64::from_ne_bytes(header[at..at + 8].try_into().unwrap());
     let mut counter = StreamCounter::default();
-    if read >= 56 && &header[..8] == b"PERFILE2" && u64_at(8) > 16 {
+    let data: Box<dyn Read> = if read >= 56 && &header[..8] == b"PERFILE2" && u64_at(8) > 16 {
         // struct perf_file_header: magic, size, attr_size, attrs {offset,
         // size}, data {offset, size}, ...
         let (offset, size) = (u64_at(40), u64_at(48));
         counter.started = true;
         file.seek(SeekFrom::Start(offset))?;
-        let mut data = BufReader::with_capacity(1 << 20, file.take(size));
-        loop {
-            let chunk = data.fill_buf()?;
-            if chunk.is_empty() {
-                break;
-            }
-            let n = chunk.len();
-            counter.feed(chunk);
-            data.consume(n);
-        }
+        Box::new(file.take(size))
     } else {
         file.seek(SeekFrom::Start(0))?;
-        let mut data = BufReader::with_capacity(1 << 20, file);
-        loop {
-            let chunk = data.fill_buf()?;
-            if chunk.is_empty() {
-                break;
-            }
-            let n = chunk.len();
-            counter.feed(chunk);
-            data.consume(n);
+        Box::new(file)
+    };
+    let mut data = BufReader::with_capacity(1 << 20, data);
+    loop {
+        let chunk = data.fill_buf()?;
+        if chunk.is_empty() {
+            break;
         }
+        let n = chunk.len();
+        counter.feed(chunk);
+        data.consume(n);
     }
     Ok(counter)
 }
