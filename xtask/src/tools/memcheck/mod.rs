@@ -14,16 +14,21 @@
 //! of each kind, so [`command`] passes `--show-leak-kinds=all`, which makes
 //! memcheck list every record (still reachable and indirectly lost too) and
 //! lets [`parse`] rebuild the totals exactly. The HEAP SUMMARY's allocation
-//! count is not available from XML. [`parse`] also reads the text log (as
-//! [`log_command`] makes it, the form older scripts used), summaries included.
+//! count is not available from XML. The text log (the form older scripts
+//! used) is read only by the tests, to check the XML against it:
+//! `log_parser.rs`, compiled for tests only.
 
 use super::memory_model::{demangle_in_text, excerpt, Frame, MemoryReport, ParseError, Site};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
 
+#[cfg(test)]
+mod log_parser;
+#[cfg(test)]
+pub use log_parser::log_command;
+
 const WHAT_XML: &str = "memcheck XML";
-const WHAT_LOG: &str = "memcheck log";
 
 /// Options shared by both forms: full leak check listing every kind of loss
 /// record, stacks deep enough to get past Rust's inlined allocator frames,
@@ -53,23 +58,6 @@ pub fn command(valgrind: &Path, xml_out: &Path, program: &Path, args: &[String])
     argv
 }
 
-#[cfg(test)]
-/// The same run writing the text log instead (`--log-file=OUT`).
-pub fn log_command(
-    valgrind: &Path,
-    log_out: &Path,
-    program: &Path,
-    args: &[String],
-) -> Vec<OsString> {
-    let mut argv = common_args(valgrind);
-    let mut file = OsString::from("--log-file=");
-    file.push(log_out);
-    argv.push(file);
-    argv.push(program.into());
-    argv.extend(args.iter().map(OsString::from));
-    argv
-}
-
 /// Bytes and blocks of one kind of loss.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Lost {
@@ -93,16 +81,6 @@ impl LeakKind {
             "Leak_IndirectlyLost" => Some(LeakKind::IndirectlyLost),
             "Leak_PossiblyLost" => Some(LeakKind::PossiblyLost),
             "Leak_StillReachable" => Some(LeakKind::StillReachable),
-            _ => None,
-        }
-    }
-
-    fn from_text(text: &str) -> Option<LeakKind> {
-        match text {
-            "definitely lost" => Some(LeakKind::DefinitelyLost),
-            "indirectly lost" => Some(LeakKind::IndirectlyLost),
-            "possibly lost" => Some(LeakKind::PossiblyLost),
-            "still reachable" => Some(LeakKind::StillReachable),
             _ => None,
         }
     }
@@ -175,7 +153,7 @@ pub struct LeakReport {
     /// The loss records that are leaks (definitely, indirectly, possibly
     /// lost), definitely lost first then by bytes, at most `top`.
     pub top_leaks: Vec<LossRecord>,
-    /// From a text log only.
+    /// From a text log only (which only the tests read): `None` from XML.
     pub heap_summary: Option<HeapSummary>,
 }
 
@@ -201,22 +179,16 @@ impl From<&LeakReport> for MemoryReport {
     }
 }
 
-/// Reads memcheck's XML (from [`command`]) or text log (from
-/// [`log_command`]), telling them apart by their first line.
+/// Reads memcheck's XML (from [`command`]).
 pub fn parse(text: &str, top: usize) -> Result<LeakReport, ParseError> {
-    let start = text.trim_start();
-    if start.is_empty() {
+    if text.trim_start().is_empty() {
         return Err(ParseError::new(
             "memcheck output",
             None,
-            "empty input: expected memcheck's XML or log",
+            "empty input: expected memcheck's XML",
         ));
     }
-    if start.starts_with('<') {
-        parse_xml(text, top)
-    } else {
-        parse_log(text, top)
-    }
+    parse_xml(text, top)
 }
 
 // ---------------------------------------------------------------------------
@@ -654,273 +626,6 @@ fn top_leaks(mut records: Vec<LossRecord>, top: usize) -> Vec<LossRecord> {
     });
     records.truncate(top);
     records
-}
-
-// ---------------------------------------------------------------------------
-// Text log
-
-/// `   at 0x48417B4: malloc (in /usr/lib/…)` / `   by 0x12E889: f (a.rs:9)`
-fn log_frame(line: &str) -> Option<Frame> {
-    let rest = line
-        .strip_prefix("at ")
-        .or_else(|| line.strip_prefix("by "))?;
-    let (address, rest) = rest.split_once(": ")?;
-    if !address.starts_with("0x") {
-        return None;
-    }
-    let rest = rest.trim_end();
-    // The location is the last balanced `( … )` group, preceded by a space.
-    let (function, location) = match rest.strip_suffix(')') {
-        Some(body) => {
-            let mut depth = 1;
-            let mut split = None;
-            for (i, c) in body.char_indices().rev() {
-                match c {
-                    ')' => depth += 1,
-                    '(' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            split = Some(i);
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            match split {
-                Some(i) if body[..i].ends_with(' ') => (body[..i].trim_end(), Some(&body[i + 1..])),
-                _ => (rest, None),
-            }
-        }
-        None => (rest, None),
-    };
-    let (location, module) = match location {
-        Some(l) => match l.strip_prefix("in ") {
-            Some(module) => (None, Some(module.to_string())),
-            None => (Some(l.to_string()), None),
-        },
-        None => (None, None),
-    };
-    Some(Frame {
-        function: demangle_in_text(function),
-        location,
-        module,
-    })
-}
-
-/// `4,096 bytes in 1 blocks are definitely lost in loss record 3 of 3`
-fn log_loss_record(line: &str) -> Option<LossRecord> {
-    let (amount, rest) = line.split_once(" bytes in ")?;
-    let (blocks, rest) = rest.split_once(" blocks are ")?;
-    let (kind, _) = rest.split_once(" in loss record ")?;
-    let kind = LeakKind::from_text(kind)?;
-    let (bytes, direct, indirect) = match direct_indirect(amount) {
-        Some((d, i)) => (number(amount.split_once(' ')?.0)?, d, i),
-        None => {
-            let b = number(amount)?;
-            (b, b, 0)
-        }
-    };
-    Some(LossRecord {
-        kind,
-        bytes,
-        direct_bytes: direct,
-        indirect_bytes: indirect,
-        blocks: number(blocks)?,
-        stack: Vec::new(),
-    })
-}
-
-/// `definitely lost: 4,096 bytes in 1 blocks`
-fn log_lost(value: &str) -> Option<Lost> {
-    let (bytes, rest) = value.split_once(" bytes in ")?;
-    let blocks = rest.strip_suffix(" blocks")?;
-    Some(Lost {
-        bytes: number(bytes)?,
-        blocks: number(blocks)?,
-    })
-}
-
-fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
-    let mut report = LeakReport {
-        command: None,
-        definitely_lost: Lost::default(),
-        indirectly_lost: Lost::default(),
-        possibly_lost: Lost::default(),
-        still_reachable: Lost::default(),
-        totals_complete: true,
-        error_count: 0,
-        errors: Vec::new(),
-        top_leaks: Vec::new(),
-        heap_summary: None,
-    };
-    let mut leaks: Vec<LossRecord> = Vec::new();
-    let mut errors: Vec<MemoryError> = Vec::new();
-    // What the frames that follow belong to.
-    enum Current {
-        None,
-        Leak,
-        Error,
-    }
-    let mut current = Current::None;
-    let mut seen_valgrind = false;
-    let mut leak_summary = false;
-    let mut error_summary: Option<u64> = None;
-    for (index, raw) in text.lines().enumerate() {
-        let n = index + 1;
-        // `==6683== message`: only valgrind's own lines count.
-        let Some(body) = raw
-            .strip_prefix("==")
-            .and_then(|r| r.split_once("== "))
-            .filter(|(pid, _)| pid.chars().all(|c| c.is_ascii_digit()))
-            .map(|(_, body)| body)
-            .or_else(|| {
-                raw.strip_prefix("==")
-                    .and_then(|r| r.strip_suffix("=="))
-                    .map(|_| "")
-            })
-        else {
-            continue;
-        };
-        seen_valgrind = true;
-        let line = body.trim();
-        let bad = |what: &str| {
-            ParseError::at(
-                WHAT_LOG,
-                n,
-                format!("expected {what}, got {}", excerpt(line)),
-            )
-        };
-        if line.is_empty() {
-            current = Current::None;
-            continue;
-        }
-        if let Some(command) = line.strip_prefix("Command: ") {
-            report.command = Some(command.to_string());
-        } else if let Some(frame) = log_frame(line) {
-            match current {
-                Current::Leak => leaks.last_mut().expect("a record").stack.push(frame),
-                Current::Error => errors.last_mut().expect("an error").stack.push(frame),
-                Current::None => {}
-            }
-        } else if line.contains(" in loss record ") {
-            let record = log_loss_record(line)
-                .ok_or_else(|| bad("'N bytes in M blocks are <kind> in loss record I of J'"))?;
-            leaks.push(record);
-            current = Current::Leak;
-        } else if let Some(value) = line.strip_prefix("in use at exit: ") {
-            let lost =
-                log_lost(value).ok_or_else(|| bad("'in use at exit: N bytes in M blocks'"))?;
-            report.heap_summary = Some(HeapSummary {
-                in_use_bytes: lost.bytes,
-                in_use_blocks: lost.blocks,
-                allocs: 0,
-                frees: 0,
-                bytes_allocated: 0,
-            });
-        } else if let Some(value) = line.strip_prefix("total heap usage: ") {
-            // `249,021 allocs, 249,018 frees, 34,692,461 bytes allocated`
-            let parts: Vec<&str> = value.split(", ").collect();
-            let field = |i: usize, suffix: &str| {
-                parts
-                    .get(i)
-                    .and_then(|p| p.strip_suffix(suffix))
-                    .and_then(number)
-            };
-            let (Some(allocs), Some(frees), Some(bytes)) = (
-                field(0, " allocs"),
-                field(1, " frees"),
-                field(2, " bytes allocated"),
-            ) else {
-                return Err(bad(
-                    "'total heap usage: N allocs, N frees, N bytes allocated'",
-                ));
-            };
-            let summary = report.heap_summary.get_or_insert(HeapSummary {
-                in_use_bytes: 0,
-                in_use_blocks: 0,
-                allocs: 0,
-                frees: 0,
-                bytes_allocated: 0,
-            });
-            summary.allocs = allocs;
-            summary.frees = frees;
-            summary.bytes_allocated = bytes;
-        } else if line == "LEAK SUMMARY:" {
-            leak_summary = true;
-        } else if let Some((kind, value)) = line.split_once(": ").filter(|_| leak_summary) {
-            let target = match kind {
-                "definitely lost" => Some(&mut report.definitely_lost),
-                "indirectly lost" => Some(&mut report.indirectly_lost),
-                "possibly lost" => Some(&mut report.possibly_lost),
-                "still reachable" => Some(&mut report.still_reachable),
-                _ => None,
-            };
-            if let Some(target) = target {
-                *target = log_lost(value)
-                    .ok_or_else(|| bad(&format!("'{kind}: N bytes in M blocks'")))?;
-            }
-            if kind == "ERROR SUMMARY" {
-                error_summary = value.split_whitespace().next().and_then(number);
-            }
-        } else if let Some(value) = line.strip_prefix("ERROR SUMMARY: ") {
-            error_summary = Some(
-                value
-                    .split_whitespace()
-                    .next()
-                    .and_then(number)
-                    .ok_or_else(|| bad("'ERROR SUMMARY: N errors from M contexts'"))?,
-            );
-        } else if !matches!(current, Current::Leak) && is_error_headline(line) {
-            errors.push(MemoryError {
-                kind: String::new(),
-                what: line.to_string(),
-                count: 1,
-                stack: Vec::new(),
-            });
-            current = Current::Error;
-        }
-    }
-    if !seen_valgrind {
-        return Err(ParseError::new(
-            WHAT_LOG,
-            None,
-            "no valgrind lines ('==PID== …') found: expected memcheck's log",
-        ));
-    }
-    let Some(errors_total) = error_summary else {
-        return Err(ParseError::new(
-            WHAT_LOG,
-            None,
-            "no 'ERROR SUMMARY:' line: the log is truncated (valgrind killed or still running?)",
-        ));
-    };
-    // The ERROR SUMMARY counts leaks of the kinds reported as errors
-    // (definite and possible, memcheck's default `--errors-for-leak-kinds`).
-    let leak_errors = leaks
-        .iter()
-        .filter(|r| matches!(r.kind, LeakKind::DefinitelyLost | LeakKind::PossiblyLost))
-        .count() as u64;
-    report.error_count = errors_total.saturating_sub(leak_errors);
-    report.errors = errors.into_iter().take(top).collect();
-    report.top_leaks = top_leaks(leaks, top);
-    Ok(report)
-}
-
-/// The first line of a memory error in a log (`Invalid read of size 4`,
-/// `Conditional jump or move depends on uninitialised value(s)` …).
-fn is_error_headline(line: &str) -> bool {
-    const STARTS: &[&str] = &[
-        "Invalid ",
-        "Conditional jump",
-        "Use of uninitialised",
-        "Syscall param",
-        "Mismatched free",
-        "Source and destination overlap",
-        "Argument 'size' of function",
-        "Process terminating",
-    ];
-    STARTS.iter().any(|s| line.starts_with(s))
 }
 
 #[cfg(test)]
