@@ -1,0 +1,308 @@
+//! The reader of memcheck's text log (`--log-file=…`, the form older scripts
+//! used), kept for the tests only: the tool itself asks memcheck for XML
+//! ([`super::command`]) and reads that. The tests read the fixture log with
+//! it to check that the XML gives the same totals and stacks, and that the
+//! log's closing summaries (HEAP SUMMARY, LEAK SUMMARY, ERROR SUMMARY) agree.
+
+use super::{
+    common_args, direct_indirect, number, top_leaks, HeapSummary, LeakKind, LeakReport, LossRecord,
+    Lost, MemoryError,
+};
+use crate::tools::memory_model::{demangle_in_text, excerpt, Frame, ParseError};
+use std::ffi::OsString;
+use std::path::Path;
+
+const WHAT_LOG: &str = "memcheck log";
+
+/// The same run writing the text log instead (`--log-file=OUT`).
+pub fn log_command(
+    valgrind: &Path,
+    log_out: &Path,
+    program: &Path,
+    args: &[String],
+) -> Vec<OsString> {
+    let mut argv = common_args(valgrind);
+    let mut file = OsString::from("--log-file=");
+    file.push(log_out);
+    argv.push(file);
+    argv.push(program.into());
+    argv.extend(args.iter().map(OsString::from));
+    argv
+}
+
+impl LeakKind {
+    fn from_text(text: &str) -> Option<LeakKind> {
+        match text {
+            "definitely lost" => Some(LeakKind::DefinitelyLost),
+            "indirectly lost" => Some(LeakKind::IndirectlyLost),
+            "possibly lost" => Some(LeakKind::PossiblyLost),
+            "still reachable" => Some(LeakKind::StillReachable),
+            _ => None,
+        }
+    }
+}
+
+/// `   at 0x48417B4: malloc (in /usr/lib/…)` / `   by 0x12E889: f (a.rs:9)`
+fn log_frame(line: &str) -> Option<Frame> {
+    let rest = line
+        .strip_prefix("at ")
+        .or_else(|| line.strip_prefix("by "))?;
+    let (address, rest) = rest.split_once(": ")?;
+    if !address.starts_with("0x") {
+        return None;
+    }
+    let rest = rest.trim_end();
+    // The location is the last balanced `( … )` group, preceded by a space.
+    let (function, location) = match rest.strip_suffix(')') {
+        Some(body) => {
+            let mut depth = 1;
+            let mut split = None;
+            for (i, c) in body.char_indices().rev() {
+                match c {
+                    ')' => depth += 1,
+                    '(' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            split = Some(i);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match split {
+                Some(i) if body[..i].ends_with(' ') => (body[..i].trim_end(), Some(&body[i + 1..])),
+                _ => (rest, None),
+            }
+        }
+        None => (rest, None),
+    };
+    let (location, module) = match location {
+        Some(l) => match l.strip_prefix("in ") {
+            Some(module) => (None, Some(module.to_string())),
+            None => (Some(l.to_string()), None),
+        },
+        None => (None, None),
+    };
+    Some(Frame {
+        function: demangle_in_text(function),
+        location,
+        module,
+    })
+}
+
+/// `4,096 bytes in 1 blocks are definitely lost in loss record 3 of 3`
+fn log_loss_record(line: &str) -> Option<LossRecord> {
+    let (amount, rest) = line.split_once(" bytes in ")?;
+    let (blocks, rest) = rest.split_once(" blocks are ")?;
+    let (kind, _) = rest.split_once(" in loss record ")?;
+    let kind = LeakKind::from_text(kind)?;
+    let (bytes, direct, indirect) = match direct_indirect(amount) {
+        Some((d, i)) => (number(amount.split_once(' ')?.0)?, d, i),
+        None => {
+            let b = number(amount)?;
+            (b, b, 0)
+        }
+    };
+    Some(LossRecord {
+        kind,
+        bytes,
+        direct_bytes: direct,
+        indirect_bytes: indirect,
+        blocks: number(blocks)?,
+        stack: Vec::new(),
+    })
+}
+
+/// `definitely lost: 4,096 bytes in 1 blocks`
+fn log_lost(value: &str) -> Option<Lost> {
+    let (bytes, rest) = value.split_once(" bytes in ")?;
+    let blocks = rest.strip_suffix(" blocks")?;
+    Some(Lost {
+        bytes: number(bytes)?,
+        blocks: number(blocks)?,
+    })
+}
+
+/// Reads the text log (as [`log_command`] makes it), summaries included.
+pub fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
+    let mut report = LeakReport {
+        command: None,
+        definitely_lost: Lost::default(),
+        indirectly_lost: Lost::default(),
+        possibly_lost: Lost::default(),
+        still_reachable: Lost::default(),
+        totals_complete: true,
+        error_count: 0,
+        errors: Vec::new(),
+        top_leaks: Vec::new(),
+        heap_summary: None,
+    };
+    let mut leaks: Vec<LossRecord> = Vec::new();
+    let mut errors: Vec<MemoryError> = Vec::new();
+    // What the frames that follow belong to.
+    enum Current {
+        None,
+        Leak,
+        Error,
+    }
+    let mut current = Current::None;
+    let mut seen_valgrind = false;
+    let mut leak_summary = false;
+    let mut error_summary: Option<u64> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let n = index + 1;
+        // `==6683== message`: only valgrind's own lines count.
+        let Some(body) = raw
+            .strip_prefix("==")
+            .and_then(|r| r.split_once("== "))
+            .filter(|(pid, _)| pid.chars().all(|c| c.is_ascii_digit()))
+            .map(|(_, body)| body)
+            .or_else(|| {
+                raw.strip_prefix("==")
+                    .and_then(|r| r.strip_suffix("=="))
+                    .map(|_| "")
+            })
+        else {
+            continue;
+        };
+        seen_valgrind = true;
+        let line = body.trim();
+        let bad = |what: &str| {
+            ParseError::at(
+                WHAT_LOG,
+                n,
+                format!("expected {what}, got {}", excerpt(line)),
+            )
+        };
+        if line.is_empty() {
+            current = Current::None;
+            continue;
+        }
+        if let Some(command) = line.strip_prefix("Command: ") {
+            report.command = Some(command.to_string());
+        } else if let Some(frame) = log_frame(line) {
+            match current {
+                Current::Leak => leaks.last_mut().expect("a record").stack.push(frame),
+                Current::Error => errors.last_mut().expect("an error").stack.push(frame),
+                Current::None => {}
+            }
+        } else if line.contains(" in loss record ") {
+            let record = log_loss_record(line)
+                .ok_or_else(|| bad("'N bytes in M blocks are <kind> in loss record I of J'"))?;
+            leaks.push(record);
+            current = Current::Leak;
+        } else if let Some(value) = line.strip_prefix("in use at exit: ") {
+            let lost =
+                log_lost(value).ok_or_else(|| bad("'in use at exit: N bytes in M blocks'"))?;
+            report.heap_summary = Some(HeapSummary {
+                in_use_bytes: lost.bytes,
+                in_use_blocks: lost.blocks,
+                allocs: 0,
+                frees: 0,
+                bytes_allocated: 0,
+            });
+        } else if let Some(value) = line.strip_prefix("total heap usage: ") {
+            // `249,021 allocs, 249,018 frees, 34,692,461 bytes allocated`
+            let parts: Vec<&str> = value.split(", ").collect();
+            let field = |i: usize, suffix: &str| {
+                parts
+                    .get(i)
+                    .and_then(|p| p.strip_suffix(suffix))
+                    .and_then(number)
+            };
+            let (Some(allocs), Some(frees), Some(bytes)) = (
+                field(0, " allocs"),
+                field(1, " frees"),
+                field(2, " bytes allocated"),
+            ) else {
+                return Err(bad(
+                    "'total heap usage: N allocs, N frees, N bytes allocated'",
+                ));
+            };
+            let summary = report.heap_summary.get_or_insert(HeapSummary {
+                in_use_bytes: 0,
+                in_use_blocks: 0,
+                allocs: 0,
+                frees: 0,
+                bytes_allocated: 0,
+            });
+            summary.allocs = allocs;
+            summary.frees = frees;
+            summary.bytes_allocated = bytes;
+        } else if line == "LEAK SUMMARY:" {
+            leak_summary = true;
+        } else if let Some((kind, value)) = line.split_once(": ").filter(|_| leak_summary) {
+            let target = match kind {
+                "definitely lost" => Some(&mut report.definitely_lost),
+                "indirectly lost" => Some(&mut report.indirectly_lost),
+                "possibly lost" => Some(&mut report.possibly_lost),
+                "still reachable" => Some(&mut report.still_reachable),
+                _ => None,
+            };
+            if let Some(target) = target {
+                *target = log_lost(value)
+                    .ok_or_else(|| bad(&format!("'{kind}: N bytes in M blocks'")))?;
+            }
+            if kind == "ERROR SUMMARY" {
+                error_summary = value.split_whitespace().next().and_then(number);
+            }
+        } else if let Some(value) = line.strip_prefix("ERROR SUMMARY: ") {
+            error_summary = Some(
+                value
+                    .split_whitespace()
+                    .next()
+                    .and_then(number)
+                    .ok_or_else(|| bad("'ERROR SUMMARY: N errors from M contexts'"))?,
+            );
+        } else if !matches!(current, Current::Leak) && is_error_headline(line) {
+            errors.push(MemoryError {
+                kind: String::new(),
+                what: line.to_string(),
+                count: 1,
+                stack: Vec::new(),
+            });
+            current = Current::Error;
+        }
+    }
+    if !seen_valgrind {
+        return Err(ParseError::new(
+            WHAT_LOG,
+            None,
+            "no valgrind lines ('==PID== …') found: expected memcheck's log",
+        ));
+    }
+    let Some(errors_total) = error_summary else {
+        return Err(ParseError::new(
+            WHAT_LOG,
+            None,
+            "no 'ERROR SUMMARY:' line: the log is truncated (valgrind killed or still running?)",
+        ));
+    };
+    // The ERROR SUMMARY counts leaks of the kinds reported as errors
+    // (definite and possible, memcheck's default `--errors-for-leak-kinds`).
+    let leak_errors = leaks
+        .iter()
+        .filter(|r| matches!(r.kind, LeakKind::DefinitelyLost | LeakKind::PossiblyLost))
+        .count() as u64;
+    report.error_count = errors_total.saturating_sub(leak_errors);
+    report.errors = errors.into_iter().take(top).collect();
+    report.top_leaks = top_leaks(leaks, top);
+    Ok(report)
+}
+
+/// The first line of a memory error in a log (`Invalid read of size 4`,
+/// `Conditional jump or move depends on uninitialised value(s)` …).
+fn is_error_headline(line: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "Invalid ",
+        "Conditional jump",
+        "Use of uninitialised",
+        "Syscall param",
+        "Mismatched free",
+        "Source and destination overlap",
+        "Argument 'size' of function",
+        "Process terminating",
+    ];
+    STARTS.iter().any(|s| line.starts_with(s))
+}
