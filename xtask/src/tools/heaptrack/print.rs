@@ -143,7 +143,7 @@ fn push_frame_line(frames: &mut Vec<Frame>, line: &str) {
     frames.push(Frame::new(demangle_in_text(trimmed)));
 }
 
-/// Reads `heaptrack_print`'s text (as [`print_command`] makes it, with any
+/// Reads `heaptrack_print`'s text (as [`super::print_command`] makes it, with any
 /// of its sections switched off, or unmerged with `-m 0`), keeping the top
 /// `top` entries of each section. Reads line by line and keeps only what it
 /// returns, so outputs of many MB are fine. `--diff` output (negative

@@ -30,9 +30,10 @@
 //! tools such as `heaptrack_print -M`) gets ms_print's rule: the graph's peak
 //! is the snapshot with the largest total (heap + extra + stacks), the first
 //! of equals. ms_print's graph header always shows that largest total
-//! ([`MassifProfile::max_total_bytes`]), which can exceed the marked peak's
-//! total: massif chooses its peak by heap + extra only, and only when the
-//! heap grew past the previous peak by more than `--peak-inaccuracy` (1 %).
+//! (`MassifProfile::max_total_bytes`, in the tests), which can exceed the
+//! marked peak's total: massif chooses its peak by heap + extra only, and
+//! only when the heap grew past the previous peak by more than
+//! `--peak-inaccuracy` (1 %).
 
 use super::memory_model::{Frame, MemoryReport, Site};
 use serde::Serialize;
