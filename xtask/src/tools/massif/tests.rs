@@ -2,6 +2,7 @@
 //! massif.out fixtures under tests/fixtures/massif/ checked against ms_print's
 //! own rendering of them, damaged files, and a real massif run on the demo.
 
+use super::reader::split_location;
 use super::*;
 use std::process::Command;
 

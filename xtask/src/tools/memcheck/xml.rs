@@ -7,6 +7,11 @@ use super::{
     direct_indirect, number, top_leaks, LeakKind, LeakReport, LossRecord, Lost, MemoryError,
 };
 use crate::tools::memory_model::{demangle_in_text, excerpt, Frame, ParseError};
+use quick_xml::encoding::EncodingError;
+use quick_xml::events::Event;
+use quick_xml::name::QName;
+use quick_xml::Reader;
+use std::borrow::Cow;
 
 const WHAT_XML: &str = "memcheck XML";
 
@@ -44,83 +49,95 @@ impl Element {
     }
 }
 
+/// What [`XmlReader::next`] returns; comments, declarations and processing
+/// instructions are skipped.
 enum Token<'a> {
-    Open(&'a str),
-    Close(&'a str),
+    Open(String),
+    Close(String),
     /// `<x/>`
-    Empty(&'a str),
-    Text(&'a str),
+    Empty(String),
+    /// Character data, a CDATA section's content, or one resolved `&…;`.
+    Text(Cow<'a, str>),
 }
 
-/// A pull tokenizer for the subset of XML valgrind writes.
-struct Tokenizer<'a> {
+/// quick-xml's reader over valgrind's XML: its events as [`Token`]s, lines
+/// counted for the error messages, and whole elements read into [`Element`]s.
+struct XmlReader<'a> {
     text: &'a str,
+    reader: Reader<&'a [u8]>,
+    /// How far into `text` lines have been counted.
     pos: usize,
     line: usize,
 }
 
-impl<'a> Tokenizer<'a> {
+impl<'a> XmlReader<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut reader = Reader::from_str(text);
+        let config = reader.config_mut();
+        // Mismatched and stray end tags are reported by `element` and
+        // `parse_xml`, with the elements still open.
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
+        // A `&` without `;` is kept as text.
+        config.allow_dangling_amp = true;
+        XmlReader {
+            text,
+            reader,
+            pos: 0,
+            line: 1,
+        }
+    }
+
     fn err(&self, message: impl Into<String>) -> ParseError {
         ParseError::at(WHAT_XML, self.line, message)
     }
 
     fn advance(&mut self, to: usize) {
-        self.line += self.text[self.pos..to].matches('\n').count();
-        self.pos = to;
+        let to = to.min(self.text.len());
+        if to > self.pos {
+            self.line += self.text.as_bytes()[self.pos..to]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.pos = to;
+        }
     }
 
     fn next(&mut self) -> Result<Option<Token<'a>>, ParseError> {
         loop {
-            let rest = &self.text[self.pos..];
-            if rest.is_empty() {
-                return Ok(None);
-            }
-            if !rest.starts_with('<') {
-                let end = rest.find('<').map_or(self.text.len(), |i| self.pos + i);
-                let text = &self.text[self.pos..end];
-                self.advance(end);
-                return Ok(Some(Token::Text(text)));
-            }
-            let (skip_end, what) = if rest.starts_with("<?") {
-                ("?>", "processing instruction")
-            } else if rest.starts_with("<!--") {
-                ("-->", "comment")
-            } else if rest.starts_with("<!") {
-                (">", "declaration")
-            } else {
-                ("", "")
+            let event = match self.reader.read_event() {
+                Ok(event) => event,
+                Err(error) => {
+                    // The line where the markup in error starts.
+                    self.advance(self.reader.error_position() as usize);
+                    return Err(self.err(describe(&error)));
+                }
             };
-            if !skip_end.is_empty() {
-                let Some(end) = rest.find(skip_end) else {
-                    return Err(self.err(format!(
-                        "unexpected end of input inside a {what} — the file is truncated"
-                    )));
-                };
-                self.advance(self.pos + end + skip_end.len());
-                continue;
-            }
-            let Some(end) = rest.find('>') else {
-                return Err(
-                    self.err("unexpected end of input inside a tag — the file is truncated")
-                );
+            self.advance(self.reader.buffer_position() as usize);
+            let name = |name: QName| String::from_utf8_lossy(name.as_ref()).into_owned();
+            let decoded = |text: Result<Cow<'a, str>, EncodingError>| {
+                text.map_err(|e| self.err(format!("undecodable text: {e}")))
             };
-            let inner = &rest[1..end];
-            self.advance(self.pos + end + 1);
-            if let Some(name) = inner.strip_prefix('/') {
-                return Ok(Some(Token::Close(name.trim())));
-            }
-            if let Some(body) = inner.strip_suffix('/') {
-                let name = body.split_whitespace().next().unwrap_or("");
-                return Ok(Some(Token::Empty(name)));
-            }
-            let name = inner.split_whitespace().next().unwrap_or("");
-            if name.is_empty() {
-                return Err(self.err(format!(
-                    "expected a tag name after '<', got {}",
-                    excerpt(inner)
-                )));
-            }
-            return Ok(Some(Token::Open(name)));
+            return Ok(Some(match event {
+                Event::Start(tag) => {
+                    if tag.name().as_ref().is_empty() {
+                        return Err(self.err(format!(
+                            "expected a tag name after '<', got {}",
+                            excerpt(&String::from_utf8_lossy(&tag))
+                        )));
+                    }
+                    Token::Open(name(tag.name()))
+                }
+                Event::Empty(tag) => Token::Empty(name(tag.name())),
+                Event::End(tag) => Token::Close(name(tag.name())),
+                Event::Text(text) => Token::Text(decoded(text.decode())?),
+                Event::CData(text) => Token::Text(decoded(text.decode())?),
+                Event::GeneralRef(reference) => {
+                    Token::Text(Cow::Owned(resolve(&decoded(reference.decode())?)))
+                }
+                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => continue,
+                Event::Eof => return Ok(None),
+            }));
         }
     }
 
@@ -141,19 +158,19 @@ impl<'a> Tokenizer<'a> {
             };
             match token {
                 Token::Open(child) => stack.push(Element {
-                    name: child.to_string(),
+                    name: child,
                     ..Default::default()
                 }),
                 Token::Empty(child) => {
                     let top = stack.last_mut().expect("non-empty");
                     top.children.push(Element {
-                        name: child.to_string(),
+                        name: child,
                         ..Default::default()
                     });
                 }
                 Token::Text(text) => {
                     let top = stack.last_mut().expect("non-empty");
-                    top.text.push_str(&unescape(text));
+                    top.text.push_str(&text);
                 }
                 Token::Close(closing) => {
                     let done = stack.pop().expect("non-empty");
@@ -172,46 +189,44 @@ impl<'a> Tokenizer<'a> {
     }
 }
 
-fn unescape(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
+/// What a quick-xml error means for a memcheck file: most often that it is
+/// cut short (valgrind killed, or still writing).
+fn describe(error: &quick_xml::Error) -> String {
+    use quick_xml::errors::SyntaxError;
+    let inside = match error {
+        quick_xml::Error::Syntax(syntax) => match syntax {
+            SyntaxError::UnclosedPI | SyntaxError::UnclosedXmlDecl => "a processing instruction",
+            SyntaxError::UnclosedComment => "a comment",
+            SyntaxError::UnclosedDoctype | SyntaxError::UnclosedCData => "a declaration",
+            SyntaxError::UnclosedTag
+            | SyntaxError::UnclosedSingleQuotedAttributeValue
+            | SyntaxError::UnclosedDoubleQuotedAttributeValue => "a tag",
+            SyntaxError::InvalidBangMarkup => return format!("not well-formed XML: {error}"),
+        },
+        _ => return format!("not well-formed XML: {error}"),
+    };
+    format!("unexpected end of input inside {inside} — the file is truncated")
+}
+
+/// `&name;`: the five predefined entities and character references; any
+/// other reference is kept as written.
+fn resolve(name: &str) -> String {
+    let decoded = match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => name
+            .strip_prefix("#x")
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+            .and_then(char::from_u32),
+    };
+    match decoded {
+        Some(c) => c.to_string(),
+        None => format!("&{name};"),
     }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let Some(end) = rest.find(';').filter(|&e| e <= 10) else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "amp" => Some('&'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 fn xml_frames(stack: Option<&Element>) -> Vec<Frame> {
@@ -246,15 +261,11 @@ fn xml_frames(stack: Option<&Element>) -> Vec<Frame> {
 }
 
 pub(super) fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
-    let mut tokens = Tokenizer {
-        text,
-        pos: 0,
-        line: 1,
-    };
+    let mut tokens = XmlReader::new(text);
     // Find the root.
     loop {
         match tokens.next()? {
-            Some(Token::Open("valgrindoutput")) => break,
+            Some(Token::Open(name)) if name == "valgrindoutput" => break,
             Some(Token::Text(t)) if t.trim().is_empty() => {}
             Some(Token::Open(other)) | Some(Token::Empty(other)) | Some(Token::Close(other)) => {
                 return Err(tokens.err(format!(
@@ -262,7 +273,7 @@ pub(super) fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError
                 )))
             }
             Some(Token::Text(t)) => {
-                return Err(tokens.err(format!("expected <valgrindoutput>, got {}", excerpt(t))))
+                return Err(tokens.err(format!("expected <valgrindoutput>, got {}", excerpt(&t))))
             }
             None => return Err(tokens.err("expected <valgrindoutput>, got the end of the input")),
         }
@@ -288,7 +299,7 @@ pub(super) fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError
     while let Some(token) = tokens.next()? {
         let name = match token {
             Token::Open(name) => name,
-            Token::Close("valgrindoutput") => {
+            Token::Close(name) if name == "valgrindoutput" => {
                 closed = true;
                 break;
             }
@@ -296,7 +307,7 @@ pub(super) fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError
             Token::Empty(_) | Token::Text(_) => continue,
         };
         let line = tokens.line;
-        let element = tokens.element(name)?;
+        let element = tokens.element(&name)?;
         match element.name.as_str() {
             "protocoltool" => {
                 tool_checked = true;
