@@ -97,6 +97,41 @@ impl Pending {
         }
     }
 
+    /// Moves a finished comparison into place as its name, replacing an older
+    /// one of ours (marked by `marker`, compare.json), never a directory
+    /// someone else made.
+    pub fn replace(self, marker: &str) -> anyhow::Result<PathBuf> {
+        let (tmp, dir) = (&self.dir, self.results_dir.join(&self.name));
+        if dir.exists() {
+            if !dir.join(marker).is_file() {
+                let _ = std::fs::remove_dir_all(tmp);
+                bail!(
+                    "{} exists but was not written by profile-compare (no {marker}): move it away and run again",
+                    dir.display()
+                );
+            }
+            let old = self.results_dir.join(format!(
+                "{TMP_PREFIX}old-{}-{}",
+                self.name,
+                std::process::id()
+            ));
+            std::fs::rename(&dir, &old)
+                .with_context(|| format!("cannot move the old {} aside", dir.display()))?;
+            std::fs::rename(tmp, &dir)
+                .with_context(|| format!("cannot move the report to {}", dir.display()))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(tmp, &dir)
+                .with_context(|| format!("cannot move the report to {}", dir.display()))?;
+        }
+        Ok(dir)
+    }
+
+    /// Removes what was written: nothing of it is worth keeping.
+    pub fn discard(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
     /// Keeps a failed attempt's files under `.failed-...` with the reason in
     /// `failure.txt`: evidence to read, never mistaken for a result.
     pub fn abandon(self, reason: &str) -> anyhow::Result<PathBuf> {
@@ -138,6 +173,25 @@ impl Pending {
     }
 }
 
+/// `compare-<A>-vs-<B>`, with anything but `[A-Za-z0-9._-]` replaced.
+pub fn compare_dir_name(a: &str, b: &str) -> String {
+    format!("compare-{}-vs-{}", sanitize(a), sanitize(b))
+}
+
+pub fn sanitize(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    clean.trim_start_matches('.').to_string()
+}
+
 /// The results directory of a config.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -175,6 +229,23 @@ impl Store {
             dir,
             results_dir: self.dir.clone(),
             name,
+        })
+    }
+
+    /// A comparison being written, as `.tmp-<name>-<pid>`; published with
+    /// [`Pending::replace`].
+    pub fn begin_comparison(&self, name: &str) -> anyhow::Result<Pending> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let dir = self
+            .dir
+            .join(format!("{TMP_PREFIX}{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Pending {
+            dir,
+            results_dir: self.dir.clone(),
+            name: name.to_string(),
         })
     }
 
@@ -330,6 +401,59 @@ fn civil(time: SystemTime) -> (i64, i64, i64, u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compare_directory_names_are_safe() {
+        assert_eq!(
+            compare_dir_name("20261122-041612-probe", "20261122-041616-slow"),
+            "compare-20261122-041612-probe-vs-20261122-041616-slow"
+        );
+        assert_eq!(compare_dir_name("../x y", ".b"), "compare-_x_y-vs-b");
+    }
+
+    #[test]
+    fn a_comparison_replaces_only_our_own_directories() {
+        let base = std::env::temp_dir().join(format!("xtask-publish-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let store = Store::new(&base);
+        let make = |name: &str, marker: &str| {
+            let pending = store.begin_comparison(name).unwrap();
+            std::fs::write(pending.path("compare.json"), marker).unwrap();
+            pending
+        };
+        let target = make("compare-a-vs-b", "first")
+            .replace("compare.json")
+            .unwrap();
+        make("compare-a-vs-b", "second")
+            .replace("compare.json")
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(target.join("compare.json")).unwrap(),
+            "second"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("compare-a-vs-b")]);
+
+        let foreign = base.join("compare-c-vs-d");
+        std::fs::create_dir_all(&foreign).unwrap();
+        std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+        let err = make("compare-c-vs-d", "third")
+            .replace("compare.json")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("was not written by profile-compare"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
     use std::time::Duration;
 
     #[test]

@@ -12,20 +12,18 @@
 
 use crate::config::{Config, ParamFlags};
 use crate::reports::compare::{
-    self as report, CompareReport, Counter, GateOutcome, Settings, Side, DIFF_SVG, INSTRUCTIONS,
-    JSON_FILE, MARKDOWN_FILE, MEMORY_DIFF_SVG,
+    self as report, Counter, GateOutcome, INSTRUCTIONS, JSON_FILE, MARKDOWN_FILE,
 };
+use crate::reports::markdown;
 use crate::reports::markdown::format_params;
-use crate::reports::{flamegraph, functions, markdown};
 use crate::results::record::{GitInfo, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
 use crate::runs::measure;
-use crate::runs::{callgrind, cpu_profile, memory_profile, revisions};
+use crate::runs::{callgrind, cpu_profile, revisions};
 use crate::tools::Toolbox;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// How the report is printed (the files are always written).
@@ -96,7 +94,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         }
         measure_revisions(config, args, params, &store)?
     };
-    let (report, dir) = compare(config, &store, &a, &b, args.counter, args.top)?;
+    let (report, dir) = report::compare_results(config, &store, &a, &b, args.counter, args.top)?;
     let shown_dir = dir.display().to_string();
     match args.format {
         Format::Terminal => {
@@ -131,249 +129,6 @@ pub fn exit_code(gate: GateOutcome, fail_on_regression: bool) -> u8 {
 /// Colour when stdout is a terminal and NO_COLOR is unset or empty (no-color.org).
 fn use_colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// Compares two results and writes `results/compare-<A>-vs-<B>/` (compare.json,
-/// compare.md, the differential flamegraphs). Returns the report and that directory.
-pub fn compare(
-    config: &Config,
-    store: &Store,
-    a: &Entry,
-    b: &Entry,
-    counter: Counter,
-    top: usize,
-) -> anyhow::Result<(CompareReport, PathBuf)> {
-    let settings = Settings::new(&config.thresholds);
-    let (pairs, mut warnings) = report::pair_scales(a, b)?;
-    let system = |entry: &Entry| -> Option<SystemInfo> {
-        let text = std::fs::read_to_string(entry.dir.join("system_info.json")).ok()?;
-        serde_json::from_str(&text).ok()
-    };
-    let (system_a, system_b) = (system(a), system(b));
-    let mut comparability = report::comparability_warnings(
-        &a.record,
-        &b.record,
-        &pairs,
-        system_a.as_ref(),
-        system_b.as_ref(),
-    );
-    if same_dir(&a.dir, &b.dir) {
-        comparability.insert(
-            0,
-            "A and B are the same result: nothing can have changed".into(),
-        );
-    }
-    warnings.extend(comparability);
-    if counter == Counter::Instructions {
-        for (side, entry) in [("A", a), ("B", b)] {
-            if !entry
-                .record
-                .scales
-                .iter()
-                .any(|s| s.summaries.contains_key(INSTRUCTIONS))
-            {
-                bail!(
-                    "--counter instructions: {side} ({}) has no instruction count. Counts are measured by \
-                     `cargo xtask profile-compare --rev A --rev B --counter instructions`; to compare stored \
-                     results on timings, drop --counter",
-                    entry.name
-                );
-            }
-        }
-    }
-    let runs = |entry: &Entry| {
-        entry
-            .record
-            .scales
-            .iter()
-            .map(|s| s.runs.len())
-            .min()
-            .unwrap_or(0)
-    };
-    if counter == Counter::Time {
-        warnings.extend(report::sample_size_warning(
-            runs(a),
-            runs(b),
-            settings.alpha,
-        ));
-    }
-
-    let name = compare_dir_name(&a.name, &b.name);
-    let tmp = store
-        .dir
-        .join(format!("{TMP_PREFIX}{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let written = (|| -> anyhow::Result<CompareReport> {
-        let several = pairs.len() > 1;
-        let mut scales = Vec::new();
-        for (sa, sb) in &pairs {
-            let mut comparison = report::compare_scale(sa, sb, &settings, counter);
-            let out_prefix = if several {
-                format!("{}/", sanitize(&sb.scale))
-            } else {
-                String::new()
-            };
-            if several {
-                std::fs::create_dir_all(tmp.join(&out_prefix))?;
-            }
-            let folded = |entry: &Entry, scale: &ScaleRecord, file: &str| {
-                let prefix = scale.dir_prefix(entry.record.scales.len() > 1);
-                entry.dir.join(format!("{prefix}{file}"))
-            };
-            let title = format!("{} → {}", a.name, b.name);
-            for (file, svg, what, kind) in [
-                (cpu_profile::FOLDED, DIFF_SVG, "CPU", flamegraph::Kind::Cpu),
-                (
-                    memory_profile::FOLDED,
-                    MEMORY_DIFF_SVG,
-                    "heap at peak",
-                    flamegraph::Kind::Memory,
-                ),
-            ] {
-                let (before, after) = (folded(a, sa, file), folded(b, sb, file));
-                if !(before.is_file() && after.is_file()) {
-                    if before.is_file() != after.is_file() {
-                        let has = if before.is_file() { "A" } else { "B" };
-                        comparison.notes.push(format!(
-                            "only {has} has a {what} profile ({file}): no \"where it changed\""
-                        ));
-                    } else if what == "CPU" {
-                        comparison.notes.push(
-                            "neither side has a CPU profile: no \"where it changed\"".to_string(),
-                        );
-                    }
-                    continue;
-                }
-                let changes = function_changes(&before, &after, top)?;
-                if what == "CPU" {
-                    comparison.functions = changes;
-                } else {
-                    comparison.memory_functions = changes;
-                }
-                let svg_name = format!("{out_prefix}{svg}");
-                let subtitle = format!(
-                    "{what}: shape of B; red grew, blue shrank (normalised to equal totals)"
-                );
-                match flamegraph::render_diff(
-                    &before,
-                    &after,
-                    &tmp.join(&svg_name),
-                    &title,
-                    &subtitle,
-                    kind,
-                ) {
-                    Ok(()) => comparison.files.push(svg_name),
-                    Err(error) => comparison.notes.push(format!(
-                        "could not draw the {what} differential flamegraph: {error:#}"
-                    )),
-                }
-            }
-            scales.push(comparison);
-        }
-        let report = CompareReport::new(
-            Side::of(&a.name, &a.dir, &a.record),
-            Side::of(&b.name, &b.dir, &b.record),
-            settings,
-            counter,
-            warnings,
-            scales,
-        );
-        write_file(&tmp.join(MARKDOWN_FILE), report::render_markdown(&report))?;
-        // compare.json last: it marks a complete compare directory.
-        crate::results::write_json(&tmp.join(JSON_FILE), &report)?;
-        Ok(report)
-    })();
-    let report = match written {
-        Ok(report) => report,
-        Err(error) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(error);
-        }
-    };
-    let dir = store.dir.join(&name);
-    publish(&tmp, &dir)?;
-    Ok((report, dir))
-}
-
-fn function_changes(
-    before: &Path,
-    after: &Path,
-    top: usize,
-) -> anyhow::Result<Vec<functions::FunctionChange>> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-    };
-    let (a, b) = (
-        functions::from_folded(&read(before)?),
-        functions::from_folded(&read(after)?),
-    );
-    // Rows that would print as +0.0 / -0.0 say nothing.
-    let moved = |c: &functions::FunctionChange| {
-        c.self_delta().abs() >= 0.05 || (c.total_after - c.total_before).abs() >= 0.05
-    };
-    Ok(functions::diff(&a, &b, top)
-        .into_iter()
-        .filter(moved)
-        .collect())
-}
-
-fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
-    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
-/// `compare-<A>-vs-<B>`, with anything but `[A-Za-z0-9._-]` replaced.
-pub fn compare_dir_name(a: &str, b: &str) -> String {
-    format!("compare-{}-vs-{}", sanitize(a), sanitize(b))
-}
-
-fn sanitize(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    clean.trim_start_matches('.').to_string()
-}
-
-/// Moves a finished compare directory into place, replacing an older one of
-/// ours (marked by compare.json), never a directory someone else made.
-fn publish(tmp: &Path, dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        if !dir.join(JSON_FILE).is_file() {
-            let _ = std::fs::remove_dir_all(tmp);
-            bail!(
-                "{} exists but was not written by profile-compare (no {JSON_FILE}): move it away and run again",
-                dir.display()
-            );
-        }
-        let parent = dir.parent().unwrap_or(Path::new("."));
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let old = parent.join(format!("{TMP_PREFIX}old-{name}-{}", std::process::id()));
-        std::fs::rename(dir, &old)
-            .with_context(|| format!("cannot move the old {} aside", dir.display()))?;
-        std::fs::rename(tmp, dir)
-            .with_context(|| format!("cannot move the report to {}", dir.display()))?;
-        let _ = std::fs::remove_dir_all(&old);
-    } else {
-        std::fs::rename(tmp, dir)
-            .with_context(|| format!("cannot move the report to {}", dir.display()))?;
-    }
-    Ok(())
 }
 
 /// `--rev A --rev B`: both revisions built (`runs::revisions`), run
@@ -506,55 +261,6 @@ fn measure_revisions(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compare_directory_names_are_safe() {
-        assert_eq!(
-            compare_dir_name("20261122-041612-probe", "20261122-041616-slow"),
-            "compare-20261122-041612-probe-vs-20261122-041616-slow"
-        );
-        assert_eq!(compare_dir_name("../x y", ".b"), "compare-_x_y-vs-b");
-    }
-
-    #[test]
-    fn publish_replaces_only_our_own_directories() {
-        let base = std::env::temp_dir().join(format!("xtask-publish-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        std::fs::create_dir_all(&base).unwrap();
-        let target = base.join("compare-a-vs-b");
-        let make = |name: &str, marker: &str| {
-            let tmp = base.join(name);
-            std::fs::create_dir_all(&tmp).unwrap();
-            std::fs::write(tmp.join(JSON_FILE), marker).unwrap();
-            tmp
-        };
-        publish(&make(".tmp-1", "first"), &target).unwrap();
-        publish(&make(".tmp-2", "second"), &target).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(target.join(JSON_FILE)).unwrap(),
-            "second"
-        );
-        let leftovers: Vec<_> = std::fs::read_dir(&base)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(leftovers, vec![std::ffi::OsString::from("compare-a-vs-b")]);
-
-        let foreign = base.join("compare-c-vs-d");
-        std::fs::create_dir_all(&foreign).unwrap();
-        std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
-        let err = publish(&make(".tmp-3", "third"), &foreign).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("was not written by profile-compare"),
-            "{err}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
-            "mine"
-        );
-        std::fs::remove_dir_all(&base).unwrap();
-    }
 
     #[test]
     fn only_a_gate_that_is_on_sets_the_exit_code() {

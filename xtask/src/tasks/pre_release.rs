@@ -10,12 +10,11 @@ use crate::config::ParamFlags;
 use crate::reports::compare::{self as report, Counter};
 use crate::results::Store;
 use crate::runs::process::{self, Spec};
-use crate::tasks::{baseline, compare};
-use anyhow::Context;
-use clap::Parser;
+use anyhow::{bail, Context};
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -56,15 +55,6 @@ pub struct Step {
     pub detail: String,
 }
 
-/// Parses profile-baseline's own flags, so that the fresh baseline gets the
-/// same defaults as `cargo xtask profile-baseline` whatever flags it gains.
-#[derive(clap::Parser)]
-#[command(name = "profile-baseline")]
-struct BaselineCommand {
-    #[command(flatten)]
-    args: baseline::Args,
-}
-
 pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
     let mut steps = Vec::new();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -91,8 +81,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
 
     eprintln!("== fresh baseline ==");
     let started = Instant::now();
-    let fresh = baseline_args(args)
-        .and_then(|baseline_args| baseline::record(config, &baseline_args, params));
+    let fresh = fresh_baseline(config, args, params);
     let fresh_dir = match fresh {
         Ok(dir) => {
             steps.push(Step {
@@ -136,7 +125,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
             let started = Instant::now();
             let gated = store
                 .resolve(&dir.to_string_lossy())
-                .and_then(|fresh| compare::compare(config, &store, &pinned, &fresh, Counter::Time, 10));
+                .and_then(|fresh| report::compare_results(config, &store, &pinned, &fresh, Counter::Time, 10));
             match gated {
                 Ok((report, compare_dir)) => {
                     print!("{}", report::render_terminal(&report, Some(&compare_dir.display().to_string()), false));
@@ -192,24 +181,46 @@ pub fn exit_code(steps: &[Step], regression: bool) -> u8 {
     }
 }
 
-fn baseline_args(args: &Args) -> anyhow::Result<baseline::Args> {
-    let mut argv: Vec<String> = vec![
-        "profile-baseline".into(),
-        "--label".into(),
-        "pre-release".into(),
-    ];
+/// The label of the fresh baseline's result.
+const FRESH_LABEL: &str = "pre-release";
+
+/// The fresh baseline, made exactly as `cargo xtask profile-baseline` makes
+/// it: this executable runs that task (tasks do not call each other), its
+/// output on the terminal, with the same config, parameters and `-v`.
+fn fresh_baseline(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the xtask executable")?;
+    let mut spec = Spec::new(exe).args(baseline_argv(config, args, params));
+    spec.cwd = Some(config.root.clone());
+    spec.inherit_output = true;
+    let outcome = process::run(spec)?;
+    if !outcome.success() {
+        bail!(
+            "`cargo xtask profile-baseline` failed ({}): its error is printed above",
+            outcome.describe(None)
+        );
+    }
+    Ok(Store::new(config.results_dir()).resolve(FRESH_LABEL)?.dir)
+}
+
+fn baseline_argv(config: &Config, args: &Args, params: &ParamFlags) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec!["--config".into(), config.path.clone().into()];
+    if process::verbose() {
+        argv.push("-v".into());
+    }
+    argv.extend(["profile-baseline", "--label", FRESH_LABEL].map(OsString::from));
     if let Some(runs) = args.runs {
-        argv.extend(["--runs".into(), runs.to_string()]);
+        argv.extend(["--runs".into(), runs.to_string().into()]);
     }
     if let Some(workload) = &args.workload {
-        argv.extend(["--workload".into(), workload.clone()]);
+        argv.extend(["--workload".into(), workload.into()]);
     }
     if args.no_profile {
         argv.push("--no-profile".into());
     }
-    Ok(BaselineCommand::try_parse_from(argv)
-        .context("cannot set up the fresh baseline")?
-        .args)
+    for (name, value) in params {
+        argv.extend([format!("--{name}").into(), value.into()]);
+    }
+    argv
 }
 
 fn skipped(name: &str, why: &str) -> Step {
@@ -353,8 +364,12 @@ mod tests {
         assert!(text.contains("**Not ready to release:** 1 of 3 checks failed."));
     }
 
+    /// The fresh baseline is `profile-baseline` as the command line parses
+    /// it (so it gets that task's own defaults), with this config and the
+    /// given parameters.
     #[test]
-    fn the_fresh_baseline_gets_profile_baselines_own_defaults() {
+    fn the_fresh_baseline_is_profile_baseline_with_the_same_config_and_parameters() {
+        let config = Config::load(&crate::config::project_root().join("profiling.toml")).unwrap();
         let args = Args {
             against: "release".into(),
             skip_tests: true,
@@ -363,11 +378,26 @@ mod tests {
             runs: Some(7),
             no_profile: true,
         };
-        let parsed = baseline_args(&args).unwrap();
-        assert_eq!(parsed.label, "pre-release");
-        assert_eq!(parsed.runs, Some(7));
-        assert_eq!(parsed.workload.as_deref(), Some("demo"));
-        assert!(parsed.no_profile);
-        assert_eq!(parsed.scale, None);
+        let argv = baseline_argv(&config, &args, &ParamFlags::new());
+        let parsed = <crate::cli::Cli as clap::Parser>::try_parse_from(
+            std::iter::once(OsString::from("cargo xtask")).chain(argv),
+        )
+        .unwrap();
+        assert_eq!(parsed.config.as_deref(), Some(config.path.as_path()));
+        let crate::cli::Task::ProfileBaseline(baseline) = parsed.task else {
+            panic!("not profile-baseline");
+        };
+        assert_eq!(baseline.label, "pre-release");
+        assert_eq!(baseline.runs, Some(7));
+        assert_eq!(baseline.workload.as_deref(), Some("demo"));
+        assert!(baseline.no_profile);
+        assert_eq!(baseline.scale, None);
+
+        let params = ParamFlags::from([("subs".to_string(), "3000".to_string())]);
+        let argv = baseline_argv(&config, &args, &params);
+        assert!(
+            argv.ends_with(&["--subs".into(), "3000".into()]),
+            "{argv:?}"
+        );
     }
 }

@@ -9,14 +9,16 @@
 //! - `comparability`: which scales of A and B pair up, and why the two may
 //!   not be comparable;
 //! - `cells`, `terminal`, `markdown`: the renderers (the JSON is the model
-//!   serialised). They import the model; the model never imports them.
+//!   serialised). They import the model; the model never imports them;
+//! - `engine`: two stored results compared, the comparison's directory
+//!   written (the only part that reads and writes files).
 //!
-//! All of it is pure (no I/O), so every verdict and every rendering is
-//! unit-tested here; `tasks::compare` reads the results, draws the
-//! flamegraphs and writes the files.
+//! All but the engine is pure (no I/O), so every verdict and every rendering
+//! is unit-tested here.
 
 mod cells;
 mod comparability;
+mod engine;
 #[cfg(test)]
 mod fixtures;
 mod gate;
@@ -25,6 +27,7 @@ mod model;
 mod terminal;
 
 pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};
+pub use engine::compare_results;
 pub use gate::GateOutcome;
 pub use markdown::render_markdown;
 pub use model::{

@@ -1,0 +1,209 @@
+//! Comparing two stored results: the report (verdicts, warnings, the gate,
+//! "where it changed") computed from their records and folded stacks, and
+//! the comparison's directory written — compare.md, compare.json and the
+//! differential flamegraphs — in one atomic step. `profile-compare` and
+//! `pre-release` both compare this way.
+
+use super::{
+    self as report, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
+    MARKDOWN_FILE, MEMORY_DIFF_SVG,
+};
+use crate::config::Config;
+use crate::reports::{flamegraph, functions};
+use crate::results::record::ScaleRecord;
+use crate::results::system_info::SystemInfo;
+use crate::results::{compare_dir_name, sanitize, Entry, Store};
+use crate::runs::{cpu_profile, memory_profile};
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+
+/// Compares two results and writes `results/compare-<A>-vs-<B>/` (compare.json,
+/// compare.md, the differential flamegraphs). Returns the report and that directory.
+pub fn compare_results(
+    config: &Config,
+    store: &Store,
+    a: &Entry,
+    b: &Entry,
+    counter: Counter,
+    top: usize,
+) -> anyhow::Result<(CompareReport, PathBuf)> {
+    let settings = Settings::new(&config.thresholds);
+    let (pairs, mut warnings) = report::pair_scales(a, b)?;
+    let system = |entry: &Entry| -> Option<SystemInfo> {
+        let text = std::fs::read_to_string(entry.dir.join("system_info.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let (system_a, system_b) = (system(a), system(b));
+    let mut comparability = report::comparability_warnings(
+        &a.record,
+        &b.record,
+        &pairs,
+        system_a.as_ref(),
+        system_b.as_ref(),
+    );
+    if same_dir(&a.dir, &b.dir) {
+        comparability.insert(
+            0,
+            "A and B are the same result: nothing can have changed".into(),
+        );
+    }
+    warnings.extend(comparability);
+    if counter == Counter::Instructions {
+        for (side, entry) in [("A", a), ("B", b)] {
+            if !entry
+                .record
+                .scales
+                .iter()
+                .any(|s| s.summaries.contains_key(INSTRUCTIONS))
+            {
+                bail!(
+                    "--counter instructions: {side} ({}) has no instruction count. Counts are measured by \
+                     `cargo xtask profile-compare --rev A --rev B --counter instructions`; to compare stored \
+                     results on timings, drop --counter",
+                    entry.name
+                );
+            }
+        }
+    }
+    let runs = |entry: &Entry| {
+        entry
+            .record
+            .scales
+            .iter()
+            .map(|s| s.runs.len())
+            .min()
+            .unwrap_or(0)
+    };
+    if counter == Counter::Time {
+        warnings.extend(report::sample_size_warning(
+            runs(a),
+            runs(b),
+            settings.alpha,
+        ));
+    }
+
+    let pending = store.begin_comparison(&compare_dir_name(&a.name, &b.name))?;
+    let tmp = pending.dir.clone();
+    let written = (|| -> anyhow::Result<CompareReport> {
+        let several = pairs.len() > 1;
+        let mut scales = Vec::new();
+        for (sa, sb) in &pairs {
+            let mut comparison = report::compare_scale(sa, sb, &settings, counter);
+            let out_prefix = if several {
+                format!("{}/", sanitize(&sb.scale))
+            } else {
+                String::new()
+            };
+            if several {
+                std::fs::create_dir_all(tmp.join(&out_prefix))?;
+            }
+            let folded = |entry: &Entry, scale: &ScaleRecord, file: &str| {
+                let prefix = scale.dir_prefix(entry.record.scales.len() > 1);
+                entry.dir.join(format!("{prefix}{file}"))
+            };
+            let title = format!("{} → {}", a.name, b.name);
+            for (file, svg, what, kind) in [
+                (cpu_profile::FOLDED, DIFF_SVG, "CPU", flamegraph::Kind::Cpu),
+                (
+                    memory_profile::FOLDED,
+                    MEMORY_DIFF_SVG,
+                    "heap at peak",
+                    flamegraph::Kind::Memory,
+                ),
+            ] {
+                let (before, after) = (folded(a, sa, file), folded(b, sb, file));
+                if !(before.is_file() && after.is_file()) {
+                    if before.is_file() != after.is_file() {
+                        let has = if before.is_file() { "A" } else { "B" };
+                        comparison.notes.push(format!(
+                            "only {has} has a {what} profile ({file}): no \"where it changed\""
+                        ));
+                    } else if what == "CPU" {
+                        comparison.notes.push(
+                            "neither side has a CPU profile: no \"where it changed\"".to_string(),
+                        );
+                    }
+                    continue;
+                }
+                let changes = function_changes(&before, &after, top)?;
+                if what == "CPU" {
+                    comparison.functions = changes;
+                } else {
+                    comparison.memory_functions = changes;
+                }
+                let svg_name = format!("{out_prefix}{svg}");
+                let subtitle = format!(
+                    "{what}: shape of B; red grew, blue shrank (normalised to equal totals)"
+                );
+                match flamegraph::render_diff(
+                    &before,
+                    &after,
+                    &tmp.join(&svg_name),
+                    &title,
+                    &subtitle,
+                    kind,
+                ) {
+                    Ok(()) => comparison.files.push(svg_name),
+                    Err(error) => comparison.notes.push(format!(
+                        "could not draw the {what} differential flamegraph: {error:#}"
+                    )),
+                }
+            }
+            scales.push(comparison);
+        }
+        let report = CompareReport::new(
+            Side::of(&a.name, &a.dir, &a.record),
+            Side::of(&b.name, &b.dir, &b.record),
+            settings,
+            counter,
+            warnings,
+            scales,
+        );
+        write_file(&tmp.join(MARKDOWN_FILE), report::render_markdown(&report))?;
+        // compare.json last: it marks a complete compare directory.
+        crate::results::write_json(&tmp.join(JSON_FILE), &report)?;
+        Ok(report)
+    })();
+    let report = match written {
+        Ok(report) => report,
+        Err(error) => {
+            pending.discard();
+            return Err(error);
+        }
+    };
+    let dir = pending.replace(JSON_FILE)?;
+    Ok((report, dir))
+}
+
+fn function_changes(
+    before: &Path,
+    after: &Path,
+    top: usize,
+) -> anyhow::Result<Vec<functions::FunctionChange>> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let (a, b) = (
+        functions::from_folded(&read(before)?),
+        functions::from_folded(&read(after)?),
+    );
+    // Rows that would print as +0.0 / -0.0 say nothing.
+    let moved = |c: &functions::FunctionChange| {
+        c.self_delta().abs() >= 0.05 || (c.total_after - c.total_before).abs() >= 0.05
+    };
+    Ok(functions::diff(&a, &b, top)
+        .into_iter()
+        .filter(moved)
+        .collect())
+}
+
+fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
