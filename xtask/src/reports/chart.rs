@@ -50,12 +50,8 @@ pub fn display_unit(unit: &str, largest: f64) -> (f64, String) {
         "s" if largest < 1e-3 => (1e-6, "µs".into()),
         "s" if largest < 1.0 => (1e-3, "ms".into()),
         "B" => {
-            const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-            let mut i = 0;
-            while i + 1 < UNITS.len() && largest >= 1024f64.powi(i as i32 + 1) {
-                i += 1;
-            }
-            (1024f64.powi(i as i32), UNITS[i].into())
+            let (divisor, unit) = crate::reports::markdown::byte_unit(largest);
+            (divisor, unit.into())
         }
         _ if largest >= 1e9 => (1e9, format!("G{unit}")),
         _ if largest >= 1e6 => (1e6, format!("M{unit}")),

@@ -43,18 +43,22 @@ pub fn format_value(value: f64, unit: &str) -> String {
 }
 
 pub fn format_bytes(bytes: f64) -> String {
+    let (divisor, unit) = byte_unit(bytes);
+    if divisor == 1.0 {
+        format!("{bytes:.0} B")
+    } else {
+        format!("{:.2} {unit}", bytes / divisor)
+    }
+}
+
+/// The binary unit (B, KiB, MiB, …) to show `bytes` in, and its size.
+pub fn byte_unit(bytes: f64) -> (f64, &'static str) {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
     let mut unit = 0;
-    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
+    while unit + 1 < UNITS.len() && bytes.abs() >= 1024f64.powi(unit as i32 + 1) {
         unit += 1;
     }
-    if unit == 0 {
-        format!("{value:.0} B")
-    } else {
-        format!("{value:.2} {}", UNITS[unit])
-    }
+    (1024f64.powi(unit as i32), UNITS[unit])
 }
 
 /// The timing and metrics table of one scale.

@@ -735,7 +735,7 @@ mod tests {
             .lines()
             .map(|l| {
                 let (stack, count) = l.rsplit_once(' ').unwrap();
-                format!("{} {count}", perf::demangle_stack(stack))
+                format!("{} {count}", crate::tools::demangle::demangle_stack(stack))
             })
             .collect();
         let ours: Vec<String> = std::fs::read_to_string(&ours)
@@ -801,7 +801,7 @@ mod tests {
             .lines()
             .map(|l| {
                 let (stack, count) = l.rsplit_once(' ').unwrap();
-                format!("{} {count}", perf::demangle_stack(stack))
+                format!("{} {count}", crate::tools::demangle::demangle_stack(stack))
             })
             .collect();
         let ours: Vec<String> = std::fs::read_to_string(dir.join(FOLDED))

@@ -3,6 +3,7 @@
 //! parsing side by side; this file only detects them.
 
 pub mod callgrind;
+pub mod demangle;
 pub mod dtrace;
 pub mod heaptrack;
 pub mod instruments;

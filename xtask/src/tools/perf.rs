@@ -483,34 +483,10 @@ pub fn fold(input: impl Read, mut output: impl Write) -> std::io::Result<u64> {
         let line = line?;
         let (stack, count) = line.rsplit_once(' ').unwrap_or((&line, "0"));
         samples += count.parse::<u64>().unwrap_or(0);
-        writeln!(output, "{} {count}", demangle_stack(stack))?;
+        writeln!(output, "{} {count}", super::demangle::demangle_stack(stack))?;
     }
     output.flush()?;
     Ok(samples)
-}
-
-/// Demangles every `;`-separated frame that is still a mangled Rust name.
-pub fn demangle_stack(stack: &str) -> String {
-    if !stack.contains("_ZN") && !stack.contains("_R") {
-        return stack.to_string();
-    }
-    stack
-        .split(';')
-        .map(demangle_frame)
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
-fn demangle_frame(frame: &str) -> String {
-    // A frame may carry a suffix such as `_[i]` (inlined) or `_[k]`.
-    let (name, suffix) = match frame.find("_[") {
-        Some(i) if frame.ends_with(']') => frame.split_at(i),
-        _ => (frame, ""),
-    };
-    match rustc_demangle::try_demangle(name) {
-        Ok(demangled) => format!("{demangled:#}{suffix}"),
-        Err(_) => frame.to_string(),
-    }
 }
 
 /// PATH with `dir` first, as a string for a child's environment.
@@ -752,15 +728,6 @@ mod tests {
             "1234567,,instructions:u,1000,100.00,,\n"
         ));
         assert!(!parse_stat_supported(""));
-    }
-
-    #[test]
-    fn demangles_leftover_rust_names() {
-        assert_eq!(
-            demangle_stack("cdr-demo;_ZN8cdr_demo8generate6tariff17h0123456789abcdefE;_RNvCs1234_7mycrate4main_[i]"),
-            "cdr-demo;cdr_demo::generate::tariff;mycrate::main_[i]"
-        );
-        assert_eq!(demangle_stack("main;foo"), "main;foo");
     }
 
     #[test]

@@ -56,7 +56,11 @@ pub(crate) fn demangled(
     for line in folded.lines() {
         let line = line?;
         let (stack, count) = line.rsplit_once(' ').unwrap_or((&line, "0"));
-        writeln!(output, "{} {count}", super::perf::demangle_stack(stack))?;
+        writeln!(
+            output,
+            "{} {count}",
+            crate::tools::demangle::demangle_stack(stack)
+        )?;
     }
     output.flush()
 }

@@ -11,7 +11,8 @@
 //! 4.36 × 10⁶ bytes; below 1000 bytes they are whole `512B`), kept as
 //! [`PrintedSize`] so comparisons can be made to the printed precision.
 
-use super::memory_model::{demangle_in_text, Frame, MemoryReport, PrintedSize, Site};
+use super::memory_model::{Frame, MemoryReport, PrintedSize, Site};
+use crate::tools::demangle::demangle_in_text;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ffi::OsString;

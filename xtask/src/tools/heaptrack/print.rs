@@ -4,7 +4,8 @@
 //! types it fills because it is most of the parsing code.
 
 use super::{HeaptrackEntry, HeaptrackReport, HeaptrackSummary, HeaptrackTrace, OtherPlaces};
-use crate::tools::memory_model::{demangle_in_text, excerpt, Frame, ParseError, PrintedSize};
+use crate::tools::demangle::demangle_in_text;
+use crate::tools::memory_model::{excerpt, Frame, ParseError, PrintedSize};
 use std::collections::HashMap;
 
 const WHAT: &str = "heaptrack_print output";

@@ -8,9 +8,8 @@
 //! (tests/fixtures/macos/, see its README.md). Replace the samples with real
 //! captures when a Mac is available.
 
-use super::memory_model::{
-    demangle_in_text, excerpt, Frame, MemoryReport, ParseError, PrintedSize, Site,
-};
+use super::demangle::demangle_in_text;
+use super::memory_model::{excerpt, Frame, MemoryReport, ParseError, PrintedSize, Site};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;

@@ -4,7 +4,8 @@
 //! because it is most of the parsing code.
 
 use super::{HeapNode, HeapTreeKind, MassifProfile, Snapshot};
-use crate::tools::memory_model::{demangle_in_text, excerpt, ParseError};
+use crate::tools::demangle::demangle_in_text;
+use crate::tools::memory_model::{excerpt, ParseError};
 
 const WHAT: &str = "massif file";
 

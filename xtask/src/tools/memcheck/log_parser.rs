@@ -8,7 +8,8 @@ use super::{
     common_args, direct_indirect, number, top_leaks, HeapSummary, LeakKind, LeakReport, LossRecord,
     Lost, MemoryError,
 };
-use crate::tools::memory_model::{demangle_in_text, excerpt, Frame, ParseError};
+use crate::tools::demangle::demangle_in_text;
+use crate::tools::memory_model::{excerpt, Frame, ParseError};
 use std::ffi::OsString;
 use std::path::Path;
 

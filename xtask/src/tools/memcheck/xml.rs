@@ -6,7 +6,8 @@
 use super::{
     direct_indirect, number, top_leaks, LeakKind, LeakReport, LossRecord, Lost, MemoryError,
 };
-use crate::tools::memory_model::{demangle_in_text, excerpt, Frame, ParseError};
+use crate::tools::demangle::demangle_in_text;
+use crate::tools::memory_model::{excerpt, Frame, ParseError};
 use quick_xml::encoding::EncodingError;
 use quick_xml::events::Event;
 use quick_xml::name::QName;
