@@ -3,9 +3,29 @@
 
 use crate::config::Target;
 use anyhow::{bail, Context};
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+/// Where builds go instead of cargo's default target directory, while a
+/// [`TargetDirOverride`] lives (`profile-compare --rev` builds each revision
+/// into one shared directory).
+static TARGET_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Sends every build to `dir` until dropped.
+pub struct TargetDirOverride(Option<PathBuf>);
+
+impl TargetDirOverride {
+    pub fn set(dir: &Path) -> TargetDirOverride {
+        let mut current = TARGET_DIR.lock().unwrap_or_else(|e| e.into_inner());
+        TargetDirOverride(current.replace(dir.to_path_buf()))
+    }
+}
+
+impl Drop for TargetDirOverride {
+    fn drop(&mut self) {
+        *TARGET_DIR.lock().unwrap_or_else(|e| e.into_inner()) = self.0.take();
+    }
+}
 
 /// Builds `target` and returns the executable. Cargo's progress and errors go
 /// to the terminal as usual.
@@ -33,34 +53,30 @@ pub fn build(
     if let Some(package) = package {
         args.extend(["--package".into(), package.into()]);
     }
-    crate::runs::process::echo(
-        &crate::runs::process::Spec::new(&cargo)
-            .args(args.clone())
-            .display(),
-    );
-    let mut child = Command::new(&cargo)
-        .args(&args)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot run cargo")?;
-    let mut executable = None;
-    for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
-        let line = line?;
-        if let Some(path) = executable_of(&line, name) {
-            executable = Some(path);
-        }
+    if let Some(dir) = TARGET_DIR
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+    {
+        args.extend(["--target-dir".into(), dir.display().to_string()]);
     }
-    let status = child.wait()?;
-    if !status.success() {
+    // Cargo's progress and errors (stderr) go to the terminal; its JSON
+    // messages (stdout) name the executable.
+    let shell = xshell::Shell::new()?;
+    shell.change_dir(root);
+    let command = xshell::cmd!(shell, "{cargo}").args(&args).quiet();
+    crate::runs::process::echo(&command.to_string());
+    let Ok(messages) = command.read() else {
         bail!(
             "`cargo {}` failed (see cargo's error above); nothing was written",
             args.join(" ")
         );
-    }
-    executable.with_context(|| format!("cargo built no executable for {flag} {name}"))
+    };
+    messages
+        .lines()
+        .rev()
+        .find_map(|line| executable_of(line, name))
+        .with_context(|| format!("cargo built no executable for {flag} {name}"))
 }
 
 /// The `executable` of a compiler-artifact message for target `name`.

@@ -10,10 +10,8 @@ use xshell::{cmd, Shell};
 fn git(root: &Path, args: &[&str]) -> Option<String> {
     let shell = Shell::new().ok()?;
     shell.change_dir(root);
-    let mut command = cmd!(shell, "git {args...}").ignore_stderr();
-    if !crate::runs::process::verbose() {
-        command = command.quiet();
-    }
+    let command = cmd!(shell, "git {args...}").ignore_stderr().quiet();
+    crate::runs::process::echo(&command.to_string());
     command.read().ok().map(|s| s.trim().to_string())
 }
 

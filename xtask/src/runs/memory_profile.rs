@@ -333,21 +333,21 @@ pub fn leak_check(
 /// Runs a tool with its stdout streamed into a file.
 fn capture_to_file(argv: &[OsString], out: &Path) -> anyhow::Result<()> {
     let (program, args) = argv.split_first().context("empty command")?;
-    crate::runs::process::echo(&Spec::new(program).args(args.to_vec()).display());
-    let file =
+    let mut spec = Spec::new(program).args(args.to_vec());
+    spec.stdout_raw = true;
+    let command = spec.display();
+    let mut running = process::start(spec)?;
+    let mut stdout = running.stdout.take().context("no stdout")?;
+    let mut file =
         std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
-    let output = std::process::Command::new(program)
-        .args(args)
-        .stdout(file)
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
-    if !output.status.success() {
+    let copied = std::io::copy(&mut stdout, &mut file);
+    let outcome = running.wait();
+    copied.with_context(|| format!("cannot write {}", out.display()))?;
+    if !outcome.success() {
         bail!(
-            "`{}` failed: {}\n{}",
-            Spec::new(program).args(args.to_vec()).display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
+            "`{command}` failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
         );
     }
     Ok(())

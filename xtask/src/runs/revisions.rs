@@ -14,9 +14,7 @@ use crate::runs::progress::Progress;
 use crate::runs::workload::{self, Prepared};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A revision built and ready to run.
 pub struct Revision {
@@ -233,7 +231,7 @@ fn build_at(
 ) -> anyhow::Result<Prepared> {
     let mut at_revision = config.clone();
     at_revision.root = root.to_path_buf();
-    let _target = EnvOverride::set("CARGO_TARGET_DIR", target_dir.as_os_str());
+    let _target = crate::runs::build::TargetDirOverride::set(target_dir);
     workload::prepare(&at_revision, name, workload, values)
 }
 
@@ -274,9 +272,11 @@ fn relative_inside(dir: &Path, repo: &Path) -> anyhow::Result<PathBuf> {
 
 /// Runs git in `dir`; its trimmed stdout, or an error with its stderr.
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let mut command = Command::new("git");
-    command.arg("-C").arg(dir).args(args);
-    crate::runs::process::echo(&format!("git -C {} {}", dir.display(), args.join(" ")));
+    let shell = xshell::Shell::new()?;
+    let command = xshell::cmd!(shell, "git -C {dir} {args...}")
+        .ignore_status()
+        .quiet();
+    crate::runs::process::echo(&command.to_string());
     let output = command
         .output()
         .context("cannot run git (is it installed?)")?;
@@ -339,32 +339,6 @@ impl Drop for Scratch {
     }
 }
 
-/// Sets an environment variable of this process for the child cargo
-/// builds (runs::build takes no environment), restoring it when dropped.
-struct EnvOverride {
-    key: &'static str,
-    previous: Option<OsString>,
-}
-
-impl EnvOverride {
-    fn set(key: &'static str, value: &std::ffi::OsStr) -> EnvOverride {
-        let previous = std::env::var_os(key);
-        // The xtask is single-threaded while it builds; no thread reads
-        // the environment concurrently.
-        std::env::set_var(key, value);
-        EnvOverride { key, previous }
-    }
-}
-
-impl Drop for EnvOverride {
-    fn drop(&mut self) {
-        match &self.previous {
-            Some(value) => std::env::set_var(self.key, value),
-            None => std::env::remove_var(self.key),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,7 +387,7 @@ mod tests {
             .unwrap(),
         );
         let results = std::env::temp_dir().join(format!("xtask-abandoned-{}", std::process::id()));
-        let mut child = Command::new("true").spawn().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();
         let keep = [

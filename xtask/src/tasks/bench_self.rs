@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::config::ParamFlags;
 use crate::runs::cpu_profile;
 use crate::runs::measure::run_once;
+use crate::runs::process::{self, Spec};
 use crate::runs::workload;
 use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
@@ -107,13 +108,14 @@ fn measure(
         kernel_frames: options.kernel_frames,
         mmap_pages: None,
     };
-    let script = std::process::Command::new(perf_path)
-        .args(perf::script_args(&settings, &data))
-        .envs(match &tools.fast_addr2line_dir {
-            Some(dir) => Some(("PATH", perf::path_with_first(dir)?)),
-            None => None,
-        })
-        .stderr(std::process::Stdio::null())
+    let shell = xshell::Shell::new()?;
+    if let Some(dir) = &tools.fast_addr2line_dir {
+        shell.set_var("PATH", perf::path_with_first(dir)?);
+    }
+    let script_args = perf::script_args(&settings, &data);
+    let script = xshell::cmd!(shell, "{perf_path} {script_args...}")
+        .quiet()
+        .ignore_stderr()
         .output()
         .context("cannot run perf script")?;
     if script.stdout.is_empty() {
@@ -216,12 +218,10 @@ fn measure(
 /// Feeds the same cycled bytes to `inferno-collapse-perf` on stdin.
 fn time_inferno_binary(binary: &std::path::Path, text: &[u8], total: u64) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let mut child = std::process::Command::new(binary)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .context("cannot start inferno-collapse-perf")?;
-    let mut stdin = child.stdin.take().expect("piped");
+    let mut spec = Spec::new(binary);
+    spec.stdin_piped = true;
+    let mut child = process::start(spec)?;
+    let mut stdin = child.stdin.take().context("no stdin")?;
     let mut source = Cycle::new(text, total);
     let mut buffer = vec![0u8; 1 << 20];
     loop {
@@ -232,9 +232,13 @@ fn time_inferno_binary(binary: &std::path::Path, text: &[u8], total: u64) -> any
         stdin.write_all(&buffer[..n])?;
     }
     drop(stdin);
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("inferno-collapse-perf failed: {status}");
+    let outcome = child.wait();
+    if !outcome.success() {
+        bail!(
+            "inferno-collapse-perf failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
     }
     Ok(started.elapsed().as_secs_f64())
 }

@@ -104,7 +104,9 @@ fn open_in_browser(path: &std::path::Path) {
     } else {
         "xdg-open"
     };
-    if let Err(e) = std::process::Command::new(opener).arg(path).spawn() {
+    let opened =
+        xshell::Shell::new().and_then(|shell| xshell::cmd!(shell, "{opener} {path}").quiet().run());
+    if let Err(e) = opened {
         eprintln!("warning: cannot open the SVG with {opener}: {e}");
     }
 }

@@ -15,7 +15,6 @@ pub mod xctrace;
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -254,7 +253,7 @@ fn detect_xctrace(fix: Option<String>) -> Tool {
 
 /// The first non-empty line a tool prints for its version (stdout or stderr).
 pub fn version_of(path: &Path, args: &[&str]) -> Option<String> {
-    let output = Command::new(path).args(args).output().ok()?;
+    let output = probe(path, args)?;
     let text = if output.stdout.iter().any(|b| !b.is_ascii_whitespace()) {
         output.stdout
     } else {
@@ -321,13 +320,26 @@ impl Distro {
     }
 }
 
-/// Runs a command and returns its stdout, for small queries (versions, git).
+/// Runs a command and returns its stdout, for small queries (versions, sysctl).
 pub fn capture(program: &str, args: &[&str]) -> Option<String> {
-    let output = Command::new(program).args(args).output().ok()?;
+    let output = probe(Path::new(program), args)?;
     output
         .status
         .success()
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// A quick query of an installed tool (`--version`, `perf stat … true`):
+/// its whole output, whatever its exit status; `None` when it cannot start.
+/// Through xshell, as plain commands are run throughout (no shell, quiet:
+/// detection is not one of the steps `-v` shows).
+pub fn probe(program: &Path, args: &[&str]) -> Option<std::process::Output> {
+    let shell = xshell::Shell::new().ok()?;
+    xshell::cmd!(shell, "{program} {args...}")
+        .quiet()
+        .ignore_status()
+        .output()
+        .ok()
 }
 
 #[cfg(test)]

@@ -504,12 +504,9 @@ pub fn path_with_first(dir: &Path) -> anyhow::Result<String> {
 /// Whether hardware events count here (`perf stat -e instructions true`);
 /// many VMs only have software events.
 pub fn hardware_counters_work(perf: &Path) -> bool {
-    let output = std::process::Command::new(perf)
-        .args(["stat", "-x,", "-e", "instructions", "true"])
-        .output();
-    match output {
-        Ok(output) => parse_stat_supported(&String::from_utf8_lossy(&output.stderr)),
-        Err(_) => false,
+    match super::probe(perf, &["stat", "-x,", "-e", "instructions", "true"]) {
+        Some(output) => parse_stat_supported(&String::from_utf8_lossy(&output.stderr)),
+        None => false,
     }
 }
 
