@@ -1,0 +1,243 @@
+//! The CPU profile of one run, on whatever sampler this platform has:
+//! record → folded stacks (`cpu.folded`) → `flamegraph.svg` and a
+//! top-functions report. Shared by profile-baseline and flamegraph.
+
+//!
+//! - `pipeline`: perf record → perf.data → perf script → folding, at once;
+//! - `attach`: perf attached to a running server (the service scenario);
+//! - `macos`: xctrace, or dtrace;
+//! - here: the options, the record of a profile, and what its samples say.
+
+mod attach;
+mod macos;
+mod pipeline;
+
+pub use attach::{attach, finish_attached};
+
+use crate::config::CallGraph;
+use crate::runs::process::{self, Spec};
+use crate::runs::workload::Prepared;
+use crate::tools::{perf, Platform, Toolbox};
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+
+pub const FOLDED: &str = "cpu.folded";
+pub const SVG: &str = "flamegraph.svg";
+pub const TOP: &str = "top-functions.txt";
+pub const PERF_DATA: &str = "perf.data";
+
+/// How to sample.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub frequency: u32,
+    pub call_graph: CallGraph,
+    pub kernel_frames: bool,
+}
+
+impl Options {
+    /// The config's defaults, with the command line's overrides.
+    pub fn new(
+        config: &crate::config::Config,
+        frequency: Option<u32>,
+        call_graph: Option<CallGraph>,
+    ) -> Options {
+        Options {
+            frequency: frequency.unwrap_or(config.defaults.frequency),
+            call_graph: call_graph.unwrap_or(config.defaults.call_graph),
+            kernel_frames: config.defaults.kernel_frames,
+        }
+    }
+}
+
+/// What a CPU profile recorded (run.json's `cpu_profile`); the files it
+/// wrote are `perf.data` and `cpu.folded`, from which reports draw.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct CpuProfile {
+    /// "perf 6.1.187", "xctrace 15.0", ...
+    pub tool: String,
+    pub frequency: u32,
+    pub call_graph: String,
+    /// How frames were symbolized: inline frames through a fast addr2line, or `--no-inline`.
+    pub symbolizer: String,
+    pub record: perf::RecordSummary,
+    /// Samples in the folded stacks.
+    pub folded_samples: u64,
+    /// Share (0–1) of the folded samples whose stack unwound to an entry
+    /// point (`_start`, a thread's start); the rest were cut short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_stacks: Option<f64>,
+    pub argv: Vec<String>,
+    /// Files in the result directory.
+    pub files: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Profiles one run of `prepared`, writing the profile files into `dir`.
+pub fn profile(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<CpuProfile> {
+    match tools.platform {
+        Platform::Linux => pipeline::profile_with_perf(prepared, tools, options, dir),
+        Platform::Macos => macos::profile_on_macos(prepared, tools, options, dir),
+        Platform::Other => bail!("no CPU sampler is supported on this platform"),
+    }
+}
+
+pub(super) fn perf_settings(
+    options: &Options,
+    tools: &Toolbox,
+) -> (perf::Settings, Option<PathBuf>, Vec<String>) {
+    let fast = tools.fast_addr2line_dir.clone();
+    let mut notes = Vec::new();
+    if fast.is_none() {
+        notes.push(format!(
+            "inline frames are off (--no-inline): binutils' addr2line is too slow for them. For inline frames: {}",
+            crate::tools::FAST_ADDR2LINE_INSTALL
+        ));
+    }
+    let ring = perf::ring_buffer(
+        options.frequency,
+        options.call_graph,
+        &perf::LockLimit::detect(),
+    );
+    notes.extend(ring.note);
+    let settings = perf::Settings {
+        frequency: options.frequency,
+        call_graph: options.call_graph,
+        inline_frames: fast.is_some(),
+        kernel_frames: options.kernel_frames,
+        mmap_pages: Some(ring.pages),
+    };
+    (settings, fast, notes)
+}
+
+/// Notes, reports and the record of a CPU profile whose cpu.folded is written.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish_profile(
+    settings: &perf::Settings,
+    fast_addr2line: Option<&Path>,
+    dir: &Path,
+    argv: Vec<String>,
+    record: perf::RecordSummary,
+    mut notes: Vec<String>,
+    folded_samples: u64,
+    tools: &Toolbox,
+) -> anyhow::Result<CpuProfile> {
+    let complete_stacks = complete_stacks(dir)?;
+    notes.extend(sample_notes(&record, folded_samples, complete_stacks));
+    Ok(CpuProfile {
+        tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
+        frequency: settings.frequency,
+        call_graph: settings.call_graph.as_str().into(),
+        symbolizer: match (settings.inline_frames, fast_addr2line) {
+            (true, Some(dir)) => format!("inline frames via gimli addr2line ({})", dir.display()),
+            _ => "--no-inline (no fast addr2line found)".into(),
+        },
+        record,
+        folded_samples,
+        complete_stacks,
+        argv,
+        files: vec![PERF_DATA.into(), FOLDED.into(), SVG.into(), TOP.into()],
+        notes,
+    })
+}
+
+/// What the user must know about the samples behind the flamegraph: any that
+/// perf lost, any that did not reach the folded stacks, stacks cut short.
+fn sample_notes(
+    record: &perf::RecordSummary,
+    folded_samples: u64,
+    complete_stacks: Option<f64>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let recorded = record.samples.unwrap_or(folded_samples);
+    match record.lost_samples {
+        Some(lost) if lost > 0 => notes.push(format!(
+            "perf lost {lost} samples ({:.1} % of {}): the kernel's buffer overflowed while perf \
+             could not keep up (a busy machine). Profile again with fewer other programs \
+             running, a lower --freq, or --call-graph fp (smaller samples)",
+            100.0 * lost as f64 / (lost + recorded).max(1) as f64,
+            lost + recorded,
+        )),
+        _ if !record.warnings.is_empty() => notes.push(format!(
+            "perf lost samples ({}): profile again with fewer other programs running, a lower \
+             --freq, or --call-graph fp",
+            record.warnings.join("; ")
+        )),
+        _ => {}
+    }
+    if let Some(recorded) = record.samples {
+        if recorded != folded_samples {
+            notes.push(format!(
+                "perf recorded {recorded} samples but `perf script` gave {folded_samples}: \
+                 the flamegraph is missing {}",
+                recorded.abs_diff(folded_samples)
+            ));
+        }
+    }
+    if folded_samples == 0 {
+        notes.push(
+            "perf recorded no samples: the run may be too short for the sampling frequency".into(),
+        );
+    }
+    if let Some(share) = complete_stacks.filter(|s| *s < 0.9) {
+        notes.push(format!(
+            "only {:.1} % of the stacks unwound to the program's entry point; the rest start at \
+             an inner frame (stacks deeper than the 16 KiB perf copies per sample, or code \
+             without unwind information). Try --call-graph fp with frame pointers \
+             (RUSTFLAGS=\"-C force-frame-pointers=yes\")",
+            share * 100.0
+        ));
+    }
+    notes
+}
+
+/// The share of cpu.folded's samples whose stacks are complete.
+pub(super) fn complete_stacks(dir: &Path) -> anyhow::Result<Option<f64>> {
+    let folded = dir.join(FOLDED);
+    let text = std::fs::read_to_string(&folded)
+        .with_context(|| format!("cannot read {}", folded.display()))?;
+    Ok(perf::complete_stack_share(&text))
+}
+
+pub(super) fn script_and_fold(
+    perf: &Path,
+    settings: &perf::Settings,
+    data: &Path,
+    folded_out: &Path,
+    path_prefix: Option<&Path>,
+) -> anyhow::Result<(u64, Vec<String>)> {
+    let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
+    spec.stdout_raw = true;
+    spec.watch = vec!["lost".into(), "Lost".into()];
+    if let Some(dir) = path_prefix {
+        // perf runs `addr2line` from PATH for inline frames: put the fast one first.
+        spec.env.push(("PATH".into(), perf::path_with_first(dir)?));
+    }
+    let mut running = process::start(spec)?;
+    let stdout = running.stdout.take().context("perf script has no stdout")?;
+    let file = std::fs::File::create(folded_out)
+        .with_context(|| format!("cannot write {}", folded_out.display()))?;
+    let folded = perf::fold(stdout, std::io::BufWriter::new(file));
+    let outcome = running.wait();
+    let samples = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
+    if !outcome.success() {
+        anyhow::bail!(
+            "`perf script` failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    let warnings = outcome
+        .watched
+        .into_iter()
+        .filter(|l| perf::is_loss_warning(l))
+        .collect();
+    Ok((samples, warnings))
+}
+
+#[cfg(test)]
+mod tests;

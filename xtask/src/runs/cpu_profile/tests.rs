@@ -1,0 +1,140 @@
+//! The CPU profile against references: inferno on the same recordings.
+
+use super::*;
+use crate::runs::process::{self, Spec};
+use inferno::collapse::Collapse;
+use std::time::Duration;
+
+/// The streamed, in-process folding gives, line for line, what inferno's
+/// perf collapser gives on the saved `perf script` text of the same
+/// perf.data (both demangled the same way).
+#[test]
+fn streamed_folding_equals_inferno_on_saved_script_text() {
+    let Ok(perf) = which::which("perf") else {
+        crate::runs::build::skip_unless_ci("perf");
+        return;
+    };
+    let demo = crate::runs::build::build(
+        &crate::config::project_root(),
+        "profiling",
+        crate::config::Target::Bin("cdr-demo"),
+        None,
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("xtask-perf-fold-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = perf::Settings {
+        frequency: 1999,
+        call_graph: CallGraph::Dwarf,
+        inline_frames: false,
+        kernel_frames: false,
+        mmap_pages: None,
+    };
+    let data = dir.join("perf.data");
+    let spec = Spec::new(&perf).args(perf::record_args(
+        &settings,
+        &data,
+        &demo,
+        &["--subs".into(), "4000".into()],
+    ));
+    process::run_checked(spec).unwrap();
+
+    let ours = dir.join("ours.folded");
+    let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, None).unwrap();
+    assert!(samples > 20, "too few samples: {samples}");
+
+    let script = dir.join("script.txt");
+    let status = std::process::Command::new(&perf)
+        .args(perf::script_args(&settings, &data))
+        .stdout(std::fs::File::create(&script).unwrap())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut reference = Vec::new();
+    inferno::collapse::perf::Folder::default()
+        .collapse_file(Some(&script), &mut reference)
+        .unwrap();
+    let reference: Vec<String> = String::from_utf8(reference)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (stack, count) = l.rsplit_once(' ').unwrap();
+            format!("{} {count}", crate::tools::demangle::demangle_stack(stack))
+        })
+        .collect();
+    let ours: Vec<String> = std::fs::read_to_string(&ours)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(ours.len(), reference.len());
+    for (a, b) in ours.iter().zip(&reference) {
+        assert_eq!(a, b);
+    }
+    assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
+}
+
+/// The pipeline's cpu.folded equals, line for line, what inferno's perf
+/// collapser gives on the `perf script` text of the perf.data the same
+/// pipeline saved (demangled the same way).
+#[test]
+fn pipeline_folding_equals_inferno_on_the_saved_recording() {
+    let tools = Toolbox::detect();
+    let Ok(perf_path) = tools.perf.path().map(Path::to_path_buf) else {
+        crate::runs::build::skip_unless_ci("perf");
+        return;
+    };
+    let demo = crate::runs::build::demo_for_tests();
+    let dir = std::env::temp_dir().join(format!("xtask-pipeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prepared = Prepared {
+        name: "demo".into(),
+        program: demo,
+        args: vec!["--subs".into(), "4000".into()],
+        env: Default::default(),
+        cwd: dir.clone(),
+        timeout: Duration::from_secs(120),
+        metrics: Vec::new(),
+    };
+    let options = Options {
+        frequency: 1999,
+        call_graph: CallGraph::Dwarf,
+        kernel_frames: false,
+    };
+    let profile = profile(&prepared, &tools, &options, &dir).unwrap();
+    assert!(profile.folded_samples > 20, "{profile:?}");
+
+    let (settings, fast, _) = perf_settings(&options, &tools);
+    let mut script = std::process::Command::new(&perf_path);
+    script.args(perf::script_args(&settings, &dir.join(PERF_DATA)));
+    if let Some(fast) = &fast {
+        script.env("PATH", perf::path_with_first(fast).unwrap());
+    }
+    let text = script
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .stdout;
+    let mut reference = Vec::new();
+    inferno::collapse::perf::Folder::default()
+        .collapse(&text[..], &mut reference)
+        .unwrap();
+    let reference: Vec<String> = String::from_utf8(reference)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (stack, count) = l.rsplit_once(' ').unwrap();
+            format!("{} {count}", crate::tools::demangle::demangle_stack(stack))
+        })
+        .collect();
+    let ours: Vec<String> = std::fs::read_to_string(dir.join(FOLDED))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(ours, reference);
+    assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
+}
