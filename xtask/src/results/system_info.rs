@@ -69,26 +69,19 @@ impl SystemInfo {
 
 /// sysname, nodename, release, version, machine.
 fn uname() -> Vec<String> {
-    // SAFETY: utsname is plain data; uname fills it with NUL-terminated strings.
-    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut name) } != 0 {
+    let Ok(name) = nix::sys::utsname::uname() else {
         return Vec::new();
-    }
-    let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
     };
-    vec![
-        field(&name.sysname),
-        field(&name.nodename),
-        field(&name.release),
-        field(&name.version),
-        field(&name.machine),
+    [
+        name.sysname(),
+        name.nodename(),
+        name.release(),
+        name.version(),
+        name.machine(),
     ]
+    .iter()
+    .map(|f| f.to_string_lossy().into_owned())
+    .collect()
 }
 
 fn os_name() -> String {

@@ -204,8 +204,7 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if self.armed.load(std::sync::atomic::Ordering::SeqCst) {
-            // SAFETY: plain syscall; a negative pid addresses the group.
-            unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+            signal_group(self.pgid, libc::SIGKILL);
             unregister_group(self.pgid);
         }
     }
@@ -233,11 +232,12 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     if spec.stdin_piped {
         command.stdin(Stdio::piped());
     }
-    // SAFETY: only an async-signal-safe call (prctl) between fork and exec.
+    // SAFETY: between fork and exec the closure makes one syscall (prctl),
+    // which is async-signal-safe, and allocates nothing.
     unsafe {
         command.pre_exec(move || {
             #[cfg(target_os = "linux")]
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
             Ok(())
         });
     }
@@ -380,10 +380,7 @@ impl Running {
 
     /// Sends a signal to the child's whole process group.
     pub fn signal(&self, signal: i32) {
-        // SAFETY: plain syscall; a negative pid addresses the group.
-        unsafe {
-            libc::kill(-self.pid, signal);
-        }
+        signal_group(self.pid, signal);
     }
 
     /// Waits for the child, stopping its group when the spec's timeout passes.
@@ -420,6 +417,7 @@ impl Running {
                 self.signal(libc::SIGKILL);
                 self.exit.recv().unwrap_or((
                     libc::SIGKILL,
+                    // SAFETY: rusage is plain integers; all zeros is a valid value.
                     unsafe { std::mem::zeroed() },
                     Instant::now(),
                 ))
@@ -483,17 +481,23 @@ pub fn run_checked(spec: Spec) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// Sends `signal` to the process group `pgid`; a group already gone is fine.
+fn signal_group(pgid: i32, signal: i32) {
+    if let Ok(signal) = nix::sys::signal::Signal::try_from(signal) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal);
+    }
+}
+
 /// Whether a process runs (a zombie does not count). pid 0 and negative
 /// pids address process groups, not a process: never alive.
 pub fn process_alive(pid: i32) -> bool {
     if pid <= 0 {
         return false;
     }
-    // SAFETY: signal 0 performs only the existence and permission check.
-    if unsafe { libc::kill(pid, 0) } != 0
-        && std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM)
-    {
-        return false;
+    // Signal 0 performs only the existence and permission check.
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) | Err(nix::errno::Errno::EPERM) => {}
+        Err(_) => return false,
     }
     // A zombie still answers kill(0); check its state to be exact.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -543,11 +547,11 @@ pub fn install_interrupt_handler() {
             .map(|g| g.iter().copied().collect())
             .unwrap_or_default();
         for pgid in &live {
-            unsafe { libc::kill(-pgid, libc::SIGTERM) };
+            signal_group(*pgid, libc::SIGTERM);
         }
         std::thread::sleep(Duration::from_millis(300));
         for pgid in &live {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            signal_group(*pgid, libc::SIGKILL);
         }
         eprintln!(
             "\ninterrupted: stopped {} child process group(s); no result was completed",

@@ -245,11 +245,9 @@ fn time_inferno_binary(binary: &std::path::Path, text: &[u8], total: u64) -> any
 
 /// Peak RSS of this process so far (getrusage), in bytes.
 fn peak_rss_bytes() -> u64 {
-    // SAFETY: zeroed rusage is valid; getrusage fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    use nix::sys::resource::{getrusage, UsageWho};
     let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
-    usage.ru_maxrss.max(0) as u64 * unit
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0, |usage| usage.max_rss().max(0) as u64 * unit)
 }
 
 /// A reader that repeats `text` until `total` bytes were read, so a large

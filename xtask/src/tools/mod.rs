@@ -107,7 +107,7 @@ impl Toolbox {
     pub fn detect() -> Toolbox {
         let platform = Platform::current();
         let distro = Distro::detect();
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = nix::unistd::geteuid().is_root();
         let mut perf = detect("perf", &["--version"], distro.install("perf"));
         let perf_event_paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
             .ok()

@@ -198,22 +198,13 @@ impl LockLimit {
         };
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
         let cpus = online_cpus().unwrap_or(cpus);
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = nix::unistd::geteuid().is_root();
         let paranoid = read("/proc/sys/kernel/perf_event_paranoid").unwrap_or(2);
         let mlock_kb = read("/proc/sys/kernel/perf_event_mlock_kb")
             .unwrap_or(516)
             .max(0) as u64;
-        // SAFETY: getrlimit fills the struct it is given.
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        let memlock = if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0 {
-            limit.rlim_cur
-        } else {
-            0
-        };
+        let memlock = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK)
+            .map_or(0, |(soft, _)| soft);
         let unlimited = root || paranoid < 0 || memlock == libc::RLIM_INFINITY;
         LockLimit {
             bytes: (!unlimited).then(|| mlock_kb * 1024 * cpus as u64 + memlock),

@@ -52,15 +52,10 @@ pub fn attach(
 }
 
 fn make_fifo(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
+    use nix::sys::stat::Mode;
     let _ = std::fs::remove_file(path);
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: a valid NUL-terminated path.
-    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("cannot create {}", path.display()));
-    }
-    Ok(())
+    nix::unistd::mkfifo(path, Mode::S_IRUSR | Mode::S_IWUSR)
+        .with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// Sends `enable` on perf's control FIFO and waits for its `ack`.
@@ -86,13 +81,10 @@ fn enable_events(ctl: &Path, ack: &Path, perf: &Running, timeout: Duration) -> a
         if !perf.is_running() {
             bail!("perf exited before it started sampling");
         }
-        let mut poll = libc::pollfd {
-            fd: std::os::fd::AsRawFd::as_raw_fd(&acknowledgement),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut poll, 1, 100) } > 0 {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let mut ready = [PollFd::new(acknowledgement.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut ready, PollTimeout::from(100u8)).unwrap_or(0) > 0 {
             let mut byte = [0u8; 64];
             let n = acknowledgement.read(&mut byte)?;
             reply.extend_from_slice(&byte[..n]);
