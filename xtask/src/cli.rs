@@ -43,11 +43,11 @@ pub enum Task {
     /// Benchmark the xtask itself: flamegraph overhead and folding throughput.
     BenchSelf(tasks::bench_self::Args),
     /// Give a result a stable name (kept by cleanup, usable wherever a result is named).
-    Pin(tasks::pins::PinArgs),
+    Pin(tasks::pin::Args),
     /// Remove a pin (the result stays).
-    Unpin(tasks::pins::UnpinArgs),
+    Unpin(tasks::unpin::Args),
     /// Every result: time, label, workload, headline numbers, pins, complete or not.
-    List(tasks::pins::ListArgs),
+    List(tasks::list::Args),
     /// Each measure across results in time order; --export-csv, --plot.
     Trends(tasks::trends::Args),
     /// Remove old results, interrupted runs and failed runs (never pinned or foreign ones).
@@ -99,9 +99,9 @@ pub fn run() -> anyhow::Result<u8> {
         Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
         Task::Memory(args) => tasks::memory::run(&config, &args, &params),
         Task::BenchSelf(args) => tasks::bench_self::run(&config, &args, &params),
-        Task::Pin(args) => tasks::pins::pin(&config, &args),
-        Task::Unpin(args) => tasks::pins::unpin(&config, &args),
-        Task::List(args) => tasks::pins::list(&config, &args),
+        Task::Pin(args) => tasks::pin::run(&config, &args),
+        Task::Unpin(args) => tasks::unpin::run(&config, &args),
+        Task::List(args) => tasks::list::run(&config, &args),
         Task::Trends(args) => tasks::trends::run(&config, &args),
         Task::Cleanup(args) => tasks::cleanup::run(&config, &args),
         Task::Export(args) => tasks::export::run(&config, &args),

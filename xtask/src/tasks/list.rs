@@ -1,110 +1,17 @@
-//! `cargo xtask pin NAME [RUN]`, `unpin NAME` and `list`: stable names for
-//! results, and what the results directory holds.
+//! `cargo xtask list`: every result at a glance — time, label, workload,
+//! headline numbers, pins — and runs that are incomplete or failed.
 
 use crate::config::Config;
 use crate::reports::markdown::format_value;
 use crate::reports::table::render_columns;
 use crate::results::inventory::{self, Item, Kind};
-use crate::results::pins::{validate_pin_name, Pin, Pins};
+use crate::results::pins::Pins;
 use crate::results::{timestamp_iso, Store};
-use anyhow::{bail, Context};
-use std::time::SystemTime;
 
 #[derive(clap::Args, Debug)]
-pub struct PinArgs {
-    /// The pin's name, e.g. `release-1.2` or `baseline`.
-    pub name: String,
-    /// The result to pin: a directory name, label, pin, `latest` or `previous`.
-    #[arg(default_value = "latest")]
-    pub run: String,
-}
+pub struct Args {}
 
-#[derive(clap::Args, Debug)]
-pub struct UnpinArgs {
-    /// The pin to remove (the result itself stays).
-    pub name: String,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct ListArgs {}
-
-pub fn pin(config: &Config, args: &PinArgs) -> anyhow::Result<u8> {
-    validate_pin_name(&args.name)?;
-    let store = Store::new(config.results_dir());
-    let entry = store.resolve(&args.run)?;
-    ensure_inside(&store, &entry.dir)?;
-    if !crate::results::pins::is_result_dir_name(&entry.name) {
-        anyhow::bail!(
-            "`{}` is not a result directory of {}: only results can be pinned",
-            entry.name,
-            store.dir.display()
-        );
-    }
-    let mut pins = Pins::load(&store.dir)?;
-    let previous = pins.pins.insert(
-        args.name.clone(),
-        Pin {
-            dir: entry.name.clone(),
-            pinned: timestamp_iso(SystemTime::now()),
-        },
-    );
-    pins.save(&store.dir)?;
-    match previous {
-        Some(old) if old.dir != entry.name => {
-            println!("moved pin {} from {} to {}", args.name, old.dir, entry.name)
-        }
-        _ => println!("pinned {} → {}", args.name, entry.name),
-    }
-    Ok(0)
-}
-
-/// Pins name results of this results directory only: a pin is a directory
-/// name, and cleanup protects it there.
-fn ensure_inside(store: &Store, dir: &std::path::Path) -> anyhow::Result<()> {
-    let results = std::fs::canonicalize(&store.dir).with_context(|| {
-        format!(
-            "cannot resolve the results directory {}",
-            store.dir.display()
-        )
-    })?;
-    let meta = std::fs::symlink_metadata(dir)
-        .with_context(|| format!("cannot examine {}", dir.display()))?;
-    let parent = dir.parent().map(std::fs::canonicalize).transpose()?;
-    if meta.file_type().is_symlink() || parent.as_deref() != Some(results.as_path()) {
-        bail!(
-            "{} is not a result directory inside {}: only results there can be pinned",
-            dir.display(),
-            store.dir.display()
-        );
-    }
-    Ok(())
-}
-
-pub fn unpin(config: &Config, args: &UnpinArgs) -> anyhow::Result<u8> {
-    let store = Store::new(config.results_dir());
-    let mut pins = Pins::load(&store.dir)?;
-    match pins.pins.remove(&args.name) {
-        Some(pin) => {
-            pins.save(&store.dir)?;
-            println!("unpinned {} (was {}; the result stays)", args.name, pin.dir);
-            Ok(0)
-        }
-        None => {
-            let known: Vec<&str> = pins.pins.keys().map(String::as_str).collect();
-            bail!(
-                "no pin `{}`; {}",
-                args.name,
-                if known.is_empty() {
-                    "there are no pins".to_string()
-                } else {
-                    format!("pins: {}", known.join(", "))
-                }
-            )
-        }
-    }
-}
-
-pub fn list(config: &Config, _args: &ListArgs) -> anyhow::Result<u8> {
+pub fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
     let store = Store::new(config.results_dir());
     let pins = Pins::load(&store.dir)?;
     let items = inventory::scan(&store.dir)?;
@@ -223,6 +130,7 @@ fn incomplete_row(time: &str, name: &str, state: String) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::pins::Pin;
     use crate::results::synthetic;
 
     #[test]
