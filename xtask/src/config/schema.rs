@@ -266,10 +266,13 @@ pub struct Metric {
     pub better: Better,
 }
 
+/// Which direction of a measure is good; `stats` compares by it too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Better {
+    /// Larger is better (throughput).
     Higher,
+    /// Smaller is better (wall time, instructions, memory).
     Lower,
 }
 
