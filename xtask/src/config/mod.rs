@@ -26,11 +26,7 @@ pub use validate::{suggest, validate_label, ConfigError, BUILTIN_MEASURES};
 // Public before the split and still nameable here, though only `config`
 // itself uses them today (a binary crate warns of unused re-exports).
 #[allow(unused_imports)]
-pub use {
-    schema::ParamValue,
-    templates::placeholder_names,
-    validate::{line_column, RESERVED_FLAGS},
-};
+pub use {schema::ParamValue, templates::placeholder_names, validate::line_column};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

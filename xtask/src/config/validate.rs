@@ -9,7 +9,7 @@
 use super::schema::{Param, RawConfig, Workload};
 use super::templates::{is_identifier, placeholder_names};
 use super::Config;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -119,12 +119,9 @@ impl Config {
                     None,
                 ));
             }
-            if RESERVED_FLAGS.contains(&name.as_str()) {
-                return Err(error_at(
-                    None,
-                    format!("parameter `{name}` would clash with the task flag `--{name}`"),
-                    Some("rename the parameter".into()),
-                ));
+            if GLOBAL_FLAGS.contains(&name.as_str()) {
+                let (message, help) = flag_clash(name);
+                return Err(error_at(None, message, help));
             }
         }
         if raw.defaults.runs == 0 {
@@ -213,45 +210,42 @@ impl Config {
     }
 }
 
-/// Flags every task has; a parameter may not take their names.
-pub const RESERVED_FLAGS: &[&str] = &[
-    "help",
-    "verbose",
-    "config",
-    "workload",
-    "label",
-    "runs",
-    "warmup",
-    "scale",
-    "memory",
-    "freq",
-    "call-graph",
-    "open",
-    "output",
-    "tool",
-    "leak-check",
-    "top",
-    "format",
-    "json",
-    "keep",
-    "dry-run",
-    "older-than",
-    "rev",
-    "counter",
-    "fail-on-regression",
-    "results-dir",
-    "metric",
-    "last",
-    "export-csv",
-    "plot",
-    "no-profile",
-    "rounds",
-    "fold-mb",
-    "against",
-    "skip-tests",
-    "skip-lint",
-    "version",
-];
+/// The flags of the command line itself rather than of one task, the same
+/// whatever the tasks are: loading rejects a parameter named like one. (A
+/// parameter becomes a `--NAME` flag of every task, and a second `--NAME`
+/// makes clap panic.) `version` is clap's other built-in flag: switched off
+/// for this command line, but kept reserved. The tasks' own flags are known
+/// only to `cli`, a layer above: it checks them with
+/// [`Config::check_param_flags`] right after loading.
+const GLOBAL_FLAGS: &[&str] = &["help", "verbose", "config", "version"];
+
+impl Config {
+    /// Rejects a parameter named like a task flag, as loading does for the
+    /// [global flags](GLOBAL_FLAGS): `reserved` is every long flag name of the
+    /// command line, which `cli` takes from its clap definition.
+    pub fn check_param_flags(&self, reserved: &BTreeSet<String>) -> Result<(), ConfigError> {
+        match self.params.keys().find(|name| reserved.contains(*name)) {
+            Some(name) => {
+                let (message, help) = flag_clash(name);
+                Err(ConfigError {
+                    path: self.path.clone(),
+                    position: None,
+                    message,
+                    help,
+                })
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// The error's message and help for parameter `name`, named like a flag.
+fn flag_clash(name: &str) -> (String, Option<String>) {
+    (
+        format!("parameter `{name}` would clash with the task flag `--{name}`"),
+        Some("rename the parameter".into()),
+    )
+}
 
 type Problem = (Range<usize>, String, Option<String>);
 

@@ -1,7 +1,9 @@
-//! The checks of loading, each through [`Config::parse`](super::Config::parse):
-//! what is rejected, at which line and column, with which suggestion.
+//! The checks of loading, through [`Config::parse`](super::Config::parse)
+//! and [`Config::check_param_flags`](super::Config::check_param_flags): what
+//! is rejected, at which line and column, with which suggestion.
 
 use super::super::test_support::{parse, MINIMAL};
+use std::collections::BTreeSet;
 
 #[test]
 fn unknown_key_names_line_column_and_suggests() {
@@ -171,9 +173,30 @@ fn placeholders_are_checked_in_cwd_filter_and_ready_line() {
 #[test]
 fn parameter_may_not_shadow_a_task_flag() {
     let text = MINIMAL.to_string() + "\n[params.runs]\ndefault = 3\n";
-    let err = parse(&text).unwrap_err();
+    // The task flags come from the command line's definition, one layer up.
+    let reserved = BTreeSet::from(["label".to_string(), "runs".to_string()]);
+    let err = parse(&text)
+        .unwrap()
+        .check_param_flags(&reserved)
+        .unwrap_err();
     assert!(
         err.message.contains("clash with the task flag `--runs`"),
         "{err}"
     );
+    assert_eq!(err.position, None);
+    assert_eq!(err.help.as_deref(), Some("rename the parameter"));
+}
+
+#[test]
+fn parameter_may_not_shadow_a_global_flag_even_before_the_tasks_are_known() {
+    for name in ["help", "verbose", "config", "version"] {
+        let text = MINIMAL.to_string() + &format!("\n[params.{name}]\ndefault = 3\n");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "profiling.toml: parameter `{name}` would clash with the task flag `--{name}`\n  help: rename the parameter"
+            )
+        );
+    }
 }
