@@ -3,6 +3,7 @@
 //! is rejected, at which line and column, with which suggestion.
 
 use super::super::test_support::{parse, MINIMAL};
+use super::suggest;
 use std::collections::BTreeSet;
 
 #[test]
@@ -199,4 +200,34 @@ fn parameter_may_not_shadow_a_global_flag_even_before_the_tasks_are_known() {
             )
         );
     }
+}
+
+#[test]
+fn suggestions_take_the_closest_candidate_within_reach() {
+    let flags = ["runs", "warmup", "frequency", "call_graph"];
+    assert_eq!(
+        suggest("warmups", &flags).as_deref(),
+        Some("did you mean `warmup`?")
+    );
+    assert_eq!(
+        suggest("frequnecy", &flags).as_deref(),
+        Some("did you mean `frequency`?")
+    );
+    // Within 2 edits, or a third of the candidate's length when longer.
+    assert_eq!(suggest("xyz", &["abc"]), None);
+    assert_eq!(suggest("", &["ab"]).as_deref(), Some("did you mean `ab`?"));
+    assert_eq!(suggest("xxxx-graph", &["call-graph"]).as_deref(), None);
+    assert_eq!(
+        suggest("cxxx-graph", &["call-graph"]).as_deref(),
+        Some("did you mean `call-graph`?")
+    );
+    // Edits count characters, not bytes; ties go to the first in order.
+    assert_eq!(
+        suggest("café", &["cafe"]).as_deref(),
+        Some("did you mean `cafe`?")
+    );
+    assert_eq!(
+        suggest("ab", &["ad", "ac"]).as_deref(),
+        Some("did you mean `ac`?")
+    );
 }
