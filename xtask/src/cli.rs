@@ -1,12 +1,15 @@
 //! The command line: static task flags (clap derive) plus one `--NAME VALUE`
 //! flag per parameter declared in profiling.toml, added to every task at
 //! runtime. That is why `cargo xtask memory --subs 50000` works: `subs` is
-//! declared in the config, not hard-coded here.
+//! declared in the config, not hard-coded here. A parameter may therefore not
+//! take the name of a task flag: the names come from the clap definition
+//! (`flag_names`), and the config is checked against them right after loading.
 
 use crate::config::{Config, ConfigError, ParamFlags};
 use crate::tasks;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -75,7 +78,7 @@ pub fn run() -> anyhow::Result<u8> {
     let args: Vec<String> = std::env::args().collect();
     // The config decides which flags exist, so it is read before parsing.
     let config_path = Config::locate(explicit_config(&args).as_deref());
-    let config = Config::load(&config_path);
+    let config = load_config(&config_path);
 
     let command = with_param_flags(Cli::command(), config.as_ref().ok(), config.as_ref().err());
     let matches = command.get_matches_from(&args);
@@ -109,6 +112,39 @@ pub fn run() -> anyhow::Result<u8> {
         Task::ProfileCompare(args) => tasks::compare::run(&config, &args, &params),
         Task::PreRelease(args) => tasks::pre_release::run(&config, &args, &params),
     }
+}
+
+/// Loads the config, then checks that no parameter is named like a task flag
+/// (the config layer knows only the global flags; the tasks' are defined here).
+fn load_config(path: &Path) -> Result<Config, ConfigError> {
+    let config = Config::load(path)?;
+    config.check_param_flags(&flag_names(Cli::command()))?;
+    Ok(config)
+}
+
+/// Every long flag name (and alias) of the command line and of its tasks,
+/// the global ones and clap's `--help` included.
+fn flag_names(mut command: clap::Command) -> BTreeSet<String> {
+    fn collect(command: &clap::Command, names: &mut BTreeSet<String>) {
+        for arg in command.get_arguments() {
+            names.extend(arg.get_long().map(String::from));
+            names.extend(
+                arg.get_all_aliases()
+                    .into_iter()
+                    .flatten()
+                    .map(String::from),
+            );
+        }
+        for sub in command.get_subcommands() {
+            collect(sub, names);
+        }
+    }
+    // Building adds the generated `--help` and copies the global flags into
+    // every task, as parsing would.
+    command.build();
+    let mut names = BTreeSet::new();
+    collect(&command, &mut names);
+    names
 }
 
 /// `--config FILE` or `--config=FILE`, read before clap runs.
@@ -236,6 +272,52 @@ mod tests {
         assert!(err.contains("--subs takes an integer, not `many`"), "{err}");
     }
 
+    /// A parameter named like a task flag would make clap panic at startup:
+    /// loading rejects it with the error it always gave.
+    #[test]
+    fn a_parameter_named_like_a_task_flag_is_rejected_on_loading() {
+        let dir = std::env::temp_dir().join(format!("xtask-cli-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("profiling.toml");
+        let workload = "[workloads.demo]\ncommand = \"true\"\n";
+        for name in ["runs", "label", "call-graph", "skip-lint", "verbose"] {
+            std::fs::write(&path, format!("[params.{name}]\ndefault = 3\n\n{workload}")).unwrap();
+            let err = load_config(&path).unwrap_err();
+            assert!(
+                err.message
+                    .contains(&format!("clash with the task flag `--{name}`")),
+                "{err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}: parameter `{name}` would clash with the task flag `--{name}`\n  help: rename the parameter",
+                    path.display()
+                )
+            );
+        }
+        std::fs::write(&path, format!("[params.subs]\ndefault = 3\n\n{workload}")).unwrap();
+        assert!(load_config(&path).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn flag_names_include_the_generated_and_global_flags() {
+        let names = flag_names(Cli::command());
+        for flag in [
+            "help",
+            "verbose",
+            "config",
+            "runs",
+            "label",
+            "skip-tests",
+            "fold-mb",
+        ] {
+            assert!(names.contains(flag), "--{flag} missing from {names:?}");
+        }
+        assert!(!names.contains("subs"), "parameters are not task flags");
+    }
+
     #[test]
     fn the_cli_definition_is_valid() {
         Cli::command().debug_assert();
@@ -253,31 +335,5 @@ mod tests {
             Some("b.toml".into())
         );
         assert_eq!(explicit_config(&args(&["x", "doctor"])), None);
-    }
-}
-
-#[cfg(test)]
-mod reserved_flags {
-    use super::*;
-
-    /// A parameter named like a task flag would make clap panic at startup;
-    /// the config rejects such names, so the list must cover every flag.
-    #[test]
-    fn every_task_flag_is_reserved_for_parameters() {
-        let command = Cli::command();
-        let mut missing = Vec::new();
-        for sub in command.get_subcommands() {
-            for arg in sub.get_arguments() {
-                if let Some(long) = arg.get_long() {
-                    if !crate::config::RESERVED_FLAGS.contains(&long) && !missing.contains(&long) {
-                        missing.push(long);
-                    }
-                }
-            }
-        }
-        assert!(
-            missing.is_empty(),
-            "add to config::RESERVED_FLAGS: {missing:?}"
-        );
     }
 }

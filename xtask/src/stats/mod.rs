@@ -56,9 +56,7 @@ mod u_null;
 mod verdict;
 
 pub use mann_whitney::mann_whitney_u;
-pub use verdict::{
-    compare, compare_exact, Better, CompareOptions, Comparison, ExactComparison, Verdict,
-};
+pub use verdict::{compare, compare_exact, CompareOptions, Comparison, ExactComparison, Verdict};
 
 use serde::{Deserialize, Serialize};
 

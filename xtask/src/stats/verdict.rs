@@ -7,18 +7,8 @@
 use super::hodges_lehmann::hodges_lehmann;
 use super::mann_whitney::mann_whitney_u;
 use super::{finite, summarize, Summary};
+use crate::config::Better;
 use serde::{Deserialize, Serialize};
-
-/// Which direction of a metric is good.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Better {
-    /// Smaller is better (wall time, instructions, memory).
-    #[default]
-    Lower,
-    /// Larger is better (throughput).
-    Higher,
-}
 
 /// Outcome of a comparison of B (new) against A (baseline).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]

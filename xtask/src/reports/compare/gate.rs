@@ -5,7 +5,8 @@
 //! the compared measures and renders nothing.
 
 use super::model::{Counter, Outcome, ScaleComparison};
-use crate::stats::{Better, Verdict};
+use crate::config::Better;
+use crate::stats::Verdict;
 use serde::Serialize;
 
 /// Decides the gate for one measure: a regression is a failure only when it

@@ -9,11 +9,11 @@
 //! not be comparable `comparability`.
 
 use super::gate::{gate_fails, Gate, GateOutcome};
-use crate::config::{self, Thresholds};
+use crate::config::{Better, Thresholds};
 use crate::reports::functions::FunctionChange;
 use crate::results::record::short_hash;
 use crate::results::record::{RunRecord, ScaleRecord};
-use crate::stats::{self, Better, CompareOptions, Comparison, ExactComparison, Verdict};
+use crate::stats::{self, CompareOptions, Comparison, ExactComparison, Verdict};
 use serde::Serialize;
 
 /// Bumped on any incompatible change of `compare.json`.
@@ -248,13 +248,6 @@ impl CompareReport {
     }
 }
 
-pub fn stats_better(better: config::Better) -> Better {
-    match better {
-        config::Better::Higher => Better::Higher,
-        config::Better::Lower => Better::Lower,
-    }
-}
-
 /// Where a measure's limit comes from.
 pub fn category_of(name: &str, better: Better) -> Category {
     match name {
@@ -294,7 +287,7 @@ pub fn compare_scale(
     names.sort_by_key(|n| (measure_order(n), n.as_str()));
     for name in names {
         let (ma, mb) = (&a.summaries[name], &b.summaries[name]);
-        let better = stats_better(mb.better);
+        let better = mb.better;
         if ma.better != mb.better {
             notes.push(format!(
                 "{name}: A says {:?} is better, B {:?}; B's direction is used",
@@ -486,11 +479,11 @@ mod tests {
         let mut b = scale(&slower(&WALL, 2.0), &RPS, "0");
         a.summaries.insert(
             INSTRUCTIONS.into(),
-            summary("instructions", config::Better::Lower, &[1_000_000.0]),
+            summary("instructions", Better::Lower, &[1_000_000.0]),
         );
         b.summaries.insert(
             INSTRUCTIONS.into(),
-            summary("instructions", config::Better::Lower, &[1_005_000.0]),
+            summary("instructions", Better::Lower, &[1_005_000.0]),
         );
         let report = report_of(&a, &b, Counter::Instructions);
         let m = &report.scales[0].measures;
@@ -502,7 +495,7 @@ mod tests {
         assert!(report.gate.passed);
         b.summaries.insert(
             INSTRUCTIONS.into(),
-            summary("instructions", config::Better::Lower, &[1_020_000.0]),
+            summary("instructions", Better::Lower, &[1_020_000.0]),
         );
         let report = report_of(&a, &b, Counter::Instructions);
         assert_eq!(report.gate.failures.len(), 1);

@@ -1,0 +1,350 @@
+//! The serde types of `profiling.toml`, one per table: `[defaults]`,
+//! `[thresholds]`, `[params.NAME]`, `[workloads.NAME]` (with its metrics,
+//! readiness check and load) and `[[scales]]`, with their defaults and the
+//! small enums (`CallGraph`, `MemoryTool`, `Better`). They say what the file
+//! may contain; what its values must satisfy beyond their types is checked
+//! in `validate`.
+
+use super::templates::placeholder_names;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Defaults {
+    pub workload: Option<Spanned<String>>,
+    pub runs: u32,
+    pub warmup: u32,
+    pub frequency: u32,
+    pub call_graph: CallGraph,
+    /// Sample kernel frames too. Off by default: perf then skips reading
+    /// /proc/kallsyms (~0.15 s per run here), and unprivileged users with
+    /// `perf_event_paranoid` >= 2 cannot sample the kernel anyway.
+    pub kernel_frames: bool,
+    pub memory_tool: MemoryTool,
+    pub memory: bool,
+    pub results_dir: String,
+    pub keep: usize,
+    pub build_profile: String,
+    /// Seconds one run may take before it is stopped.
+    pub timeout: f64,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            workload: None,
+            runs: 5,
+            warmup: 1,
+            frequency: 997,
+            call_graph: CallGraph::Dwarf,
+            kernel_frames: false,
+            memory_tool: MemoryTool::Auto,
+            memory: false,
+            results_dir: "results".into(),
+            keep: 5,
+            build_profile: "profiling".into(),
+            timeout: 600.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CallGraph {
+    /// DWARF unwinding: works without frame pointers, bigger perf.data.
+    Dwarf,
+    /// Frame pointers: cheap, needs `-C force-frame-pointers=yes`.
+    Fp,
+    /// Last branch record (Intel hardware only).
+    Lbr,
+}
+
+impl CallGraph {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallGraph::Dwarf => "dwarf",
+            CallGraph::Fp => "fp",
+            CallGraph::Lbr => "lbr",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryTool {
+    /// heaptrack, else valgrind massif (Linux); Instruments (macOS).
+    Auto,
+    Heaptrack,
+    Massif,
+    Instruments,
+}
+
+/// Percentages for the regression gate.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    pub noise: f64,
+    pub time: f64,
+    pub throughput: f64,
+    pub latency: f64,
+    pub memory: f64,
+    pub instructions: f64,
+    pub leaked_bytes: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            noise: 2.0,
+            time: 5.0,
+            throughput: 10.0,
+            latency: 5.0,
+            memory: 20.0,
+            instructions: 1.0,
+            leaked_bytes: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    pub default: ParamValue,
+    #[serde(default)]
+    pub help: String,
+}
+
+/// A parameter value as written in TOML; its kind (from the default) decides
+/// which values the command-line flag accepts.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl ParamValue {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ParamValue::Bool(_) => "boolean",
+            ParamValue::Int(_) => "integer",
+            ParamValue::Float(_) => "number",
+            ParamValue::Str(_) => "string",
+        }
+    }
+
+    /// Checks a command-line value against this value's kind.
+    pub fn accepts(&self, text: &str) -> bool {
+        match self {
+            ParamValue::Bool(_) => text.parse::<bool>().is_ok(),
+            ParamValue::Int(_) => text.parse::<i64>().is_ok(),
+            ParamValue::Float(_) => text.parse::<f64>().is_ok(),
+            ParamValue::Str(_) => true,
+        }
+    }
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Bool(v) => write!(f, "{v}"),
+            ParamValue::Int(v) => write!(f, "{v}"),
+            ParamValue::Float(v) => write!(f, "{v}"),
+            ParamValue::Str(v) => f.write_str(v),
+        }
+    }
+}
+
+/// A program to run: a target of this workspace (built with the profiling
+/// profile) or any external command.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    #[serde(default)]
+    pub description: String,
+    /// A `[[bin]]` of the workspace.
+    pub cargo_bin: Option<String>,
+    /// An example of the workspace.
+    pub example: Option<String>,
+    /// A `[[bench]]` of the workspace, run as criterion's profiler hook
+    /// expects: `BENCH --bench --profile-time SECONDS [FILTER]`.
+    pub bench: Option<String>,
+    /// Any other program (argv[0]); looked up on PATH or relative to the config.
+    pub command: Option<Spanned<String>>,
+    /// The package that holds the target, when the name is ambiguous.
+    pub package: Option<String>,
+    #[serde(default)]
+    pub args: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<String>>,
+    /// Working directory, relative to the config file.
+    pub cwd: Option<Spanned<String>>,
+    /// Seconds one run may take (default: `defaults.timeout`).
+    pub timeout: Option<f64>,
+    /// For benches: seconds of `--profile-time`.
+    pub profile_time: Option<f64>,
+    /// For benches: the benchmark filter.
+    pub filter: Option<Spanned<String>>,
+    #[serde(default)]
+    pub metrics: Vec<Metric>,
+    /// A server workload: how to tell it is ready for the load.
+    pub ready: Option<Ready>,
+    /// A server workload: the load scenario run against it while it is profiled.
+    pub load: Option<Box<Spanned<Workload>>>,
+}
+
+impl Workload {
+    /// Only the parameters this workload (and its load) uses, so that titles
+    /// and records stay short.
+    pub fn used_params(&self, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut used = std::collections::BTreeSet::new();
+        let mut collect = |w: &Workload| {
+            for text in w.args.iter().chain(w.env.values()).chain(w.command.iter()) {
+                used.extend(placeholder_names(text.get_ref()).unwrap_or_default());
+            }
+            for port in w.ready.iter().flat_map(|r| r.port.iter()) {
+                used.extend(placeholder_names(port.get_ref()).unwrap_or_default());
+            }
+        };
+        collect(self);
+        if let Some(load) = &self.load {
+            collect(load.get_ref());
+        }
+        values
+            .iter()
+            .filter(|(k, _)| used.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    pub fn target(&self) -> Target<'_> {
+        if let Some(name) = &self.cargo_bin {
+            Target::Bin(name)
+        } else if let Some(name) = &self.example {
+            Target::Example(name)
+        } else if let Some(name) = &self.bench {
+            Target::Bench(name)
+        } else {
+            // `validate_workload` guarantees exactly one is set.
+            Target::Command(
+                self.command
+                    .as_ref()
+                    .map(|c| c.get_ref().as_str())
+                    .unwrap_or(""),
+            )
+        }
+    }
+
+    pub fn is_service(&self) -> bool {
+        self.load.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    Bin(&'a str),
+    Example(&'a str),
+    Bench(&'a str),
+    Command(&'a str),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub name: String,
+    /// The text around the number, with `{}` where the number stands:
+    /// `"records_per_sec={}"` reads `1234.5` from `... records_per_sec=1234.5 ...`.
+    pub pattern: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default = "Better::default_for_metric")]
+    pub better: Better,
+}
+
+/// Which direction of a measure is good; `stats` compares by it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Larger is better (throughput).
+    Higher,
+    /// Smaller is better (wall time, instructions, memory).
+    Lower,
+}
+
+impl Better {
+    fn default_for_metric() -> Better {
+        Better::Higher
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    /// Ready when this loopback TCP port accepts connections.
+    pub port: Option<Spanned<String>>,
+    /// Ready when the server prints a line containing this text.
+    pub line: Option<String>,
+    /// Seconds to wait for readiness.
+    #[serde(default = "Ready::default_timeout")]
+    pub timeout: f64,
+}
+
+impl Ready {
+    fn default_timeout() -> f64 {
+        10.0
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    pub name: String,
+    #[serde(default)]
+    pub params: BTreeMap<Spanned<String>, ParamValue>,
+}
+
+/// The file as read, before validation turns it into a [`Config`](super::Config).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) defaults: Defaults,
+    #[serde(default)]
+    pub(super) thresholds: Thresholds,
+    #[serde(default)]
+    pub(super) params: BTreeMap<String, Param>,
+    #[serde(default)]
+    pub(super) workloads: BTreeMap<String, Spanned<Workload>>,
+    #[serde(default)]
+    pub(super) scales: Vec<Scale>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{parse, MINIMAL};
+    use super::*;
+
+    #[test]
+    fn a_minimal_config_gets_defaults() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.defaults.runs, 5);
+        assert_eq!(config.defaults.call_graph, CallGraph::Dwarf);
+        assert_eq!(config.thresholds, Thresholds::default());
+        let (name, workload) = config.workload(None).unwrap();
+        assert_eq!(name, "demo");
+        assert_eq!(workload.target(), Target::Bin("cdr-demo"));
+    }
+
+    #[test]
+    fn parameter_kinds_check_flag_values() {
+        assert!(ParamValue::Int(1).accepts("50000"));
+        assert!(!ParamValue::Int(1).accepts("5e4x"));
+        assert!(ParamValue::Float(1.0).accepts("0.5"));
+        assert!(ParamValue::Str("a".into()).accepts("anything"));
+    }
+}

@@ -1,0 +1,233 @@
+//! The checks of loading, through [`Config::parse`](super::Config::parse)
+//! and [`Config::check_param_flags`](super::Config::check_param_flags): what
+//! is rejected, at which line and column, with which suggestion.
+
+use super::super::test_support::{parse, MINIMAL};
+use super::suggest;
+use std::collections::BTreeSet;
+
+#[test]
+fn unknown_key_names_line_column_and_suggests() {
+    let text = "[defaults]\nruns = 3\nwarmups = 2\n".to_string() + MINIMAL;
+    let err = parse(&text).unwrap_err();
+    assert_eq!(err.position, Some((3, 1)), "{err}");
+    assert!(err.message.contains("unknown field `warmups`"), "{err}");
+    assert_eq!(err.help.as_deref(), Some("did you mean `warmup`?"));
+    assert!(
+        err.to_string()
+            .starts_with("profiling.toml:3:1: unknown field `warmups`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_place() {
+    let text = "[defaults]\nruns = \"five\"\n".to_string() + MINIMAL;
+    let err = parse(&text).unwrap_err();
+    assert_eq!(err.position, Some((2, 8)), "{err}");
+    assert!(
+        err.message.contains("invalid type: string \"five\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_enum_value_lists_the_valid_ones() {
+    let text = "[defaults]\ncall_graph = \"dwraf\"\n".to_string() + MINIMAL;
+    let err = parse(&text).unwrap_err();
+    assert_eq!(err.position.map(|p| p.0), Some(2), "{err}");
+    assert_eq!(err.help.as_deref(), Some("did you mean `dwarf`?"), "{err}");
+}
+
+#[test]
+fn undeclared_placeholder_points_at_the_argument() {
+    let text = MINIMAL.replace("{subs}", "{sub}");
+    let err = parse(&text).unwrap_err();
+    assert_eq!(
+        err.message,
+        "placeholder `{sub}` names no declared parameter"
+    );
+    assert_eq!(err.position, Some((8, 19)), "{err}");
+    assert_eq!(err.help.as_deref(), Some("did you mean `subs`?"));
+}
+
+#[test]
+fn missing_default_workload_is_named() {
+    let text = "[defaults]\nworkload = \"dmeo\"\n".to_string() + MINIMAL;
+    let err = parse(&text).unwrap_err();
+    assert_eq!(
+        err.message,
+        "`defaults.workload` names `dmeo`, which is not declared"
+    );
+    assert_eq!(err.position, Some((2, 12)));
+    assert_eq!(err.help.as_deref(), Some("did you mean `demo`?"));
+}
+
+#[test]
+fn no_workload_at_all_is_an_error() {
+    let err = parse("[params.subs]\ndefault = 1\n").unwrap_err();
+    assert_eq!(err.message, "no workload is declared");
+}
+
+#[test]
+fn workload_needs_exactly_one_target() {
+    let text = MINIMAL.replace(
+        "cargo_bin = \"cdr-demo\"",
+        "cargo_bin = \"a\"\ncommand = \"b\"",
+    );
+    let err = parse(&text).unwrap_err();
+    assert!(err.message.contains("exactly one of"), "{err}");
+    let text = MINIMAL.replace("cargo_bin = \"cdr-demo\"", "");
+    assert!(parse(&text).unwrap_err().message.contains("(0 set)"));
+}
+
+#[test]
+fn scale_with_undeclared_parameter() {
+    let text = MINIMAL.to_string() + "\n[[scales]]\nname = \"big\"\nparams = { subz = 5 }\n";
+    let err = parse(&text).unwrap_err();
+    assert_eq!(
+        err.message,
+        "scale sets parameter `subz`, which is not declared"
+    );
+    assert_eq!(err.help.as_deref(), Some("did you mean `subs`?"));
+}
+
+#[test]
+fn server_without_load_is_rejected() {
+    let text = MINIMAL.to_string() + "ready = { line = \"listening\" }\n";
+    let err = parse(&text).unwrap_err();
+    assert!(err.message.contains("has `ready` but no `load`"), "{err}");
+}
+
+#[test]
+fn numbers_that_would_break_a_run_are_rejected() {
+    for (extra, expected) in [
+        (
+            "timeout = -1\n",
+            "workload `demo`: timeout` must be a positive number",
+        ),
+        ("timeout = 1e18\n", "at most 1e9"),
+        (
+            "profile_time = 0\n",
+            "profile_time` must be a positive number",
+        ),
+    ] {
+        let text = MINIMAL.to_string() + extra;
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains(expected), "{extra}: {err}");
+    }
+    let text = "[defaults]\ntimeout = -5.0\n".to_string() + MINIMAL;
+    assert!(parse(&text)
+        .unwrap_err()
+        .message
+        .contains("`defaults.timeout` must be a positive number"));
+    let text = "[thresholds]\ntime = -3.0\n".to_string() + MINIMAL;
+    assert!(parse(&text)
+        .unwrap_err()
+        .message
+        .contains("`thresholds.time` must be a percentage"));
+}
+
+#[test]
+fn metrics_may_not_shadow_built_in_measures_or_repeat() {
+    for name in ["wall_s", "rps"] {
+        let text = MINIMAL.to_string()
+            + "\n[[workloads.demo.metrics]]\nname = \"rps\"\npattern = \"rps={}\"\n"
+            + &format!("\n[[workloads.demo.metrics]]\nname = \"{name}\"\npattern = \"x={{}}\"\n");
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message.contains("declared twice or shadows"),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn scales_name_directories_and_their_values_are_typed() {
+    let text =
+        MINIMAL.to_string() + "\n[[scales]]\nname = \"../../escape\"\nparams = { subs = 5 }\n";
+    assert!(parse(&text)
+        .unwrap_err()
+        .message
+        .contains("it names a directory"));
+    let text = MINIMAL.to_string() + "\n[[scales]]\nname = \"big\"\nparams = { subs = \"many\" }\n";
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.message
+            .contains("sets `subs` to `many`, but the parameter is integer"),
+        "{err}"
+    );
+    assert_eq!(err.position.map(|p| p.0), Some(12), "{err}");
+}
+
+#[test]
+fn placeholders_are_checked_in_cwd_filter_and_ready_line() {
+    let text = MINIMAL.to_string() + "cwd = \"{nope}\"\n";
+    assert!(parse(&text).unwrap_err().message.contains("`{nope}`"));
+    let text = MINIMAL.to_string() + "filter = \"{nope}\"\n";
+    assert!(parse(&text).unwrap_err().message.contains("`{nope}`"));
+    let text = MINIMAL.to_string()
+        + "ready = { line = \"listening {nope}\" }\n[workloads.demo.load]\ncommand = \"true\"\n";
+    assert!(parse(&text).unwrap_err().message.contains("`{nope}`"));
+}
+
+#[test]
+fn parameter_may_not_shadow_a_task_flag() {
+    let text = MINIMAL.to_string() + "\n[params.runs]\ndefault = 3\n";
+    // The task flags come from the command line's definition, one layer up.
+    let reserved = BTreeSet::from(["label".to_string(), "runs".to_string()]);
+    let err = parse(&text)
+        .unwrap()
+        .check_param_flags(&reserved)
+        .unwrap_err();
+    assert!(
+        err.message.contains("clash with the task flag `--runs`"),
+        "{err}"
+    );
+    assert_eq!(err.position, None);
+    assert_eq!(err.help.as_deref(), Some("rename the parameter"));
+}
+
+#[test]
+fn parameter_may_not_shadow_a_global_flag_even_before_the_tasks_are_known() {
+    for name in ["help", "verbose", "config", "version"] {
+        let text = MINIMAL.to_string() + &format!("\n[params.{name}]\ndefault = 3\n");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "profiling.toml: parameter `{name}` would clash with the task flag `--{name}`\n  help: rename the parameter"
+            )
+        );
+    }
+}
+
+#[test]
+fn suggestions_take_the_closest_candidate_within_reach() {
+    let flags = ["runs", "warmup", "frequency", "call_graph"];
+    assert_eq!(
+        suggest("warmups", &flags).as_deref(),
+        Some("did you mean `warmup`?")
+    );
+    assert_eq!(
+        suggest("frequnecy", &flags).as_deref(),
+        Some("did you mean `frequency`?")
+    );
+    // Within 2 edits, or a third of the candidate's length when longer.
+    assert_eq!(suggest("xyz", &["abc"]), None);
+    assert_eq!(suggest("", &["ab"]).as_deref(), Some("did you mean `ab`?"));
+    assert_eq!(suggest("xxxx-graph", &["call-graph"]).as_deref(), None);
+    assert_eq!(
+        suggest("cxxx-graph", &["call-graph"]).as_deref(),
+        Some("did you mean `call-graph`?")
+    );
+    // Edits count characters, not bytes; ties go to the first in order.
+    assert_eq!(
+        suggest("café", &["cafe"]).as_deref(),
+        Some("did you mean `cafe`?")
+    );
+    assert_eq!(
+        suggest("ab", &["ad", "ac"]).as_deref(),
+        Some("did you mean `ac`?")
+    );
+}
