@@ -23,10 +23,6 @@ pub use schema::{
 };
 pub use templates::expand;
 pub use validate::{suggest, validate_label, ConfigError, BUILTIN_MEASURES};
-// Public before the split and still nameable here, though only `config`
-// itself uses them today (a binary crate warns of unused re-exports).
-#[allow(unused_imports)]
-pub use {schema::ParamValue, templates::placeholder_names, validate::line_column};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
