@@ -11,18 +11,20 @@
 //! errors in `validate`, the `{placeholder}` templates in `templates`; every
 //! public item is re-exported here, so users name `crate::config::X`.
 
+pub mod measures;
 mod schema;
 mod templates;
 #[cfg(test)]
 mod test_support;
 mod validate;
 
+pub use measures::BUILTIN_MEASURES;
 pub use schema::{
     Better, CallGraph, Defaults, MemoryTool, Metric, Param, Ready, Scale, Target, Thresholds,
     Workload,
 };
 pub use templates::expand;
-pub use validate::{suggest, validate_label, ConfigError, BUILTIN_MEASURES};
+pub use validate::{suggest, validate_label, ConfigError};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

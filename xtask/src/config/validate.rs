@@ -316,13 +316,17 @@ fn validate_workload(
     }
     let mut names = std::collections::BTreeSet::new();
     for metric in &workload.metrics {
-        if BUILTIN_MEASURES.contains(&metric.name.as_str()) || !names.insert(metric.name.as_str()) {
+        if super::measures::is_builtin(&metric.name) || !names.insert(metric.name.as_str()) {
             return Err((
                 span.clone(),
                 format!(
                     "metric `{}` of workload `{name}` is declared twice or shadows a measure every run records ({})",
                     metric.name,
-                    BUILTIN_MEASURES.join(", ")
+                    super::measures::BUILTIN_MEASURES
+                        .iter()
+                        .map(|m| m.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 Some("rename the metric".into()),
             ));
@@ -392,9 +396,6 @@ fn check_seconds(what: &str, value: Option<f64>) -> Result<(), String> {
         _ => Ok(()),
     }
 }
-
-/// Measures every run records; a metric may not take their names.
-pub const BUILTIN_MEASURES: &[&str] = &["wall_s", "user_s", "sys_s", "max_rss_bytes"];
 
 fn undeclared(
     name: &str,

@@ -65,15 +65,8 @@ pub fn byte_unit(bytes: f64) -> (f64, &'static str) {
 pub fn summary_table(summaries: &BTreeMap<String, MeasureSummary>) -> String {
     let mut out = String::from("| measure | median | mean | ± stddev | min | max | CV | runs |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-    // Time first, then RSS, then the workload's metrics.
-    let order = ["wall_s", "user_s", "sys_s", "max_rss_bytes"];
     let mut names: Vec<&String> = summaries.keys().collect();
-    names.sort_by_key(|n| {
-        (
-            order.iter().position(|o| o == n).unwrap_or(order.len()),
-            n.as_str(),
-        )
-    });
+    names.sort_by_key(|n| (crate::config::measures::display_rank(n), n.as_str()));
     for name in names {
         let m = &summaries[name];
         let s = &m.summary;

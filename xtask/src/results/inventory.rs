@@ -258,7 +258,6 @@ pub fn first_metric<'a>(
     record: &'a RunRecord,
     config: Option<&Config>,
 ) -> Option<(&'a String, &'a MeasureSummary)> {
-    const BUILTIN: &[&str] = &["wall_s", "user_s", "sys_s", "max_rss_bytes"];
     let summaries = &record.headline()?.summaries;
     let declared = config
         .and_then(|c| c.workloads.get(&record.workload))
@@ -278,7 +277,7 @@ pub fn first_metric<'a>(
     }
     summaries
         .iter()
-        .find(|(name, _)| !BUILTIN.contains(&name.as_str()))
+        .find(|(name, _)| !crate::config::measures::is_builtin(name))
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! series of result medians, oldest first. `trends`, the results page and the
 //! exports read results through this.
 
-use crate::config::{Better, BUILTIN_MEASURES};
+use crate::config::measures::display_rank;
+use crate::config::Better;
 use crate::results::record::MeasureSummary;
 use crate::results::Entry;
 use crate::stats::Summary;
@@ -75,14 +76,8 @@ impl Series {
 pub fn ordered_measures(
     summaries: &BTreeMap<String, MeasureSummary>,
 ) -> Vec<(&String, &MeasureSummary)> {
-    const ORDER: &[&str] = BUILTIN_MEASURES;
     let mut measures: Vec<_> = summaries.iter().collect();
-    measures.sort_by_key(|(name, _)| {
-        (
-            ORDER.iter().position(|o| o == name).unwrap_or(ORDER.len()),
-            name.as_str(),
-        )
-    });
+    measures.sort_by_key(|(name, _)| (display_rank(name), name.as_str()));
     measures
 }
 
@@ -144,13 +139,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
             }
         }
     }
-    let rank = |s: &Series| {
-        const ORDER: &[&str] = BUILTIN_MEASURES;
-        ORDER
-            .iter()
-            .position(|o| *o == s.measure)
-            .unwrap_or(ORDER.len())
-    };
+    let rank = |s: &Series| display_rank(&s.measure);
     // Stable: workloads and scales keep their first-appearance order.
     let workloads: Vec<String> = dedup(series.iter().map(|s| s.workload.clone()));
     let scales: Vec<String> = dedup(series.iter().map(|s| s.scale.clone()));

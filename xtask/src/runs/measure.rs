@@ -1,7 +1,7 @@
 //! Timed runs: warm-ups, then N measured runs, each with wall, user and sys
 //! time, peak RSS, exit status and the workload's own metrics.
 
-use crate::config::Better;
+use crate::config::{Better, BUILTIN_MEASURES};
 use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{extract_metrics, Prepared};
@@ -101,32 +101,19 @@ pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result
 
 /// Per-measure samples and summaries: time, RSS, and each declared metric.
 pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String, MeasureSummary> {
-    let mut measures: Vec<(String, String, Better, Vec<f64>)> = vec![
-        (
-            "wall_s".into(),
-            "s".into(),
-            Better::Lower,
-            samples.iter().map(|s| s.wall_s).collect(),
-        ),
-        (
-            "user_s".into(),
-            "s".into(),
-            Better::Lower,
-            samples.iter().map(|s| s.user_s).collect(),
-        ),
-        (
-            "sys_s".into(),
-            "s".into(),
-            Better::Lower,
-            samples.iter().map(|s| s.sys_s).collect(),
-        ),
-        (
-            "max_rss_bytes".into(),
-            "B".into(),
-            Better::Lower,
-            samples.iter().map(|s| s.max_rss_bytes as f64).collect(),
-        ),
-    ];
+    let value = |name: &str, sample: &RunSample| match name {
+        "wall_s" => sample.wall_s,
+        "user_s" => sample.user_s,
+        "sys_s" => sample.sys_s,
+        _ => sample.max_rss_bytes as f64,
+    };
+    let mut measures: Vec<(String, String, Better, Vec<f64>)> = BUILTIN_MEASURES
+        .iter()
+        .map(|m| {
+            let values = samples.iter().map(|s| value(m.name, s)).collect();
+            (m.name.to_string(), m.unit.to_string(), m.better, values)
+        })
+        .collect();
     for metric in &prepared.metrics {
         let values: Vec<f64> = samples
             .iter()

@@ -9,6 +9,7 @@
 //! not be comparable `comparability`.
 
 use super::gate::{gate_fails, Gate, GateOutcome};
+use crate::config::measures;
 use crate::config::{Better, Thresholds};
 use crate::reports::functions::FunctionChange;
 use crate::results::record::short_hash;
@@ -251,8 +252,8 @@ impl CompareReport {
 /// Where a measure's limit comes from.
 pub fn category_of(name: &str, better: Better) -> Category {
     match name {
-        "wall_s" | "user_s" | "sys_s" => Category::Time,
-        "max_rss_bytes" => Category::Memory,
+        _ if measures::is_time(name) => Category::Time,
+        _ if measures::is_builtin(name) => Category::Memory,
         INSTRUCTIONS => Category::Instructions,
         _ if better == Better::Higher => Category::Throughput,
         _ => Category::Latency,
@@ -261,10 +262,11 @@ pub fn category_of(name: &str, better: Better) -> Category {
 
 /// Time first, then RSS, the workload's metrics, instructions.
 fn measure_order(name: &str) -> usize {
-    ["wall_s", "user_s", "sys_s", "max_rss_bytes"]
-        .iter()
-        .position(|o| *o == name)
-        .unwrap_or(if name == INSTRUCTIONS { 6 } else { 5 })
+    match measures::display_rank(name) {
+        rank if measures::is_builtin(name) => rank,
+        _ if name == INSTRUCTIONS => measures::BUILTIN_MEASURES.len() + 2,
+        _ => measures::BUILTIN_MEASURES.len() + 1,
+    }
 }
 
 /// Compares every measure both scales have: the timed measures and metrics
