@@ -96,7 +96,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         &args.label,
         name,
         &config.defaults.build_profile,
-        git,
+        git.into(),
         vec![scale],
     );
     let system = SystemInfo::collect(&tools);

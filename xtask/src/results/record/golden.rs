@@ -128,8 +128,8 @@ fn record() -> RunRecord {
         env: [("RUST_LOG".to_string(), "off".to_string())].into(),
         cwd: "/work".into(),
         warmup: 1,
-        runs: samples(),
-        summaries: summaries(),
+        runs: runs_from(samples()),
+        summaries: summaries_from(summaries()),
         cpu_profile: None,
         memory: None,
         leak_check: None,
@@ -146,10 +146,11 @@ fn record() -> RunRecord {
             commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
             dirty: true,
             branch: Some("main".into()),
-        },
+        }
+        .into(),
         scales: vec![
             ScaleRecord {
-                cpu_profile: Some(cpu_profile()),
+                cpu_profile: Some(cpu_profile().into()),
                 memory: Some(massif),
                 ..scale("small")
             },

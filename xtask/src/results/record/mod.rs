@@ -1,14 +1,24 @@
 //! `run.json`: everything one profile-baseline (or flamegraph, or memory)
 //! run recorded, versioned so that later versions of the xtask can still read
 //! old results.
+//!
+//! The types here are the on-disk schema and nothing else: what the lower
+//! layers return (timed runs, git, profiles, parsed tool output) is converted
+//! into them (`From`, one way), so that changing a parser or a measurement
+//! never changes run.json by accident. The CPU profile's part is in
+//! [`cpu`].
 
+pub mod cpu;
+
+use crate::config::Better;
+use crate::runs::{git, measure};
+use crate::stats::Summary;
 use crate::tools::memory_model::MemoryReport;
 use serde::{Deserialize, Serialize};
-// What runs measure is stored as runs return it.
-pub use crate::runs::cpu_profile::CpuProfile;
-pub use crate::runs::git::{short_hash, GitInfo};
-pub use crate::runs::measure::{MeasureSummary, RunSample};
 use std::collections::BTreeMap;
+
+pub use crate::runs::git::short_hash;
+pub use cpu::CpuProfile;
 
 /// Bumped on any incompatible change of the format below.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -55,6 +65,99 @@ pub struct ScaleRecord {
     /// A server workload: the load scenario and its metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadRecord>,
+}
+
+/// The tree a result was measured on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GitInfo {
+    pub commit: Option<String>,
+    pub dirty: bool,
+    pub branch: Option<String>,
+}
+
+impl GitInfo {
+    /// `1a2b3c4d5e`, `1a2b3c4d5e-dirty` or `no commit`.
+    pub fn short(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "{}{}",
+                short_hash(c),
+                if self.dirty { "-dirty" } else { "" }
+            ),
+            None => "no commit".into(),
+        }
+    }
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSample {
+    pub wall_s: f64,
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub max_rss_bytes: u64,
+    pub exit_code: Option<i32>,
+    /// The workload's own metrics, by name.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// One measure over the runs: its unit, which way is better, every sample
+/// and their summary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MeasureSummary {
+    pub unit: String,
+    pub better: Better,
+    pub samples: Vec<f64>,
+    pub summary: Summary,
+}
+
+impl From<git::GitInfo> for GitInfo {
+    fn from(info: git::GitInfo) -> GitInfo {
+        GitInfo {
+            commit: info.commit,
+            dirty: info.dirty,
+            branch: info.branch,
+        }
+    }
+}
+
+impl From<measure::RunSample> for RunSample {
+    fn from(sample: measure::RunSample) -> RunSample {
+        RunSample {
+            wall_s: sample.wall_s,
+            user_s: sample.user_s,
+            sys_s: sample.sys_s,
+            max_rss_bytes: sample.max_rss_bytes,
+            exit_code: sample.exit_code,
+            metrics: sample.metrics,
+        }
+    }
+}
+
+impl From<measure::MeasureSummary> for MeasureSummary {
+    fn from(measure: measure::MeasureSummary) -> MeasureSummary {
+        MeasureSummary {
+            unit: measure.unit,
+            better: measure.better,
+            samples: measure.samples,
+            summary: measure.summary,
+        }
+    }
+}
+
+/// Timed runs as run.json stores them.
+pub fn runs_from(samples: Vec<measure::RunSample>) -> Vec<RunSample> {
+    samples.into_iter().map(RunSample::from).collect()
+}
+
+/// Per-measure summaries as run.json stores them.
+pub fn summaries_from(
+    summaries: BTreeMap<String, measure::MeasureSummary>,
+) -> BTreeMap<String, MeasureSummary> {
+    summaries
+        .into_iter()
+        .map(|(name, measure)| (name, measure.into()))
+        .collect()
 }
 
 /// What memcheck found, and whether it passes the `leaked_bytes` threshold.
