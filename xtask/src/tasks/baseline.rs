@@ -260,7 +260,7 @@ fn run_scale(
         runs: crate::results::record::runs_from(samples),
         summaries: crate::results::record::summaries_from(summaries),
         cpu_profile: cpu.map(Into::into),
-        memory,
+        memory: memory.as_ref().map(Into::into),
         leak_check: None,
         load: None,
     })

@@ -65,7 +65,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
                 let report =
                     memory_profile::profile(&prepared, &tools, profiler, &pending.dir, args.top)?;
                 flamegraph::write_memory_svg(&pending.dir, &title, profiler.name())?;
-                Some(report)
+                Some(crate::results::record::MemoryRecord::from(&report))
             }
             None => None,
         };

@@ -151,7 +151,7 @@ fn record() -> RunRecord {
         scales: vec![
             ScaleRecord {
                 cpu_profile: Some(cpu_profile().into()),
-                memory: Some(massif),
+                memory: Some((&massif).into()),
                 ..scale("small")
             },
             ScaleRecord {
@@ -178,7 +178,7 @@ fn run_json_from_parser_output_is_unchanged() {
 
 #[test]
 fn memory_json_from_parser_output_is_unchanged() {
-    assert_eq!(json(&heaptrack_report()), MEMORY);
+    assert_eq!(json(&MemoryRecord::from(&heaptrack_report())), MEMORY);
 }
 
 #[test]

@@ -6,19 +6,20 @@
 //! layers return (timed runs, git, profiles, parsed tool output) is converted
 //! into them (`From`, one way), so that changing a parser or a measurement
 //! never changes run.json by accident. The CPU profile's part is in
-//! [`cpu`].
+//! [`cpu`], the memory profile's and the leak check's in [`memory`].
 
 pub mod cpu;
+pub mod memory;
 
 use crate::config::Better;
 use crate::runs::{git, measure};
 use crate::stats::Summary;
-use crate::tools::memory_model::MemoryReport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use crate::runs::git::short_hash;
 pub use cpu::CpuProfile;
+pub use memory::{LeakCheck, MemoryRecord};
 
 /// Bumped on any incompatible change of the format below.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -58,7 +59,7 @@ pub struct ScaleRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_profile: Option<CpuProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<MemoryReport>,
+    pub memory: Option<MemoryRecord>,
     /// `memory --leak-check`: memcheck's verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leak_check: Option<LeakCheck>,
@@ -158,45 +159,6 @@ pub fn summaries_from(
         .into_iter()
         .map(|(name, measure)| (name, measure.into()))
         .collect()
-}
-
-/// What memcheck found, and whether it passes the `leaked_bytes` threshold.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LeakCheck {
-    pub definitely_lost_bytes: u64,
-    pub definitely_lost_blocks: u64,
-    pub indirectly_lost_bytes: u64,
-    pub indirectly_lost_blocks: u64,
-    pub possibly_lost_bytes: u64,
-    pub possibly_lost_blocks: u64,
-    pub still_reachable_bytes: u64,
-    /// Memory errors other than leaks (invalid reads, ...).
-    pub errors: u64,
-    pub threshold_bytes: u64,
-    pub passed: bool,
-    /// The biggest leaks, with their allocation stacks.
-    pub top: Vec<crate::tools::memory_model::Site>,
-}
-
-impl LeakCheck {
-    pub fn from_report(
-        report: &crate::tools::memcheck::LeakReport,
-        threshold_bytes: u64,
-    ) -> LeakCheck {
-        LeakCheck {
-            definitely_lost_bytes: report.definitely_lost.bytes,
-            definitely_lost_blocks: report.definitely_lost.blocks,
-            indirectly_lost_bytes: report.indirectly_lost.bytes,
-            indirectly_lost_blocks: report.indirectly_lost.blocks,
-            possibly_lost_bytes: report.possibly_lost.bytes,
-            possibly_lost_blocks: report.possibly_lost.blocks,
-            still_reachable_bytes: report.still_reachable.bytes,
-            errors: report.error_count,
-            threshold_bytes,
-            passed: report.definitely_lost.bytes <= threshold_bytes,
-            top: report.to_report().leaks,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
