@@ -56,6 +56,17 @@ impl Pending {
         Ok(path)
     }
 
+    /// Writes memcheck's full report as leak-check.json.
+    pub fn write_leak_check(
+        &self,
+        report: &crate::tools::memcheck::LeakReport,
+    ) -> anyhow::Result<PathBuf> {
+        self.write_json(
+            LEAK_CHECK_FILE,
+            &record::leak_report::LeakReportFile::from(report),
+        )
+    }
+
     /// Writes the record and what goes with it — run.json, system_info.json,
     /// each scale's memory.json, the README — then moves the result into place.
     pub fn finish(

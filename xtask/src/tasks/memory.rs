@@ -71,7 +71,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         };
         let leak_check = if args.leak_check {
             let report = memory_profile::leak_check(&prepared, &tools, &pending.dir, args.top)?;
-            pending.write_json(crate::results::LEAK_CHECK_FILE, &report)?;
+            pending.write_leak_check(&report)?;
             Some(LeakCheck::from_report(
                 &report,
                 config.thresholds.leaked_bytes,

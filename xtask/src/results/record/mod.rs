@@ -6,9 +6,11 @@
 //! layers return (timed runs, git, profiles, parsed tool output) is converted
 //! into them (`From`, one way), so that changing a parser or a measurement
 //! never changes run.json by accident. The CPU profile's part is in
-//! [`cpu`], the memory profile's and the leak check's in [`memory`].
+//! [`cpu`], the memory profile's and the leak check's in [`memory`];
+//! memcheck's full report, written beside run.json, in [`leak_report`].
 
 pub mod cpu;
+pub mod leak_report;
 pub mod memory;
 
 use crate::config::Better;
