@@ -82,7 +82,7 @@ impl Pending {
             if let Some(memory) = &scale.memory {
                 self.write_json(
                     &format!("{}{MEMORY_FILE}", scale.dir_prefix(several)),
-                    memory,
+                    &record::memory::MemoryFile::new(memory.clone()),
                 )?;
             }
         }
@@ -283,6 +283,14 @@ impl Store {
             }
         }
     }
+}
+
+/// The schema version of a file written before its format carried one: 1.
+/// Every JSON file the xtask writes says its `schema_version` (first field);
+/// readers take a file without it, from an older xtask, as version 1
+/// (`#[serde(default = "crate::results::unversioned")]`).
+pub fn unversioned() -> u32 {
+    1
 }
 
 /// Writes `value` as pretty JSON with a final newline: every JSON file the

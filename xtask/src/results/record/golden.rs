@@ -1,7 +1,8 @@
 //! The files a result holds, built from what the parsers give for real
 //! captured tool output (tests/fixtures/), against golden copies: run.json,
-//! memory.json and leak-check.json must stay byte for byte what they are,
-//! whatever the parsers' own types become. The golden files were written by
+//! memory.json and leak-check.json must stay byte for byte what they are
+//! (the last two with the schema version they gained first), whatever the
+//! parsers' own types become. The golden files were written by
 //! the xtask of the commit that added them (tests/fixtures/results/README.md).
 
 use super::*;
@@ -176,15 +177,28 @@ fn run_json_from_parser_output_is_unchanged() {
     assert_eq!(serde_json::from_str::<RunRecord>(RUN).unwrap(), record);
 }
 
+/// A file as written before it carried a schema version, with one.
+fn versioned(unversioned: &str) -> String {
+    unversioned.replacen("{\n", "{\n  \"schema_version\": 1,\n", 1)
+}
+
+/// memory.json is run.json's `memory` with the schema version first.
 #[test]
-fn memory_json_from_parser_output_is_unchanged() {
-    assert_eq!(json(&MemoryRecord::from(&heaptrack_report())), MEMORY);
+fn memory_json_from_parser_output_is_unchanged_but_for_its_version() {
+    let file = memory::MemoryFile::new(MemoryRecord::from(&heaptrack_report()));
+    assert_eq!(json(&file), versioned(MEMORY));
+    assert_eq!(json(&file.memory), MEMORY);
+    // Files written before memory.json carried a version are version 1.
+    let old: memory::MemoryFile = serde_json::from_str(MEMORY).unwrap();
+    assert_eq!(old, file);
+    assert_eq!(old.schema_version, 1);
 }
 
 #[test]
-fn leak_check_json_from_parser_output_is_unchanged() {
-    assert_eq!(
-        json(&leak_report::LeakReportFile::from(&memcheck_report())),
-        LEAK_CHECK
-    );
+fn leak_check_json_from_parser_output_is_unchanged_but_for_its_version() {
+    let file = leak_report::LeakReportFile::from(&memcheck_report());
+    assert_eq!(json(&file), versioned(LEAK_CHECK));
+    let old: leak_report::LeakReportFile = serde_json::from_str(LEAK_CHECK).unwrap();
+    assert_eq!(old, file);
+    assert_eq!(old.schema_version, 1);
 }

@@ -9,9 +9,14 @@ use super::memory::{frames, FrameRecord};
 use crate::tools::memcheck;
 use serde::{Deserialize, Serialize};
 
+/// Bumped on any incompatible change of leak-check.json.
+pub const LEAK_REPORT_SCHEMA_VERSION: u32 = 1;
+
 /// What a memcheck leak check found.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LeakReportFile {
+    #[serde(default = "crate::results::unversioned")]
+    pub schema_version: u32,
     /// The profiled command line.
     pub command: Option<String>,
     pub definitely_lost: Lost,
@@ -88,6 +93,7 @@ pub struct HeapSummary {
 impl From<&memcheck::LeakReport> for LeakReportFile {
     fn from(report: &memcheck::LeakReport) -> LeakReportFile {
         LeakReportFile {
+            schema_version: LEAK_REPORT_SCHEMA_VERSION,
             command: report.command.clone(),
             definitely_lost: report.definitely_lost.into(),
             indirectly_lost: report.indirectly_lost.into(),

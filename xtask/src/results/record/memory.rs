@@ -1,6 +1,6 @@
-//! run.json's `memory` (also written alone as each scale's memory.json) and
-//! `leak_check`: a memory profile's numbers and memcheck's verdict, as stored
-//! on disk.
+//! run.json's `memory` (also written alone, with its own schema version, as
+//! each scale's memory.json) and `leak_check`: a memory profile's numbers and
+//! memcheck's verdict, as stored on disk.
 //!
 //! Their own types, not the parsers': `tools::memory_model::MemoryReport`
 //! and `Site` are what every memory tool's parser produces and may change
@@ -10,6 +10,29 @@
 use crate::tools::memcheck::LeakReport;
 use crate::tools::memory_model::{Frame, MemoryReport, Site};
 use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change of memory.json.
+pub const MEMORY_SCHEMA_VERSION: u32 = 1;
+
+/// memory.json: a scale's memory profile, the same as run.json's `memory`
+/// with the schema version first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MemoryFile {
+    #[serde(default = "crate::results::unversioned")]
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub memory: MemoryRecord,
+}
+
+impl MemoryFile {
+    /// memory.json at the current schema version.
+    pub fn new(memory: MemoryRecord) -> MemoryFile {
+        MemoryFile {
+            schema_version: MEMORY_SCHEMA_VERSION,
+            memory,
+        }
+    }
+}
 
 /// The numbers of one memory profile. Byte figures are `f64` (some tools
 /// print rounded sizes); a figure the tool cannot measure is `None`.
