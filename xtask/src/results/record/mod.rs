@@ -105,7 +105,8 @@ pub struct RunSample {
 }
 
 /// One measure over the runs: its unit, which way is better, every sample
-/// and their summary.
+/// and their summary. `Better` and `Summary` are still config's and stats'
+/// types, stored as they serialize.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MeasureSummary {
     pub unit: String,
