@@ -88,6 +88,7 @@ fn baseline_writes_a_complete_self_describing_result() {
         );
     }
     let system = read_json(&dir.join("system_info.json"));
+    assert_eq!(system["schema_version"], 1);
     assert!(system["cores"].as_u64().unwrap() >= 1);
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(readme.contains("| wall_s |"), "{readme}");

@@ -84,6 +84,11 @@ fn doctor_reports_this_machines_tools() {
     let json = sandbox.xtask(&["doctor", "--json"]);
     let value: serde_json::Value =
         serde_json::from_slice(&json.stdout).expect("doctor --json prints JSON");
+    assert_eq!(value["schema_version"], 1);
+    assert!(
+        String::from_utf8_lossy(&json.stdout).starts_with("{\n  \"schema_version\": 1,"),
+        "the schema version comes first"
+    );
     assert_eq!(value["ready"].as_bool(), Some(json.status.success()));
     assert!(value["tools"]["cargo"]["version"]
         .as_str()

@@ -199,6 +199,7 @@ fn baselines_then_pins_trends_exports_report_and_cleanup() {
     let pins: Value =
         serde_json::from_str(&std::fs::read_to_string(setup.results.join("pins.json")).unwrap())
             .unwrap();
+    assert_eq!(pins["schema_version"], 1);
     assert_eq!(pins["pins"]["release-1.2"]["dir"], names[1]);
     let csv = setup.ok(&["export", "release-1.2", "--format", "csv"]);
     let rows = parse_csv(&csv);

@@ -33,6 +33,7 @@ fn heaptrack_result_has_numbers_raw_file_flamegraph_and_readme() {
     assert!(output.status.success(), "{out}");
     let dir = &sandbox.results()[0];
     let memory = read_json(&dir.join("memory.json"));
+    assert_eq!(memory["schema_version"], 1);
     assert_eq!(memory["tool"], "heaptrack");
     let peak = memory["peak_heap_bytes"].as_f64().unwrap();
     assert!((100_000.0..100_000_000.0).contains(&peak), "{peak}");
@@ -147,6 +148,8 @@ fn leak_check_finds_a_deliberate_leak_and_passes_a_clean_run() {
     assert!(out.contains("**passed**"), "{out}");
     let results = sandbox.results();
     assert_eq!(results.len(), 2);
+    let report = read_json(&results[0].join("leak-check.json"));
+    assert_eq!(report["schema_version"], 1);
     let leaked = read_json(&results[0].join("run.json"));
     let check = &leaked["scales"][0]["leak_check"];
     assert!(

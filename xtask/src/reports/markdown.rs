@@ -278,7 +278,7 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
     }
 }
 
-pub fn memory_table(memory: &crate::tools::memory_model::MemoryReport) -> String {
+pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
     let mut out = String::from("| measure | value |\n|---|---:|\n");
     let bytes = |v: Option<f64>| v.map(format_bytes).unwrap_or_else(|| "—".into());
     let count = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());

@@ -56,6 +56,17 @@ impl Pending {
         Ok(path)
     }
 
+    /// Writes memcheck's full report as leak-check.json.
+    pub fn write_leak_check(
+        &self,
+        report: &crate::tools::memcheck::LeakReport,
+    ) -> anyhow::Result<PathBuf> {
+        self.write_json(
+            LEAK_CHECK_FILE,
+            &record::leak_report::LeakReportFile::from(report),
+        )
+    }
+
     /// Writes the record and what goes with it — run.json, system_info.json,
     /// each scale's memory.json, the README — then moves the result into place.
     pub fn finish(
@@ -71,7 +82,7 @@ impl Pending {
             if let Some(memory) = &scale.memory {
                 self.write_json(
                     &format!("{}{MEMORY_FILE}", scale.dir_prefix(several)),
-                    memory,
+                    &record::memory::MemoryFile::new(memory.clone()),
                 )?;
             }
         }
@@ -343,6 +354,14 @@ impl Store {
             }
         }
     }
+}
+
+/// The schema version of a file written before its format carried one: 1.
+/// Every JSON file the xtask writes says its `schema_version` (first field);
+/// readers take a file without it, from an older xtask, as version 1
+/// (`#[serde(default = "crate::results::unversioned")]`).
+pub fn unversioned() -> u32 {
+    1
 }
 
 /// Writes `value` as pretty JSON with a final newline: every JSON file the

@@ -14,10 +14,13 @@ const PINS_VERSION: u32 = 1;
 /// Words `Store::resolve` gives a meaning of its own: a pin may not take them.
 const RESERVED_NAMES: &[&str] = &["latest", "previous"];
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pins {
-    pub version: u32,
+    /// Written as `schema_version`, like every file the xtask writes; files
+    /// of older xtasks say `version`, or nothing (version 1).
+    #[serde(alias = "version", default = "crate::results::unversioned")]
+    pub schema_version: u32,
     /// Pin name → the pinned result.
     pub pins: BTreeMap<String, Pin>,
 }
@@ -54,6 +57,16 @@ pub fn is_result_dir_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+impl Default for Pins {
+    /// No pins, at the current schema version.
+    fn default() -> Pins {
+        Pins {
+            schema_version: PINS_VERSION,
+            pins: BTreeMap::new(),
+        }
+    }
+}
+
 impl Pins {
     pub fn path(results_dir: &Path) -> PathBuf {
         results_dir.join(PINS_FILE)
@@ -64,12 +77,7 @@ impl Pins {
         let path = Pins::path(results_dir);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Pins {
-                    version: PINS_VERSION,
-                    pins: BTreeMap::new(),
-                })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Pins::default()),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         let pins: Pins = serde_json::from_str(&text).with_context(|| {
@@ -78,11 +86,11 @@ impl Pins {
                 path.display()
             )
         })?;
-        if pins.version > PINS_VERSION {
+        if pins.schema_version > PINS_VERSION {
             bail!(
                 "{} has version {}, newer than this xtask understands ({PINS_VERSION}): update the xtask",
                 path.display(),
-                pins.version
+                pins.schema_version
             );
         }
         for (name, pin) in &pins.pins {
@@ -179,6 +187,36 @@ mod tests {
         std::fs::write(dir.join(PINS_FILE), "{ not json").unwrap();
         let err = format!("{:#}", Pins::load(&dir).unwrap_err());
         assert!(err.contains("is not a valid pins file"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// pins.json says `schema_version` (first); files of older xtasks, which
+    /// say `version` or nothing, still load, and are rewritten the new way.
+    #[test]
+    fn pins_files_of_older_xtasks_still_load() {
+        let dir = temp_dir("versions");
+        let pin = r#"{"p":{"dir":"20261122-040506-baseline","pinned":"2026-01-01T00:00:00Z"}}"#;
+        for old in [
+            format!(r#"{{"version":1,"pins":{pin}}}"#),
+            format!(r#"{{"pins":{pin}}}"#),
+        ] {
+            std::fs::write(dir.join(PINS_FILE), old).unwrap();
+            let pins = Pins::load(&dir).unwrap();
+            assert_eq!(pins.schema_version, 1);
+            assert_eq!(pins.pins["p"].dir, "20261122-040506-baseline");
+            pins.save(&dir).unwrap();
+            let text = std::fs::read_to_string(dir.join(PINS_FILE)).unwrap();
+            assert!(text.starts_with("{\n  \"schema_version\": 1,\n"), "{text}");
+            assert!(!text.contains("\"version\""), "{text}");
+            assert_eq!(Pins::load(&dir).unwrap(), pins);
+        }
+        std::fs::write(
+            dir.join(PINS_FILE),
+            format!(r#"{{"schema_version":2,"pins":{pin}}}"#),
+        )
+        .unwrap();
+        let err = format!("{:#}", Pins::load(&dir).unwrap_err());
+        assert!(err.contains("newer than this xtask understands"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -5,8 +5,13 @@ use crate::tools::Toolbox;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// Bumped on any incompatible change of system_info.json.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SystemInfo {
+    #[serde(default = "crate::results::unversioned")]
+    pub schema_version: u32,
     pub hostname: String,
     pub os: String,
     pub kernel: String,
@@ -20,10 +25,30 @@ pub struct SystemInfo {
     pub tools: BTreeMap<String, String>,
 }
 
+impl Default for SystemInfo {
+    /// Nothing known, at the current schema version.
+    fn default() -> SystemInfo {
+        SystemInfo {
+            schema_version: SCHEMA_VERSION,
+            hostname: String::new(),
+            os: String::new(),
+            kernel: String::new(),
+            arch: String::new(),
+            cpu_model: String::new(),
+            cores: 0,
+            memory_bytes: 0,
+            rustc: String::new(),
+            perf_event_paranoid: None,
+            tools: BTreeMap::new(),
+        }
+    }
+}
+
 impl SystemInfo {
     pub fn collect(tools: &Toolbox) -> SystemInfo {
         let uname = uname();
         SystemInfo {
+            schema_version: SCHEMA_VERSION,
             hostname: uname.get(1).cloned().unwrap_or_default(),
             os: os_name(),
             kernel: format!(
@@ -150,5 +175,22 @@ mod tests {
             assert!(memory_bytes() > 0);
             assert!(!uname().is_empty());
         }
+    }
+
+    /// The schema version is the first field; a file written before it
+    /// existed reads as version 1.
+    #[test]
+    fn says_its_schema_version_and_reads_files_without_one() {
+        let text = serde_json::to_string_pretty(&SystemInfo::default()).unwrap();
+        assert!(
+            text.starts_with("{\n  \"schema_version\": 1,\n  \"hostname\""),
+            "{text}"
+        );
+        let old = r#"{"hostname":"h","os":"Debian","kernel":"Linux 6.1","arch":"x86_64",
+            "cpu_model":"cpu","cores":2,"memory_bytes":4096,"rustc":"rustc 1.80",
+            "perf_event_paranoid":2,"tools":{"perf":"perf 6.1"}}"#;
+        let info: SystemInfo = serde_json::from_str(old).unwrap();
+        assert_eq!(info.schema_version, 1);
+        assert_eq!((info.cores, info.tools.len()), (2, 1));
     }
 }

@@ -88,7 +88,7 @@ fn measure(
             round + 1,
             bare[round as usize],
             profiled[round as usize],
-            crate::reports::markdown::samples_line(&profile)
+            crate::reports::markdown::samples_line(&profile.into())
         );
         if lost > 0 {
             eprintln!("  warning: this round lost samples: its overhead figure is not comparable");

@@ -5,6 +5,9 @@ use crate::config::Config;
 use crate::tools::{Platform, Tool, Toolbox};
 use serde::Serialize;
 
+/// Bumped on any incompatible change of `doctor --json`'s output.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Print the findings as JSON, for scripts.
@@ -22,6 +25,8 @@ pub struct Capability {
 
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// First in `--json`, like in every file the xtask writes.
+    pub schema_version: u32,
     pub tools: Toolbox,
     pub capabilities: Vec<Capability>,
     /// The default tasks (baseline with a CPU profile, flamegraph, memory) can run.
@@ -125,6 +130,7 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
     // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
     let ready = capabilities[..3].iter().all(|c| c.ready);
     Report {
+        schema_version: SCHEMA_VERSION,
         tools,
         capabilities,
         ready,

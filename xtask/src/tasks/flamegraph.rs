@@ -61,7 +61,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         Ok(p)
     });
     let profile = match profiled {
-        Ok(profile) => profile,
+        Ok(profile) => crate::results::record::CpuProfile::from(profile),
         Err(error) => return Err(pending.fail(error)),
     };
     let notes = profile.notes.clone();
@@ -75,7 +75,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         &args.label,
         name,
         &config.defaults.build_profile,
-        git,
+        git.into(),
         vec![scale],
     );
     let system = SystemInfo::collect(&tools);

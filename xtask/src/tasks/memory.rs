@@ -65,13 +65,13 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
                 let report =
                     memory_profile::profile(&prepared, &tools, profiler, &pending.dir, args.top)?;
                 flamegraph::write_memory_svg(&pending.dir, &title, profiler.name())?;
-                Some(report)
+                Some(crate::results::record::MemoryRecord::from(&report))
             }
             None => None,
         };
         let leak_check = if args.leak_check {
             let report = memory_profile::leak_check(&prepared, &tools, &pending.dir, args.top)?;
-            pending.write_json(crate::results::LEAK_CHECK_FILE, &report)?;
+            pending.write_leak_check(&report)?;
             Some(LeakCheck::from_report(
                 &report,
                 config.thresholds.leaked_bytes,
@@ -96,7 +96,7 @@ pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<
         &args.label,
         name,
         &config.defaults.build_profile,
-        git,
+        git.into(),
         vec![scale],
     );
     let system = SystemInfo::collect(&tools);

@@ -2,8 +2,9 @@
 //!
 //! Each tool module (heaptrack, massif, memcheck, instruments) keeps its own
 //! detailed result type next to its parser, and converts it into a
-//! `MemoryReport` with `to_report()`. The report is what the tasks compare,
-//! print and store; fields a tool cannot measure stay `None` (or empty).
+//! `MemoryReport` with `to_report()`. The report is what the tasks print;
+//! results store it converted into their own type (`results::record::memory`).
+//! Fields a tool cannot measure stay `None` (or empty).
 //!
 //! Conventions shared by all parsers:
 //! - byte figures are `f64` because some tools print rounded sizes (heaptrack's

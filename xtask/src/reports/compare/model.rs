@@ -425,7 +425,7 @@ fn measure(
 mod tests {
     use super::*;
     use crate::reports::compare::fixtures::*;
-    use crate::tools::memory_model::MemoryReport;
+    use crate::results::record::MemoryRecord;
 
     #[test]
     fn identical_noise_reads_no_change_and_passes() {
@@ -510,19 +510,19 @@ mod tests {
     fn memory_figures_compare_exactly_when_both_sides_have_them() {
         let mut a = scale(&WALL, &RPS, "0");
         let mut b = scale(&WALL, &RPS, "0");
-        a.memory = Some(MemoryReport {
+        a.memory = Some(MemoryRecord {
             tool: "heaptrack".into(),
             peak_heap_bytes: Some(1_000_000.0),
             total_allocations: Some(1000),
             temporary_allocations: Some(10),
-            ..MemoryReport::default()
+            ..MemoryRecord::default()
         });
-        b.memory = Some(MemoryReport {
+        b.memory = Some(MemoryRecord {
             tool: "heaptrack".into(),
             peak_heap_bytes: Some(1_500_000.0),
             total_allocations: Some(1100),
             leaked_bytes: Some(64.0),
-            ..MemoryReport::default()
+            ..MemoryRecord::default()
         });
         let comparison = compare_scale(&a, &b, &settings(), Counter::Time);
         let get = |n: &str| comparison.measures.iter().find(|m| m.name == n);

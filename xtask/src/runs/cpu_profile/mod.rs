@@ -49,8 +49,9 @@ impl Options {
     }
 }
 
-/// What a CPU profile recorded (run.json's `cpu_profile`); the files it
-/// wrote are `perf.data` and `cpu.folded`, from which reports draw.
+/// What a CPU profile recorded (stored as run.json's `cpu_profile` through
+/// `results::record::CpuProfile`); the files it wrote are `perf.data` and
+/// `cpu.folded`, from which reports draw.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct CpuProfile {
     /// "perf 6.1.187", "xctrace 15.0", ...

@@ -1,14 +1,27 @@
 //! `run.json`: everything one profile-baseline (or flamegraph, or memory)
 //! run recorded, versioned so that later versions of the xtask can still read
 //! old results.
+//!
+//! The types here are the on-disk schema and nothing else: what the lower
+//! layers return (timed runs, git, profiles, parsed tool output) is converted
+//! into them (`From`, one way), so that changing a parser or a measurement
+//! never changes run.json by accident. The CPU profile's part is in
+//! [`cpu`], the memory profile's and the leak check's in [`memory`];
+//! memcheck's full report, written beside run.json, in [`leak_report`].
 
-use crate::tools::memory_model::MemoryReport;
+pub mod cpu;
+pub mod leak_report;
+pub mod memory;
+
+use crate::config::Better;
+use crate::runs::{git, measure};
+use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
-// What runs measure is stored as runs return it.
-pub use crate::runs::cpu_profile::CpuProfile;
-pub use crate::runs::git::{short_hash, GitInfo};
-pub use crate::runs::measure::{MeasureSummary, RunSample};
 use std::collections::BTreeMap;
+
+pub use crate::runs::git::short_hash;
+pub use cpu::CpuProfile;
+pub use memory::{LeakCheck, MemoryRecord};
 
 /// Bumped on any incompatible change of the format below.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -48,7 +61,7 @@ pub struct ScaleRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_profile: Option<CpuProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<MemoryReport>,
+    pub memory: Option<MemoryRecord>,
     /// `memory --leak-check`: memcheck's verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leak_check: Option<LeakCheck>,
@@ -57,43 +70,98 @@ pub struct ScaleRecord {
     pub load: Option<LoadRecord>,
 }
 
-/// What memcheck found, and whether it passes the `leaked_bytes` threshold.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LeakCheck {
-    pub definitely_lost_bytes: u64,
-    pub definitely_lost_blocks: u64,
-    pub indirectly_lost_bytes: u64,
-    pub indirectly_lost_blocks: u64,
-    pub possibly_lost_bytes: u64,
-    pub possibly_lost_blocks: u64,
-    pub still_reachable_bytes: u64,
-    /// Memory errors other than leaks (invalid reads, ...).
-    pub errors: u64,
-    pub threshold_bytes: u64,
-    pub passed: bool,
-    /// The biggest leaks, with their allocation stacks.
-    pub top: Vec<crate::tools::memory_model::Site>,
+/// The tree a result was measured on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GitInfo {
+    pub commit: Option<String>,
+    pub dirty: bool,
+    pub branch: Option<String>,
 }
 
-impl LeakCheck {
-    pub fn from_report(
-        report: &crate::tools::memcheck::LeakReport,
-        threshold_bytes: u64,
-    ) -> LeakCheck {
-        LeakCheck {
-            definitely_lost_bytes: report.definitely_lost.bytes,
-            definitely_lost_blocks: report.definitely_lost.blocks,
-            indirectly_lost_bytes: report.indirectly_lost.bytes,
-            indirectly_lost_blocks: report.indirectly_lost.blocks,
-            possibly_lost_bytes: report.possibly_lost.bytes,
-            possibly_lost_blocks: report.possibly_lost.blocks,
-            still_reachable_bytes: report.still_reachable.bytes,
-            errors: report.error_count,
-            threshold_bytes,
-            passed: report.definitely_lost.bytes <= threshold_bytes,
-            top: report.to_report().leaks,
+impl GitInfo {
+    /// `1a2b3c4d5e`, `1a2b3c4d5e-dirty` or `no commit`.
+    pub fn short(&self) -> String {
+        match &self.commit {
+            Some(c) => format!(
+                "{}{}",
+                short_hash(c),
+                if self.dirty { "-dirty" } else { "" }
+            ),
+            None => "no commit".into(),
         }
     }
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSample {
+    pub wall_s: f64,
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub max_rss_bytes: u64,
+    pub exit_code: Option<i32>,
+    /// The workload's own metrics, by name.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// One measure over the runs: its unit, which way is better, every sample
+/// and their summary. `Better` and `Summary` are still config's and stats'
+/// types, stored as they serialize.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MeasureSummary {
+    pub unit: String,
+    pub better: Better,
+    pub samples: Vec<f64>,
+    pub summary: Summary,
+}
+
+impl From<git::GitInfo> for GitInfo {
+    fn from(info: git::GitInfo) -> GitInfo {
+        GitInfo {
+            commit: info.commit,
+            dirty: info.dirty,
+            branch: info.branch,
+        }
+    }
+}
+
+impl From<measure::RunSample> for RunSample {
+    fn from(sample: measure::RunSample) -> RunSample {
+        RunSample {
+            wall_s: sample.wall_s,
+            user_s: sample.user_s,
+            sys_s: sample.sys_s,
+            max_rss_bytes: sample.max_rss_bytes,
+            exit_code: sample.exit_code,
+            metrics: sample.metrics,
+        }
+    }
+}
+
+impl From<measure::MeasureSummary> for MeasureSummary {
+    fn from(measure: measure::MeasureSummary) -> MeasureSummary {
+        MeasureSummary {
+            unit: measure.unit,
+            better: measure.better,
+            samples: measure.samples,
+            summary: measure.summary,
+        }
+    }
+}
+
+/// Timed runs as run.json stores them.
+pub fn runs_from(samples: Vec<measure::RunSample>) -> Vec<RunSample> {
+    samples.into_iter().map(RunSample::from).collect()
+}
+
+/// Per-measure summaries as run.json stores them.
+pub fn summaries_from(
+    summaries: BTreeMap<String, measure::MeasureSummary>,
+) -> BTreeMap<String, MeasureSummary> {
+    summaries
+        .into_iter()
+        .map(|(name, measure)| (name, measure.into()))
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -175,8 +243,8 @@ mod tests {
     #[test]
     fn run_json_round_trips() {
         for text in [
-            include_str!("../../../tests/fixtures/results/run.json"),
-            include_str!("../../../tests/fixtures/results/run-service.json"),
+            include_str!("../../../../tests/fixtures/results/run.json"),
+            include_str!("../../../../tests/fixtures/results/run-service.json"),
         ] {
             let record: RunRecord = serde_json::from_str(text).unwrap();
             let again = serde_json::to_string_pretty(&record).unwrap();
@@ -189,3 +257,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod golden;
