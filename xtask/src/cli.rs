@@ -65,12 +65,6 @@ pub enum Task {
     PreRelease(tasks::pre_release::Args),
 }
 
-impl Task {
-    fn needs_config(&self) -> bool {
-        !matches!(self, Task::Doctor(_))
-    }
-}
-
 const PARAM_ID_PREFIX: &str = "param:";
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
@@ -89,28 +83,22 @@ pub fn run() -> anyhow::Result<u8> {
         None => ParamFlags::new(),
     };
 
-    if !cli.task.needs_config() {
-        return match cli.task {
-            Task::Doctor(args) => tasks::doctor::run(&args, config.as_ref().ok()),
-            _ => unreachable!("only doctor runs without a config"),
-        };
-    }
-    let config = config?;
+    let invocation = tasks::invocation::Invocation::new(config, params);
     match cli.task {
-        Task::Doctor(_) => unreachable!("handled above"),
-        Task::ProfileBaseline(args) => tasks::baseline::run(&config, &args, &params),
-        Task::Flamegraph(args) => tasks::flamegraph::run(&config, &args, &params),
-        Task::Memory(args) => tasks::memory::run(&config, &args, &params),
-        Task::BenchSelf(args) => tasks::bench_self::run(&config, &args, &params),
-        Task::Pin(args) => tasks::pin::run(&config, &args),
-        Task::Unpin(args) => tasks::unpin::run(&config, &args),
-        Task::List(args) => tasks::list::run(&config, &args),
-        Task::Trends(args) => tasks::trends::run(&config, &args),
-        Task::Cleanup(args) => tasks::cleanup::run(&config, &args),
-        Task::Export(args) => tasks::export::run(&config, &args),
-        Task::Report(args) => tasks::report::run(&config, &args),
-        Task::ProfileCompare(args) => tasks::compare::run(&config, &args, &params),
-        Task::PreRelease(args) => tasks::pre_release::run(&config, &args, &params),
+        Task::Doctor(args) => tasks::doctor::run(&invocation, &args),
+        Task::ProfileBaseline(args) => tasks::baseline::run(&invocation, &args),
+        Task::Flamegraph(args) => tasks::flamegraph::run(&invocation, &args),
+        Task::Memory(args) => tasks::memory::run(&invocation, &args),
+        Task::BenchSelf(args) => tasks::bench_self::run(&invocation, &args),
+        Task::Pin(args) => tasks::pin::run(&invocation, &args),
+        Task::Unpin(args) => tasks::unpin::run(&invocation, &args),
+        Task::List(args) => tasks::list::run(&invocation, &args),
+        Task::Trends(args) => tasks::trends::run(&invocation, &args),
+        Task::Cleanup(args) => tasks::cleanup::run(&invocation, &args),
+        Task::Export(args) => tasks::export::run(&invocation, &args),
+        Task::Report(args) => tasks::report::run(&invocation, &args),
+        Task::ProfileCompare(args) => tasks::compare::run(&invocation, &args),
+        Task::PreRelease(args) => tasks::pre_release::run(&invocation, &args),
     }
 }
 

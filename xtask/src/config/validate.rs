@@ -33,7 +33,7 @@ pub fn validate_label(label: &str) -> anyhow::Result<()> {
 }
 
 /// A config error that points into the file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConfigError {
     pub path: PathBuf,
     /// 1-based line and column, when the error has a place in the file.

@@ -15,6 +15,7 @@ use crate::runs::measure;
 use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
+use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,12 +57,13 @@ struct Planned {
     values: BTreeMap<String, String>,
 }
 
-pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
     record(config, args, params).map(|_| 0)
 }
 
 /// Runs a baseline and returns its result directory (for pre-release).
-pub fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<PathBuf> {
+fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<PathBuf> {
     crate::config::validate_label(&args.label)?;
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     let plan = plan_scales(config, args.scale.as_deref(), params)?;

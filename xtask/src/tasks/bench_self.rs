@@ -10,11 +10,11 @@
 //!    while folding a large input (it should stay flat).
 
 use crate::config::Config;
-use crate::config::ParamFlags;
 use crate::runs::cpu_profile;
 use crate::runs::measure::run_once;
 use crate::runs::process::{self, Spec};
 use crate::runs::workload;
+use crate::tasks::invocation::Invocation;
 use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
 use std::io::{Read, Write};
@@ -33,7 +33,8 @@ pub struct Args {
     pub workload: Option<String>,
 }
 
-pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
     let tools = Toolbox::detect();
     let perf_path = tools.perf.path()?.to_path_buf();
     let (name, workload) = config.workload(args.workload.as_deref())?;

@@ -14,11 +14,11 @@
 //! - a `.tmp-*` directory goes when the process that was writing it (the pid
 //!   after its last `-`) is gone, or it has not changed for an hour.
 
-use crate::config::Config;
 use crate::reports::markdown::format_bytes;
 use crate::results::inventory::{self, disk_usage, parse_iso, Item, Kind};
 use crate::results::pins::Pins;
 use crate::results::Store;
+use crate::tasks::invocation::Invocation;
 use std::time::{Duration, SystemTime};
 
 #[derive(clap::Args, Debug)]
@@ -199,7 +199,8 @@ pub fn plan(
     out
 }
 
-pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.config()?;
     let store = Store::new(config.results_dir());
     let keep = args.keep.unwrap_or(config.defaults.keep);
     let pins = Pins::load(&store.dir)?;

@@ -21,6 +21,7 @@ use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
 use crate::runs::measure;
 use crate::runs::{callgrind, cpu_profile, revisions};
+use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
 use anyhow::bail;
 use std::io::IsTerminal;
@@ -75,7 +76,8 @@ pub struct Args {
     pub no_profile: bool,
 }
 
-pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
     let store = Store::new(config.results_dir());
     let (a, b) = if args.rev.is_empty() {
         if !params.is_empty() {

@@ -2,6 +2,7 @@
 //! task can do with them, and the exact command that fixes what is missing.
 
 use crate::config::Config;
+use crate::tasks::invocation::Invocation;
 use crate::tools::{Platform, Tool, Toolbox};
 use serde::Serialize;
 
@@ -34,7 +35,8 @@ pub struct Report {
     pub config: Option<String>,
 }
 
-pub fn run(args: &Args, config: Option<&Config>) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.loaded_config();
     let report = examine(Toolbox::detect().with_hardware_counters(), config);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,13 +1,13 @@
 //! `cargo xtask export RUN --format bmf|pprof|csv|markdown [-o FILE]`: a
 //! result in the formats other tools read.
 
-use crate::config::Config;
 use crate::reports::{bmf, csv, markdown, pprof};
 use crate::results::inventory::parse_iso;
 use crate::results::record::short_hash;
 use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::{Entry, Store};
 use crate::runs::cpu_profile::FOLDED;
+use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -41,7 +41,8 @@ pub struct Args {
     pub scale: Option<String>,
 }
 
-pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.config()?;
     let store = Store::new(config.results_dir());
     let entry = store.resolve(&args.run)?;
     let bytes = match args.format {

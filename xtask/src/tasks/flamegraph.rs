@@ -1,8 +1,7 @@
 //! `cargo xtask flamegraph`: just the CPU profile of the workload, with the
 //! same engine as profile-baseline (one profiled run, no timed runs).
 
-use crate::config::ParamFlags;
-use crate::config::{CallGraph, Config};
+use crate::config::CallGraph;
 use crate::reports::{flamegraph, markdown};
 use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
@@ -10,6 +9,7 @@ use crate::results::Store;
 use crate::runs::cpu_profile::{self, SVG};
 use crate::runs::git::git_info;
 use crate::runs::workload;
+use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
 use anyhow::Context;
 use std::path::PathBuf;
@@ -36,7 +36,8 @@ pub struct Args {
     pub label: String,
 }
 
-pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
     crate::config::validate_label(&args.label)?;
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {

@@ -7,11 +7,13 @@ use crate::reports::table::render_columns;
 use crate::results::inventory::{self, Item, Kind};
 use crate::results::pins::Pins;
 use crate::results::{timestamp_iso, Store};
+use crate::tasks::invocation::Invocation;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
-pub fn run(config: &Config, _args: &Args) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.config()?;
     let store = Store::new(config.results_dir());
     let pins = Pins::load(&store.dir)?;
     let items = inventory::scan(&store.dir)?;

@@ -2,14 +2,14 @@
 //! massif or Instruments, chosen at runtime) and, with `--leak-check`,
 //! valgrind memcheck's leak verdict. Writes a result like profile-baseline.
 
-use crate::config::ParamFlags;
-use crate::config::{Config, MemoryTool};
+use crate::config::MemoryTool;
 use crate::reports::{flamegraph, markdown};
 use crate::results::record::{LeakCheck, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::git::git_info;
 use crate::runs::{memory_profile, workload};
+use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
 
 #[derive(clap::Args, Debug)]
@@ -34,7 +34,8 @@ pub struct Args {
     pub label: String,
 }
 
-pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
     crate::config::validate_label(&args.label)?;
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {

@@ -1,5 +1,7 @@
-//! One module per `cargo xtask` task. Each parses nothing itself (cli.rs
-//! does) and leaves running, measuring and writing to `runs` and `results`.
+//! One module per `cargo xtask` task, each with one entry of one shape:
+//! `pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8>`, returning
+//! the exit code. A task parses nothing itself (cli.rs does), imports no other
+//! task, and leaves running, measuring and writing to the layers below.
 
 pub mod baseline;
 pub mod bench_self;
@@ -9,6 +11,7 @@ pub mod doctor;
 pub mod exit;
 pub mod export;
 pub mod flamegraph;
+pub mod invocation;
 pub mod list;
 pub mod memory;
 pub mod pin;

@@ -1,9 +1,9 @@
 //! `cargo xtask pin NAME [RUN]`: a stable name for a result, usable wherever
 //! a result is named; cleanup never removes a pinned result.
 
-use crate::config::Config;
 use crate::results::pins::{validate_pin_name, Pin, Pins};
 use crate::results::{timestamp_iso, Store};
+use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::time::SystemTime;
 
@@ -16,7 +16,8 @@ pub struct Args {
     pub run: String,
 }
 
-pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.config()?;
     validate_pin_name(&args.name)?;
     let store = Store::new(config.results_dir());
     let entry = store.resolve(&args.run)?;

@@ -10,6 +10,7 @@ use crate::config::ParamFlags;
 use crate::reports::compare::{self as report, Counter};
 use crate::results::Store;
 use crate::runs::process::{self, Spec};
+use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -55,7 +56,8 @@ pub struct Step {
     pub detail: String,
 }
 
-pub fn run(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
     let mut steps = Vec::new();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let lint: [(&str, &[&str]); 2] = [

@@ -1,12 +1,12 @@
 //! `cargo xtask report`: writes `results/index.html`, one self-contained
 //! page with every result, the comparisons and the trend charts.
 
-use crate::config::Config;
 use crate::reports::html;
 use crate::results::inventory::{self, Kind};
 use crate::results::pins::Pins;
 use crate::results::series::{collect, Filter};
 use crate::results::Store;
+use crate::tasks::invocation::Invocation;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -20,7 +20,8 @@ pub struct Args {
     pub last: Option<usize>,
 }
 
-pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.config()?;
     let store = Store::new(config.results_dir());
     std::fs::create_dir_all(&store.dir)
         .with_context(|| format!("cannot create {}", store.dir.display()))?;

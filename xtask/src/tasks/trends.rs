@@ -3,7 +3,6 @@
 //! writes the same numbers in long format, `--plot` draws them.
 
 use crate::config::Better;
-use crate::config::Config;
 use crate::reports::chart;
 use crate::reports::chart::Chart;
 use crate::reports::markdown::format_value;
@@ -11,6 +10,7 @@ use crate::reports::table::render_columns;
 use crate::results::record::short_hash;
 use crate::results::series::{collect, dedup, Filter, Series};
 use crate::results::Store;
+use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 
@@ -99,7 +99,8 @@ pub fn render_text(series: &[Series]) -> String {
     out
 }
 
-pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.config()?;
     let store = Store::new(config.results_dir());
     let entries = store.list()?;
     if entries.is_empty() {

@@ -1,8 +1,8 @@
 //! `cargo xtask unpin NAME`: removes a pin; the result stays.
 
-use crate::config::Config;
 use crate::results::pins::Pins;
 use crate::results::Store;
+use crate::tasks::invocation::Invocation;
 use anyhow::bail;
 
 #[derive(clap::Args, Debug)]
@@ -11,7 +11,8 @@ pub struct Args {
     pub name: String,
 }
 
-pub fn run(config: &Config, args: &Args) -> anyhow::Result<u8> {
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let config = invocation.config()?;
     let store = Store::new(config.results_dir());
     let mut pins = Pins::load(&store.dir)?;
     match pins.pins.remove(&args.name) {

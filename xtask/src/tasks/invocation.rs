@@ -1,0 +1,29 @@
+//! The one entry shape of every task: what it is invoked with.
+
+use crate::config::{Config, ConfigError, ParamFlags};
+
+/// What every task is given: the config, loaded before the command line is
+/// parsed (it declares the parameter flags), and the parameter values given
+/// as flags.
+pub struct Invocation {
+    config: Result<Config, ConfigError>,
+    pub params: ParamFlags,
+}
+
+impl Invocation {
+    pub fn new(config: Result<Config, ConfigError>, params: ParamFlags) -> Invocation {
+        Invocation { config, params }
+    }
+
+    /// The config, or why it did not load (every task but doctor needs it).
+    pub fn config(&self) -> anyhow::Result<&Config> {
+        self.config
+            .as_ref()
+            .map_err(|error| anyhow::Error::new(error.clone()))
+    }
+
+    /// The config if it loaded (doctor reports on it either way).
+    pub fn loaded_config(&self) -> Option<&Config> {
+        self.config.as_ref().ok()
+    }
+}
