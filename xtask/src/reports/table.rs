@@ -1,26 +1,51 @@
-//! Plain-text tables for the terminal: columns padded to their widest cell.
+//! Plain-text tables for the terminal: columns padded to their widest cell,
+//! two spaces apart.
 
-/// Left-aligned columns, two spaces apart; the last column is not padded.
+use std::fmt::Write as _;
+
+/// Left-aligned columns; the last column is not padded.
 pub fn render_columns(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
+    aligned(rows, &[], "", |_, _| "", "")
+}
+
+/// Columns aligned left, or right where `right[c]`; each line starts with
+/// `indent`. `paint` gives each cell's colour (row, column), applied after
+/// padding so that escape codes never shift the columns; `reset` ends it.
+pub fn aligned<R: AsRef<[String]>>(
+    rows: &[R],
+    right: &[bool],
+    indent: &str,
+    paint: impl Fn(usize, usize) -> &'static str,
+    reset: &str,
+) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let mut widths = vec![0usize; columns];
     for row in rows {
-        let mut line = String::new();
+        for (w, cell) in widths.iter_mut().zip(row.as_ref()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for (r, row) in rows.iter().enumerate() {
+        let row = row.as_ref();
+        let mut line = String::from(indent);
         for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(cell);
+            let pad = widths[c] - cell.chars().count();
+            let padded = if right.get(c).copied().unwrap_or(false) {
+                format!("{}{cell}", " ".repeat(pad))
+            } else if c == row.len() - 1 {
+                cell.clone()
             } else {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+                format!("{cell}{}", " ".repeat(pad))
+            };
+            let colour = paint(r, c);
+            if colour.is_empty() {
+                line.push_str(&padded);
+            } else {
+                let _ = write!(line, "{colour}{padded}{reset}");
+            }
+            if c + 1 < row.len() {
+                line.push_str("  ");
             }
         }
         out.push_str(line.trim_end());

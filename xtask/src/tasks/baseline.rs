@@ -253,18 +253,9 @@ fn run_scale(
         None => None,
     };
     Ok(ScaleRecord {
-        scale: String::new(),
-        params: BTreeMap::new(),
-        argv: main.argv(),
-        env: main.env.clone(),
-        cwd: main.cwd.display().to_string(),
-        warmup,
-        runs: crate::results::record::runs_from(samples),
-        summaries: crate::results::record::summaries_from(summaries),
         cpu_profile: cpu.map(Into::into),
         memory: memory.as_ref().map(Into::into),
-        leak_check: None,
-        load: None,
+        ..ScaleRecord::timed(main, BTreeMap::new(), warmup, samples, summaries)
     })
 }
 
@@ -315,18 +306,9 @@ fn run_service_scale(
         None => (None, None),
     };
     Ok(ScaleRecord {
-        scale: String::new(),
-        params: BTreeMap::new(),
-        argv: server.argv(),
-        env: server.env.clone(),
-        cwd: server.cwd.display().to_string(),
-        warmup,
-        runs: crate::results::record::runs_from(samples),
-        summaries: crate::results::record::summaries_from(summaries),
         cpu_profile: cpu_profile.map(Into::into),
-        memory: None,
-        leak_check: None,
         load: load_record,
+        ..ScaleRecord::timed(server, BTreeMap::new(), warmup, samples, summaries)
     })
 }
 

@@ -204,18 +204,8 @@ fn measure_revisions(
                 summaries.insert(INSTRUCTIONS.into(), callgrind::instructions_summary(count));
             }
             scales.push(ScaleRecord {
-                scale: "default".into(),
-                params: shown,
-                argv: side.prepared.argv(),
-                env: side.prepared.env.clone(),
-                cwd: side.prepared.cwd.display().to_string(),
-                warmup,
-                runs: crate::results::record::runs_from(samples),
-                summaries: crate::results::record::summaries_from(summaries),
                 cpu_profile: cpu.map(Into::into),
-                memory: None,
-                leak_check: None,
-                load: None,
+                ..ScaleRecord::timed(&side.prepared, shown, warmup, samples, summaries)
             });
         }
         Ok(scales)

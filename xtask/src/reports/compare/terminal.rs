@@ -4,6 +4,7 @@
 
 use super::cells::{failure_text, function_cells, measure_cells, svg_kind};
 use super::model::{CompareReport, Counter};
+use crate::reports::table::aligned;
 use crate::stats::Verdict;
 use std::fmt::Write as _;
 
@@ -55,48 +56,6 @@ impl Style {
     }
 }
 
-/// Pads cells to aligned columns; `paint` gives each cell's colour (applied
-/// after padding, so escape codes never shift the columns).
-fn aligned(
-    rows: &[[String; 7]],
-    right: [bool; 7],
-    paint: impl Fn(usize, usize) -> &'static str,
-    reset: &str,
-) -> String {
-    let mut widths = [0usize; 7];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for (r, row) in rows.iter().enumerate() {
-        let mut line = String::from("  ");
-        for (c, cell) in row.iter().enumerate() {
-            let pad = widths[c] - cell.chars().count();
-            let padded = if right[c] {
-                format!("{}{cell}", " ".repeat(pad))
-            } else if c == row.len() - 1 {
-                cell.clone()
-            } else {
-                format!("{cell}{}", " ".repeat(pad))
-            };
-            let colour = paint(r, c);
-            if colour.is_empty() {
-                line.push_str(&padded);
-            } else {
-                let _ = write!(line, "{colour}{padded}{reset}");
-            }
-            if c + 1 < row.len() {
-                line.push_str("  ");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The report for a terminal (ANSI colour when `colour`).
 pub fn render_terminal(report: &CompareReport, dir: Option<&str>, colour: bool) -> String {
     let s = Style::new(colour);
@@ -130,7 +89,8 @@ pub fn render_terminal(report: &CompareReport, dir: Option<&str>, colour: bool) 
         let verdicts: Vec<Verdict> = scale.measures.iter().map(|m| m.verdict()).collect();
         out.push_str(&aligned(
             &rows,
-            [false, true, true, true, false, true, false],
+            &[false, true, true, true, false, true, false],
+            "  ",
             |r, c| match (r, c) {
                 (0, _) => s.bold,
                 (r, 6) => s.verdict(verdicts[r - 1]),
@@ -157,7 +117,8 @@ pub fn render_terminal(report: &CompareReport, dir: Option<&str>, colour: bool) 
             let deltas: Vec<f64> = functions.iter().map(|f| f.self_delta()).collect();
             out.push_str(&aligned(
                 &rows,
-                [true, true, true, true, true, true, false],
+                &[true, true, true, true, true, true, false],
+                "  ",
                 |r, c| match (r, c) {
                     (0, _) => s.bold,
                     (r, 2) if deltas[r - 1] > 0.0 => s.red,

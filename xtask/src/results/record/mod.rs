@@ -173,11 +173,14 @@ pub struct LoadRecord {
 }
 
 impl ScaleRecord {
-    /// The one scale of a task that profiles a single run (flamegraph,
-    /// memory): what ran, no timed runs; the caller adds the profile.
-    pub fn single_run(
+    /// A scale of timed runs of `prepared` (the scale "default"); the caller
+    /// adds the profiles.
+    pub fn timed(
         prepared: &crate::runs::workload::Prepared,
         params: BTreeMap<String, String>,
+        warmup: u32,
+        samples: Vec<measure::RunSample>,
+        summaries: BTreeMap<String, measure::MeasureSummary>,
     ) -> ScaleRecord {
         ScaleRecord {
             scale: "default".into(),
@@ -185,14 +188,23 @@ impl ScaleRecord {
             argv: prepared.argv(),
             env: prepared.env.clone(),
             cwd: prepared.cwd.display().to_string(),
-            warmup: 0,
-            runs: Vec::new(),
-            summaries: Default::default(),
+            warmup,
+            runs: runs_from(samples),
+            summaries: summaries_from(summaries),
             cpu_profile: None,
             memory: None,
             leak_check: None,
             load: None,
         }
+    }
+
+    /// The one scale of a task that profiles a single run (flamegraph,
+    /// memory): what ran, no timed runs; the caller adds the profile.
+    pub fn single_run(
+        prepared: &crate::runs::workload::Prepared,
+        params: BTreeMap<String, String>,
+    ) -> ScaleRecord {
+        ScaleRecord::timed(prepared, params, 0, Vec::new(), BTreeMap::new())
     }
 
     /// Where this scale's files lie in its result: `NAME/` when the result
