@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::results::record::{MeasureSummary, RunRecord};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// The file profile-compare leaves in its `compare-*` directories.
 pub const COMPARE_FILE: &str = "compare.json";
@@ -218,39 +218,6 @@ pub fn disk_usage(path: &Path) -> u64 {
     total
 }
 
-/// Parses the `created` time of a record (`2026-11-22T04:05:06Z`).
-pub fn parse_iso(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    // Howard Hinnant's days-from-civil, the inverse of results::civil.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + s;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
-}
-
 /// The measures a one-line summary of a result shows: median wall time and
 /// the workload's first metric (in profiling.toml's order when the workload
 /// is still declared there, else the first by name).
@@ -283,24 +250,6 @@ pub fn first_metric<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::timestamp_iso;
-
-    #[test]
-    fn iso_times_parse_back() {
-        for secs in [0u64, 951_782_400, 1_795_320_306, 4_102_444_799] {
-            let t = UNIX_EPOCH + Duration::from_secs(secs);
-            assert_eq!(parse_iso(&timestamp_iso(t)), Some(t), "{secs}");
-        }
-        for bad in [
-            "",
-            "2026-11-22",
-            "2026-13-01T00:00:00Z",
-            "2026-11-22T04:05:06",
-            "2026-11-22 04:05:06Z",
-        ] {
-            assert_eq!(parse_iso(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn liveness_of_processes() {

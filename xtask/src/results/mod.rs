@@ -18,7 +18,7 @@ use crate::config::validate_label;
 use anyhow::{bail, Context};
 use record::RunRecord;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 pub const RUN_FILE: &str = "run.json";
 pub const SYSTEM_FILE: &str = "system_info.json";
@@ -390,36 +390,48 @@ pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {
 
 /// `20261122-040506`, UTC.
 pub fn timestamp_for_dir(time: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(time);
-    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+    timestamp_iso(time)
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .map(|c| if c == 'T' { '-' } else { c })
+        .collect()
 }
 
-/// `2026-11-22T04:05:06Z`.
+/// `2026-11-22T04:05:06Z` (RFC 3339, UTC, whole seconds).
 pub fn timestamp_iso(time: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(time);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    humantime::format_rfc3339_seconds(time).to_string()
 }
 
-/// UTC calendar fields of a time (Howard Hinnant's civil-from-days).
-fn civil(time: SystemTime) -> (i64, i64, i64, u64, u64, u64) {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rem / 3600, rem / 60 % 60, rem % 60)
+/// Reads a `created` time back (`2026-11-22T04:05:06Z`).
+pub fn parse_iso(text: &str) -> Option<SystemTime> {
+    if text.len() != 20 {
+        return None;
+    }
+    humantime::parse_rfc3339(text).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn iso_times_parse_back() {
+        for secs in [0u64, 951_782_400, 1_795_320_306, 4_102_444_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_iso(&timestamp_iso(t)), Some(t), "{secs}");
+            assert_eq!(timestamp_for_dir(t).len(), "20261122-040506".len());
+        }
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T04:05:06",
+            "2026-11-22 04:05:06Z",
+        ] {
+            assert_eq!(parse_iso(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn compare_directory_names_are_safe() {
@@ -473,7 +485,6 @@ mod tests {
         );
         std::fs::remove_dir_all(&base).unwrap();
     }
-    use std::time::Duration;
 
     #[test]
     fn timestamps() {

@@ -15,7 +15,8 @@
 //!   after its last `-`) is gone, or it has not changed for an hour.
 
 use crate::reports::markdown::format_bytes;
-use crate::results::inventory::{self, disk_usage, parse_iso, Item, Kind};
+use crate::results::inventory::{self, disk_usage, Item, Kind};
+use crate::results::parse_iso;
 use crate::results::pins::Pins;
 use crate::results::Store;
 use crate::tasks::invocation::Invocation;

@@ -2,7 +2,7 @@
 //! result in the formats other tools read.
 
 use crate::reports::{bmf, csv, markdown, pprof};
-use crate::results::inventory::parse_iso;
+use crate::results::parse_iso;
 use crate::results::record::short_hash;
 use crate::results::record::{RunRecord, ScaleRecord};
 use crate::results::{Entry, Store};
