@@ -19,27 +19,11 @@ const LAYERS: &[&str] = &[
 /// Modules under `tasks/` that are not tasks: tasks share them.
 const TASK_SHARED: &[&str] = &["exit", "invocation"];
 
-/// Imports against the rules that are known and still to be untied, as
-/// (file, imported path). Only ever shrinks: the test fails on any import
-/// against the rules that is not listed here, and on a listed one that is
-/// gone (so that the list is kept exact).
-const KNOWN_DEBTS: &[(&str, &str)] = &[];
-
 #[derive(Debug, PartialEq)]
 struct Violation {
     file: String,
     line: usize,
-    /// `crate::a::b` as written.
-    target: String,
     message: String,
-}
-
-impl Violation {
-    fn is_known_debt(&self) -> Option<usize> {
-        KNOWN_DEBTS
-            .iter()
-            .position(|(file, path)| self.file == *file && self.target.starts_with(path))
-    }
 }
 
 impl std::fmt::Display for Violation {
@@ -177,7 +161,6 @@ fn check_file(
             let report = |message: String| Violation {
                 file: relative.display().to_string(),
                 line: number,
-                target: format!("crate::{}", target.join("::")),
                 message,
             };
             if target_top != top && layer(target_top) > layer(top) {
@@ -258,24 +241,12 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
 fn layers_import_only_downwards_and_no_task_imports_another() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let violations = check_tree(&src);
-    let list: Vec<String> = violations
-        .iter()
-        .filter(|v| v.is_known_debt().is_none())
-        .map(|v| v.to_string())
-        .collect();
+    let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
     assert!(
         list.is_empty(),
         "{} imports against the layers (see README, Layout):\n{}",
         list.len(),
         list.join("\n")
-    );
-    let paid: Vec<_> = (0..KNOWN_DEBTS.len())
-        .filter(|i| !violations.iter().any(|v| v.is_known_debt() == Some(*i)))
-        .map(|i| KNOWN_DEBTS[i])
-        .collect();
-    assert!(
-        paid.is_empty(),
-        "remove these from KNOWN_DEBTS, they are untied: {paid:?}"
     );
 }
 
