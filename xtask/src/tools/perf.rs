@@ -451,8 +451,14 @@ pub fn complete_stack_share(folded: &str) -> Option<f64> {
         };
         let count: u64 = count.parse().unwrap_or(0);
         all += count;
-        let root = stack.split(';').nth(1).unwrap_or("");
-        if ENTRY_POINTS.contains(&root) {
+        // A versioned symbol (`__libc_start_main@@GLIBC_2.34`) is still the
+        // entry; a stripped program's `_start` has no name (`[gzip]`), so
+        // below an unnamed root the next frame may be the entry.
+        let is_entry =
+            |frame: &str| ENTRY_POINTS.contains(&frame.split('@').next().unwrap_or(frame));
+        let mut frames = stack.split(';').skip(1);
+        let root = frames.next().unwrap_or("");
+        if is_entry(root) || (root.starts_with('[') && frames.next().is_some_and(is_entry)) {
             complete += count;
         }
     }
@@ -685,6 +691,13 @@ mod tests {
                       cdr-demo;malloc 3\n\
                       cdr-demo;[unknown];cos 1\n";
         assert_eq!(complete_stack_share(folded), Some(0.96));
+        // A stripped program's stacks, as perf names its glibc frames.
+        // A stripped program as perf shows it: `_start` unnamed, glibc's
+        // frames with their symbol versions.
+        let stripped =
+            "gzip;[gzip];__libc_start_main@@GLIBC_2.34;__libc_start_call_main;[gzip] 868\n\
+                        gzip;[gzip];[gzip] 2\n";
+        assert_eq!(complete_stack_share(stripped), Some(868.0 / 870.0));
         assert_eq!(complete_stack_share(""), None);
     }
 
