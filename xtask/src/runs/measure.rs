@@ -74,6 +74,23 @@ pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> RunSample {
     }
 }
 
+/// One run of a sequence of warm-ups and measured runs, shown as a step of
+/// `progress` (`who` leads the step's text: a revision, or nothing).
+pub fn progress_step(
+    prepared: &Prepared,
+    progress: &Progress,
+    who: &str,
+    is_warmup: bool,
+) -> anyhow::Result<RunSample> {
+    let (sample, _) = run_once(prepared).inspect_err(|_| progress.abandon())?;
+    progress.step(&format!(
+        "{who}{} {:.3} s",
+        if is_warmup { "warm-up" } else { "run" },
+        sample.wall_s
+    ));
+    Ok(sample)
+}
+
 /// Warm-ups, then `runs` measured runs.
 pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result<Vec<RunSample>> {
     let progress = Progress::bar(u64::from(warmup + runs), &format!("{} ", prepared.name));
@@ -85,12 +102,7 @@ pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result
         } else {
             format!("run {}/{runs}", i + 1 - warmup)
         });
-        let (sample, _) = run_once(prepared).inspect_err(|_| progress.abandon())?;
-        progress.step(&format!(
-            "{} {:.3} s",
-            if is_warmup { "warm-up" } else { "run" },
-            sample.wall_s
-        ));
+        let sample = progress_step(prepared, &progress, "", is_warmup)?;
         if !is_warmup {
             samples.push(sample);
         }

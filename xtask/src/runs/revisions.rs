@@ -202,14 +202,8 @@ pub fn interleaved_runs(
                 if is_warmup { "warm-up" } else { "run" },
                 if is_warmup { i + 1 } else { i + 1 - warmup }
             ));
-            let (sample, _) =
-                measure::run_once(&side.prepared).inspect_err(|_| progress.abandon())?;
-            progress.step(&format!(
-                "{} {} {:.3} s",
-                side.rev,
-                if is_warmup { "warm-up" } else { "run" },
-                sample.wall_s
-            ));
+            let who = format!("{} ", side.rev);
+            let sample = measure::progress_step(&side.prepared, &progress, &who, is_warmup)?;
             if !is_warmup {
                 samples.push(sample);
             }
