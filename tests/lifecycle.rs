@@ -301,6 +301,12 @@ fn baselines_then_pins_trends_exports_report_and_cleanup() {
     ]);
     assert!(!no_profile.status.success());
     assert!(String::from_utf8_lossy(&no_profile.stderr).contains("has no CPU profile"));
+    // --scale picks pprof's profile; it is refused, not ignored, elsewhere.
+    let scale_on_csv = setup.xtask(&["export", "latest", "--format", "csv", "--scale", "1K"]);
+    assert_eq!(scale_on_csv.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&scale_on_csv.stderr).contains("--scale chooses the CPU profile")
+    );
 
     // The page.
     setup.ok(&["report"]);

@@ -4,6 +4,7 @@ pub mod bmf;
 pub mod chart;
 pub mod compare;
 pub mod csv;
+pub mod export;
 pub mod flamegraph;
 pub mod functions;
 pub mod html;
