@@ -15,7 +15,8 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
     command.read().ok().map(|s| s.trim().to_string())
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+/// The tree a run was measured on.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GitInfo {
     pub commit: Option<String>,
     pub dirty: bool,

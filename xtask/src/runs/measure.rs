@@ -6,11 +6,10 @@ use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{extract_metrics, Prepared};
 use crate::stats::Summary;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A run that did not succeed: what happened and the tail of its output.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One measured run: its times, peak memory, exit code and metrics.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunSample {
     pub wall_s: f64,
     pub user_s: f64,
@@ -20,7 +19,8 @@ pub struct RunSample {
     pub metrics: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A measure across runs: its samples, in run order, and their summary.
+#[derive(Debug, Clone, PartialEq)]
 pub struct MeasureSummary {
     pub unit: String,
     pub better: Better,
@@ -28,6 +28,7 @@ pub struct MeasureSummary {
     pub summary: Summary,
 }
 
+/// A run that did not succeed: what happened and the tail of its output.
 #[derive(Debug)]
 pub struct RunFailure {
     pub command: String,

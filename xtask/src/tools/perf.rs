@@ -8,8 +8,8 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// perf's sampling settings, as recorded in run.json.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+/// perf's sampling settings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub frequency: u32,
     pub call_graph: CallGraph,
@@ -18,7 +18,6 @@ pub struct Settings {
     /// Kernel frames sampled too; otherwise `--all-user`.
     pub kernel_frames: bool,
     /// perf's ring buffer per CPU, in pages (`--mmap-pages`); perf's default without.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mmap_pages: Option<u32>,
 }
 
@@ -99,7 +98,7 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
 
 /// What perf recorded: its own summary line, and the records counted in its
 /// data stream.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordSummary {
     /// Samples perf recorded (counted in the data stream, or from perf's
     /// "Captured and wrote" line when it wrote a file).
@@ -107,7 +106,6 @@ pub struct RecordSummary {
     pub data_mb: Option<f64>,
     /// Samples the kernel dropped because perf's ring buffer was full
     /// (`PERF_RECORD_LOST` and `PERF_RECORD_LOST_SAMPLES`); `None` where not counted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_samples: Option<u64>,
     /// "lost N chunks" / "Lost N events" warnings, verbatim.
     pub warnings: Vec<String>,

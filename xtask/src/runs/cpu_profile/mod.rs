@@ -52,7 +52,7 @@ impl Options {
 /// What a CPU profile recorded (stored as run.json's `cpu_profile` through
 /// `results::record::CpuProfile`); the files it wrote are `perf.data` and
 /// `cpu.folded`, from which reports draw.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CpuProfile {
     /// "perf 6.1.187", "xctrace 15.0", ...
     pub tool: String,
@@ -65,7 +65,6 @@ pub struct CpuProfile {
     pub folded_samples: u64,
     /// Share (0–1) of the folded samples whose stack unwound to an entry
     /// point (`_start`, a thread's start); the rest were cut short.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete_stacks: Option<f64>,
     pub argv: Vec<String>,
     /// Files in the result directory.
