@@ -43,31 +43,14 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
     let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, None).unwrap();
     assert!(samples > 20, "too few samples: {samples}");
 
-    let script = dir.join("script.txt");
-    let status = std::process::Command::new(&perf)
+    let script = std::process::Command::new(&perf)
         .args(perf::script_args(&settings, &data))
-        .stdout(std::fs::File::create(&script).unwrap())
         .stderr(std::process::Stdio::null())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
-    let mut reference = Vec::new();
-    inferno::collapse::perf::Folder::default()
-        .collapse_file(Some(&script), &mut reference)
-        .unwrap();
-    let reference: Vec<String> = String::from_utf8(reference)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (stack, count) = l.rsplit_once(' ').unwrap();
-            format!("{} {count}", crate::tools::demangle::demangle_stack(stack))
-        })
-        .collect();
-    let ours: Vec<String> = std::fs::read_to_string(&ours)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    assert!(script.status.success());
+    let reference = inferno_folded(&script.stdout);
+    let ours = lines_of(&ours);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(ours.len(), reference.len());
     for (a, b) in ours.iter().zip(&reference) {
@@ -117,24 +100,34 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         .output()
         .unwrap()
         .stdout;
-    let mut reference = Vec::new();
+    let reference = inferno_folded(&text);
+    let ours = lines_of(&dir.join(FOLDED));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(ours, reference);
+    assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
+}
+
+/// inferno's perf collapser on `perf script` text, demangled as we demangle:
+/// the reference our folding must equal.
+fn inferno_folded(script: &[u8]) -> Vec<String> {
+    let mut folded = Vec::new();
     inferno::collapse::perf::Folder::default()
-        .collapse(&text[..], &mut reference)
+        .collapse(script, &mut folded)
         .unwrap();
-    let reference: Vec<String> = String::from_utf8(reference)
+    String::from_utf8(folded)
         .unwrap()
         .lines()
         .map(|l| {
             let (stack, count) = l.rsplit_once(' ').unwrap();
             format!("{} {count}", crate::tools::demangle::demangle_stack(stack))
         })
-        .collect();
-    let ours: Vec<String> = std::fs::read_to_string(dir.join(FOLDED))
+        .collect()
+}
+
+fn lines_of(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(str::to_string)
-        .collect();
-    std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(ours, reference);
-    assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
+        .collect()
 }
