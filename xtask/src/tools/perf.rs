@@ -111,7 +111,8 @@ pub struct RecordSummary {
     pub warnings: Vec<String>,
 }
 
-/// The starts of the stderr lines perf record writes about its own run.
+/// The starts of the stderr lines perf record writes about its own run:
+/// watching them keeps every such line (the stderr tail would hold them again).
 pub const STDERR_WATCH: &[&str] = &["[ perf record:", "Processed ", "Check IO/CPU overload"];
 
 impl RecordSummary {

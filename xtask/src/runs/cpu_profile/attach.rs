@@ -103,13 +103,7 @@ pub fn finish_attached(
 ) -> anyhow::Result<CpuProfile> {
     // SIGINT makes perf stop sampling and write its data.
     let outcome = running.stop(libc::SIGINT, Duration::from_secs(30));
-    let record = perf::parse_record_stderr(
-        outcome
-            .watched
-            .iter()
-            .chain(outcome.stderr_tail.iter())
-            .map(String::as_str),
-    );
+    let record = perf::parse_record_stderr(outcome.watched.iter().map(String::as_str));
     let data = dir.join(PERF_DATA);
     if !data.is_file() {
         bail!(

@@ -129,13 +129,7 @@ pub(super) fn profile_with_perf(
         );
     }
     fed.with_context(|| format!("cannot read {} back for perf script", data.display()))?;
-    let mut summary = perf::parse_record_stderr(
-        recorded
-            .watched
-            .iter()
-            .chain(recorded.stderr_tail.iter())
-            .map(String::as_str),
-    );
+    let mut summary = perf::parse_record_stderr(recorded.watched.iter().map(String::as_str));
     summary.absorb_count(&counted);
     summary.warnings.extend(
         scripted
