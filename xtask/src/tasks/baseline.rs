@@ -277,9 +277,9 @@ fn run_service_scale(
     let measured = (|| -> anyhow::Result<_> {
         let samples = measure::timed_runs(load, warmup, runs)?;
         let cpu = if profile {
-            let (perf, argv) = cpu_profile::attach(tools, options, dir, running.pid)?;
+            let perf = cpu_profile::attach(tools, options, dir, running.pid)?;
             let during = measure::run_once(load);
-            let cpu = cpu_profile::finish_attached(perf, argv, tools, options, dir)?;
+            let cpu = cpu_profile::finish_attached(perf, tools, dir)?;
             let (sample, _) = during?;
             Some((cpu, sample))
         } else {

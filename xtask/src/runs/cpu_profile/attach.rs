@@ -10,8 +10,17 @@ use crate::runs::progress::Progress;
 use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// perf sampling a running server, and the settings it was started with.
+pub struct Attached {
+    perf: Running,
+    argv: Vec<String>,
+    settings: perf::Settings,
+    fast_addr2line: Option<PathBuf>,
+    notes: Vec<String>,
+}
 
 /// Starts `perf record --pid` on a running server (the service scenario).
 pub fn attach(
@@ -19,9 +28,9 @@ pub fn attach(
     options: &Options,
     dir: &Path,
     pid: i32,
-) -> anyhow::Result<(Running, Vec<String>)> {
+) -> anyhow::Result<Attached> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, _, _) = perf_settings(options, tools);
+    let (settings, fast_addr2line, notes) = perf_settings(options, tools);
     // perf starts with its events off and turns them on when told through a
     // control FIFO, then acknowledges: the load starts only once perf samples.
     // In the temp directory: perf splits `--control fifo:A,B` on commas, and
@@ -48,7 +57,13 @@ pub fn attach(
         let outcome = running.stop(libc::SIGKILL, Duration::from_secs(1));
         bail!("{error:#}\n{}", outcome.tail());
     }
-    Ok((running, argv))
+    Ok(Attached {
+        perf: running,
+        argv,
+        settings,
+        fast_addr2line,
+        notes,
+    })
 }
 
 fn make_fifo(path: &Path) -> anyhow::Result<()> {
@@ -93,17 +108,15 @@ fn enable_events(ctl: &Path, ack: &Path, perf: &Running, timeout: Duration) -> a
     Ok(())
 }
 
-/// Stops an attached perf and processes its recording.
+/// Stops an attached perf and folds its recording (a file, not a stream).
 pub fn finish_attached(
-    running: Running,
-    argv: Vec<String>,
+    attached: Attached,
     tools: &Toolbox,
-    options: &Options,
     dir: &Path,
 ) -> anyhow::Result<CpuProfile> {
     // SIGINT makes perf stop sampling and write its data.
-    let outcome = running.stop(libc::SIGINT, Duration::from_secs(30));
-    let record = perf::parse_record_stderr(outcome.watched.iter().map(String::as_str));
+    let outcome = attached.perf.stop(libc::SIGINT, Duration::from_secs(30));
+    let mut record = perf::parse_record_stderr(outcome.watched.iter().map(String::as_str));
     let data = dir.join(PERF_DATA);
     if !data.is_file() {
         bail!(
@@ -112,49 +125,28 @@ pub fn finish_attached(
             outcome.tail()
         );
     }
-    let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, fast, notes) = perf_settings(options, tools);
-    finish_attached_recording(
-        &perf_path,
-        &settings,
-        fast.as_deref(),
-        &data,
-        dir,
-        argv,
-        record,
-        notes,
-        tools,
-    )
-}
-
-/// Folds a recording made with `perf record --pid` (a file, not a stream).
-#[allow(clippy::too_many_arguments)]
-fn finish_attached_recording(
-    perf_path: &Path,
-    settings: &perf::Settings,
-    fast_addr2line: Option<&Path>,
-    data: &Path,
-    dir: &Path,
-    argv: Vec<String>,
-    mut record: perf::RecordSummary,
-    notes: Vec<String>,
-    tools: &Toolbox,
-) -> anyhow::Result<CpuProfile> {
+    let perf_path = tools.perf.path()?;
+    let fast = attached.fast_addr2line.as_deref();
     let spinner = Progress::spinner("perf script | fold");
-    let (folded_samples, script_warnings) =
-        script_and_fold(perf_path, settings, data, &dir.join(FOLDED), fast_addr2line)?;
+    let (folded_samples, script_warnings) = script_and_fold(
+        perf_path,
+        &attached.settings,
+        &data,
+        &dir.join(FOLDED),
+        fast,
+    )?;
     spinner.finish();
     record.warnings.extend(script_warnings);
     let counted =
-        perf::count_records(data).with_context(|| format!("cannot read {}", data.display()))?;
+        perf::count_records(&data).with_context(|| format!("cannot read {}", data.display()))?;
     record.absorb_count(&counted);
     finish_profile(
-        settings,
-        fast_addr2line,
+        &attached.settings,
+        fast,
         dir,
-        argv,
+        attached.argv,
         record,
-        notes,
+        attached.notes,
         folded_samples,
         tools,
     )
