@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate tests/fixtures/stats/reference.json with scipy.
+"""Generate xtask/tests/fixtures/stats/reference.json with scipy.
 
 The Rust statistics in xtask/src/stats.rs (used by `cargo xtask profile-compare`)
 are checked against these values by the unit tests in that file.  Re-run after
@@ -36,6 +36,7 @@ from scipy.stats._mannwhitneyu import _MWU  # exact null distribution of U
 
 OUT = (
     pathlib.Path(__file__).resolve().parent.parent
+    / "xtask"
     / "tests"
     / "fixtures"
     / "stats"

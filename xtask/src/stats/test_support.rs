@@ -46,7 +46,7 @@ pub(super) fn input_scale(c: &Case) -> f64 {
 }
 
 pub(super) fn reference() -> Reference {
-    serde_json::from_str(include_str!("../../../tests/fixtures/stats/reference.json"))
+    serde_json::from_str(include_str!("../../tests/fixtures/stats/reference.json"))
         .expect("reference.json parses")
 }
 

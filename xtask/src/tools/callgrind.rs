@@ -144,10 +144,10 @@ fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    const OUT: &str = include_str!("../../../tests/fixtures/callgrind/callgrind.out");
-    const STDERR: &str = include_str!("../../../tests/fixtures/callgrind/stderr.txt");
+    const OUT: &str = include_str!("../../tests/fixtures/callgrind/callgrind.out");
+    const STDERR: &str = include_str!("../../tests/fixtures/callgrind/stderr.txt");
     const STDERR_CACHE_SIM: &str =
-        include_str!("../../../tests/fixtures/callgrind/stderr-cache-sim.txt");
+        include_str!("../../tests/fixtures/callgrind/stderr-cache-sim.txt");
 
     #[test]
     fn reads_the_total_of_a_real_output_file() {

@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn folds_ustack_aggregations() {
-        let text = include_str!("../../../tests/fixtures/macos/dtrace-ustack.txt");
+        let text = include_str!("../../tests/fixtures/macos/dtrace-ustack.txt");
         let mut out = Vec::new();
         fold(text.as_bytes(), &mut out).unwrap();
         let folded = String::from_utf8(out).unwrap();

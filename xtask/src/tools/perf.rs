@@ -633,7 +633,7 @@ mod tests {
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/perf")
+            .join("tests/fixtures/perf")
             .join(name)
     }
 
@@ -732,7 +732,7 @@ mod tests {
 
     #[test]
     fn folds_real_perf_script_text() {
-        let text = include_str!("../../../tests/fixtures/perf/script-small.txt");
+        let text = include_str!("../../tests/fixtures/perf/script-small.txt");
         let mut folded = Vec::new();
         let samples = fold(text.as_bytes(), &mut folded).unwrap();
         let folded = String::from_utf8(folded).unwrap();

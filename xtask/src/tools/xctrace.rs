@@ -2,7 +2,7 @@
 //! xctrace`: record a trace, export its `time-profile` table as XML, fold it
 //! with inferno's xctrace collapser. These tools cannot run on Linux; the
 //! command lines and the folding are unit-tested on a sample export made
-//! from the documented schema (tests/fixtures/macos/).
+//! from the documented schema (xtask/tests/fixtures/macos/).
 
 use inferno::collapse::Collapse;
 use std::ffi::OsString;
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn folds_a_time_profile_export() {
-        let xml = include_str!("../../../tests/fixtures/macos/xctrace-time-profile.xml");
+        let xml = include_str!("../../tests/fixtures/macos/xctrace-time-profile.xml");
         let mut out = Vec::new();
         fold(xml.as_bytes(), &mut out).unwrap();
         let folded = String::from_utf8(out).unwrap();

@@ -1,18 +1,18 @@
 //! The files a result holds, built from what the parsers give for real
-//! captured tool output (tests/fixtures/), against golden copies: run.json,
+//! captured tool output (xtask/tests/fixtures/), against golden copies: run.json,
 //! memory.json and leak-check.json must stay byte for byte what they are
 //! (the last two with the schema version they gained first), whatever the
 //! parsers' own types become. The golden files were written by
-//! the xtask of the commit that added them (tests/fixtures/results/README.md).
+//! the xtask of the commit that added them (xtask/tests/fixtures/results/README.md).
 
 use super::*;
 use crate::tools::{heaptrack, massif, memcheck, perf};
 use std::path::{Path, PathBuf};
 
-const RUN: &str = include_str!("../../../../tests/fixtures/results/run-from-parsers.json");
-const MEMORY: &str = include_str!("../../../../tests/fixtures/results/memory-unversioned.json");
+const RUN: &str = include_str!("../../../tests/fixtures/results/run-from-parsers.json");
+const MEMORY: &str = include_str!("../../../tests/fixtures/results/memory-unversioned.json");
 const LEAK_CHECK: &str =
-    include_str!("../../../../tests/fixtures/results/leak-check-unversioned.json");
+    include_str!("../../../tests/fixtures/results/leak-check-unversioned.json");
 
 /// memcheck XML with every kind of entry: a memory error, a definitely and
 /// an indirectly lost record (the leak-check.json of the golden copy).
@@ -20,7 +20,7 @@ const MEMCHECK_XML: &str = "<?xml version=\"1.0\"?>\n<valgrindoutput>\n<protocol
 
 fn fixture_path(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
+        .join("tests/fixtures")
         .join(path)
 }
 

@@ -255,8 +255,8 @@ mod tests {
     #[test]
     fn run_json_round_trips() {
         for text in [
-            include_str!("../../../../tests/fixtures/results/run.json"),
-            include_str!("../../../../tests/fixtures/results/run-service.json"),
+            include_str!("../../../tests/fixtures/results/run.json"),
+            include_str!("../../../tests/fixtures/results/run-service.json"),
         ] {
             let record: RunRecord = serde_json::from_str(text).unwrap();
             let again = serde_json::to_string_pretty(&record).unwrap();

@@ -1,15 +1,15 @@
 //! heaptrack's unit tests, kept apart from the parsers they check: commands,
 //! finding the data file, the heaptrack_print fixtures under
-//! tests/fixtures/heaptrack/, truncated input, and a real heaptrack run on the demo.
+//! xtask/tests/fixtures/heaptrack/, truncated input, and a real heaptrack run on the demo.
 
 use super::*;
 use std::process::Command;
 
-const PRINT: &str = include_str!("../../../../tests/fixtures/heaptrack/cdr-demo.print.txt");
+const PRINT: &str = include_str!("../../../tests/fixtures/heaptrack/cdr-demo.print.txt");
 const SUMMARY_ONLY: &str =
-    include_str!("../../../../tests/fixtures/heaptrack/cdr-demo.flamegraph-stdout.txt");
+    include_str!("../../../tests/fixtures/heaptrack/cdr-demo.flamegraph-stdout.txt");
 const FLAMEGRAPH: &str =
-    include_str!("../../../../tests/fixtures/heaptrack/cdr-demo.flamegraph-peak.txt");
+    include_str!("../../../tests/fixtures/heaptrack/cdr-demo.flamegraph-peak.txt");
 
 #[test]
 fn commands() {
@@ -75,7 +75,7 @@ fn finds_the_file_heaptrack_wrote_whatever_its_extension() {
         Some(dir.join("heaptrack.cdr-demo.1.zst"))
     );
     std::fs::remove_dir_all(&dir).unwrap();
-    let record = include_str!("../../../../tests/fixtures/heaptrack/cdr-demo.record-stdout.txt");
+    let record = include_str!("../../../tests/fixtures/heaptrack/cdr-demo.record-stdout.txt");
     assert_eq!(
         output_from_log(record),
         Some(PathBuf::from("/tmp/fx/cdr-demo.zst"))

@@ -1,12 +1,12 @@
 //! The macOS memory tools' unit tests, kept apart from the parsers they check:
-//! command lines, and the leaks and time -l samples under tests/fixtures/macos/.
+//! command lines, and the leaks and time -l samples under xtask/tests/fixtures/macos/.
 
 use super::*;
 
-const LEAKS_STACKS: &str = include_str!("../../../../tests/fixtures/macos/leaks-stacks.txt");
-const LEAKS_NO_STACKS: &str = include_str!("../../../../tests/fixtures/macos/leaks-no-stacks.txt");
-const LEAKS_CLEAN: &str = include_str!("../../../../tests/fixtures/macos/leaks-clean.txt");
-const TIME_L: &str = include_str!("../../../../tests/fixtures/macos/time-l.txt");
+const LEAKS_STACKS: &str = include_str!("../../../tests/fixtures/macos/leaks-stacks.txt");
+const LEAKS_NO_STACKS: &str = include_str!("../../../tests/fixtures/macos/leaks-no-stacks.txt");
+const LEAKS_CLEAN: &str = include_str!("../../../tests/fixtures/macos/leaks-clean.txt");
+const TIME_L: &str = include_str!("../../../tests/fixtures/macos/time-l.txt");
 
 fn strings(argv: &[OsString]) -> Vec<&str> {
     argv.iter().map(|a| a.to_str().unwrap()).collect()

@@ -1,16 +1,16 @@
 //! massif's unit tests, kept apart from the parser they check: commands, the
-//! massif.out fixtures under tests/fixtures/massif/ checked against ms_print's
+//! massif.out fixtures under xtask/tests/fixtures/massif/ checked against ms_print's
 //! own rendering of them, damaged files, and a real massif run on the demo.
 
 use super::reader::split_location;
 use super::*;
 use std::process::Command;
 
-const MASSIF: &str = include_str!("../../../../tests/fixtures/massif/cdr-demo.massif.out");
-const MS_PRINT_OUT: &str = include_str!("../../../../tests/fixtures/massif/cdr-demo.ms_print.txt");
-const STACKS: &str = include_str!("../../../../tests/fixtures/massif/cdr-demo-stacks.massif.out");
+const MASSIF: &str = include_str!("../../../tests/fixtures/massif/cdr-demo.massif.out");
+const MS_PRINT_OUT: &str = include_str!("../../../tests/fixtures/massif/cdr-demo.ms_print.txt");
+const STACKS: &str = include_str!("../../../tests/fixtures/massif/cdr-demo-stacks.massif.out");
 const STACKS_MS_PRINT: &str =
-    include_str!("../../../../tests/fixtures/massif/cdr-demo-stacks.ms_print.txt");
+    include_str!("../../../tests/fixtures/massif/cdr-demo-stacks.ms_print.txt");
 
 #[test]
 fn commands() {

@@ -1,5 +1,5 @@
 //! memcheck's unit tests, kept apart from the parser they check: commands,
-//! the XML and text-log fixtures under tests/fixtures/memcheck/, truncated and
+//! the XML and text-log fixtures under xtask/tests/fixtures/memcheck/, truncated and
 //! foreign input, and a real valgrind run on the demo.
 
 use super::log_parser::parse_log;
@@ -16,9 +16,9 @@ fn parse(text: &str, top: usize) -> Result<LeakReport, ParseError> {
     }
 }
 
-const LEAK_XML: &str = include_str!("../../../../tests/fixtures/memcheck/leak.xml");
-const CLEAN_XML: &str = include_str!("../../../../tests/fixtures/memcheck/clean.xml");
-const LEAK_LOG: &str = include_str!("../../../../tests/fixtures/memcheck/leak.log");
+const LEAK_XML: &str = include_str!("../../../tests/fixtures/memcheck/leak.xml");
+const CLEAN_XML: &str = include_str!("../../../tests/fixtures/memcheck/clean.xml");
+const LEAK_LOG: &str = include_str!("../../../tests/fixtures/memcheck/leak.log");
 
 #[test]
 fn commands() {
