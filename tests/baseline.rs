@@ -261,7 +261,7 @@ args = ["-c", "sleep {marker} & sleep {marker}"]
 "#
         ),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
         .args([
             "--config",
             sandbox.config.to_str().unwrap(),

@@ -110,7 +110,7 @@ fn doctor_without_the_tools_says_how_to_install_them() {
         let _ = std::os::unix::fs::symlink(path, bin.join(tool));
     }
     let sandbox = Sandbox::new("doctor-bare", "");
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
         .args(["--config", sandbox.config.to_str().unwrap(), "doctor"])
         .env("PATH", &bin)
         .output()

@@ -60,7 +60,7 @@ impl Setup {
     }
 
     fn xtask(&self, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
             .arg("--config")
             .arg(&self.config)
             .args(args)

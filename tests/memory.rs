@@ -168,7 +168,7 @@ fn leak_check_finds_a_deliberate_leak_and_passes_a_clean_run() {
 #[test]
 fn an_explicit_tool_that_is_missing_is_an_error_with_its_install_command() {
     let sandbox = Sandbox::new("memory-missing", "");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
         .args([
             "--config",
             sandbox.config.to_str().unwrap(),

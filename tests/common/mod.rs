@@ -57,7 +57,7 @@ impl Sandbox {
     /// The xtask with this sandbox's config, as CI would run it (no colour,
     /// no progress bars, no GitHub step summary).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask-e2e"));
         command
             .arg("--config")
             .arg(&self.config)

@@ -68,13 +68,20 @@ pub enum Task {
 const PARAM_ID_PREFIX: &str = "param:";
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
-pub fn run() -> anyhow::Result<u8> {
-    let args: Vec<String> = std::env::args().collect();
+/// `args[0]` is the command's name as the user typed it (`cargo xtask`, or
+/// `cargo xtask profile` when another xtask mounts these tasks).
+pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
     // The config decides which flags exist, so it is read before parsing.
     let config_path = Config::locate(explicit_config(&args).as_deref());
     let config = load_config(&config_path);
 
-    let command = with_param_flags(Cli::command(), config.as_ref().ok(), config.as_ref().err());
+    let command = with_param_flags(
+        Cli::command()
+            .name(bin_name.to_string())
+            .bin_name(bin_name.to_string()),
+        config.as_ref().ok(),
+        config.as_ref().err(),
+    );
     let matches = command.get_matches_from(&args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     crate::runs::process::set_verbose(cli.verbose);

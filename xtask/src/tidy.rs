@@ -1,7 +1,7 @@
 //! The house rules, checked on the source itself (as rust-analyzer's tidy
 //! tests do): the top-level modules form layers that import only downwards,
 //!
-//! `config` → `stats` → `tools` → `runs` → `results` → `reports` → `tasks` → `cli` → `main`,
+//! `config` → `stats` → `tools` → `runs` → `results` → `reports` → `tasks` → `cli` → `lib`,
 //!
 //! and no task imports another task (what two tasks share lives lower). An
 //! import against the order is reported with its file and line. Since every
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top.
 const LAYERS: &[&str] = &[
-    "config", "stats", "tools", "runs", "results", "reports", "tasks", "cli", "main",
+    "config", "stats", "tools", "runs", "results", "reports", "tasks", "cli", "lib",
 ];
 
 /// Modules under `tasks/` that are not tasks: tasks share them.
@@ -36,12 +36,12 @@ fn layer(top: &str) -> usize {
     LAYERS
         .iter()
         .position(|l| *l == top)
-        // Items at the crate root (`crate::project_root`) live in main.rs.
+        // Items at the crate root live in lib.rs (main.rs only calls it).
         .unwrap_or(LAYERS.len() - 1)
 }
 
 /// The module path of a source file relative to `src/`: `tasks/trends.rs` →
-/// ["tasks", "trends"], `stats/mod.rs` → ["stats"], `main.rs` → ["main"].
+/// ["tasks", "trends"], `stats/mod.rs` → ["stats"], `lib.rs` → ["lib"].
 fn module_path(relative: &Path) -> Vec<String> {
     let mut parts: Vec<String> = relative
         .iter()
@@ -215,7 +215,7 @@ fn check_tree(src: &Path) -> Vec<Violation> {
         violations.extend(found);
         // `#[cfg(test)] mod x;` in a/b.rs or a/b/mod.rs names a/b/x.rs or a/b/x/.
         let dir = match relative.file_name().and_then(|n| n.to_str()) {
-            Some("mod.rs") | Some("main.rs") => relative.parent().unwrap().to_path_buf(),
+            Some("mod.rs") | Some("lib.rs") => relative.parent().unwrap().to_path_buf(),
             _ => relative.with_extension(""),
         };
         for name in test_modules {

@@ -31,14 +31,26 @@ use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "profiling.toml";
 
-/// The workspace root: the directory above the xtask crate, where
-/// profiling.toml lives by default.
+/// The workspace root, where profiling.toml lives by default: the nearest
+/// directory above this crate whose Cargo.toml declares a `[workspace]`
+/// (the crate may sit at `xtask/` or, mounted as a library, deeper, as in
+/// `tools/xtask-profiling/`), else the directory above the crate.
 pub fn project_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
-        .parent()
-        .map(PathBuf::from)
+        .ancestors()
+        .skip(1)
+        .find(|dir| declares_workspace(&dir.join("Cargo.toml")))
+        .or(manifest_dir.parent())
         .unwrap_or(manifest_dir)
+        .to_path_buf()
+}
+
+fn declares_workspace(manifest: &Path) -> bool {
+    std::fs::read_to_string(manifest).is_ok_and(|text| {
+        text.parse::<toml::Table>()
+            .is_ok_and(|table| table.contains_key("workspace"))
+    })
 }
 
 /// Parameter values given on the command line, by parameter name.
