@@ -61,6 +61,10 @@ pub enum Task {
     Report(tasks::report::Args),
     /// Compare two results (or two git revisions): faster or slower, by how much, and where.
     ProfileCompare(tasks::compare::Args),
+    /// Write a starter profiling.toml from `cargo metadata`: a workload per binary, example and bench.
+    Init(tasks::init::Args),
+    /// Install this xtask into another Rust project (crate, workspace member, profile, alias, config).
+    Adopt(tasks::adopt::Args),
     /// The checks a release needs: fmt, clippy, tests, a fresh baseline, the regression gate.
     PreRelease(tasks::pre_release::Args),
 }
@@ -90,7 +94,7 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         None => ParamFlags::new(),
     };
 
-    let invocation = tasks::invocation::Invocation::new(config, params);
+    let invocation = tasks::invocation::Invocation::new(config_path, config, params);
     match cli.task {
         Task::Doctor(args) => tasks::doctor::run(&invocation, &args),
         Task::ProfileBaseline(args) => tasks::baseline::run(&invocation, &args),
@@ -106,6 +110,8 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         Task::Report(args) => tasks::report::run(&invocation, &args),
         Task::ProfileCompare(args) => tasks::compare::run(&invocation, &args),
         Task::PreRelease(args) => tasks::pre_release::run(&invocation, &args),
+        Task::Init(args) => tasks::init::run(&invocation, &args),
+        Task::Adopt(args) => tasks::adopt::run(&invocation, &args),
     }
 }
 

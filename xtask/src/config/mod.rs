@@ -12,7 +12,9 @@
 //! public item is re-exported here, so users name `crate::config::X`.
 
 pub mod measures;
+pub mod project_files;
 mod schema;
+pub mod starter;
 mod templates;
 #[cfg(test)]
 mod test_support;

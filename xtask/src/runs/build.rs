@@ -88,27 +88,6 @@ fn executable_of(line: &str, name: &str) -> Option<PathBuf> {
     message["executable"].as_str().map(PathBuf::from)
 }
 
-/// Whether an executable carries DWARF debug info (section names are in the
-/// ELF's section-name table; scanning for them is enough and format-agnostic).
-pub fn has_debuginfo(executable: &Path) -> anyhow::Result<bool> {
-    if cfg!(target_os = "macos") {
-        // Debug info stays in the object files or a .dSYM next to the binary.
-        return Ok(true);
-    }
-    let bytes = std::fs::read(executable)
-        .with_context(|| format!("cannot read {}", executable.display()))?;
-    Ok(bytes
-        .windows(b".debug_info".len())
-        .any(|w| w == b".debug_info"))
-}
-
-pub fn debuginfo_warning(profile: &str) -> String {
-    format!(
-        "warning: the workload has no debug info, so profiles will lack function names and lines.\n  \
-         fix: in Cargo.toml, `[profile.{profile}]` with `inherits = \"release\"` and `debug = true`"
-    )
-}
-
 /// A real-tool test skips when its tool is missing on a developer's machine,
 /// but CI installs the tools first: there a missing tool is a failure, not
 /// a silent pass.
@@ -154,18 +133,5 @@ mod tests {
             None
         );
         assert_eq!(executable_of("not json", "cdr-demo"), None);
-    }
-
-    #[test]
-    fn detects_debuginfo() {
-        let dir = std::env::temp_dir().join(format!("xtask-dbg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let with = dir.join("with");
-        std::fs::write(&with, b"\x7fELF....\0.debug_info\0.text").unwrap();
-        let without = dir.join("without");
-        std::fs::write(&without, b"\x7fELF....\0.text\0").unwrap();
-        assert!(has_debuginfo(&with).unwrap());
-        assert_eq!(has_debuginfo(&without).unwrap(), cfg!(target_os = "macos"));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -20,6 +20,9 @@ pub struct Prepared {
     pub cwd: PathBuf,
     pub timeout: Duration,
     pub metrics: Vec<Metric>,
+    /// What will make its profiles poor (no debug info, stripped), for the
+    /// task to show before it runs.
+    pub warnings: Vec<String>,
 }
 
 impl Prepared {
@@ -55,6 +58,7 @@ pub fn prepare(
     let expand =
         |text: &str| config::expand(text, values).map_err(|e| anyhow!("workload `{name}`: {e}"));
     let target = workload.target();
+    let mut warnings = Vec::new();
     let program = match target {
         Target::Command(command) => {
             let command = expand(command)?;
@@ -73,12 +77,12 @@ pub fn prepare(
                 target,
                 workload.package.as_deref(),
             )?;
-            if !crate::runs::build::has_debuginfo(&executable)? {
-                eprintln!(
-                    "{}",
-                    crate::runs::build::debuginfo_warning(&config.defaults.build_profile)
-                );
-            }
+            let contents = crate::tools::executable::inspect(&executable)?;
+            warnings.extend(crate::tools::executable::warning(
+                &executable,
+                contents,
+                &config.defaults.build_profile,
+            ));
             executable
         }
     };
@@ -116,6 +120,7 @@ pub fn prepare(
                 .clamp(0.001, 1e9),
         ),
         metrics: workload.metrics.clone(),
+        warnings,
     })
 }
 

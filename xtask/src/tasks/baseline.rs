@@ -188,6 +188,9 @@ fn prepare_all(
     values: &BTreeMap<String, String>,
 ) -> anyhow::Result<PreparedWorkload> {
     let main = workload::prepare(config, name, workload, values)?;
+    for warning in &main.warnings {
+        eprintln!("{warning}");
+    }
     let service = match (&workload.load, &workload.ready) {
         (Some(load), Some(ready)) => Some((
             workload::prepare(config, &format!("{name}.load"), load.get_ref(), values)?,

@@ -40,6 +40,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (name, workload) = config.workload(args.workload.as_deref())?;
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
+    for warning in &prepared.warnings {
+        eprintln!("{warning}");
+    }
     let scratch = std::env::temp_dir().join(format!("xtask-bench-self-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let result = measure(config, args, &tools, &perf_path, &prepared, &scratch);

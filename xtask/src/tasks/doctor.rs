@@ -129,6 +129,9 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
             },
         });
     }
+    if let Some(config) = config {
+        capabilities.push(debug_info(config));
+    }
     // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
     let ready = capabilities[..3].iter().all(|c| c.ready);
     Report {
@@ -137,6 +140,51 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
         capabilities,
         ready,
         config: config.map(|c| c.path.display().to_string()),
+    }
+}
+
+/// Whether the default workload's binary will carry debug info and
+/// symbols: from the Cargo profile it is built with (no build here), or for
+/// a `command`, from the executable's headers.
+fn debug_info(config: &Config) -> Capability {
+    use crate::config::project_files::{profile_debug_info, ProfileDebugInfo};
+    let Ok((name, workload)) = config.workload(None) else {
+        return Capability {
+            task: "debug info of the workload",
+            ready: false,
+            detail: "no default workload: set defaults.workload in profiling.toml".into(),
+        };
+    };
+    let profile = &config.defaults.build_profile;
+    let (ready, detail) = match workload.target() {
+        crate::config::Target::Command(command) => {
+            match which::which(command).map_err(anyhow::Error::from).and_then(|path| {
+                crate::tools::executable::inspect(&path).map(|c| (path, c))
+            }) {
+                Ok((path, contents)) => match crate::tools::executable::warning(&path, contents, profile) {
+                    None => (true, format!("`{name}` ({}) has debug info and symbols", path.display())),
+                    Some(_) if contents.symbols => (false, format!("`{name}` ({}) has symbols but no debug info: no files or lines (install its debug package)", path.display())),
+                    Some(_) => (false, format!("`{name}` ({}) is stripped: functions show as addresses", path.display())),
+                },
+                Err(error) => (false, format!("`{name}`: {error:#}")),
+            }
+        }
+        _ => {
+            let manifest =
+                std::fs::read_to_string(crate::config::project_root().join("Cargo.toml"))
+                    .unwrap_or_default();
+            match profile_debug_info(&manifest, profile) {
+                ProfileDebugInfo::Fine => (true, format!("`{name}` builds with [profile.{profile}]: debug info, not stripped")),
+                ProfileDebugInfo::Missing => (false, format!("Cargo.toml has no [profile.{profile}]: add it with inherits = \"release\", debug = true, strip = \"none\" (cargo xtask adopt does)")),
+                ProfileDebugInfo::NoDebugInfo => (false, format!("[profile.{profile}] has no debug info: set debug = true in Cargo.toml")),
+                ProfileDebugInfo::Stripped => (false, format!("[profile.{profile}] strips symbols: set strip = \"none\" in Cargo.toml")),
+            }
+        }
+    };
+    Capability {
+        task: "debug info of the workload",
+        ready,
+        detail,
     }
 }
 

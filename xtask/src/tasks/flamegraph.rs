@@ -51,6 +51,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     }
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
+    for warning in &prepared.warnings {
+        eprintln!("{warning}");
+    }
     let git = git_info(&config.root);
     let shown = workload.used_params(&values);
     let options = cpu_profile::Options::new(config, args.freq, args.call_graph);

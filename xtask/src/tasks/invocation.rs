@@ -1,18 +1,29 @@
 //! The one entry shape of every task: what it is invoked with.
 
 use crate::config::{Config, ConfigError, ParamFlags};
+use std::path::PathBuf;
 
 /// What every task is given: the config, loaded before the command line is
 /// parsed (it declares the parameter flags), and the parameter values given
 /// as flags.
 pub struct Invocation {
+    /// Where the config is (or would be: `init` writes it there).
+    pub config_path: PathBuf,
     config: Result<Config, ConfigError>,
     pub params: ParamFlags,
 }
 
 impl Invocation {
-    pub fn new(config: Result<Config, ConfigError>, params: ParamFlags) -> Invocation {
-        Invocation { config, params }
+    pub fn new(
+        config_path: PathBuf,
+        config: Result<Config, ConfigError>,
+        params: ParamFlags,
+    ) -> Invocation {
+        Invocation {
+            config_path,
+            config,
+            params,
+        }
     }
 
     /// The config, or why it did not load (every task but doctor needs it).

@@ -56,6 +56,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     }
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
+    for warning in &prepared.warnings {
+        eprintln!("{warning}");
+    }
     let shown = workload.used_params(&values);
     let title = format!("{name} {}", markdown::format_params(&shown));
     let pending = Store::new(config.results_dir()).begin(&args.label)?;

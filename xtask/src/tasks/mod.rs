@@ -3,6 +3,7 @@
 //! the exit code. A task parses nothing itself (cli.rs does), imports no other
 //! task, and leaves running, measuring and writing to the layers below.
 
+pub mod adopt;
 pub mod baseline;
 pub mod bench_self;
 pub mod cleanup;
@@ -11,6 +12,7 @@ pub mod doctor;
 pub mod exit;
 pub mod export;
 pub mod flamegraph;
+pub mod init;
 pub mod invocation;
 pub mod list;
 pub mod memory;

@@ -3,8 +3,10 @@
 //! parsing side by side; this file only detects them.
 
 pub mod callgrind;
+pub mod cargo_metadata;
 pub mod demangle;
 pub mod dtrace;
+pub mod executable;
 pub mod heaptrack;
 pub mod instruments;
 pub mod massif;

@@ -80,6 +80,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         cwd: dir.clone(),
         timeout: Duration::from_secs(120),
         metrics: Vec::new(),
+        warnings: Vec::new(),
     };
     let options = Options {
         frequency: 1999,

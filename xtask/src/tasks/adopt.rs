@@ -1,0 +1,385 @@
+//! `cargo xtask adopt PATH`: installs this xtask into the Rust project at
+//! PATH — the crate, the workspace member, the `profiling` build profile,
+//! the `cargo xtask` alias, `results/` in .gitignore and a starter
+//! profiling.toml — then runs `cargo xtask doctor` there.
+//!
+//! Every edit keeps the project's comments and formatting (toml_edit) and
+//! is idempotent: a second run finds everything in place and says so. An
+//! `xtask/` that is the project's own is never overwritten: `--mount`
+//! installs the tasks as a library that it can mount instead.
+
+use crate::config::project_files::{self, Edit};
+use crate::config::{starter, Config, FILE_NAME};
+use crate::tasks::invocation::Invocation;
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The Rust project: the directory of its top Cargo.toml.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Print every edit without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// For a project with an xtask of its own: install the tasks as the
+    /// library crate `xtask-profiling/`, a dependency of that xtask, which
+    /// then mounts them as a subcommand (README, "Mount the tasks").
+    #[arg(long)]
+    pub mount: bool,
+}
+
+/// The directory and package of the crate when mounted as a library.
+const LIBRARY_DIR: &str = "xtask-profiling";
+
+/// An edit of the root Cargo.toml's text.
+type ManifestEdit<'a> = dyn Fn(&str) -> anyhow::Result<Edit> + 'a;
+
+/// One file to write, and why.
+struct Change {
+    path: PathBuf,
+    old: Option<String>,
+    new: String,
+    summary: String,
+}
+
+pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let project = args
+        .path
+        .canonicalize()
+        .with_context(|| format!("cannot find {}", args.path.display()))?;
+    if !project.join("Cargo.toml").is_file() {
+        bail!(
+            "{} has no Cargo.toml: give the root directory of a Rust project (where its top \
+             Cargo.toml is)",
+            project.display()
+        );
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), &project)?;
+    if workspace.root != project {
+        bail!(
+            "{} is a member of the workspace at {}: adopt the workspace root instead",
+            project.display(),
+            workspace.root.display()
+        );
+    }
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if source.parent() == Some(project.as_path()) {
+        bail!("{} is the project this xtask comes from", project.display());
+    }
+
+    let own_xtask = project.join("xtask/Cargo.toml");
+    let theirs = std::fs::read_to_string(&own_xtask)
+        .ok()
+        .filter(|text| !project_files::is_profiling_xtask(text));
+    if theirs.is_some() && !args.mount {
+        eprintln!("{}", mount_instructions(&project));
+        return Ok(crate::tasks::exit::FAILURE);
+    }
+    let (crate_dir, package) = match &theirs {
+        Some(_) => (LIBRARY_DIR, LIBRARY_DIR),
+        None if args.mount => bail!(
+            "{} has no xtask of its own to mount the tasks in: run adopt without --mount",
+            project.display()
+        ),
+        None => ("xtask", "xtask"),
+    };
+
+    let mut changes = Vec::new();
+    let mut unchanged = Vec::new();
+    copy_crate(source, &project.join(crate_dir), package, &mut changes)?;
+
+    let manifest_path = project.join("Cargo.toml");
+    let manifest = read(&manifest_path)?;
+    let mut root_manifest = manifest.clone();
+    let mut summaries = Vec::new();
+    // Each edit applies to the text the previous one left.
+    let edits: [&ManifestEdit; 2] = [
+        &|text| project_files::add_workspace_member(text, crate_dir),
+        &project_files::add_profiling_profile,
+    ];
+    for edit in edits {
+        match edit(&root_manifest)? {
+            Edit::Changed { text, summary } => {
+                root_manifest = text;
+                summaries.push(summary);
+            }
+            Edit::Unchanged(why) => unchanged.push(format!("Cargo.toml: {why}")),
+        }
+    }
+    if root_manifest != manifest {
+        changes.push(Change {
+            path: manifest_path,
+            old: Some(manifest),
+            new: root_manifest,
+            summary: summaries.join("; "),
+        });
+    }
+
+    if theirs.is_some() {
+        let text = read(&own_xtask)?;
+        let edit =
+            project_files::add_path_dependency(&text, LIBRARY_DIR, &format!("../{LIBRARY_DIR}"))?;
+        record(edit, &own_xtask, Some(text), &mut changes, &mut unchanged);
+    } else {
+        let (path, old) = cargo_config(&project);
+        let edit = project_files::add_alias(old.as_deref())?;
+        record(edit, &path, old, &mut changes, &mut unchanged);
+    }
+
+    let config_path = project.join(FILE_NAME);
+    let existing_config = std::fs::read_to_string(&config_path).ok();
+    let results_dir = existing_config
+        .as_ref()
+        .and_then(|text| Config::parse(&config_path, text).ok())
+        .map(|config| config.defaults.results_dir)
+        .unwrap_or_else(|| "results".into());
+    let gitignore_path = project.join(".gitignore");
+    let gitignore = std::fs::read_to_string(&gitignore_path).ok();
+    let edit = project_files::ignore_results(gitignore.as_deref(), &results_dir);
+    record(
+        edit,
+        &gitignore_path,
+        gitignore,
+        &mut changes,
+        &mut unchanged,
+    );
+
+    if existing_config.is_some() {
+        unchanged.push(format!("{FILE_NAME}: already there (kept as it is)"));
+    } else {
+        let name = project
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match starter::render(&name, &workspace.targets) {
+            Some(text) => {
+                let config = Config::parse(&config_path, &text)
+                    .with_context(|| format!("the starter {FILE_NAME} does not load:\n{text}"))?;
+                changes.push(Change {
+                    path: config_path.clone(),
+                    old: None,
+                    new: text,
+                    summary: format!(
+                        "a starter with {} workload(s): {}",
+                        config.workloads.len(),
+                        config
+                            .workloads
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            None => unchanged.push(format!(
+                "{FILE_NAME}: not written, the workspace has no binary, example or criterion \
+                 bench; write a `command` workload (README, \"profiling.toml reference\")"
+            )),
+        }
+    }
+
+    println!("adopting the profiling xtask in {}", project.display());
+    for line in &unchanged {
+        println!("  unchanged  {line}");
+    }
+    // The crate's files share one summary line, on the first of them.
+    for change in changes.iter().filter(|c| !c.summary.is_empty()) {
+        let relative = change.path.strip_prefix(&project).unwrap_or(&change.path);
+        let verb = if change.old.is_some() {
+            "edit"
+        } else {
+            "create"
+        };
+        println!("  {verb:<9}  {}: {}", relative.display(), change.summary);
+        if args.dry_run && !relative.starts_with(crate_dir) {
+            print!(
+                "{}",
+                added_lines(change.old.as_deref().unwrap_or(""), &change.new)
+            );
+        }
+    }
+    if args.dry_run {
+        println!("dry run: nothing was written");
+        return Ok(0);
+    }
+    if changes.is_empty() {
+        println!("everything is already in place: nothing changed");
+    }
+    for change in &changes {
+        project_files::write_atomically(&change.path, &change.new)?;
+    }
+
+    if theirs.is_some() {
+        println!("\n{}", mount_code(&project));
+        return Ok(0);
+    }
+    println!(
+        "\nrunning `cargo xtask doctor` in {} (the first build of the xtask takes a minute or two)",
+        project.display()
+    );
+    let status = std::process::Command::new(&cargo)
+        .args(["xtask", "doctor"])
+        .current_dir(&project)
+        .status()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    let tools_missing = i32::from(crate::tasks::exit::TOOLS_MISSING);
+    match status.code() {
+        // A profiling tool is missing: doctor said which and how to get it.
+        Some(code) if code == 0 || code == tools_missing => {
+            println!(
+                "\nnext: cd {} && cargo xtask profile-baseline",
+                project.display()
+            );
+            Ok(0)
+        }
+        _ => bail!(
+            "`cargo xtask doctor` failed in {} ({status}); its output is above",
+            project.display()
+        ),
+    }
+}
+
+/// The crate's files (its manifest, as installed, and src/), whatever
+/// differs at `destination`. Its tests and fixtures stay here.
+fn copy_crate(
+    source: &Path,
+    destination: &Path,
+    package: &str,
+    changes: &mut Vec<Change>,
+) -> anyhow::Result<()> {
+    let manifest =
+        project_files::installed_crate_manifest(&read(&source.join("Cargo.toml"))?, package)?;
+    let mut files = vec![(PathBuf::from("Cargo.toml"), manifest)];
+    let mut sources = Vec::new();
+    collect_files(&source.join("src"), &mut sources)?;
+    sources.sort();
+    for path in sources {
+        let relative = path.strip_prefix(source).unwrap_or(&path).to_path_buf();
+        files.push((relative, read(&path)?));
+    }
+    let (mut created, mut updated) = (0, 0);
+    let mut first: Option<Change> = None;
+    for (relative, text) in files {
+        let path = destination.join(&relative);
+        let old = std::fs::read_to_string(&path).ok();
+        if old.as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        if old.is_some() {
+            updated += 1;
+        } else {
+            created += 1;
+        }
+        let change = Change {
+            path,
+            old,
+            new: text,
+            summary: String::new(),
+        };
+        match first {
+            None => first = Some(change),
+            Some(_) => changes.push(change),
+        }
+    }
+    // One summary line for the whole crate, on its first file.
+    if let Some(mut change) = first {
+        let name = destination
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        change.summary = match (created, updated) {
+            (c, 0) => format!("the profiling xtask ({c} files) as {name}/"),
+            (0, u) => format!("{u} file(s) of {name}/ updated to this version"),
+            (c, u) => format!("{name}/: {c} new file(s), {u} updated to this version"),
+        };
+        changes.insert(0, change);
+    }
+    Ok(())
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn record(
+    edit: Edit,
+    path: &Path,
+    old: Option<String>,
+    changes: &mut Vec<Change>,
+    unchanged: &mut Vec<String>,
+) {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    match edit {
+        Edit::Changed { text, summary } => changes.push(Change {
+            path: path.to_path_buf(),
+            old,
+            new: text,
+            summary,
+        }),
+        Edit::Unchanged(why) => unchanged.push(format!("{name}: {why}")),
+    }
+}
+
+/// .cargo/config.toml, or the older .cargo/config when only that exists.
+fn cargo_config(project: &Path) -> (PathBuf, Option<String>) {
+    let toml = project.join(".cargo/config.toml");
+    let legacy = project.join(".cargo/config");
+    if !toml.exists() && legacy.is_file() {
+        let text = std::fs::read_to_string(&legacy).ok();
+        return (legacy, text);
+    }
+    let text = std::fs::read_to_string(&toml).ok();
+    (toml, text)
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The lines `new` adds to `old`, as `+ line` (the edits only add).
+fn added_lines(old: &str, new: &str) -> String {
+    let mut old_lines = old.lines().peekable();
+    let mut out = String::new();
+    for line in new.lines() {
+        if old_lines.peek() == Some(&line) {
+            old_lines.next();
+        } else {
+            out.push_str(&format!("      + {line}\n"));
+        }
+    }
+    out
+}
+
+fn mount_instructions(project: &Path) -> String {
+    format!(
+        "{}/xtask is the project's own xtask (not this one), so adopt leaves it alone.\n\
+         Mount the profiling tasks in it as a subcommand instead:\n\
+         \n  cargo xtask adopt {} --mount\n\n\
+         installs them as the library crate {LIBRARY_DIR}/ (a dependency of that xtask) and \
+         prints the lines its main() needs.",
+        project.display(),
+        project.display()
+    )
+}
+
+fn mount_code(project: &Path) -> String {
+    format!(
+        "last step: in {}/xtask's main(), before its own subcommands, add\n\n\
+         \x20   let mut args = std::env::args_os().skip(1);\n\
+         \x20   if args.next().is_some_and(|a| a == \"profile\") {{\n\
+         \x20       std::process::exit(xtask_profiling::run_as(\"cargo xtask profile\", args).into());\n\
+         \x20   }}\n\n\
+         (adapt it to how your xtask reads its arguments), then: cargo xtask profile doctor",
+        project.display()
+    )
+}

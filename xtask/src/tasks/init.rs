@@ -1,0 +1,71 @@
+//! `cargo xtask init`: a starter profiling.toml for this workspace, from
+//! `cargo metadata`: one workload per binary, example and criterion bench.
+
+use crate::config::{project_files, starter, Config};
+use crate::tasks::invocation::Invocation;
+use anyhow::{bail, Context};
+use std::path::Path;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Replace an existing profiling.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let path = &invocation.config_path;
+    if path.exists() && !args.force {
+        bail!(
+            "{} already exists: edit it, or pass --force to replace it with a new starter",
+            path.display()
+        );
+    }
+    let root = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), root)?;
+    let project = workspace
+        .root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "this project".into());
+    let Some(text) = starter::render(&project, &workspace.targets) else {
+        bail!(
+            "the workspace at {} has no binary, example or criterion bench (`harness = false`) \
+             to profile: add one (an example that drives your library is enough), or write a \
+             `command` workload by hand (README, \"profiling.toml reference\")",
+            workspace.root.display()
+        );
+    };
+    // The starter must load: a file that fails at the next command would be
+    // a poor start.
+    let config = Config::parse(path, &text)
+        .with_context(|| format!("the starter profiling.toml does not load:\n{text}"))?;
+    project_files::write_atomically(path, &text)?;
+    println!(
+        "wrote {}: {} workload{} ({}), default {}",
+        path.display(),
+        config.workloads.len(),
+        if config.workloads.len() == 1 { "" } else { "s" },
+        config
+            .workloads
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        config
+            .defaults
+            .workload
+            .as_ref()
+            .map(|w| w.get_ref().as_str())
+            .unwrap_or("-"),
+    );
+    println!(
+        "next: give the workloads representative `args` in it, then `cargo xtask doctor` and \
+         `cargo xtask profile-baseline`"
+    );
+    Ok(0)
+}

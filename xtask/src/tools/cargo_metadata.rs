@@ -1,0 +1,171 @@
+//! `cargo metadata`: the workspace's packages and their targets, for a
+//! starter profiling.toml (`init`, `adopt`). Benches are read from the
+//! package manifest too, since cargo metadata does not say whether a bench
+//! has `harness = false` (criterion's, which the bench workload runs).
+
+use crate::config::starter::{CargoTarget, CargoTargetKind};
+use anyhow::Context;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The workspace at `root` (the directory of its top Cargo.toml).
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    /// Binaries, examples and criterion benches of the members, in
+    /// `cargo metadata`'s member order, binaries of a package first.
+    pub targets: Vec<CargoTarget>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<Package>,
+    workspace_members: Vec<String>,
+    workspace_root: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Package {
+    id: String,
+    name: String,
+    manifest_path: PathBuf,
+    targets: Vec<MetadataTarget>,
+}
+
+#[derive(Deserialize)]
+struct MetadataTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+/// The argv: members only (`--no-deps`), so it needs no network.
+pub fn argv(root: &Path) -> Vec<String> {
+    vec![
+        "metadata".into(),
+        "--no-deps".into(),
+        "--format-version".into(),
+        "1".into(),
+        "--manifest-path".into(),
+        root.join("Cargo.toml").display().to_string(),
+    ]
+}
+
+/// Runs `cargo metadata` on the project at `root`.
+pub fn read(cargo: &Path, root: &Path) -> anyhow::Result<Workspace> {
+    let args = argv(root);
+    let shell = xshell::Shell::new()?;
+    let output = xshell::cmd!(shell, "{cargo} {args...}")
+        .quiet()
+        .ignore_status()
+        .output()
+        .with_context(|| format!("cannot run {}", cargo.display()))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "`cargo metadata` failed in {}:\n{}",
+            root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    parse(&String::from_utf8_lossy(&output.stdout))
+}
+
+pub fn parse(json: &str) -> anyhow::Result<Workspace> {
+    let metadata: Metadata =
+        serde_json::from_str(json).context("cargo metadata printed something unexpected")?;
+    let mut targets = Vec::new();
+    for id in &metadata.workspace_members {
+        let Some(package) = metadata.packages.iter().find(|p| &p.id == id) else {
+            continue;
+        };
+        let criterion_benches = harnessless_benches(&package.manifest_path);
+        for kind in [
+            CargoTargetKind::Bin,
+            CargoTargetKind::Example,
+            CargoTargetKind::Bench,
+        ] {
+            for target in &package.targets {
+                let wanted = match kind {
+                    CargoTargetKind::Bin => target.kind.iter().any(|k| k == "bin"),
+                    CargoTargetKind::Example => target.kind.iter().any(|k| k == "example"),
+                    CargoTargetKind::Bench => {
+                        target.kind.iter().any(|k| k == "bench")
+                            && criterion_benches.contains(&target.name)
+                    }
+                };
+                if wanted {
+                    targets.push(CargoTarget {
+                        package: package.name.clone(),
+                        name: target.name.clone(),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    Ok(Workspace {
+        root: metadata.workspace_root,
+        targets,
+    })
+}
+
+/// The `[[bench]]` names with `harness = false` in a package manifest: the
+/// benches that bring their own main (criterion, divan), which accept
+/// criterion's `--bench --profile-time`. A manifest that cannot be read
+/// gives none; cargo metadata has just read it, so that does not happen.
+fn harnessless_benches(manifest: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return Vec::new();
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    table
+        .get("bench")
+        .and_then(|b| b.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|bench| bench.get("harness").and_then(|h| h.as_bool()) == Some(false))
+        .filter_map(|bench| bench.get("name").and_then(|n| n.as_str()).map(String::from))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This workspace, read for real: the demo's binary and its criterion bench.
+    #[test]
+    fn reads_this_workspace() {
+        let root = crate::config::project_root();
+        let workspace = read(Path::new("cargo"), &root).unwrap();
+        assert_eq!(workspace.root, root);
+        let names: Vec<(CargoTargetKind, &str)> = workspace
+            .targets
+            .iter()
+            .filter(|t| t.package == "demo")
+            .map(|t| (t.kind, t.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (CargoTargetKind::Bin, "cdr-demo"),
+                (CargoTargetKind::Bench, "generate")
+            ]
+        );
+        // xtask's own binary is a target too; init leaves it out.
+        assert!(workspace.targets.iter().any(|t| t.package == "xtask"));
+    }
+
+    #[test]
+    fn a_project_that_does_not_load_is_an_error_naming_it() {
+        let dir = std::env::temp_dir().join(format!("xtask-metadata-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), "[package\n").unwrap();
+        let error = read(Path::new("cargo"), &dir).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            error.contains("cargo metadata") && error.contains(&dir.display().to_string()),
+            "{error}"
+        );
+    }
+}
