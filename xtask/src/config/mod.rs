@@ -34,11 +34,20 @@ use std::path::{Path, PathBuf};
 pub const FILE_NAME: &str = "profiling.toml";
 
 /// The workspace root, where profiling.toml lives by default: the nearest
-/// directory above this crate whose Cargo.toml declares a `[workspace]`
-/// (the crate may sit at `xtask/` or, mounted as a library, deeper, as in
-/// `tools/xtask-profiling/`), else the directory above the crate.
+/// directory above the running xtask's crate whose Cargo.toml declares a
+/// `[workspace]` (the crate may sit at `xtask/` or deeper, and a project's
+/// own xtask may be the one running, with these tasks mounted), else the
+/// directory above the crate.
+///
+/// The crate is the one `cargo run` says (it sets CARGO_MANIFEST_DIR for the
+/// program too), not the one this was compiled in: with a target directory
+/// shared between projects, the binary may have been built in another one.
 pub fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let at_runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let manifest_dir = at_runtime
+        .as_deref()
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")));
     manifest_dir
         .ancestors()
         .skip(1)

@@ -21,8 +21,11 @@ pub enum CargoTargetKind {
     Bench,
 }
 
-/// The package of the xtask itself: never a workload.
-const XTASK_PACKAGE: &str = "xtask";
+/// Packages of xtasks (`xtask`, `xtask-profiling` when mounted, `xtask-…`):
+/// tools of the project, never workloads.
+fn is_xtask(package: &str) -> bool {
+    package == "xtask" || package.starts_with("xtask-") || package.starts_with("xtask_")
+}
 
 /// Seconds a bench workload profiles (criterion's `--profile-time`).
 const BENCH_PROFILE_TIME: u32 = 5;
@@ -129,7 +132,7 @@ fn name_workloads(targets: &[CargoTarget]) -> Vec<(String, &CargoTarget)> {
     ] {
         for target in targets
             .iter()
-            .filter(|t| t.kind == kind && t.package != XTASK_PACKAGE)
+            .filter(|t| t.kind == kind && !is_xtask(&t.package))
         {
             let base = match kind {
                 CargoTargetKind::Bench => format!("bench-{}", target.name),
@@ -192,6 +195,7 @@ mod tests {
             target("tools", "gen data", CargoTargetKind::Bin),
             target("app", "throughput", CargoTargetKind::Bench),
             target("xtask", "xtask", CargoTargetKind::Bin),
+            target("xtask-profiling", "xtask-profiling", CargoTargetKind::Bin),
         ];
         let text = render("my-project", &targets).unwrap();
         let config = Config::parse(Path::new("/p/profiling.toml"), &text)
