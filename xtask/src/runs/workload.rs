@@ -103,6 +103,15 @@ pub fn prepare(
         Some(dir) => config.root.join(expand(dir.get_ref())?),
         None => config.root.clone(),
     };
+    // Checked here too (loading checks a `cwd` without placeholders): else
+    // the spawn's "No such file or directory" reads as the program missing.
+    if !cwd.is_dir() {
+        anyhow::bail!(
+            "workload `{name}`: the working directory {} does not exist (`cwd` is relative to the directory of {})",
+            cwd.display(),
+            config.path.display()
+        );
+    }
     Ok(Prepared {
         name: name.to_string(),
         program,
