@@ -515,3 +515,177 @@ fn flamegraphs_keep_every_sample_perf_recorded() {
     }
     assert_eq!(seen, 8);
 }
+
+/// A `command` workload `m` printing `output` (through sh), with one metric
+/// `value` read by `pattern = "value={}"`.
+fn metric_sandbox(name: &str, output: &str, metric_extra: &str) -> Sandbox {
+    Sandbox::new(
+        name,
+        &format!(
+            r#"
+[workloads.m]
+command = "sh"
+args = ["-c", "{output}"]
+
+[[workloads.m.metrics]]
+name = "value"
+pattern = "value={{}}"
+{metric_extra}
+"#
+        ),
+    )
+}
+
+const QUICK_BASELINE: &[&str] = &[
+    "profile-baseline",
+    "--workload",
+    "m",
+    "--runs",
+    "2",
+    "--warmup",
+    "0",
+    "--no-profile",
+];
+
+#[test]
+fn a_metric_missing_or_not_a_number_fails_the_run_naming_pattern_and_line() {
+    for (output, expected) in [
+        (
+            "echo value=abc",
+            "has no finite number where `{}` stands in the output line \"value=abc\"",
+        ),
+        (
+            "echo value=NaN",
+            "no finite number where `{}` stands in the output line \"value=NaN\"",
+        ),
+        (
+            "echo value=inf",
+            "no finite number where `{}` stands in the output line \"value=inf\"",
+        ),
+        ("true", "pattern `value={}` not found in the output"),
+    ] {
+        let sandbox = metric_sandbox("metric-bad", output, "");
+        let out_put = sandbox.xtask(QUICK_BASELINE);
+        let out = text(&out_put);
+        assert_eq!(out_put.status.code(), Some(1), "{output}: {out}");
+        assert!(out.contains("metric `value`"), "{output}: {out}");
+        assert!(out.contains(expected), "{output}: {out}");
+        assert!(out.contains("required = false"), "the fix is named: {out}");
+        assert!(!out.contains("panicked"), "{out}");
+        assert!(
+            sandbox.results().is_empty(),
+            "{output}: {:?}",
+            sandbox.entries()
+        );
+        assert!(
+            sandbox.entries().iter().any(|e| e.starts_with(".failed-")),
+            "{output}: {:?}",
+            sandbox.entries()
+        );
+    }
+}
+
+#[test]
+fn an_optional_metric_that_is_missing_is_a_warning_in_the_result() {
+    let sandbox = metric_sandbox("metric-optional", "echo value=abc", "required = false");
+    let output = sandbox.xtask(QUICK_BASELINE);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let warning = "metric `value`: pattern `value={}` has no finite number where `{}` stands in the output line \"value=abc\"; the run has no value for it (`required = false`) (in 2 of 2 runs)";
+    assert!(out.contains(&format!("note: {warning}")), "{out}");
+    let results = sandbox.results();
+    assert_eq!(results.len(), 1, "{:?}", sandbox.entries());
+    let readme = std::fs::read_to_string(results[0].join("README.md")).unwrap();
+    assert!(readme.contains(warning), "{readme}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(results[0].join("run.json")).unwrap()).unwrap();
+    let runs = record["scales"][0]["runs"].as_array().unwrap();
+    assert!(
+        runs.iter().all(|r| r["metrics"].get("value").is_none()),
+        "{record}"
+    );
+}
+
+#[test]
+fn a_metric_printed_twice_takes_the_last_value_with_a_warning() {
+    let sandbox = metric_sandbox("metric-twice", "echo value=1; echo value=2", "");
+    let output = sandbox.xtask(QUICK_BASELINE);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("metric `value` (pattern `value={}`) was printed 2 times; the last value is used (in 2 of 2 runs)"),
+        "{out}"
+    );
+    let results = sandbox.results();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(results[0].join("run.json")).unwrap()).unwrap();
+    for run in record["scales"][0]["runs"].as_array().unwrap() {
+        assert_eq!(run["metrics"]["value"], 2.0, "{record}");
+    }
+}
+
+#[test]
+fn a_missing_working_directory_is_named_not_the_program() {
+    // With a placeholder, `cwd` can only be checked once its value is known.
+    let sandbox = Sandbox::new(
+        "cwd-missing",
+        r#"
+[params.where]
+default = "no-such-dir-for-xtask-tests"
+
+[workloads.m]
+command = "true"
+cwd = "{where}"
+"#,
+    );
+    let output = sandbox.xtask(QUICK_BASELINE);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("workload `m`: the working directory")
+            && out.contains("no-such-dir-for-xtask-tests does not exist"),
+        "{out}"
+    );
+    assert!(!out.contains("not on PATH"), "{out}");
+}
+
+#[test]
+fn a_server_that_is_never_ready_names_what_was_awaited() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sandbox = Sandbox::new(
+        "never-ready",
+        &format!(
+            r#"
+[workloads.mute]
+command = "sleep"
+args = ["5"]
+ready = {{ port = "{port}", timeout = 0.5 }}
+[workloads.mute.load]
+command = "true"
+"#
+        ),
+    );
+    let started = std::time::Instant::now();
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--workload",
+        "mute",
+        "--runs",
+        "1",
+        "--no-profile",
+    ]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "the server did not become ready within 0.5 s, waiting for 127.0.0.1:{port} to accept connections"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("help: raise `ready.timeout`"), "{out}");
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+}

@@ -142,3 +142,107 @@ fn doctor_without_the_tools_says_how_to_install_them() {
     }
     assert!(out.contains("Not ready"), "{out}");
 }
+
+#[test]
+fn doctor_fails_and_says_why_when_the_config_is_missing_or_invalid() {
+    let missing = std::env::temp_dir().join(format!("xtask-no-config-{}.toml", std::process::id()));
+    let bad = Sandbox::raw(
+        "doctor-bad-config",
+        "[defaults]\nruns = 0\n\n[workloads.demo]\ncargo_bin = \"cdr-demo\"\n",
+    );
+    let bad_name = bad.config.display().to_string();
+    for (config, expected) in [
+        (
+            missing.display().to_string(),
+            format!("{}: cannot read the file", missing.display()),
+        ),
+        (
+            bad_name.clone(),
+            format!("{bad_name}:2:1: `defaults.runs` must be at least 1, not 0"),
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["--config", &config, "doctor"])
+            .output()
+            .unwrap();
+        let out = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{out}");
+        assert!(
+            out.contains(&format!("Config: {config} does not load:")),
+            "{out}"
+        );
+        assert!(out.contains(&expected), "{out}");
+        assert!(!out.contains("Ready:"), "{out}");
+        assert!(out.contains("Not ready: fix the config"), "{out}");
+
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["--config", &config, "doctor", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["config"], config.as_str());
+        assert!(
+            json["config_error"]
+                .as_str()
+                .unwrap()
+                .starts_with(&expected),
+            "{json}"
+        );
+        assert_eq!(json["ready"], false);
+    }
+    // A config that loads: no error, and the path.
+    let good = Sandbox::new("doctor-good-config", "");
+    let output = good.xtask(&["doctor", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["config_error"].is_null(), "{json}");
+    assert_eq!(json["config"], good.config.display().to_string().as_str());
+}
+
+#[test]
+fn an_out_of_range_freq_is_refused_before_anything_runs() {
+    let max = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_else(|_| "100000".into());
+    let sandbox = Sandbox::new("freq", "");
+    for task in ["profile-baseline", "flamegraph"] {
+        for freq in ["0", "10000000", "-5", "fast"] {
+            let output = sandbox.xtask(&[task, &format!("--freq={freq}"), "--subs", "10"]);
+            let out = text(&output);
+            assert_eq!(output.status.code(), Some(2), "{task} --freq {freq}: {out}");
+            assert!(out.contains("--freq"), "{out}");
+            if ["0", "10000000"].contains(&freq) {
+                assert!(
+                    out.contains(&format!(
+                        "the sampling frequency must be from 1 to {max} Hz, not {freq}"
+                    )),
+                    "{out}"
+                );
+                assert!(out.contains("perf_event_max_sample_rate"), "{out}");
+            }
+            assert!(
+                !out.contains("Compiling") && !out.contains("workload failed"),
+                "{out}"
+            );
+            assert!(sandbox.entries().is_empty(), "{:?}", sandbox.entries());
+        }
+    }
+}
+
+#[test]
+fn a_parameter_named_like_a_task_flag_is_reported_at_its_line_and_column() {
+    let sandbox = Sandbox::new("param-runs", "\n[params.runs]\ndefault = 3\n");
+    let lines = std::fs::read_to_string(&sandbox.config).unwrap();
+    let line = lines.lines().position(|l| l == "[params.runs]").unwrap() + 1;
+    let output = sandbox.xtask(&["list"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}:{line}:9: parameter `runs` would clash with the task flag `--runs`",
+            sandbox.config.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("help: rename the parameter"), "{out}");
+}

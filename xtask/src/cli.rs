@@ -274,7 +274,7 @@ mod tests {
     }
 
     /// A parameter named like a task flag would make clap panic at startup:
-    /// loading rejects it with the error it always gave.
+    /// loading rejects it, pointing at the parameter's name.
     #[test]
     fn a_parameter_named_like_a_task_flag_is_rejected_on_loading() {
         let dir = std::env::temp_dir().join(format!("xtask-cli-flags-{}", std::process::id()));
@@ -292,7 +292,7 @@ mod tests {
             assert_eq!(
                 err.to_string(),
                 format!(
-                    "{}: parameter `{name}` would clash with the task flag `--{name}`\n  help: rename the parameter",
+                    "{}:1:9: parameter `{name}` would clash with the task flag `--{name}`\n  help: rename the parameter",
                     path.display()
                 )
             );

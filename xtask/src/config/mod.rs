@@ -11,6 +11,7 @@
 //! errors in `validate`, the `{placeholder}` templates in `templates`; every
 //! public item is re-exported here, so users name `crate::config::X`.
 
+mod locate;
 pub mod measures;
 pub mod project_files;
 mod schema;
@@ -26,7 +27,7 @@ pub use schema::{
     Workload,
 };
 pub use templates::expand;
-pub use validate::{suggest, validate_label, ConfigError};
+pub use validate::{parse_frequency, suggest, validate_label, ConfigError};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -79,6 +80,9 @@ pub struct Config {
     pub params: BTreeMap<String, Param>,
     pub workloads: BTreeMap<String, Workload>,
     pub scales: Vec<Scale>,
+    /// Where each parameter is declared (line, column), for errors about it
+    /// found after loading (a clash with a task flag).
+    pub(crate) param_positions: BTreeMap<String, (usize, usize)>,
 }
 
 impl Config {

@@ -264,6 +264,17 @@ pub struct Metric {
     pub unit: String,
     #[serde(default = "Better::default_for_metric")]
     pub better: Better,
+    /// A run whose output lacks this metric (or holds no finite number
+    /// where `{}` stands) fails; with `required = false` it gets a warning
+    /// in the result instead.
+    #[serde(default = "Metric::required_by_default")]
+    pub required: bool,
+}
+
+impl Metric {
+    fn required_by_default() -> bool {
+        true
+    }
 }
 
 /// Which direction of a measure is good; `stats` compares by it too.

@@ -6,7 +6,8 @@
 //! with task flags, numbers that would break a run, scales that cannot name
 //! a directory.
 
-use super::schema::{Param, RawConfig, Workload};
+use super::locate::{Index, Key, Locator, Step};
+use super::schema::{Defaults, Param, RawConfig, Scale, Thresholds, Workload};
 use super::templates::{is_identifier, placeholder_names};
 use super::Config;
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,35 +63,68 @@ impl Config {
     /// A config from its text, with every check of loading; `path` is the
     /// file the errors name and the one relative paths are relative to.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let error_at =
-            |span: Option<Range<usize>>, message: String, help: Option<String>| ConfigError {
-                path: path.to_path_buf(),
-                position: span.map(|s| line_column(text, s.start)),
-                message,
-                help,
-            };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
             let help = unknown_key_suggestion(&message);
-            error_at(e.span(), first_sentence(&message), help)
+            ConfigError {
+                path: path.to_path_buf(),
+                position: e.span().map(|s| line_column(text, s.start)),
+                message: first_sentence(&message),
+                help,
+            }
         })?;
-
         let root = path
             .parent()
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
+        let locator = Locator::new(text);
+        let checks = Checks {
+            path,
+            text,
+            root: &root,
+            locator: &locator,
+            params: &raw.params,
+        };
+
+        // Parameters first: the workloads' placeholders are checked against them.
+        let mut param_positions = BTreeMap::new();
+        for name in raw.params.keys() {
+            let at = [Key("params"), Key(name)];
+            if !is_identifier(name) {
+                let fixed: String = name
+                    .chars()
+                    .map(|c| {
+                        if is_identifier(&c.to_string()) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                return Err(checks.at_key(
+                    &at,
+                    format!("parameter name `{name}` must be letters, digits, `-` or `_` (it becomes the flag `--NAME`)"),
+                    Some(format!("did you mean `{fixed}`?")),
+                ));
+            }
+            if GLOBAL_FLAGS.contains(&name.as_str()) {
+                let (message, help) = flag_clash(name);
+                return Err(checks.at_key(&at, message, help));
+            }
+            if let Some(span) = locator.key(&at) {
+                param_positions.insert(name.clone(), line_column(text, span.start));
+            }
+        }
         let mut workloads = BTreeMap::new();
         for (name, workload) in raw.workloads {
-            let span = workload.span();
             let workload = workload.into_inner();
-            validate_workload(&name, &workload, span.clone(), &raw.params, false)
-                .map_err(|(span, message, help)| error_at(Some(span), message, help))?;
+            checks.workload(&[Key("workloads"), Key(&name)], &name, &workload, false)?;
             workloads.insert(name, workload);
         }
         if workloads.is_empty() {
-            return Err(error_at(
-                None,
+            return Err(checks.at_key(
+                &[],
                 "no workload is declared".into(),
                 Some("add a [workloads.NAME] table with `cargo_bin = \"...\"` or `command = \"...\"`".into()),
             ));
@@ -98,8 +132,8 @@ impl Config {
         if let Some(default) = &raw.defaults.workload {
             if !workloads.contains_key(default.get_ref()) {
                 let names: Vec<&str> = workloads.keys().map(String::as_str).collect();
-                return Err(error_at(
-                    Some(default.span()),
+                return Err(checks.at_value(
+                    &[Key("defaults"), Key("workload")],
                     format!(
                         "`defaults.workload` names `{}`, which is not declared",
                         default.get_ref()
@@ -111,93 +145,9 @@ impl Config {
                 ));
             }
         }
-        for name in raw.params.keys() {
-            if !is_identifier(name) {
-                return Err(error_at(
-                    None,
-                    format!("parameter name `{name}` must be letters, digits, `-` or `_`"),
-                    None,
-                ));
-            }
-            if GLOBAL_FLAGS.contains(&name.as_str()) {
-                let (message, help) = flag_clash(name);
-                return Err(error_at(None, message, help));
-            }
-        }
-        if raw.defaults.runs == 0 {
-            return Err(error_at(
-                None,
-                "`defaults.runs` must be at least 1".into(),
-                None,
-            ));
-        }
-        let numbers = [
-            ("defaults.timeout", Some(raw.defaults.timeout)),
-            (
-                "defaults.frequency",
-                Some(f64::from(raw.defaults.frequency)),
-            ),
-        ];
-        for (what, value) in numbers {
-            check_seconds(what, value).map_err(|m| error_at(None, m, None))?;
-        }
-        let t = &raw.thresholds;
-        for (what, value) in [
-            ("noise", t.noise),
-            ("time", t.time),
-            ("throughput", t.throughput),
-            ("latency", t.latency),
-            ("memory", t.memory),
-            ("instructions", t.instructions),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(error_at(
-                    None,
-                    format!("`thresholds.{what}` must be a percentage >= 0, not {value}"),
-                    None,
-                ));
-            }
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for scale in &raw.scales {
-            if validate_label(&scale.name).is_err() {
-                return Err(error_at(
-                    None,
-                    format!(
-                        "scale name `{}`: use letters, digits, `-`, `_` or `.` (it names a directory)",
-                        scale.name
-                    ),
-                    None,
-                ));
-            }
-            if !seen.insert(scale.name.as_str()) {
-                return Err(error_at(
-                    None,
-                    format!("scale `{}` is declared twice", scale.name),
-                    None,
-                ));
-            }
-            for (key, value) in &scale.params {
-                let Some(param) = raw.params.get(key.get_ref()) else {
-                    let (span, message, help) =
-                        undeclared(key.get_ref(), key.span(), &raw.params, "scale");
-                    return Err(error_at(Some(span), message, help));
-                };
-                if !param.default.accepts(&value.to_string()) {
-                    return Err(error_at(
-                        Some(key.span()),
-                        format!(
-                            "scale `{}` sets `{}` to `{value}`, but the parameter is {} (its default is {})",
-                            scale.name,
-                            key.get_ref(),
-                            param.default.kind(),
-                            param.default
-                        ),
-                        None,
-                    ));
-                }
-            }
-        }
+        checks.defaults(&raw.defaults)?;
+        checks.thresholds(&raw.thresholds)?;
+        checks.scales(&raw.scales)?;
         Ok(Config {
             path: path.to_path_buf(),
             root,
@@ -206,8 +156,506 @@ impl Config {
             params: raw.params,
             workloads,
             scales: raw.scales,
+            param_positions,
         })
     }
+}
+
+/// The checks of loading, with what they need to point into the file.
+struct Checks<'a> {
+    path: &'a Path,
+    text: &'a str,
+    root: &'a Path,
+    locator: &'a Locator<'a>,
+    params: &'a BTreeMap<String, Param>,
+}
+
+impl Checks<'_> {
+    fn error(
+        &self,
+        span: Option<Range<usize>>,
+        message: String,
+        help: Option<String>,
+    ) -> ConfigError {
+        ConfigError {
+            path: self.path.to_path_buf(),
+            position: span.map(|s| line_column(self.text, s.start)),
+            message,
+            help,
+        }
+    }
+
+    /// An error at the key of `path` (what is set wrongly).
+    fn at_key(&self, path: &[Step], message: String, help: Option<String>) -> ConfigError {
+        self.error(self.locator.key(path), message, help)
+    }
+
+    /// An error at the value of `path` (a placeholder or name inside it).
+    fn at_value(&self, path: &[Step], message: String, help: Option<String>) -> ConfigError {
+        self.error(self.locator.value(path), message, help)
+    }
+
+    fn defaults(&self, defaults: &Defaults) -> Result<(), ConfigError> {
+        let at = |key| [Key("defaults"), Key(key)];
+        if defaults.runs == 0 {
+            return Err(self.at_key(
+                &at("runs"),
+                "`defaults.runs` must be at least 1, not 0".into(),
+                Some("allowed: a whole number of measured runs, 1 or more (5 is usual)".into()),
+            ));
+        }
+        check_frequency(defaults.frequency).map_err(|(message, help)| {
+            self.at_key(
+                &at("frequency"),
+                format!("`defaults.frequency`: {message}"),
+                Some(help),
+            )
+        })?;
+        self.seconds(&at("timeout"), "`defaults.timeout`", Some(defaults.timeout))?;
+        for (key, value) in [
+            ("results_dir", &defaults.results_dir),
+            ("build_profile", &defaults.build_profile),
+        ] {
+            if value.trim().is_empty() {
+                return Err(self.at_key(
+                    &at(key),
+                    format!("`defaults.{key}` must not be empty"),
+                    Some(format!(
+                        "remove the line to use the default ({})",
+                        if key == "results_dir" {
+                            "results"
+                        } else {
+                            "profiling"
+                        }
+                    )),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn thresholds(&self, t: &Thresholds) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("noise", t.noise),
+            ("time", t.time),
+            ("throughput", t.throughput),
+            ("latency", t.latency),
+            ("memory", t.memory),
+            ("instructions", t.instructions),
+        ] {
+            if !(value.is_finite() && (0.0..=1e6).contains(&value)) {
+                return Err(self.at_key(
+                    &[Key("thresholds"), Key(key)],
+                    format!("`thresholds.{key}` must be a percentage of 0 or more, not {value}"),
+                    Some(
+                        "allowed: a finite number from 0 to 1e6, in percent (5.0 means 5 %)".into(),
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn scales(&self, scales: &[Scale]) -> Result<(), ConfigError> {
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, scale) in scales.iter().enumerate() {
+            let at = |key| [Key("scales"), Index(i), Key(key)];
+            if validate_label(&scale.name).is_err() {
+                return Err(self.at_key(
+                    &at("name"),
+                    format!("scale name `{}` cannot name a directory", scale.name),
+                    Some("use 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`".into()),
+                ));
+            }
+            if let Some(first) = seen.insert(&scale.name, i) {
+                let first_line = self
+                    .locator
+                    .key(&[Key("scales"), Index(first), Key("name")])
+                    .map(|s| line_column(self.text, s.start).0);
+                return Err(self.at_key(
+                    &at("name"),
+                    format!("scale `{}` is declared twice", scale.name),
+                    Some(match first_line {
+                        Some(line) => format!("the first is on line {line}: rename one of them"),
+                        None => "rename one of them".into(),
+                    }),
+                ));
+            }
+            for (key, value) in &scale.params {
+                let Some(param) = self.params.get(key.get_ref()) else {
+                    let (span, message, help) =
+                        undeclared(key.get_ref(), key.span(), self.params, "scale");
+                    return Err(self.error(Some(span), message, help));
+                };
+                if !param.default.accepts(&value.to_string()) {
+                    return Err(self.error(
+                        Some(key.span()),
+                        format!(
+                            "scale `{}` sets `{}` to `{value}`, but the parameter is {} (its default is {})",
+                            scale.name,
+                            key.get_ref(),
+                            param.default.kind(),
+                            param.default
+                        ),
+                        Some(format!("give {} value, like the default", an(param.default.kind()))),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Timeouts and durations: finite, positive, and small enough for a Duration.
+    fn seconds(&self, path: &[Step], what: &str, value: Option<f64>) -> Result<(), ConfigError> {
+        match value {
+            Some(v) if !(v.is_finite() && v > 0.0 && v <= 1e9) => Err(self.at_key(
+                path,
+                format!("{what} must be a positive number of seconds, not {v}"),
+                Some("allowed: more than 0 and at most 1e9".into()),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn workload<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+        nested: bool,
+    ) -> Result<(), ConfigError> {
+        let at =
+            |rest: &[Step<'w>]| -> Vec<Step<'w>> { path.iter().chain(rest).copied().collect() };
+        let targets = [
+            ("cargo_bin", workload.cargo_bin.as_deref()),
+            ("example", workload.example.as_deref()),
+            ("bench", workload.bench.as_deref()),
+            (
+                "command",
+                workload.command.as_ref().map(|c| c.get_ref().as_str()),
+            ),
+        ];
+        let set: Vec<(&str, &str)> = targets
+            .iter()
+            .filter_map(|(key, value)| value.map(|v| (*key, v)))
+            .collect();
+        if set.len() != 1 {
+            // Point at the target written last: the one to remove, when two are set.
+            let last = set
+                .iter()
+                .filter_map(|(key, _)| self.locator.key(&at(&[Key(key)])).map(|s| (s.start, *key)))
+                .max()
+                .map(|(_, key)| key);
+            let (path, which) = match last {
+                Some(key) => (
+                    at(&[Key(key)]),
+                    format!(
+                        " ({} set)",
+                        set.iter()
+                            .map(|(k, _)| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                ),
+                None => (path.to_vec(), " (none set)".to_string()),
+            };
+            return Err(self.at_key(
+                &path,
+                format!(
+                    "workload `{name}` must set exactly one of `cargo_bin`, `example`, `bench`, `command`{which}"
+                ),
+                Some("`cargo_bin = \"my-bin\"` profiles a binary of this workspace; `command = \"prog\"` any program".into()),
+            ));
+        }
+        let (target_key, target) = set[0];
+        if target.trim().is_empty() {
+            return Err(self.at_key(
+                &at(&[Key(target_key)]),
+                format!("workload `{name}`: `{target_key}` must not be empty"),
+                Some(if target_key == "command" {
+                    "name a program on PATH, or a path relative to profiling.toml".into()
+                } else {
+                    format!("name the {}", target_key.replace('_', " "))
+                }),
+            ));
+        }
+        let mut texts: Vec<(Vec<Step>, &str)> = Vec::new();
+        for (i, arg) in workload.args.iter().enumerate() {
+            texts.push((at(&[Key("args"), Index(i)]), arg.get_ref()));
+        }
+        for (key, value) in &workload.env {
+            texts.push((at(&[Key("env"), Key(key)]), value.get_ref()));
+        }
+        for (key, value) in [
+            ("command", &workload.command),
+            ("cwd", &workload.cwd),
+            ("filter", &workload.filter),
+        ] {
+            if let Some(value) = value {
+                texts.push((at(&[Key(key)]), value.get_ref()));
+            }
+        }
+        if let Some(ready) = &workload.ready {
+            if let Some(port) = &ready.port {
+                texts.push((at(&[Key("ready"), Key("port")]), port.get_ref()));
+            }
+            if let Some(line) = &ready.line {
+                texts.push((at(&[Key("ready"), Key("line")]), line));
+            }
+        }
+        for (place, text) in &texts {
+            let names = placeholder_names(text).map_err(|message| {
+                self.at_value(
+                    place,
+                    message,
+                    Some("write `{{` and `}}` for literal braces".into()),
+                )
+            })?;
+            for placeholder in names {
+                if !self.params.contains_key(&placeholder) {
+                    let (_, message, help) =
+                        undeclared(&placeholder, 0..0, self.params, "placeholder");
+                    return Err(self.at_value(place, message, help));
+                }
+            }
+        }
+        for key in workload.env.keys() {
+            if key.is_empty() || key.contains(['=', '\0']) {
+                return Err(self.at_key(
+                    &at(&[Key("env"), Key(key)]),
+                    format!("workload `{name}`: environment variable name `{key}` is not valid"),
+                    Some("a name is not empty and has no `=`".into()),
+                ));
+            }
+        }
+        if let Some(cwd) = &workload.cwd {
+            let dir = cwd.get_ref();
+            let fixed = placeholder_names(dir).is_ok_and(|names| names.is_empty());
+            if fixed && !self.root.join(dir).is_dir() {
+                return Err(self.at_value(
+                    &at(&[Key("cwd")]),
+                    format!(
+                        "workload `{name}`: the working directory `{dir}` does not exist ({})",
+                        self.root.join(dir).display()
+                    ),
+                    Some("`cwd` is relative to the directory of profiling.toml: create the directory or fix the path".into()),
+                ));
+            }
+        }
+        self.seconds(
+            &at(&[Key("timeout")]),
+            &format!("workload `{name}`: `timeout`"),
+            workload.timeout,
+        )?;
+        self.seconds(
+            &at(&[Key("profile_time")]),
+            &format!("workload `{name}`: `profile_time`"),
+            workload.profile_time,
+        )?;
+        let mut names = BTreeMap::new();
+        for (i, metric) in workload.metrics.iter().enumerate() {
+            let metric_at = |key| at(&[Key("metrics"), Index(i), Key(key)]);
+            if !is_identifier(&metric.name) {
+                return Err(self.at_key(
+                    &metric_at("name"),
+                    format!("metric name `{}` of workload `{name}` must be letters, digits, `-` or `_`", metric.name),
+                    Some("it names a column of tables and a measure of comparisons, like `records_per_sec`".into()),
+                ));
+            }
+            if super::measures::is_builtin(&metric.name) {
+                return Err(self.at_key(
+                    &metric_at("name"),
+                    format!(
+                        "metric `{}` of workload `{name}` shadows a measure every run records",
+                        metric.name
+                    ),
+                    Some(format!(
+                        "rename the metric; taken: {}",
+                        super::measures::BUILTIN_MEASURES
+                            .iter()
+                            .map(|m| m.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                ));
+            }
+            if let Some(first) = names.insert(metric.name.as_str(), i) {
+                let line = self
+                    .locator
+                    .key(&at(&[Key("metrics"), Index(first), Key("name")]))
+                    .map(|s| line_column(self.text, s.start).0);
+                return Err(self.at_key(
+                    &metric_at("name"),
+                    format!(
+                        "metric `{}` of workload `{name}` is declared twice",
+                        metric.name
+                    ),
+                    Some(match line {
+                        Some(line) => format!("the first is on line {line}: rename one of them"),
+                        None => "rename one of them".into(),
+                    }),
+                ));
+            }
+            if metric.pattern.matches("{}").count() != 1 {
+                return Err(self.at_key(
+                    &metric_at("pattern"),
+                    format!(
+                        "metric `{}` of workload `{name}`: the pattern `{}` must contain `{{}}` exactly once",
+                        metric.name, metric.pattern
+                    ),
+                    Some(format!("`{{}}` is where the number stands, as in `pattern = \"{}={{}}\"`", metric.name)),
+                ));
+            }
+            if metric
+                .pattern
+                .split("{}")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+            {
+                return Err(self.at_key(
+                    &metric_at("pattern"),
+                    format!(
+                        "metric `{}` of workload `{name}`: the pattern `{}` needs text before `{{}}`",
+                        metric.name, metric.pattern
+                    ),
+                    Some("the text before `{}` picks the output line the number is read from".into()),
+                ));
+            }
+        }
+        if let Some(ready) = &workload.ready {
+            let ready_at = |key| at(&[Key("ready"), Key(key)]);
+            self.seconds(
+                &ready_at("timeout"),
+                &format!("workload `{name}`: `ready.timeout`"),
+                Some(ready.timeout),
+            )?;
+            if ready.port.is_none() && ready.line.is_none() {
+                return Err(self.at_key(
+                    &at(&[Key("ready")]),
+                    format!("workload `{name}`: `ready` needs `port` or `line`"),
+                    Some(
+                        "`ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`"
+                            .into(),
+                    ),
+                ));
+            }
+            if ready
+                .line
+                .as_deref()
+                .is_some_and(|line| line.trim().is_empty())
+            {
+                return Err(self.at_key(
+                    &ready_at("line"),
+                    format!("workload `{name}`: `ready.line` must not be empty (every line would match)"),
+                    Some("give text the server prints once it accepts requests, like `listening`".into()),
+                ));
+            }
+            if let Some(port) = &ready.port {
+                let defaults: BTreeMap<String, String> = self
+                    .params
+                    .iter()
+                    .map(|(k, p)| (k.clone(), p.default.to_string()))
+                    .collect();
+                let expanded =
+                    super::templates::expand(port.get_ref(), &defaults).unwrap_or_default();
+                if !expanded.parse::<u16>().is_ok_and(|p| p > 0) {
+                    let shown = if expanded == *port.get_ref() {
+                        format!("`{expanded}`")
+                    } else {
+                        format!(
+                            "`{}` (`{expanded}` with the parameters' defaults)",
+                            port.get_ref()
+                        )
+                    };
+                    return Err(self.at_value(
+                        &ready_at("port"),
+                        format!("workload `{name}`: `ready.port` {shown} is not a TCP port number"),
+                        Some("allowed: a number from 1 to 65535, or a `{placeholder}` whose default is one".into()),
+                    ));
+                }
+            }
+        }
+        if workload.ready.is_some() && workload.load.is_none() {
+            return Err(self.at_key(
+                &at(&[Key("ready")]),
+                format!(
+                    "workload `{name}` has `ready` but no `load`: a server needs a load scenario"
+                ),
+                Some(format!("add [workloads.{name}.load] with the load command")),
+            ));
+        }
+        if let Some(load) = &workload.load {
+            if nested {
+                return Err(self.at_key(
+                    &at(&[Key("load")]),
+                    "a load scenario cannot have its own load".into(),
+                    Some("move it to a workload of its own".into()),
+                ));
+            }
+            if workload.ready.is_none() {
+                return Err(self.at_key(
+                    &at(&[Key("load")]),
+                    format!("workload `{name}` has a `load` but no `ready` check"),
+                    Some(
+                        "add `ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`"
+                            .into(),
+                    ),
+                ));
+            }
+            self.workload(
+                &at(&[Key("load")]),
+                &format!("{name}.load"),
+                load.get_ref(),
+                true,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// "a" or "an" before a kind's name.
+fn an(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
+}
+
+/// The highest perf sampling frequency the kernel accepts: its
+/// `perf_event_max_sample_rate` (which it may lower itself when sampling
+/// takes too long), else the kernel's default of 100000 Hz.
+fn max_sample_rate() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .filter(|hz| *hz > 0)
+        .unwrap_or(100_000)
+}
+
+/// A sampling frequency, in Hz, from 1 to the kernel's maximum: what is
+/// wrong with it and the allowed range.
+fn check_frequency(hz: u32) -> Result<(), (String, String)> {
+    let max = max_sample_rate();
+    if hz == 0 || hz > max {
+        return Err((
+            format!("the sampling frequency must be from 1 to {max} Hz, not {hz}"),
+            format!("allowed: 1 to {max} (kernel.perf_event_max_sample_rate); 997 is usual, 99 for long runs"),
+        ));
+    }
+    Ok(())
+}
+
+/// `--freq HZ` on the command line: the same check as `defaults.frequency`.
+pub fn parse_frequency(text: &str) -> Result<u32, String> {
+    let hz: u32 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number of Hz"))?;
+    check_frequency(hz).map_err(|(message, help)| format!("{message}\n  help: {help}"))?;
+    Ok(hz)
 }
 
 /// The flags of the command line itself rather than of one task, the same
@@ -229,7 +677,7 @@ impl Config {
                 let (message, help) = flag_clash(name);
                 Err(ConfigError {
                     path: self.path.clone(),
-                    position: None,
+                    position: self.param_positions.get(name).copied(),
                     message,
                     help,
                 })
@@ -248,154 +696,6 @@ fn flag_clash(name: &str) -> (String, Option<String>) {
 }
 
 type Problem = (Range<usize>, String, Option<String>);
-
-fn validate_workload(
-    name: &str,
-    workload: &Workload,
-    span: Range<usize>,
-    params: &BTreeMap<String, Param>,
-    nested: bool,
-) -> Result<(), Problem> {
-    let kinds = [
-        workload.cargo_bin.is_some(),
-        workload.example.is_some(),
-        workload.bench.is_some(),
-        workload.command.is_some(),
-    ];
-    let set = kinds.iter().filter(|k| **k).count();
-    if set != 1 {
-        return Err((
-            span,
-            format!(
-                "workload `{name}` must set exactly one of `cargo_bin`, `example`, `bench`, `command` ({set} set)"
-            ),
-            Some("`cargo_bin = \"my-bin\"` profiles a binary of this workspace".into()),
-        ));
-    }
-    let placeholders = workload
-        .args
-        .iter()
-        .chain(workload.env.values())
-        .chain(workload.command.iter())
-        .chain(workload.cwd.iter())
-        .chain(workload.filter.iter())
-        .chain(workload.ready.iter().flat_map(|r| r.port.iter()));
-    for text in placeholders {
-        let names = placeholder_names(text.get_ref()).map_err(|message| {
-            (
-                text.span(),
-                message,
-                Some("write `{{` and `}}` for literal braces".into()),
-            )
-        })?;
-        for placeholder in names {
-            if !params.contains_key(&placeholder) {
-                return Err(undeclared(&placeholder, text.span(), params, "placeholder"));
-            }
-        }
-    }
-    if let Some(line) = workload.ready.as_ref().and_then(|r| r.line.as_ref()) {
-        let names = placeholder_names(line).map_err(|m| (span.clone(), m, None))?;
-        if let Some(missing) = names.iter().find(|n| !params.contains_key(*n)) {
-            return Err(undeclared(missing, span.clone(), params, "placeholder"));
-        }
-    }
-    for (what, value) in [
-        ("timeout", workload.timeout),
-        ("profile_time", workload.profile_time),
-    ] {
-        check_seconds(&format!("workload `{name}`: {what}"), value)
-            .map_err(|m| (span.clone(), m, None))?;
-    }
-    if let Some(ready) = &workload.ready {
-        check_seconds(
-            &format!("workload `{name}`: ready.timeout"),
-            Some(ready.timeout),
-        )
-        .map_err(|m| (span.clone(), m, None))?;
-    }
-    let mut names = std::collections::BTreeSet::new();
-    for metric in &workload.metrics {
-        if super::measures::is_builtin(&metric.name) || !names.insert(metric.name.as_str()) {
-            return Err((
-                span.clone(),
-                format!(
-                    "metric `{}` of workload `{name}` is declared twice or shadows a measure every run records ({})",
-                    metric.name,
-                    super::measures::BUILTIN_MEASURES
-                        .iter()
-                        .map(|m| m.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                Some("rename the metric".into()),
-            ));
-        }
-        if metric.pattern.matches("{}").count() != 1 {
-            return Err((
-                span.clone(),
-                format!(
-                    "metric `{}` of workload `{name}`: `pattern` must contain `{{}}` exactly once, where the number stands",
-                    metric.name
-                ),
-                None,
-            ));
-        }
-    }
-    if let Some(ready) = &workload.ready {
-        if ready.port.is_none() && ready.line.is_none() {
-            return Err((
-                span,
-                format!("workload `{name}`: `ready` needs `port` or `line`"),
-                None,
-            ));
-        }
-    }
-    if workload.ready.is_some() && workload.load.is_none() {
-        return Err((
-            span,
-            format!("workload `{name}` has `ready` but no `load`: a server needs a load scenario"),
-            Some(format!("add [workloads.{name}.load] with the load command")),
-        ));
-    }
-    if let Some(load) = &workload.load {
-        if nested {
-            return Err((
-                load.span(),
-                "a load scenario cannot have its own load".into(),
-                None,
-            ));
-        }
-        if workload.ready.is_none() {
-            return Err((
-                span,
-                format!("workload `{name}` has a `load` but no `ready` check"),
-                Some(
-                    "add `ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`"
-                        .into(),
-                ),
-            ));
-        }
-        validate_workload(
-            &format!("{name}.load"),
-            load.get_ref(),
-            load.span(),
-            params,
-            true,
-        )?;
-    }
-    Ok(())
-}
-
-/// Timeouts and frequencies: finite, positive, and small enough for a Duration.
-fn check_seconds(what: &str, value: Option<f64>) -> Result<(), String> {
-    match value {
-        Some(v) if !(v.is_finite() && v > 0.0 && v <= 1e9) => Err(format!(
-            "`{what}` must be a positive number (at most 1e9), not {v}"
-        )),
-        _ => Ok(()),
-    }
-}
 
 fn undeclared(
     name: &str,
@@ -448,5 +748,7 @@ pub fn suggest(word: &str, candidates: &[&str]) -> Option<String> {
         .map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
+#[cfg(test)]
+mod bad_configs;
 #[cfg(test)]
 mod tests;

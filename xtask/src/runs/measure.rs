@@ -4,7 +4,7 @@
 use crate::config::{Better, BUILTIN_MEASURES};
 use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
-use crate::runs::workload::{extract_metrics, Prepared};
+use crate::runs::workload::{read_metrics, Prepared};
 use crate::stats::Summary;
 use std::collections::BTreeMap;
 
@@ -17,6 +17,9 @@ pub struct RunSample {
     pub max_rss_bytes: u64,
     pub exit_code: Option<i32>,
     pub metrics: BTreeMap<String, f64>,
+    /// What the result should warn about this run's metrics (an optional one
+    /// missing, one printed twice).
+    pub warnings: Vec<String>,
 }
 
 /// A measure across runs: its samples, in run order, and their summary.
@@ -48,7 +51,9 @@ impl std::fmt::Display for RunFailure {
 
 impl std::error::Error for RunFailure {}
 
-/// Runs a workload once and turns its outcome into a sample.
+/// Runs a workload once and turns its outcome into a sample. A run whose
+/// output lacks a required metric fails like one that exits non-zero: a
+/// result without the metric would let a comparison pass without it.
 pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
     let spec = prepared.spec();
     let command = spec.display();
@@ -61,18 +66,47 @@ pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
         }
         .into());
     }
-    Ok((sample_of(&outcome, prepared), outcome))
+    let sample = sample_of(&outcome, prepared).map_err(|what| RunFailure {
+        command,
+        what,
+        tail: outcome.tail(),
+    })?;
+    Ok((sample, outcome))
 }
 
-pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> RunSample {
-    RunSample {
+/// The sample of a successful run, or what is wrong with its metrics.
+pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> Result<RunSample, String> {
+    let reading = read_metrics(&prepared.metrics, &outcome.watched);
+    if !reading.errors.is_empty() {
+        return Err(format!(
+            "its output lacks a declared metric: {}\n  help: make the workload print each metric as its pattern says, or mark the metric `required = false`",
+            reading.errors.join("; ")
+        ));
+    }
+    Ok(RunSample {
         wall_s: outcome.wall.as_secs_f64(),
         user_s: outcome.user.as_secs_f64(),
         sys_s: outcome.sys.as_secs_f64(),
         max_rss_bytes: outcome.max_rss_bytes,
         exit_code: outcome.status.code(),
-        metrics: extract_metrics(&prepared.metrics, &outcome.watched),
+        metrics: reading.values,
+        warnings: reading.warnings,
+    })
+}
+
+/// The metric warnings of measured runs, each once, with how many runs had it.
+pub fn metric_warnings(samples: &[RunSample]) -> Vec<String> {
+    let mut counted: Vec<(&String, usize)> = Vec::new();
+    for warning in samples.iter().flat_map(|s| &s.warnings) {
+        match counted.iter_mut().find(|(w, _)| *w == warning) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((warning, 1)),
+        }
     }
+    counted
+        .into_iter()
+        .map(|(warning, n)| format!("{warning} (in {n} of {} runs)", samples.len()))
+        .collect()
 }
 
 /// One run of a sequence of warm-ups and measured runs, shown as a step of

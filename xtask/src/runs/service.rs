@@ -49,6 +49,24 @@ impl Readiness {
     }
 }
 
+impl Readiness {
+    /// What readiness waits for, as a message says it.
+    pub fn awaited(&self) -> String {
+        let port = self
+            .port
+            .map(|p| format!("127.0.0.1:{p} to accept connections"));
+        let line = self
+            .line
+            .as_ref()
+            .map(|l| format!("an output line containing {l:?}"));
+        match (line, port) {
+            (Some(line), Some(port)) => format!("{line}, then {port}"),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => "nothing".into(),
+        }
+    }
+}
+
 /// Starts the server and waits until it is ready. On failure the server is
 /// stopped and its output tail reported.
 pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Running> {
@@ -75,13 +93,14 @@ pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Runn
         let alive = running.is_running();
         let outcome = running.stop(libc::SIGINT, STOP_GRACE);
         bail!(
-            "the server {} within {:.0} s ({})\n{}",
+            "the server {} within {} s, waiting for {} ({})\n  help: raise `ready.timeout`, or check that `ready` matches what the server does\n{}",
             if alive {
                 "did not become ready"
             } else {
                 "exited before it was ready"
             },
             ready.timeout.as_secs_f64(),
+            ready.awaited(),
             outcome.describe(None),
             outcome.tail()
         );

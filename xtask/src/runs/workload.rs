@@ -107,6 +107,15 @@ pub fn prepare(
         Some(dir) => config.root.join(expand(dir.get_ref())?),
         None => config.root.clone(),
     };
+    // Checked here too (loading checks a `cwd` without placeholders): else
+    // the spawn's "No such file or directory" reads as the program missing.
+    if !cwd.is_dir() {
+        anyhow::bail!(
+            "workload `{name}`: the working directory {} does not exist (`cwd` is relative to the directory of {})",
+            cwd.display(),
+            config.path.display()
+        );
+    }
     Ok(Prepared {
         name: name.to_string(),
         program,
@@ -129,23 +138,77 @@ pub fn metric_prefix(pattern: &str) -> &str {
     pattern.split("{}").next().unwrap_or(pattern)
 }
 
-/// Reads each declared metric from the watched output lines (the last
-/// occurrence wins). A metric that is missing is left out, not invented.
-pub fn extract_metrics(metrics: &[Metric], lines: &[String]) -> BTreeMap<String, f64> {
-    let mut values = BTreeMap::new();
+/// What reading the declared metrics from a run's output found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricReading {
+    /// A value for each metric found, by name.
+    pub values: BTreeMap<String, f64>,
+    /// Metrics that are required and missing (or not a finite number): the
+    /// run fails with these.
+    pub errors: Vec<String>,
+    /// What the result should warn about: an optional metric missing, a
+    /// metric printed more than once.
+    pub warnings: Vec<String>,
+}
+
+/// Reads each declared metric from the watched output lines. A metric is
+/// never invented: one that is missing, or whose line holds no finite number
+/// where `{}` stands, is an error (a warning with `required = false`). A
+/// metric printed on several lines takes the last line's value, with a
+/// warning (a progress line printed repeatedly ends with the final figure).
+pub fn read_metrics(metrics: &[Metric], lines: &[String]) -> MetricReading {
+    let mut reading = MetricReading::default();
     for metric in metrics {
         let (before, after) = metric
             .pattern
             .split_once("{}")
             .unwrap_or((&metric.pattern, ""));
-        for line in lines.iter().rev() {
-            if let Some(value) = find_number(line, before, after) {
-                values.insert(metric.name.clone(), value);
-                break;
+        let candidates: Vec<&String> = lines.iter().filter(|l| l.contains(before)).collect();
+        let found: Vec<f64> = candidates
+            .iter()
+            .filter_map(|line| find_number(line, before, after))
+            .collect();
+        let problem = match (found.last(), candidates.last()) {
+            (Some(value), _) => {
+                reading.values.insert(metric.name.clone(), *value);
+                if found.len() > 1 {
+                    reading.warnings.push(format!(
+                        "metric `{}` (pattern `{}`) was printed {} times; the last value is used",
+                        metric.name,
+                        metric.pattern,
+                        found.len()
+                    ));
+                }
+                None
             }
+            (None, None) => Some(format!(
+                "metric `{}`: pattern `{}` not found in the output",
+                metric.name, metric.pattern
+            )),
+            (None, Some(line)) => Some(format!(
+                "metric `{}`: pattern `{}` has no finite number where `{{}}` stands in the output line {:?}",
+                metric.name,
+                metric.pattern,
+                shorten(line)
+            )),
+        };
+        match problem {
+            Some(problem) if metric.required => reading.errors.push(problem),
+            Some(problem) => reading.warnings.push(format!(
+                "{problem}; the run has no value for it (`required = false`)"
+            )),
+            None => {}
         }
     }
-    values
+    reading
+}
+
+/// A line as quoted in a message: at most 200 characters.
+fn shorten(line: &str) -> String {
+    match line.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_string(),
+    }
 }
 
 fn find_number(line: &str, before: &str, after: &str) -> Option<f64> {
@@ -184,38 +247,83 @@ mod tests {
             pattern: pattern.into(),
             unit: String::new(),
             better: Better::Higher,
+            required: true,
         }
+    }
+
+    fn lines(text: &[&str]) -> Vec<String> {
+        text.iter().map(|l| l.to_string()).collect()
     }
 
     #[test]
     fn metrics_are_read_from_output_lines() {
-        let lines = vec![
-            "METRICS records=200193 subscribers=50000 elapsed_s=1.3 records_per_sec=153241.5"
-                .to_string(),
-            "latency: 12.5 ms (p99)".to_string(),
-        ];
+        let lines = lines(&[
+            "METRICS records=200193 subscribers=50000 elapsed_s=1.3 records_per_sec=153241.5",
+            "latency: 12.5 ms (p99)",
+        ]);
         let metrics = [
             metric("rps", "records_per_sec={}"),
             metric("records", "records={}"),
             metric("p99", "latency: {} ms"),
-            metric("absent", "nothing={}"),
         ];
-        let values = extract_metrics(&metrics, &lines);
-        assert_eq!(values["rps"], 153241.5);
-        assert_eq!(values["records"], 200193.0);
-        assert_eq!(values["p99"], 12.5);
-        assert!(!values.contains_key("absent"));
+        let reading = read_metrics(&metrics, &lines);
+        assert_eq!(reading.values["rps"], 153241.5);
+        assert_eq!(reading.values["records"], 200193.0);
+        assert_eq!(reading.values["p99"], 12.5);
+        assert_eq!(reading.errors, Vec::<String>::new());
+        assert_eq!(reading.warnings, Vec::<String>::new());
     }
 
     #[test]
-    fn the_last_occurrence_wins_and_suffix_must_match() {
-        let lines = vec![
-            "x=1 ms".to_string(),
-            "x=2 s".to_string(),
-            "x=3 ms".to_string(),
-        ];
-        assert_eq!(extract_metrics(&[metric("x", "x={} ms")], &lines)["x"], 3.0);
-        let lines = vec!["x=1 ms".to_string(), "x=2 s".to_string()];
-        assert_eq!(extract_metrics(&[metric("x", "x={} ms")], &lines)["x"], 1.0);
+    fn a_missing_or_non_numeric_metric_is_an_error_naming_pattern_and_line() {
+        let value = [metric("value", "value={}")];
+        let reading = read_metrics(&value, &[]);
+        assert!(reading.values.is_empty());
+        assert_eq!(
+            reading.errors,
+            ["metric `value`: pattern `value={}` not found in the output"]
+        );
+        for bad in ["abc", "NaN", "inf", "-inf", "1e999", ""] {
+            let line = format!("value={bad}");
+            let reading = read_metrics(&value, &lines(&[&line]));
+            assert!(reading.values.is_empty(), "{bad}");
+            assert_eq!(
+                reading.errors,
+                [format!(
+                    "metric `value`: pattern `value={{}}` has no finite number where `{{}}` stands in the output line \"{line}\""
+                )],
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_optional_metric_that_is_missing_is_a_warning() {
+        let mut optional = metric("value", "value={}");
+        optional.required = false;
+        let reading = read_metrics(&[optional], &lines(&["value=abc"]));
+        assert!(reading.values.is_empty());
+        assert!(reading.errors.is_empty());
+        assert_eq!(
+            reading.warnings,
+            ["metric `value`: pattern `value={}` has no finite number where `{}` stands in the output line \"value=abc\"; the run has no value for it (`required = false`)"]
+        );
+    }
+
+    #[test]
+    fn the_last_occurrence_wins_with_a_warning_and_suffix_must_match() {
+        let reading = read_metrics(
+            &[metric("x", "x={} ms")],
+            &lines(&["x=1 ms", "x=2 s", "x=3 ms"]),
+        );
+        assert_eq!(reading.values["x"], 3.0);
+        assert_eq!(
+            reading.warnings,
+            ["metric `x` (pattern `x={} ms`) was printed 2 times; the last value is used"]
+        );
+        let reading = read_metrics(&[metric("x", "x={} ms")], &lines(&["x=1 ms", "x=2 s"]));
+        assert_eq!(reading.values["x"], 1.0);
+        assert!(reading.warnings.is_empty());
+        assert!(reading.errors.is_empty());
     }
 }

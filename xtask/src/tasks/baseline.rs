@@ -43,8 +43,8 @@ pub struct Args {
     /// Also measure memory (heap profiler per defaults.memory_tool) [default: defaults.memory].
     #[arg(long)]
     pub memory: bool,
-    /// Sampling frequency in Hz [default: defaults.frequency].
-    #[arg(long)]
+    /// Sampling frequency in Hz, 1 to the kernel's perf_event_max_sample_rate [default: defaults.frequency].
+    #[arg(long, value_parser = crate::config::parse_frequency)]
     pub freq: Option<u32>,
     /// Call-graph mode [default: defaults.call_graph].
     #[arg(long, value_enum)]
@@ -240,11 +240,13 @@ fn run_scale(
             runs,
             warmup,
             profile,
+            notes,
         );
     }
     let main = &prepared.main;
     let samples = measure::timed_runs(main, warmup, runs)?;
     let summaries = measure::summarize(&samples, main);
+    notes.extend(measure::metric_warnings(&samples));
     notes.extend(measure::noise_warnings(&summaries));
     let cpu = if profile {
         Some(cpu_profile::profile(main, tools, options, dir)?)
@@ -275,6 +277,7 @@ fn run_service_scale(
     runs: u32,
     warmup: u32,
     profile: bool,
+    notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
     let running = service::start_server(server, ready)?;
     let measured = (|| -> anyhow::Result<_> {
@@ -296,6 +299,7 @@ fn run_service_scale(
         eprintln!("warning: the server ignored SIGINT and was killed");
     }
     let summaries = measure::summarize(&samples, load);
+    notes.extend(measure::metric_warnings(&samples));
     let (cpu_profile, load_record) = match cpu {
         Some((cpu, sample)) => (
             Some(cpu),

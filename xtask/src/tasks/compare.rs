@@ -178,8 +178,9 @@ fn measure_revisions(
         for ((side, samples), pending) in sides.iter().zip(samples).zip(&pendings) {
             let mut summaries = measure::summarize(&samples, &side.prepared);
             notes.extend(
-                measure::noise_warnings(&summaries)
+                measure::metric_warnings(&samples)
                     .into_iter()
+                    .chain(measure::noise_warnings(&summaries))
                     .map(|n| format!("{}: {n}", side.rev)),
             );
             let shown = workload.used_params(&values);

@@ -1,7 +1,7 @@
 //! `cargo xtask doctor`: which profiling tools this machine has, what each
 //! task can do with them, and the exact command that fixes what is missing.
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::tasks::invocation::Invocation;
 use crate::tools::{Platform, Tool, Toolbox};
 use serde::Serialize;
@@ -30,27 +30,37 @@ pub struct Report {
     pub schema_version: u32,
     pub tools: Toolbox,
     pub capabilities: Vec<Capability>,
-    /// The default tasks (baseline with a CPU profile, flamegraph, memory) can run.
+    /// The default tasks (baseline with a CPU profile, flamegraph, memory)
+    /// can run: the tools are there and the config loads.
     pub ready: bool,
-    pub config: Option<String>,
+    /// The config file doctor looked at.
+    pub config: String,
+    /// Why that config did not load (missing, does not parse, invalid), with
+    /// its file, line and column; null when it loaded.
+    pub config_error: Option<String>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
-    let config = invocation.loaded_config();
-    let report = examine(Toolbox::detect().with_hardware_counters(), config);
+    let report = examine(
+        Toolbox::detect().with_hardware_counters(),
+        invocation.config_result(),
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", render(&report));
     }
-    Ok(if report.ready {
+    Ok(if report.config_error.is_some() {
+        // Every task but doctor stops at a config that does not load.
+        crate::tasks::exit::FAILURE
+    } else if report.ready {
         0
     } else {
         crate::tasks::exit::TOOLS_MISSING
     })
 }
 
-pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
+pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report {
     let mut capabilities = Vec::new();
     let cargo = tools.cargo.usable();
     capabilities.push(Capability {
@@ -133,13 +143,18 @@ pub fn examine(tools: Toolbox, config: Option<&Config>) -> Report {
         capabilities.push(debug_info(config));
     }
     // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
-    let ready = capabilities[..3].iter().all(|c| c.ready);
+    let (config, config_error) = match config {
+        Ok(config) => (config.path.display().to_string(), None),
+        Err(error) => (error.path.display().to_string(), Some(error.to_string())),
+    };
+    let ready = capabilities[..3].iter().all(|c| c.ready) && config_error.is_none();
     Report {
         schema_version: SCHEMA_VERSION,
         tools,
         capabilities,
         ready,
-        config: config.map(|c| c.path.display().to_string()),
+        config,
+        config_error,
     }
 }
 
@@ -236,10 +251,20 @@ pub fn render(report: &Report) -> String {
             ));
         }
     }
+    match &report.config_error {
+        None => out.push_str(&format!("\nConfig: {} loads.\n", report.config)),
+        Some(error) => out.push_str(&format!(
+            "\nConfig: {} does not load:\n  {}\n",
+            report.config,
+            error.replace('\n', "\n  ")
+        )),
+    }
     out.push_str(&format!(
         "\n{}\n",
         if report.ready {
             "Ready: profile-baseline, flamegraph and memory can run."
+        } else if report.config_error.is_some() {
+            "Not ready: fix the config (above); every task but doctor needs it."
         } else {
             "Not ready: the default tasks cannot all run here (see above)."
         }

@@ -19,8 +19,8 @@ pub struct Args {
     /// The workload to profile [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
-    /// Sampling frequency in Hz [default: defaults.frequency].
-    #[arg(long)]
+    /// Sampling frequency in Hz, 1 to the kernel's perf_event_max_sample_rate [default: defaults.frequency].
+    #[arg(long, value_parser = crate::config::parse_frequency)]
     pub freq: Option<u32>,
     /// Call-graph mode [default: defaults.call_graph].
     #[arg(long, value_enum)]

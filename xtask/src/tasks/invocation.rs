@@ -33,8 +33,9 @@ impl Invocation {
             .map_err(|error| anyhow::Error::new(error.clone()))
     }
 
-    /// The config if it loaded (doctor reports on it either way).
-    pub fn loaded_config(&self) -> Option<&Config> {
-        self.config.as_ref().ok()
+    /// The config, or why it did not load, for doctor, which reports on it
+    /// either way.
+    pub fn config_result(&self) -> Result<&Config, &ConfigError> {
+        self.config.as_ref()
     }
 }

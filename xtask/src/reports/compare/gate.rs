@@ -85,11 +85,30 @@ impl Gate {
             .flat_map(|s| &s.measures)
             .filter(|m| m.gated)
             .any(|m| m.can_decide(alpha));
-        let undecided = (!decidable).then(|| {
-            "no gated measure could show a significant change: both sides need timed runs of the same measures, \
-             and at least 4 runs each (5 or more recommended) for p < 0.05 to be reachable"
-                .to_string()
-        });
+        let missing: Vec<String> = scales
+            .iter()
+            .flat_map(|s| s.missing_in_b.iter().map(move |m| (s, m)))
+            .map(|(s, m)| {
+                if scales.len() > 1 {
+                    format!("{m} (scale {})", s.scale)
+                } else {
+                    m.clone()
+                }
+            })
+            .collect();
+        let undecided = if !missing.is_empty() {
+            Some(format!(
+                "B has no {} (A has): the gate cannot check what B did not measure; \
+                 re-run B with a workload that prints every declared metric",
+                missing.join(", ")
+            ))
+        } else {
+            (!decidable).then(|| {
+                "no gated measure could show a significant change: both sides need timed runs of the same measures, \
+                 and at least 4 runs each (5 or more recommended) for p < 0.05 to be reachable"
+                    .to_string()
+            })
+        };
         Gate {
             counter,
             passed: failures.is_empty() && undecided.is_none(),
@@ -144,6 +163,30 @@ mod tests {
         );
         assert!(report.gate.undecided.is_none());
         assert_eq!(report.gate_outcome(), GateOutcome::Regressed);
+    }
+
+    /// A metric the baseline has and B lacks (a workload that stopped
+    /// printing it, a result from before metrics were required) must not
+    /// let the gate pass on the measures that remain.
+    #[test]
+    fn a_measure_missing_from_b_leaves_the_gate_undecided() {
+        let a = scale(&WALL, &RPS, "0");
+        let mut b = scale(&WALL, &RPS, "0");
+        b.summaries.remove("records_per_sec");
+        let report = report_of(&a, &b, Counter::Time);
+        assert_eq!(report.scales[0].missing_in_b, ["records_per_sec"]);
+        assert!(!report.gate.passed);
+        assert!(report
+            .gate
+            .undecided
+            .as_deref()
+            .unwrap()
+            .starts_with("B has no records_per_sec (A has)"));
+        assert_eq!(report.gate_outcome(), GateOutcome::Undecided);
+        // A measure only B has is new, not missing: the gate decides.
+        let report = report_of(&b, &a, Counter::Time);
+        assert!(report.scales[0].missing_in_b.is_empty());
+        assert_eq!(report.gate_outcome(), GateOutcome::Pass);
     }
 
     #[test]

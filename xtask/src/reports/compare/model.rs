@@ -206,6 +206,10 @@ pub struct ScaleComparison {
     pub files: Vec<String>,
     /// What could not be compared, and why.
     pub notes: Vec<String>,
+    /// Gated measures the baseline (A) has and B lacks: B cannot show it
+    /// did not regress on them, so the gate cannot pass.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_in_b: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -317,6 +321,16 @@ pub fn compare_scale(
             name, &unit, better, category, limit_pct, counter, outcome,
         ));
     }
+    // Under `--counter time` every sampled measure is gated (see `measure`).
+    let missing_in_b: Vec<String> = match counter {
+        Counter::Time => a
+            .summaries
+            .keys()
+            .filter(|n| !b.summaries.contains_key(*n))
+            .cloned()
+            .collect(),
+        Counter::Instructions => Vec::new(),
+    };
     for (side, mine, theirs) in [("A", a, b), ("B", b, a)] {
         let only: Vec<&str> = mine
             .summaries
@@ -393,6 +407,7 @@ pub fn compare_scale(
         memory_functions: Vec::new(),
         files: Vec::new(),
         notes,
+        missing_in_b,
     }
 }
 

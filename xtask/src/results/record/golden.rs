@@ -90,6 +90,7 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
             max_rss_bytes: 12_345_678,
             exit_code: Some(0),
             metrics: [("records_per_s".to_string(), 1234.5)].into(),
+            warnings: Vec::new(),
         },
         RunSample {
             wall_s: 0.3,
@@ -98,6 +99,7 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
             max_rss_bytes: 12_000_000,
             exit_code: None,
             metrics: Default::default(),
+            warnings: Vec::new(),
         },
     ]
 }
