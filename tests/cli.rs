@@ -161,7 +161,7 @@ fn doctor_fails_and_says_why_when_the_config_is_missing_or_invalid() {
             format!("{bad_name}:2:1: `defaults.runs` must be at least 1, not 0"),
         ),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
             .args(["--config", &config, "doctor"])
             .output()
             .unwrap();
@@ -175,7 +175,7 @@ fn doctor_fails_and_says_why_when_the_config_is_missing_or_invalid() {
         assert!(!out.contains("Ready:"), "{out}");
         assert!(out.contains("Not ready: fix the config"), "{out}");
 
-        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
             .args(["--config", &config, "doctor", "--json"])
             .output()
             .unwrap();

@@ -139,7 +139,7 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
             },
         });
     }
-    if let Some(config) = config {
+    if let Ok(config) = config {
         capabilities.push(debug_info(config));
     }
     // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
