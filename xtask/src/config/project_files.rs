@@ -53,7 +53,20 @@ pub fn add_workspace_member(manifest: &str, member: &str) -> anyhow::Result<Edit
             "the workspace members already include {member} ({pattern:?})"
         )));
     }
-    members.push(member);
+    // In an array written one member per line, the new one gets a line too.
+    let prefix = members
+        .iter()
+        .last()
+        .and_then(|last| last.decor().prefix())
+        .and_then(|p| p.as_str())
+        .filter(|p| p.contains('\n'))
+        .map(String::from);
+    match prefix {
+        Some(prefix) => {
+            members.push_formatted(toml_edit::Value::from(member).decorated(prefix, ""))
+        }
+        None => members.push(member),
+    }
     let summary = if listed.is_empty() && has_package && !manifest.contains("[workspace]") {
         format!("added [workspace] with members = [\"{member}\"] (the root package stays a member)")
     } else {
@@ -391,6 +404,12 @@ mod tests {
             "{text}"
         );
         unchanged(add_workspace_member(&text, "xtask").unwrap());
+        let listed = "[workspace]\nmembers = [\n  \"a\",\n  \"b\",\n]\n";
+        let text = changed(add_workspace_member(listed, "xtask").unwrap());
+        assert_eq!(
+            text,
+            "[workspace]\nmembers = [\n  \"a\",\n  \"b\",\n  \"xtask\",\n]\n"
+        );
         unchanged(add_workspace_member("[workspace]\nmembers = [\"*\"]\n", "xtask").unwrap());
         unchanged(add_workspace_member("[workspace]\nmembers = [\"x*\"]\n", "xtask").unwrap());
         changed(add_workspace_member("[workspace]\nmembers = [\"crates/*\"]\n", "xtask").unwrap());
