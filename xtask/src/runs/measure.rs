@@ -150,6 +150,7 @@ pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result
 pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String, MeasureSummary> {
     let value = |name: &str, sample: &RunSample| match name {
         "wall_s" => sample.wall_s,
+        "cpu_s" => sample.user_s + sample.sys_s,
         "user_s" => sample.user_s,
         "sys_s" => sample.sys_s,
         _ => sample.max_rss_bytes as f64,

@@ -122,7 +122,7 @@ fn cases() -> Vec<Case> {
         // Metrics.
         case(demo("\n[[workloads.demo.metrics]]\n»name = \"\"\npattern = \"x={}\"\n"), "metric name `` of workload `demo` must be letters", Some("like `records_per_sec`")),
         case(demo("\n[[workloads.demo.metrics]]\n»name = \"rps now\"\npattern = \"x={}\"\n"), "metric name `rps now`", Some("like `records_per_sec`")),
-        case(demo("\n[[workloads.demo.metrics]]\n»name = \"wall_s\"\npattern = \"x={}\"\n"), "metric `wall_s` of workload `demo` shadows a measure every run records", Some("taken: wall_s, user_s")),
+        case(demo("\n[[workloads.demo.metrics]]\n»name = \"wall_s\"\npattern = \"x={}\"\n"), "metric `wall_s` of workload `demo` shadows a measure every run records", Some("taken: wall_s, cpu_s, user_s")),
         case(demo("\n[[workloads.demo.metrics]]\nname = \"rps\"\npattern = \"rps={}\"\n\n[[workloads.demo.metrics]]\n»name = \"rps\"\npattern = \"r={}\"\n"), "metric `rps` of workload `demo` is declared twice", Some("the first is on line 10")),
         case(demo("\n[[workloads.demo.metrics]]\nname = \"rps\"\n»pattern = \"rps=\"\n"), "the pattern `rps=` must contain `{}` exactly once", Some("`pattern = \"rps={}\"`")),
         case(demo("\n[[workloads.demo.metrics]]\nname = \"rps\"\n»pattern = \"{} {}\"\n"), "must contain `{}` exactly once", Some("where the number stands")),

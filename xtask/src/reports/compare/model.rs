@@ -400,6 +400,9 @@ pub fn compare_scale(
         }
         (None, None) => {}
     }
+    if let Some(note) = steadiest_time(a, b) {
+        notes.insert(0, note);
+    }
     ScaleComparison {
         scale: b.scale.clone(),
         measures,
@@ -409,6 +412,40 @@ pub fn compare_scale(
         notes,
         missing_in_b,
     }
+}
+
+/// CPU time per wall second below which a run used about one core.
+const ONE_CORE: f64 = 1.1;
+
+/// For a workload that uses one core on both sides: which of wall and CPU
+/// time spread least across the runs (the mean of both sides' coefficients
+/// of variation), named so that readers trust that verdict first. On a
+/// shared machine, waiting for a busy CPU stretches wall time and not CPU
+/// time; a multi-threaded workload's CPU time says less about its speed.
+fn steadiest_time(a: &ScaleRecord, b: &ScaleRecord) -> Option<String> {
+    let get =
+        |scale: &ScaleRecord, name: &str| scale.summaries.get(name).map(|m| m.summary.clone());
+    let (wall_a, wall_b) = (get(a, "wall_s")?, get(b, "wall_s")?);
+    let (cpu_a, cpu_b) = (get(a, "cpu_s")?, get(b, "cpu_s")?);
+    let one_core = [(&wall_a, &cpu_a), (&wall_b, &cpu_b)]
+        .iter()
+        .all(|(wall, cpu)| wall.median > 0.0 && cpu.median / wall.median <= ONE_CORE);
+    if !one_core || wall_a.n < 2 || wall_b.n < 2 {
+        return None;
+    }
+    let wall = (wall_a.cv + wall_b.cv) / 2.0;
+    let cpu = (cpu_a.cv + cpu_b.cv) / 2.0;
+    let (steady, steady_cv, other, other_cv) = if cpu < wall {
+        ("cpu_s", cpu, "wall_s", wall)
+    } else {
+        ("wall_s", wall, "cpu_s", cpu)
+    };
+    Some(format!(
+        "read {steady} first: it spread least across the runs ({:.1} % against {other} {:.1} %, \
+         mean coefficient of variation of A and B) and the workload uses one core",
+        steady_cv * 100.0,
+        other_cv * 100.0
+    ))
 }
 
 fn measure(
@@ -441,6 +478,33 @@ mod tests {
     use super::*;
     use crate::reports::compare::fixtures::*;
     use crate::results::record::MemoryRecord;
+
+    /// A one-core workload on a noisy machine: CPU time spread less, so the
+    /// report names it; a two-core one (CPU time twice wall) gets no such note.
+    #[test]
+    fn the_steadiest_time_measure_is_named_for_one_core_workloads() {
+        use super::super::fixtures::{scale, summary};
+        let with_cpu = |wall: &[f64], cpu: &[f64]| {
+            let mut s = scale(wall, &[1.0, 1.0, 1.0], "0");
+            s.summaries
+                .insert("cpu_s".into(), summary("s", Better::Lower, cpu));
+            s
+        };
+        let a = with_cpu(&[1.0, 1.2, 0.9, 1.3], &[0.95, 0.96, 0.95, 0.96]);
+        let b = with_cpu(&[1.1, 0.9, 1.4, 1.0], &[0.97, 0.98, 0.97, 0.98]);
+        let note = steadiest_time(&a, &b).unwrap();
+        assert!(note.starts_with("read cpu_s first"), "{note}");
+        let report = compare_scale(&a, &b, &super::super::fixtures::settings(), Counter::Time);
+        assert_eq!(report.notes.first(), Some(&note));
+        // Steady wall time wins when CPU time is the noisier one.
+        let a = with_cpu(&[1.0, 1.0, 1.0, 1.0], &[0.90, 0.99, 0.93, 0.97]);
+        assert!(steadiest_time(&a, &a)
+            .unwrap()
+            .starts_with("read wall_s first"));
+        // Two busy cores: CPU time is twice the wall time.
+        let a = with_cpu(&[1.0, 1.2, 0.9, 1.3], &[1.9, 2.0, 1.9, 2.0]);
+        assert_eq!(steadiest_time(&a, &a), None);
+    }
 
     #[test]
     fn identical_noise_reads_no_change_and_passes() {
