@@ -190,7 +190,9 @@ impl Pins {
                 inspection.file_problem = Some(format!(
                     "{shown}:{}:{}: not valid JSON: {}",
                     e.line(),
-                    e.column(),
+                    // serde_json says column 0 at the very start of a line
+                    // (an end of file after a newline); editors count from 1.
+                    e.column().max(1),
                     without_position(&e)
                 ));
                 return inspection;
