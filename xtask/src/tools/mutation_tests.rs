@@ -471,3 +471,63 @@ fn the_cases_the_mutations_found_stay_fixed() {
     let err = memcheck::parse_log(&format!("{}1", &log[..summary]), 3).unwrap_err();
     assert!(err.to_string().contains("errors from M contexts"), "{err}");
 }
+
+/// perf's binary data, as counted for "N samples recorded, M lost": the
+/// file format (`perf record -o FILE`) and the pipe format (`-o -`), cut and
+/// with bytes changed. No panic; a cut never counts more than the whole.
+#[test]
+fn perf_data_counting_survives_truncated_and_corrupted_recordings() {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for (name, data) in [
+        (
+            "fp-file.perf.data",
+            &include_bytes!("../../tests/fixtures/perf/fp-file.perf.data")[..],
+        ),
+        (
+            "lossy-pipe.perf.data",
+            &include_bytes!("../../tests/fixtures/perf/lossy-pipe.perf.data")[..],
+        ),
+    ] {
+        let count = |bytes: Vec<u8>| {
+            catch_unwind(AssertUnwindSafe(|| {
+                perf::count_records_in(std::io::Cursor::new(bytes))
+                    .map(|c| (c.samples, c.lost(), c.error.clone()))
+            }))
+        };
+        let (samples, lost, error) = count(data.to_vec()).unwrap().unwrap();
+        assert!(
+            samples > 0 && error.is_none(),
+            "{name}: {samples} {error:?}"
+        );
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let mut mutations: Vec<(String, Vec<u8>, bool)> = Vec::new();
+        for i in 1..CUTS {
+            let cut = data.len() * i / CUTS;
+            mutations.push((format!("cut at byte {cut}"), data[..cut].to_vec(), true));
+        }
+        for _ in 0..CORRUPTIONS {
+            let mut bytes = data.to_vec();
+            let at = rng.below(bytes.len());
+            let value = rng.next() as u8;
+            bytes[at] = value;
+            mutations.push((format!("byte {at} set to {value:#04x}"), bytes, false));
+        }
+        for (what, bytes, is_cut) in mutations {
+            cases += 1;
+            match count(bytes) {
+                Err(_) => failures.push(format!("{name}: {what}: panicked")),
+                Ok(Err(_)) => {}
+                Ok(Ok((s, l, _))) if is_cut && (s > samples || l > lost) => failures.push(
+                    format!("{name}: {what}: {s} samples, {l} lost, more than the whole's {samples}, {lost}"),
+                ),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+    std::panic::set_hook(hook);
+    eprintln!("perf.data counting: {cases} cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -394,8 +394,14 @@ impl StreamCounter {
 /// Counts the records of a perf.data file, written by `perf record -o FILE`
 /// (its data section, located by the file header) or by `-o -` (a stream).
 pub fn count_records(path: &Path) -> std::io::Result<StreamCounter> {
-    use std::io::{Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
+    count_records_in(std::fs::File::open(path)?)
+}
+
+/// [`count_records`] of an open perf.data file (or anything seekable).
+pub fn count_records_in(
+    mut file: impl Read + std::io::Seek + 'static,
+) -> std::io::Result<StreamCounter> {
+    use std::io::SeekFrom;
     let mut header = [0u8; 56];
     let read = file.read(&mut header)?;
     let u64_at = |at: usize| u64::from_ne_bytes(header[at..at + 8].try_into().unwrap());
