@@ -76,7 +76,7 @@ impl Inspection {
     /// every other entry as it was. `None` when there is no such entry.
     pub fn remove(&mut self, name: &str, results_dir: &Path) -> anyhow::Result<Option<String>> {
         if let Some(problem) = &self.file_problem {
-            bail!("{problem}\n{}", repair_hint(&self.path));
+            bail!("{problem}\n{}", self.repair_hint());
         }
         let removed = match (self.pins.pins.remove(name), self.bad_entries.remove(name)) {
             (Some(pin), _) => pin.dir,
@@ -105,15 +105,20 @@ impl Inspection {
         )?;
         Ok(Some(removed))
     }
-}
 
-/// What to do about a pins.json the xtask cannot use.
-pub fn repair_hint(path: &Path) -> String {
-    format!(
-        "help: fix {} by hand, remove a bad entry with `cargo xtask unpin NAME`, or delete the file \
-         (pins are only names: no result is lost) and pin again with `cargo xtask pin NAME RUN`",
-        path.display()
-    )
+    /// What to do about the problems: a bad entry can be removed with
+    /// unpin; a file that cannot be read as a whole only by hand.
+    pub fn repair_hint(&self) -> String {
+        let delete = "or delete the file (pins are only names: no result is lost) and pin again \
+                      with `cargo xtask pin NAME RUN`";
+        match self.file_problem {
+            Some(_) => format!("help: fix {} by hand, {delete}", self.path.display()),
+            None => format!(
+                "help: remove a bad entry with `cargo xtask unpin NAME`, fix {} by hand, {delete}",
+                self.path.display()
+            ),
+        }
+    }
 }
 
 /// Checks a pin name: the rules of labels, minus the words `resolve` reserves.
@@ -160,7 +165,7 @@ impl Pins {
         let inspection = Pins::inspect(results_dir);
         let problems = inspection.problems();
         if !problems.is_empty() {
-            bail!("{}\n{}", problems.join("\n"), repair_hint(&inspection.path));
+            bail!("{}\n{}", problems.join("\n"), inspection.repair_hint());
         }
         Ok(inspection.pins)
     }
@@ -559,7 +564,10 @@ mod tests {
         for problem in &problems {
             assert!(err.contains(problem.as_str()), "{err}");
         }
-        assert!(err.contains("cargo xtask unpin NAME"), "{err}");
+        assert!(
+            err.contains("help: remove a bad entry with `cargo xtask unpin NAME`"),
+            "{err}"
+        );
 
         assert_eq!(
             inspection.remove("etc", &dir).unwrap().as_deref(),
@@ -621,6 +629,10 @@ mod tests {
             );
             let err = format!("{:#}", Pins::load(&dir).unwrap_err());
             assert!(err.contains(&problem) && err.contains("help: fix"), "{err}");
+            assert!(
+                !err.contains("unpin NAME"),
+                "unpin cannot edit this file: {err}"
+            );
             let err = format!("{:#}", inspection.remove("a", &dir).unwrap_err());
             assert!(
                 err.contains(&problem) && err.contains("delete the file"),

@@ -37,7 +37,7 @@ pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
         println!("warning: {problem}");
     }
     if !problems.is_empty() {
-        println!("{}", crate::results::pins::repair_hint(&inspection.path));
+        println!("{}", inspection.repair_hint());
     }
     let comparisons = items
         .iter()
