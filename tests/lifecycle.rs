@@ -712,3 +712,123 @@ fn the_pprof_export_is_read_by_go_tool_pprof() {
         );
     }
 }
+
+/// A corrupt pins.json (issue 12, D10/D11): list and unpin still work and
+/// say what is wrong where; cleanup and export refuse, naming the file's
+/// line and column, and cleanup deletes nothing; a pin through a symlink is
+/// refused by export and profile-compare instead of read through.
+#[test]
+fn a_corrupt_pins_file_is_repaired_through_list_and_unpin_while_cleanup_deletes_nothing() {
+    let setup = Setup::new("corrupt-pins", false);
+    let results = &setup.results;
+    for day in 1..=3 {
+        write_result(
+            results,
+            &format!("2026010{day}-000000-r{day}"),
+            &synthetic_run(
+                &format!("r{day}"),
+                &format!("2026-01-0{day}T00:00:00Z"),
+                &[0.1, 0.2],
+            ),
+        );
+    }
+    let pins_file = results.join("pins.json");
+    let shown = pins_file.display().to_string();
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    // Not JSON at all.
+    std::fs::write(
+        &pins_file,
+        "{\n  \"pins\": {\n    \"old\": {\"dir\": \"20260101-000000-r1\",\n",
+    )
+    .unwrap();
+    let listed = setup.ok(&["list"]);
+    assert!(listed.contains("20260103-000000-r3"), "{listed}");
+    assert!(
+        listed.contains(&format!("warning: {shown}:4:1: not valid JSON")),
+        "{listed}"
+    );
+    assert!(listed.contains("help: fix"), "{listed}");
+    for args in [
+        &["cleanup", "--keep", "1"][..],
+        &["export", "r1", "--format", "csv"][..],
+        &["profile-compare", "r1", "r2"][..],
+        &["unpin", "old"][..],
+    ] {
+        let output = setup.xtask(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!("{shown}:4:1: not valid JSON")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("delete the file"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(stderr(&setup.xtask(&["cleanup", "--keep", "1"])).contains("cleanup removed nothing"));
+    assert_eq!(result_dirs(results).len(), 3, "cleanup deleted nothing");
+
+    // Valid JSON with a bad entry (pointing at /etc) beside a good one.
+    std::fs::write(
+        &pins_file,
+        "{\n  \"schema_version\": 1,\n  \"pins\": {\n    \"keep\": {\"dir\": \"20260101-000000-r1\", \"pinned\": \"2026-01-05T00:00:00Z\"},\n    \"evil\": {\"dir\": \"/etc\", \"pinned\": \"2026-01-05T00:00:00Z\"}\n  }\n}\n",
+    )
+    .unwrap();
+    let listed = setup.ok(&["list"]);
+    assert!(
+        listed.contains(&format!(
+            "warning: {shown}:5:5: pin `evil` points at `/etc`"
+        )),
+        "{listed}"
+    );
+    let output = setup.xtask(&["cleanup", "--keep", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains(&format!("{shown}:5:5: pin `evil`")));
+    assert_eq!(result_dirs(results).len(), 3, "cleanup deleted nothing");
+    let unpinned = setup.ok(&["unpin", "evil"]);
+    assert!(unpinned.contains("unpinned evil"), "{unpinned}");
+    assert!(!setup.ok(&["list"]).contains("warning"));
+    let out = setup.ok(&["cleanup", "--keep", "1"]);
+    assert!(out.contains("pinned as keep"), "{out}");
+    assert!(
+        results.join("20260101-000000-r1").is_dir(),
+        "the pinned result stays"
+    );
+
+    // A pin whose directory is a symlink to a result outside.
+    let outside = setup.temp.join("outside");
+    write_result(
+        &outside,
+        "20200101-000000-far",
+        &synthetic_run("far", "2020-01-01T00:00:00Z", &[1.0]),
+    );
+    std::os::unix::fs::symlink(
+        outside.join("20200101-000000-far"),
+        results.join("20200101-000000-far"),
+    )
+    .unwrap();
+    std::fs::write(
+        &pins_file,
+        r#"{"schema_version": 1, "pins": {"far": {"dir": "20200101-000000-far", "pinned": "2026-01-05T00:00:00Z"}}}"#,
+    )
+    .unwrap();
+    for args in [
+        &["export", "far", "--format", "csv"][..],
+        &["profile-compare", "far", "latest"][..],
+    ] {
+        let output = setup.xtask(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let err = stderr(&output);
+        assert!(
+            err.contains("pin `far` points at") && err.contains("never read through links"),
+            "{err}"
+        );
+        assert!(err.contains("cargo xtask unpin far"), "{err}");
+    }
+    let listed = setup.ok(&["list"]);
+    assert!(listed.contains("not read: a symlink to"), "{listed}");
+    assert!(
+        listed.contains("warning: pin far → 20200101-000000-far (a symlink, never read through"),
+        "{listed}"
+    );
+}

@@ -276,7 +276,8 @@ impl Store {
                 continue;
             }
             let run = item.path().join(RUN_FILE);
-            if !run.is_file() {
+            // A run.json that is a link is not read through either.
+            if !std::fs::symlink_metadata(&run).is_ok_and(|m| m.is_file()) {
                 continue;
             }
             match read_record(&run) {
@@ -292,12 +293,49 @@ impl Store {
         Ok(entries)
     }
 
+    /// A pin names a directory of this results directory; what it names is
+    /// read only if it is really there: a symlink (the directory or its
+    /// run.json) may lead anywhere, and is never read through.
+    fn ensure_not_linked(&self, pin: &str, dir: &Path, run: &Path) -> anyhow::Result<()> {
+        for path in [dir, run] {
+            let Ok(meta) = std::fs::symlink_metadata(path) else {
+                // Missing: reported as such by the caller.
+                return Ok(());
+            };
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|_| "?".into());
+                bail!(
+                    "pin `{pin}` points at {}, a symlink to {target}: results are never read through links (they may lead outside {}); \
+                     move the result itself into {} and pin it again (`cargo xtask pin {pin} RUN`), or `cargo xtask unpin {pin}`",
+                    path.display(),
+                    self.dir.display(),
+                    self.dir.display()
+                );
+            }
+        }
+        let inside = match (std::fs::canonicalize(dir), std::fs::canonicalize(&self.dir)) {
+            (Ok(dir), Ok(results)) => dir.parent() == Some(results.as_path()),
+            _ => true,
+        };
+        if !inside {
+            bail!(
+                "pin `{pin}` points at {}, which resolves outside {}: `cargo xtask unpin {pin}` and pin a result inside it",
+                dir.display(),
+                self.dir.display()
+            );
+        }
+        Ok(())
+    }
+
     /// Finds a result by pin (see `pins`), directory path, directory name,
     /// `latest`, `previous`, or label (the newest with that label).
     pub fn resolve(&self, what: &str) -> anyhow::Result<Entry> {
         if let Some(pin) = pins::Pins::load(&self.dir)?.pins.get(what) {
             let dir = self.dir.join(&pin.dir);
             let run = dir.join(RUN_FILE);
+            self.ensure_not_linked(what, &dir, &run)?;
             if !run.is_file() {
                 bail!(
                     "pin `{what}` points at {}, which holds no result any more: `cargo xtask unpin {what}`",

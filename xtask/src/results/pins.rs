@@ -1,6 +1,13 @@
 //! Pins: stable names for results (`release-1.2`, `baseline`), kept in
 //! `results/pins.json`. A pinned result is addressable by its pin wherever a
 //! result is (see `Store::resolve`) and `cleanup` never removes it.
+//!
+//! pins.json is a file people edit by hand, so it is read two ways:
+//! [`Pins::load`] is strict (any problem is an error naming the file, line
+//! and column), for the tasks that act on pins (`cleanup` must never delete
+//! a pinned result because it could not read the pins); [`Pins::inspect`]
+//! keeps going and reports each problem, for `list` and `unpin`, which are
+//! how the user finds and repairs a broken file.
 
 use crate::config::validate_label;
 use anyhow::{bail, Context};
@@ -33,6 +40,85 @@ pub struct Pin {
     pub dir: String,
     /// When the pin was set, `2026-11-22T04:05:06Z`.
     pub pinned: String,
+}
+
+/// What [`Pins::inspect`] found in pins.json: the usable pins and, each with
+/// its place in the file, what is wrong with the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    pub path: PathBuf,
+    /// The entries that are valid pins.
+    pub pins: Pins,
+    /// The file as a whole cannot be understood (unreadable, not JSON, not
+    /// a pins file, a newer version): no entry of it can be trusted, and
+    /// the xtask cannot rewrite it without losing what the user wrote.
+    pub file_problem: Option<String>,
+    /// Entries that are not valid pins, verbatim (so that removing another
+    /// entry keeps them), with what is wrong, `file:line:col: ...`.
+    pub bad_entries: BTreeMap<String, (serde_json::Value, String)>,
+}
+
+impl Inspection {
+    /// Every problem, one line each, `file:line:col: what`.
+    pub fn problems(&self) -> Vec<String> {
+        self.file_problem
+            .iter()
+            .cloned()
+            .chain(
+                self.bad_entries
+                    .values()
+                    .map(|(_, problem)| problem.clone()),
+            )
+            .collect()
+    }
+
+    /// Removes the pin `name` (valid or not) and writes the file back with
+    /// every other entry as it was. `None` when there is no such entry.
+    pub fn remove(&mut self, name: &str, results_dir: &Path) -> anyhow::Result<Option<String>> {
+        if let Some(problem) = &self.file_problem {
+            bail!("{problem}\n{}", self.repair_hint());
+        }
+        let removed = match (self.pins.pins.remove(name), self.bad_entries.remove(name)) {
+            (Some(pin), _) => pin.dir,
+            (None, Some((value, _))) => value.to_string(),
+            (None, None) => return Ok(None),
+        };
+        let mut entries: BTreeMap<&str, serde_json::Value> = self
+            .bad_entries
+            .iter()
+            .map(|(name, (value, _))| (name.as_str(), value.clone()))
+            .collect();
+        for (name, pin) in &self.pins.pins {
+            entries.insert(name, serde_json::to_value(pin)?);
+        }
+        #[derive(Serialize)]
+        struct Verbatim<'a> {
+            schema_version: u32,
+            pins: BTreeMap<&'a str, serde_json::Value>,
+        }
+        save_atomically(
+            results_dir,
+            &Verbatim {
+                schema_version: self.pins.schema_version,
+                pins: entries,
+            },
+        )?;
+        Ok(Some(removed))
+    }
+
+    /// What to do about the problems: a bad entry can be removed with
+    /// unpin; a file that cannot be read as a whole only by hand.
+    pub fn repair_hint(&self) -> String {
+        let delete = "or delete the file (pins are only names: no result is lost) and pin again \
+                      with `cargo xtask pin NAME RUN`";
+        match self.file_problem {
+            Some(_) => format!("help: fix {} by hand, {delete}", self.path.display()),
+            None => format!(
+                "help: remove a bad entry with `cargo xtask unpin NAME`, fix {} by hand, {delete}",
+                self.path.display()
+            ),
+        }
+    }
 }
 
 /// Checks a pin name: the rules of labels, minus the words `resolve` reserves.
@@ -73,52 +159,141 @@ impl Pins {
     }
 
     /// The pins of a results directory; none when pins.json does not exist.
+    /// Any problem in the file is an error, naming where it is and how to
+    /// repair it: a task that acts on pins must not act on half of them.
     pub fn load(results_dir: &Path) -> anyhow::Result<Pins> {
+        let inspection = Pins::inspect(results_dir);
+        let problems = inspection.problems();
+        if !problems.is_empty() {
+            bail!("{}\n{}", problems.join("\n"), inspection.repair_hint());
+        }
+        Ok(inspection.pins)
+    }
+
+    /// Reads pins.json as far as it can be read: never fails, so that `list`
+    /// can show the problems and `unpin` can remove a bad entry.
+    pub fn inspect(results_dir: &Path) -> Inspection {
         let path = Pins::path(results_dir);
+        let mut inspection = Inspection {
+            path: path.clone(),
+            pins: Pins::default(),
+            file_problem: None,
+            bad_entries: BTreeMap::new(),
+        };
+        let shown = path.display();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Pins::default()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return inspection,
+            Err(e) => {
+                inspection.file_problem = Some(format!("{shown}: cannot be read: {e}"));
+                return inspection;
+            }
         };
-        let pins: Pins = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a valid pins file: fix it by hand or delete it (pins are only names; no result is lost)",
-                path.display()
-            )
-        })?;
-        if pins.schema_version > PINS_VERSION {
-            bail!(
-                "{} has version {}, newer than this xtask understands ({PINS_VERSION}): update the xtask",
-                path.display(),
-                pins.schema_version
-            );
-        }
-        for (name, pin) in &pins.pins {
-            // A hand-edited pins.json must not lead resolve or cleanup outside
-            // the results directory.
-            if !is_result_dir_name(&pin.dir) {
-                bail!(
-                    "{}: pin `{name}` points at `{}`, which is not a result directory name",
-                    path.display(),
-                    pin.dir
-                );
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(value) => value,
+            Err(e) => {
+                inspection.file_problem = Some(format!(
+                    "{shown}:{}:{}: not valid JSON: {}",
+                    e.line(),
+                    // serde_json says column 0 at the very start of a line
+                    // (an end of file after a newline); editors count from 1.
+                    e.column().max(1),
+                    without_position(&e)
+                ));
+                return inspection;
+            }
+        };
+        let keys = key_positions(&text);
+        let at = |path: &[&str]| -> String {
+            let key: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+            match keys.get(&key) {
+                Some((line, col)) => format!("{shown}:{line}:{col}"),
+                None => format!("{shown}:1:1"),
+            }
+        };
+        let serde_json::Value::Object(top) = value else {
+            inspection.file_problem = Some(format!(
+                "{shown}:1:1: not a pins file: expected an object {{\"schema_version\": 1, \"pins\": {{...}}}}"
+            ));
+            return inspection;
+        };
+        for key in top.keys() {
+            if !["schema_version", "version", "pins"].contains(&key.as_str()) {
+                inspection.file_problem = Some(format!(
+                    "{}: unknown field `{key}` (a pins file has `schema_version` and `pins`)",
+                    at(&[key])
+                ));
+                return inspection;
             }
         }
-        Ok(pins)
+        let version_key = if top.contains_key("schema_version") {
+            "schema_version"
+        } else {
+            "version"
+        };
+        match top.get(version_key) {
+            None => {}
+            Some(v) => match v.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                Some(v) if v <= PINS_VERSION => inspection.pins.schema_version = v,
+                Some(v) => {
+                    inspection.file_problem = Some(format!(
+                        "{}: version {v}, newer than this xtask understands ({PINS_VERSION}): update the xtask",
+                        at(&[version_key])
+                    ));
+                    return inspection;
+                }
+                None => {
+                    inspection.file_problem = Some(format!(
+                        "{}: `{version_key}` must be a whole number, not {v}",
+                        at(&[version_key])
+                    ));
+                    return inspection;
+                }
+            },
+        }
+        let entries = match top.get("pins") {
+            Some(serde_json::Value::Object(entries)) => entries,
+            Some(other) => {
+                inspection.file_problem = Some(format!(
+                    "{}: `pins` must be an object of pin name → {{\"dir\": ..., \"pinned\": ...}}, not {other}",
+                    at(&["pins"])
+                ));
+                return inspection;
+            }
+            None => {
+                inspection.file_problem =
+                    Some(format!("{shown}:1:1: not a pins file: no `pins` field"));
+                return inspection;
+            }
+        };
+        for (name, value) in entries {
+            let problem = match serde_json::from_value::<Pin>(value.clone()) {
+                Err(e) => Some(format!("not a pin ({e})")),
+                // A hand-edited pins.json must not lead resolve or cleanup
+                // outside the results directory.
+                Ok(pin) if !is_result_dir_name(&pin.dir) => Some(format!(
+                    "points at `{}`, which is not a result directory name (pins name directories inside the results directory)",
+                    pin.dir
+                )),
+                Ok(pin) => {
+                    inspection.pins.pins.insert(name.clone(), pin);
+                    None
+                }
+            };
+            if let Some(problem) = problem {
+                let message = format!("{}: pin `{name}` {problem}", at(&["pins", name]));
+                inspection
+                    .bad_entries
+                    .insert(name.clone(), (value.clone(), message));
+            }
+        }
+        inspection
     }
 
     /// Writes pins.json atomically: a temporary file renamed over the old
     /// one, so a reader never sees half a file.
     pub fn save(&self, results_dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(results_dir)
-            .with_context(|| format!("cannot create {}", results_dir.display()))?;
-        let path = Pins::path(results_dir);
-        let temp = results_dir.join(format!("{PINS_FILE}.{}.tmp", std::process::id()));
-        super::write_json(&temp, self)?;
-        std::fs::rename(&temp, &path).with_context(|| {
-            let _ = std::fs::remove_file(&temp);
-            format!("cannot replace {}", path.display())
-        })
+        save_atomically(results_dir, self)
     }
 
     /// Pin names of a result directory, sorted.
@@ -129,6 +304,103 @@ impl Pins {
             .map(|(name, _)| name.as_str())
             .collect()
     }
+}
+
+fn save_atomically(results_dir: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    std::fs::create_dir_all(results_dir)
+        .with_context(|| format!("cannot create {}", results_dir.display()))?;
+    let path = Pins::path(results_dir);
+    let temp = results_dir.join(format!("{PINS_FILE}.{}.tmp", std::process::id()));
+    super::write_json(&temp, value)?;
+    std::fs::rename(&temp, &path).with_context(|| {
+        let _ = std::fs::remove_file(&temp);
+        format!("cannot replace {}", path.display())
+    })
+}
+
+/// serde_json's message without its trailing " at line L column C" (the
+/// position is given as `file:line:col` in front).
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_string(),
+        None => text,
+    }
+}
+
+/// The `line:col` (1-based; columns count characters) of every object key in
+/// `text`, which must be valid JSON, by its path of keys from the top
+/// (array elements add no key). serde_json's `Value` keeps no positions.
+fn key_positions(text: &str) -> BTreeMap<Vec<String>, (usize, usize)> {
+    enum Frame {
+        Object {
+            key: Option<String>,
+            expecting_key: bool,
+        },
+        Array,
+    }
+    let mut positions = BTreeMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut line, mut col) = (1, 0);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        col += 1;
+        match c {
+            '\n' => (line, col) = (line + 1, 0),
+            '{' => stack.push(Frame::Object {
+                key: None,
+                expecting_key: true,
+            }),
+            '[' => stack.push(Frame::Array),
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => {
+                if let Some(Frame::Object { expecting_key, .. }) = stack.last_mut() {
+                    *expecting_key = true;
+                }
+            }
+            '"' => {
+                let start = (line, col);
+                let mut raw = String::from('"');
+                while let Some(c) = chars.next() {
+                    col += 1;
+                    raw.push(c);
+                    if c == '\\' {
+                        if let Some(escaped) = chars.next() {
+                            col += 1;
+                            raw.push(escaped);
+                        }
+                    } else if c == '"' {
+                        break;
+                    }
+                }
+                let depth = stack.len();
+                if let Some(Frame::Object {
+                    expecting_key: true,
+                    ..
+                }) = stack.last()
+                {
+                    let name: String = serde_json::from_str(&raw).unwrap_or_default();
+                    let mut path: Vec<String> = stack[..depth - 1]
+                        .iter()
+                        .filter_map(|frame| match frame {
+                            Frame::Object { key, .. } => key.clone(),
+                            Frame::Array => None,
+                        })
+                        .collect();
+                    path.push(name.clone());
+                    positions.entry(path).or_insert(start);
+                    stack[depth - 1] = Frame::Object {
+                        key: Some(name),
+                        expecting_key: false,
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    positions
 }
 
 #[cfg(test)]
@@ -186,7 +458,7 @@ mod tests {
         assert!(err.contains("not a result directory name"), "{err}");
         std::fs::write(dir.join(PINS_FILE), "{ not json").unwrap();
         let err = format!("{:#}", Pins::load(&dir).unwrap_err());
-        assert!(err.contains("is not a valid pins file"), "{err}");
+        assert!(err.contains("pins.json:1:3: not valid JSON"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -245,5 +517,146 @@ mod tests {
         }
         let err = validate_pin_name("a/b").unwrap_err().to_string();
         assert!(err.contains("invalid pin name"), "{err}");
+    }
+
+    /// A hand-edited pins.json with bad entries: `inspect` keeps the good
+    /// ones and says where each bad one is; `load` refuses, naming them all;
+    /// removing a bad entry keeps every other entry as it was.
+    #[test]
+    fn bad_pin_entries_are_located_and_can_be_removed_one_by_one() {
+        let dir = temp_dir("inspect");
+        let text = r#"{
+  "schema_version": 1,
+  "pins": {
+    "good": {"dir": "20261122-040506-baseline", "pinned": "2026-01-01T00:00:00Z"},
+    "etc": {"dir": "/etc", "pinned": "2026-01-01T00:00:00Z"},
+    "dir": {"dir": 5, "pinned": "2026-01-01T00:00:00Z"},
+      "extra": {"dir": "x", "pinned": "t", "why": "mine"}
+  }
+}
+"#;
+        std::fs::write(dir.join(PINS_FILE), text).unwrap();
+        let path = dir.join(PINS_FILE).display().to_string();
+        let mut inspection = Pins::inspect(&dir);
+        assert_eq!(inspection.file_problem, None);
+        assert_eq!(
+            inspection.pins.pins.keys().collect::<Vec<_>>(),
+            vec!["good"]
+        );
+        let problems = inspection.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        // BTreeMap order: dir, etc, extra.
+        assert!(
+            problems[0].starts_with(&format!("{path}:6:5: pin `dir` not a pin (invalid type")),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with(&format!("{path}:5:5: pin `etc` points at `/etc`")),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].starts_with(&format!(
+                "{path}:7:7: pin `extra` not a pin (unknown field `why`"
+            )),
+            "{problems:?}"
+        );
+        let err = format!("{:#}", Pins::load(&dir).unwrap_err());
+        for problem in &problems {
+            assert!(err.contains(problem.as_str()), "{err}");
+        }
+        assert!(
+            err.contains("help: remove a bad entry with `cargo xtask unpin NAME`"),
+            "{err}"
+        );
+
+        assert_eq!(
+            inspection.remove("etc", &dir).unwrap().as_deref(),
+            Some(r#"{"dir":"/etc","pinned":"2026-01-01T00:00:00Z"}"#)
+        );
+        assert_eq!(inspection.remove("nothing", &dir).unwrap(), None);
+        let again = Pins::inspect(&dir);
+        assert_eq!(again.pins.pins.keys().collect::<Vec<_>>(), vec!["good"]);
+        assert_eq!(
+            again.bad_entries.keys().collect::<Vec<_>>(),
+            vec!["dir", "extra"],
+            "the other bad entries are kept verbatim for the user to repair"
+        );
+        let mut again = again;
+        again.remove("dir", &dir).unwrap();
+        again.remove("extra", &dir).unwrap();
+        assert_eq!(Pins::load(&dir).unwrap().pins.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file that is not JSON, or not a pins file, cannot be edited entry by
+    /// entry: every way of reading it says where the problem is and how to
+    /// repair it, and unpin refuses to rewrite it.
+    #[test]
+    fn a_broken_pins_file_is_reported_with_line_and_column() {
+        let dir = temp_dir("broken");
+        let path = dir.join(PINS_FILE).display().to_string();
+        for (text, expected) in [
+            (
+                "{\n  \"pins\": {\n    \"a\": {\"dir\": \"x\",,}\n",
+                ":3:22: not valid JSON: key must be a string",
+            ),
+            ("{\"pins\": {", ":1:10: not valid JSON: EOF while parsing"),
+            ("[1, 2]", ":1:1: not a pins file"),
+            ("{\"pins\": []}", ":1:2: `pins` must be an object"),
+            (
+                "{\"schema_version\": 1}",
+                ":1:1: not a pins file: no `pins` field",
+            ),
+            (
+                "{\"schema_version\": \"one\", \"pins\": {}}",
+                ":1:2: `schema_version` must be a whole number",
+            ),
+            (
+                "{\n\"schema_version\": 7, \"pins\": {}}",
+                ":2:1: version 7, newer than this xtask understands",
+            ),
+            (
+                "{\"pins\": {}, \"extra\": 1}",
+                ":1:14: unknown field `extra`",
+            ),
+        ] {
+            std::fs::write(dir.join(PINS_FILE), text).unwrap();
+            let mut inspection = Pins::inspect(&dir);
+            let problem = inspection.file_problem.clone().unwrap_or_default();
+            assert!(
+                problem.starts_with(&format!("{path}{expected}")),
+                "{text:?}: {problem}"
+            );
+            let err = format!("{:#}", Pins::load(&dir).unwrap_err());
+            assert!(err.contains(&problem) && err.contains("help: fix"), "{err}");
+            assert!(
+                !err.contains("unpin NAME"),
+                "unpin cannot edit this file: {err}"
+            );
+            let err = format!("{:#}", inspection.remove("a", &dir).unwrap_err());
+            assert!(
+                err.contains(&problem) && err.contains("delete the file"),
+                "{err}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(dir.join(PINS_FILE)).unwrap(),
+                text,
+                "left as it was"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn key_positions_follow_nesting_and_escapes() {
+        let text = "{\"a\": {\"b\": [ {\"c\": 1} ], \"d\\\"e\": \"x\"},\n \"f\": 2}";
+        let positions = key_positions(text);
+        let at = |path: &[&str]| positions[&path.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+        assert_eq!(at(&["a"]), (1, 2));
+        assert_eq!(at(&["a", "b"]), (1, 8));
+        assert_eq!(at(&["a", "b", "c"]), (1, 16));
+        assert_eq!(at(&["a", "d\"e"]), (1, 27));
+        assert_eq!(at(&["f"]), (2, 2));
+        assert_eq!(positions.len(), 5);
     }
 }

@@ -139,22 +139,41 @@ fn string_args(prepared: &Prepared) -> Vec<String> {
         .collect()
 }
 
-/// Runs a profiled workload; a failure says plainly what it costs.
-fn run_profiled(spec: Spec, what: &str, consequence: &str) -> anyhow::Result<process::Outcome> {
+/// Runs a profiled workload; a failure says plainly what it costs, when
+/// `consequence` finds that it cost something (a workload that merely exits
+/// 3 has not lost the profiler's data, and is not told it has).
+fn run_profiled(
+    spec: Spec,
+    what: &str,
+    consequence: &dyn Fn(&process::Outcome) -> Option<String>,
+) -> anyhow::Result<process::Outcome> {
     let command = spec.display();
     let timeout = spec.timeout;
     let spinner = Progress::spinner(what);
     let outcome = process::run(spec)?;
     spinner.finish();
     if !outcome.success() {
+        let what = match consequence(&outcome) {
+            Some(consequence) => format!("{} ({consequence})", outcome.describe(timeout)),
+            None => outcome.describe(timeout),
+        };
         return Err(RunFailure {
             command,
-            what: format!("{} ({consequence})", outcome.describe(timeout)),
+            what,
             tail: outcome.tail(),
         }
         .into());
     }
     Ok(outcome)
+}
+
+/// What a valgrind tool loses when the run was killed (by a signal or the
+/// timeout): everything, since it writes its report at exit.
+fn when_killed(consequence: &'static str) -> impl Fn(&process::Outcome) -> Option<String> {
+    move |outcome| {
+        use std::os::unix::process::ExitStatusExt as _;
+        (outcome.timed_out || outcome.status.signal().is_some()).then(|| consequence.to_string())
+    }
 }
 
 fn with_heaptrack(
@@ -178,11 +197,12 @@ fn with_heaptrack(
     );
     spec.watch
         .push("heaptrack output will be written to".into());
-    let outcome = run_profiled(
-        spec,
-        &format!("heaptrack {}", prepared.name),
-        "a workload killed under heaptrack can lose all its data",
-    )?;
+    spec.watch
+        .extend(heaptrack::DATA_LOSS_MARKERS.iter().map(|m| m.to_string()));
+    let outcome = run_profiled(spec, &format!("heaptrack {}", prepared.name), &|outcome| {
+        heaptrack::data_loss(&outcome.watched)
+            .map(|line| format!("heaptrack lost data: it said \"{line}\""))
+    })?;
     // heaptrack picks .zst or .gz depending on how it was built: ask it, then look.
     let data = heaptrack::output_from_log(&outcome.watched.join("\n"))
         .filter(|p| p.is_file())
@@ -226,7 +246,7 @@ fn with_massif(
     let outcome = run_profiled(
         spec,
         &format!("massif {}", prepared.name),
-        "massif writes nothing for a killed run",
+        &when_killed("massif writes nothing for a killed run"),
     )?;
     let text = std::fs::read_to_string(&out)
         .with_context(|| format!("massif wrote no {}", out.display()))?;
@@ -265,7 +285,7 @@ fn with_instruments(
             Profiler::Instruments,
         ),
         "xctrace Allocations",
-        "the trace is incomplete",
+        &|_| Some("the trace is incomplete".into()),
     )?;
     let leaks_text = dir.join("leaks.txt");
     let leaks = wrapped(
@@ -323,7 +343,7 @@ pub fn leak_check(
     run_profiled(
         spec,
         &format!("memcheck {}", prepared.name),
-        "memcheck reports nothing for a killed run",
+        &when_killed("memcheck reports nothing for a killed run"),
     )?;
     let text = std::fs::read_to_string(&xml)
         .with_context(|| format!("memcheck wrote no {}", xml.display()))?;
@@ -448,5 +468,57 @@ mod tests {
         assert!(custom_allocator(&je).unwrap().contains("jemalloc"));
         assert!(custom_allocator(&plain).is_none());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn shell(script: &str) -> Prepared {
+        Prepared {
+            name: "sh".into(),
+            program: PathBuf::from("sh"),
+            args: vec!["-c".into(), script.into()],
+            env: Default::default(),
+            cwd: std::env::temp_dir(),
+            timeout: std::time::Duration::from_secs(10),
+            metrics: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A workload that exits 3 under heaptrack or massif is reported as
+    /// such: the profiler recorded it in full, so no data-loss hint; only a
+    /// killed run under massif (which writes at exit) is told it lost it.
+    #[test]
+    fn a_failed_workload_is_told_of_data_loss_only_when_there_was_some() {
+        let tools = Toolbox::detect();
+        let dir = std::env::temp_dir().join(format!("xtask-memfail-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let failure = |profiler: Profiler, script: &str| -> String {
+            let err = profile(&shell(script), &tools, profiler, &dir, 5).unwrap_err();
+            format!("{err:#}")
+        };
+        let mut ran = 0;
+        if tools.heaptrack.path().is_ok() && tools.heaptrack_print.path().is_ok() {
+            let err = failure(Profiler::Heaptrack, "exit 3");
+            assert!(err.contains("exit status 3"), "{err}");
+            assert!(!err.contains("lost") && !err.contains("lose"), "{err}");
+            ran += 1;
+        }
+        if tools.valgrind.path().is_ok() {
+            let err = failure(Profiler::Massif, "exit 3");
+            assert!(
+                err.contains("exit status 3") && !err.contains("writes nothing"),
+                "{err}"
+            );
+            let err = failure(Profiler::Massif, "kill -9 $$");
+            assert!(
+                err.contains("killed by signal 9 (massif writes nothing for a killed run)"),
+                "{err}"
+            );
+            ran += 1;
+        }
+        if ran < 2 && std::env::var_os("CI").is_some() {
+            panic!("heaptrack and valgrind are needed for this test in CI");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -20,6 +20,7 @@ use crate::results::parse_iso;
 use crate::results::pins::Pins;
 use crate::results::Store;
 use crate::tasks::invocation::Invocation;
+use anyhow::Context;
 use std::time::{Duration, SystemTime};
 
 #[derive(clap::Args, Debug)]
@@ -204,7 +205,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
     let store = Store::new(config.results_dir());
     let keep = args.keep.unwrap_or(config.defaults.keep);
-    let pins = Pins::load(&store.dir)?;
+    let pins = Pins::load(&store.dir).context(
+        "cleanup removed nothing: pinned results are protected, and the pins cannot be read",
+    )?;
     let items = inventory::scan(&store.dir)?;
     let decisions = plan(&items, &pins, keep, args.older_than, SystemTime::now());
     let (outcome, lines) = execute(&decisions, args.dry_run);

@@ -15,9 +15,12 @@ pub struct Args {}
 pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
     let store = Store::new(config.results_dir());
-    let pins = Pins::load(&store.dir)?;
+    // list is how a broken pins.json is found: it shows the problems and
+    // goes on with the pins that are valid.
+    let inspection = Pins::inspect(&store.dir);
+    let pins = &inspection.pins;
     let items = inventory::scan(&store.dir)?;
-    let rows = list_rows(&items, &pins, Some(config));
+    let rows = list_rows(&items, pins, Some(config));
     if rows.len() == 1 {
         println!(
             "no results in {} yet: run `cargo xtask profile-baseline`",
@@ -26,18 +29,15 @@ pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
     } else {
         print!("{}", render_columns(&rows));
     }
-    let dangling: Vec<String> = pins
-        .pins
-        .iter()
-        .filter(|(_, pin)| {
-            !items
-                .iter()
-                .any(|i| i.name == pin.dir && matches!(i.kind, Kind::Result(_)))
-        })
-        .map(|(name, pin)| format!("{name} → {} (missing: `cargo xtask unpin {name}`)", pin.dir))
-        .collect();
-    for line in dangling {
+    for line in pin_warnings(&items, pins) {
         println!("warning: pin {line}");
+    }
+    let problems = inspection.problems();
+    for problem in &problems {
+        println!("warning: {problem}");
+    }
+    if !problems.is_empty() {
+        println!("{}", inspection.repair_hint());
     }
     let comparisons = items
         .iter()
@@ -47,6 +47,27 @@ pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
         println!("\n{comparisons} comparison(s) (compare-*); `cargo xtask report` links them all");
     }
     Ok(0)
+}
+
+/// Pins whose directory holds no result that can be read, each with why
+/// and what to do.
+fn pin_warnings(items: &[Item], pins: &Pins) -> Vec<String> {
+    pins.pins
+        .iter()
+        .filter_map(|(name, pin)| {
+            let why = match items.iter().find(|i| i.name == pin.dir).map(|i| &i.kind) {
+                Some(Kind::Result(_)) => return None,
+                None => "missing".to_string(),
+                Some(Kind::Symlink) => "a symlink, never read through".to_string(),
+                Some(Kind::Foreign { why }) => format!("not a result: {why}"),
+                Some(_) => "not a result".to_string(),
+            };
+            Some(format!(
+                "{name} → {} ({why}: `cargo xtask unpin {name}`)",
+                pin.dir
+            ))
+        })
+        .collect()
 }
 
 /// The table `list` prints: a header, then results and incomplete runs in
@@ -112,7 +133,27 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
                 time.clone(),
                 incomplete_row(&time, &item.name, format!("incomplete: failed: {reason}")),
             ),
-            _ => continue,
+            // What pin and profile-compare would refuse, shown with why
+            // rather than left out: a result that disappears from the list
+            // without a word looks lost.
+            Kind::Symlink => {
+                let target = std::fs::read_link(&item.path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|_| "?".into());
+                (
+                    time.clone(),
+                    incomplete_row(
+                        &time,
+                        &item.name,
+                        format!("not read: a symlink to {target} (results are never read through links)"),
+                    ),
+                )
+            }
+            Kind::Foreign { why } if item.path.is_dir() => (
+                time.clone(),
+                incomplete_row(&time, &item.name, format!("not a result: {why}")),
+            ),
+            Kind::Foreign { .. } | Kind::OwnFile | Kind::Comparison => continue,
         };
         rows.push(row);
     }
@@ -180,5 +221,108 @@ mod tests {
         assert_eq!(rows[2][7], "");
         assert_eq!(rows[1][5], "200.0 ms");
         std::fs::remove_dir_all(&results).unwrap();
+    }
+
+    /// What pin and profile-compare refuse is listed with the reason, not
+    /// left out; a pin through a symlink is refused, never read through.
+    #[test]
+    fn unreadable_results_are_listed_with_why_and_symlinked_pins_are_refused() {
+        let results = synthetic::temp_dir("list-unreadable");
+        let outside = synthetic::temp_dir("list-unreadable-outside");
+        let wall: &[f64] = &[0.1, 0.2, 0.3];
+        let good = synthetic::record("good", "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]);
+        synthetic::write(&results, "20260101-000000-good", &good);
+        let truncated = synthetic::write(&results, "20260102-000000-cut", &good).join("run.json");
+        let text = std::fs::read_to_string(&truncated).unwrap();
+        std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+        let future = synthetic::write(&results, "20260103-000000-future", &good).join("run.json");
+        let text = std::fs::read_to_string(&future).unwrap();
+        std::fs::write(
+            &future,
+            text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
+        )
+        .unwrap();
+        std::fs::create_dir_all(results.join("20260104-000000-empty")).unwrap();
+        let elsewhere = synthetic::write(&outside, "20200101-000000-elsewhere", &good);
+        std::os::unix::fs::symlink(&elsewhere, results.join("20200101-000000-elsewhere")).unwrap();
+        std::fs::write(results.join("notes.txt"), "mine").unwrap();
+
+        let items = inventory::scan(&results).unwrap();
+        let rows = list_rows(&items, &Pins::default(), None);
+        let state = |dir: &str| -> String {
+            rows.iter()
+                .find(|row| row[1] == dir)
+                .unwrap_or_else(|| panic!("{dir} is not listed: {rows:?}"))[8]
+                .clone()
+        };
+        assert_eq!(state("20260101-000000-good"), "complete");
+        assert!(
+            state("20260102-000000-cut").starts_with("not a result: its run.json is not valid"),
+            "{rows:?}"
+        );
+        assert!(
+            state("20260103-000000-future")
+                .contains("schema version 99, newer than this xtask understands"),
+            "{rows:?}"
+        );
+        assert_eq!(state("20260104-000000-empty"), "not a result: no run.json");
+        assert_eq!(
+            state("20200101-000000-elsewhere"),
+            format!(
+                "not read: a symlink to {} (results are never read through links)",
+                elsewhere.display()
+            )
+        );
+        assert!(
+            !rows.iter().any(|row| row[1] == "notes.txt"),
+            "plain files are not results: {rows:?}"
+        );
+
+        let mut pins = Pins::default();
+        for (name, dir) in [
+            ("linked", "20200101-000000-elsewhere"),
+            ("empty", "20260104-000000-empty"),
+        ] {
+            pins.pins.insert(
+                name.into(),
+                Pin {
+                    dir: dir.into(),
+                    pinned: "2026-01-05T00:00:00Z".into(),
+                },
+            );
+        }
+        pins.save(&results).unwrap();
+        let warnings = pin_warnings(&items, &pins);
+        assert_eq!(
+            warnings,
+            vec![
+                "empty → 20260104-000000-empty (not a result: no run.json: `cargo xtask unpin empty`)",
+                "linked → 20200101-000000-elsewhere (a symlink, never read through: `cargo xtask unpin linked`)",
+            ]
+        );
+        let store = Store::new(&results);
+        let err = store.resolve("linked").unwrap_err().to_string();
+        assert!(
+            err.contains("pin `linked` points at")
+                && err.contains("a symlink to")
+                && err.contains("never read through links"),
+            "{err}"
+        );
+        assert!(err.contains("cargo xtask unpin linked"), "{err}");
+        // A run.json that is a link, in a real directory, is not read either.
+        let hollow = results.join("20260105-000000-hollow");
+        std::fs::create_dir_all(&hollow).unwrap();
+        std::os::unix::fs::symlink(elsewhere.join("run.json"), hollow.join("run.json")).unwrap();
+        pins.pins.get_mut("linked").unwrap().dir = "20260105-000000-hollow".into();
+        pins.save(&results).unwrap();
+        let err = store.resolve("linked").unwrap_err().to_string();
+        assert!(err.contains("hollow/run.json, a symlink to"), "{err}");
+        assert!(store
+            .list()
+            .unwrap()
+            .iter()
+            .all(|e| e.name != "20260105-000000-hollow"));
+        std::fs::remove_dir_all(&results).unwrap();
+        std::fs::remove_dir_all(&outside).unwrap();
     }
 }

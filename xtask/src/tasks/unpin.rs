@@ -14,15 +14,22 @@ pub struct Args {
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
     let store = Store::new(config.results_dir());
-    let mut pins = Pins::load(&store.dir)?;
-    match pins.pins.remove(&args.name) {
-        Some(pin) => {
-            pins.save(&store.dir)?;
-            println!("unpinned {} (was {}; the result stays)", args.name, pin.dir);
+    // unpin is how a bad entry of a hand-edited pins.json is removed, so it
+    // works on a file that other tasks refuse; the other entries stay as
+    // they were.
+    let mut inspection = Pins::inspect(&store.dir);
+    match inspection.remove(&args.name, &store.dir)? {
+        Some(was) => {
+            println!("unpinned {} (was {was}; the result stays)", args.name);
+            for problem in inspection.problems() {
+                eprintln!("warning: {problem}");
+            }
             Ok(0)
         }
         None => {
-            let known: Vec<&str> = pins.pins.keys().map(String::as_str).collect();
+            let mut known: Vec<&str> = inspection.pins.pins.keys().map(String::as_str).collect();
+            known.extend(inspection.bad_entries.keys().map(String::as_str));
+            known.sort_unstable();
             bail!(
                 "no pin `{}`; {}",
                 args.name,

@@ -58,7 +58,8 @@ impl std::error::Error for ParseError {}
 
 /// The instruction count (`Ir`) of a callgrind output file: the `totals:`
 /// line of each part (summed over parts, for files with several dumps), or
-/// the `summary:` header line when a file has no `totals:`. The column is
+/// the `summary:` header line when a file has no `totals:` (cut before its
+/// end: the header's summary is what callgrind counted when it dumped). The column is
 /// found through the `events:` line, so runs with `--cache-sim=yes` (several
 /// events) read the same.
 pub fn parse_out_file(text: &str) -> Result<u64, ParseError> {
@@ -82,6 +83,15 @@ pub fn parse_out_file(text: &str) -> Result<u64, ParseError> {
         } else if let Some(values) = line.strip_prefix("summary:") {
             summary = Some(column_value(values, column, line_no)?);
         }
+    }
+    // callgrind ends every line with a newline; the last is `totals:`. A
+    // file cut inside it (`totals: 2794868` of `27948688`) would read as a
+    // smaller count.
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err(ParseError(format!(
+            "line {}: the file ends inside this line (no final newline): it looks truncated",
+            text.lines().count()
+        )));
     }
     totals.or(summary).ok_or_else(|| {
         ParseError("no `totals:` or `summary:` line: not a complete callgrind output".into())

@@ -44,9 +44,45 @@ pub fn record_args(
     ])
 }
 
-pub fn fold(stacks: impl BufRead, output: impl Write) -> std::io::Result<()> {
+pub fn fold(mut stacks: impl BufRead, output: impl Write) -> std::io::Result<()> {
+    // dtrace's aggregation output is small (one block per distinct stack):
+    // read whole, so that it can be checked before inferno sees it.
+    let mut text = String::new();
+    stacks.read_to_string(&mut text)?;
+    check_counts_follow_stacks(&text)?;
     let mut folder = inferno::collapse::dtrace::Folder::default();
-    super::xctrace::demangled(|out| folder.collapse(stacks, out), output)
+    super::xctrace::demangled(|out| folder.collapse(text.as_bytes(), out), output)
+}
+
+/// Every count line (the digits under a stack) must close a stack: inferno
+/// 0.12's dtrace folder panics on a count with no frame above it (a damaged
+/// or hand-edited file).
+fn check_counts_follow_stacks(text: &str) -> std::io::Result<()> {
+    let mut frames = 0usize;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            // Blocks are separated by blank lines; a stack's frames and
+            // its count are contiguous.
+            frames = 0;
+            continue;
+        }
+        if line.bytes().all(|b| b.is_ascii_digit()) {
+            if frames == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "dtrace output, line {}: a count ({line}) with no stack above it: the output is damaged",
+                        index + 1
+                    ),
+                ));
+            }
+            frames = 0;
+        } else {
+            frames += 1;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

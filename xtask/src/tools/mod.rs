@@ -15,6 +15,9 @@ pub mod memory_model;
 pub mod perf;
 pub mod xctrace;
 
+#[cfg(test)]
+mod mutation_tests;
+
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

@@ -394,8 +394,14 @@ impl StreamCounter {
 /// Counts the records of a perf.data file, written by `perf record -o FILE`
 /// (its data section, located by the file header) or by `-o -` (a stream).
 pub fn count_records(path: &Path) -> std::io::Result<StreamCounter> {
-    use std::io::{Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
+    count_records_in(std::fs::File::open(path)?)
+}
+
+/// [`count_records`] of an open perf.data file (or anything seekable).
+pub fn count_records_in(
+    mut file: impl Read + std::io::Seek + 'static,
+) -> std::io::Result<StreamCounter> {
+    use std::io::SeekFrom;
     let mut header = [0u8; 56];
     let read = file.read(&mut header)?;
     let u64_at = |at: usize| u64::from_ne_bytes(header[at..at + 8].try_into().unwrap());
@@ -467,13 +473,29 @@ pub fn complete_stack_share(folded: &str) -> Option<f64> {
 /// Folds `perf script` text into inferno's folded-stack format, streaming:
 /// the input is read in chunks and never held whole, so a GB of perf script
 /// costs no more memory than a MB. Frames are demangled (Rust v0 and legacy).
+///
+/// With call graphs (as the xtask always records), perf script ends every
+/// sample with a blank line; input that does not end with one was cut inside
+/// a sample (perf script killed, a file truncated) and is an error, not a
+/// flamegraph that silently lacks the cut sample's stack.
 pub fn fold(input: impl Read, mut output: impl Write) -> std::io::Result<u64> {
     let mut options = inferno::collapse::perf::Options::default();
     options.nthreads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut folder = inferno::collapse::perf::Folder::from(options);
     // The folded result is one line per distinct stack: small next to the input.
     let mut folded = Vec::new();
-    folder.collapse(BufReader::with_capacity(1 << 20, input), &mut folded)?;
+    let mut watched = SampleEnds::new(input);
+    folder.collapse(BufReader::with_capacity(1 << 20, &mut watched), &mut folded)?;
+    if watched.cut_inside_a_sample() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!(
+                "perf script's output ends inside a sample (after {} bytes, with no blank line \
+                 closing the last stack): it was cut short",
+                watched.bytes
+            ),
+        ));
+    }
     let mut samples = 0;
     for line in folded.lines() {
         let line = line?;
@@ -483,6 +505,52 @@ pub fn fold(input: impl Read, mut output: impl Write) -> std::io::Result<u64> {
     }
     output.flush()?;
     Ok(samples)
+}
+
+/// A reader that remembers how perf script's text ended: whether any sample
+/// was closed by a blank line (call-graph output) and whether the last one was.
+struct SampleEnds<R> {
+    inner: R,
+    bytes: u64,
+    /// The last two bytes read.
+    last: [u8; 2],
+    saw_blank_line: bool,
+}
+
+impl<R: Read> SampleEnds<R> {
+    fn new(inner: R) -> Self {
+        SampleEnds {
+            inner,
+            bytes: 0,
+            last: [0, 0],
+            saw_blank_line: false,
+        }
+    }
+
+    fn cut_inside_a_sample(&self) -> bool {
+        let ends_blank = self.last == *b"\n\n";
+        self.saw_blank_line && !ends_blank && self.bytes > 0
+    }
+}
+
+impl<R: Read> Read for SampleEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = &buf[..n];
+        // Scanned only until the first blank line (within the first sample):
+        // after that, only the last two bytes matter, at no cost per byte.
+        if !self.saw_blank_line && n > 0 {
+            self.saw_blank_line = (self.last[1] == b'\n' && read[0] == b'\n')
+                || read.windows(2).any(|w| w == b"\n\n");
+        }
+        match read {
+            [] => {}
+            [only] => self.last = [self.last[1], *only],
+            [.., a, b] => self.last = [*a, *b],
+        }
+        self.bytes += n as u64;
+        Ok(n)
+    }
 }
 
 /// PATH with `dir` first, as a string for a child's environment.

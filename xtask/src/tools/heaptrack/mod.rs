@@ -78,6 +78,26 @@ pub fn output_from_log(log: &str) -> Option<PathBuf> {
     })
 }
 
+/// What heaptrack (its preloaded library and its interpreter) prints when the
+/// recording loses data: the output file could not be written, or what the
+/// workload sent could not be read. Only then has a failed run lost its heap
+/// profile; a workload that just exits non-zero is recorded in full.
+pub const DATA_LOSS_MARKERS: &[&str] = &[
+    "ERROR: failed to open heaptrack output file",
+    "ERROR: failed to lock heaptrack output file",
+    "failed to parse line: ",
+    "unexpected non-hex char",
+    "failed to initialize, dummy calloc buf size exhausted",
+];
+
+/// The first of `lines` in which heaptrack says it lost data.
+pub fn data_loss(lines: &[String]) -> Option<&str> {
+    lines
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| DATA_LOSS_MARKERS.iter().any(|m| line.contains(m)))
+}
+
 /// `heaptrack_print --print-leaks=1 --peak-limit=10 --sub-peak-limit=2 --file DATA`
 ///
 /// (heaptrack_print's boolean and limit options take `=VALUE`: they have

@@ -353,16 +353,22 @@ fn parse_summary(lines: &[&str], start: usize) -> Result<HeaptrackSummary, Parse
     };
     let size = |prefix: &str| -> Result<PrintedSize, ParseError> {
         let (n, value) = require(prefix)?;
-        PrintedSize::parse_decimal(value).ok_or_else(|| {
-            ParseError::at(
-                WHAT,
-                n,
-                format!(
-                    "expected a size such as 4.36M after '{prefix}', got {}",
-                    excerpt(value)
-                ),
-            )
-        })
+        // heaptrack prints every size with its unit (`512B`, `4.35M`): one
+        // without is cut short (`1.2` of `1.26K`), not a number of bytes.
+        let has_unit = value.ends_with(|c: char| c.is_ascii_alphabetic());
+        has_unit
+            .then(|| PrintedSize::parse_decimal(value))
+            .flatten()
+            .ok_or_else(|| {
+                ParseError::at(
+                    WHAT,
+                    n,
+                    format!(
+                        "expected a size such as 4.36M after '{prefix}', got {}",
+                        excerpt(value)
+                    ),
+                )
+            })
     };
     let (n, runtime) = require("total runtime:")?;
     let runtime_s = runtime

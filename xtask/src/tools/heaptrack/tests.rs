@@ -372,3 +372,21 @@ fn real_heaptrack_run() {
     assert_eq!(summary.peak_heap, report.summary.peak_heap);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Only heaptrack's own words about losing data count as a data loss.
+#[test]
+fn data_loss_is_what_heaptrack_says_not_a_failed_exit() {
+    let lines = |text: &str| -> Vec<String> { text.lines().map(String::from).collect() };
+    let clean = lines(
+        "heaptrack output will be written to \"/tmp/a.zst\"\nstarting application, this might take some time...\nHeaptrack finished! Now run the following to investigate the data:",
+    );
+    assert_eq!(data_loss(&clean), None);
+    let lost = lines(
+        "heaptrack output will be written to \"/tmp/a.zst\"\n  ERROR: failed to open heaptrack output file /tmp/a: Permission denied (13)\n",
+    );
+    assert_eq!(
+        data_loss(&lost),
+        Some("ERROR: failed to open heaptrack output file /tmp/a: Permission denied (13)")
+    );
+    assert!(data_loss(&lines("failed to parse line: + 12 3")).is_some());
+}

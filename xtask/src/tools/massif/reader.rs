@@ -88,7 +88,29 @@ impl<'a> Lines<'a> {
 /// Reads a massif.out file. Trees are kept only for the peak (and, while no
 /// snapshot is marked peak, for the largest detailed snapshot so far), so
 /// large files cost little memory.
+///
+/// massif ends every line with a newline: a file that does not end with one
+/// was cut inside a line (`n0: 42` of `n0: 4230 …`), which would otherwise
+/// read as a smaller number. Its complete lines are read first, so that a
+/// cut inside a snapshot is reported as such.
 pub fn parse(text: &str) -> Result<MassifProfile, ParseError> {
+    let complete = text.rfind('\n').map_or("", |end| &text[..=end]);
+    let profile = parse_lines(complete)?;
+    if complete.len() < text.len() {
+        let last = text.lines().count();
+        return Err(ParseError::at(
+            WHAT,
+            last,
+            format!(
+                "the file ends inside this line (no final newline): it looks truncated — {}",
+                excerpt(text.lines().last().unwrap_or(""))
+            ),
+        ));
+    }
+    Ok(profile)
+}
+
+fn parse_lines(text: &str) -> Result<MassifProfile, ParseError> {
     if text.trim().is_empty() {
         return Err(ParseError::new(
             WHAT,

@@ -126,6 +126,20 @@ fn log_lost(value: &str) -> Option<Lost> {
 }
 
 /// Reads the text log (as [`log_command`] makes it), summaries included.
+/// The N of `N errors from M contexts (suppressed: S from T)`, the whole
+/// line required: it is the log's last, and a log cut inside it (`1` of
+/// `12 errors`) must not read as a smaller count.
+fn error_summary_count(value: &str) -> Option<u64> {
+    let (errors, rest) = value.trim().split_once(" errors from ")?;
+    let (contexts, rest) = rest.split_once(" contexts (suppressed: ")?;
+    let (suppressed, rest) = rest.split_once(" from ")?;
+    let suppressed_contexts = rest.strip_suffix(')')?;
+    for n in [contexts, suppressed, suppressed_contexts] {
+        number(n.trim())?;
+    }
+    number(errors.trim())
+}
+
 pub fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
     let mut report = LeakReport {
         command: None,
@@ -246,16 +260,14 @@ pub fn parse_log(text: &str, top: usize) -> Result<LeakReport, ParseError> {
                     .ok_or_else(|| bad(&format!("'{kind}: N bytes in M blocks'")))?;
             }
             if kind == "ERROR SUMMARY" {
-                error_summary = value.split_whitespace().next().and_then(number);
+                error_summary = Some(error_summary_count(value).ok_or_else(|| {
+                    bad("'ERROR SUMMARY: N errors from M contexts (suppressed: S from T)'")
+                })?);
             }
         } else if let Some(value) = line.strip_prefix("ERROR SUMMARY: ") {
-            error_summary = Some(
-                value
-                    .split_whitespace()
-                    .next()
-                    .and_then(number)
-                    .ok_or_else(|| bad("'ERROR SUMMARY: N errors from M contexts'"))?,
-            );
+            error_summary = Some(error_summary_count(value).ok_or_else(|| {
+                bad("'ERROR SUMMARY: N errors from M contexts (suppressed: S from T)'")
+            })?);
         } else if !matches!(current, Current::Leak) && is_error_headline(line) {
             errors.push(MemoryError {
                 kind: String::new(),

@@ -27,6 +27,8 @@ use std::path::Path;
 mod log_parser;
 #[cfg(test)]
 pub use log_parser::log_command;
+#[cfg(test)]
+pub use log_parser::parse_log;
 mod xml;
 
 use xml::parse_xml;
