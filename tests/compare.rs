@@ -381,7 +381,7 @@ fn two_revisions_are_built_in_worktrees_and_measured_interleaved() {
             .contains("/bin-a/cdr-demo"),
         "{run:#}"
     );
-    assert_eq!(run["task"], "profile-compare --rev");
+    assert_eq!(run["task"], "profile-compare --side rev=HEAD");
 }
 
 #[test]
@@ -597,4 +597,95 @@ fn bad_addresses_are_clear_errors() {
         Vec::<String>::new(),
         "nothing written on errors"
     );
+}
+
+/// `--side`: two parameter values of one workload, then two workloads (two
+/// `command` workloads, no build), each pair measured interleaved. Four
+/// times the work must read as a regression of wall and CPU time; the
+/// results are labelled by their sides and record the values they ran.
+#[test]
+fn sides_compare_parameter_values_and_workloads() {
+    let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    let loop_of = |n: u32| {
+        format!(
+            "command = \"sh\"\nargs = [\"-c\", \"i=0; while [ $i -lt {n} ]; do i=$((i+1)); done\"]\n"
+        )
+    };
+    let sandbox = Sandbox::new(
+        "compare-sides",
+        &format!(
+            "\n[workloads.raw]\n{}\n[workloads.wrapper]\n{}",
+            loop_of(20000),
+            loop_of(80000)
+        ),
+    );
+    let output = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            "--side",
+            "subs=2000",
+            "--side",
+            "subs=8000",
+            "--runs",
+            "5",
+            "--warmup",
+            "0",
+            "--no-profile",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report = json(&output.stdout);
+    assert_eq!(report["a"]["label"], "subs-2000");
+    assert_eq!(report["b"]["label"], "subs-8000");
+    for name in ["wall_s", "cpu_s"] {
+        assert_eq!(measure(&report, name)["verdict"], "regressed", "{name}");
+    }
+    let dirs = sandbox.entries();
+    let b = dirs.iter().find(|d| d.ends_with("-subs-8000")).unwrap();
+    let run_b: Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.results.join(b).join("run.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(run_b["scales"][0]["params"]["subs"], "8000");
+    assert_eq!(run_b["task"], "profile-compare --side subs=8000");
+
+    let output = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            "--side",
+            "workload=raw",
+            "--side",
+            "workload=wrapper",
+            "--runs",
+            "5",
+            "--warmup",
+            "0",
+            "--no-profile",
+            "--format",
+            "json",
+            "--fail-on-regression",
+        ],
+    );
+    let report = json(&output.stdout);
+    assert_eq!(report["b"]["workload"], "wrapper");
+    assert_eq!(measure(&report, "cpu_s")["verdict"], "regressed");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "the gate fails on 4x the work"
+    );
+
+    // A bad spec is refused before anything runs, naming the key.
+    let output = run(
+        &sandbox,
+        &["profile-compare", "--side", "sub=1", "--side", "subs=2"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("did you mean `subs`?"));
+    let output = run(&sandbox, &["profile-compare", "--side", "subs=1"]);
+    assert_eq!(output.status.code(), Some(2));
 }

@@ -15,6 +15,7 @@ mod locate;
 pub mod measures;
 pub mod project_files;
 mod schema;
+pub mod sides;
 pub mod starter;
 mod templates;
 #[cfg(test)]
@@ -26,6 +27,7 @@ pub use schema::{
     Better, CallGraph, Defaults, MemoryTool, Metric, Param, Ready, Scale, Target, Thresholds,
     Workload,
 };
+pub use sides::SideSpec;
 pub use templates::expand;
 pub use validate::{parse_frequency, suggest, validate_label, ConfigError};
 

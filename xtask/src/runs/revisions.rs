@@ -1,12 +1,15 @@
-//! Building two git revisions for `profile-compare --rev A --rev B`: each
-//! commit checked out in a temporary worktree, its workload built there with
-//! the current config's definition into a shared target directory, its
-//! executable kept apart; then the runs of both, interleaved (A B A B ...) so
-//! that drift of a shared machine hits both sides alike. Also removes the
-//! scratch of runs that were interrupted. Executes programs and returns
-//! data: which results are written, and how, is `tasks::compare`'s.
+//! Building the two sides of `profile-compare --side A --side B` (and of
+//! `--rev A --rev B`, sides that differ only in their revision): a side
+//! with a revision is built from that commit, checked out in a temporary
+//! worktree, with the current config's definition, into a shared target
+//! directory, its executable kept apart; a side without one is built in the
+//! working tree as every task builds. Then the runs of both, interleaved
+//! (A B A B ...) so that drift of a shared machine hits both sides alike.
+//! Also removes the scratch of runs that were interrupted. Executes
+//! programs and returns data: which results are written, and how, is
+//! `tasks::compare`'s.
 
-use crate::config::{Config, Target, Workload};
+use crate::config::{Config, SideSpec, Target, Workload};
 use crate::runs::git::short_hash;
 use crate::runs::measure;
 use crate::runs::measure::RunSample;
@@ -16,88 +19,131 @@ use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A revision built and ready to run.
-pub struct Revision {
-    /// As asked for (`--rev`).
-    pub rev: String,
-    /// The full commit hash it names.
-    pub commit: String,
-    /// The commit's short hash.
-    pub short: String,
-    /// Its executable (copied out of the shared target directory) and argv.
+/// What one side runs: its spec, and the workload and parameter values
+/// that spec resolves to.
+pub struct SideRequest<'a> {
+    pub spec: SideSpec,
+    pub name: &'a str,
+    pub workload: &'a Workload,
+    pub values: BTreeMap<String, String>,
+}
+
+/// A side built and ready to run.
+pub struct BuiltSide {
+    /// As asked for (`rev=v1.2,subs=100`).
+    pub spec: SideSpec,
+    /// The workload's name.
+    pub name: String,
+    /// The parameter values it runs with.
+    pub values: BTreeMap<String, String>,
+    /// The full commit hash of its revision, when it names one.
+    pub commit: Option<String>,
+    /// That commit's short hash.
+    pub short: Option<String>,
+    /// Its executable (for a revision, copied out of the shared target
+    /// directory) and argv.
     pub prepared: Prepared,
 }
 
-/// The revisions built, in the order asked for. Their executables lie in a
-/// scratch directory under the results directory, removed when this is
-/// dropped: keep it until the runs are done.
-pub struct Built {
-    pub revisions: Vec<Revision>,
-    _scratch: Scratch,
+impl BuiltSide {
+    /// How progress lines and notes name the side: its spec.
+    pub fn who(&self) -> &str {
+        &self.spec.text
+    }
 }
 
-/// Builds the workload `name` at each of `revs` (commits of the repository
-/// that holds `config.root`). Scratch of interrupted runs in `results` is
-/// removed first; this run's scratch is `results/.tmp-rev-<pid>`.
+/// The sides built, in the order asked for. Executables of revisions lie in
+/// a scratch directory under the results directory, removed when this is
+/// dropped: keep it until the runs are done.
+pub struct Built {
+    pub sides: Vec<BuiltSide>,
+    _scratch: Option<Scratch>,
+}
+
+/// Builds each side. Sides with a revision need the repository that holds
+/// `config.root`; scratch of interrupted runs in `results` is removed
+/// first, and this run's scratch is `results/<prefix>rev-<pid>`.
 pub fn build(
     config: &Config,
-    revs: &[String],
+    requests: Vec<SideRequest<'_>>,
     results: &Path,
     scratch_prefix: &str,
-    name: &str,
-    workload: &Workload,
-    values: &BTreeMap<String, String>,
 ) -> anyhow::Result<Built> {
-    let repo = PathBuf::from(
-        git(&config.root, &["rev-parse", "--show-toplevel"]).with_context(|| {
-            format!(
-                "--rev needs a git repository, and {} is not in one",
-                config.root.display()
-            )
-        })?,
-    );
-    let inside = relative_inside(&config.root, &repo)?;
-    let commits: Vec<String> = revs
-        .iter()
-        .map(|rev| {
-            git(
-                &repo,
-                &[
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    &format!("{rev}^{{commit}}"),
-                ],
-            )
-            .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let shorts: Vec<String> = commits.iter().map(|c| short_hash(c).to_string()).collect();
-    remove_abandoned_scratch(&repo, results, scratch_prefix);
-    std::fs::create_dir_all(results)
-        .with_context(|| format!("cannot create {}", results.display()))?;
-    let scratch =
-        Scratch::new(results.join(format!("{scratch_prefix}rev-{}", std::process::id())))?;
-    let target_dir = shared_target_dir(config);
+    for request in &requests {
+        check_workload(request.name, request.workload, request.spec.rev.is_some())?;
+    }
+    let any_revision = requests.iter().any(|r| r.spec.rev.is_some());
+    let mut scratch = None;
+    let mut checkout = None;
+    if any_revision {
+        let repo = PathBuf::from(
+            git(&config.root, &["rev-parse", "--show-toplevel"]).with_context(|| {
+                format!(
+                    "a revision needs a git repository, and {} is not in one",
+                    config.root.display()
+                )
+            })?,
+        );
+        let inside = relative_inside(&config.root, &repo)?;
+        remove_abandoned_scratch(&repo, results, scratch_prefix);
+        std::fs::create_dir_all(results)
+            .with_context(|| format!("cannot create {}", results.display()))?;
+        let dir =
+            Scratch::new(results.join(format!("{scratch_prefix}rev-{}", std::process::id())))?;
+        checkout = Some((repo, inside, shared_target_dir(config), dir.path.clone()));
+        scratch = Some(dir);
+    }
 
     let mut built = Vec::new();
-    for (i, side) in ["a", "b"].into_iter().enumerate() {
-        let (rev, commit) = (&revs[i], &commits[i]);
-        eprintln!("== building {rev} ({}) ==", shorts[i]);
-        let worktree = Worktree::add(&repo, &scratch.path.join(format!("src-{side}")), commit)?;
-        let root = worktree.path.join(&inside);
+    for (request, side) in requests.into_iter().zip(["a", "b", "c", "d"]) {
+        let SideRequest {
+            spec,
+            name,
+            workload,
+            values,
+        } = request;
+        let Some(rev) = spec.rev.clone() else {
+            eprintln!("== building {} ==", spec.text);
+            let prepared = workload::prepare(config, name, workload, &values)
+                .with_context(|| format!("cannot build side {}", spec.text))?;
+            built.push(BuiltSide {
+                spec,
+                name: name.to_string(),
+                values,
+                commit: None,
+                short: None,
+                prepared,
+            });
+            continue;
+        };
+        let (repo, inside, target_dir, scratch_path) = checkout
+            .as_ref()
+            .expect("a checkout for sides with a revision");
+        let commit = git(
+            repo,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ],
+        )
+        .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))?;
+        let short = short_hash(&commit).to_string();
+        eprintln!("== building {} ({short}) ==", spec.text);
+        let worktree = Worktree::add(repo, &scratch_path.join(format!("src-{side}")), &commit)?;
+        let root = worktree.path.join(inside);
         let prepared =
-            build_at(config, &root, &target_dir, name, workload, values).with_context(|| {
+            build_at(config, &root, target_dir, name, workload, &values).with_context(|| {
                 format!(
-                    "cannot build revision {rev} ({}) in {}",
-                    shorts[i],
+                    "cannot build revision {rev} ({short}) in {}",
                     root.display()
                 )
             })?;
         // The shared target directory is overwritten by the next build:
         // keep this revision's executable. Same-length paths for both
         // sides, so that argv (and callgrind's counts) differ only by the code.
-        let bin_dir = scratch.path.join(format!("bin-{side}"));
+        let bin_dir = scratch_path.join(format!("bin-{side}"));
         std::fs::create_dir_all(&bin_dir)?;
         let file_name = prepared
             .program
@@ -116,10 +162,12 @@ pub fn build(
             Err(_) => prepared.cwd.clone(),
         };
         drop(worktree);
-        built.push(Revision {
-            rev: rev.clone(),
-            commit: commit.clone(),
-            short: shorts[i].clone(),
+        built.push(BuiltSide {
+            spec,
+            name: name.to_string(),
+            values,
+            commit: Some(commit),
+            short: Some(short),
             prepared: Prepared {
                 program,
                 cwd,
@@ -128,7 +176,7 @@ pub fn build(
         });
     }
     Ok(Built {
-        revisions: built,
+        sides: built,
         _scratch: scratch,
     })
 }
@@ -168,16 +216,18 @@ fn remove_abandoned_scratch(repo: &Path, results: &Path, scratch_prefix: &str) {
     let _ = git(repo, &["worktree", "prune"]);
 }
 
-pub fn check_workload(name: &str, workload: &Workload) -> anyhow::Result<()> {
+/// What a side can run: a one-shot workload, built with cargo when it
+/// names a revision.
+pub fn check_workload(name: &str, workload: &Workload, at_revision: bool) -> anyhow::Result<()> {
     if workload.is_service() {
         bail!(
-            "--rev runs one-shot workloads, and `{name}` is a server: measure each revision with \
+            "A/B runs are of one-shot workloads, and `{name}` is a server: measure each side with \
              `cargo xtask profile-baseline --workload {name}` and compare the two results"
         );
     }
-    if let Target::Command(command) = workload.target() {
+    if let (true, Target::Command(command)) = (at_revision, workload.target()) {
         bail!(
-            "--rev builds the workload with cargo at each revision, but `{name}` runs the external command \
+            "a revision is built with cargo, but `{name}` runs the external command \
              `{command}`: build each revision yourself, run `cargo xtask profile-baseline` on each, and \
              compare the two results"
         );
@@ -187,7 +237,7 @@ pub fn check_workload(name: &str, workload: &Workload) -> anyhow::Result<()> {
 
 /// A B A B ...: warm-ups, then the measured runs, alternating sides.
 pub fn interleaved_runs(
-    built: &[Revision],
+    built: &[BuiltSide],
     warmup: u32,
     runs: u32,
 ) -> anyhow::Result<Vec<Vec<RunSample>>> {
@@ -198,11 +248,11 @@ pub fn interleaved_runs(
         for (side, samples) in built.iter().zip(samples.iter_mut()) {
             progress.set_message(format!(
                 "{} {} {}",
-                side.rev,
+                side.who(),
                 if is_warmup { "warm-up" } else { "run" },
                 if is_warmup { i + 1 } else { i + 1 - warmup }
             ));
-            let who = format!("{} ", side.rev);
+            let who = format!("{} ", side.who());
             let sample = measure::progress_step(&side.prepared, &progress, &who, is_warmup)?;
             if !is_warmup {
                 samples.push(sample);

@@ -2,15 +2,17 @@
 //! or slower, by how much, is that beyond noise, and where in the code?
 //!
 //! A and B are results (directory, name, label, `latest`, `previous`, or a
-//! pin), or with `--rev A --rev B` two git revisions that are built in
-//! temporary worktrees and measured here, interleaved (A B A B ...) so that
-//! drift of a shared machine hits both sides alike. The verdicts, warnings,
+//! pin), or with `--side SPEC --side SPEC` two sides measured here — any
+//! mix of a git revision (built in a temporary worktree), a workload and
+//! parameter values — interleaved (A B A B ...) so that drift of a shared
+//! machine hits both sides alike. `--rev A --rev B` is `--side rev=A
+//! --side rev=B`. The verdicts, warnings,
 //! gate and renderings are `reports::compare`; building and running the
-//! revisions is `runs::revisions`, counting instructions `runs::callgrind`.
+//! sides is `runs::revisions`, counting instructions `runs::callgrind`.
 //! This module handles the arguments, reads and writes the files, draws the
 //! differential flamegraphs, prints the report and sets the exit status.
 
-use crate::config::{Config, ParamFlags};
+use crate::config::{Config, ParamFlags, SideSpec};
 use crate::reports::compare::{
     self as report, Counter, GateOutcome, INSTRUCTIONS, JSON_FILE, MARKDOWN_FILE,
 };
@@ -19,6 +21,7 @@ use crate::reports::markdown::format_params;
 use crate::results::record::{GitInfo, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
+use crate::runs::git::{git_info, short_hash};
 use crate::runs::measure;
 use crate::runs::{callgrind, cpu_profile, revisions};
 use crate::tasks::invocation::Invocation;
@@ -41,14 +44,20 @@ pub enum Format {
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// The baseline: a result directory, its name, a label, `latest`, `previous` or a pin [default: previous].
-    #[arg(value_name = "A", conflicts_with = "rev")]
+    #[arg(value_name = "A", conflicts_with_all = ["rev", "side"])]
     pub a: Option<String>,
     /// The new result, addressed like A [default: latest].
-    #[arg(value_name = "B", conflicts_with = "rev")]
+    #[arg(value_name = "B", conflicts_with_all = ["rev", "side"])]
     pub b: Option<String>,
-    /// Build and measure two git revisions instead, interleaved: `--rev A --rev B`.
-    #[arg(long, value_name = "REV", action = clap::ArgAction::Append)]
+    /// Build and measure two git revisions instead, interleaved: `--rev A --rev B`
+    /// (short for `--side rev=A --side rev=B`).
+    #[arg(long, value_name = "REV", action = clap::ArgAction::Append, conflicts_with = "side")]
     pub rev: Vec<String>,
+    /// Measure two sides, interleaved: `--side SPEC --side SPEC`, each a comma-separated
+    /// list of `rev=REV`, `workload=NAME` and declared parameters `NAME=VALUE`
+    /// (`--side subs=30000 --side subs=31500`, `--side workload=raw --side workload=wrapper`).
+    #[arg(long, value_name = "SPEC", action = clap::ArgAction::Append)]
+    pub side: Vec<String>,
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     pub format: Format,
@@ -62,16 +71,16 @@ pub struct Args {
     /// Functions listed under "where it changed".
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    /// With --rev: the workload [default: defaults.workload].
+    /// With --rev/--side: the workload of a side that names none [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
-    /// With --rev: measured runs per revision [default: defaults.runs].
+    /// With --rev/--side: measured runs per side [default: defaults.runs].
     #[arg(long)]
     pub runs: Option<u32>,
-    /// With --rev: unmeasured runs per revision before them [default: defaults.warmup].
+    /// With --rev/--side: unmeasured runs per side before them [default: defaults.warmup].
     #[arg(long)]
     pub warmup: Option<u32>,
-    /// With --rev: no CPU profiles (and so no "where it changed").
+    /// With --rev/--side: no CPU profiles (and so no "where it changed").
     #[arg(long)]
     pub no_profile: bool,
 }
@@ -79,22 +88,32 @@ pub struct Args {
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
     let store = Store::new(config.results_dir());
-    let (a, b) = if args.rev.is_empty() {
+    let (a, b) = if args.rev.is_empty() && args.side.is_empty() {
         if !params.is_empty() {
-            eprintln!("note: parameter flags only apply to --rev runs; comparing stored results as they are");
+            eprintln!("note: parameter flags only apply to --rev and --side runs; comparing stored results as they are");
         }
         let a = store.resolve(args.a.as_deref().unwrap_or("previous"))?;
         let b = store.resolve(args.b.as_deref().unwrap_or("latest"))?;
         (a, b)
     } else {
-        if args.rev.len() != 2 {
-            eprintln!(
-                "error: --rev takes exactly two revisions, `--rev A --rev B` (got {})",
-                args.rev.len()
-            );
+        let (flag, given) = if args.rev.is_empty() {
+            ("--side", args.side.len())
+        } else {
+            ("--rev", args.rev.len())
+        };
+        if given != 2 {
+            eprintln!("error: {flag} is given exactly twice, for A and for B (got {given})");
             return Ok(crate::tasks::exit::USAGE);
         }
-        measure_revisions(config, args, params, &store)?
+        let specs: Vec<SideSpec> = if args.rev.is_empty() {
+            args.side
+                .iter()
+                .map(|text| SideSpec::parse(text, config))
+                .collect::<anyhow::Result<_>>()?
+        } else {
+            args.rev.iter().map(|rev| SideSpec::revision(rev)).collect()
+        };
+        measure_sides(config, args, params, &store, specs)?
     };
     let (report, dir) = report::compare_results(config, &store, &a, &b, args.counter, args.top)?;
     let shown_dir = dir.display().to_string();
@@ -133,34 +152,47 @@ fn use_colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// `--rev A --rev B`: both revisions built (`runs::revisions`), run
-/// interleaved, profiled, and written as two results.
-fn measure_revisions(
+/// `--side A --side B` (or `--rev`): both sides built
+/// (`runs::revisions`), run interleaved, profiled, and written as two results.
+fn measure_sides(
     config: &Config,
     args: &Args,
     params: &ParamFlags,
     store: &Store,
+    specs: Vec<SideSpec>,
 ) -> anyhow::Result<(Entry, Entry)> {
-    let (name, workload) = config.workload(args.workload.as_deref())?;
-    revisions::check_workload(name, workload)?;
     let runs = args.runs.unwrap_or(config.defaults.runs);
     if runs == 0 && args.counter == Counter::Time {
         bail!("--runs 0 measures nothing; give at least 5 runs (or use --counter instructions)");
     }
     let warmup = args.warmup.unwrap_or(config.defaults.warmup);
-    let values = config.param_values(None, params);
-    let built = revisions::build(
-        config, &args.rev, &store.dir, TMP_PREFIX, name, workload, &values,
-    )?;
-    let sides = &built.revisions;
-    let labels: Vec<String> = if sides[0].short == sides[1].short {
-        vec![
-            format!("rev-{}-a", sides[0].short),
-            format!("rev-{}-b", sides[1].short),
-        ]
-    } else {
-        sides.iter().map(|s| format!("rev-{}", s.short)).collect()
-    };
+    let mut requests = Vec::new();
+    for spec in specs {
+        let (name, workload) =
+            config.workload(spec.workload.as_deref().or(args.workload.as_deref()))?;
+        let mut values = config.param_values(None, params);
+        values.extend(spec.params.clone());
+        requests.push(revisions::SideRequest {
+            spec,
+            name,
+            workload,
+            values,
+        });
+    }
+    let built = revisions::build(config, requests, &store.dir, TMP_PREFIX)?;
+    let sides = &built.sides;
+    let mut labels: Vec<String> = sides
+        .iter()
+        .map(|side| side.spec.label(side.short.as_deref()))
+        .collect();
+    if labels[0] == labels[1] {
+        labels = labels
+            .iter()
+            .zip(["a", "b"])
+            .map(|(label, side)| format!("{label}-{side}"))
+            .collect();
+    }
+    let working_tree = git_info(&config.root);
 
     let tools = Toolbox::detect();
     let profile = !args.no_profile && tools.cpu_sampler().is_some();
@@ -176,25 +208,26 @@ fn measure_revisions(
         let samples = revisions::interleaved_runs(sides, warmup, runs)?;
         let mut scales = Vec::new();
         for ((side, samples), pending) in sides.iter().zip(samples).zip(&pendings) {
+            let workload = &config.workloads[&side.name];
             let mut summaries = measure::summarize(&samples, &side.prepared);
             notes.extend(
                 measure::metric_warnings(&samples)
                     .into_iter()
                     .chain(measure::noise_warnings(&summaries))
-                    .map(|n| format!("{}: {n}", side.rev)),
+                    .map(|n| format!("{}: {n}", side.who())),
             );
-            let shown = workload.used_params(&values);
+            let shown = workload.used_params(&side.values);
             let cpu = if profile {
                 let options = cpu_profile::Options::new(config, None, None);
                 let cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
+                let subtitle = match &side.commit {
+                    Some(commit) => format!("{} ({})", side.who(), short_hash(commit)),
+                    None => format!("{} (working tree)", side.who()),
+                };
                 crate::reports::flamegraph::write_cpu_files(
                     &pending.dir,
-                    &format!("{name} {}", format_params(&shown)),
-                    &format!(
-                        "revision {} ({})",
-                        side.rev,
-                        &side.commit[..side.commit.len().min(10)]
-                    ),
+                    &format!("{} {}", side.name, format_params(&shown)),
+                    &subtitle,
                 )?;
                 Some(cpu)
             } else {
@@ -223,18 +256,22 @@ fn measure_revisions(
     let system = SystemInfo::collect(&tools);
     let mut entries = Vec::new();
     for (((side, label), scale), pending) in sides.iter().zip(&labels).zip(scales).zip(pendings) {
-        let record = RunRecord {
-            schema_version: SCHEMA_VERSION,
-            task: "profile-compare --rev".into(),
-            label: label.clone(),
-            created: timestamp_iso(SystemTime::now()),
-            workload: name.to_string(),
-            build_profile: config.defaults.build_profile.clone(),
-            git: GitInfo {
-                commit: Some(side.commit.clone()),
+        let git = match &side.commit {
+            Some(commit) => GitInfo {
+                commit: Some(commit.clone()),
                 dirty: false,
                 branch: None,
             },
+            None => working_tree.clone().into(),
+        };
+        let record = RunRecord {
+            schema_version: SCHEMA_VERSION,
+            task: format!("profile-compare --side {}", side.who()),
+            label: label.clone(),
+            created: timestamp_iso(SystemTime::now()),
+            workload: side.name.clone(),
+            build_profile: config.defaults.build_profile.clone(),
+            git,
             scales: vec![scale],
             failure: None,
         };
