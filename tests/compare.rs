@@ -679,6 +679,43 @@ fn sides_compare_parameter_values_and_workloads() {
         "the gate fails on 4x the work"
     );
 
+    // --duet: the pairs run at the same time, each side pinned to a core.
+    let output = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            "--side",
+            "workload=raw",
+            "--side",
+            "workload=raw",
+            "--duet",
+            "--runs",
+            "5",
+            "--warmup",
+            "0",
+            "--no-profile",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report = json(&output.stdout);
+    assert_eq!(report["a"]["label"], "raw-a");
+    let dirs = sandbox.entries();
+    let b = dirs
+        .iter()
+        .rfind(|d| !d.starts_with("compare-") && d.ends_with("-raw-b"))
+        .unwrap();
+    let run_b: Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.results.join(b).join("run.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(run_b["scales"][0]["pairing"]["order"], "duet");
+    assert_eq!(run_b["scales"][0]["runs"].as_array().unwrap().len(), 5);
+    // Flags that measure are refused when comparing stored results.
+    let output = run(&sandbox, &["profile-compare", "--duet"]);
+    assert_eq!(output.status.code(), Some(2));
+
     // A bad spec is refused before anything runs, naming the key.
     let output = run(
         &sandbox,

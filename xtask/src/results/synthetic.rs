@@ -43,6 +43,7 @@ pub fn scale(name: &str, measures: &[Measure]) -> ScaleRecord {
         memory: None,
         leak_check: None,
         load: None,
+        pairing: None,
     }
 }
 

@@ -263,6 +263,116 @@ pub fn interleaved_runs(
     Ok(samples)
 }
 
+/// `--duet`: each pair of runs at the same time, A and B each alone on a
+/// core of its own (the last two CPUs this process may use; the cores swap
+/// sides from pair to pair), so that whatever else the machine does in that
+/// moment hits both. Warm-ups first, also in pairs. Linux only (CPU
+/// affinity), and only with two cores to spare.
+pub fn duet_runs(
+    built: &[BuiltSide],
+    warmup: u32,
+    runs: u32,
+) -> anyhow::Result<Vec<Vec<RunSample>>> {
+    let [a, b] = built else {
+        bail!("--duet runs two sides");
+    };
+    let cores = duet_cores()?;
+    let mut samples = vec![Vec::new(), Vec::new()];
+    let progress = Progress::bar(u64::from(warmup + runs), "duet ");
+    for i in 0..warmup + runs {
+        let is_warmup = i < warmup;
+        progress.set_message(if is_warmup {
+            format!("warm-up {}/{warmup}", i + 1)
+        } else {
+            format!("pair {}/{runs}", i + 1 - warmup)
+        });
+        let (core_a, core_b) = if i % 2 == 0 {
+            (cores[0], cores[1])
+        } else {
+            (cores[1], cores[0])
+        };
+        let (sample_a, sample_b) = std::thread::scope(|scope| {
+            let run_a = scope.spawn(move || run_on_core(&a.prepared, core_a));
+            let run_b = scope.spawn(move || run_on_core(&b.prepared, core_b));
+            (join(run_a), join(run_b))
+        });
+        let (sample_a, sample_b) = match (sample_a, sample_b) {
+            (Ok(sa), Ok(sb)) => (sa, sb),
+            (Err(error), _) | (_, Err(error)) => {
+                progress.abandon();
+                return Err(error);
+            }
+        };
+        progress.step(&format!(
+            "{} {:.3} s | {} {:.3} s",
+            a.who(),
+            sample_a.wall_s,
+            b.who(),
+            sample_b.wall_s
+        ));
+        if !is_warmup {
+            samples[0].push(sample_a);
+            samples[1].push(sample_b);
+        }
+    }
+    progress.finish();
+    Ok(samples)
+}
+
+fn join(
+    handle: std::thread::ScopedJoinHandle<'_, anyhow::Result<RunSample>>,
+) -> anyhow::Result<RunSample> {
+    handle
+        .join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("a duet run's thread panicked")))
+}
+
+/// One run, from a thread pinned to `core`: the child inherits the mask.
+fn run_on_core(prepared: &Prepared, core: usize) -> anyhow::Result<RunSample> {
+    pin_this_thread(core)?;
+    measure::run_once(prepared).map(|(sample, _)| sample)
+}
+
+#[cfg(target_os = "linux")]
+fn pin_this_thread(core: usize) -> anyhow::Result<()> {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    let mut set = CpuSet::new();
+    set.set(core)
+        .with_context(|| format!("CPU {core} is beyond what this system supports"))?;
+    // Pid 0: the calling thread.
+    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .with_context(|| format!("cannot pin a run to CPU {core}"))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_this_thread(_core: usize) -> anyhow::Result<()> {
+    bail!("--duet pins each side to a core, which needs Linux (macOS has no CPU affinity)")
+}
+
+/// The two CPUs of the duet: the last two this process may run on.
+#[cfg(target_os = "linux")]
+fn duet_cores() -> anyhow::Result<[usize; 2]> {
+    use nix::sched::{sched_getaffinity, CpuSet};
+    let allowed = sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        .context("cannot read which CPUs this process may use")?;
+    let cores: Vec<usize> = (0..CpuSet::count())
+        .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
+        .collect();
+    match cores.as_slice() {
+        [.., first, second] => Ok([*first, *second]),
+        _ => bail!(
+            "--duet runs A and B at the same time on two cores, and this process may use {} \
+             (interleaved runs, without --duet, need one)",
+            cores.len()
+        ),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn duet_cores() -> anyhow::Result<[usize; 2]> {
+    bail!("--duet pins each side to a core, which needs Linux (macOS has no CPU affinity)")
+}
+
 /// Builds the workload in the checkout at `root` with the current
 /// config's workload definition, into the shared target directory.
 fn build_at(

@@ -18,7 +18,7 @@ use crate::reports::compare::{
 };
 use crate::reports::markdown;
 use crate::reports::markdown::format_params;
-use crate::results::record::{GitInfo, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use crate::results::record::{GitInfo, Pairing, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
 use crate::runs::git::{git_info, short_hash};
@@ -80,6 +80,10 @@ pub struct Args {
     /// With --rev/--side: unmeasured runs per side before them [default: defaults.warmup].
     #[arg(long)]
     pub warmup: Option<u32>,
+    /// With --rev/--side: run A and B at the same time, each pinned to a core of its own,
+    /// pair by pair, so that the machine's noise hits both (one-core workloads, 2+ cores).
+    #[arg(long)]
+    pub duet: bool,
     /// With --rev/--side: no CPU profiles (and so no "where it changed").
     #[arg(long)]
     pub no_profile: bool,
@@ -91,6 +95,25 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (a, b) = if args.rev.is_empty() && args.side.is_empty() {
         if !params.is_empty() {
             eprintln!("note: parameter flags only apply to --rev and --side runs; comparing stored results as they are");
+        }
+        let measuring_flags = [
+            ("--duet", args.duet),
+            ("--runs", args.runs.is_some()),
+            ("--warmup", args.warmup.is_some()),
+            ("--workload", args.workload.is_some()),
+            ("--no-profile", args.no_profile),
+        ];
+        let given: Vec<&str> = measuring_flags
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(flag, _)| *flag)
+            .collect();
+        if !given.is_empty() {
+            eprintln!(
+                "error: {} measure(s) sides (--side or --rev); stored results are compared as they are",
+                given.join(", ")
+            );
+            return Ok(crate::tasks::exit::USAGE);
         }
         let a = store.resolve(args.a.as_deref().unwrap_or("previous"))?;
         let b = store.resolve(args.b.as_deref().unwrap_or("latest"))?;
@@ -165,6 +188,9 @@ fn measure_sides(
     if runs == 0 && args.counter == Counter::Time {
         bail!("--runs 0 measures nothing; give at least 5 runs (or use --counter instructions)");
     }
+    if args.duet && args.counter == Counter::Instructions {
+        bail!("--duet times both sides at once; instruction counts need no such care: drop --duet");
+    }
     let warmup = args.warmup.unwrap_or(config.defaults.warmup);
     let mut requests = Vec::new();
     for spec in specs {
@@ -193,6 +219,14 @@ fn measure_sides(
             .collect();
     }
     let working_tree = git_info(&config.root);
+    let pairing = Pairing {
+        id: format!(
+            "{}-{}",
+            crate::results::timestamp_for_dir(SystemTime::now()),
+            std::process::id()
+        ),
+        order: if args.duet { "duet" } else { "interleaved" }.into(),
+    };
 
     let tools = Toolbox::detect();
     let profile = !args.no_profile && tools.cpu_sampler().is_some();
@@ -205,7 +239,11 @@ fn measure_sides(
         .map(|label| store.begin(label))
         .collect::<anyhow::Result<_>>()?;
     let measured = (|| -> anyhow::Result<Vec<ScaleRecord>> {
-        let samples = revisions::interleaved_runs(sides, warmup, runs)?;
+        let samples = if args.duet {
+            revisions::duet_runs(sides, warmup, runs)?
+        } else {
+            revisions::interleaved_runs(sides, warmup, runs)?
+        };
         let mut scales = Vec::new();
         for ((side, samples), pending) in sides.iter().zip(samples).zip(&pendings) {
             let workload = &config.workloads[&side.name];
@@ -239,6 +277,7 @@ fn measure_sides(
             }
             scales.push(ScaleRecord {
                 cpu_profile: cpu.map(Into::into),
+                pairing: Some(pairing.clone()),
                 ..ScaleRecord::timed(&side.prepared, shown, warmup, samples, summaries)
             });
         }

@@ -45,6 +45,7 @@ pub(super) fn scale(wall: &[f64], rps: &[f64], slowdown: &str) -> ScaleRecord {
         memory: None,
         leak_check: None,
         load: None,
+        pairing: None,
     }
 }
 

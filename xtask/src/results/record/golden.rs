@@ -137,6 +137,7 @@ fn record() -> RunRecord {
         memory: None,
         leak_check: None,
         load: None,
+        pairing: None,
     };
     RunRecord {
         schema_version: SCHEMA_VERSION,

@@ -68,6 +68,21 @@ pub struct ScaleRecord {
     /// A server workload: the load scenario and its metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadRecord>,
+    /// Runs measured in pairs with the other side of a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing: Option<Pairing>,
+}
+
+/// Runs measured in pairs with those of another result (`profile-compare
+/// --side`): run i here and run i there ran one right after the other
+/// (`interleaved`) or at the same time on two cores (`duet`), so that
+/// whatever the machine did then hit both, and the pair's ratio cancels it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Pairing {
+    /// The same in both results of one comparison run.
+    pub id: String,
+    /// `interleaved` or `duet`.
+    pub order: String,
 }
 
 /// The tree a result was measured on.
@@ -195,6 +210,7 @@ impl ScaleRecord {
             memory: None,
             leak_check: None,
             load: None,
+            pairing: None,
         }
     }
 
