@@ -156,12 +156,12 @@ impl PairwiseDiffs<'_> {
 }
 
 /// Maps f64 to i64 so that integer order is `f64::total_cmp` order.
-fn ordered_bits(x: f64) -> i64 {
+pub(super) fn ordered_bits(x: f64) -> i64 {
     let bits = x.to_bits() as i64;
     bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
-fn from_ordered_bits(k: i64) -> f64 {
+pub(super) fn from_ordered_bits(k: i64) -> f64 {
     let bits = k ^ ((((k >> 63) as u64) >> 1) as i64);
     f64::from_bits(bits as u64)
 }

@@ -106,3 +106,42 @@ impl Rng {
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
 }
+
+// -- paired reference values from scipy (scripts/stats_reference_paired.py) --
+
+#[derive(Deserialize)]
+pub(super) struct PairedReference {
+    pub(super) scipy_version: String,
+    pub(super) cases: Vec<PairedCase>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct PairedCase {
+    pub(super) name: String,
+    /// The pairs as IEEE-754 bits: exactly Python's values, so that equal
+    /// ratios (ties) stay equal.
+    a_bits: Vec<u64>,
+    b_bits: Vec<u64>,
+    pub(super) statistic: f64,
+    pub(super) p_value: f64,
+    pub(super) method: String,
+    pub(super) median_ratio: f64,
+    pub(super) hl_log: f64,
+    pub(super) ci95_log: (f64, f64),
+    pub(super) ci90_log: (f64, f64),
+}
+
+impl PairedCase {
+    pub(super) fn a(&self) -> Vec<f64> {
+        self.a_bits.iter().map(|b| f64::from_bits(*b)).collect()
+    }
+
+    pub(super) fn b(&self) -> Vec<f64> {
+        self.b_bits.iter().map(|b| f64::from_bits(*b)).collect()
+    }
+}
+
+pub(super) fn paired_reference() -> PairedReference {
+    serde_json::from_str(include_str!("../../tests/fixtures/stats/paired.json"))
+        .expect("paired.json parses")
+}
