@@ -567,7 +567,7 @@ fn bad_addresses_are_clear_errors() {
 
     let output = run(&sandbox, &["profile-compare", "--rev", "HEAD"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--rev takes exactly two revisions"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--rev is given exactly twice"));
 
     let output = run(
         &sandbox,
@@ -628,7 +628,7 @@ fn sides_compare_parameter_values_and_workloads() {
             "--side",
             "subs=8000",
             "--runs",
-            "5",
+            "6",
             "--warmup",
             "0",
             "--no-profile",
@@ -642,7 +642,17 @@ fn sides_compare_parameter_values_and_workloads() {
     assert_eq!(report["b"]["label"], "subs-8000");
     for name in ["wall_s", "cpu_s"] {
         assert_eq!(measure(&report, name)["verdict"], "regressed", "{name}");
+        // Interleaved runs are compared pair by pair, and the report says so.
+        assert_eq!(
+            measure(&report, name)["analysis"],
+            "paired_wilcoxon",
+            "{name}"
+        );
     }
+    assert!(report["scales"][0]["notes"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("paired analysis: run i of A and run i of B ran one right after the other"));
     let dirs = sandbox.entries();
     let b = dirs.iter().find(|d| d.ends_with("-subs-8000")).unwrap();
     let run_b: Value = serde_json::from_str(

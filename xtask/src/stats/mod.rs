@@ -60,7 +60,10 @@ mod u_null;
 mod verdict;
 
 pub use mann_whitney::mann_whitney_u;
-pub use verdict::{compare, compare_exact, CompareOptions, Comparison, ExactComparison, Verdict};
+pub use verdict::{
+    compare, compare_exact, compare_paired, Analysis, CompareOptions, Comparison, ExactComparison,
+    Verdict, MIN_PAIRS,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -84,9 +84,35 @@ pub struct Comparison {
     /// Upper end of the `1 - alpha` (default 95%) confidence interval of
     /// `change`.
     pub ci_high: f64,
-    /// Two-sided Mann–Whitney p-value.
+    /// Two-sided p-value of the test `analysis` names.
     pub p_value: f64,
     pub verdict: Verdict,
+    /// Which analysis gave these numbers.
+    #[serde(default)]
+    pub analysis: Analysis,
+}
+
+/// How two sets of samples were compared.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Analysis {
+    /// Two independent samples: Mann–Whitney U and the Hodges–Lehmann shift.
+    #[default]
+    MannWhitney,
+    /// Pairs of runs (interleaved or duet): the Wilcoxon signed-rank test
+    /// and the Hodges–Lehmann ratio on ln(B/A) ([`super::paired`]).
+    PairedWilcoxon,
+}
+
+impl Analysis {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Analysis::MannWhitney => "Mann–Whitney U test and Hodges–Lehmann shift (unpaired runs)",
+            Analysis::PairedWilcoxon => {
+                "Wilcoxon signed-rank test and Hodges–Lehmann ratio on the per-pair ratios B/A"
+            }
+        }
+    }
 }
 
 /// Compares samples `b` (new) against `a` (baseline).
@@ -131,6 +157,7 @@ pub fn compare(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> C
             ci_high: 0.0,
             p_value: 1.0,
             verdict: Verdict::NotEnoughSamples,
+            analysis: Analysis::MannWhitney,
         };
     };
 
@@ -151,22 +178,6 @@ pub fn compare(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> C
     let (change, ci_low, ci_high) = (rel(hl.shift), rel(hl.ci_low), rel(hl.ci_high));
     let p_value = mw.p_value;
 
-    let band = if opts.noise_band.is_nan() {
-        0.0
-    } else {
-        opts.noise_band.max(0.0)
-    };
-    let min_samples = opts.min_samples.max(1);
-    let verdict = if a.len() < min_samples || b.len() < min_samples {
-        Verdict::NotEnoughSamples
-    } else if p_value < alpha && ci_low > band {
-        worse_if(better == Better::Lower)
-    } else if p_value < alpha && ci_high < -band {
-        worse_if(better == Better::Higher)
-    } else {
-        Verdict::NoChange
-    };
-
     Comparison {
         a: sa,
         b: sb,
@@ -174,7 +185,91 @@ pub fn compare(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> C
         ci_low,
         ci_high,
         p_value,
-        verdict,
+        verdict: decide(
+            (ci_low, ci_high),
+            p_value,
+            better,
+            a.len().min(b.len()),
+            opts,
+        ),
+        analysis: Analysis::MannWhitney,
+    }
+}
+
+/// Below this many pairs the signed-rank test can never reach p < 0.05
+/// (5 pairs: 2/32 at best), while Mann–Whitney on 5 + 5 runs can (2/252):
+/// fewer pairs are compared unpaired.
+pub const MIN_PAIRS: usize = 6;
+
+/// Compares paired samples: run i of `b` was made right after (or beside)
+/// run i of `a`. The change and its interval are the Hodges–Lehmann ratio
+/// of B to A minus 1, the p-value the Wilcoxon signed-rank test's, and the
+/// verdict follows the same rule as [`compare`]'s. Falls back to [`compare`]
+/// where the pairs cannot be analysed (fewer than [`MIN_PAIRS`], unequal
+/// lengths, a value that is 0, negative or not finite: a ratio needs
+/// positive values).
+pub fn compare_paired(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> Comparison {
+    let alpha = if opts.alpha.is_nan() {
+        0.05
+    } else {
+        opts.alpha
+    };
+    if a.len() < MIN_PAIRS {
+        return compare(a, b, better, opts);
+    }
+    let Some(paired) = super::paired::analyze(a, b, alpha) else {
+        return compare(a, b, better, opts);
+    };
+    let (change, ci_low, ci_high) = (
+        paired.hl_ratio - 1.0,
+        paired.ci_low - 1.0,
+        paired.ci_high - 1.0,
+    );
+    Comparison {
+        a: summarize(a).unwrap_or_else(Summary::empty),
+        b: summarize(b).unwrap_or_else(Summary::empty),
+        change,
+        ci_low,
+        ci_high,
+        p_value: paired.p_value,
+        verdict: decide(
+            (ci_low, ci_high),
+            paired.p_value,
+            better,
+            paired.pairs,
+            opts,
+        ),
+        analysis: Analysis::PairedWilcoxon,
+    }
+}
+
+/// Regressed or improved when the p-value is below alpha and the whole
+/// interval lies beyond the noise band; not enough samples below the minimum.
+fn decide(
+    (ci_low, ci_high): (f64, f64),
+    p_value: f64,
+    better: Better,
+    samples: usize,
+    opts: &CompareOptions,
+) -> Verdict {
+    let alpha = if opts.alpha.is_nan() {
+        0.05
+    } else {
+        opts.alpha
+    };
+    let band = if opts.noise_band.is_nan() {
+        0.0
+    } else {
+        opts.noise_band.max(0.0)
+    };
+    if samples < opts.min_samples.max(1) {
+        Verdict::NotEnoughSamples
+    } else if p_value < alpha && ci_low > band {
+        worse_if(better == Better::Lower)
+    } else if p_value < alpha && ci_high < -band {
+        worse_if(better == Better::Higher)
+    } else {
+        Verdict::NoChange
     }
 }
 
@@ -261,6 +356,35 @@ mod tests {
         assert!(!s.contains("null"), "{s}");
         assert!((0.0..=1.0).contains(&c.p_value));
         assert!(c.ci_low <= c.change && c.change <= c.ci_high, "{s}");
+    }
+
+    /// Machine-wide noise that slows both runs of a pair alike: the
+    /// unpaired test sees two overlapping piles, the paired one sees every
+    /// pair 5 % slower.
+    #[test]
+    fn pairs_see_through_shared_noise() {
+        let a = [1.0, 1.5, 0.8, 1.2, 2.0, 0.9, 1.1, 1.3, 0.85, 1.6];
+        let b: Vec<f64> = a.iter().map(|x| x * 1.05).collect();
+        let opts = CompareOptions::default();
+        let unpaired = compare(&a, &b, Better::Lower, &opts);
+        assert_eq!(
+            (unpaired.verdict, unpaired.analysis),
+            (Verdict::NoChange, Analysis::MannWhitney)
+        );
+        let paired = compare_paired(&a, &b, Better::Lower, &opts);
+        assert_eq!(paired.analysis, Analysis::PairedWilcoxon);
+        assert_eq!(paired.verdict, Verdict::Regressed);
+        assert!((paired.change - 0.05).abs() < 1e-9, "{paired:?}");
+        assert!(paired.p_value < 0.01, "{paired:?}");
+        // A value of 0 has no ratio: the unpaired analysis takes over.
+        let zero = compare_paired(&[0.0, 1.0, 1.0], &[1.0, 1.0, 1.0], Better::Lower, &opts);
+        assert_eq!(zero.analysis, Analysis::MannWhitney);
+        // Five pairs could never be significant: unpaired, which can.
+        let five = compare_paired(&a[..5], &b[..5], Better::Lower, &opts);
+        assert_eq!(five.analysis, Analysis::MannWhitney);
+        // Identical pairs: no change.
+        let same = compare_paired(&a, &a, Better::Lower, &opts);
+        assert_eq!(same.verdict, Verdict::NoChange);
     }
 
     #[test]

@@ -285,6 +285,17 @@ pub fn compare_scale(
     let options = settings.options();
     let mut measures = Vec::new();
     let mut notes = Vec::new();
+    // Runs made in pairs by one `--side` comparison: compare pair by pair.
+    let pairing = match (&a.pairing, &b.pairing) {
+        (Some(pa), Some(pb))
+            if pa.id == pb.id
+                && a.runs.len() == b.runs.len()
+                && a.runs.len() >= stats::MIN_PAIRS =>
+        {
+            Some(pb)
+        }
+        _ => None,
+    };
     let mut names: Vec<&String> = a
         .summaries
         .keys()
@@ -310,7 +321,12 @@ pub fn compare_scale(
                 limit_pct / 100.0,
             ))
         } else {
-            Outcome::Sampled(stats::compare(&ma.samples, &mb.samples, better, &options))
+            let compare = if pairing.is_some() && ma.samples.len() == mb.samples.len() {
+                stats::compare_paired
+            } else {
+                stats::compare
+            };
+            Outcome::Sampled(compare(&ma.samples, &mb.samples, better, &options))
         };
         let unit = if mb.unit.is_empty() {
             ma.unit.clone()
@@ -402,6 +418,22 @@ pub fn compare_scale(
     }
     if let Some(note) = steadiest_time(a, b) {
         notes.insert(0, note);
+    }
+    if let Some(pairing) = pairing {
+        let how = if pairing.order == "duet" {
+            "at the same time, on a core each"
+        } else {
+            "one right after the other"
+        };
+        notes.insert(
+            0,
+            format!(
+                "paired analysis: run i of A and run i of B ran {how}, so each pair's ratio B/A \
+                 cancels what the machine did then; {} ({} pairs)",
+                stats::Analysis::PairedWilcoxon.describe(),
+                a.runs.len()
+            ),
+        );
     }
     ScaleComparison {
         scale: b.scale.clone(),
