@@ -34,7 +34,9 @@ impl Flags {
             match name.as_str() {
                 "subs" => flags.subs = parse_number(&name, &value)?,
                 "days" => flags.days = parse_number(&name, &value)?,
-                "workers" => flags.workers = parse_number::<usize>(&name, &value)?.max(1),
+                // 0: everything on the main thread, no threads at all, so that
+                // instruction counts (callgrind) do not depend on scheduling.
+                "workers" => flags.workers = parse_number::<usize>(&name, &value)?,
                 "out" => flags.out = value,
                 "seed" => flags.seed = parse_number(&name, &value)?,
                 "slowdown" => flags.slowdown = parse_number(&name, &value)?,
@@ -80,9 +82,21 @@ pub fn run(flags: Flags) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let chunks = flags.subs.div_ceil(CHUNK);
-    let (sender, receiver) = mpsc::sync_channel::<(u64, String)>(flags.workers * 2);
     let mut records = 0u64;
     let mut bytes = 0u64;
+    if flags.workers == 0 {
+        for chunk in 0..chunks {
+            let first = chunk * CHUNK;
+            let (count, text) = generate_chunk(&flags, first..(first + CHUNK).min(flags.subs));
+            records += count;
+            bytes += text.len() as u64;
+            writer
+                .write_all(text.as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+        return finish(writer, started, records, bytes, flags.subs);
+    }
+    let (sender, receiver) = mpsc::sync_channel::<(u64, String)>(flags.workers * 2);
     std::thread::scope(|scope| -> Result<(), String> {
         for worker in 0..flags.workers as u64 {
             let sender = sender.clone();
@@ -110,15 +124,31 @@ pub fn run(flags: Flags) -> Result<(), String> {
         }
         Ok(())
     })?;
+    finish(writer, started, records, bytes, flags.subs)
+}
+
+/// Flushes the output and prints the metrics line.
+fn finish(
+    mut writer: impl Write,
+    started: Instant,
+    records: u64,
+    bytes: u64,
+    subs: u64,
+) -> Result<(), String> {
     writer.flush().map_err(|e| e.to_string())?;
 
-    let elapsed = started.elapsed().as_secs_f64();
+    // Integer arithmetic and formatting: a float's digits cost a varying
+    // number of instructions, and `profile-compare --counter instructions`
+    // counts two runs of the same code as equal only if nothing varies.
+    let elapsed_us = (started.elapsed().as_micros() as u64).max(1);
     println!(
-        "METRICS records={records} subscribers={} bytes={bytes} elapsed_s={elapsed:.3} \
-         records_per_sec={:.0} subs_per_sec={:.0}",
-        flags.subs,
-        records as f64 / elapsed,
-        flags.subs as f64 / elapsed,
+        "METRICS records={records} subscribers={} bytes={bytes} elapsed_s={}.{:03} \
+         records_per_sec={} subs_per_sec={}",
+        subs,
+        elapsed_us / 1_000_000,
+        elapsed_us / 1_000 % 1_000,
+        records * 1_000_000 / elapsed_us,
+        subs * 1_000_000 / elapsed_us,
     );
     Ok(())
 }

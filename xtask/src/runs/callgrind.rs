@@ -1,7 +1,9 @@
 //! Counting a workload's instructions under valgrind's callgrind, for
-//! `profile-compare --counter instructions`: one run with argv as prepared
-//! and only the workload's declared environment, so that the count is
-//! repeatable where timings are noisy. Building callgrind's argv and reading
+//! `profile-compare --counter instructions`: one run with argv as prepared,
+//! only the workload's declared environment and address-space
+//! randomisation off, so that the count is repeatable where timings are
+//! noisy. (No cache simulation: the count is of instructions alone, with
+//! no simulated cache geometry to pin.) Building callgrind's argv and reading
 //! its output is `tools::callgrind`; this runs it.
 
 use crate::runs::measure::MeasureSummary;
@@ -43,7 +45,10 @@ pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> a
     spec.watch = vec!["Collected".into(), "Events".into()];
     let command = spec.display();
     let spinner = Progress::spinner(&format!("callgrind of {}", prepared.name));
-    let outcome = process::run(spec)?;
+    let outcome = {
+        let _fixed_layout = FixedAddressSpace::enter();
+        process::run(spec)?
+    };
     spinner.finish();
     if !outcome.success() {
         return Err(RunFailure {
@@ -72,6 +77,42 @@ pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> a
     }
 }
 
+/// Address-space randomisation off for the programs this thread starts
+/// while it lives (Linux's `ADDR_NO_RANDOMIZE` persona, inherited through
+/// fork and exec, as `setarch -R` does), back on when dropped: where the
+/// stack and heap lie must not vary from one counted run to the next.
+struct FixedAddressSpace {
+    #[cfg(target_os = "linux")]
+    before: Option<nix::sys::personality::Persona>,
+}
+
+impl FixedAddressSpace {
+    fn enter() -> FixedAddressSpace {
+        #[cfg(target_os = "linux")]
+        {
+            use nix::sys::personality::{self, Persona};
+            let before = personality::get().ok();
+            if let Some(current) = before {
+                // Refused only by seccomp sandboxes: the count is then as
+                // repeatable as the kernel's randomisation allows.
+                let _ = personality::set(current | Persona::ADDR_NO_RANDOMIZE);
+            }
+            FixedAddressSpace { before }
+        }
+        #[cfg(not(target_os = "linux"))]
+        FixedAddressSpace {}
+    }
+}
+
+impl Drop for FixedAddressSpace {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(before) = self.before {
+            let _ = nix::sys::personality::set(before);
+        }
+    }
+}
+
 /// The `instructions` measure of a result: one exact value.
 pub fn instructions_summary(count: u64) -> MeasureSummary {
     let value = count as f64;
@@ -86,6 +127,26 @@ pub fn instructions_summary(count: u64) -> MeasureSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Children started inside see randomisation off; outside, as before.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn counted_runs_start_without_address_randomisation() {
+        let persona = || {
+            let out = std::process::Command::new("cat")
+                .arg("/proc/self/personality")
+                .output()
+                .unwrap();
+            u32::from_str_radix(String::from_utf8_lossy(&out.stdout).trim(), 16).unwrap()
+        };
+        const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
+        let outside = persona();
+        {
+            let _fixed = FixedAddressSpace::enter();
+            assert_ne!(persona() & ADDR_NO_RANDOMIZE, 0);
+        }
+        assert_eq!(persona(), outside);
+    }
 
     #[test]
     fn instruction_counts_are_one_exact_sample() {
