@@ -741,3 +741,50 @@ fn sides_compare_parameter_values_and_workloads() {
     let output = run(&sandbox, &["profile-compare", "--side", "subs=1"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// `bench-verdicts` end to end at a tiny size: four times the work is
+/// caught by every method, and the table says how often.
+#[test]
+fn the_verdict_benchmark_counts_false_alarms_and_catches() {
+    let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::new("bench-verdicts", "");
+    let out = run_ok(
+        &sandbox,
+        &[
+            "bench-verdicts",
+            "--base",
+            "1000",
+            "--extra-pct",
+            "300",
+            "--repeats",
+            "1",
+            "--pairs",
+            "6",
+            "--methods",
+            "interleaved,instructions",
+            "--instruction-repeats",
+            "1",
+            "--workers",
+            "0",
+        ],
+    );
+    assert!(
+        out.contains("| method | measure | A/A flagged | A/B (+300 %) caught |"),
+        "{out}"
+    );
+    for row in [
+        "| interleaved (A B A B), paired | `cpu_s` |",
+        "| instruction counts (callgrind), exact | `instructions` | 0/1 | 1/1 |",
+    ] {
+        assert!(out.contains(row), "{row}:\n{out}");
+    }
+    let caught = out
+        .lines()
+        .find(|l| l.starts_with("| interleaved (A B A B), paired | `cpu_s`"))
+        .unwrap();
+    assert!(caught.ends_with("| 1/1 |"), "{caught}");
+    // A parameter that is not declared is refused.
+    let output = run(&sandbox, &["bench-verdicts", "--param", "nope"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no such parameter"));
+}

@@ -45,6 +45,8 @@ pub enum Task {
     Memory(tasks::memory::Args),
     /// Benchmark the xtask itself: flamegraph overhead and folding throughput.
     BenchSelf(tasks::bench_self::Args),
+    /// How often each way of comparing gets the verdict right here: A/A and A/B with real runs.
+    BenchVerdicts(tasks::bench_verdicts::Args),
     /// Give a result a stable name (kept by cleanup, usable wherever a result is named).
     Pin(tasks::pin::Args),
     /// Remove a pin (the result stays).
@@ -101,6 +103,7 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         Task::Flamegraph(args) => tasks::flamegraph::run(&invocation, &args),
         Task::Memory(args) => tasks::memory::run(&invocation, &args),
         Task::BenchSelf(args) => tasks::bench_self::run(&invocation, &args),
+        Task::BenchVerdicts(args) => tasks::bench_verdicts::run(&invocation, &args),
         Task::Pin(args) => tasks::pin::run(&invocation, &args),
         Task::Unpin(args) => tasks::unpin::run(&invocation, &args),
         Task::List(args) => tasks::list::run(&invocation, &args),

@@ -29,6 +29,7 @@ pub struct SideRequest<'a> {
 }
 
 /// A side built and ready to run.
+#[derive(Clone)]
 pub struct BuiltSide {
     /// As asked for (`rev=v1.2,subs=100`).
     pub spec: SideSpec,

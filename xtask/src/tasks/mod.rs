@@ -6,6 +6,7 @@
 pub mod adopt;
 pub mod baseline;
 pub mod bench_self;
+pub mod bench_verdicts;
 pub mod cleanup;
 pub mod compare;
 pub mod doctor;

@@ -1,0 +1,338 @@
+//! `cargo xtask bench-verdicts`: how often each way of comparing gets the
+//! verdict right on this machine, with real runs of the workload.
+//!
+//! A/A: the same work on both sides, so any verdict but "no change" is a
+//! false alarm. A/B: B does `--extra-pct` % more work through a declared
+//! parameter (`--subs 30000` against `--subs 31500`), so "regressed" is a
+//! catch. Each is repeated `--repeats` times per method:
+//!
+//! - `sequential`: every A run, then every B run; Mann–Whitney, unpaired;
+//! - `interleaved`: A B A B ...; pair by pair (Wilcoxon signed-rank);
+//! - `duet`: each pair at the same time, on a core each; pair by pair;
+//! - `instructions`: one callgrind count per side; exact, with the
+//!   `instructions` threshold.
+//!
+//! The verdicts are those `profile-compare` gives (same statistics, same
+//! thresholds from profiling.toml). The output is a Markdown table.
+
+use crate::config::{Better, Config, SideSpec};
+use crate::runs::measure::{self, RunSample};
+use crate::runs::revisions::{self, BuiltSide, SideRequest};
+use crate::runs::{callgrind, progress::Progress};
+use crate::stats::{self, CompareOptions, Verdict};
+use crate::tasks::invocation::Invocation;
+use crate::tools::Toolbox;
+use anyhow::{bail, Context};
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Sequential,
+    Interleaved,
+    Duet,
+    Instructions,
+}
+
+impl Method {
+    fn describe(self) -> &'static str {
+        match self {
+            Method::Sequential => "sequential (A…A B…B), Mann–Whitney",
+            Method::Interleaved => "interleaved (A B A B), paired",
+            Method::Duet => "duet (A and B at once), paired",
+            Method::Instructions => "instruction counts (callgrind), exact",
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The declared parameter that sets the amount of work.
+    #[arg(long, value_name = "NAME", default_value = "subs")]
+    pub param: String,
+    /// A's value of it [default: its --NAME flag, else its default].
+    #[arg(long, value_name = "VALUE")]
+    pub base: Option<f64>,
+    /// How much more work B does in the A/B comparisons, in percent.
+    #[arg(long, value_name = "PCT", default_value_t = 5.0)]
+    pub extra_pct: f64,
+    /// A/A and A/B comparisons per method.
+    #[arg(long, default_value_t = 20)]
+    pub repeats: u32,
+    /// Runs (or pairs) per side in each comparison.
+    #[arg(long, default_value_t = 10)]
+    pub pairs: u32,
+    /// Comparisons per method for instruction counts: they are exact, so a
+    /// few show what many would.
+    #[arg(long, default_value_t = 2)]
+    pub instruction_repeats: u32,
+    /// The methods to measure, comma-separated [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub methods: Vec<Method>,
+    /// The workload [default: defaults.workload].
+    #[arg(long)]
+    pub workload: Option<String>,
+}
+
+/// The measures each timed method is judged on.
+const TIMED: [&str; 2] = ["wall_s", "cpu_s"];
+
+/// Counts of one method and measure.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Tally {
+    same_flagged: u32,
+    same_total: u32,
+    more_caught: u32,
+    more_total: u32,
+}
+
+pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
+    if args.repeats == 0 || args.pairs < 2 {
+        bail!("--repeats must be at least 1 and --pairs at least 2");
+    }
+    if !(args.extra_pct.is_finite() && args.extra_pct > 0.0) {
+        bail!("--extra-pct must be a positive number of percent");
+    }
+    let (name, workload) = config.workload(args.workload.as_deref())?;
+    let values = config.param_values(None, params);
+    let base = base_value(config, args, &values)?;
+    let more = base * (1.0 + args.extra_pct / 100.0);
+    let integer = config
+        .params
+        .get(&args.param)
+        .is_some_and(|p| p.default.kind() == "integer");
+    let text = |v: f64| {
+        if integer {
+            format!("{}", v.round() as i64)
+        } else {
+            format!("{v}")
+        }
+    };
+    let (base_text, more_text) = (text(base), text(more));
+    if base_text == more_text {
+        bail!(
+            "{}={base_text} and +{} % are the same value: raise --base or --extra-pct",
+            args.param,
+            args.extra_pct
+        );
+    }
+    let side = |value: &str| -> anyhow::Result<SideRequest<'_>> {
+        let spec = SideSpec::parse(&format!("{}={value}", args.param), config)?;
+        let mut values = values.clone();
+        values.extend(spec.params.clone());
+        Ok(SideRequest {
+            spec,
+            name,
+            workload,
+            values,
+        })
+    };
+    let scratch = config.results_dir();
+    let built = revisions::build(
+        config,
+        vec![side(&base_text)?, side(&base_text)?, side(&more_text)?],
+        &scratch,
+        crate::results::TMP_PREFIX,
+    )?;
+    let [a, a_again, b] = built.sides.as_slice() else {
+        bail!("three sides were built");
+    };
+    let methods = if args.methods.is_empty() {
+        vec![
+            Method::Sequential,
+            Method::Interleaved,
+            Method::Duet,
+            Method::Instructions,
+        ]
+    } else {
+        args.methods.clone()
+    };
+    let tools = Toolbox::detect();
+    let options = Settings::of(config);
+    println!(
+        "bench-verdicts: workload `{name}`, A/A: {p}={base_text} twice, A/B: {p}={base_text} \
+         against {p}={more_text} (+{extra} % work), {pairs} runs or pairs per side, {repeats} \
+         comparisons of each per method",
+        p = args.param,
+        extra = args.extra_pct,
+        pairs = args.pairs,
+        repeats = args.repeats
+    );
+    let mut rows = Vec::new();
+    for method in methods {
+        let repeats = if method == Method::Instructions {
+            args.instruction_repeats.max(1)
+        } else {
+            args.repeats
+        };
+        let progress = Progress::bar(u64::from(repeats) * 2, &format!("{method:?} "));
+        let mut tallies: Vec<Tally> = Vec::new();
+        // Warm caches and the page cache once per method.
+        if method != Method::Instructions {
+            measure::run_once(&a.prepared)?;
+            measure::run_once(&b.prepared)?;
+        }
+        for _ in 0..repeats {
+            for (other, same) in [(a_again, true), (b, false)] {
+                let verdicts = compare_once(method, [a, other], args.pairs, &tools, &options)
+                    .inspect_err(|_| progress.abandon())?;
+                if tallies.is_empty() {
+                    tallies = vec![Tally::default(); verdicts.len()];
+                }
+                for (tally, (_, verdict)) in tallies.iter_mut().zip(&verdicts) {
+                    if same {
+                        tally.same_total += 1;
+                        tally.same_flagged += u32::from(*verdict != Verdict::NoChange);
+                    } else {
+                        tally.more_total += 1;
+                        tally.more_caught += u32::from(*verdict == Verdict::Regressed);
+                    }
+                }
+                progress.step(&format!(
+                    "{} {}",
+                    if same { "A/A" } else { "A/B" },
+                    verdicts
+                        .iter()
+                        .map(|(m, v)| format!("{m} {}", v.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        progress.finish();
+        let measures: Vec<&str> = match method {
+            Method::Instructions => vec![callgrind_measure()],
+            _ => TIMED.to_vec(),
+        };
+        for (measure, tally) in measures.into_iter().zip(tallies) {
+            rows.push((method, measure, tally));
+        }
+    }
+    println!();
+    println!(
+        "| method | measure | A/A flagged | A/B (+{} %) caught |",
+        args.extra_pct
+    );
+    println!("|---|---|---:|---:|");
+    for (method, measure, tally) in &rows {
+        println!(
+            "| {} | `{measure}` | {}/{} | {}/{} |",
+            method.describe(),
+            tally.same_flagged,
+            tally.same_total,
+            tally.more_caught,
+            tally.more_total
+        );
+    }
+    Ok(0)
+}
+
+fn callgrind_measure() -> &'static str {
+    "instructions"
+}
+
+/// The statistics and thresholds `profile-compare` uses.
+struct Settings {
+    options: CompareOptions,
+    instructions_limit: f64,
+}
+
+impl Settings {
+    fn of(config: &Config) -> Settings {
+        Settings {
+            options: CompareOptions {
+                alpha: 0.05,
+                noise_band: config.thresholds.noise / 100.0,
+                min_samples: 3,
+            },
+            instructions_limit: config.thresholds.instructions / 100.0,
+        }
+    }
+}
+
+/// One comparison of `sides[1]` against `sides[0]`: per measure, the
+/// verdict `profile-compare` would give (significant, and beyond the noise
+/// band of `thresholds.noise`).
+fn compare_once(
+    method: Method,
+    sides: [&BuiltSide; 2],
+    pairs: u32,
+    tools: &Toolbox,
+    settings: &Settings,
+) -> anyhow::Result<Vec<(&'static str, Verdict)>> {
+    if method == Method::Instructions {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-verdicts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let count = |side: &BuiltSide| callgrind::count_instructions(tools, &side.prepared, &dir);
+        let (a, b) = (count(sides[0]), count(sides[1]));
+        let _ = std::fs::remove_dir_all(&dir);
+        let exact = stats::compare_exact(
+            a? as f64,
+            b? as f64,
+            Better::Lower,
+            settings.instructions_limit,
+        );
+        return Ok(vec![(callgrind_measure(), exact.verdict)]);
+    }
+    let owned = [sides[0].clone(), sides[1].clone()];
+    let samples = match method {
+        Method::Sequential => {
+            let mut samples = vec![Vec::new(), Vec::new()];
+            for (side, out) in owned.iter().zip(samples.iter_mut()) {
+                for _ in 0..pairs {
+                    out.push(measure::run_once(&side.prepared)?.0);
+                }
+            }
+            samples
+        }
+        Method::Interleaved => revisions::interleaved_runs(&owned, 0, pairs)?,
+        Method::Duet => revisions::duet_runs(&owned, 0, pairs)?,
+        Method::Instructions => unreachable!("counted above"),
+    };
+    let value = |sample: &RunSample, measure: &str| match measure {
+        "wall_s" => sample.wall_s,
+        _ => sample.user_s + sample.sys_s,
+    };
+    Ok(TIMED
+        .iter()
+        .map(|&measure| {
+            let a: Vec<f64> = samples[0].iter().map(|s| value(s, measure)).collect();
+            let b: Vec<f64> = samples[1].iter().map(|s| value(s, measure)).collect();
+            let comparison = match method {
+                Method::Sequential => stats::compare(&a, &b, Better::Lower, &settings.options),
+                _ => stats::compare_paired(&a, &b, Better::Lower, &settings.options),
+            };
+            (measure, comparison.verdict)
+        })
+        .collect())
+}
+
+/// A's value of the parameter: `--base`, else its `--NAME` flag or default.
+fn base_value(
+    config: &Config,
+    args: &Args,
+    values: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<f64> {
+    let Some(param) = config.params.get(&args.param) else {
+        let names: Vec<&str> = config.params.keys().map(String::as_str).collect();
+        bail!(
+            "--param {}: no such parameter in {} (declared: {})",
+            args.param,
+            config.path.display(),
+            names.join(", ")
+        );
+    };
+    if !matches!(param.default.kind(), "integer" | "number") {
+        bail!(
+            "--param {}: a {} cannot be raised by a percentage",
+            args.param,
+            param.default.kind()
+        );
+    }
+    match args.base {
+        Some(base) if base.is_finite() && base > 0.0 => Ok(base),
+        Some(base) => bail!("--base {base}: give a positive amount of work"),
+        None => values[&args.param]
+            .parse::<f64>()
+            .with_context(|| format!("the value of {} is not a number", args.param)),
+    }
+}
