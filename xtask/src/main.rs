@@ -20,18 +20,18 @@ mod tasks;
 mod tidy;
 mod tools;
 
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
+fn main() {
+    // First, before any thread starts: the signal mask is inherited.
     runs::process::install_interrupt_handler();
-    match cli::run() {
-        Ok(code) => ExitCode::from(code),
-        // The interrupt handler reports and exits; a task that noticed its
-        // child die of the interrupt first must not call that a failure.
-        Err(_) if runs::process::interrupted() => ExitCode::from(tasks::exit::INTERRUPTED),
+    let code = match cli::run() {
+        Ok(code) => code,
+        // After an interrupt the task's error is its consequence (a child
+        // killed, a commit refused): `exit` reports the interrupt instead.
+        Err(_) if runs::process::interrupted() => tasks::exit::INTERRUPTED,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(tasks::exit::FAILURE)
+            tasks::exit::FAILURE
         }
-    }
+    };
+    runs::process::exit(code)
 }
