@@ -617,7 +617,7 @@ fn interrupt_signals() -> nix::sys::signal::SigSet {
 
 /// How long a phase that cannot notice the interrupt (stuck in a write to a
 /// slow disk, say) may keep the xtask alive after every child is stopped.
-const INTERRUPT_WATCHDOG: Duration = Duration::from_secs(5);
+const INTERRUPT_WATCHDOG: Duration = Duration::from_secs(10);
 
 /// Installs the handling of SIGINT, SIGTERM and SIGHUP, all alike: every
 /// descendant is stopped (SIGTERM, then SIGKILL), the task notices (its
