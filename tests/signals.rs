@@ -483,3 +483,73 @@ fn interrupts_massif() {
         send,
     ));
 }
+
+/// Without any signal: a descendant that left its process group (`setsid`)
+/// is stopped when the run that started it ends, with a warning naming it.
+#[test]
+fn a_setsid_descendant_does_not_outlive_its_run() {
+    let case = Case::new("daemon", "SIGTERM");
+    let script = format!(
+        "setsid sh -c 'echo > {marker}; exec sleep {sleep}' & \
+         while [ ! -e {marker} ]; do sleep 0.01; done",
+        marker = case.marker().display(),
+        sleep = case.sleep
+    );
+    let config = case.command_config(&script);
+    let args = [
+        "profile-baseline",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--no-profile",
+    ];
+    let (status, output) = case.finish(case.xtask(&config, &args).spawn().unwrap());
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{output}");
+    assert!(
+        output.contains("warning: stopped 1 process(es) left running after"),
+        "{output}"
+    );
+    let survivors = survivors(&[&case.sleep]);
+    for (pid, _) in &survivors {
+        kill(*pid, libc::SIGKILL);
+    }
+    assert!(survivors.is_empty(), "survivors {survivors:?}\n{output}");
+}
+
+/// A full disk while perf.data is written is reported as such (file and OS
+/// error), not as the workload dying of SIGPIPE. Needs a 64 KiB tmpfs, so
+/// root: skipped with a note otherwise.
+#[test]
+fn a_full_disk_while_perf_writes_is_named() {
+    if !common::has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping");
+        return;
+    }
+    let case = Case::new("fulldisk", "SIGTERM");
+    let results = case.dir.join("results");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&results)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("note: cannot mount a tmpfs here (not root?); skipping");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&results);
+    let config = case.command_config("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done");
+    let (status, output) = case.finish(case.xtask(&config, &["flamegraph"]).spawn().unwrap());
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{output}");
+    assert!(
+        output.contains("perf.data: No space left on device"),
+        "{output}"
+    );
+    assert!(!output.contains("signal 13"), "{output}");
+}
