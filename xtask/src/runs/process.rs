@@ -664,8 +664,13 @@ fn on_interrupt(signal: nix::sys::signal::Signal) {
     let live: Vec<i32> = {
         let mut state = children();
         if state.interrupt.is_some() {
-            // A second signal while the first one is handled: stopping is
-            // already under way and bounded in time.
+            drop(state);
+            // A second signal: once every descendant is stopped, exit now
+            // rather than wait for a phase that is slow to notice.
+            let done = stopped().0.lock().map(|s| s.is_some()).unwrap_or(false);
+            if done {
+                exit_interrupted();
+            }
             return;
         }
         state.interrupt = Some(signal);
@@ -677,9 +682,14 @@ fn on_interrupt(signal: nix::sys::signal::Signal) {
     *lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(count);
     condvar.notify_all();
     // The task normally notices at once and exits through `exit`; this is
-    // for a phase that cannot.
-    std::thread::sleep(INTERRUPT_WATCHDOG);
-    exit_interrupted();
+    // for a phase that cannot. Its own thread, so that a second signal is
+    // still received meanwhile.
+    let _ = std::thread::Builder::new()
+        .name("interrupt watchdog".into())
+        .spawn(|| {
+            std::thread::sleep(INTERRUPT_WATCHDOG);
+            exit_interrupted();
+        });
 }
 
 /// Stops every child group and every descendant (setsid ones included, on
