@@ -553,3 +553,30 @@ fn a_full_disk_while_perf_writes_is_named() {
     );
     assert!(!output.contains("signal 13"), "{output}");
 }
+
+/// Children start with no signal blocked or ignored, whatever the xtask does
+/// with its own signals: perf must receive the SIGINT that makes it write
+/// its data, a workload the SIGTERM that asks it to stop.
+#[test]
+fn children_start_with_default_signal_handling() {
+    let case = Case::new("mask", "SIGINT");
+    // python reports on itself: SIGHUP, SIGINT or SIGTERM blocked or
+    // ignored (mask 0x4003) fails the run. (Other signals may come ignored
+    // from whatever started the test.)
+    let check = "import sys\n\
+                 fields = dict(l.split(':', 1) for l in open('/proc/self/status'))\n\
+                 sys.exit(any(int(fields[k], 16) & 0x4003 for k in ('SigBlk', 'SigIgn')))";
+    let config = case.config(&format!(
+        "[workloads.w]\ncommand = \"python3\"\nargs = [\"-c\", {check:?}]\n"
+    ));
+    let args = [
+        "profile-baseline",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--no-profile",
+    ];
+    let (status, output) = case.finish(case.xtask(&config, &args).spawn().unwrap());
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{output}");
+}

@@ -21,7 +21,7 @@ mod tidy;
 mod tools;
 
 fn main() {
-    // First, before any thread starts: the signal mask is inherited.
+    // First: a signal from now on interrupts the task cleanly.
     runs::process::install_interrupt_handler();
     let code = match cli::run() {
         Ok(code) => code,

@@ -606,13 +606,25 @@ pub fn commit_unless_interrupted<T>(
 
 /// The signals that interrupt a task: Ctrl-C, and what CI cancellation,
 /// `timeout` and a closed terminal send.
-fn interrupt_signals() -> nix::sys::signal::SigSet {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        set.add(signal);
+const INTERRUPT_SIGNALS: [nix::sys::signal::Signal; 3] = [
+    nix::sys::signal::Signal::SIGINT,
+    nix::sys::signal::Signal::SIGTERM,
+    nix::sys::signal::Signal::SIGHUP,
+];
+
+/// The write end of the self-pipe: the signal handler's only way out.
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// The signal handler: writes the signal's number to the self-pipe (write is
+/// async-signal-safe; the pipe is non-blocking, so a burst of signals never
+/// blocks it) and does nothing else.
+extern "C" fn on_signal(signal: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(std::sync::atomic::Ordering::Relaxed);
+    let byte = signal as u8;
+    // SAFETY: writes one byte from a live local to a file descriptor.
+    unsafe {
+        libc::write(fd, (&byte as *const u8).cast(), 1);
     }
-    set
 }
 
 /// How long a phase that cannot notice the interrupt (stuck in a write to a
@@ -625,32 +637,59 @@ const INTERRUPT_WATCHDOG: Duration = Duration::from_secs(10);
 /// prints the interrupted line once and exits 130. Results being written
 /// stay under their temporary names, which `cleanup` removes.
 ///
-/// Must be called first thing in `main`, before any other thread exists: the
-/// signals are blocked here and every later thread inherits the mask, so
-/// only the dedicated thread below receives them, through `sigwait` (no
-/// async-signal-safety limits on what it does). Children start with an empty
-/// mask (std::process resets it before exec).
+/// A self-pipe, not a blocked signal mask and `sigwait`: a mask is inherited
+/// by every child (perf would ignore the SIGINT that makes it write its
+/// data), whereas a caught signal reverts to its default action at exec.
+/// The handler only writes to the pipe; a dedicated thread reads it and
+/// does the work, free of async-signal-safety limits.
 pub fn install_interrupt_handler() {
-    let signals = interrupt_signals();
-    if let Err(error) = signals.thread_block() {
-        eprintln!("warning: cannot block interrupt signals ({error}): Ctrl-C will not stop child processes");
-        return;
-    }
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let (reader, writer) = match std::io::pipe() {
+        Ok(pipe) => pipe,
+        Err(error) => {
+            eprintln!("warning: cannot handle interrupts ({error}): Ctrl-C will not stop child processes cleanly");
+            return;
+        }
+    };
+    let writer = std::os::fd::OwnedFd::from(writer);
+    let _ = nix::fcntl::fcntl(
+        &writer,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
+    SIGNAL_PIPE.store(
+        std::os::fd::IntoRawFd::into_raw_fd(writer),
+        std::sync::atomic::Ordering::SeqCst,
+    );
     SUBREAPER.store(
         crate::runs::descendants::become_subreaper(),
         std::sync::atomic::Ordering::SeqCst,
     );
     let spawned = std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || loop {
-            if let Ok(signal) = signals.wait() {
-                on_interrupt(signal);
+        .spawn(move || {
+            let mut reader = reader;
+            let mut byte = [0u8; 1];
+            while let Ok(1) = reader.read(&mut byte) {
+                if let Ok(signal) = Signal::try_from(i32::from(byte[0])) {
+                    on_interrupt(signal);
+                }
             }
         });
     if spawned.is_err() {
-        // Without the waiting thread blocked signals would be ignored:
-        // restore their default action (end the process).
-        let _ = signals.thread_unblock();
+        return;
+    }
+    // SA_RESTART: the main thread's reads and waits go on undisturbed; it
+    // learns of the interrupt from its children's deaths and the flag.
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in INTERRUPT_SIGNALS {
+        // SAFETY: the handler only loads an atomic and calls write(2).
+        unsafe {
+            let _ = sigaction(signal, &action);
+        }
     }
 }
 
