@@ -736,7 +736,12 @@ fn on_interrupt(signal: nix::sys::signal::Signal) {
 /// how many processes were stopped.
 fn stop_everything(groups: &[i32]) -> usize {
     use crate::runs::descendants;
-    let mut stopped: BTreeSet<i32> = groups.iter().copied().collect();
+    // Counted: live processes only (a registered group may have just ended).
+    let mut stopped: BTreeSet<i32> = groups
+        .iter()
+        .copied()
+        .filter(|g| process_alive(*g))
+        .collect();
     let live = || -> Vec<descendants::Descendant> {
         descendants::list()
             .into_iter()
