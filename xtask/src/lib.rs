@@ -8,9 +8,9 @@
 //! // In the project's own xtask, for `cargo xtask profile <task> ...`:
 //! let mut args = std::env::args_os().skip(1); // the program's name
 //! if args.next().is_some_and(|a| a == "profile") {
-//!     std::process::exit(xtask_profiling::run_as("cargo xtask profile", args).into());
+//!     xtask_profiling::run_as("cargo xtask profile", args); // ends the process
 //! }
-//! # mod xtask_profiling { pub fn run_as(_: &str, _: impl Iterator) -> u8 { 0 } }
+//! # mod xtask_profiling { pub fn run_as(_: &str, _: impl Iterator) -> ! { loop {} } }
 //! ```
 //!
 //! The layout tells the architecture:
@@ -35,8 +35,8 @@ mod tools;
 use std::ffi::OsString;
 
 /// `cargo xtask <task> ...`: the tasks as a program, from this process's
-/// arguments. Returns the exit status.
-pub fn main() -> u8 {
+/// arguments. Ends the process with the task's exit status.
+pub fn main() -> ! {
     let mut args = std::env::args_os();
     args.next(); // the program's own path
     run_as("cargo xtask", args)
@@ -45,31 +45,33 @@ pub fn main() -> u8 {
 /// The tasks under another name, for a program that mounts them:
 /// `args` are what follows that name (`flamegraph --runs 2`), `bin_name` is
 /// how usage lines and `--help` spell the command (`cargo xtask profile`).
-/// Returns the exit status (README, "Exit codes"): 0 on success, 130 when
-/// interrupted.
-pub fn run_as<I, T>(bin_name: &str, args: I) -> u8
+/// Ends the process with the task's exit status (README, "Exit codes"):
+/// its end waits for every child to be stopped after Ctrl-C, SIGTERM or
+/// SIGHUP, whose handlers it installs.
+pub fn run_as<I, T>(bin_name: &str, args: I) -> !
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString>,
 {
+    // First: a signal from now on interrupts the task cleanly.
     runs::process::install_interrupt_handler();
-    let args = match utf8_args(bin_name, args) {
-        Ok(args) => args,
+    let code = match utf8_args(bin_name, args) {
+        Ok(args) => match cli::run(bin_name, args) {
+            Ok(code) => code,
+            // After an interrupt the task's error is its consequence (a child
+            // killed, a commit refused): `exit` reports the interrupt instead.
+            Err(_) if runs::process::interrupted() => tasks::exit::INTERRUPTED,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                tasks::exit::FAILURE
+            }
+        },
         Err(error) => {
             eprintln!("error: {error:#}");
-            return tasks::exit::USAGE;
+            tasks::exit::USAGE
         }
     };
-    match cli::run(bin_name, args) {
-        Ok(code) => code,
-        // The interrupt handler reports and exits; a task that noticed its
-        // child die of the interrupt first must not call that a failure.
-        Err(_) if runs::process::interrupted() => tasks::exit::INTERRUPTED,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            tasks::exit::FAILURE
-        }
-    }
+    runs::process::exit(code)
 }
 
 /// The argument list clap sees: the command's name, then the arguments,

@@ -1,6 +1,6 @@
 //! `cargo xtask`: everything lives in the library (src/lib.rs), which other
 //! programs can mount as a subcommand of their own.
 
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(xtask::main())
+fn main() {
+    xtask::main()
 }

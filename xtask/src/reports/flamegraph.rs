@@ -31,10 +31,14 @@ fn base_options(title: &str, subtitle: &str, kind: Kind) -> Options<'static> {
 /// flamegraph.svg and top-functions.txt from a CPU profile's cpu.folded in `dir`.
 pub fn write_cpu_files(dir: &Path, title: &str, subtitle: &str) -> anyhow::Result<()> {
     use crate::runs::cpu_profile::{FOLDED, SVG, TOP};
+    use crate::runs::process::check_interrupted;
+    // No child runs in these steps to die of an interrupt: they ask.
+    check_interrupted()?;
     let folded = dir.join(FOLDED);
     let text = std::fs::read_to_string(&folded)
         .with_context(|| format!("cannot read {}", folded.display()))?;
     render_text(&text, &dir.join(SVG), title, subtitle, Kind::Cpu)?;
+    check_interrupted()?;
     let stats = crate::reports::functions::from_folded(&text);
     let top = dir.join(TOP);
     std::fs::write(&top, crate::reports::functions::render_top(&stats, 30))
@@ -45,6 +49,7 @@ pub fn write_cpu_files(dir: &Path, title: &str, subtitle: &str) -> anyhow::Resul
 /// the tool gave stacks (Instruments does not).
 pub fn write_memory_svg(dir: &Path, title: &str, tool: &str) -> anyhow::Result<()> {
     use crate::runs::memory_profile::{FOLDED, SVG};
+    crate::runs::process::check_interrupted()?;
     if !dir.join(FOLDED).is_file() {
         return Ok(());
     }

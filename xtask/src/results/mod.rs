@@ -112,6 +112,10 @@ impl Pending {
     /// one of ours (marked by `marker`, compare.json), never a directory
     /// someone else made.
     pub fn replace(self, marker: &str) -> anyhow::Result<PathBuf> {
+        crate::runs::process::commit_unless_interrupted(|| self.replace_now(marker))
+    }
+
+    fn replace_now(&self, marker: &str) -> anyhow::Result<PathBuf> {
         let (tmp, dir) = (&self.dir, self.results_dir.join(&self.name));
         if dir.exists() {
             if !dir.join(marker).is_file() {
@@ -156,10 +160,16 @@ impl Pending {
         Ok(target)
     }
 
-    /// Renames the directory into place. Two tasks finishing in the same
-    /// second get `-2`, `-3`, ...: rename onto an existing non-empty
-    /// directory fails, so the first one to claim a name keeps it.
+    /// Renames the directory into place, unless the task was interrupted
+    /// (then it stays temporary: nothing completes after Ctrl-C). Two tasks
+    /// finishing in the same second get `-2`, `-3`, ...: rename onto an
+    /// existing non-empty directory fails, so the first one to claim a name
+    /// keeps it.
     pub fn commit(self) -> anyhow::Result<PathBuf> {
+        crate::runs::process::commit_unless_interrupted(|| self.commit_now())
+    }
+
+    fn commit_now(&self) -> anyhow::Result<PathBuf> {
         for attempt in 1..100 {
             let name = if attempt == 1 {
                 self.name.clone()

@@ -377,7 +377,7 @@ fn mount_code(project: &Path) -> String {
         "last step: in {}/xtask's main(), before its own subcommands, add\n\n\
          \x20   let mut args = std::env::args_os().skip(1);\n\
          \x20   if args.next().is_some_and(|a| a == \"profile\") {{\n\
-         \x20       std::process::exit(xtask_profiling::run_as(\"cargo xtask profile\", args).into());\n\
+         \x20       xtask_profiling::run_as(\"cargo xtask profile\", args); // ends the process\n\
          \x20   }}\n\n\
          (adapt it to how your xtask reads its arguments), then: cargo xtask profile doctor",
         project.display()

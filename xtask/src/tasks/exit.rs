@@ -11,6 +11,6 @@ pub const REGRESSION: u8 = 3;
 pub const TOOLS_MISSING: u8 = 4;
 /// `memory --leak-check`: more bytes definitely lost than `thresholds.leaked_bytes`.
 pub const LEAKS: u8 = 5;
-/// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it); the
-/// interrupt handler exits with it itself.
+/// Interrupted by Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT, as shells report
+/// it); `runs::process::exit` turns any exit after an interrupt into it.
 pub const INTERRUPTED: u8 = crate::runs::process::INTERRUPTED_EXIT;

@@ -126,6 +126,8 @@ pub(super) fn finish_profile(
     folded_samples: u64,
     tools: &Toolbox,
 ) -> anyhow::Result<CpuProfile> {
+    // The folding is done; what follows runs no child that an interrupt would stop.
+    process::check_interrupted()?;
     let complete_stacks = complete_stacks(dir)?;
     notes.extend(sample_notes(&record, folded_samples, complete_stacks));
     Ok(CpuProfile {

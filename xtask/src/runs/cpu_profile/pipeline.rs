@@ -109,6 +109,19 @@ pub(super) fn profile_with_perf(
     let scripted = scripting.wait();
     spinner.finish();
 
+    // A full disk first: when the copy into perf.data fails, perf record
+    // dies of the closed pipe (SIGPIPE), which is no fault of the workload.
+    if let Err(CopyError::Write(error)) = &copied {
+        bail!(
+            "cannot write {}: {error}{}",
+            data.display(),
+            if error.raw_os_error() == Some(libc::ENOSPC) {
+                " (free some space, or point results_dir in profiling.toml at a larger disk)"
+            } else {
+                ""
+            }
+        );
+    }
     if !recorded.success() {
         return Err(RunFailure {
             command,
@@ -117,8 +130,12 @@ pub(super) fn profile_with_perf(
         }
         .into());
     }
-    let counted =
-        copied.with_context(|| format!("cannot copy perf's data to {}", data.display()))?;
+    let counted = match copied {
+        Ok(counted) => counted,
+        Err(CopyError::Read(error) | CopyError::Write(error)) => {
+            return Err(error).context("cannot read perf record's data stream")
+        }
+    };
     let folded_samples =
         folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
     if !scripted.success() {
@@ -150,6 +167,14 @@ pub(super) fn profile_with_perf(
     )
 }
 
+/// Why perf's stream did not reach perf.data: reading the stream, or writing
+/// the file (a full disk), which the user must hear about as such.
+#[derive(Debug)]
+enum CopyError {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
 /// perf's data on its way to perf script, with perf.data as the buffer: the
 /// copier appends what perf sends (perf record never waits for perf script),
 /// the feeder passes on what the file holds as fast as perf script takes it.
@@ -163,11 +188,13 @@ struct Spool {
 
 impl Spool {
     /// Copies perf's stream into the file, counting its records on the way.
+    /// On an error it returns at once, dropping `from`: perf record then
+    /// dies of the closed pipe instead of filling a disk that is full.
     fn fill(
         &self,
         mut from: impl Read,
-        mut file: std::fs::File,
-    ) -> std::io::Result<perf::StreamCounter> {
+        mut file: impl Write,
+    ) -> Result<perf::StreamCounter, CopyError> {
         let mut counter = perf::StreamCounter::default();
         let mut buffer = vec![0u8; 1 << 16];
         let result = loop {
@@ -175,10 +202,10 @@ impl Spool {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(e),
+                Err(e) => break Err(CopyError::Read(e)),
             };
             if let Err(e) = file.write_all(&buffer[..n]) {
-                break Err(e);
+                break Err(CopyError::Write(e));
             }
             counter.feed(&buffer[..n]);
             self.update(|state| state.0 += n as u64);
@@ -222,5 +249,33 @@ impl Spool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         change(&mut state);
         self.grew.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk while perf.data is written is a write error of the file,
+    /// told apart from the stream's errors, and the feeder is released.
+    #[test]
+    fn a_full_disk_is_a_write_error() {
+        let spool = Spool::default();
+        // /dev/full fails every write with ENOSPC, as a full disk does.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let stream = std::io::Cursor::new(vec![0u8; 4096]);
+        match spool.fill(stream, full) {
+            Err(CopyError::Write(error)) => {
+                assert_eq!(error.raw_os_error(), Some(libc::ENOSPC), "{error}")
+            }
+            other => panic!("expected a write error, got {other:?}"),
+        }
+        assert!(
+            spool.state.lock().unwrap().1,
+            "the stream must read as ended"
+        );
     }
 }

@@ -1,0 +1,148 @@
+//! Every process below the xtask, found through `/proc` (Linux).
+//!
+//! Killing a child's process group misses descendants that left it (`setsid`,
+//! `setpgid`, a daemonizing server). The xtask is a child subreaper
+//! (`PR_SET_CHILD_SUBREAPER`), so such a process, once its parent dies, is
+//! reparented to the xtask instead of to init: it stays a descendant, and
+//! walking the parent links from `/proc` finds it. Killing and re-walking
+//! until nothing is left catches the ones that are reparented only as their
+//! parents die.
+//!
+//! macOS has neither `/proc` nor a subreaper: there every function here finds
+//! nothing, and stopping a child means killing its process group only.
+
+/// One process below us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Descendant {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgrp: i32,
+    /// Exited but not yet reaped: it runs nothing, only its parent's wait
+    /// removes it.
+    pub zombie: bool,
+    /// The program's name (`comm`), for messages.
+    pub name: String,
+}
+
+/// Makes this process a child subreaper, so that orphaned descendants are
+/// reparented to it (and stay findable) instead of to init. Linux only;
+/// whether it took effect.
+pub fn become_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        nix::sys::prctl::set_child_subreaper(true).is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Every process whose chain of parents leads to this one (itself
+/// excluded), zombies included.
+pub fn list() -> Vec<Descendant> {
+    let all = all_processes();
+    let me = std::process::id() as i32;
+    let mut found = Vec::new();
+    let mut parents = vec![me];
+    // Breadth first: each round takes the children of the previous round.
+    while !parents.is_empty() {
+        let children: Vec<Descendant> = all
+            .iter()
+            .filter(|p| parents.contains(&p.ppid) && p.pid != me)
+            .cloned()
+            .collect();
+        parents = children.iter().map(|c| c.pid).collect();
+        found.extend(children);
+    }
+    found
+}
+
+#[cfg(target_os = "linux")]
+fn all_processes() -> Vec<Descendant> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            // A process may end between the listing and this read: skip it.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            parse_stat(pid, &stat)
+        })
+        .collect()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn all_processes() -> Vec<Descendant> {
+    Vec::new()
+}
+
+/// `/proc/PID/stat`: `pid (comm) state ppid pgrp ...`; comm may hold spaces
+/// and parentheses, so the fields are read after its last `)`.
+fn parse_stat(pid: i32, stat: &str) -> Option<Descendant> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_string();
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some(Descendant {
+        pid,
+        ppid,
+        pgrp,
+        zombie: state == "Z" || state == "X",
+        name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stat_lines_with_odd_names() {
+        let stat = "4242 (my (odd) prog) S 17 4242 4242 0 -1 4194304 100 0 0 0";
+        assert_eq!(
+            parse_stat(4242, stat),
+            Some(Descendant {
+                pid: 4242,
+                ppid: 17,
+                pgrp: 4242,
+                zombie: false,
+                name: "my (odd) prog".into(),
+            })
+        );
+        let zombie = parse_stat(7, "7 (sh) Z 1 7 7 0").unwrap();
+        assert!(zombie.zombie);
+        assert_eq!(parse_stat(7, "garbage"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn finds_a_grandchild_through_its_parent() {
+        // sh starts a sleep and waits: the sleep is our grandchild.
+        let marker = format!("7{}.25", std::process::id() % 100_000);
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", &format!("sleep {marker}; true")])
+            .spawn()
+            .unwrap();
+        let sh = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let grandchild = loop {
+            if let Some(found) = list().into_iter().find(|d| d.ppid == sh) {
+                break found;
+            }
+            assert!(std::time::Instant::now() < deadline, "no grandchild found");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert_eq!(grandchild.name, "sleep");
+        assert!(list().iter().any(|d| d.pid == sh));
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(grandchild.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
