@@ -689,3 +689,57 @@ command = "true"
     assert!(out.contains("help: raise `ready.timeout`"), "{out}");
     assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
 }
+
+/// A server that dies while its load runs: the error names the server's
+/// end (its exit status and output), not only the load's failure.
+#[test]
+fn a_server_that_dies_mid_load_is_named_as_the_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = format!(
+        "import socket, sys, time\n\
+         s = socket.socket()\n\
+         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port}))\n\
+         s.listen()\n\
+         time.sleep(0.5)\n\
+         print('server: out of memory, giving up')\n\
+         sys.exit(7)\n"
+    );
+    let sandbox = Sandbox::new(
+        "dies-mid-load",
+        &format!(
+            r#"
+[workloads.fragile]
+command = "python3"
+args = ["-c", {server:?}]
+ready = {{ port = "{port}", timeout = 10 }}
+[workloads.fragile.load]
+command = "sh"
+args = ["-c", "sleep 1.5; echo 'Connection reset by peer' >&2; exit 1"]
+"#
+        ),
+    );
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--workload",
+        "fragile",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--no-profile",
+    ]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("the server exited during the load: exit status 7"),
+        "{out}"
+    );
+    assert!(out.contains("server: out of memory, giving up"), "{out}");
+    assert!(out.contains("the load then failed"), "{out}");
+    assert!(sandbox.results().is_empty());
+}

@@ -193,6 +193,11 @@ impl Case {
                 "expected one interrupted line naming {signal}, got {lines:?}"
             ));
         }
+        // A child that outlived our reading end used to complain about it
+        // (cargo's "Broken pipe" after an interrupted build).
+        if stderr.contains("Broken pipe") {
+            problems.push(format!("a child complained of a broken pipe:\n{stderr}"));
+        }
         let complete: Vec<String> = std::fs::read_dir(self.dir.join("results"))
             .unwrap()
             .map(|e| e.unwrap().path())

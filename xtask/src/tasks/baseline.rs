@@ -293,8 +293,19 @@ fn run_service_scale(
         };
         Ok((samples, cpu))
     })();
+    // A server that died mid-load shows up as the load's own error (a reset
+    // connection): name the server's end first, the load's as its result.
+    let server_died = !running.is_running();
     let server_outcome = service::stop_server(running);
-    let (samples, cpu) = measured?;
+    let (samples, cpu) = match measured {
+        Ok(measured) => measured,
+        Err(load_error) if server_died => anyhow::bail!(
+            "the server exited during the load: {}\n{}\n  the load then failed: {load_error:#}",
+            server_outcome.describe(None),
+            server_outcome.tail()
+        ),
+        Err(error) => return Err(error),
+    };
     if server_outcome.timed_out {
         eprintln!("warning: the server ignored SIGINT and was killed");
     }
