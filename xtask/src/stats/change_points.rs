@@ -6,8 +6,9 @@
 //!
 //! The method is E-divisive means (Matteson & James, "A nonparametric
 //! approach for multiple change point analysis of multivariate data", JASA
-//! 2014), as MongoDB's `signal-processing-algorithms`, Hunter and Apache
-//! Otava use it on performance histories:
+//! 2014), as MongoDB's `signal-processing-algorithms` runs it on
+//! performance histories (Hunter and Apache Otava build on it, with another
+//! significance test):
 //!
 //! 1. For a split of a segment into `X = y[..tau]` and `Y = y[tau..]`, the
 //!    energy statistic `q(tau) = n m / (n + m) * (2 E|X - Y| - E|X - X'| -
@@ -89,7 +90,7 @@ pub fn find(series: &[f64], alpha: f64, permutations: usize, seed: u64) -> Vec<C
 /// the first non-finite value as an error instead of no change points.
 ///
 /// `relative_change` is 0 when `mean_before` is 0 (no relative size; the
-/// means say what happened).
+/// means say what happened). A NaN `alpha` keeps nothing.
 pub fn try_find(
     series: &[f64],
     alpha: f64,
@@ -131,7 +132,9 @@ pub fn try_find(
         };
         let tested: Vec<&Segment> = windows.iter().map(|w| &segments[w]).collect();
         let p_value = permutation_p_value(&tested, observed, permutations);
-        if !(p_value <= alpha) {
+        // A NaN alpha keeps nothing.
+        let significant = p_value <= alpha;
+        if !significant {
             break;
         }
         found.push((index, p_value));
@@ -520,14 +523,14 @@ mod tests {
                     .flat_map(|a| t.iter().map(move |b| (a - b).abs()))
                     .sum()
             };
-            for tau in 1..m {
+            for (tau, &got) in q.iter().enumerate().take(m).skip(1) {
                 let (x, z) = y.split_at(tau);
                 let (nx, nz) = (x.len() as f64, z.len() as f64);
                 let e = 2.0 * pairs(x, z) / (nx * nz)
                     - pairs(x, x) / (nx * nx)
                     - pairs(z, z) / (nz * nz);
                 let want = nx * nz / (nx + nz) * e;
-                assert_near(&format!("m={m} tau={tau}"), q[tau], want, 1e-9);
+                assert_near(&format!("m={m} tau={tau}"), got, want, 1e-9);
             }
         }
     }
@@ -548,16 +551,20 @@ mod tests {
     #[test]
     fn a_ten_percent_step_is_found_where_it_is() {
         let mut rng = Rng::new(2);
-        let mut extra = 0;
+        let (mut exact, mut extra) = (0, 0);
         for seed in 0..20 {
             let series = steps(&mut rng, &[(15, 1.0), (15, 1.1)], 0.02);
             let found = find(&series, 0.05, 199, seed);
-            let step = found.iter().find(|c| c.index == 15);
+            let step = found.iter().find(|c| c.index.abs_diff(15) <= 1);
             let step = step.unwrap_or_else(|| panic!("seed {seed}: {found:?}"));
             assert!(step.p_value <= 0.01, "{step:?}");
             assert_near("relative change", step.relative_change, 0.1, 0.03);
+            exact += usize::from(step.index == 15);
             extra += found.len() - 1;
         }
+        // Measured over 300 series: at index 15 in 97%, one off otherwise
+        // (a run next to the step looks like the other side).
+        assert!(exact >= 18, "at the step in {exact} of 20 series");
         // A further split of a flat half is a false alarm, at level alpha
         // (~6% measured over 300 series): 5 or more of 20 would happen 0.6%
         // of the time.
