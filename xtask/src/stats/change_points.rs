@@ -90,7 +90,8 @@ pub fn find(series: &[f64], alpha: f64, permutations: usize, seed: u64) -> Vec<C
 /// the first non-finite value as an error instead of no change points.
 ///
 /// `relative_change` is 0 when `mean_before` is 0 (no relative size; the
-/// means say what happened). A NaN `alpha` keeps nothing.
+/// means say what happened) or the change overflows. A NaN `alpha` keeps
+/// nothing.
 pub fn try_find(
     series: &[f64],
     alpha: f64,
@@ -107,6 +108,11 @@ pub fn try_find(
     if permutations == 0 {
         return Ok(Vec::new());
     }
+    // Sums of distances between values near f64::MAX overflow. Dividing by
+    // a power of two is exact, so the search on the scaled values makes the
+    // same decisions with the same p-values as on the raw ones.
+    let scale = power_of_two_below(series.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+    let scaled: Vec<f64> = series.iter().map(|v| v / scale).collect();
     let mut segments: HashMap<(usize, usize), Segment> = HashMap::new();
     loop {
         let mut bounds: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
@@ -116,7 +122,7 @@ pub fn try_find(
         let windows: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
         for &(start, end) in &windows {
             segments.entry((start, end)).or_insert_with(|| {
-                Segment::analyse(&series[start..end], min_segment, permutations, seed, start)
+                Segment::analyse(&scaled[start..end], min_segment, permutations, seed, start)
             });
         }
         // The candidate: the best split of any segment (the earliest on a tie).
@@ -141,7 +147,17 @@ pub fn try_find(
     }
     found.sort_unstable_by_key(|(i, _)| *i);
 
-    let mean = |from: usize, to: usize| series[from..to].iter().sum::<f64>() / (to - from) as f64;
+    let mean = |from: usize, to: usize| {
+        let values = &series[from..to];
+        let len = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / len;
+        if mean.is_finite() {
+            mean
+        } else {
+            // The sum overflowed; the mean itself cannot.
+            values.iter().map(|v| v / len).sum()
+        }
+    };
     Ok(found
         .iter()
         .enumerate()
@@ -153,15 +169,31 @@ pub fn try_find(
                 index,
                 mean_before: before,
                 mean_after: after,
-                relative_change: if before != 0.0 {
-                    (after - before) / before
-                } else {
-                    0.0
-                },
+                relative_change: relative_change(before, after),
                 p_value,
             }
         })
         .collect())
+}
+
+/// `(after - before) / before`; 0 when that is undefined (`before` is 0)
+/// or overflows (means of opposite signs near f64::MAX).
+fn relative_change(before: f64, after: f64) -> f64 {
+    let change = (after - before) / before;
+    if change.is_finite() {
+        change
+    } else {
+        0.0
+    }
+}
+
+/// The largest power of two not above `x` (1 for 0), normal numbers only.
+fn power_of_two_below(x: f64) -> f64 {
+    if x == 0.0 {
+        return 1.0;
+    }
+    let exponent = ((x.to_bits() >> 52) & 0x7ff).max(1);
+    f64::from_bits(exponent << 52)
 }
 
 /// One segment between change points: its best split and the best split
@@ -399,7 +431,7 @@ impl SplitMix64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_near, change_point_reference, Rng};
+    use super::super::test_support::{assert_close, assert_near, change_point_reference, Rng};
     use super::*;
 
     /// Permutation p-values from `ours` and `theirs` shuffles of the same
@@ -631,6 +663,44 @@ mod tests {
         assert_eq!(indices(&find(&last_jumps, 0.05, 199, 1)), [29]);
         let short = try_find(&last_jumps, 0.05, 199, 1, 2).unwrap();
         assert_eq!(indices(&short), [30]);
+    }
+
+    #[test]
+    fn scale_changes_nothing_and_huge_values_do_not_overflow() {
+        let mut rng = Rng::new(6);
+        let series = steps(&mut rng, &[(20, 1.0), (20, 1.05)], 0.02);
+        let found = find(&series, 0.05, 199, 3);
+        assert!(!found.is_empty());
+        for factor in [2f64.powi(-1000), 1e-300, 1e6, 1e300] {
+            let scaled: Vec<f64> = series.iter().map(|v| v * factor).collect();
+            let again = find(&scaled, 0.05, 199, 3);
+            assert_eq!(indices(&again), indices(&found), "x {factor:e}");
+            for (a, b) in again.iter().zip(&found) {
+                assert_eq!(a.p_value, b.p_value, "x {factor:e}");
+                assert_near("change", a.relative_change, b.relative_change, 1e-12);
+            }
+        }
+        // Near f64::MAX: sums of values and distances would overflow.
+        let huge: Vec<f64> = (0..40)
+            .map(|i| if i < 20 { 1e308 } else { 1.7e308 })
+            .collect();
+        let found = find(&huge, 0.05, 199, 3);
+        assert_eq!(indices(&found), [20]);
+        assert_close("before", found[0].mean_before, 1e308, 1e-15);
+        assert_close("after", found[0].mean_after, 1.7e308, 1e-15);
+        assert_near("change", found[0].relative_change, 0.7, 1e-12);
+        let opposite: Vec<f64> = (0..40)
+            .map(|i| if i < 20 { -1.7e308 } else { 1.7e308 })
+            .collect();
+        let found = find(&opposite, 0.05, 199, 3);
+        assert_eq!(indices(&found), [20]);
+        assert_eq!(found[0].relative_change, 0.0, "overflowing change");
+        assert_eq!(power_of_two_below(3.0), 2.0);
+        assert_eq!(power_of_two_below(f64::MAX), 2f64.powi(1023));
+        assert_eq!(
+            power_of_two_below(f64::MIN_POSITIVE / 4.0),
+            f64::MIN_POSITIVE
+        );
     }
 
     #[test]

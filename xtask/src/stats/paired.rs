@@ -78,6 +78,8 @@ const EXACT_CI_MAX_PAIRS: usize = 200;
 /// `alpha` is clamped to `[1e-12, 1]` (NaN counts as 0.05).
 ///
 /// None when there are fewer than 2 pairs, the lengths differ, or any value is not finite and positive.
+/// (Also when a ratio of two such values overflows or underflows, as
+/// `1e300 / 1e-300` does: it has no usable logarithm.)
 pub fn analyze(a: &[f64], b: &[f64], alpha: f64) -> Option<PairedAnalysis> {
     if a.len() != b.len() || a.len() < 2 {
         return None;
