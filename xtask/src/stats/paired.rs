@@ -247,7 +247,8 @@ fn interval_ranks(n: usize, alpha: f64) -> (usize, usize) {
         k
     } else {
         let mu = big_n as f64 / 2.0;
-        let sd = ((n * (n + 1) * (2 * n + 1)) as f64 / 24.0).sqrt();
+        let nf = n as f64;
+        let sd = (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt();
         let z = normal_quantile(1.0 - alpha / 2.0);
         (mu + 0.5 - z * sd).floor().clamp(1.0, max_k as f64) as usize
     };
