@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Generate xtask/tests/fixtures/stats/reference.json with scipy.
 
-The Rust statistics in xtask/src/stats.rs (used by `cargo xtask profile-compare`)
-are checked against these values by the unit tests in that file.  Re-run after
-changing the cases:
+The Rust statistics in xtask/src/stats/ (used by `cargo xtask profile-compare`)
+are checked against these values by the unit tests there (mod.rs,
+mann_whitney.rs, hodges_lehmann.rs, normal.rs).  Re-run after changing the
+cases:
 
     pip install scipy numpy
     python3 scripts/stats_reference.py
@@ -19,11 +20,18 @@ Every case records its inputs and what scipy/numpy say about them:
 * `hl_ci95`, `hl_ci90`: the distribution-free (Moses) 95% and 90% intervals
   [D(k), D(N+1-k)] of the sorted differences, k the largest integer with
   2 * P(U <= k-1) <= alpha under the exact null distribution of U (scipy's own
-  exact distribution), k = 1 when no k qualifies. `compare` in stats.rs uses
-  the 1 - alpha one (95% at the default alpha = 0.05).
+  exact distribution), k = 1 when no k qualifies. `compare` in
+  stats/verdict.rs uses the 1 - alpha one (95% at the default alpha = 0.05).
 
 `ndtr` holds scipy.special.ndtr at a few points, including deep tails, to pin
 down the normal CDF used by the asymptotic p-value.
+
+Two sibling scripts write the other fixtures beside reference.json, in the
+same way: scripts/stats_reference_paired.py (paired.json: the Wilcoxon
+signed-rank test and Hodges-Lehmann ratio of stats/paired.rs, against
+scipy.stats.wilcoxon) and scripts/stats_reference_change_points.py
+(change_points.json: the E-divisive change points of stats/change_points.rs,
+against MongoDB's signal-processing-algorithms package).
 """
 
 import json

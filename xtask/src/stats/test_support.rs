@@ -145,3 +145,48 @@ pub(super) fn paired_reference() -> PairedReference {
     serde_json::from_str(include_str!("../../tests/fixtures/stats/paired.json"))
         .expect("paired.json parses")
 }
+
+// -- change-point reference values (scripts/stats_reference_change_points.py) --
+
+#[derive(Deserialize)]
+pub(super) struct ChangePointReference {
+    pub(super) package: String,
+    pub(super) alpha: f64,
+    pub(super) min_segment: usize,
+    pub(super) permutations: usize,
+    pub(super) cases: Vec<ChangePointCase>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChangePointCase {
+    pub(super) name: String,
+    /// The series as IEEE-754 bits: exactly Python's values.
+    series_bits: Vec<u64>,
+    pub(super) q: Vec<f64>,
+    pub(super) change_points: Vec<RefSplit>,
+    pub(super) first_candidate: Option<RefSplit>,
+    pub(super) package_change_points: Vec<usize>,
+    pub(super) decisive: bool,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RefSplit {
+    pub(super) index: usize,
+    pub(super) p: f64,
+}
+
+impl ChangePointCase {
+    pub(super) fn series(&self) -> Vec<f64> {
+        self.series_bits
+            .iter()
+            .map(|b| f64::from_bits(*b))
+            .collect()
+    }
+}
+
+pub(super) fn change_point_reference() -> ChangePointReference {
+    serde_json::from_str(include_str!(
+        "../../tests/fixtures/stats/change_points.json"
+    ))
+    .expect("change_points.json parses")
+}
