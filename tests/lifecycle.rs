@@ -832,3 +832,60 @@ fn a_corrupt_pins_file_is_repaired_through_list_and_unpin_while_cleanup_deletes_
         "{listed}"
     );
 }
+
+/// A history of twelve results whose wall time steps up about 15 % at the eighth:
+/// `trends` marks that result in its table and names it under the table,
+/// `--format json` lists it under `change_points`, and the results page
+/// draws it in the chart and lists it.
+#[test]
+fn trends_find_where_a_history_shifted() {
+    let setup = Setup::new("shifts", false);
+    let mut names = Vec::new();
+    for i in 0..12u32 {
+        let level = if i < 7 { 1.00 } else { 1.15 };
+        let wobble = [0.004, -0.003, 0.002, -0.001, 0.003, -0.004][i as usize % 6];
+        let wall: Vec<f64> = [0.0, 0.002, -0.002]
+            .iter()
+            .map(|d| level + wobble + d)
+            .collect();
+        let name = format!("202612{:02}-120000-run{i}", i + 1);
+        let created = format!("2026-12-{:02}T12:00:00Z", i + 1);
+        write_result(
+            &setup.results,
+            &name,
+            &synthetic_run(&format!("run{i}"), &created, &wall),
+        );
+        names.push(name);
+    }
+    let text = setup.ok(&["trends", "--metric", "wall_s"]);
+    let row = text
+        .lines()
+        .find(|l| l.contains(&names[7]) && !l.contains("shift at"))
+        .unwrap();
+    assert!(row.trim_end().ends_with("shift +14.9 %"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "shift at {} (2026-12-08T12:00:00Z): +14.9 %",
+            names[7]
+        )),
+        "{text}"
+    );
+    assert_eq!(text.matches("shift at").count(), 1, "{text}");
+
+    let json: Value =
+        serde_json::from_str(&setup.ok(&["trends", "--metric", "wall_s", "--format", "json"]))
+            .unwrap();
+    let shifts = json["series"][0]["change_points"].as_array().unwrap();
+    assert_eq!(shifts.len(), 1, "{json:#}");
+    assert_eq!(shifts[0]["index"], 7);
+    assert_eq!(shifts[0]["dir"], names[7].as_str());
+    assert!(shifts[0]["p_value"].as_f64().unwrap() <= 0.05);
+
+    setup.ok(&["report"]);
+    let page = std::fs::read_to_string(setup.results.join("index.html")).unwrap();
+    assert!(page.contains("<g class=\"shift\">"), "no shift drawn");
+    assert!(
+        page.contains(&format!("+14.9 % from <a href=\"{}/README.md\">", names[7])),
+        "no shift listed"
+    );
+}

@@ -29,6 +29,9 @@ pub struct Chart {
     /// The measure's unit as recorded (`s`, `B`, `records/s`, ...).
     pub unit: String,
     pub points: Vec<ChartPoint>,
+    /// Where the series shifted: the index of the first point at the new
+    /// level, and the label drawn there (`+12.3 %`).
+    pub shifts: Vec<(usize, String)>,
 }
 
 pub const WIDTH: f64 = 460.0;
@@ -253,6 +256,22 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
             );
         }
     }
+    // A shift: a dashed line just before the first result at the new level.
+    for (index, label) in &chart.shifts {
+        if *index == 0 || *index >= count {
+            continue;
+        }
+        let x = (x_of(index - 1) + x_of(*index)) / 2.0;
+        let _ = writeln!(
+            out,
+            r##"<g class="shift"><title>shift: {label}</title><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#cf222e" stroke-dasharray="4 3"/><text x="{x}" y="{}" font-size="9.5" text-anchor="middle" fill="#cf222e">{label}</text></g>"##,
+            n(TOP),
+            n(TOP + plot_h),
+            n(TOP - 4.0),
+            label = escape(label),
+            x = n(x),
+        );
+    }
     // The medians joined, then each result's bar and point.
     let line: Vec<String> = chart
         .points
@@ -379,6 +398,16 @@ pub fn of_series(series: &Series) -> Chart {
                 max: p.summary.max,
             })
             .collect(),
+        shifts: series
+            .shifts()
+            .into_iter()
+            .map(|shift| {
+                (
+                    shift.index,
+                    format!("{:+.1} %", shift.relative_change * 100.0),
+                )
+            })
+            .collect(),
     }
 }
 
@@ -433,7 +462,21 @@ mod tests {
             subtitle: "demo · default".into(),
             unit: "s".into(),
             points,
+            shifts: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_shift_is_drawn_between_its_results() {
+        let mut chart = sample();
+        chart.shifts = vec![(2, "+12.0 %".into())];
+        let svg = render(&chart, 0.0, 0.0);
+        let shift = tags(&svg, "<g class=\"shift\"");
+        assert_eq!(shift.len(), 1, "{svg}");
+        assert!(svg.contains(">+12.0 %</text>"), "{svg}");
+        // Not drawn before the first result.
+        chart.shifts = vec![(0, "x".into())];
+        assert!(tags(&render(&chart, 0.0, 0.0), "<g class=\"shift\"").is_empty());
     }
 
     #[test]

@@ -234,10 +234,30 @@ pub fn page(
         out.push_str("<p class=\"empty\">No measures to chart yet.</p>\n");
     } else {
         let _ = writeln!(out, "<p class=\"legend\">{}. One chart per measure, workload and scale; results in time order.</p>\n<div class=\"charts\">", escape(LEGEND));
+        let mut shifts = Vec::new();
         for s in series {
             out.push_str(&chart::render(&chart::of_series(s), 0.0, 0.0));
+            shifts.extend(s.shifts().into_iter().map(|shift| (s, shift)));
         }
         out.push_str("</div>\n");
+        // Where a history shifted (dashed red lines in the charts).
+        if !shifts.is_empty() {
+            out.push_str("<h3>Shifts</h3>\n<ul class=\"shifts\">\n");
+            for (s, shift) in shifts {
+                let _ = writeln!(
+                    out,
+                    "<li><b>{}</b>: {:+.1} % from <a href=\"{}/README.md\">{}</a> on ({} → {} mean, p = {:.3})</li>",
+                    escape(&s.title()),
+                    shift.relative_change * 100.0,
+                    escape(&shift.dir),
+                    escape(&shift.dir),
+                    escape(&format_value(shift.mean_before, &s.unit)),
+                    escape(&format_value(shift.mean_after, &s.unit)),
+                    shift.p_value
+                );
+            }
+            out.push_str("</ul>\n");
+        }
     }
     out.push_str("</section>\n");
 

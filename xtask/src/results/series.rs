@@ -71,6 +71,55 @@ impl Series {
     }
 }
 
+/// Where a series shifted: the result at which the new level starts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Shift {
+    /// Index of that result in the series' points.
+    pub index: usize,
+    pub dir: String,
+    pub label: String,
+    pub created: String,
+    /// Mean of the results' medians before and from that result on (to the
+    /// next shift).
+    pub mean_before: f64,
+    pub mean_after: f64,
+    /// (after - before) / before: +0.12 is 12 % higher.
+    pub relative_change: f64,
+    /// The permutation test's p-value.
+    pub p_value: f64,
+}
+
+/// Significance and effort of the change-point search (E-divisive means):
+/// 199 shuffles resolve p down to 0.005; a fixed seed gives the same answer
+/// every time the same history is read.
+const SHIFT_ALPHA: f64 = 0.05;
+const SHIFT_PERMUTATIONS: usize = 199;
+const SHIFT_SEED: u64 = 0x7472_656e_6473;
+
+impl Series {
+    /// The shifts in the medians of this series (none with fewer than two
+    /// segments' worth of results, 2 × `stats::change_points::MIN_SEGMENT`).
+    pub fn shifts(&self) -> Vec<Shift> {
+        let medians: Vec<f64> = self.points.iter().map(|p| p.summary.median).collect();
+        crate::stats::change_points::find(&medians, SHIFT_ALPHA, SHIFT_PERMUTATIONS, SHIFT_SEED)
+            .into_iter()
+            .filter_map(|c| {
+                let point = self.points.get(c.index)?;
+                Some(Shift {
+                    index: c.index,
+                    dir: point.dir.clone(),
+                    label: point.label.clone(),
+                    created: point.created.clone(),
+                    mean_before: c.mean_before,
+                    mean_after: c.mean_after,
+                    relative_change: c.relative_change,
+                    p_value: c.p_value,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Time first, then RSS, then the workload's metrics by name: the order of
 /// the timing table.
 pub fn ordered_measures(

@@ -50,14 +50,10 @@
 //! test and the Hodges–Lehmann ratio of the pairs) and `change_points`
 //! (where a history shifted: E-divisive means).
 
-// Called by profile-compare (paired runs) and trends (change points), which
-// are wired to them separately: until then nothing outside the tests does.
-#[allow(dead_code)]
 pub mod change_points;
 mod hodges_lehmann;
 mod mann_whitney;
 mod normal;
-#[allow(dead_code)]
 pub mod paired;
 #[cfg(test)]
 mod test_support;

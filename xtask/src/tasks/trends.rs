@@ -8,15 +8,28 @@ use crate::reports::chart::Chart;
 use crate::reports::markdown::format_value;
 use crate::reports::table::render_columns;
 use crate::results::record::short_hash;
-use crate::results::series::{collect, dedup, Filter, Series};
+use crate::results::series::{collect, dedup, Filter, Series, Shift};
 use crate::results::Store;
 use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 
+/// How `trends` prints.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// A table per series, shifts marked.
+    #[default]
+    Text,
+    /// Every series, its points and its change points, for scripts.
+    Json,
+}
+
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
-    /// Only this measure (`wall_s`, `user_s`, `sys_s`, `max_rss_bytes` or a metric's name).
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Only this measure (`wall_s`, `cpu_s`, `user_s`, `sys_s`, `max_rss_bytes` or a metric's name).
     #[arg(long, value_name = "MEASURE")]
     pub metric: Option<String>,
     /// Only results of this workload.
@@ -40,10 +53,12 @@ fn percent(change: Option<f64>) -> String {
     change.map_or_else(|| "—".to_string(), |c| format!("{c:+.1} %"))
 }
 
-/// The text `trends` prints: a table per series.
+/// The text `trends` prints: a table per series, the result where a shift
+/// entered marked in its last column and described under the table.
 pub fn render_text(series: &[Series]) -> String {
     let mut out = String::new();
     for s in series {
+        let shifts = s.shifts();
         out.push_str(&format!(
             "\n{} ({}, {} is better)\n",
             s.title(),
@@ -65,6 +80,7 @@ pub fn render_text(series: &[Series]) -> String {
             "n",
             "vs previous",
             "vs first",
+            "shift",
         ]
         .iter()
         .map(|c| c.to_string())
@@ -88,16 +104,78 @@ pub fn render_text(series: &[Series]) -> String {
                 p.summary.n.to_string(),
                 percent(previous),
                 percent(first),
+                shifts
+                    .iter()
+                    .find(|shift| shift.index == i)
+                    .map_or(String::new(), |shift| {
+                        format!("shift {:+.1} %", shift.relative_change * 100.0)
+                    }),
             ]);
         }
         for line in render_columns(&rows).lines() {
             out.push_str("  ");
-            out.push_str(line);
+            out.push_str(line.trim_end());
             out.push('\n');
+        }
+        for shift in &shifts {
+            out.push_str(&format!("  {}\n", describe_shift(shift, &s.unit)));
         }
     }
     out
 }
+
+/// One line: where a series shifted, by how much, how sure.
+fn describe_shift(shift: &Shift, unit: &str) -> String {
+    format!(
+        "shift at {} ({}): {:+.1} %, mean {} before → {} after (p = {:.3}, E-divisive means)",
+        shift.dir,
+        shift.created,
+        shift.relative_change * 100.0,
+        format_value(shift.mean_before, unit),
+        format_value(shift.mean_after, unit),
+        shift.p_value
+    )
+}
+
+/// `--format json`: every series with its points and `change_points`.
+pub fn render_json(series: &[Series]) -> serde_json::Value {
+    let series: Vec<serde_json::Value> = series
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "workload": s.workload,
+                "scale": s.scale,
+                "measure": s.measure,
+                "unit": s.unit,
+                "better": s.better,
+                "points": s.points.iter().map(|p| serde_json::json!({
+                    "created": p.created,
+                    "dir": p.dir,
+                    "label": p.label,
+                    "commit": p.commit,
+                    "median": p.summary.median,
+                    "stddev": p.summary.stddev,
+                    "min": p.summary.min,
+                    "max": p.summary.max,
+                    "n": p.summary.n,
+                })).collect::<Vec<_>>(),
+                "change_points": s.shifts(),
+            })
+        })
+        .collect();
+    serde_json::json!({ "schema_version": JSON_SCHEMA_VERSION, "series": series })
+}
+
+/// Where a written file is named: stdout, unless that carries JSON.
+fn say(format: Format, line: &str) {
+    match format {
+        Format::Text => println!("{line}"),
+        Format::Json => eprintln!("{line}"),
+    }
+}
+
+/// Bumped on any incompatible change of `trends --format json`.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
@@ -128,11 +206,14 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             scales.join(", ")
         );
     }
-    print!("{}", render_text(&series));
+    match args.format {
+        Format::Text => print!("{}", render_text(&series)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&render_json(&series))?),
+    }
     if let Some(path) = &args.export_csv {
         std::fs::write(path, crate::reports::csv::trends(&series))
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("\ncsv: {}", path.display());
+        say(args.format, &format!("\ncsv: {}", path.display()));
     }
     if let Some(path) = &args.plot {
         let charts: Vec<Chart> = series.iter().map(chart::of_series).collect();
@@ -143,7 +224,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         );
         std::fs::write(path, chart::render_file(&title, &charts, 2))
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("plot: {}", path.display());
+        say(args.format, &format!("plot: {}", path.display()));
     }
     Ok(0)
 }
