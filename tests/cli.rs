@@ -37,6 +37,11 @@ fn every_task_help_shows_the_declared_parameters() {
             "{task}: {out}"
         );
     }
+    // Tasks that run no workload take no parameter flags.
+    for task in ["init", "adopt"] {
+        let out = text(&sandbox.xtask(&[task, "--help"]));
+        assert!(!out.contains("--tenants"), "{task}: {out}");
+    }
 }
 
 #[test]

@@ -53,7 +53,7 @@ pub enum Task {
     Unpin(tasks::unpin::Args),
     /// Every result: time, label, workload, headline numbers, pins, complete or not.
     List(tasks::list::Args),
-    /// Each measure across results in time order; --export-csv, --plot.
+    /// Each measure across results in time order, and where it shifted; --export-csv, --plot.
     Trends(tasks::trends::Args),
     /// Remove old results, interrupted runs and failed runs (never pinned or foreign ones).
     Cleanup(tasks::cleanup::Args),
@@ -61,7 +61,7 @@ pub enum Task {
     Export(tasks::export::Args),
     /// Write results/index.html: every result, comparisons and trend charts on one page.
     Report(tasks::report::Args),
-    /// Compare two results (or two git revisions): faster or slower, by how much, and where.
+    /// Compare two results, or measure two sides (revisions, workloads, parameter values): faster or slower, by how much, and where.
     ProfileCompare(tasks::compare::Args),
     /// Write a starter profiling.toml from `cargo metadata`: a workload per binary, example and bench.
     Init(tasks::init::Args),
@@ -72,6 +72,8 @@ pub enum Task {
 }
 
 const PARAM_ID_PREFIX: &str = "param:";
+/// Tasks that take no parameter flags.
+const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt"];
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
 /// `args[0]` is the command's name as the user typed it (`cargo xtask`, or
@@ -179,9 +181,12 @@ fn with_param_flags(
     let Some(config) = config else {
         return command;
     };
+    // `init` and `adopt` run no workload: a parameter flag there would be
+    // accepted and mean nothing.
     let names: Vec<String> = command
         .get_subcommands()
         .map(|s| s.get_name().to_string())
+        .filter(|name| !WITHOUT_PARAMETERS.contains(&name.as_str()))
         .collect();
     for name in names {
         command = command.mut_subcommand(name, |mut sub| {
