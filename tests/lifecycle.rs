@@ -246,7 +246,7 @@ fn baselines_then_pins_trends_exports_report_and_cleanup() {
         rows[0],
         [
             "created", "dir", "label", "workload", "scale", "commit", "measure", "unit", "median",
-            "mean", "stddev", "min", "max", "n"
+            "mean", "stddev", "min", "max", "n", "params"
         ]
     );
     let measures = runs[0]["scales"][0]["summaries"].as_object().unwrap().len();

@@ -368,8 +368,12 @@ pub fn of_series(series: &Series) -> Chart {
     Chart {
         title: series.measure.clone(),
         subtitle: format!(
-            "{} · scale {} · {} is better · {} results",
+            "{}{} · scale {} · {} is better · {} results",
             series.workload,
+            series
+                .params_text()
+                .map(|p| format!(" {p}"))
+                .unwrap_or_default(),
             series.scale,
             match series.better {
                 Better::Higher => "higher",

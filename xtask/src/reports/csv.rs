@@ -8,9 +8,9 @@
 use crate::results::record::RunRecord;
 use crate::results::series::Series;
 
-pub const TRENDS_HEADER: [&str; 14] = [
+pub const TRENDS_HEADER: [&str; 15] = [
     "created", "dir", "label", "workload", "scale", "commit", "measure", "unit", "median", "mean",
-    "stddev", "min", "max", "n",
+    "stddev", "min", "max", "n", "params",
 ];
 
 pub const TIMING_HEADER: [&str; 11] = [
@@ -57,6 +57,7 @@ pub fn trends(series: &[Series]) -> String {
                 summary.min.to_string(),
                 summary.max.to_string(),
                 summary.n.to_string(),
+                s.params_text().unwrap_or_default(),
             ]));
         }
     }

@@ -28,11 +28,15 @@ pub struct SeriesPoint {
     pub summary: Summary,
 }
 
-/// A measure of a workload and scale across results, oldest first.
+/// A measure of a workload, scale and parameter values across results,
+/// oldest first: a result made with other `--subs` (say) starts a series
+/// of its own, so that a change of input never reads as a change of speed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub workload: String,
     pub scale: String,
+    /// The parameter values the workload used (as its results record them).
+    pub params: BTreeMap<String, String>,
     pub measure: String,
     pub unit: String,
     pub better: Better,
@@ -59,15 +63,29 @@ impl Series {
 
     pub fn title(&self) -> String {
         format!(
-            "{} · {}{}",
+            "{} · {}{}{}",
             self.measure,
             self.workload,
             if self.scale == "default" {
                 String::new()
             } else {
                 format!(" · {}", self.scale)
-            }
+            },
+            self.params_text()
+                .map(|p| format!(" · {p}"))
+                .unwrap_or_default()
         )
+    }
+
+    /// `subs=20000 days=1`, or `None` without parameters.
+    pub fn params_text(&self) -> Option<String> {
+        (!self.params.is_empty()).then(|| {
+            self.params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
     }
 }
 
@@ -171,6 +189,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                 let found = series.iter_mut().find(|s| {
                     s.workload == record.workload
                         && s.scale == scale.scale
+                        && s.params == scale.params
                         && &s.measure == measure
                         && s.unit == m.unit
                 });
@@ -179,6 +198,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                     None => series.push(Series {
                         workload: record.workload.clone(),
                         scale: scale.scale.clone(),
+                        params: scale.params.clone(),
                         measure: measure.clone(),
                         unit: m.unit.clone(),
                         better: m.better,
@@ -192,10 +212,14 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
     // Stable: workloads and scales keep their first-appearance order.
     let workloads: Vec<String> = dedup(series.iter().map(|s| s.workload.clone()));
     let scales: Vec<String> = dedup(series.iter().map(|s| s.scale.clone()));
+    let params: Vec<String> = dedup(series.iter().map(|s| s.params_text().unwrap_or_default()));
     series.sort_by_key(|s| {
         (
             workloads.iter().position(|w| *w == s.workload),
             scales.iter().position(|x| *x == s.scale),
+            params
+                .iter()
+                .position(|p| *p == s.params_text().unwrap_or_default()),
             rank(s),
             s.measure.clone(),
         )
@@ -212,4 +236,45 @@ pub fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
         }
     }
     seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::synthetic;
+    use std::path::PathBuf;
+
+    fn entry(label: &str, day: u32, subs: &str, wall: &[f64]) -> Entry {
+        let created = format!("2026-01-{day:02}T00:00:00Z");
+        let mut record = synthetic::record(label, &created, &[("wall_s", "s", wall)]);
+        record.scales[0]
+            .params
+            .insert("subs".into(), subs.to_string());
+        Entry {
+            dir: PathBuf::from(format!("/r/{label}")),
+            name: label.to_string(),
+            record,
+        }
+    }
+
+    /// Results made with another `--subs` start a series of their own, named
+    /// by its values: a bigger input never reads as a slowdown.
+    #[test]
+    fn other_parameter_values_start_their_own_series() {
+        let entries = [
+            entry("a", 1, "20000", &[1.0, 1.0]),
+            entry("b", 2, "50000", &[2.5, 2.5]),
+            entry("c", 3, "20000", &[1.01, 1.01]),
+        ];
+        let series = collect(&entries, &Filter::default());
+        let titles: Vec<String> = series.iter().map(Series::title).collect();
+        assert_eq!(
+            titles,
+            ["wall_s · demo · subs=20000", "wall_s · demo · subs=50000"]
+        );
+        let dirs: Vec<&str> = series[0].points.iter().map(|p| p.dir.as_str()).collect();
+        assert_eq!(dirs, ["a", "c"]);
+        let (previous, _) = series[0].changes(1);
+        assert!((previous.unwrap() - 1.0).abs() < 1e-9, "{previous:?}");
+    }
 }

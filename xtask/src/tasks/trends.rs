@@ -145,6 +145,7 @@ pub fn render_json(series: &[Series]) -> serde_json::Value {
             serde_json::json!({
                 "workload": s.workload,
                 "scale": s.scale,
+                "params": s.params,
                 "measure": s.measure,
                 "unit": s.unit,
                 "better": s.better,
