@@ -427,3 +427,51 @@ fn init_writes_a_config_that_loads_and_never_overwrites_without_force() {
     );
     std::fs::remove_file(&config).unwrap();
 }
+
+/// An xtask of the project's own that is not at `xtask/` (here
+/// `tools/xtask`): a second package named `xtask` would break the
+/// workspace, so adopt refuses it too, and `--mount` adds the dependency to
+/// that manifest with the right relative path. Dry runs only: nothing builds.
+#[test]
+fn an_own_xtask_elsewhere_is_found_through_cargo_metadata() {
+    let project = Project::new(
+        "elsewhere",
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"app\", \"tools/xtask\"]\nresolver = \"2\"\n".into(),
+            ),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n".into(),
+            ),
+            ("app/src/main.rs", "fn main() {}\n".into()),
+            (
+                "tools/xtask/Cargo.toml",
+                "[package]\nname = \"xtask\"\nversion = \"0.1.0\"\nedition = \"2021\"\n".into(),
+            ),
+            ("tools/xtask/src/main.rs", "fn main() {}\n".into()),
+        ],
+    );
+    let before = project.snapshot();
+    let output = project.adopt(&[]);
+    let out = common::text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("tools/xtask is the project's own xtask"),
+        "{out}"
+    );
+    assert_eq!(project.snapshot(), before);
+    let output = project.adopt(&["--mount", "--dry-run"]);
+    let out = common::text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains("+ xtask-profiling = { path = \"../../xtask-profiling\" }"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- members = [\"app\", \"tools/xtask\"]"),
+        "{out}"
+    );
+    assert_eq!(project.snapshot(), before, "a dry run wrote files");
+}

@@ -727,6 +727,30 @@ fn sides_compare_parameter_values_and_workloads() {
     .unwrap();
     assert_eq!(run_b["scales"][0]["pairing"]["order"], "duet");
     assert_eq!(run_b["scales"][0]["runs"].as_array().unwrap().len(), 5);
+    // A workload that keeps two cores busy (the demo with two workers) is
+    // refused by --duet, which would squeeze it onto one.
+    let output = run(
+        &sandbox,
+        &[
+            "profile-compare",
+            "--side",
+            "subs=20000",
+            "--side",
+            "subs=20000",
+            "--duet",
+            "--workers",
+            "2",
+            "--runs",
+            "6",
+            "--no-profile",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--duet pins each side to one core"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // Flags that measure are refused when comparing stored results.
     let output = run(&sandbox, &["profile-compare", "--duet"]);
     assert_eq!(output.status.code(), Some(2));

@@ -264,6 +264,9 @@ pub fn interleaved_runs(
     Ok(samples)
 }
 
+/// CPU time per wall second above which a run kept more than one core busy.
+const ONE_CORE: f64 = 1.1;
+
 /// `--duet`: each pair of runs at the same time, A and B each alone on a
 /// core of its own (the last two CPUs this process may use; the cores swap
 /// sides from pair to pair), so that whatever else the machine does in that
@@ -278,6 +281,20 @@ pub fn duet_runs(
         bail!("--duet runs two sides");
     };
     let cores = duet_cores()?;
+    // A workload that keeps more than one core busy would be squeezed onto
+    // one by the pinning, and the pair would measure that: one free run of
+    // each side first says how many cores it uses.
+    for side in [a, b] {
+        let (free, _) = measure::run_once(&side.prepared)?;
+        let cores_used = (free.user_s + free.sys_s) / free.wall_s.max(1e-9);
+        if cores_used > ONE_CORE {
+            bail!(
+                "--duet pins each side to one core, and `{}` keeps {cores_used:.1} cores busy \
+                 (CPU time {cores_used:.1} × its wall time): compare without --duet (interleaved)",
+                side.who()
+            );
+        }
+    }
     let mut samples = vec![Vec::new(), Vec::new()];
     let progress = Progress::bar(u64::from(warmup + runs), "duet ");
     for i in 0..warmup + runs {

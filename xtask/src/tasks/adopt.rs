@@ -69,21 +69,33 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         bail!("{} is the project this xtask comes from", project.display());
     }
 
-    let own_xtask = project.join("xtask/Cargo.toml");
-    let theirs = std::fs::read_to_string(&own_xtask)
-        .ok()
-        .filter(|text| !project_files::is_profiling_xtask(text));
-    if theirs.is_some() && !args.mount {
-        eprintln!("{}", mount_instructions(&project));
+    // The project's own xtask: a member package named `xtask` wherever it
+    // lies (`tools/xtask`, say: a second package of that name would break
+    // the workspace), or an `xtask/` directory of another crate.
+    let own_xtask = workspace
+        .members
+        .iter()
+        .filter(|(name, _)| name == "xtask")
+        .map(|(_, manifest)| manifest.clone())
+        .chain(Some(project.join("xtask/Cargo.toml")))
+        .find(|manifest| {
+            std::fs::read_to_string(manifest)
+                .is_ok_and(|text| !project_files::is_profiling_xtask(&text))
+        });
+    let theirs = own_xtask.is_some();
+    let own_xtask = own_xtask.unwrap_or_else(|| project.join("xtask/Cargo.toml"));
+    let own_dir = own_xtask.parent().unwrap_or(&project).to_path_buf();
+    if theirs && !args.mount {
+        eprintln!("{}", mount_instructions(&project, &own_dir));
         return Ok(crate::tasks::exit::FAILURE);
     }
-    let (crate_dir, package) = match &theirs {
-        Some(_) => (LIBRARY_DIR, LIBRARY_DIR),
-        None if args.mount => bail!(
+    let (crate_dir, package) = match theirs {
+        true => (LIBRARY_DIR, LIBRARY_DIR),
+        false if args.mount => bail!(
             "{} has no xtask of its own to mount the tasks in: run adopt without --mount",
             project.display()
         ),
-        None => ("xtask", "xtask"),
+        false => ("xtask", "xtask"),
     };
 
     let mut changes = Vec::new();
@@ -117,10 +129,13 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         });
     }
 
-    if theirs.is_some() {
+    if theirs {
         let text = read(&own_xtask)?;
-        let edit =
-            project_files::add_path_dependency(&text, LIBRARY_DIR, &format!("../{LIBRARY_DIR}"))?;
+        let edit = project_files::add_path_dependency(
+            &text,
+            LIBRARY_DIR,
+            &relative_path(&own_dir, &project.join(LIBRARY_DIR)),
+        )?;
         record(edit, &own_xtask, Some(text), &mut changes, &mut unchanged);
     } else {
         let (path, old) = cargo_config(&project);
@@ -130,11 +145,20 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
 
     let config_path = project.join(FILE_NAME);
     let existing_config = std::fs::read_to_string(&config_path).ok();
-    let results_dir = existing_config
+    let results_dir = match existing_config
         .as_ref()
-        .and_then(|text| Config::parse(&config_path, text).ok())
-        .map(|config| config.defaults.results_dir)
-        .unwrap_or_else(|| "results".into());
+        .map(|text| Config::parse(&config_path, text))
+    {
+        Some(Ok(config)) => config.defaults.results_dir,
+        Some(Err(error)) => {
+            unchanged.push(format!(
+                "{FILE_NAME}: kept, but it does not load ({error}); .gitignore gets `results/`, \
+                 the default"
+            ));
+            "results".into()
+        }
+        None => "results".into(),
+    };
     let gitignore_path = project.join(".gitignore");
     let gitignore = std::fs::read_to_string(&gitignore_path).ok();
     let edit = project_files::ignore_results(gitignore.as_deref(), &results_dir);
@@ -196,7 +220,7 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         if args.dry_run && !relative.starts_with(crate_dir) {
             print!(
                 "{}",
-                added_lines(change.old.as_deref().unwrap_or(""), &change.new)
+                changed_lines(change.old.as_deref().unwrap_or(""), &change.new)
             );
         }
     }
@@ -211,8 +235,8 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         project_files::write_atomically(&change.path, &change.new)?;
     }
 
-    if theirs.is_some() {
-        println!("\n{}", mount_code(&project));
+    if theirs {
+        println!("\n{}", mount_code(&own_dir));
         return Ok(0);
     }
     println!(
@@ -346,40 +370,107 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// The lines `new` adds to `old`, as `+ line` (the edits only add).
-fn added_lines(old: &str, new: &str) -> String {
-    let mut old_lines = old.lines().peekable();
-    let mut out = String::new();
-    for line in new.lines() {
-        if old_lines.peek() == Some(&line) {
-            old_lines.next();
+/// What an edit changes, as a line diff: `- line` removed, `+ line` added
+/// (a longest common subsequence of lines; these files are short).
+fn changed_lines(old: &str, new: &str) -> String {
+    let (old, new): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // common[i][j]: the longest common subsequence of old[i..] and new[j..].
+    let mut common = vec![vec![0usize; new.len() + 1]; old.len() + 1];
+    for i in (0..old.len()).rev() {
+        for j in (0..new.len()).rev() {
+            common[i][j] = if old[i] == new[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < old.len() || j < new.len() {
+        if i < old.len() && j < new.len() && old[i] == new[j] {
+            i += 1;
+            j += 1;
+        } else if j < new.len() && (i == old.len() || common[i][j + 1] > common[i + 1][j]) {
+            out.push_str(&format!("      + {}\n", new[j]));
+            j += 1;
         } else {
-            out.push_str(&format!("      + {line}\n"));
+            out.push_str(&format!("      - {}\n", old[i]));
+            i += 1;
         }
     }
     out
 }
 
-fn mount_instructions(project: &Path) -> String {
+fn mount_instructions(project: &Path, own_dir: &Path) -> String {
     format!(
-        "{}/xtask is the project's own xtask (not this one), so adopt leaves it alone.\n\
+        "{} is the project's own xtask (not this one), so adopt leaves it alone.\n\
          Mount the profiling tasks in it as a subcommand instead:\n\
          \n  cargo xtask adopt {} --mount\n\n\
          installs them as the library crate {LIBRARY_DIR}/ (a dependency of that xtask) and \
          prints the lines its main() needs.",
-        project.display(),
+        own_dir.display(),
         project.display()
     )
 }
 
-fn mount_code(project: &Path) -> String {
+/// `to` as seen from `from` (`../xtask-profiling`); `to` itself when the
+/// two share no leading directory.
+fn relative_path(from: &Path, to: &Path) -> String {
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common <= 1 {
+        return to.display().to_string();
+    }
+    let up = from.components().count() - common;
+    let mut path: Vec<String> = vec!["..".into(); up];
+    path.extend(
+        to.components()
+            .skip(common)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    path.join("/")
+}
+
+fn mount_code(own_dir: &Path) -> String {
     format!(
-        "last step: in {}/xtask's main(), before its own subcommands, add\n\n\
+        "last step: in the main() of {}, before its own subcommands, add\n\n\
          \x20   let mut args = std::env::args_os().skip(1);\n\
          \x20   if args.next().is_some_and(|a| a == \"profile\") {{\n\
          \x20       xtask_profiling::run_as(\"cargo xtask profile\", args); // ends the process\n\
          \x20   }}\n\n\
          (adapt it to how your xtask reads its arguments), then: cargo xtask profile doctor",
-        project.display()
+        own_dir.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rewritten_line_shows_as_removed_and_added_and_nothing_else() {
+        let old = "[workspace]\nmembers = [\"a\"]\nexclude = [\"old\"]\nresolver = \"2\"\n";
+        let new = "[workspace]\nmembers = [\"a\", \"xtask\"]\nexclude = [\"old\"]\nresolver = \"2\"\n\n[profile.profiling]\n";
+        assert_eq!(
+            changed_lines(old, new),
+            "      - members = [\"a\"]\n      + members = [\"a\", \"xtask\"]\n      + \n      + [profile.profiling]\n"
+        );
+        assert_eq!(changed_lines("", "a\n"), "      + a\n");
+    }
+
+    #[test]
+    fn paths_between_directories() {
+        assert_eq!(
+            relative_path(Path::new("/p/tools/xtask"), Path::new("/p/xtask-profiling")),
+            "../../xtask-profiling"
+        );
+        assert_eq!(
+            relative_path(Path::new("/p/xtask"), Path::new("/p/xtask-profiling")),
+            "../xtask-profiling"
+        );
+        assert_eq!(relative_path(Path::new("/a/x"), Path::new("/b/y")), "/b/y");
+    }
 }

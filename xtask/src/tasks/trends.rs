@@ -11,7 +11,7 @@ use crate::results::record::short_hash;
 use crate::results::series::{collect, dedup, Filter, Series, Shift};
 use crate::results::Store;
 use crate::tasks::invocation::Invocation;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use std::path::PathBuf;
 
 /// How `trends` prints.
@@ -212,8 +212,10 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&render_json(&series))?),
     }
     if let Some(path) = &args.export_csv {
-        std::fs::write(path, crate::reports::csv::trends(&series))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::config::project_files::write_atomically(
+            path,
+            &crate::reports::csv::trends(&series),
+        )?;
         say(args.format, &format!("\ncsv: {}", path.display()));
     }
     if let Some(path) = &args.plot {
@@ -223,8 +225,10 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             store.dir.display(),
             series.iter().map(|s| s.points.len()).max().unwrap_or(0)
         );
-        std::fs::write(path, chart::render_file(&title, &charts, 2))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::config::project_files::write_atomically(
+            path,
+            &chart::render_file(&title, &charts, 2),
+        )?;
         say(args.format, &format!("plot: {}", path.display()));
     }
     Ok(0)

@@ -13,8 +13,11 @@ use std::path::{Path, PathBuf};
 pub struct Workspace {
     pub root: PathBuf,
     /// Binaries, examples and criterion benches of the members, in
-    /// `cargo metadata`'s member order, binaries of a package first.
+    /// `cargo metadata`'s member order, binaries of a package first; those
+    /// with `required-features` are left out (a workload builds without).
     pub targets: Vec<CargoTarget>,
+    /// Each member's name and manifest (Cargo.toml) path.
+    pub members: Vec<(String, PathBuf)>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +39,8 @@ struct Package {
 struct MetadataTarget {
     name: String,
     kind: Vec<String>,
+    #[serde(default, rename = "required-features")]
+    required_features: Vec<String>,
 }
 
 /// The argv: members only (`--no-deps`), so it needs no network.
@@ -73,17 +78,23 @@ pub fn parse(json: &str) -> anyhow::Result<Workspace> {
     let metadata: Metadata =
         serde_json::from_str(json).context("cargo metadata printed something unexpected")?;
     let mut targets = Vec::new();
+    let mut members = Vec::new();
     for id in &metadata.workspace_members {
         let Some(package) = metadata.packages.iter().find(|p| &p.id == id) else {
             continue;
         };
+        members.push((package.name.clone(), package.manifest_path.clone()));
         let criterion_benches = harnessless_benches(&package.manifest_path);
         for kind in [
             CargoTargetKind::Bin,
             CargoTargetKind::Example,
             CargoTargetKind::Bench,
         ] {
-            for target in &package.targets {
+            for target in package
+                .targets
+                .iter()
+                .filter(|t| t.required_features.is_empty())
+            {
                 let wanted = match kind {
                     CargoTargetKind::Bin => target.kind.iter().any(|k| k == "bin"),
                     CargoTargetKind::Example => target.kind.iter().any(|k| k == "example"),
@@ -105,6 +116,7 @@ pub fn parse(json: &str) -> anyhow::Result<Workspace> {
     Ok(Workspace {
         root: metadata.workspace_root,
         targets,
+        members,
     })
 }
 
@@ -154,6 +166,22 @@ mod tests {
         );
         // xtask's own binary is a target too; init leaves it out.
         assert!(workspace.targets.iter().any(|t| t.package == "xtask"));
+    }
+
+    /// A target that needs features is not a workload: it would not build.
+    #[test]
+    fn targets_that_need_features_are_left_out() {
+        let json = r#"{"packages":[{"id":"p 0.1","name":"p","manifest_path":"/nowhere/Cargo.toml",
+            "targets":[{"name":"needs","kind":["example"],"required-features":["fancy"]},
+                       {"name":"plain","kind":["example"]}]}],
+            "workspace_members":["p 0.1"],"workspace_root":"/nowhere"}"#;
+        let workspace = parse(json).unwrap();
+        let names: Vec<&str> = workspace.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["plain"]);
+        assert_eq!(
+            workspace.members,
+            [("p".to_string(), PathBuf::from("/nowhere/Cargo.toml"))]
+        );
     }
 
     #[test]

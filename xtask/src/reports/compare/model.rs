@@ -321,7 +321,12 @@ pub fn compare_scale(
                 limit_pct / 100.0,
             ))
         } else {
-            let compare = if pairing.is_some() && ma.samples.len() == mb.samples.len() {
+            // A metric missing from some runs has fewer samples than runs:
+            // which sample belongs to which run is then unknown, so unpaired.
+            let paired = pairing.is_some()
+                && ma.samples.len() == a.runs.len()
+                && mb.samples.len() == b.runs.len();
+            let compare = if paired {
                 stats::compare_paired
             } else {
                 stats::compare
