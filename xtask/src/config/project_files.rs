@@ -6,8 +6,6 @@
 //! with toml_edit so that the project's comments, order and formatting stay
 //! as they were; applying the same edit twice changes nothing.
 
-use anyhow::Context;
-use std::path::Path;
 use toml_edit::{value, Array, DocumentMut, Item, Table};
 
 /// What an edit does to one file.
@@ -311,24 +309,6 @@ pub fn profile_debug_info(manifest: &str, profile: &str) -> ProfileDebugInfo {
         _ if !debug_on || strip == "debuginfo" => ProfileDebugInfo::NoDebugInfo,
         _ => ProfileDebugInfo::Fine,
     }
-}
-
-/// Writes `text` to `path` so that a reader sees the old file or the new
-/// one, never half of either: a sibling temporary file, then a rename.
-pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&temporary, text)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| {
-        let _ = std::fs::remove_file(&temporary);
-        format!("cannot replace {}", path.display())
-    })
 }
 
 fn parse(text: &str, file: &str) -> anyhow::Result<DocumentMut> {

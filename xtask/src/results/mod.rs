@@ -415,9 +415,39 @@ pub fn unversioned() -> u32 {
 /// Writes `value` as pretty JSON with a final newline: every JSON file the
 /// xtask leaves (run.json, memory.json, compare.json, pins.json) looks alike.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    std::fs::write(path, json_bytes(value)?)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn json_bytes(value: &impl serde::Serialize) -> anyhow::Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(value)?;
     bytes.push(b'\n');
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    Ok(bytes)
+}
+
+/// Writes one file so that a reader sees the old file or the new one, never
+/// half of either: a sibling temporary file, then a rename (pins.json,
+/// index.html, trends' CSV and SVG, and the project files `init` and
+/// `adopt` write). The directory is created if needed.
+pub fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot replace {}", path.display())
+    })
+}
+
+/// `value` as [`write_json`] writes it, through [`write_atomically`].
+pub fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    write_atomically(path, json_bytes(value)?)
 }
 
 pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {

@@ -10,7 +10,7 @@
 //! how the user finds and repairs a broken file.
 
 use crate::config::validate_label;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -307,15 +307,7 @@ impl Pins {
 }
 
 fn save_atomically(results_dir: &Path, value: &impl Serialize) -> anyhow::Result<()> {
-    std::fs::create_dir_all(results_dir)
-        .with_context(|| format!("cannot create {}", results_dir.display()))?;
-    let path = Pins::path(results_dir);
-    let temp = results_dir.join(format!("{PINS_FILE}.{}.tmp", std::process::id()));
-    super::write_json(&temp, value)?;
-    std::fs::rename(&temp, &path).with_context(|| {
-        let _ = std::fs::remove_file(&temp);
-        format!("cannot replace {}", path.display())
-    })
+    super::write_json_atomically(&Pins::path(results_dir), value)
 }
 
 /// serde_json's message without its trailing " at line L column C" (the

@@ -232,7 +232,7 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         println!("everything is already in place: nothing changed");
     }
     for change in &changes {
-        project_files::write_atomically(&change.path, &change.new)?;
+        crate::results::write_atomically(&change.path, &change.new)?;
     }
 
     if theirs {

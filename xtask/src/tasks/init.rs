@@ -1,7 +1,7 @@
 //! `cargo xtask init`: a starter profiling.toml for this workspace, from
 //! `cargo metadata`: one workload per binary, example and criterion bench.
 
-use crate::config::{project_files, starter, Config};
+use crate::config::{starter, Config};
 use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::path::Path;
@@ -44,7 +44,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     // a poor start.
     let config = Config::parse(path, &text)
         .with_context(|| format!("the starter profiling.toml does not load:\n{text}"))?;
-    project_files::write_atomically(path, &text)?;
+    crate::results::write_atomically(path, &text)?;
     println!(
         "wrote {}: {} workload{} ({}), default {}",
         path.display(),

@@ -49,9 +49,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| store.dir.join("index.html"));
     // Written whole then renamed, so a browser never shows half a page.
-    let temp = path.with_extension(format!("html.{}.tmp", std::process::id()));
-    std::fs::write(&temp, page).with_context(|| format!("cannot write {}", temp.display()))?;
-    std::fs::rename(&temp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::results::write_atomically(&path, page)?;
     println!(
         "{} results, {} charts: {}",
         entries.len(),
