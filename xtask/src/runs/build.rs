@@ -41,7 +41,7 @@ pub fn build(
         Target::Bench(name) => ("--bench", name),
         Target::Command(_) => bail!("an external command is not built by cargo"),
     };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::tools::cargo_program();
     let mut args = vec![
         "build".to_string(),
         "--profile".into(),

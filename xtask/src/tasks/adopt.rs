@@ -55,7 +55,7 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             project.display()
         );
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::tools::cargo_program();
     let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), &project)?;
     if workspace.root != project {
         bail!(

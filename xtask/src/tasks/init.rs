@@ -25,7 +25,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::tools::cargo_program();
     let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), root)?;
     let project = workspace
         .root

@@ -59,7 +59,7 @@ pub struct Step {
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
     let mut steps = Vec::new();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::tools::cargo_program();
     let lint: [(&str, &[&str]); 2] = [
         ("`cargo fmt --check`", &["fmt", "--check"]),
         (

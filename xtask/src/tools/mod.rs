@@ -334,6 +334,13 @@ pub fn capture(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
+/// The cargo to run: the one that started us (cargo sets `CARGO` for the
+/// programs it runs, so `cargo +nightly xtask` builds with nightly), else
+/// the one on PATH.
+pub fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 /// A quick query of an installed tool (`--version`, `perf stat … true`):
 /// its whole output, whatever its exit status; `None` when it cannot start.
 /// Through xshell, as plain commands are run throughout (no shell, quiet:
