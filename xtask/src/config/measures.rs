@@ -43,6 +43,11 @@ pub const BUILTIN_MEASURES: &[BuiltinMeasure] = &[
     },
 ];
 
+/// CPU time per wall second (`cpu_s / wall_s`) up to which a run kept one
+/// core busy: above it, a workload is multi-threaded (the comparison's
+/// choice of time measure and `--duet` ask).
+pub const ONE_CORE: f64 = 1.1;
+
 /// Whether `name` is a built-in measure.
 pub fn is_builtin(name: &str) -> bool {
     BUILTIN_MEASURES.iter().any(|m| m.name == name)

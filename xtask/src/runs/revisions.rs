@@ -264,9 +264,6 @@ pub fn interleaved_runs(
     Ok(samples)
 }
 
-/// CPU time per wall second above which a run kept more than one core busy.
-const ONE_CORE: f64 = 1.1;
-
 /// `--duet`: each pair of runs at the same time, A and B each alone on a
 /// core of its own (the last two CPUs this process may use; the cores swap
 /// sides from pair to pair), so that whatever else the machine does in that
@@ -287,7 +284,7 @@ pub fn duet_runs(
     for side in [a, b] {
         let (free, _) = measure::run_once(&side.prepared)?;
         let cores_used = (free.user_s + free.sys_s) / free.wall_s.max(1e-9);
-        if cores_used > ONE_CORE {
+        if cores_used > crate::config::measures::ONE_CORE {
             bail!(
                 "--duet pins each side to one core, and `{}` keeps {cores_used:.1} cores busy \
                  (CPU time {cores_used:.1} × its wall time): compare without --duet (interleaved)",

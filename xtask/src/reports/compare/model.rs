@@ -451,9 +451,6 @@ pub fn compare_scale(
     }
 }
 
-/// CPU time per wall second below which a run used about one core.
-const ONE_CORE: f64 = 1.1;
-
 /// For a workload that uses one core on both sides: which of wall and CPU
 /// time spread least across the runs (the mean of both sides' coefficients
 /// of variation), named so that readers trust that verdict first. On a
@@ -466,7 +463,7 @@ fn steadiest_time(a: &ScaleRecord, b: &ScaleRecord) -> Option<String> {
     let (cpu_a, cpu_b) = (get(a, "cpu_s")?, get(b, "cpu_s")?);
     let one_core = [(&wall_a, &cpu_a), (&wall_b, &cpu_b)]
         .iter()
-        .all(|(wall, cpu)| wall.median > 0.0 && cpu.median / wall.median <= ONE_CORE);
+        .all(|(wall, cpu)| wall.median > 0.0 && cpu.median / wall.median <= measures::ONE_CORE);
     if !one_core || wall_a.n < 2 || wall_b.n < 2 {
         return None;
     }
