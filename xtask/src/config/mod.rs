@@ -46,6 +46,12 @@ pub const FILE_NAME: &str = "profiling.toml";
 /// program too), not the one this was compiled in: with a target directory
 /// shared between projects, the binary may have been built in another one.
 pub fn project_root() -> PathBuf {
+    // Asked by many steps of one task; the answer cannot change meanwhile.
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(find_project_root).clone()
+}
+
+fn find_project_root() -> PathBuf {
     let at_runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
     let manifest_dir = at_runtime
         .as_deref()
