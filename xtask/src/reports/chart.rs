@@ -404,7 +404,7 @@ pub fn of_series(series: &Series) -> Chart {
             .collect(),
         shifts: series
             .shifts()
-            .into_iter()
+            .iter()
             .map(|shift| {
                 (
                     shift.index,

@@ -237,7 +237,7 @@ pub fn page(
         let mut shifts = Vec::new();
         for s in series {
             out.push_str(&chart::render(&chart::of_series(s), 0.0, 0.0));
-            shifts.extend(s.shifts().into_iter().map(|shift| (s, shift)));
+            shifts.extend(s.shifts().iter().map(|shift| (s, shift)));
         }
         out.push_str("</div>\n");
         // Where a history shifted (dashed red lines in the charts).

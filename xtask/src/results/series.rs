@@ -41,6 +41,9 @@ pub struct Series {
     pub unit: String,
     pub better: Better,
     pub points: Vec<SeriesPoint>,
+    /// [`Series::shifts`], searched once: the table, the JSON, the chart and
+    /// the page all ask, and each search shuffles the series 199 times.
+    shifts: std::sync::OnceLock<Vec<Shift>>,
 }
 
 impl Series {
@@ -117,7 +120,11 @@ const SHIFT_SEED: u64 = 0x7472_656e_6473;
 impl Series {
     /// The shifts in the medians of this series (none with fewer than two
     /// segments' worth of results, 2 × `stats::change_points::MIN_SEGMENT`).
-    pub fn shifts(&self) -> Vec<Shift> {
+    pub fn shifts(&self) -> &[Shift] {
+        self.shifts.get_or_init(|| self.find_shifts())
+    }
+
+    fn find_shifts(&self) -> Vec<Shift> {
         let medians: Vec<f64> = self.points.iter().map(|p| p.summary.median).collect();
         crate::stats::change_points::find(&medians, SHIFT_ALPHA, SHIFT_PERMUTATIONS, SHIFT_SEED)
             .into_iter()
@@ -203,6 +210,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                         unit: m.unit.clone(),
                         better: m.better,
                         points: vec![point],
+                        shifts: std::sync::OnceLock::new(),
                     }),
                 }
             }

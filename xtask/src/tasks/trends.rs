@@ -117,7 +117,7 @@ pub fn render_text(series: &[Series]) -> String {
             out.push_str(line.trim_end());
             out.push('\n');
         }
-        for shift in &shifts {
+        for shift in shifts {
             out.push_str(&format!("  {}\n", describe_shift(shift, &s.unit)));
         }
     }
