@@ -16,7 +16,8 @@
 //! thresholds from profiling.toml). The output is a Markdown table.
 
 use crate::config::{Better, Config, SideSpec};
-use crate::runs::measure::{self, RunSample};
+use crate::reports::compare::INSTRUCTIONS;
+use crate::runs::measure;
 use crate::runs::revisions::{self, BuiltSide, SideRequest};
 use crate::runs::{callgrind, progress::Progress};
 use crate::stats::{self, CompareOptions, Verdict};
@@ -200,7 +201,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         }
         progress.finish();
         let measures: Vec<&str> = match method {
-            Method::Instructions => vec![callgrind_measure()],
+            Method::Instructions => vec![INSTRUCTIONS],
             _ => TIMED.to_vec(),
         };
         for (measure, tally) in measures.into_iter().zip(tallies) {
@@ -224,10 +225,6 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
-}
-
-fn callgrind_measure() -> &'static str {
-    "instructions"
 }
 
 /// The statistics and thresholds `profile-compare` uses.
@@ -271,7 +268,7 @@ fn compare_once(
             Better::Lower,
             settings.instructions_limit,
         );
-        return Ok(vec![(callgrind_measure(), exact.verdict)]);
+        return Ok(vec![(INSTRUCTIONS, exact.verdict)]);
     }
     let owned = [sides[0].clone(), sides[1].clone()];
     let samples = match method {
@@ -288,15 +285,22 @@ fn compare_once(
         Method::Duet => revisions::duet_runs(&owned, 0, pairs)?,
         Method::Instructions => unreachable!("counted above"),
     };
-    let value = |sample: &RunSample, measure: &str| match measure {
-        "wall_s" => sample.wall_s,
-        _ => sample.user_s + sample.sys_s,
+    // The measures as every result computes them (cpu_s = user + sys).
+    let summaries: Vec<_> = samples
+        .iter()
+        .zip(&owned)
+        .map(|(samples, side)| measure::summarize(samples, &side.prepared))
+        .collect();
+    let values = |side: usize, measure: &str| -> Vec<f64> {
+        summaries[side]
+            .get(measure)
+            .map(|m| m.samples.clone())
+            .unwrap_or_default()
     };
     Ok(TIMED
         .iter()
         .map(|&measure| {
-            let a: Vec<f64> = samples[0].iter().map(|s| value(s, measure)).collect();
-            let b: Vec<f64> = samples[1].iter().map(|s| value(s, measure)).collect();
+            let (a, b) = (values(0, measure), values(1, measure));
             let comparison = match method {
                 Method::Sequential => stats::compare(&a, &b, Better::Lower, &settings.options),
                 _ => stats::compare_paired(&a, &b, Better::Lower, &settings.options),
