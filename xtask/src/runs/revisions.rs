@@ -96,7 +96,12 @@ pub fn build(
     }
 
     let mut built = Vec::new();
-    for (request, side) in requests.into_iter().zip(["a", "b", "c", "d"]) {
+    // Sides are lettered a, b, c ...: one letter keeps the executables'
+    // paths (and so argv, which callgrind counts) the same length.
+    if requests.len() > 26 {
+        bail!("at most 26 sides can be built at once");
+    }
+    for (request, side) in requests.into_iter().zip('a'..='z') {
         let SideRequest {
             spec,
             name,
@@ -202,14 +207,21 @@ fn remove_abandoned_scratch(repo: &Path, results: &Path, scratch_prefix: &str) {
         if pid == std::process::id() as i32 || crate::runs::process::process_alive(pid) {
             continue;
         }
-        for side in ["src-a", "src-b"] {
-            let worktree = entry.path().join(side);
-            if worktree.exists() {
-                let _ = git(
-                    repo,
-                    &["worktree", "remove", "--force", &worktree.to_string_lossy()],
-                );
-            }
+        let worktrees = std::fs::read_dir(entry.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("src-"));
+        for worktree in worktrees {
+            let _ = git(
+                repo,
+                &[
+                    "worktree",
+                    "remove",
+                    "--force",
+                    &worktree.path().to_string_lossy(),
+                ],
+            );
         }
         let _ = std::fs::remove_dir_all(entry.path());
     }
