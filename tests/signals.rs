@@ -451,36 +451,27 @@ fn interrupts_the_final_folding_and_svg_step() {
 
 #[test]
 fn interrupts_heaptrack() {
-    if !common::has_tool("heaptrack") || !common::has_tool("heaptrack_print") {
-        eprintln!("note: heaptrack is not installed; skipping");
-        return;
-    }
-    assert_none(each_signal(
-        "heaptrack",
-        |case| {
-            let config = case.command_config(&case.setsid_then_sleep());
-            let child = case
-                .xtask(&config, &["memory", "--tool", "heaptrack"])
-                .spawn()
-                .unwrap();
-            case.wait_for_marker(child)
-        },
-        send,
-    ));
+    interrupts_memory_tool("heaptrack", ["heaptrack", "heaptrack_print"]);
 }
 
 #[test]
 fn interrupts_massif() {
-    if !common::has_tool("valgrind") || !common::has_tool("ms_print") {
-        eprintln!("note: valgrind is not installed; skipping");
+    interrupts_memory_tool("massif", ["valgrind", "ms_print"]);
+}
+
+/// `memory --tool TOOL` on a workload that starts a setsid descendant and
+/// sleeps, interrupted once the workload runs.
+fn interrupts_memory_tool(tool: &str, needs: [&str; 2]) {
+    if !needs.iter().all(|program| common::has_tool(program)) {
+        eprintln!("note: {} is not installed; skipping", needs[0]);
         return;
     }
     assert_none(each_signal(
-        "massif",
+        tool,
         |case| {
             let config = case.command_config(&case.setsid_then_sleep());
             let child = case
-                .xtask(&config, &["memory", "--tool", "massif"])
+                .xtask(&config, &["memory", "--tool", tool])
                 .spawn()
                 .unwrap();
             case.wait_for_marker(child)
