@@ -212,7 +212,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&render_json(&series))?),
     }
     if let Some(path) = &args.export_csv {
-        crate::results::write_atomically(path, &crate::reports::csv::trends(&series))?;
+        crate::results::write_atomically(path, crate::reports::csv::trends(&series))?;
         say(args.format, &format!("\ncsv: {}", path.display()));
     }
     if let Some(path) = &args.plot {
@@ -222,7 +222,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             store.dir.display(),
             series.iter().map(|s| s.points.len()).max().unwrap_or(0)
         );
-        crate::results::write_atomically(path, &chart::render_file(&title, &charts, 2))?;
+        crate::results::write_atomically(path, chart::render_file(&title, &charts, 2))?;
         say(args.format, &format!("plot: {}", path.display()));
     }
     Ok(0)
