@@ -43,9 +43,8 @@ pub const BUILTIN_MEASURES: &[BuiltinMeasure] = &[
     },
 ];
 
-/// CPU time per wall second (`cpu_s / wall_s`) up to which a run kept one
-/// core busy: above it, a workload is multi-threaded (the comparison's
-/// choice of time measure and `--duet` ask).
+/// CPU time per wall second (`cpu_s / wall_s`, medians over the runs) up to
+/// which a workload kept one core busy: above it, it is multi-threaded.
 pub const ONE_CORE: f64 = 1.1;
 
 /// Whether `name` is a built-in measure.

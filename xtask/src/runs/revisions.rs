@@ -276,6 +276,13 @@ pub fn interleaved_runs(
     Ok(samples)
 }
 
+/// CPU time per wall second of one free run above which `--duet` refuses a
+/// workload. Higher than [`crate::config::measures::ONE_CORE`], which judges
+/// medians of many runs: the CPU time of one short run is counted in clock
+/// ticks, and a single-threaded run of 30 ms can read 1.1; a workload with
+/// two busy threads reads near 2.
+const SEVERAL_CORES: f64 = 1.5;
+
 /// `--duet`: each pair of runs at the same time, A and B each alone on a
 /// core of its own (the last two CPUs this process may use; the cores swap
 /// sides from pair to pair), so that whatever else the machine does in that
@@ -296,7 +303,7 @@ pub fn duet_runs(
     for side in [a, b] {
         let (free, _) = measure::run_once(&side.prepared)?;
         let cores_used = (free.user_s + free.sys_s) / free.wall_s.max(1e-9);
-        if cores_used > crate::config::measures::ONE_CORE {
+        if cores_used > SEVERAL_CORES {
             bail!(
                 "--duet pins each side to one core, and `{}` keeps {cores_used:.1} cores busy \
                  (CPU time {cores_used:.1} × its wall time): compare without --duet (interleaved)",
