@@ -12,6 +12,22 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Every generated project builds into one target directory, and each has a
+/// binary named `xtask`: cargo locks the directory while it builds but not
+/// while `cargo run` starts the binary, so a parallel test could replace
+/// `target/debug/xtask` between one project's build and its exec (CI once
+/// ran the mounted project's xtask as the root-package project's doctor).
+/// Commands that build in it take turns.
+static SHARED_TARGET: Mutex<()> = Mutex::new(());
+
+fn run_in_shared_target(mut command: Command) -> Output {
+    let _turn = SHARED_TARGET
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    command.output().unwrap()
+}
 
 /// A CPU-bound program with one function worth finding in a flamegraph.
 fn hot_program(function: &str) -> String {
@@ -83,14 +99,12 @@ impl Project {
         let dir = dir.display().to_string();
         let mut args = vec!["adopt", dir.as_str()];
         args.extend(extra);
-        self.command(Path::new(env!("CARGO_BIN_EXE_xtask-e2e")), &args)
-            .output()
-            .unwrap()
+        run_in_shared_target(self.command(Path::new(env!("CARGO_BIN_EXE_xtask-e2e")), &args))
     }
 
     fn cargo(&self, args: &[&str]) -> Output {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        self.command(Path::new(&cargo), args).output().unwrap()
+        run_in_shared_target(self.command(Path::new(&cargo), args))
     }
 
     /// Every file but build output and results, for "nothing changed".
