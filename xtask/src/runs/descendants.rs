@@ -96,6 +96,31 @@ fn parse_stat(pid: i32, stat: &str) -> Option<Descendant> {
     })
 }
 
+/// CPU time of each thread of `pid` so far, in clock ticks (utime + stime
+/// of `/proc/PID/task/TID/stat`), by thread id; empty once the process is
+/// gone, or off Linux.
+pub fn thread_cpu_ticks(pid: i32) -> Vec<(i32, u64)> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let tid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+            Some((tid, parse_cpu_ticks(&stat)?))
+        })
+        .collect()
+}
+
+/// utime + stime: the 12th and 13th fields after comm's closing `)`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +139,10 @@ mod tests {
             })
         );
         let zombie = parse_stat(7, "7 (sh) Z 1 7 7 0").unwrap();
+        // utime 25 and stime 5, after an odd comm.
+        let task = "9 (a) b) R 1 9 9 0 -1 4194304 100 0 0 0 25 5 0 0 20 0 1 0";
+        assert_eq!(parse_cpu_ticks(task), Some(30));
+        assert_eq!(parse_cpu_ticks("9 (a) R 1 9"), None);
         assert!(zombie.zombie);
         assert_eq!(parse_stat(7, "garbage"), None);
     }

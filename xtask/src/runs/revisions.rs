@@ -15,9 +15,11 @@ use crate::runs::measure;
 use crate::runs::measure::RunSample;
 use crate::runs::progress::Progress;
 use crate::runs::workload::{self, Prepared};
+use crate::runs::{descendants, process};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// What one side runs: its spec, and the workload and parameter values
 /// that spec resolves to.
@@ -283,6 +285,52 @@ pub fn interleaved_runs(
 /// two busy threads reads near 2.
 const SEVERAL_CORES: f64 = 1.5;
 
+/// What one free (unpinned) run of a side showed about its use of cores.
+struct FreeRun {
+    /// CPU time over wall time: above 1 only with several cores busy, but
+    /// pushed down when the machine is busy with something else.
+    cores_used: f64,
+    /// Threads that each did at least half the CPU work of the busiest
+    /// one: a count that the machine's load does not change.
+    busy_threads: usize,
+}
+
+/// Runs a side once, unpinned, reading its threads' CPU time every 10 ms.
+fn free_run(prepared: &Prepared) -> anyhow::Result<FreeRun> {
+    let spec = prepared.spec();
+    let command = spec.display();
+    let running = process::start(spec)?;
+    let mut ticks: BTreeMap<i32, u64> = BTreeMap::new();
+    while running.is_running() {
+        for (tid, used) in descendants::thread_cpu_ticks(running.pid) {
+            ticks.insert(tid, used);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let outcome = running.wait();
+    if !outcome.success() {
+        return Err(measure::RunFailure {
+            command,
+            what: outcome.describe(Some(prepared.timeout)),
+            tail: outcome.tail(),
+        }
+        .into());
+    }
+    let busiest = ticks.values().copied().max().unwrap_or(0);
+    // Fewer ticks than this (at 100 Hz, 50 ms) cannot tell threads apart.
+    const ENOUGH_TICKS: u64 = 5;
+    let busy_threads = if busiest < ENOUGH_TICKS {
+        1
+    } else {
+        ticks.values().filter(|&&t| 2 * t >= busiest).count()
+    };
+    Ok(FreeRun {
+        cores_used: (outcome.user + outcome.sys).as_secs_f64()
+            / outcome.wall.as_secs_f64().max(1e-9),
+        busy_threads,
+    })
+}
+
 /// `--duet`: each pair of runs at the same time, A and B each alone on a
 /// core of its own (the last two CPUs this process may use; the cores swap
 /// sides from pair to pair), so that whatever else the machine does in that
@@ -301,13 +349,22 @@ pub fn duet_runs(
     // one by the pinning, and the pair would measure that: one free run of
     // each side first says how many cores it uses.
     for side in [a, b] {
-        let (free, _) = measure::run_once(&side.prepared)?;
-        let cores_used = (free.user_s + free.sys_s) / free.wall_s.max(1e-9);
-        if cores_used > SEVERAL_CORES {
+        let free = free_run(&side.prepared)?;
+        if free.cores_used > SEVERAL_CORES {
             bail!(
-                "--duet pins each side to one core, and `{}` keeps {cores_used:.1} cores busy \
-                 (CPU time {cores_used:.1} × its wall time): compare without --duet (interleaved)",
-                side.who()
+                "--duet pins each side to one core, and `{}` keeps {:.1} cores busy \
+                 (CPU time {:.1} × its wall time): compare without --duet (interleaved)",
+                side.who(),
+                free.cores_used,
+                free.cores_used,
+            );
+        }
+        if free.busy_threads > 1 {
+            bail!(
+                "--duet pins each side to one core, and `{}` keeps {} threads busy at once: \
+                 compare without --duet (interleaved)",
+                side.who(),
+                free.busy_threads
             );
         }
     }
