@@ -418,9 +418,13 @@ fn instruction_counts_are_exact_and_gate_a_slowdown() {
     assert_eq!(count["verdict"], "no_change", "{count:#}");
     assert_eq!(count["limit_pct"], 1.0);
     // The same code and argv under callgrind, with the environment and the
-    // address space pinned and one thread: the very same count.
-    assert_eq!(count["a"], count["b"], "{count:#}");
-    assert_eq!(count["change"], 0.0, "{count:#}");
+    // address space pinned and one thread: the same count, but for the few
+    // instructions that print the demo's rates (computed from its elapsed
+    // time: a number with one more digit costs a few more; CI once saw 10
+    // in 53.6 M).
+    let (a, b) = (count["a"].as_f64().unwrap(), count["b"].as_f64().unwrap());
+    assert!((a - b).abs() <= 1e-6 * a, "{count:#}");
+    assert!(count["change"].as_f64().unwrap().abs() < 1e-4, "{count:#}");
     assert!(count["a"].as_f64().unwrap() > 1e6, "{count:#}");
     assert_eq!(report["gate"]["counter"], "instructions");
     let results = |suffix: &str| -> Vec<String> {
