@@ -52,7 +52,9 @@ fn baseline_writes_a_complete_self_describing_result() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert!(argv[0].ends_with("target/profiling/cdr-demo"), "{argv:?}");
+    // The binary cargo built, in the `profiling` profile's directory of
+    // whichever target directory this run uses.
+    assert!(argv[0].ends_with("/profiling/cdr-demo"), "{argv:?}");
     assert!(argv.windows(2).any(|w| w == ["--subs", "3000"]), "{argv:?}");
     for sample in scale["runs"].as_array().unwrap() {
         assert!(sample["wall_s"].as_f64().unwrap() > 0.0);
