@@ -6,10 +6,12 @@
 //! - `pipeline`: perf record → perf.data → perf script → folding, at once;
 //! - `attach`: perf attached to a running server (the service scenario);
 //! - `macos`: xctrace, or dtrace;
+//! - `offcpu`: with `--off-cpu`, where threads blocked, from the same recording;
 //! - here: the options, the record of a profile, and what its samples say.
 
 mod attach;
 mod macos;
+pub mod offcpu;
 mod pipeline;
 
 pub use attach::{attach, finish_attached};
@@ -32,6 +34,8 @@ pub struct Options {
     pub frequency: u32,
     pub call_graph: CallGraph,
     pub kernel_frames: bool,
+    /// Also record the scheduler's switches for the off-CPU profile (perf only).
+    pub off_cpu: bool,
 }
 
 impl Options {
@@ -45,6 +49,7 @@ impl Options {
             frequency: frequency.unwrap_or(config.defaults.frequency),
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
+            off_cpu: false,
         }
     }
 }
@@ -70,6 +75,8 @@ pub struct CpuProfile {
     /// Files in the result directory.
     pub files: Vec<String>,
     pub notes: Vec<String>,
+    /// With `--off-cpu`: where threads blocked (`offcpu.folded`).
+    pub off_cpu: Option<offcpu::OffCpu>,
 }
 
 /// Profiles one run of `prepared`, writing the profile files into `dir`.
@@ -81,9 +88,52 @@ pub fn profile(
 ) -> anyhow::Result<CpuProfile> {
     match tools.platform {
         Platform::Linux => pipeline::profile_with_perf(prepared, tools, options, dir),
+        Platform::Macos if options.off_cpu => bail!("{}", OFF_CPU_NEEDS_PERF),
         Platform::Macos => macos::profile_on_macos(prepared, tools, options, dir),
         Platform::Other => bail!("no CPU sampler is supported on this platform"),
     }
+}
+
+pub const OFF_CPU_NEEDS_PERF: &str =
+    "--off-cpu needs Linux perf and its sched:sched_switch tracepoint; run without --off-cpu here";
+
+/// With `--off-cpu`, folds the switches perf.data holds into offcpu.folded,
+/// and takes them out of the CPU samples `record` counts (one stream holds both).
+pub(super) fn record_off_cpu(
+    enabled: bool,
+    settings: &perf::Settings,
+    fast_addr2line: Option<&Path>,
+    tools: &Toolbox,
+    dir: &Path,
+    record: &mut perf::RecordSummary,
+) -> anyhow::Result<Option<offcpu::OffCpu>> {
+    if !enabled {
+        return Ok(None);
+    }
+    let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
+    let off_cpu = offcpu::fold_off_cpu(
+        tools.perf.path()?,
+        settings,
+        fast_addr2line,
+        &dir.join(PERF_DATA),
+        dir,
+    )?;
+    spinner.finish();
+    if let (Some(samples), Some(switches)) = (record.samples.as_mut(), off_cpu.recorded_switches) {
+        *samples = samples.saturating_sub(switches);
+    }
+    Ok(Some(off_cpu))
+}
+
+/// The CPU profile with its off-CPU part, if recorded.
+pub(super) fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> CpuProfile {
+    if let Some(off_cpu) = off_cpu {
+        profile.files.push(offcpu::FOLDED.into());
+        profile.files.push(offcpu::SVG.into());
+        profile.notes.extend(off_cpu.notes.iter().cloned());
+        profile.off_cpu = Some(off_cpu);
+    }
+    profile
 }
 
 pub(super) fn perf_settings(
@@ -144,6 +194,7 @@ pub(super) fn finish_profile(
         argv,
         files: vec![PERF_DATA.into(), FOLDED.into(), SVG.into(), TOP.into()],
         notes,
+        off_cpu: None,
     })
 }
 
@@ -211,8 +262,12 @@ pub(super) fn script_and_fold(
     data: &Path,
     folded_out: &Path,
     path_prefix: Option<&Path>,
+    off_cpu: bool,
 ) -> anyhow::Result<(u64, Vec<String>)> {
     let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
+    if off_cpu {
+        spec.args.extend(crate::tools::offcpu::cpu_script_filter());
+    }
     spec.stdout_raw = true;
     spec.watch = vec!["lost".into(), "Lost".into()];
     if let Some(dir) = path_prefix {

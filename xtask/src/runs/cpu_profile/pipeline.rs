@@ -41,6 +41,9 @@ pub(super) fn profile_with_perf(
     let mut record = prepared.spec();
     record.program = perf_path.clone();
     record.args = perf::record_args(&settings, Path::new("-"), &prepared.program, &prepared.args);
+    if options.off_cpu {
+        record.args = crate::tools::offcpu::record_args(record.args, &settings);
+    }
     record.stdout_raw = true;
     record
         .watch
@@ -50,6 +53,11 @@ pub(super) fn profile_with_perf(
     let timeout = record.timeout;
 
     let mut script = Spec::new(&perf_path).args(perf::script_args(&settings, Path::new("-")));
+    if options.off_cpu {
+        script
+            .args
+            .extend(crate::tools::offcpu::cpu_script_filter());
+    }
     script.stdin_piped = true;
     script.stdout_raw = true;
     if let Some(dir) = &fast {
@@ -155,7 +163,15 @@ pub(super) fn profile_with_perf(
             .filter(|l| perf::is_loss_warning(l))
             .cloned(),
     );
-    finish_profile(
+    let off_cpu = super::record_off_cpu(
+        options.off_cpu,
+        &settings,
+        fast.as_deref(),
+        tools,
+        dir,
+        &mut summary,
+    )?;
+    let profile = finish_profile(
         &settings,
         fast.as_deref(),
         dir,
@@ -164,7 +180,8 @@ pub(super) fn profile_with_perf(
         notes,
         folded_samples,
         tools,
-    )
+    )?;
+    Ok(super::with_off_cpu(profile, off_cpu))
 }
 
 /// Why perf's stream did not reach perf.data: reading the stream, or writing
