@@ -117,6 +117,25 @@ pub fn parse_stats(text: &str) -> Option<u64> {
     None
 }
 
+/// Records of lost samples (`LOST_SAMPLES`) perf logged for the switches:
+/// under the tracepoint (switch-outs) and under perf's `dummy` event, which
+/// carries the `--switch-events` records (switch-ins).
+pub fn parse_lost_switch_records(text: &str) -> u64 {
+    let mut section_is_switches = false;
+    let mut lost = 0;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(event) = line.strip_suffix(" stats:") {
+            section_is_switches = event == EVENT || event.starts_with("dummy");
+        } else if let Some(count) = line.strip_prefix("LOST_SAMPLES events:") {
+            if section_is_switches {
+                lost += count.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    lost
+}
+
 /// Whether this machine can record the tracepoint (a `perf record` of
 /// `true`, ~0.1 s; doctor's probe), or why not and what to do.
 pub fn available(perf: &Path) -> Result<(), String> {
@@ -330,6 +349,10 @@ mod tests {
         let text = std::fs::read_to_string(fixture("offcpu/report-stats.txt")).unwrap();
         assert_eq!(parse_stats(&text), Some(4));
         assert_eq!(parse_stats("cpu-clock stats:\n SAMPLE events: 3\n"), None);
+        assert_eq!(parse_lost_switch_records(&text), 0);
+        let lossy = "cpu-clock/freq=997/u stats:\n          SAMPLE events:         70\n    LOST_SAMPLES events:          9\nsched:sched_switch stats:\n          SAMPLE events:       9244\n    LOST_SAMPLES events:       1269\ndummy:HG stats:\n    LOST_SAMPLES events:       1689\n";
+        assert_eq!(parse_stats(lossy), Some(9244));
+        assert_eq!(parse_lost_switch_records(lossy), 1269 + 1689);
     }
 
     #[test]

@@ -94,6 +94,10 @@ pub fn profile(
     }
 }
 
+/// Switches a second the ring buffer is sized for with `--off-cpu`: a
+/// loaded server's (the demo's makes ~5000).
+const OFF_CPU_SWITCH_RATE: u32 = 10_000;
+
 pub const OFF_CPU_NEEDS_PERF: &str =
     "--off-cpu needs Linux perf and its sched:sched_switch tracepoint; run without --off-cpu here";
 
@@ -148,8 +152,15 @@ pub(super) fn perf_settings(
             crate::tools::FAST_ADDR2LINE_INSTALL
         ));
     }
+    // Off-CPU adds a sample per context switch, thousands a second for a
+    // busy server: size the ring buffer for that rate too.
     let ring = perf::ring_buffer(
-        options.frequency,
+        options.frequency
+            + if options.off_cpu {
+                OFF_CPU_SWITCH_RATE
+            } else {
+                0
+            },
         options.call_graph,
         &perf::LockLimit::detect(),
     );

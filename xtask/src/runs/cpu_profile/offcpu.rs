@@ -32,6 +32,8 @@ pub struct OffCpu {
     pub unfinished_switches: u64,
     /// `sched:sched_switch` samples perf recorded (`perf report --stats`).
     pub recorded_switches: Option<u64>,
+    /// Records of lost switch events perf logged (its ring buffer overflowed).
+    pub lost_switch_records: u64,
     /// The heaviest stacks, heaviest first: `root;...;leaf` and µs.
     pub top_stacks: Vec<(String, u64)>,
     pub notes: Vec<String>,
@@ -153,20 +155,23 @@ pub fn fold_off_cpu(
     }
     out.flush()
         .with_context(|| format!("cannot write {}", folded.display()))?;
-    off_cpu.recorded_switches = recorded_switches(perf_path, data);
+    if let Some(stats) = perf_stats(perf_path, data) {
+        off_cpu.recorded_switches = offcpu::parse_stats(&stats);
+        off_cpu.lost_switch_records = offcpu::parse_lost_switch_records(&stats);
+    }
     off_cpu.notes = notes(&off_cpu, unparsed);
     Ok(off_cpu)
 }
 
-/// perf's own count of the tracepoint's samples, to check the folding against.
-fn recorded_switches(perf_path: &Path, data: &Path) -> Option<u64> {
+/// perf's own counts per event, to check the folding against.
+fn perf_stats(perf_path: &Path, data: &Path) -> Option<String> {
     let args: Vec<String> = offcpu::stats_args(data)
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = crate::tools::probe(perf_path, &args)?;
-    offcpu::parse_stats(&String::from_utf8_lossy(&output.stdout))
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn notes(off_cpu: &OffCpu, unparsed: u64) -> Vec<String> {
@@ -184,6 +189,14 @@ fn notes(off_cpu: &OffCpu, unparsed: u64) -> Vec<String> {
                 .into(),
         ),
         _ => {}
+    }
+    if off_cpu.lost_switch_records > 0 {
+        notes.push(format!(
+            "perf's ring buffer overflowed {} times while recording switches (the lost samples \
+             above count these too): blocked time is undercounted. Record a shorter run, or \
+             fewer threads, or with --call-graph fp (smaller samples)",
+            off_cpu.lost_switch_records
+        ));
     }
     if unparsed > 0 {
         notes.push(format!(
