@@ -57,10 +57,67 @@ pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings) -> Vec<OsStrin
     argv
 }
 
-/// Added to the CPU profile's `perf script`: no tracepoint samples, only
-/// cpu-clock's (`-F trace:` with no fields hides that type).
-pub fn cpu_script_filter() -> Vec<OsString> {
-    vec!["--fields".into(), "trace:".into()]
+/// The CPU profile's `perf script` text without the switches' samples, for
+/// the folding (which would otherwise fold whichever event came first).
+/// perf script cannot leave them out itself when it reads a pipe (`-F
+/// trace:` fails there: the event types are not known yet when it checks).
+pub struct WithoutSwitches<R> {
+    inner: std::io::BufReader<R>,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    /// Inside a switch's sample: its stack lines are dropped too.
+    skipping: bool,
+}
+
+impl<R: std::io::Read> WithoutSwitches<R> {
+    pub fn new(inner: R) -> Self {
+        WithoutSwitches {
+            inner: std::io::BufReader::with_capacity(1 << 20, inner),
+            line: Vec::new(),
+            out: Vec::new(),
+            at: 0,
+            skipping: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for WithoutSwitches<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.out.len() {
+            self.out.clear();
+            self.at = 0;
+            // Lines are gathered up to 64 KiB per refill: few calls for the folder.
+            while self.out.len() < 1 << 16 {
+                self.line.clear();
+                if self.inner.read_until(b'\n', &mut self.line)? == 0 {
+                    break;
+                }
+                let is_stack_line = self.line.first() == Some(&b'\t');
+                let is_blank = self.line.iter().all(u8::is_ascii_whitespace);
+                if self.skipping && (is_stack_line || is_blank) {
+                    self.skipping = !is_blank;
+                    continue;
+                }
+                self.skipping = false;
+                let marker = format!(" {EVENT}: ");
+                if !is_stack_line
+                    && self
+                        .line
+                        .windows(marker.len())
+                        .any(|w| w == marker.as_bytes())
+                {
+                    self.skipping = true;
+                    continue;
+                }
+                self.out.extend_from_slice(&self.line);
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// `perf script` of the switches: the tracepoint samples with their stacks,
@@ -342,6 +399,32 @@ mod tests {
         let joined = strings(&record_args(attach, &settings(true))).join(" ");
         assert!(joined.contains("cpu-clock/freq=997/ "), "{joined}");
         assert!(joined.ends_with("--pid 42"), "{joined}");
+    }
+
+    #[test]
+    fn the_cpu_folding_never_sees_a_switch() {
+        use std::io::Read;
+        let text = "\
+sh  4688 [001] 1.000001:   sched:sched_switch: prev_comm=sh prev_state=D ==> next_comm=x
+\t  d43b8 __libc_vfork (inlined)
+
+sh  4688 1.000002: cpu-clock/freq=997/u: 
+\t  6121 busy (/usr/bin/dash)
+
+sh  4690 [000] 1.000003:   sched:sched_switch: prev_comm=sh prev_state=R+ ==> next_comm=y
+sh  4690 1.000004: cpu-clock/freq=997/u: 
+\t  6122 loop (/usr/bin/dash)
+
+";
+        let mut kept = String::new();
+        WithoutSwitches::new(text.as_bytes())
+            .read_to_string(&mut kept)
+            .unwrap();
+        assert_eq!(
+            kept,
+            "sh  4688 1.000002: cpu-clock/freq=997/u: \n\t  6121 busy (/usr/bin/dash)\n\n\
+             sh  4690 1.000004: cpu-clock/freq=997/u: \n\t  6122 loop (/usr/bin/dash)\n\n"
+        );
     }
 
     #[test]

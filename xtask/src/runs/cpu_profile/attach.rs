@@ -153,6 +153,7 @@ pub fn finish_attached(
         tools,
         dir,
         &mut record,
+        folded_samples,
     )?;
     let profile = finish_profile(
         &attached.settings,

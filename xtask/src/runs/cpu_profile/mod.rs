@@ -110,12 +110,13 @@ pub(super) fn record_off_cpu(
     tools: &Toolbox,
     dir: &Path,
     record: &mut perf::RecordSummary,
+    cpu_folded: u64,
 ) -> anyhow::Result<Option<offcpu::OffCpu>> {
     if !enabled {
         return Ok(None);
     }
     let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
-    let off_cpu = offcpu::fold_off_cpu(
+    let mut off_cpu = offcpu::fold_off_cpu(
         tools.perf.path()?,
         settings,
         fast_addr2line,
@@ -123,8 +124,17 @@ pub(super) fn record_off_cpu(
         dir,
     )?;
     spinner.finish();
-    if let (Some(samples), Some(switches)) = (record.samples.as_mut(), off_cpu.recorded_switches) {
-        *samples = samples.saturating_sub(switches);
+    match (record.samples.as_mut(), off_cpu.recorded_switches) {
+        (Some(samples), Some(switches)) => *samples = samples.saturating_sub(switches),
+        // perf report cannot read the pipe-format perf.data of a streamed
+        // recording: the samples perf recorded beyond the folded cpu-clock
+        // ones are the switches, and are counted against those parsed.
+        (Some(samples), None) if *samples >= cpu_folded => {
+            off_cpu.recorded_switches = Some(*samples - cpu_folded);
+            *samples = cpu_folded;
+            off_cpu.notes = offcpu::notes(&off_cpu);
+        }
+        _ => {}
     }
     Ok(Some(off_cpu))
 }
@@ -276,9 +286,6 @@ pub(super) fn script_and_fold(
     off_cpu: bool,
 ) -> anyhow::Result<(u64, Vec<String>)> {
     let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
-    if off_cpu {
-        spec.args.extend(crate::tools::offcpu::cpu_script_filter());
-    }
     spec.stdout_raw = true;
     spec.watch = vec!["lost".into(), "Lost".into()];
     if let Some(dir) = path_prefix {
@@ -289,6 +296,11 @@ pub(super) fn script_and_fold(
     let stdout = running.stdout.take().context("perf script has no stdout")?;
     let file = std::fs::File::create(folded_out)
         .with_context(|| format!("cannot write {}", folded_out.display()))?;
+    let stdout: Box<dyn std::io::Read> = if off_cpu {
+        Box::new(crate::tools::offcpu::WithoutSwitches::new(stdout))
+    } else {
+        Box::new(stdout)
+    };
     let folded = perf::fold(stdout, std::io::BufWriter::new(file));
     let outcome = running.wait();
     let samples = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;

@@ -34,6 +34,8 @@ pub struct OffCpu {
     pub recorded_switches: Option<u64>,
     /// Records of lost switch events perf logged (its ring buffer overflowed).
     pub lost_switch_records: u64,
+    /// Lines of perf script that looked like switches but did not parse.
+    pub unparsed_lines: u64,
     /// The heaviest stacks, heaviest first: `root;...;leaf` and µs.
     pub top_stacks: Vec<(String, u64)>,
     pub notes: Vec<String>,
@@ -159,7 +161,8 @@ pub fn fold_off_cpu(
         off_cpu.recorded_switches = offcpu::parse_stats(&stats);
         off_cpu.lost_switch_records = offcpu::parse_lost_switch_records(&stats);
     }
-    off_cpu.notes = notes(&off_cpu, unparsed);
+    off_cpu.unparsed_lines = unparsed;
+    off_cpu.notes = notes(&off_cpu);
     Ok(off_cpu)
 }
 
@@ -174,7 +177,8 @@ fn perf_stats(perf_path: &Path, data: &Path) -> Option<String> {
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn notes(off_cpu: &OffCpu, unparsed: u64) -> Vec<String> {
+pub(super) fn notes(off_cpu: &OffCpu) -> Vec<String> {
+    let unparsed = off_cpu.unparsed_lines;
     let mut notes = Vec::new();
     let parsed = off_cpu.parsed_switches();
     match off_cpu.recorded_switches {
@@ -323,7 +327,7 @@ mod tests {
         assert_eq!(off_cpu.blocked_us, 3000);
         assert_eq!(off_cpu.preempted_us, 1000);
         assert_eq!(off_cpu.unfinished_switches, 1);
-        let notes = notes(&off_cpu, 0);
+        let notes = notes(&off_cpu);
         assert!(notes.iter().any(|n| n.contains("could not be read")));
         assert!(notes.iter().any(|n| n.contains("1 preemptions")));
     }

@@ -53,11 +53,6 @@ pub(super) fn profile_with_perf(
     let timeout = record.timeout;
 
     let mut script = Spec::new(&perf_path).args(perf::script_args(&settings, Path::new("-")));
-    if options.off_cpu {
-        script
-            .args
-            .extend(crate::tools::offcpu::cpu_script_filter());
-    }
     script.stdin_piped = true;
     script.stdout_raw = true;
     if let Some(dir) = &fast {
@@ -104,6 +99,11 @@ pub(super) fn profile_with_perf(
     // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
     let waiter = std::thread::spawn(move || recording.wait());
     let folded_file = std::fs::File::create(dir.join(FOLDED))?;
+    let script_stdout: Box<dyn Read> = if options.off_cpu {
+        Box::new(crate::tools::offcpu::WithoutSwitches::new(script_stdout))
+    } else {
+        Box::new(script_stdout)
+    };
     let folded = perf::fold(script_stdout, std::io::BufWriter::new(folded_file));
     let recorded = waiter
         .join()
@@ -170,6 +170,7 @@ pub(super) fn profile_with_perf(
         tools,
         dir,
         &mut summary,
+        folded_samples,
     )?;
     let profile = finish_profile(
         &settings,
