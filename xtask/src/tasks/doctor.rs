@@ -144,7 +144,7 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
             .perf
             .path()
             .map_err(|e| e.to_string())
-            .and_then(|perf| crate::tools::offcpu::available(perf));
+            .and_then(crate::tools::offcpu::available);
         capabilities.push(Capability {
             task: "--off-cpu (where threads block)",
             ready: available.is_ok(),
