@@ -427,6 +427,18 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
         );
     }
 
+    /// A streamed recording with the tracepoint carries its formats as
+    /// tracing data after a record; perf's stream counter must step over it
+    /// (17 samples: `perf script` of this file shows 17 cpu-clock and switch samples).
+    #[test]
+    fn the_stream_counter_steps_over_tracing_data() {
+        let counted =
+            crate::tools::perf::count_records(&fixture("offcpu/pipe-with-tracepoint.perf.data"))
+                .unwrap();
+        assert_eq!(counted.error, None);
+        assert_eq!(counted.samples, 17);
+    }
+
     #[test]
     fn parses_perf_report_stats() {
         let text = std::fs::read_to_string(fixture("offcpu/report-stats.txt")).unwrap();
