@@ -73,6 +73,9 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     let plan = plan_scales(config, args.scale.as_deref(), params)?;
     let tools = Toolbox::detect();
+    if args.off_cpu {
+        cpu_profile::check_off_cpu(&tools)?;
+    }
     let store = Store::new(config.results_dir());
     let git = git_info(&config.root);
     let memory = if args.memory || config.defaults.memory {

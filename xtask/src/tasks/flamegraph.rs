@@ -54,6 +54,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     if tools.cpu_sampler().is_none() {
         anyhow::bail!("{}", tools.missing_cpu_sampler());
     }
+    if args.off_cpu {
+        cpu_profile::check_off_cpu(&tools)?;
+    }
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
     for warning in &prepared.warnings {

@@ -450,6 +450,26 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
         assert_eq!(parse_lost_switch_records(lossy), 1269 + 1689);
     }
 
+    /// A perf that cannot record the tracepoint (a script that answers as
+    /// perf does without tracefs) is diagnosed with the fix.
+    #[test]
+    fn a_perf_without_tracefs_is_not_available() {
+        let dir = std::env::temp_dir().join(format!("xtask-offcpu-fake-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("perf");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho \"event syntax error: 'sched:sched_switch'\" >&2\necho '  \\___ unknown tracepoint' >&2\nexit 129\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let why = available(&fake).unwrap_err();
+        assert!(why.contains("mount -t tracefs"), "{why}");
+        assert!(why.contains("event syntax error"), "{why}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn diagnoses_a_missing_tracefs_and_permissions() {
         let missing = "event syntax error: 'sched:sched_switch'\n                     \\___ unknown tracepoint\n";

@@ -101,6 +101,16 @@ const OFF_CPU_SWITCH_RATE: u32 = 10_000;
 pub const OFF_CPU_NEEDS_PERF: &str =
     "--off-cpu needs Linux perf and its sched:sched_switch tracepoint; run without --off-cpu here";
 
+/// `--off-cpu`, before anything runs: can perf record the switches here?
+pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
+    if tools.platform != Platform::Linux {
+        bail!("{OFF_CPU_NEEDS_PERF}");
+    }
+    crate::tools::offcpu::available(tools.perf.path()?).map_err(|why| {
+        anyhow::anyhow!("--off-cpu cannot record here: {why} (`cargo xtask doctor` checks it)")
+    })
+}
+
 /// With `--off-cpu`, folds the switches perf.data holds into offcpu.folded,
 /// and takes them out of the CPU samples `record` counts (one stream holds both).
 pub(super) fn record_off_cpu(
