@@ -4,6 +4,7 @@
 pub mod generate;
 pub mod rng;
 pub mod service;
+pub mod store;
 
 /// Parses `--name value` pairs; every mode shares this tiny flag reader.
 pub fn flag_pairs(args: &[String]) -> Result<Vec<(String, String)>, String> {

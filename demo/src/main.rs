@@ -25,14 +25,18 @@ cdr-demo: the demo workload of the profiling xtask
 USAGE:
     cdr-demo [generate] [--subs N] [--days D] [--workers W] [--out FILE]
                         [--seed S] [--slowdown K] [--leak-bytes B]
-    cdr-demo serve [--port P] [--workers W]
+    cdr-demo serve [--port P] [--log FILE] [--fsync BOOL] [--unlink-log BOOL]
     cdr-demo load [--port P] [--workers W] [--duration SECONDS] [--subs N]
 
 generate   write CSV call detail records (FILE `-` is stdout, default /dev/null)
            --slowdown K adds K extra rounds of tariff computation per call
            (a deliberate regression for profile-compare demos);
            --leak-bytes B leaks B bytes on purpose (for the leak check).
-serve      answer `GEN <subs>` requests on 127.0.0.1:P until SIGINT/SIGTERM
+serve      answer `GEN <subs>` requests on 127.0.0.1:P until SIGINT/SIGTERM;
+           each request is recorded under one shared lock: appended to the
+           --log FILE (truncated at start; --fsync true syncs every append;
+           --unlink-log true removes the file's name once open, so nothing
+           is left behind) and kept in a history that grows with the load
 load       run W client workers for SECONDS against 127.0.0.1:P
 ";
 

@@ -5,9 +5,11 @@
 //! `OK <records> <bytes>`.
 
 use crate::rng::Rng;
+use crate::store::{LogOptions, Store};
 use crate::{flag_pairs, parse_number};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Flags {
@@ -15,6 +17,8 @@ pub struct Flags {
     workers: usize,
     duration_s: f64,
     subs: u64,
+    /// serve: where each request is appended (`--log`, `--fsync`, `--unlink-log`).
+    log: LogOptions,
 }
 
 impl Flags {
@@ -24,6 +28,7 @@ impl Flags {
             workers: 4,
             duration_s: 5.0,
             subs: 20,
+            log: LogOptions::default(),
         };
         for (name, value) in flag_pairs(args)? {
             match name.as_str() {
@@ -31,6 +36,9 @@ impl Flags {
                 "workers" => flags.workers = parse_number::<usize>(&name, &value)?.max(1),
                 "duration" => flags.duration_s = parse_number(&name, &value)?,
                 "subs" => flags.subs = parse_number(&name, &value)?,
+                "log" => flags.log.path = Some(value.into()),
+                "fsync" => flags.log.fsync = parse_bool(&name, &value)?,
+                "unlink-log" => flags.log.unlink = parse_bool(&name, &value)?,
                 _ => return Err(format!("unknown flag `--{name}`")),
             }
         }
@@ -38,7 +46,16 @@ impl Flags {
     }
 }
 
+fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("`--{name} {value}`: expected true or false")),
+    }
+}
+
 pub fn serve(flags: Flags) -> Result<(), String> {
+    let store = Arc::new(Store::open(&flags.log)?);
     let listener = TcpListener::bind(("127.0.0.1", flags.port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", flags.port))?;
     // The readiness line the xtask waits for.
@@ -46,12 +63,13 @@ pub fn serve(flags: Flags) -> Result<(), String> {
     std::io::stdout().flush().ok();
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        std::thread::spawn(move || handle_client(stream));
+        let store = store.clone();
+        std::thread::spawn(move || handle_client(stream, &store));
     }
     Ok(())
 }
 
-fn handle_client(stream: TcpStream) {
+fn handle_client(stream: TcpStream, store: &Store) {
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
@@ -67,8 +85,10 @@ fn handle_client(stream: TcpStream) {
         let reply = match line.trim().strip_prefix("GEN ").map(str::parse::<u64>) {
             Some(Ok(subs)) => {
                 seed = seed.wrapping_add(1);
-                let (records, bytes) = answer_request(subs, seed);
-                format!("OK {records} {bytes}\n")
+                match answer_request(subs, seed, store) {
+                    Ok((records, bytes)) => format!("OK {records} {bytes}\n"),
+                    Err(message) => format!("ERR {message}\n"),
+                }
             }
             _ => "ERR expected `GEN <subs>`\n".to_string(),
         };
@@ -79,7 +99,7 @@ fn handle_client(stream: TcpStream) {
 }
 
 #[inline(never)]
-fn answer_request(subs: u64, seed: u64) -> (u64, usize) {
+fn answer_request(subs: u64, seed: u64, store: &Store) -> Result<(u64, usize), String> {
     let mut rng = Rng::new(seed);
     let mut text = String::new();
     let mut records = 0;
@@ -90,7 +110,8 @@ fn answer_request(subs: u64, seed: u64) -> (u64, usize) {
             records += 1;
         }
     }
-    (records, text.len())
+    store.record(text.as_bytes())?;
+    Ok((records, text.len()))
 }
 
 pub fn load(flags: Flags) -> Result<(), String> {

@@ -10,6 +10,9 @@ pub enum Kind {
     Cpu,
     /// Bytes: inferno's memory palette.
     Memory,
+    /// Blocked time, folded in µs and shown in ms: inferno's blue I/O
+    /// palette, so it is never mistaken for the CPU flamegraph beside it.
+    OffCpu,
 }
 
 /// Title, subtitle, deterministic output and the unit of the counts.
@@ -23,8 +26,12 @@ fn base_options(title: &str, subtitle: &str, kind: Kind) -> Options<'static> {
     options.count_name = match kind {
         Kind::Cpu => "samples",
         Kind::Memory => "bytes",
+        Kind::OffCpu => "ms",
     }
     .into();
+    if let Kind::OffCpu = kind {
+        options.factor = 0.001;
+    }
     options
 }
 
@@ -62,6 +69,23 @@ pub fn write_memory_svg(dir: &Path, title: &str, tool: &str) -> anyhow::Result<(
     )
 }
 
+/// offcpu-flamegraph.svg from an off-CPU profile's offcpu.folded in `dir`,
+/// if one was recorded.
+pub fn write_offcpu_svg(dir: &Path, title: &str, subtitle: &str) -> anyhow::Result<()> {
+    use crate::runs::cpu_profile::offcpu::{FOLDED, SVG};
+    crate::runs::process::check_interrupted()?;
+    if !dir.join(FOLDED).is_file() {
+        return Ok(());
+    }
+    render(
+        &dir.join(FOLDED),
+        &dir.join(SVG),
+        &format!("{title} — off-CPU time (ms blocked)"),
+        subtitle,
+        Kind::OffCpu,
+    )
+}
+
 /// Renders the folded stacks in file `folded` to an SVG.
 pub fn render(
     folded: &Path,
@@ -88,6 +112,7 @@ pub fn render_text(
     options.colors = match kind {
         Kind::Cpu => color::Palette::Multi(color::MultiPalette::Rust),
         Kind::Memory => color::Palette::Basic(color::BasicPalette::Mem),
+        Kind::OffCpu => color::Palette::Basic(color::BasicPalette::Io),
     };
     let out = std::io::BufWriter::new(
         std::fs::File::create(svg).with_context(|| format!("cannot write {}", svg.display()))?,
@@ -153,6 +178,24 @@ mod tests {
         assert!(std::fs::read_to_string(&svg)
             .unwrap()
             .contains("(no samples)"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Off-CPU stacks are folded in µs and shown in ms, in blue.
+    #[test]
+    fn renders_off_cpu_time_in_ms() {
+        let dir = std::env::temp_dir().join(format!("xtask-fg-off-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("offcpu.folded"),
+            "demo;main;std::sync::Mutex::lock;syscall 250000\ndemo;main;fdatasync 50000\n",
+        )
+        .unwrap();
+        write_offcpu_svg(&dir, "service", "commit abc").unwrap();
+        let text = std::fs::read_to_string(dir.join("offcpu-flamegraph.svg")).unwrap();
+        assert!(text.contains("service — off-CPU time (ms blocked)"));
+        assert!(text.contains("fdatasync (50 ms, 16.67%)"), "{text}");
+        assert!(text.contains("syscall (250 ms, 83.33%)"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -259,6 +259,9 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
             }
             out.push_str("```\n\n");
         }
+        if let Some(off_cpu) = &profile.off_cpu {
+            out.push_str(&off_cpu_section(off_cpu, &prefix));
+        }
     }
     if let Some(memory) = &scale.memory {
         let prefix = scale.dir_prefix(several);
@@ -276,6 +279,62 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         out.push_str(&leak_table(leaks));
         out.push('\n');
     }
+}
+
+/// `812.4 ms blocked in 1234 switches (1240 recorded); top: …`, for the terminal.
+pub fn off_cpu_line(off_cpu: &crate::results::record::cpu::OffCpu) -> String {
+    let recorded = off_cpu
+        .recorded_switches
+        .map_or_else(String::new, |n| format!(" ({n} switches recorded)"));
+    let top = off_cpu.top_stacks.first().map_or_else(String::new, |s| {
+        let leaf: Vec<&str> = s.stack.rsplit(';').take(2).collect();
+        format!("; top: {:.1} ms in {}", s.ms, leaf.join(" ← "))
+    });
+    format!(
+        "{:.1} ms blocked in {} switches{recorded}{top}",
+        off_cpu.blocked_ms, off_cpu.blocked_switches
+    )
+}
+
+/// The off-CPU part of a result's README: totals, and the top blocking
+/// stacks by their innermost frames (the full stacks are in offcpu.folded).
+pub fn off_cpu_section(off_cpu: &crate::results::record::cpu::OffCpu, prefix: &str) -> String {
+    let mut out = String::new();
+    let recorded = off_cpu
+        .recorded_switches
+        .map_or_else(String::new, |n| format!(" of {n} switches perf recorded"));
+    let _ = writeln!(
+        out,
+        "### Off-CPU time
+
+{:.1} ms blocked in {} switches{recorded}; {:.1} ms preempted \
+         (waiting for a CPU, not shown). [Off-CPU flamegraph]({prefix}offcpu-flamegraph.svg) \
+         (widths are blocked time; compare with the CPU flamegraph beside it)\n",
+        off_cpu.blocked_ms, off_cpu.blocked_switches, off_cpu.preempted_ms
+    );
+    if off_cpu.top_stacks.is_empty() {
+        return out;
+    }
+    out.push_str("Top blocking stacks (innermost frames last):\n\n| ms | share | thread | stack |\n|---:|---:|---|---|\n");
+    for stack in &off_cpu.top_stacks {
+        let frames: Vec<&str> = stack.stack.split(';').collect();
+        let (thread, frames) = frames.split_first().unwrap_or((&"", &[]));
+        let tail = &frames[frames.len().saturating_sub(4)..];
+        let _ = writeln!(
+            out,
+            "| {:.1} | {:.1} % | {thread} | `{}{}` |",
+            stack.ms,
+            100.0 * stack.ms / off_cpu.blocked_ms.max(f64::MIN_POSITIVE),
+            if frames.len() > tail.len() {
+                "… → "
+            } else {
+                ""
+            },
+            tail.join(" → ")
+        );
+    }
+    out.push('\n');
+    out
 }
 
 pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {

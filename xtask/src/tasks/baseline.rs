@@ -49,6 +49,11 @@ pub struct Args {
     /// Call-graph mode [default: defaults.call_graph].
     #[arg(long, value_enum)]
     pub call_graph: Option<CallGraph>,
+    /// Also record where threads block and for how long (Linux perf's
+    /// sched:sched_switch, in the CPU profile's run; for a server, while the
+    /// load runs): offcpu.folded and offcpu-flamegraph.svg, widths in ms blocked.
+    #[arg(long, conflicts_with = "no_profile")]
+    pub off_cpu: bool,
 }
 
 /// One scale to run: its name and parameter values.
@@ -68,6 +73,9 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     let plan = plan_scales(config, args.scale.as_deref(), params)?;
     let tools = Toolbox::detect();
+    if args.off_cpu {
+        cpu_profile::check_off_cpu(&tools)?;
+    }
     let store = Store::new(config.results_dir());
     let git = git_info(&config.root);
     let memory = if args.memory || config.defaults.memory {
@@ -110,7 +118,8 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         if several {
             eprintln!("== scale {} ==", planned.name);
         }
-        let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+        let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+        options.off_cpu = args.off_cpu;
         let title = format!(
             "{} {}",
             workload_name,
@@ -121,6 +130,7 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
             .and_then(|scale| {
                 if scale.cpu_profile.is_some() {
                     flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
+                    flamegraph::write_offcpu_svg(&dir, &title, &subtitle)?;
                 }
                 if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
                     flamegraph::write_memory_svg(&dir, &title, profiler.name())?;
@@ -346,6 +356,9 @@ fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
                 println!("note: {note}");
             }
             println!("samples: {}", markdown::samples_line(profile));
+            if let Some(off_cpu) = &profile.off_cpu {
+                println!("off-CPU: {}", markdown::off_cpu_line(off_cpu));
+            }
         }
     }
     println!("\nresult: {}", dir.display());
@@ -354,6 +367,18 @@ fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
         println!(
             "flamegraph: {}",
             dir.join(format!("{prefix}flamegraph.svg")).display()
+        );
+    }
+    if let Some(scale) = record
+        .scales
+        .iter()
+        .find(|s| s.cpu_profile.as_ref().is_some_and(|p| p.off_cpu.is_some()))
+    {
+        let prefix = scale.dir_prefix(record.scales.len() > 1);
+        println!(
+            "off-CPU flamegraph: {}",
+            dir.join(format!("{prefix}{}", cpu_profile::offcpu::SVG))
+                .display()
         );
     }
 }

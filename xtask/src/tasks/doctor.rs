@@ -139,6 +139,21 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
             },
         });
     }
+    if tools.platform == Platform::Linux {
+        let available = tools
+            .perf
+            .path()
+            .map_err(|e| e.to_string())
+            .and_then(crate::tools::offcpu::available);
+        capabilities.push(Capability {
+            task: "--off-cpu (where threads block)",
+            ready: available.is_ok(),
+            detail: match available {
+                Ok(()) => "perf records sched:sched_switch with stacks".into(),
+                Err(why) => why,
+            },
+        });
+    }
     if let Ok(config) = config {
         capabilities.push(debug_info(config));
     }

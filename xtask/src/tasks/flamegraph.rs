@@ -34,6 +34,11 @@ pub struct Args {
     /// Name of the result directory.
     #[arg(long, default_value = "flamegraph")]
     pub label: String,
+    /// Also record where threads block and for how long (Linux perf's
+    /// sched:sched_switch, in the same run): offcpu.folded and
+    /// offcpu-flamegraph.svg beside the CPU flamegraph, widths in ms blocked.
+    #[arg(long)]
+    pub off_cpu: bool,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -49,6 +54,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     if tools.cpu_sampler().is_none() {
         anyhow::bail!("{}", tools.missing_cpu_sampler());
     }
+    if args.off_cpu {
+        cpu_profile::check_off_cpu(&tools)?;
+    }
     let values = config.param_values(None, params);
     let prepared = workload::prepare(config, name, workload, &values)?;
     for warning in &prepared.warnings {
@@ -56,12 +64,14 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     }
     let git = git_info(&config.root);
     let shown = workload.used_params(&values);
-    let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    options.off_cpu = args.off_cpu;
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = format!("commit {}", git.short());
     let pending = Store::new(config.results_dir()).begin(&args.label)?;
     let profiled = cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|p| {
         flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+        flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
         Ok(p)
     });
     let profile = match profiled {
@@ -70,6 +80,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     };
     let notes = profile.notes.clone();
     let samples = markdown::samples_line(&profile);
+    let off_cpu = profile.off_cpu.as_ref().map(markdown::off_cpu_line);
     let scale = ScaleRecord {
         cpu_profile: Some(profile),
         ..ScaleRecord::single_run(&prepared, shown)
@@ -96,6 +107,13 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         println!("flamegraph: {}", output.display());
     }
     println!("flamegraph: {}", svg.display());
+    if let Some(line) = off_cpu {
+        println!("off-CPU: {line}");
+        println!(
+            "off-CPU flamegraph: {}",
+            dir.join(cpu_profile::offcpu::SVG).display()
+        );
+    }
     if args.open {
         open_in_browser(&svg);
     }

@@ -12,6 +12,7 @@ pub mod instruments;
 pub mod massif;
 pub mod memcheck;
 pub mod memory_model;
+pub mod offcpu;
 pub mod perf;
 pub mod xctrace;
 

@@ -313,6 +313,9 @@ pub struct StreamCounter {
 const RECORD_LOST: u32 = 2;
 const RECORD_SAMPLE: u32 = 9;
 const RECORD_LOST_SAMPLES: u32 = 13;
+/// Tracepoints' formats (`--off-cpu`): `header.size` covers the header and a
+/// u32 size only; that many bytes of tracing data follow the record.
+const RECORD_HEADER_TRACING_DATA: u32 = 66;
 
 impl StreamCounter {
     /// Samples the kernel dropped. Both kinds of record report the same
@@ -355,6 +358,8 @@ impl StreamCounter {
             RECORD_LOST => 24,
             // header, u64 lost
             RECORD_LOST_SAMPLES => 16,
+            // header, u32 size of the data after the record
+            RECORD_HEADER_TRACING_DATA => 12,
             _ => 8,
         };
         needed.min(size.max(8))
@@ -385,7 +390,10 @@ impl StreamCounter {
                 }
                 _ => {}
             }
-            self.skip = size - self.head.len() as u64;
+            self.skip = size.saturating_sub(self.head.len() as u64);
+            if kind == RECORD_HEADER_TRACING_DATA && self.head.len() >= 12 {
+                self.skip += u64::from(u32::from_ne_bytes(self.head[8..12].try_into().unwrap()));
+            }
         }
         self.head.clear();
     }

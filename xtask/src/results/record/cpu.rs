@@ -31,6 +31,34 @@ pub struct CpuProfile {
     /// Files in the result directory.
     pub files: Vec<String>,
     pub notes: Vec<String>,
+    /// With `--off-cpu`: where threads blocked, and for how long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_cpu: Option<OffCpu>,
+}
+
+/// run.json's `cpu_profile.off_cpu`: the blocked time in `offcpu.folded`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OffCpu {
+    /// Time threads spent blocked (sleeping, waiting for a lock or I/O), in ms.
+    pub blocked_ms: f64,
+    /// Switches in which a thread blocked: the flamegraph's events.
+    pub blocked_switches: u64,
+    /// Time runnable threads waited for a CPU after preemption, in ms (not in the flamegraph).
+    pub preempted_ms: f64,
+    pub preempted_switches: u64,
+    /// Switch-outs with no switch-in before the recording ended.
+    pub unfinished_switches: u64,
+    /// `sched:sched_switch` samples perf recorded, to check the three above against.
+    pub recorded_switches: Option<u64>,
+    /// The heaviest blocking stacks, heaviest first.
+    pub top_stacks: Vec<OffCpuStack>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OffCpuStack {
+    /// `thread;root;...;leaf`, as in offcpu.folded.
+    pub stack: String,
+    pub ms: f64,
 }
 
 /// What the sampler recorded: perf's own summary line, and the records
@@ -62,6 +90,7 @@ impl From<cpu_profile::CpuProfile> for CpuProfile {
             argv: profile.argv,
             files: profile.files,
             notes: profile.notes,
+            off_cpu: profile.off_cpu.map(Into::into),
         }
     }
 }
@@ -73,6 +102,25 @@ impl From<perf::RecordSummary> for RecordingSummary {
             data_mb: summary.data_mb,
             lost_samples: summary.lost_samples,
             warnings: summary.warnings,
+        }
+    }
+}
+
+impl From<cpu_profile::offcpu::OffCpu> for OffCpu {
+    fn from(off_cpu: cpu_profile::offcpu::OffCpu) -> OffCpu {
+        let ms = |us: u64| us as f64 / 1000.0;
+        OffCpu {
+            blocked_ms: ms(off_cpu.blocked_us),
+            blocked_switches: off_cpu.blocked_switches,
+            preempted_ms: ms(off_cpu.preempted_us),
+            preempted_switches: off_cpu.preempted_switches,
+            unfinished_switches: off_cpu.unfinished_switches,
+            recorded_switches: off_cpu.recorded_switches,
+            top_stacks: off_cpu
+                .top_stacks
+                .into_iter()
+                .map(|(stack, us)| OffCpuStack { stack, ms: ms(us) })
+                .collect(),
         }
     }
 }

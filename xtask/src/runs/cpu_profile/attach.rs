@@ -20,6 +20,7 @@ pub struct Attached {
     settings: perf::Settings,
     fast_addr2line: Option<PathBuf>,
     notes: Vec<String>,
+    off_cpu: bool,
 }
 
 /// Starts `perf record --pid` on a running server (the service scenario).
@@ -45,6 +46,9 @@ pub fn attach(
         &dir.join(PERF_DATA),
         pid as u32,
     ));
+    if options.off_cpu {
+        spec.args = crate::tools::offcpu::record_args(spec.args, &settings);
+    }
     spec.args.extend(perf::control_args(&ctl, &ack));
     spec.watch = perf::STDERR_WATCH.iter().map(|w| w.to_string()).collect();
     let argv = spec.argv();
@@ -63,6 +67,7 @@ pub fn attach(
         settings,
         fast_addr2line,
         notes,
+        off_cpu: options.off_cpu,
     })
 }
 
@@ -134,13 +139,23 @@ pub fn finish_attached(
         &data,
         &dir.join(FOLDED),
         fast,
+        attached.off_cpu,
     )?;
     spinner.finish();
     record.warnings.extend(script_warnings);
     let counted =
         perf::count_records(&data).with_context(|| format!("cannot read {}", data.display()))?;
     record.absorb_count(&counted);
-    finish_profile(
+    let off_cpu = super::record_off_cpu(
+        attached.off_cpu,
+        &attached.settings,
+        fast,
+        tools,
+        dir,
+        &mut record,
+        folded_samples,
+    )?;
+    let profile = finish_profile(
         &attached.settings,
         fast,
         dir,
@@ -149,5 +164,6 @@ pub fn finish_attached(
         attached.notes,
         folded_samples,
         tools,
-    )
+    )?;
+    Ok(super::with_off_cpu(profile, off_cpu))
 }

@@ -6,10 +6,12 @@
 //! - `pipeline`: perf record → perf.data → perf script → folding, at once;
 //! - `attach`: perf attached to a running server (the service scenario);
 //! - `macos`: xctrace, or dtrace;
+//! - `offcpu`: with `--off-cpu`, where threads blocked, from the same recording;
 //! - here: the options, the record of a profile, and what its samples say.
 
 mod attach;
 mod macos;
+pub mod offcpu;
 mod pipeline;
 
 pub use attach::{attach, finish_attached};
@@ -32,6 +34,8 @@ pub struct Options {
     pub frequency: u32,
     pub call_graph: CallGraph,
     pub kernel_frames: bool,
+    /// Also record the scheduler's switches for the off-CPU profile (perf only).
+    pub off_cpu: bool,
 }
 
 impl Options {
@@ -45,6 +49,7 @@ impl Options {
             frequency: frequency.unwrap_or(config.defaults.frequency),
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
+            off_cpu: false,
         }
     }
 }
@@ -70,6 +75,8 @@ pub struct CpuProfile {
     /// Files in the result directory.
     pub files: Vec<String>,
     pub notes: Vec<String>,
+    /// With `--off-cpu`: where threads blocked (`offcpu.folded`).
+    pub off_cpu: Option<offcpu::OffCpu>,
 }
 
 /// Profiles one run of `prepared`, writing the profile files into `dir`.
@@ -81,9 +88,76 @@ pub fn profile(
 ) -> anyhow::Result<CpuProfile> {
     match tools.platform {
         Platform::Linux => pipeline::profile_with_perf(prepared, tools, options, dir),
+        Platform::Macos if options.off_cpu => bail!("{}", OFF_CPU_NEEDS_PERF),
         Platform::Macos => macos::profile_on_macos(prepared, tools, options, dir),
         Platform::Other => bail!("no CPU sampler is supported on this platform"),
     }
+}
+
+/// Switches a second the ring buffer is sized for with `--off-cpu`: a
+/// loaded server's (the demo's makes ~5000).
+const OFF_CPU_SWITCH_RATE: u32 = 10_000;
+
+pub const OFF_CPU_NEEDS_PERF: &str =
+    "--off-cpu needs Linux perf and its sched:sched_switch tracepoint; run without --off-cpu here";
+
+/// `--off-cpu`, before anything runs: can perf record the switches here?
+pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
+    if tools.platform != Platform::Linux {
+        bail!("{OFF_CPU_NEEDS_PERF}");
+    }
+    crate::tools::offcpu::available(tools.perf.path()?).map_err(|why| {
+        anyhow::anyhow!("--off-cpu cannot record here: {why} (`cargo xtask doctor` checks it)")
+    })
+}
+
+/// With `--off-cpu`, folds the switches perf.data holds into offcpu.folded,
+/// and takes them out of the CPU samples `record` counts (one stream holds both).
+pub(super) fn record_off_cpu(
+    enabled: bool,
+    settings: &perf::Settings,
+    fast_addr2line: Option<&Path>,
+    tools: &Toolbox,
+    dir: &Path,
+    record: &mut perf::RecordSummary,
+    cpu_folded: u64,
+) -> anyhow::Result<Option<offcpu::OffCpu>> {
+    if !enabled {
+        return Ok(None);
+    }
+    let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
+    let mut off_cpu = offcpu::fold_off_cpu(
+        tools.perf.path()?,
+        settings,
+        fast_addr2line,
+        &dir.join(PERF_DATA),
+        dir,
+    )?;
+    spinner.finish();
+    match (record.samples.as_mut(), off_cpu.recorded_switches) {
+        (Some(samples), Some(switches)) => *samples = samples.saturating_sub(switches),
+        // perf report cannot read the pipe-format perf.data of a streamed
+        // recording: the samples perf recorded beyond the folded cpu-clock
+        // ones are the switches, and are counted against those parsed.
+        (Some(samples), None) if *samples >= cpu_folded => {
+            off_cpu.recorded_switches = Some(*samples - cpu_folded);
+            *samples = cpu_folded;
+            off_cpu.notes = offcpu::notes(&off_cpu);
+        }
+        _ => {}
+    }
+    Ok(Some(off_cpu))
+}
+
+/// The CPU profile with its off-CPU part, if recorded.
+pub(super) fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> CpuProfile {
+    if let Some(off_cpu) = off_cpu {
+        profile.files.push(offcpu::FOLDED.into());
+        profile.files.push(offcpu::SVG.into());
+        profile.notes.extend(off_cpu.notes.iter().cloned());
+        profile.off_cpu = Some(off_cpu);
+    }
+    profile
 }
 
 pub(super) fn perf_settings(
@@ -98,8 +172,15 @@ pub(super) fn perf_settings(
             crate::tools::FAST_ADDR2LINE_INSTALL
         ));
     }
+    // Off-CPU adds a sample per context switch, thousands a second for a
+    // busy server: size the ring buffer for that rate too.
     let ring = perf::ring_buffer(
-        options.frequency,
+        options.frequency
+            + if options.off_cpu {
+                OFF_CPU_SWITCH_RATE
+            } else {
+                0
+            },
         options.call_graph,
         &perf::LockLimit::detect(),
     );
@@ -144,6 +225,7 @@ pub(super) fn finish_profile(
         argv,
         files: vec![PERF_DATA.into(), FOLDED.into(), SVG.into(), TOP.into()],
         notes,
+        off_cpu: None,
     })
 }
 
@@ -211,6 +293,7 @@ pub(super) fn script_and_fold(
     data: &Path,
     folded_out: &Path,
     path_prefix: Option<&Path>,
+    off_cpu: bool,
 ) -> anyhow::Result<(u64, Vec<String>)> {
     let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
     spec.stdout_raw = true;
@@ -223,6 +306,11 @@ pub(super) fn script_and_fold(
     let stdout = running.stdout.take().context("perf script has no stdout")?;
     let file = std::fs::File::create(folded_out)
         .with_context(|| format!("cannot write {}", folded_out.display()))?;
+    let stdout: Box<dyn std::io::Read> = if off_cpu {
+        Box::new(crate::tools::offcpu::WithoutSwitches::new(stdout))
+    } else {
+        Box::new(stdout)
+    };
     let folded = perf::fold(stdout, std::io::BufWriter::new(file));
     let outcome = running.wait();
     let samples = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;

@@ -41,6 +41,9 @@ pub(super) fn profile_with_perf(
     let mut record = prepared.spec();
     record.program = perf_path.clone();
     record.args = perf::record_args(&settings, Path::new("-"), &prepared.program, &prepared.args);
+    if options.off_cpu {
+        record.args = crate::tools::offcpu::record_args(record.args, &settings);
+    }
     record.stdout_raw = true;
     record
         .watch
@@ -96,6 +99,11 @@ pub(super) fn profile_with_perf(
     // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
     let waiter = std::thread::spawn(move || recording.wait());
     let folded_file = std::fs::File::create(dir.join(FOLDED))?;
+    let script_stdout: Box<dyn Read> = if options.off_cpu {
+        Box::new(crate::tools::offcpu::WithoutSwitches::new(script_stdout))
+    } else {
+        Box::new(script_stdout)
+    };
     let folded = perf::fold(script_stdout, std::io::BufWriter::new(folded_file));
     let recorded = waiter
         .join()
@@ -155,7 +163,16 @@ pub(super) fn profile_with_perf(
             .filter(|l| perf::is_loss_warning(l))
             .cloned(),
     );
-    finish_profile(
+    let off_cpu = super::record_off_cpu(
+        options.off_cpu,
+        &settings,
+        fast.as_deref(),
+        tools,
+        dir,
+        &mut summary,
+        folded_samples,
+    )?;
+    let profile = finish_profile(
         &settings,
         fast.as_deref(),
         dir,
@@ -164,7 +181,8 @@ pub(super) fn profile_with_perf(
         notes,
         folded_samples,
         tools,
-    )
+    )?;
+    Ok(super::with_off_cpu(profile, off_cpu))
 }
 
 /// Why perf's stream did not reach perf.data: reading the stream, or writing

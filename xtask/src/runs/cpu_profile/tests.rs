@@ -40,7 +40,7 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
     process::run_checked(spec).unwrap();
 
     let ours = dir.join("ours.folded");
-    let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, None).unwrap();
+    let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, None, false).unwrap();
     assert!(samples > 20, "too few samples: {samples}");
 
     let script = std::process::Command::new(&perf)
@@ -86,6 +86,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         frequency: 1999,
         call_graph: CallGraph::Dwarf,
         kernel_frames: false,
+        off_cpu: false,
     };
     let profile = profile(&prepared, &tools, &options, &dir).unwrap();
     assert!(profile.folded_samples > 20, "{profile:?}");

@@ -1,0 +1,556 @@
+//! Off-CPU time with Linux `perf`: where threads block, and for how long.
+//!
+//! One `perf record` holds both the CPU samples and the scheduler's switches:
+//! the `sched:sched_switch` tracepoint, sampled at every switch (period 1),
+//! fires in the thread that leaves the CPU, so its call graph is the stack
+//! that blocks; `--switch-events` adds perf's own records of the monitored
+//! threads coming back onto a CPU (`PERF_RECORD_SWITCH IN`), which the
+//! tracepoint cannot give for a per-process recording (the thread switched in
+//! is not yet monitored when it fires). The blocked time of one switch is the
+//! time from the switch-out to the same thread's next switch-in.
+//!
+//! This module gives the argv (derived from `perf`'s, so that its settings
+//! stay one) and parses `perf script`'s text of those events, streaming.
+
+use super::perf::Settings;
+use std::ffi::OsString;
+use std::io::BufRead;
+use std::path::Path;
+
+/// The tracepoint recorded.
+pub const EVENT: &str = "sched:sched_switch";
+
+/// Turns a `perf record` argv of `tools::perf` into one that also records
+/// off-CPU time: `--freq F` becomes a per-event frequency on cpu-clock (a
+/// global `--freq` would sample the tracepoint too, dropping most switches),
+/// and `--all-user` becomes `:u` on cpu-clock plus user-only call chains (a
+/// global `--all-user` excludes the kernel, where every tracepoint fires).
+pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings) -> Vec<OsString> {
+    let user = if settings.kernel_frames { "" } else { "u" };
+    let events: Vec<OsString> = vec![
+        "--event".into(),
+        format!("cpu-clock/freq={}/{user}", settings.frequency).into(),
+        "--event".into(),
+        EVENT.into(),
+        "--switch-events".into(),
+    ];
+    let mut argv = Vec::with_capacity(perf_argv.len() + events.len());
+    let mut inserted = false;
+    let mut args = perf_argv.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--freq" {
+            args.next();
+            argv.extend(events.iter().cloned());
+            inserted = true;
+        } else if arg == "--all-user" {
+            argv.push("--user-callchains".into());
+        } else {
+            argv.push(arg);
+        }
+    }
+    if !inserted {
+        // No --freq to replace (perf's argv changed shape): add the events
+        // before the workload's `--`, or at the end when attaching.
+        let at = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+        argv.splice(at..at, events);
+    }
+    argv
+}
+
+/// The CPU profile's `perf script` text without the switches' samples, for
+/// the folding (which would otherwise fold whichever event came first).
+/// perf script cannot leave them out itself when it reads a pipe (`-F
+/// trace:` fails there: the event types are not known yet when it checks).
+pub struct WithoutSwitches<R> {
+    inner: std::io::BufReader<R>,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    /// Inside a switch's sample: its stack lines are dropped too.
+    skipping: bool,
+}
+
+impl<R: std::io::Read> WithoutSwitches<R> {
+    pub fn new(inner: R) -> Self {
+        WithoutSwitches {
+            inner: std::io::BufReader::with_capacity(1 << 20, inner),
+            line: Vec::new(),
+            out: Vec::new(),
+            at: 0,
+            skipping: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for WithoutSwitches<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.out.len() {
+            self.out.clear();
+            self.at = 0;
+            // Lines are gathered up to 64 KiB per refill: few calls for the folder.
+            while self.out.len() < 1 << 16 {
+                self.line.clear();
+                if self.inner.read_until(b'\n', &mut self.line)? == 0 {
+                    break;
+                }
+                let is_stack_line = self.line.first() == Some(&b'\t');
+                let is_blank = self.line.iter().all(u8::is_ascii_whitespace);
+                if self.skipping && (is_stack_line || is_blank) {
+                    self.skipping = !is_blank;
+                    continue;
+                }
+                self.skipping = false;
+                let marker = format!(" {EVENT}: ");
+                if !is_stack_line
+                    && self
+                        .line
+                        .windows(marker.len())
+                        .any(|w| w == marker.as_bytes())
+                {
+                    self.skipping = true;
+                    continue;
+                }
+                self.out.extend_from_slice(&self.line);
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// `perf script` of the switches: the tracepoint samples with their stacks,
+/// the switch records, and of the CPU samples only a header line (no stack,
+/// so nothing to unwind).
+pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec![
+        "script".into(),
+        "--input".into(),
+        data.into(),
+        "--fields".into(),
+        "trace:comm,tid,time,event,trace,ip,sym,dso".into(),
+        "--fields".into(),
+        "sw:comm,tid,time,event".into(),
+        "--show-switch-events".into(),
+    ];
+    if !settings.inline_frames {
+        argv.push("--no-inline".into());
+    }
+    argv
+}
+
+/// `perf report --stats`: what perf itself counted, per event.
+pub fn stats_args(data: &Path) -> Vec<OsString> {
+    vec![
+        "report".into(),
+        "--input".into(),
+        data.into(),
+        "--stats".into(),
+    ]
+}
+
+/// The `sched:sched_switch` samples in `perf report --stats` output:
+///
+/// ```text
+/// sched:sched_switch stats:
+///           SAMPLE events:       7485
+/// ```
+pub fn parse_stats(text: &str) -> Option<u64> {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == format!("{EVENT} stats:") {
+            for line in lines.by_ref() {
+                let line = line.trim();
+                if let Some(count) = line.strip_prefix("SAMPLE events:") {
+                    return count.trim().parse().ok();
+                }
+                if line.ends_with("stats:") {
+                    return None;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Records of lost samples (`LOST_SAMPLES`) perf logged for the switches:
+/// under the tracepoint (switch-outs) and under perf's `dummy` event, which
+/// carries the `--switch-events` records (switch-ins).
+pub fn parse_lost_switch_records(text: &str) -> u64 {
+    let mut section_is_switches = false;
+    let mut lost = 0;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(event) = line.strip_suffix(" stats:") {
+            section_is_switches = event == EVENT || event.starts_with("dummy");
+        } else if let Some(count) = line.strip_prefix("LOST_SAMPLES events:") {
+            if section_is_switches {
+                lost += count.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    lost
+}
+
+/// Whether this machine can record the tracepoint (a `perf record` of
+/// `true`, ~0.1 s; doctor's probe), or why not and what to do.
+pub fn available(perf: &Path) -> Result<(), String> {
+    let data = std::env::temp_dir().join(format!("xtask-offcpu-probe-{}.data", std::process::id()));
+    let data_arg = data.to_string_lossy().into_owned();
+    let probed = super::probe(
+        perf,
+        &[
+            "record", "--event", EVENT, "--output", &data_arg, "--", "true",
+        ],
+    );
+    let _ = std::fs::remove_file(&data);
+    match probed {
+        Some(output) if output.status.success() => Ok(()),
+        Some(output) => Err(diagnose_probe(&String::from_utf8_lossy(&output.stderr))),
+        None => Err("perf could not be run".into()),
+    }
+}
+
+/// Why the probe failed, and what to do, from perf's stderr.
+pub fn diagnose_probe(stderr: &str) -> String {
+    let lower = stderr.to_lowercase();
+    let fix = if lower.contains("tracefs") || lower.contains("unknown tracepoint") {
+        "tracefs is not mounted or not readable: as root, `mount -t tracefs nodev /sys/kernel/tracing` (perf mounts it itself when run as root)"
+    } else if lower.contains("permission")
+        || lower.contains("paranoid")
+        || lower.contains("access to performance monitoring")
+    {
+        "tracepoints need root, CAP_PERFMON, or `sudo sysctl kernel.perf_event_paranoid=-1` plus a readable /sys/kernel/tracing"
+    } else {
+        "perf cannot record sched:sched_switch here (see its message)"
+    };
+    let first = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no message");
+    format!("{fix}; perf said: {first}")
+}
+
+/// One scheduler event of a monitored thread, as `perf script` printed it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The thread left the CPU (`sched:sched_switch`, with its stack).
+    Out {
+        tid: u32,
+        time_ns: u64,
+        /// The thread's name (`prev_comm`).
+        comm: String,
+        /// `prev_state`: `S` sleeping, `D` uninterruptible (disk), `R`/`R+`
+        /// preempted while runnable, `X`/`Z` exiting, ...
+        state: String,
+        /// Frames, leaf first: `sym` or `[dso]` when unknown.
+        stack: Vec<String>,
+    },
+    /// The thread came back onto a CPU (`PERF_RECORD_SWITCH IN`).
+    In { tid: u32, time_ns: u64 },
+}
+
+/// Parses `perf script` output of [`script_args`], calling `on_event` for each
+/// switch-out and switch-in; other lines (CPU samples, perf's warnings) are
+/// skipped. Returns the lines that looked like an event but did not parse.
+pub fn parse(input: impl BufRead, mut on_event: impl FnMut(Event)) -> std::io::Result<u64> {
+    let mut unparsed = 0;
+    let mut pending: Option<Event> = None;
+    for line in input.lines() {
+        let line = line?;
+        if let Some(Event::Out { stack, .. }) = pending.as_mut() {
+            // perf indents stack lines with a tab; records and headers with spaces.
+            if line.starts_with('\t') {
+                if let Some(f) = frame(&line) {
+                    stack.push(f);
+                }
+                continue;
+            }
+            on_event(pending.take().expect("pending is Some"));
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.split_once(": PERF_RECORD_SWITCH ") {
+            match header(rest.0) {
+                Some((tid, time_ns)) if rest.1.trim_start().starts_with("IN") => {
+                    on_event(Event::In { tid, time_ns })
+                }
+                Some(_) => {}
+                None => unparsed += 1,
+            }
+        } else if let Some((head, trace)) = line.split_once(&format!(" {EVENT}: ")) {
+            let fields = |name: &str| {
+                trace
+                    .split_whitespace()
+                    .find_map(|f| f.strip_prefix(name))
+                    .map(str::to_string)
+            };
+            // prev_comm may hold spaces: it runs up to ` prev_pid=`.
+            let comm = trace
+                .strip_prefix("prev_comm=")
+                .and_then(|r| r.split(" prev_pid=").next())
+                .map(str::to_string);
+            match (header(head), comm, fields("prev_state=")) {
+                (Some((tid, time_ns)), Some(comm), Some(state)) => {
+                    pending = Some(Event::Out {
+                        tid,
+                        time_ns,
+                        comm,
+                        state,
+                        stack: Vec::new(),
+                    })
+                }
+                _ => unparsed += 1,
+            }
+        }
+    }
+    if let Some(event) = pending {
+        on_event(event);
+    }
+    Ok(unparsed)
+}
+
+/// `COMM TID TIME` (COMM may hold spaces, or be `:TID` for a thread perf
+/// attached to): the tid and the time in ns, read from the right.
+fn header(head: &str) -> Option<(u32, u64)> {
+    let mut words = head.split_whitespace().rev();
+    let time = words.next()?.trim_end_matches(':');
+    let tid = words.next()?.parse().ok()?;
+    Some((tid, parse_time_ns(time)?))
+}
+
+/// `16853.822555` (seconds, perf prints µs or ns digits) in ns.
+fn parse_time_ns(text: &str) -> Option<u64> {
+    let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds: u64 = seconds.parse().ok()?;
+    let fraction: u64 = format!("{fraction:0<9}").parse().ok()?;
+    Some(seconds * 1_000_000_000 + fraction)
+}
+
+/// A stack line, `\t  10a974 __libc_recv (/usr/lib/.../libc.so.6)`: the
+/// symbol, or `[file name]` of the object when perf has no symbol.
+fn frame(line: &str) -> Option<String> {
+    let line = line.trim();
+    let (_address, rest) = line.split_once(' ')?;
+    let rest = rest.trim_start();
+    let (symbol, object) = match rest.rfind(" (") {
+        Some(at) if rest.ends_with(')') => (&rest[..at], &rest[at + 2..rest.len() - 1]),
+        _ => (rest, ""),
+    };
+    if symbol != "[unknown]" && !symbol.is_empty() {
+        return Some(symbol.to_string());
+    }
+    let file = object.rsplit('/').next().unwrap_or(object);
+    Some(if file.is_empty() || file == "[unknown]" {
+        "[unknown]".to_string()
+    } else {
+        format!("[{file}]")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CallGraph;
+
+    fn settings(kernel_frames: bool) -> Settings {
+        Settings {
+            frequency: 997,
+            call_graph: CallGraph::Dwarf,
+            inline_frames: false,
+            kernel_frames,
+            mmap_pages: Some(64),
+        }
+    }
+
+    fn strings(argv: &[OsString]) -> Vec<String> {
+        argv.iter().map(|a| a.to_string_lossy().into()).collect()
+    }
+
+    #[test]
+    fn record_args_sample_every_switch_and_cpu_at_the_frequency() {
+        let user_only = settings(false);
+        let perf = crate::tools::perf::record_args(
+            &user_only,
+            Path::new("-"),
+            Path::new("/bin/prog"),
+            &["a b".into()],
+        );
+        let argv = strings(&record_args(perf, &user_only));
+        assert!(!argv.contains(&"--freq".to_string()), "{argv:?}");
+        assert!(!argv.contains(&"--all-user".to_string()), "{argv:?}");
+        let joined = argv.join(" ");
+        assert!(
+            joined.contains(
+                "--event cpu-clock/freq=997/u --event sched:sched_switch --switch-events"
+            ),
+            "{joined}"
+        );
+        assert!(joined.contains("--user-callchains"), "{joined}");
+        assert!(joined.ends_with("-- /bin/prog a b"), "{joined}");
+
+        let attach = crate::tools::perf::attach_args(&settings(true), Path::new("d"), 42);
+        let joined = strings(&record_args(attach, &settings(true))).join(" ");
+        assert!(joined.contains("cpu-clock/freq=997/ "), "{joined}");
+        assert!(joined.ends_with("--pid 42"), "{joined}");
+    }
+
+    #[test]
+    fn the_cpu_folding_never_sees_a_switch() {
+        use std::io::Read;
+        let text = "\
+sh  4688 [001] 1.000001:   sched:sched_switch: prev_comm=sh prev_state=D ==> next_comm=x
+\t  d43b8 __libc_vfork (inlined)
+
+sh  4688 1.000002: cpu-clock/freq=997/u: 
+\t  6121 busy (/usr/bin/dash)
+
+sh  4690 [000] 1.000003:   sched:sched_switch: prev_comm=sh prev_state=R+ ==> next_comm=y
+sh  4690 1.000004: cpu-clock/freq=997/u: 
+\t  6122 loop (/usr/bin/dash)
+
+";
+        let mut kept = String::new();
+        WithoutSwitches::new(text.as_bytes())
+            .read_to_string(&mut kept)
+            .unwrap();
+        assert_eq!(
+            kept,
+            "sh  4688 1.000002: cpu-clock/freq=997/u: \n\t  6121 busy (/usr/bin/dash)\n\n\
+             sh  4690 1.000004: cpu-clock/freq=997/u: \n\t  6122 loop (/usr/bin/dash)\n\n"
+        );
+    }
+
+    /// A streamed recording with the tracepoint carries its formats as
+    /// tracing data after a record; perf's stream counter must step over it
+    /// (17 samples: `perf script` of this file shows 17 cpu-clock and switch samples).
+    #[test]
+    fn the_stream_counter_steps_over_tracing_data() {
+        let counted =
+            crate::tools::perf::count_records(&fixture("offcpu/pipe-with-tracepoint.perf.data"))
+                .unwrap();
+        assert_eq!(counted.error, None);
+        assert_eq!(counted.samples, 17);
+    }
+
+    #[test]
+    fn parses_perf_report_stats() {
+        let text = std::fs::read_to_string(fixture("offcpu/report-stats.txt")).unwrap();
+        assert_eq!(parse_stats(&text), Some(4));
+        assert_eq!(parse_stats("cpu-clock stats:\n SAMPLE events: 3\n"), None);
+        assert_eq!(parse_lost_switch_records(&text), 0);
+        let lossy = "cpu-clock/freq=997/u stats:\n          SAMPLE events:         70\n    LOST_SAMPLES events:          9\nsched:sched_switch stats:\n          SAMPLE events:       9244\n    LOST_SAMPLES events:       1269\ndummy:HG stats:\n    LOST_SAMPLES events:       1689\n";
+        assert_eq!(parse_stats(lossy), Some(9244));
+        assert_eq!(parse_lost_switch_records(lossy), 1269 + 1689);
+    }
+
+    /// A perf that cannot record the tracepoint (a script that answers as
+    /// perf does without tracefs) is diagnosed with the fix.
+    #[test]
+    fn a_perf_without_tracefs_is_not_available() {
+        let dir = std::env::temp_dir().join(format!("xtask-offcpu-fake-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("perf");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho \"event syntax error: 'sched:sched_switch'\" >&2\necho '  \\___ unknown tracepoint' >&2\nexit 129\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let why = available(&fake).unwrap_err();
+        assert!(why.contains("mount -t tracefs"), "{why}");
+        assert!(why.contains("event syntax error"), "{why}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn diagnoses_a_missing_tracefs_and_permissions() {
+        let missing = "event syntax error: 'sched:sched_switch'\n                     \\___ unknown tracepoint\n";
+        assert!(diagnose_probe(missing).contains("mount -t tracefs"));
+        let denied =
+            "Error:\nAccess to performance monitoring and observability operations is limited.";
+        assert!(diagnose_probe(denied).contains("perf_event_paranoid=-1"));
+    }
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    /// A real `perf script` of `sh -c 'sleep 0.2; ...'` recorded with
+    /// [`record_args`]: sh waits for sleep, sleep sleeps.
+    #[test]
+    fn parses_a_real_script_of_a_sleeping_shell() {
+        let file = std::fs::File::open(fixture("offcpu/sleep-script.txt")).unwrap();
+        let mut events = Vec::new();
+        let unparsed = parse(std::io::BufReader::new(file), |e| events.push(e)).unwrap();
+        assert_eq!(unparsed, 0);
+        let outs: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Out {
+                    comm, state, stack, ..
+                } => Some((comm.as_str(), state.as_str(), stack)),
+                _ => None,
+            })
+            .collect();
+        let ins = events
+            .iter()
+            .filter(|e| matches!(e, Event::In { .. }))
+            .count();
+        assert!(ins >= outs.len() - 2, "{ins} ins for {} outs", outs.len());
+        // sleep blocks in clock_nanosleep, sh in wait4.
+        assert!(outs.iter().any(|(comm, state, stack)| *comm == "sleep"
+            && *state == "S"
+            && stack[0].contains("clock_nanosleep")));
+        assert!(outs
+            .iter()
+            .any(|(comm, _, stack)| *comm == "sh" && stack[0].contains("wait4")));
+    }
+
+    #[test]
+    fn parses_an_attached_server_whose_comm_is_its_tid() {
+        let text = "\
+:23085 23085 16853.822625:   sched:sched_switch: prev_comm=cdr-demo x prev_pid=23085 prev_prio=120 prev_state=D ==> next_comm=lto cgu.11 next_pid=23040 next_prio=120
+\t           fed0a fdatasync (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t           541e8 <std::fs::File>::sync_data (/work/target/profiling/cdr-demo)
+\t         bebc1ff [unknown] ([unknown])
+\t           4780 [unknown] (/usr/bin/dash)
+
+          :23085 23085 16853.822633: PERF_RECORD_SWITCH OUT        
+           sleep  6143 16184.603692: cpu-clock/freq=997/u: 
+          :23085 23085 16853.8266: PERF_RECORD_SWITCH IN         
+";
+        let mut events = Vec::new();
+        parse(text.as_bytes(), |e| events.push(e)).unwrap();
+        assert_eq!(
+            events,
+            vec![
+                Event::Out {
+                    tid: 23085,
+                    time_ns: 16_853_822_625_000,
+                    comm: "cdr-demo x".into(),
+                    state: "D".into(),
+                    stack: vec![
+                        "fdatasync".into(),
+                        "<std::fs::File>::sync_data".into(),
+                        "[unknown]".into(),
+                        "[dash]".into()
+                    ],
+                },
+                Event::In {
+                    tid: 23085,
+                    time_ns: 16_853_826_600_000
+                },
+            ]
+        );
+    }
+}
