@@ -67,3 +67,9 @@ pub fn is_time(name: &str) -> bool {
         .iter()
         .any(|m| m.name == name && m.unit == "s")
 }
+
+/// perf stat's counts of a run (`perf_task_clock_s`, `perf_page_faults`...):
+/// costs of the run, gated with the `time` limit.
+pub fn is_counter(name: &str) -> bool {
+    name.starts_with("perf_")
+}

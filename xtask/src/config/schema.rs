@@ -30,6 +30,10 @@ pub struct Defaults {
     pub build_profile: String,
     /// Seconds one run may take before it is stopped.
     pub timeout: f64,
+    /// Count each timed run with `perf stat` (task-clock, context switches,
+    /// CPU migrations, page faults; cycles, instructions, cache and branch
+    /// misses where the machine has a PMU).
+    pub counters: bool,
 }
 
 impl Default for Defaults {
@@ -47,6 +51,7 @@ impl Default for Defaults {
             keep: 5,
             build_profile: "profiling".into(),
             timeout: 600.0,
+            counters: true,
         }
     }
 }

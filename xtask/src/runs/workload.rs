@@ -23,6 +23,8 @@ pub struct Prepared {
     /// What will make its profiles poor (no debug info, stripped), for the
     /// task to show before it runs.
     pub warnings: Vec<String>,
+    /// Count timed runs with perf stat (set by the tasks that time runs).
+    pub counters: Option<crate::runs::measure::Counting>,
 }
 
 impl Prepared {
@@ -130,6 +132,7 @@ pub fn prepare(
         ),
         metrics: workload.metrics.clone(),
         warnings,
+        counters: None,
     })
 }
 

@@ -49,6 +49,9 @@ pub struct Args {
     /// Call-graph mode [default: defaults.call_graph].
     #[arg(long, value_enum)]
     pub call_graph: Option<CallGraph>,
+    /// Do not count the timed runs with perf stat [default: counting unless defaults.counters = false].
+    #[arg(long)]
+    pub no_counters: bool,
 }
 
 /// One scale to run: its name and parameter values.
@@ -83,6 +86,7 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         warmup: args.warmup.unwrap_or(config.defaults.warmup),
         profile: !args.no_profile,
         memory,
+        counters: config.defaults.counters && !args.no_counters,
     };
 
     // Build before anything is written: a build failure leaves no trace.
@@ -207,6 +211,8 @@ struct ScaleOptions {
     warmup: u32,
     profile: bool,
     memory: Option<memory_profile::Profiler>,
+    /// Count the timed runs with perf stat.
+    counters: bool,
 }
 
 fn run_scale(
@@ -244,8 +250,13 @@ fn run_scale(
         );
     }
     let main = &prepared.main;
-    let samples = measure::timed_runs(main, warmup, runs)?;
+    let counted = Prepared {
+        counters: measure::counting(&tools.perf, scale.counters),
+        ..main.clone()
+    };
+    let samples = measure::timed_runs(&counted, warmup, runs)?;
     let summaries = measure::summarize(&samples, main);
+    notes.extend(measure::counter_notes(&samples));
     notes.extend(measure::metric_warnings(&samples));
     notes.extend(measure::noise_warnings(&summaries));
     let cpu = if profile {

@@ -91,6 +91,8 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
             exit_code: Some(0),
             metrics: [("records_per_s".to_string(), 1234.5)].into(),
             warnings: Vec::new(),
+            counters: Default::default(),
+            unsupported: Vec::new(),
         },
         RunSample {
             wall_s: 0.3,
@@ -100,6 +102,8 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
             exit_code: None,
             metrics: Default::default(),
             warnings: Vec::new(),
+            counters: Default::default(),
+            unsupported: Vec::new(),
         },
     ]
 }

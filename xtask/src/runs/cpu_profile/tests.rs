@@ -81,6 +81,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         timeout: Duration::from_secs(120),
         metrics: Vec::new(),
         warnings: Vec::new(),
+        counters: None,
     };
     let options = Options {
         frequency: 1999,
