@@ -34,6 +34,9 @@ pub struct Defaults {
     /// CPU migrations, page faults; cycles, instructions, cache and branch
     /// misses where the machine has a PMU).
     pub counters: bool,
+    /// After a CPU profile, `perf annotate` the functions with the most self
+    /// time into `annotate/`, this many (0: none).
+    pub annotate: usize,
 }
 
 impl Default for Defaults {
@@ -52,6 +55,7 @@ impl Default for Defaults {
             build_profile: "profiling".into(),
             timeout: 600.0,
             counters: true,
+            annotate: 3,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod massif;
 pub mod memcheck;
 pub mod memory_model;
 pub mod perf;
+pub mod perf_annotate;
 pub mod perf_stat;
 pub mod xctrace;
 

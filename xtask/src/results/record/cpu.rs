@@ -31,6 +31,19 @@ pub struct CpuProfile {
     /// Files in the result directory.
     pub files: Vec<String>,
     pub notes: Vec<String>,
+    /// Functions annotated by `perf annotate` into `annotate/`, by self time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotated: Vec<Annotated>,
+}
+
+/// One function's `perf annotate` (source lines, assembly, sample shares).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Annotated {
+    pub function: String,
+    /// Relative to the result directory.
+    pub file: String,
+    /// Self time, percent of the samples.
+    pub self_percent: f64,
 }
 
 /// What the sampler recorded: perf's own summary line, and the records
@@ -62,6 +75,15 @@ impl From<cpu_profile::CpuProfile> for CpuProfile {
             argv: profile.argv,
             files: profile.files,
             notes: profile.notes,
+            annotated: profile
+                .annotated
+                .into_iter()
+                .map(|a| Annotated {
+                    function: a.function,
+                    file: a.file,
+                    self_percent: a.self_percent,
+                })
+                .collect(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - `macos`: xctrace, or dtrace;
 //! - here: the options, the record of a profile, and what its samples say.
 
+pub mod annotate;
 mod attach;
 mod macos;
 mod pipeline;
@@ -32,6 +33,8 @@ pub struct Options {
     pub frequency: u32,
     pub call_graph: CallGraph,
     pub kernel_frames: bool,
+    /// Annotate this many functions with the most self time (0: none).
+    pub annotate: usize,
 }
 
 impl Options {
@@ -45,6 +48,7 @@ impl Options {
             frequency: frequency.unwrap_or(config.defaults.frequency),
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
+            annotate: config.defaults.annotate,
         }
     }
 }
@@ -70,6 +74,8 @@ pub struct CpuProfile {
     /// Files in the result directory.
     pub files: Vec<String>,
     pub notes: Vec<String>,
+    /// The functions annotated into `annotate/`, by self time.
+    pub annotated: Vec<annotate::Annotated>,
 }
 
 /// Profiles one run of `prepared`, writing the profile files into `dir`.
@@ -144,6 +150,7 @@ pub(super) fn finish_profile(
         argv,
         files: vec![PERF_DATA.into(), FOLDED.into(), SVG.into(), TOP.into()],
         notes,
+        annotated: Vec::new(),
     })
 }
 

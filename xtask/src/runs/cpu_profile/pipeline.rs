@@ -155,7 +155,7 @@ pub(super) fn profile_with_perf(
             .filter(|l| perf::is_loss_warning(l))
             .cloned(),
     );
-    finish_profile(
+    let profile = finish_profile(
         &settings,
         fast.as_deref(),
         dir,
@@ -164,7 +164,14 @@ pub(super) fn profile_with_perf(
         notes,
         folded_samples,
         tools,
-    )
+    )?;
+    // While perf.data is there: the hot functions' annotations.
+    Ok(super::annotate::add_to(
+        profile,
+        &perf_path,
+        dir,
+        options.annotate,
+    ))
 }
 
 /// Why perf's stream did not reach perf.data: reading the stream, or writing

@@ -87,6 +87,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         frequency: 1999,
         call_graph: CallGraph::Dwarf,
         kernel_frames: false,
+        annotate: 0,
     };
     let profile = profile(&prepared, &tools, &options, &dir).unwrap();
     assert!(profile.folded_samples > 20, "{profile:?}");
