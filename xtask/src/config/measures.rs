@@ -73,3 +73,8 @@ pub fn is_time(name: &str) -> bool {
 pub fn is_counter(name: &str) -> bool {
     name.starts_with("perf_")
 }
+
+/// criterion's time per iteration of one benchmark (`criterion/ID`): a time.
+pub fn is_bench_time(name: &str) -> bool {
+    name.starts_with("criterion/")
+}

@@ -17,7 +17,7 @@ use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{read_metrics, Prepared};
 use crate::stats::Summary;
-use crate::tools::perf_stat;
+use crate::tools::{criterion, perf_stat};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -491,6 +491,73 @@ pub fn noise_warnings(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<Strin
                 "{name} is noisy (coefficient of variation {:.1} %): close other programs, or add runs (--runs)",
                 m.summary.cv * 100.0
             )
+        })
+        .collect()
+}
+
+/// Prefix of the measures made of criterion's own numbers: `criterion/ID`.
+pub const CRITERION_PREFIX: &str = "criterion/";
+
+/// Seconds of criterion's warm-up per benchmark in an analysed run.
+const CRITERION_WARM_UP_S: f64 = 1.0;
+
+/// One analysed run of a criterion bench (criterion's own statistics, in
+/// a fresh `CRITERION_HOME`: only the benchmarks of this run are read, never
+/// those an earlier run left in `target/criterion`). None for other workloads.
+pub fn criterion_run(prepared: &Prepared) -> anyhow::Result<Option<Vec<criterion::Benchmark>>> {
+    let Some(bench) = &prepared.bench else {
+        return Ok(None);
+    };
+    let home = scratch_file("criterion");
+    let mut spec = prepared.spec();
+    spec.args = criterion::analysed_args(
+        CRITERION_WARM_UP_S,
+        bench.measurement_s,
+        bench.filter.as_deref(),
+    );
+    spec.args.extend(bench.extra_args.iter().cloned());
+    spec.env
+        .push((criterion::HOME_VAR.into(), home.display().to_string()));
+    let command = spec.display();
+    let outcome = process::run(spec);
+    let benchmarks = match outcome {
+        Ok(outcome) if outcome.success() => criterion::read_home(&home)
+            .map_err(|e| anyhow::anyhow!("criterion's results of `{command}`: {e}")),
+        Ok(outcome) => Err(RunFailure {
+            command: command.clone(),
+            what: outcome.describe(Some(prepared.timeout)),
+            tail: outcome.tail(),
+        }
+        .into()),
+        Err(error) => Err(error),
+    };
+    let _ = std::fs::remove_dir_all(&home);
+    let benchmarks = benchmarks?;
+    if benchmarks.is_empty() {
+        anyhow::bail!(
+            "the criterion run `{command}` measured no benchmark: does the filter match any?"
+        );
+    }
+    Ok(Some(benchmarks))
+}
+
+/// criterion's benchmarks as measures: `criterion/ID`, seconds per
+/// iteration, one sample per criterion sample (its time / its iterations).
+pub fn criterion_measures(benchmarks: &[criterion::Benchmark]) -> BTreeMap<String, MeasureSummary> {
+    benchmarks
+        .iter()
+        .filter_map(|b| {
+            let samples: Vec<f64> = b.per_iteration_ns.iter().map(|ns| ns * 1e-9).collect();
+            let summary = crate::stats::summarize(&samples)?;
+            Some((
+                format!("{CRITERION_PREFIX}{}", b.id),
+                MeasureSummary {
+                    unit: "s".into(),
+                    better: Better::Lower,
+                    samples,
+                    summary,
+                },
+            ))
         })
         .collect()
 }

@@ -481,6 +481,7 @@ mod tests {
             metrics: Vec::new(),
             warnings: Vec::new(),
             counters: None,
+            bench: None,
         }
     }
 

@@ -255,7 +255,11 @@ fn run_scale(
         ..main.clone()
     };
     let samples = measure::timed_runs(&counted, warmup, runs)?;
-    let summaries = measure::summarize(&samples, main);
+    let mut summaries = measure::summarize(&samples, main);
+    // A criterion bench: criterion's own numbers, one measure per benchmark.
+    if let Some(benchmarks) = measure::criterion_run(main)? {
+        summaries.extend(measure::criterion_measures(&benchmarks));
+    }
     notes.extend(measure::counter_notes(&samples));
     notes.extend(measure::metric_warnings(&samples));
     notes.extend(measure::noise_warnings(&summaries));

@@ -4,6 +4,7 @@
 
 pub mod callgrind;
 pub mod cargo_metadata;
+pub mod criterion;
 pub mod demangle;
 pub mod dtrace;
 pub mod executable;

@@ -82,6 +82,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         metrics: Vec::new(),
         warnings: Vec::new(),
         counters: None,
+        bench: None,
     };
     let options = Options {
         frequency: 1999,
