@@ -86,3 +86,50 @@ fn a_bench_result_holds_criterion_measures_that_profile_compare_compares() {
         assert_eq!(m["category"], "time", "{m}");
     }
 }
+
+/// The share of the samples whose stack passes through `function`.
+fn share(folded: &str, function: &str) -> f64 {
+    let (mut total, mut with) = (0.0, 0.0);
+    for line in folded.lines() {
+        let (stack, n) = line.rsplit_once(' ').unwrap();
+        let n: f64 = n.parse().unwrap();
+        total += n;
+        if stack.contains(function) {
+            with += n;
+        }
+    }
+    with / total
+}
+
+#[test]
+fn a_bench_with_two_benchmarks_gets_a_flamegraph_of_each() {
+    if !common::has_tool("perf") {
+        return;
+    }
+    let sandbox = Sandbox::new("criterion-flamegraphs", BENCHES);
+    let output = sandbox.xtask(&["flamegraph", "--workload", "quick"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let dir = &sandbox.results()[0];
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let mut shares = Vec::new();
+    for id in ["generate_200_subs", "generate_200_subs_slowdown"] {
+        let sub = dir.join("bench").join(id);
+        let svg = std::fs::read_to_string(sub.join("flamegraph.svg")).unwrap();
+        assert!(svg.contains(id), "the title names the benchmark");
+        assert!(
+            out.contains(&sub.join("flamegraph.svg").display().to_string()),
+            "{out}"
+        );
+        assert!(
+            readme.contains(&format!("(bench/{id}/flamegraph.svg)")),
+            "{readme}"
+        );
+        assert!(!sub.join("perf.data").exists(), "one perf.data per result");
+        let folded = std::fs::read_to_string(sub.join("cpu.folded")).unwrap();
+        shares.push(share(&folded, "cdr_demo::generate::tariff"));
+    }
+    // Each profile is of its own benchmark: the slowdown variant's extra
+    // tariff rounds show in its flamegraph only.
+    assert!(shares[1] > 0.1 && shares[0] < shares[1] / 3.0, "{shares:?}");
+}

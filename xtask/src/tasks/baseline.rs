@@ -122,9 +122,25 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         );
         let subtitle = format!("commit {} · {}", git.short(), planned.name);
         let measured = run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes)
-            .and_then(|scale| {
-                if scale.cpu_profile.is_some() {
+            .and_then(|mut scale| {
+                if let Some(profile) = &mut scale.cpu_profile {
                     flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
+                    // A bench with several benchmarks: a flamegraph of each.
+                    let each = cpu_profile::benchmarks::profile_each(
+                        &prepared.main,
+                        &tools,
+                        &options,
+                        &dir,
+                    )?;
+                    for b in each {
+                        let title = format!("{title} · {}", b.id);
+                        flamegraph::write_cpu_files(&dir.join(&b.dir), &title, &subtitle)?;
+                        profile
+                            .files
+                            .push(format!("{}/{}", b.dir, cpu_profile::SVG));
+                        let notes = b.new_notes(&profile.notes);
+                        profile.notes.extend(notes);
+                    }
                 }
                 if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
                     flamegraph::write_memory_svg(&dir, &title, profiler.name())?;

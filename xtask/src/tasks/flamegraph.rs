@@ -60,15 +60,27 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = format!("commit {}", git.short());
     let pending = Store::new(config.results_dir()).begin(&args.label)?;
-    let profiled = cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|p| {
-        flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
-        Ok(p)
-    });
+    let profiled =
+        cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|mut p| {
+            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+            // A bench with several benchmarks: a flamegraph of each.
+            for b in
+                cpu_profile::benchmarks::profile_each(&prepared, &tools, &options, &pending.dir)?
+            {
+                let title = format!("{title} · {}", b.id);
+                flamegraph::write_cpu_files(&pending.dir.join(&b.dir), &title, &subtitle)?;
+                p.files.push(format!("{}/{}", b.dir, SVG));
+                let notes = b.new_notes(&p.notes);
+                p.notes.extend(notes);
+            }
+            Ok(p)
+        });
     let profile = match profiled {
         Ok(profile) => crate::results::record::CpuProfile::from(profile),
         Err(error) => return Err(pending.fail(error)),
     };
     let notes = profile.notes.clone();
+    let profile_files = profile.files.clone();
     let samples = markdown::samples_line(&profile);
     let scale = ScaleRecord {
         cpu_profile: Some(profile),
@@ -96,6 +108,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         println!("flamegraph: {}", output.display());
     }
     println!("flamegraph: {}", svg.display());
+    for file in profile_files.iter().filter(|f| f.starts_with("bench/")) {
+        println!("flamegraph: {}", dir.join(file).display());
+    }
     if args.open {
         open_in_browser(&svg);
     }

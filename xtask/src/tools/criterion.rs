@@ -27,6 +27,48 @@ pub fn analysed_args(warm_up_s: f64, measurement_s: f64, filter: Option<&str>) -
     args
 }
 
+/// Arguments that list the benchmarks a filter selects (`ID: benchmark`
+/// lines), without running them.
+pub fn list_args(filter: Option<&str>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["--bench".into(), "--list".into()];
+    args.extend(filter.map(OsString::from));
+    args
+}
+
+/// Parses `--list` output: the id before `: benchmark` on each line.
+pub fn parse_list(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim_end().strip_suffix(": benchmark"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Arguments that run one benchmark, exactly `id`, under the profiler hook.
+pub fn profile_one_args(profile_s: f64, id: &str) -> Vec<OsString> {
+    [
+        "--bench".to_string(),
+        "--profile-time".into(),
+        format!("{profile_s}"),
+        "--exact".into(),
+        id.into(),
+    ]
+    .map(OsString::from)
+    .into()
+}
+
+/// A directory name for a benchmark id (ids may hold `/` and spaces).
+pub fn dir_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// One benchmark's results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Benchmark {
@@ -206,6 +248,21 @@ mod tests {
         let error = read_home(&dir).unwrap_err();
         assert!(error.contains("2 iteration counts for 1 times"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_list_of_the_demo_bench() {
+        // `generate --bench --list generate`, as criterion 0.8 prints it.
+        let text = "generate_200_subs: benchmark\n\ngenerate_200_subs_slowdown: benchmark\n\n";
+        assert_eq!(
+            parse_list(text),
+            ["generate_200_subs", "generate_200_subs_slowdown"]
+        );
+        assert_eq!(dir_name("group/f 1"), "group_f_1");
+        assert_eq!(
+            profile_one_args(3.0, "g/x"),
+            ["--bench", "--profile-time", "3", "--exact", "g/x"].map(OsString::from)
+        );
     }
 
     #[test]

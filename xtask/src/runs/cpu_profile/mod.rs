@@ -10,6 +10,7 @@
 
 pub mod annotate;
 mod attach;
+pub mod benchmarks;
 mod macos;
 mod pipeline;
 
