@@ -190,3 +190,31 @@ fn no_counters_records_none() {
     assert!(scale["runs"][0].get("counters").is_none(), "{scale}");
     assert!(scale["summaries"].get("perf_task_clock_s").is_none());
 }
+
+#[test]
+fn events_get_a_flamegraph_each_and_hardware_ones_one_note_without_a_pmu() {
+    if !has_tool("perf") {
+        return;
+    }
+    let shipped = std::fs::read_to_string(common::workspace().join("profiling.toml")).unwrap();
+    let text = shipped.replace(
+        "results_dir = \"results\"",
+        "results_dir = \"{results}\"\nevents = [\"page-faults\", \"cycles\", \"cache-misses\"]",
+    );
+    let sandbox = Sandbox::raw("events", &text);
+    let output = sandbox.xtask(&["flamegraph", "--subs", "3000"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let dir = &sandbox.results()[0];
+    let faults = dir.join("events/page-faults/flamegraph.svg");
+    assert!(faults.is_file(), "{out}");
+    assert!(std::fs::read_to_string(&faults)
+        .unwrap()
+        .contains("page-faults"));
+    let folded = std::fs::read_to_string(dir.join("events/page-faults/cpu.folded")).unwrap();
+    assert!(!folded.is_empty(), "page faults were sampled");
+    let hardware = hardware_counters();
+    assert_eq!(dir.join("events/cycles").exists(), hardware, "{out}");
+    let note = "perf cannot count cycles, cache-misses on this machine";
+    assert_eq!(out.matches(note).count(), usize::from(!hardware), "{out}");
+}

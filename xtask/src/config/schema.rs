@@ -37,6 +37,9 @@ pub struct Defaults {
     /// After a CPU profile, `perf annotate` the functions with the most self
     /// time into `annotate/`, this many (0: none).
     pub annotate: usize,
+    /// perf events sampled besides CPU time, one flamegraph each
+    /// (`events/<EVENT>/` in a result): `["page-faults", "cache-misses"]`.
+    pub events: Vec<String>,
 }
 
 impl Default for Defaults {
@@ -56,6 +59,7 @@ impl Default for Defaults {
             timeout: 600.0,
             counters: true,
             annotate: 3,
+            events: Vec::new(),
         }
     }
 }

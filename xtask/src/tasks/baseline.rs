@@ -141,6 +141,19 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
                         let notes = b.new_notes(&profile.notes);
                         profile.notes.extend(notes);
                     }
+                    // `events`: a flamegraph per other event.
+                    let (each, notes) =
+                        cpu_profile::events::profile_each(&prepared.main, &tools, &options, &dir)?;
+                    profile.notes.extend(notes);
+                    for e in each {
+                        let title = format!("{title} · {}", e.event);
+                        flamegraph::write_cpu_files(&dir.join(&e.dir), &title, &subtitle)?;
+                        profile
+                            .files
+                            .push(format!("{}/{}", e.dir, cpu_profile::SVG));
+                        let notes = e.new_notes(&profile.notes);
+                        profile.notes.extend(notes);
+                    }
                 }
                 if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
                     flamegraph::write_memory_svg(&dir, &title, profiler.name())?;

@@ -73,6 +73,17 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
                 let notes = b.new_notes(&p.notes);
                 p.notes.extend(notes);
             }
+            // `events`: a flamegraph per other event.
+            let (each, notes) =
+                cpu_profile::events::profile_each(&prepared, &tools, &options, &pending.dir)?;
+            p.notes.extend(notes);
+            for e in each {
+                let title = format!("{title} · {}", e.event);
+                flamegraph::write_cpu_files(&pending.dir.join(&e.dir), &title, &subtitle)?;
+                p.files.push(format!("{}/{}", e.dir, SVG));
+                let notes = e.new_notes(&p.notes);
+                p.notes.extend(notes);
+            }
             Ok(p)
         });
     let profile = match profiled {
@@ -108,7 +119,10 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         println!("flamegraph: {}", output.display());
     }
     println!("flamegraph: {}", svg.display());
-    for file in profile_files.iter().filter(|f| f.starts_with("bench/")) {
+    for file in profile_files
+        .iter()
+        .filter(|f| f.starts_with("bench/") || f.starts_with("events/"))
+    {
         println!("flamegraph: {}", dir.join(file).display());
     }
     if args.open {

@@ -11,6 +11,7 @@
 pub mod annotate;
 mod attach;
 pub mod benchmarks;
+pub mod events;
 mod macos;
 mod pipeline;
 
@@ -36,6 +37,10 @@ pub struct Options {
     pub kernel_frames: bool,
     /// Annotate this many functions with the most self time (0: none).
     pub annotate: usize,
+    /// Sample this perf event instead of CPU time (perf's default).
+    pub event: Option<String>,
+    /// Events to sample besides, each in a profile of its own (`events`).
+    pub events: Vec<String>,
 }
 
 impl Options {
@@ -50,6 +55,8 @@ impl Options {
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
             annotate: config.defaults.annotate,
+            event: None,
+            events: config.defaults.events.clone(),
         }
     }
 }

@@ -41,6 +41,10 @@ pub(super) fn profile_with_perf(
     let mut record = prepared.spec();
     record.program = perf_path.clone();
     record.args = perf::record_args(&settings, Path::new("-"), &prepared.program, &prepared.args);
+    if let Some(event) = &options.event {
+        // `record -e EVENT ...`: another event than CPU time (`events`).
+        record.args.splice(1..1, ["-e".into(), event.into()]);
+    }
     record.stdout_raw = true;
     record
         .watch

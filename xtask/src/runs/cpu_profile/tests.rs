@@ -89,6 +89,8 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         call_graph: CallGraph::Dwarf,
         kernel_frames: false,
         annotate: 0,
+        event: None,
+        events: Vec::new(),
     };
     let profile = profile(&prepared, &tools, &options, &dir).unwrap();
     assert!(profile.folded_samples > 20, "{profile:?}");
