@@ -197,11 +197,11 @@ fn events_get_a_flamegraph_each_and_hardware_ones_one_note_without_a_pmu() {
         return;
     }
     let shipped = std::fs::read_to_string(common::workspace().join("profiling.toml")).unwrap();
-    let text = shipped.replace(
+    let config = shipped.replace(
         "results_dir = \"results\"",
         "results_dir = \"{results}\"\nevents = [\"page-faults\", \"cycles\", \"cache-misses\"]",
     );
-    let sandbox = Sandbox::raw("events", &text);
+    let sandbox = Sandbox::raw("events", &config);
     let output = sandbox.xtask(&["flamegraph", "--subs", "3000"]);
     let out = text(&output);
     assert!(output.status.success(), "{out}");
