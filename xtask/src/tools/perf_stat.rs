@@ -26,14 +26,23 @@ pub const HARDWARE_EVENTS: &[&str] = &["cycles", "instructions", "cache-misses",
 /// counter takes the name of another measure (`instructions` is
 /// callgrind's exact count).
 pub fn measure_of(event: &str) -> (String, &'static str, f64) {
-    match event {
-        "task-clock" => ("perf_task_clock_s".into(), "s", 1e-3),
-        _ => (
-            format!("perf_{}", event.replace(['-', ':', '/'], "_")),
-            "",
-            1.0,
-        ),
+    if event == "task-clock" {
+        return ("perf_task_clock_s".into(), "s", 1e-3);
     }
+    let unit = match event {
+        "context-switches" => "switches",
+        "cpu-migrations" => "migrations",
+        "page-faults" => "faults",
+        "cycles" => "cycles",
+        "instructions" => "instructions",
+        "cache-misses" | "branch-misses" => "misses",
+        _ => "events",
+    };
+    (
+        format!("perf_{}", event.replace(['-', ':', '/'], "_")),
+        unit,
+        1.0,
+    )
 }
 
 /// The arguments of `perf` that count `events` over `program args` into
@@ -171,7 +180,7 @@ mod tests {
         );
         assert_eq!(
             measure_of("cache-misses"),
-            ("perf_cache_misses".to_string(), "", 1.0)
+            ("perf_cache_misses".to_string(), "misses", 1.0)
         );
         let out = Path::new("/r/stat.csv");
         let argv = argv(out, &["task-clock".into(), "cycles".into()]);
