@@ -133,3 +133,38 @@ fn a_bench_with_two_benchmarks_gets_a_flamegraph_of_each() {
     // tariff rounds show in its flamegraph only.
     assert!(shares[1] > 0.1 && shares[0] < shares[1] / 3.0, "{shares:?}");
 }
+
+#[test]
+fn sides_of_a_comparison_carry_their_criterion_measures() {
+    let sandbox = Sandbox::new("criterion-sides", BENCHES);
+    let output = sandbox.xtask(&[
+        "profile-compare",
+        "--side",
+        "workload=quick",
+        "--side",
+        "workload=one",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--no-profile",
+        "--no-counters",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = report["scales"][0]["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    // The benchmark both sides ran is compared; the other side has no
+    // generate_200_subs, so that one is not.
+    assert!(
+        names.contains(&"criterion/generate_200_subs_slowdown"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"criterion/generate_200_subs"), "{names:?}");
+}

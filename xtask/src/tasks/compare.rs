@@ -255,6 +255,10 @@ fn measure_sides(
         for ((side, samples), pending) in sides.iter().zip(samples).zip(&pendings) {
             let workload = &config.workloads[&side.name];
             let mut summaries = measure::summarize(&samples, &side.prepared);
+            // A criterion bench: criterion's own numbers of this side.
+            if let Some(benchmarks) = measure::criterion_run(&side.prepared)? {
+                summaries.extend(measure::criterion_measures(&benchmarks));
+            }
             for note in measure::counter_notes(&samples) {
                 if !notes.contains(&note) {
                     notes.push(note);
