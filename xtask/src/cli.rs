@@ -75,7 +75,7 @@ pub enum Task {
 
 const PARAM_ID_PREFIX: &str = "param:";
 /// Tasks that take no parameter flags.
-const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt"];
+const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt", "annotate"];
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
 /// `args[0]` is the command's name as the user typed it (`cargo xtask`, or
