@@ -38,7 +38,7 @@ fn every_task_help_shows_the_declared_parameters() {
         );
     }
     // Tasks that run no workload take no parameter flags.
-    for task in ["init", "adopt"] {
+    for task in ["init", "adopt", "annotate"] {
         let out = text(&sandbox.xtask(&[task, "--help"]));
         assert!(!out.contains("--tenants"), "{task}: {out}");
     }

@@ -41,6 +41,8 @@ pub enum Task {
     ProfileBaseline(tasks::baseline::Args),
     /// Just the CPU flamegraph of the workload.
     Flamegraph(tasks::flamegraph::Args),
+    /// perf annotate of one function of a result's CPU profile (source, assembly, sample shares) into its annotate/.
+    Annotate(tasks::annotate::Args),
     /// Heap profile (heaptrack, massif, Instruments) and, with --leak-check, memcheck's leak verdict.
     Memory(tasks::memory::Args),
     /// Benchmark the xtask itself: flamegraph overhead and folding throughput.
@@ -73,7 +75,7 @@ pub enum Task {
 
 const PARAM_ID_PREFIX: &str = "param:";
 /// Tasks that take no parameter flags.
-const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt"];
+const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt", "annotate"];
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
 /// `args[0]` is the command's name as the user typed it (`cargo xtask`, or
@@ -103,6 +105,7 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         Task::Doctor(args) => tasks::doctor::run(&invocation, &args),
         Task::ProfileBaseline(args) => tasks::baseline::run(&invocation, &args),
         Task::Flamegraph(args) => tasks::flamegraph::run(&invocation, &args),
+        Task::Annotate(args) => tasks::annotate::run(&invocation, &args),
         Task::Memory(args) => tasks::memory::run(&invocation, &args),
         Task::BenchSelf(args) => tasks::bench_self::run(&invocation, &args),
         Task::BenchVerdicts(args) => tasks::bench_verdicts::run(&invocation, &args),

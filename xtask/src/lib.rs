@@ -39,6 +39,8 @@ use std::ffi::OsString;
 pub fn main() -> ! {
     let mut args = std::env::args_os();
     args.next(); // the program's own path
+                 // This program is the xtask: it can be the shim of counted runs.
+    runs::measure::SHIM_IS_SELF.store(true, std::sync::atomic::Ordering::Relaxed);
     run_as("cargo xtask", args)
 }
 
@@ -53,6 +55,15 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString>,
 {
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // The shim of a counted run (runs::measure), before anything else: it
+    // only starts, waits for and reports one program.
+    if args
+        .first()
+        .is_some_and(|a| a == runs::measure::MEASURED_EXEC)
+    {
+        runs::measure::measured_exec(args.split_off(1));
+    }
     // First: a signal from now on interrupts the task cleanly.
     runs::process::install_interrupt_handler();
     let code = match utf8_args(bin_name, args) {

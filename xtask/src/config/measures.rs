@@ -67,3 +67,14 @@ pub fn is_time(name: &str) -> bool {
         .iter()
         .any(|m| m.name == name && m.unit == "s")
 }
+
+/// perf stat's counts of a run (`perf_task_clock_s`, `perf_page_faults`...):
+/// costs of the run, gated with the `time` limit.
+pub fn is_counter(name: &str) -> bool {
+    name.starts_with("perf_")
+}
+
+/// criterion's time per iteration of one benchmark (`criterion/ID`): a time.
+pub fn is_bench_time(name: &str) -> bool {
+    name.starts_with("criterion/")
+}

@@ -30,6 +30,16 @@ pub struct Defaults {
     pub build_profile: String,
     /// Seconds one run may take before it is stopped.
     pub timeout: f64,
+    /// Count each timed run with `perf stat` (task-clock, context switches,
+    /// CPU migrations, page faults; cycles, instructions, cache and branch
+    /// misses where the machine has a PMU).
+    pub counters: bool,
+    /// After a CPU profile, `perf annotate` the functions with the most self
+    /// time into `annotate/`, this many (0: none).
+    pub annotate: usize,
+    /// perf events sampled besides CPU time, one flamegraph each
+    /// (`events/<EVENT>/` in a result): `["page-faults", "cache-misses"]`.
+    pub events: Vec<String>,
 }
 
 impl Default for Defaults {
@@ -47,6 +57,9 @@ impl Default for Defaults {
             keep: 5,
             build_profile: "profiling".into(),
             timeout: 600.0,
+            counters: true,
+            annotate: 3,
+            events: Vec::new(),
         }
     }
 }

@@ -251,6 +251,19 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         for note in &profile.notes {
             let _ = writeln!(out, "> {note}\n");
         }
+        if !profile.annotated.is_empty() {
+            out.push_str(
+                "Annotated (`perf annotate`: source lines, assembly, share of samples):\n\n",
+            );
+            for a in &profile.annotated {
+                let _ = writeln!(
+                    out,
+                    "- [{}]({prefix}{}) ({:.2} % self)",
+                    a.function, a.file, a.self_percent
+                );
+            }
+            out.push('\n');
+        }
         if let Some(top) = top {
             out.push_str("```text\n");
             for line in top.lines().take(17) {

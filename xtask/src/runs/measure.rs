@@ -1,12 +1,29 @@
 //! Timed runs: warm-ups, then N measured runs, each with wall, user and sys
-//! time, peak RSS, exit status and the workload's own metrics.
+//! time, peak RSS, exit status and the workload's own metrics, and, with
+//! counters on, perf stat's counts of the run.
+//!
+//! A counted run is `perf stat -x, -o FILE -e EVENTS -- XTASK __measured-exec
+//! TIMES WORKLOAD...`: the xtask itself, as a shim between perf and the
+//! workload, times the workload and reads its rusage with `wait4`, exactly
+//! as an uncounted run does. Timed through perf directly, a run would gain
+//! perf's start-up (30-70 ms here) and report perf's peak RSS (13 MB, more
+//! than the demo's 5 MB), and a workload killed by a signal would look like
+//! a success (perf stat exits 0 then). perf counts the shim too: one exec
+//! and one fork, about a millisecond of task-clock and a few hundred page
+//! faults.
 
 use crate::config::{Better, BUILTIN_MEASURES};
 use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{read_metrics, Prepared};
 use crate::stats::Summary;
+use crate::tools::{criterion, perf_stat};
+use anyhow::Context;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// One measured run: its times, peak memory, exit code and metrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +37,49 @@ pub struct RunSample {
     /// What the result should warn about this run's metrics (an optional one
     /// missing, one printed twice).
     pub warnings: Vec<String>,
+    /// perf stat's counts of the run, by measure name (`perf_page_faults`),
+    /// in the measure's unit; empty when counters are off.
+    pub counters: BTreeMap<String, f64>,
+    /// The events perf could not count on this machine (hardware events
+    /// without a PMU).
+    pub unsupported: Vec<String>,
+}
+
+/// How timed runs are counted: perf, the shim (this program) and the events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counting {
+    pub perf: PathBuf,
+    pub shim: PathBuf,
+    pub events: Vec<String>,
+}
+
+/// The first argument that makes this program the shim of a counted run.
+pub const MEASURED_EXEC: &str = "__measured-exec";
+
+/// Set by the xtask's own `main`: this executable answers [`MEASURED_EXEC`].
+/// A program that mounts the tasks under a subcommand of its own does not
+/// (its `main` would take the shim's arguments for its own), so its timed
+/// runs are not counted.
+pub static SHIM_IS_SELF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Counting for timed runs, when `enabled` and perf may count here (Linux,
+/// perf installed and permitted): every software and hardware event of
+/// [`perf_stat`]; perf reports the hardware ones unsupported where there is
+/// no PMU, and [`counter_notes`] says so once.
+pub fn counting(perf: &crate::tools::Tool, enabled: bool) -> Option<Counting> {
+    let shim_is_self = SHIM_IS_SELF.load(std::sync::atomic::Ordering::Relaxed);
+    if !enabled || !shim_is_self || !cfg!(target_os = "linux") || !perf.usable() {
+        return None;
+    }
+    Some(Counting {
+        perf: perf.path.clone()?,
+        shim: std::env::current_exe().ok()?,
+        events: perf_stat::SOFTWARE_EVENTS
+            .iter()
+            .chain(perf_stat::HARDWARE_EVENTS)
+            .map(|e| e.to_string())
+            .collect(),
+    })
 }
 
 /// A measure across runs: its samples, in run order, and their summary.
@@ -57,7 +117,13 @@ impl std::error::Error for RunFailure {}
 pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
     let spec = prepared.spec();
     let command = spec.display();
-    let outcome = process::run(spec)?;
+    let (outcome, counted) = match &prepared.counters {
+        Some(counting) => {
+            let (outcome, counted) = run_counted(spec, counting)?;
+            (outcome, Some(counted))
+        }
+        None => (process::run(spec)?, None),
+    };
     if !outcome.success() {
         return Err(RunFailure {
             command,
@@ -66,12 +132,215 @@ pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
         }
         .into());
     }
-    let sample = sample_of(&outcome, prepared).map_err(|what| RunFailure {
+    let mut sample = sample_of(&outcome, prepared).map_err(|what| RunFailure {
         command,
         what,
         tail: outcome.tail(),
     })?;
+    if let Some(counted) = counted {
+        for c in counted {
+            match c.count {
+                perf_stat::Count::Value(value) => {
+                    let (name, _, factor) = perf_stat::measure_of(&c.event);
+                    sample.counters.insert(name, value * factor);
+                }
+                perf_stat::Count::NotSupported => sample.unsupported.push(c.event),
+                // Zero for a software event (a run without a context switch).
+                perf_stat::Count::NotCounted => {
+                    let (name, _, _) = perf_stat::measure_of(&c.event);
+                    sample.counters.insert(name, 0.0);
+                }
+            }
+        }
+    }
     Ok((sample, outcome))
+}
+
+/// A scratch file of this process for one counted run.
+fn scratch_file(what: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    std::env::temp_dir().join(format!(
+        "xtask-{}-{}-{what}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Runs `spec` under perf stat through the shim: the outcome's status,
+/// times and peak RSS are the workload's own (from the shim), its output and
+/// metrics as usual, and perf's counts besides.
+fn run_counted(
+    spec: process::Spec,
+    counting: &Counting,
+) -> anyhow::Result<(Outcome, Vec<perf_stat::Counted>)> {
+    let stat_file = scratch_file("perf-stat.csv");
+    let times_file = scratch_file("times");
+    let mut args = perf_stat::argv(&stat_file, &counting.events);
+    args.push(counting.shim.clone().into());
+    args.push(MEASURED_EXEC.into());
+    args.push(times_file.clone().into());
+    args.push(spec.program.clone().into());
+    args.extend(spec.args.iter().cloned());
+    let wrapped = process::Spec {
+        program: counting.perf.clone(),
+        args,
+        ..spec
+    };
+    let outcome = process::run(wrapped);
+    let times = std::fs::read_to_string(&times_file);
+    let stat = std::fs::read_to_string(&stat_file);
+    let _ = std::fs::remove_file(&times_file);
+    let _ = std::fs::remove_file(&stat_file);
+    let mut outcome = outcome?;
+    if outcome.timed_out {
+        return Ok((outcome, Vec::new()));
+    }
+    let Ok(times) = times else {
+        // The shim never ran or never finished: perf failed (its message is
+        // in the output tail), or the run was killed.
+        return Ok((outcome, Vec::new()));
+    };
+    let shim = ShimTimes::parse(&times)
+        .with_context(|| format!("the counted run's times `{}`", times.trim()))?;
+    outcome.status = std::process::ExitStatus::from_raw(shim.status);
+    outcome.wall = shim.wall;
+    outcome.user = shim.user;
+    outcome.sys = shim.sys;
+    outcome.max_rss_bytes = shim.max_rss_bytes;
+    let counted = match stat {
+        Ok(text) => perf_stat::parse(&text)
+            .map_err(|e| anyhow::anyhow!("perf stat's output {}: {e}", stat_file.display()))?,
+        Err(_) if !outcome.success() => Vec::new(),
+        Err(error) => anyhow::bail!("perf stat wrote no counts ({error})\n{}", outcome.tail()),
+    };
+    Ok((outcome, counted))
+}
+
+/// What the shim measured of the workload.
+#[derive(Debug, Clone, PartialEq)]
+struct ShimTimes {
+    /// The raw wait status.
+    status: i32,
+    wall: Duration,
+    user: Duration,
+    sys: Duration,
+    max_rss_bytes: u64,
+}
+
+impl ShimTimes {
+    fn line(&self) -> String {
+        format!(
+            "{} {} {} {} {}\n",
+            self.status,
+            self.wall.as_nanos(),
+            self.user.as_nanos(),
+            self.sys.as_nanos(),
+            self.max_rss_bytes
+        )
+    }
+
+    fn parse(text: &str) -> anyhow::Result<ShimTimes> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        anyhow::ensure!(fields.len() == 5, "expected 5 fields");
+        let nanos =
+            |s: &str| -> anyhow::Result<Duration> { Ok(Duration::from_nanos(s.parse::<u64>()?)) };
+        Ok(ShimTimes {
+            status: fields[0].parse()?,
+            wall: nanos(fields[1])?,
+            user: nanos(fields[2])?,
+            sys: nanos(fields[3])?,
+            max_rss_bytes: fields[4].parse()?,
+        })
+    }
+}
+
+/// The shim of a counted run (`XTASK __measured-exec TIMES PROGRAM ARGS...`):
+/// runs the program with this process's environment, directory and output,
+/// waits for it with `wait4`, writes its wait status, wall, user and sys
+/// time and peak RSS to TIMES, and ends as it ended (same exit code, or
+/// killed by the same signal).
+pub fn measured_exec(args: Vec<OsString>) -> ! {
+    let mut args = args.into_iter();
+    let (Some(times_file), Some(program)) = (args.next(), args.next()) else {
+        eprintln!("usage: {MEASURED_EXEC} TIMES_FILE PROGRAM [ARGS...]");
+        std::process::exit(2);
+    };
+    let mut command = std::process::Command::new(&program);
+    command.args(args);
+    // SAFETY: one async-signal-safe syscall between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            #[cfg(target_os = "linux")]
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            Ok(())
+        });
+    }
+    let started = std::time::Instant::now();
+    let child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("cannot start `{}`: {error}", Path::new(&program).display());
+            std::process::exit(127);
+        }
+    };
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: plain syscall on our own child with valid pointers.
+        let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break;
+        }
+    }
+    let wall = started.elapsed();
+    let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let rss_unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+    let times = ShimTimes {
+        status,
+        wall,
+        user: timeval(usage.ru_utime),
+        sys: timeval(usage.ru_stime),
+        max_rss_bytes: usage.ru_maxrss.max(0) as u64 * rss_unit,
+    };
+    if let Err(error) = std::fs::write(&times_file, times.line()) {
+        eprintln!("cannot write {}: {error}", Path::new(&times_file).display());
+        std::process::exit(125);
+    }
+    let status = std::process::ExitStatus::from_raw(status);
+    if let Some(signal) = status.signal() {
+        // perf reports a child killed by a signal as a success: the wait
+        // status in TIMES is what counts; dying the same way still tells
+        // a reader of the exit code.
+        // SAFETY: restoring the default action and raising are async-signal-safe.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+        std::process::exit(128 + signal);
+    }
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+/// One note for counters perf could not count in any run (no PMU here).
+pub fn counter_notes(samples: &[RunSample]) -> Vec<String> {
+    let Some(first) = samples.first() else {
+        return Vec::new();
+    };
+    let missing: Vec<&String> = first
+        .unsupported
+        .iter()
+        .filter(|event| samples.iter().all(|s| s.unsupported.contains(event)))
+        .collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "perf cannot count {} on this machine (no hardware performance counters: a virtual machine without PMU passthrough?); the software counters were recorded",
+        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    )]
 }
 
 /// The sample of a successful run, or what is wrong with its metrics.
@@ -91,6 +360,8 @@ pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> Result<RunSample, St
         exit_code: outcome.status.code(),
         metrics: reading.values,
         warnings: reading.warnings,
+        counters: BTreeMap::new(),
+        unsupported: Vec::new(),
     })
 }
 
@@ -174,6 +445,23 @@ pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String,
             values,
         ));
     }
+    // perf stat's counters, in the order perf_stat lists the events.
+    if let Some(first) = samples.first() {
+        let events = perf_stat::SOFTWARE_EVENTS
+            .iter()
+            .chain(perf_stat::HARDWARE_EVENTS);
+        for event in events {
+            let (name, unit, _) = perf_stat::measure_of(event);
+            if !first.counters.contains_key(&name) {
+                continue;
+            }
+            let values: Vec<f64> = samples
+                .iter()
+                .filter_map(|s| s.counters.get(&name).copied())
+                .collect();
+            measures.push((name, unit.to_string(), Better::Lower, values));
+        }
+    }
     measures
         .into_iter()
         .filter_map(|(name, unit, better, values)| {
@@ -203,6 +491,73 @@ pub fn noise_warnings(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<Strin
                 "{name} is noisy (coefficient of variation {:.1} %): close other programs, or add runs (--runs)",
                 m.summary.cv * 100.0
             )
+        })
+        .collect()
+}
+
+/// Prefix of the measures made of criterion's own numbers: `criterion/ID`.
+pub const CRITERION_PREFIX: &str = "criterion/";
+
+/// Seconds of criterion's warm-up per benchmark in an analysed run.
+const CRITERION_WARM_UP_S: f64 = 1.0;
+
+/// One analysed run of a criterion bench (criterion's own statistics, in
+/// a fresh `CRITERION_HOME`: only the benchmarks of this run are read, never
+/// those an earlier run left in `target/criterion`). None for other workloads.
+pub fn criterion_run(prepared: &Prepared) -> anyhow::Result<Option<Vec<criterion::Benchmark>>> {
+    let Some(bench) = &prepared.bench else {
+        return Ok(None);
+    };
+    let home = scratch_file("criterion");
+    let mut spec = prepared.spec();
+    spec.args = criterion::analysed_args(
+        CRITERION_WARM_UP_S,
+        bench.measurement_s,
+        bench.filter.as_deref(),
+    );
+    spec.args.extend(bench.extra_args.iter().cloned());
+    spec.env
+        .push((criterion::HOME_VAR.into(), home.display().to_string()));
+    let command = spec.display();
+    let outcome = process::run(spec);
+    let benchmarks = match outcome {
+        Ok(outcome) if outcome.success() => criterion::read_home(&home)
+            .map_err(|e| anyhow::anyhow!("criterion's results of `{command}`: {e}")),
+        Ok(outcome) => Err(RunFailure {
+            command: command.clone(),
+            what: outcome.describe(Some(prepared.timeout)),
+            tail: outcome.tail(),
+        }
+        .into()),
+        Err(error) => Err(error),
+    };
+    let _ = std::fs::remove_dir_all(&home);
+    let benchmarks = benchmarks?;
+    if benchmarks.is_empty() {
+        anyhow::bail!(
+            "the criterion run `{command}` measured no benchmark: does the filter match any?"
+        );
+    }
+    Ok(Some(benchmarks))
+}
+
+/// criterion's benchmarks as measures: `criterion/ID`, seconds per
+/// iteration, one sample per criterion sample (its time / its iterations).
+pub fn criterion_measures(benchmarks: &[criterion::Benchmark]) -> BTreeMap<String, MeasureSummary> {
+    benchmarks
+        .iter()
+        .filter_map(|b| {
+            let samples: Vec<f64> = b.per_iteration_ns.iter().map(|ns| ns * 1e-9).collect();
+            let summary = crate::stats::summarize(&samples)?;
+            Some((
+                format!("{CRITERION_PREFIX}{}", b.id),
+                MeasureSummary {
+                    unit: "s".into(),
+                    better: Better::Lower,
+                    samples,
+                    summary,
+                },
+            ))
         })
         .collect()
 }

@@ -480,6 +480,8 @@ mod tests {
             timeout: std::time::Duration::from_secs(10),
             metrics: Vec::new(),
             warnings: Vec::new(),
+            counters: None,
+            bench: None,
         }
     }
 

@@ -23,6 +23,22 @@ pub struct Prepared {
     /// What will make its profiles poor (no debug info, stripped), for the
     /// task to show before it runs.
     pub warnings: Vec<String>,
+    /// Count timed runs with perf stat (set by the tasks that time runs).
+    pub counters: Option<crate::runs::measure::Counting>,
+    /// A criterion bench: how to run it analysed (its own statistics).
+    pub bench: Option<Bench>,
+}
+
+/// A criterion bench's settings, for a run with criterion's analysis (the
+/// timed and profiled runs use its profiler hook, which analyses nothing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bench {
+    /// Seconds each benchmark is measured (`profile_time`).
+    pub measurement_s: f64,
+    /// The benchmark filter, expanded.
+    pub filter: Option<String>,
+    /// The workload's own `args`, after the filter.
+    pub extra_args: Vec<OsString>,
 }
 
 impl Prepared {
@@ -87,18 +103,29 @@ pub fn prepare(
         }
     };
     let mut args: Vec<OsString> = Vec::new();
+    let mut extra_args: Vec<OsString> = Vec::new();
+    for arg in &workload.args {
+        extra_args.push(expand(arg.get_ref())?.into());
+    }
+    let mut bench = None;
     if let Target::Bench(_) = target {
         // criterion's profiler hook: run each benchmark for a fixed time, no analysis.
+        let measurement_s = workload.profile_time.unwrap_or(5.0);
         args.push("--bench".into());
         args.push("--profile-time".into());
-        args.push(format!("{}", workload.profile_time.unwrap_or(5.0)).into());
-        if let Some(filter) = &workload.filter {
-            args.push(expand(filter.get_ref())?.into());
-        }
+        args.push(format!("{measurement_s}").into());
+        let filter = match &workload.filter {
+            Some(filter) => Some(expand(filter.get_ref())?),
+            None => None,
+        };
+        args.extend(filter.clone().map(OsString::from));
+        bench = Some(Bench {
+            measurement_s,
+            filter,
+            extra_args: extra_args.clone(),
+        });
     }
-    for arg in &workload.args {
-        args.push(expand(arg.get_ref())?.into());
-    }
+    args.extend(extra_args);
     let mut env = BTreeMap::new();
     for (key, value) in &workload.env {
         env.insert(key.clone(), expand(value.get_ref())?);
@@ -130,6 +157,8 @@ pub fn prepare(
         ),
         metrics: workload.metrics.clone(),
         warnings,
+        counters: None,
+        bench,
     })
 }
 

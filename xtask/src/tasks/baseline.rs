@@ -54,6 +54,9 @@ pub struct Args {
     /// load runs): offcpu.folded and offcpu-flamegraph.svg, widths in ms blocked.
     #[arg(long, conflicts_with = "no_profile")]
     pub off_cpu: bool,
+    /// Do not count the timed runs with perf stat [default: counting unless defaults.counters = false].
+    #[arg(long)]
+    pub no_counters: bool,
 }
 
 /// One scale to run: its name and parameter values.
@@ -91,6 +94,7 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         warmup: args.warmup.unwrap_or(config.defaults.warmup),
         profile: !args.no_profile,
         memory,
+        counters: config.defaults.counters && !args.no_counters,
     };
 
     // Build before anything is written: a build failure leaves no trace.
@@ -127,10 +131,39 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         );
         let subtitle = format!("commit {} · {}", git.short(), planned.name);
         let measured = run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes)
-            .and_then(|scale| {
-                if scale.cpu_profile.is_some() {
+            .and_then(|mut scale| {
+                if let Some(profile) = &mut scale.cpu_profile {
                     flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
                     flamegraph::write_offcpu_svg(&dir, &title, &subtitle)?;
+                    // A bench with several benchmarks: a flamegraph of each.
+                    let each = cpu_profile::benchmarks::profile_each(
+                        &prepared.main,
+                        &tools,
+                        &options,
+                        &dir,
+                    )?;
+                    for b in each {
+                        let title = format!("{title} · {}", b.id);
+                        flamegraph::write_cpu_files(&dir.join(&b.dir), &title, &subtitle)?;
+                        profile
+                            .files
+                            .push(format!("{}/{}", b.dir, cpu_profile::SVG));
+                        let notes = b.new_notes(&profile.notes);
+                        profile.notes.extend(notes);
+                    }
+                    // `events`: a flamegraph per other event.
+                    let (each, notes) =
+                        cpu_profile::events::profile_each(&prepared.main, &tools, &options, &dir)?;
+                    profile.notes.extend(notes);
+                    for e in each {
+                        let title = format!("{title} · {}", e.event);
+                        flamegraph::write_cpu_files(&dir.join(&e.dir), &title, &subtitle)?;
+                        profile
+                            .files
+                            .push(format!("{}/{}", e.dir, cpu_profile::SVG));
+                        let notes = e.new_notes(&profile.notes);
+                        profile.notes.extend(notes);
+                    }
                 }
                 if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
                     flamegraph::write_memory_svg(&dir, &title, profiler.name())?;
@@ -217,6 +250,8 @@ struct ScaleOptions {
     warmup: u32,
     profile: bool,
     memory: Option<memory_profile::Profiler>,
+    /// Count the timed runs with perf stat.
+    counters: bool,
 }
 
 fn run_scale(
@@ -254,8 +289,17 @@ fn run_scale(
         );
     }
     let main = &prepared.main;
-    let samples = measure::timed_runs(main, warmup, runs)?;
-    let summaries = measure::summarize(&samples, main);
+    let counted = Prepared {
+        counters: measure::counting(&tools.perf, scale.counters),
+        ..main.clone()
+    };
+    let samples = measure::timed_runs(&counted, warmup, runs)?;
+    let mut summaries = measure::summarize(&samples, main);
+    // A criterion bench: criterion's own numbers, one measure per benchmark.
+    if let Some(benchmarks) = measure::criterion_run(main)? {
+        summaries.extend(measure::criterion_measures(&benchmarks));
+    }
+    notes.extend(measure::counter_notes(&samples));
     notes.extend(measure::metric_warnings(&samples));
     notes.extend(measure::noise_warnings(&summaries));
     let cpu = if profile {

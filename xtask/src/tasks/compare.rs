@@ -87,6 +87,9 @@ pub struct Args {
     /// With --rev/--side: no CPU profiles (and so no "where it changed").
     #[arg(long)]
     pub no_profile: bool,
+    /// With --rev/--side: do not count the timed runs with perf stat [default: counting unless defaults.counters = false].
+    #[arg(long)]
+    pub no_counters: bool,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -205,7 +208,12 @@ fn measure_sides(
             values,
         });
     }
-    let built = revisions::build(config, requests, &store.dir, TMP_PREFIX)?;
+    let mut built = revisions::build(config, requests, &store.dir, TMP_PREFIX)?;
+    let tools = Toolbox::detect();
+    let counting = measure::counting(&tools.perf, config.defaults.counters && !args.no_counters);
+    for side in &mut built.sides {
+        side.prepared.counters = counting.clone();
+    }
     let sides = &built.sides;
     let mut labels: Vec<String> = sides
         .iter()
@@ -228,7 +236,6 @@ fn measure_sides(
         order: if args.duet { "duet" } else { "interleaved" }.into(),
     };
 
-    let tools = Toolbox::detect();
     let profile = !args.no_profile && tools.cpu_sampler().is_some();
     let mut notes = Vec::new();
     if !args.no_profile && !profile {
@@ -248,6 +255,15 @@ fn measure_sides(
         for ((side, samples), pending) in sides.iter().zip(samples).zip(&pendings) {
             let workload = &config.workloads[&side.name];
             let mut summaries = measure::summarize(&samples, &side.prepared);
+            // A criterion bench: criterion's own numbers of this side.
+            if let Some(benchmarks) = measure::criterion_run(&side.prepared)? {
+                summaries.extend(measure::criterion_measures(&benchmarks));
+            }
+            for note in measure::counter_notes(&samples) {
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
             notes.extend(
                 measure::metric_warnings(&samples)
                     .into_iter()

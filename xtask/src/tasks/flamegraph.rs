@@ -69,16 +69,39 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = format!("commit {}", git.short());
     let pending = Store::new(config.results_dir()).begin(&args.label)?;
-    let profiled = cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|p| {
-        flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
-        flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
-        Ok(p)
-    });
+    let profiled =
+        cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|mut p| {
+            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+            flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
+            // A bench with several benchmarks: a flamegraph of each.
+            for b in
+                cpu_profile::benchmarks::profile_each(&prepared, &tools, &options, &pending.dir)?
+            {
+                let title = format!("{title} · {}", b.id);
+                flamegraph::write_cpu_files(&pending.dir.join(&b.dir), &title, &subtitle)?;
+                p.files.push(format!("{}/{}", b.dir, SVG));
+                let notes = b.new_notes(&p.notes);
+                p.notes.extend(notes);
+            }
+            // `events`: a flamegraph per other event.
+            let (each, notes) =
+                cpu_profile::events::profile_each(&prepared, &tools, &options, &pending.dir)?;
+            p.notes.extend(notes);
+            for e in each {
+                let title = format!("{title} · {}", e.event);
+                flamegraph::write_cpu_files(&pending.dir.join(&e.dir), &title, &subtitle)?;
+                p.files.push(format!("{}/{}", e.dir, SVG));
+                let notes = e.new_notes(&p.notes);
+                p.notes.extend(notes);
+            }
+            Ok(p)
+        });
     let profile = match profiled {
         Ok(profile) => crate::results::record::CpuProfile::from(profile),
         Err(error) => return Err(pending.fail(error)),
     };
     let notes = profile.notes.clone();
+    let profile_files = profile.files.clone();
     let samples = markdown::samples_line(&profile);
     let off_cpu = profile.off_cpu.as_ref().map(markdown::off_cpu_line);
     let scale = ScaleRecord {
@@ -107,6 +130,12 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         println!("flamegraph: {}", output.display());
     }
     println!("flamegraph: {}", svg.display());
+    for file in profile_files
+        .iter()
+        .filter(|f| f.starts_with("bench/") || f.starts_with("events/"))
+    {
+        println!("flamegraph: {}", dir.join(file).display());
+    }
     if let Some(line) = off_cpu {
         println!("off-CPU: {line}");
         println!(

@@ -4,6 +4,7 @@
 //! task, and leaves running, measuring and writing to the layers below.
 
 pub mod adopt;
+pub mod annotate;
 pub mod baseline;
 pub mod bench_self;
 pub mod bench_verdicts;

@@ -4,6 +4,7 @@
 
 pub mod callgrind;
 pub mod cargo_metadata;
+pub mod criterion;
 pub mod demangle;
 pub mod dtrace;
 pub mod executable;
@@ -14,6 +15,8 @@ pub mod memcheck;
 pub mod memory_model;
 pub mod offcpu;
 pub mod perf;
+pub mod perf_annotate;
+pub mod perf_stat;
 pub mod xctrace;
 
 #[cfg(test)]

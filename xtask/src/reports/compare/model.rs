@@ -256,7 +256,12 @@ impl CompareReport {
 /// Where a measure's limit comes from.
 pub fn category_of(name: &str, better: Better) -> Category {
     match name {
-        _ if measures::is_time(name) => Category::Time,
+        _ if measures::is_time(name)
+            || measures::is_counter(name)
+            || measures::is_bench_time(name) =>
+        {
+            Category::Time
+        }
         _ if measures::is_builtin(name) => Category::Memory,
         INSTRUCTIONS => Category::Instructions,
         _ if better == Better::Higher => Category::Throughput,

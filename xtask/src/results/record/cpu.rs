@@ -34,6 +34,9 @@ pub struct CpuProfile {
     /// With `--off-cpu`: where threads blocked, and for how long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off_cpu: Option<OffCpu>,
+    /// Functions annotated by `perf annotate` into `annotate/`, by self time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotated: Vec<Annotated>,
 }
 
 /// run.json's `cpu_profile.off_cpu`: the blocked time in `offcpu.folded`.
@@ -59,6 +62,16 @@ pub struct OffCpuStack {
     /// `thread;root;...;leaf`, as in offcpu.folded.
     pub stack: String,
     pub ms: f64,
+}
+
+/// One function's `perf annotate` (source lines, assembly, sample shares).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Annotated {
+    pub function: String,
+    /// Relative to the result directory.
+    pub file: String,
+    /// Self time, percent of the samples.
+    pub self_percent: f64,
 }
 
 /// What the sampler recorded: perf's own summary line, and the records
@@ -91,6 +104,15 @@ impl From<cpu_profile::CpuProfile> for CpuProfile {
             files: profile.files,
             notes: profile.notes,
             off_cpu: profile.off_cpu.map(Into::into),
+            annotated: profile
+                .annotated
+                .into_iter()
+                .map(|a| Annotated {
+                    function: a.function,
+                    file: a.file,
+                    self_percent: a.self_percent,
+                })
+                .collect(),
         }
     }
 }

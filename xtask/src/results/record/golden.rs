@@ -78,6 +78,7 @@ fn cpu_profile() -> crate::runs::cpu_profile::CpuProfile {
         files: vec!["perf.data".into(), "cpu.folded".into()],
         notes: vec!["inline frames are off".into()],
         off_cpu: None,
+        annotated: Vec::new(),
     }
 }
 
@@ -92,6 +93,8 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
             exit_code: Some(0),
             metrics: [("records_per_s".to_string(), 1234.5)].into(),
             warnings: Vec::new(),
+            counters: Default::default(),
+            unsupported: Vec::new(),
         },
         RunSample {
             wall_s: 0.3,
@@ -101,6 +104,8 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
             exit_code: None,
             metrics: Default::default(),
             warnings: Vec::new(),
+            counters: Default::default(),
+            unsupported: Vec::new(),
         },
     ]
 }

@@ -117,6 +117,9 @@ pub struct RunSample {
     pub exit_code: Option<i32>,
     /// The workload's own metrics, by name.
     pub metrics: BTreeMap<String, f64>,
+    /// perf stat's counts of the run (`perf_task_clock_s`, `perf_page_faults`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, f64>,
 }
 
 /// One measure over the runs: its unit, which way is better, every sample
@@ -149,6 +152,7 @@ impl From<measure::RunSample> for RunSample {
             max_rss_bytes: sample.max_rss_bytes,
             exit_code: sample.exit_code,
             metrics: sample.metrics,
+            counters: sample.counters,
         }
     }
 }

@@ -69,5 +69,6 @@ pub(super) fn profile_on_macos(
         files: vec![FOLDED.into(), SVG.into(), TOP.into()],
         notes,
         off_cpu: None,
+        annotated: Vec::new(),
     })
 }

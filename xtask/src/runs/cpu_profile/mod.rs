@@ -9,7 +9,10 @@
 //! - `offcpu`: with `--off-cpu`, where threads blocked, from the same recording;
 //! - here: the options, the record of a profile, and what its samples say.
 
+pub mod annotate;
 mod attach;
+pub mod benchmarks;
+pub mod events;
 mod macos;
 pub mod offcpu;
 mod pipeline;
@@ -36,6 +39,12 @@ pub struct Options {
     pub kernel_frames: bool,
     /// Also record the scheduler's switches for the off-CPU profile (perf only).
     pub off_cpu: bool,
+    /// Annotate this many functions with the most self time (0: none).
+    pub annotate: usize,
+    /// Sample this perf event instead of CPU time (perf's default).
+    pub event: Option<String>,
+    /// Events to sample besides, each in a profile of its own (`events`).
+    pub events: Vec<String>,
 }
 
 impl Options {
@@ -50,6 +59,9 @@ impl Options {
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
             off_cpu: false,
+            annotate: config.defaults.annotate,
+            event: None,
+            events: config.defaults.events.clone(),
         }
     }
 }
@@ -77,6 +89,8 @@ pub struct CpuProfile {
     pub notes: Vec<String>,
     /// With `--off-cpu`: where threads blocked (`offcpu.folded`).
     pub off_cpu: Option<offcpu::OffCpu>,
+    /// The functions annotated into `annotate/`, by self time.
+    pub annotated: Vec<annotate::Annotated>,
 }
 
 /// Profiles one run of `prepared`, writing the profile files into `dir`.
@@ -226,6 +240,7 @@ pub(super) fn finish_profile(
         files: vec![PERF_DATA.into(), FOLDED.into(), SVG.into(), TOP.into()],
         notes,
         off_cpu: None,
+        annotated: Vec::new(),
     })
 }
 

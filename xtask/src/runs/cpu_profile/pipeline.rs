@@ -44,6 +44,10 @@ pub(super) fn profile_with_perf(
     if options.off_cpu {
         record.args = crate::tools::offcpu::record_args(record.args, &settings);
     }
+    if let Some(event) = &options.event {
+        // `record -e EVENT ...`: another event than CPU time (`events`).
+        record.args.splice(1..1, ["-e".into(), event.into()]);
+    }
     record.stdout_raw = true;
     record
         .watch
@@ -182,6 +186,8 @@ pub(super) fn profile_with_perf(
         folded_samples,
         tools,
     )?;
+    // While perf.data is there: the hot functions' annotations.
+    let profile = super::annotate::add_to(profile, &perf_path, dir, options.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 

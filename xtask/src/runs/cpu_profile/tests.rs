@@ -81,12 +81,17 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         timeout: Duration::from_secs(120),
         metrics: Vec::new(),
         warnings: Vec::new(),
+        counters: None,
+        bench: None,
     };
     let options = Options {
         frequency: 1999,
         call_graph: CallGraph::Dwarf,
         kernel_frames: false,
         off_cpu: false,
+        annotate: 0,
+        event: None,
+        events: Vec::new(),
     };
     let profile = profile(&prepared, &tools, &options, &dir).unwrap();
     assert!(profile.folded_samples > 20, "{profile:?}");

@@ -1,0 +1,80 @@
+//! annotate/ for real: perf annotate of the hottest functions made with a
+//! flamegraph, and `cargo xtask annotate` of one more function later.
+
+mod common;
+
+use common::{has_tool, text, Sandbox};
+
+#[test]
+fn a_flamegraph_annotates_its_hottest_functions_and_annotate_adds_one() {
+    if !has_tool("perf") {
+        return;
+    }
+    let sandbox = Sandbox::new("annotate", "");
+    let output = sandbox.xtask(&["flamegraph", "--subs", "20000"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let dir = sandbox.results()[0].clone();
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let annotated = run["scales"][0]["cpu_profile"]["annotated"]
+        .as_array()
+        .unwrap()
+        .clone();
+    // The shipped profiling.toml keeps the default: three functions.
+    assert_eq!(annotated.len(), 3, "{annotated:?}");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    for a in &annotated {
+        let file = a["file"].as_str().unwrap();
+        let function = a["function"].as_str().unwrap();
+        assert!(file.starts_with("annotate/0"), "{file}");
+        let body = std::fs::read_to_string(dir.join(file)).unwrap();
+        // perf's header, then instructions with their share of the samples.
+        assert!(body.contains("Source code & Disassembly of"), "{body}");
+        assert!(
+            body.lines()
+                .any(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+                    && l.contains(" : ")),
+            "no sampled instruction in {file}"
+        );
+        assert!(
+            readme.contains(&format!("[{function}]({file})")),
+            "{readme}"
+        );
+    }
+
+    // One more, later: the demo's own hot function, with its source lines.
+    let function = "cdr_demo::generate::simulate_subscriber";
+    let output = sandbox.xtask(&["annotate", function]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    let file = std::fs::read_dir(dir.join("annotate"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.to_string_lossy()
+                .ends_with("-cdr_demo..generate..simulate_subscriber.txt")
+        })
+        .unwrap_or_else(|| panic!("no annotation written:\n{out}"));
+    let body = std::fs::read_to_string(file).unwrap();
+    assert!(
+        body.contains("fn simulate_subscriber(rng: &mut Rng, days: u32, slowdown: u32)"),
+        "the source line is interleaved:\n{body}"
+    );
+
+    // A misspelt name: the close ones.
+    let output = sandbox.xtask(&["annotate", "simulate_subscribr"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("close names:\n  cdr_demo::generate::simulate_subscriber"),
+        "{out}"
+    );
+
+    // Without the raw data: says so, and how to keep it.
+    std::fs::remove_file(dir.join("perf.data")).unwrap();
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let output = sandbox.xtask(&["annotate", &name, function]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("keep_perf_data = true"), "{out}");
+}

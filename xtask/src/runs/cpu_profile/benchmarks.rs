@@ -1,0 +1,105 @@
+//! One CPU profile per benchmark of a criterion bench that has several, so
+//! that benchmarks compared side by side (seed 004's `raw_sled` and
+//! `wrapper`) each get their own flamegraph: `bench/<ID>/` in the result,
+//! each from a run of exactly that benchmark under criterion's profiler hook.
+
+use super::{profile, CpuProfile, Options};
+use crate::runs::process::{self, Spec};
+use crate::runs::workload::Prepared;
+use crate::tools::{criterion, Toolbox};
+use anyhow::Context;
+use std::path::Path;
+
+/// The directory of the per-benchmark profiles in a result.
+pub const DIR: &str = "bench";
+
+/// One benchmark's profile: its id, its directory relative to the result,
+/// and the profile.
+pub struct BenchmarkProfile {
+    pub id: String,
+    pub dir: String,
+    pub profile: CpuProfile,
+}
+
+impl BenchmarkProfile {
+    /// This profile's notes that the result's own profile does not have
+    /// already (samples lost in this run, say), naming the benchmark.
+    pub fn new_notes(&self, shown: &[String]) -> Vec<String> {
+        self.profile
+            .notes
+            .iter()
+            .filter(|n| !shown.contains(n))
+            .map(|n| format!("benchmark {}: {n}", self.id))
+            .collect()
+    }
+}
+
+/// The benchmarks `prepared` (a criterion bench) selects, by criterion's
+/// `--list`; empty for other workloads.
+pub fn list(prepared: &Prepared) -> anyhow::Result<Vec<String>> {
+    let Some(bench) = &prepared.bench else {
+        return Ok(Vec::new());
+    };
+    let mut spec: Spec = prepared.spec();
+    spec.args = criterion::list_args(bench.filter.as_deref());
+    spec.args.extend(bench.extra_args.iter().cloned());
+    spec.stdout_raw = true;
+    let display = spec.display();
+    let mut child = process::start(spec)?;
+    let mut text = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut stdout, &mut text)
+            .with_context(|| format!("cannot read the output of `{display}`"))?;
+    }
+    let outcome = child.wait();
+    if !outcome.success() {
+        anyhow::bail!(
+            "`{display}` failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    Ok(criterion::parse_list(&text))
+}
+
+/// With several benchmarks: one profile of each into `dir/bench/<ID>/`
+/// (None with one benchmark or none: the result's own profile is that one's).
+pub fn profile_each(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<Vec<BenchmarkProfile>> {
+    let Some(bench) = &prepared.bench else {
+        return Ok(Vec::new());
+    };
+    let ids = list(prepared)?;
+    if ids.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let mut profiles = Vec::new();
+    for id in ids {
+        let rel = format!("{DIR}/{}", criterion::dir_name(&id));
+        let sub = dir.join(&rel);
+        std::fs::create_dir_all(&sub)
+            .with_context(|| format!("cannot create {}", sub.display()))?;
+        let mut args = criterion::profile_one_args(bench.measurement_s, &id);
+        args.extend(bench.extra_args.iter().cloned());
+        let one = Prepared {
+            args,
+            ..prepared.clone()
+        };
+        let mut profile = profile(&one, tools, options, &sub)?;
+        // The result's own perf.data covers every benchmark: one more copy
+        // per benchmark would multiply the result's size.
+        std::fs::remove_file(sub.join(super::PERF_DATA))
+            .with_context(|| format!("cannot remove {}", sub.join(super::PERF_DATA).display()))?;
+        profile.files.retain(|f| f != super::PERF_DATA);
+        profiles.push(BenchmarkProfile {
+            id,
+            dir: rel,
+            profile,
+        });
+    }
+    Ok(profiles)
+}

@@ -1,0 +1,116 @@
+//! Profiles of other perf events than CPU time (`events = ["page-faults",
+//! "cache-misses"]` in `[defaults]`), as seed 001 records cache and branch
+//! misses: one more run per event, sampled on that event, folded into a
+//! flamegraph of its own under `events/<EVENT>/` (where the event happens,
+//! not where the time goes). One run per event, not one run with every
+//! event: each flamegraph then holds one event's samples only.
+
+use super::{profile, CpuProfile, Options, PERF_DATA};
+use crate::runs::process::{self, Spec};
+use crate::runs::workload::Prepared;
+use crate::tools::{perf_stat, Toolbox};
+use anyhow::Context;
+use std::path::Path;
+
+/// The directory of the per-event profiles in a result.
+pub const DIR: &str = "events";
+
+/// One event's profile: the event, its directory relative to the result.
+pub struct EventProfile {
+    pub event: String,
+    pub dir: String,
+    pub profile: CpuProfile,
+}
+
+impl EventProfile {
+    /// This profile's notes that the result's own profile does not have
+    /// already (samples lost in this run, say), naming the event.
+    pub fn new_notes(&self, shown: &[String]) -> Vec<String> {
+        self.profile
+            .notes
+            .iter()
+            .filter(|n| !shown.contains(n))
+            .map(|n| format!("event {}: {n}", self.event))
+            .collect()
+    }
+}
+
+/// Whether perf can count `event` here: perf record would otherwise fall
+/// back from `cycles` to CPU time without a word where there is no PMU.
+fn supported(perf: &Path, event: &str) -> anyhow::Result<bool> {
+    let file = std::env::temp_dir().join(format!("xtask-{}-probe-{event}.csv", std::process::id()));
+    let mut args = perf_stat::argv(&file, &[event.to_string()]);
+    args.push("true".into());
+    let outcome = process::run(Spec::new(perf).args(args))?;
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_file(&file);
+    if !outcome.success() {
+        anyhow::bail!(
+            "perf does not know the event `{event}` (in `events` of profiling.toml; `perf list` shows the events there are)\n{}",
+            outcome.tail()
+        );
+    }
+    let counted = perf_stat::parse(&text).map_err(|e| anyhow::anyhow!("perf stat: {e}"))?;
+    Ok(counted.iter().any(|c| {
+        matches!(
+            c.count,
+            perf_stat::Count::Value(_) | perf_stat::Count::NotCounted
+        )
+    }))
+}
+
+/// One profile per event of `options.events` into `dir/events/<EVENT>/`, and
+/// one note naming the events this machine cannot count (hardware events
+/// without a PMU), which get none.
+pub fn profile_each(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<(Vec<EventProfile>, Vec<String>)> {
+    if options.events.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let perf = tools.perf.path()?;
+    let mut profiles = Vec::new();
+    let mut unsupported = Vec::new();
+    for event in &options.events {
+        if !supported(perf, event)? {
+            unsupported.push(event.as_str());
+            continue;
+        }
+        let rel = format!("{DIR}/{}", event.replace(['/', ':'], "_"));
+        let sub = dir.join(&rel);
+        std::fs::create_dir_all(&sub)
+            .with_context(|| format!("cannot create {}", sub.display()))?;
+        let one = Options {
+            event: Some(event.clone()),
+            events: Vec::new(),
+            annotate: 0,
+            // Blocked time is the same whatever is sampled: once, in the
+            // main profile.
+            off_cpu: false,
+            ..options.clone()
+        };
+        let mut profile = profile(prepared, tools, &one, &sub)?;
+        // The CPU profile's perf.data is the one kept: one more per event
+        // would multiply the result's size.
+        std::fs::remove_file(sub.join(PERF_DATA))
+            .with_context(|| format!("cannot remove {}", sub.join(PERF_DATA).display()))?;
+        profile.files.retain(|f| f != PERF_DATA);
+        profiles.push(EventProfile {
+            event: event.clone(),
+            dir: rel,
+            profile,
+        });
+    }
+    let notes = if unsupported.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "perf cannot count {} on this machine (no hardware performance counters: a virtual machine without PMU passthrough?), so they have no flamegraph; software events such as page-faults or context-switches can be sampled",
+            unsupported.join(", ")
+        )]
+    };
+    Ok((profiles, notes))
+}

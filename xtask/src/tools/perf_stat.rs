@@ -1,0 +1,201 @@
+//! `perf stat`: counting events over one run of a program (no sampling), in
+//! its machine-readable form `perf stat -x, -o FILE -e EVENTS -- PROGRAM`.
+//!
+//! Each line of that file is `VALUE,UNIT,EVENT,RUN_TIME,PERCENT,...`; VALUE is
+//! `<not supported>` for an event the machine cannot count (hardware events
+//! on a machine without a PMU, such as most cloud VMs) and `<not counted>`
+//! for one that never ran (perf prints a software tool event that stayed at
+//! zero so, too).
+
+use std::ffi::OsString;
+use std::path::Path;
+
+/// Counted everywhere perf runs: the kernel keeps them.
+pub const SOFTWARE_EVENTS: &[&str] = &[
+    "task-clock",
+    "context-switches",
+    "cpu-migrations",
+    "page-faults",
+];
+
+/// Counted by the CPU's performance monitoring unit, where there is one.
+pub const HARDWARE_EVENTS: &[&str] = &["cycles", "instructions", "cache-misses", "branch-misses"];
+
+/// The measure an event becomes in run.json: its name and unit, and the
+/// factor from perf's unit to the measure's. Prefixed `perf_` so that no
+/// counter takes the name of another measure (`instructions` is
+/// callgrind's exact count).
+pub fn measure_of(event: &str) -> (String, &'static str, f64) {
+    if event == "task-clock" {
+        return ("perf_task_clock_s".into(), "s", 1e-3);
+    }
+    let unit = match event {
+        "context-switches" => "switches",
+        "cpu-migrations" => "migrations",
+        "page-faults" => "faults",
+        "cycles" => "cycles",
+        "instructions" => "instructions",
+        "cache-misses" | "branch-misses" => "misses",
+        _ => "events",
+    };
+    (
+        format!("perf_{}", event.replace(['-', ':', '/'], "_")),
+        unit,
+        1.0,
+    )
+}
+
+/// The arguments of `perf` that count `events` over `program args` into
+/// `output`; the program's own output and exit code pass through.
+pub fn argv(output: &Path, events: &[String]) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec!["stat".into(), "-x,".into(), "-o".into()];
+    argv.push(output.into());
+    argv.push("-e".into());
+    argv.push(events.join(",").into());
+    argv.push("--".into());
+    argv
+}
+
+/// What perf said of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Count {
+    /// Counted, in perf's unit (`msec` for task-clock, none for the rest).
+    Value(f64),
+    /// The machine cannot count it.
+    NotSupported,
+    /// It never ran (or, for perf's tool events, stayed at zero).
+    NotCounted,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counted {
+    pub event: String,
+    pub unit: String,
+    pub count: Count,
+}
+
+/// Parses a `perf stat -x,` output file. `#` lines and blank lines are
+/// perf's header; any other line that does not have a value, a unit and an
+/// event is an error naming its line.
+pub fn parse(text: &str) -> Result<Vec<Counted>, String> {
+    let mut counted = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() < 3 || fields[2].is_empty() {
+            return Err(format!(
+                "line {}: expected `VALUE,UNIT,EVENT,...`, found `{line}`",
+                index + 1
+            ));
+        }
+        let count = match fields[0] {
+            "<not supported>" => Count::NotSupported,
+            "<not counted>" => Count::NotCounted,
+            value => match value.parse::<f64>() {
+                Ok(v) if v.is_finite() => Count::Value(v),
+                _ => {
+                    return Err(format!(
+                        "line {}: `{value}` is not a count (event {})",
+                        index + 1,
+                        fields[2]
+                    ))
+                }
+            },
+        };
+        counted.push(Counted {
+            event: fields[2].to_string(),
+            unit: fields[1].to_string(),
+            count,
+        });
+    }
+    Ok(counted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/perf_stat")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap()
+    }
+
+    #[test]
+    fn the_demo_on_a_machine_without_pmu_has_software_counts_only() {
+        let counted = parse(&fixture("demo-no-pmu.csv")).unwrap();
+        let events: Vec<&str> = counted.iter().map(|c| c.event.as_str()).collect();
+        assert_eq!(
+            events,
+            [
+                "task-clock",
+                "context-switches",
+                "cpu-migrations",
+                "page-faults",
+                "cycles",
+                "instructions",
+                "cache-misses",
+                "branch-misses"
+            ]
+        );
+        assert_eq!(counted[0].count, Count::Value(54.20));
+        assert_eq!(counted[0].unit, "msec");
+        assert_eq!(counted[1].count, Count::Value(34.0));
+        assert_eq!(counted[2].count, Count::Value(0.0));
+        assert_eq!(counted[3].count, Count::Value(922.0));
+        assert!(counted[4..].iter().all(|c| c.count == Count::NotSupported));
+    }
+
+    #[test]
+    fn a_tool_event_that_stayed_at_zero_is_not_counted() {
+        let counted = parse(&fixture("not-counted.csv")).unwrap();
+        let system = counted.iter().find(|c| c.event == "system_time").unwrap();
+        assert_eq!(system.count, Count::NotCounted);
+        let duration = counted.iter().find(|c| c.event == "duration_time").unwrap();
+        assert_eq!(duration.count, Count::Value(159_754_822.0));
+        assert_eq!(duration.unit, "ns");
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_count_names_its_line() {
+        assert_eq!(
+            parse("# started\n\n12,,page-faults,1,100.00,,\nsome noise\n").unwrap_err(),
+            "line 4: expected `VALUE,UNIT,EVENT,...`, found `some noise`"
+        );
+        assert_eq!(
+            parse("x12,,page-faults,1,100.00,,\n").unwrap_err(),
+            "line 1: `x12` is not a count (event page-faults)"
+        );
+    }
+
+    #[test]
+    fn measures_are_prefixed_and_task_clock_is_in_seconds() {
+        assert_eq!(
+            measure_of("task-clock"),
+            ("perf_task_clock_s".to_string(), "s", 1e-3)
+        );
+        assert_eq!(
+            measure_of("cache-misses"),
+            ("perf_cache_misses".to_string(), "misses", 1.0)
+        );
+        let out = Path::new("/r/stat.csv");
+        let argv = argv(out, &["task-clock".into(), "cycles".into()]);
+        assert_eq!(
+            argv,
+            [
+                "stat",
+                "-x,",
+                "-o",
+                "/r/stat.csv",
+                "-e",
+                "task-clock,cycles",
+                "--"
+            ]
+            .map(OsString::from)
+        );
+    }
+}
