@@ -35,6 +35,21 @@ fn base_options(title: &str, subtitle: &str, kind: Kind) -> Options<'static> {
     options
 }
 
+/// The flamegraph and top functions of each extra profile (a benchmark's,
+/// an event's), in its own directory, titled with its name.
+pub fn write_extra_files(
+    dir: &Path,
+    extras: &crate::runs::cpu_profile::Extras,
+    title: &str,
+    subtitle: &str,
+) -> anyhow::Result<()> {
+    for extra in &extras.profiles {
+        let title = format!("{title} · {}", extra.name);
+        write_cpu_files(&dir.join(&extra.dir), &title, subtitle)?;
+    }
+    Ok(())
+}
+
 /// flamegraph.svg and top-functions.txt from a CPU profile's cpu.folded in `dir`.
 pub fn write_cpu_files(dir: &Path, title: &str, subtitle: &str) -> anyhow::Result<()> {
     use crate::runs::cpu_profile::{FOLDED, SVG, TOP};

@@ -135,35 +135,10 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
                 if let Some(profile) = &mut scale.cpu_profile {
                     flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
                     flamegraph::write_offcpu_svg(&dir, &title, &subtitle)?;
-                    // A bench with several benchmarks: a flamegraph of each.
-                    let each = cpu_profile::benchmarks::profile_each(
-                        &prepared.main,
-                        &tools,
-                        &options,
-                        &dir,
-                    )?;
-                    for b in each {
-                        let title = format!("{title} · {}", b.id);
-                        flamegraph::write_cpu_files(&dir.join(&b.dir), &title, &subtitle)?;
-                        profile
-                            .files
-                            .push(format!("{}/{}", b.dir, cpu_profile::SVG));
-                        let notes = b.new_notes(&profile.notes);
-                        profile.notes.extend(notes);
-                    }
-                    // `events`: a flamegraph per other event.
-                    let (each, notes) =
-                        cpu_profile::events::profile_each(&prepared.main, &tools, &options, &dir)?;
-                    profile.notes.extend(notes);
-                    for e in each {
-                        let title = format!("{title} · {}", e.event);
-                        flamegraph::write_cpu_files(&dir.join(&e.dir), &title, &subtitle)?;
-                        profile
-                            .files
-                            .push(format!("{}/{}", e.dir, cpu_profile::SVG));
-                        let notes = e.new_notes(&profile.notes);
-                        profile.notes.extend(notes);
-                    }
+                    let extras =
+                        cpu_profile::profile_extras(&prepared.main, &tools, &options, &dir)?;
+                    flamegraph::write_extra_files(&dir, &extras, &title, &subtitle)?;
+                    extras.add_to(&mut profile.files, &mut profile.notes);
                 }
                 if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
                     flamegraph::write_memory_svg(&dir, &title, profiler.name())?;

@@ -73,27 +73,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|mut p| {
             flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
             flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
-            // A bench with several benchmarks: a flamegraph of each.
-            for b in
-                cpu_profile::benchmarks::profile_each(&prepared, &tools, &options, &pending.dir)?
-            {
-                let title = format!("{title} · {}", b.id);
-                flamegraph::write_cpu_files(&pending.dir.join(&b.dir), &title, &subtitle)?;
-                p.files.push(format!("{}/{}", b.dir, SVG));
-                let notes = b.new_notes(&p.notes);
-                p.notes.extend(notes);
-            }
-            // `events`: a flamegraph per other event.
-            let (each, notes) =
-                cpu_profile::events::profile_each(&prepared, &tools, &options, &pending.dir)?;
-            p.notes.extend(notes);
-            for e in each {
-                let title = format!("{title} · {}", e.event);
-                flamegraph::write_cpu_files(&pending.dir.join(&e.dir), &title, &subtitle)?;
-                p.files.push(format!("{}/{}", e.dir, SVG));
-                let notes = e.new_notes(&p.notes);
-                p.notes.extend(notes);
-            }
+            let extras = cpu_profile::profile_extras(&prepared, &tools, &options, &pending.dir)?;
+            flamegraph::write_extra_files(&pending.dir, &extras, &title, &subtitle)?;
+            extras.add_to(&mut p.files, &mut p.notes);
             Ok(p)
         });
     let profile = match profiled {

@@ -3,7 +3,7 @@
 //! `wrapper`) each get their own flamegraph: `bench/<ID>/` in the result,
 //! each from a run of exactly that benchmark under criterion's profiler hook.
 
-use super::{profile, CpuProfile, Options};
+use super::{profile, ExtraProfile, Options};
 use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
 use crate::tools::{criterion, Toolbox};
@@ -12,27 +12,6 @@ use std::path::Path;
 
 /// The directory of the per-benchmark profiles in a result.
 pub const DIR: &str = "bench";
-
-/// One benchmark's profile: its id, its directory relative to the result,
-/// and the profile.
-pub struct BenchmarkProfile {
-    pub id: String,
-    pub dir: String,
-    pub profile: CpuProfile,
-}
-
-impl BenchmarkProfile {
-    /// This profile's notes that the result's own profile does not have
-    /// already (samples lost in this run, say), naming the benchmark.
-    pub fn new_notes(&self, shown: &[String]) -> Vec<String> {
-        self.profile
-            .notes
-            .iter()
-            .filter(|n| !shown.contains(n))
-            .map(|n| format!("benchmark {}: {n}", self.id))
-            .collect()
-    }
-}
 
 /// The benchmarks `prepared` (a criterion bench) selects, by criterion's
 /// `--list`; empty for other workloads.
@@ -69,7 +48,7 @@ pub fn profile_each(
     tools: &Toolbox,
     options: &Options,
     dir: &Path,
-) -> anyhow::Result<Vec<BenchmarkProfile>> {
+) -> anyhow::Result<Vec<ExtraProfile>> {
     let Some(bench) = &prepared.bench else {
         return Ok(Vec::new());
     };
@@ -95,8 +74,9 @@ pub fn profile_each(
         std::fs::remove_file(sub.join(super::PERF_DATA))
             .with_context(|| format!("cannot remove {}", sub.join(super::PERF_DATA).display()))?;
         profile.files.retain(|f| f != super::PERF_DATA);
-        profiles.push(BenchmarkProfile {
-            id,
+        profiles.push(ExtraProfile {
+            kind: "benchmark",
+            name: id,
             dir: rel,
             profile,
         });

@@ -5,7 +5,7 @@
 //! not where the time goes). One run per event, not one run with every
 //! event: each flamegraph then holds one event's samples only.
 
-use super::{profile, CpuProfile, Options, PERF_DATA};
+use super::{profile, ExtraProfile, Options, PERF_DATA};
 use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
 use crate::tools::{perf_stat, Toolbox};
@@ -14,26 +14,6 @@ use std::path::Path;
 
 /// The directory of the per-event profiles in a result.
 pub const DIR: &str = "events";
-
-/// One event's profile: the event, its directory relative to the result.
-pub struct EventProfile {
-    pub event: String,
-    pub dir: String,
-    pub profile: CpuProfile,
-}
-
-impl EventProfile {
-    /// This profile's notes that the result's own profile does not have
-    /// already (samples lost in this run, say), naming the event.
-    pub fn new_notes(&self, shown: &[String]) -> Vec<String> {
-        self.profile
-            .notes
-            .iter()
-            .filter(|n| !shown.contains(n))
-            .map(|n| format!("event {}: {n}", self.event))
-            .collect()
-    }
-}
 
 /// Whether perf can count `event` here: perf record would otherwise fall
 /// back from `cycles` to CPU time without a word where there is no PMU.
@@ -67,7 +47,7 @@ pub fn profile_each(
     tools: &Toolbox,
     options: &Options,
     dir: &Path,
-) -> anyhow::Result<(Vec<EventProfile>, Vec<String>)> {
+) -> anyhow::Result<(Vec<ExtraProfile>, Vec<String>)> {
     if options.events.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -98,8 +78,9 @@ pub fn profile_each(
         std::fs::remove_file(sub.join(PERF_DATA))
             .with_context(|| format!("cannot remove {}", sub.join(PERF_DATA).display()))?;
         profile.files.retain(|f| f != PERF_DATA);
-        profiles.push(EventProfile {
-            event: event.clone(),
+        profiles.push(ExtraProfile {
+            kind: "event",
+            name: event.clone(),
             dir: rel,
             profile,
         });

@@ -93,6 +93,58 @@ pub struct CpuProfile {
     pub annotated: Vec<annotate::Annotated>,
 }
 
+/// A profile beside the result's own, in a directory of its own: one
+/// benchmark's (a bench with several) or one other event's (`events`).
+pub struct ExtraProfile {
+    /// "benchmark" or "event", for its notes.
+    pub kind: &'static str,
+    /// The benchmark's id, or the event.
+    pub name: String,
+    /// Relative to the result directory.
+    pub dir: String,
+    pub profile: CpuProfile,
+}
+
+/// The extra profiles of a run, and notes on those that could not be taken.
+pub struct Extras {
+    pub profiles: Vec<ExtraProfile>,
+    pub notes: Vec<String>,
+}
+
+impl Extras {
+    /// Lists the extra flamegraphs among a profile's `files`, and adds to its
+    /// `notes` those of the extra profiles it lacks (samples lost in that
+    /// run, say), naming the benchmark or event.
+    pub fn add_to(&self, files: &mut Vec<String>, notes: &mut Vec<String>) {
+        notes.extend(self.notes.iter().cloned());
+        for extra in &self.profiles {
+            files.push(format!("{}/{SVG}", extra.dir));
+            let new: Vec<String> = extra
+                .profile
+                .notes
+                .iter()
+                .filter(|n| !notes.contains(n))
+                .map(|n| format!("{} {}: {n}", extra.kind, extra.name))
+                .collect();
+            notes.extend(new);
+        }
+    }
+}
+
+/// After the main profile: one per benchmark when a criterion bench has
+/// several (`bench/<ID>/`), and one per event of `events` (`events/<EVENT>/`).
+pub fn profile_extras(
+    prepared: &Prepared,
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<Extras> {
+    let mut profiles = benchmarks::profile_each(prepared, tools, options, dir)?;
+    let (events, notes) = events::profile_each(prepared, tools, options, dir)?;
+    profiles.extend(events);
+    Ok(Extras { profiles, notes })
+}
+
 /// Profiles one run of `prepared`, writing the profile files into `dir`.
 pub fn profile(
     prepared: &Prepared,
