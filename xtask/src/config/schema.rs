@@ -188,6 +188,12 @@ pub struct Workload {
     pub timeout: Option<f64>,
     /// For benches: seconds of `--profile-time`.
     pub profile_time: Option<f64>,
+    /// A program that runs until stopped: profile it for this many seconds,
+    /// then stop it with `stop_signal` (SIGTERM, then SIGKILL, follow).
+    pub run_for: Option<f64>,
+    /// The first signal of a stop (`run_for`; a server after its load):
+    /// `SIGINT` (the default), `SIGTERM`, `SIGHUP`, `SIGQUIT`, `SIGUSR1`, `SIGUSR2`.
+    pub stop_signal: Option<Spanned<String>>,
     /// For benches: the benchmark filter.
     pub filter: Option<Spanned<String>>,
     #[serde(default)]

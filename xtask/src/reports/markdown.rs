@@ -218,6 +218,25 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         .map(|a| crate::runs::process::shell_quote(a))
         .collect();
     let _ = writeln!(out, "Command: `{}`  ", command.join(" "));
+    if let Some(scenario) = &scale.scenario {
+        let _ = writeln!(out, "Load scenario: `{scenario}`  ");
+    }
+    if let Some(seconds) = scale.run_for_s {
+        let _ = writeln!(
+            out,
+            "Each run was stopped on purpose after {seconds} s (`run_for`): its wall time is that duration.  "
+        );
+    }
+    if let Some(attached) = &scale.attached {
+        let _ = writeln!(
+            out,
+            "Attached to the running process PID {} (`{}`) for {:.1} s, ended by {}; it was left running.  ",
+            attached.pid,
+            attached.command_line.join(" "),
+            attached.seconds,
+            attached.ended_by
+        );
+    }
     let _ = writeln!(
         out,
         "{} warm-up, {} measured runs.\n",

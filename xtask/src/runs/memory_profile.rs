@@ -479,6 +479,8 @@ mod tests {
             cwd: std::env::temp_dir(),
             timeout: std::time::Duration::from_secs(10),
             metrics: Vec::new(),
+            run_for: None,
+            stop_signal: libc::SIGINT,
             warnings: Vec::new(),
         }
     }

@@ -13,6 +13,7 @@ use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
 use anyhow::Context;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -34,11 +35,23 @@ pub struct Args {
     /// Name of the result directory.
     #[arg(long, default_value = "flamegraph")]
     pub label: String,
+    /// Profile for SECONDS, then stop the program (its `stop_signal`, then
+    /// SIGTERM, then SIGKILL) and keep the profile: for programs that run
+    /// until stopped. With --pid: how long to sample [default: workload's run_for].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::parse_run_for)]
+    pub run_for: Option<f64>,
+    /// Sample this running process instead of starting the workload, for
+    /// --run-for seconds or until Ctrl-C; it is left running.
+    #[arg(long, value_name = "PID", conflicts_with = "workload")]
+    pub pid: Option<i32>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
     crate::config::validate_label(&args.label)?;
+    if let Some(pid) = args.pid {
+        return attach_to_pid(config, args, pid);
+    }
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {
         anyhow::bail!(
@@ -50,7 +63,10 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         anyhow::bail!("{}", tools.missing_cpu_sampler());
     }
     let values = config.param_values(None, params);
-    let prepared = workload::prepare(config, name, workload, &values)?;
+    let mut prepared = workload::prepare(config, name, workload, &values)?;
+    if let Some(seconds) = args.run_for {
+        prepared.run_for = Some(Duration::from_secs_f64(seconds));
+    }
     for warning in &prepared.warnings {
         eprintln!("{warning}");
     }
@@ -90,6 +106,73 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         eprintln!("note: {note}");
     }
     println!("samples: {samples}");
+    if let Some(output) = &args.output {
+        std::fs::copy(&svg, output)
+            .with_context(|| format!("cannot copy the SVG to {}", output.display()))?;
+        println!("flamegraph: {}", output.display());
+    }
+    println!("flamegraph: {}", svg.display());
+    if args.open {
+        open_in_browser(&svg);
+    }
+    Ok(0)
+}
+
+/// `--pid`: the CPU profile of a process that is already running.
+fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyhow::Result<u8> {
+    let tools = Toolbox::detect();
+    if tools.cpu_sampler().is_none() {
+        anyhow::bail!("{}", tools.missing_cpu_sampler());
+    }
+    if tools.platform != crate::tools::Platform::Linux {
+        anyhow::bail!("--pid needs perf (Linux)");
+    }
+    cpu_profile::running_process(pid)?;
+    let git = git_info(&config.root);
+    let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    let pending = Store::new(config.results_dir()).begin(&args.label)?;
+    let run_for = args.run_for.map(Duration::from_secs_f64);
+    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for)
+        .and_then(|(profile, process)| {
+            let title = format!("PID {pid}: {}", process.command_line.join(" "));
+            let subtitle = format!("{:.1} s of a running process", process.seconds);
+            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+            Ok((profile, process))
+        });
+    let (profile, process) = match profiled {
+        Ok(done) => done,
+        Err(error) => return Err(pending.fail(error)),
+    };
+    let profile = crate::results::record::CpuProfile::from(profile);
+    let notes = profile.notes.clone();
+    let samples = markdown::samples_line(&profile);
+    let program = process
+        .command_line
+        .first()
+        .and_then(|p| std::path::Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "process".into());
+    let scale = ScaleRecord {
+        cpu_profile: Some(profile),
+        ..ScaleRecord::attached(process)
+    };
+    let record = RunRecord::new(
+        "flamegraph",
+        &args.label,
+        &format!("pid-{program}"),
+        &config.defaults.build_profile,
+        git.into(),
+        vec![scale],
+    );
+    let system = SystemInfo::collect(&tools);
+    let readme = markdown::result_readme(&pending, &record, &system, &[]);
+    let dir = pending.finish(&record, &system, &readme)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    println!("samples: {samples}");
+    println!("PID {pid} is still running");
+    let svg = dir.join(SVG);
     if let Some(output) = &args.output {
         std::fs::copy(&svg, output)
             .with_context(|| format!("cannot copy the SVG to {}", output.display()))?;

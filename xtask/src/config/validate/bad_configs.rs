@@ -83,6 +83,12 @@ fn cases() -> Vec<Case> {
         case(top("[thresholds]\nlatency = 5.0\n»instructions = -1.0"), "`thresholds.instructions`", Some("in percent")),
         case(demo("»timeout = 0\n"), "workload `demo`: `timeout` must be a positive number of seconds, not 0", Some("more than 0")),
         case(demo("»timeout = -1\n"), "workload `demo`: `timeout` must be a positive number of seconds, not -1", Some("more than 0")),
+        case(demo("»run_for = 0\n"), "workload `demo`: `run_for` must be a positive number of seconds, not 0", Some("more than 0")),
+        case(demo("»run_for = -2.5\n"), "workload `demo`: `run_for` must be a positive number of seconds, not -2.5", Some("at most 1e9")),
+        case(demo("run_for = »\"30\"\n"), "invalid type: string \"30\"", None),
+        case(demo("stop_signal = »\"SIGSTOP\"\n"), "workload `demo`: `stop_signal`: `SIGSTOP` is not a signal a program can be stopped with", Some("allowed: SIGINT, SIGTERM, SIGHUP")),
+        case(demo("stop_signal = »\"9\"\n"), "`stop_signal`: `9` is not a signal", Some("SIGUSR2")),
+        case(demo("»stop_sigal = \"SIGINT\"\n"), "unknown field `stop_sigal`", Some("did you mean `stop_signal`?")),
         case(demo("»profile_time = 0\n"), "workload `demo`: `profile_time` must be a positive number", Some("more than 0")),
         case(server("ready = { port = \"{port}\", »timeout = 0 }", ""), "workload `srv`: `ready.timeout` must be a positive number", Some("more than 0")),
         // Targets.

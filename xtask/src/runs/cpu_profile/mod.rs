@@ -12,7 +12,7 @@ mod attach;
 mod macos;
 mod pipeline;
 
-pub use attach::{attach, finish_attached};
+pub use attach::{attach, finish_attached, profile_pid, running_process, AttachedProcess};
 
 use crate::config::CallGraph;
 use crate::runs::process::{self, Spec};
