@@ -202,6 +202,10 @@ pub struct Workload {
     pub ready: Option<Ready>,
     /// A server workload: the load scenario run against it while it is profiled.
     pub load: Option<Box<Spanned<Workload>>>,
+    /// A server workload: named load scenarios (`--scenario NAME|all`),
+    /// each a load like `load`.
+    #[serde(default)]
+    pub scenarios: BTreeMap<String, Spanned<Workload>>,
 }
 
 impl Workload {
@@ -220,6 +224,9 @@ impl Workload {
         collect(self);
         if let Some(load) = &self.load {
             collect(load.get_ref());
+        }
+        for scenario in self.scenarios.values() {
+            collect(scenario.get_ref());
         }
         values
             .iter()
@@ -247,7 +254,58 @@ impl Workload {
     }
 
     pub fn is_service(&self) -> bool {
-        self.load.is_some()
+        self.load.is_some() || !self.scenarios.is_empty()
+    }
+
+    /// The loads `--scenario` chooses: `None` is the workload's `load` (the
+    /// only scenario, when it has no `load`); `all` is every named scenario;
+    /// else the named one. Each comes with its name (None for `load`).
+    pub fn loads(
+        &self,
+        workload: &str,
+        scenario: Option<&str>,
+    ) -> Result<Vec<(Option<String>, &Workload)>, String> {
+        let names: Vec<&str> = self.scenarios.keys().map(String::as_str).collect();
+        let choices = || {
+            format!(
+                "declared scenarios of `{workload}`: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    format!("{}, or `all`", names.join(", "))
+                }
+            )
+        };
+        match scenario {
+            None => match (&self.load, self.scenarios.iter().next()) {
+                (Some(load), _) => Ok(vec![(None, load.get_ref())]),
+                (None, Some((name, only))) if self.scenarios.len() == 1 => {
+                    Ok(vec![(Some(name.clone()), only.get_ref())])
+                }
+                _ => Err(format!(
+                    "workload `{workload}` has no `load`: choose a scenario with --scenario ({})",
+                    choices()
+                )),
+            },
+            Some("all") if names.is_empty() => Err(format!(
+                "workload `{workload}` declares no [workloads.{workload}.scenarios.NAME]"
+            )),
+            Some("all") => Ok(self
+                .scenarios
+                .iter()
+                .map(|(name, load)| (Some(name.clone()), load.get_ref()))
+                .collect()),
+            Some(name) => match self.scenarios.get(name) {
+                Some(load) => Ok(vec![(Some(name.to_string()), load.get_ref())]),
+                None => Err(format!(
+                    "workload `{workload}` has no scenario `{name}`{}; {}",
+                    super::suggest(name, &names)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default(),
+                    choices()
+                )),
+            },
+        }
     }
 }
 

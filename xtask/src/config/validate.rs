@@ -591,7 +591,7 @@ impl Checks<'_> {
                 }
             }
         }
-        if workload.ready.is_some() && workload.load.is_none() {
+        if workload.ready.is_some() && workload.load.is_none() && workload.scenarios.is_empty() {
             return Err(self.at_key(
                 &at(&[Key("ready")]),
                 format!(
@@ -621,6 +621,39 @@ impl Checks<'_> {
             self.workload(
                 &at(&[Key("load")]),
                 &format!("{name}.load"),
+                load.get_ref(),
+                true,
+            )?;
+        }
+        for (scenario, load) in &workload.scenarios {
+            let here = at(&[Key("scenarios"), Key(scenario)]);
+            if nested {
+                return Err(self.at_key(
+                    &here,
+                    "a load scenario cannot have scenarios of its own".into(),
+                    Some("move them to the server's workload".into()),
+                ));
+            }
+            if workload.ready.is_none() {
+                return Err(self.at_key(
+                    &here,
+                    format!("workload `{name}` has a scenario but no `ready` check"),
+                    Some(
+                        "add `ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`"
+                            .into(),
+                    ),
+                ));
+            }
+            if scenario == "all" || validate_label(scenario).is_err() {
+                return Err(self.at_key(
+                    &here,
+                    format!("scenario name `{scenario}` cannot name a result"),
+                    Some("use 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`, and not `all` (it means every scenario)".into()),
+                ));
+            }
+            self.workload(
+                &here,
+                &format!("{name}.scenarios.{scenario}"),
                 load.get_ref(),
                 true,
             )?;

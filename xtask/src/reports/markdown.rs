@@ -314,6 +314,31 @@ pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
         count(memory.temporary_allocations)
     );
     let _ = writeln!(out, "| leaked | {} |", bytes(memory.leaked_bytes));
+    if let Some(heap) = &memory.under_load {
+        let _ = writeln!(
+            out,
+            "| heap before the load (at {:.2} s) | {} |",
+            heap.before_at_s,
+            format_bytes(heap.before_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "| heap after the load (at {:.2} s) | {} |",
+            heap.after_at_s,
+            format_bytes(heap.after_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "| growth under the load | {}{} |",
+            if heap.growth_bytes < 0.0 { "-" } else { "+" },
+            format_bytes(heap.growth_bytes.abs())
+        );
+        let _ = writeln!(
+            out,
+            "\nThe load ran from {:.2} s to {:.2} s after the server started; the server was stopped at {:.2} s. Heap over time: {}.",
+            heap.load_start_s, heap.load_end_s, heap.stopped_at_s, heap.source
+        );
+    }
     if !memory.peak_consumers.is_empty() {
         out.push_str("\nTop peak consumers:\n\n| bytes | function |\n|---:|---|\n");
         for site in memory.peak_consumers.iter().take(10) {

@@ -296,7 +296,7 @@ fn run_service_scale(
     // A server that died mid-load shows up as the load's own error (a reset
     // connection): name the server's end first, the load's as its result.
     let server_died = !running.is_running();
-    let server_outcome = service::stop_server(running);
+    let server_outcome = service::stop_server(running, server);
     let (samples, cpu) = match measured {
         Ok(measured) => measured,
         Err(load_error) if server_died => anyhow::bail!(
@@ -306,8 +306,11 @@ fn run_service_scale(
         ),
         Err(error) => return Err(error),
     };
-    if server_outcome.timed_out {
-        eprintln!("warning: the server ignored SIGINT and was killed");
+    if server_outcome.stopped.as_ref().is_some_and(|sent| sent.len() > 1) {
+        eprintln!(
+            "warning: the server ignored its stop signal and was stopped with {}",
+            server_outcome.stopped_with().unwrap_or_default()
+        );
     }
     let summaries = measure::summarize(&samples, load);
     notes.extend(measure::metric_warnings(&samples));

@@ -320,6 +320,16 @@ impl RunRecord {
         }
     }
 
+    /// The workload as results are told apart by: `service:burst` for a
+    /// load scenario's result, so that list, trends and compare never mix
+    /// two scenarios' numbers into one series.
+    pub fn workload_and_scenario(&self) -> String {
+        match self.scales.iter().find_map(|s| s.scenario.as_deref()) {
+            Some(scenario) => format!("{}:{scenario}", self.workload),
+            None => self.workload.clone(),
+        }
+    }
+
     /// The summaries of the first scale, which most reports show.
     pub fn headline(&self) -> Option<&ScaleRecord> {
         self.scales.first()
