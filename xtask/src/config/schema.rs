@@ -300,7 +300,7 @@ impl Workload {
                 None => Err(format!(
                     "workload `{workload}` has no scenario `{name}`{}; {}",
                     super::suggest(name, &names)
-                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .map(|hint| format!(" ({hint})"))
                         .unwrap_or_default(),
                     choices()
                 )),
