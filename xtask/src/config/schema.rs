@@ -416,6 +416,58 @@ mod tests {
     }
 
     #[test]
+    fn scenarios_are_chosen_by_name_all_or_default() {
+        let text = format!(
+            "{MINIMAL}\n[workloads.srv]\ncommand = \"true\"\nready = {{ line = \"up\" }}\n\
+             [workloads.srv.load]\ncommand = \"true\"\n\
+             [workloads.srv.scenarios.burst]\ncommand = \"burst\"\n\
+             [workloads.srv.scenarios.ramp]\ncommand = \"ramp\"\n"
+        );
+        let config = parse(&text).unwrap();
+        let (_, srv) = config.workload(Some("srv")).unwrap();
+        assert!(srv.is_service());
+        let names = |choice: Option<&str>| -> Vec<Option<String>> {
+            srv.loads("srv", choice).unwrap().into_iter().map(|(n, _)| n).collect()
+        };
+        assert_eq!(names(None), [None]);
+        assert_eq!(names(Some("ramp")), [Some("ramp".to_string())]);
+        assert_eq!(
+            names(Some("all")),
+            [Some("burst".to_string()), Some("ramp".to_string())]
+        );
+        let (_, ramp) = &srv.loads("srv", Some("ramp")).unwrap()[0];
+        assert_eq!(ramp.target(), Target::Command("ramp"));
+        assert_eq!(
+            srv.loads("srv", Some("rmap")).unwrap_err(),
+            "workload `srv` has no scenario `rmap` (did you mean `ramp`?); declared scenarios of `srv`: burst, ramp, or `all`"
+        );
+        let (_, demo) = config.workload(Some("demo")).unwrap();
+        assert!(demo.loads("demo", Some("all")).is_err());
+        // Without `load`, a lone scenario is the default; two need a choice.
+        let only = text.replace("[workloads.srv.load]\ncommand = \"true\"\n", "");
+        let config = parse(&only).unwrap();
+        let (_, srv) = config.workload(Some("srv")).unwrap();
+        assert!(srv
+            .loads("srv", None)
+            .unwrap_err()
+            .contains("choose a scenario with --scenario"));
+    }
+
+    #[test]
+    fn stop_signals_are_read_by_name() {
+        use crate::config::parse_signal;
+        assert_eq!(parse_signal("SIGINT"), Ok(libc::SIGINT));
+        assert_eq!(parse_signal("term"), Ok(libc::SIGTERM));
+        assert_eq!(parse_signal(" usr1 "), Ok(libc::SIGUSR1));
+        assert!(parse_signal("SIGKILL").is_err(), "no program can act on it");
+        assert!(parse_signal("2").is_err());
+        assert_eq!(crate::config::parse_run_for("1.5"), Ok(1.5));
+        for bad in ["0", "-1", "nan", "inf", "2e9", "soon"] {
+            assert!(crate::config::parse_run_for(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn parameter_kinds_check_flag_values() {
         assert!(ParamValue::Int(1).accepts("50000"));
         assert!(!ParamValue::Int(1).accepts("5e4x"));
