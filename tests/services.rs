@@ -172,6 +172,60 @@ fn a_running_pid_is_sampled_for_run_for_and_left_running() {
 }
 
 #[test]
+fn without_run_for_ctrl_c_ends_the_recording_and_the_result_is_written() {
+    if !has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let sandbox = Sandbox::new("pid-ctrl-c", "");
+    let mut busy = Busy::start();
+    let pid = busy.0.id().to_string();
+    let mut child = sandbox
+        .command(&["flamegraph", "--pid", &pid])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ctrl-C once perf samples, which the xtask says on stderr.
+    let stderr = child.stderr.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while let Ok(line) = received.recv_timeout(deadline - std::time::Instant::now()) {
+        if line.contains("press Ctrl-C to end the recording") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let err = reader.join().unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let out = format!("{status:?}\n{out}\n{err}");
+    assert!(status.success(), "{out}");
+    assert!(out.contains("press Ctrl-C to end the recording"), "{out}");
+    assert!(out.contains("Ctrl-C: ending the recording"), "{out}");
+    assert!(busy.alive(), "Ctrl-C reached the attached process");
+    let dir = &sandbox.results()[0];
+    let scale = &read_json(&dir.join("run.json"))["scales"][0];
+    assert_eq!(scale["attached"]["ended_by"], "Ctrl-C", "{scale}");
+    assert!(
+        scale["cpu_profile"]["folded_samples"].as_u64().unwrap() > 0,
+        "{scale}"
+    );
+}
+
+#[test]
 fn a_pid_that_exits_during_the_recording_is_a_clear_error() {
     if !has_tool("perf") {
         eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
