@@ -313,6 +313,21 @@ fn scenarios_burst_and_all_write_one_result_per_scenario_kept_apart() {
     assert!(trends.contains("ops_per_sec · service:burst"), "{trends}");
     assert!(trends.contains("ops_per_sec · service:ramp"), "{trends}");
 
+    // flamegraph samples the server under one scenario's load.
+    if has_tool("perf") {
+        let output = sandbox.xtask(&[
+            "flamegraph", "--workload", "service", "--scenario", "burst", "--port", &port,
+        ]);
+        assert!(output.status.success(), "{}", text(&output));
+        let dir = sandbox.results().pop().unwrap();
+        assert!(dir.to_string_lossy().ends_with("-burst"), "{dir:?}");
+        let folded = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+        assert!(folded.contains("answer_request"), "the server was sampled");
+        let scale = &read_json(&dir.join("run.json"))["scales"][0];
+        assert_eq!(scale["scenario"], "burst");
+        assert!(scale["load"]["metrics"]["ops_per_sec"].as_f64().unwrap() > 0.0);
+    }
+
     let output = run("brust");
     let out = text(&output);
     assert_eq!(output.status.code(), Some(1), "{out}");

@@ -83,6 +83,9 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
     }
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     let loads: Vec<Option<(Option<String>, &Workload)>> = if workload.is_service() {
+        if args.run_for.is_some() {
+            anyhow::bail!("--run-for applies to programs that run until stopped; the server `{workload_name}` runs for the length of its load");
+        }
         workload
             .loads(workload_name, args.scenario.as_deref())
             .map_err(anyhow::Error::msg)?

@@ -3,11 +3,13 @@
 
 use crate::config::CallGraph;
 use crate::reports::{flamegraph, markdown};
-use crate::results::record::{RunRecord, ScaleRecord};
+use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::cpu_profile::{self, SVG};
 use crate::runs::git::git_info;
+use crate::runs::measure;
+use crate::runs::service::{self, Readiness};
 use crate::runs::workload;
 use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
@@ -32,9 +34,9 @@ pub struct Args {
     /// Open the SVG in the default browser when done.
     #[arg(long)]
     pub open: bool,
-    /// Name of the result directory.
-    #[arg(long, default_value = "flamegraph")]
-    pub label: String,
+    /// Name of the result directory [default: flamegraph, or the scenario's name].
+    #[arg(long)]
+    pub label: Option<String>,
     /// Profile for SECONDS, then stop the program (its `stop_signal`, then
     /// SIGTERM, then SIGKILL) and keep the profile: for programs that run
     /// until stopped. With --pid: how long to sample [default: workload's run_for].
@@ -42,22 +44,48 @@ pub struct Args {
     pub run_for: Option<f64>,
     /// Sample this running process instead of starting the workload, for
     /// --run-for seconds or until Ctrl-C; it is left running.
-    #[arg(long, value_name = "PID", conflicts_with = "workload")]
+    #[arg(long, value_name = "PID", conflicts_with_all = ["workload", "scenario"])]
     pub pid: Option<i32>,
+    /// A server workload's load scenario (`[workloads.NAME.scenarios.SCENARIO]`),
+    /// or `all` for one result per scenario [default: its `load`]. The server
+    /// is sampled while one run of the load goes on.
+    #[arg(long, value_name = "SCENARIO|all")]
+    pub scenario: Option<String>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
-    crate::config::validate_label(&args.label)?;
     if let Some(pid) = args.pid {
         return attach_to_pid(config, args, pid);
     }
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {
-        anyhow::bail!(
-            "`{name}` is a server workload: profile it under load with `cargo xtask profile-baseline --workload {name}`"
-        );
+        if args.run_for.is_some() {
+            anyhow::bail!("--run-for applies to programs that run until stopped; the server `{name}` is sampled for the length of its load");
+        }
+        let loads = workload
+            .loads(name, args.scenario.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        let several = loads.len() > 1;
+        for (scenario, load) in loads {
+            let label = match (&args.label, &scenario) {
+                (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
+                (Some(label), _) => label.clone(),
+                (None, Some(scenario)) => scenario.clone(),
+                (None, None) => "flamegraph".into(),
+            };
+            if several {
+                eprintln!("== scenario {} ==", scenario.as_deref().unwrap_or_default());
+            }
+            profile_service(invocation, args, &label, scenario, load)?;
+        }
+        return Ok(0);
     }
+    if args.scenario.is_some() {
+        anyhow::bail!("--scenario chooses the load of a server workload; `{name}` is not one");
+    }
+    let label = args.label.clone().unwrap_or_else(|| "flamegraph".into());
+    crate::config::validate_label(&label)?;
     let tools = Toolbox::detect();
     if tools.cpu_sampler().is_none() {
         anyhow::bail!("{}", tools.missing_cpu_sampler());
@@ -75,7 +103,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = format!("commit {}", git.short());
-    let pending = Store::new(config.results_dir()).begin(&args.label)?;
+    let pending = Store::new(config.results_dir()).begin(&label)?;
     let profiled = cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|p| {
         flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
         Ok(p)
@@ -92,7 +120,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     };
     let record = RunRecord::new(
         "flamegraph",
-        &args.label,
+        &label,
         name,
         &config.defaults.build_profile,
         git.into(),
@@ -118,8 +146,103 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// A server's CPU profile under one run of its load (`load`, or a scenario).
+fn profile_service(
+    invocation: &Invocation,
+    args: &Args,
+    label: &str,
+    scenario: Option<String>,
+    load: &crate::config::Workload,
+) -> anyhow::Result<()> {
+    let (config, params) = (invocation.config()?, &invocation.params);
+    crate::config::validate_label(label)?;
+    let (name, workload) = config.workload(args.workload.as_deref())?;
+    let tools = Toolbox::detect();
+    if tools.cpu_sampler().is_none() || tools.platform != crate::tools::Platform::Linux {
+        anyhow::bail!(
+            "a server is sampled by perf attached to it (Linux): {}",
+            tools.missing_cpu_sampler()
+        );
+    }
+    let values = config.param_values(None, params);
+    let server = workload::prepare(config, name, workload, &values)?;
+    let load = workload::prepare(config, &format!("{name}.load"), load, &values)?;
+    for warning in &server.warnings {
+        eprintln!("{warning}");
+    }
+    let ready = match &workload.ready {
+        Some(ready) => Readiness::from_config(ready, &values)?,
+        None => anyhow::bail!("workload `{name}` has no `ready` check"),
+    };
+    let git = git_info(&config.root);
+    let shown = workload.used_params(&values);
+    let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    let title = format!(
+        "{name}{} {}",
+        scenario.as_deref().map(|s| format!(":{s}")).unwrap_or_default(),
+        markdown::format_params(&shown)
+    );
+    let subtitle = format!("commit {} · the server under its load", git.short());
+    let pending = Store::new(config.results_dir()).begin(label)?;
+    let measured = (|| -> anyhow::Result<_> {
+        let running = service::start_server(&server, &ready)?;
+        let sampled = (|| -> anyhow::Result<_> {
+            let perf = cpu_profile::attach(&tools, &options, &pending.dir, running.pid)?;
+            let during = measure::run_once(&load);
+            let cpu = cpu_profile::finish_attached(perf, &tools, &pending.dir)?;
+            Ok((cpu, during?.0))
+        })();
+        let server_died = !running.is_running();
+        let outcome = service::stop_server(running, &server);
+        let (cpu, sample) = match sampled {
+            Ok(done) => done,
+            Err(error) if server_died => anyhow::bail!(
+                "the server exited during the load: {}\n{}\n  the load then failed: {error:#}",
+                outcome.describe(None),
+                outcome.tail()
+            ),
+            Err(error) => return Err(error),
+        };
+        flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+        Ok((cpu, sample))
+    })();
+    let (profile, sample) = match measured {
+        Ok(done) => done,
+        Err(error) => return Err(pending.fail(error)),
+    };
+    let profile = crate::results::record::CpuProfile::from(profile);
+    let samples = markdown::samples_line(&profile);
+    let scale = ScaleRecord {
+        cpu_profile: Some(profile),
+        load: Some(LoadRecord {
+            argv: load.argv(),
+            wall_s: sample.wall_s,
+            exit_code: sample.exit_code,
+            metrics: sample.metrics,
+        }),
+        scenario,
+        ..ScaleRecord::single_run(&server, shown)
+    };
+    let record = RunRecord::new(
+        "flamegraph",
+        label,
+        name,
+        &config.defaults.build_profile,
+        git.into(),
+        vec![scale],
+    );
+    let system = SystemInfo::collect(&tools);
+    let readme = markdown::result_readme(&pending, &record, &system, &[]);
+    let dir = pending.finish(&record, &system, &readme)?;
+    println!("samples: {samples}");
+    println!("flamegraph: {}", dir.join(SVG).display());
+    Ok(())
+}
+
 /// `--pid`: the CPU profile of a process that is already running.
 fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyhow::Result<u8> {
+    let label = args.label.clone().unwrap_or_else(|| "flamegraph".into());
+    crate::config::validate_label(&label)?;
     let tools = Toolbox::detect();
     if tools.cpu_sampler().is_none() {
         anyhow::bail!("{}", tools.missing_cpu_sampler());
@@ -130,7 +253,7 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     cpu_profile::running_process(pid)?;
     let git = git_info(&config.root);
     let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
-    let pending = Store::new(config.results_dir()).begin(&args.label)?;
+    let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(Duration::from_secs_f64);
     let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for)
         .and_then(|(profile, process)| {
@@ -158,7 +281,7 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     };
     let record = RunRecord::new(
         "flamegraph",
-        &args.label,
+        &label,
         &format!("pid-{program}"),
         &config.defaults.build_profile,
         git.into(),

@@ -49,6 +49,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (name, workload) = config.workload(args.workload.as_deref())?;
     let loads: Vec<Option<(Option<String>, &crate::config::Workload)>> = if workload.is_service()
     {
+        if args.run_for.is_some() {
+            anyhow::bail!("--run-for applies to programs that run until stopped; the server `{name}` is profiled for the length of its load");
+        }
         if args.leak_check {
             anyhow::bail!("--leak-check runs programs that exit by themselves; `{name}` is a server workload (its memory profile under load needs no --leak-check)");
         }
