@@ -356,10 +356,11 @@ pub struct ServiceMemory {
     pub load: crate::runs::measure::RunSample,
 }
 
-/// How long the server idles after the load before it is stopped: it
-/// closes the load's connections and frees their state, so "after" is the
-/// heap that stays, not the heap of requests still in flight.
-const SETTLE_AFTER_LOAD: std::time::Duration = std::time::Duration::from_millis(300);
+/// How long the server idles before the load and after it before it is
+/// stopped: it closes the connections (the readiness probe's, the load's)
+/// and frees their state, so that "before" and "after" are the heap that
+/// stays, not the heap of requests in flight.
+const SETTLE_AROUND_LOAD: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// `memory --workload SERVER`: starts the server under `profiler`, waits
 /// until it is ready, runs one load against it, then stops it with its
@@ -418,18 +419,25 @@ pub fn profile_service(
         .extend(heaptrack::DATA_LOSS_MARKERS.iter().map(|m| m.to_string()));
     let mut slowed = ready.clone();
     slowed.timeout = ready.timeout.saturating_mul(profiler.timeout_factor());
-    let started = Instant::now();
+    let spawned = Instant::now();
     let running = service::start_server_spec(spec, &slowed)?;
-    let load_start_s = started.elapsed().as_secs_f64();
+    // The tools' clocks start with the server, which a wrapper script
+    // (heaptrack's) starts a little after we start the wrapper.
+    let offset = running.target_started_after().unwrap_or_default();
+    let since_start = || spawned.elapsed().saturating_sub(offset).as_secs_f64();
+    // The readiness probe's connection is a request too: let the server
+    // finish with it, so that "before" is the idle server's heap.
+    std::thread::sleep(SETTLE_AROUND_LOAD);
+    let load_start_s = since_start();
     let spinner = Progress::spinner(&format!("{} under {}", load.name, profiler.name()));
     let loaded = crate::runs::measure::run_once(load);
     spinner.finish();
-    let load_end_s = started.elapsed().as_secs_f64();
+    let load_end_s = since_start();
     if loaded.is_ok() {
-        std::thread::sleep(SETTLE_AFTER_LOAD);
+        std::thread::sleep(SETTLE_AROUND_LOAD);
     }
     let server_died = !running.is_running();
-    let stopped_at_s = started.elapsed().as_secs_f64();
+    let stopped_at_s = since_start();
     let outcome = running.stop(server.stop_signal, service::STOP_GRACE);
     let (sample, _) = match loaded {
         Ok(done) => done,

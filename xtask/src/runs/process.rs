@@ -474,6 +474,14 @@ impl Running {
     /// `stop_target` (else the whole group); then whatever is left of the
     /// group goes. For `run_for`, servers and perf attached with `-p`.
     pub fn stop(self, signal: i32, grace: Duration) -> Outcome {
+        if self.spec.stop_target.is_some() {
+            // A wrapper may not have started its program yet (perf on a busy
+            // machine): the program, not the wrapper, must get the signal.
+            let deadline = Instant::now() + grace;
+            while self.target_pids().is_empty() && Instant::now() < deadline && self.is_running() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let mut sent = Vec::new();
         for next in stop_sequence(signal) {
             sent.push(next);
@@ -496,6 +504,25 @@ impl Running {
         let mut outcome = self.finish(Some(Duration::ZERO), Some(signal));
         outcome.stopped = Some(sent);
         outcome
+    }
+
+    /// How long after the child (a wrapper such as heaptrack's script) its
+    /// `stop_target` program started, from the kernel's start times of both
+    /// (`/proc/PID/stat`, in clock ticks): what turns a time on our clock
+    /// into one on the program's own (the clock heaptrack's timeline uses).
+    /// None when the program is not running or not found.
+    pub fn target_started_after(&self) -> Option<Duration> {
+        let started = |pid: i32| -> Option<u64> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the `(comm)` field, starttime is the 20th field.
+            stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+        };
+        let target = *self.target_pids().first()?;
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
+        let after = started(target)?.checked_sub(started(self.pid)?)?;
+        Some(Duration::from_secs_f64(after as f64 / ticks))
     }
 
     /// The live processes of the group running the spec's `stop_target`.

@@ -364,6 +364,11 @@ pub struct HeapUnderLoad {
     pub growth_bytes: f64,
 }
 
+/// How long before the load's start and the stop signal "before" and
+/// "after" must be: the tools' 10 ms ticks and the clocks' alignment (to a
+/// 10 ms kernel tick) must not let a figure of the load or of the shutdown in.
+const CLOCK_MARGIN_S: f64 = 0.02;
+
 /// Reads before and after from a heap timeline of (seconds, bytes), in time
 /// order. None when the timeline has no point before the load (the tool
 /// wrote none), since a "before" taken later would hide the growth.
@@ -376,10 +381,10 @@ pub fn heap_under_load(
 ) -> Option<HeapUnderLoad> {
     let last_at_or_before =
         |limit: f64| timeline.iter().rev().find(|(time, _)| *time <= limit).copied();
-    let (before_at_s, before_bytes) = last_at_or_before(load_start_s)?;
+    let (before_at_s, before_bytes) = last_at_or_before(load_start_s - CLOCK_MARGIN_S)?;
     // A point after the stop was taken while the server shut down: the last
     // one before it is the idle server's heap.
-    let (after_at_s, after_bytes) = last_at_or_before(stopped_at_s)
+    let (after_at_s, after_bytes) = last_at_or_before(stopped_at_s - CLOCK_MARGIN_S)
         .filter(|(time, _)| *time >= before_at_s)
         .unwrap_or((before_at_s, before_bytes));
     Some(HeapUnderLoad {

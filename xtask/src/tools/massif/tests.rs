@@ -327,14 +327,14 @@ fn a_millisecond_recording_is_a_timeline() {
     let around = crate::tools::memory_model::heap_under_load(
         "massif",
         &heap,
-        0.975510366,
-        1.979162122,
-        2.279435367,
+        1.18481231,
+        2.192023823,
+        2.492248,
     )
     .unwrap();
     // The figures memory.json recorded for this capture.
-    assert_eq!((around.before_at_s, around.before_bytes), (0.972, 10888.0));
-    assert_eq!((around.after_at_s, around.after_bytes), (1.722, 10928.0));
+    assert_eq!((around.before_at_s, around.before_bytes), (1.154, 11096.0));
+    assert_eq!((around.after_at_s, around.after_bytes), (1.932, 10552.0));
     assert!(around.before_bytes <= profile.peak_snapshot().total_bytes() as f64);
     assert!(timeline(&parse(MASSIF).unwrap()).is_none());
 }
