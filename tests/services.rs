@@ -41,7 +41,11 @@ unit = "loops"
 #[test]
 fn run_for_stops_a_program_that_runs_forever_and_keeps_what_it_prints_on_exit() {
     let sandbox = Sandbox::new("run-for", SPIN);
-    let no_profile = if has_tool("perf") { None } else { Some("--no-profile") };
+    let no_profile = if has_tool("perf") {
+        None
+    } else {
+        Some("--no-profile")
+    };
     let mut args = vec![
         "profile-baseline",
         "--workload",
@@ -68,7 +72,10 @@ fn run_for_stops_a_program_that_runs_forever_and_keeps_what_it_prints_on_exit() 
         assert!(run["metrics"]["loops"].as_f64().unwrap() > 0.0, "{run}");
     }
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
-    assert!(readme.contains("stopped on purpose after 0.5 s"), "{readme}");
+    assert!(
+        readme.contains("stopped on purpose after 0.5 s"),
+        "{readme}"
+    );
     if no_profile.is_none() {
         let samples = scale["cpu_profile"]["folded_samples"].as_u64().unwrap();
         assert!(samples > 50, "{scale}");
@@ -124,7 +131,10 @@ fn a_running_pid_is_sampled_for_run_for_and_left_running() {
     let out = text(&output);
     assert!(output.status.success(), "{out}");
     assert!(busy.alive(), "the attached process was stopped:\n{out}");
-    assert!(out.contains(&format!("PID {pid} is still running")), "{out}");
+    assert!(
+        out.contains(&format!("PID {pid} is still running")),
+        "{out}"
+    );
     let dir = &sandbox.results()[0];
     let scale = &read_json(&dir.join("run.json"))["scales"][0];
     assert_eq!(scale["attached"]["pid"].to_string(), pid, "{scale}");
@@ -142,7 +152,10 @@ fn a_running_pid_is_sampled_for_run_for_and_left_running() {
         "{readme}"
     );
     let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
-    assert!(svg.contains(&format!("PID {pid}: sh -c")), "the title names the PID");
+    assert!(
+        svg.contains(&format!("PID {pid}: sh -c")),
+        "the title names the PID"
+    );
 
     // profile-baseline --pid: the same, as a baseline; other measurements are refused.
     let output = sandbox.xtask(&["profile-baseline", "--pid", &pid, "--run-for", "0.5"]);
@@ -152,7 +165,10 @@ fn a_running_pid_is_sampled_for_run_for_and_left_running() {
     let output = sandbox.xtask(&["profile-baseline", "--pid", &pid, "--memory"]);
     let out = text(&output);
     assert_eq!(output.status.code(), Some(2), "{out}");
-    assert!(out.contains("'--pid <PID>' cannot be used with '--memory'"), "{out}");
+    assert!(
+        out.contains("'--pid <PID>' cannot be used with '--memory'"),
+        "{out}"
+    );
 
     // A PID that does not exist: a clear error, and nothing written.
     drop(busy);
@@ -192,7 +208,10 @@ fn without_run_for_ctrl_c_ends_the_recording_and_the_result_is_written() {
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut all = String::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = lines.send(line.clone());
             all.push_str(&line);
             all.push('\n');
@@ -278,7 +297,10 @@ fn scenarios_burst_and_all_write_one_result_per_scenario_kept_apart() {
     assert!(output.status.success(), "{}", text(&output));
     let results = sandbox.results();
     assert_eq!(results.len(), 1);
-    assert!(results[0].to_string_lossy().ends_with("-burst"), "{results:?}");
+    assert!(
+        results[0].to_string_lossy().ends_with("-burst"),
+        "{results:?}"
+    );
     let scale = &read_json(&results[0].join("run.json"))["scales"][0];
     assert_eq!(scale["scenario"], "burst");
     assert!(
@@ -299,14 +321,19 @@ fn scenarios_burst_and_all_write_one_result_per_scenario_kept_apart() {
     assert_eq!(names.len(), 3, "{names:?}");
     assert_eq!(names.iter().filter(|n| n.ends_with("-burst")).count(), 2);
     assert_eq!(names.iter().filter(|n| n.ends_with("-ramp")).count(), 1);
-    let ramp = results.iter().find(|r| r.to_string_lossy().ends_with("-ramp"));
+    let ramp = results
+        .iter()
+        .find(|r| r.to_string_lossy().ends_with("-ramp"));
     let scale = &read_json(&ramp.unwrap().join("run.json"))["scales"][0];
     assert_eq!(scale["scenario"], "ramp");
     assert!(scale["argv"].to_string().contains("serve"), "{scale}");
 
     // list and trends keep the scenarios apart.
     let list = text(&sandbox.xtask(&["list"]));
-    assert!(list.contains("service:burst") && list.contains("service:ramp"), "{list}");
+    assert!(
+        list.contains("service:burst") && list.contains("service:ramp"),
+        "{list}"
+    );
     let output = sandbox.xtask(&["trends", "--metric", "ops_per_sec"]);
     let trends = text(&output);
     assert!(output.status.success(), "{trends}");
@@ -316,7 +343,13 @@ fn scenarios_burst_and_all_write_one_result_per_scenario_kept_apart() {
     // flamegraph samples the server under one scenario's load.
     if has_tool("perf") {
         let output = sandbox.xtask(&[
-            "flamegraph", "--workload", "service", "--scenario", "burst", "--port", &port,
+            "flamegraph",
+            "--workload",
+            "service",
+            "--scenario",
+            "burst",
+            "--port",
+            &port,
         ]);
         assert!(output.status.success(), "{}", text(&output));
         let dir = sandbox.results().pop().unwrap();
@@ -410,7 +443,10 @@ fn memory_of_the_service_under_heaptrack_has_the_heap_before_and_after_the_load(
     );
     let run = read_json(&dir.join("run.json"));
     let load = &run["scales"][0]["load"];
-    assert!(load["metrics"]["ops_per_sec"].as_f64().unwrap() > 0.0, "{run}");
+    assert!(
+        load["metrics"]["ops_per_sec"].as_f64().unwrap() > 0.0,
+        "{run}"
+    );
     assert!(dir.join("memory-flamegraph.svg").is_file());
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(readme.contains("| growth under the load |"), "{readme}");

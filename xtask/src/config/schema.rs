@@ -427,7 +427,11 @@ mod tests {
         let (_, srv) = config.workload(Some("srv")).unwrap();
         assert!(srv.is_service());
         let names = |choice: Option<&str>| -> Vec<Option<String>> {
-            srv.loads("srv", choice).unwrap().into_iter().map(|(n, _)| n).collect()
+            srv.loads("srv", choice)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
         };
         assert_eq!(names(None), [None]);
         assert_eq!(names(Some("ramp")), [Some("ramp".to_string())]);

@@ -462,7 +462,10 @@ impl Checks<'_> {
                 return Err(self.at_value(
                     &at(&[Key("stop_signal")]),
                     format!("workload `{name}`: `stop_signal`: {message}"),
-                    Some(format!("allowed: {}", STOP_SIGNALS.map(|(n, _)| n).join(", "))),
+                    Some(format!(
+                        "allowed: {}",
+                        STOP_SIGNALS.map(|(n, _)| n).join(", ")
+                    )),
                 ));
             }
         }

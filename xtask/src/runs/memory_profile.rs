@@ -463,7 +463,10 @@ pub fn profile_service(
     let (mut report, under_load) = match profiler {
         Profiler::Heaptrack => {
             if let Some(line) = heaptrack::data_loss(&outcome.watched) {
-                bail!("heaptrack lost data: it said \"{line}\"\n{}", outcome.tail());
+                bail!(
+                    "heaptrack lost data: it said \"{line}\"\n{}",
+                    outcome.tail()
+                );
             }
             let data = heaptrack_data(&outcome, &base)?;
             let report = heaptrack_report(tools, &data, dir, top)?;
@@ -478,7 +481,10 @@ pub fn profile_service(
             let timeline = heaptrack::parse_timeline(&text)
                 .with_context(|| format!("reading {}", timeline_file.display()))?;
             let _ = std::fs::remove_file(&timeline_file);
-            let under_load = window("heaptrack timeline (heaptrack_print --print-massif)", &timeline);
+            let under_load = window(
+                "heaptrack timeline (heaptrack_print --print-massif)",
+                &timeline,
+            );
             (report, under_load)
         }
         Profiler::Massif => {
@@ -487,7 +493,10 @@ pub fn profile_service(
             let mut report = parsed.to_report();
             report.runtime_s.get_or_insert(outcome.wall.as_secs_f64());
             report.raw_files = massif_files(tools, &massif_out, dir);
-            (report, window("massif snapshots (--time-unit=ms)", &timeline))
+            (
+                report,
+                window("massif snapshots (--time-unit=ms)", &timeline),
+            )
         }
         Profiler::Instruments => {
             let mut report = MemoryReport {

@@ -515,7 +515,12 @@ impl Running {
         let started = |pid: i32| -> Option<u64> {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             // After the `(comm)` field, starttime is the 20th field.
-            stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(19)?
+                .parse()
+                .ok()
         };
         let target = *self.target_pids().first()?;
         // SAFETY: sysconf only reads a configuration value.
@@ -1148,7 +1153,11 @@ mod tests {
         let outcome = run(spec).unwrap();
         assert!(outcome.success(), "{}", outcome.describe(None));
         assert_eq!(outcome.stopped_with().as_deref(), Some("SIGINT"));
-        assert!(outcome.wall >= Duration::from_millis(400), "{:?}", outcome.wall);
+        assert!(
+            outcome.wall >= Duration::from_millis(400),
+            "{:?}",
+            outcome.wall
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(outcome.watched.len(), 1, "{:?}", outcome.watched);
         assert!(outcome.watched[0].starts_with("METRICS loops="));

@@ -151,7 +151,14 @@ fn record_one(
 
     let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
     // Build before anything is written: a build failure leaves no trace.
-    let first = prepare_all(config, workload_name, workload, load, &plan[0].values, run_for)?;
+    let first = prepare_all(
+        config,
+        workload_name,
+        workload,
+        load,
+        &plan[0].values,
+        run_for,
+    )?;
     let pending = store.begin(label)?;
     let mut notes = Vec::new();
     let mut scales = Vec::new();
@@ -160,7 +167,14 @@ fn record_one(
         let prepared = if i == 0 {
             first.clone()
         } else {
-            match prepare_all(config, workload_name, workload, load, &planned.values, run_for) {
+            match prepare_all(
+                config,
+                workload_name,
+                workload,
+                load,
+                &planned.values,
+                run_for,
+            ) {
                 Ok(prepared) => prepared,
                 Err(error) => return Err(pending.fail(error)),
             }
@@ -388,7 +402,11 @@ fn run_service_scale(
         ),
         Err(error) => return Err(error),
     };
-    if server_outcome.stopped.as_ref().is_some_and(|sent| sent.len() > 1) {
+    if server_outcome
+        .stopped
+        .as_ref()
+        .is_some_and(|sent| sent.len() > 1)
+    {
         eprintln!(
             "warning: the server ignored its stop signal and was stopped with {}",
             server_outcome.stopped_with().unwrap_or_default()
@@ -421,7 +439,9 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
     let label = args.label.clone().unwrap_or_else(|| "baseline".into());
     crate::config::validate_label(&label)?;
     if config.defaults.memory {
-        eprintln!("note: --pid records a CPU profile only: `defaults.memory = true` does not apply");
+        eprintln!(
+            "note: --pid records a CPU profile only: `defaults.memory = true` does not apply"
+        );
     }
     let tools = Toolbox::detect();
     if tools.cpu_sampler().is_none() || tools.platform != crate::tools::Platform::Linux {
@@ -432,13 +452,18 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
     let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
     let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
-    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for)
-        .and_then(|(profile, process)| {
+    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
+        |(profile, process)| {
             let title = format!("PID {pid}: {}", process.command_line.join(" "));
-            let subtitle = format!("commit {} · {:.1} s of a running process", git.short(), process.seconds);
+            let subtitle = format!(
+                "commit {} · {:.1} s of a running process",
+                git.short(),
+                process.seconds
+            );
             flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
             Ok((profile, process))
-        });
+        },
+    );
     let (profile, process) = match profiled {
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),

@@ -179,7 +179,10 @@ fn profile_service(
     let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
     let title = format!(
         "{name}{} {}",
-        scenario.as_deref().map(|s| format!(":{s}")).unwrap_or_default(),
+        scenario
+            .as_deref()
+            .map(|s| format!(":{s}"))
+            .unwrap_or_default(),
         markdown::format_params(&shown)
     );
     let subtitle = format!("commit {} · the server under its load", git.short());
@@ -255,13 +258,14 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
     let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(Duration::from_secs_f64);
-    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for)
-        .and_then(|(profile, process)| {
+    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
+        |(profile, process)| {
             let title = format!("PID {pid}: {}", process.command_line.join(" "));
             let subtitle = format!("{:.1} s of a running process", process.seconds);
             flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
             Ok((profile, process))
-        });
+        },
+    );
     let (profile, process) = match profiled {
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),

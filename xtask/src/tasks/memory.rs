@@ -47,8 +47,7 @@ pub struct Args {
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
     let (name, workload) = config.workload(args.workload.as_deref())?;
-    let loads: Vec<Option<(Option<String>, &crate::config::Workload)>> = if workload.is_service()
-    {
+    let loads: Vec<Option<(Option<String>, &crate::config::Workload)>> = if workload.is_service() {
         if args.run_for.is_some() {
             anyhow::bail!("--run-for applies to programs that run until stopped; the server `{name}` is profiled for the length of its load");
         }

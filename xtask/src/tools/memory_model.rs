@@ -379,8 +379,13 @@ pub fn heap_under_load(
     load_end_s: f64,
     stopped_at_s: f64,
 ) -> Option<HeapUnderLoad> {
-    let last_at_or_before =
-        |limit: f64| timeline.iter().rev().find(|(time, _)| *time <= limit).copied();
+    let last_at_or_before = |limit: f64| {
+        timeline
+            .iter()
+            .rev()
+            .find(|(time, _)| *time <= limit)
+            .copied()
+    };
     let (before_at_s, before_bytes) = last_at_or_before(load_start_s - CLOCK_MARGIN_S)?;
     // A point after the stop was taken while the server shut down: the last
     // one before it is the idle server's heap.
@@ -459,7 +464,13 @@ mod tests {
 
     #[test]
     fn heap_before_and_after_a_load_come_from_the_timeline() {
-        let timeline = [(0.1, 100.0), (0.9, 120.0), (1.5, 900.0), (2.4, 300.0), (3.2, 50.0)];
+        let timeline = [
+            (0.1, 100.0),
+            (0.9, 120.0),
+            (1.5, 900.0),
+            (2.4, 300.0),
+            (3.2, 50.0),
+        ];
         let around = heap_under_load("t", &timeline, 1.0, 2.0, 3.0).unwrap();
         assert_eq!((around.before_at_s, around.before_bytes), (0.9, 120.0));
         // After: the idle server before the stop, not the peak under load

@@ -203,8 +203,7 @@ pub fn profile_pid(
     }
     let spinner = Progress::spinner(&format!("perf record --pid {pid}"));
     let exited = loop {
-        if run_for.is_some_and(|limit| started.elapsed() >= limit) || process::recording_ended()
-        {
+        if run_for.is_some_and(|limit| started.elapsed() >= limit) || process::recording_ended() {
             break false;
         }
         if !process::process_alive(pid) {

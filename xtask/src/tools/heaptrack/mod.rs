@@ -141,21 +141,38 @@ pub fn parse_timeline(text: &str) -> Result<Vec<(f64, f64)>, ParseError> {
     let mut time: Option<f64> = None;
     for (index, line) in text.lines().enumerate() {
         let number = |value: &str| {
-            value.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                ParseError::new(WHAT, Some(index + 1), format!("expected a number, got {line:?}"))
-            })
+            value
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    ParseError::new(
+                        WHAT,
+                        Some(index + 1),
+                        format!("expected a number, got {line:?}"),
+                    )
+                })
         };
         if let Some(value) = line.strip_prefix("time=") {
             time = Some(number(value)?);
         } else if let Some(value) = line.strip_prefix("mem_heap_B=") {
             let at = time.take().ok_or_else(|| {
-                ParseError::new(WHAT, Some(index + 1), "`mem_heap_B=` without a `time=` before it")
+                ParseError::new(
+                    WHAT,
+                    Some(index + 1),
+                    "`mem_heap_B=` without a `time=` before it",
+                )
             })?;
             timeline.push((at, number(value)?));
         }
     }
     if timeline.is_empty() {
-        return Err(ParseError::new(WHAT, None, "no snapshot (`time=` and `mem_heap_B=` lines) found"));
+        return Err(ParseError::new(
+            WHAT,
+            None,
+            "no snapshot (`time=` and `mem_heap_B=` lines) found",
+        ));
     }
     Ok(timeline)
 }

@@ -400,7 +400,10 @@ const TIMELINE: &str =
 fn the_timeline_of_a_server_gives_the_heap_before_and_after_its_load() {
     let timeline = parse_timeline(TIMELINE).unwrap();
     assert_eq!(timeline.len(), 78);
-    assert!(timeline.windows(2).all(|w| w[0].0 <= w[1].0), "in time order");
+    assert!(
+        timeline.windows(2).all(|w| w[0].0 <= w[1].0),
+        "in time order"
+    );
     assert_eq!(timeline[0], (0.016, 74388.0));
     let around = crate::tools::memory_model::heap_under_load(
         "heaptrack",
