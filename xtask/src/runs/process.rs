@@ -474,6 +474,12 @@ impl Running {
     /// `stop_target` (else the whole group); then whatever is left of the
     /// group goes. For `run_for`, servers and perf attached with `-p`.
     pub fn stop(self, signal: i32, grace: Duration) -> Outcome {
+        // A child that ended by itself (a server that crashed) was not
+        // stopped: its own exit status tells what happened.
+        if let Ok(done) = self.exit.try_recv() {
+            self.reap_group();
+            return self.outcome(done, false);
+        }
         if self.spec.stop_target.is_some() {
             // A wrapper may not have started its program yet (perf on a busy
             // machine): the program, not the wrapper, must get the signal.
@@ -1180,6 +1186,16 @@ mod tests {
             Some("SIGINT, SIGTERM, SIGKILL")
         );
         assert!(outcome.success());
+    }
+
+    #[test]
+    fn a_child_that_ended_before_it_was_stopped_keeps_its_own_status() {
+        let running = start(sh("exit 7")).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let outcome = running.stop(libc::SIGINT, Duration::from_secs(1));
+        assert_eq!(outcome.status.code(), Some(7));
+        assert!(outcome.stopped.is_none() && !outcome.success());
+        assert_eq!(outcome.describe(None), "exit status 7");
     }
 
     #[test]
