@@ -72,13 +72,12 @@ fn run_for_stops_a_program_that_runs_forever_and_keeps_what_it_prints_on_exit() 
         assert!(run["metrics"]["loops"].as_f64().unwrap() > 0.0, "{run}");
     }
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
-    assert!(
-        readme.contains("stopped on purpose after 0.5 s"),
-        "{readme}"
-    );
+    assert!(readme.contains("Each run was limited to 0.5 s"), "{readme}");
     if no_profile.is_none() {
+        // 0.5 s at 997 Hz from the moment perf started the program (not
+        // perf itself), on a machine that may be busy.
         let samples = scale["cpu_profile"]["folded_samples"].as_u64().unwrap();
-        assert!(samples > 50, "{scale}");
+        assert!(samples > 20, "{scale}");
     }
 
     // --run-for on the command line overrides the workload's run_for.

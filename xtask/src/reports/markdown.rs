@@ -224,7 +224,7 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
     if let Some(seconds) = scale.run_for_s {
         let _ = writeln!(
             out,
-            "Each run was stopped on purpose after {seconds} s (`run_for`): its wall time is that duration.  "
+            "Each run was limited to {seconds} s (`run_for`, `--run-for`): one still going then was stopped on purpose, and counts with that duration.  "
         );
     }
     if let Some(attached) = &scale.attached {

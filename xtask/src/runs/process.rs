@@ -71,6 +71,10 @@ pub struct Spec {
     pub stop_target: Option<PathBuf>,
 }
 
+/// How long a wrapper (perf, heaptrack) may take to start its program
+/// before a `run_for` clock starts anyway.
+const WRAPPER_START: Duration = Duration::from_secs(2);
+
 /// How a run that lasts until it is stopped is stopped.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunFor {
@@ -457,6 +461,19 @@ impl Running {
     /// passes; with `run_for`, stops it on purpose when that time is up.
     pub fn wait(self) -> Outcome {
         if let Some(run_for) = self.spec.run_for {
+            if self.spec.stop_target.is_some() {
+                // The program's time starts when its wrapper (perf) has
+                // started it, which takes a while on a busy machine; a target
+                // never found (a script, whose exe is its interpreter) does
+                // not hold the clock back for more than that.
+                let waited = Instant::now();
+                while self.target_pids().is_empty()
+                    && self.is_running()
+                    && waited.elapsed() < WRAPPER_START
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
             return match self.exit.recv_timeout(run_for.duration) {
                 Ok(done) => {
                     self.reap_group();

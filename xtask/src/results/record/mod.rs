@@ -75,8 +75,9 @@ pub struct ScaleRecord {
     /// different scenarios are different series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
-    /// Each run was stopped on purpose after this many seconds
-    /// (`--run-for`, `run_for`): its wall time is that duration.
+    /// Each run was limited to this many seconds (`--run-for`, `run_for`):
+    /// one still going then was stopped on purpose, and its wall time is
+    /// that duration (a run that ended sooner is an ordinary run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_for_s: Option<f64>,
     /// `--pid`: the running process that was sampled and left running.
