@@ -26,7 +26,7 @@ USAGE:
     cdr-demo [generate] [--subs N] [--days D] [--workers W] [--out FILE]
                         [--seed S] [--slowdown K] [--leak-bytes B]
     cdr-demo serve [--port P] [--log FILE] [--fsync BOOL] [--unlink-log BOOL]
-    cdr-demo load [--port P] [--workers W] [--duration SECONDS] [--subs N]
+    cdr-demo load [--port P] [--workers W] [--duration SECONDS] [--subs N] [--ramp-step SECONDS]
 
 generate   write CSV call detail records (FILE `-` is stdout, default /dev/null)
            --slowdown K adds K extra rounds of tariff computation per call
@@ -38,6 +38,7 @@ serve      answer `GEN <subs>` requests on 127.0.0.1:P until SIGINT/SIGTERM;
            --unlink-log true removes the file's name once open, so nothing
            is left behind) and kept in a history that grows with the load
 load       run W client workers for SECONDS against 127.0.0.1:P
+           --ramp-step S starts client i after i*S seconds (a growing load)
 ";
 
 fn main() -> ExitCode {

@@ -19,6 +19,9 @@ pub struct Flags {
     subs: u64,
     /// serve: where each request is appended (`--log`, `--fsync`, `--unlink-log`).
     log: LogOptions,
+    /// `load --ramp-step S`: client i connects i*S seconds after the start,
+    /// so the load grows step by step (seed 000's `ramp`); 0: all at once.
+    ramp_step_s: f64,
 }
 
 impl Flags {
@@ -29,6 +32,7 @@ impl Flags {
             duration_s: 5.0,
             subs: 20,
             log: LogOptions::default(),
+            ramp_step_s: 0.0,
         };
         for (name, value) in flag_pairs(args)? {
             match name.as_str() {
@@ -39,6 +43,7 @@ impl Flags {
                 "log" => flags.log.path = Some(value.into()),
                 "fsync" => flags.log.fsync = parse_bool(&name, &value)?,
                 "unlink-log" => flags.log.unlink = parse_bool(&name, &value)?,
+                "ramp-step" => flags.ramp_step_s = parse_number(&name, &value)?,
                 _ => return Err(format!("unknown flag `--{name}`")),
             }
         }
@@ -119,7 +124,11 @@ pub fn load(flags: Flags) -> Result<(), String> {
     let started = Instant::now();
     let results: Vec<Result<Vec<u32>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..flags.workers)
-            .map(|_| scope.spawn(|| load_worker(&flags, deadline)))
+            .map(|i| {
+                let flags = &flags;
+                let start = started + Duration::from_secs_f64(flags.ramp_step_s * i as f64);
+                scope.spawn(move || load_worker(flags, start, deadline))
+            })
             .collect();
         handles
             .into_iter()
@@ -148,7 +157,12 @@ pub fn load(flags: Flags) -> Result<(), String> {
     Ok(())
 }
 
-fn load_worker(flags: &Flags, deadline: Instant) -> Result<Vec<u32>, String> {
+fn load_worker(flags: &Flags, start: Instant, deadline: Instant) -> Result<Vec<u32>, String> {
+    if start >= deadline {
+        // A ramp longer than the load: this client's step never comes.
+        return Ok(Vec::new());
+    }
+    std::thread::sleep(start.saturating_duration_since(Instant::now()));
     let stream = TcpStream::connect(("127.0.0.1", flags.port))
         .map_err(|e| format!("cannot connect to 127.0.0.1:{}: {e}", flags.port))?;
     stream.set_nodelay(true).ok();

@@ -29,7 +29,9 @@ pub use schema::{
 };
 pub use sides::SideSpec;
 pub use templates::expand;
-pub use validate::{parse_frequency, suggest, validate_label, ConfigError};
+pub use validate::{
+    parse_frequency, parse_run_for, parse_signal, suggest, validate_label, ConfigError,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

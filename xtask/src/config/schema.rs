@@ -201,6 +201,12 @@ pub struct Workload {
     pub timeout: Option<f64>,
     /// For benches: seconds of `--profile-time`.
     pub profile_time: Option<f64>,
+    /// A program that runs until stopped: profile it for this many seconds,
+    /// then stop it with `stop_signal` (SIGTERM, then SIGKILL, follow).
+    pub run_for: Option<f64>,
+    /// The first signal of a stop (`run_for`; a server after its load):
+    /// `SIGINT` (the default), `SIGTERM`, `SIGHUP`, `SIGQUIT`, `SIGUSR1`, `SIGUSR2`.
+    pub stop_signal: Option<Spanned<String>>,
     /// For benches: the benchmark filter.
     pub filter: Option<Spanned<String>>,
     #[serde(default)]
@@ -209,6 +215,10 @@ pub struct Workload {
     pub ready: Option<Ready>,
     /// A server workload: the load scenario run against it while it is profiled.
     pub load: Option<Box<Spanned<Workload>>>,
+    /// A server workload: named load scenarios (`--scenario NAME|all`),
+    /// each a load like `load`.
+    #[serde(default)]
+    pub scenarios: BTreeMap<String, Spanned<Workload>>,
 }
 
 impl Workload {
@@ -227,6 +237,9 @@ impl Workload {
         collect(self);
         if let Some(load) = &self.load {
             collect(load.get_ref());
+        }
+        for scenario in self.scenarios.values() {
+            collect(scenario.get_ref());
         }
         values
             .iter()
@@ -254,7 +267,58 @@ impl Workload {
     }
 
     pub fn is_service(&self) -> bool {
-        self.load.is_some()
+        self.load.is_some() || !self.scenarios.is_empty()
+    }
+
+    /// The loads `--scenario` chooses: `None` is the workload's `load` (the
+    /// only scenario, when it has no `load`); `all` is every named scenario;
+    /// else the named one. Each comes with its name (None for `load`).
+    pub fn loads(
+        &self,
+        workload: &str,
+        scenario: Option<&str>,
+    ) -> Result<Vec<(Option<String>, &Workload)>, String> {
+        let names: Vec<&str> = self.scenarios.keys().map(String::as_str).collect();
+        let choices = || {
+            format!(
+                "declared scenarios of `{workload}`: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    format!("{}, or `all`", names.join(", "))
+                }
+            )
+        };
+        match scenario {
+            None => match (&self.load, self.scenarios.iter().next()) {
+                (Some(load), _) => Ok(vec![(None, load.get_ref())]),
+                (None, Some((name, only))) if self.scenarios.len() == 1 => {
+                    Ok(vec![(Some(name.clone()), only.get_ref())])
+                }
+                _ => Err(format!(
+                    "workload `{workload}` has no `load`: choose a scenario with --scenario ({})",
+                    choices()
+                )),
+            },
+            Some("all") if names.is_empty() => Err(format!(
+                "workload `{workload}` declares no [workloads.{workload}.scenarios.NAME]"
+            )),
+            Some("all") => Ok(self
+                .scenarios
+                .iter()
+                .map(|(name, load)| (Some(name.clone()), load.get_ref()))
+                .collect()),
+            Some(name) => match self.scenarios.get(name) {
+                Some(load) => Ok(vec![(Some(name.to_string()), load.get_ref())]),
+                None => Err(format!(
+                    "workload `{workload}` has no scenario `{name}`{}; {}",
+                    super::suggest(name, &names)
+                        .map(|hint| format!(" ({hint})"))
+                        .unwrap_or_default(),
+                    choices()
+                )),
+            },
+        }
     }
 }
 
@@ -362,6 +426,62 @@ mod tests {
         let (name, workload) = config.workload(None).unwrap();
         assert_eq!(name, "demo");
         assert_eq!(workload.target(), Target::Bin("cdr-demo"));
+    }
+
+    #[test]
+    fn scenarios_are_chosen_by_name_all_or_default() {
+        let text = format!(
+            "{MINIMAL}\n[workloads.srv]\ncommand = \"true\"\nready = {{ line = \"up\" }}\n\
+             [workloads.srv.load]\ncommand = \"true\"\n\
+             [workloads.srv.scenarios.burst]\ncommand = \"burst\"\n\
+             [workloads.srv.scenarios.ramp]\ncommand = \"ramp\"\n"
+        );
+        let config = parse(&text).unwrap();
+        let (_, srv) = config.workload(Some("srv")).unwrap();
+        assert!(srv.is_service());
+        let names = |choice: Option<&str>| -> Vec<Option<String>> {
+            srv.loads("srv", choice)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(names(None), [None]);
+        assert_eq!(names(Some("ramp")), [Some("ramp".to_string())]);
+        assert_eq!(
+            names(Some("all")),
+            [Some("burst".to_string()), Some("ramp".to_string())]
+        );
+        let (_, ramp) = &srv.loads("srv", Some("ramp")).unwrap()[0];
+        assert_eq!(ramp.target(), Target::Command("ramp"));
+        assert_eq!(
+            srv.loads("srv", Some("rmap")).unwrap_err(),
+            "workload `srv` has no scenario `rmap` (did you mean `ramp`?); declared scenarios of `srv`: burst, ramp, or `all`"
+        );
+        let (_, demo) = config.workload(Some("demo")).unwrap();
+        assert!(demo.loads("demo", Some("all")).is_err());
+        // Without `load`, a lone scenario is the default; two need a choice.
+        let only = text.replace("[workloads.srv.load]\ncommand = \"true\"\n", "");
+        let config = parse(&only).unwrap();
+        let (_, srv) = config.workload(Some("srv")).unwrap();
+        assert!(srv
+            .loads("srv", None)
+            .unwrap_err()
+            .contains("choose a scenario with --scenario"));
+    }
+
+    #[test]
+    fn stop_signals_are_read_by_name() {
+        use crate::config::parse_signal;
+        assert_eq!(parse_signal("SIGINT"), Ok(libc::SIGINT));
+        assert_eq!(parse_signal("term"), Ok(libc::SIGTERM));
+        assert_eq!(parse_signal(" usr1 "), Ok(libc::SIGUSR1));
+        assert!(parse_signal("SIGKILL").is_err(), "no program can act on it");
+        assert!(parse_signal("2").is_err());
+        assert_eq!(crate::config::parse_run_for("1.5"), Ok(1.5));
+        for bad in ["0", "-1", "nan", "inf", "2e9", "soon"] {
+            assert!(crate::config::parse_run_for(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

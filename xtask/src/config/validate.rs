@@ -452,6 +452,23 @@ impl Checks<'_> {
             &format!("workload `{name}`: `profile_time`"),
             workload.profile_time,
         )?;
+        self.seconds(
+            &at(&[Key("run_for")]),
+            &format!("workload `{name}`: `run_for`"),
+            workload.run_for,
+        )?;
+        if let Some(signal) = &workload.stop_signal {
+            if let Err(message) = parse_signal(signal.get_ref()) {
+                return Err(self.at_value(
+                    &at(&[Key("stop_signal")]),
+                    format!("workload `{name}`: `stop_signal`: {message}"),
+                    Some(format!(
+                        "allowed: {}",
+                        STOP_SIGNALS.map(|(n, _)| n).join(", ")
+                    )),
+                ));
+            }
+        }
         let mut names = BTreeMap::new();
         for (i, metric) in workload.metrics.iter().enumerate() {
             let metric_at = |key| at(&[Key("metrics"), Index(i), Key(key)]);
@@ -577,7 +594,7 @@ impl Checks<'_> {
                 }
             }
         }
-        if workload.ready.is_some() && workload.load.is_none() {
+        if workload.ready.is_some() && workload.load.is_none() && workload.scenarios.is_empty() {
             return Err(self.at_key(
                 &at(&[Key("ready")]),
                 format!(
@@ -607,6 +624,39 @@ impl Checks<'_> {
             self.workload(
                 &at(&[Key("load")]),
                 &format!("{name}.load"),
+                load.get_ref(),
+                true,
+            )?;
+        }
+        for (scenario, load) in &workload.scenarios {
+            let here = at(&[Key("scenarios"), Key(scenario)]);
+            if nested {
+                return Err(self.at_key(
+                    &here,
+                    "a load scenario cannot have scenarios of its own".into(),
+                    Some("move them to the server's workload".into()),
+                ));
+            }
+            if workload.ready.is_none() {
+                return Err(self.at_key(
+                    &here,
+                    format!("workload `{name}` has a scenario but no `ready` check"),
+                    Some(
+                        "add `ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`"
+                            .into(),
+                    ),
+                ));
+            }
+            if scenario == "all" || validate_label(scenario).is_err() {
+                return Err(self.at_key(
+                    &here,
+                    format!("scenario name `{scenario}` cannot name a result"),
+                    Some("use 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`, and not `all` (it means every scenario)".into()),
+                ));
+            }
+            self.workload(
+                &here,
+                &format!("{name}.scenarios.{scenario}"),
                 load.get_ref(),
                 true,
             )?;
@@ -656,6 +706,42 @@ pub fn parse_frequency(text: &str) -> Result<u32, String> {
         .map_err(|_| format!("`{text}` is not a whole number of Hz"))?;
     check_frequency(hz).map_err(|(message, help)| format!("{message}\n  help: {help}"))?;
     Ok(hz)
+}
+
+/// The signals a program may be asked to stop with (`stop_signal`): those
+/// whose default action ends it, and that a program may catch to end cleanly.
+const STOP_SIGNALS: [(&str, i32); 6] = [
+    ("SIGINT", libc::SIGINT),
+    ("SIGTERM", libc::SIGTERM),
+    ("SIGHUP", libc::SIGHUP),
+    ("SIGQUIT", libc::SIGQUIT),
+    ("SIGUSR1", libc::SIGUSR1),
+    ("SIGUSR2", libc::SIGUSR2),
+];
+
+/// `stop_signal`: `SIGINT` or `INT` (any case) to the signal's number.
+pub fn parse_signal(text: &str) -> Result<i32, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    STOP_SIGNALS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, number)| *number)
+        .ok_or_else(|| format!("`{text}` is not a signal a program can be stopped with"))
+}
+
+/// `--run-for SECONDS` on the command line: as `run_for` in a workload.
+pub fn parse_run_for(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 1e9 => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a positive number of seconds (more than 0, at most 1e9)"
+        )),
+    }
 }
 
 /// The flags of the command line itself rather than of one task, the same

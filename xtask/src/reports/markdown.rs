@@ -218,6 +218,25 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         .map(|a| crate::runs::process::shell_quote(a))
         .collect();
     let _ = writeln!(out, "Command: `{}`  ", command.join(" "));
+    if let Some(scenario) = &scale.scenario {
+        let _ = writeln!(out, "Load scenario: `{scenario}`  ");
+    }
+    if let Some(seconds) = scale.run_for_s {
+        let _ = writeln!(
+            out,
+            "Each run was limited to {seconds} s (`run_for`, `--run-for`): one still going then was stopped on purpose, and counts with that duration.  "
+        );
+    }
+    if let Some(attached) = &scale.attached {
+        let _ = writeln!(
+            out,
+            "Attached to the running process PID {} (`{}`) for {:.1} s, ended by {}; it was left running.  ",
+            attached.pid,
+            attached.command_line.join(" "),
+            attached.seconds,
+            attached.ended_by
+        );
+    }
     let _ = writeln!(
         out,
         "{} warm-up, {} measured runs.\n",
@@ -367,6 +386,31 @@ pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
         count(memory.temporary_allocations)
     );
     let _ = writeln!(out, "| leaked | {} |", bytes(memory.leaked_bytes));
+    if let Some(heap) = &memory.under_load {
+        let _ = writeln!(
+            out,
+            "| heap before the load (at {:.2} s) | {} |",
+            heap.before_at_s,
+            format_bytes(heap.before_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "| heap after the load (at {:.2} s) | {} |",
+            heap.after_at_s,
+            format_bytes(heap.after_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "| growth under the load | {}{} |",
+            if heap.growth_bytes < 0.0 { "-" } else { "+" },
+            format_bytes(heap.growth_bytes.abs())
+        );
+        let _ = writeln!(
+            out,
+            "\nThe load ran from {:.2} s to {:.2} s after the server started; the server was stopped at {:.2} s. Heap over time: {}.",
+            heap.load_start_s, heap.load_end_s, heap.stopped_at_s, heap.source
+        );
+    }
     if !memory.peak_consumers.is_empty() {
         out.push_str("\nTop peak consumers:\n\n| bytes | function |\n|---:|---|\n");
         for site in memory.peak_consumers.iter().take(10) {

@@ -163,7 +163,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
             filter
                 .workload
                 .as_ref()
-                .is_none_or(|w| &e.record.workload == w)
+                .is_none_or(|w| &e.record.workload == w || &e.record.workload_and_scenario() == w)
         })
         .filter(|e| {
             filter
@@ -178,6 +178,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     for entry in &chosen[skip..] {
         let record = &entry.record;
+        let workload = record.workload_and_scenario();
         for scale in &record.scales {
             if filter.scale.as_ref().is_some_and(|s| &scale.scale != s) {
                 continue;
@@ -194,7 +195,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                     summary: m.summary.clone(),
                 };
                 let found = series.iter_mut().find(|s| {
-                    s.workload == record.workload
+                    s.workload == workload
                         && s.scale == scale.scale
                         && s.params == scale.params
                         && &s.measure == measure
@@ -203,7 +204,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                 match found {
                     Some(s) => s.points.push(point),
                     None => series.push(Series {
-                        workload: record.workload.clone(),
+                        workload: workload.clone(),
                         scale: scale.scale.clone(),
                         params: scale.params.clone(),
                         measure: measure.clone(),

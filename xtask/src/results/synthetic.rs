@@ -44,6 +44,9 @@ pub fn scale(name: &str, measures: &[Measure]) -> ScaleRecord {
         leak_check: None,
         load: None,
         pairing: None,
+        scenario: None,
+        run_for_s: None,
+        attached: None,
     }
 }
 

@@ -38,6 +38,23 @@ pub fn become_subreaper() -> bool {
     }
 }
 
+/// The command line of any process, from `/proc/PID/cmdline` (Linux);
+/// None when it is gone, or on a system without `/proc`.
+pub fn command_line(pid: i32) -> Option<Vec<String>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let words: Vec<String> = bytes
+        .split(|b| *b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    // A kernel thread, or a zombie, has an empty command line: use its name.
+    if words.is_empty() {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        return Some(vec![format!("[{}]", name.trim())]);
+    }
+    Some(words)
+}
+
 /// Every process whose chain of parents leads to this one (itself
 /// excluded), zombies included.
 pub fn list() -> Vec<Descendant> {

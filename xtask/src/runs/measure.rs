@@ -347,8 +347,15 @@ pub fn counter_notes(samples: &[RunSample]) -> Vec<String> {
 pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> Result<RunSample, String> {
     let reading = read_metrics(&prepared.metrics, &outcome.watched);
     if !reading.errors.is_empty() {
+        let stopped = match outcome.stopped_with() {
+            Some(signals) => format!(
+                " (it was stopped on purpose after {:.1} s with {signals}: print the metrics when that signal arrives)",
+                outcome.wall.as_secs_f64()
+            ),
+            None => String::new(),
+        };
         return Err(format!(
-            "its output lacks a declared metric: {}\n  help: make the workload print each metric as its pattern says, or mark the metric `required = false`",
+            "its output lacks a declared metric: {}\n  help: make the workload print each metric as its pattern says{stopped}, or mark the metric `required = false`",
             reading.errors.join("; ")
         ));
     }

@@ -10,7 +10,7 @@ use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
 use crate::tools::memcheck::LeakReport;
-use crate::tools::memory_model::MemoryReport;
+use crate::tools::memory_model::{self, HeapUnderLoad, MemoryReport};
 use crate::tools::{heaptrack, instruments, massif, memcheck, Platform, Toolbox};
 use anyhow::{bail, Context};
 use std::ffi::OsString;
@@ -183,7 +183,6 @@ fn with_heaptrack(
     top: usize,
 ) -> anyhow::Result<MemoryReport> {
     let heaptrack_path = tools.heaptrack.path()?;
-    let print_path = tools.heaptrack_print.path()?;
     let base = dir.join("heaptrack");
     let mut spec = wrapped(
         prepared,
@@ -203,14 +202,29 @@ fn with_heaptrack(
         heaptrack::data_loss(&outcome.watched)
             .map(|line| format!("heaptrack lost data: it said \"{line}\""))
     })?;
-    // heaptrack picks .zst or .gz depending on how it was built: ask it, then look.
-    let data = heaptrack::output_from_log(&outcome.watched.join("\n"))
-        .filter(|p| p.is_file())
-        .or_else(|| heaptrack::find_output(&base))
-        .with_context(|| format!("heaptrack wrote no data file next to {}", base.display()))?;
+    let data = heaptrack_data(&outcome, &base)?;
+    heaptrack_report(tools, &data, dir, top)
+}
 
+/// The data file heaptrack wrote: it picks .zst or .gz depending on how it
+/// was built; ask it, then look.
+fn heaptrack_data(outcome: &process::Outcome, base: &Path) -> anyhow::Result<PathBuf> {
+    heaptrack::output_from_log(&outcome.watched.join("\n"))
+        .filter(|p| p.is_file())
+        .or_else(|| heaptrack::find_output(base))
+        .with_context(|| format!("heaptrack wrote no data file next to {}", base.display()))
+}
+
+/// heaptrack_print's numbers and the memory folded stacks of `data`.
+fn heaptrack_report(
+    tools: &Toolbox,
+    data: &Path,
+    dir: &Path,
+    top: usize,
+) -> anyhow::Result<MemoryReport> {
+    let print_path = tools.heaptrack_print.path()?;
     let text_path = dir.join("heaptrack.txt");
-    capture_to_file(&heaptrack::print_command(print_path, &data), &text_path)?;
+    capture_to_file(&heaptrack::print_command(print_path, data), &text_path)?;
     let text = std::fs::read_to_string(&text_path)?;
     let parsed = heaptrack::parse_print(&text, top)
         .with_context(|| format!("reading {}", text_path.display()))?;
@@ -218,7 +232,7 @@ fn with_heaptrack(
 
     let raw_folded = dir.join("heaptrack.flamegraph.txt");
     capture_to_file(
-        &heaptrack::flamegraph_command(print_path, &data, &raw_folded),
+        &heaptrack::flamegraph_command(print_path, data, &raw_folded),
         &dir.join("heaptrack-flamegraph.log"),
     )?;
     let _ = std::fs::remove_file(dir.join("heaptrack-flamegraph.log"));
@@ -226,7 +240,7 @@ fn with_heaptrack(
         heaptrack::parse_flamegraph(&std::fs::read_to_string(&raw_folded).unwrap_or_default());
     std::fs::write(dir.join(FOLDED), folded)?;
     let _ = std::fs::remove_file(&raw_folded);
-    report.raw_files = vec![file_name(&data), "heaptrack.txt".into()];
+    report.raw_files = vec![file_name(data), "heaptrack.txt".into()];
     Ok(report)
 }
 
@@ -248,25 +262,41 @@ fn with_massif(
         &format!("massif {}", prepared.name),
         &when_killed("massif writes nothing for a killed run"),
     )?;
-    let text = std::fs::read_to_string(&out)
-        .with_context(|| format!("massif wrote no {}", out.display()))?;
-    let parsed = massif::parse(&text).with_context(|| format!("reading {}", out.display()))?;
+    let parsed = massif_report(tools, &out, dir)?;
     let mut report = parsed.to_report();
     report.runtime_s.get_or_insert(outcome.wall.as_secs_f64());
+    report.raw_files = massif_files(tools, &out, dir);
+    Ok(report)
+}
+
+/// massif.out read, and its peak folded into memory.folded.
+fn massif_report(
+    _tools: &Toolbox,
+    out: &Path,
+    dir: &Path,
+) -> anyhow::Result<massif::MassifProfile> {
+    let text = std::fs::read_to_string(out)
+        .with_context(|| format!("massif wrote no {}", out.display()))?;
+    let parsed = massif::parse(&text).with_context(|| format!("reading {}", out.display()))?;
     std::fs::write(dir.join(FOLDED), massif::peak_folded(&parsed))?;
-    report.raw_files = vec!["massif.out".into()];
-    // ms_print's text graph, for people used to reading it (seed 000's step).
+    Ok(parsed)
+}
+
+/// massif.out, and ms_print's text graph for people used to reading it
+/// (seed 000's step) when ms_print is there.
+fn massif_files(tools: &Toolbox, out: &Path, dir: &Path) -> Vec<String> {
+    let mut files = vec!["massif.out".to_string()];
     if let Ok(ms_print) = tools.ms_print.path() {
         if capture_to_file(
-            &massif::ms_print_command(ms_print, &out),
+            &massif::ms_print_command(ms_print, out),
             &dir.join("massif.ms_print.txt"),
         )
         .is_ok()
         {
-            report.raw_files.push("massif.ms_print.txt".into());
+            files.push("massif.ms_print.txt".into());
         }
     }
-    Ok(report)
+    files
 }
 
 fn with_instruments(
@@ -316,6 +346,185 @@ fn with_instruments(
     }
     report.raw_files = vec!["allocations.trace".into(), "leaks.txt".into()];
     Ok(report)
+}
+
+/// A server's memory profile under its load: the report, the heap before
+/// and after the load, and the load's own run.
+pub struct ServiceMemory {
+    pub report: MemoryReport,
+    pub under_load: Option<HeapUnderLoad>,
+    pub load: crate::runs::measure::RunSample,
+}
+
+/// How long the server idles before the load and after it before it is
+/// stopped: it closes the connections (the readiness probe's, the load's)
+/// and frees their state, so that "before" and "after" are the heap that
+/// stays, not the heap of requests in flight.
+const SETTLE_AROUND_LOAD: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// `memory --workload SERVER`: starts the server under `profiler`, waits
+/// until it is ready, runs one load against it, then stops it with its
+/// `stop_signal` (sent to the server, not to the tool, so that the tool sees
+/// its program end and writes its data: heaptrack loses it on SIGKILL, and
+/// massif writes only at exit). The heap just before and just after the load
+/// come from the tool's heap over time.
+#[allow(clippy::too_many_arguments)]
+pub fn profile_service(
+    server: &Prepared,
+    load: &Prepared,
+    ready: &crate::runs::service::Readiness,
+    tools: &Toolbox,
+    profiler: Profiler,
+    dir: &Path,
+    top: usize,
+) -> anyhow::Result<ServiceMemory> {
+    use crate::runs::service;
+    use std::time::Instant;
+    eprintln!(
+        "{}: running the server {} under it ({} slower than a bare run), then the load",
+        profiler.name(),
+        server.name,
+        profiler.slowdown()
+    );
+    let base = dir.join("heaptrack");
+    let massif_out = dir.join("massif.out");
+    let trace = dir.join("allocations.trace");
+    let args = string_args(server);
+    let argv = match profiler {
+        Profiler::Heaptrack => {
+            heaptrack::record_command(tools.heaptrack.path()?, &base, &server.program, &args)
+        }
+        // Milliseconds: the snapshots' times then say when the load ran.
+        Profiler::Massif => massif::record_command_with(
+            tools.valgrind.path()?,
+            &massif_out,
+            &server.program,
+            &args,
+            &massif::MassifOptions {
+                stacks: false,
+                extra: vec!["--time-unit=ms".into()],
+            },
+        ),
+        Profiler::Instruments => {
+            tools.xctrace.path()?;
+            instruments::xctrace_allocations_command(&trace, &server.program, &args)
+        }
+    };
+    let mut spec = wrapped(server, argv, profiler);
+    spec.run_for = None;
+    spec.stop_target = Some(server.program.clone());
+    spec.watch
+        .push("heaptrack output will be written to".into());
+    spec.watch
+        .extend(heaptrack::DATA_LOSS_MARKERS.iter().map(|m| m.to_string()));
+    let mut slowed = ready.clone();
+    slowed.timeout = ready.timeout.saturating_mul(profiler.timeout_factor());
+    let spawned = Instant::now();
+    let running = service::start_server_spec(spec, &slowed)?;
+    // The tools' clocks start with the server, which a wrapper script
+    // (heaptrack's) starts a little after we start the wrapper.
+    let offset = running.target_started_after().unwrap_or_default();
+    let since_start = || spawned.elapsed().saturating_sub(offset).as_secs_f64();
+    // The readiness probe's connection is a request too: let the server
+    // finish with it, so that "before" is the idle server's heap.
+    std::thread::sleep(SETTLE_AROUND_LOAD);
+    let load_start_s = since_start();
+    let spinner = Progress::spinner(&format!("{} under {}", load.name, profiler.name()));
+    let loaded = crate::runs::measure::run_once(load);
+    spinner.finish();
+    let load_end_s = since_start();
+    if loaded.is_ok() {
+        std::thread::sleep(SETTLE_AROUND_LOAD);
+    }
+    let server_died = !running.is_running();
+    let stopped_at_s = since_start();
+    let outcome = running.stop(server.stop_signal, service::STOP_GRACE);
+    let (sample, _) = match loaded {
+        Ok(done) => done,
+        Err(error) if server_died => bail!(
+            "the server exited during the load under {}: {}\n{}\n  the load then failed: {error:#}",
+            profiler.name(),
+            outcome.describe(None),
+            outcome.tail()
+        ),
+        Err(error) => return Err(error),
+    };
+    if outcome.timed_out {
+        bail!(
+            "{} did not finish writing its data after the server stopped: {}\n{}",
+            profiler.name(),
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    let window = |source: &str, timeline: &[(f64, f64)]| {
+        memory_model::heap_under_load(source, timeline, load_start_s, load_end_s, stopped_at_s)
+    };
+    let (mut report, under_load) = match profiler {
+        Profiler::Heaptrack => {
+            if let Some(line) = heaptrack::data_loss(&outcome.watched) {
+                bail!(
+                    "heaptrack lost data: it said \"{line}\"\n{}",
+                    outcome.tail()
+                );
+            }
+            let data = heaptrack_data(&outcome, &base)?;
+            let report = heaptrack_report(tools, &data, dir, top)?;
+            let timeline_file = dir.join("heaptrack.massif");
+            capture_to_file(
+                &heaptrack::timeline_command(tools.heaptrack_print.path()?, &data, &timeline_file),
+                &dir.join("heaptrack-timeline.log"),
+            )?;
+            let _ = std::fs::remove_file(dir.join("heaptrack-timeline.log"));
+            let text = std::fs::read_to_string(&timeline_file)
+                .with_context(|| format!("heaptrack_print wrote no {}", timeline_file.display()))?;
+            let timeline = heaptrack::parse_timeline(&text)
+                .with_context(|| format!("reading {}", timeline_file.display()))?;
+            let _ = std::fs::remove_file(&timeline_file);
+            let under_load = window(
+                "heaptrack timeline (heaptrack_print --print-massif)",
+                &timeline,
+            );
+            (report, under_load)
+        }
+        Profiler::Massif => {
+            let parsed = massif_report(tools, &massif_out, dir)?;
+            let timeline = massif::timeline(&parsed).unwrap_or_default();
+            let mut report = parsed.to_report();
+            report.runtime_s.get_or_insert(outcome.wall.as_secs_f64());
+            report.raw_files = massif_files(tools, &massif_out, dir);
+            (
+                report,
+                window("massif snapshots (--time-unit=ms)", &timeline),
+            )
+        }
+        Profiler::Instruments => {
+            let mut report = MemoryReport {
+                tool: "instruments".into(),
+                ..Default::default()
+            };
+            report.raw_files = vec!["allocations.trace".into()];
+            report.notes.push(
+                "the server's allocations are in allocations.trace: open it in Instruments (the heap before and after the load is not read from it)".into(),
+            );
+            (report, None)
+        }
+    };
+    if under_load.is_none() && profiler != Profiler::Instruments {
+        report.notes.push(format!(
+            "{} recorded no heap figure before the load started: no before/after heap",
+            profiler.name()
+        ));
+    }
+    if let Some(allocator) = custom_allocator(&server.program) {
+        eprintln!("note: {allocator}");
+        report.notes.push(allocator);
+    }
+    Ok(ServiceMemory {
+        report,
+        under_load,
+        load: sample,
+    })
 }
 
 /// The memcheck leak check: definitely/indirectly/possibly lost, top stacks.
@@ -479,6 +688,8 @@ mod tests {
             cwd: std::env::temp_dir(),
             timeout: std::time::Duration::from_secs(10),
             metrics: Vec::new(),
+            run_for: None,
+            stop_signal: libc::SIGINT,
             warnings: Vec::new(),
             counters: None,
             bench: None,

@@ -62,6 +62,46 @@ pub struct Spec {
     /// data into perf script): see [`Running::stdin`] and [`Running::stdout`].
     pub stdin_piped: bool,
     pub stdout_raw: bool,
+    /// Run for this long, then stop on purpose (`--run-for`, `run_for`):
+    /// the run is then a success, not a timeout. Replaces `timeout`.
+    pub run_for: Option<RunFor>,
+    /// The program whose processes receive the stop signals (the workload
+    /// under a wrapper such as heaptrack or perf): the wrapper then sees its
+    /// program end and finishes writing its data. None: the whole group.
+    pub stop_target: Option<PathBuf>,
+}
+
+/// How long a wrapper (perf, heaptrack) may take to start its program
+/// before a `run_for` clock starts anyway.
+const WRAPPER_START: Duration = Duration::from_secs(2);
+
+/// How a run that lasts until it is stopped is stopped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunFor {
+    pub duration: Duration,
+    /// The first signal (`stop_signal`, SIGINT by default); SIGTERM and then
+    /// SIGKILL follow, each after `grace`.
+    pub signal: i32,
+    pub grace: Duration,
+}
+
+/// A stop: the signal the program receives first, SIGTERM if it is still
+/// running after `grace`, SIGKILL after another `grace`.
+pub fn stop_sequence(first: i32) -> Vec<i32> {
+    let mut sequence = vec![first];
+    for next in [libc::SIGTERM, libc::SIGKILL] {
+        if !sequence.contains(&next) && !sequence.contains(&libc::SIGKILL) {
+            sequence.push(next);
+        }
+    }
+    sequence
+}
+
+/// A signal's name, `SIGINT`, for messages and records.
+pub fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {signal}"))
 }
 
 impl Spec {
@@ -129,15 +169,38 @@ pub struct Outcome {
     pub stderr_tail: Vec<String>,
     /// Whole lines that contained a `watch` string, in order.
     pub watched: Vec<String>,
+    /// Set when the child was stopped on purpose (`run_for`, a server at
+    /// the end of its load): the signals it was sent, in order.
+    pub stopped: Option<Vec<i32>>,
 }
 
 impl Outcome {
+    /// A child stopped on purpose succeeded, whatever its status says: it
+    /// did not end by itself because it was not meant to.
     pub fn success(&self) -> bool {
-        !self.timed_out && self.status.success()
+        !self.timed_out && (self.status.success() || self.stopped.is_some())
+    }
+
+    /// How a child stopped on purpose was stopped: `SIGINT` or
+    /// `SIGINT, SIGTERM` (it ignored the first).
+    pub fn stopped_with(&self) -> Option<String> {
+        self.stopped.as_ref().map(|signals| {
+            signals
+                .iter()
+                .map(|s| signal_name(*s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     }
 
     /// "exit status 3", "killed by signal 9", "timed out after 10s".
     pub fn describe(&self, timeout: Option<Duration>) -> String {
+        if let Some(signals) = self.stopped_with() {
+            return format!(
+                "stopped on purpose after {:.1} s ({signals})",
+                self.wall.as_secs_f64()
+            );
+        }
         if self.timed_out {
             return format!(
                 "timed out after {:.0}s and was stopped",
@@ -394,17 +457,129 @@ impl Running {
         signal_group(self.pid, signal);
     }
 
-    /// Waits for the child, stopping its group when the spec's timeout passes.
+    /// Waits for the child, stopping its group when the spec's timeout
+    /// passes; with `run_for`, stops it on purpose when that time is up.
     pub fn wait(self) -> Outcome {
+        if let Some(run_for) = self.spec.run_for {
+            if self.spec.stop_target.is_some() {
+                // The program's time starts when its wrapper (perf) has
+                // started it, which takes a while on a busy machine; a target
+                // never found (a script, whose exe is its interpreter) does
+                // not hold the clock back for more than that.
+                let waited = Instant::now();
+                while self.target_pids().is_empty()
+                    && self.is_running()
+                    && waited.elapsed() < WRAPPER_START
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            return match self.exit.recv_timeout(run_for.duration) {
+                Ok(done) => {
+                    self.reap_group();
+                    self.outcome(done, false)
+                }
+                Err(_) => self.stop(run_for.signal, run_for.grace),
+            };
+        }
         let timeout = self.spec.timeout;
         self.finish(timeout, None)
     }
 
-    /// Asks the child to stop with `signal`, then kills its group after
-    /// `grace`. For servers and for perf attached with `-p`.
+    /// Stops the child on purpose: `signal`, then SIGTERM after `grace`,
+    /// then SIGKILL after another `grace`, each sent to the spec's
+    /// `stop_target` (else the whole group); then whatever is left of the
+    /// group goes. For `run_for`, servers and perf attached with `-p`.
     pub fn stop(self, signal: i32, grace: Duration) -> Outcome {
-        self.signal(signal);
-        self.finish(Some(grace), Some(signal))
+        // A child that ended by itself (a server that crashed) was not
+        // stopped: its own exit status tells what happened.
+        if let Ok(done) = self.exit.try_recv() {
+            self.reap_group();
+            return self.outcome(done, false);
+        }
+        if self.spec.stop_target.is_some() {
+            // A wrapper may not have started its program yet (perf on a busy
+            // machine): the program, not the wrapper, must get the signal.
+            let deadline = Instant::now() + grace;
+            while self.target_pids().is_empty() && Instant::now() < deadline && self.is_running() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let mut sent = Vec::new();
+        for next in stop_sequence(signal) {
+            sent.push(next);
+            self.signal_target(next);
+            if let Ok(done) = self.exit.recv_timeout(grace) {
+                self.reap_group();
+                let mut outcome = self.outcome(done, false);
+                outcome.stopped = Some(sent);
+                return outcome;
+            }
+            if self.spec.stop_target.is_some() && self.target_pids().is_empty() {
+                // The program ended; its wrapper (heaptrack, perf) is still
+                // writing its data: escalating now would lose it.
+                let limit = self.spec.timeout;
+                let mut outcome = self.finish(limit, None);
+                outcome.stopped = Some(sent);
+                return outcome;
+            }
+        }
+        let mut outcome = self.finish(Some(Duration::ZERO), Some(signal));
+        outcome.stopped = Some(sent);
+        outcome
+    }
+
+    /// How long after the child (a wrapper such as heaptrack's script) its
+    /// `stop_target` program started, from the kernel's start times of both
+    /// (`/proc/PID/stat`, in clock ticks): what turns a time on our clock
+    /// into one on the program's own (the clock heaptrack's timeline uses).
+    /// None when the program is not running or not found.
+    pub fn target_started_after(&self) -> Option<Duration> {
+        let started = |pid: i32| -> Option<u64> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the `(comm)` field, starttime is the 20th field.
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(19)?
+                .parse()
+                .ok()
+        };
+        let target = *self.target_pids().first()?;
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
+        let after = started(target)?.checked_sub(started(self.pid)?)?;
+        Some(Duration::from_secs_f64(after as f64 / ticks))
+    }
+
+    /// The live processes of the group running the spec's `stop_target`.
+    fn target_pids(&self) -> Vec<i32> {
+        let Some(target) = &self.spec.stop_target else {
+            return Vec::new();
+        };
+        let target = std::fs::canonicalize(target).unwrap_or_else(|_| target.clone());
+        crate::runs::descendants::list()
+            .into_iter()
+            .filter(|d| !d.zombie && d.pgrp == self.pid)
+            .filter(|d| {
+                std::fs::read_link(format!("/proc/{}/exe", d.pid)).is_ok_and(|exe| exe == target)
+            })
+            .map(|d| d.pid)
+            .collect()
+    }
+
+    /// Sends a stop signal to the processes of the group running the spec's
+    /// `stop_target`, or to the group when none does (or none is set).
+    fn signal_target(&self, signal: i32) {
+        let running = self.target_pids();
+        if running.is_empty() {
+            self.signal(signal);
+        } else {
+            for pid in running {
+                signal_process(pid, signal);
+            }
+        }
     }
 
     fn finish(self, limit: Option<Duration>, stop_signal: Option<i32>) -> Outcome {
@@ -478,6 +653,7 @@ impl Running {
             stdout_tail: captured.stdout_tail.into(),
             stderr_tail: captured.stderr_tail.into(),
             watched: captured.watched,
+            stopped: None,
         }
     }
 }
@@ -541,6 +717,9 @@ struct Children {
     interrupt: Option<nix::sys::signal::Signal>,
     /// Results committed before the interrupt (they are complete and kept).
     completed: usize,
+    /// A recording that runs until Ctrl-C (`flamegraph --pid` without
+    /// `--run-for`): the first SIGINT ends it instead of the task.
+    ctrl_c_ends_recording: bool,
 }
 
 fn children() -> std::sync::MutexGuard<'static, Children> {
@@ -699,9 +878,34 @@ fn stopped() -> &'static (Mutex<Option<usize>>, Condvar) {
     STOPPED.get_or_init(Default::default)
 }
 
+/// Set when Ctrl-C ended a recording that waited for it.
+static RECORDING_ENDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// While `on` (a recording until Ctrl-C), the first SIGINT ends the
+/// recording ([`recording_ended`] turns true) instead of interrupting the
+/// task: the task then writes its result. SIGTERM, SIGHUP and a second
+/// Ctrl-C interrupt as always.
+pub fn ctrl_c_ends_recording(on: bool) {
+    children().ctrl_c_ends_recording = on;
+}
+
+/// Whether Ctrl-C ended the recording (see [`ctrl_c_ends_recording`]).
+pub fn recording_ended() -> bool {
+    RECORDING_ENDED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 fn on_interrupt(signal: nix::sys::signal::Signal) {
     let live: Vec<i32> = {
         let mut state = children();
+        if state.interrupt.is_none()
+            && state.ctrl_c_ends_recording
+            && signal == nix::sys::signal::Signal::SIGINT
+        {
+            state.ctrl_c_ends_recording = false;
+            RECORDING_ENDED.store(true, std::sync::atomic::Ordering::SeqCst);
+            eprintln!("\nCtrl-C: ending the recording (press it again to abort)");
+            return;
+        }
         if state.interrupt.is_some() {
             drop(state);
             // A second signal: once every descendant is stopped, exit now
@@ -949,8 +1153,75 @@ mod tests {
         let running = start(spec).unwrap();
         assert!(running.wait_for_line("listening", Duration::from_secs(10)));
         let outcome = running.stop(libc::SIGINT, Duration::from_secs(2));
-        assert!(!outcome.success());
+        assert!(outcome.success(), "a child stopped on purpose succeeded");
+        assert_eq!(outcome.stopped_with().as_deref(), Some("SIGINT"));
         assert!(!outcome.timed_out);
+    }
+
+    fn run_for(seconds: f64, grace_ms: u64) -> Option<RunFor> {
+        Some(RunFor {
+            duration: Duration::from_secs_f64(seconds),
+            signal: libc::SIGINT,
+            grace: Duration::from_millis(grace_ms),
+        })
+    }
+
+    #[test]
+    fn run_for_stops_the_child_on_purpose_and_keeps_what_it_prints_on_exit() {
+        // The shell's trap prints the metric when the stop signal arrives.
+        let mut spec = sh("trap 'echo METRICS loops=$n; exit 0' INT; n=0; while :; do n=$((n+1)); sleep 0.01; done");
+        spec.watch = vec!["METRICS".into()];
+        spec.run_for = run_for(0.4, 2000);
+        let started = Instant::now();
+        let outcome = run(spec).unwrap();
+        assert!(outcome.success(), "{}", outcome.describe(None));
+        assert_eq!(outcome.stopped_with().as_deref(), Some("SIGINT"));
+        assert!(
+            outcome.wall >= Duration::from_millis(400),
+            "{:?}",
+            outcome.wall
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(outcome.watched.len(), 1, "{:?}", outcome.watched);
+        assert!(outcome.watched[0].starts_with("METRICS loops="));
+        assert!(outcome
+            .describe(None)
+            .starts_with("stopped on purpose after 0."));
+    }
+
+    #[test]
+    fn a_child_that_ignores_the_stop_signal_gets_sigterm_then_sigkill() {
+        let mut spec = sh("trap '' INT; while :; do sleep 0.01; done");
+        spec.run_for = run_for(0.2, 300);
+        let outcome = run(spec).unwrap();
+        assert_eq!(outcome.stopped_with().as_deref(), Some("SIGINT, SIGTERM"));
+        let mut spec = sh("trap '' INT TERM; while :; do sleep 0.01; done");
+        spec.run_for = run_for(0.2, 300);
+        let outcome = run(spec).unwrap();
+        assert_eq!(
+            outcome.stopped_with().as_deref(),
+            Some("SIGINT, SIGTERM, SIGKILL")
+        );
+        assert!(outcome.success());
+    }
+
+    #[test]
+    fn a_child_that_ended_before_it_was_stopped_keeps_its_own_status() {
+        let running = start(sh("exit 7")).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let outcome = running.stop(libc::SIGINT, Duration::from_secs(1));
+        assert_eq!(outcome.status.code(), Some(7));
+        assert!(outcome.stopped.is_none() && !outcome.success());
+        assert_eq!(outcome.describe(None), "exit status 7");
+    }
+
+    #[test]
+    fn a_child_that_ends_before_its_run_for_is_an_ordinary_run() {
+        let mut spec = sh("exit 4");
+        spec.run_for = run_for(5.0, 300);
+        let outcome = run(spec).unwrap();
+        assert_eq!(outcome.status.code(), Some(4));
+        assert!(outcome.stopped.is_none() && !outcome.success());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! ready, run the load scenario against it, stop it gracefully.
 
 use crate::config::Ready;
-use crate::runs::process::{self, Outcome, Running};
+use crate::runs::process::{self, Outcome, Running, Spec};
 use crate::runs::workload::Prepared;
 use anyhow::bail;
 use std::collections::BTreeMap;
@@ -70,14 +70,21 @@ impl Readiness {
 /// Starts the server and waits until it is ready. On failure the server is
 /// stopped and its output tail reported.
 pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Running> {
+    let mut spec = server.spec();
+    // The server runs as long as the load needs; its own timeout does not apply.
+    spec.timeout = None;
+    spec.run_for = None;
+    start_server_spec(spec, ready)
+}
+
+/// [`start_server`] for a server under a wrapper (heaptrack, valgrind):
+/// `spec` runs it, and names it as its `stop_target`.
+pub fn start_server_spec(mut spec: Spec, ready: &Readiness) -> anyhow::Result<Running> {
     if let Some(port) = ready.port {
         if port_open(port) {
             bail!("port {port} on 127.0.0.1 is already in use: stop what listens there, or pass another --port");
         }
     }
-    let mut spec = server.spec();
-    // The server runs as long as the load needs; its own timeout does not apply.
-    spec.timeout = None;
     spec.watch.extend(ready.line.iter().cloned());
     let running = process::start(spec)?;
     let deadline = Instant::now() + ready.timeout;
@@ -108,9 +115,10 @@ pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Runn
     Ok(running)
 }
 
-/// SIGINT, then SIGKILL after the grace period.
-pub fn stop_server(running: Running) -> Outcome {
-    running.stop(libc::SIGINT, STOP_GRACE)
+/// The server's `stop_signal` (SIGINT by default), then SIGTERM, then
+/// SIGKILL, each after the grace period.
+pub fn stop_server(running: Running, server: &Prepared) -> Outcome {
+    running.stop(server.stop_signal, STOP_GRACE)
 }
 
 fn wait_for_port(port: u16, deadline: Instant, server: &Running) -> bool {

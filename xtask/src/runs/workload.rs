@@ -3,7 +3,7 @@
 //! exactly as they will be executed.
 
 use crate::config::{self, Config, Metric, Target, Workload};
-use crate::runs::process::Spec;
+use crate::runs::process::{RunFor, Spec};
 use anyhow::{anyhow, Context};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -20,6 +20,10 @@ pub struct Prepared {
     pub cwd: PathBuf,
     pub timeout: Duration,
     pub metrics: Vec<Metric>,
+    /// Run for this long and then stop on purpose (`run_for`, `--run-for`).
+    pub run_for: Option<Duration>,
+    /// The first signal of that stop (`stop_signal`, SIGINT by default).
+    pub stop_signal: i32,
     /// What will make its profiles poor (no debug info, stripped), for the
     /// task to show before it runs.
     pub warnings: Vec<String>,
@@ -54,6 +58,14 @@ impl Prepared {
                 .iter()
                 .map(|m| metric_prefix(&m.pattern).to_string())
                 .collect(),
+            run_for: self.run_for.map(|duration| RunFor {
+                duration,
+                signal: self.stop_signal,
+                grace: STOP_GRACE,
+            }),
+            // Under a wrapper (perf, heaptrack) the program gets the stop
+            // signals, and the wrapper finishes its data when it ends.
+            stop_target: Some(self.program.clone()),
             ..Spec::default()
         }
     }
@@ -63,6 +75,10 @@ impl Prepared {
         self.spec().argv()
     }
 }
+
+/// How long a program stopped on purpose gets after each signal before the
+/// next, harder one (SIGTERM, then SIGKILL).
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Builds (if needed) and expands a workload.
 pub fn prepare(
@@ -156,6 +172,12 @@ pub fn prepare(
                 .clamp(0.001, 1e9),
         ),
         metrics: workload.metrics.clone(),
+        run_for: workload.run_for.map(Duration::from_secs_f64),
+        stop_signal: match &workload.stop_signal {
+            // Checked at load: a bad name never gets here.
+            Some(signal) => config::parse_signal(signal.get_ref()).map_err(|e| anyhow!(e))?,
+            None => libc::SIGINT,
+        },
         warnings,
         counters: None,
         bench,

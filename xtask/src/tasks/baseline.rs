@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Name of this result: results/<timestamp>-<LABEL>/.
-    #[arg(long, default_value = "baseline")]
-    pub label: String,
+    /// Name of this result: results/<timestamp>-<LABEL>/ [default: baseline, or the scenario's name].
+    #[arg(long)]
+    pub label: Option<String>,
     /// The workload to run [default: defaults.workload in profiling.toml].
     #[arg(long)]
     pub workload: Option<String>,
@@ -57,6 +57,19 @@ pub struct Args {
     /// Do not count the timed runs with perf stat [default: counting unless defaults.counters = false].
     #[arg(long)]
     pub no_counters: bool,
+    /// Stop each run after SECONDS (its `stop_signal`, then SIGTERM, then
+    /// SIGKILL) and count it as a success: for programs that run until
+    /// stopped [default: the workload's run_for].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::parse_run_for)]
+    pub run_for: Option<f64>,
+    /// A server workload's load scenario (`[workloads.NAME.scenarios.SCENARIO]`),
+    /// or `all` for one result per scenario [default: its `load`].
+    #[arg(long, value_name = "SCENARIO|all")]
+    pub scenario: Option<String>,
+    /// CPU-profile this running process instead of running the workload
+    /// (no timed runs), for --run-for seconds or until Ctrl-C; it is left running.
+    #[arg(long, value_name = "PID", conflicts_with_all = ["workload", "scale", "scenario", "memory", "no_profile", "runs", "warmup"])]
+    pub pid: Option<i32>,
 }
 
 /// One scale to run: its name and parameter values.
@@ -70,10 +83,61 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     record(config, args, params).map(|_| 0)
 }
 
-/// Runs a baseline and returns its result directory (for pre-release).
+/// Runs a baseline (one per scenario with `--scenario all`) and returns the
+/// last result directory (for pre-release).
 fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<PathBuf> {
-    crate::config::validate_label(&args.label)?;
+    if let Some(pid) = args.pid {
+        return record_attached(config, args, pid);
+    }
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
+    let loads: Vec<Option<(Option<String>, &Workload)>> = if workload.is_service() {
+        if args.run_for.is_some() {
+            anyhow::bail!("--run-for applies to programs that run until stopped; the server `{workload_name}` runs for the length of its load");
+        }
+        workload
+            .loads(workload_name, args.scenario.as_deref())
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        if args.scenario.is_some() {
+            anyhow::bail!(
+                "--scenario chooses the load of a server workload; `{workload_name}` is not one"
+            );
+        }
+        vec![None]
+    };
+    let several = loads.len() > 1;
+    let mut last = None;
+    for load in loads {
+        let scenario = load.as_ref().and_then(|(s, _)| s.clone());
+        let label = match (&args.label, &scenario) {
+            (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
+            (Some(label), _) => label.clone(),
+            (None, Some(scenario)) => scenario.clone(),
+            (None, None) => "baseline".into(),
+        };
+        if several {
+            eprintln!("== scenario {} ==", scenario.as_deref().unwrap_or_default());
+        }
+        last = Some(record_one(config, args, params, &label, load)?);
+    }
+    last.ok_or_else(|| anyhow::anyhow!("no scenario to run"))
+}
+
+/// One result: the workload, or the server under one load scenario.
+fn record_one(
+    config: &Config,
+    args: &Args,
+    params: &ParamFlags,
+    label: &str,
+    load: Option<(Option<String>, &Workload)>,
+) -> anyhow::Result<PathBuf> {
+    crate::config::validate_label(label)?;
+    let (workload_name, workload) = config.workload(args.workload.as_deref())?;
+    let scenario = load.as_ref().and_then(|(s, _)| s.clone());
+    let load = load.map(|(_, w)| w);
     let plan = plan_scales(config, args.scale.as_deref(), params)?;
     let tools = Toolbox::detect();
     if args.off_cpu {
@@ -97,9 +161,17 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         counters: config.defaults.counters && !args.no_counters,
     };
 
+    let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
     // Build before anything is written: a build failure leaves no trace.
-    let first = prepare_all(config, workload_name, workload, &plan[0].values)?;
-    let pending = store.begin(&args.label)?;
+    let first = prepare_all(
+        config,
+        workload_name,
+        workload,
+        load,
+        &plan[0].values,
+        run_for,
+    )?;
+    let pending = store.begin(label)?;
     let mut notes = Vec::new();
     let mut scales = Vec::new();
     let several = plan.len() > 1;
@@ -107,7 +179,14 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         let prepared = if i == 0 {
             first.clone()
         } else {
-            match prepare_all(config, workload_name, workload, &planned.values) {
+            match prepare_all(
+                config,
+                workload_name,
+                workload,
+                load,
+                &planned.values,
+                run_for,
+            ) {
                 Ok(prepared) => prepared,
                 Err(error) => return Err(pending.fail(error)),
             }
@@ -149,6 +228,7 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
             Ok(mut scale) => {
                 scale.scale = planned.name.clone();
                 scale.params = workload.used_params(&planned.values);
+                scale.scenario = scenario.clone();
                 scale
             }
             Err(error) => return Err(pending.fail(error)),
@@ -157,7 +237,7 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
     }
     let record = RunRecord::new(
         "profile-baseline",
-        &args.label,
+        label,
         workload_name,
         &config.defaults.build_profile,
         git.into(),
@@ -203,15 +283,20 @@ fn prepare_all(
     config: &Config,
     name: &str,
     workload: &Workload,
+    load: Option<&Workload>,
     values: &BTreeMap<String, String>,
+    run_for: Option<std::time::Duration>,
 ) -> anyhow::Result<PreparedWorkload> {
-    let main = workload::prepare(config, name, workload, values)?;
+    let mut main = workload::prepare(config, name, workload, values)?;
+    if run_for.is_some() {
+        main.run_for = run_for;
+    }
     for warning in &main.warnings {
         eprintln!("{warning}");
     }
-    let service = match (&workload.load, &workload.ready) {
+    let service = match (load, &workload.ready) {
         (Some(load), Some(ready)) => Some((
-            workload::prepare(config, &format!("{name}.load"), load.get_ref(), values)?,
+            workload::prepare(config, &format!("{name}.load"), load, values)?,
             Readiness::from_config(ready, values)?,
         )),
         _ => None,
@@ -244,13 +329,7 @@ fn run_scale(
     let profile = scale.profile && sampler_ready;
     let (runs, warmup) = (scale.runs, scale.warmup);
     if let Some((load, ready)) = &prepared.service {
-        if scale.memory.is_some() {
-            notes.push(
-                "memory is not measured for server workloads (the server does not exit by itself)"
-                    .into(),
-            );
-        }
-        return run_service_scale(
+        let mut record = run_service_scale(
             &prepared.main,
             load,
             ready,
@@ -261,7 +340,24 @@ fn run_scale(
             warmup,
             profile,
             notes,
-        );
+        )?;
+        if let Some(profiler) = scale.memory {
+            // After the timed runs and the CPU profile: the server, started
+            // afresh under the heap profiler, is loaded once more.
+            let measured = memory_profile::profile_service(
+                &prepared.main,
+                load,
+                ready,
+                tools,
+                profiler,
+                dir,
+                10,
+            )?;
+            let mut memory = crate::results::record::MemoryRecord::from(&measured.report);
+            memory.under_load = measured.under_load.as_ref().map(Into::into);
+            record.memory = Some(memory);
+        }
+        return Ok(record);
     }
     let main = &prepared.main;
     let counted = Prepared {
@@ -325,7 +421,7 @@ fn run_service_scale(
     // A server that died mid-load shows up as the load's own error (a reset
     // connection): name the server's end first, the load's as its result.
     let server_died = !running.is_running();
-    let server_outcome = service::stop_server(running);
+    let server_outcome = service::stop_server(running, server);
     let (samples, cpu) = match measured {
         Ok(measured) => measured,
         Err(load_error) if server_died => anyhow::bail!(
@@ -335,8 +431,15 @@ fn run_service_scale(
         ),
         Err(error) => return Err(error),
     };
-    if server_outcome.timed_out {
-        eprintln!("warning: the server ignored SIGINT and was killed");
+    if server_outcome
+        .stopped
+        .as_ref()
+        .is_some_and(|sent| sent.len() > 1)
+    {
+        eprintln!(
+            "warning: the server ignored its stop signal and was stopped with {}",
+            server_outcome.stopped_with().unwrap_or_default()
+        );
     }
     let summaries = measure::summarize(&samples, load);
     notes.extend(measure::metric_warnings(&samples));
@@ -357,6 +460,67 @@ fn run_service_scale(
         load: load_record,
         ..ScaleRecord::timed(server, BTreeMap::new(), warmup, samples, summaries)
     })
+}
+
+/// `--pid`: the CPU profile of a running process, as a baseline result
+/// without timed runs.
+fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<PathBuf> {
+    let label = args.label.clone().unwrap_or_else(|| "baseline".into());
+    crate::config::validate_label(&label)?;
+    if config.defaults.memory {
+        eprintln!(
+            "note: --pid records a CPU profile only: `defaults.memory = true` does not apply"
+        );
+    }
+    let tools = Toolbox::detect();
+    if tools.cpu_sampler().is_none() || tools.platform != crate::tools::Platform::Linux {
+        anyhow::bail!("--pid needs perf (Linux): {}", tools.missing_cpu_sampler());
+    }
+    cpu_profile::running_process(pid)?;
+    let git = git_info(&config.root);
+    let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    let pending = Store::new(config.results_dir()).begin(&label)?;
+    let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
+    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
+        |(profile, process)| {
+            let title = format!("PID {pid}: {}", process.command_line.join(" "));
+            let subtitle = format!(
+                "commit {} · {:.1} s of a running process",
+                git.short(),
+                process.seconds
+            );
+            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+            Ok((profile, process))
+        },
+    );
+    let (profile, process) = match profiled {
+        Ok(done) => done,
+        Err(error) => return Err(pending.fail(error)),
+    };
+    let program = process
+        .command_line
+        .first()
+        .and_then(|p| Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "process".into());
+    let scale = ScaleRecord {
+        cpu_profile: Some(profile.into()),
+        ..ScaleRecord::attached(process)
+    };
+    let record = RunRecord::new(
+        "profile-baseline",
+        &label,
+        &format!("pid-{program}"),
+        &config.defaults.build_profile,
+        git.into(),
+        vec![scale],
+    );
+    let system = SystemInfo::collect(&tools);
+    let readme = markdown::result_readme(&pending, &record, &system, &[]);
+    let dir = pending.finish(&record, &system, &readme)?;
+    println!("PID {pid} is still running");
+    print_summary(&record, &dir, &[]);
+    Ok(dir)
 }
 
 fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {

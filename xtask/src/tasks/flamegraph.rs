@@ -3,16 +3,19 @@
 
 use crate::config::CallGraph;
 use crate::reports::{flamegraph, markdown};
-use crate::results::record::{RunRecord, ScaleRecord};
+use crate::results::record::{CpuProfile as CpuProfileRecord, LoadRecord, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::cpu_profile::{self, SVG};
 use crate::runs::git::git_info;
+use crate::runs::measure;
+use crate::runs::service::{self, Readiness};
 use crate::runs::workload;
 use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
 use anyhow::Context;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,9 +34,23 @@ pub struct Args {
     /// Open the SVG in the default browser when done.
     #[arg(long)]
     pub open: bool,
-    /// Name of the result directory.
-    #[arg(long, default_value = "flamegraph")]
-    pub label: String,
+    /// Name of the result directory [default: flamegraph, or the scenario's name].
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Profile for SECONDS, then stop the program (its `stop_signal`, then
+    /// SIGTERM, then SIGKILL) and keep the profile: for programs that run
+    /// until stopped. With --pid: how long to sample [default: workload's run_for].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::parse_run_for)]
+    pub run_for: Option<f64>,
+    /// Sample this running process instead of starting the workload, for
+    /// --run-for seconds or until Ctrl-C; it is left running.
+    #[arg(long, value_name = "PID", conflicts_with_all = ["workload", "scenario"])]
+    pub pid: Option<i32>,
+    /// A server workload's load scenario (`[workloads.NAME.scenarios.SCENARIO]`),
+    /// or `all` for one result per scenario [default: its `load`]. The server
+    /// is sampled while one run of the load goes on.
+    #[arg(long, value_name = "SCENARIO|all")]
+    pub scenario: Option<String>,
     /// Also record where threads block and for how long (Linux perf's
     /// sched:sched_switch, in the same run): offcpu.folded and
     /// offcpu-flamegraph.svg beside the CPU flamegraph, widths in ms blocked.
@@ -43,32 +60,55 @@ pub struct Args {
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
-    crate::config::validate_label(&args.label)?;
+    if let Some(pid) = args.pid {
+        return attach_to_pid(config, args, pid);
+    }
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {
-        anyhow::bail!(
-            "`{name}` is a server workload: profile it under load with `cargo xtask profile-baseline --workload {name}`"
-        );
+        if args.run_for.is_some() {
+            anyhow::bail!("--run-for applies to programs that run until stopped; the server `{name}` is sampled for the length of its load");
+        }
+        let loads = workload
+            .loads(name, args.scenario.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        let several = loads.len() > 1;
+        for (scenario, load) in loads {
+            let label = match (&args.label, &scenario) {
+                (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
+                (Some(label), _) => label.clone(),
+                (None, Some(scenario)) => scenario.clone(),
+                (None, None) => "flamegraph".into(),
+            };
+            if several {
+                eprintln!("== scenario {} ==", scenario.as_deref().unwrap_or_default());
+            }
+            profile_service(invocation, args, &label, scenario, load)?;
+        }
+        return Ok(0);
     }
+    if args.scenario.is_some() {
+        anyhow::bail!("--scenario chooses the load of a server workload; `{name}` is not one");
+    }
+    let label = args.label.clone().unwrap_or_else(|| "flamegraph".into());
+    crate::config::validate_label(&label)?;
     let tools = Toolbox::detect();
     if tools.cpu_sampler().is_none() {
         anyhow::bail!("{}", tools.missing_cpu_sampler());
     }
-    if args.off_cpu {
-        cpu_profile::check_off_cpu(&tools)?;
-    }
     let values = config.param_values(None, params);
-    let prepared = workload::prepare(config, name, workload, &values)?;
+    let mut prepared = workload::prepare(config, name, workload, &values)?;
+    if let Some(seconds) = args.run_for {
+        prepared.run_for = Some(Duration::from_secs_f64(seconds));
+    }
     for warning in &prepared.warnings {
         eprintln!("{warning}");
     }
     let git = git_info(&config.root);
     let shown = workload.used_params(&values);
-    let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
-    options.off_cpu = args.off_cpu;
+    let options = sampling_options(config, args, &tools)?;
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = format!("commit {}", git.short());
-    let pending = Store::new(config.results_dir()).begin(&args.label)?;
+    let pending = Store::new(config.results_dir()).begin(&label)?;
     let profiled =
         cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|mut p| {
             flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
@@ -79,20 +119,16 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             Ok(p)
         });
     let profile = match profiled {
-        Ok(profile) => crate::results::record::CpuProfile::from(profile),
+        Ok(profile) => CpuProfileRecord::from(profile),
         Err(error) => return Err(pending.fail(error)),
     };
-    let notes = profile.notes.clone();
-    let profile_files = profile.files.clone();
-    let samples = markdown::samples_line(&profile);
-    let off_cpu = profile.off_cpu.as_ref().map(markdown::off_cpu_line);
     let scale = ScaleRecord {
-        cpu_profile: Some(profile),
+        cpu_profile: Some(profile.clone()),
         ..ScaleRecord::single_run(&prepared, shown)
     };
     let record = RunRecord::new(
         "flamegraph",
-        &args.label,
+        &label,
         name,
         &config.defaults.build_profile,
         git.into(),
@@ -101,25 +137,202 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let system = SystemInfo::collect(&tools);
     let readme = markdown::result_readme(&pending, &record, &system, &[]);
     let dir = pending.finish(&record, &system, &readme)?;
-    let svg = dir.join(SVG);
-    for note in notes {
+    print_written(args, &dir, &profile)?;
+    Ok(0)
+}
+
+/// A server's CPU profile under one run of its load (`load`, or a scenario).
+fn profile_service(
+    invocation: &Invocation,
+    args: &Args,
+    label: &str,
+    scenario: Option<String>,
+    load: &crate::config::Workload,
+) -> anyhow::Result<()> {
+    let (config, params) = (invocation.config()?, &invocation.params);
+    crate::config::validate_label(label)?;
+    let (name, workload) = config.workload(args.workload.as_deref())?;
+    let tools = Toolbox::detect();
+    if tools.cpu_sampler().is_none() || tools.platform != crate::tools::Platform::Linux {
+        anyhow::bail!(
+            "a server is sampled by perf attached to it (Linux): {}",
+            tools.missing_cpu_sampler()
+        );
+    }
+    let values = config.param_values(None, params);
+    let server = workload::prepare(config, name, workload, &values)?;
+    let load = workload::prepare(config, &format!("{name}.load"), load, &values)?;
+    for warning in &server.warnings {
+        eprintln!("{warning}");
+    }
+    let ready = match &workload.ready {
+        Some(ready) => Readiness::from_config(ready, &values)?,
+        None => anyhow::bail!("workload `{name}` has no `ready` check"),
+    };
+    let git = git_info(&config.root);
+    let shown = workload.used_params(&values);
+    let options = sampling_options(config, args, &tools)?;
+    let title = format!(
+        "{name}{} {}",
+        scenario
+            .as_deref()
+            .map(|s| format!(":{s}"))
+            .unwrap_or_default(),
+        markdown::format_params(&shown)
+    );
+    let subtitle = format!("commit {} · the server under its load", git.short());
+    let pending = Store::new(config.results_dir()).begin(label)?;
+    let measured = (|| -> anyhow::Result<_> {
+        let running = service::start_server(&server, &ready)?;
+        let sampled = (|| -> anyhow::Result<_> {
+            let perf = cpu_profile::attach(&tools, &options, &pending.dir, running.pid)?;
+            let during = measure::run_once(&load);
+            let cpu = cpu_profile::finish_attached(perf, &tools, &pending.dir)?;
+            Ok((cpu, during?.0))
+        })();
+        let server_died = !running.is_running();
+        let outcome = service::stop_server(running, &server);
+        let (cpu, sample) = match sampled {
+            Ok(done) => done,
+            Err(error) if server_died => anyhow::bail!(
+                "the server exited during the load: {}\n{}\n  the load then failed: {error:#}",
+                outcome.describe(None),
+                outcome.tail()
+            ),
+            Err(error) => return Err(error),
+        };
+        flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+        flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
+        Ok((cpu, sample))
+    })();
+    let (profile, sample) = match measured {
+        Ok(done) => done,
+        Err(error) => return Err(pending.fail(error)),
+    };
+    let profile = CpuProfileRecord::from(profile);
+    let scale = ScaleRecord {
+        cpu_profile: Some(profile.clone()),
+        load: Some(LoadRecord {
+            argv: load.argv(),
+            wall_s: sample.wall_s,
+            exit_code: sample.exit_code,
+            metrics: sample.metrics,
+        }),
+        scenario,
+        ..ScaleRecord::single_run(&server, shown)
+    };
+    let record = RunRecord::new(
+        "flamegraph",
+        label,
+        name,
+        &config.defaults.build_profile,
+        git.into(),
+        vec![scale],
+    );
+    let system = SystemInfo::collect(&tools);
+    let readme = markdown::result_readme(&pending, &record, &system, &[]);
+    let dir = pending.finish(&record, &system, &readme)?;
+    print_written(args, &dir, &profile)
+}
+
+/// `--pid`: the CPU profile of a process that is already running.
+fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyhow::Result<u8> {
+    let label = args.label.clone().unwrap_or_else(|| "flamegraph".into());
+    crate::config::validate_label(&label)?;
+    let tools = Toolbox::detect();
+    if tools.cpu_sampler().is_none() {
+        anyhow::bail!("{}", tools.missing_cpu_sampler());
+    }
+    if tools.platform != crate::tools::Platform::Linux {
+        anyhow::bail!("--pid needs perf (Linux)");
+    }
+    cpu_profile::running_process(pid)?;
+    let git = git_info(&config.root);
+    let options = sampling_options(config, args, &tools)?;
+    let pending = Store::new(config.results_dir()).begin(&label)?;
+    let run_for = args.run_for.map(Duration::from_secs_f64);
+    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
+        |(profile, process)| {
+            let title = format!("PID {pid}: {}", process.command_line.join(" "));
+            let subtitle = format!("{:.1} s of a running process", process.seconds);
+            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+            flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
+            Ok((profile, process))
+        },
+    );
+    let (profile, process) = match profiled {
+        Ok(done) => done,
+        Err(error) => return Err(pending.fail(error)),
+    };
+    let profile = CpuProfileRecord::from(profile);
+    let program = process
+        .command_line
+        .first()
+        .and_then(|p| std::path::Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "process".into());
+    let scale = ScaleRecord {
+        cpu_profile: Some(profile.clone()),
+        ..ScaleRecord::attached(process)
+    };
+    let record = RunRecord::new(
+        "flamegraph",
+        &label,
+        &format!("pid-{program}"),
+        &config.defaults.build_profile,
+        git.into(),
+        vec![scale],
+    );
+    let system = SystemInfo::collect(&tools);
+    let readme = markdown::result_readme(&pending, &record, &system, &[]);
+    let dir = pending.finish(&record, &system, &readme)?;
+    print_written(args, &dir, &profile)?;
+    println!("PID {pid} is still running");
+    Ok(0)
+}
+
+/// The sampling options of this run: the config's, the command line's
+/// overrides, and `--off-cpu` once perf is known to record switches here.
+fn sampling_options(
+    config: &crate::config::Config,
+    args: &Args,
+    tools: &Toolbox,
+) -> anyhow::Result<cpu_profile::Options> {
+    let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    if args.off_cpu {
+        cpu_profile::check_off_cpu(tools)?;
+        options.off_cpu = true;
+    }
+    Ok(options)
+}
+
+/// The terminal's account of a written result: its notes, the samples, and
+/// every flamegraph in it (copied to `--output`, opened with `--open`).
+fn print_written(
+    args: &Args,
+    dir: &std::path::Path,
+    profile: &CpuProfileRecord,
+) -> anyhow::Result<()> {
+    for note in &profile.notes {
         eprintln!("note: {note}");
     }
-    println!("samples: {samples}");
+    println!("samples: {}", markdown::samples_line(profile));
+    let svg = dir.join(SVG);
     if let Some(output) = &args.output {
         std::fs::copy(&svg, output)
             .with_context(|| format!("cannot copy the SVG to {}", output.display()))?;
         println!("flamegraph: {}", output.display());
     }
     println!("flamegraph: {}", svg.display());
-    for file in profile_files
+    for file in profile
+        .files
         .iter()
         .filter(|f| f.starts_with("bench/") || f.starts_with("events/"))
     {
         println!("flamegraph: {}", dir.join(file).display());
     }
-    if let Some(line) = off_cpu {
-        println!("off-CPU: {line}");
+    if let Some(off_cpu) = &profile.off_cpu {
+        println!("off-CPU: {}", markdown::off_cpu_line(off_cpu));
         println!(
             "off-CPU flamegraph: {}",
             dir.join(cpu_profile::offcpu::SVG).display()
@@ -128,7 +341,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     if args.open {
         open_in_browser(&svg);
     }
-    Ok(0)
+    Ok(())
 }
 
 fn open_in_browser(path: &std::path::Path) {

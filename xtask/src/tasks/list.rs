@@ -105,7 +105,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
                         record.created.clone(),
                         item.name.clone(),
                         record.label.clone(),
-                        record.workload.clone(),
+                        record.workload_and_scenario(),
                         scales.join(","),
                         wall,
                         metric,

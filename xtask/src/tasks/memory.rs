@@ -4,10 +4,11 @@
 
 use crate::config::MemoryTool;
 use crate::reports::{flamegraph, markdown};
-use crate::results::record::{LeakCheck, RunRecord, ScaleRecord};
+use crate::results::record::{LeakCheck, LoadRecord, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::git::git_info;
+use crate::runs::service::Readiness;
 use crate::runs::{memory_profile, workload};
 use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
@@ -29,18 +30,70 @@ pub struct Args {
     /// The workload [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
-    /// Name of the result directory.
-    #[arg(long, default_value = "memory")]
-    pub label: String,
+    /// Name of the result directory [default: memory, or the scenario's name].
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Profile for SECONDS, then stop the program (its `stop_signal`, then
+    /// SIGTERM, then SIGKILL) so the tool writes its data: for programs that
+    /// run until stopped [default: the workload's run_for].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::parse_run_for)]
+    pub run_for: Option<f64>,
+    /// A server workload's load scenario (`[workloads.NAME.scenarios.SCENARIO]`),
+    /// or `all` for one result per scenario [default: its `load`].
+    #[arg(long, value_name = "SCENARIO|all")]
+    pub scenario: Option<String>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
-    let (config, params) = (invocation.config()?, &invocation.params);
-    crate::config::validate_label(&args.label)?;
+    let config = invocation.config()?;
     let (name, workload) = config.workload(args.workload.as_deref())?;
-    if workload.is_service() {
-        anyhow::bail!("`{name}` is a server workload; the memory task profiles programs that exit by themselves");
+    let loads: Vec<Option<(Option<String>, &crate::config::Workload)>> = if workload.is_service() {
+        if args.run_for.is_some() {
+            anyhow::bail!("--run-for applies to programs that run until stopped; the server `{name}` is profiled for the length of its load");
+        }
+        if args.leak_check {
+            anyhow::bail!("--leak-check runs programs that exit by themselves; `{name}` is a server workload (its memory profile under load needs no --leak-check)");
+        }
+        workload
+            .loads(name, args.scenario.as_deref())
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        if args.scenario.is_some() {
+            anyhow::bail!("--scenario chooses the load of a server workload; `{name}` is not one");
+        }
+        vec![None]
+    };
+    let several = loads.len() > 1;
+    let mut code = 0;
+    for load in loads {
+        let scenario = load.as_ref().and_then(|(s, _)| s.clone());
+        let label = match (&args.label, &scenario) {
+            (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
+            (Some(label), _) => label.clone(),
+            (None, Some(scenario)) => scenario.clone(),
+            (None, None) => "memory".into(),
+        };
+        if several {
+            eprintln!("== scenario {} ==", scenario.as_deref().unwrap_or_default());
+        }
+        code = code.max(run_one(invocation, args, &label, load)?);
     }
+    Ok(code)
+}
+
+/// One memory result: of the workload, or of the server under one load.
+fn run_one(
+    invocation: &Invocation,
+    args: &Args,
+    label: &str,
+    load: Option<(Option<String>, &crate::config::Workload)>,
+) -> anyhow::Result<u8> {
+    let (config, params) = (invocation.config()?, &invocation.params);
+    crate::config::validate_label(label)?;
+    let (name, workload) = config.workload(args.workload.as_deref())?;
     let tools = Toolbox::detect();
     // Choose before building: a missing tool fails fast with its install command.
     let profiler = if args.no_profile {
@@ -55,23 +108,56 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         tools.valgrind.path()?;
     }
     let values = config.param_values(None, params);
-    let prepared = workload::prepare(config, name, workload, &values)?;
+    let mut prepared = workload::prepare(config, name, workload, &values)?;
+    if let Some(seconds) = args.run_for {
+        prepared.run_for = Some(std::time::Duration::from_secs_f64(seconds));
+    }
     for warning in &prepared.warnings {
         eprintln!("{warning}");
     }
+    let service = match (&load, &workload.ready) {
+        (Some((_, load)), Some(ready)) => Some((
+            workload::prepare(config, &format!("{name}.load"), load, &values)?,
+            Readiness::from_config(ready, &values)?,
+        )),
+        _ => None,
+    };
+    let scenario = load.and_then(|(s, _)| s);
     let shown = workload.used_params(&values);
     let title = format!("{name} {}", markdown::format_params(&shown));
-    let pending = Store::new(config.results_dir()).begin(&args.label)?;
+    let pending = Store::new(config.results_dir()).begin(label)?;
 
     let measured = (|| -> anyhow::Result<_> {
-        let memory = match profiler {
-            Some(profiler) => {
+        let mut load_record = None;
+        let memory = match (profiler, &service) {
+            (Some(profiler), Some((load, ready))) => {
+                let measured = memory_profile::profile_service(
+                    &prepared,
+                    load,
+                    ready,
+                    &tools,
+                    profiler,
+                    &pending.dir,
+                    args.top,
+                )?;
+                flamegraph::write_memory_svg(&pending.dir, &title, profiler.name())?;
+                load_record = Some(LoadRecord {
+                    argv: load.argv(),
+                    wall_s: measured.load.wall_s,
+                    exit_code: measured.load.exit_code,
+                    metrics: measured.load.metrics,
+                });
+                let mut record = crate::results::record::MemoryRecord::from(&measured.report);
+                record.under_load = measured.under_load.as_ref().map(Into::into);
+                Some(record)
+            }
+            (Some(profiler), None) => {
                 let report =
                     memory_profile::profile(&prepared, &tools, profiler, &pending.dir, args.top)?;
                 flamegraph::write_memory_svg(&pending.dir, &title, profiler.name())?;
                 Some(crate::results::record::MemoryRecord::from(&report))
             }
-            None => None,
+            (None, _) => None,
         };
         let leak_check = if args.leak_check {
             let report = memory_profile::leak_check(&prepared, &tools, &pending.dir, args.top)?;
@@ -83,21 +169,23 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         } else {
             None
         };
-        Ok((memory, leak_check))
+        Ok((memory, leak_check, load_record))
     })();
-    let (memory, leak_check) = match measured {
+    let (memory, leak_check, load_record) = match measured {
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),
     };
     let scale = ScaleRecord {
         memory: memory.clone(),
         leak_check: leak_check.clone(),
+        load: load_record,
+        scenario,
         ..ScaleRecord::single_run(&prepared, shown)
     };
     let git = git_info(&config.root);
     let record = RunRecord::new(
         "memory",
-        &args.label,
+        label,
         name,
         &config.defaults.build_profile,
         git.into(),

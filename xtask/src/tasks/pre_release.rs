@@ -389,7 +389,7 @@ mod tests {
         let crate::cli::Task::ProfileBaseline(baseline) = parsed.task else {
             panic!("not profile-baseline");
         };
-        assert_eq!(baseline.label, "pre-release");
+        assert_eq!(baseline.label.as_deref(), Some("pre-release"));
         assert_eq!(baseline.runs, Some(7));
         assert_eq!(baseline.workload.as_deref(), Some("demo"));
         assert!(baseline.no_profile);

@@ -340,6 +340,71 @@ pub fn excerpt(line: &str) -> String {
     }
 }
 
+/// The heap of a server just before its load and just after it, read from
+/// the tool's heap over time (massif's snapshots, heaptrack's timeline):
+/// what grew under the load and stayed (a leak signal, seed 002).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeapUnderLoad {
+    /// Where the heap over time came from.
+    pub source: String,
+    /// When the load started and ended, and when the server was told to
+    /// stop, in seconds since the server started (the tool's clock and
+    /// ours start within milliseconds of each other).
+    pub load_start_s: f64,
+    pub load_end_s: f64,
+    pub stopped_at_s: f64,
+    /// The last heap figure at or before the load's start, and its time.
+    pub before_bytes: f64,
+    pub before_at_s: f64,
+    /// The last heap figure before the stop, once the load had ended and
+    /// the server was idle again, and its time.
+    pub after_bytes: f64,
+    pub after_at_s: f64,
+    /// `after_bytes - before_bytes`: negative when the heap shrank.
+    pub growth_bytes: f64,
+}
+
+/// How long before the load's start and the stop signal "before" and
+/// "after" must be: the tools' 10 ms ticks and the clocks' alignment (to a
+/// 10 ms kernel tick) must not let a figure of the load or of the shutdown in.
+const CLOCK_MARGIN_S: f64 = 0.02;
+
+/// Reads before and after from a heap timeline of (seconds, bytes), in time
+/// order. None when the timeline has no point before the load (the tool
+/// wrote none), since a "before" taken later would hide the growth.
+pub fn heap_under_load(
+    source: &str,
+    timeline: &[(f64, f64)],
+    load_start_s: f64,
+    load_end_s: f64,
+    stopped_at_s: f64,
+) -> Option<HeapUnderLoad> {
+    let last_at_or_before = |limit: f64| {
+        timeline
+            .iter()
+            .rev()
+            .find(|(time, _)| *time <= limit)
+            .copied()
+    };
+    let (before_at_s, before_bytes) = last_at_or_before(load_start_s - CLOCK_MARGIN_S)?;
+    // A point after the stop was taken while the server shut down: the last
+    // one before it is the idle server's heap.
+    let (after_at_s, after_bytes) = last_at_or_before(stopped_at_s - CLOCK_MARGIN_S)
+        .filter(|(time, _)| *time >= before_at_s)
+        .unwrap_or((before_at_s, before_bytes));
+    Some(HeapUnderLoad {
+        source: source.to_string(),
+        load_start_s,
+        load_end_s,
+        stopped_at_s,
+        before_bytes,
+        before_at_s,
+        after_bytes,
+        after_at_s,
+        growth_bytes: after_bytes - before_bytes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +460,26 @@ mod tests {
         assert_eq!(user_frame(&only_plumbing).unwrap().function, "fmt");
         let site = Site::from_stack(vec![Frame::new("calloc")], Some(1.0), None);
         assert_eq!(site.function, "calloc");
+    }
+
+    #[test]
+    fn heap_before_and_after_a_load_come_from_the_timeline() {
+        let timeline = [
+            (0.1, 100.0),
+            (0.9, 120.0),
+            (1.5, 900.0),
+            (2.4, 300.0),
+            (3.2, 50.0),
+        ];
+        let around = heap_under_load("t", &timeline, 1.0, 2.0, 3.0).unwrap();
+        assert_eq!((around.before_at_s, around.before_bytes), (0.9, 120.0));
+        // After: the idle server before the stop, not the peak under load
+        // nor the shutdown at 3.2 s.
+        assert_eq!((around.after_at_s, around.after_bytes), (2.4, 300.0));
+        assert_eq!(around.growth_bytes, 180.0);
+        assert!(heap_under_load("t", &timeline, 0.05, 2.0, 3.0).is_none());
+        let flat = heap_under_load("t", &[(0.5, 10.0)], 1.0, 2.0, 3.0).unwrap();
+        assert_eq!(flat.growth_bytes, 0.0);
     }
 
     #[test]

@@ -85,6 +85,12 @@ pub fn comparability_warnings(
             "different workloads: `{}` vs `{}`",
             a.workload, b.workload
         ));
+    } else if a.workload_and_scenario() != b.workload_and_scenario() {
+        warnings.push(format!(
+            "different load scenarios: `{}` vs `{}`",
+            a.workload_and_scenario(),
+            b.workload_and_scenario()
+        ));
     }
     if a.build_profile != b.build_profile {
         warnings.push(format!(

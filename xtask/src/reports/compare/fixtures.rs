@@ -46,6 +46,9 @@ pub(super) fn scale(wall: &[f64], rps: &[f64], slowdown: &str) -> ScaleRecord {
         leak_check: None,
         load: None,
         pairing: None,
+        scenario: None,
+        run_for_s: None,
+        attached: None,
     }
 }
 

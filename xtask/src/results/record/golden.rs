@@ -144,6 +144,9 @@ fn record() -> RunRecord {
         leak_check: None,
         load: None,
         pairing: None,
+        scenario: None,
+        run_for_s: None,
+        attached: None,
     };
     RunRecord {
         schema_version: SCHEMA_VERSION,

@@ -66,6 +66,41 @@ pub struct MemoryRecord {
     /// What the reader should know (e.g. an allocator the tool cannot see).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A server's heap just before its load and just after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under_load: Option<HeapUnderLoadRecord>,
+}
+
+/// A server's heap just before its load and just after it (the growth is
+/// a leak signal); times in seconds since the server started.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HeapUnderLoadRecord {
+    /// `massif snapshots` or `heaptrack timeline (heaptrack_print --print-massif)`.
+    pub source: String,
+    pub load_start_s: f64,
+    pub load_end_s: f64,
+    pub stopped_at_s: f64,
+    pub before_bytes: f64,
+    pub before_at_s: f64,
+    pub after_bytes: f64,
+    pub after_at_s: f64,
+    pub growth_bytes: f64,
+}
+
+impl From<&crate::tools::memory_model::HeapUnderLoad> for HeapUnderLoadRecord {
+    fn from(heap: &crate::tools::memory_model::HeapUnderLoad) -> HeapUnderLoadRecord {
+        HeapUnderLoadRecord {
+            source: heap.source.clone(),
+            load_start_s: heap.load_start_s,
+            load_end_s: heap.load_end_s,
+            stopped_at_s: heap.stopped_at_s,
+            before_bytes: heap.before_bytes,
+            before_at_s: heap.before_at_s,
+            after_bytes: heap.after_bytes,
+            after_at_s: heap.after_at_s,
+            growth_bytes: heap.growth_bytes,
+        }
+    }
 }
 
 /// One allocation site in a ranking.
@@ -147,6 +182,7 @@ impl From<&MemoryReport> for MemoryRecord {
             leaks: sites(&report.leaks),
             raw_files: report.raw_files.clone(),
             notes: report.notes.clone(),
+            under_load: None,
         }
     }
 }

@@ -71,6 +71,41 @@ pub struct ScaleRecord {
     /// Runs measured in pairs with the other side of a comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pairing: Option<Pairing>,
+    /// A server workload's named load scenario (`--scenario`): results of
+    /// different scenarios are different series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// Each run was limited to this many seconds (`--run-for`, `run_for`):
+    /// one still going then was stopped on purpose, and its wall time is
+    /// that duration (a run that ended sooner is an ordinary run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_for_s: Option<f64>,
+    /// `--pid`: the running process that was sampled and left running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached: Option<AttachedRecord>,
+}
+
+/// A process the xtask attached to (`--pid`) rather than started.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttachedRecord {
+    pub pid: i32,
+    /// Its command line, from `/proc/PID/cmdline`.
+    pub command_line: Vec<String>,
+    /// Seconds perf sampled it.
+    pub seconds: f64,
+    /// `--run-for 2 s` or `Ctrl-C`.
+    pub ended_by: String,
+}
+
+impl From<crate::runs::cpu_profile::AttachedProcess> for AttachedRecord {
+    fn from(process: crate::runs::cpu_profile::AttachedProcess) -> AttachedRecord {
+        AttachedRecord {
+            pid: process.pid,
+            command_line: process.command_line,
+            seconds: process.seconds,
+            ended_by: process.ended_by,
+        }
+    }
 }
 
 /// Runs measured in pairs with those of another result (`profile-compare
@@ -215,6 +250,9 @@ impl ScaleRecord {
             leak_check: None,
             load: None,
             pairing: None,
+            scenario: None,
+            run_for_s: prepared.run_for.map(|d| d.as_secs_f64()),
+            attached: None,
         }
     }
 
@@ -225,6 +263,32 @@ impl ScaleRecord {
         params: BTreeMap<String, String>,
     ) -> ScaleRecord {
         ScaleRecord::timed(prepared, params, 0, Vec::new(), BTreeMap::new())
+    }
+
+    /// The one scale of a CPU profile of a running process (`--pid`): its
+    /// command line, no timed runs; the caller adds the profile.
+    pub fn attached(process: crate::runs::cpu_profile::AttachedProcess) -> ScaleRecord {
+        let cwd = std::fs::read_link(format!("/proc/{}/cwd", process.pid))
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_default();
+        ScaleRecord {
+            scale: "default".into(),
+            params: BTreeMap::new(),
+            argv: process.command_line.clone(),
+            env: BTreeMap::new(),
+            cwd,
+            warmup: 0,
+            runs: Vec::new(),
+            summaries: BTreeMap::new(),
+            cpu_profile: None,
+            memory: None,
+            leak_check: None,
+            load: None,
+            pairing: None,
+            scenario: None,
+            run_for_s: None,
+            attached: Some(process.into()),
+        }
     }
 
     /// Where this scale's files lie in its result: `NAME/` when the result
@@ -258,6 +322,16 @@ impl RunRecord {
             git,
             scales,
             failure: None,
+        }
+    }
+
+    /// The workload as results are told apart by: `service:burst` for a
+    /// load scenario's result, so that list, trends and compare never mix
+    /// two scenarios' numbers into one series.
+    pub fn workload_and_scenario(&self) -> String {
+        match self.scales.iter().find_map(|s| s.scenario.as_deref()) {
+            Some(scenario) => format!("{}:{scenario}", self.workload),
+            None => self.workload.clone(),
         }
     }
 

@@ -167,3 +167,96 @@ pub fn finish_attached(
     )?;
     Ok(super::with_off_cpu(profile, off_cpu))
 }
+
+/// A process that was running before the task and is left running after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachedProcess {
+    pub pid: i32,
+    /// Its command line (`/proc/PID/cmdline`).
+    pub command_line: Vec<String>,
+    /// How long perf sampled it.
+    pub seconds: f64,
+    /// What ended the recording: "--run-for 2 s" or "Ctrl-C".
+    pub ended_by: String,
+}
+
+/// The command line of the running process `pid`, or why it cannot be
+/// attached to: checked before anything is written.
+pub fn running_process(pid: i32) -> anyhow::Result<Vec<String>> {
+    if pid == std::process::id() as i32 {
+        bail!("--pid {pid} is the xtask itself");
+    }
+    match crate::runs::descendants::command_line(pid) {
+        Some(words) if process::process_alive(pid) => Ok(words),
+        _ => bail!(
+            "no process with PID {pid} is running\n  help: `ps -p {pid}` shows it; `pgrep -a NAME` finds the PID of a program by name"
+        ),
+    }
+}
+
+/// `flamegraph --pid`: samples a process the xtask did not start, for
+/// `run_for` or until Ctrl-C, and leaves it running.
+pub fn profile_pid(
+    tools: &Toolbox,
+    options: &Options,
+    dir: &Path,
+    pid: i32,
+    run_for: Option<Duration>,
+) -> anyhow::Result<(CpuProfile, AttachedProcess)> {
+    let command_line = running_process(pid)?;
+    let shown = command_line.join(" ");
+    let attached = attach(tools, options, dir, pid)?;
+    let started = std::time::Instant::now();
+    match run_for {
+        Some(seconds) => eprintln!(
+            "perf: sampling PID {pid} ({shown}) for {:.1} s",
+            seconds.as_secs_f64()
+        ),
+        None => {
+            process::ctrl_c_ends_recording(true);
+            eprintln!("perf: sampling PID {pid} ({shown}); press Ctrl-C to end the recording");
+        }
+    }
+    let spinner = Progress::spinner(&format!("perf record --pid {pid}"));
+    let exited = loop {
+        if run_for.is_some_and(|limit| started.elapsed() >= limit) || process::recording_ended() {
+            break false;
+        }
+        if !process::process_alive(pid) {
+            break true;
+        }
+        process::check_interrupted()?;
+        if !attached.perf.is_running() {
+            break !process::process_alive(pid);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    spinner.finish();
+    process::ctrl_c_ends_recording(false);
+    let seconds = started.elapsed().as_secs_f64();
+    if exited {
+        let outcome = attached.perf.stop(libc::SIGINT, Duration::from_secs(30));
+        bail!(
+            "PID {pid} ({shown}) exited after {seconds:.1} s of the recording: no profile is written \
+             (perf.data holds what was sampled; `perf report -i` reads it)\n  help: attach to a process \
+             that keeps running, or use a shorter --run-for\n{}",
+            outcome.tail()
+        );
+    }
+    let ended_by = match run_for {
+        Some(limit) if !process::recording_ended() => {
+            format!("--run-for {} s", limit.as_secs_f64())
+        }
+        _ => "Ctrl-C".to_string(),
+    };
+    let profile = finish_attached(attached, tools, dir)?;
+    Ok((
+        profile,
+        AttachedProcess {
+            pid,
+            command_line,
+            seconds,
+            ended_by,
+        },
+    ))
+}

@@ -17,7 +17,7 @@ mod macos;
 pub mod offcpu;
 mod pipeline;
 
-pub use attach::{attach, finish_attached};
+pub use attach::{attach, finish_attached, profile_pid, running_process, AttachedProcess};
 
 use crate::config::CallGraph;
 use crate::runs::process::{self, Spec};

@@ -80,6 +80,8 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         cwd: dir.clone(),
         timeout: Duration::from_secs(120),
         metrics: Vec::new(),
+        run_for: None,
+        stop_signal: libc::SIGINT,
         warnings: Vec::new(),
         counters: None,
         bench: None,

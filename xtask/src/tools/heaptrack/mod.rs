@@ -11,7 +11,7 @@
 //! 4.36 × 10⁶ bytes; below 1000 bytes they are whole `512B`), kept as
 //! [`PrintedSize`] so comparisons can be made to the printed precision.
 
-use super::memory_model::{Frame, MemoryReport, PrintedSize, Site};
+use super::memory_model::{Frame, MemoryReport, ParseError, PrintedSize, Site};
 use crate::tools::demangle::demangle_in_text;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -111,6 +111,70 @@ pub fn print_command(heaptrack_print: &Path, data: &Path) -> Vec<OsString> {
         "--file".into(),
         data.into(),
     ]
+}
+
+/// `heaptrack_print --print-peaks=0 --print-allocators=0 --print-temporary=0
+/// --print-massif OUT --massif-detailed-freq=0 --file DATA`: the heap over
+/// time as a massif-format file (heaptrack's timeline, one snapshot per
+/// 10 ms tick in which the heap changed, `time=` in seconds), without the
+/// heap trees (`--massif-detailed-freq=0`), which the timeline does not need.
+pub fn timeline_command(heaptrack_print: &Path, data: &Path, massif_out: &Path) -> Vec<OsString> {
+    vec![
+        heaptrack_print.into(),
+        "--print-peaks=0".into(),
+        "--print-allocators=0".into(),
+        "--print-temporary=0".into(),
+        "--print-massif".into(),
+        massif_out.into(),
+        "--massif-detailed-freq=0".into(),
+        "--file".into(),
+        data.into(),
+    ]
+}
+
+/// The heap over time from `heaptrack_print --print-massif`'s file: (time in
+/// seconds, `mem_heap_B`) per snapshot, in file order. heaptrack writes no
+/// massif header and fractional times, unlike massif itself.
+pub fn parse_timeline(text: &str) -> Result<Vec<(f64, f64)>, ParseError> {
+    const WHAT: &str = "heaptrack_print --print-massif output";
+    let mut timeline = Vec::new();
+    let mut time: Option<f64> = None;
+    for (index, line) in text.lines().enumerate() {
+        let number = |value: &str| {
+            value
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    ParseError::new(
+                        WHAT,
+                        Some(index + 1),
+                        format!("expected a number, got {line:?}"),
+                    )
+                })
+        };
+        if let Some(value) = line.strip_prefix("time=") {
+            time = Some(number(value)?);
+        } else if let Some(value) = line.strip_prefix("mem_heap_B=") {
+            let at = time.take().ok_or_else(|| {
+                ParseError::new(
+                    WHAT,
+                    Some(index + 1),
+                    "`mem_heap_B=` without a `time=` before it",
+                )
+            })?;
+            timeline.push((at, number(value)?));
+        }
+    }
+    if timeline.is_empty() {
+        return Err(ParseError::new(
+            WHAT,
+            None,
+            "no snapshot (`time=` and `mem_heap_B=` lines) found",
+        ));
+    }
+    Ok(timeline)
 }
 
 /// `heaptrack_print --print-peaks=0 --print-allocators=0 --print-temporary=0

@@ -390,3 +390,63 @@ fn data_loss_is_what_heaptrack_says_not_a_failed_exit() {
     );
     assert!(data_loss(&lines("failed to parse line: + 12 3")).is_some());
 }
+
+const TIMELINE: &str =
+    include_str!("../../../tests/fixtures/heaptrack/cdr-demo-serve.timeline.massif");
+
+/// heaptrack's timeline of the demo server under load, as the memory task
+/// read it (the figures memory.json recorded for this capture).
+#[test]
+fn the_timeline_of_a_server_gives_the_heap_before_and_after_its_load() {
+    let timeline = parse_timeline(TIMELINE).unwrap();
+    assert_eq!(timeline.len(), 78);
+    assert!(
+        timeline.windows(2).all(|w| w[0].0 <= w[1].0),
+        "in time order"
+    );
+    assert_eq!(timeline[0], (0.016, 74388.0));
+    let around = crate::tools::memory_model::heap_under_load(
+        "heaptrack",
+        &timeline,
+        0.328805936,
+        1.332903114,
+        1.633110526,
+    )
+    .unwrap();
+    assert_eq!((around.before_at_s, around.before_bytes), (0.306, 74756.0));
+    assert_eq!((around.after_at_s, around.after_bytes), (1.323, 83644.0));
+    assert_eq!(around.growth_bytes, 8888.0);
+    // heaptrack_print said `peak heap memory consumption: 84.30K` and
+    // `total memory leaked: 83.64K` (the server was stopped, not shut down:
+    // what it held at the stop). The timeline, sampled per 10 ms tick, comes
+    // within a few hundred bytes of that peak and never above it.
+    let largest = timeline.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert_eq!(largest, 84156.0);
+    assert!(largest <= 84300.0);
+    assert!((around.after_bytes - 83640.0).abs() < 10.0);
+}
+
+#[test]
+fn a_broken_timeline_is_an_error_at_its_line() {
+    let err = parse_timeline("snapshot=0\ntime=abc\nmem_heap_B=1\n").unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+    let err = parse_timeline("mem_heap_B=1\n").unwrap_err();
+    assert!(err.to_string().contains("without a `time=`"), "{err}");
+    assert!(parse_timeline("").is_err());
+    let args = timeline_command(Path::new("hp"), Path::new("d.zst"), Path::new("t.massif"));
+    assert_eq!(
+        args,
+        [
+            "hp",
+            "--print-peaks=0",
+            "--print-allocators=0",
+            "--print-temporary=0",
+            "--print-massif",
+            "t.massif",
+            "--massif-detailed-freq=0",
+            "--file",
+            "d.zst"
+        ]
+        .map(OsString::from)
+    );
+}

@@ -136,6 +136,19 @@ pub struct Snapshot {
     pub kind: HeapTreeKind,
 }
 
+/// The heap over time of a file recorded with `--time-unit=ms`: (seconds,
+/// heap + extra + stacks) per snapshot, the figure the peak is measured in.
+/// None for other time units (instructions or bytes are no clock).
+pub fn timeline(profile: &MassifProfile) -> Option<Vec<(f64, f64)>> {
+    (profile.time_unit == "ms").then(|| {
+        profile
+            .snapshots
+            .iter()
+            .map(|s| (s.time as f64 / 1000.0, s.total_bytes() as f64))
+            .collect()
+    })
+}
+
 impl Snapshot {
     /// heap + extra + stacks: ms_print's `total(B)` column.
     pub fn total_bytes(&self) -> u64 {

@@ -312,3 +312,29 @@ fn real_massif_run_matches_ms_print() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+const SERVE_MS: &str = include_str!("../../../tests/fixtures/massif/cdr-demo-serve-ms.massif.out");
+
+/// A server recorded with `--time-unit=ms`: its snapshots are a heap
+/// timeline in seconds; one recorded in instructions is no clock.
+#[test]
+fn a_millisecond_recording_is_a_timeline() {
+    let profile = parse(SERVE_MS).unwrap();
+    assert_eq!(profile.time_unit, "ms");
+    let heap = timeline(&profile).unwrap();
+    assert_eq!(heap.len(), profile.snapshots.len());
+    assert!(heap.windows(2).all(|w| w[0].0 <= w[1].0));
+    let around = crate::tools::memory_model::heap_under_load(
+        "massif",
+        &heap,
+        1.18481231,
+        2.192023823,
+        2.492248,
+    )
+    .unwrap();
+    // The figures memory.json recorded for this capture.
+    assert_eq!((around.before_at_s, around.before_bytes), (1.154, 11096.0));
+    assert_eq!((around.after_at_s, around.after_bytes), (1.932, 10552.0));
+    assert!(around.before_bytes <= profile.peak_snapshot().total_bytes() as f64);
+    assert!(timeline(&parse(MASSIF).unwrap()).is_none());
+}
