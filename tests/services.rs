@@ -381,9 +381,10 @@ fn check_under_load(memory: &serde_json::Value) -> (f64, f64) {
     let (before, after) = (number("before_bytes"), number("after_bytes"));
     assert!(before > 0.0 && after > 0.0, "{heap}");
     assert_eq!(number("growth_bytes"), after - before, "{heap}");
-    // The demo server keeps what it answered nowhere yet: growth >= 0 is
-    // the floor until it does (the lead tightens this).
-    assert!(after - before >= -(before * 0.5), "{heap}");
+    // The demo server keeps a history of the requests it answered
+    // (demo/src/store.rs): under a load its heap grows (by 350–800 KiB in a
+    // second here), from about 75 KiB before.
+    assert!(after - before > 32.0 * 1024.0, "{heap}");
     let (start, end, stopped) = (
         number("load_start_s"),
         number("load_end_s"),
