@@ -23,6 +23,9 @@ pub struct Defaults {
     /// /proc/kallsyms (~0.15 s per run here), and unprivileged users with
     /// `perf_event_paranoid` >= 2 cannot sample the kernel anyway.
     pub kernel_frames: bool,
+    /// Inline frames in CPU profiles, read from the program's DWARF in
+    /// process; `--no-inline` turns them off for one run.
+    pub inline_frames: bool,
     pub memory_tool: MemoryTool,
     pub memory: bool,
     pub results_dir: String,
@@ -41,6 +44,7 @@ impl Default for Defaults {
             frequency: 997,
             call_graph: CallGraph::Dwarf,
             kernel_frames: false,
+            inline_frames: true,
             memory_tool: MemoryTool::Auto,
             memory: false,
             results_dir: "results".into(),

@@ -49,6 +49,10 @@ pub struct Args {
     /// Call-graph mode [default: defaults.call_graph].
     #[arg(long, value_enum)]
     pub call_graph: Option<CallGraph>,
+    /// No inline frames in the CPU profile: only the functions that hold the
+    /// code, as `perf report --no-inline` [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
 }
 
 /// One scale to run: its name and parameter values.
@@ -110,7 +114,8 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         if several {
             eprintln!("== scale {} ==", planned.name);
         }
-        let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+        let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+        options.inline_frames &= !args.no_inline;
         let title = format!(
             "{} {}",
             workload_name,

@@ -61,16 +61,12 @@ fn measure(
     scratch: &std::path::Path,
 ) -> anyhow::Result<String> {
     let options = cpu_profile::Options::new(config, None, None);
-    let inline = tools.fast_addr2line_dir.is_some();
+    let inline = options.inline_frames;
     eprintln!(
         "flamegraph overhead: {} rounds of bare vs profiled `{}` (inline frames: {})",
         args.rounds,
         prepared.name,
-        if inline {
-            "on"
-        } else {
-            "off, no fast addr2line"
-        }
+        if inline { "on" } else { "off" }
     );
     run_once(prepared)?; // warm the page cache and the CPU
     let (mut bare, mut profiled, mut samples) = (Vec::new(), Vec::new(), Vec::new());
@@ -111,11 +107,9 @@ fn measure(
         inline_frames: inline,
         kernel_frames: options.kernel_frames,
         mmap_pages: None,
+        compress: false,
     };
     let shell = xshell::Shell::new()?;
-    if let Some(dir) = &tools.fast_addr2line_dir {
-        shell.set_var("PATH", perf::path_with_first(dir)?);
-    }
     let script_args = perf::script_args(&settings, &data);
     let script = xshell::cmd!(shell, "{perf_path} {script_args...}")
         .quiet()
@@ -186,7 +180,7 @@ fn measure(
     out.push_str(&format!(
         "| inline frames | {} |\n",
         if inline {
-            "yes (gimli addr2line)"
+            "yes (in process)"
         } else {
             "no (--no-inline)"
         }

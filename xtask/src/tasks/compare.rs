@@ -87,6 +87,9 @@ pub struct Args {
     /// With --rev/--side: no CPU profiles (and so no "where it changed").
     #[arg(long)]
     pub no_profile: bool,
+    /// With --rev/--side: CPU profiles without inline frames [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -102,6 +105,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             ("--warmup", args.warmup.is_some()),
             ("--workload", args.workload.is_some()),
             ("--no-profile", args.no_profile),
+            ("--no-inline", args.no_inline),
         ];
         let given: Vec<&str> = measuring_flags
             .iter()
@@ -256,7 +260,8 @@ fn measure_sides(
             );
             let shown = workload.used_params(&side.values);
             let cpu = if profile {
-                let options = cpu_profile::Options::new(config, None, None);
+                let mut options = cpu_profile::Options::new(config, None, None);
+                options.inline_frames &= !args.no_inline;
                 let cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
                 let subtitle = match &side.commit {
                     Some(commit) => format!("{} ({})", side.who(), short_hash(commit)),

@@ -25,6 +25,10 @@ pub struct Args {
     /// Call-graph mode [default: defaults.call_graph].
     #[arg(long, value_enum)]
     pub call_graph: Option<CallGraph>,
+    /// No inline frames in the CPU profile: only the functions that hold the
+    /// code, as `perf report --no-inline` [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
     /// Also copy the SVG to this file.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -56,7 +60,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     }
     let git = git_info(&config.root);
     let shown = workload.used_params(&values);
-    let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    options.inline_frames &= !args.no_inline;
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = format!("commit {}", git.short());
     let pending = Store::new(config.results_dir()).begin(&args.label)?;

@@ -6,19 +6,41 @@ use crate::config::CallGraph;
 use inferno::collapse::Collapse;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// perf's sampling settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub frequency: u32,
     pub call_graph: CallGraph,
-    /// Inline frames resolved (needs a fast addr2line) or `--no-inline`.
+    /// Inline frames added in process from the DWARF (`tools::inline_frames`);
+    /// perf script itself always runs with `--no-inline`.
     pub inline_frames: bool,
     /// Kernel frames sampled too; otherwise `--all-user`.
     pub kernel_frames: bool,
     /// perf's ring buffer per CPU, in pages (`--mmap-pages`); perf's default without.
     pub mmap_pages: Option<u32>,
+    /// perf record compresses its data with zstd (`-z`): a tenth or less of
+    /// the size, and perf report / script / annotate read it as is.
+    pub compress: bool,
+}
+
+/// run.json's `symbolizer` when inline frames come from [`super::inline_frames`].
+pub const IN_PROCESS_INLINE: &str =
+    "inline frames read in process from DWARF (addr2line crate, gimli), perf script --no-inline";
+
+/// Whether this perf can compress its recordings (`perf version
+/// --build-options` lists `zstd: [ on  ]`).
+pub fn has_zstd(perf: &Path) -> bool {
+    super::probe(perf, &["version", "--build-options"])
+        .is_some_and(|output| build_options_have_zstd(&String::from_utf8_lossy(&output.stdout)))
+}
+
+fn build_options_have_zstd(text: &str) -> bool {
+    text.lines().any(|line| {
+        let mut words = line.split_whitespace();
+        words.next() == Some("zstd:") && words.next() == Some("[") && words.next() == Some("on")
+    })
 }
 
 /// `perf record` of a program we start.
@@ -76,24 +98,47 @@ fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
     if !settings.kernel_frames {
         argv.push("--all-user".into());
     }
+    if settings.compress {
+        // zstd level 1, perf's default for -z: fast enough to keep up with
+        // the ring buffer, and dwarf stack copies shrink 20-60×.
+        argv.push("-z".into());
+    }
     // Not `--quiet`: its stderr summary (samples, lost chunks) goes into the report.
     argv
 }
 
 /// `perf script` over a recording, for folding.
 pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = vec![
+    let argv: Vec<OsString> = vec![
         "script".into(),
         "--input".into(),
         data.into(),
-        // Only what the folder reads: no per-sample headers it would skip anyway.
+        // Only what the folder reads, and the symbol offset the inline
+        // frames need: no per-sample headers it would skip anyway.
         "--fields".into(),
-        "comm,pid,tid,time,event,ip,sym,dso".into(),
+        if settings.inline_frames {
+            "comm,pid,tid,time,event,ip,sym,symoff,dso".into()
+        } else {
+            "comm,pid,tid,time,event,ip,sym,dso".into()
+        },
+        // perf's own inline frames run an addr2line per binary: binutils'
+        // takes minutes on a Rust program; ours are added in process.
+        "--no-inline".into(),
     ];
-    if !settings.inline_frames {
-        argv.push("--no-inline".into());
-    }
     argv
+}
+
+/// [`fold`], with inline frames added first when the settings ask for them.
+pub fn fold_symbolized(
+    settings: &Settings,
+    input: impl Read,
+    output: impl Write,
+) -> std::io::Result<u64> {
+    if settings.inline_frames {
+        fold(super::inline_frames::Expand::new(input), output)
+    } else {
+        fold(input, output)
+    }
 }
 
 /// What perf recorded: its own summary line, and the records counted in its
@@ -308,9 +353,19 @@ pub struct StreamCounter {
     lost_samples: u64,
     /// Set when the stream is not what it should be; counting stops.
     pub error: Option<String>,
+    /// Bytes of the current record to hand to the decompressor before
+    /// skipping the rest (a compressed record's payload).
+    capture: u64,
+    /// The records inside perf's compressed records (`perf record -z`),
+    /// counted in a thread of their own as the stream passes.
+    compressed: Option<Decompressor>,
 }
 
 const RECORD_LOST: u32 = 2;
+/// `PERF_RECORD_COMPRESSED`: header, then zstd data; and
+/// `PERF_RECORD_COMPRESSED2` (perf 6.12+): header, u64 data size, data, padding.
+const RECORD_COMPRESSED: u32 = 81;
+const RECORD_COMPRESSED2: u32 = 83;
 const RECORD_SAMPLE: u32 = 9;
 const RECORD_LOST_SAMPLES: u32 = 13;
 
@@ -322,9 +377,35 @@ impl StreamCounter {
         self.lost_samples.max(self.lost_records)
     }
 
+    /// Ends the stream: the records inside compressed ones are counted in.
+    /// Call it once all bytes were fed.
+    pub fn finish(&mut self) {
+        let Some(decompressor) = self.compressed.take() else {
+            return;
+        };
+        match decompressor.finish() {
+            Ok(inner) => {
+                self.samples += inner.samples;
+                self.lost_records += inner.lost_records;
+                self.lost_samples += inner.lost_samples;
+            }
+            Err(error) => self.error = Some(error),
+        }
+    }
+
     /// Takes the next bytes of the stream, in any chunking.
     pub fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() && self.error.is_none() {
+            if self.capture > 0 {
+                let n = self.capture.min(data.len() as u64) as usize;
+                self.capture -= n as u64;
+                self.skip -= n as u64;
+                self.compressed
+                    .get_or_insert_with(Decompressor::start)
+                    .send(&data[..n]);
+                data = &data[n..];
+                continue;
+            }
             if self.skip > 0 {
                 let n = self.skip.min(data.len() as u64);
                 self.skip -= n;
@@ -355,6 +436,8 @@ impl StreamCounter {
             RECORD_LOST => 24,
             // header, u64 lost
             RECORD_LOST_SAMPLES => 16,
+            // header, u64 data size
+            RECORD_COMPRESSED2 => 16,
             _ => 8,
         };
         needed.min(size.max(8))
@@ -386,8 +469,129 @@ impl StreamCounter {
                 _ => {}
             }
             self.skip = size - self.head.len() as u64;
+            self.capture = match kind {
+                RECORD_COMPRESSED => self.skip,
+                RECORD_COMPRESSED2 if self.head.len() >= 16 => u64_at(&self.head, 8).min(self.skip),
+                _ => 0,
+            };
         }
         self.head.clear();
+    }
+}
+
+/// The zstd stream inside perf's compressed records, decompressed and its
+/// records counted in a thread of its own, so that the copy of perf's
+/// stream never waits for it. perf compresses its ring buffer chunk by chunk
+/// into one zstd frame, flushed (not ended) at each record: the
+/// concatenated payloads are one stream of whole records.
+struct Decompressor {
+    sender: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    counting: std::thread::JoinHandle<Result<StreamCounter, String>>,
+}
+
+impl std::fmt::Debug for Decompressor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decompressor")
+    }
+}
+
+impl Decompressor {
+    fn start() -> Decompressor {
+        let (sender, receiver) = std::sync::mpsc::channel::<Vec<u8>>();
+        let counting = std::thread::spawn(move || {
+            let mut source = Received {
+                receiver,
+                chunk: Vec::new(),
+                at: 0,
+                ended: false,
+            };
+            // The records inside start right away, with no file header.
+            let mut inner = StreamCounter {
+                started: true,
+                ..StreamCounter::default()
+            };
+            let mut decoder = ruzstd::decoding::FrameDecoder::new();
+            let result = decoder
+                .init(&mut source)
+                .map_err(|e| format!("perf's compressed data has no zstd frame: {e}"));
+            while result.is_ok() {
+                let decoded = decoder.decode_blocks(
+                    &mut source,
+                    ruzstd::decoding::BlockDecodingStrategy::UptoBlocks(1),
+                );
+                if let Some(bytes) = decoder.collect() {
+                    inner.feed(&bytes);
+                }
+                match decoded {
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(e) => {
+                        inner.error = Some(format!("perf's compressed data is damaged: {e}"));
+                        break;
+                    }
+                }
+            }
+            // Drain, so that the sender never sends into a receiver gone.
+            while source.receiver.recv().is_ok() {}
+            result?;
+            match inner.error.take() {
+                Some(error) => Err(error),
+                None => Ok(inner),
+            }
+        });
+        Decompressor {
+            sender: Some(sender),
+            counting,
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        if let Some(sender) = &self.sender {
+            // A receiver gone has failed: its error comes from `finish`.
+            let _ = sender.send(bytes.to_vec());
+        }
+    }
+
+    fn finish(mut self) -> Result<StreamCounter, String> {
+        self.sender = None;
+        self.counting
+            .join()
+            .map_err(|_| "the decompression of perf's data panicked".to_string())?
+    }
+}
+
+/// The compressed payloads as one byte stream, as they arrive, closed by an
+/// empty last block: perf flushes its zstd stream at every record but never
+/// ends the frame, and the decoder hands out its last window of output only
+/// once the frame has ended.
+struct Received {
+    receiver: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+/// A zstd block header (3 bytes, little-endian: last-block bit, type raw,
+/// size 0), then room for a content checksum, which is not verified.
+const ZSTD_END: [u8; 7] = [1, 0, 0, 0, 0, 0, 0];
+
+impl Read for Received {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.receiver.recv() {
+                Ok(chunk) => self.chunk = chunk,
+                Err(_) if !self.ended => {
+                    self.ended = true;
+                    self.chunk = ZSTD_END.to_vec();
+                }
+                Err(_) => return Ok(0),
+            }
+            self.at = 0;
+        }
+        let n = buffer.len().min(self.chunk.len() - self.at);
+        buffer[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -427,6 +631,7 @@ pub fn count_records_in(
         counter.feed(chunk);
         data.consume(n);
     }
+    counter.finish();
     Ok(counter)
 }
 
@@ -553,18 +758,6 @@ impl<R: Read> Read for SampleEnds<R> {
     }
 }
 
-/// PATH with `dir` first, as a string for a child's environment.
-pub fn path_with_first(dir: &Path) -> anyhow::Result<String> {
-    let mut dirs = vec![dir.to_path_buf()];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    let joined = std::env::join_paths(dirs)?;
-    joined
-        .into_string()
-        .map_err(|_| anyhow::anyhow!("PATH is not valid UTF-8"))
-}
-
 /// Whether hardware events count here (`perf stat -e instructions true`);
 /// many VMs only have software events.
 pub fn hardware_counters_work(perf: &Path) -> bool {
@@ -583,23 +776,6 @@ pub fn parse_stat_supported(stderr: &str) -> bool {
         .is_some_and(|l| !l.contains("<not supported>") && !l.contains("<not counted>"))
 }
 
-/// Where a fast (gimli) addr2line is, if anywhere: PATH first, then cargo's bin.
-pub fn fast_addr2line_dir() -> Option<PathBuf> {
-    let on_path = which::which("addr2line").ok();
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|h| h.join("bin").join("addr2line"));
-    [on_path, cargo_bin]
-        .into_iter()
-        .flatten()
-        .find(|p| {
-            p.is_file()
-                && crate::tools::version_of(p, &["--version"]).is_some_and(|v| !v.contains("GNU"))
-        })
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,6 +788,7 @@ mod tests {
             inline_frames: true,
             kernel_frames: true,
             mmap_pages: None,
+            compress: false,
         };
         let argv = record_args(
             &settings,
@@ -640,6 +817,15 @@ mod tests {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         assert!(words.ends_with(&["--no-inline".to_string()]));
+        assert!(!words.contains(&"-z".to_string()));
+        let compressed = Settings {
+            compress: true,
+            ..fp.clone()
+        };
+        assert!(
+            record_args(&compressed, Path::new("p"), Path::new("/bin/x"), &[])
+                .contains(&"-z".into())
+        );
         assert!(attach_args(&fp, Path::new("p"), 42).ends_with(&["--pid".into(), "42".into()]));
     }
 
@@ -699,7 +885,7 @@ mod tests {
         assert_eq!(summary.samples, None, "no count is better than a wrong one");
     }
 
-    fn fixture(name: &str) -> PathBuf {
+    fn fixture(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/perf")
             .join(name)

@@ -17,7 +17,8 @@ pub struct CpuProfile {
     pub tool: String,
     pub frequency: u32,
     pub call_graph: String,
-    /// How frames were symbolized: inline frames through a fast addr2line, or `--no-inline`.
+    /// How frames were symbolized: inline frames read in process from the
+    /// DWARF, or none (`--no-inline`).
     pub symbolizer: String,
     /// What the sampler said about its recording (perf's; empty for others).
     pub record: RecordingSummary,
@@ -31,6 +32,10 @@ pub struct CpuProfile {
     /// Files in the result directory.
     pub files: Vec<String>,
     pub notes: Vec<String>,
+    /// What perf.data holds and how (compressed or not, its size): the
+    /// result's README says it beside the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perf_data: Option<String>,
 }
 
 /// What the sampler recorded: perf's own summary line, and the records
@@ -62,6 +67,7 @@ impl From<cpu_profile::CpuProfile> for CpuProfile {
             argv: profile.argv,
             files: profile.files,
             notes: profile.notes,
+            perf_data: profile.perf_data,
         }
     }
 }

@@ -77,6 +77,7 @@ fn cpu_profile() -> crate::runs::cpu_profile::CpuProfile {
         argv: vec!["perf".into(), "record".into()],
         files: vec!["perf.data".into(), "cpu.folded".into()],
         notes: vec!["inline frames are off".into()],
+        perf_data: None,
     }
 }
 

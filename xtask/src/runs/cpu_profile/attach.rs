@@ -10,7 +10,7 @@ use crate::runs::progress::Progress;
 use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// perf sampling a running server, and the settings it was started with.
@@ -18,7 +18,6 @@ pub struct Attached {
     perf: Running,
     argv: Vec<String>,
     settings: perf::Settings,
-    fast_addr2line: Option<PathBuf>,
     notes: Vec<String>,
 }
 
@@ -30,7 +29,7 @@ pub fn attach(
     pid: i32,
 ) -> anyhow::Result<Attached> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, fast_addr2line, notes) = perf_settings(options, tools);
+    let (settings, notes) = perf_settings(options, tools);
     // perf starts with its events off and turns them on when told through a
     // control FIFO, then acknowledges: the load starts only once perf samples.
     // In the temp directory: perf splits `--control fifo:A,B` on commas, and
@@ -61,7 +60,6 @@ pub fn attach(
         perf: running,
         argv,
         settings,
-        fast_addr2line,
         notes,
     })
 }
@@ -126,15 +124,9 @@ pub fn finish_attached(
         );
     }
     let perf_path = tools.perf.path()?;
-    let fast = attached.fast_addr2line.as_deref();
     let spinner = Progress::spinner("perf script | fold");
-    let (folded_samples, script_warnings) = script_and_fold(
-        perf_path,
-        &attached.settings,
-        &data,
-        &dir.join(FOLDED),
-        fast,
-    )?;
+    let (folded_samples, script_warnings) =
+        script_and_fold(perf_path, &attached.settings, &data, &dir.join(FOLDED))?;
     spinner.finish();
     record.warnings.extend(script_warnings);
     let counted =
@@ -142,7 +134,6 @@ pub fn finish_attached(
     record.absorb_count(&counted);
     finish_profile(
         &attached.settings,
-        fast,
         dir,
         attached.argv,
         record,

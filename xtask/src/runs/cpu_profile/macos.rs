@@ -68,5 +68,6 @@ pub(super) fn profile_on_macos(
         argv,
         files: vec![FOLDED.into(), SVG.into(), TOP.into()],
         notes,
+        perf_data: None,
     })
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// `perf record -o -` streams its data to us, we write it to perf.data at
 /// once and feed perf script from that file as fast as perf script reads, and
 /// perf script's output is folded as it arrives. On two cores the
-/// symbolization (and addr2line for inline frames) runs beside the workload
+/// symbolization (and the inline frames) runs beside the workload
 /// instead of after it.
 ///
 /// perf record must never wait for its reader: while it waits, the kernel's
@@ -31,7 +31,7 @@ pub(super) fn profile_with_perf(
     dir: &Path,
 ) -> anyhow::Result<CpuProfile> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, fast, notes) = perf_settings(options, tools);
+    let (settings, notes) = perf_settings(options, tools);
     let data = dir.join(PERF_DATA);
 
     // perf record starts the workload itself: an exec in between (a wrapper)
@@ -52,12 +52,6 @@ pub(super) fn profile_with_perf(
     let mut script = Spec::new(&perf_path).args(perf::script_args(&settings, Path::new("-")));
     script.stdin_piped = true;
     script.stdout_raw = true;
-    if let Some(dir) = &fast {
-        // perf runs `addr2line` from PATH for inline frames: put the fast one first.
-        script
-            .env
-            .push(("PATH".into(), perf::path_with_first(dir)?));
-    }
 
     let spinner = Progress::spinner(&format!(
         "perf record | perf script | fold of {}",
@@ -96,7 +90,11 @@ pub(super) fn profile_with_perf(
     // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
     let waiter = std::thread::spawn(move || recording.wait());
     let folded_file = std::fs::File::create(dir.join(FOLDED))?;
-    let folded = perf::fold(script_stdout, std::io::BufWriter::new(folded_file));
+    let folded = perf::fold_symbolized(
+        &settings,
+        script_stdout,
+        std::io::BufWriter::new(folded_file),
+    );
     let recorded = waiter
         .join()
         .map_err(|_| anyhow::anyhow!("the perf record waiter panicked"))?;
@@ -155,16 +153,7 @@ pub(super) fn profile_with_perf(
             .filter(|l| perf::is_loss_warning(l))
             .cloned(),
     );
-    finish_profile(
-        &settings,
-        fast.as_deref(),
-        dir,
-        argv,
-        summary,
-        notes,
-        folded_samples,
-        tools,
-    )
+    finish_profile(&settings, dir, argv, summary, notes, folded_samples, tools)
 }
 
 /// Why perf's stream did not reach perf.data: reading the stream, or writing
@@ -210,6 +199,8 @@ impl Spool {
             counter.feed(&buffer[..n]);
             self.update(|state| state.0 += n as u64);
         };
+        // perf's compressed records are counted beside the copy: wait for them.
+        counter.finish();
         // Ended, with or without an error: the feeder must not wait forever.
         self.update(|state| state.1 = true);
         result.map(|()| counter)
