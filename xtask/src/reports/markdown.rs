@@ -148,6 +148,11 @@ pub fn run_readme(
                     _ => out.push('\n'),
                 }
             }
+            if let Some(what) = &profile.perf_data {
+                if !profile.files.iter().any(|file| file == "perf.data") {
+                    let _ = writeln!(out, "- {prefix}perf.data: {what}");
+                }
+            }
         }
         if let Some(memory) = &scale.memory {
             for file in ["memory.json", "memory-flamegraph.svg", "memory.folded"]

@@ -53,6 +53,10 @@ pub struct Args {
     /// code, as `perf report --no-inline` [default: defaults.inline_frames].
     #[arg(long)]
     pub no_inline: bool,
+    /// Keep the raw perf.data in the result, for `perf report -i` and
+    /// `perf annotate -i` later (about 15 MB a second of run) [default: defaults.keep_perf_data].
+    #[arg(long)]
+    pub keep_perf_data: bool,
 }
 
 /// One scale to run: its name and parameter values.
@@ -116,6 +120,7 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         }
         let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
         options.inline_frames &= !args.no_inline;
+        options.keep_perf_data |= args.keep_perf_data;
         let title = format!(
             "{} {}",
             workload_name,
@@ -123,9 +128,15 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         );
         let subtitle = format!("commit {} · {}", git.short(), planned.name);
         let measured = run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes)
-            .and_then(|scale| {
-                if scale.cpu_profile.is_some() {
+            .and_then(|mut scale| {
+                if let Some(cpu) = scale.cpu_profile.as_mut() {
                     flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
+                    cpu_profile::settle_perf_data(
+                        &options,
+                        &dir,
+                        &mut cpu.files,
+                        &mut cpu.perf_data,
+                    )?;
                 }
                 if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
                     flamegraph::write_memory_svg(&dir, &title, profiler.name())?;

@@ -107,7 +107,6 @@ fn measure(
         inline_frames: inline,
         kernel_frames: options.kernel_frames,
         mmap_pages: None,
-        compress: false,
     };
     let shell = xshell::Shell::new()?;
     let script_args = perf::script_args(&settings, &data);

@@ -90,6 +90,9 @@ pub struct Args {
     /// With --rev/--side: CPU profiles without inline frames [default: defaults.inline_frames].
     #[arg(long)]
     pub no_inline: bool,
+    /// With --rev/--side: keep each side's raw perf.data [default: defaults.keep_perf_data].
+    #[arg(long)]
+    pub keep_perf_data: bool,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -106,6 +109,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             ("--workload", args.workload.is_some()),
             ("--no-profile", args.no_profile),
             ("--no-inline", args.no_inline),
+            ("--keep-perf-data", args.keep_perf_data),
         ];
         let given: Vec<&str> = measuring_flags
             .iter()
@@ -262,7 +266,8 @@ fn measure_sides(
             let cpu = if profile {
                 let mut options = cpu_profile::Options::new(config, None, None);
                 options.inline_frames &= !args.no_inline;
-                let cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
+                options.keep_perf_data |= args.keep_perf_data;
+                let mut cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
                 let subtitle = match &side.commit {
                     Some(commit) => format!("{} ({})", side.who(), short_hash(commit)),
                     None => format!("{} (working tree)", side.who()),
@@ -271,6 +276,12 @@ fn measure_sides(
                     &pending.dir,
                     &format!("{} {}", side.name, format_params(&shown)),
                     &subtitle,
+                )?;
+                cpu_profile::settle_perf_data(
+                    &options,
+                    &pending.dir,
+                    &mut cpu.files,
+                    &mut cpu.perf_data,
                 )?;
                 Some(cpu)
             } else {

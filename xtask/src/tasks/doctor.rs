@@ -78,13 +78,8 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
         ready: sampler.is_some(),
         detail: match (sampler, tools.platform) {
             (Some(tool), Platform::Linux) => format!(
-                "{} with inline frames (read in process, no addr2line needed){}",
-                tool.name,
-                if tools.perf_zstd {
-                    ", perf.data compressed (zstd)"
-                } else {
-                    ", perf.data uncompressed (this perf has no zstd)"
-                }
+                "{} with inline frames (read in process: no addr2line needed)",
+                tool.name
             ),
             (Some(tool), _) => tool.name.to_string(),
             (None, _) => "no usable CPU sampler".into(),

@@ -29,6 +29,10 @@ pub struct Args {
     /// code, as `perf report --no-inline` [default: defaults.inline_frames].
     #[arg(long)]
     pub no_inline: bool,
+    /// Keep the raw perf.data in the result, for `perf report -i` and
+    /// `perf annotate -i` later (about 15 MB a second of run) [default: defaults.keep_perf_data].
+    #[arg(long)]
+    pub keep_perf_data: bool,
     /// Also copy the SVG to this file.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -62,13 +66,16 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let shown = workload.used_params(&values);
     let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
     options.inline_frames &= !args.no_inline;
+    options.keep_perf_data |= args.keep_perf_data;
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = format!("commit {}", git.short());
     let pending = Store::new(config.results_dir()).begin(&args.label)?;
-    let profiled = cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|p| {
-        flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
-        Ok(p)
-    });
+    let profiled =
+        cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|mut p| {
+            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+            cpu_profile::settle_perf_data(&options, &pending.dir, &mut p.files, &mut p.perf_data)?;
+            Ok(p)
+        });
     let profile = match profiled {
         Ok(profile) => crate::results::record::CpuProfile::from(profile),
         Err(error) => return Err(pending.fail(error)),

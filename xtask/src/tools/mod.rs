@@ -96,8 +96,6 @@ pub struct Toolbox {
     /// events. Probed only by doctor ([`Toolbox::with_hardware_counters`]):
     /// no other task needs the extra `perf stat` at start-up.
     pub hardware_counters: Option<bool>,
-    /// perf can compress its recordings (`-z`, built with zstd).
-    pub perf_zstd: bool,
     pub heaptrack: Tool,
     pub heaptrack_print: Tool,
     pub valgrind: Tool,
@@ -122,9 +120,6 @@ impl Toolbox {
                 perf.fix = Some("sudo sysctl -w kernel.perf_event_paranoid=1".into());
             }
         }
-        // Inline frames need no addr2line: the flamegraph engine reads the
-        // DWARF itself (tools::inline_frames).
-        let perf_zstd = perf.path.as_deref().is_some_and(perf::has_zstd);
         let macos_fix = |what: &str| Some(format!("xcode-select --install   # provides {what}"));
         Toolbox {
             platform,
@@ -134,7 +129,6 @@ impl Toolbox {
             perf_event_paranoid,
             root,
             hardware_counters: None,
-            perf_zstd,
             heaptrack: detect("heaptrack", &["--version"], distro.install("heaptrack")),
             heaptrack_print: detect(
                 "heaptrack_print",

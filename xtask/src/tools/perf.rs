@@ -20,28 +20,11 @@ pub struct Settings {
     pub kernel_frames: bool,
     /// perf's ring buffer per CPU, in pages (`--mmap-pages`); perf's default without.
     pub mmap_pages: Option<u32>,
-    /// perf record compresses its data with zstd (`-z`): a tenth or less of
-    /// the size, and perf report / script / annotate read it as is.
-    pub compress: bool,
 }
 
 /// run.json's `symbolizer` when inline frames come from [`super::inline_frames`].
 pub const IN_PROCESS_INLINE: &str =
     "inline frames read in process from DWARF (addr2line crate, gimli), perf script --no-inline";
-
-/// Whether this perf can compress its recordings (`perf version
-/// --build-options` lists `zstd: [ on  ]`).
-pub fn has_zstd(perf: &Path) -> bool {
-    super::probe(perf, &["version", "--build-options"])
-        .is_some_and(|output| build_options_have_zstd(&String::from_utf8_lossy(&output.stdout)))
-}
-
-fn build_options_have_zstd(text: &str) -> bool {
-    text.lines().any(|line| {
-        let mut words = line.split_whitespace();
-        words.next() == Some("zstd:") && words.next() == Some("[") && words.next() == Some("on")
-    })
-}
 
 /// `perf record` of a program we start.
 pub fn record_args(
@@ -97,11 +80,6 @@ fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
     }
     if !settings.kernel_frames {
         argv.push("--all-user".into());
-    }
-    if settings.compress {
-        // zstd level 1, perf's default for -z: fast enough to keep up with
-        // the ring buffer, and dwarf stack copies shrink 20-60×.
-        argv.push("-z".into());
     }
     // Not `--quiet`: its stderr summary (samples, lost chunks) goes into the report.
     argv
@@ -353,19 +331,9 @@ pub struct StreamCounter {
     lost_samples: u64,
     /// Set when the stream is not what it should be; counting stops.
     pub error: Option<String>,
-    /// Bytes of the current record to hand to the decompressor before
-    /// skipping the rest (a compressed record's payload).
-    capture: u64,
-    /// The records inside perf's compressed records (`perf record -z`),
-    /// counted in a thread of their own as the stream passes.
-    compressed: Option<Decompressor>,
 }
 
 const RECORD_LOST: u32 = 2;
-/// `PERF_RECORD_COMPRESSED`: header, then zstd data; and
-/// `PERF_RECORD_COMPRESSED2` (perf 6.12+): header, u64 data size, data, padding.
-const RECORD_COMPRESSED: u32 = 81;
-const RECORD_COMPRESSED2: u32 = 83;
 const RECORD_SAMPLE: u32 = 9;
 const RECORD_LOST_SAMPLES: u32 = 13;
 
@@ -377,35 +345,9 @@ impl StreamCounter {
         self.lost_samples.max(self.lost_records)
     }
 
-    /// Ends the stream: the records inside compressed ones are counted in.
-    /// Call it once all bytes were fed.
-    pub fn finish(&mut self) {
-        let Some(decompressor) = self.compressed.take() else {
-            return;
-        };
-        match decompressor.finish() {
-            Ok(inner) => {
-                self.samples += inner.samples;
-                self.lost_records += inner.lost_records;
-                self.lost_samples += inner.lost_samples;
-            }
-            Err(error) => self.error = Some(error),
-        }
-    }
-
     /// Takes the next bytes of the stream, in any chunking.
     pub fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() && self.error.is_none() {
-            if self.capture > 0 {
-                let n = self.capture.min(data.len() as u64) as usize;
-                self.capture -= n as u64;
-                self.skip -= n as u64;
-                self.compressed
-                    .get_or_insert_with(Decompressor::start)
-                    .send(&data[..n]);
-                data = &data[n..];
-                continue;
-            }
             if self.skip > 0 {
                 let n = self.skip.min(data.len() as u64);
                 self.skip -= n;
@@ -436,8 +378,6 @@ impl StreamCounter {
             RECORD_LOST => 24,
             // header, u64 lost
             RECORD_LOST_SAMPLES => 16,
-            // header, u64 data size
-            RECORD_COMPRESSED2 => 16,
             _ => 8,
         };
         needed.min(size.max(8))
@@ -469,129 +409,8 @@ impl StreamCounter {
                 _ => {}
             }
             self.skip = size - self.head.len() as u64;
-            self.capture = match kind {
-                RECORD_COMPRESSED => self.skip,
-                RECORD_COMPRESSED2 if self.head.len() >= 16 => u64_at(&self.head, 8).min(self.skip),
-                _ => 0,
-            };
         }
         self.head.clear();
-    }
-}
-
-/// The zstd stream inside perf's compressed records, decompressed and its
-/// records counted in a thread of its own, so that the copy of perf's
-/// stream never waits for it. perf compresses its ring buffer chunk by chunk
-/// into one zstd frame, flushed (not ended) at each record: the
-/// concatenated payloads are one stream of whole records.
-struct Decompressor {
-    sender: Option<std::sync::mpsc::Sender<Vec<u8>>>,
-    counting: std::thread::JoinHandle<Result<StreamCounter, String>>,
-}
-
-impl std::fmt::Debug for Decompressor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Decompressor")
-    }
-}
-
-impl Decompressor {
-    fn start() -> Decompressor {
-        let (sender, receiver) = std::sync::mpsc::channel::<Vec<u8>>();
-        let counting = std::thread::spawn(move || {
-            let mut source = Received {
-                receiver,
-                chunk: Vec::new(),
-                at: 0,
-                ended: false,
-            };
-            // The records inside start right away, with no file header.
-            let mut inner = StreamCounter {
-                started: true,
-                ..StreamCounter::default()
-            };
-            let mut decoder = ruzstd::decoding::FrameDecoder::new();
-            let result = decoder
-                .init(&mut source)
-                .map_err(|e| format!("perf's compressed data has no zstd frame: {e}"));
-            while result.is_ok() {
-                let decoded = decoder.decode_blocks(
-                    &mut source,
-                    ruzstd::decoding::BlockDecodingStrategy::UptoBlocks(1),
-                );
-                if let Some(bytes) = decoder.collect() {
-                    inner.feed(&bytes);
-                }
-                match decoded {
-                    Ok(true) => break,
-                    Ok(false) => {}
-                    Err(e) => {
-                        inner.error = Some(format!("perf's compressed data is damaged: {e}"));
-                        break;
-                    }
-                }
-            }
-            // Drain, so that the sender never sends into a receiver gone.
-            while source.receiver.recv().is_ok() {}
-            result?;
-            match inner.error.take() {
-                Some(error) => Err(error),
-                None => Ok(inner),
-            }
-        });
-        Decompressor {
-            sender: Some(sender),
-            counting,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        if let Some(sender) = &self.sender {
-            // A receiver gone has failed: its error comes from `finish`.
-            let _ = sender.send(bytes.to_vec());
-        }
-    }
-
-    fn finish(mut self) -> Result<StreamCounter, String> {
-        self.sender = None;
-        self.counting
-            .join()
-            .map_err(|_| "the decompression of perf's data panicked".to_string())?
-    }
-}
-
-/// The compressed payloads as one byte stream, as they arrive, closed by an
-/// empty last block: perf flushes its zstd stream at every record but never
-/// ends the frame, and the decoder hands out its last window of output only
-/// once the frame has ended.
-struct Received {
-    receiver: std::sync::mpsc::Receiver<Vec<u8>>,
-    chunk: Vec<u8>,
-    at: usize,
-    ended: bool,
-}
-
-/// A zstd block header (3 bytes, little-endian: last-block bit, type raw,
-/// size 0), then room for a content checksum, which is not verified.
-const ZSTD_END: [u8; 7] = [1, 0, 0, 0, 0, 0, 0];
-
-impl Read for Received {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        while self.at == self.chunk.len() {
-            match self.receiver.recv() {
-                Ok(chunk) => self.chunk = chunk,
-                Err(_) if !self.ended => {
-                    self.ended = true;
-                    self.chunk = ZSTD_END.to_vec();
-                }
-                Err(_) => return Ok(0),
-            }
-            self.at = 0;
-        }
-        let n = buffer.len().min(self.chunk.len() - self.at);
-        buffer[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
     }
 }
 
@@ -631,7 +450,6 @@ pub fn count_records_in(
         counter.feed(chunk);
         data.consume(n);
     }
-    counter.finish();
     Ok(counter)
 }
 
@@ -788,7 +606,6 @@ mod tests {
             inline_frames: true,
             kernel_frames: true,
             mmap_pages: None,
-            compress: false,
         };
         let argv = record_args(
             &settings,
@@ -817,15 +634,6 @@ mod tests {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         assert!(words.ends_with(&["--no-inline".to_string()]));
-        assert!(!words.contains(&"-z".to_string()));
-        let compressed = Settings {
-            compress: true,
-            ..fp.clone()
-        };
-        assert!(
-            record_args(&compressed, Path::new("p"), Path::new("/bin/x"), &[])
-                .contains(&"-z".into())
-        );
         assert!(attach_args(&fp, Path::new("p"), 42).ends_with(&["--pid".into(), "42".into()]));
     }
 

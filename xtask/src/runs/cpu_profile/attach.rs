@@ -29,7 +29,7 @@ pub fn attach(
     pid: i32,
 ) -> anyhow::Result<Attached> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, notes) = perf_settings(options, tools);
+    let (settings, notes) = perf_settings(options);
     // perf starts with its events off and turns them on when told through a
     // control FIFO, then acknowledges: the load starts only once perf samples.
     // In the temp directory: perf splits `--control fifo:A,B` on commas, and

@@ -34,6 +34,9 @@ pub struct Options {
     pub kernel_frames: bool,
     /// Inline frames added from the program's DWARF (`--no-inline`: off).
     pub inline_frames: bool,
+    /// The raw perf.data stays in the result (`--keep-perf-data`); otherwise
+    /// the task removes it once its reports are written.
+    pub keep_perf_data: bool,
 }
 
 impl Options {
@@ -48,6 +51,7 @@ impl Options {
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
             inline_frames: config.defaults.inline_frames,
+            keep_perf_data: config.defaults.keep_perf_data,
         }
     }
 }
@@ -92,17 +96,8 @@ pub fn profile(
     }
 }
 
-pub(super) fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec<String>) {
+pub(super) fn perf_settings(options: &Options) -> (perf::Settings, Vec<String>) {
     let mut notes = Vec::new();
-    let compress = tools.perf_zstd;
-    if !compress {
-        notes.push(
-            "perf.data is not compressed: this perf was built without zstd (`perf version \
-             --build-options`), and a recording takes about 15 MB a second at 997 Hz with \
-             dwarf stacks"
-                .into(),
-        );
-    }
     let ring = perf::ring_buffer(
         options.frequency,
         options.call_graph,
@@ -115,7 +110,6 @@ pub(super) fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settin
         inline_frames: options.inline_frames,
         kernel_frames: options.kernel_frames,
         mmap_pages: Some(ring.pages),
-        compress,
     };
     (settings, notes)
 }
@@ -141,7 +135,11 @@ pub(super) fn finish_profile(
     if record.data_mb.is_none_or(|mb| mb == 0.0) {
         record.data_mb = Some(kept as f64 / 1e6);
     }
-    let perf_data = Some(perf_data_description(settings.compress, kept));
+    let perf_data = Some(format!(
+        "perf's raw recording ({:.1} MB): `perf report -i perf.data` and `perf annotate -i \
+         perf.data` read it",
+        kept as f64 / 1e6
+    ));
     Ok(CpuProfile {
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
         frequency: settings.frequency,
@@ -157,20 +155,31 @@ pub(super) fn finish_profile(
     })
 }
 
-/// What the result's README says beside perf.data.
-fn perf_data_description(compressed: bool, bytes: u64) -> String {
-    let size = format!("{:.1} MB", bytes as f64 / 1e6);
-    if compressed {
-        format!(
-            "perf's raw recording, kept, zstd-compressed by perf (`perf record -z`), {size}: \
-             `perf report -i perf.data` and `perf annotate -i perf.data` read it as is"
-        )
-    } else {
-        format!(
-            "perf's raw recording, kept uncompressed ({size}: this perf has no zstd): \
-             `perf report -i perf.data` reads it"
-        )
+/// Removes perf.data from a profile's result unless it is to be kept: the
+/// task calls it once every report that reads perf.data is written. A 3.4 s
+/// run of the demo records about 50 MB, and `cpu.folded` holds what the
+/// reports need. (perf's own compression, `-z`, is no way out with perf 6.1:
+/// `perf annotate` and `perf report --stats` cannot decompress a recording
+/// made through a pipe, as the pipeline makes it.)
+pub fn settle_perf_data(
+    options: &Options,
+    dir: &Path,
+    files: &mut Vec<String>,
+    perf_data: &mut Option<String>,
+) -> anyhow::Result<()> {
+    let data = dir.join(PERF_DATA);
+    if options.keep_perf_data || !data.is_file() {
+        return Ok(());
     }
+    let bytes = std::fs::metadata(&data).map_or(0, |m| m.len());
+    std::fs::remove_file(&data).with_context(|| format!("cannot remove {}", data.display()))?;
+    files.retain(|file| file != PERF_DATA);
+    *perf_data = Some(format!(
+        "not kept ({:.1} MB): `--keep-perf-data` or `keep_perf_data = true` in [defaults] keeps \
+         it for `perf report -i` and `perf annotate -i`",
+        bytes as f64 / 1e6
+    ));
+    Ok(())
 }
 
 /// How frames were named, for run.json.

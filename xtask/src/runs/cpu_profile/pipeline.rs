@@ -31,7 +31,7 @@ pub(super) fn profile_with_perf(
     dir: &Path,
 ) -> anyhow::Result<CpuProfile> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, notes) = perf_settings(options, tools);
+    let (settings, notes) = perf_settings(options);
     let data = dir.join(PERF_DATA);
 
     // perf record starts the workload itself: an exec in between (a wrapper)
@@ -199,8 +199,6 @@ impl Spool {
             counter.feed(&buffer[..n]);
             self.update(|state| state.0 += n as u64);
         };
-        // perf's compressed records are counted beside the copy: wait for them.
-        counter.finish();
         // Ended, with or without an error: the feeder must not wait forever.
         self.update(|state| state.1 = true);
         result.map(|()| counter)

@@ -31,7 +31,6 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
         inline_frames: false,
         kernel_frames: false,
         mmap_pages: None,
-        compress: false,
     };
     let data = dir.join("perf.data");
     let spec = Spec::new(&perf).args(perf::record_args(
@@ -90,12 +89,13 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         call_graph: CallGraph::Dwarf,
         kernel_frames: false,
         inline_frames: true,
+        keep_perf_data: true,
     };
     let profile = profile(&prepared, &tools, &options, &dir).unwrap();
     assert!(profile.folded_samples > 20, "{profile:?}");
 
     assert_eq!(profile.symbolizer, perf::IN_PROCESS_INLINE);
-    let (settings, _) = perf_settings(&options, &tools);
+    let (settings, _) = perf_settings(&options);
     let mut script = std::process::Command::new(&perf_path);
     script.args(perf::script_args(&settings, &dir.join(PERF_DATA)));
     let text = script
@@ -245,7 +245,6 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
         inline_frames: true,
         kernel_frames: false,
         mmap_pages: None,
-        compress: false,
     };
     for (i, (program, args)) in programs.iter().enumerate() {
         let data = dir.join(format!("perf-{i}.data"));
