@@ -317,3 +317,46 @@ mod tests {
         }
     }
 }
+
+/// Against a fixture pair: `perf script` of one recording, once with
+/// `--no-inline` and once as perf prints it with gimli's addr2line on PATH.
+#[cfg(test)]
+mod against_perf {
+    use super::*;
+
+    /// The fixture: a C program (`inline/inl.c`, `gcc -O2 -g -fPIE -pie`
+    /// linked by rust-lld, whose text lies 0x1000 above its file offset, as
+    /// in Rust programs), recorded with `perf record --call-graph dwarf`;
+    /// 150 samples of `perf script --no-inline -F
+    /// comm,pid,tid,time,event,ip,sym,symoff,dso` and of `perf script -F
+    /// comm,pid,tid,time,event,ip,sym,dso` with gimli's addr2line 0.27 first on
+    /// PATH. The binary's path reads `@BINARY@`; glibc's reads
+    /// `/nonexistent/libc.so.6`, with its frames as perf prints them without
+    /// debug information (glibc differs from machine to machine).
+    #[test]
+    fn expanded_frames_fold_like_perf_with_gimli_addr2line() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perf/inline");
+        let binary = dir.join("inl-pie");
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .unwrap()
+                .replace("@BINARY@", binary.to_str().unwrap())
+        };
+        let plain = read("script-no-inline.txt");
+        let gimli = read("script-gimli-addr2line.txt");
+        let fold = |text: &[u8]| {
+            let mut folded = Vec::new();
+            crate::tools::perf::fold(text, &mut folded).unwrap();
+            String::from_utf8(folded).unwrap()
+        };
+        let mut expanded = Vec::new();
+        Expand::new(plain.as_bytes())
+            .read_to_end(&mut expanded)
+            .unwrap();
+        let ours = fold(&expanded);
+        assert_eq!(ours, fold(gimli.as_bytes()));
+        // Not a comparison of two texts without inline frames.
+        assert!(ours.contains(";work;step "), "{ours}");
+        assert_ne!(ours, fold(plain.as_bytes()));
+    }
+}
