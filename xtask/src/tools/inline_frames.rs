@@ -22,11 +22,13 @@ use std::collections::HashMap;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
+/// A loaded segment: `(file offset, size in the file, address)`.
+type Segment = (u64, u64, u64);
+
 /// The inline frames of one program or library, looked up once per address.
 struct Binary {
     loader: addr2line::Loader,
-    /// `(file offset, size in the file, address)` of each loaded segment.
-    segments: Vec<(u64, u64, u64)>,
+    segments: Vec<Segment>,
     /// Function names at an address, innermost first; empty: no debug
     /// information there (the frame stays as perf printed it).
     frames: HashMap<u64, Vec<String>>,
@@ -83,7 +85,7 @@ fn function_names(loader: &addr2line::Loader, address: u64) -> Vec<String> {
 /// The loaded segments of an ELF file, and where its DWARF is when a
 /// separate file holds it (a distribution's debug package); `None` for
 /// anything but ELF (perf's `[vdso]`, a JIT's map file, a file gone).
-fn read_elf(path: &Path) -> Option<(Vec<(u64, u64, u64)>, Option<PathBuf>)> {
+fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
     use object::{Object, ObjectSegment};
     let file = std::fs::File::open(path).ok()?;
     // SAFETY: the map is only read, as addr2line's loader maps it too. A
@@ -192,7 +194,7 @@ impl Symbolizer {
     }
 }
 
-/// Whether DWARF's name of a function and perf's symbol name it the same,
+/// Whether DWARF's name of a function and perf's symbol name the same one,
 /// as perf compares them: after demangling (perf demangles the symbol, and
 /// addr2line's linkage name before it compares).
 fn same_function(dwarf_name: &str, perf_symbol: &str) -> bool {
