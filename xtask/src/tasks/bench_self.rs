@@ -34,6 +34,9 @@ pub struct Args {
     /// The workload [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
+    /// Profile without inline frames, to see what they cost [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -138,7 +141,8 @@ fn measure(
     variants: &[(String, workload::Prepared)],
     scratch: &std::path::Path,
 ) -> anyhow::Result<String> {
-    let options = cpu_profile::Options::new(config, None, None);
+    let mut options = cpu_profile::Options::new(config, None, None);
+    options.inline_frames &= !args.no_inline;
     let inline = options.inline_frames;
     let cargo_flamegraph = which::which("flamegraph").ok();
     eprintln!(
