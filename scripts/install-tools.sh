@@ -4,7 +4,8 @@
 # Used by .ci/run and suggested by `cargo xtask doctor`. Safe to re-run.
 #
 #   scripts/install-tools.sh                 # what is missing, nothing else
-#   scripts/install-tools.sh --fast-addr2line  # also gimli's addr2line (inline frames in flamegraphs)
+#   scripts/install-tools.sh --fast-addr2line  # also gimli's addr2line: not needed for inline frames
+#                                              # (read in process), only for the test comparing them with perf's
 set -euo pipefail
 
 sudo_if_needed() {

@@ -11,7 +11,8 @@ fn a_flamegraph_annotates_its_hottest_functions_and_annotate_adds_one() {
         return;
     }
     let sandbox = Sandbox::new("annotate", "");
-    let output = sandbox.xtask(&["flamegraph", "--subs", "20000"]);
+    // perf.data stays only when asked, and `annotate` later reads it.
+    let output = sandbox.xtask(&["flamegraph", "--subs", "20000", "--keep-perf-data"]);
     assert!(output.status.success(), "{}", text(&output));
     let dir = sandbox.results()[0].clone();
     let run: serde_json::Value =
@@ -70,8 +71,17 @@ fn a_flamegraph_annotates_its_hottest_functions_and_annotate_adds_one() {
         "{out}"
     );
 
-    // Without the raw data: says so, and how to keep it.
-    std::fs::remove_file(dir.join("perf.data")).unwrap();
+    // A flamegraph as made by default, without the raw data: its own
+    // annotations are there, and a later one says how to keep the data.
+    let output = sandbox.xtask(&["flamegraph", "--subs", "20000", "--label", "plain"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let dir = sandbox
+        .results()
+        .into_iter()
+        .find(|d| d.to_string_lossy().ends_with("-plain"))
+        .unwrap();
+    assert!(!dir.join("perf.data").exists());
+    assert!(dir.join("annotate").is_dir());
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     let output = sandbox.xtask(&["annotate", &name, function]);
     let out = text(&output);

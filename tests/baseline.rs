@@ -454,6 +454,7 @@ fn flamegraphs_keep_every_sample_perf_recorded() {
                     freq,
                     "--label",
                     &label,
+                    "--keep-perf-data",
                 ]);
                 let out = text(&output);
                 assert!(output.status.success(), "{what}: {out}");
@@ -744,4 +745,87 @@ args = ["-c", "sleep 1.5; echo 'Connection reset by peer' >&2; exit 1"]
     assert!(out.contains("server: out of memory, giving up"), "{out}");
     assert!(out.contains("the load then failed"), "{out}");
     assert!(sandbox.results().is_empty());
+}
+
+/// A flamegraph has inline frames with nothing but perf installed (read in
+/// process from the demo's DWARF), `--no-inline` turns them off, and
+/// perf.data stays in the result only when asked, as its README says.
+#[test]
+fn flamegraphs_have_inline_frames_and_keep_perf_data_only_when_asked() {
+    if !has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let sandbox = Sandbox::new("inline", "");
+    let mut frames = Vec::new();
+    for (label, extra) in [("inline", None), ("plain", Some("--no-inline"))] {
+        let mut args = vec!["flamegraph", "--subs", "3000", "--label", label];
+        args.extend(extra);
+        let output = sandbox.xtask(&args);
+        assert!(output.status.success(), "{label}: {}", text(&output));
+        let dir = sandbox
+            .results()
+            .into_iter()
+            .find(|d| d.to_string_lossy().ends_with(label))
+            .unwrap();
+        assert!(
+            !dir.join("perf.data").exists(),
+            "{label}: perf.data kept unasked"
+        );
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(readme.contains("- perf.data: not kept ("), "{readme}");
+        let run = read_json(&dir.join("run.json"));
+        let symbolizer = run["scales"][0]["cpu_profile"]["symbolizer"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let folded = std::fs::read_to_string(dir.join("cpu.folded")).unwrap();
+        let names: std::collections::BTreeSet<String> = folded
+            .lines()
+            .filter_map(|l| l.rsplit_once(' '))
+            .flat_map(|(stack, _)| stack.split(';').map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        frames.push((symbolizer, names));
+    }
+    let (inline, plain) = (&frames[0], &frames[1]);
+    assert!(
+        inline.0.starts_with("inline frames read in process"),
+        "{}",
+        inline.0
+    );
+    assert!(plain.0.starts_with("--no-inline"), "{}", plain.0);
+    // Functions Rust inlined into the demo's hot loop appear only with inline frames.
+    let only_inline = inline.1.difference(&plain.1).count();
+    assert!(
+        only_inline >= 10,
+        "only {only_inline} functions more with inline frames: {:?}",
+        inline.1.difference(&plain.1).collect::<Vec<_>>()
+    );
+
+    let output = sandbox.xtask(&[
+        "flamegraph",
+        "--subs",
+        "3000",
+        "--label",
+        "kept",
+        "--keep-perf-data",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let dir = sandbox
+        .results()
+        .into_iter()
+        .find(|d| d.to_string_lossy().ends_with("kept"))
+        .unwrap();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains("- [perf.data](perf.data): perf's raw recording ("),
+        "{readme}"
+    );
+    let report = Command::new("perf")
+        .args(["report", "--stdio", "-i"])
+        .arg(dir.join("perf.data"))
+        .output()
+        .unwrap();
+    assert!(report.status.success());
+    assert!(String::from_utf8_lossy(&report.stdout).contains("cdr_demo::"));
 }

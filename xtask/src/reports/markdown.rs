@@ -140,7 +140,18 @@ pub fn run_readme(
         let prefix = scale.dir_prefix(record.scales.len() > 1);
         if let Some(profile) = &scale.cpu_profile {
             for file in &profile.files {
-                let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
+                let _ = write!(out, "- [{prefix}{file}]({prefix}{file})");
+                match &profile.perf_data {
+                    Some(what) if file == "perf.data" => {
+                        let _ = writeln!(out, ": {what}");
+                    }
+                    _ => out.push('\n'),
+                }
+            }
+            if let Some(what) = &profile.perf_data {
+                if !profile.files.iter().any(|file| file == "perf.data") {
+                    let _ = writeln!(out, "- {prefix}perf.data: {what}");
+                }
             }
         }
         if let Some(memory) = &scale.memory {

@@ -70,6 +70,14 @@ pub struct Args {
     /// (no timed runs), for --run-for seconds or until Ctrl-C; it is left running.
     #[arg(long, value_name = "PID", conflicts_with_all = ["workload", "scale", "scenario", "memory", "no_profile", "runs", "warmup"])]
     pub pid: Option<i32>,
+    /// No inline frames in the CPU profile: only the functions that hold the
+    /// code, as `perf report --no-inline` [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
+    /// Keep the raw perf.data in the result, for `perf report -i` and
+    /// `perf annotate -i` later (about 15 MB a second of run) [default: defaults.keep_perf_data].
+    #[arg(long)]
+    pub keep_perf_data: bool,
 }
 
 /// One scale to run: its name and parameter values.
@@ -203,6 +211,8 @@ fn record_one(
         }
         let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
         options.off_cpu = args.off_cpu;
+        options.inline_frames &= !args.no_inline;
+        options.keep_perf_data |= args.keep_perf_data;
         let title = format!(
             "{} {}",
             workload_name,
@@ -218,6 +228,12 @@ fn record_one(
                         cpu_profile::profile_extras(&prepared.main, &tools, &options, &dir)?;
                     flamegraph::write_extra_files(&dir, &extras, &title, &subtitle)?;
                     extras.add_to(&mut profile.files, &mut profile.notes);
+                    cpu_profile::settle_perf_data(
+                        &options,
+                        &dir,
+                        &mut profile.files,
+                        &mut profile.perf_data,
+                    )?;
                 }
                 if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
                     flamegraph::write_memory_svg(&dir, &title, profiler.name())?;

@@ -3,8 +3,11 @@
 //! the same run, never one absolute time.
 //!
 //! 1. Flamegraph overhead: the flamegraph task's engine end to end (perf
-//!    record, perf script, folding, SVG) divided by the bare workload's wall
-//!    time, rounds interleaved (bare, profiled, bare, profiled, ...).
+//!    record, perf script, inline frames, folding, SVG) divided by the bare
+//!    workload's wall time, rounds interleaved (bare, profiled, bare,
+//!    profiled, ...), with one worker thread and with every core busy
+//!    (`--workers` = cores, when the workload has a `workers` parameter), and
+//!    cargo-flamegraph's `flamegraph` on the same runs when it is installed.
 //! 2. Folding throughput: our streamed folding of `perf script` text against
 //!    the `inferno-collapse-perf` binary on the same bytes, and our peak RSS
 //!    while folding a large input (it should stay flat).
@@ -31,6 +34,9 @@ pub struct Args {
     /// The workload [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
+    /// Profile without inline frames, to see what they cost [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -39,17 +45,92 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let perf_path = tools.perf.path()?.to_path_buf();
     let (name, workload) = config.workload(args.workload.as_deref())?;
     let values = config.param_values(None, params);
-    let prepared = workload::prepare(config, name, workload, &values)?;
-    for warning in &prepared.warnings {
+    // One worker thread, then every core busy, where the workload says how many.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut variants = Vec::new();
+    if workload.used_params(&values).contains_key(WORKERS) {
+        for workers in [1, cores] {
+            let mut values = values.clone();
+            values.insert(WORKERS.into(), workers.to_string());
+            let label = if workers == 1 {
+                "1 worker".to_string()
+            } else {
+                format!("{workers} workers (every core)")
+            };
+            variants.push((label, workload::prepare(config, name, workload, &values)?));
+        }
+        variants.dedup_by(|a, b| a.1.args == b.1.args);
+    } else {
+        eprintln!("note: `{name}` has no `{WORKERS}` parameter: measured as configured only");
+        variants.push((
+            "as configured".to_string(),
+            workload::prepare(config, name, workload, &values)?,
+        ));
+    }
+    for warning in variants.iter().flat_map(|(_, p)| &p.warnings) {
         eprintln!("{warning}");
     }
     let scratch = std::env::temp_dir().join(format!("xtask-bench-self-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
-    let result = measure(config, args, &tools, &perf_path, &prepared, &scratch);
+    let result = measure(config, args, &tools, &perf_path, &variants, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let report = result?;
     print!("{report}");
     Ok(0)
+}
+
+/// The demo's parameter for its worker threads.
+const WORKERS: &str = "workers";
+
+/// The wall times of one variant's interleaved rounds.
+#[derive(Default)]
+struct Rounds {
+    bare: Vec<f64>,
+    ours: Vec<f64>,
+    /// cargo-flamegraph's `flamegraph`, when installed.
+    theirs: Vec<f64>,
+    /// "samples in the flamegraph/lost" per round of ours.
+    samples: Vec<String>,
+}
+
+fn median(values: &[f64]) -> f64 {
+    crate::stats::summarize(values).map_or(f64::NAN, |s| s.median)
+}
+
+/// The median of per-round ratios `profiled / bare`.
+fn ratio(profiled: &[f64], bare: &[f64]) -> f64 {
+    let ratios: Vec<f64> = profiled.iter().zip(bare).map(|(p, b)| p / b).collect();
+    median(&ratios)
+}
+
+/// One round of cargo-flamegraph on `prepared`: `flamegraph -o SVG -- PROGRAM ARGS`
+/// (its own perf record, perf script and inferno), in `dir`.
+fn time_cargo_flamegraph(
+    binary: &std::path::Path,
+    prepared: &workload::Prepared,
+    dir: &std::path::Path,
+) -> anyhow::Result<f64> {
+    let mut spec = prepared.spec();
+    spec.program = binary.to_path_buf();
+    spec.args = vec![
+        "-o".into(),
+        dir.join("theirs.svg").into_os_string(),
+        "--".into(),
+    ];
+    spec.args.push(prepared.program.clone().into_os_string());
+    spec.args.extend(prepared.args.iter().cloned());
+    spec.cwd = Some(dir.to_path_buf());
+    let started = Instant::now();
+    let outcome = process::run(spec)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if !outcome.success() {
+        bail!(
+            "cargo-flamegraph failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    Ok(elapsed)
 }
 
 fn measure(
@@ -57,53 +138,76 @@ fn measure(
     args: &Args,
     tools: &Toolbox,
     perf_path: &std::path::Path,
-    prepared: &workload::Prepared,
+    variants: &[(String, workload::Prepared)],
     scratch: &std::path::Path,
 ) -> anyhow::Result<String> {
-    let options = cpu_profile::Options::new(config, None, None);
-    let inline = tools.fast_addr2line_dir.is_some();
+    let mut options = cpu_profile::Options::new(config, None, None);
+    options.inline_frames &= !args.no_inline;
+    let inline = options.inline_frames;
+    let cargo_flamegraph = which::which("flamegraph").ok();
     eprintln!(
-        "flamegraph overhead: {} rounds of bare vs profiled `{}` (inline frames: {})",
+        "flamegraph overhead: {} interleaved rounds of bare vs `cargo xtask flamegraph`{} \
+         (inline frames: {})",
         args.rounds,
-        prepared.name,
-        if inline {
-            "on"
+        if cargo_flamegraph.is_some() {
+            " vs cargo-flamegraph"
         } else {
-            "off, no fast addr2line"
-        }
+            ""
+        },
+        if inline { "on" } else { "off" }
     );
-    run_once(prepared)?; // warm the page cache and the CPU
-    let (mut bare, mut profiled, mut samples) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, prepared) in variants {
+        run_once(prepared)?; // warm the page cache and the CPU
+    }
+    let mut rounds: Vec<Rounds> = variants.iter().map(|_| Rounds::default()).collect();
+    let mut last_data = None;
     for round in 0..args.rounds {
-        let (sample, _) = run_once(prepared)?;
-        bare.push(sample.wall_s);
-        let dir = scratch.join(format!("round-{round}"));
-        std::fs::create_dir_all(&dir)?;
-        let started = Instant::now();
-        let profile = cpu_profile::profile(prepared, tools, &options, &dir)?;
-        // The flamegraph task renders too: the overhead counts it.
-        crate::reports::flamegraph::write_cpu_files(&dir, "bench-self", "")?;
-        profiled.push(started.elapsed().as_secs_f64());
-        // A figure taken on a lossy recording flatters the overhead: say so per round.
-        let lost = profile.record.lost_samples.unwrap_or(0);
-        samples.push(format!("{}/{lost}", profile.folded_samples));
-        eprintln!(
-            "  round {}: bare {:.3} s, flamegraph {:.3} s, {}",
-            round + 1,
-            bare[round as usize],
-            profiled[round as usize],
-            crate::reports::markdown::samples_line(&profile.into())
-        );
-        if lost > 0 {
-            eprintln!("  warning: this round lost samples: its overhead figure is not comparable");
+        for (v, (label, prepared)) in variants.iter().enumerate() {
+            let (sample, _) = run_once(prepared)?;
+            let measured = &mut rounds[v];
+            measured.bare.push(sample.wall_s);
+            let dir = scratch.join(format!("round-{round}-{v}"));
+            std::fs::create_dir_all(&dir)?;
+            let started = Instant::now();
+            let profile = cpu_profile::profile(prepared, tools, &options, &dir)?;
+            // The flamegraph task renders too: the overhead counts it.
+            crate::reports::flamegraph::write_cpu_files(&dir, "bench-self", "")?;
+            measured.ours.push(started.elapsed().as_secs_f64());
+            // A figure taken on a lossy recording flatters the overhead: say so per round.
+            let lost = profile.record.lost_samples.unwrap_or(0);
+            measured
+                .samples
+                .push(format!("{}/{lost}", profile.folded_samples));
+            let theirs = match &cargo_flamegraph {
+                Some(binary) => {
+                    let t = time_cargo_flamegraph(binary, prepared, &dir)?;
+                    measured.theirs.push(t);
+                    format!(", cargo-flamegraph {t:.3} s")
+                }
+                None => String::new(),
+            };
+            eprintln!(
+                "  round {} ({label}): bare {:.3} s, flamegraph {:.3} s{theirs}, {}",
+                round + 1,
+                sample.wall_s,
+                measured.ours.last().unwrap_or(&f64::NAN),
+                crate::reports::markdown::samples_line(&profile.into())
+            );
+            if lost > 0 {
+                eprintln!(
+                    "  warning: this round lost samples: its overhead figure is not comparable"
+                );
+            }
+            // Only the last recording is needed (for the folding below).
+            if let Some(previous) = last_data.replace(dir.clone()) {
+                let _ = std::fs::remove_dir_all(previous);
+            }
         }
     }
-    let ratios: Vec<f64> = bare.iter().zip(&profiled).map(|(b, p)| p / b).collect();
-    let median = |v: &[f64]| crate::stats::summarize(v).map_or(f64::NAN, |s| s.median);
 
     // The perf script text of the last round, cycled up to the requested size.
-    let data = scratch
-        .join(format!("round-{}", args.rounds - 1))
+    let data = last_data
+        .context("no round was run (--rounds 0)")?
         .join(cpu_profile::PERF_DATA);
     let settings = perf::Settings {
         frequency: options.frequency,
@@ -113,9 +217,6 @@ fn measure(
         mmap_pages: None,
     };
     let shell = xshell::Shell::new()?;
-    if let Some(dir) = &tools.fast_addr2line_dir {
-        shell.set_var("PATH", perf::path_with_first(dir)?);
-    }
     let script_args = perf::script_args(&settings, &data);
     let script = xshell::cmd!(shell, "{perf_path} {script_args...}")
         .quiet()
@@ -165,28 +266,43 @@ fn measure(
     let mb = total as f64 / (1024.0 * 1024.0);
     let mut out = String::new();
     out.push_str("| measure | value |\n|---|---:|\n");
-    out.push_str(&format!("| workload | `{}` |\n", prepared.argv().join(" ")));
-    out.push_str(&format!(
-        "| bare run, median of {} | {:.3} s |\n",
-        args.rounds,
-        median(&bare)
-    ));
-    out.push_str(&format!(
-        "| flamegraph end to end, median | {:.3} s |\n",
-        median(&profiled)
-    ));
-    out.push_str(&format!(
-        "| **flamegraph / bare** (median of per-round ratios) | **{:.2}×** |\n",
-        median(&ratios)
-    ));
-    out.push_str(&format!(
-        "| samples in the flamegraph / lost, per round | {} |\n",
-        samples.join(", ")
-    ));
+    for ((label, prepared), measured) in variants.iter().zip(&rounds) {
+        out.push_str(&format!(
+            "| workload, {label} | `{}` |\n",
+            prepared.argv().join(" ")
+        ));
+        out.push_str(&format!(
+            "| bare run, {label}, median of {} | {:.3} s |\n",
+            measured.bare.len(),
+            median(&measured.bare)
+        ));
+        out.push_str(&format!(
+            "| flamegraph end to end, {label}, median | {:.3} s |\n",
+            median(&measured.ours)
+        ));
+        out.push_str(&format!(
+            "| **flamegraph / bare, {label}** (median of per-round ratios) | **{:.2}×** |\n",
+            ratio(&measured.ours, &measured.bare)
+        ));
+        if measured.theirs.is_empty() {
+            out.push_str(&format!(
+                "| cargo-flamegraph / bare, {label} | not installed (`cargo install flamegraph`) |\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "| **cargo-flamegraph / bare, {label}** (same rounds) | **{:.2}×** |\n",
+                ratio(&measured.theirs, &measured.bare)
+            ));
+        }
+        out.push_str(&format!(
+            "| samples in the flamegraph / lost, per round, {label} | {} |\n",
+            measured.samples.join(", ")
+        ));
+    }
     out.push_str(&format!(
         "| inline frames | {} |\n",
         if inline {
-            "yes (gimli addr2line)"
+            "yes (read in process)"
         } else {
             "no (--no-inline)"
         }

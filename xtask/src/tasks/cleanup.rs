@@ -227,8 +227,14 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         .iter()
         .filter(|d| d.action == Action::LeaveAlone)
         .count();
+    // What the results kept take, so that the cost of keeping perf.data shows.
+    let kept_bytes: u64 = decisions
+        .iter()
+        .filter(|d| d.action == Action::Keep)
+        .map(|d| disk_usage(&d.path))
+        .sum();
     println!(
-        "\n{verb} {} director{} ({}{}) in {}; kept {kept}; left alone {alone}",
+        "\n{verb} {} director{} ({}{}) in {}; kept {kept} ({}); left alone {alone}",
         outcome.removed,
         if outcome.removed == 1 { "y" } else { "ies" },
         if args.dry_run {
@@ -237,7 +243,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             "freed "
         },
         format_bytes(outcome.freed as f64),
-        store.dir.display()
+        store.dir.display(),
+        format_bytes(kept_bytes as f64),
     );
     if outcome.failures > 0 {
         eprintln!(

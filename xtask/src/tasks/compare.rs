@@ -90,6 +90,12 @@ pub struct Args {
     /// With --rev/--side: do not count the timed runs with perf stat [default: counting unless defaults.counters = false].
     #[arg(long)]
     pub no_counters: bool,
+    /// With --rev/--side: CPU profiles without inline frames [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
+    /// With --rev/--side: keep each side's raw perf.data [default: defaults.keep_perf_data].
+    #[arg(long)]
+    pub keep_perf_data: bool,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -105,6 +111,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             ("--warmup", args.warmup.is_some()),
             ("--workload", args.workload.is_some()),
             ("--no-profile", args.no_profile),
+            ("--no-inline", args.no_inline),
+            ("--keep-perf-data", args.keep_perf_data),
         ];
         let given: Vec<&str> = measuring_flags
             .iter()
@@ -272,8 +280,10 @@ fn measure_sides(
             );
             let shown = workload.used_params(&side.values);
             let cpu = if profile {
-                let options = cpu_profile::Options::new(config, None, None);
-                let cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
+                let mut options = cpu_profile::Options::new(config, None, None);
+                options.inline_frames &= !args.no_inline;
+                options.keep_perf_data |= args.keep_perf_data;
+                let mut cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
                 let subtitle = match &side.commit {
                     Some(commit) => format!("{} ({})", side.who(), short_hash(commit)),
                     None => format!("{} (working tree)", side.who()),
@@ -282,6 +292,12 @@ fn measure_sides(
                     &pending.dir,
                     &format!("{} {}", side.name, format_params(&shown)),
                     &subtitle,
+                )?;
+                cpu_profile::settle_perf_data(
+                    &options,
+                    &pending.dir,
+                    &mut cpu.files,
+                    &mut cpu.perf_data,
                 )?;
                 Some(cpu)
             } else {

@@ -77,11 +77,8 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
         task: "flamegraph / CPU profile",
         ready: sampler.is_some(),
         detail: match (sampler, tools.platform) {
-            (Some(tool), Platform::Linux) if tools.fast_addr2line_dir.is_some() => {
-                format!("{} with inline frames (fast addr2line)", tool.name)
-            }
             (Some(tool), Platform::Linux) => format!(
-                "{} with --no-inline (binutils addr2line is too slow for inline frames)",
+                "{} with inline frames (read in process: no addr2line needed)",
                 tool.name
             ),
             (Some(tool), _) => tool.name.to_string(),

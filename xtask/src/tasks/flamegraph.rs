@@ -28,6 +28,14 @@ pub struct Args {
     /// Call-graph mode [default: defaults.call_graph].
     #[arg(long, value_enum)]
     pub call_graph: Option<CallGraph>,
+    /// No inline frames in the CPU profile: only the functions that hold the
+    /// code, as `perf report --no-inline` [default: defaults.inline_frames].
+    #[arg(long)]
+    pub no_inline: bool,
+    /// Keep the raw perf.data in the result, for `perf report -i` and
+    /// `perf annotate -i` later (about 15 MB a second of run) [default: defaults.keep_perf_data].
+    #[arg(long)]
+    pub keep_perf_data: bool,
     /// Also copy the SVG to this file.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -116,6 +124,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             let extras = cpu_profile::profile_extras(&prepared, &tools, &options, &pending.dir)?;
             flamegraph::write_extra_files(&pending.dir, &extras, &title, &subtitle)?;
             extras.add_to(&mut p.files, &mut p.notes);
+            cpu_profile::settle_perf_data(&options, &pending.dir, &mut p.files, &mut p.perf_data)?;
             Ok(p)
         });
     let profile = match profiled {
@@ -201,8 +210,10 @@ fn profile_service(
             ),
             Err(error) => return Err(error),
         };
+        let mut cpu = cpu;
         flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
         flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
+        cpu_profile::settle_perf_data(&options, &pending.dir, &mut cpu.files, &mut cpu.perf_data)?;
         Ok((cpu, sample))
     })();
     let (profile, sample) = match measured {
@@ -252,11 +263,17 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(Duration::from_secs_f64);
     let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
-        |(profile, process)| {
+        |(mut profile, process)| {
             let title = format!("PID {pid}: {}", process.command_line.join(" "));
             let subtitle = format!("{:.1} s of a running process", process.seconds);
             flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
             flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
+            cpu_profile::settle_perf_data(
+                &options,
+                &pending.dir,
+                &mut profile.files,
+                &mut profile.perf_data,
+            )?;
             Ok((profile, process))
         },
     );
@@ -299,6 +316,8 @@ fn sampling_options(
     tools: &Toolbox,
 ) -> anyhow::Result<cpu_profile::Options> {
     let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    options.inline_frames &= !args.no_inline;
+    options.keep_perf_data |= args.keep_perf_data;
     if args.off_cpu {
         cpu_profile::check_off_cpu(tools)?;
         options.off_cpu = true;

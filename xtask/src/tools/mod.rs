@@ -9,6 +9,7 @@ pub mod demangle;
 pub mod dtrace;
 pub mod executable;
 pub mod heaptrack;
+pub mod inline_frames;
 pub mod instruments;
 pub mod massif;
 pub mod memcheck;
@@ -99,10 +100,6 @@ pub struct Toolbox {
     /// events. Probed only by doctor ([`Toolbox::with_hardware_counters`]):
     /// no other task needs the extra `perf stat` at start-up.
     pub hardware_counters: Option<bool>,
-    pub addr2line: Tool,
-    /// Where gimli's addr2line is (fast on inline frames, unlike binutils'):
-    /// perf gets this directory first on its PATH.
-    pub fast_addr2line_dir: Option<PathBuf>,
     pub heaptrack: Tool,
     pub heaptrack_print: Tool,
     pub valgrind: Tool,
@@ -127,23 +124,6 @@ impl Toolbox {
                 perf.fix = Some("sudo sysctl -w kernel.perf_event_paranoid=1".into());
             }
         }
-        let mut addr2line = detect("addr2line", &["--version"], None);
-        // The fast one may also sit in cargo's bin directory, off PATH: perf
-        // finds it there because the flamegraph engine puts it first.
-        let fast_addr2line_dir = perf::fast_addr2line_dir();
-        if let Some(dir) = &fast_addr2line_dir {
-            addr2line.path = Some(dir.join("addr2line"));
-            addr2line.version = version_of(&dir.join("addr2line"), &["--version"]);
-        }
-        if addr2line.path.is_some() && fast_addr2line_dir.is_none() {
-            addr2line.limitation = Some(
-                "is binutils' (slow on Rust's inline frames: flamegraphs fall back to --no-inline)"
-                    .into(),
-            );
-            addr2line.fix = Some(FAST_ADDR2LINE_INSTALL.into());
-        } else if addr2line.path.is_none() {
-            addr2line.fix = Some(FAST_ADDR2LINE_INSTALL.into());
-        }
         let macos_fix = |what: &str| Some(format!("xcode-select --install   # provides {what}"));
         Toolbox {
             platform,
@@ -153,8 +133,6 @@ impl Toolbox {
             perf_event_paranoid,
             root,
             hardware_counters: None,
-            addr2line,
-            fast_addr2line_dir,
             heaptrack: detect("heaptrack", &["--version"], distro.install("heaptrack")),
             heaptrack_print: detect(
                 "heaptrack_print",
@@ -212,7 +190,6 @@ impl Toolbox {
             Platform::Macos => tools.extend([&self.xctrace, &self.dtrace, &self.leaks]),
             _ => tools.extend([
                 &self.perf,
-                &self.addr2line,
                 &self.heaptrack,
                 &self.heaptrack_print,
                 &self.valgrind,
@@ -222,9 +199,6 @@ impl Toolbox {
         tools
     }
 }
-
-pub const FAST_ADDR2LINE_INSTALL: &str =
-    "cargo install addr2line --features bin --locked   # gimli's addr2line, put first on PATH";
 
 fn perf_limitation(root: bool, paranoid: Option<i32>) -> Option<String> {
     match paranoid {

@@ -129,14 +129,19 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
         "--input".into(),
         data.into(),
         "--fields".into(),
-        "trace:comm,tid,time,event,trace,ip,sym,dso".into(),
+        // symoff: inline frames are read from the DWARF at sym+off.
+        if settings.inline_frames {
+            "trace:comm,tid,time,event,trace,ip,sym,symoff,dso".into()
+        } else {
+            "trace:comm,tid,time,event,trace,ip,sym,dso".into()
+        },
         "--fields".into(),
         "sw:comm,tid,time,event".into(),
         "--show-switch-events".into(),
     ];
-    if !settings.inline_frames {
-        argv.push("--no-inline".into());
-    }
+    // perf's own inline frames would run an addr2line per binary: ours are
+    // added in process (tools::inline_frames).
+    argv.push("--no-inline".into());
     argv
 }
 
@@ -342,6 +347,11 @@ fn frame(line: &str) -> Option<String> {
     let (symbol, object) = match rest.rfind(" (") {
         Some(at) if rest.ends_with(')') => (&rest[..at], &rest[at + 2..rest.len() - 1]),
         _ => (rest, ""),
+    };
+    // `sym+0x1f` with symoff: the offset is not part of the name.
+    let symbol = match symbol.rfind("+0x") {
+        Some(at) if symbol[at + 3..].bytes().all(|b| b.is_ascii_hexdigit()) => &symbol[..at],
+        _ => symbol,
     };
     if symbol != "[unknown]" && !symbol.is_empty() {
         return Some(symbol.to_string());

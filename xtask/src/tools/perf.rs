@@ -6,20 +6,25 @@ use crate::config::CallGraph;
 use inferno::collapse::Collapse;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// perf's sampling settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub frequency: u32,
     pub call_graph: CallGraph,
-    /// Inline frames resolved (needs a fast addr2line) or `--no-inline`.
+    /// Inline frames added in process from the DWARF (`tools::inline_frames`);
+    /// perf script itself always runs with `--no-inline`.
     pub inline_frames: bool,
     /// Kernel frames sampled too; otherwise `--all-user`.
     pub kernel_frames: bool,
     /// perf's ring buffer per CPU, in pages (`--mmap-pages`); perf's default without.
     pub mmap_pages: Option<u32>,
 }
+
+/// run.json's `symbolizer` when inline frames come from [`super::inline_frames`].
+pub const IN_PROCESS_INLINE: &str =
+    "inline frames read in process from DWARF (addr2line crate, gimli), perf script --no-inline";
 
 /// `perf record` of a program we start.
 pub fn record_args(
@@ -82,18 +87,36 @@ fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
 
 /// `perf script` over a recording, for folding.
 pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = vec![
+    let argv: Vec<OsString> = vec![
         "script".into(),
         "--input".into(),
         data.into(),
-        // Only what the folder reads: no per-sample headers it would skip anyway.
+        // Only what the folder reads, and the symbol offset the inline
+        // frames need: no per-sample headers it would skip anyway.
         "--fields".into(),
-        "comm,pid,tid,time,event,ip,sym,dso".into(),
+        if settings.inline_frames {
+            "comm,pid,tid,time,event,ip,sym,symoff,dso".into()
+        } else {
+            "comm,pid,tid,time,event,ip,sym,dso".into()
+        },
+        // perf's own inline frames run an addr2line per binary: binutils'
+        // takes minutes on a Rust program; ours are added in process.
+        "--no-inline".into(),
     ];
-    if !settings.inline_frames {
-        argv.push("--no-inline".into());
-    }
     argv
+}
+
+/// [`fold`], with inline frames added first when the settings ask for them.
+pub fn fold_symbolized(
+    settings: &Settings,
+    input: impl Read,
+    output: impl Write,
+) -> std::io::Result<u64> {
+    if settings.inline_frames {
+        fold(super::inline_frames::Expand::new(input), output)
+    } else {
+        fold(input, output)
+    }
 }
 
 /// What perf recorded: its own summary line, and the records counted in its
@@ -561,18 +584,6 @@ impl<R: Read> Read for SampleEnds<R> {
     }
 }
 
-/// PATH with `dir` first, as a string for a child's environment.
-pub fn path_with_first(dir: &Path) -> anyhow::Result<String> {
-    let mut dirs = vec![dir.to_path_buf()];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    let joined = std::env::join_paths(dirs)?;
-    joined
-        .into_string()
-        .map_err(|_| anyhow::anyhow!("PATH is not valid UTF-8"))
-}
-
 /// Whether hardware events count here (`perf stat -e instructions true`);
 /// many VMs only have software events.
 pub fn hardware_counters_work(perf: &Path) -> bool {
@@ -589,23 +600,6 @@ pub fn parse_stat_supported(stderr: &str) -> bool {
         .lines()
         .find(|l| l.contains("instructions"))
         .is_some_and(|l| !l.contains("<not supported>") && !l.contains("<not counted>"))
-}
-
-/// Where a fast (gimli) addr2line is, if anywhere: PATH first, then cargo's bin.
-pub fn fast_addr2line_dir() -> Option<PathBuf> {
-    let on_path = which::which("addr2line").ok();
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|h| h.join("bin").join("addr2line"));
-    [on_path, cargo_bin]
-        .into_iter()
-        .flatten()
-        .find(|p| {
-            p.is_file()
-                && crate::tools::version_of(p, &["--version"]).is_some_and(|v| !v.contains("GNU"))
-        })
-        .and_then(|p| p.parent().map(Path::to_path_buf))
 }
 
 #[cfg(test)]
@@ -707,7 +701,7 @@ mod tests {
         assert_eq!(summary.samples, None, "no count is better than a wrong one");
     }
 
-    fn fixture(name: &str) -> PathBuf {
+    fn fixture(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/perf")
             .join(name)

@@ -17,7 +17,8 @@ pub struct CpuProfile {
     pub tool: String,
     pub frequency: u32,
     pub call_graph: String,
-    /// How frames were symbolized: inline frames through a fast addr2line, or `--no-inline`.
+    /// How frames were symbolized: inline frames read in process from the
+    /// DWARF, or none (`--no-inline`).
     pub symbolizer: String,
     /// What the sampler said about its recording (perf's; empty for others).
     pub record: RecordingSummary,
@@ -37,6 +38,10 @@ pub struct CpuProfile {
     /// Functions annotated by `perf annotate` into `annotate/`, by self time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotated: Vec<Annotated>,
+    /// What perf.data holds and how (compressed or not, its size): the
+    /// result's README says it beside the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perf_data: Option<String>,
 }
 
 /// run.json's `cpu_profile.off_cpu`: the blocked time in `offcpu.folded`.
@@ -113,6 +118,7 @@ impl From<cpu_profile::CpuProfile> for CpuProfile {
                     self_percent: a.self_percent,
                 })
                 .collect(),
+            perf_data: profile.perf_data,
         }
     }
 }

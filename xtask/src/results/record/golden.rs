@@ -79,6 +79,7 @@ fn cpu_profile() -> crate::runs::cpu_profile::CpuProfile {
         notes: vec!["inline frames are off".into()],
         off_cpu: None,
         annotated: Vec::new(),
+        perf_data: None,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::runs::progress::Progress;
 use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// perf sampling a running server, and the settings it was started with.
@@ -18,7 +18,6 @@ pub struct Attached {
     perf: Running,
     argv: Vec<String>,
     settings: perf::Settings,
-    fast_addr2line: Option<PathBuf>,
     notes: Vec<String>,
     off_cpu: bool,
 }
@@ -31,7 +30,7 @@ pub fn attach(
     pid: i32,
 ) -> anyhow::Result<Attached> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, fast_addr2line, notes) = perf_settings(options, tools);
+    let (settings, notes) = perf_settings(options);
     // perf starts with its events off and turns them on when told through a
     // control FIFO, then acknowledges: the load starts only once perf samples.
     // In the temp directory: perf splits `--control fifo:A,B` on commas, and
@@ -65,7 +64,6 @@ pub fn attach(
         perf: running,
         argv,
         settings,
-        fast_addr2line,
         notes,
         off_cpu: options.off_cpu,
     })
@@ -131,14 +129,12 @@ pub fn finish_attached(
         );
     }
     let perf_path = tools.perf.path()?;
-    let fast = attached.fast_addr2line.as_deref();
     let spinner = Progress::spinner("perf script | fold");
     let (folded_samples, script_warnings) = script_and_fold(
         perf_path,
         &attached.settings,
         &data,
         &dir.join(FOLDED),
-        fast,
         attached.off_cpu,
     )?;
     spinner.finish();
@@ -149,7 +145,6 @@ pub fn finish_attached(
     let off_cpu = super::record_off_cpu(
         attached.off_cpu,
         &attached.settings,
-        fast,
         tools,
         dir,
         &mut record,
@@ -157,7 +152,6 @@ pub fn finish_attached(
     )?;
     let profile = finish_profile(
         &attached.settings,
-        fast,
         dir,
         attached.argv,
         record,

@@ -70,5 +70,6 @@ pub(super) fn profile_on_macos(
         notes,
         off_cpu: None,
         annotated: Vec::new(),
+        perf_data: None,
     })
 }

@@ -24,7 +24,7 @@ use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
 use crate::tools::{perf, Platform, Toolbox};
 use anyhow::{bail, Context};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const FOLDED: &str = "cpu.folded";
 pub const SVG: &str = "flamegraph.svg";
@@ -45,6 +45,11 @@ pub struct Options {
     pub event: Option<String>,
     /// Events to sample besides, each in a profile of its own (`events`).
     pub events: Vec<String>,
+    /// Inline frames added from the program's DWARF (`--no-inline`: off).
+    pub inline_frames: bool,
+    /// The raw perf.data stays in the result (`--keep-perf-data`); otherwise
+    /// the task removes it once its reports are written.
+    pub keep_perf_data: bool,
 }
 
 impl Options {
@@ -62,6 +67,8 @@ impl Options {
             annotate: config.defaults.annotate,
             event: None,
             events: config.defaults.events.clone(),
+            inline_frames: config.defaults.inline_frames,
+            keep_perf_data: config.defaults.keep_perf_data,
         }
     }
 }
@@ -75,7 +82,8 @@ pub struct CpuProfile {
     pub tool: String,
     pub frequency: u32,
     pub call_graph: String,
-    /// How frames were symbolized: inline frames through a fast addr2line, or `--no-inline`.
+    /// How frames were symbolized: inline frames read in process from the
+    /// DWARF, or none (`--no-inline`).
     pub symbolizer: String,
     pub record: perf::RecordSummary,
     /// Samples in the folded stacks.
@@ -91,6 +99,8 @@ pub struct CpuProfile {
     pub off_cpu: Option<offcpu::OffCpu>,
     /// The functions annotated into `annotate/`, by self time.
     pub annotated: Vec<annotate::Annotated>,
+    /// perf.data as kept: compressed or not, and its size.
+    pub perf_data: Option<String>,
 }
 
 /// A profile beside the result's own, in a directory of its own: one
@@ -182,7 +192,6 @@ pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
 pub(super) fn record_off_cpu(
     enabled: bool,
     settings: &perf::Settings,
-    fast_addr2line: Option<&Path>,
     tools: &Toolbox,
     dir: &Path,
     record: &mut perf::RecordSummary,
@@ -192,13 +201,8 @@ pub(super) fn record_off_cpu(
         return Ok(None);
     }
     let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
-    let mut off_cpu = offcpu::fold_off_cpu(
-        tools.perf.path()?,
-        settings,
-        fast_addr2line,
-        &dir.join(PERF_DATA),
-        dir,
-    )?;
+    let mut off_cpu =
+        offcpu::fold_off_cpu(tools.perf.path()?, settings, &dir.join(PERF_DATA), dir)?;
     spinner.finish();
     match (record.samples.as_mut(), off_cpu.recorded_switches) {
         (Some(samples), Some(switches)) => *samples = samples.saturating_sub(switches),
@@ -226,18 +230,8 @@ pub(super) fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffC
     profile
 }
 
-pub(super) fn perf_settings(
-    options: &Options,
-    tools: &Toolbox,
-) -> (perf::Settings, Option<PathBuf>, Vec<String>) {
-    let fast = tools.fast_addr2line_dir.clone();
+pub(super) fn perf_settings(options: &Options) -> (perf::Settings, Vec<String>) {
     let mut notes = Vec::new();
-    if fast.is_none() {
-        notes.push(format!(
-            "inline frames are off (--no-inline): binutils' addr2line is too slow for them. For inline frames: {}",
-            crate::tools::FAST_ADDR2LINE_INSTALL
-        ));
-    }
     // Off-CPU adds a sample per context switch, thousands a second for a
     // busy server: size the ring buffer for that rate too.
     let ring = perf::ring_buffer(
@@ -254,18 +248,17 @@ pub(super) fn perf_settings(
     let settings = perf::Settings {
         frequency: options.frequency,
         call_graph: options.call_graph,
-        inline_frames: fast.is_some(),
+        inline_frames: options.inline_frames,
         kernel_frames: options.kernel_frames,
         mmap_pages: Some(ring.pages),
     };
-    (settings, fast, notes)
+    (settings, notes)
 }
 
 /// Notes, reports and the record of a CPU profile whose cpu.folded is written.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn finish_profile(
     settings: &perf::Settings,
-    fast_addr2line: Option<&Path>,
     dir: &Path,
     argv: Vec<String>,
     record: perf::RecordSummary,
@@ -277,14 +270,22 @@ pub(super) fn finish_profile(
     process::check_interrupted()?;
     let complete_stacks = complete_stacks(dir)?;
     notes.extend(sample_notes(&record, folded_samples, complete_stacks));
+    let mut record = record;
+    let kept = std::fs::metadata(dir.join(PERF_DATA)).map_or(0, |m| m.len());
+    // perf writes no "Captured and wrote" line to a pipe: the size is the file's.
+    if record.data_mb.is_none_or(|mb| mb == 0.0) {
+        record.data_mb = Some(kept as f64 / 1e6);
+    }
+    let perf_data = Some(format!(
+        "perf's raw recording ({:.1} MB): `perf report -i perf.data` and `perf annotate -i \
+         perf.data` read it",
+        kept as f64 / 1e6
+    ));
     Ok(CpuProfile {
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
         frequency: settings.frequency,
         call_graph: settings.call_graph.as_str().into(),
-        symbolizer: match (settings.inline_frames, fast_addr2line) {
-            (true, Some(dir)) => format!("inline frames via gimli addr2line ({})", dir.display()),
-            _ => "--no-inline (no fast addr2line found)".into(),
-        },
+        symbolizer: symbolizer(settings),
         record,
         folded_samples,
         complete_stacks,
@@ -293,7 +294,44 @@ pub(super) fn finish_profile(
         notes,
         off_cpu: None,
         annotated: Vec::new(),
+        perf_data,
     })
+}
+
+/// Removes perf.data from a profile's result unless it is to be kept: the
+/// task calls it once every report that reads perf.data is written. A 3.4 s
+/// run of the demo records about 50 MB, and `cpu.folded` holds what the
+/// reports need. (perf's own compression, `-z`, is no way out with perf 6.1:
+/// `perf annotate` and `perf report --stats` cannot decompress a recording
+/// made through a pipe, as the pipeline makes it.)
+pub fn settle_perf_data(
+    options: &Options,
+    dir: &Path,
+    files: &mut Vec<String>,
+    perf_data: &mut Option<String>,
+) -> anyhow::Result<()> {
+    let data = dir.join(PERF_DATA);
+    if options.keep_perf_data || !data.is_file() {
+        return Ok(());
+    }
+    let bytes = std::fs::metadata(&data).map_or(0, |m| m.len());
+    std::fs::remove_file(&data).with_context(|| format!("cannot remove {}", data.display()))?;
+    files.retain(|file| file != PERF_DATA);
+    *perf_data = Some(format!(
+        "not kept ({:.1} MB): `--keep-perf-data` or `keep_perf_data = true` in [defaults] keeps \
+         it for `perf report -i` and `perf annotate -i`",
+        bytes as f64 / 1e6
+    ));
+    Ok(())
+}
+
+/// How frames were named, for run.json.
+pub fn symbolizer(settings: &perf::Settings) -> String {
+    if settings.inline_frames {
+        perf::IN_PROCESS_INLINE.into()
+    } else {
+        "--no-inline (inline frames turned off)".into()
+    }
 }
 
 /// What the user must know about the samples behind the flamegraph: any that
@@ -359,16 +397,11 @@ pub(super) fn script_and_fold(
     settings: &perf::Settings,
     data: &Path,
     folded_out: &Path,
-    path_prefix: Option<&Path>,
     off_cpu: bool,
 ) -> anyhow::Result<(u64, Vec<String>)> {
     let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
     spec.stdout_raw = true;
     spec.watch = vec!["lost".into(), "Lost".into()];
-    if let Some(dir) = path_prefix {
-        // perf runs `addr2line` from PATH for inline frames: put the fast one first.
-        spec.env.push(("PATH".into(), perf::path_with_first(dir)?));
-    }
     let mut running = process::start(spec)?;
     let stdout = running.stdout.take().context("perf script has no stdout")?;
     let file = std::fs::File::create(folded_out)
@@ -378,7 +411,7 @@ pub(super) fn script_and_fold(
     } else {
         Box::new(stdout)
     };
-    let folded = perf::fold(stdout, std::io::BufWriter::new(file));
+    let folded = perf::fold_symbolized(settings, stdout, std::io::BufWriter::new(file));
     let outcome = running.wait();
     let samples = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
     if !outcome.success() {

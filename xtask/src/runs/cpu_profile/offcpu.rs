@@ -121,17 +121,19 @@ impl Weigher {
 pub fn fold_off_cpu(
     perf_path: &Path,
     settings: &perf::Settings,
-    fast_addr2line: Option<&Path>,
     data: &Path,
     dir: &Path,
 ) -> anyhow::Result<OffCpu> {
     let mut spec = Spec::new(perf_path).args(offcpu::script_args(settings, data));
     spec.stdout_raw = true;
-    if let Some(fast) = fast_addr2line {
-        spec.env.push(("PATH".into(), perf::path_with_first(fast)?));
-    }
     let mut running = process::start(spec)?;
     let stdout = running.stdout.take().context("perf script has no stdout")?;
+    // The blocking stacks get the same inline frames as the CPU ones.
+    let stdout: Box<dyn std::io::Read> = if settings.inline_frames {
+        Box::new(crate::tools::inline_frames::Expand::new(stdout))
+    } else {
+        Box::new(stdout)
+    };
     let mut weigher = Weigher::default();
     let parsed = offcpu::parse(std::io::BufReader::with_capacity(1 << 20, stdout), |e| {
         weigher.feed(e)

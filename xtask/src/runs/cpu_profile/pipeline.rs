@@ -17,7 +17,7 @@ use std::time::Duration;
 /// `perf record -o -` streams its data to us, we write it to perf.data at
 /// once and feed perf script from that file as fast as perf script reads, and
 /// perf script's output is folded as it arrives. On two cores the
-/// symbolization (and addr2line for inline frames) runs beside the workload
+/// symbolization (and the inline frames) runs beside the workload
 /// instead of after it.
 ///
 /// perf record must never wait for its reader: while it waits, the kernel's
@@ -31,7 +31,7 @@ pub(super) fn profile_with_perf(
     dir: &Path,
 ) -> anyhow::Result<CpuProfile> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, fast, notes) = perf_settings(options, tools);
+    let (settings, notes) = perf_settings(options);
     let data = dir.join(PERF_DATA);
 
     // perf record starts the workload itself: an exec in between (a wrapper)
@@ -59,12 +59,6 @@ pub(super) fn profile_with_perf(
     let mut script = Spec::new(&perf_path).args(perf::script_args(&settings, Path::new("-")));
     script.stdin_piped = true;
     script.stdout_raw = true;
-    if let Some(dir) = &fast {
-        // perf runs `addr2line` from PATH for inline frames: put the fast one first.
-        script
-            .env
-            .push(("PATH".into(), perf::path_with_first(dir)?));
-    }
 
     let spinner = Progress::spinner(&format!(
         "perf record | perf script | fold of {}",
@@ -108,7 +102,11 @@ pub(super) fn profile_with_perf(
     } else {
         Box::new(script_stdout)
     };
-    let folded = perf::fold(script_stdout, std::io::BufWriter::new(folded_file));
+    let folded = perf::fold_symbolized(
+        &settings,
+        script_stdout,
+        std::io::BufWriter::new(folded_file),
+    );
     let recorded = waiter
         .join()
         .map_err(|_| anyhow::anyhow!("the perf record waiter panicked"))?;
@@ -170,22 +168,12 @@ pub(super) fn profile_with_perf(
     let off_cpu = super::record_off_cpu(
         options.off_cpu,
         &settings,
-        fast.as_deref(),
         tools,
         dir,
         &mut summary,
         folded_samples,
     )?;
-    let profile = finish_profile(
-        &settings,
-        fast.as_deref(),
-        dir,
-        argv,
-        summary,
-        notes,
-        folded_samples,
-        tools,
-    )?;
+    let profile = finish_profile(&settings, dir, argv, summary, notes, folded_samples, tools)?;
     // While perf.data is there: the hot functions' annotations.
     let profile = super::annotate::add_to(profile, &perf_path, dir, options.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))

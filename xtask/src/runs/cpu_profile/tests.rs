@@ -3,6 +3,8 @@
 use super::*;
 use crate::runs::process::{self, Spec};
 use inferno::collapse::Collapse;
+use std::io::Read;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The streamed, in-process folding gives, line for line, what inferno's
@@ -40,7 +42,7 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
     process::run_checked(spec).unwrap();
 
     let ours = dir.join("ours.folded");
-    let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, None, false).unwrap();
+    let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, false).unwrap();
     assert!(samples > 20, "too few samples: {samples}");
 
     let script = std::process::Command::new(&perf)
@@ -94,22 +96,26 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         annotate: 0,
         event: None,
         events: Vec::new(),
+        inline_frames: true,
+        keep_perf_data: true,
     };
     let profile = profile(&prepared, &tools, &options, &dir).unwrap();
     assert!(profile.folded_samples > 20, "{profile:?}");
 
-    let (settings, fast, _) = perf_settings(&options, &tools);
+    assert_eq!(profile.symbolizer, perf::IN_PROCESS_INLINE);
+    let (settings, _) = perf_settings(&options);
     let mut script = std::process::Command::new(&perf_path);
     script.args(perf::script_args(&settings, &dir.join(PERF_DATA)));
-    if let Some(fast) = &fast {
-        script.env("PATH", perf::path_with_first(fast).unwrap());
-    }
     let text = script
         .stderr(std::process::Stdio::null())
         .output()
         .unwrap()
         .stdout;
-    let reference = inferno_folded(&text);
+    let mut expanded = Vec::new();
+    crate::tools::inline_frames::Expand::new(&text[..])
+        .read_to_end(&mut expanded)
+        .unwrap();
+    let reference = inferno_folded(&expanded);
     let ours = lines_of(&dir.join(FOLDED));
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(ours, reference);
@@ -139,4 +145,175 @@ fn lines_of(path: &Path) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// Where a gimli addr2line is (not binutils'): `XTASK_GIMLI_ADDR2LINE`
+/// (the binary), else PATH, else cargo's bin directory.
+fn gimli_addr2line_dir() -> Option<PathBuf> {
+    let named = std::env::var_os("XTASK_GIMLI_ADDR2LINE").map(PathBuf::from);
+    let on_path = which::which("addr2line").ok();
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|h| h.join("bin").join("addr2line"));
+    [named, on_path, cargo_bin]
+        .into_iter()
+        .flatten()
+        .find(|p| {
+            p.is_file()
+                && crate::tools::version_of(p, &["--version"]).is_some_and(|v| !v.contains("GNU"))
+        })
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+}
+
+/// A small program of our own, outside this repository, whose hot loop is
+/// inlined iterator and closure code: built in release with debug info.
+fn scratch_program(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"inliner\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         [workspace]\n[profile.release]\ndebug = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        r#"use std::collections::HashMap;
+
+#[inline(always)]
+fn mix(x: u64) -> u64 {
+    x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ x
+}
+
+#[inline]
+fn bucket(words: &mut HashMap<u64, u64>, x: u64) {
+    *words.entry(mix(x) % 4099).or_default() += 1;
+}
+
+#[inline(never)]
+fn work(n: u64) -> u64 {
+    let mut words = HashMap::new();
+    let mut v: Vec<u64> = (0..n).map(mix).filter(|x| x % 3 != 0).collect();
+    v.sort_unstable();
+    for &x in &v {
+        bucket(&mut words, x);
+    }
+    v.iter().map(|x| x.count_ones() as u64).sum::<u64>() + words.len() as u64
+}
+
+fn main() {
+    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let mut total = 0;
+    for round in 0..3 {
+        total += work(n + round);
+    }
+    println!("{total}");
+}
+"#,
+    )
+    .unwrap();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir.join("target/release/inliner")
+}
+
+/// The inline frames read in process give the very stacks `perf script`
+/// gives when it runs gimli's addr2line itself, on the demo and on a
+/// program outside this repository (frames demangled alike on both sides).
+#[test]
+fn inline_frames_equal_perf_script_with_gimli_addr2line() {
+    let Ok(perf) = which::which("perf") else {
+        crate::runs::build::skip_unless_ci("perf");
+        return;
+    };
+    let Some(gimli) = gimli_addr2line_dir() else {
+        eprintln!(
+            "note: no gimli addr2line (XTASK_GIMLI_ADDR2LINE, PATH or ~/.cargo/bin): skipping \
+             the live comparison (scripts/install-tools.sh --fast-addr2line installs one)"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("xtask-inline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let programs = [
+        (
+            crate::runs::build::demo_for_tests(),
+            vec!["--subs".into(), "4000".into()],
+        ),
+        (scratch_program(&dir.join("scratch")), vec!["300000".into()]),
+    ];
+    let settings = perf::Settings {
+        frequency: 1999,
+        call_graph: CallGraph::Dwarf,
+        inline_frames: true,
+        kernel_frames: false,
+        mmap_pages: None,
+    };
+    for (i, (program, args)) in programs.iter().enumerate() {
+        let data = dir.join(format!("perf-{i}.data"));
+        let spec = Spec::new(&perf).args(perf::record_args(&settings, &data, program, args));
+        process::run_checked(spec).unwrap();
+        let ours = dir.join(format!("ours-{i}.folded"));
+        script_and_fold(&perf, &settings, &data, &ours, false).unwrap();
+
+        let path = std::env::join_paths(std::iter::once(gimli.clone()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        let script = std::process::Command::new(&perf)
+            .args(["script", "--input"])
+            .arg(&data)
+            .args(["--fields", "comm,pid,tid,time,event,ip,sym,dso"])
+            .env("PATH", path)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(script.status.success());
+        // Without inline frames the same samples fold into fewer stacks:
+        // the comparison below is of stacks that do have inline frames.
+        let plain = dir.join(format!("plain-{i}.folded"));
+        let no_inline = perf::Settings {
+            inline_frames: false,
+            ..settings.clone()
+        };
+        script_and_fold(&perf, &no_inline, &data, &plain, false).unwrap();
+        let inline_frames =
+            |folded: &[String]| folded.iter().map(|l| l.matches(';').count()).sum::<usize>();
+        assert!(
+            inline_frames(&lines_of(&ours)) > inline_frames(&lines_of(&plain)) * 5 / 4,
+            "{}: inline frames should add frames to the stacks",
+            program.display()
+        );
+        let mut reference = inferno_folded(&script.stdout);
+        let mut ours = lines_of(&ours);
+        reference.sort();
+        ours.sort();
+        let only_ours: Vec<_> = ours.iter().filter(|l| !reference.contains(l)).collect();
+        let only_theirs: Vec<_> = reference.iter().filter(|l| !ours.contains(l)).collect();
+        assert!(
+            only_ours.is_empty() && only_theirs.is_empty(),
+            "{}: {} stacks only ours, {} only perf's:\nours:\n{}\nperf's:\n{}",
+            program.display(),
+            only_ours.len(),
+            only_theirs.len(),
+            only_ours
+                .iter()
+                .take(5)
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            only_theirs
+                .iter()
+                .take(5)
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
