@@ -38,8 +38,9 @@ use std::ffi::OsString;
 /// arguments. Ends the process with the task's exit status.
 pub fn main() -> ! {
     let mut args = std::env::args_os();
-    args.next(); // the program's own path
-                 // This program is the xtask: it can be the shim of counted runs.
+    // Past the program's own path.
+    args.next();
+    // This program is the xtask: it can be the shim of counted runs.
     runs::measure::SHIM_IS_SELF.store(true, std::sync::atomic::Ordering::Relaxed);
     run_as("cargo xtask", args)
 }
