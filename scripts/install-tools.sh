@@ -48,7 +48,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--fast-addr2line" ]; then
-  if ! addr2line --version 2>/dev/null | grep -qv GNU; then
+  # Into cargo's bin directory, where the test looks (binutils' stays first
+  # on PATH if it was). Its version line names GNU for binutils' only.
+  if ! "${CARGO_HOME:-$HOME/.cargo}/bin/addr2line" --version 2>/dev/null | head -1 | grep -qv GNU; then
     cargo install addr2line --features bin --locked
   fi
 fi

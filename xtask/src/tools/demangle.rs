@@ -109,7 +109,9 @@ fn demangle_frame(frame: &str) -> String {
         _ => (frame, ""),
     };
     match symbol(name) {
-        Some(demangled) => format!("{demangled}{suffix}"),
+        // `[u8; 4]` in a name would split the frame in a folded stack:
+        // perf and stackcollapse-perf write `[u8: 4]`, and so do we.
+        Some(demangled) => format!("{}{suffix}", demangled.replace(';', ":")),
         None => frame.to_string(),
     }
 }
@@ -117,6 +119,16 @@ fn demangle_frame(frame: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_demangled_array_type_does_not_split_its_frame() {
+        // <core::ptr::non_null::NonNull<[u8; 4]>>::read, v0 mangling.
+        let v0 = "_RNvMNtNtCs1234_4core3ptr8non_nullINtB2_7NonNullAhj4_E4readCs1234_5xtask";
+        let stack = format!("main;{v0};leaf");
+        let demangled = demangle_stack(&stack);
+        assert_eq!(demangled.split(';').count(), 3, "{demangled}");
+        assert!(demangled.contains("[u8: 4]"), "{demangled}");
+    }
 
     #[test]
     fn demangles_v0_legacy_and_half_demangled_names() {

@@ -25,9 +25,12 @@ use std::path::{Path, PathBuf};
 /// A loaded segment: `(file offset, size in the file, address)`.
 type Segment = (u64, u64, u64);
 
+/// The DWARF sections of a binary, shared by the parser's readers.
+type Reader = gimli::EndianRcSlice<gimli::RunTimeEndian>;
+
 /// The inline frames of one program or library, looked up once per address.
 struct Binary {
-    loader: addr2line::Loader,
+    context: addr2line::Context<Reader>,
     segments: Vec<Segment>,
     /// Function names at an address, innermost first; empty: no debug
     /// information there (the frame stays as perf printed it).
@@ -37,9 +40,9 @@ struct Binary {
 impl Binary {
     fn open(path: &Path) -> Option<Binary> {
         let (segments, debug_file) = read_elf(path)?;
-        let loader = addr2line::Loader::new(debug_file.as_deref().unwrap_or(path)).ok()?;
+        let context = dwarf_context(debug_file.as_deref().unwrap_or(path))?;
         Some(Binary {
-            loader,
+            context,
             segments,
             frames: HashMap::new(),
         })
@@ -51,19 +54,21 @@ impl Binary {
             .iter()
             .find(|(start, size, _)| (*start..start + size).contains(&offset))
             .map(|(start, _, address)| offset - start + address);
-        let loader = &self.loader;
+        let context = &self.context;
         self.frames
             .entry(offset)
-            .or_insert_with(|| address.map_or_else(Vec::new, |a| function_names(loader, a)))
+            .or_insert_with(|| address.map_or_else(Vec::new, |a| function_names(context, a)))
     }
 }
 
 /// The functions at `address`, innermost first, as addr2line `-f -i` names
 /// them (the linkage name where there is one); `??` for a frame that has a
 /// source line but no function. Empty when the DWARF does not cover it.
-fn function_names(loader: &addr2line::Loader, address: u64) -> Vec<String> {
+fn function_names(context: &addr2line::Context<Reader>, address: u64) -> Vec<String> {
     let mut names = Vec::new();
-    let Ok(mut frames) = loader.find_frames(address) else {
+    // Split DWARF (.dwo files) is not followed: cargo does not write it by
+    // default, and without it the frame stays as perf printed it.
+    let Ok(mut frames) = context.find_frames(address).skip_all_loads() else {
         return names;
     };
     while let Ok(Some(frame)) = frames.next() {
@@ -82,13 +87,57 @@ fn function_names(loader: &addr2line::Loader, address: u64) -> Vec<String> {
     names
 }
 
+/// The DWARF of an ELF file, read into memory. Sections compressed with
+/// zlib (`SHF_COMPRESSED`, as Debian's debug packages ship glibc's) are
+/// inflated; zstd-compressed ones are left out, and their frames keep perf's
+/// name without inline frames: addr2line's `loader` would decode both, but
+/// brings 25 s of CPU into every fresh build of the xtask. Rust programs
+/// built by cargo do not compress their DWARF.
+fn dwarf_context(path: &Path) -> Option<addr2line::Context<Reader>> {
+    use object::{Object, ObjectSection};
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: the map is only read, and copied from before this returns.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let object = object::File::parse(&*map).ok()?;
+    let endian = if object.is_little_endian() {
+        gimli::RunTimeEndian::Little
+    } else {
+        gimli::RunTimeEndian::Big
+    };
+    let section = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
+        let data = object
+            .section_by_name(id.name())
+            .and_then(|s| s.compressed_data().ok())
+            .and_then(section_bytes)
+            .unwrap_or_default();
+        Ok(gimli::EndianRcSlice::new(std::rc::Rc::from(data), endian))
+    };
+    let dwarf = gimli::Dwarf::load(section).ok()?;
+    addr2line::Context::from_dwarf(dwarf).ok()
+}
+
+/// A section's bytes, inflated if zlib compressed them; `None` for another
+/// compression, or data that does not inflate to the size it declares.
+fn section_bytes(section: object::CompressedData<'_>) -> Option<Vec<u8>> {
+    match section.format {
+        object::CompressionFormat::None => Some(section.data.to_vec()),
+        object::CompressionFormat::Zlib => {
+            let size = usize::try_from(section.uncompressed_size).ok()?;
+            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(section.data, size)
+                .ok()
+                .filter(|bytes| bytes.len() == size)
+        }
+        _ => None,
+    }
+}
+
 /// The loaded segments of an ELF file, and where its DWARF is when a
 /// separate file holds it (a distribution's debug package); `None` for
 /// anything but ELF (perf's `[vdso]`, a JIT's map file, a file gone).
 fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
     use object::{Object, ObjectSegment};
     let file = std::fs::File::open(path).ok()?;
-    // SAFETY: the map is only read, as addr2line's loader maps it too. A
+    // SAFETY: the map is only read, as perf maps it too. A
     // file truncated while mapped would fault (SIGBUS), as it would for
     // perf: the programs profiled are not rewritten while they are read.
     let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;

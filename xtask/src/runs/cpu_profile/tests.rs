@@ -232,9 +232,10 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
         return;
     };
     let Some(gimli) = gimli_addr2line_dir() else {
-        eprintln!(
-            "note: no gimli addr2line (XTASK_GIMLI_ADDR2LINE, PATH or ~/.cargo/bin): skipping \
-             the live comparison (scripts/install-tools.sh --fast-addr2line installs one)"
+        // CI installs one (.ci/run: scripts/install-tools.sh --fast-addr2line).
+        crate::runs::build::skip_unless_ci(
+            "gimli's addr2line (XTASK_GIMLI_ADDR2LINE, PATH or ~/.cargo/bin; \
+             scripts/install-tools.sh --fast-addr2line)",
         );
         return;
     };
