@@ -106,7 +106,7 @@ pub fn parse(text: &str) -> Result<Vec<Counted>, String> {
             },
         };
         counted.push(Counted {
-            event: fields[2].to_string(),
+            event: base_event(fields[2]).to_string(),
             unit: fields[1].to_string(),
             count,
         });
@@ -114,9 +114,41 @@ pub fn parse(text: &str) -> Result<Vec<Counted>, String> {
     Ok(counted)
 }
 
+/// The event without perf's modifiers: perf names `task-clock` as
+/// `task-clock:u` when, without root and with `perf_event_paranoid` 2, it
+/// counts user space only. The measure keeps one name either way, so that
+/// results of root and of a user compare.
+fn base_event(event: &str) -> &str {
+    match event.rsplit_once(':') {
+        Some((base, modifiers))
+            if !base.is_empty()
+                && !modifiers.is_empty()
+                && modifiers.bytes().all(|b| b"ukhHGIpPSDW".contains(&b)) =>
+        {
+            base
+        }
+        _ => event,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_counted_in_user_space_only_keep_their_names() {
+        // Captured from `perf stat -x, -e task-clock,page-faults,cycles -- true`
+        // run as nobody with perf_event_paranoid 2.
+        let text = "0.96,msec,task-clock:u,960270,100.00,0.463,CPUs utilized\n\
+                    48,,page-faults:u,960270,100.00,49.986,K/sec\n\
+                    <not supported>,,cycles:u,0,100.00,,\n";
+        let counted = parse(text).unwrap();
+        let events: Vec<&str> = counted.iter().map(|c| c.event.as_str()).collect();
+        assert_eq!(events, ["task-clock", "page-faults", "cycles"]);
+        assert_eq!(measure_of(&counted[0].event).0, "perf_task_clock_s");
+        // A tracepoint keeps its colon.
+        assert_eq!(base_event("sched:sched_switch"), "sched:sched_switch");
+    }
 
     fn fixture(name: &str) -> String {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
