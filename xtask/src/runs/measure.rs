@@ -156,8 +156,9 @@ pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
     Ok((sample, outcome))
 }
 
-/// A scratch file of this process for one counted run.
-fn scratch_file(what: &str) -> PathBuf {
+/// A scratch file of this process, unique within it (`what` names its use,
+/// never a user's value: it becomes part of the path).
+pub fn scratch_file(what: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     std::env::temp_dir().join(format!(

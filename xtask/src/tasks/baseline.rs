@@ -68,7 +68,7 @@ pub struct Args {
     pub scenario: Option<String>,
     /// CPU-profile this running process instead of running the workload
     /// (no timed runs), for --run-for seconds or until Ctrl-C; it is left running.
-    #[arg(long, value_name = "PID", conflicts_with_all = ["workload", "scale", "scenario", "memory", "no_profile", "runs", "warmup"])]
+    #[arg(long, value_name = "PID", conflicts_with_all = ["workload", "scale", "scenario", "memory", "no_profile", "runs", "warmup", "no_counters"])]
     pub pid: Option<i32>,
     /// No inline frames in the CPU profile: only the functions that hold the
     /// code, as `perf report --no-inline` [default: defaults.inline_frames].
@@ -209,10 +209,7 @@ fn record_one(
         if several {
             eprintln!("== scale {} ==", planned.name);
         }
-        let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
-        options.off_cpu = args.off_cpu;
-        options.inline_frames &= !args.no_inline;
-        options.keep_perf_data |= args.keep_perf_data;
+        let options = sampling_options(config, args, &tools)?;
         let title = format!(
             "{} {}",
             workload_name,
@@ -224,10 +221,19 @@ fn record_one(
                 if let Some(profile) = &mut scale.cpu_profile {
                     flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
                     flamegraph::write_offcpu_svg(&dir, &title, &subtitle)?;
-                    let extras =
-                        cpu_profile::profile_extras(&prepared.main, &tools, &options, &dir)?;
-                    flamegraph::write_extra_files(&dir, &extras, &title, &subtitle)?;
-                    extras.add_to(&mut profile.files, &mut profile.notes);
+                    if load.is_none() {
+                        let extras =
+                            cpu_profile::profile_extras(&prepared.main, &tools, &options, &dir)?;
+                        flamegraph::write_extra_files(&dir, &extras, &title, &subtitle)?;
+                        extras.add_to(&mut profile.files, &mut profile.notes);
+                    } else if !options.events.is_empty() {
+                        // A server runs only under its load: alone it would
+                        // run until its timeout.
+                        profile.notes.push(format!(
+                            "`events` ({}) are sampled for programs that end by themselves, not for a server",
+                            options.events.join(", ")
+                        ));
+                    }
                     cpu_profile::settle_perf_data(
                         &options,
                         &dir,
@@ -480,6 +486,20 @@ fn run_service_scale(
 
 /// `--pid`: the CPU profile of a running process, as a baseline result
 /// without timed runs.
+/// The sampling options of this run: the config's, with the command line's.
+fn sampling_options(
+    config: &Config,
+    args: &Args,
+    tools: &Toolbox,
+) -> anyhow::Result<cpu_profile::Options> {
+    let switches = cpu_profile::Switches {
+        no_inline: args.no_inline,
+        keep_perf_data: args.keep_perf_data,
+        off_cpu: args.off_cpu,
+    };
+    cpu_profile::Options::new(config, args.freq, args.call_graph).with(switches, tools)
+}
+
 fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<PathBuf> {
     let label = args.label.clone().unwrap_or_else(|| "baseline".into());
     crate::config::validate_label(&label)?;
@@ -494,11 +514,11 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
     }
     cpu_profile::running_process(pid)?;
     let git = git_info(&config.root);
-    let options = cpu_profile::Options::new(config, args.freq, args.call_graph);
+    let options = sampling_options(config, args, &tools)?;
     let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
     let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
-        |(profile, process)| {
+        |(mut profile, process)| {
             let title = format!("PID {pid}: {}", process.command_line.join(" "));
             let subtitle = format!(
                 "commit {} · {:.1} s of a running process",
@@ -506,6 +526,13 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
                 process.seconds
             );
             flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
+            flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
+            cpu_profile::settle_perf_data(
+                &options,
+                &pending.dir,
+                &mut profile.files,
+                &mut profile.perf_data,
+            )?;
             Ok((profile, process))
         },
     );

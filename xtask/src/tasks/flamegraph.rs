@@ -308,21 +308,18 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     Ok(0)
 }
 
-/// The sampling options of this run: the config's, the command line's
-/// overrides, and `--off-cpu` once perf is known to record switches here.
+/// The sampling options of this run: the config's, with the command line's.
 fn sampling_options(
     config: &crate::config::Config,
     args: &Args,
     tools: &Toolbox,
 ) -> anyhow::Result<cpu_profile::Options> {
-    let mut options = cpu_profile::Options::new(config, args.freq, args.call_graph);
-    options.inline_frames &= !args.no_inline;
-    options.keep_perf_data |= args.keep_perf_data;
-    if args.off_cpu {
-        cpu_profile::check_off_cpu(tools)?;
-        options.off_cpu = true;
-    }
-    Ok(options)
+    let switches = cpu_profile::Switches {
+        no_inline: args.no_inline,
+        keep_perf_data: args.keep_perf_data,
+        off_cpu: args.off_cpu,
+    };
+    cpu_profile::Options::new(config, args.freq, args.call_graph).with(switches, tools)
 }
 
 /// The terminal's account of a written result: its notes, the samples, and

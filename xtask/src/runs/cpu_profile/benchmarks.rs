@@ -71,9 +71,7 @@ pub fn profile_each(
         let mut profile = profile(&one, tools, options, &sub)?;
         // The result's own perf.data covers every benchmark: one more copy
         // per benchmark would multiply the result's size.
-        std::fs::remove_file(sub.join(super::PERF_DATA))
-            .with_context(|| format!("cannot remove {}", sub.join(super::PERF_DATA).display()))?;
-        profile.files.retain(|f| f != super::PERF_DATA);
+        super::drop_perf_data(&sub, &mut profile)?;
         profiles.push(ExtraProfile {
             kind: "benchmark",
             name: id,

@@ -5,7 +5,7 @@
 //! not where the time goes). One run per event, not one run with every
 //! event: each flamegraph then holds one event's samples only.
 
-use super::{profile, ExtraProfile, Options, PERF_DATA};
+use super::{profile, ExtraProfile, Options};
 use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
 use crate::tools::{perf_stat, Toolbox};
@@ -18,7 +18,8 @@ pub const DIR: &str = "events";
 /// Whether perf can count `event` here: perf record would otherwise fall
 /// back from `cycles` to CPU time without a word where there is no PMU.
 fn supported(perf: &Path, event: &str) -> anyhow::Result<bool> {
-    let file = std::env::temp_dir().join(format!("xtask-{}-probe-{event}.csv", std::process::id()));
+    // Not named after the event: `cpu/event=0x3c/` would make a path.
+    let file = crate::runs::measure::scratch_file("event-probe.csv");
     let mut args = perf_stat::argv(&file, &[event.to_string()]);
     args.push("true".into());
     let outcome = process::run(Spec::new(perf).args(args))?;
@@ -75,9 +76,7 @@ pub fn profile_each(
         let mut profile = profile(prepared, tools, &one, &sub)?;
         // The CPU profile's perf.data is the one kept: one more per event
         // would multiply the result's size.
-        std::fs::remove_file(sub.join(PERF_DATA))
-            .with_context(|| format!("cannot remove {}", sub.join(PERF_DATA).display()))?;
-        profile.files.retain(|f| f != PERF_DATA);
+        super::drop_perf_data(&sub, &mut profile)?;
         profiles.push(ExtraProfile {
             kind: "event",
             name: event.clone(),

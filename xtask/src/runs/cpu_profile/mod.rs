@@ -73,6 +73,28 @@ impl Options {
     }
 }
 
+/// The profiling tasks' switches over the config's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Switches {
+    pub no_inline: bool,
+    pub keep_perf_data: bool,
+    pub off_cpu: bool,
+}
+
+impl Options {
+    /// These options with a task's switches; `--off-cpu` only once perf is
+    /// known to record the scheduler's switches here.
+    pub fn with(mut self, switches: Switches, tools: &Toolbox) -> anyhow::Result<Options> {
+        self.inline_frames &= !switches.no_inline;
+        self.keep_perf_data |= switches.keep_perf_data;
+        if switches.off_cpu {
+            check_off_cpu(tools)?;
+            self.off_cpu = true;
+        }
+        Ok(self)
+    }
+}
+
 /// What a CPU profile recorded (stored as run.json's `cpu_profile` through
 /// `results::record::CpuProfile`); the files it wrote are `perf.data` and
 /// `cpu.folded`, from which reports draw.
@@ -139,6 +161,17 @@ impl Extras {
             notes.extend(new);
         }
     }
+}
+
+/// Removes an extra profile's perf.data, where the sampler wrote one (perf
+/// does, xctrace does not).
+fn drop_perf_data(dir: &Path, profile: &mut CpuProfile) -> anyhow::Result<()> {
+    let data = dir.join(PERF_DATA);
+    if data.is_file() {
+        std::fs::remove_file(&data).with_context(|| format!("cannot remove {}", data.display()))?;
+    }
+    profile.files.retain(|f| f != PERF_DATA);
+    Ok(())
 }
 
 /// After the main profile: one per benchmark when a criterion bench has

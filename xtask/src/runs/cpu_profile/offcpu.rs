@@ -53,8 +53,18 @@ impl OffCpu {
 pub struct Weigher {
     /// Per thread: its last switch-out, waiting for the switch-in.
     out: HashMap<u32, (u64, String, bool)>,
-    stacks: HashMap<String, u64>,
+    /// Blocked time per stack, and the totals, in ns: rounded to µs once, at
+    /// the end, so that thousands of short waits do not each lose their
+    /// fraction of a µs.
+    stacks_ns: HashMap<String, u64>,
+    blocked_ns: u64,
+    preempted_ns: u64,
     result: OffCpu,
+}
+
+/// ns to the nearest µs.
+fn micros(ns: u64) -> u64 {
+    (ns + 500) / 1_000
 }
 
 impl Weigher {
@@ -85,14 +95,14 @@ impl Weigher {
                     // The first switch-in of a thread, or one whose switch-out was lost.
                     return;
                 };
-                let us = time_ns.saturating_sub(out_ns) / 1_000;
+                let ns = time_ns.saturating_sub(out_ns);
                 if preempted {
-                    self.result.preempted_us += us;
+                    self.preempted_ns += ns;
                     self.result.preempted_switches += 1;
                 } else {
-                    self.result.blocked_us += us;
+                    self.blocked_ns += ns;
                     self.result.blocked_switches += 1;
-                    *self.stacks.entry(stack).or_default() += us;
+                    *self.stacks_ns.entry(stack).or_default() += ns;
                 }
             }
         }
@@ -101,9 +111,12 @@ impl Weigher {
     /// The folded stacks (demangled, sorted) and the summary.
     pub fn finish(mut self) -> (Vec<(String, u64)>, OffCpu) {
         self.result.unfinished_switches += self.out.len() as u64;
+        self.result.blocked_us = micros(self.blocked_ns);
+        self.result.preempted_us = micros(self.preempted_ns);
         let mut stacks: Vec<(String, u64)> = self
-            .stacks
+            .stacks_ns
             .into_iter()
+            .map(|(stack, ns)| (stack, micros(ns)))
             .filter(|(_, us)| *us > 0)
             .map(|(stack, us)| (crate::tools::demangle::demangle_stack(&stack), us))
             .collect();
