@@ -7,7 +7,7 @@ use super::{CpuProfile, PERF_DATA};
 use crate::runs::process::{self, Spec};
 use crate::tools::perf_annotate::{self, Symbol};
 use anyhow::Context;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The directory of the annotations in a result.
 pub const DIR: &str = "annotate";
@@ -79,12 +79,16 @@ pub fn annotate(
         let mut child = process::start(spec)?;
         let stdout = child.stdout.take().context("perf annotate has no stdout")?;
         let path = dir.join(&file);
-        // Streamed to the file: a long function's annotation is large.
-        let copier = std::thread::spawn(move || -> std::io::Result<()> {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        // Streamed to a scratch file beside it (a long function's annotation
+        // is large), renamed once perf annotate succeeded: a failure or an
+        // interrupt leaves no partial annotation in a finished result.
+        let scratch = path.with_extension("txt.partial");
+        let copier = std::thread::spawn(move || -> std::io::Result<PathBuf> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&scratch)?);
             let mut stdout = stdout;
             std::io::copy(&mut stdout, &mut out)?;
-            std::io::Write::flush(&mut out)
+            std::io::Write::flush(&mut out)?;
+            Ok(scratch)
         });
         running.push((symbol, file, child, copier));
     }
@@ -94,8 +98,11 @@ pub fn annotate(
         let copied = copier
             .join()
             .map_err(|_| anyhow::anyhow!("the copier of {file} panicked"))?;
-        copied.with_context(|| format!("cannot write {}", dir.join(&file).display()))?;
-        if !outcome.success() {
+        let scratch =
+            copied.with_context(|| format!("cannot write {}", dir.join(&file).display()))?;
+        if !outcome.success() || process::interrupted() {
+            let _ = std::fs::remove_file(&scratch);
+            process::check_interrupted()?;
             anyhow::bail!(
                 "`perf annotate -s {}` failed: {}\n{}",
                 symbol.name,
@@ -103,6 +110,8 @@ pub fn annotate(
                 outcome.tail()
             );
         }
+        std::fs::rename(&scratch, dir.join(&file))
+            .with_context(|| format!("cannot write {}", dir.join(&file).display()))?;
         annotated.push(Annotated {
             function: symbol.name.clone(),
             file,
