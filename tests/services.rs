@@ -92,6 +92,48 @@ fn run_for_stops_a_program_that_runs_forever_and_keeps_what_it_prints_on_exit() 
     }
 }
 
+/// A script started by its path, whose process is its interpreter (`/bin/sh
+/// ./srv.sh`), with each timed run counted by perf stat: the stop signal
+/// must reach the script itself, not perf and the shim around it (which
+/// took the script down with them before it could print), and at once.
+#[test]
+fn run_for_stops_a_script_under_the_counters_wrapper() {
+    let script = std::env::temp_dir().join(format!("xtask-srv-{}.sh", std::process::id()));
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ntrap 'echo loops=5; exit 0' INT\nwhile true; do sleep 0.05; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let sandbox = Sandbox::new(
+        "run-for-script",
+        &format!(
+            "\n[workloads.script]\ncommand = \"{}\"\nrun_for = 0.5\n\n\
+             [[workloads.script.metrics]]\nname = \"loops\"\npattern = \"loops={{}}\"\n",
+            script.display()
+        ),
+    );
+    let output = sandbox.xtask(&[
+        "profile-baseline",
+        "--workload",
+        "script",
+        "--no-profile",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+    ]);
+    let out = text(&output);
+    let _ = std::fs::remove_file(&script);
+    assert!(output.status.success(), "{out}");
+    let scale = &read_json(&sandbox.results()[0].join("run.json"))["scales"][0];
+    for run in scale["runs"].as_array().unwrap() {
+        let wall = run["wall_s"].as_f64().unwrap();
+        assert!((0.5..1.5).contains(&wall), "{run}");
+        assert_eq!(run["metrics"]["loops"], 5.0, "{run}");
+    }
+}
+
 /// A busy process the test started and stops: killed and reaped on drop.
 struct Busy(std::process::Child);
 

@@ -518,10 +518,7 @@ pub fn profile_service(
     }
     // massif snapshots on heap operations only: an idle server after its
     // load may give none, and the last one then is from the load itself.
-    if let Some(heap) = under_load
-        .as_ref()
-        .filter(|h| h.after_at_s < h.load_end_s)
-    {
+    if let Some(heap) = under_load.as_ref().filter(|h| h.after_at_s < h.load_end_s) {
         report.notes.push(format!(
             "the heap \"after the load\" is {}'s last figure, at {:.2} s, before the load ended at {:.2} s: it includes requests still in progress, so the growth may overstate what stays",
             profiler.name(),

@@ -238,6 +238,20 @@ struct Captured {
     watched: Vec<String>,
 }
 
+/// Whether process `pid` runs `target` through an interpreter or under
+/// that very name: its exe is then `/bin/dash` or `/usr/bin/python3`, and
+/// its argv `sh ...` (a `command = "sh"` workload) or `/bin/sh ./srv.sh`
+/// (a script started by its path).
+fn runs_script(pid: i32, target: &std::path::Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let target = target.as_os_str().as_encoded_bytes();
+    let mut argv = cmdline.split(|&b| b == 0);
+    let first = argv.next().unwrap_or_default();
+    first == target || argv.next() == Some(target)
+}
+
 /// A started child.
 pub struct Running {
     pub pid: i32,
@@ -461,7 +475,7 @@ impl Running {
     /// passes; with `run_for`, stops it on purpose when that time is up.
     pub fn wait(self) -> Outcome {
         if let Some(run_for) = self.spec.run_for {
-            if self.spec.stop_target.is_some() {
+            if self.wraps_target() {
                 // The program's time starts when its wrapper (perf) has
                 // started it, which takes a while on a busy machine; a target
                 // never found (a script, whose exe is its interpreter) does
@@ -497,14 +511,19 @@ impl Running {
             self.reap_group();
             return self.outcome(done, false);
         }
-        if self.spec.stop_target.is_some() {
+        let wrapped = self.wraps_target();
+        if wrapped {
             // A wrapper may not have started its program yet (perf on a busy
             // machine): the program, not the wrapper, must get the signal.
-            let deadline = Instant::now() + grace;
+            // Past its start-up a program not found never will be (valgrind
+            // runs it as its own process): the group gets the signals then.
+            let deadline = (Instant::now() + grace).min(self.started + WRAPPER_START);
             while self.target_pids().is_empty() && Instant::now() < deadline && self.is_running() {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
+        // Only a program seen running can be seen to end before its wrapper.
+        let seen = wrapped && !self.target_pids().is_empty();
         let mut sent = Vec::new();
         for next in stop_sequence(signal) {
             sent.push(next);
@@ -515,7 +534,7 @@ impl Running {
                 outcome.stopped = Some(sent);
                 return outcome;
             }
-            if self.spec.stop_target.is_some() && self.target_pids().is_empty() {
+            if seen && self.target_pids().is_empty() {
                 // The program ended; its wrapper (heaptrack, perf) is still
                 // writing its data: escalating now would lose it.
                 let limit = self.spec.timeout;
@@ -553,17 +572,29 @@ impl Running {
         Some(Duration::from_secs_f64(after as f64 / ticks))
     }
 
+    /// Whether the spec's `stop_target` runs under a wrapper (perf,
+    /// heaptrack) rather than being the spec's program itself (a plain run,
+    /// whose program may be a script that its interpreter runs).
+    fn wraps_target(&self) -> bool {
+        let Some(target) = &self.spec.stop_target else {
+            return false;
+        };
+        let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or(p.to_path_buf());
+        canonical(target) != canonical(&self.spec.program)
+    }
+
     /// The live processes of the group running the spec's `stop_target`.
     fn target_pids(&self) -> Vec<i32> {
         let Some(target) = &self.spec.stop_target else {
             return Vec::new();
         };
-        let target = std::fs::canonicalize(target).unwrap_or_else(|_| target.clone());
+        let canonical = std::fs::canonicalize(target).unwrap_or_else(|_| target.clone());
         crate::runs::descendants::list()
             .into_iter()
-            .filter(|d| !d.zombie && d.pgrp == self.pid)
+            .filter(|d| !d.zombie && d.pgrp == self.pid && d.pid != self.pid)
             .filter(|d| {
-                std::fs::read_link(format!("/proc/{}/exe", d.pid)).is_ok_and(|exe| exe == target)
+                std::fs::read_link(format!("/proc/{}/exe", d.pid)).is_ok_and(|exe| exe == canonical)
+                    || runs_script(d.pid, target)
             })
             .map(|d| d.pid)
             .collect()
