@@ -709,6 +709,29 @@ pub fn run_checked(spec: Spec) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// Runs a child to its end and returns all it printed on stdout; fails
+/// with its output tail unless it succeeds. For listings that are parsed
+/// whole (perf report's symbols, criterion's benchmarks).
+pub fn stdout_of(mut spec: Spec) -> anyhow::Result<String> {
+    spec.stdout_raw = true;
+    let display = spec.display();
+    let mut child = start(spec)?;
+    let mut text = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut stdout, &mut text)
+            .with_context(|| format!("cannot read the output of `{display}`"))?;
+    }
+    let outcome = child.wait();
+    if !outcome.success() {
+        bail!(
+            "`{display}` failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    Ok(text)
+}
+
 /// Sends `signal` to the process group `pgid`; a group already gone is fine.
 fn signal_group(pgid: i32, signal: i32) {
     if let Ok(signal) = nix::sys::signal::Signal::try_from(signal) {

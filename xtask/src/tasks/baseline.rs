@@ -540,12 +540,7 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),
     };
-    let program = process
-        .command_line
-        .first()
-        .and_then(|p| Path::new(p).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "process".into());
+    let workload = process.workload_name();
     let scale = ScaleRecord {
         cpu_profile: Some(profile.into()),
         ..ScaleRecord::attached(process)
@@ -553,7 +548,7 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
     let record = RunRecord::new(
         "profile-baseline",
         &label,
-        &format!("pid-{program}"),
+        &workload,
         &config.defaults.build_profile,
         git.into(),
         vec![scale],

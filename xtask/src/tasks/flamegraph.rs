@@ -282,12 +282,7 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
         Err(error) => return Err(pending.fail(error)),
     };
     let profile = CpuProfileRecord::from(profile);
-    let program = process
-        .command_line
-        .first()
-        .and_then(|p| std::path::Path::new(p).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "process".into());
+    let workload = process.workload_name();
     let scale = ScaleRecord {
         cpu_profile: Some(profile.clone()),
         ..ScaleRecord::attached(process)
@@ -295,7 +290,7 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     let record = RunRecord::new(
         "flamegraph",
         &label,
-        &format!("pid-{program}"),
+        &workload,
         &config.defaults.build_profile,
         git.into(),
         vec![scale],

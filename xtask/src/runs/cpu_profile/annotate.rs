@@ -26,23 +26,7 @@ pub struct Annotated {
 /// The symbols perf sampled in `dir`'s perf.data, by self time.
 pub fn symbols(perf: &Path, dir: &Path) -> anyhow::Result<Vec<Symbol>> {
     let data = dir.join(PERF_DATA);
-    let mut spec = Spec::new(perf).args(perf_annotate::symbols_args(&data));
-    spec.stdout_raw = true;
-    let display = spec.display();
-    let mut child = process::start(spec)?;
-    let mut listing = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        std::io::Read::read_to_string(&mut stdout, &mut listing)
-            .with_context(|| format!("cannot read the output of `{display}`"))?;
-    }
-    let outcome = child.wait();
-    if !outcome.success() {
-        anyhow::bail!(
-            "`{display}` failed: {}\n{}",
-            outcome.describe(None),
-            outcome.tail()
-        );
-    }
+    let listing = process::stdout_of(Spec::new(perf).args(perf_annotate::symbols_args(&data)))?;
     Ok(perf_annotate::parse_symbols(&listing))
 }
 

@@ -174,6 +174,19 @@ pub struct AttachedProcess {
     pub ended_by: String,
 }
 
+impl AttachedProcess {
+    /// The workload name its result gets: `pid-` and its program's file name.
+    pub fn workload_name(&self) -> String {
+        let program = self
+            .command_line
+            .first()
+            .and_then(|p| std::path::Path::new(p).file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "process".into());
+        format!("pid-{program}")
+    }
+}
+
 /// The command line of the running process `pid`, or why it cannot be
 /// attached to: checked before anything is written.
 pub fn running_process(pid: i32) -> anyhow::Result<Vec<String>> {

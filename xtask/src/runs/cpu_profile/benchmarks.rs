@@ -22,23 +22,7 @@ pub fn list(prepared: &Prepared) -> anyhow::Result<Vec<String>> {
     let mut spec: Spec = prepared.spec();
     spec.args = criterion::list_args(bench.filter.as_deref());
     spec.args.extend(bench.extra_args.iter().cloned());
-    spec.stdout_raw = true;
-    let display = spec.display();
-    let mut child = process::start(spec)?;
-    let mut text = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        std::io::Read::read_to_string(&mut stdout, &mut text)
-            .with_context(|| format!("cannot read the output of `{display}`"))?;
-    }
-    let outcome = child.wait();
-    if !outcome.success() {
-        anyhow::bail!(
-            "`{display}` failed: {}\n{}",
-            outcome.describe(None),
-            outcome.tail()
-        );
-    }
-    Ok(criterion::parse_list(&text))
+    Ok(criterion::parse_list(&process::stdout_of(spec)?))
 }
 
 /// With several benchmarks: one profile of each into `dir/bench/<ID>/`
