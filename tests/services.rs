@@ -197,6 +197,7 @@ fn a_running_pid_is_sampled_for_run_for_and_left_running() {
         svg.contains(&format!("PID {pid}: sh -c")),
         "the title names the PID"
     );
+    assert!(!dir.join("perf.data").exists(), "perf.data kept unasked");
 
     // profile-baseline --pid: the same, as a baseline; other measurements are refused.
     let output = sandbox.xtask(&["profile-baseline", "--pid", &pid, "--run-for", "0.5"]);
@@ -400,6 +401,14 @@ fn scenarios_burst_and_all_write_one_result_per_scenario_kept_apart() {
         let scale = &read_json(&dir.join("run.json"))["scales"][0];
         assert_eq!(scale["scenario"], "burst");
         assert!(scale["load"]["metrics"]["ops_per_sec"].as_f64().unwrap() > 0.0);
+        // The server's hottest functions are annotated like a program's,
+        // and its raw recording is gone once they are.
+        let annotated = scale["cpu_profile"]["annotated"].as_array().unwrap();
+        assert!(!annotated.is_empty(), "{scale}");
+        for a in annotated {
+            assert!(dir.join(a["file"].as_str().unwrap()).is_file(), "{a}");
+        }
+        assert!(!dir.join("perf.data").exists());
     }
 
     let output = run("brust");

@@ -20,6 +20,8 @@ pub struct Attached {
     settings: perf::Settings,
     notes: Vec<String>,
     off_cpu: bool,
+    /// Functions to annotate from the recording (`annotate`).
+    annotate: usize,
 }
 
 /// Starts `perf record --pid` on a running server (the service scenario).
@@ -66,6 +68,7 @@ pub fn attach(
         settings,
         notes,
         off_cpu: options.off_cpu,
+        annotate: options.annotate,
     })
 }
 
@@ -159,6 +162,8 @@ pub fn finish_attached(
         folded_samples,
         tools,
     )?;
+    // While perf.data is there: the hot functions' annotations.
+    let profile = super::annotate::add_to(profile, perf_path, dir, attached.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 
