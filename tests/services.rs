@@ -198,6 +198,15 @@ fn a_running_pid_is_sampled_for_run_for_and_left_running() {
         "the title names the PID"
     );
     assert!(!dir.join("perf.data").exists(), "perf.data kept unasked");
+    // A workload parameter cannot apply to a running process: refused, not ignored.
+    let output = sandbox.xtask(&["flamegraph", "--pid", &pid, "--subs", "5"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("(--subs) does not apply"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(sandbox.results().len(), 1);
 
     // profile-baseline --pid: the same, as a baseline; other measurements are refused.
     let output = sandbox.xtask(&["profile-baseline", "--pid", &pid, "--run-for", "0.5"]);

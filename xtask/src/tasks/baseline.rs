@@ -95,6 +95,11 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
 /// last result directory (for pre-release).
 fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<PathBuf> {
     if let Some(pid) = args.pid {
+        if let Some(flag) = params.keys().next() {
+            anyhow::bail!(
+                "--pid samples a process that is already running: a parameter of the workload (--{flag}) does not apply to it"
+            );
+        }
         return record_attached(config, args, pid);
     }
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;

@@ -69,6 +69,11 @@ pub struct Args {
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
     if let Some(pid) = args.pid {
+        if let Some(flag) = params.keys().next() {
+            anyhow::bail!(
+                "--pid samples a process that is already running: a parameter of the workload (--{flag}) does not apply to it"
+            );
+        }
         return attach_to_pid(config, args, pid);
     }
     let (name, workload) = config.workload(args.workload.as_deref())?;
