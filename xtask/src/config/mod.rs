@@ -18,6 +18,24 @@ mod schema;
 pub mod sides;
 pub mod starter;
 mod templates;
+/// The label of one result of a task that may run several load scenarios:
+/// `--label` as given (with the scenario's name appended when the task
+/// writes one result per scenario), else the scenario's name (as seed 000
+/// keeps `results/<timestamp>-burst/`), else the task's own default.
+pub fn scenario_label(
+    label: Option<&str>,
+    scenario: Option<&str>,
+    several: bool,
+    default: &str,
+) -> String {
+    match (label, scenario) {
+        (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
+        (Some(label), _) => label.to_string(),
+        (None, Some(scenario)) => scenario.to_string(),
+        (None, None) => default.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod test_support;
 mod validate;

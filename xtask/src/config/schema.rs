@@ -278,6 +278,30 @@ impl Workload {
         self.load.is_some() || !self.scenarios.is_empty()
     }
 
+    /// What a task that runs this workload runs: one `None` for a program
+    /// (which `--scenario` does not apply to), else `Some` of each load that
+    /// `--scenario` chooses (see [`Workload::loads`]).
+    #[allow(clippy::type_complexity)]
+    pub fn runs(
+        &self,
+        workload: &str,
+        scenario: Option<&str>,
+    ) -> Result<Vec<Option<(Option<String>, &Workload)>>, String> {
+        if self.is_service() {
+            return Ok(self
+                .loads(workload, scenario)?
+                .into_iter()
+                .map(Some)
+                .collect());
+        }
+        match scenario {
+            Some(_) => Err(format!(
+                "--scenario chooses the load of a server workload; `{workload}` is not one"
+            )),
+            None => Ok(vec![None]),
+        }
+    }
+
     /// The loads `--scenario` chooses: `None` is the workload's `load` (the
     /// only scenario, when it has no `load`); `all` is every named scenario;
     /// else the named one. Each comes with its name (None for `load`).

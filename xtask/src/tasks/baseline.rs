@@ -103,34 +103,22 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
         return record_attached(config, args, pid);
     }
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
-    let loads: Vec<Option<(Option<String>, &Workload)>> = if workload.is_service() {
-        if args.run_for.is_some() {
-            anyhow::bail!("--run-for applies to programs that run until stopped; the server `{workload_name}` runs for the length of its load");
-        }
-        workload
-            .loads(workload_name, args.scenario.as_deref())
-            .map_err(anyhow::Error::msg)?
-            .into_iter()
-            .map(Some)
-            .collect()
-    } else {
-        if args.scenario.is_some() {
-            anyhow::bail!(
-                "--scenario chooses the load of a server workload; `{workload_name}` is not one"
-            );
-        }
-        vec![None]
-    };
+    if workload.is_service() && args.run_for.is_some() {
+        anyhow::bail!("--run-for applies to programs that run until stopped; the server `{workload_name}` runs for the length of its load");
+    }
+    let loads = workload
+        .runs(workload_name, args.scenario.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let several = loads.len() > 1;
     let mut last = None;
     for load in loads {
         let scenario = load.as_ref().and_then(|(s, _)| s.clone());
-        let label = match (&args.label, &scenario) {
-            (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
-            (Some(label), _) => label.clone(),
-            (None, Some(scenario)) => scenario.clone(),
-            (None, None) => "baseline".into(),
-        };
+        let label = crate::config::scenario_label(
+            args.label.as_deref(),
+            scenario.as_deref(),
+            several,
+            "baseline",
+        );
         if several {
             eprintln!("== scenario {} ==", scenario.as_deref().unwrap_or_default());
         }

@@ -86,12 +86,12 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             .map_err(anyhow::Error::msg)?;
         let several = loads.len() > 1;
         for (scenario, load) in loads {
-            let label = match (&args.label, &scenario) {
-                (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
-                (Some(label), _) => label.clone(),
-                (None, Some(scenario)) => scenario.clone(),
-                (None, None) => "flamegraph".into(),
-            };
+            let label = crate::config::scenario_label(
+                args.label.as_deref(),
+                scenario.as_deref(),
+                several,
+                "flamegraph",
+            );
             if several {
                 eprintln!("== scenario {} ==", scenario.as_deref().unwrap_or_default());
             }

@@ -47,35 +47,27 @@ pub struct Args {
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
     let (name, workload) = config.workload(args.workload.as_deref())?;
-    let loads: Vec<Option<(Option<String>, &crate::config::Workload)>> = if workload.is_service() {
+    if workload.is_service() {
         if args.run_for.is_some() {
             anyhow::bail!("--run-for applies to programs that run until stopped; the server `{name}` is profiled for the length of its load");
         }
         if args.leak_check {
             anyhow::bail!("--leak-check runs programs that exit by themselves; `{name}` is a server workload (its memory profile under load needs no --leak-check)");
         }
-        workload
-            .loads(name, args.scenario.as_deref())
-            .map_err(anyhow::Error::msg)?
-            .into_iter()
-            .map(Some)
-            .collect()
-    } else {
-        if args.scenario.is_some() {
-            anyhow::bail!("--scenario chooses the load of a server workload; `{name}` is not one");
-        }
-        vec![None]
-    };
+    }
+    let loads = workload
+        .runs(name, args.scenario.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let several = loads.len() > 1;
     let mut code = 0;
     for load in loads {
         let scenario = load.as_ref().and_then(|(s, _)| s.clone());
-        let label = match (&args.label, &scenario) {
-            (Some(label), Some(scenario)) if several => format!("{label}-{scenario}"),
-            (Some(label), _) => label.clone(),
-            (None, Some(scenario)) => scenario.clone(),
-            (None, None) => "memory".into(),
-        };
+        let label = crate::config::scenario_label(
+            args.label.as_deref(),
+            scenario.as_deref(),
+            several,
+            "memory",
+        );
         if several {
             eprintln!("== scenario {} ==", scenario.as_deref().unwrap_or_default());
         }
