@@ -22,6 +22,8 @@ missing=()
 command -v perf >/dev/null 2>&1 || missing+=(perf)
 command -v heaptrack >/dev/null 2>&1 && command -v heaptrack_print >/dev/null 2>&1 || missing+=(heaptrack)
 command -v valgrind >/dev/null 2>&1 && command -v ms_print >/dev/null 2>&1 || missing+=(valgrind)
+# objdump disassembles the hottest functions into a flamegraph's annotate/.
+command -v objdump >/dev/null 2>&1 || missing+=(binutils)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -1,5 +1,7 @@
-//! annotate/ for real: perf annotate of the hottest functions made with a
-//! flamegraph, and `cargo xtask annotate` of one more function later.
+//! annotate/ for real: the hottest functions of a flamegraph disassembled
+//! by objdump with their samples per instruction, equal to what `perf
+//! annotate` says of the same recording, and `cargo xtask annotate` of one
+//! more function later, with or without perf.data.
 
 mod common;
 
@@ -11,7 +13,7 @@ fn a_flamegraph_annotates_its_hottest_functions_and_annotate_adds_one() {
         return;
     }
     let sandbox = Sandbox::new("annotate", "");
-    // perf.data stays only when asked, and `annotate` later reads it.
+    // perf.data stays only when asked: here, to compare with perf annotate.
     let output = sandbox.xtask(&["flamegraph", "--subs", "20000", "--keep-perf-data"]);
     assert!(output.status.success(), "{}", text(&output));
     let dir = sandbox.results()[0].clone();
@@ -40,6 +42,13 @@ fn a_flamegraph_annotates_its_hottest_functions_and_annotate_adds_one() {
         assert!(
             readme.contains(&format!("[{function}]({file})")),
             "{readme}"
+        );
+        // Every instruction's share, as perf annotate counts the same
+        // recording's samples (local hits: samples, not periods).
+        assert_eq!(
+            shares(&body),
+            shares(&perf_annotate(&dir.join("perf.data"), function)),
+            "{file} differs from perf annotate"
         );
     }
 
@@ -72,7 +81,7 @@ fn a_flamegraph_annotates_its_hottest_functions_and_annotate_adds_one() {
     );
 
     // A flamegraph as made by default, without the raw data: its own
-    // annotations are there, and a later one says how to keep the data.
+    // annotations are there, and a later one needs no perf.data either.
     let output = sandbox.xtask(&["flamegraph", "--subs", "20000", "--label", "plain"]);
     assert!(output.status.success(), "{}", text(&output));
     let dir = sandbox
@@ -85,6 +94,43 @@ fn a_flamegraph_annotates_its_hottest_functions_and_annotate_adds_one() {
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     let output = sandbox.xtask(&["annotate", &name, function]);
     let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("samples annotated"), "{out}");
+
+    // A result without the samples per instruction (an older xtask's): a
+    // clear error, and no annotation half written.
+    std::fs::remove_file(dir.join("cpu.leaves")).unwrap();
+    let output = sandbox.xtask(&["annotate", &name, "core::fmt::write"]);
+    let out = text(&output);
     assert_eq!(output.status.code(), Some(1), "{out}");
-    assert!(out.contains("keep_perf_data = true"), "{out}");
+    assert!(out.contains("has no cpu.leaves"), "{out}");
+}
+
+/// `perf annotate --stdio` of one function, its shares in local hits.
+fn perf_annotate(data: &std::path::Path, function: &str) -> String {
+    let output = std::process::Command::new("perf")
+        .args(["annotate", "--stdio", "--stdio-color", "never"])
+        .args(["--percent-type", "local-hits", "-i"])
+        .arg(data)
+        .args(["-s", function])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// An annotation's instructions: `(address, percent)`, in order.
+fn shares(annotation: &str) -> Vec<(String, String)> {
+    let shares: Vec<(String, String)> = annotation
+        .lines()
+        .filter_map(|line| {
+            let (percent, rest) = line.split_once(" : ")?;
+            let percent = percent.trim();
+            percent.parse::<f64>().ok()?;
+            let address = rest.trim_start().split(':').next()?;
+            Some((address.to_string(), percent.to_string()))
+        })
+        .collect();
+    assert!(shares.iter().any(|(_, p)| p != "0.00"), "{annotation}");
+    shares
 }

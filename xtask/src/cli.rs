@@ -41,7 +41,7 @@ pub enum Task {
     ProfileBaseline(tasks::baseline::Args),
     /// Just the CPU flamegraph of the workload.
     Flamegraph(tasks::flamegraph::Args),
-    /// perf annotate of one function of a result's CPU profile (source, assembly, sample shares) into its annotate/.
+    /// Annotate one more function of a result's CPU profile (source, assembly, each instruction's share of the samples) into its annotate/.
     Annotate(tasks::annotate::Args),
     /// Heap profile (heaptrack, massif, Instruments) and, with --leak-check, memcheck's leak verdict.
     Memory(tasks::memory::Args),

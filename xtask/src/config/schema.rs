@@ -40,8 +40,9 @@ pub struct Defaults {
     /// CPU migrations, page faults; cycles, instructions, cache and branch
     /// misses where the machine has a PMU).
     pub counters: bool,
-    /// After a CPU profile, `perf annotate` the functions with the most self
-    /// time into `annotate/`, this many (0: none).
+    /// After a CPU profile, annotate the functions with the most self time
+    /// (objdump's disassembly, each instruction's share of the samples) into
+    /// `annotate/`, this many (0: none).
     pub annotate: usize,
     /// perf events sampled besides CPU time, one flamegraph each
     /// (`events/<EVENT>/` in a result): `["page-faults", "cache-misses"]`.

@@ -283,7 +283,8 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         }
         if !profile.annotated.is_empty() {
             out.push_str(
-                "Annotated (`perf annotate`: source lines, assembly, share of samples):\n\n",
+                "Annotated (objdump's source lines and assembly, each instruction's share of the \
+                 function's samples):\n\n",
             );
             for a in &profile.annotated {
                 let _ = writeln!(

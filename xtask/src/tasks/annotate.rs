@@ -1,22 +1,25 @@
-//! `cargo xtask annotate [RESULT] FUNCTION`: one more `perf annotate` of a
-//! result's CPU profile (source lines, assembly, share of samples), into the
-//! result's `annotate/`, beside those of the hottest functions made with it.
+//! `cargo xtask annotate [RESULT] FUNCTION`: one more annotation of a
+//! result's CPU profile (objdump's source lines and assembly, with each
+//! instruction's share of the function's samples), into the result's
+//! `annotate/`, beside those of the hottest functions made with it. It reads
+//! the result's `cpu.leaves`, not perf.data: any result with a CPU profile
+//! can be annotated later, as long as its binary is still there.
 
 use crate::results::record::ScaleRecord;
 use crate::results::{Entry, Store};
-use crate::runs::cpu_profile::{annotate, PERF_DATA};
+use crate::runs::cpu_profile::{annotate, CPU_EVENT};
 use crate::tasks::invocation::Invocation;
-use crate::tools::perf_annotate::{self, Symbol};
-use crate::tools::Toolbox;
+use crate::tools::objdump;
+use crate::tools::perf_script::{LeafSamples, SampledFunction, LEAVES};
 use anyhow::bail;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// `[RESULT] FUNCTION`: the result (a pin, directory name or path, label,
     /// `latest` or `previous`; default: the newest result with a CPU profile)
-    /// and the function, named as perf names it (`perf report`, the
-    /// annotate/ files; top-functions.txt names these too unless the function
-    /// was inlined into another).
+    /// and the function, named as perf names it (the annotate/ files and
+    /// top-functions.txt name these too, unless the function was inlined
+    /// into another).
     #[arg(value_name = "[RESULT] FUNCTION", num_args = 1..=2, required = true)]
     pub targets: Vec<String>,
     /// The scale whose profile to annotate [default: the first with one].
@@ -39,33 +42,57 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let several = entry.record.scales.len() > 1;
     let scale = pick_scale(&entry, args.scale.as_deref())?;
     let dir = entry.dir.join(scale.dir_prefix(several));
-    if !dir.join(PERF_DATA).is_file() {
+    let leaves_path = dir.join(LEAVES);
+    if !leaves_path.is_file() {
         bail!(
-            "{} has no {PERF_DATA}: its raw perf data was not kept, and annotate reads it.\n  help: keep it with `keep_perf_data = true` in [defaults] of profiling.toml, then profile again",
+            "{} has no {LEAVES} (the samples per instruction that annotate reads): it was made \
+             by an older xtask, or by a sampler other than perf.\n  help: profile again with \
+             `cargo xtask flamegraph`",
             dir.display()
         );
     }
-    let tools = Toolbox::detect();
-    let perf = tools.perf.path()?;
-    let symbols = annotate::symbols(perf, &dir)?;
-    let Some(rank) = symbols.iter().position(|s| s.name == function) else {
-        bail!("{}", not_found(function, &entry.name, &symbols));
-    };
-    if !symbols[rank].annotatable() {
+    let leaves = LeafSamples::read(&leaves_path)?;
+    let functions = leaves.functions();
+    let Some(rank) = functions.iter().position(|f| f.name == function) else {
         bail!(
-            "`{function}` is a kernel symbol or an unresolved address: perf annotate cannot show its source"
+            "{}",
+            not_found(function, &entry.name, &functions, leaves.total)
         );
+    };
+    let chosen = &functions[rank];
+    if let Some(warning) = changed_since(&chosen.binary, &leaves_path) {
+        eprintln!("{warning}");
     }
-    let annotated = annotate::annotate(perf, &dir, &[(rank, symbols[rank].clone())])?;
-    let file = dir.join(&annotated[0].file);
+    let planned = annotate::plan(&mut annotate::Layouts::default(), rank, chosen)?;
+    let (annotated, notes) = annotate::annotate(&dir, leaves.total, vec![planned], CPU_EVENT)?;
+    let Some(annotated) = annotated.first() else {
+        bail!("{}", notes.join("\n"));
+    };
+    let file = dir.join(&annotated.file);
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     println!(
         "{function}: {:.2} % self, {} samples annotated\nwrote {}",
-        symbols[rank].self_percent,
-        perf_annotate::annotated_samples(&text).map_or("?".into(), |n| n.to_string()),
+        chosen.self_percent(leaves.total),
+        objdump::annotated_samples(&text).map_or("?".into(), |n| n.to_string()),
         file.display()
     );
     Ok(0)
+}
+
+/// A warning when the binary was rebuilt after the profile was taken: its
+/// addresses may no longer be those sampled.
+fn changed_since(binary: &str, leaves: &std::path::Path) -> Option<String> {
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified());
+    let (built, profiled) = (
+        modified(std::path::Path::new(binary)).ok()?,
+        modified(leaves).ok()?,
+    );
+    (built > profiled).then(|| {
+        format!(
+            "warning: {binary} was rebuilt after this profile was taken: the annotation shows \
+             the new code, and samples whose addresses moved are listed as unlisted"
+        )
+    })
 }
 
 /// The newest result with a CPU profile.
@@ -117,20 +144,21 @@ fn pick_scale<'a>(entry: &'a Entry, scale: Option<&str>) -> anyhow::Result<&'a S
 
 /// The error for a function perf did not sample: the closest names, else
 /// the hottest ones.
-fn not_found(function: &str, result: &str, symbols: &[Symbol]) -> String {
+fn not_found(function: &str, result: &str, functions: &[SampledFunction], total: u64) -> String {
     let lower = function.to_lowercase();
-    let mut scored: Vec<(f64, &Symbol)> = symbols
+    let listed =
+        |f: &SampledFunction| format!("  {} ({:.2} % self)", f.name, f.self_percent(total));
+    let mut scored: Vec<(f64, &SampledFunction)> = functions
         .iter()
-        .filter(|s| s.annotatable())
-        .map(|s| {
-            let name = s.name.to_lowercase();
+        .map(|f| {
+            let name = f.name.to_lowercase();
             let contains = name.contains(&lower) || lower.contains(&name);
             // A short name (`simulate_subscribr`) against the path's last part too.
             let last = name.rsplit("::").next().unwrap_or(&name);
             let similar =
                 strsim::jaro_winkler(&lower, &name).max(strsim::jaro_winkler(&lower, last));
             let score = similar + if contains { 1.0 } else { 0.0 };
-            (score, s)
+            (score, f)
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -138,16 +166,13 @@ fn not_found(function: &str, result: &str, symbols: &[Symbol]) -> String {
         .iter()
         .filter(|(score, _)| *score > 0.8)
         .take(5)
-        .map(|(_, s)| format!("  {} ({:.2} % self)", s.name, s.self_percent))
+        .map(|(_, f)| listed(f))
         .collect();
     let (heading, list) = if close.is_empty() {
-        let hottest = symbols
-            .iter()
-            .filter(|s| s.annotatable())
-            .take(5)
-            .map(|s| format!("  {} ({:.2} % self)", s.name, s.self_percent))
-            .collect::<Vec<_>>();
-        ("the hottest functions", hottest)
+        (
+            "the hottest functions",
+            functions.iter().take(5).map(listed).collect(),
+        )
     } else {
         ("close names", close)
     };
@@ -161,27 +186,28 @@ fn not_found(function: &str, result: &str, symbols: &[Symbol]) -> String {
 mod tests {
     use super::*;
 
-    fn symbol(name: &str, share: f64) -> Symbol {
-        Symbol {
-            self_percent: share,
+    fn function(name: &str, samples: u64) -> SampledFunction {
+        SampledFunction {
+            binary: "/bin/p".into(),
             name: name.into(),
-            kernel: false,
+            samples,
+            offsets: vec![(0x10, samples)],
         }
     }
 
     #[test]
     fn a_misspelled_function_gets_close_names_and_a_foreign_one_the_hottest() {
-        let symbols = [
-            symbol("core::fmt::write", 10.0),
-            symbol("cdr_demo::generate::simulate_subscriber", 3.0),
-            symbol("cdr_demo::generate::write_timestamp", 2.0),
+        let functions = [
+            function("core::fmt::write", 10),
+            function("cdr_demo::generate::simulate_subscriber", 3),
+            function("cdr_demo::generate::write_timestamp", 2),
         ];
-        let error = not_found("simulate_subscribr", "r1", &symbols);
+        let error = not_found("simulate_subscribr", "r1", &functions, 100);
         assert!(
             error.contains("close names:\n  cdr_demo::generate::simulate_subscriber (3.00 % self)"),
             "{error}"
         );
-        let error = not_found("zzzzzz", "r1", &symbols);
+        let error = not_found("zzzzzz", "r1", &functions, 100);
         assert!(
             error.contains("the hottest functions:\n  core::fmt::write (10.00 % self)"),
             "{error}"

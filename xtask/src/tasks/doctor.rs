@@ -151,6 +151,19 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
             },
         });
     }
+    if tools.platform == Platform::Linux {
+        let objdump = which::which("objdump");
+        capabilities.push(Capability {
+            task: "annotate/ (hottest functions' assembly)",
+            ready: objdump.is_ok(),
+            detail: match objdump {
+                Ok(path) => format!("{} disassembles them", path.display()),
+                Err(_) => {
+                    "needs objdump: install binutils (or `annotate = 0` in [defaults])".into()
+                }
+            },
+        });
+    }
     if let Ok(config) = config {
         capabilities.push(debug_info(config));
     }

@@ -5,7 +5,62 @@
 
 use anyhow::{bail, Context};
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A loaded segment of an ELF file: `(file offset, size in the file, address)`.
+pub type Segment = (u64, u64, u64);
+
+/// The loaded segments of an ELF file, which turn the file offsets perf
+/// prints for user-space frames into the addresses DWARF, the symbol table
+/// and objdump speak of (perf's `map__rip_2objdump`).
+pub fn loaded_segments(object: &object::File<'_>) -> Vec<Segment> {
+    use object::{Object, ObjectSegment};
+    object
+        .segments()
+        .filter_map(|segment| {
+            let (offset, size) = segment.file_range();
+            (size > 0).then(|| (offset, size, segment.address()))
+        })
+        .collect()
+}
+
+/// The address of a file offset, if a loaded segment holds it.
+pub fn address_of(segments: &[Segment], offset: u64) -> Option<u64> {
+    segments
+        .iter()
+        .find(|(start, size, _)| (*start..start + size).contains(&offset))
+        .map(|(start, _, address)| offset - start + address)
+}
+
+/// Where the debugger looks for a stripped file's DWARF, in gdb's order
+/// (and perf's): by build id under /usr/lib/debug, then by its
+/// `.gnu_debuglink` name beside it, in `.debug/` beside it, and under
+/// /usr/lib/debug.
+pub fn separate_debug_file(object: &object::File<'_>, path: &Path) -> Option<PathBuf> {
+    use object::Object;
+    let root = Path::new("/usr/lib/debug");
+    let mut candidates = Vec::new();
+    if let Ok(Some(id)) = object.build_id() {
+        if id.len() > 1 {
+            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+            candidates.push(
+                root.join(".build-id")
+                    .join(&hex[..2])
+                    .join(format!("{}.debug", &hex[2..])),
+            );
+        }
+    }
+    if let Ok(Some((name, _crc))) = object.gnu_debuglink() {
+        let name = Path::new(std::str::from_utf8(name).ok()?);
+        let dir = path.parent()?;
+        candidates.push(dir.join(name));
+        candidates.push(dir.join(".debug").join(name));
+        candidates.push(root.join(dir.strip_prefix("/").unwrap_or(dir)).join(name));
+    }
+    candidates
+        .into_iter()
+        .find(|candidate| candidate.is_file() && candidate != path)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Contents {

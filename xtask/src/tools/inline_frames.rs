@@ -18,12 +18,11 @@
 //! for a position-independent program with its text 0x1000 above its file
 //! offset (what current linkers write) the two differ.
 
+use super::perf_script::{parse_frame, Frame};
 use std::collections::HashMap;
-use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
-/// A loaded segment: `(file offset, size in the file, address)`.
-type Segment = (u64, u64, u64);
+use super::executable::{address_of, loaded_segments, separate_debug_file, Segment};
 
 /// The DWARF sections of a binary, shared by the parser's readers.
 type Reader = gimli::EndianRcSlice<gimli::RunTimeEndian>;
@@ -32,9 +31,18 @@ type Reader = gimli::EndianRcSlice<gimli::RunTimeEndian>;
 struct Binary {
     context: addr2line::Context<Reader>,
     segments: Vec<Segment>,
-    /// Function names at an address, innermost first; empty: no debug
-    /// information there (the frame stays as perf printed it).
-    frames: HashMap<u64, Vec<String>>,
+    /// What the frame at a file offset becomes, decided once per offset
+    /// (the symbol perf names there is the same every time); `None`: perf's
+    /// line stays as it is.
+    expansions: HashMap<u64, Option<Expansion>>,
+}
+
+/// A frame's chain of inline frames, innermost first.
+struct Expansion {
+    /// ` NAME (inlined)\n` per function, ready to follow the frame's ip.
+    lines: Vec<Vec<u8>>,
+    /// The last function is perf's symbol: perf's own line stands for it.
+    keep_last: bool,
 }
 
 impl Binary {
@@ -44,20 +52,36 @@ impl Binary {
         Some(Binary {
             context,
             segments,
-            frames: HashMap::new(),
+            expansions: HashMap::new(),
         })
     }
 
-    fn frames_at(&mut self, offset: u64) -> &[String] {
-        let address = self
-            .segments
+    fn expansion(&mut self, frame: &Frame<'_>) -> Option<&Expansion> {
+        let (segments, context) = (&self.segments, &self.context);
+        self.expansions
+            .entry(frame.offset)
+            .or_insert_with(|| {
+                let address = address_of(segments, frame.offset)?;
+                Expansion::of(function_names(context, address), frame.symbol)
+            })
+            .as_ref()
+    }
+}
+
+impl Expansion {
+    /// The frame's expansion, from the functions DWARF names at its address;
+    /// `None` when it adds nothing (no debug information there, or just the
+    /// function perf named).
+    fn of(names: Vec<String>, perf_symbol: &str) -> Option<Expansion> {
+        let keep_last = same_function(names.last()?, perf_symbol);
+        if names.len() == 1 && keep_last {
+            return None;
+        }
+        let lines = names
             .iter()
-            .find(|(start, size, _)| (*start..start + size).contains(&offset))
-            .map(|(start, _, address)| offset - start + address);
-        let context = &self.context;
-        self.frames
-            .entry(offset)
-            .or_insert_with(|| address.map_or_else(Vec::new, |a| function_names(context, a)))
+            .map(|name| format!(" {name} (inlined)\n").into_bytes())
+            .collect();
+        Some(Expansion { lines, keep_last })
     }
 }
 
@@ -135,7 +159,7 @@ fn section_bytes(section: object::CompressedData<'_>) -> Option<Vec<u8>> {
 /// separate file holds it (a distribution's debug package); `None` for
 /// anything but ELF (perf's `[vdso]`, a JIT's map file, a file gone).
 fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
-    use object::{Object, ObjectSegment};
+    use object::Object;
     let file = std::fs::File::open(path).ok()?;
     // SAFETY: the map is only read, as perf maps it too. A
     // file truncated while mapped would fault (SIGBUS), as it would for
@@ -145,49 +169,13 @@ fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
     if object.format() != object::BinaryFormat::Elf {
         return None;
     }
-    let segments = object
-        .segments()
-        .filter_map(|segment| {
-            let (offset, size) = segment.file_range();
-            (size > 0).then(|| (offset, size, segment.address()))
-        })
-        .collect();
+    let segments = loaded_segments(&object);
     let debug_file = if object.section_by_name(".debug_info").is_some() {
         None
     } else {
         separate_debug_file(&object, path)
     };
     Some((segments, debug_file))
-}
-
-/// Where the debugger looks for a stripped file's DWARF, in gdb's order
-/// (and perf's): by build id under /usr/lib/debug, then by its
-/// `.gnu_debuglink` name beside it, in `.debug/` beside it, and under
-/// /usr/lib/debug.
-fn separate_debug_file(object: &object::File<'_>, path: &Path) -> Option<PathBuf> {
-    use object::Object;
-    let root = Path::new("/usr/lib/debug");
-    let mut candidates = Vec::new();
-    if let Ok(Some(id)) = object.build_id() {
-        if id.len() > 1 {
-            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-            candidates.push(
-                root.join(".build-id")
-                    .join(&hex[..2])
-                    .join(format!("{}.debug", &hex[2..])),
-            );
-        }
-    }
-    if let Ok(Some((name, _crc))) = object.gnu_debuglink() {
-        let name = Path::new(std::str::from_utf8(name).ok()?);
-        let dir = path.parent()?;
-        candidates.push(dir.join(name));
-        candidates.push(dir.join(".debug").join(name));
-        candidates.push(root.join(dir.strip_prefix("/").unwrap_or(dir)).join(name));
-    }
-    candidates
-        .into_iter()
-        .find(|candidate| candidate.is_file() && candidate != path)
 }
 
 /// The DWARF of every binary perf's frames name, opened on first use.
@@ -199,47 +187,33 @@ pub struct Symbolizer {
 impl Symbolizer {
     /// The lines that stand for one frame line of perf script's output:
     /// the line itself, or its chain of inline frames.
-    fn expand(&mut self, line: &[u8], out: &mut Vec<u8>) {
-        match self.inline_chain(line) {
-            Some((indent_and_ip, names, keep_last)) => {
-                let last = names.len() - 1;
-                for (i, name) in names.iter().enumerate() {
-                    if i == last && keep_last {
-                        out.extend_from_slice(line);
-                    } else {
-                        out.extend_from_slice(indent_and_ip);
-                        out.push(b' ');
-                        out.extend_from_slice(name.as_bytes());
-                        out.extend_from_slice(b" (inlined)\n");
-                    }
-                }
-            }
-            None => out.extend_from_slice(line),
+    pub(crate) fn expand(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let Some(frame) = std::str::from_utf8(line).ok().and_then(parse_frame) else {
+            out.extend_from_slice(line);
+            return;
+        };
+        if !self.binaries.contains_key(frame.dso) {
+            let binary = Binary::open(Path::new(frame.dso));
+            self.binaries.insert(frame.dso.to_string(), binary);
         }
-    }
-
-    /// For a frame line `<tab>   ip sym+0xoff (dso)\n`: its indentation and
-    /// ip, the function names at that address, and whether the last of them
-    /// is perf's symbol (then perf's line stays). `None` when the frame has
-    /// no inline frames to add.
-    fn inline_chain<'l>(&mut self, line: &'l [u8]) -> Option<(&'l [u8], Vec<String>, bool)> {
-        let text = std::str::from_utf8(line).ok()?;
-        let frame = parse_frame(text)?;
-        let binary = self
+        let expansion = self
             .binaries
-            .entry(frame.dso.to_string())
-            .or_insert_with(|| Binary::open(Path::new(frame.dso)))
-            .as_mut()?;
-        let names = binary.frames_at(frame.offset);
-        if names.is_empty() {
-            return None;
+            .get_mut(frame.dso)
+            .and_then(Option::as_mut)
+            .and_then(|binary| binary.expansion(&frame));
+        let Some(expansion) = expansion else {
+            out.extend_from_slice(line);
+            return;
+        };
+        let last = expansion.lines.len() - 1;
+        for (i, inlined) in expansion.lines.iter().enumerate() {
+            if i == last && expansion.keep_last {
+                out.extend_from_slice(line);
+            } else {
+                out.extend_from_slice(&line[..frame.ip_end]);
+                out.extend_from_slice(inlined);
+            }
         }
-        let outer = names.last()?;
-        let same_function = same_function(outer, frame.symbol);
-        if names.len() == 1 && same_function {
-            return None;
-        }
-        Some((&line[..frame.ip_end], names.to_vec(), same_function))
     }
 }
 
@@ -253,120 +227,6 @@ fn same_function(dwarf_name: &str, perf_symbol: &str) -> bool {
     let dwarf = super::demangle::symbol(dwarf_name).unwrap_or_else(|| dwarf_name.to_string());
     let perf = super::demangle::symbol(perf_symbol).unwrap_or_else(|| perf_symbol.to_string());
     dwarf == perf
-}
-
-/// One frame line of `perf script` with `ip,sym,symoff,dso` fields.
-#[derive(Debug, PartialEq)]
-struct Frame<'l> {
-    /// Where the ip ends in the line (indentation and ip).
-    ip_end: usize,
-    /// The ip, relative to the file (the file offset) for user space.
-    offset: u64,
-    symbol: &'l str,
-    dso: &'l str,
-}
-
-fn parse_frame(line: &str) -> Option<Frame<'_>> {
-    // Frame lines are indented; sample headers start with the command name.
-    if !line.starts_with([' ', '\t']) {
-        return None;
-    }
-    let body = line.trim_end_matches('\n');
-    let ip_start = body.len() - body.trim_start().len();
-    let ip_len = body[ip_start..].find(' ')?;
-    let ip_end = ip_start + ip_len;
-    let offset = u64::from_str_radix(&body[ip_start..ip_end], 16).ok()?;
-    let rest = &body[ip_end + 1..];
-    let (symbol, dso) = rest.rsplit_once(" (")?;
-    let dso = dso.strip_suffix(')')?;
-    // Perf's own pseudo-files ([vdso], [kernel.kallsyms], [unknown]) have no DWARF for us.
-    if !dso.starts_with('/') || symbol.starts_with('[') {
-        return None;
-    }
-    let symbol = match symbol.rfind("+0x") {
-        Some(at) => &symbol[..at],
-        None => symbol,
-    };
-    Some(Frame {
-        ip_end,
-        offset,
-        symbol,
-        dso,
-    })
-}
-
-/// perf script's text with inline frames added, as a reader: a streaming
-/// filter between perf script and the folding.
-pub struct Expand<R> {
-    input: std::io::BufReader<R>,
-    symbolizer: Symbolizer,
-    line: Vec<u8>,
-    pending: Vec<u8>,
-    position: usize,
-}
-
-impl<R: Read> Expand<R> {
-    pub fn new(input: R) -> Expand<R> {
-        Expand {
-            input: std::io::BufReader::with_capacity(1 << 20, input),
-            symbolizer: Symbolizer::default(),
-            line: Vec::new(),
-            pending: Vec::new(),
-            position: 0,
-        }
-    }
-}
-
-impl<R: Read> Read for Expand<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        if self.position == self.pending.len() {
-            self.pending.clear();
-            self.position = 0;
-            // Many lines at a time: one call per line would cost more than the lookups.
-            while self.pending.len() < 1 << 16 {
-                self.line.clear();
-                if self.input.read_until(b'\n', &mut self.line)? == 0 {
-                    break;
-                }
-                self.symbolizer.expand(&self.line, &mut self.pending);
-            }
-        }
-        let n = buffer.len().min(self.pending.len() - self.position);
-        buffer[..n].copy_from_slice(&self.pending[self.position..self.position + n]);
-        self.position += n;
-        Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_perf_script_frame_lines() {
-        let line =
-            "\t           2331e cdr_demo::generate::generate_chunk+0x16e (/work/t/cdr-demo)\n";
-        let frame = parse_frame(line).unwrap();
-        assert_eq!(frame.offset, 0x2331e);
-        assert_eq!(frame.symbol, "cdr_demo::generate::generate_chunk");
-        assert_eq!(frame.dso, "/work/t/cdr-demo");
-        assert_eq!(&line[..frame.ip_end], "\t           2331e");
-        // A symbol with spaces and parentheses of its own: the dso is the last group.
-        let tuple = "\t  10 <(A, B) as x::T<fn (u8)>>::f+0x1 (/bin/p)\n";
-        let frame = parse_frame(tuple).unwrap();
-        assert_eq!(
-            (frame.symbol, frame.dso),
-            ("<(A, B) as x::T<fn (u8)>>::f", "/bin/p")
-        );
-        for not_a_frame in [
-            "cdr-demo 23813/23814  3464.292863: cpu-clock:uhpppH: \n",
-            "\tffffffffffffffff [unknown] ([unknown])\n",
-            "\t            ee0 __vdso_clock_gettime+0x30 ([vdso])\n",
-            "\n",
-        ] {
-            assert_eq!(parse_frame(not_a_frame), None, "{not_a_frame}");
-        }
-    }
 }
 
 /// Against a fixture pair: `perf script` of one recording, once with
@@ -401,9 +261,11 @@ mod against_perf {
             String::from_utf8(folded).unwrap()
         };
         let mut expanded = Vec::new();
-        Expand::new(plain.as_bytes())
-            .read_to_end(&mut expanded)
-            .unwrap();
+        std::io::Read::read_to_end(
+            &mut crate::tools::perf_script::Lines::new(plain.as_bytes(), true),
+            &mut expanded,
+        )
+        .unwrap();
         let ours = fold(&expanded);
         assert_eq!(ours, fold(gimli.as_bytes()));
         // Not a comparison of two texts without inline frames.

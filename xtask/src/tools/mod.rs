@@ -14,9 +14,10 @@ pub mod instruments;
 pub mod massif;
 pub mod memcheck;
 pub mod memory_model;
+pub mod objdump;
 pub mod offcpu;
 pub mod perf;
-pub mod perf_annotate;
+pub mod perf_script;
 pub mod perf_stat;
 pub mod xctrace;
 

@@ -106,17 +106,26 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
     argv
 }
 
-/// [`fold`], with inline frames added first when the settings ask for them.
+/// What the folding of a profile gave: its samples, and where each was taken.
+#[derive(Debug, Default)]
+pub struct Folded {
+    pub samples: u64,
+    pub leaves: super::perf_script::LeafSamples,
+}
+
+/// [`fold`], with inline frames added first when the settings ask for them,
+/// and the samples' leaf frames tallied on the way (for annotate/).
 pub fn fold_symbolized(
     settings: &Settings,
     input: impl Read,
     output: impl Write,
-) -> std::io::Result<u64> {
-    if settings.inline_frames {
-        fold(super::inline_frames::Expand::new(input), output)
-    } else {
-        fold(input, output)
-    }
+) -> std::io::Result<Folded> {
+    let mut lines = super::perf_script::Lines::new(input, settings.inline_frames);
+    let samples = fold(&mut lines, output)?;
+    Ok(Folded {
+        samples,
+        leaves: lines.leaves(),
+    })
 }
 
 /// What perf recorded: its own summary line, and the records counted in its

@@ -35,7 +35,7 @@ pub struct CpuProfile {
     /// With `--off-cpu`: where threads blocked, and for how long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off_cpu: Option<OffCpu>,
-    /// Functions annotated by `perf annotate` into `annotate/`, by self time.
+    /// Functions annotated into `annotate/`, by self time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotated: Vec<Annotated>,
     /// What perf.data holds and how (compressed or not, its size): the
@@ -69,7 +69,7 @@ pub struct OffCpuStack {
     pub ms: f64,
 }
 
-/// One function's `perf annotate` (source lines, assembly, sample shares).
+/// One function's annotation (source lines, assembly, sample shares).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Annotated {
     pub function: String,

@@ -133,7 +133,7 @@ pub fn finish_attached(
     }
     let perf_path = tools.perf.path()?;
     let spinner = Progress::spinner("perf script | fold");
-    let (folded_samples, script_warnings) = script_and_fold(
+    let (folded, script_warnings) = script_and_fold(
         perf_path,
         &attached.settings,
         &data,
@@ -141,6 +141,7 @@ pub fn finish_attached(
         attached.off_cpu,
     )?;
     spinner.finish();
+    let folded_samples = folded.samples;
     record.warnings.extend(script_warnings);
     let counted =
         perf::count_records(&data).with_context(|| format!("cannot read {}", data.display()))?;
@@ -162,8 +163,13 @@ pub fn finish_attached(
         folded_samples,
         tools,
     )?;
-    // While perf.data is there: the hot functions' annotations.
-    let profile = super::annotate::add_to(profile, perf_path, dir, attached.annotate);
+    let profile = super::annotate::add_to(
+        profile,
+        dir,
+        &folded.leaves,
+        attached.annotate,
+        super::CPU_EVENT,
+    );
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 

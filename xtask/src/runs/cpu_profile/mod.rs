@@ -30,6 +30,8 @@ pub const FOLDED: &str = "cpu.folded";
 pub const SVG: &str = "flamegraph.svg";
 pub const TOP: &str = "top-functions.txt";
 pub const PERF_DATA: &str = "perf.data";
+/// The event perf samples unless told another (`events`): CPU time.
+pub const CPU_EVENT: &str = "cpu-clock";
 
 /// How to sample.
 #[derive(Debug, Clone)]
@@ -263,7 +265,8 @@ pub(super) fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffC
     profile
 }
 
-pub(super) fn perf_settings(options: &Options) -> (perf::Settings, Vec<String>) {
+/// perf's settings for these options, and notes on the ring buffer's size.
+pub fn perf_settings(options: &Options) -> (perf::Settings, Vec<String>) {
     let mut notes = Vec::new();
     // Off-CPU adds a sample per context switch, thousands a second for a
     // busy server: size the ring buffer for that rate too.
@@ -431,7 +434,7 @@ pub(super) fn script_and_fold(
     data: &Path,
     folded_out: &Path,
     off_cpu: bool,
-) -> anyhow::Result<(u64, Vec<String>)> {
+) -> anyhow::Result<(perf::Folded, Vec<String>)> {
     let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
     spec.stdout_raw = true;
     spec.watch = vec!["lost".into(), "Lost".into()];
@@ -446,7 +449,7 @@ pub(super) fn script_and_fold(
     };
     let folded = perf::fold_symbolized(settings, stdout, std::io::BufWriter::new(file));
     let outcome = running.wait();
-    let samples = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
+    let folded = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
     if !outcome.success() {
         anyhow::bail!(
             "`perf script` failed: {}\n{}",
@@ -459,7 +462,7 @@ pub(super) fn script_and_fold(
         .into_iter()
         .filter(|l| perf::is_loss_warning(l))
         .collect();
-    Ok((samples, warnings))
+    Ok((folded, warnings))
 }
 
 #[cfg(test)]

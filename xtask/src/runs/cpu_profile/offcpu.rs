@@ -142,11 +142,7 @@ pub fn fold_off_cpu(
     let mut running = process::start(spec)?;
     let stdout = running.stdout.take().context("perf script has no stdout")?;
     // The blocking stacks get the same inline frames as the CPU ones.
-    let stdout: Box<dyn std::io::Read> = if settings.inline_frames {
-        Box::new(crate::tools::inline_frames::Expand::new(stdout))
-    } else {
-        Box::new(stdout)
-    };
+    let stdout = crate::tools::perf_script::Lines::new(stdout, settings.inline_frames);
     let mut weigher = Weigher::default();
     let parsed = offcpu::parse(std::io::BufReader::with_capacity(1 << 20, stdout), |e| {
         weigher.feed(e)

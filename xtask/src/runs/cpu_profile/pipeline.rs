@@ -146,8 +146,8 @@ pub(super) fn profile_with_perf(
             return Err(error).context("cannot read perf record's data stream")
         }
     };
-    let folded_samples =
-        folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
+    let folded = folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
+    let folded_samples = folded.samples;
     if !scripted.success() {
         bail!(
             "`perf script` failed: {}\n{}",
@@ -174,8 +174,13 @@ pub(super) fn profile_with_perf(
         folded_samples,
     )?;
     let profile = finish_profile(&settings, dir, argv, summary, notes, folded_samples, tools)?;
-    // While perf.data is there: the hot functions' annotations.
-    let profile = super::annotate::add_to(profile, &perf_path, dir, options.annotate);
+    let profile = super::annotate::add_to(
+        profile,
+        dir,
+        &folded.leaves,
+        options.annotate,
+        options.event.as_deref().unwrap_or(super::CPU_EVENT),
+    );
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 

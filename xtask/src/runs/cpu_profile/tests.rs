@@ -42,7 +42,10 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
     process::run_checked(spec).unwrap();
 
     let ours = dir.join("ours.folded");
-    let (samples, _) = script_and_fold(&perf, &settings, &data, &ours, false).unwrap();
+    let samples = script_and_fold(&perf, &settings, &data, &ours, false)
+        .unwrap()
+        .0
+        .samples;
     assert!(samples > 20, "too few samples: {samples}");
 
     let script = std::process::Command::new(&perf)
@@ -112,7 +115,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         .unwrap()
         .stdout;
     let mut expanded = Vec::new();
-    crate::tools::inline_frames::Expand::new(&text[..])
+    crate::tools::perf_script::Lines::new(&text[..], true)
         .read_to_end(&mut expanded)
         .unwrap();
     let reference = inferno_folded(&expanded);
