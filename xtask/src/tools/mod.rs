@@ -115,7 +115,31 @@ impl Toolbox {
         let platform = Platform::current();
         let distro = Distro::detect();
         let root = nix::unistd::geteuid().is_root();
-        let mut perf = detect("perf", &["--version"], distro.install("perf"));
+        // Each probe runs the tool (`--version`): all at once, as every
+        // task starts with them.
+        let macos_fix = |what: &str| Some(format!("xcode-select --install   # provides {what}"));
+        let probes: [(&'static str, &[&str], Option<String>); 10] = [
+            ("perf", &["--version"], distro.install("perf")),
+            ("cargo", &["--version"], Some("https://rustup.rs".into())),
+            ("rustc", &["--version"], Some("https://rustup.rs".into())),
+            ("heaptrack", &["--version"], distro.install("heaptrack")),
+            (
+                "heaptrack_print",
+                &["--version"],
+                distro.install("heaptrack"),
+            ),
+            ("valgrind", &["--version"], distro.install("valgrind")),
+            ("ms_print", &["--version"], distro.install("valgrind")),
+            ("xcrun", &["xctrace", "version"], macos_fix("xctrace")),
+            ("dtrace", &["-V"], macos_fix("dtrace")),
+            ("leaks", &["--help"], macos_fix("leaks")),
+        ];
+        let [mut perf, cargo, rustc, heaptrack, heaptrack_print, valgrind, ms_print, xcrun, dtrace, leaks] =
+            std::thread::scope(|scope| {
+                probes
+                    .map(|(name, args, fix)| scope.spawn(move || detect(name, args, fix)))
+                    .map(|probe| probe.join().expect("a tool probe panicked"))
+            });
         let perf_event_paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
             .ok()
             .and_then(|s| s.trim().parse().ok());
@@ -125,26 +149,21 @@ impl Toolbox {
                 perf.fix = Some("sudo sysctl -w kernel.perf_event_paranoid=1".into());
             }
         }
-        let macos_fix = |what: &str| Some(format!("xcode-select --install   # provides {what}"));
         Toolbox {
             platform,
-            cargo: detect("cargo", &["--version"], Some("https://rustup.rs".into())),
-            rustc: detect("rustc", &["--version"], Some("https://rustup.rs".into())),
+            cargo,
+            rustc,
             perf,
             perf_event_paranoid,
             root,
             hardware_counters: None,
-            heaptrack: detect("heaptrack", &["--version"], distro.install("heaptrack")),
-            heaptrack_print: detect(
-                "heaptrack_print",
-                &["--version"],
-                distro.install("heaptrack"),
-            ),
-            valgrind: detect("valgrind", &["--version"], distro.install("valgrind")),
-            ms_print: detect("ms_print", &["--version"], distro.install("valgrind")),
-            xctrace: detect_xctrace(macos_fix("xctrace")),
-            dtrace: detect("dtrace", &["-V"], macos_fix("dtrace")),
-            leaks: detect("leaks", &["--help"], macos_fix("leaks")),
+            heaptrack,
+            heaptrack_print,
+            valgrind,
+            ms_print,
+            xctrace: xctrace_of(xcrun),
+            dtrace,
+            leaks,
         }
     }
 
@@ -225,14 +244,14 @@ pub fn detect(name: &'static str, version_args: &[&str], fix: Option<String>) ->
     }
 }
 
-fn detect_xctrace(fix: Option<String>) -> Tool {
-    // xctrace lives behind `xcrun`; the path we keep is xcrun's.
-    let mut tool = detect("xcrun", &["xctrace", "version"], fix);
-    tool.name = "xctrace";
-    if tool.version.is_none() {
-        tool.path = None;
+/// xctrace lives behind `xcrun`: the probe of `xcrun xctrace version`, and
+/// the path kept is xcrun's.
+fn xctrace_of(mut xcrun: Tool) -> Tool {
+    xcrun.name = "xctrace";
+    if xcrun.version.is_none() {
+        xcrun.path = None;
     }
-    tool
+    xcrun
 }
 
 /// The first non-empty line a tool prints for its version (stdout or stderr).
