@@ -7,7 +7,9 @@
 //!    workload's wall time, rounds interleaved (bare, profiled, bare,
 //!    profiled, ...), with one worker thread and with every core busy
 //!    (`--workers` = cores, when the workload has a `workers` parameter), and
-//!    cargo-flamegraph's `flamegraph` on the same runs when it is installed.
+//!    cargo-flamegraph's `flamegraph` on the same runs when it is installed,
+//!    and perf record alone (the same settings, into a file, nothing read
+//!    back): the floor under any flamegraph made with perf.
 //! 2. Folding throughput: our streamed folding of `perf script` text against
 //!    the `inferno-collapse-perf` binary on the same bytes, and our peak RSS
 //!    while folding a large input (it should stay flat).
@@ -82,6 +84,15 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
 /// The demo's parameter for its worker threads.
 const WORKERS: &str = "workers";
 
+/// The runs of a round.
+#[derive(Clone, Copy)]
+enum Kind {
+    Bare,
+    Ours,
+    PerfAlone,
+    CargoFlamegraph,
+}
+
 /// The wall times of one variant's interleaved rounds.
 #[derive(Default)]
 struct Rounds {
@@ -89,6 +100,8 @@ struct Rounds {
     ours: Vec<f64>,
     /// cargo-flamegraph's `flamegraph`, when installed.
     theirs: Vec<f64>,
+    /// perf record alone, with our settings.
+    perf_alone: Vec<f64>,
     /// "samples in the flamegraph/lost" per round of ours.
     samples: Vec<String>,
 }
@@ -133,6 +146,32 @@ fn time_cargo_flamegraph(
     Ok(elapsed)
 }
 
+/// One round of perf record alone, with the profile's settings, into a
+/// file that nothing reads: what perf's start-up, sampling and exit cost.
+fn time_perf_record(
+    perf: &std::path::Path,
+    settings: &perf::Settings,
+    prepared: &workload::Prepared,
+    dir: &std::path::Path,
+) -> anyhow::Result<f64> {
+    let data = dir.join("alone.data");
+    let mut spec = prepared.spec();
+    spec.program = perf.to_path_buf();
+    spec.args = perf::record_args(settings, &data, &prepared.program, &prepared.args);
+    let started = Instant::now();
+    let outcome = process::run(spec)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&data);
+    if !outcome.success() {
+        bail!(
+            "perf record failed: {}\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    Ok(elapsed)
+}
+
 fn measure(
     config: &Config,
     args: &Args,
@@ -159,38 +198,72 @@ fn measure(
     for (_, prepared) in variants {
         run_once(prepared)?; // warm the page cache and the CPU
     }
+    let (record_settings, _) = cpu_profile::perf_settings(&options);
     let mut rounds: Vec<Rounds> = variants.iter().map(|_| Rounds::default()).collect();
     let mut last_data = None;
     for round in 0..args.rounds {
         for (v, (label, prepared)) in variants.iter().enumerate() {
-            let (sample, _) = run_once(prepared)?;
             let measured = &mut rounds[v];
-            measured.bare.push(sample.wall_s);
             let dir = scratch.join(format!("round-{round}-{v}"));
             std::fs::create_dir_all(&dir)?;
-            let started = Instant::now();
-            let profile = cpu_profile::profile(prepared, tools, &options, &dir)?;
-            // The flamegraph task renders too: the overhead counts it.
-            crate::reports::flamegraph::write_cpu_files(&dir, "bench-self", "")?;
-            measured.ours.push(started.elapsed().as_secs_f64());
+            // The order turns every other round (bare first, then bare last),
+            // so that a machine growing slower or faster within a round
+            // weighs on every kind of run alike.
+            let mut kinds = [
+                Kind::Bare,
+                Kind::Ours,
+                Kind::PerfAlone,
+                Kind::CargoFlamegraph,
+            ];
+            if round % 2 == 1 {
+                kinds.reverse();
+            }
+            let mut profile = None;
+            for kind in kinds {
+                match kind {
+                    Kind::Bare => measured.bare.push(run_once(prepared)?.0.wall_s),
+                    Kind::Ours => {
+                        let started = Instant::now();
+                        let profiled = cpu_profile::profile(prepared, tools, &options, &dir)?;
+                        // The flamegraph task renders too: the overhead counts it.
+                        crate::reports::flamegraph::write_cpu_files(&dir, "bench-self", "")?;
+                        measured.ours.push(started.elapsed().as_secs_f64());
+                        profile = Some(profiled);
+                    }
+                    Kind::PerfAlone => measured.perf_alone.push(time_perf_record(
+                        perf_path,
+                        &record_settings,
+                        prepared,
+                        &dir,
+                    )?),
+                    Kind::CargoFlamegraph => {
+                        if let Some(binary) = &cargo_flamegraph {
+                            measured
+                                .theirs
+                                .push(time_cargo_flamegraph(binary, prepared, &dir)?);
+                        }
+                    }
+                }
+            }
+            let profile = profile.context("the profiled run did not run")?;
             // A figure taken on a lossy recording flatters the overhead: say so per round.
             let lost = profile.record.lost_samples.unwrap_or(0);
             measured
                 .samples
                 .push(format!("{}/{lost}", profile.folded_samples));
-            let theirs = match &cargo_flamegraph {
-                Some(binary) => {
-                    let t = time_cargo_flamegraph(binary, prepared, &dir)?;
-                    measured.theirs.push(t);
-                    format!(", cargo-flamegraph {t:.3} s")
-                }
-                None => String::new(),
+            let last = |times: &[f64]| times.last().copied().unwrap_or(f64::NAN);
+            let theirs = if measured.theirs.is_empty() {
+                String::new()
+            } else {
+                format!(", cargo-flamegraph {:.3} s", last(&measured.theirs))
             };
             eprintln!(
-                "  round {} ({label}): bare {:.3} s, flamegraph {:.3} s{theirs}, {}",
+                "  round {} ({label}): bare {:.3} s, flamegraph {:.3} s, perf record alone \
+                 {:.3} s{theirs}, {}",
                 round + 1,
-                sample.wall_s,
-                measured.ours.last().unwrap_or(&f64::NAN),
+                last(&measured.bare),
+                last(&measured.ours),
+                last(&measured.perf_alone),
                 crate::reports::markdown::samples_line(&profile.into())
             );
             if lost > 0 {
@@ -283,6 +356,10 @@ fn measure(
         out.push_str(&format!(
             "| **flamegraph / bare, {label}** (median of per-round ratios) | **{:.2}×** |\n",
             ratio(&measured.ours, &measured.bare)
+        ));
+        out.push_str(&format!(
+            "| perf record alone / bare, {label} (same rounds: perf's own share) | {:.2}× |\n",
+            ratio(&measured.perf_alone, &measured.bare)
         ));
         if measured.theirs.is_empty() {
             out.push_str(&format!(
