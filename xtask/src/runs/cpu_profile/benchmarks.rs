@@ -41,8 +41,9 @@ pub fn profile_each(
         return Ok(Vec::new());
     }
     let mut profiles = Vec::new();
-    for id in ids {
-        let rel = format!("{DIR}/{}", criterion::dir_name(&id));
+    let names = super::distinct_dir_names(ids.iter().map(String::as_str), criterion::dir_name);
+    for (id, name) in ids.into_iter().zip(names) {
+        let rel = format!("{DIR}/{name}");
         let sub = dir.join(&rel);
         std::fs::create_dir_all(&sub)
             .with_context(|| format!("cannot create {}", sub.display()))?;

@@ -55,12 +55,15 @@ pub fn profile_each(
     let perf = tools.perf.path()?;
     let mut profiles = Vec::new();
     let mut unsupported = Vec::new();
-    for event in &options.events {
+    let names = super::distinct_dir_names(options.events.iter().map(String::as_str), |event| {
+        event.replace(['/', ':'], "_")
+    });
+    for (event, name) in options.events.iter().zip(names) {
         if !supported(perf, event)? {
             unsupported.push(event.as_str());
             continue;
         }
-        let rel = format!("{DIR}/{}", event.replace(['/', ':'], "_"));
+        let rel = format!("{DIR}/{name}");
         let sub = dir.join(&rel);
         std::fs::create_dir_all(&sub)
             .with_context(|| format!("cannot create {}", sub.display()))?;

@@ -165,6 +165,30 @@ impl Extras {
     }
 }
 
+/// Directory names for extra profiles, one per name, made safe by `safe`
+/// and kept apart where two come out the same (`f<u8>` and `f(u8)` are both
+/// `f_u8_`): the second becomes `f_u8_-2`, so that no profile overwrites
+/// another.
+fn distinct_dir_names<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    safe: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .map(|name| {
+            let base = safe(name);
+            let mut candidate = base.clone();
+            let mut n = 1;
+            while !taken.insert(candidate.clone()) {
+                n += 1;
+                candidate = format!("{base}-{n}");
+            }
+            candidate
+        })
+        .collect()
+}
+
 /// Removes an extra profile's perf.data, where the sampler wrote one (perf
 /// does, xctrace does not).
 fn drop_perf_data(dir: &Path, profile: &mut CpuProfile) -> anyhow::Result<()> {

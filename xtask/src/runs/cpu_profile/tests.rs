@@ -321,3 +321,14 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Benchmark ids that come out the same once made safe for a directory get
+/// directories of their own, so that no profile overwrites another.
+#[test]
+fn extra_profiles_never_share_a_directory() {
+    let ids = ["f<u8>", "f(u8)", "f_u8_", "f_u8_-2", "g"];
+    assert_eq!(
+        distinct_dir_names(ids, crate::tools::criterion::dir_name),
+        ["f_u8_", "f_u8_-2", "f_u8_-3", "f_u8_-2-2", "g"]
+    );
+}
