@@ -296,6 +296,54 @@ fn without_run_for_ctrl_c_ends_the_recording_and_the_result_is_written() {
 }
 
 #[test]
+fn perf_ending_by_itself_is_an_error_not_a_run_for_or_ctrl_c() {
+    if !has_tool("perf") {
+        eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let sandbox = Sandbox::new("pid-perf-dies", "");
+    let mut busy = Busy::start();
+    let pid = busy.0.id().to_string();
+    let child = sandbox
+        .command(&["flamegraph", "--pid", &pid, "--run-for", "60"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once perf samples, something else kills it (the OOM killer, a user).
+    let pattern = format!("perf record .*--pid {pid}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let perf = loop {
+        let found = std::process::Command::new("pgrep")
+            .args(["-f", &pattern])
+            .output()
+            .unwrap();
+        let pids = String::from_utf8_lossy(&found.stdout).to_string();
+        if let Some(perf) = pids.split_whitespace().next() {
+            break perf.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "perf never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let started = std::time::Instant::now();
+    unsafe { libc::kill(perf.parse().unwrap(), libc::SIGKILL) };
+    let output = child.wait_with_output().unwrap();
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("perf record ended by itself") && out.contains("killed by signal 9"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "not noticed before --run-for"
+    );
+    assert!(busy.alive(), "the attached process is left running");
+    assert!(sandbox.results().is_empty());
+}
+
+#[test]
 fn a_pid_that_exits_during_the_recording_is_a_clear_error() {
     if !has_tool("perf") {
         eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");

@@ -212,6 +212,17 @@ pub fn running_process(pid: i32) -> anyhow::Result<Vec<String>> {
     }
 }
 
+/// What ended a recording of a running process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    RunFor,
+    CtrlC,
+    /// The process ended during the recording.
+    TargetExited,
+    /// perf ended while the process kept running.
+    PerfEnded,
+}
+
 /// `flamegraph --pid`: samples a process the xtask did not start, for
 /// `run_for` or until Ctrl-C, and leaves it running.
 pub fn profile_pid(
@@ -236,23 +247,41 @@ pub fn profile_pid(
         }
     }
     let spinner = Progress::spinner(&format!("perf record --pid {pid}"));
-    let exited = loop {
-        if run_for.is_some_and(|limit| started.elapsed() >= limit) || process::recording_ended() {
-            break false;
+    let end = loop {
+        if run_for.is_some_and(|limit| started.elapsed() >= limit) {
+            break End::RunFor;
+        }
+        if process::recording_ended() {
+            break End::CtrlC;
         }
         if !process::process_alive(pid) {
-            break true;
+            break End::TargetExited;
         }
         process::check_interrupted()?;
         if !attached.perf.is_running() {
-            break !process::process_alive(pid);
+            break if process::process_alive(pid) {
+                End::PerfEnded
+            } else {
+                End::TargetExited
+            };
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     spinner.finish();
     process::ctrl_c_ends_recording(false);
     let seconds = started.elapsed().as_secs_f64();
-    if exited {
+    if end == End::PerfEnded {
+        // Killed, out of memory, its disk full: what perf's data holds
+        // is not the recording that was asked for.
+        let outcome = attached.perf.stop(libc::SIGINT, Duration::from_secs(1));
+        bail!(
+            "perf record ended by itself after {seconds:.1} s while PID {pid} ({shown}) kept \
+             running: {}; no profile is written (perf.data holds what was sampled)\n{}",
+            outcome.describe(None),
+            outcome.tail()
+        );
+    }
+    if end == End::TargetExited {
         let outcome = attached.perf.stop(libc::SIGINT, Duration::from_secs(30));
         bail!(
             "PID {pid} ({shown}) exited after {seconds:.1} s of the recording: no profile is written \
@@ -262,9 +291,7 @@ pub fn profile_pid(
         );
     }
     let ended_by = match run_for {
-        Some(limit) if !process::recording_ended() => {
-            format!("--run-for {} s", limit.as_secs_f64())
-        }
+        Some(limit) if end == End::RunFor => format!("--run-for {} s", limit.as_secs_f64()),
         _ => "Ctrl-C".to_string(),
     };
     let profile = finish_attached(attached, tools, dir)?;
