@@ -711,7 +711,7 @@ pub fn run_checked(spec: Spec) -> anyhow::Result<Outcome> {
 
 /// Runs a child to its end and returns all it printed on stdout; fails
 /// with its output tail unless it succeeds. For listings that are parsed
-/// whole (perf report's symbols, criterion's benchmarks).
+/// whole (objdump's disassembly, criterion's benchmarks).
 pub fn stdout_of(mut spec: Spec) -> anyhow::Result<String> {
     spec.stdout_raw = true;
     let display = spec.display();

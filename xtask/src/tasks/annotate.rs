@@ -7,7 +7,7 @@
 
 use crate::results::record::ScaleRecord;
 use crate::results::{Entry, Store};
-use crate::runs::cpu_profile::{annotate, CPU_EVENT};
+use crate::runs::cpu_profile::annotate;
 use crate::tasks::invocation::Invocation;
 use crate::tools::objdump;
 use crate::tools::perf_script::{LeafSamples, SampledFunction, LEAVES};
@@ -64,7 +64,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         eprintln!("{warning}");
     }
     let planned = annotate::plan(&mut annotate::Layouts::default(), rank, chosen)?;
-    let (annotated, notes) = annotate::annotate(&dir, leaves.total, vec![planned], CPU_EVENT)?;
+    let self_percent = 100.0 * planned.samples() as f64 / leaves.total.max(1) as f64;
+    let (annotated, notes) = annotate::annotate(&dir, leaves.total, vec![planned], leaves.event())?;
     let Some(annotated) = annotated.first() else {
         bail!("{}", notes.join("\n"));
     };
@@ -72,7 +73,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     println!(
         "{function}: {:.2} % self, {} samples annotated\nwrote {}",
-        chosen.self_percent(leaves.total),
+        self_percent,
         objdump::annotated_samples(&text).map_or("?".into(), |n| n.to_string()),
         file.display()
     );

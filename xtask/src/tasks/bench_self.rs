@@ -198,7 +198,7 @@ fn measure(
     for (_, prepared) in variants {
         run_once(prepared)?; // warm the page cache and the CPU
     }
-    let (record_settings, _) = cpu_profile::perf_settings(&options);
+    let (record_settings, _) = cpu_profile::perf_settings(&options, tools);
     let mut rounds: Vec<Rounds> = variants.iter().map(|_| Rounds::default()).collect();
     let mut last_data = None;
     for round in 0..args.rounds {
@@ -283,11 +283,8 @@ fn measure(
         .context("no round was run (--rounds 0)")?
         .join(cpu_profile::PERF_DATA);
     let settings = perf::Settings {
-        frequency: options.frequency,
-        call_graph: options.call_graph,
-        inline_frames: inline,
-        kernel_frames: options.kernel_frames,
         mmap_pages: None,
+        ..record_settings
     };
     let shell = xshell::Shell::new()?;
     let script_args = perf::script_args(&settings, &data);

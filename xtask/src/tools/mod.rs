@@ -1,6 +1,7 @@
 //! The external tools: what is installed, in which version, and how to drive
 //! each one. One module per tool holds its command building and output
-//! parsing side by side; this file only detects them.
+//! parsing side by side; this file only detects them (objdump, which only
+//! annotate/ needs, is looked up where it runs).
 
 pub mod callgrind;
 pub mod cargo_metadata;

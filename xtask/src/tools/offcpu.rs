@@ -130,11 +130,14 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
         data.into(),
         "--fields".into(),
         // symoff: inline frames are read from the DWARF at sym+off.
-        if settings.inline_frames {
-            "trace:comm,tid,time,event,trace,ip,sym,symoff,dso".into()
-        } else {
-            "trace:comm,tid,time,event,trace,ip,sym,dso".into()
-        },
+        super::perf::with_dso_offsets(
+            settings,
+            if settings.inline_frames {
+                "trace:comm,tid,time,event,trace,ip,sym,symoff,dso"
+            } else {
+                "trace:comm,tid,time,event,trace,ip,sym,dso"
+            },
+        ),
         "--fields".into(),
         "sw:comm,tid,time,event".into(),
         "--show-switch-events".into(),
@@ -376,6 +379,7 @@ mod tests {
             inline_frames: false,
             kernel_frames,
             mmap_pages: Some(64),
+            dso_offsets: false,
         }
     }
 

@@ -20,6 +20,27 @@ pub struct Settings {
     pub kernel_frames: bool,
     /// perf's ring buffer per CPU, in pages (`--mmap-pages`); perf's default without.
     pub mmap_pages: Option<u32>,
+    /// Ask perf script for each frame's offset in its file (`dsoff`, perf
+    /// 6.4 and later): those perfs print a call chain's ips as addresses in
+    /// the process, where earlier ones printed the file offset that inline
+    /// frames and annotate/ look up ([`prints_process_addresses`]).
+    pub dso_offsets: bool,
+}
+
+/// Whether this perf (`perf version 6.8.12`) prints call-chain ips as
+/// addresses in the process, with the file offset only in the `dsoff` field
+/// (`(/path/bin+0x7bb84)`): perf 6.4 and later ("perf script: Print raw ip
+/// instead of binary offset for callchain"). An unreadable version counts as
+/// an older perf, which refuses the field.
+pub fn prints_process_addresses(version: Option<&str>) -> bool {
+    let Some(number) = version.and_then(|v| v.split_whitespace().nth(2)) else {
+        return false;
+    };
+    let mut parts = number.split('.').map(|p| p.parse::<u32>().ok());
+    matches!(
+        (parts.next().flatten(), parts.next().flatten()),
+        (Some(major), Some(minor)) if (major, minor) >= (6, 4)
+    )
 }
 
 /// run.json's `symbolizer` when inline frames come from [`super::inline_frames`].
@@ -94,16 +115,28 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
         // Only what the folder reads, and the symbol offset the inline
         // frames need: no per-sample headers it would skip anyway.
         "--fields".into(),
-        if settings.inline_frames {
-            "comm,pid,tid,time,event,ip,sym,symoff,dso".into()
-        } else {
-            "comm,pid,tid,time,event,ip,sym,dso".into()
-        },
+        with_dso_offsets(
+            settings,
+            if settings.inline_frames {
+                "comm,pid,tid,time,event,ip,sym,symoff,dso"
+            } else {
+                "comm,pid,tid,time,event,ip,sym,dso"
+            },
+        ),
         // perf's own inline frames run an addr2line per binary: binutils'
         // takes minutes on a Rust program; ours are added in process.
         "--no-inline".into(),
     ];
     argv
+}
+
+/// perf script's `--fields` list, with `dsoff` where perf needs it asked.
+pub fn with_dso_offsets(settings: &Settings, fields: &str) -> OsString {
+    if settings.dso_offsets {
+        format!("{fields},dsoff").into()
+    } else {
+        fields.into()
+    }
 }
 
 /// What the folding of a profile gave: its samples, and where each was taken.
@@ -615,6 +648,34 @@ pub fn parse_stat_supported(stderr: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// perf 6.4 moved the file offset of a call chain's frames into the
+    /// `dsoff` field: asked for from those versions on, never before (older
+    /// perfs refuse a field they do not know).
+    #[test]
+    fn dso_offsets_are_asked_of_perf_6_4_and_later() {
+        for (version, asked) in [
+            (Some("perf version 6.1.187"), false),
+            (Some("perf version 5.10.0"), false),
+            (Some("perf version 6.4"), true),
+            (Some("perf version 6.8.12"), true),
+            (Some("perf version 7.0.rc1"), true),
+            (Some("perf version"), false),
+            (None, false),
+        ] {
+            assert_eq!(prints_process_addresses(version), asked, "{version:?}");
+        }
+        let settings = Settings {
+            frequency: 997,
+            call_graph: CallGraph::Dwarf,
+            inline_frames: true,
+            kernel_frames: false,
+            mmap_pages: None,
+            dso_offsets: true,
+        };
+        let fields = script_args(&settings, Path::new("p.data"))[4].clone();
+        assert_eq!(fields, "comm,pid,tid,time,event,ip,sym,symoff,dso,dsoff");
+    }
+
     #[test]
     fn record_command_line() {
         let settings = Settings {
@@ -623,6 +684,7 @@ mod tests {
             inline_frames: true,
             kernel_frames: true,
             mmap_pages: None,
+            dso_offsets: false,
         };
         let argv = record_args(
             &settings,

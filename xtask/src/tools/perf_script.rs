@@ -18,7 +18,9 @@ use std::path::Path;
 pub(crate) struct Frame<'l> {
     /// Where the ip ends in the line (indentation and ip).
     pub ip_end: usize,
-    /// The ip, relative to the file (the file offset) for user space.
+    /// Where in its file the frame is (perf's `map_ip`): the `dsoff` field
+    /// where perf prints it (6.4 and later, whose ip is the address in the
+    /// process), else the ip, which older perfs print relative to the file.
     pub offset: u64,
     /// perf's name of the function, without `+0xOFFSET`.
     pub symbol: &'l str,
@@ -34,10 +36,16 @@ pub(crate) fn parse_frame(line: &str) -> Option<Frame<'_>> {
     let ip_start = body.len() - body.trim_start().len();
     let ip_len = body[ip_start..].find(' ')?;
     let ip_end = ip_start + ip_len;
-    let offset = u64::from_str_radix(&body[ip_start..ip_end], 16).ok()?;
+    let ip = u64::from_str_radix(&body[ip_start..ip_end], 16).ok()?;
     let rest = &body[ip_end + 1..];
     let (symbol, dso) = rest.rsplit_once(" (")?;
     let dso = dso.strip_suffix(')')?;
+    let (dso, offset) = match dso.rsplit_once("+0x") {
+        Some((path, hex)) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (path, u64::from_str_radix(hex, 16).ok()?)
+        }
+        _ => (dso, ip),
+    };
     // Perf's own pseudo-files ([vdso], [kernel.kallsyms], [unknown]) are no files to read.
     if !dso.starts_with('/') || symbol.starts_with('[') {
         return None;
@@ -62,6 +70,9 @@ pub(crate) fn parse_frame(line: &str) -> Option<Frame<'_>> {
 pub struct LeafSamples {
     /// Every sample with a stack, annotatable or not (kernel, `[unknown]`).
     pub total: u64,
+    /// The sampled event, from the first sample's header (`cpu-clock`,
+    /// `cycles` where the machine has a PMU).
+    pub event: Option<String>,
     /// binary → function → file offset → samples.
     binaries: HashMap<String, HashMap<String, HashMap<u64, u64>>>,
 }
@@ -91,9 +102,35 @@ impl LeafSamples {
     /// Counts the leaf frame line of one sample.
     pub fn add(&mut self, leaf: &str) {
         self.total += 1;
-        if let Some(frame) = parse_frame(leaf) {
-            self.add_samples(frame.dso, frame.symbol, frame.offset, 1);
+        // A tab would break the columns of cpu.leaves: such a frame (a JIT's
+        // name) counts in the total only, as one that cannot be annotated.
+        match parse_frame(leaf) {
+            Some(frame) if !frame.symbol.contains('\t') && !frame.dso.contains('\t') => {
+                self.add_samples(frame.dso, frame.symbol, frame.offset, 1)
+            }
+            _ => {}
         }
+    }
+
+    /// The sampled event, `cpu-clock` when no header named one.
+    pub fn event(&self) -> &str {
+        self.event.as_deref().unwrap_or("cpu-clock")
+    }
+
+    /// Takes the event from a sample's header line, `cdr-demo 23813/23814
+    /// 3464.292863: cpu-clock:uhpppH:`: its last word ending in `:`,
+    /// without the modifiers.
+    fn note_event(&mut self, header: &str) {
+        if self.event.is_some() {
+            return;
+        }
+        let event = header
+            .split_whitespace()
+            .rev()
+            .find(|word| word.ends_with(':') && !word.starts_with(|c: char| c.is_ascii_digit()))
+            .map(|word| word.trim_end_matches(':'))
+            .map(|word| word.split(':').next().unwrap_or(word));
+        self.event = event.filter(|e| !e.is_empty()).map(str::to_string);
     }
 
     fn add_samples(&mut self, binary: &str, function: &str, offset: u64, samples: u64) {
@@ -141,6 +178,7 @@ impl LeafSamples {
     /// `samples<TAB>file offset (hex)<TAB>function<TAB>binary`.
     pub fn write(&self, mut out: impl Write) -> std::io::Result<()> {
         writeln!(out, "# samples\t{}", self.total)?;
+        writeln!(out, "# event\t{}", self.event())?;
         writeln!(
             out,
             "# the leaf frames of cpu.folded's samples: samples, file offset, function, binary"
@@ -164,6 +202,10 @@ impl LeafSamples {
             let bad = || format!("line {}: `{line}` is not a leaf sample line", number + 1);
             if let Some(total) = line.strip_prefix("# samples\t") {
                 leaves.total = total.trim().parse().map_err(|_| bad())?;
+                continue;
+            }
+            if let Some(event) = line.strip_prefix("# event\t") {
+                leaves.event = Some(event.trim().to_string());
                 continue;
             }
             if line.starts_with('#') || line.is_empty() {
@@ -230,7 +272,12 @@ impl<R: Read> Lines<R> {
             }
             Some(b'\n') | None => self.awaiting_leaf = false,
             Some(b' ' | b'\t') => {}
-            Some(_) => self.awaiting_leaf = true,
+            Some(_) => {
+                self.awaiting_leaf = true;
+                if self.leaves.event.is_none() {
+                    self.leaves.note_event(&String::from_utf8_lossy(line));
+                }
+            }
         }
         match &mut self.symbolizer {
             Some(symbolizer) => symbolizer.expand(line, &mut self.pending),
@@ -280,6 +327,13 @@ mod tests {
             (frame.symbol, frame.dso),
             ("<(A, B) as x::T<fn (u8)>>::f", "/bin/p")
         );
+        // perf 6.4 and later with `dsoff`: the ip is the process's address,
+        // the file offset follows the file's name.
+        let line = "\t    55d4c1a2b3c4 core::fmt::write+0x54 (/work/t/cdr-demo+0x7bb84)\n";
+        let frame = parse_frame(line).unwrap();
+        assert_eq!((frame.offset, frame.dso), (0x7bb84, "/work/t/cdr-demo"));
+        assert_eq!(frame.symbol, "core::fmt::write");
+        assert_eq!(&line[..frame.ip_end], "\t    55d4c1a2b3c4");
         for not_a_frame in [
             "cdr-demo 23813/23814  3464.292863: cpu-clock:uhpppH: \n",
             "\tffffffffffffffff [unknown] ([unknown])\n",
@@ -319,6 +373,7 @@ p 1/2 1.2: cpu-clock:u:
         );
         let leaves = lines.leaves();
         assert_eq!(leaves.total, 3);
+        assert_eq!(leaves.event(), "cpu-clock");
         assert_eq!(
             leaves.functions(),
             [SampledFunction {
@@ -331,20 +386,43 @@ p 1/2 1.2: cpu-clock:u:
     }
 
     #[test]
+    fn the_event_is_the_headers_last_word_before_the_stack() {
+        for (header, event) in [
+            (
+                "cdr-demo 23813/23814  3464.292863: cpu-clock:uhpppH: ",
+                "cpu-clock",
+            ),
+            ("my prog 1/2 10.5: 1003009 cycles:uppp:", "cycles"),
+            ("p 1/1 1.0: page-faults:u: ", "page-faults"),
+        ] {
+            let mut leaves = LeafSamples::default();
+            leaves.note_event(header);
+            assert_eq!(leaves.event(), event, "{header}");
+        }
+    }
+
+    #[test]
     fn the_leaves_file_reads_back_as_written() {
-        let mut leaves = LeafSamples::default();
+        let mut leaves = LeafSamples {
+            event: Some("cycles".into()),
+            ..LeafSamples::default()
+        };
         for line in [
             "\t 1010 work+0x10 (/bin/p)\n",
             "\t 1010 work+0x10 (/bin/p)\n",
             "\t 2040 <a as b>::c+0x1 (/lib/with space/q.so)\n",
             "\t ffff [unknown] ([unknown])\n",
+            "\t 10 jitted\tname (/tmp/perf-1.map)\n",
         ] {
             leaves.add(line);
         }
         let mut text = Vec::new();
         leaves.write(&mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
-        assert!(text.starts_with("# samples\t4\n"), "{text}");
+        assert!(
+            text.starts_with("# samples\t5\n# event\tcycles\n"),
+            "{text}"
+        );
         assert!(text.contains("2\t1010\twork\t/bin/p\n"), "{text}");
         assert_eq!(LeafSamples::parse(&text).unwrap(), leaves);
         let error = LeafSamples::parse("# samples\t4\n2\tzz\twork\t/bin/p\n").unwrap_err();

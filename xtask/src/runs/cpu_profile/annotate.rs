@@ -34,6 +34,16 @@ pub struct Planned {
     pub function: SampledFunction,
     range: objdump::FunctionRange,
     samples: BTreeMap<u64, u64>,
+    /// Samples perf gave the same name that lie elsewhere: other functions
+    /// of that name (closures, C `static`s), or outside the file's segments.
+    elsewhere: Vec<String>,
+}
+
+impl Planned {
+    /// The samples this annotation covers.
+    pub fn samples(&self) -> u64 {
+        self.samples.values().sum()
+    }
 }
 
 /// The binaries' symbol tables, each read once.
@@ -41,7 +51,10 @@ pub struct Planned {
 pub struct Layouts(HashMap<String, Option<Layout>>);
 
 /// Where `function` lies in its binary, and its samples by address; `Err`
-/// says why it cannot be annotated.
+/// says why it cannot be annotated. perf names several functions alike (a
+/// Rust closure's name has no hash; C `static`s of two files): the one
+/// holding most of the name's samples is annotated, and the rest are said
+/// in the file.
 pub fn plan(
     layouts: &mut Layouts,
     rank: usize,
@@ -59,36 +72,73 @@ pub fn plan(
                 function.name, function.binary
             )
         })?;
-    let mut samples = BTreeMap::new();
+    // By the function (symbol range) holding each sampled address.
+    let mut by_range: BTreeMap<u64, (objdump::FunctionRange, BTreeMap<u64, u64>)> = BTreeMap::new();
+    let mut unplaced = 0;
     for (offset, count) in &function.offsets {
-        // An offset outside the loaded segments stays out: the annotation
-        // then counts it as unlisted.
-        if let Some(address) = layout.address(*offset) {
-            *samples.entry(address).or_insert(0) += count;
+        let placed = layout
+            .address(*offset)
+            .and_then(|address| Some((address, layout.function_at(address)?)));
+        match placed {
+            Some((address, range)) => {
+                let (_, samples) = by_range
+                    .entry(range.address)
+                    .or_insert_with(|| (range, BTreeMap::new()));
+                *samples.entry(address).or_insert(0) += count;
+            }
+            None => unplaced += count,
         }
     }
-    let range = samples
-        .keys()
-        .next()
-        .and_then(|address| layout.function_at(*address))
+    let total = |samples: &BTreeMap<u64, u64>| samples.values().sum::<u64>();
+    let (range, samples) = by_range
+        .values()
+        .max_by_key(|(range, samples)| (total(samples), std::cmp::Reverse(range.address)))
+        .cloned()
         .with_context(|| {
             format!(
-                "`{}`: no symbol of {} holds its samples (the binary changed since it was \
-                 profiled?)",
+                "`{}`: no symbol of {} holds its samples (code without a symbol, or the binary \
+                 changed since it was profiled)",
                 function.name, function.binary
             )
         })?;
+    let others: Vec<_> = by_range
+        .values()
+        .filter(|(other, _)| other.address != range.address)
+        .collect();
+    let mut elsewhere = Vec::new();
+    if !others.is_empty() {
+        elsewhere.push(format!(
+            "{} more samples are in {} other functions perf names `{}` (at {}): this file \
+             annotates the one with the most",
+            others.iter().map(|(_, s)| total(s)).sum::<u64>(),
+            others.len(),
+            function.name,
+            others
+                .iter()
+                .map(|(r, _)| format!("{:#x}", r.address))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if unplaced > 0 {
+        elsewhere.push(format!(
+            "{unplaced} more samples lie outside every function of {} (the binary may have \
+             changed since it was profiled)",
+            function.binary
+        ));
+    }
     Ok(Planned {
         rank,
         function: function.clone(),
         range,
         samples,
+        elsewhere,
     })
 }
 
-/// Annotates the planned functions into `dir/annotate/`, their objdumps at
-/// once. `event` is the sampled event, for the files' titles. Returns the
-/// annotations written, and why any other could not be.
+/// Annotates the planned functions into `dir/annotate/`, as many objdumps at
+/// once as there are cores. `event` is the sampled event, for the files'
+/// titles. Returns the annotations written, and why any other could not be.
 pub fn annotate(
     dir: &Path,
     total: u64,
@@ -106,26 +156,30 @@ pub fn annotate(
     let out_dir = dir.join(DIR);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    // One objdump per function, all at once: they share nothing.
-    let listings: Vec<anyhow::Result<String>> = std::thread::scope(|scope| {
-        let running: Vec<_> = planned
-            .iter()
-            .map(|p| {
-                let binary = Path::new(&p.function.binary);
-                let spec = Spec::new(&objdump).args(objdump::disassemble_args(binary, p.range));
-                scope.spawn(move || process::stdout_of(spec))
-            })
-            .collect();
-        running
-            .into_iter()
-            .map(|thread| {
-                thread
-                    .join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("an objdump thread panicked")))
-            })
-            .collect()
-    });
-    process::check_interrupted()?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut listings: Vec<anyhow::Result<String>> = Vec::new();
+    for batch in planned.chunks(cores) {
+        // They share nothing: a batch runs at once.
+        listings.extend(std::thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .iter()
+                .map(|p| {
+                    let binary = Path::new(&p.function.binary);
+                    let spec = Spec::new(&objdump).args(objdump::disassemble_args(binary, p.range));
+                    scope.spawn(move || process::stdout_of(spec))
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|thread| {
+                    thread
+                        .join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("an objdump thread panicked")))
+                })
+                .collect::<Vec<_>>()
+        }));
+        process::check_interrupted()?;
+    }
     let (mut annotated, mut notes) = (Vec::new(), Vec::new());
     for (planned, listing) in planned.into_iter().zip(listings) {
         let function = &planned.function;
@@ -145,30 +199,42 @@ pub fn annotate(
             binary: &binary_name,
             event,
         };
-        let text = objdump::render(&heading, &listing, &planned.samples);
+        let mut text = objdump::render(&heading, &listing, &planned.samples);
+        for line in &planned.elsewhere {
+            text.push_str(&format!("\n{line}\n"));
+        }
         let file = format!(
             "{DIR}/{}",
             objdump::file_name(planned.rank + 1, &function.name)
         );
-        write_whole(&dir.join(&file), &text)?;
+        if let Err(error) = write_whole(&dir.join(&file), &text) {
+            notes.push(format!("{error:#}"));
+            continue;
+        }
         annotated.push(Annotated {
             function: function.name.clone(),
             file,
-            self_percent: function.self_percent(total),
+            self_percent: 100.0 * planned.samples() as f64 / total.max(1) as f64,
         });
     }
     Ok((annotated, notes))
 }
 
-/// Written to a scratch file beside it and renamed: an interrupt leaves no
-/// partial annotation in a finished result (`cargo xtask annotate` writes
-/// into one).
+/// Written to a scratch file beside it and renamed: an interrupt or a
+/// failure leaves no partial file (`cargo xtask annotate` writes into a
+/// finished result).
 fn write_whole(path: &Path, text: &str) -> anyhow::Result<()> {
-    let scratch = path.with_extension("txt.partial");
-    std::fs::write(&scratch, text)
-        .and_then(|()| std::fs::rename(&scratch, path))
-        .with_context(|| format!("cannot write {}", path.display()))
+    let scratch = path.with_extension("partial");
+    let written = std::fs::write(&scratch, text).and_then(|()| std::fs::rename(&scratch, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&scratch);
+    }
+    written.with_context(|| format!("cannot write {}", path.display()))
 }
+
+/// The most functions tried for annotate/ beyond those asked for before the
+/// rest is given up: code without symbols (a JIT's) could be all of them.
+const SPARE_TRIES: usize = 10;
 
 /// The hook after the folding: keep the leaf frames in the result
 /// (`cpu.leaves`, for `cargo xtask annotate` later), annotate the `count`
@@ -181,21 +247,26 @@ pub fn add_to(
     dir: &Path,
     leaves: &LeafSamples,
     count: usize,
-    event: &str,
 ) -> CpuProfile {
-    let path = dir.join(LEAVES);
-    let written =
-        std::fs::File::create(&path).and_then(|file| leaves.write(std::io::BufWriter::new(file)));
+    let mut text = Vec::new();
+    let written = leaves
+        .write(&mut text)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| write_whole(&dir.join(LEAVES), &String::from_utf8_lossy(&text)));
     if let Err(error) = written {
-        profile.notes.push(format!(
-            "cannot write {}: {error}; annotate/ is not made",
-            path.display()
-        ));
+        profile
+            .notes
+            .push(format!("{error:#}; annotate/ is not made"));
         return profile;
     }
     profile.files.push(LEAVES.into());
     let (mut layouts, mut planned, mut skipped) = (Layouts::default(), Vec::new(), Vec::new());
-    for (rank, function) in leaves.functions().iter().enumerate() {
+    for (rank, function) in leaves
+        .functions()
+        .iter()
+        .enumerate()
+        .take(count + SPARE_TRIES)
+    {
         if planned.len() == count {
             break;
         }
@@ -211,7 +282,7 @@ pub fn add_to(
             skipped.join("; ")
         ));
     }
-    match annotate(dir, leaves.total, planned, event) {
+    match annotate(dir, leaves.total, planned, leaves.event()) {
         Ok((annotated, notes)) => {
             profile
                 .files

@@ -32,7 +32,7 @@ pub fn attach(
     pid: i32,
 ) -> anyhow::Result<Attached> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, notes) = perf_settings(options);
+    let (settings, notes) = perf_settings(options, tools);
     // perf starts with its events off and turns them on when told through a
     // control FIFO, then acknowledges: the load starts only once perf samples.
     // In the temp directory: perf splits `--control fifo:A,B` on commas, and
@@ -163,13 +163,7 @@ pub fn finish_attached(
         folded_samples,
         tools,
     )?;
-    let profile = super::annotate::add_to(
-        profile,
-        dir,
-        &folded.leaves,
-        attached.annotate,
-        super::CPU_EVENT,
-    );
+    let profile = super::annotate::add_to(profile, dir, &folded.leaves, attached.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 

@@ -30,8 +30,6 @@ pub const FOLDED: &str = "cpu.folded";
 pub const SVG: &str = "flamegraph.svg";
 pub const TOP: &str = "top-functions.txt";
 pub const PERF_DATA: &str = "perf.data";
-/// The event perf samples unless told another (`events`): CPU time.
-pub const CPU_EVENT: &str = "cpu-clock";
 
 /// How to sample.
 #[derive(Debug, Clone)]
@@ -290,7 +288,7 @@ pub(super) fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffC
 }
 
 /// perf's settings for these options, and notes on the ring buffer's size.
-pub fn perf_settings(options: &Options) -> (perf::Settings, Vec<String>) {
+pub fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec<String>) {
     let mut notes = Vec::new();
     // Off-CPU adds a sample per context switch, thousands a second for a
     // busy server: size the ring buffer for that rate too.
@@ -311,6 +309,7 @@ pub fn perf_settings(options: &Options) -> (perf::Settings, Vec<String>) {
         inline_frames: options.inline_frames,
         kernel_frames: options.kernel_frames,
         mmap_pages: Some(ring.pages),
+        dso_offsets: perf::prints_process_addresses(tools.perf.version.as_deref()),
     };
     (settings, notes)
 }

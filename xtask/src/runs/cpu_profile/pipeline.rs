@@ -31,7 +31,7 @@ pub(super) fn profile_with_perf(
     dir: &Path,
 ) -> anyhow::Result<CpuProfile> {
     let perf_path = tools.perf.path()?.to_path_buf();
-    let (settings, notes) = perf_settings(options);
+    let (settings, notes) = perf_settings(options, tools);
     let data = dir.join(PERF_DATA);
 
     // perf record starts the workload itself: an exec in between (a wrapper)
@@ -174,13 +174,7 @@ pub(super) fn profile_with_perf(
         folded_samples,
     )?;
     let profile = finish_profile(&settings, dir, argv, summary, notes, folded_samples, tools)?;
-    let profile = super::annotate::add_to(
-        profile,
-        dir,
-        &folded.leaves,
-        options.annotate,
-        options.event.as_deref().unwrap_or(super::CPU_EVENT),
-    );
+    let profile = super::annotate::add_to(profile, dir, &folded.leaves, options.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 

@@ -31,6 +31,7 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
         inline_frames: false,
         kernel_frames: false,
         mmap_pages: None,
+        dso_offsets: perf::prints_process_addresses(perf_version().as_deref()),
     };
     let data = dir.join("perf.data");
     let spec = Spec::new(&perf).args(perf::record_args(
@@ -106,7 +107,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
     assert!(profile.folded_samples > 20, "{profile:?}");
 
     assert_eq!(profile.symbolizer, perf::IN_PROCESS_INLINE);
-    let (settings, _) = perf_settings(&options);
+    let (settings, _) = perf_settings(&options, &tools);
     let mut script = std::process::Command::new(&perf_path);
     script.args(perf::script_args(&settings, &dir.join(PERF_DATA)));
     let text = script
@@ -257,6 +258,7 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
         inline_frames: true,
         kernel_frames: false,
         mmap_pages: None,
+        dso_offsets: perf::prints_process_addresses(perf_version().as_deref()),
     };
     for (i, (program, args)) in programs.iter().enumerate() {
         let data = dir.join(format!("perf-{i}.data"));
@@ -331,4 +333,45 @@ fn extra_profiles_never_share_a_directory() {
         distinct_dir_names(ids, crate::tools::criterion::dir_name),
         ["f_u8_", "f_u8_-2", "f_u8_-3", "f_u8_-2-2", "g"]
     );
+}
+
+/// This machine's perf version line, as the toolbox reads it.
+fn perf_version() -> Option<String> {
+    crate::tools::Toolbox::detect().perf.version
+}
+
+/// perf gives several functions one name (closures, C `static`s): the one
+/// with most of the name's samples is annotated, the others are said in the
+/// file, and samples outside the binary's segments are counted, not dropped.
+#[test]
+fn functions_perf_names_alike_are_told_apart() {
+    let binary =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perf/inline/inl-pie");
+    // `work` at 0x17a0 and `main` at 0x1820 (file offsets 0x1000 lower),
+    // both named `f` here; one offset beyond every segment.
+    let function = crate::tools::perf_script::SampledFunction {
+        binary: binary.to_string_lossy().into_owned(),
+        name: "f".into(),
+        samples: 10,
+        offsets: vec![(0x7ee, 6), (0x7fd, 1), (0x827, 2), (0xfff_ffff, 1)],
+    };
+    let planned = annotate::plan(&mut annotate::Layouts::default(), 0, &function).unwrap();
+    assert_eq!(planned.samples(), 7, "the function with most samples: work");
+    let dir = std::env::temp_dir().join(format!("xtask-alike-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (annotated, notes) = annotate::annotate(&dir, 20, vec![planned], "cpu-clock").unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(annotated[0].self_percent, 35.0);
+    let text = std::fs::read_to_string(dir.join(&annotated[0].file)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(text.contains("<work>:"), "{text}");
+    assert!(
+        text.contains("2 more samples are in 1 other functions perf names `f` (at 0x1820)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 more samples lie outside every function"),
+        "{text}"
+    );
+    assert!(!text.contains("did not list"), "{text}");
 }
