@@ -156,30 +156,36 @@ pub fn annotate(
     let out_dir = dir.join(DIR);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    // As many objdumps at once as there are cores, each worker taking the
+    // next function as soon as its last is done: they share nothing.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut listings: Vec<anyhow::Result<String>> = Vec::new();
-    for batch in planned.chunks(cores) {
-        // They share nothing: a batch runs at once.
-        listings.extend(std::thread::scope(|scope| {
-            let running: Vec<_> = batch
-                .iter()
-                .map(|p| {
-                    let binary = Path::new(&p.function.binary);
-                    let spec = Spec::new(&objdump).args(objdump::disassemble_args(binary, p.range));
-                    scope.spawn(move || process::stdout_of(spec))
-                })
-                .collect();
-            running
-                .into_iter()
-                .map(|thread| {
-                    thread
-                        .join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("an objdump thread panicked")))
-                })
-                .collect::<Vec<_>>()
-        }));
-        process::check_interrupted()?;
-    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let listings: Vec<std::sync::Mutex<Option<anyhow::Result<String>>>> = planned
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..cores.min(planned.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(p) = planned.get(i) else { break };
+                if process::interrupted() {
+                    break;
+                }
+                let binary = Path::new(&p.function.binary);
+                let spec = Spec::new(&objdump).args(objdump::disassemble_args(binary, p.range));
+                let listing = process::stdout_of(spec);
+                *listings[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(listing);
+            });
+        }
+    });
+    process::check_interrupted()?;
+    let listings = listings.into_iter().map(|listing| {
+        listing
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|| Err(anyhow::anyhow!("objdump did not run")))
+    });
     let (mut annotated, mut notes) = (Vec::new(), Vec::new());
     for (planned, listing) in planned.into_iter().zip(listings) {
         let function = &planned.function;
