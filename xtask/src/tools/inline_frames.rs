@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use super::executable::{address_of, loaded_segments, separate_debug_file, Segment};
 
 /// The DWARF sections of a binary, shared by the parser's readers.
-type Reader = gimli::EndianArcSlice<gimli::RunTimeEndian>;
+type Reader = gimli::EndianRcSlice<gimli::RunTimeEndian>;
 
 /// The inline frames of one program or library, looked up once per address.
 struct Binary {
@@ -134,10 +134,7 @@ fn dwarf_context(path: &Path) -> Option<addr2line::Context<Reader>> {
             .and_then(|s| s.compressed_data().ok())
             .and_then(section_bytes)
             .unwrap_or_default();
-        Ok(gimli::EndianArcSlice::new(
-            std::sync::Arc::from(data),
-            endian,
-        ))
+        Ok(gimli::EndianRcSlice::new(std::rc::Rc::from(data), endian))
     };
     let dwarf = gimli::Dwarf::load(section).ok()?;
     addr2line::Context::from_dwarf(dwarf).ok()
@@ -181,16 +178,6 @@ fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
     Some((segments, debug_file))
 }
 
-/// The C library this process runs with: the one a program started here
-/// most likely runs with too, worth reading before its frames arrive.
-pub fn this_processs_libc() -> Option<PathBuf> {
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    maps.lines()
-        .filter_map(|line| line.split_whitespace().nth(5))
-        .find(|path| path.starts_with('/') && path.ends_with("/libc.so.6"))
-        .map(PathBuf::from)
-}
-
 /// The DWARF of every binary perf's frames name, opened on first use.
 #[derive(Default)]
 pub struct Symbolizer {
@@ -198,23 +185,6 @@ pub struct Symbolizer {
 }
 
 impl Symbolizer {
-    /// A symbolizer with these binaries' DWARF read already (they may turn
-    /// out not to be sampled). Reading a program's DWARF takes a tenth of a
-    /// second or more: done while perf starts, before the workload runs, it
-    /// takes no CPU time from the workload.
-    pub fn preloaded(binaries: &[PathBuf]) -> Symbolizer {
-        let mut symbolizer = Symbolizer::default();
-        for path in binaries {
-            // perf names a file by its resolved path, as the kernel maps it.
-            let Ok(path) = path.canonicalize() else {
-                continue;
-            };
-            let key = path.to_string_lossy().into_owned();
-            symbolizer.binaries.insert(key, Binary::open(&path));
-        }
-        symbolizer
-    }
-
     /// The lines that stand for one frame line of perf script's output:
     /// the line itself, or its chain of inline frames.
     pub(crate) fn expand(&mut self, line: &[u8], out: &mut Vec<u8>) {

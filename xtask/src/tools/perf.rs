@@ -153,17 +153,7 @@ pub fn fold_symbolized(
     input: impl Read,
     output: impl Write,
 ) -> std::io::Result<Folded> {
-    fold_lines(
-        super::perf_script::Lines::new(input, settings.inline_frames),
-        output,
-    )
-}
-
-/// [`fold`] of perf script's text as [`super::perf_script::Lines`] passes it on.
-pub fn fold_lines(
-    mut lines: super::perf_script::Lines<impl Read>,
-    output: impl Write,
-) -> std::io::Result<Folded> {
+    let mut lines = super::perf_script::Lines::new(input, settings.inline_frames);
     let samples = fold(&mut lines, output)?;
     Ok(Folded {
         samples,

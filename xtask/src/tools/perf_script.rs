@@ -235,8 +235,6 @@ impl LeafSamples {
 pub struct Lines<R> {
     input: std::io::BufReader<R>,
     symbolizer: Option<Symbolizer>,
-    /// A symbolizer being preloaded, taken up at the first frame.
-    preloading: Option<std::thread::JoinHandle<Symbolizer>>,
     leaves: LeafSamples,
     /// A sample's header was read and its first frame not yet.
     awaiting_leaf: bool,
@@ -252,22 +250,11 @@ impl<R: Read> Lines<R> {
         Lines {
             input: std::io::BufReader::with_capacity(1 << 20, input),
             symbolizer: inline_frames.then(Symbolizer::default),
-            preloading: None,
             leaves: LeafSamples::default(),
             awaiting_leaf: false,
             line: Vec::new(),
             pending: Vec::new(),
             position: 0,
-        }
-    }
-
-    /// With inline frames from a symbolizer that is being preloaded
-    /// ([`Symbolizer::preloaded`] on another thread), waited for at the
-    /// first line that needs it.
-    pub fn preloaded(input: R, preloading: std::thread::JoinHandle<Symbolizer>) -> Lines<R> {
-        Lines {
-            preloading: Some(preloading),
-            ..Lines::new(input, true)
         }
     }
 
@@ -290,13 +277,6 @@ impl<R: Read> Lines<R> {
                 if self.leaves.event.is_none() {
                     self.leaves.note_event(&String::from_utf8_lossy(line));
                 }
-            }
-        }
-        if let Some(preloading) = self.preloading.take() {
-            // A preloading that panicked leaves the symbolizer to read each
-            // binary on first use, as without preloading.
-            if let Ok(symbolizer) = preloading.join() {
-                self.symbolizer = Some(symbolizer);
             }
         }
         match &mut self.symbolizer {

@@ -6,8 +6,7 @@ use crate::runs::measure::RunFailure;
 use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
-use crate::tools::perf_script::Lines;
-use crate::tools::{inline_frames, perf, Toolbox};
+use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -61,15 +60,6 @@ pub(super) fn profile_with_perf(
     script.stdin_piped = true;
     script.stdout_raw = true;
 
-    // The program's DWARF (and the C library's) is read while perf starts,
-    // before the workload runs, instead of beside it once the first frames
-    // arrive.
-    let preloading = settings.inline_frames.then(|| {
-        let binaries: Vec<std::path::PathBuf> = std::iter::once(prepared.program.clone())
-            .chain(inline_frames::this_processs_libc())
-            .collect();
-        std::thread::spawn(move || inline_frames::Symbolizer::preloaded(&binaries))
-    });
     let spinner = Progress::spinner(&format!(
         "perf record | perf script | fold of {}",
         prepared.name
@@ -112,11 +102,11 @@ pub(super) fn profile_with_perf(
     } else {
         Box::new(script_stdout)
     };
-    let lines = match preloading {
-        Some(preloading) => Lines::preloaded(script_stdout, preloading),
-        None => Lines::new(script_stdout, false),
-    };
-    let folded = perf::fold_lines(lines, std::io::BufWriter::new(folded_file));
+    let folded = perf::fold_symbolized(
+        &settings,
+        script_stdout,
+        std::io::BufWriter::new(folded_file),
+    );
     let recorded = waiter
         .join()
         .map_err(|_| anyhow::anyhow!("the perf record waiter panicked"))?;
