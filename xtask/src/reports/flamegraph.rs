@@ -71,34 +71,32 @@ pub fn write_cpu_files(dir: &Path, title: &str, subtitle: &str) -> anyhow::Resul
 /// the tool gave stacks (Instruments does not).
 pub fn write_memory_svg(dir: &Path, title: &str, tool: &str) -> anyhow::Result<()> {
     use crate::runs::memory_profile::{FOLDED, SVG};
-    crate::runs::process::check_interrupted()?;
-    if !dir.join(FOLDED).is_file() {
-        return Ok(());
-    }
-    render(
-        &dir.join(FOLDED),
-        &dir.join(SVG),
-        &format!("{title} — heap at peak"),
-        tool,
-        Kind::Memory,
-    )
+    let title = format!("{title} — heap at peak");
+    render_if_recorded(dir, FOLDED, SVG, &title, tool, Kind::Memory)
 }
 
 /// offcpu-flamegraph.svg from an off-CPU profile's offcpu.folded in `dir`,
 /// if one was recorded.
 pub fn write_offcpu_svg(dir: &Path, title: &str, subtitle: &str) -> anyhow::Result<()> {
     use crate::runs::cpu_profile::offcpu::{FOLDED, SVG};
+    let title = format!("{title} — off-CPU time (ms blocked)");
+    render_if_recorded(dir, FOLDED, SVG, &title, subtitle, Kind::OffCpu)
+}
+
+/// `dir/svg` from `dir/folded`, when the profile wrote that file.
+fn render_if_recorded(
+    dir: &Path,
+    folded: &str,
+    svg: &str,
+    title: &str,
+    subtitle: &str,
+    kind: Kind,
+) -> anyhow::Result<()> {
     crate::runs::process::check_interrupted()?;
-    if !dir.join(FOLDED).is_file() {
+    if !dir.join(folded).is_file() {
         return Ok(());
     }
-    render(
-        &dir.join(FOLDED),
-        &dir.join(SVG),
-        &format!("{title} — off-CPU time (ms blocked)"),
-        subtitle,
-        Kind::OffCpu,
-    )
+    render(&dir.join(folded), &dir.join(svg), title, subtitle, kind)
 }
 
 /// Renders the folded stacks in file `folded` to an SVG.

@@ -7,7 +7,6 @@ use crate::config::{CallGraph, Config, Scale, Workload};
 use crate::reports::flamegraph;
 use crate::reports::markdown;
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
-use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::cpu_profile;
 use crate::runs::git::git_info;
@@ -16,6 +15,7 @@ use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
+use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -258,9 +258,7 @@ fn record_one(
         git.into(),
         scales,
     );
-    let system = SystemInfo::collect(&tools);
-    let readme = markdown::result_readme(&pending, &record, &system, &notes);
-    let dir = pending.finish(&record, &system, &readme)?;
+    let dir = publish(pending, &record, &tools, &notes)?;
     print_summary(&record, &dir, &notes);
     Ok(dir)
 }
@@ -546,9 +544,7 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
         git.into(),
         vec![scale],
     );
-    let system = SystemInfo::collect(&tools);
-    let readme = markdown::result_readme(&pending, &record, &system, &[]);
-    let dir = pending.finish(&record, &system, &readme)?;
+    let dir = publish(pending, &record, &tools, &[])?;
     println!("PID {pid} is still running");
     print_summary(&record, &dir, &[]);
     Ok(dir)

@@ -4,7 +4,6 @@
 use crate::config::CallGraph;
 use crate::reports::{flamegraph, markdown};
 use crate::results::record::{CpuProfile as CpuProfileRecord, LoadRecord, RunRecord, ScaleRecord};
-use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::cpu_profile::{self, SVG};
 use crate::runs::git::git_info;
@@ -12,6 +11,7 @@ use crate::runs::measure;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload;
 use crate::tasks::invocation::Invocation;
+use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
 use anyhow::Context;
 use std::path::PathBuf;
@@ -148,9 +148,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         git.into(),
         vec![scale],
     );
-    let system = SystemInfo::collect(&tools);
-    let readme = markdown::result_readme(&pending, &record, &system, &[]);
-    let dir = pending.finish(&record, &system, &readme)?;
+    let dir = publish(pending, &record, &tools, &[])?;
     print_written(args, &dir, &profile)?;
     Ok(0)
 }
@@ -245,9 +243,7 @@ fn profile_service(
         git.into(),
         vec![scale],
     );
-    let system = SystemInfo::collect(&tools);
-    let readme = markdown::result_readme(&pending, &record, &system, &[]);
-    let dir = pending.finish(&record, &system, &readme)?;
+    let dir = publish(pending, &record, &tools, &[])?;
     print_written(args, &dir, &profile)
 }
 
@@ -300,9 +296,7 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
         git.into(),
         vec![scale],
     );
-    let system = SystemInfo::collect(&tools);
-    let readme = markdown::result_readme(&pending, &record, &system, &[]);
-    let dir = pending.finish(&record, &system, &readme)?;
+    let dir = publish(pending, &record, &tools, &[])?;
     print_written(args, &dir, &profile)?;
     println!("PID {pid} is still running");
     Ok(0)

@@ -5,12 +5,12 @@
 use crate::config::MemoryTool;
 use crate::reports::{flamegraph, markdown};
 use crate::results::record::{LeakCheck, LoadRecord, RunRecord, ScaleRecord};
-use crate::results::system_info::SystemInfo;
 use crate::results::Store;
 use crate::runs::git::git_info;
 use crate::runs::service::Readiness;
 use crate::runs::{memory_profile, workload};
 use crate::tasks::invocation::Invocation;
+use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
 
 #[derive(clap::Args, Debug)]
@@ -183,9 +183,7 @@ fn run_one(
         git.into(),
         vec![scale],
     );
-    let system = SystemInfo::collect(&tools);
-    let readme = markdown::result_readme(&pending, &record, &system, &[]);
-    let dir = pending.finish(&record, &system, &readme)?;
+    let dir = publish(pending, &record, &tools, &[])?;
     if let Some(memory) = &memory {
         print!("{}", markdown::memory_table(memory));
         for note in &memory.notes {
