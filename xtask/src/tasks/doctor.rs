@@ -152,15 +152,13 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
         });
     }
     if tools.platform == Platform::Linux {
-        let objdump = which::which("objdump");
+        let objdump = crate::tools::objdump::find();
         capabilities.push(Capability {
             task: "annotate/ (hottest functions' assembly)",
             ready: objdump.is_ok(),
             detail: match objdump {
                 Ok(path) => format!("{} disassembles them", path.display()),
-                Err(_) => {
-                    "needs objdump: install binutils (or `annotate = 0` in [defaults])".into()
-                }
+                Err(why) => format!("{why} (or `annotate = 0` in [defaults])"),
             },
         });
     }

@@ -14,6 +14,16 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
 
+/// objdump on PATH, or why annotate/ cannot be made (for doctor and the
+/// annotations alike).
+pub fn find() -> anyhow::Result<std::path::PathBuf> {
+    which::which("objdump").map_err(|_| {
+        anyhow::anyhow!(
+            "objdump is not installed: annotate/ disassembles with it (install binutils)"
+        )
+    })
+}
+
 /// Where a function lies in an ELF file (its symbol table's address and size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FunctionRange {

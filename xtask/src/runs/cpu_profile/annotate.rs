@@ -148,11 +148,7 @@ pub fn annotate(
     if planned.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let objdump = which::which("objdump").map_err(|_| {
-        anyhow::anyhow!(
-            "objdump is not installed: annotate/ disassembles with it (install binutils)"
-        )
-    })?;
+    let objdump = objdump::find()?;
     let out_dir = dir.join(DIR);
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
@@ -229,7 +225,7 @@ pub fn annotate(
 /// Written to a scratch file beside it and renamed: an interrupt or a
 /// failure leaves no partial file (`cargo xtask annotate` writes into a
 /// finished result).
-fn write_whole(path: &Path, text: &str) -> anyhow::Result<()> {
+fn write_whole(path: &Path, text: impl AsRef<[u8]>) -> anyhow::Result<()> {
     let scratch = path.with_extension("partial");
     let written = std::fs::write(&scratch, text).and_then(|()| std::fs::rename(&scratch, path));
     if written.is_err() {
@@ -258,7 +254,7 @@ pub fn add_to(
     let written = leaves
         .write(&mut text)
         .map_err(anyhow::Error::from)
-        .and_then(|()| write_whole(&dir.join(LEAVES), &String::from_utf8_lossy(&text)));
+        .and_then(|()| write_whole(&dir.join(LEAVES), &text));
     if let Err(error) = written {
         profile
             .notes
