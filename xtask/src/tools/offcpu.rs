@@ -13,6 +13,7 @@
 //! stay one) and parses `perf script`'s text of those events, streaming.
 
 use super::perf::Settings;
+use super::perf_script::{Filtered, LineFilter};
 use std::ffi::OsString;
 use std::io::BufRead;
 use std::path::Path;
@@ -61,62 +62,44 @@ pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings) -> Vec<OsStrin
 /// the folding (which would otherwise fold whichever event came first).
 /// perf script cannot leave them out itself when it reads a pipe (`-F
 /// trace:` fails there: the event types are not known yet when it checks).
-pub struct WithoutSwitches<R> {
-    inner: std::io::BufReader<R>,
-    line: Vec<u8>,
-    out: Vec<u8>,
-    at: usize,
+pub type WithoutSwitches<R> = Filtered<R, SwitchSkipper>;
+
+/// The filter of [`WithoutSwitches`].
+pub struct SwitchSkipper {
+    /// ` sched:sched_switch: `, as a switch's header holds it.
+    marker: Vec<u8>,
     /// Inside a switch's sample: its stack lines are dropped too.
     skipping: bool,
 }
 
-impl<R: std::io::Read> WithoutSwitches<R> {
+impl<R: std::io::Read> Filtered<R, SwitchSkipper> {
     pub fn new(inner: R) -> Self {
-        WithoutSwitches {
-            inner: std::io::BufReader::with_capacity(1 << 20, inner),
-            line: Vec::new(),
-            out: Vec::new(),
-            at: 0,
-            skipping: false,
-        }
+        let marker = format!(" {EVENT}: ").into_bytes();
+        Filtered::with(
+            inner,
+            SwitchSkipper {
+                marker,
+                skipping: false,
+            },
+        )
     }
 }
 
-impl<R: std::io::Read> std::io::Read for WithoutSwitches<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.at == self.out.len() {
-            self.out.clear();
-            self.at = 0;
-            // Lines are gathered up to 64 KiB per refill: few calls for the folder.
-            while self.out.len() < 1 << 16 {
-                self.line.clear();
-                if self.inner.read_until(b'\n', &mut self.line)? == 0 {
-                    break;
-                }
-                let is_stack_line = self.line.first() == Some(&b'\t');
-                let is_blank = self.line.iter().all(u8::is_ascii_whitespace);
-                if self.skipping && (is_stack_line || is_blank) {
-                    self.skipping = !is_blank;
-                    continue;
-                }
-                self.skipping = false;
-                let marker = format!(" {EVENT}: ");
-                if !is_stack_line
-                    && self
-                        .line
-                        .windows(marker.len())
-                        .any(|w| w == marker.as_bytes())
-                {
-                    self.skipping = true;
-                    continue;
-                }
-                self.out.extend_from_slice(&self.line);
-            }
+impl LineFilter for SwitchSkipper {
+    fn pass_on(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let is_stack_line = line.first() == Some(&b'\t');
+        let is_blank = line.iter().all(u8::is_ascii_whitespace);
+        if self.skipping && (is_stack_line || is_blank) {
+            self.skipping = !is_blank;
+            return;
         }
-        let n = buf.len().min(self.out.len() - self.at);
-        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
+        self.skipping = false;
+        let marker = &self.marker[..];
+        if !is_stack_line && line.windows(marker.len()).any(|w| w == marker) {
+            self.skipping = true;
+            return;
+        }
+        out.extend_from_slice(line);
     }
 }
 

@@ -230,41 +230,88 @@ impl LeafSamples {
     }
 }
 
-/// perf script's text as a reader, passed on line by line: inline frames
-/// added when a [`Symbolizer`] is given, leaf frames tallied always.
-pub struct Lines<R> {
+/// What is done to each line of perf script's text on its way to the folding.
+pub trait LineFilter {
+    /// Appends to `out` what stands for `line` (the line itself, more lines,
+    /// or nothing).
+    fn pass_on(&mut self, line: &[u8], out: &mut Vec<u8>);
+}
+
+/// perf script's text as a reader, passed through a [`LineFilter`] one line
+/// at a time, many lines per refill: one call per line would cost more than
+/// the filtering.
+pub struct Filtered<R, F> {
     input: std::io::BufReader<R>,
-    symbolizer: Option<Symbolizer>,
-    leaves: LeafSamples,
-    /// A sample's header was read and its first frame not yet.
-    awaiting_leaf: bool,
+    filter: F,
     line: Vec<u8>,
     pending: Vec<u8>,
     position: usize,
 }
 
-impl<R: Read> Lines<R> {
-    /// With `inline_frames`, each frame's inline frames are added from the
-    /// program's DWARF.
-    pub fn new(input: R, inline_frames: bool) -> Lines<R> {
-        Lines {
+impl<R: Read, F: LineFilter> Filtered<R, F> {
+    pub fn with(input: R, filter: F) -> Filtered<R, F> {
+        Filtered {
             input: std::io::BufReader::with_capacity(1 << 20, input),
-            symbolizer: inline_frames.then(Symbolizer::default),
-            leaves: LeafSamples::default(),
-            awaiting_leaf: false,
+            filter,
             line: Vec::new(),
             pending: Vec::new(),
             position: 0,
         }
     }
+}
+
+impl<R: Read, F: LineFilter> Read for Filtered<R, F> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.position == self.pending.len() {
+            self.pending.clear();
+            self.position = 0;
+            while self.pending.len() < 1 << 16 {
+                self.line.clear();
+                if self.input.read_until(b'\n', &mut self.line)? == 0 {
+                    break;
+                }
+                self.filter.pass_on(&self.line, &mut self.pending);
+            }
+        }
+        let n = buffer.len().min(self.pending.len() - self.position);
+        buffer[..n].copy_from_slice(&self.pending[self.position..self.position + n]);
+        self.position += n;
+        Ok(n)
+    }
+}
+
+/// perf script's text with its leaf frames tallied, and inline frames added
+/// when a [`Symbolizer`] is given.
+pub type Lines<R> = Filtered<R, LeafTally>;
+
+/// The filter of [`Lines`].
+pub struct LeafTally {
+    symbolizer: Option<Symbolizer>,
+    leaves: LeafSamples,
+    /// A sample's header was read and its first frame not yet.
+    awaiting_leaf: bool,
+}
+
+impl<R: Read> Filtered<R, LeafTally> {
+    /// With `inline_frames`, each frame's inline frames are added from the
+    /// program's DWARF.
+    pub fn new(input: R, inline_frames: bool) -> Lines<R> {
+        let tally = LeafTally {
+            symbolizer: inline_frames.then(Symbolizer::default),
+            leaves: LeafSamples::default(),
+            awaiting_leaf: false,
+        };
+        Filtered::with(input, tally)
+    }
 
     /// The leaf frames of the samples read so far.
     pub fn leaves(self) -> LeafSamples {
-        self.leaves
+        self.filter.leaves
     }
+}
 
-    fn pass_on(&mut self) {
-        let line = &self.line;
+impl LineFilter for LeafTally {
+    fn pass_on(&mut self, line: &[u8], out: &mut Vec<u8>) {
         match line.first() {
             Some(b' ' | b'\t') if self.awaiting_leaf => {
                 self.awaiting_leaf = false;
@@ -280,30 +327,9 @@ impl<R: Read> Lines<R> {
             }
         }
         match &mut self.symbolizer {
-            Some(symbolizer) => symbolizer.expand(line, &mut self.pending),
-            None => self.pending.extend_from_slice(line),
+            Some(symbolizer) => symbolizer.expand(line, out),
+            None => out.extend_from_slice(line),
         }
-    }
-}
-
-impl<R: Read> Read for Lines<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        if self.position == self.pending.len() {
-            self.pending.clear();
-            self.position = 0;
-            // Many lines at a time: one call per line would cost more than the lookups.
-            while self.pending.len() < 1 << 16 {
-                self.line.clear();
-                if self.input.read_until(b'\n', &mut self.line)? == 0 {
-                    break;
-                }
-                self.pass_on();
-            }
-        }
-        let n = buffer.len().min(self.pending.len() - self.position);
-        buffer[..n].copy_from_slice(&self.pending[self.position..self.position + n]);
-        self.position += n;
-        Ok(n)
     }
 }
 
