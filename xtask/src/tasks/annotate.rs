@@ -64,7 +64,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         eprintln!("{warning}");
     }
     let planned = annotate::plan(&mut annotate::Layouts::default(), rank, chosen)?;
-    let self_percent = 100.0 * planned.samples() as f64 / leaves.total.max(1) as f64;
+    let self_percent = planned.self_percent(leaves.total);
     let (annotated, notes) = annotate::annotate(&dir, leaves.total, vec![planned], leaves.event())?;
     let Some(annotated) = annotated.first() else {
         bail!("{}", notes.join("\n"));

@@ -133,12 +133,17 @@ fn time_cargo_flamegraph(
     spec.args.push(prepared.program.clone().into_os_string());
     spec.args.extend(prepared.args.iter().cloned());
     spec.cwd = Some(dir.to_path_buf());
+    time_run(spec, "cargo-flamegraph")
+}
+
+/// The wall time of one run of `spec`, which must succeed.
+fn time_run(spec: Spec, what: &str) -> anyhow::Result<f64> {
     let started = Instant::now();
     let outcome = process::run(spec)?;
     let elapsed = started.elapsed().as_secs_f64();
     if !outcome.success() {
         bail!(
-            "cargo-flamegraph failed: {}\n{}",
+            "{what} failed: {}\n{}",
             outcome.describe(None),
             outcome.tail()
         );
@@ -158,18 +163,9 @@ fn time_perf_record(
     let mut spec = prepared.spec();
     spec.program = perf.to_path_buf();
     spec.args = perf::record_args(settings, &data, &prepared.program, &prepared.args);
-    let started = Instant::now();
-    let outcome = process::run(spec)?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = time_run(spec, "perf record");
     let _ = std::fs::remove_file(&data);
-    if !outcome.success() {
-        bail!(
-            "perf record failed: {}\n{}",
-            outcome.describe(None),
-            outcome.tail()
-        );
-    }
-    Ok(elapsed)
+    elapsed
 }
 
 fn measure(

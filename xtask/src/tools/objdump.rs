@@ -159,7 +159,7 @@ pub fn render(heading: &Heading<'_>, objdump: &str, samples: &BTreeMap<u64, u64>
             Some((address, instruction)) => {
                 let hits = samples.get(&address).copied().unwrap_or(0);
                 listed += hits;
-                let percent = 100.0 * hits as f64 / total.max(1) as f64;
+                let percent = super::perf_script::percent(hits, total);
                 out.push_str(&format!(
                     "{percent:8.2} : {address:>7x}:  {}\n",
                     instruction.trim_start()

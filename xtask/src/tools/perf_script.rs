@@ -91,8 +91,13 @@ pub struct SampledFunction {
 impl SampledFunction {
     /// Its share of all samples, in percent (self time).
     pub fn self_percent(&self, total: u64) -> f64 {
-        100.0 * self.samples as f64 / total.max(1) as f64
+        percent(self.samples, total)
     }
+}
+
+/// `samples` of `total`, in percent (0 of none).
+pub fn percent(samples: u64, total: u64) -> f64 {
+    100.0 * samples as f64 / total.max(1) as f64
 }
 
 /// The name of the leaves file in a result directory.

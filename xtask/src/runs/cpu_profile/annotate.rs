@@ -44,6 +44,11 @@ impl Planned {
     pub fn samples(&self) -> u64 {
         self.samples.values().sum()
     }
+
+    /// Their share of all `total` samples, in percent (self time).
+    pub fn self_percent(&self, total: u64) -> f64 {
+        crate::tools::perf_script::percent(self.samples(), total)
+    }
 }
 
 /// The binaries' symbol tables, each read once.
@@ -216,7 +221,7 @@ pub fn annotate(
         annotated.push(Annotated {
             function: function.name.clone(),
             file,
-            self_percent: 100.0 * planned.samples() as f64 / total.max(1) as f64,
+            self_percent: planned.self_percent(total),
         });
     }
     Ok((annotated, notes))
