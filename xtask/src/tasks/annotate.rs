@@ -65,7 +65,13 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     }
     let planned = annotate::plan(&mut annotate::Layouts::default(), rank, chosen)?;
     let self_percent = planned.self_percent(leaves.total);
-    let (annotated, notes) = annotate::annotate(&dir, leaves.total, vec![planned], leaves.event())?;
+    let (annotated, notes) = annotate::annotate(
+        &dir,
+        leaves.total,
+        vec![planned],
+        leaves.event(),
+        &mut Default::default(),
+    )?;
     let Some(annotated) = annotated.first() else {
         bail!("{}", notes.join("\n"));
     };

@@ -102,7 +102,9 @@ pub fn demangle_stack(stack: &str) -> String {
         .join(";")
 }
 
-fn demangle_frame(frame: &str) -> String {
+/// One frame of a folded stack demangled (`_[i]`-style suffixes kept), with
+/// any `;` inside it written `:`.
+pub fn demangle_frame(frame: &str) -> String {
     // A frame may carry a suffix such as `_[i]` (inlined) or `_[k]`.
     let (name, suffix) = match frame.find("_[") {
         Some(i) if frame.ends_with(']') => frame.split_at(i),

@@ -1,6 +1,6 @@
 //! Inline frames for `perf script --no-inline` output, read from the
-//! programs' DWARF in process (the addr2line crate, gimli), so that a
-//! flamegraph shows the functions Rust inlined without any addr2line
+//! programs' DWARF in process (`dwarf`: the addr2line crate, gimli), so that
+//! a flamegraph shows the functions Rust inlined without any addr2line
 //! installed: binutils' is far too slow on Rust binaries and gimli's own
 //! binary is a separate install.
 //!
@@ -11,31 +11,11 @@
 //! (inlined)`, ending with the function that holds the code; that last one
 //! keeps perf's own line (`ip sym+off (dso)`) when it names the same
 //! function, as perf reuses its symbol then.
-//!
-//! Addresses: perf script prints a user-space frame's `ip` relative to its
-//! file (perf's `map_ip`: the file offset), which the ELF program headers
-//! turn into the address the DWARF speaks of (perf's `map__rip_2objdump`);
-//! for a position-independent program with its text 0x1000 above its file
-//! offset (what current linkers write) the two differ.
 
+use super::demangle::demangle_frame;
+use super::dwarf::{Binaries, Dwarf};
 use super::perf_script::{parse_frame, Frame};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-use super::executable::{address_of, loaded_segments, separate_debug_file, Segment};
-
-/// The DWARF sections of a binary, shared by the parser's readers.
-type Reader = gimli::EndianRcSlice<gimli::RunTimeEndian>;
-
-/// The inline frames of one program or library, looked up once per address.
-struct Binary {
-    context: addr2line::Context<Reader>,
-    segments: Vec<Segment>,
-    /// What the frame at a file offset becomes, decided once per offset
-    /// (the symbol perf names there is the same every time); `None`: perf's
-    /// line stays as it is.
-    expansions: HashMap<u64, Option<Expansion>>,
-}
 
 /// A frame's chain of inline frames, innermost first.
 struct Expansion {
@@ -45,143 +25,60 @@ struct Expansion {
     keep_last: bool,
 }
 
-impl Binary {
-    fn open(path: &Path) -> Option<Binary> {
-        let (segments, debug_file) = read_elf(path)?;
-        let context = dwarf_context(debug_file.as_deref().unwrap_or(path))?;
-        Some(Binary {
-            context,
-            segments,
-            expansions: HashMap::new(),
-        })
-    }
-
-    fn expansion(&mut self, frame: &Frame<'_>) -> Option<&Expansion> {
-        let (segments, context) = (&self.segments, &self.context);
-        self.expansions
-            .entry(frame.offset)
-            .or_insert_with(|| {
-                let address = address_of(segments, frame.offset)?;
-                Expansion::of(function_names(context, address), frame.symbol)
-            })
-            .as_ref()
-    }
-}
-
 impl Expansion {
     /// The frame's expansion, from the functions DWARF names at its address;
     /// `None` when it adds nothing (no debug information there, or just the
     /// function perf named).
-    fn of(names: Vec<String>, perf_symbol: &str) -> Option<Expansion> {
-        let keep_last = same_function(names.last()?, perf_symbol);
+    fn at(dwarf: &Dwarf, frame: &Frame<'_>) -> Option<Expansion> {
+        let names = dwarf.function_names(dwarf.address_of(frame.offset)?);
+        let keep_last = same_function(names.last()?, frame.symbol);
         if names.len() == 1 && keep_last {
             return None;
         }
+        // Demangled here, once per address, rather than in every folded
+        // stack that holds the frame (`demangle::demangle_stack`).
         let lines = names
             .iter()
-            .map(|name| format!(" {name} (inlined)\n").into_bytes())
+            .map(|name| format!(" {} (inlined)\n", demangle_frame(name)).into_bytes())
             .collect();
         Some(Expansion { lines, keep_last })
     }
 }
 
-/// The functions at `address`, innermost first, as addr2line `-f -i` names
-/// them (the linkage name where there is one); `??` for a frame that has a
-/// source line but no function. Empty when the DWARF does not cover it.
-fn function_names(context: &addr2line::Context<Reader>, address: u64) -> Vec<String> {
-    let mut names = Vec::new();
-    // Split DWARF (.dwo files) is not followed: cargo does not write it by
-    // default, and without it the frame stays as perf printed it.
-    let Ok(mut frames) = context.find_frames(address).skip_all_loads() else {
-        return names;
-    };
-    while let Ok(Some(frame)) = frames.next() {
-        let name = frame
-            .function
-            .as_ref()
-            .and_then(|f| f.raw_name().ok())
-            .map_or_else(|| "??".to_string(), |n| n.into_owned());
-        names.push(name);
-    }
-    // A lone "??" is what addr2line prints for an address it knows nothing
-    // of, and perf then keeps its own frame.
-    if names.len() == 1 && names[0] == "??" {
-        names.clear();
-    }
-    names
-}
-
-/// The DWARF of an ELF file, read into memory. Sections compressed with
-/// zlib (`SHF_COMPRESSED`, as Debian's debug packages ship glibc's) are
-/// inflated; zstd-compressed ones are left out, and their frames keep perf's
-/// name without inline frames: addr2line's `loader` would decode both, but
-/// brings 25 s of CPU into every fresh build of the xtask. Rust programs
-/// built by cargo do not compress their DWARF.
-fn dwarf_context(path: &Path) -> Option<addr2line::Context<Reader>> {
-    use object::{Object, ObjectSection};
-    let file = std::fs::File::open(path).ok()?;
-    // SAFETY: the map is only read, and copied from before this returns.
-    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-    let object = object::File::parse(&*map).ok()?;
-    let endian = if object.is_little_endian() {
-        gimli::RunTimeEndian::Little
-    } else {
-        gimli::RunTimeEndian::Big
-    };
-    let section = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
-        let data = object
-            .section_by_name(id.name())
-            .and_then(|s| s.compressed_data().ok())
-            .and_then(section_bytes)
-            .unwrap_or_default();
-        Ok(gimli::EndianRcSlice::new(std::rc::Rc::from(data), endian))
-    };
-    let dwarf = gimli::Dwarf::load(section).ok()?;
-    addr2line::Context::from_dwarf(dwarf).ok()
-}
-
-/// A section's bytes, inflated if zlib compressed them; `None` for another
-/// compression, or data that does not inflate to the size it declares.
-fn section_bytes(section: object::CompressedData<'_>) -> Option<Vec<u8>> {
-    match section.format {
-        object::CompressionFormat::None => Some(section.data.to_vec()),
-        object::CompressionFormat::Zlib => {
-            let size = usize::try_from(section.uncompressed_size).ok()?;
-            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(section.data, size)
-                .ok()
-                .filter(|bytes| bytes.len() == size)
-        }
-        _ => None,
-    }
-}
-
-/// The loaded segments of an ELF file, and where its DWARF is when a
-/// separate file holds it (a distribution's debug package); `None` for
-/// anything but ELF (perf's `[vdso]`, a JIT's map file, a file gone).
-fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
-    use object::Object;
-    let file = std::fs::File::open(path).ok()?;
-    // SAFETY: the map is only read, as perf maps it too. A
-    // file truncated while mapped would fault (SIGBUS), as it would for
-    // perf: the programs profiled are not rewritten while they are read.
-    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-    let object = object::File::parse(&*map).ok()?;
-    if object.format() != object::BinaryFormat::Elf {
-        return None;
-    }
-    let segments = loaded_segments(&object);
-    let debug_file = if object.section_by_name(".debug_info").is_some() {
-        None
-    } else {
-        separate_debug_file(&object, path)
-    };
-    Some((segments, debug_file))
-}
-
-/// The DWARF of every binary perf's frames name, opened on first use.
+/// The inline frames of every binary perf's frames name: each binary's
+/// DWARF opened on first use, each frame's expansion decided once per
+/// (binary, file offset), as the symbol perf names there is the same every
+/// time.
 #[derive(Default)]
 pub struct Symbolizer {
-    binaries: HashMap<String, Option<Binary>>,
+    binaries: Binaries,
+    /// Per binary (a handful: found by a scan, not by hashing its path on
+    /// every frame), by file offset; `None`: perf's line stays as it is.
+    expansions: Vec<(String, Offsets<Option<Expansion>>)>,
+}
+
+/// A map keyed by file offsets, hashed by one multiplication: SipHash, the
+/// default, costs more than the look-up it guards, once per frame.
+type Offsets<V> = HashMap<u64, V, std::hash::BuildHasherDefault<OffsetHasher>>;
+
+#[derive(Default)]
+struct OffsetHasher(u64);
+
+impl std::hash::Hasher for OffsetHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the product's high bits mix all of n's.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl Symbolizer {
@@ -192,15 +89,18 @@ impl Symbolizer {
             out.extend_from_slice(line);
             return;
         };
-        if !self.binaries.contains_key(frame.dso) {
-            let binary = Binary::open(Path::new(frame.dso));
-            self.binaries.insert(frame.dso.to_string(), binary);
-        }
-        let expansion = self
-            .binaries
-            .get_mut(frame.dso)
-            .and_then(Option::as_mut)
-            .and_then(|binary| binary.expansion(&frame));
+        let known = self.expansions.iter().position(|(dso, _)| dso == frame.dso);
+        let at = known.unwrap_or_else(|| {
+            self.expansions
+                .push((frame.dso.to_string(), Offsets::default()));
+            self.expansions.len() - 1
+        });
+        let binaries = &mut self.binaries;
+        let expansion = self.expansions[at]
+            .1
+            .entry(frame.offset)
+            .or_insert_with(|| Expansion::at(binaries.get(frame.dso)?, &frame))
+            .as_ref();
         let Some(expansion) = expansion else {
             out.extend_from_slice(line);
             return;
@@ -214,6 +114,11 @@ impl Symbolizer {
                 out.extend_from_slice(inlined);
             }
         }
+    }
+
+    /// The DWARF read so far, for annotate/'s source lines.
+    pub fn into_binaries(self) -> Binaries {
+        self.binaries
     }
 }
 
@@ -233,7 +138,7 @@ fn same_function(dwarf_name: &str, perf_symbol: &str) -> bool {
 /// `--no-inline` and once as perf prints it with gimli's addr2line on PATH.
 #[cfg(test)]
 mod against_perf {
-    use super::*;
+    use std::path::Path;
 
     /// The fixture: a C program (`inline/inl.c`, `gcc -O2 -g -fPIE -pie`
     /// linked by rust-lld, whose text lies 0x1000 above its file offset, as

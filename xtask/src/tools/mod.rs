@@ -8,6 +8,7 @@ pub mod cargo_metadata;
 pub mod criterion;
 pub mod demangle;
 pub mod dtrace;
+pub mod dwarf;
 pub mod executable;
 pub mod heaptrack;
 pub mod inline_frames;

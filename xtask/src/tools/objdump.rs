@@ -1,7 +1,13 @@
-//! objdump (binutils): one function's disassembly with its source lines,
-//! run as `perf annotate` runs it, and that text with each instruction's
-//! share of the function's samples beside it, in perf annotate's `--stdio`
-//! layout: the files of annotate/.
+//! objdump (binutils): one function's disassembly, and that text with each
+//! instruction's share of the function's samples beside it and its source
+//! lines between, in perf annotate's `--stdio` layout: the files of
+//! annotate/.
+//!
+//! The source lines are what objdump's `-l -S` (perf annotate's own
+//! options) print, read from the binary's DWARF in process (`dwarf`), which
+//! the profile's inline frames have loaded already: objdump reading the
+//! DWARF again took about 0.05 s of CPU per function, ten times its
+//! disassembly, after the workload had ended.
 //!
 //! perf annotate would read the whole perf.data again for each function
 //! (about 84 MB for a 3.4 s run of the demo) before it runs this very
@@ -9,8 +15,9 @@
 //! folded instead (`perf_script::LeafSamples`), so an annotation costs one
 //! objdump, and needs neither perf.data nor perf.
 
+use super::dwarf::{Dwarf, SourceLine};
 use super::executable::{address_of, loaded_segments, Segment};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -31,15 +38,15 @@ pub struct FunctionRange {
     pub size: u64,
 }
 
-/// `objdump` of one function: source lines (`-S`) and file:line (`-l`)
-/// interleaved, demangled (`-C`), without raw bytes; perf annotate's own
-/// command (perf 6.1, `symbol__disassemble`).
+/// `objdump` of one function: demangled (`-C`), without raw bytes; perf
+/// annotate's own command (perf 6.1, `symbol__disassemble`) without its
+/// source lines (`-l -S`), which [`Sources`] adds.
 pub fn disassemble_args(binary: &Path, function: FunctionRange) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![
         format!("--start-address=0x{:016x}", function.address).into(),
         format!("--stop-address=0x{:016x}", function.address + function.size).into(),
     ];
-    args.extend(["-l", "-d", "--no-show-raw-insn", "-S", "-C"].map(OsString::from));
+    args.extend(["-d", "--no-show-raw-insn", "-C"].map(OsString::from));
     args.push(binary.into());
     args
 }
@@ -135,11 +142,16 @@ pub struct Heading<'a> {
 /// An annotation: objdump's text of one function with each instruction's
 /// share of `samples` (address → samples) in front, as perf annotate
 /// `--stdio` lays it out (`   16.10 :   83150:  push   %rbp`), other
-/// lines (source, file:line, labels) behind a blank column. objdump's
-/// preamble (the file format) is left out. Samples at addresses objdump did
-/// not list (a range that does not match the binary) are said at the end,
-/// never dropped silently.
-pub fn render(heading: &Heading<'_>, objdump: &str, samples: &BTreeMap<u64, u64>) -> String {
+/// lines (labels, and the `sources` lines before each instruction) behind a
+/// blank column. objdump's preamble (the file format) is left out. Samples at
+/// addresses objdump did not list (a range that does not match the binary)
+/// are said at the end, never dropped silently.
+pub fn render(
+    heading: &Heading<'_>,
+    objdump: &str,
+    samples: &BTreeMap<u64, u64>,
+    sources: &mut Sources<'_>,
+) -> String {
     let total: u64 = samples.values().sum();
     let title = format!(
         " Percent |\tSource code & Disassembly of {} for {} ({total} samples, percent: local hits)",
@@ -157,6 +169,11 @@ pub fn render(heading: &Heading<'_>, objdump: &str, samples: &BTreeMap<u64, u64>
     for line in body.lines() {
         match instruction_address(line) {
             Some((address, instruction)) => {
+                for line in sources.before(address) {
+                    out.push_str("         :            ");
+                    out.push_str(&line);
+                    out.push('\n');
+                }
                 let hits = samples.get(&address).copied().unwrap_or(0);
                 listed += hits;
                 let percent = super::perf_script::percent(hits, total);
@@ -182,6 +199,100 @@ pub fn render(heading: &Heading<'_>, objdump: &str, samples: &BTreeMap<u64, u64>
         ));
     }
     out
+}
+
+/// The lines objdump's `-l -S` print before an instruction, from the
+/// binary's DWARF: the function's name where it changes (an inlined one
+/// included), `file:line` where the line changes, and the source lines up to
+/// it when the file can be read (the lines not shown yet, at most
+/// [`CONTEXT_LINES`] before it).
+pub struct Sources<'d> {
+    dwarf: Option<&'d Dwarf>,
+    /// Each file's lines, read once; `None` when it cannot be read.
+    texts: HashMap<String, Option<Vec<String>>>,
+    /// The last line of each file shown so far.
+    shown: HashMap<String, u32>,
+    function: Option<String>,
+    place: Option<(String, u32)>,
+}
+
+/// Source lines shown before a line seen first, as objdump's `-S`
+/// (`SHOW_PRECEDING_CONTEXT_LINES`).
+pub const CONTEXT_LINES: u32 = 5;
+
+impl<'d> Sources<'d> {
+    /// `None`: a binary without DWARF, whose annotation is its assembly alone.
+    pub fn new(dwarf: Option<&'d Dwarf>) -> Sources<'d> {
+        Sources {
+            dwarf,
+            texts: HashMap::new(),
+            shown: HashMap::new(),
+            function: None,
+            place: None,
+        }
+    }
+
+    /// Gives `file` the text `text` instead of what is on disk (a test's
+    /// fixture, whose source was compiled elsewhere).
+    #[cfg(test)]
+    pub fn with_text(mut self, file: &str, text: &str) -> Sources<'d> {
+        let lines = text.lines().map(str::to_string).collect();
+        self.texts.insert(file.to_string(), Some(lines));
+        self
+    }
+
+    /// The lines to print before the instruction at `address`.
+    fn before(&mut self, address: u64) -> Vec<String> {
+        let Some(SourceLine {
+            function,
+            demangled,
+            file,
+            line,
+        }) = self.dwarf.and_then(|dwarf| dwarf.source_line(address))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if function.is_some() && function != self.function {
+            let name = function.as_deref().unwrap_or_default();
+            out.push(if demangled {
+                format!("{name}:")
+            } else {
+                format!("{name}():")
+            });
+            self.function = function;
+        }
+        let (Some(file), Some(line)) = (file, line) else {
+            return out;
+        };
+        if line == 0 || self.place.as_ref() == Some(&(file.clone(), line)) {
+            return out;
+        }
+        out.push(format!("{file}:{line}"));
+        let text = self
+            .texts
+            .entry(file.clone())
+            .or_insert_with(|| {
+                std::fs::read_to_string(&file)
+                    .ok()
+                    .map(|text| text.lines().map(str::to_string).collect())
+            })
+            .as_deref();
+        if let Some(text) = text {
+            let shown = self.shown.get(&file).copied().unwrap_or(0);
+            // Lines not shown yet up to this one; only this one when the code
+            // goes back to a line above.
+            let first = if line > shown {
+                (shown + 1).max(line.saturating_sub(CONTEXT_LINES)).max(1)
+            } else {
+                line
+            };
+            out.extend((first..=line).filter_map(|n| text.get(n as usize - 1).cloned()));
+            self.shown.insert(file.clone(), shown.max(line));
+        }
+        self.place = Some((file, line));
+        out
+    }
 }
 
 /// An instruction line of objdump's disassembly, `   83150:\tpush   %rbp`:
@@ -242,8 +353,10 @@ mod tests {
 
 /// On the inline fixture (`perf/inline/`): a C program linked with its text
 /// 0x1000 above its file offsets, as Rust programs are, 150 samples of
-/// perf script, and objdump 2.40's disassembly of its hot `work`
-/// (`objdump-work.txt`, the command `disassemble_args` gives).
+/// perf script, objdump 2.40's disassembly of its hot `work`
+/// (`objdump-work.txt`, the command `disassemble_args` gives), and the same
+/// with objdump's own source lines (`objdump-work-source.txt`, `-l -S`,
+/// where the source was compiled: `/tmp/xtask-inline-fixture/inl.c`).
 #[cfg(test)]
 mod against_the_fixture {
     use super::*;
@@ -254,6 +367,62 @@ mod against_the_fixture {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perf/inline")
     }
 
+    /// The source lines of the fixture's DWARF, its source read from the fixture.
+    fn sources(dwarf: Option<&Dwarf>) -> Sources<'_> {
+        let source = std::fs::read_to_string(fixture().join("inl.c")).unwrap();
+        Sources::new(dwarf).with_text("/tmp/xtask-inline-fixture/inl.c", &source)
+    }
+
+    fn dwarf() -> Dwarf {
+        Dwarf::open(&fixture().join("inl-pie")).unwrap()
+    }
+
+    /// The lines between the instructions, as objdump's `-l -S` print them
+    /// and as [`Sources`] does: the same places (`file:line`) and source
+    /// lines, before the same instructions.
+    #[test]
+    fn source_lines_are_those_objdump_prints() {
+        let layout = Layout::read(&fixture().join("inl-pie")).unwrap();
+        let (samples, _) = work_samples(&layout);
+        let heading = Heading {
+            binary: "inl-pie",
+            event: "cpu-clock",
+        };
+        let dwarf = dwarf();
+        let objdumps = std::fs::read_to_string(fixture().join("objdump-work-source.txt")).unwrap();
+        let theirs = render(&heading, &objdumps, &samples, &mut Sources::new(None));
+        let plain = std::fs::read_to_string(fixture().join("objdump-work.txt")).unwrap();
+        let ours = render(&heading, &plain, &samples, &mut sources(Some(&dwarf)));
+        // Each instruction with the places and source lines above it.
+        let blocks = |text: &str| {
+            let mut blocks = Vec::new();
+            let mut above = Vec::new();
+            for line in text.lines().skip(2) {
+                match line.split_once(" : ") {
+                    Some((percent, rest)) if !percent.trim().is_empty() => {
+                        blocks.push((rest.trim().to_string(), std::mem::take(&mut above)))
+                    }
+                    _ => {
+                        let rest = line.trim_start_matches(' ').trim_start_matches(':');
+                        let rest = rest.strip_prefix("            ").unwrap_or(rest);
+                        // Function names aside: objdump prints one before a
+                        // place whose inline chain changed, and sometimes
+                        // none.
+                        if !rest.trim().is_empty() && !rest.ends_with(':') {
+                            above.push(rest.to_string())
+                        }
+                    }
+                }
+            }
+            blocks
+        };
+        let (ours, theirs) = (blocks(&ours), blocks(&theirs));
+        let instructions = ours.len();
+        assert!(instructions > 20, "{ours:?}");
+        let theirs: Vec<_> = theirs.into_iter().take(instructions).collect();
+        assert_eq!(ours, theirs);
+    }
+
     /// The leaf samples of the fixture's `work`, by address.
     fn work_samples(layout: &Layout) -> (BTreeMap<u64, u64>, FunctionRange) {
         let binary = fixture().join("inl-pie");
@@ -262,7 +431,7 @@ mod against_the_fixture {
             .replace("@BINARY@", binary.to_str().unwrap());
         let mut lines = Lines::new(script.as_bytes(), false);
         lines.read_to_end(&mut Vec::new()).unwrap();
-        let leaves = lines.leaves();
+        let (leaves, _) = lines.finish();
         assert_eq!(leaves.total, 150);
         let work = &leaves.functions()[0];
         assert_eq!(work.name, "work");
@@ -306,7 +475,8 @@ mod against_the_fixture {
             binary: "inl-pie",
             event: "cpu-clock",
         };
-        let text = render(&heading, &objdump, &samples);
+        let dwarf = dwarf();
+        let text = render(&heading, &objdump, &samples, &mut sources(Some(&dwarf)));
         let total: u64 = samples.values().sum();
         assert_eq!(annotated_samples(&text), Some(total));
         assert!(!text.contains("did not list"), "{text}");
@@ -335,7 +505,7 @@ mod against_the_fixture {
         ));
         // Samples the listing lacks are said, not dropped.
         let shifted: BTreeMap<u64, u64> = samples.iter().map(|(a, n)| (a + 0x10000, *n)).collect();
-        let text = render(&heading, &objdump, &shifted);
+        let text = render(&heading, &objdump, &shifted, &mut Sources::new(None));
         assert!(
             text.contains(&format!("{total} of the {total} samples fell on addresses")),
             "{text}"

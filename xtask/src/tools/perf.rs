@@ -144,6 +144,9 @@ pub fn with_dso_offsets(settings: &Settings, fields: &str) -> OsString {
 pub struct Folded {
     pub samples: u64,
     pub leaves: super::perf_script::LeafSamples,
+    /// The DWARF the inline frames read (none without them), for the
+    /// annotations' source lines.
+    pub binaries: super::dwarf::Binaries,
 }
 
 /// [`fold`], with inline frames added first when the settings ask for them,
@@ -155,9 +158,11 @@ pub fn fold_symbolized(
 ) -> std::io::Result<Folded> {
     let mut lines = super::perf_script::Lines::new(input, settings.inline_frames);
     let samples = fold(&mut lines, output)?;
+    let (leaves, binaries) = lines.finish();
     Ok(Folded {
         samples,
-        leaves: lines.leaves(),
+        leaves,
+        binaries,
     })
 }
 

@@ -28,21 +28,30 @@ pub(crate) struct Frame<'l> {
 }
 
 pub(crate) fn parse_frame(line: &str) -> Option<Frame<'_>> {
+    // Bytes and memchr rather than str patterns: this runs on every frame
+    // of every sample, in the xtask's own code, which is built unoptimized.
+    let bytes = line.as_bytes();
     // Frame lines are indented; sample headers start with the command name.
-    if !line.starts_with([' ', '\t']) {
+    if !matches!(bytes.first(), Some(b' ' | b'\t')) {
         return None;
     }
-    let body = line.trim_end_matches('\n');
-    let ip_start = body.len() - body.trim_start().len();
-    let ip_len = body[ip_start..].find(' ')?;
-    let ip_end = ip_start + ip_len;
-    let ip = u64::from_str_radix(&body[ip_start..ip_end], 16).ok()?;
-    let rest = &body[ip_end + 1..];
-    let (symbol, dso) = rest.rsplit_once(" (")?;
-    let dso = dso.strip_suffix(')')?;
-    let (dso, offset) = match dso.rsplit_once("+0x") {
-        Some((path, hex)) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            (path, u64::from_str_radix(hex, 16).ok()?)
+    let end = bytes.len() - usize::from(bytes.ends_with(b"\n"));
+    let body = &bytes[..end];
+    let ip_start = body.iter().position(|b| !matches!(b, b' ' | b'\t'))?;
+    let ip_end = ip_start + memchr::memchr(b' ', &body[ip_start..])?;
+    let ip = u64::from_str_radix(&line[ip_start..ip_end], 16).ok()?;
+    // ` SYMBOL+0xOFF (FILE)`: the file is in the last ` (`...`)`.
+    if body.last() != Some(&b')') {
+        return None;
+    }
+    let open = last_of(&body[ip_end + 1..], b" (")? + ip_end + 1;
+    let symbol = &line[ip_end + 1..open];
+    let dso = &line[open + 2..end - 1];
+    let (dso, offset) = match last_of(dso.as_bytes(), b"+0x") {
+        Some(at)
+            if at + 3 < dso.len() && dso.as_bytes()[at + 3..].iter().all(u8::is_ascii_hexdigit) =>
+        {
+            (&dso[..at], u64::from_str_radix(&dso[at + 3..], 16).ok()?)
         }
         _ => (dso, ip),
     };
@@ -50,7 +59,7 @@ pub(crate) fn parse_frame(line: &str) -> Option<Frame<'_>> {
     if !dso.starts_with('/') || symbol.starts_with('[') {
         return None;
     }
-    let symbol = match symbol.rfind("+0x") {
+    let symbol = match last_of(symbol.as_bytes(), b"+0x") {
         Some(at) => &symbol[..at],
         None => symbol,
     };
@@ -60,6 +69,18 @@ pub(crate) fn parse_frame(line: &str) -> Option<Frame<'_>> {
         symbol,
         dso,
     })
+}
+
+/// Where the last `needle` (2 or 3 bytes) starts in `haystack`.
+fn last_of(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let mut end = haystack.len();
+    while let Some(at) = memchr::memrchr(needle[0], &haystack[..end]) {
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        end = at;
+    }
+    None
 }
 
 /// Where the samples were when they were taken: the leaf frame of each, by
@@ -309,9 +330,14 @@ impl<R: Read> Filtered<R, LeafTally> {
         Filtered::with(input, tally)
     }
 
-    /// The leaf frames of the samples read so far.
-    pub fn leaves(self) -> LeafSamples {
-        self.filter.leaves
+    /// The leaf frames, and the DWARF the inline frames read.
+    pub fn finish(self) -> (LeafSamples, super::dwarf::Binaries) {
+        let binaries = self
+            .filter
+            .symbolizer
+            .map(Symbolizer::into_binaries)
+            .unwrap_or_default();
+        (self.filter.leaves, binaries)
     }
 }
 
@@ -402,7 +428,7 @@ p 1/2 1.2: cpu-clock:u:
             passed, SCRIPT,
             "the text passes unchanged without inline frames"
         );
-        let leaves = lines.leaves();
+        let (leaves, _) = lines.finish();
         assert_eq!(leaves.total, 3);
         assert_eq!(leaves.event(), "cpu-clock");
         assert_eq!(

@@ -3,12 +3,15 @@
 //! file per function. The samples per instruction are the leaf frames
 //! counted while the profile was folded, kept in the result as `cpu.leaves`,
 //! so an annotation, then or later, needs neither perf.data nor perf; the
-//! objdumps run at once (about 0.05 s each on the demo).
+//! objdumps run at once (a few ms each: the source lines come from the
+//! DWARF in process, `objdump::Sources`).
 
 use super::CpuProfile;
 use crate::runs::process::{self, Spec};
-use crate::tools::objdump::{self, Heading, Layout};
-use crate::tools::perf_script::{LeafSamples, SampledFunction, LEAVES};
+use crate::tools::dwarf::Binaries;
+use crate::tools::objdump::{self, Heading, Layout, Sources};
+use crate::tools::perf::Folded;
+use crate::tools::perf_script::{SampledFunction, LEAVES};
 use anyhow::Context;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -142,13 +145,16 @@ pub fn plan(
 }
 
 /// Annotates the planned functions into `dir/annotate/`, as many objdumps at
-/// once as there are cores. `event` is the sampled event, for the files'
-/// titles. Returns the annotations written, and why any other could not be.
+/// once as there are cores, with source lines from `binaries` (opened here
+/// when the profile's inline frames did not). `event` is the sampled event,
+/// for the files' titles. Returns the annotations written, and why any other
+/// could not be.
 pub fn annotate(
     dir: &Path,
     total: u64,
     planned: Vec<Planned>,
     event: &str,
+    binaries: &mut Binaries,
 ) -> anyhow::Result<(Vec<Annotated>, Vec<String>)> {
     if planned.is_empty() {
         return Ok((Vec::new(), Vec::new()));
@@ -206,7 +212,8 @@ pub fn annotate(
             binary: &binary_name,
             event,
         };
-        let mut text = objdump::render(&heading, &listing, &planned.samples);
+        let mut sources = Sources::new(binaries.get(&function.binary));
+        let mut text = objdump::render(&heading, &listing, &planned.samples, &mut sources);
         for line in &planned.elsewhere {
             text.push_str(&format!("\n{line}\n"));
         }
@@ -249,12 +256,12 @@ const SPARE_TRIES: usize = 10;
 /// a symbol table), and list them (and their files) in the profile. A
 /// failure is a note, not the profile's failure: the flamegraph is there
 /// already.
-pub fn add_to(
-    mut profile: CpuProfile,
-    dir: &Path,
-    leaves: &LeafSamples,
-    count: usize,
-) -> CpuProfile {
+pub fn add_to(mut profile: CpuProfile, dir: &Path, folded: Folded, count: usize) -> CpuProfile {
+    let Folded {
+        leaves,
+        mut binaries,
+        ..
+    } = folded;
     let mut text = Vec::new();
     let written = leaves
         .write(&mut text)
@@ -289,7 +296,7 @@ pub fn add_to(
             skipped.join("; ")
         ));
     }
-    match annotate(dir, leaves.total, planned, leaves.event()) {
+    match annotate(dir, leaves.total, planned, leaves.event(), &mut binaries) {
         Ok((annotated, notes)) => {
             profile
                 .files

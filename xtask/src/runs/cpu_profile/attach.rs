@@ -163,7 +163,7 @@ pub fn finish_attached(
         folded_samples,
         tools,
     )?;
-    let profile = super::annotate::add_to(profile, dir, &folded.leaves, attached.annotate);
+    let profile = super::annotate::add_to(profile, dir, folded, attached.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 

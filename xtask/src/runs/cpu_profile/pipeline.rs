@@ -174,7 +174,7 @@ pub(super) fn profile_with_perf(
         folded_samples,
     )?;
     let profile = finish_profile(&settings, dir, argv, summary, notes, folded_samples, tools)?;
-    let profile = super::annotate::add_to(profile, dir, &folded.leaves, options.annotate);
+    let profile = super::annotate::add_to(profile, dir, folded, options.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 

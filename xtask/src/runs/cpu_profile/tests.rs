@@ -359,7 +359,14 @@ fn functions_perf_names_alike_are_told_apart() {
     assert_eq!(planned.samples(), 7, "the function with most samples: work");
     let dir = std::env::temp_dir().join(format!("xtask-alike-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (annotated, notes) = annotate::annotate(&dir, 20, vec![planned], "cpu-clock").unwrap();
+    let (annotated, notes) = annotate::annotate(
+        &dir,
+        20,
+        vec![planned],
+        "cpu-clock",
+        &mut Default::default(),
+    )
+    .unwrap();
     assert!(notes.is_empty(), "{notes:?}");
     assert_eq!(annotated[0].self_percent, 35.0);
     let text = std::fs::read_to_string(dir.join(&annotated[0].file)).unwrap();
