@@ -1,11 +1,13 @@
 //! The project's own files that the xtask needs set up (`adopt`): the
-//! workspace members and the `profiling` build profile in Cargo.toml, the
+//! workspace members, the `profiling` build profile and the DWARF reader's
+//! opt-level in Cargo.toml, the
 //! `xtask` alias in .cargo/config.toml, `results/` in .gitignore.
 //!
 //! Each edit is a pure function from the file's text to an [`Edit`], made
 //! with toml_edit so that the project's comments, order and formatting stay
 //! as they were; applying the same edit twice changes nothing.
 
+use anyhow::Context;
 use toml_edit::{value, Array, DocumentMut, Item, Table};
 
 /// What an edit does to one file.
@@ -108,6 +110,55 @@ pub fn add_profiling_profile(manifest: &str) -> anyhow::Result<Edit> {
         summary: format!(
             "added [profile.{PROFILE}] (inherits release; debug = true, strip = \"none\")"
         ),
+    })
+}
+
+/// The xtask's DWARF reader, a crate of its own inside the xtask's directory.
+pub const DWARF_PACKAGE: &str = "xtask-dwarf";
+
+/// Adds `[profile.dev.package.xtask-dwarf] opt-level = 2`: the xtask builds
+/// unoptimised, but its DWARF reader (inline frames, annotate/'s source
+/// lines) runs about 3x faster optimised, for a few seconds of a first
+/// build. A setting of the project's own is kept.
+pub fn add_dwarf_opt_level(manifest: &str) -> anyhow::Result<Edit> {
+    let mut doc = parse(manifest, "Cargo.toml")?;
+    let existing = doc
+        .get("profile")
+        .and_then(|p| p.get("dev"))
+        .and_then(|d| d.get("package"))
+        .and_then(|p| p.get(DWARF_PACKAGE))
+        .is_some();
+    if existing {
+        return Ok(Edit::Unchanged(format!(
+            "[profile.dev.package.{DWARF_PACKAGE}] is already there (kept as it is)"
+        )));
+    }
+    let implicit = || {
+        let mut table = Table::new();
+        table.set_implicit(true);
+        Item::Table(table)
+    };
+    let package = doc
+        .entry("profile")
+        .or_insert_with(implicit)
+        .as_table_like_mut()
+        .map(|profiles| profiles.entry("dev").or_insert(implicit()))
+        .and_then(Item::as_table_like_mut)
+        .map(|dev| dev.entry("package").or_insert(implicit()))
+        .and_then(Item::as_table_like_mut)
+        .context("Cargo.toml: `profile.dev.package` is not a table")?;
+    let mut table = Table::new();
+    table.insert("opt-level", value(2));
+    table.decor_mut().set_prefix(
+        "
+# The xtask builds unoptimised (a quick first build), its DWARF reader
+         # optimised: it reads every profile's debug information.
+",
+    );
+    package.insert(DWARF_PACKAGE, Item::Table(table));
+    Ok(Edit::Changed {
+        text: doc.to_string(),
+        summary: format!("added [profile.dev.package.{DWARF_PACKAGE}] (opt-level = 2)"),
     })
 }
 
@@ -407,6 +458,27 @@ mod tests {
         assert_eq!(profile["strip"].as_str(), Some("none"));
         assert_eq!(table["profile"]["release"]["strip"].as_bool(), Some(true));
         unchanged(add_profiling_profile(&text).unwrap());
+    }
+
+    #[test]
+    fn the_dwarf_reader_builds_optimised_and_a_setting_of_theirs_stays() {
+        let manifest = "[package]\nname = \"a\"\n\n[profile.dev]\ndebug = 1 # theirs\n";
+        let text = changed(add_dwarf_opt_level(manifest).unwrap());
+        assert!(text.contains("debug = 1 # theirs"), "{text}");
+        let table: toml::Table = text.parse().unwrap();
+        assert_eq!(
+            table["profile"]["dev"]["package"][DWARF_PACKAGE]["opt-level"].as_integer(),
+            Some(2)
+        );
+        unchanged(add_dwarf_opt_level(&text).unwrap());
+        let theirs = "[profile.dev.package.xtask-dwarf]\nopt-level = 3\n";
+        unchanged(add_dwarf_opt_level(theirs).unwrap());
+        let bare = changed(add_dwarf_opt_level("[package]\nname = \"a\"\n").unwrap());
+        assert!(
+            bare.contains("[profile.dev.package.xtask-dwarf]\nopt-level = 2"),
+            "{bare}"
+        );
+        assert!(!bare.contains("[profile]\n"), "{bare}");
     }
 
     #[test]

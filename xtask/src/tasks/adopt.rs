@@ -1,6 +1,7 @@
 //! `cargo xtask adopt PATH`: installs this xtask into the Rust project at
-//! PATH — the crate, the workspace member, the `profiling` build profile,
-//! the `cargo xtask` alias, `results/` in .gitignore and a starter
+//! PATH — the crate (with its DWARF reader, `dwarf/`), the workspace member,
+//! the `profiling` build profile, the DWARF reader's opt-level, the
+//! `cargo xtask` alias, `results/` in .gitignore and a starter
 //! profiling.toml — then runs `cargo xtask doctor` there.
 //!
 //! Every edit keeps the project's comments and formatting (toml_edit) and
@@ -31,6 +32,10 @@ pub struct Args {
 
 /// The directory and package of the crate when mounted as a library.
 const LIBRARY_DIR: &str = "xtask-profiling";
+
+/// The DWARF reader's crate, inside the xtask's directory (its path
+/// dependency `dwarf`).
+const DWARF_DIR: &str = "dwarf";
 
 /// An edit of the root Cargo.toml's text.
 type ManifestEdit<'a> = dyn Fn(&str) -> anyhow::Result<Edit> + 'a;
@@ -107,9 +112,10 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let mut root_manifest = manifest.clone();
     let mut summaries = Vec::new();
     // Each edit applies to the text the previous one left.
-    let edits: [&ManifestEdit; 2] = [
+    let edits: [&ManifestEdit; 3] = [
         &|text| project_files::add_workspace_member(text, crate_dir),
         &project_files::add_profiling_profile,
+        &project_files::add_dwarf_opt_level,
     ];
     for edit in edits {
         match edit(&root_manifest)? {
@@ -278,6 +284,9 @@ fn copy_crate(
     let mut files = vec![(PathBuf::from("Cargo.toml"), manifest)];
     let mut sources = Vec::new();
     collect_files(&source.join("src"), &mut sources)?;
+    // The DWARF reader, a crate of its own inside the xtask's directory.
+    sources.push(source.join(DWARF_DIR).join("Cargo.toml"));
+    collect_files(&source.join(DWARF_DIR).join("src"), &mut sources)?;
     sources.sort();
     for path in sources {
         let relative = path.strip_prefix(source).unwrap_or(&path).to_path_buf();

@@ -1,6 +1,6 @@
-//! A program's or library's DWARF, read in process (the addr2line crate,
-//! gimli): what the code at an address was compiled from. Two readers share
-//! one loading per binary: the inline frames of a profile's stacks
+//! A program's or library's DWARF, read in process (the `xtask-dwarf` crate
+//! beside this one: addr2line and gimli, built optimised): what the code at
+//! an address was compiled from. Two readers share one loading per binary: the inline frames of a profile's stacks
 //! (`inline_frames`) and the source lines of annotate/ (`objdump::render`),
 //! so a profile reads each binary's debug information once.
 //!
@@ -14,12 +14,9 @@ use super::executable::{address_of, loaded_segments, separate_debug_file, Segmen
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// The DWARF sections of a binary, shared by the parser's readers.
-type Reader = gimli::EndianRcSlice<gimli::RunTimeEndian>;
-
 /// One binary's debug information and how its file maps to addresses.
 pub struct Dwarf {
-    context: addr2line::Context<Reader>,
+    dwarf: xtask_dwarf::Dwarf,
     segments: Vec<Segment>,
 }
 
@@ -41,8 +38,8 @@ impl Dwarf {
     /// debug file that has).
     pub fn open(path: &Path) -> Option<Dwarf> {
         let (segments, debug_file) = read_elf(path)?;
-        let context = dwarf_context(debug_file.as_deref().unwrap_or(path))?;
-        Some(Dwarf { context, segments })
+        let dwarf = xtask_dwarf::Dwarf::load(debug_file.as_deref().unwrap_or(path))?;
+        Some(Dwarf { dwarf, segments })
     }
 
     /// The address of the code at `offset` in the file.
@@ -55,42 +52,21 @@ impl Dwarf {
     /// that has a source line but no function. Empty when the DWARF does not
     /// cover it.
     pub fn function_names(&self, address: u64) -> Vec<String> {
-        let mut names = Vec::new();
-        // Split DWARF (.dwo files) is not followed: cargo does not write it
-        // by default, and without it the frame stays as perf printed it.
-        let Ok(mut frames) = self.context.find_frames(address).skip_all_loads() else {
-            return names;
-        };
-        while let Ok(Some(frame)) = frames.next() {
-            let name = frame
-                .function
-                .as_ref()
-                .and_then(|f| f.raw_name().ok())
-                .map_or_else(|| "??".to_string(), |n| n.into_owned());
-            names.push(name);
-        }
-        // A lone "??" is what addr2line prints for an address it knows
-        // nothing of, and perf then keeps its own frame.
-        if names.len() == 1 && names[0] == "??" {
-            names.clear();
-        }
-        names
+        self.dwarf.function_names(address)
     }
 
     /// The innermost function at `address` and its source line; `None` where
     /// the DWARF says nothing of it.
     pub fn source_line(&self, address: u64) -> Option<SourceLine> {
-        let mut frames = self.context.find_frames(address).skip_all_loads().ok()?;
-        let frame = frames.next().ok()??;
-        let raw = frame.function.as_ref().and_then(|f| f.raw_name().ok());
-        let demangled = raw.as_deref().and_then(super::demangle::symbol);
-        let is_demangled = demangled.is_some();
-        let function = demangled.or_else(|| raw.map(|name| name.into_owned()));
-        let (file, line) = frame
-            .location
-            .map_or((None, None), |l| (l.file.map(str::to_string), l.line));
-        (function.is_some() || file.is_some()).then_some(SourceLine {
+        let xtask_dwarf::Innermost {
             function,
+            file,
+            line,
+        } = self.dwarf.innermost(address)?;
+        let demangled = function.as_deref().and_then(super::demangle::symbol);
+        let is_demangled = demangled.is_some();
+        Some(SourceLine {
+            function: demangled.or(function),
             demangled: is_demangled,
             file,
             line,
@@ -117,50 +93,6 @@ impl Binaries {
             self.0.insert(path.to_string(), dwarf);
         }
         self.0.get(path).and_then(Option::as_ref)
-    }
-}
-
-/// The DWARF of an ELF file, read into memory. Sections compressed with
-/// zlib (`SHF_COMPRESSED`, as Debian's debug packages ship glibc's) are
-/// inflated; zstd-compressed ones are left out, and their frames keep perf's
-/// name without inline frames: addr2line's `loader` would decode both, but
-/// brings 25 s of CPU into every fresh build of the xtask. Rust programs
-/// built by cargo do not compress their DWARF.
-fn dwarf_context(path: &Path) -> Option<addr2line::Context<Reader>> {
-    use object::{Object, ObjectSection};
-    let file = std::fs::File::open(path).ok()?;
-    // SAFETY: the map is only read, and copied from before this returns.
-    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-    let object = object::File::parse(&*map).ok()?;
-    let endian = if object.is_little_endian() {
-        gimli::RunTimeEndian::Little
-    } else {
-        gimli::RunTimeEndian::Big
-    };
-    let section = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
-        let data = object
-            .section_by_name(id.name())
-            .and_then(|s| s.compressed_data().ok())
-            .and_then(section_bytes)
-            .unwrap_or_default();
-        Ok(gimli::EndianRcSlice::new(std::rc::Rc::from(data), endian))
-    };
-    let dwarf = gimli::Dwarf::load(section).ok()?;
-    addr2line::Context::from_dwarf(dwarf).ok()
-}
-
-/// A section's bytes, inflated if zlib compressed them; `None` for another
-/// compression, or data that does not inflate to the size it declares.
-fn section_bytes(section: object::CompressedData<'_>) -> Option<Vec<u8>> {
-    match section.format {
-        object::CompressionFormat::None => Some(section.data.to_vec()),
-        object::CompressionFormat::Zlib => {
-            let size = usize::try_from(section.uncompressed_size).ok()?;
-            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(section.data, size)
-                .ok()
-                .filter(|bytes| bytes.len() == size)
-        }
-        _ => None,
     }
 }
 
