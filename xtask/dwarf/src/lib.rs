@@ -41,10 +41,11 @@ impl Dwarf {
         let section = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
             let data = object
                 .section_by_name(id.name())
+                .filter(|_| !UNREAD.contains(&id))
                 .and_then(|s| s.compressed_data().ok())
                 .and_then(section_bytes)
                 .unwrap_or_default();
-            Ok(gimli::EndianRcSlice::new(std::rc::Rc::from(data), endian))
+            Ok(gimli::EndianRcSlice::new(data, endian))
         };
         let dwarf = gimli::Dwarf::load(section).ok()?;
         let context = addr2line::Context::from_dwarf(dwarf).ok()?;
@@ -99,16 +100,28 @@ impl Dwarf {
     }
 }
 
+/// Sections that say where variables live, not what code came from where:
+/// never read by these look-ups, and about a sixth of glibc's compressed
+/// debug information.
+const UNREAD: [gimli::SectionId; 4] = [
+    gimli::SectionId::DebugLoc,
+    gimli::SectionId::DebugLocLists,
+    gimli::SectionId::DebugMacinfo,
+    gimli::SectionId::DebugMacro,
+];
+
 /// A section's bytes, inflated if zlib compressed them; `None` for another
 /// compression, or data that does not inflate to the size it declares.
-fn section_bytes(section: object::CompressedData<'_>) -> Option<Vec<u8>> {
+fn section_bytes(section: object::CompressedData<'_>) -> Option<std::rc::Rc<[u8]>> {
     match section.format {
-        object::CompressionFormat::None => Some(section.data.to_vec()),
+        // Copied once, straight into the shared buffer.
+        object::CompressionFormat::None => Some(std::rc::Rc::from(section.data)),
         object::CompressionFormat::Zlib => {
             let size = usize::try_from(section.uncompressed_size).ok()?;
             miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(section.data, size)
                 .ok()
                 .filter(|bytes| bytes.len() == size)
+                .map(std::rc::Rc::from)
         }
         _ => None,
     }
