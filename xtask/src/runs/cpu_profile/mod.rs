@@ -330,16 +330,24 @@ pub(super) fn finish_profile(
     let complete_stacks = complete_stacks(dir)?;
     notes.extend(sample_notes(&record, folded_samples, complete_stacks));
     let mut record = record;
-    let kept = std::fs::metadata(dir.join(PERF_DATA)).map_or(0, |m| m.len());
+    let kept = std::fs::metadata(dir.join(PERF_DATA)).ok().map(|m| m.len());
     // perf writes no "Captured and wrote" line to a pipe: the size is the file's.
     if record.data_mb.is_none_or(|mb| mb == 0.0) {
-        record.data_mb = Some(kept as f64 / 1e6);
+        record.data_mb = Some(kept.unwrap_or(0) as f64 / 1e6);
     }
-    let perf_data = Some(format!(
-        "perf's raw recording ({:.1} MB): `perf report -i perf.data` and `perf annotate -i \
-         perf.data` read it",
-        kept as f64 / 1e6
-    ));
+    let mut files: Vec<String> = vec![FOLDED.into(), SVG.into(), TOP.into()];
+    let perf_data = match kept {
+        Some(bytes) => {
+            files.insert(0, PERF_DATA.into());
+            format!(
+                "perf's raw recording ({:.1} MB): `perf report -i perf.data` and `perf annotate \
+                 -i perf.data` read it",
+                bytes as f64 / 1e6
+            )
+        }
+        // The pipeline wrote none: the stream went from perf to perf script.
+        None => not_kept(record.data_mb.unwrap_or(0.0)),
+    };
     Ok(CpuProfile {
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
         frequency: settings.frequency,
@@ -349,11 +357,11 @@ pub(super) fn finish_profile(
         folded_samples,
         complete_stacks,
         argv,
-        files: vec![PERF_DATA.into(), FOLDED.into(), SVG.into(), TOP.into()],
+        files,
         notes,
         off_cpu: None,
         annotated: Vec::new(),
-        perf_data,
+        perf_data: Some(perf_data),
     })
 }
 
@@ -376,12 +384,16 @@ pub fn settle_perf_data(
     let bytes = std::fs::metadata(&data).map_or(0, |m| m.len());
     std::fs::remove_file(&data).with_context(|| format!("cannot remove {}", data.display()))?;
     files.retain(|file| file != PERF_DATA);
-    *perf_data = Some(format!(
-        "not kept ({:.1} MB): `--keep-perf-data` or `keep_perf_data = true` in [defaults] keeps \
-         it for `perf report -i` and `perf annotate -i`",
-        bytes as f64 / 1e6
-    ));
+    *perf_data = Some(not_kept(bytes as f64 / 1e6));
     Ok(())
+}
+
+/// run.json's word on a perf.data that was not kept.
+fn not_kept(mb: f64) -> String {
+    format!(
+        "not kept ({mb:.1} MB): `--keep-perf-data` or `keep_perf_data = true` in [defaults] keeps \
+         it for `perf report -i` and `perf annotate -i`"
+    )
 }
 
 /// How frames were named, for run.json.

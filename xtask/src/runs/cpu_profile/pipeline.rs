@@ -1,5 +1,5 @@
 //! The CPU profile on Linux: perf record, perf script and the folding as one
-//! concurrent pipeline, with perf.data as the buffer between them.
+//! concurrent pipeline, with a spool (memory, then a file) between them.
 
 use super::{finish_profile, perf_settings, CpuProfile, Options, FOLDED, PERF_DATA};
 use crate::runs::measure::RunFailure;
@@ -14,16 +14,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// perf record, perf script and the folding run at once, as a pipeline:
-/// `perf record -o -` streams its data to us, we write it to perf.data at
-/// once and feed perf script from that file as fast as perf script reads, and
-/// perf script's output is folded as it arrives. On two cores the
-/// symbolization (and the inline frames) runs beside the workload
-/// instead of after it.
+/// `perf record -o -` streams its data to us, we hold it (the [`Spool`]) and
+/// feed perf script as fast as perf script reads, and perf script's output
+/// is folded as it arrives. On two cores the symbolization (and the inline
+/// frames) runs beside the workload instead of after it.
 ///
 /// perf record must never wait for its reader: while it waits, the kernel's
-/// ring buffer fills and samples are dropped. So the file, not a pipe, is the
-/// buffer between perf record and perf script, and the ring buffer is sized
-/// for the sampling rate (`perf::ring_buffer`).
+/// ring buffer fills and samples are dropped. So the spool, not a pipe, is
+/// the buffer between perf record and perf script, and the ring buffer is
+/// sized for the sampling rate (`perf::ring_buffer`).
 pub(super) fn profile_with_perf(
     prepared: &Prepared,
     tools: &Toolbox,
@@ -81,18 +80,27 @@ pub(super) fn profile_with_perf(
         .stdout
         .take()
         .context("perf script has no stdout")?;
-    let data_file =
-        std::fs::File::create(&data).with_context(|| format!("cannot write {}", data.display()))?;
-    let data_reader =
-        std::fs::File::open(&data).with_context(|| format!("cannot read {}", data.display()))?;
-    let spool = Arc::new(Spool::default());
+    // perf.data is written only when it is kept or read again (the off-CPU
+    // switches); otherwise the stream stays in memory, and a file takes
+    // only what perf script has fallen behind by beyond `SPOOL_MEMORY`.
+    let keep_file = options.keep_perf_data || options.off_cpu;
+    let spill_path = dir.join(SPILL);
+    let (file_path, memory) = match keep_file {
+        true => (&data, 0),
+        false => (&spill_path, SPOOL_MEMORY),
+    };
+    let file = std::fs::File::create(file_path)
+        .with_context(|| format!("cannot write {}", file_path.display()))?;
+    let file_reader = std::fs::File::open(file_path)
+        .with_context(|| format!("cannot read {}", file_path.display()))?;
+    let spool = Arc::new(Spool::new(memory, keep_file));
     let copier = {
         let spool = spool.clone();
-        std::thread::spawn(move || spool.fill(perf_stream, data_file))
+        std::thread::spawn(move || spool.fill(perf_stream, file))
     };
     let feeder = {
         let spool = spool.clone();
-        std::thread::spawn(move || spool.drain(data_reader, script_stdin))
+        std::thread::spawn(move || spool.drain(file_reader, script_stdin))
     };
     // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
     let waiter = std::thread::spawn(move || recording.wait());
@@ -118,13 +126,16 @@ pub(super) fn profile_with_perf(
         .map_err(|_| anyhow::anyhow!("the perf script feeder panicked"))?;
     let scripted = scripting.wait();
     spinner.finish();
+    if !keep_file {
+        let _ = std::fs::remove_file(&spill_path);
+    }
 
-    // A full disk first: when the copy into perf.data fails, perf record
+    // A full disk first: when the copy into the file fails, perf record
     // dies of the closed pipe (SIGPIPE), which is no fault of the workload.
     if let Err(CopyError::Write(error)) = &copied {
         bail!(
             "cannot write {}: {error}{}",
-            data.display(),
+            file_path.display(),
             if error.raw_os_error() == Some(libc::ENOSPC) {
                 " (free some space, or point results_dir in profiling.toml at a larger disk)"
             } else {
@@ -140,7 +151,7 @@ pub(super) fn profile_with_perf(
         }
         .into());
     }
-    let counted = match copied {
+    let (counted, streamed) = match copied {
         Ok(counted) => counted,
         Err(CopyError::Read(error) | CopyError::Write(error)) => {
             return Err(error).context("cannot read perf record's data stream")
@@ -155,7 +166,7 @@ pub(super) fn profile_with_perf(
             scripted.tail()
         );
     }
-    fed.with_context(|| format!("cannot read {} back for perf script", data.display()))?;
+    fed.with_context(|| format!("cannot read {} back for perf script", file_path.display()))?;
     let mut summary = perf::parse_record_stderr(recorded.watched.iter().map(String::as_str));
     summary.absorb_count(&counted);
     summary.warnings.extend(
@@ -173,6 +184,9 @@ pub(super) fn profile_with_perf(
         &mut summary,
         folded_samples,
     )?;
+    if summary.data_mb.is_none_or(|mb| mb == 0.0) {
+        summary.data_mb = Some(streamed as f64 / 1e6);
+    }
     let profile = finish_profile(&settings, dir, argv, summary, notes, folded_samples, tools)?;
     let profile = super::annotate::add_to(profile, dir, folded, options.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
@@ -186,81 +200,150 @@ enum CopyError {
     Write(std::io::Error),
 }
 
-/// perf's data on its way to perf script, with perf.data as the buffer: the
-/// copier appends what perf sends (perf record never waits for perf script),
-/// the feeder passes on what the file holds as fast as perf script takes it.
-/// Memory stays flat however far perf script falls behind.
-#[derive(Default)]
+/// The scratch file of a spool kept in memory, for what does not fit.
+const SPILL: &str = "perf.spool";
+
+/// How far perf script may fall behind before the spool writes to a file
+/// instead of memory. perf script reads about 500 MB/s of perf data here and
+/// perf records 15-40 MB/s, so in practice the backlog is a few chunks.
+const SPOOL_MEMORY: usize = 256 << 20;
+
+/// perf's data on its way to perf script. The copier takes what perf sends
+/// as it comes (perf record never waits for perf script) and the feeder
+/// passes it on as fast as perf script takes it, in order. Chunks wait in
+/// memory up to a limit; beyond it they go to a file, which the feeder reads
+/// back, so memory stays flat however far perf script falls behind. When
+/// the file is perf.data itself (kept, or read again), every chunk goes
+/// there and memory holds none.
 struct Spool {
-    /// Bytes in the file so far, and whether the stream has ended.
-    state: Mutex<(u64, bool)>,
+    state: Mutex<Queue>,
     grew: Condvar,
+    /// The most bytes held in memory (0: all go to the file).
+    memory: usize,
+    /// Whether the file gets every chunk (perf.data), or only the overflow.
+    whole_file: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Chunks in memory, oldest first; all come before the file's unread
+    /// bytes.
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    in_memory: usize,
+    /// Bytes written to the file, and read back by the feeder.
+    in_file: u64,
+    fed_from_file: u64,
+    ended: bool,
 }
 
 impl Spool {
-    /// Copies perf's stream into the file, counting its records on the way.
-    /// On an error it returns at once, dropping `from`: perf record then
-    /// dies of the closed pipe instead of filling a disk that is full.
+    fn new(memory: usize, whole_file: bool) -> Spool {
+        Spool {
+            state: Mutex::new(Queue::default()),
+            grew: Condvar::new(),
+            memory,
+            whole_file,
+        }
+    }
+
+    /// Copies perf's stream into the spool, counting its records and bytes on
+    /// the way. On an error it returns at once, dropping `from`: perf record
+    /// then dies of the closed pipe instead of filling a disk that is full.
     fn fill(
         &self,
         mut from: impl Read,
         mut file: impl Write,
-    ) -> Result<perf::StreamCounter, CopyError> {
+    ) -> Result<(perf::StreamCounter, u64), CopyError> {
         let mut counter = perf::StreamCounter::default();
-        let mut buffer = vec![0u8; 1 << 16];
+        let mut streamed = 0u64;
         let result = loop {
-            let n = match from.read(&mut buffer) {
+            let mut chunk = vec![0u8; 1 << 16];
+            let n = match from.read(&mut chunk) {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => break Err(CopyError::Read(e)),
             };
-            if let Err(e) = file.write_all(&buffer[..n]) {
-                break Err(CopyError::Write(e));
+            chunk.truncate(n);
+            counter.feed(&chunk);
+            streamed += n as u64;
+            // To memory while it has room and nothing waits in the file (the
+            // order must hold); else to the file.
+            let to_memory = {
+                let state = self.lock();
+                !self.whole_file
+                    && state.in_file == state.fed_from_file
+                    && state.in_memory + n <= self.memory
+            };
+            if to_memory {
+                self.update(|state| {
+                    state.in_memory += n;
+                    state.chunks.push_back(chunk);
+                });
+            } else {
+                if let Err(e) = file.write_all(&chunk) {
+                    break Err(CopyError::Write(e));
+                }
+                self.update(|state| state.in_file += n as u64);
             }
-            counter.feed(&buffer[..n]);
-            self.update(|state| state.0 += n as u64);
         };
         // Ended, with or without an error: the feeder must not wait forever.
-        self.update(|state| state.1 = true);
-        result.map(|()| counter)
+        self.update(|state| state.ended = true);
+        result.map(|()| (counter, streamed))
     }
 
-    /// Passes the file on to perf script, then closes its stdin (the end of
+    /// Passes the spool on to perf script, then closes its stdin (the end of
     /// its input). Stops early, without error, if perf script stops reading.
-    fn drain(
-        &self,
-        mut file: std::fs::File,
-        mut to: std::process::ChildStdin,
-    ) -> std::io::Result<()> {
+    fn drain(&self, mut file: impl Read, mut to: impl Write) -> std::io::Result<()> {
         let mut buffer = vec![0u8; 1 << 20];
-        let mut sent = 0u64;
         loop {
-            let (available, ended) = {
-                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                while state.0 == sent && !state.1 {
+            let next = {
+                let mut state = self.lock();
+                loop {
+                    if let Some(chunk) = state.chunks.pop_front() {
+                        state.in_memory -= chunk.len();
+                        break Some(Next::Chunk(chunk));
+                    }
+                    let in_file = state.in_file - state.fed_from_file;
+                    if in_file > 0 {
+                        break Some(Next::FromFile(in_file.min(buffer.len() as u64) as usize));
+                    }
+                    if state.ended {
+                        break None;
+                    }
                     state = self.grew.wait(state).unwrap_or_else(|e| e.into_inner());
                 }
-                (state.0 - sent, state.1)
             };
-            if available == 0 && ended {
-                return Ok(());
-            }
-            let n = available.min(buffer.len() as u64) as usize;
-            file.read_exact(&mut buffer[..n])?;
-            if to.write_all(&buffer[..n]).is_err() {
+            let written = match next {
+                None => return Ok(()),
+                Some(Next::Chunk(chunk)) => to.write_all(&chunk),
+                Some(Next::FromFile(n)) => {
+                    file.read_exact(&mut buffer[..n])?;
+                    self.update(|state| state.fed_from_file += n as u64);
+                    to.write_all(&buffer[..n])
+                }
+            };
+            if written.is_err() {
                 // perf script quit; its exit status tells why.
                 return Ok(());
             }
-            sent += n as u64;
         }
     }
 
-    fn update(&self, change: impl FnOnce(&mut (u64, bool))) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        change(&mut state);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Queue)) {
+        change(&mut self.lock());
         self.grew.notify_all();
     }
+}
+
+/// What the feeder passes on next.
+enum Next {
+    Chunk(Vec<u8>),
+    FromFile(usize),
 }
 
 #[cfg(test)]
@@ -271,7 +354,7 @@ mod tests {
     /// told apart from the stream's errors, and the feeder is released.
     #[test]
     fn a_full_disk_is_a_write_error() {
-        let spool = Spool::default();
+        let spool = Spool::new(0, true);
         // /dev/full fails every write with ENOSPC, as a full disk does.
         let full = std::fs::OpenOptions::new()
             .write(true)
@@ -284,9 +367,82 @@ mod tests {
             }
             other => panic!("expected a write error, got {other:?}"),
         }
-        assert!(
-            spool.state.lock().unwrap().1,
-            "the stream must read as ended"
-        );
+        assert!(spool.lock().ended, "the stream must read as ended");
+    }
+
+    /// Whatever perf sends reaches perf script whole and in order: from
+    /// memory while perf script keeps up, through the file beyond the
+    /// memory's limit (here perf script starts reading only once perf has
+    /// ended), or all through the file when it is perf.data.
+    #[test]
+    fn the_stream_passes_whole_and_in_order_through_memory_and_file() {
+        let stream: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let dir = std::env::temp_dir().join(format!("xtask-spool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(SPILL);
+        // (memory, whole file, perf script reads while perf sends, bytes in the file)
+        let cases = [
+            (1 << 30, false, true, 0),
+            (300_000, false, false, 3_000_000 - 280_000),
+            (0, true, true, 3_000_000),
+        ];
+        for (memory, whole_file, concurrent, in_file) in cases {
+            let spool = Arc::new(Spool::new(memory, whole_file));
+            let file = std::fs::File::create(&path).unwrap();
+            let reader = std::fs::File::open(&path).unwrap();
+            // perf's side in 40 000-byte pieces, interleaving with the feeder.
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let pieces = stream.clone();
+            let producer = std::thread::spawn(move || {
+                for piece in pieces.chunks(40_000) {
+                    sender.send(piece.to_vec()).unwrap();
+                }
+            });
+            let filler = {
+                let spool = spool.clone();
+                std::thread::spawn(move || spool.fill(ChannelReader(receiver, Vec::new()), file))
+            };
+            let mut filler = Some(filler);
+            let mut filled = None;
+            if !concurrent {
+                filled = filler.take().map(|f| f.join().unwrap());
+            }
+            let mut fed = Vec::new();
+            spool.drain(reader, &mut fed).unwrap();
+            producer.join().unwrap();
+            let filled = filled
+                .or_else(|| filler.map(|f| f.join().unwrap()))
+                .unwrap();
+            assert_eq!(filled.unwrap().1, stream.len() as u64);
+            assert!(
+                fed == stream,
+                "memory {memory}: the stream changed on its way"
+            );
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().len(),
+                in_file,
+                "memory {memory}"
+            );
+            assert_eq!(spool.lock().in_memory, 0);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A reader of the pieces sent on a channel.
+    struct ChannelReader(std::sync::mpsc::Receiver<Vec<u8>>, Vec<u8>);
+
+    impl Read for ChannelReader {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            if self.1.is_empty() {
+                match self.0.recv() {
+                    Ok(piece) => self.1 = piece,
+                    Err(_) => return Ok(0),
+                }
+            }
+            let n = buffer.len().min(self.1.len());
+            buffer[..n].copy_from_slice(&self.1[..n]);
+            self.1.drain(..n);
+            Ok(n)
+        }
     }
 }
