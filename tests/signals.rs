@@ -513,9 +513,10 @@ fn a_setsid_descendant_does_not_outlive_its_run() {
     assert!(survivors.is_empty(), "survivors {survivors:?}\n{output}");
 }
 
-/// A full disk while perf.data is written is reported as such (file and OS
-/// error), not as the workload dying of SIGPIPE. Needs a 64 KiB tmpfs, so
-/// root: skipped with a note otherwise.
+/// A full disk while perf.data is written (kept: perf's stream goes there as
+/// it comes) is reported as such (file and OS error), not as the workload
+/// dying of SIGPIPE; without perf.data, the first file that does not fit is
+/// named. Needs a 64 KiB tmpfs, so root: skipped with a note otherwise.
 #[test]
 fn a_full_disk_while_perf_writes_is_named() {
     if !common::has_tool("perf") {
@@ -541,12 +542,17 @@ fn a_full_disk_while_perf_writes_is_named() {
     }
     let _unmount = Unmount(&results);
     let config = case.command_config("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done");
-    let (status, output) = case.finish(case.xtask(&config, &["flamegraph"]).spawn().unwrap());
+    let mut kept = case.xtask(&config, &["flamegraph", "--keep-perf-data"]);
+    let (status, output) = case.finish(kept.spawn().unwrap());
     assert_eq!(status.and_then(|s| s.code()), Some(1), "{output}");
     assert!(
         output.contains("perf.data: No space left on device"),
         "{output}"
     );
+    assert!(!output.contains("signal 13"), "{output}");
+    let (status, output) = case.finish(case.xtask(&config, &["flamegraph"]).spawn().unwrap());
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{output}");
+    assert!(output.contains(": No space left on device"), "{output}");
     assert!(!output.contains("signal 13"), "{output}");
 }
 
