@@ -251,3 +251,48 @@ fn a_parameter_named_like_a_task_flag_is_reported_at_its_line_and_column() {
     );
     assert!(out.contains("help: rename the parameter"), "{out}");
 }
+
+/// `bench-self` end to end on a small run: both variants measured against
+/// perf record alone with no sample lost, and the folding timed on the text
+/// of a real recording made with the profile's settings (the profile itself
+/// keeps no perf.data to fold).
+#[test]
+fn bench_self_measures_the_pipeline_and_folds_a_real_recording() {
+    if !common::has_tool("perf") {
+        return;
+    }
+    let sandbox = Sandbox::new("bench-self", "");
+    let output = sandbox.xtask(&[
+        "bench-self",
+        "--subs",
+        "5000",
+        "--rounds",
+        "1",
+        "--fold-mb",
+        "1",
+    ]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    for variant in ["1 worker", "every core"] {
+        let ratio = out
+            .lines()
+            .find(|l| l.contains("**flamegraph / bare,") && l.contains(variant))
+            .unwrap_or_else(|| panic!("no ratio for {variant}:\n{out}"));
+        assert!(ratio.contains('×'), "{ratio}");
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("| perf record alone / bare, ") && l.contains(variant)),
+            "{out}"
+        );
+    }
+    assert!(!out.contains("this round lost samples"), "{out}");
+    // `folding 1 MB of perf script text (N KB cycled)`, N from the recording.
+    let cycled: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("folding 1 MB of perf script text ("))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or_else(|| panic!("no folding line:\n{out}"));
+    assert!(cycled > 10, "{out}");
+    assert!(out.contains("| folding, ours, median |"), "{out}");
+}

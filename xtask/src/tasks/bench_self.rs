@@ -151,21 +151,25 @@ fn time_run(spec: Spec, what: &str) -> anyhow::Result<f64> {
     Ok(elapsed)
 }
 
+/// perf record alone's recording in a round's directory.
+const ALONE_DATA: &str = "alone.data";
+
 /// One round of perf record alone, with the profile's settings, into a
-/// file that nothing reads: what perf's start-up, sampling and exit cost.
+/// file that nothing reads while it is timed: what perf's start-up, sampling
+/// and exit cost. The last round's file is what the folding is measured on
+/// (the profile keeps no perf.data, and cargo-flamegraph's has other
+/// settings); the earlier rounds' directories are removed as they go.
 fn time_perf_record(
     perf: &std::path::Path,
     settings: &perf::Settings,
     prepared: &workload::Prepared,
     dir: &std::path::Path,
 ) -> anyhow::Result<f64> {
-    let data = dir.join("alone.data");
+    let data = dir.join(ALONE_DATA);
     let mut spec = prepared.spec();
     spec.program = perf.to_path_buf();
     spec.args = perf::record_args(settings, &data, &prepared.program, &prepared.args);
-    let elapsed = time_run(spec, "perf record");
-    let _ = std::fs::remove_file(&data);
-    elapsed
+    time_run(spec, "perf record")
 }
 
 fn measure(
@@ -274,10 +278,11 @@ fn measure(
         }
     }
 
-    // The perf script text of the last round, cycled up to the requested size.
+    // The perf script text of the last round's recording, cycled up to the
+    // requested size.
     let data = last_data
         .context("no round was run (--rounds 0)")?
-        .join(cpu_profile::PERF_DATA);
+        .join(ALONE_DATA);
     let settings = perf::Settings {
         mmap_pages: None,
         ..record_settings
