@@ -93,7 +93,7 @@ pub(super) fn profile_with_perf(
         .with_context(|| format!("cannot write {}", file_path.display()))?;
     let file_reader = std::fs::File::open(file_path)
         .with_context(|| format!("cannot read {}", file_path.display()))?;
-    let spool = Arc::new(Spool::new(memory, keep_file));
+    let spool = Arc::new(Spool::new(memory));
     let copier = {
         let spool = spool.clone();
         std::thread::spawn(move || spool.fill(perf_stream, file))
@@ -213,15 +213,13 @@ const SPOOL_MEMORY: usize = 256 << 20;
 /// passes it on as fast as perf script takes it, in order. Chunks wait in
 /// memory up to a limit; beyond it they go to a file, which the feeder reads
 /// back, so memory stays flat however far perf script falls behind. When
-/// the file is perf.data itself (kept, or read again), every chunk goes
-/// there and memory holds none.
+/// the file is perf.data itself (kept, or read again), the limit is 0: every
+/// chunk goes there.
 struct Spool {
     state: Mutex<Queue>,
     grew: Condvar,
     /// The most bytes held in memory (0: all go to the file).
     memory: usize,
-    /// Whether the file gets every chunk (perf.data), or only the overflow.
-    whole_file: bool,
 }
 
 #[derive(Default)]
@@ -237,12 +235,11 @@ struct Queue {
 }
 
 impl Spool {
-    fn new(memory: usize, whole_file: bool) -> Spool {
+    fn new(memory: usize) -> Spool {
         Spool {
             state: Mutex::new(Queue::default()),
             grew: Condvar::new(),
             memory,
-            whole_file,
         }
     }
 
@@ -268,19 +265,19 @@ impl Spool {
             counter.feed(&chunk);
             streamed += n as u64;
             // To memory while it has room and nothing waits in the file (the
-            // order must hold); else to the file.
-            let to_memory = {
-                let state = self.lock();
-                !self.whole_file
-                    && state.in_file == state.fed_from_file
-                    && state.in_memory + n <= self.memory
-            };
-            if to_memory {
-                self.update(|state| {
+            // order must hold); else to the file, written outside the lock.
+            let overflow = {
+                let mut state = self.lock();
+                if state.in_file == state.fed_from_file && state.in_memory + n <= self.memory {
                     state.in_memory += n;
                     state.chunks.push_back(chunk);
-                });
-            } else {
+                    self.grew.notify_all();
+                    None
+                } else {
+                    Some(chunk)
+                }
+            };
+            if let Some(chunk) = overflow {
                 if let Err(e) = file.write_all(&chunk) {
                     break Err(CopyError::Write(e));
                 }
@@ -354,7 +351,7 @@ mod tests {
     /// told apart from the stream's errors, and the feeder is released.
     #[test]
     fn a_full_disk_is_a_write_error() {
-        let spool = Spool::new(0, true);
+        let spool = Spool::new(0);
         // /dev/full fails every write with ENOSPC, as a full disk does.
         let full = std::fs::OpenOptions::new()
             .write(true)
@@ -380,14 +377,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-spool-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(SPILL);
-        // (memory, whole file, perf script reads while perf sends, bytes in the file)
+        // (memory, perf script reads while perf sends, bytes in the file)
         let cases = [
-            (1 << 30, false, true, 0),
-            (300_000, false, false, 3_000_000 - 280_000),
-            (0, true, true, 3_000_000),
+            (1 << 30, true, 0),
+            (300_000, false, 3_000_000 - 280_000),
+            (0, true, 3_000_000),
         ];
-        for (memory, whole_file, concurrent, in_file) in cases {
-            let spool = Arc::new(Spool::new(memory, whole_file));
+        for (memory, concurrent, in_file) in cases {
+            let spool = Arc::new(Spool::new(memory));
             let file = std::fs::File::create(&path).unwrap();
             let reader = std::fs::File::open(&path).unwrap();
             // perf's side in 40 000-byte pieces, interleaving with the feeder.
