@@ -1,8 +1,9 @@
 //! A program's or library's DWARF, read in process (the `xtask-dwarf` crate
 //! beside this one: addr2line and gimli, built optimised): what the code at
-//! an address was compiled from. Two readers share one loading per binary: the inline frames of a profile's stacks
-//! (`inline_frames`) and the source lines of annotate/ (`objdump::render`),
-//! so a profile reads each binary's debug information once.
+//! an address was compiled from. Two readers share one loading per binary:
+//! the inline frames of a profile's stacks (`inline_frames`) and the source
+//! lines of annotate/ (`objdump::render`), so a profile reads each binary's
+//! debug information once.
 //!
 //! Addresses: perf prints a user-space frame's `ip` relative to its file
 //! (perf's `map_ip`: the file offset), which the ELF program headers turn

@@ -169,11 +169,7 @@ pub fn render(
     for line in body.lines() {
         match instruction_address(line) {
             Some((address, instruction)) => {
-                for line in sources.before(address) {
-                    out.push_str("         :            ");
-                    out.push_str(&line);
-                    out.push('\n');
-                }
+                sources.write_before(address, &mut out);
                 let hits = samples.get(&address).copied().unwrap_or(0);
                 listed += hits;
                 let percent = super::perf_script::percent(hits, total);
@@ -183,11 +179,7 @@ pub fn render(
                 ));
             }
             None if line.is_empty() => out.push_str("         :\n"),
-            None => {
-                out.push_str("         :            ");
-                out.push_str(line);
-                out.push('\n');
-            }
+            None => push_unmarked(&mut out, line),
         }
     }
     // (Not below: an address objdump listed twice would count twice.)
@@ -241,8 +233,8 @@ impl<'d> Sources<'d> {
         self
     }
 
-    /// The lines to print before the instruction at `address`.
-    fn before(&mut self, address: u64) -> Vec<String> {
+    /// Writes the lines that go before the instruction at `address`.
+    fn write_before(&mut self, address: u64, out: &mut String) {
         let Some(SourceLine {
             function,
             demangled,
@@ -250,25 +242,25 @@ impl<'d> Sources<'d> {
             line,
         }) = self.dwarf.and_then(|dwarf| dwarf.source_line(address))
         else {
-            return Vec::new();
+            return;
         };
-        let mut out = Vec::new();
         if function.is_some() && function != self.function {
             let name = function.as_deref().unwrap_or_default();
-            out.push(if demangled {
-                format!("{name}:")
-            } else {
-                format!("{name}():")
-            });
+            let parentheses = if demangled { "" } else { "()" };
+            push_unmarked(out, &format!("{name}{parentheses}:"));
             self.function = function;
         }
         let (Some(file), Some(line)) = (file, line) else {
-            return out;
+            return;
         };
-        if line == 0 || self.place.as_ref() == Some(&(file.clone(), line)) {
-            return out;
+        let same_place = self
+            .place
+            .as_ref()
+            .is_some_and(|(f, l)| *f == file && *l == line);
+        if line == 0 || same_place {
+            return;
         }
-        out.push(format!("{file}:{line}"));
+        push_unmarked(out, &format!("{file}:{line}"));
         let text = self
             .texts
             .entry(file.clone())
@@ -287,12 +279,21 @@ impl<'d> Sources<'d> {
             } else {
                 line
             };
-            out.extend((first..=line).filter_map(|n| text.get(n as usize - 1).cloned()));
+            for source in (first..=line).filter_map(|n| text.get(n as usize - 1)) {
+                push_unmarked(out, source);
+            }
             self.shown.insert(file.clone(), shown.max(line));
         }
         self.place = Some((file, line));
-        out
     }
+}
+
+/// A line without samples of its own (a label, a source line, a place),
+/// behind the blank percent column.
+fn push_unmarked(out: &mut String, line: &str) {
+    out.push_str("         :            ");
+    out.push_str(line);
+    out.push('\n');
 }
 
 /// An instruction line of objdump's disassembly, `   83150:\tpush   %rbp`:
