@@ -48,10 +48,8 @@ impl Dwarf {
         address_of(&self.segments, offset)
     }
 
-    /// The functions at `address`, innermost first, as addr2line `-f -i`
-    /// names them (the linkage name where there is one); `??` for a frame
-    /// that has a source line but no function. Empty when the DWARF does not
-    /// cover it.
+    /// The functions inlined at `address`, innermost first
+    /// ([`xtask_dwarf::Dwarf::function_names`]).
     pub fn function_names(&self, address: u64) -> Vec<String> {
         self.dwarf.function_names(address)
     }
