@@ -19,9 +19,11 @@ pub struct Defaults {
     pub warmup: u32,
     pub frequency: u32,
     pub call_graph: CallGraph,
-    /// Sample kernel frames too. Off by default: perf then skips reading
-    /// /proc/kallsyms (~0.15 s per run here), and unprivileged users with
-    /// `perf_event_paranoid` >= 2 cannot sample the kernel anyway.
+    /// Sample kernel frames too. Off by default: perf then runs without
+    /// CAP_SYSLOG and so reads /proc/kallsyms once instead of three times
+    /// (~0.1 s per run here, `perf::record_drops_capabilities`), and
+    /// unprivileged users with `perf_event_paranoid` >= 2 cannot sample the
+    /// kernel anyway.
     pub kernel_frames: bool,
     /// Inline frames in CPU profiles, read from the program's DWARF in
     /// process; `--no-inline` turns them off for one run.

@@ -69,6 +69,12 @@ pub struct Spec {
     /// under a wrapper such as heaptrack or perf): the wrapper then sees its
     /// program end and finishes writing its data. None: the whole group.
     pub stop_target: Option<PathBuf>,
+    /// Linux capabilities (`CAP_*` numbers) taken from the child's bounding
+    /// and ambient sets before it starts, so that a child started as root
+    /// runs without them, and so does everything it starts. Best effort:
+    /// without CAP_SETPCAP (not root) the sets stay as they are, and so does
+    /// a capability in the inheritable set (empty for root by default).
+    pub drop_capabilities: &'static [u32],
 }
 
 /// How long a wrapper (perf, heaptrack) may take to start its program
@@ -312,12 +318,24 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     if spec.stdin_piped {
         command.stdin(Stdio::piped());
     }
-    // SAFETY: between fork and exec the closure makes one syscall (prctl),
-    // which is async-signal-safe, and allocates nothing.
+    let drop_capabilities = spec.drop_capabilities;
+    // SAFETY: between fork and exec the closure makes only prctl calls,
+    // which are async-signal-safe, and allocates nothing.
     unsafe {
         command.pre_exec(move || {
             #[cfg(target_os = "linux")]
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+                for &capability in drop_capabilities {
+                    // Failures (EPERM without CAP_SETPCAP) leave the child as it was.
+                    let (capability, none) = (libc::c_ulong::from(capability), 0 as libc::c_ulong);
+                    let lower = libc::PR_CAP_AMBIENT_LOWER as libc::c_ulong;
+                    libc::prctl(libc::PR_CAP_AMBIENT, lower, capability, none, none);
+                    libc::prctl(libc::PR_CAPBSET_DROP, capability, none, none, none);
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = drop_capabilities;
             Ok(())
         });
     }
@@ -1147,6 +1165,47 @@ mod tests {
 
     fn sh(script: &str) -> Spec {
         Spec::new("/bin/sh").arg("-c").arg(script)
+    }
+
+    /// A capability's bit in a `/proc/PID/status` mask line (`CapBnd:\t…`).
+    fn has_capability(status: &str, line: &str, capability: u32) -> bool {
+        let mask = status
+            .lines()
+            .find_map(|l| l.strip_prefix(line))
+            .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+            .unwrap();
+        mask & (1 << capability) != 0
+    }
+
+    /// A dropped capability is gone from the child's bounding set, and from
+    /// what the child starts in turn; root can drop it (CAP_SETPCAP).
+    #[test]
+    fn drops_capabilities_for_the_child_and_what_it_starts() {
+        const CAP_SYSLOG: u32 = 34;
+        let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+        let mut spec = sh("sh -c 'cat /proc/self/status'");
+        spec.watch = vec!["Cap".into()];
+        let kept = run(spec.clone()).unwrap().watched.join("\n");
+        spec.drop_capabilities = &[CAP_SYSLOG];
+        let dropped = run(spec).unwrap().watched.join("\n");
+        assert!(
+            has_capability(&kept, "CapBnd:", CAP_SYSLOG)
+                == has_capability(&ours, "CapBnd:", CAP_SYSLOG)
+        );
+        if has_capability(&ours, "CapEff:", 8) && has_capability(&ours, "CapBnd:", CAP_SYSLOG) {
+            assert!(
+                !has_capability(&dropped, "CapBnd:", CAP_SYSLOG),
+                "{dropped}"
+            );
+            assert!(
+                !has_capability(&dropped, "CapEff:", CAP_SYSLOG),
+                "{dropped}"
+            );
+            // The others stay.
+            assert!(has_capability(&dropped, "CapEff:", 8), "{dropped}");
+        } else {
+            assert_eq!(kept, dropped, "without CAP_SETPCAP nothing changes");
+        }
     }
 
     #[test]

@@ -169,6 +169,7 @@ fn time_perf_record(
     let mut spec = prepared.spec();
     spec.program = perf.to_path_buf();
     spec.args = perf::record_args(settings, &data, &prepared.program, &prepared.args);
+    spec.drop_capabilities = perf::record_drops_capabilities(&spec.args);
     time_run(spec, "perf record")
 }
 

@@ -51,6 +51,7 @@ pub fn attach(
         spec.args = crate::tools::offcpu::record_args(spec.args, &settings);
     }
     spec.args.extend(perf::control_args(&ctl, &ack));
+    spec.drop_capabilities = perf::record_drops_capabilities(&spec.args);
     spec.watch = perf::STDERR_WATCH.iter().map(|w| w.to_string()).collect();
     let argv = spec.argv();
     let running = process::start(spec)?;

@@ -47,6 +47,7 @@ pub(super) fn profile_with_perf(
         // `record -e EVENT ...`: another event than CPU time (`events`).
         record.args.splice(1..1, ["-e".into(), event.into()]);
     }
+    record.drop_capabilities = perf::record_drops_capabilities(&record.args);
     record.stdout_raw = true;
     record
         .watch

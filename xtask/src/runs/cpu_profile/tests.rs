@@ -324,6 +324,72 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// perf record, as the pipeline starts it, runs without CAP_SYSLOG for a
+/// user-space profile (it then skips reading /proc/kallsyms three times),
+/// and with it when it samples the kernel. The workload, perf's child,
+/// reads perf's own capabilities.
+#[test]
+fn perf_records_user_space_without_the_kernel_addresses() {
+    let tools = Toolbox::detect();
+    if tools.perf.path().is_err() {
+        crate::runs::build::skip_unless_ci("perf");
+        return;
+    }
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = |status: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+            .unwrap()
+    };
+    const SYSLOG: u64 = 1 << 34;
+    if bounding(&ours) & SYSLOG == 0 {
+        return; // nothing to drop: perf never had it
+    }
+    let dir = std::env::temp_dir().join(format!("xtask-perf-caps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = "grep Cap /proc/$PPID/status > perf-caps.txt; \
+                  i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done";
+    let prepared = Prepared {
+        name: "sh".into(),
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into()],
+        env: Default::default(),
+        cwd: dir.clone(),
+        timeout: Duration::from_secs(120),
+        metrics: Vec::new(),
+        run_for: None,
+        stop_signal: libc::SIGINT,
+        warnings: Vec::new(),
+        counters: None,
+        bench: None,
+    };
+    for kernel_frames in [false, true] {
+        let options = Options {
+            frequency: 997,
+            call_graph: CallGraph::Fp,
+            kernel_frames,
+            off_cpu: false,
+            annotate: 0,
+            event: None,
+            events: Vec::new(),
+            inline_frames: false,
+            keep_perf_data: false,
+        };
+        let profile = profile(&prepared, &tools, &options, &dir).unwrap();
+        assert!(profile.folded_samples > 0, "{profile:?}");
+        let caps = std::fs::read_to_string(dir.join("perf-caps.txt")).unwrap();
+        let expected = if kernel_frames { SYSLOG } else { 0 };
+        assert_eq!(
+            bounding(&caps) & SYSLOG,
+            expected,
+            "kernel frames {kernel_frames}: {caps}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Benchmark ids that come out the same once made safe for a directory get
 /// directories of their own, so that no profile overwrites another.
 #[test]
