@@ -691,18 +691,8 @@ mod tests {
 
     fn shell(script: &str) -> Prepared {
         Prepared {
-            name: "sh".into(),
-            program: PathBuf::from("sh"),
-            args: vec!["-c".into(), script.into()],
-            env: Default::default(),
-            cwd: std::env::temp_dir(),
             timeout: std::time::Duration::from_secs(10),
-            metrics: Vec::new(),
-            run_for: None,
-            stop_signal: libc::SIGINT,
-            warnings: Vec::new(),
-            counters: None,
-            bench: None,
+            ..Prepared::for_test("sh", &["-c", script], &std::env::temp_dir())
         }
     }
 

@@ -46,6 +46,28 @@ pub struct Bench {
 }
 
 impl Prepared {
+    /// `program ARGS` in `cwd`, with no metrics, limits or extras.
+    #[cfg(test)]
+    pub fn for_test(program: impl Into<PathBuf>, args: &[&str], cwd: &std::path::Path) -> Prepared {
+        let program: PathBuf = program.into();
+        Prepared {
+            name: program
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into()),
+            program,
+            args: args.iter().map(OsString::from).collect(),
+            env: Default::default(),
+            cwd: cwd.to_path_buf(),
+            timeout: Duration::from_secs(120),
+            metrics: Vec::new(),
+            run_for: None,
+            stop_signal: libc::SIGINT,
+            warnings: Vec::new(),
+            counters: None,
+            bench: None,
+        }
+    }
+
     pub fn spec(&self) -> Spec {
         Spec {
             program: self.program.clone(),

@@ -5,7 +5,6 @@ use crate::runs::process::{self, Spec};
 use inferno::collapse::Collapse;
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// The streamed, in-process folding gives, line for line, what inferno's
 /// perf collapser gives on the saved `perf script` text of the same
@@ -78,20 +77,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
     let demo = crate::runs::build::demo_for_tests();
     let dir = std::env::temp_dir().join(format!("xtask-pipeline-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let prepared = Prepared {
-        name: "demo".into(),
-        program: demo,
-        args: vec!["--subs".into(), "4000".into()],
-        env: Default::default(),
-        cwd: dir.clone(),
-        timeout: Duration::from_secs(120),
-        metrics: Vec::new(),
-        run_for: None,
-        stop_signal: libc::SIGINT,
-        warnings: Vec::new(),
-        counters: None,
-        bench: None,
-    };
+    let prepared = Prepared::for_test(demo, &["--subs", "4000"], &dir);
     let options = Options {
         frequency: 1999,
         call_graph: CallGraph::Dwarf,
@@ -351,20 +337,7 @@ fn perf_records_user_space_without_the_kernel_addresses() {
     std::fs::create_dir_all(&dir).unwrap();
     let script = "grep Cap /proc/$PPID/status > perf-caps.txt; \
                   i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done";
-    let prepared = Prepared {
-        name: "sh".into(),
-        program: "/bin/sh".into(),
-        args: vec!["-c".into(), script.into()],
-        env: Default::default(),
-        cwd: dir.clone(),
-        timeout: Duration::from_secs(120),
-        metrics: Vec::new(),
-        run_for: None,
-        stop_signal: libc::SIGINT,
-        warnings: Vec::new(),
-        counters: None,
-        bench: None,
-    };
+    let prepared = Prepared::for_test("/bin/sh", &["-c", script], &dir);
     for kernel_frames in [false, true] {
         let options = Options {
             frequency: 997,
