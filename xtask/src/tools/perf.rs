@@ -73,7 +73,9 @@ const CAP_SYSLOG: u32 = 34;
 /// kernel's addresses as restricted and skips them. Sampling the kernel, or
 /// its tracepoints (the off-CPU switches), perf needs them, and warns.
 pub fn record_drops_capabilities(record_argv: &[OsString]) -> &'static [u32] {
-    if record_argv.iter().any(|a| a == "--all-user") {
+    // perf's own options only: the workload's come after `--`.
+    let mut perf_options = record_argv.iter().take_while(|a| *a != "--");
+    if perf_options.any(|a| a == "--all-user") {
         &[CAP_SYSLOG]
     } else {
         &[]
@@ -930,6 +932,9 @@ mod tests {
             [CAP_SYSLOG]
         );
         assert!(record_drops_capabilities(&record(&with_kernel)).is_empty());
+        let workload_says_all_user =
+            record_args(&with_kernel, data, program, &["--all-user".into()]);
+        assert!(record_drops_capabilities(&workload_says_all_user).is_empty());
         let off_cpu = crate::tools::offcpu::record_args(record(&user_only), &user_only);
         assert!(record_drops_capabilities(&off_cpu).is_empty());
     }
