@@ -513,6 +513,91 @@ fn a_setsid_descendant_does_not_outlive_its_run() {
     assert!(survivors.is_empty(), "survivors {survivors:?}\n{output}");
 }
 
+/// The same workload under perf (flamegraph) and heaptrack (memory): each
+/// profiled run ends when the workload's own process ends, stops what it
+/// left behind, and keeps its result; no phase waits on the descendant that
+/// still holds the workload's output.
+#[test]
+fn a_setsid_descendant_does_not_hold_up_a_profiled_run() {
+    let case = Case::new("daemon-profiled", "SIGTERM");
+    let script = format!(
+        "setsid sh -c 'echo > {marker}; exec sleep {sleep}' & \
+         while [ ! -e {marker} ]; do sleep 0.01; done; echo ops=1",
+        marker = case.marker().display(),
+        sleep = case.sleep
+    );
+    let config = case.command_config(&script);
+    let mut tasks = vec![vec!["flamegraph"]];
+    if which::which("heaptrack").is_ok() {
+        tasks.push(vec!["memory", "--tool", "heaptrack"]);
+    }
+    for args in tasks {
+        let _ = std::fs::remove_file(case.marker());
+        let (status, output) = case.finish(case.xtask(&config, &args).spawn().unwrap());
+        let survivors = survivors(&[&case.sleep]);
+        for (pid, _) in &survivors {
+            kill(*pid, libc::SIGKILL);
+        }
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "{args:?}: {output}");
+        assert!(
+            output.contains("warning: stopped 1 process(es) left running after"),
+            "{args:?}: {output}"
+        );
+        assert!(
+            survivors.is_empty(),
+            "{args:?}: survivors {survivors:?}\n{output}"
+        );
+    }
+}
+
+/// A workload that prints 1 GB (half of it one line with no newline, half a
+/// metric line printed two million times) leaves the xtask's own peak RSS
+/// under 100 MB: its output is read as a stream, lines are cut, and only a
+/// bounded tail and the newest watched lines are kept.
+#[test]
+fn a_gigabyte_of_output_keeps_the_xtask_small() {
+    let case = Case::new("loud", "SIGTERM");
+    let script = "head -c 500000000 /dev/zero; echo; \
+                  yes \"ops=1 $(head -c 250 /dev/zero | tr '\\0' x)\" | head -c 500000000";
+    let config = case.config(&format!(
+        "[workloads.w]\ncommand = \"sh\"\nargs = [\"-c\", {script:?}]\n\n\
+         [[workloads.w.metrics]]\nname = \"ops\"\npattern = \"ops={{}}\"\n"
+    ));
+    let args = [
+        "profile-baseline",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--no-profile",
+    ];
+    let child = case.xtask(&config, &args).spawn().unwrap();
+    let pid = child.id() as i32;
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it for our child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    drop(child);
+    let read = |name: &str| std::fs::read_to_string(case.dir.join(name)).unwrap_or_default();
+    let output = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        read("stdout"),
+        read("stderr")
+    );
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{output}"
+    );
+    assert!(output.contains("| ops |"), "the metric is read: {output}");
+    let peak_mb = usage.ru_maxrss as f64 / 1024.0;
+    eprintln!("the xtask's peak RSS: {peak_mb:.1} MB");
+    assert!(
+        peak_mb < 100.0,
+        "the xtask peaked at {peak_mb:.0} MB\n{output}"
+    );
+}
+
 /// A full disk while perf.data is written (kept: perf's stream goes there as
 /// it comes) is reported as such (file and OS error), not as the workload
 /// dying of SIGPIPE; without perf.data, the first file that does not fit is

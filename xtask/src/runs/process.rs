@@ -12,7 +12,7 @@
 use anyhow::{bail, Context};
 use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
@@ -43,6 +43,21 @@ pub const INTERRUPTED_EXIT: u8 = 130;
 
 /// Lines of each stream kept for error reports.
 const TAIL_LINES: usize = 40;
+
+/// The longest line kept of a child's output; the rest of a longer line is
+/// read and dropped, so that a workload printing one endless line cannot
+/// fill our memory.
+const LINE_LIMIT: usize = 16 << 10;
+
+/// The most bytes of watched lines kept: past it the oldest go (metrics take
+/// the last value printed), so that a workload printing its metric line
+/// millions of times cannot fill our memory either.
+const WATCHED_LIMIT: usize = 4 << 20;
+
+/// How long the output of a child that has ended may take to reach its end
+/// before we look for who still holds the pipes (a descendant it left
+/// behind, which keeps them open).
+const OUTPUT_DRAIN: Duration = Duration::from_millis(300);
 
 /// What to run. Built by the caller from the config; argv goes to `execve`
 /// as is.
@@ -247,7 +262,21 @@ impl Outcome {
 struct Captured {
     stdout_tail: VecDeque<String>,
     stderr_tail: VecDeque<String>,
-    watched: Vec<String>,
+    watched: VecDeque<String>,
+    watched_bytes: usize,
+    /// Reader threads still reading (their stream not yet at its end).
+    open_readers: usize,
+}
+
+impl Captured {
+    fn keep_watched(&mut self, line: String) {
+        self.watched_bytes += line.len();
+        self.watched.push_back(line);
+        while self.watched_bytes > WATCHED_LIMIT && self.watched.len() > 1 {
+            let oldest = self.watched.pop_front().unwrap_or_default();
+            self.watched_bytes -= oldest.len();
+        }
+    }
 }
 
 /// Whether process `pid` runs `target` through an interpreter or under
@@ -275,7 +304,9 @@ pub struct Running {
     started: Instant,
     exit: mpsc::Receiver<(i32, libc::rusage, Instant)>,
     captured: Arc<(Mutex<Captured>, Condvar)>,
-    readers: Vec<std::thread::JoinHandle<()>>,
+    /// The inodes of the pipes we read the child's output from: whoever
+    /// still holds one once the child has ended was left behind by it.
+    pipes: Vec<u64>,
     guard: GroupGuard,
 }
 
@@ -372,29 +403,21 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     drop(state);
 
     let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
-    let mut readers = Vec::new();
+    let mut pipes = Vec::new();
     let stdout = child.stdout.take();
     let stdin = child.stdin.take();
+    pipes.extend(stdout.as_ref().and_then(pipe_inode));
+    pipes.extend(child.stderr.as_ref().and_then(pipe_inode));
     let raw_stdout = if spec.stdout_raw {
         stdout
     } else {
         if let Some(stdout) = stdout {
-            readers.push(spawn_reader(
-                stdout,
-                true,
-                spec.watch.clone(),
-                captured.clone(),
-            ));
+            spawn_reader(stdout, true, spec.watch.clone(), captured.clone());
         }
         None
     };
     if let Some(stderr) = child.stderr.take() {
-        readers.push(spawn_reader(
-            stderr,
-            false,
-            spec.watch.clone(),
-            captured.clone(),
-        ));
+        spawn_reader(stderr, false, spec.watch.clone(), captured.clone());
     }
     // `wait4` instead of `Child::wait`: it reports the child's own rusage
     // (user, sys, max RSS), as hyperfine does.
@@ -427,43 +450,201 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
         started,
         exit,
         captured,
-        readers,
+        pipes,
     })
 }
 
+/// The inode of a pipe, by which the processes holding its other end are
+/// found in `/proc/PID/fd`.
+fn pipe_inode(pipe: &impl std::os::fd::AsFd) -> Option<u64> {
+    nix::sys::stat::fstat(pipe.as_fd())
+        .ok()
+        .map(|stat| stat.st_ino)
+}
+
+/// Reads one output stream of a child as it comes, in chunks: keeps the
+/// watched lines and a tail, each line cut at [`LINE_LIMIT`]. The chunk,
+/// not the line, is the unit of work (one lock, one search per watched text),
+/// so that a workload printing millions of short lines is not slowed down
+/// by our reading.
 fn spawn_reader(
-    stream: impl Read + Send + 'static,
+    mut stream: impl Read + Send + 'static,
     is_stdout: bool,
     watch: Vec<String>,
     captured: Arc<(Mutex<Captured>, Condvar)>,
-) -> std::thread::JoinHandle<()> {
+) {
+    captured
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .open_readers += 1;
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(stream);
-        let mut buffer = Vec::new();
+        let mut lines = OutputLines::new(&watch);
+        let mut chunk = vec![0u8; 64 << 10];
         loop {
-            buffer.clear();
-            match reader.read_until(b'\n', &mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            let line = String::from_utf8_lossy(&buffer).trim_end().to_string();
-            let (lock, condvar) = &*captured;
-            let mut captured = lock.lock().unwrap_or_else(|e| e.into_inner());
-            if watch.iter().any(|w| line.contains(w.as_str())) {
-                captured.watched.push(line.clone());
-                condvar.notify_all();
-            }
-            let tail = if is_stdout {
-                &mut captured.stdout_tail
-            } else {
-                &mut captured.stderr_tail
+            let read = match stream.read(&mut chunk) {
+                Ok(0) => None,
+                Ok(n) => Some(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => None,
             };
+            match read {
+                Some(n) => lines.feed(&chunk[..n]),
+                None => lines.end(),
+            }
+            lines.publish(is_stdout, &captured);
+            if read.is_none() {
+                break;
+            }
+        }
+        let (lock, condvar) = &*captured;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).open_readers -= 1;
+        condvar.notify_all();
+    });
+}
+
+/// Splits a stream into lines: those containing a watched text, and the
+/// last [`TAIL_LINES`], each cut at [`LINE_LIMIT`] bytes.
+struct OutputLines {
+    watch: Vec<memchr::memmem::Finder<'static>>,
+    /// The start of a line whose end has not arrived yet (at most the limit).
+    pending: Vec<u8>,
+    /// The pending line is past the limit: the rest of it is dropped.
+    skipping: bool,
+    /// Found since the last publish, in order.
+    watched: Vec<String>,
+    tail: VecDeque<String>,
+}
+
+impl OutputLines {
+    fn new(watch: &[String]) -> OutputLines {
+        OutputLines {
+            watch: watch
+                .iter()
+                .filter(|w| !w.is_empty())
+                .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+                .collect(),
+            pending: Vec::new(),
+            skipping: false,
+            watched: Vec::new(),
+            tail: VecDeque::new(),
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8]) {
+        if !self.pending.is_empty() || self.skipping {
+            let Some(end) = memchr::memchr(b'\n', data) else {
+                self.keep_pending(data);
+                return;
+            };
+            self.keep_pending(&data[..end]);
+            let line = std::mem::take(&mut self.pending);
+            self.skipping = false;
+            self.line(&line);
+            data = &data[end + 1..];
+        }
+        let complete = memchr::memrchr(b'\n', data).map_or(0, |end| end + 1);
+        self.lines(&data[..complete]);
+        self.keep_pending(&data[complete..]);
+    }
+
+    /// The stream ended: a last line without a newline is a line too.
+    fn end(&mut self) {
+        if !self.pending.is_empty() {
+            let line = std::mem::take(&mut self.pending);
+            self.line(&line);
+        }
+        self.skipping = false;
+    }
+
+    fn keep_pending(&mut self, part: &[u8]) {
+        let room = LINE_LIMIT - self.pending.len();
+        if part.len() > room {
+            self.skipping = true;
+        }
+        self.pending
+            .extend_from_slice(&part[..part.len().min(room)]);
+    }
+
+    /// Complete lines, each ending with a newline: the watched ones are found
+    /// by searching the whole region, the tail by walking back from its end.
+    fn lines(&mut self, region: &[u8]) {
+        if region.is_empty() {
+            return;
+        }
+        let mut starts: Vec<usize> = Vec::new();
+        for finder in &self.watch {
+            for found in finder.find_iter(region) {
+                let start = memchr::memrchr(b'\n', &region[..found]).map_or(0, |nl| nl + 1);
+                // Only what is kept of a line counts, however it arrived.
+                if found + finder.needle().len() <= start + LINE_LIMIT {
+                    starts.push(start);
+                }
+            }
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        for start in starts {
+            let end = start + memchr::memchr(b'\n', &region[start..]).unwrap_or(0);
+            self.watched.push(text_of(&region[start..end]));
+        }
+        // The last lines, walking back from the region's end one newline at a time.
+        let body = &region[..region.len() - 1];
+        let mut start = body.len() + 1;
+        let mut count = 0;
+        while count < TAIL_LINES && start > 0 {
+            start = memchr::memrchr(b'\n', &body[..start - 1]).map_or(0, |nl| nl + 1);
+            count += 1;
+        }
+        for line in body[start..].split(|&b| b == b'\n') {
+            self.push_tail(text_of(line));
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if self.watch.iter().any(|w| w.find(line).is_some()) {
+            self.watched.push(text_of(line));
+        }
+        self.push_tail(text_of(line));
+    }
+
+    fn push_tail(&mut self, line: String) {
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+
+    /// Hands what was found since the last call to the [`Captured`] output.
+    fn publish(&mut self, is_stdout: bool, captured: &(Mutex<Captured>, Condvar)) {
+        let (lock, condvar) = captured;
+        let mut captured = lock.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.watched.is_empty() {
+            for line in self.watched.drain(..) {
+                captured.keep_watched(line);
+            }
+            condvar.notify_all();
+        }
+        let tail = if is_stdout {
+            &mut captured.stdout_tail
+        } else {
+            &mut captured.stderr_tail
+        };
+        for line in self.tail.drain(..) {
             if tail.len() == TAIL_LINES {
                 tail.pop_front();
             }
             tail.push_back(line);
         }
-    })
+    }
+}
+
+/// A line as text: invalid UTF-8 replaced, trailing white space (`\r`) gone,
+/// at most [`LINE_LIMIT`] bytes.
+fn text_of(line: &[u8]) -> String {
+    String::from_utf8_lossy(&line[..line.len().min(LINE_LIMIT)])
+        .trim_end()
+        .to_string()
 }
 
 impl Running {
@@ -682,10 +863,75 @@ impl Running {
             eprintln!(
                 "warning: stopped {} process(es) left running after `{}` ended: {}",
                 orphans.len(),
-                self.spec.program.display(),
+                self.program_name(),
                 orphans.join(", ")
             );
         }
+    }
+
+    /// Waits for the child's output to reach its end, now that the child has
+    /// ended. Whatever still holds the pipes was left behind by it (a
+    /// `setsid` descendant outside its group): it is stopped, as the group
+    /// was, so that the output ends and no phase waits on it for ever. A
+    /// reader that still does not finish is left behind with what it read.
+    fn drain_output(&self) {
+        if self.readers_done(OUTPUT_DRAIN) {
+            return;
+        }
+        let holders = pipe_holders(&self.pipes);
+        if !holders.is_empty() {
+            for (pid, _) in &holders {
+                signal_process(*pid, libc::SIGKILL);
+            }
+            let names: Vec<String> = holders
+                .iter()
+                .map(|(pid, name)| format!("{name} (pid {pid})"))
+                .collect();
+            eprintln!(
+                "warning: stopped {} process(es) left running after `{}` ended: {}",
+                names.len(),
+                self.program_name(),
+                names.join(", ")
+            );
+            reap_adopted(false);
+        }
+        if !self.readers_done(Duration::from_secs(2)) {
+            eprintln!(
+                "warning: the output of `{}` did not end with it; what it printed until now is kept",
+                self.program_name()
+            );
+        }
+    }
+
+    /// The program for messages: the workload under its wrapper (`perf`)
+    /// when there is one.
+    fn program_name(&self) -> String {
+        let program = self.spec.program.display();
+        match &self.spec.stop_target {
+            Some(target) if self.wraps_target() => {
+                format!("{} (under {program})", target.display())
+            }
+            _ => program.to_string(),
+        }
+    }
+
+    /// Whether every reader thread has reached the end of its stream within
+    /// `wait`.
+    fn readers_done(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let (lock, condvar) = &*self.captured;
+        let mut captured = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while captured.open_readers > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            captured = condvar
+                .wait_timeout(captured, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 
     fn outcome(
@@ -693,9 +939,7 @@ impl Running {
         (status, usage, ended): (i32, libc::rusage, Instant),
         timed_out: bool,
     ) -> Outcome {
-        for reader in self.readers {
-            let _ = reader.join();
-        }
+        self.drain_output();
         let captured =
             std::mem::take(&mut *self.captured.0.lock().unwrap_or_else(|e| e.into_inner()));
         let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
@@ -710,7 +954,7 @@ impl Running {
             max_rss_bytes: usage.ru_maxrss.max(0) as u64 * rss_unit,
             stdout_tail: captured.stdout_tail.into(),
             stderr_tail: captured.stderr_tail.into(),
-            watched: captured.watched,
+            watched: captured.watched.into(),
             stopped: None,
         }
     }
@@ -1122,6 +1366,47 @@ fn sweep_orphans() -> Vec<String> {
     stopped.into_iter().collect()
 }
 
+/// The processes (pid, name) other than us that hold an end of one of these
+/// pipes open, from `/proc/PID/fd` (Linux; none elsewhere).
+fn pipe_holders(pipes: &[u64]) -> Vec<(i32, String)> {
+    if pipes.is_empty() {
+        return Vec::new();
+    }
+    let wanted: Vec<String> = pipes
+        .iter()
+        .map(|inode| format!("pipe:[{inode}]"))
+        .collect();
+    let me = std::process::id() as i32;
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut holders = Vec::new();
+    for process in processes.flatten() {
+        let Some(pid) = process
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
+        });
+        if holds {
+            let name = std::fs::read_to_string(process.path().join("comm")).unwrap_or_default();
+            holders.push((pid, name.trim().to_string()));
+        }
+    }
+    holders
+}
+
 fn signal_process(pid: i32, signal: i32) {
     if let Ok(signal) = nix::sys::signal::Signal::try_from(signal) {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
@@ -1370,6 +1655,98 @@ mod tests {
         let outcome = run(spec).unwrap();
         assert_eq!(outcome.status.code(), Some(4));
         assert!(outcome.stopped.is_none() && !outcome.success());
+    }
+
+    /// A descendant that left the child's group (`setsid`) but holds its
+    /// output open does not keep the run waiting: once the child has ended
+    /// it is stopped, and the run ends with what the child printed.
+    #[test]
+    fn a_descendant_holding_the_output_does_not_hold_up_the_run() {
+        let marker = format!("sleep 5{}.375", std::process::id() % 100_000);
+        let mut spec = sh(&format!("setsid {marker} & echo ops=1"));
+        spec.watch = vec!["ops=".into()];
+        let (sender, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(run(spec));
+        });
+        let outcome = received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the run waited on its descendant's output")
+            .unwrap();
+        assert!(outcome.success(), "{}", outcome.describe(None));
+        assert_eq!(outcome.watched, ["ops=1"]);
+        let survivors = Command::new("pgrep")
+            .args(["-f", &marker])
+            .output()
+            .unwrap();
+        assert!(survivors.stdout.is_empty(), "orphans: {:?}", survivors);
+    }
+
+    /// One endless line is read to its end but kept only up to the limit,
+    /// and the lines after it are read as usual.
+    #[test]
+    fn an_endless_line_is_cut_and_the_next_lines_are_read() {
+        let mut spec = sh("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo ops=7");
+        spec.watch = vec!["ops=".into(), "xxx".into()];
+        let outcome = run(spec).unwrap();
+        assert!(outcome.success(), "{}", outcome.tail());
+        assert_eq!(outcome.watched.len(), 2, "{:?}", outcome.watched.len());
+        assert_eq!(outcome.watched[0].len(), LINE_LIMIT);
+        assert_eq!(outcome.watched[1], "ops=7");
+    }
+
+    /// However the stream is cut into chunks, the lines found are those of
+    /// splitting the whole text at its newlines.
+    #[test]
+    fn output_lines_do_not_depend_on_how_the_stream_is_chunked() {
+        let long = "y".repeat(LINE_LIMIT + 10);
+        let mut text = String::new();
+        for i in 0..120 {
+            text.push_str(&format!("line {i} ops={i}\r\n"));
+            if i % 17 == 0 {
+                text.push('\n');
+                text.push_str(&long);
+                text.push_str(" ops=long\n");
+            }
+        }
+        text.push_str("last ops=end");
+        let expected: Vec<String> = text.split('\n').map(|l| text_of(l.as_bytes())).collect();
+        let watched: Vec<String> = expected
+            .iter()
+            .filter(|l| l.contains("ops="))
+            .cloned()
+            .collect();
+        let tail: Vec<String> = expected[expected.len() - TAIL_LINES..].to_vec();
+        for size in [1, 2, 3, 7, 64, 1000, text.len()] {
+            let captured = (Mutex::new(Captured::default()), Condvar::new());
+            let mut lines = OutputLines::new(&["ops=".to_string()]);
+            for chunk in text.as_bytes().chunks(size) {
+                lines.feed(chunk);
+                lines.publish(true, &captured);
+            }
+            lines.end();
+            lines.publish(true, &captured);
+            let captured = captured.0.into_inner().unwrap();
+            assert_eq!(Vec::from(captured.watched), watched, "chunks of {size}");
+            assert_eq!(Vec::from(captured.stdout_tail), tail, "chunks of {size}");
+        }
+    }
+
+    /// Watched lines beyond the byte limit drop the oldest: the last value
+    /// of a metric printed for ever is still there.
+    #[test]
+    fn watched_lines_keep_the_newest_within_their_limit() {
+        let mut spec = sh("seq 1 600000 | sed 's/^/ops=/'");
+        spec.watch = vec!["ops=".into()];
+        let outcome = run(spec).unwrap();
+        let kept: usize = outcome.watched.iter().map(String::len).sum();
+        assert!(kept <= WATCHED_LIMIT, "{kept}");
+        assert!(outcome.watched.len() > 1000);
+        assert_ne!(outcome.watched[0], "ops=1", "the oldest lines go first");
+        assert_eq!(
+            outcome.watched.last().map(String::as_str),
+            Some("ops=600000")
+        );
     }
 
     #[test]
