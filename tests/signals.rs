@@ -550,6 +550,29 @@ fn a_setsid_descendant_does_not_hold_up_a_profiled_run() {
     }
 }
 
+/// SIGKILL of the xtask itself runs no handler of ours: its watchdog then
+/// stops the workload under perf stat and the workload's `setsid`
+/// descendant, which no death signal reaches.
+#[test]
+fn a_killed_xtask_leaves_no_workload_behind() {
+    let case = Case::new("killed", "SIGHUP");
+    let config = case.command_config(&case.setsid_then_sleep());
+    let args = ["profile-baseline", "--runs", "3", "--warmup", "0"];
+    let child = case.wait_for_marker(case.xtask(&config, &args).spawn().unwrap());
+    kill(child.id() as i32, libc::SIGKILL);
+    let (_, output) = case.finish(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut left = survivors(&[&case.sleep]);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        left = survivors(&[&case.sleep]);
+    }
+    for (pid, _) in &left {
+        kill(*pid, libc::SIGKILL);
+    }
+    assert!(left.is_empty(), "survivors {left:?}\n{output}");
+}
+
 /// A workload that prints 1 GB (half of it one line with no newline, half a
 /// metric line printed two million times) leaves the xtask's own peak RSS
 /// under 100 MB: its output is read as a stream, lines are cut, and only a

@@ -65,6 +65,15 @@ where
     {
         runs::measure::measured_exec(args.split_off(1));
     }
+    if args
+        .first()
+        .is_some_and(|a| a == runs::watchdog::WATCHDOG_ARG)
+    {
+        match args.get(1).and_then(|a| a.to_str()) {
+            Some(owner) if !owner.is_empty() => runs::watchdog::watch(owner),
+            _ => std::process::exit(tasks::exit::USAGE.into()),
+        }
+    }
     // First: a signal from now on interrupts the task cleanly.
     runs::process::install_interrupt_handler();
     let code = match utf8_args(bin_name, args) {

@@ -55,10 +55,14 @@ pub fn command_line(pid: i32) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// Every process whose chain of parents leads to this one (itself
-/// excluded), zombies included.
+/// Every process whose chain of parents leads to this one (itself and the
+/// watchdog excluded), zombies included.
 pub fn list() -> Vec<Descendant> {
-    let all = all_processes();
+    let watchdog = crate::runs::watchdog::pid();
+    let all: Vec<Descendant> = all_processes()
+        .into_iter()
+        .filter(|p| Some(p.pid) != watchdog)
+        .collect();
     let me = std::process::id() as i32;
     let mut found = Vec::new();
     let mut parents = vec![me];

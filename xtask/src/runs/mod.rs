@@ -13,4 +13,5 @@ pub mod process;
 pub mod progress;
 pub mod revisions;
 pub mod service;
+pub mod watchdog;
 pub mod workload;

@@ -355,6 +355,11 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     if spec.stdin_piped {
         command.stdin(Stdio::piped());
     }
+    // The mark by which the watchdog finds what a child left behind should
+    // the xtask be killed outright.
+    if let Some(owner) = crate::runs::watchdog::owner() {
+        command.env(crate::runs::watchdog::OWNER_VAR, owner);
+    }
     let drop_capabilities = spec.drop_capabilities;
     if !spec.answer_only || !drop_capabilities.is_empty() {
         // SAFETY: between fork and exec the closure makes only prctl calls,
@@ -400,6 +405,7 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     let started = Instant::now();
     let pid = child.id() as i32;
     state.groups.insert(pid);
+    crate::runs::watchdog::watch_group(pid);
     drop(state);
 
     let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
@@ -1057,7 +1063,9 @@ fn children() -> std::sync::MutexGuard<'static, Children> {
 }
 
 fn unregister_group(pgid: i32) {
-    children().groups.remove(&pgid);
+    if children().groups.remove(&pgid) {
+        crate::runs::watchdog::forget_group(pgid);
+    }
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -1149,6 +1157,7 @@ const INTERRUPT_WATCHDOG: Duration = Duration::from_secs(10);
 /// does the work, free of async-signal-safety limits.
 pub fn install_interrupt_handler() {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    crate::runs::watchdog::start();
     let (reader, writer) = match std::io::pipe() {
         Ok(pipe) => pipe,
         Err(error) => {
