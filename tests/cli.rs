@@ -296,3 +296,46 @@ fn bench_self_measures_the_pipeline_and_folds_a_real_recording() {
     assert!(cycled > 10, "{out}");
     assert!(out.contains("| folding, ours, median |"), "{out}");
 }
+
+/// A reader that stops reading (`cargo xtask doctor | head -1`) ends
+/// nothing badly: no panic, exit 0, as `ls | head` does.
+#[test]
+fn a_closed_standard_output_is_no_panic() {
+    let sandbox = Sandbox::new("closed-stdout", "");
+    for task in [&["doctor"][..], &["list"], &["--help"]] {
+        let mut child = sandbox
+            .command(task)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before anything is written: every write meets a broken pipe.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{task:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{task:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{task:?}: {stderr}");
+    }
+}
+
+/// A full standard output (`> /dev/full`) fails the task with one line
+/// that says so, never with a panic.
+#[test]
+fn a_full_standard_output_is_one_line_of_error() {
+    let sandbox = Sandbox::new("full-stdout", "");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = sandbox.command(&["doctor"]).stdout(full).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("cannot write to standard output"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("No space left on device"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+}

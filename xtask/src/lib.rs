@@ -92,6 +92,11 @@ where
             tasks::exit::USAGE
         }
     };
+    // A full disk under the task's output fails a task that otherwise succeeded.
+    let code = match reports::stdout::finish() {
+        false if code == 0 => tasks::exit::FAILURE,
+        _ => code,
+    };
     runs::process::exit(code)
 }
 

@@ -130,6 +130,18 @@ fn crate_paths(code: &str) -> Vec<Vec<String>> {
     paths
 }
 
+/// Whether a line of code calls `print!` or `println!` (not `eprint!`).
+fn prints_to_stdout(code: &str) -> bool {
+    ["print!(", "println!("].iter().any(|call| {
+        code.match_indices(call).any(|(at, _)| {
+            !code[..at]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
+}
+
 /// The rule violations of one file's non-test code. `tasks` are the task
 /// modules' names (from tasks/mod.rs).
 fn check_file(
@@ -143,6 +155,15 @@ fn check_file(
     let mut violations = Vec::new();
     for (number, line) in lines {
         let code = line.split("//").next().unwrap_or("");
+        if prints_to_stdout(code) {
+            violations.push(Violation {
+                file: relative.display().to_string(),
+                line: number,
+                message: "`print!`/`println!` panic when standard output is closed or full: \
+                          use `reports::stdout::{out, outln}`"
+                    .into(),
+            });
+        }
         let mut targets = crate_paths(code);
         // `super::x` inside tasks/y.rs may name a sibling task.
         if top == "tasks" && module.len() == 2 {
@@ -252,6 +273,14 @@ fn layers_import_only_downwards_and_no_task_imports_another() {
 
 /// The checker itself: it sees back-edges in `use` lines, groups, paths in
 /// expressions and sibling tasks, and ignores test code and comments.
+#[test]
+fn the_checker_finds_prints_to_stdout() {
+    assert!(prints_to_stdout("    println!(\"{x}\");"));
+    assert!(prints_to_stdout("print!(\"a\")"));
+    assert!(!prints_to_stdout("eprintln!(\"x\"); eprint!(\"y\")"));
+    assert!(!prints_to_stdout("outln!(\"x\")"));
+}
+
 #[test]
 fn the_checker_finds_back_edges_and_ignores_tests() {
     let source = "use crate::tools::perf;\n\

@@ -10,4 +10,5 @@ pub mod functions;
 pub mod html;
 pub mod markdown;
 pub mod pprof;
+pub mod stdout;
 pub mod table;

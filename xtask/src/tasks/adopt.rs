@@ -11,6 +11,7 @@
 
 use crate::config::project_files::{self, Edit};
 use crate::config::{starter, Config, FILE_NAME};
+use crate::reports::stdout::{out, outln};
 use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -210,9 +211,9 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         }
     }
 
-    println!("adopting the profiling xtask in {}", project.display());
+    outln!("adopting the profiling xtask in {}", project.display());
     for line in &unchanged {
-        println!("  unchanged  {line}");
+        outln!("  unchanged  {line}");
     }
     // The crate's files share one summary line, on the first of them.
     for change in changes.iter().filter(|c| !c.summary.is_empty()) {
@@ -222,30 +223,30 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         } else {
             "create"
         };
-        println!("  {verb:<9}  {}: {}", relative.display(), change.summary);
+        outln!("  {verb:<9}  {}: {}", relative.display(), change.summary);
         if args.dry_run && !relative.starts_with(crate_dir) {
-            print!(
+            out!(
                 "{}",
                 changed_lines(change.old.as_deref().unwrap_or(""), &change.new)
             );
         }
     }
     if args.dry_run {
-        println!("dry run: nothing was written");
+        outln!("dry run: nothing was written");
         return Ok(0);
     }
     if changes.is_empty() {
-        println!("everything is already in place: nothing changed");
+        outln!("everything is already in place: nothing changed");
     }
     for change in &changes {
         crate::results::write_atomically(&change.path, &change.new)?;
     }
 
     if theirs {
-        println!("\n{}", mount_code(&own_dir));
+        outln!("\n{}", mount_code(&own_dir));
         return Ok(0);
     }
-    println!(
+    outln!(
         "\nrunning `cargo xtask doctor` in {} (the first build of the xtask takes a minute or two)",
         project.display()
     );
@@ -258,7 +259,7 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     match status.code() {
         // A profiling tool is missing: doctor said which and how to get it.
         Some(code) if code == 0 || code == tools_missing => {
-            println!(
+            outln!(
                 "\nnext: cd {} && cargo xtask profile-baseline",
                 project.display()
             );

@@ -5,6 +5,7 @@
 //! the result's `cpu.leaves`, not perf.data: any result with a CPU profile
 //! can be annotated later, as long as its binary is still there.
 
+use crate::reports::stdout::outln;
 use crate::results::record::ScaleRecord;
 use crate::results::{Entry, Store};
 use crate::runs::cpu_profile::annotate;
@@ -77,7 +78,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     };
     let file = dir.join(&annotated.file);
     let text = std::fs::read_to_string(&file).unwrap_or_default();
-    println!(
+    outln!(
         "{function}: {:.2} % self, {} samples annotated\nwrote {}",
         self_percent,
         objdump::annotated_samples(&text).map_or("?".into(), |n| n.to_string()),

@@ -6,6 +6,7 @@ use crate::config::ParamFlags;
 use crate::config::{CallGraph, Config, Scale, Workload};
 use crate::reports::flamegraph;
 use crate::reports::markdown;
+use crate::reports::stdout::{out, outln};
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
 use crate::runs::cpu_profile;
@@ -545,7 +546,7 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
         vec![scale],
     );
     let dir = publish(pending, &record, &tools, &[])?;
-    println!("PID {pid} is still running");
+    outln!("PID {pid} is still running");
     print_summary(&record, &dir, &[]);
     Ok(dir)
 }
@@ -553,28 +554,28 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
 fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
     for scale in &record.scales {
         if record.scales.len() > 1 {
-            println!("\nscale {}:", scale.scale);
+            outln!("\nscale {}:", scale.scale);
         }
-        print!("{}", markdown::summary_table(&scale.summaries));
+        out!("{}", markdown::summary_table(&scale.summaries));
     }
     for note in notes {
-        println!("note: {note}");
+        outln!("note: {note}");
     }
     for scale in &record.scales {
         if let Some(profile) = &scale.cpu_profile {
             for note in &profile.notes {
-                println!("note: {note}");
+                outln!("note: {note}");
             }
-            println!("samples: {}", markdown::samples_line(profile));
+            outln!("samples: {}", markdown::samples_line(profile));
             if let Some(off_cpu) = &profile.off_cpu {
-                println!("off-CPU: {}", markdown::off_cpu_line(off_cpu));
+                outln!("off-CPU: {}", markdown::off_cpu_line(off_cpu));
             }
         }
     }
-    println!("\nresult: {}", dir.display());
+    outln!("\nresult: {}", dir.display());
     if record.scales.iter().any(|s| s.cpu_profile.is_some()) {
         let prefix = record.scales[0].dir_prefix(record.scales.len() > 1);
-        println!(
+        outln!(
             "flamegraph: {}",
             dir.join(format!("{prefix}flamegraph.svg")).display()
         );
@@ -585,7 +586,7 @@ fn print_summary(record: &RunRecord, dir: &Path, notes: &[String]) {
         .find(|s| s.cpu_profile.as_ref().is_some_and(|p| p.off_cpu.is_some()))
     {
         let prefix = scale.dir_prefix(record.scales.len() > 1);
-        println!(
+        outln!(
             "off-CPU flamegraph: {}",
             dir.join(format!("{prefix}{}", cpu_profile::offcpu::SVG))
                 .display()

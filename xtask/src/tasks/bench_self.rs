@@ -15,6 +15,7 @@
 //!    while folding a large input (it should stay flat).
 
 use crate::config::Config;
+use crate::reports::stdout::out;
 use crate::runs::cpu_profile;
 use crate::runs::measure::run_once;
 use crate::runs::process::{self, Spec};
@@ -77,7 +78,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let result = measure(config, args, &tools, &perf_path, &variants, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let report = result?;
-    print!("{report}");
+    out!("{report}");
     Ok(0)
 }
 

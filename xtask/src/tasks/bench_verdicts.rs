@@ -17,6 +17,7 @@
 
 use crate::config::{Better, Config, SideSpec};
 use crate::reports::compare::INSTRUCTIONS;
+use crate::reports::stdout::outln;
 use crate::runs::measure;
 use crate::runs::revisions::{self, BuiltSide, SideRequest};
 use crate::runs::{callgrind, progress::Progress};
@@ -149,7 +150,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     };
     let tools = Toolbox::detect();
     let options = Settings::of(config);
-    println!(
+    outln!(
         "bench-verdicts: workload `{name}`, A/A: {p}={base_text} twice, A/B: {p}={base_text} \
          against {p}={more_text} (+{extra} % work), {pairs} runs or pairs per side, {repeats} \
          comparisons of each per method",
@@ -208,14 +209,14 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             rows.push((method, measure, tally));
         }
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "| method | measure | A/A flagged | A/B (+{} %) caught |",
         args.extra_pct
     );
-    println!("|---|---|---:|---:|");
+    outln!("|---|---|---:|---:|");
     for (method, measure, tally) in &rows {
-        println!(
+        outln!(
             "| {} | `{measure}` | {}/{} | {}/{} |",
             method.describe(),
             tally.same_flagged,

@@ -15,6 +15,7 @@
 //!   after its last `-`) is gone, or it has not changed for an hour.
 
 use crate::reports::markdown::format_bytes;
+use crate::reports::stdout::outln;
 use crate::results::inventory::{self, disk_usage, Item, Kind};
 use crate::results::parse_iso;
 use crate::results::pins::Pins;
@@ -212,7 +213,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let decisions = plan(&items, &pins, keep, args.older_than, SystemTime::now());
     let (outcome, lines) = execute(&decisions, args.dry_run);
     for line in lines {
-        println!("{line}");
+        outln!("{line}");
     }
     let verb = if args.dry_run {
         "would remove"
@@ -233,7 +234,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         .filter(|d| d.action == Action::Keep)
         .map(|d| disk_usage(&d.path))
         .sum();
-    println!(
+    outln!(
         "\n{verb} {} director{} ({}{}) in {}; kept {kept} ({}); left alone {alone}",
         outcome.removed,
         if outcome.removed == 1 { "y" } else { "ies" },

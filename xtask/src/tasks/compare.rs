@@ -18,6 +18,7 @@ use crate::reports::compare::{
 };
 use crate::reports::markdown;
 use crate::reports::markdown::format_params;
+use crate::reports::stdout::{out, outln};
 use crate::results::record::{GitInfo, Pairing, RunRecord, ScaleRecord, SCHEMA_VERSION};
 use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
@@ -153,18 +154,18 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let shown_dir = dir.display().to_string();
     match args.format {
         Format::Terminal => {
-            print!(
+            out!(
                 "{}",
                 report::render_terminal(&report, Some(&shown_dir), use_colour())
             );
-            println!("report: {}", dir.join(MARKDOWN_FILE).display());
+            outln!("report: {}", dir.join(MARKDOWN_FILE).display());
         }
         Format::Markdown => {
-            print!("{}", report::render_markdown(&report));
+            out!("{}", report::render_markdown(&report));
             eprintln!("report: {}", dir.join(MARKDOWN_FILE).display());
         }
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
             eprintln!("report: {}", dir.join(JSON_FILE).display());
         }
     }

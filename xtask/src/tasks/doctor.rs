@@ -2,6 +2,7 @@
 //! task can do with them, and the exact command that fixes what is missing.
 
 use crate::config::{Config, ConfigError};
+use crate::reports::stdout::{out, outln};
 use crate::tasks::invocation::Invocation;
 use crate::tools::{Platform, Tool, Toolbox};
 use serde::Serialize;
@@ -46,9 +47,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         invocation.config_result(),
     );
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render(&report));
+        out!("{}", render(&report));
     }
     Ok(if report.config_error.is_some() {
         // Every task but doctor stops at a config that does not load.

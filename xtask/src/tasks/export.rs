@@ -5,7 +5,7 @@ use crate::reports::export::{self, Exporter};
 use crate::results::Store;
 use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +67,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
                 entry.name
             );
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&bytes)?;
-            stdout.flush()?;
-        }
+        None => crate::reports::stdout::write_bytes(&bytes),
     }
     Ok(0)
 }

@@ -2,6 +2,7 @@
 //! same engine as profile-baseline (one profiled run, no timed runs).
 
 use crate::config::CallGraph;
+use crate::reports::stdout::outln;
 use crate::reports::{flamegraph, markdown};
 use crate::results::record::{CpuProfile as CpuProfileRecord, LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
@@ -298,7 +299,7 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     );
     let dir = publish(pending, &record, &tools, &[])?;
     print_written(args, &dir, &profile)?;
-    println!("PID {pid} is still running");
+    outln!("PID {pid} is still running");
     Ok(0)
 }
 
@@ -326,24 +327,24 @@ fn print_written(
     for note in &profile.notes {
         eprintln!("note: {note}");
     }
-    println!("samples: {}", markdown::samples_line(profile));
+    outln!("samples: {}", markdown::samples_line(profile));
     let svg = dir.join(SVG);
     if let Some(output) = &args.output {
         std::fs::copy(&svg, output)
             .with_context(|| format!("cannot copy the SVG to {}", output.display()))?;
-        println!("flamegraph: {}", output.display());
+        outln!("flamegraph: {}", output.display());
     }
-    println!("flamegraph: {}", svg.display());
+    outln!("flamegraph: {}", svg.display());
     for file in profile
         .files
         .iter()
         .filter(|f| f.starts_with("bench/") || f.starts_with("events/"))
     {
-        println!("flamegraph: {}", dir.join(file).display());
+        outln!("flamegraph: {}", dir.join(file).display());
     }
     if let Some(off_cpu) = &profile.off_cpu {
-        println!("off-CPU: {}", markdown::off_cpu_line(off_cpu));
-        println!(
+        outln!("off-CPU: {}", markdown::off_cpu_line(off_cpu));
+        outln!(
             "off-CPU flamegraph: {}",
             dir.join(cpu_profile::offcpu::SVG).display()
         );

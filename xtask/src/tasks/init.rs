@@ -2,6 +2,7 @@
 //! `cargo metadata`: one workload per binary, example and criterion bench.
 
 use crate::config::{starter, Config};
+use crate::reports::stdout::outln;
 use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
 use std::path::Path;
@@ -45,7 +46,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = Config::parse(path, &text)
         .with_context(|| format!("the starter profiling.toml does not load:\n{text}"))?;
     crate::results::write_atomically(path, &text)?;
-    println!(
+    outln!(
         "wrote {}: {} workload{} ({}), default {}",
         path.display(),
         config.workloads.len(),
@@ -63,7 +64,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             .map(|w| w.get_ref().as_str())
             .unwrap_or("-"),
     );
-    println!(
+    outln!(
         "next: give the workloads representative `args` in it, then `cargo xtask doctor` and \
          `cargo xtask profile-baseline`"
     );

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::reports::markdown::format_value;
+use crate::reports::stdout::{out, outln};
 use crate::reports::table::render_columns;
 use crate::results::inventory::{self, Item, Kind};
 use crate::results::pins::Pins;
@@ -22,29 +23,29 @@ pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
     let items = inventory::scan(&store.dir)?;
     let rows = list_rows(&items, pins, Some(config));
     if rows.len() == 1 {
-        println!(
+        outln!(
             "no results in {} yet: run `cargo xtask profile-baseline`",
             store.dir.display()
         );
     } else {
-        print!("{}", render_columns(&rows));
+        out!("{}", render_columns(&rows));
     }
     for line in pin_warnings(&items, pins) {
-        println!("warning: pin {line}");
+        outln!("warning: pin {line}");
     }
     let problems = inspection.problems();
     for problem in &problems {
-        println!("warning: {problem}");
+        outln!("warning: {problem}");
     }
     if !problems.is_empty() {
-        println!("{}", inspection.repair_hint());
+        outln!("{}", inspection.repair_hint());
     }
     let comparisons = items
         .iter()
         .filter(|i| matches!(i.kind, Kind::Comparison))
         .count();
     if comparisons > 0 {
-        println!("\n{comparisons} comparison(s) (compare-*); `cargo xtask report` links them all");
+        outln!("\n{comparisons} comparison(s) (compare-*); `cargo xtask report` links them all");
     }
     Ok(0)
 }

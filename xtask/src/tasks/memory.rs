@@ -3,6 +3,7 @@
 //! valgrind memcheck's leak verdict. Writes a result like profile-baseline.
 
 use crate::config::MemoryTool;
+use crate::reports::stdout::{out, outln};
 use crate::reports::{flamegraph, markdown};
 use crate::results::record::{LeakCheck, LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
@@ -185,14 +186,14 @@ fn run_one(
     );
     let dir = publish(pending, &record, &tools, &[])?;
     if let Some(memory) = &memory {
-        print!("{}", markdown::memory_table(memory));
+        out!("{}", markdown::memory_table(memory));
         for note in &memory.notes {
-            println!("note: {note}");
+            outln!("note: {note}");
         }
     }
     let mut code = 0;
     if let Some(leaks) = &leak_check {
-        print!("\n{}", crate::reports::markdown::leak_table(leaks));
+        out!("\n{}", crate::reports::markdown::leak_table(leaks));
         if !leaks.passed {
             eprintln!(
                 "error: {} bytes definitely lost, more than the threshold of {} (thresholds.leaked_bytes)",
@@ -201,9 +202,9 @@ fn run_one(
             code = crate::tasks::exit::LEAKS;
         }
     }
-    println!("\nresult: {}", dir.display());
+    outln!("\nresult: {}", dir.display());
     if dir.join(memory_profile::SVG).is_file() {
-        println!(
+        outln!(
             "memory flamegraph: {}",
             dir.join(memory_profile::SVG).display()
         );

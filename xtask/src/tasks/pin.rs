@@ -1,6 +1,7 @@
 //! `cargo xtask pin NAME [RUN]`: a stable name for a result, usable wherever
 //! a result is named; cleanup never removes a pinned result.
 
+use crate::reports::stdout::outln;
 use crate::results::pins::{validate_pin_name, Pin, Pins};
 use crate::results::{timestamp_iso, Store};
 use crate::tasks::invocation::Invocation;
@@ -40,9 +41,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     pins.save(&store.dir)?;
     match previous {
         Some(old) if old.dir != entry.name => {
-            println!("moved pin {} from {} to {}", args.name, old.dir, entry.name)
+            outln!("moved pin {} from {} to {}", args.name, old.dir, entry.name)
         }
-        _ => println!("pinned {} → {}", args.name, entry.name),
+        _ => outln!("pinned {} → {}", args.name, entry.name),
     }
     Ok(0)
 }

@@ -8,6 +8,7 @@
 use crate::config::Config;
 use crate::config::ParamFlags;
 use crate::reports::compare::{self as report, Counter};
+use crate::reports::stdout::{out, outln};
 use crate::results::Store;
 use crate::runs::process::{self, Spec};
 use crate::tasks::invocation::Invocation;
@@ -130,7 +131,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
                 .and_then(|fresh| report::compare_results(config, &store, &pinned, &fresh, Counter::Time, 10));
             match gated {
                 Ok((report, compare_dir)) => {
-                    print!("{}", report::render_terminal(&report, Some(&compare_dir.display().to_string()), false));
+                    out!("{}", report::render_terminal(&report, Some(&compare_dir.display().to_string()), false));
                     regression = !report.gate.passed;
                     compare_markdown = Some(report::render_markdown(&report));
                     let failures: Vec<String> = report
@@ -165,7 +166,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         summary.push('\n');
         summary.push_str(&markdown);
     }
-    println!("\n{summary}");
+    outln!("\n{summary}");
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         append(Path::new(&path), &summary)?;
     }

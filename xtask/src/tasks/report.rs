@@ -2,6 +2,7 @@
 //! page with every result, the comparisons and the trend charts.
 
 use crate::reports::html;
+use crate::reports::stdout::outln;
 use crate::results::inventory::{self, Kind};
 use crate::results::pins::Pins;
 use crate::results::series::{collect, Filter};
@@ -50,7 +51,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         .unwrap_or_else(|| store.dir.join("index.html"));
     // Written whole then renamed, so a browser never shows half a page.
     crate::results::write_atomically(&path, page)?;
-    println!(
+    outln!(
         "{} results, {} charts: {}",
         entries.len(),
         series.len(),

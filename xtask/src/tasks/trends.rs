@@ -6,6 +6,7 @@ use crate::config::Better;
 use crate::reports::chart;
 use crate::reports::chart::Chart;
 use crate::reports::markdown::format_value;
+use crate::reports::stdout::{out, outln};
 use crate::reports::table::render_columns;
 use crate::results::record::short_hash;
 use crate::results::series::{collect, dedup, Filter, Series, Shift};
@@ -170,7 +171,7 @@ pub fn render_json(series: &[Series]) -> serde_json::Value {
 /// Where a written file is named: stdout, unless that carries JSON.
 fn say(format: Format, line: &str) {
     match format {
-        Format::Text => println!("{line}"),
+        Format::Text => outln!("{line}"),
         Format::Json => eprintln!("{line}"),
     }
 }
@@ -208,8 +209,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         );
     }
     match args.format {
-        Format::Text => print!("{}", render_text(&series)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&render_json(&series))?),
+        Format::Text => out!("{}", render_text(&series)),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&render_json(&series))?),
     }
     if let Some(path) = &args.export_csv {
         crate::results::write_atomically(path, crate::reports::csv::trends(&series))?;

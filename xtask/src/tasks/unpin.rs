@@ -1,5 +1,6 @@
 //! `cargo xtask unpin NAME`: removes a pin; the result stays.
 
+use crate::reports::stdout::outln;
 use crate::results::pins::Pins;
 use crate::results::Store;
 use crate::tasks::invocation::Invocation;
@@ -20,7 +21,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let mut inspection = Pins::inspect(&store.dir);
     match inspection.remove(&args.name, &store.dir)? {
         Some(was) => {
-            println!("unpinned {} (was {was}; the result stays)", args.name);
+            outln!("unpinned {} (was {was}; the result stays)", args.name);
             for problem in inspection.problems() {
                 eprintln!("warning: {problem}");
             }
