@@ -11,6 +11,7 @@
 //! errors in `validate`, the `{placeholder}` templates in `templates`; every
 //! public item is re-exported here, so users name `crate::config::X`.
 
+pub mod bounds;
 mod locate;
 pub mod measures;
 pub mod project_files;

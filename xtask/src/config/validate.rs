@@ -6,6 +6,7 @@
 //! with task flags, numbers that would break a run, scales that cannot name
 //! a directory.
 
+use super::bounds::{self, Bound};
 use super::locate::{Index, Key, Locator, Step};
 use super::schema::{Defaults, Param, RawConfig, Scale, Thresholds, Workload};
 use super::templates::{is_identifier, placeholder_names};
@@ -66,11 +67,26 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
             let help = unknown_key_suggestion(&message);
-            ConfigError {
-                path: path.to_path_buf(),
-                position: e.span().map(|s| line_column(text, s.start)),
-                message: first_sentence(&message),
-                help,
+            let position = e.span().map(|s| line_column(text, s.start));
+            // A count beyond its type's range (`runs = -1`, `keep = 1e20`
+            // as an integer): the same error as one beyond its bound.
+            let bounded = e
+                .span()
+                .filter(|_| message.starts_with("invalid value: integer"))
+                .and_then(|span| bounded_default_at(text, span));
+            match bounded {
+                Some((message, help)) => ConfigError {
+                    path: path.to_path_buf(),
+                    position,
+                    message,
+                    help: Some(help),
+                },
+                None => ConfigError {
+                    path: path.to_path_buf(),
+                    position,
+                    message: first_sentence(&message),
+                    help,
+                },
             }
         })?;
         let root = path
@@ -197,11 +213,27 @@ impl Checks<'_> {
 
     fn defaults(&self, defaults: &Defaults) -> Result<(), ConfigError> {
         let at = |key| [Key("defaults"), Key(key)];
-        if defaults.runs == 0 {
+        for (key, value) in [
+            ("runs", u64::from(defaults.runs)),
+            ("warmup", u64::from(defaults.warmup)),
+            ("keep", defaults.keep as u64),
+            ("annotate", defaults.annotate as u64),
+        ] {
+            let (_, bound, usual) = bounded_default(key).expect("a bounded key");
+            if !bound.contains(value) {
+                let (message, help) = out_of_bound(key, bound, usual, &value.to_string());
+                return Err(self.at_key(&at(key), message, Some(help)));
+            }
+        }
+        let count = defaults.events.len() as u64;
+        if !bounds::EVENTS.contains(count) {
             return Err(self.at_key(
-                &at("runs"),
-                "`defaults.runs` must be at least 1, not 0".into(),
-                Some("allowed: a whole number of measured runs, 1 or more (5 is usual)".into()),
+                &at("events"),
+                format!(
+                    "`defaults.events` lists {count} events: at most {} are allowed",
+                    bounds::EVENTS.max
+                ),
+                Some("each event is one more profiled run: keep the ones to look at".into()),
             ));
         }
         check_frequency(defaults.frequency).map_err(|(message, help)| {
@@ -257,6 +289,17 @@ impl Checks<'_> {
     }
 
     fn scales(&self, scales: &[Scale]) -> Result<(), ConfigError> {
+        if !bounds::SCALES.contains(scales.len() as u64) {
+            return Err(self.at_key(
+                &[Key("scales"), Index(bounds::SCALES.max as usize)],
+                format!(
+                    "{} [[scales]] are declared: at most {} are allowed",
+                    scales.len(),
+                    bounds::SCALES.max
+                ),
+                Some("`--scale all` runs every one: keep the sizes worth comparing".into()),
+            ));
+        }
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, scale) in scales.iter().enumerate() {
             let at = |key| [Key("scales"), Index(i), Key(key)];
@@ -308,10 +351,13 @@ impl Checks<'_> {
     /// Timeouts and durations: finite, positive, and small enough for a Duration.
     fn seconds(&self, path: &[Step], what: &str, value: Option<f64>) -> Result<(), ConfigError> {
         match value {
-            Some(v) if !(v.is_finite() && v > 0.0 && v <= 1e9) => Err(self.at_key(
+            Some(v) if !(v.is_finite() && v > 0.0 && v <= bounds::MAX_SECONDS) => Err(self.at_key(
                 path,
                 format!("{what} must be a positive number of seconds, not {v}"),
-                Some("allowed: more than 0 and at most 1e9".into()),
+                Some(format!(
+                    "allowed: more than 0 and at most {:e}",
+                    bounds::MAX_SECONDS
+                )),
             )),
             _ => Ok(()),
         }
@@ -665,6 +711,39 @@ impl Checks<'_> {
     }
 }
 
+/// The counts of `[defaults]`: key, bound, and what is usual (for the hint).
+const BOUNDED_DEFAULTS: [(&str, Bound, &str); 4] = [
+    ("runs", bounds::RUNS, "5 is usual"),
+    ("warmup", bounds::WARMUP, "1 is usual"),
+    ("keep", bounds::KEEP, "0 keeps only pinned results"),
+    ("annotate", bounds::ANNOTATE, "0 turns it off"),
+];
+
+fn bounded_default(key: &str) -> Option<(&'static str, Bound, &'static str)> {
+    BOUNDED_DEFAULTS.into_iter().find(|(k, _, _)| *k == key)
+}
+
+/// The error of the bounded count of `[defaults]` whose value stands at
+/// `span`, if one does.
+fn bounded_default_at(text: &str, span: Range<usize>) -> Option<(String, String)> {
+    let locator = Locator::new(text);
+    let (key, bound, usual) = BOUNDED_DEFAULTS
+        .into_iter()
+        .find(|(key, _, _)| locator.value(&[Key("defaults"), Key(key)]) == Some(span.clone()))?;
+    Some(out_of_bound(key, bound, usual, text.get(span)?.trim()))
+}
+
+/// The message and help of `defaults.KEY = value`, out of its bound.
+fn out_of_bound(key: &str, bound: Bound, usual: &str, value: &str) -> (String, String) {
+    (
+        format!("`defaults.{key}` must be {bound}, not {value}"),
+        format!(
+            "allowed: a whole number of {} {bound} ({usual})",
+            bound.what
+        ),
+    )
+}
+
 /// "a" or "an" before a kind's name.
 fn an(kind: &str) -> String {
     let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
@@ -737,9 +816,12 @@ pub fn parse_signal(text: &str) -> Result<i32, String> {
 /// `--run-for SECONDS` on the command line: as `run_for` in a workload.
 pub fn parse_run_for(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 1e9 => Ok(seconds),
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= bounds::MAX_SECONDS => {
+            Ok(seconds)
+        }
         _ => Err(format!(
-            "`{text}` is not a positive number of seconds (more than 0, at most 1e9)"
+            "`{text}` is not a positive number of seconds (more than 0, at most {:e})",
+            bounds::MAX_SECONDS
         )),
     }
 }

@@ -29,10 +29,10 @@ pub struct Args {
     #[arg(long)]
     pub workload: Option<String>,
     /// Measured runs [default: defaults.runs].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::bounds::runs)]
     pub runs: Option<u32>,
     /// Unmeasured runs before them [default: defaults.warmup].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::bounds::warmup)]
     pub warmup: Option<u32>,
     /// A scale declared in profiling.toml, or `all` for every one.
     #[arg(long, value_name = "NAME|all")]

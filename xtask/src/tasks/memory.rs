@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, requires = "leak_check")]
     pub no_profile: bool,
     /// How many top sites to report per ranking.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::config::bounds::top)]
     pub top: usize,
     /// The workload [default: defaults.workload].
     #[arg(long)]
