@@ -124,7 +124,7 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),
             position: None,
             message: format!("cannot read the file: {e}"),
@@ -132,7 +132,8 @@ impl Config {
                 "create {FILE_NAME} at the workspace root (see the README), or pass --config PATH"
             )),
         })?;
-        Config::parse(path, &text)
+        let text = validate::utf8(path, &bytes)?;
+        Config::parse(path, text)
     }
 
     /// The workload a task runs: the named one, else `defaults.workload`, else

@@ -60,6 +60,26 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The file's text: TOML is UTF-8, and an error about an invalid byte
+/// says where it stands, as every other error of loading does.
+pub(super) fn utf8<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, ConfigError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = e.valid_up_to();
+        // The text up to the bad byte is valid: its lines and characters
+        // give the position.
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        ConfigError {
+            path: path.to_path_buf(),
+            position: Some(line_column(before, valid)),
+            message: format!(
+                "the file is not valid UTF-8: byte 0x{:02X} (offset {valid}) cannot stand here",
+                bytes[valid]
+            ),
+            help: Some("allowed: UTF-8 text only, as TOML requires: save the file as UTF-8".into()),
+        }
+    })
+}
+
 impl Config {
     /// A config from its text, with every check of loading; `path` is the
     /// file the errors name and the one relative paths are relative to.
@@ -235,6 +255,15 @@ impl Checks<'_> {
                 ),
                 Some("each event is one more profiled run: keep the ones to look at".into()),
             ));
+        }
+        for (i, event) in defaults.events.iter().enumerate() {
+            if let Err(message) = check_event(event) {
+                return Err(self.at_value(
+                    &[Key("defaults"), Key("events"), Index(i)],
+                    format!("`defaults.events`: {message}"),
+                    Some(EVENT_FORM.into()),
+                ));
+            }
         }
         check_frequency(defaults.frequency).map_err(|(message, help)| {
             self.at_key(
@@ -450,6 +479,15 @@ impl Checks<'_> {
             }
         }
         for (place, text) in &texts {
+            // The kernel takes argv, the environment and paths as C
+            // strings: a NUL would fail every run, at spawn.
+            if text.contains('\0') {
+                return Err(self.at_value(
+                    place,
+                    format!("workload `{name}`: the value holds a NUL character (`\\u0000`), which no argument, environment variable or path can hold"),
+                    Some("remove the `\\u0000`: allowed is any other text".into()),
+                ));
+            }
             let names = placeholder_names(text).map_err(|message| {
                 self.at_value(
                     place,
@@ -763,6 +801,56 @@ fn max_sample_rate() -> u32 {
         .and_then(|text| text.trim().parse().ok())
         .filter(|hz| *hz > 0)
         .unwrap_or(100_000)
+}
+
+/// What `check_event` allows, for the errors' hint.
+const EVENT_FORM: &str = "allowed: one perf event per entry, as `perf list` names it: letters, digits, \
+`-`, `_`, `.` and `:` (`page-faults`, `cache-misses`, `sched:sched_switch`, `cycles:u`, `r003c`), \
+or a PMU event `PMU/TERM=VALUE,.../` (`cpu/event=0x3c,umask=0x0/`); several events are several entries";
+
+/// A perf event of `defaults.events`, by its form: perf itself says at
+/// run time whether it knows the event, but each entry must be one event
+/// (one profiled run, one flamegraph) that perf cannot take for an option,
+/// a list or a group.
+fn check_event(event: &str) -> Result<(), String> {
+    let not = |why: &str| {
+        Err(format!(
+            "`{}` is not a perf event name: {why}",
+            event.escape_debug()
+        ))
+    };
+    if event.is_empty() {
+        return not("it is empty");
+    }
+    if event.len() > 256 {
+        return not("it is longer than 256 bytes");
+    }
+    if !event.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return not("it must start with a letter or digit");
+    }
+    if let Some(bad) = event
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.:/=,".contains(*c)))
+    {
+        return not(&format!("`{}` is not allowed in it", bad.escape_debug()));
+    }
+    // A PMU event is `pmu/terms/` with optional modifiers: its terms are
+    // the only place a comma may stand.
+    let slashes = event.matches('/').count();
+    if slashes != 0 && slashes != 2 {
+        return not("a PMU event is written `PMU/TERM=VALUE,.../`, with two `/`");
+    }
+    let outside_terms = if slashes == 2 {
+        let (pmu, rest) = event.split_once('/').unwrap_or_default();
+        let modifiers = rest.split_once('/').map_or("", |(_, m)| m);
+        format!("{pmu}{modifiers}")
+    } else {
+        event.to_string()
+    };
+    if outside_terms.contains(',') || outside_terms.contains('=') {
+        return not("one event per entry: write `[\"a\", \"b\"]`, not `[\"a,b\"]`");
+    }
+    Ok(())
 }
 
 /// A sampling frequency, in Hz, from 1 to the kernel's maximum: what is

@@ -231,3 +231,49 @@ fn suggestions_take_the_closest_candidate_within_reach() {
         Some("did you mean `ac`?")
     );
 }
+
+#[test]
+fn perf_events_of_every_form_perf_takes_load() {
+    let events = [
+        "page-faults",
+        "cache-misses",
+        "L1-dcache-load-misses",
+        "sched:sched_switch",
+        "cycles:u",
+        "r003c",
+        "cpu/event=0x3c,umask=0x0/",
+        "cpu/cycles/u",
+        "mem:0x1000:rw",
+    ];
+    let list = events.map(|e| format!("\"{e}\"")).join(", ");
+    let config = parse(&format!("[defaults]\nevents = [{list}]\n{MINIMAL}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.defaults.events, events);
+}
+
+/// The bytes of a file that is not UTF-8: its name, the line and column of
+/// the first bad byte, the byte and what is allowed.
+#[test]
+fn invalid_utf8_is_located_in_the_file() {
+    let dir = std::env::temp_dir().join(format!("xtask-config-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("profiling.toml");
+    let mut bytes = b"[defaults]\n# caf\xc3\xa9 ok\nworkload = \"d".to_vec();
+    bytes.extend(b"\xffemo\"\n");
+    bytes.extend(MINIMAL.as_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = super::super::Config::load(&path).unwrap_err();
+    assert_eq!(err.position, Some((3, 14)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3:14: the file is not valid UTF-8: byte 0xFF (offset 35) cannot stand here\n  help: allowed: UTF-8 text only, as TOML requires: save the file as UTF-8",
+            path.display()
+        )
+    );
+    // The first byte of the file too.
+    std::fs::write(&path, b"\xfe[defaults]\n").unwrap();
+    let err = super::super::Config::load(&path).unwrap_err();
+    assert_eq!(err.position, Some((1, 1)), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
