@@ -386,3 +386,38 @@ fn counts_beyond_their_bounds_are_refused_before_anything_runs() {
         assert!(sandbox.entries().is_empty(), "{:?}", sandbox.entries());
     }
 }
+
+/// `latest` and `previous` name results wherever one is named: `--label`
+/// refuses them before anything runs, as it refuses a path.
+#[test]
+fn reserved_result_names_are_refused_as_labels() {
+    let sandbox = Sandbox::raw(
+        "reserved-labels",
+        "[defaults]\nresults_dir = \"{results}\"\n\n[workloads.demo]\ncommand = \"false\"\n",
+    );
+    for (task, label) in [
+        ("profile-baseline", "latest"),
+        ("profile-baseline", "previous"),
+        ("flamegraph", "latest"),
+        ("memory", "previous"),
+    ] {
+        let output = sandbox.xtask(&[task, "--label", label]);
+        let out = text(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{task} --label {label}: {out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "`{label}` cannot be a label: `latest` and `previous` are reserved"
+            )),
+            "{out}"
+        );
+        assert!(sandbox.entries().is_empty(), "{:?}", sandbox.entries());
+    }
+    let output = sandbox.xtask(&["pin", "latest"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("`latest` cannot be a pin name"), "{out}");
+}

@@ -49,7 +49,7 @@ pub use schema::{
 pub use sides::SideSpec;
 pub use templates::expand;
 pub use validate::{
-    parse_frequency, parse_run_for, parse_signal, suggest, validate_label, ConfigError,
+    parse_frequency, parse_label, parse_run_for, parse_signal, suggest, validate_label, ConfigError,
 };
 
 use std::collections::BTreeMap;

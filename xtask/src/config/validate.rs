@@ -16,22 +16,42 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// Checks a user-given label (or scale name): it becomes part of a directory name.
-pub fn validate_label(label: &str) -> anyhow::Result<()> {
-    let ok = !label.is_empty()
-        && label.len() <= 64
-        && label != "."
-        && label != ".."
-        && !label.starts_with('.')
-        && label
+/// The names by which results are referred to wherever a result is named
+/// (`Store::resolve`): a result labelled so could never be named by its label.
+const RESERVED_LABELS: [&str; 2] = ["latest", "previous"];
+
+/// Whether `name` can be part of a directory name: 1-64 letters, digits,
+/// `-`, `_` or `.`, not starting with `.`.
+fn is_label_form(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !ok {
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Checks a user-given label: it becomes part of a directory name, and
+/// results are referred to by it.
+pub fn validate_label(label: &str) -> anyhow::Result<()> {
+    if !is_label_form(label) {
         anyhow::bail!(
             "invalid label `{label}`: use 1-64 letters, digits, `-`, `_` or `.` (no path separators, not starting with `.`)"
         );
     }
+    if RESERVED_LABELS.contains(&label) {
+        anyhow::bail!(
+            "`{label}` cannot be a label: `latest` and `previous` are reserved, they name the newest result and the one before; choose another label"
+        );
+    }
     Ok(())
+}
+
+/// `--label LABEL` on the command line: [`validate_label`], before anything runs.
+pub fn parse_label(text: &str) -> Result<String, String> {
+    validate_label(text)
+        .map(|()| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// A config error that points into the file.
@@ -151,6 +171,9 @@ impl Config {
             if let Some(span) = locator.key(&at) {
                 param_positions.insert(name.clone(), line_column(text, span.start));
             }
+        }
+        for name in raw.workloads.keys() {
+            checks.workload_name(name)?;
         }
         let mut workloads = BTreeMap::new();
         for (name, workload) in raw.workloads {
@@ -332,7 +355,7 @@ impl Checks<'_> {
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, scale) in scales.iter().enumerate() {
             let at = |key| [Key("scales"), Index(i), Key(key)];
-            if validate_label(&scale.name).is_err() {
+            if !is_label_form(&scale.name) {
                 return Err(self.at_key(
                     &at("name"),
                     format!("scale name `{}` cannot name a directory", scale.name),
@@ -373,6 +396,49 @@ impl Checks<'_> {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A workload's name follows the rule of labels: it is given on the
+    /// command line and in titles, and becomes the label of a side of
+    /// `profile-compare --side workload=NAME`.
+    fn workload_name(&self, name: &str) -> Result<(), ConfigError> {
+        let at = [Key("workloads"), Key(name)];
+        if !is_label_form(name) {
+            let fixed: String = name
+                .trim_start_matches('.')
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(64)
+                .collect();
+            return Err(self.at_key(
+                &at,
+                format!(
+                    "workload name `{name}` is not allowed: it names results and flags' values"
+                ),
+                Some(format!(
+                    "allowed: 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`{}",
+                    if fixed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (like `{fixed}`)")
+                    }
+                )),
+            ));
+        }
+        if RESERVED_LABELS.contains(&name) {
+            return Err(self.at_key(
+                &at,
+                format!("workload name `{name}` is reserved: `latest` and `previous` name the newest result and the one before"),
+                Some("rename the workload".into()),
+            ));
         }
         Ok(())
     }
@@ -735,7 +801,7 @@ impl Checks<'_> {
                 return Err(self.at_key(
                     &here,
                     format!("scenario name `{scenario}` cannot name a result"),
-                    Some("use 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`, and not `all` (it means every scenario)".into()),
+                    Some("use 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`, and not `all` (it means every scenario), `latest` or `previous` (they name results)".into()),
                 ));
             }
             self.workload(

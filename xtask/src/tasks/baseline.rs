@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Name of this result: results/<timestamp>-<LABEL>/ [default: baseline, or the scenario's name].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::parse_label)]
     pub label: Option<String>,
     /// The workload to run [default: defaults.workload in profiling.toml].
     #[arg(long)]

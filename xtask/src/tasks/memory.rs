@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     pub workload: Option<String>,
     /// Name of the result directory [default: memory, or the scenario's name].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::parse_label)]
     pub label: Option<String>,
     /// Profile for SECONDS, then stop the program (its `stop_signal`, then
     /// SIGTERM, then SIGKILL) so the tool writes its data: for programs that

@@ -104,6 +104,14 @@ fn cases() -> Vec<Case> {
         case(demo("»stop_sigal = \"SIGINT\"\n"), "unknown field `stop_sigal`", Some("did you mean `stop_signal`?")),
         case(demo("»profile_time = 0\n"), "workload `demo`: `profile_time` must be a positive number", Some("more than 0")),
         case(server("ready = { port = \"{port}\", »timeout = 0 }", ""), "workload `srv`: `ready.timeout` must be a positive number", Some("more than 0")),
+        // Workload names follow the rule of labels.
+        case(top("[workloads.»\"<script>\"]\ncommand = \"true\""), "workload name `<script>` is not allowed", Some("letters, digits, `-`, `_` or `.`, not starting with `.` (like `_script_`)")),
+        case(top("[workloads.»\"../x\"]\ncommand = \"true\""), "workload name `../x` is not allowed", Some("(like `_x`)")),
+        case(top("[workloads.»\"a b\"]\ncommand = \"true\""), "workload name `a b` is not allowed", Some("(like `a_b`)")),
+        case(top("[workloads.»\"\"]\ncommand = \"true\""), "workload name `` is not allowed", Some("1-64 letters")),
+        case(top("[workloads.»latest]\ncommand = \"true\""), "workload name `latest` is reserved", Some("rename the workload")),
+        case(top("[workloads.»previous]\ncommand = \"true\""), "workload name `previous` is reserved", Some("rename the workload")),
+        case(server("ready = { port = \"{port}\" }", "\n[workloads.srv.scenarios.»latest]\ncommand = \"true\"\n"), "scenario name `latest` cannot name a result", Some("`latest` or `previous`")),
         // Targets.
         case(demo("»command = \"b\"\n"), "must set exactly one of `cargo_bin`, `example`, `bench`, `command` (`cargo_bin` and `command` set)", Some("`cargo_bin = \"my-bin\"`")),
         case(top("[workloads.»none]\nargs = []"), "workload `none` must set exactly one of", Some("`command = \"prog\"`")),

@@ -277,3 +277,22 @@ fn invalid_utf8_is_located_in_the_file() {
     assert_eq!(err.position, Some((1, 1)), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `latest` and `previous` name results wherever one is named: a label
+/// (and so a pin name) may not take them.
+#[test]
+fn reserved_result_names_are_not_labels() {
+    use super::{parse_label, validate_label};
+    for reserved in ["latest", "previous"] {
+        let err = validate_label(reserved).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("`{reserved}` cannot be a label: `latest` and `previous` are reserved, they name the newest result and the one before; choose another label")
+        );
+        assert_eq!(parse_label(reserved).unwrap_err(), err);
+    }
+    for good in ["latest-1", "previous_run", "Latest2", "baseline"] {
+        assert_eq!(parse_label(good).as_deref(), Ok(good));
+    }
+    assert!(parse_label("a/b").unwrap_err().contains("invalid label"));
+}
