@@ -421,3 +421,27 @@ fn reserved_result_names_are_refused_as_labels() {
     assert_eq!(output.status.code(), Some(1), "{out}");
     assert!(out.contains("`latest` cannot be a pin name"), "{out}");
 }
+
+/// `--version` prints the xtask crate's version, even when the config
+/// does not load.
+#[test]
+fn version_prints_the_crate_version() {
+    let manifest = std::fs::read_to_string(common::workspace().join("xtask/Cargo.toml")).unwrap();
+    // The first `version = "..."` line is [package]'s.
+    let version = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+    let sandbox = Sandbox::new("version", "");
+    let broken = Sandbox::raw("version-broken", "[defaults]\nwarmups = 2\n");
+    for sandbox in [&sandbox, &broken] {
+        let output = sandbox.xtask(&["--version"]);
+        assert!(output.status.success(), "{}", text(&output));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("cargo xtask {version}\n")
+        );
+    }
+}

@@ -983,8 +983,8 @@ pub fn parse_run_for(text: &str) -> Result<f64, String> {
 /// The flags of the command line itself rather than of one task, the same
 /// whatever the tasks are: loading rejects a parameter named like one. (A
 /// parameter becomes a `--NAME` flag of every task, and a second `--NAME`
-/// makes clap panic.) `version` is clap's other built-in flag: switched off
-/// for this command line, but kept reserved. The tasks' own flags are known
+/// makes clap panic.) `version` is clap's other built-in flag, `--version`
+/// of the command itself. The tasks' own flags are known
 /// only to `cli`, a layer above: it checks them with
 /// [`Config::check_param_flags`] right after loading.
 const GLOBAL_FLAGS: &[&str] = &["help", "verbose", "config", "version"];
