@@ -163,7 +163,7 @@ fn doctor_fails_and_says_why_when_the_config_is_missing_or_invalid() {
         ),
         (
             bad_name.clone(),
-            format!("{bad_name}:2:1: `defaults.runs` must be at least 1, not 0"),
+            format!("{bad_name}:2:1: `defaults.runs` must be from 1 to 10000, not 0"),
         ),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
@@ -338,4 +338,153 @@ fn a_full_standard_output_is_one_line_of_error() {
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("No space left on device"), "{stderr}");
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+}
+
+/// Counts are bounded in the config and on the command line alike: a slip
+/// of a few zeros is refused before anything runs, naming the bound (and,
+/// in the config, the file, line and column).
+#[test]
+fn counts_beyond_their_bounds_are_refused_before_anything_runs() {
+    let sandbox = Sandbox::raw(
+        "bounds-config",
+        "[defaults]\nresults_dir = \"{results}\"\nruns = 1000000000\n\n[workloads.demo]\ncommand = \"false\"\n",
+    );
+    let output = sandbox.xtask(&["profile-baseline", "--no-profile"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}:3:1: `defaults.runs` must be from 1 to 10000, not 1000000000",
+            sandbox.config.display()
+        )),
+        "{out}"
+    );
+    assert!(sandbox.entries().is_empty(), "{:?}", sandbox.entries());
+
+    // A workload that fails at once: a flag that is wrongly accepted ends
+    // with status 1, not with the usage error's 2.
+    let sandbox = Sandbox::raw(
+        "bounds-flags",
+        "[defaults]\nresults_dir = \"{results}\"\n\n[workloads.demo]\ncommand = \"false\"\n",
+    );
+    for (args, message) in [
+        (
+            &["profile-baseline", "--no-profile", "--runs", "100000000"][..],
+            "100000000 is out of range: measured runs are from 1 to 10000",
+        ),
+        (
+            &["profile-baseline", "--no-profile", "--warmup", "1000000"],
+            "warm-up runs are from 0 to 1000",
+        ),
+        (
+            &[
+                "profile-compare",
+                "--side",
+                "workload=demo",
+                "--side",
+                "workload=demo",
+                "--runs",
+                "0",
+            ],
+            "measured runs are from 1 to 10000",
+        ),
+        (
+            &["pre-release", "--runs", "10001"],
+            "measured runs are from 1 to 10000",
+        ),
+        (
+            &["cleanup", "--keep", "1000000"],
+            "results to keep are from 0 to 100000",
+        ),
+        (
+            &["trends", "--last", "0"],
+            "0 is out of range: results are from 1 to 100000",
+        ),
+        (&["report", "--last", "0"], "results are from 1 to 100000"),
+        (
+            &["memory", "--top", "0"],
+            "entries listed are from 1 to 1000",
+        ),
+        (
+            &["bench-self", "--rounds", "0"],
+            "rounds are from 1 to 1000",
+        ),
+        (
+            &["bench-self", "--fold-mb", "99999999999999"],
+            "megabytes are from 1 to 16384",
+        ),
+        (
+            &["bench-verdicts", "--pairs", "1"],
+            "runs a side are from 2 to 10000",
+        ),
+        (
+            &["bench-verdicts", "--repeats", "0"],
+            "comparisons are from 1 to 1000",
+        ),
+    ] {
+        let output = sandbox.xtask(args);
+        let out = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {out}");
+        assert!(out.contains(message), "{args:?}: {out}");
+        assert!(sandbox.entries().is_empty(), "{:?}", sandbox.entries());
+    }
+}
+
+/// `latest` and `previous` name results wherever one is named: `--label`
+/// refuses them before anything runs, as it refuses a path.
+#[test]
+fn reserved_result_names_are_refused_as_labels() {
+    let sandbox = Sandbox::raw(
+        "reserved-labels",
+        "[defaults]\nresults_dir = \"{results}\"\n\n[workloads.demo]\ncommand = \"false\"\n",
+    );
+    for (task, label) in [
+        ("profile-baseline", "latest"),
+        ("profile-baseline", "previous"),
+        ("flamegraph", "latest"),
+        ("memory", "previous"),
+    ] {
+        let output = sandbox.xtask(&[task, "--label", label]);
+        let out = text(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{task} --label {label}: {out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "`{label}` cannot be a label: `latest` and `previous` are reserved"
+            )),
+            "{out}"
+        );
+        assert!(sandbox.entries().is_empty(), "{:?}", sandbox.entries());
+    }
+    let output = sandbox.xtask(&["pin", "latest"]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("`latest` cannot be a pin name"), "{out}");
+}
+
+/// `--version` prints the xtask crate's version, even when the config
+/// does not load.
+#[test]
+fn version_prints_the_crate_version() {
+    let manifest = std::fs::read_to_string(common::workspace().join("xtask/Cargo.toml")).unwrap();
+    // The first `version = "..."` line is [package]'s.
+    let version = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+    let sandbox = Sandbox::new("version", "");
+    let broken = Sandbox::raw("version-broken", "[defaults]\nwarmups = 2\n");
+    for sandbox in [&sandbox, &broken] {
+        let output = sandbox.xtask(&["--version"]);
+        assert!(output.status.success(), "{}", text(&output));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!("cargo xtask {version}\n")
+        );
+    }
 }

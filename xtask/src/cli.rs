@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
         Every parameter declared in profiling.toml ([params.NAME]) is a --NAME VALUE flag of \
         every task. Results go to results/<timestamp>-<label>/.",
     after_help = "Start with `cargo xtask doctor`, then `cargo xtask profile-baseline`.",
-    disable_version_flag = true
+    version
 )]
 pub struct Cli {
     /// Print every external command exactly as run.

@@ -11,6 +11,7 @@
 //! errors in `validate`, the `{placeholder}` templates in `templates`; every
 //! public item is re-exported here, so users name `crate::config::X`.
 
+pub mod bounds;
 mod locate;
 pub mod measures;
 pub mod project_files;
@@ -48,7 +49,7 @@ pub use schema::{
 pub use sides::SideSpec;
 pub use templates::expand;
 pub use validate::{
-    parse_frequency, parse_run_for, parse_signal, suggest, validate_label, ConfigError,
+    parse_frequency, parse_label, parse_run_for, parse_signal, suggest, validate_label, ConfigError,
 };
 
 use std::collections::BTreeMap;
@@ -123,7 +124,7 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),
             position: None,
             message: format!("cannot read the file: {e}"),
@@ -131,7 +132,8 @@ impl Config {
                 "create {FILE_NAME} at the workspace root (see the README), or pass --config PATH"
             )),
         })?;
-        Config::parse(path, &text)
+        let text = validate::utf8(path, &bytes)?;
+        Config::parse(path, text)
     }
 
     /// The workload a task runs: the named one, else `defaults.workload`, else

@@ -143,7 +143,7 @@ pub struct Param {
 
 /// A parameter value as written in TOML; its kind (from the default) decides
 /// which values the command-line flag accepts.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ParamValue {
     Bool(bool),
@@ -170,6 +170,41 @@ impl ParamValue {
             ParamValue::Float(_) => text.parse::<f64>().is_ok(),
             ParamValue::Str(_) => true,
         }
+    }
+}
+
+/// By hand rather than `untagged`, whose error names this type instead of
+/// what a value may be.
+impl<'de> Deserialize<'de> for ParamValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ParamValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, integer, float or boolean")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<ParamValue, E> {
+                Ok(ParamValue::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<ParamValue, E> {
+                Ok(ParamValue::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ParamValue, E> {
+                i64::try_from(v).map(ParamValue::Int).map_err(|_| {
+                    E::invalid_value(serde::de::Unexpected::Unsigned(v), &"a 64-bit integer")
+                })
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<ParamValue, E> {
+                Ok(ParamValue::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ParamValue, E> {
+                Ok(ParamValue::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<ParamValue, E> {
+                Ok(ParamValue::Str(v))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 

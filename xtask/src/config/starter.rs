@@ -135,18 +135,21 @@ fn name_workloads(targets: &[CargoTarget]) -> Vec<(String, &CargoTarget)> {
             .filter(|t| t.kind == kind && !is_xtask(&t.package))
         {
             let base = match kind {
-                CargoTargetKind::Bench => format!("bench-{}", target.name),
-                _ => target.name.clone(),
+                CargoTargetKind::Bench => format!("bench-{}", as_label(&target.name)),
+                _ => as_label(&target.name),
+            };
+            let taken = |name: &str, named: &[(String, &CargoTarget)]| {
+                super::validate_label(name).is_err() || named.iter().any(|(n, _)| n == name)
             };
             let mut name = base.clone();
-            if named.iter().any(|(n, _)| *n == name) {
+            if taken(&name, &named) {
                 name = match kind {
                     CargoTargetKind::Example => format!("example-{base}"),
                     _ => format!("{base}-{}", target.package),
                 };
             }
             let mut suffix = 2;
-            while named.iter().any(|(n, _)| *n == name) {
+            while taken(&name, &named) {
                 name = format!("{base}-{suffix}");
                 suffix += 1;
             }
@@ -154,6 +157,28 @@ fn name_workloads(targets: &[CargoTarget]) -> Vec<(String, &CargoTarget)> {
         }
     }
     named
+}
+
+/// A target's name as a workload's, which follows the rule of labels
+/// (`validate::workload_name`): other characters become `_`.
+fn as_label(name: &str) -> String {
+    let name: String = name
+        .trim_start_matches('.')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(56)
+        .collect();
+    if name.is_empty() {
+        "workload".into()
+    } else {
+        name
+    }
 }
 
 /// A table key: bare when TOML allows it, quoted otherwise.
@@ -193,6 +218,7 @@ mod tests {
             target("app", "app", CargoTargetKind::Bin),
             target("app", "app", CargoTargetKind::Example),
             target("tools", "gen data", CargoTargetKind::Bin),
+            target("tools", "latest", CargoTargetKind::Bin),
             target("app", "throughput", CargoTargetKind::Bench),
             target("xtask", "xtask", CargoTargetKind::Bin),
             target("xtask-profiling", "xtask-profiling", CargoTargetKind::Bin),
@@ -203,15 +229,21 @@ mod tests {
         let names: Vec<&str> = config.workloads.keys().map(String::as_str).collect();
         assert_eq!(
             names,
-            ["app", "bench-throughput", "example-app", "gen data"]
+            [
+                "app",
+                "bench-throughput",
+                "example-app",
+                "gen_data",
+                "latest-tools"
+            ]
         );
         assert_eq!(config.defaults.workload.unwrap().into_inner(), "app");
         assert_eq!(
-            config.workloads["gen data"].cargo_bin.as_deref(),
+            config.workloads["gen_data"].cargo_bin.as_deref(),
             Some("gen data")
         );
         assert_eq!(
-            config.workloads["gen data"].package.as_deref(),
+            config.workloads["gen_data"].package.as_deref(),
             Some("tools")
         );
         assert_eq!(

@@ -6,6 +6,7 @@
 //! with task flags, numbers that would break a run, scales that cannot name
 //! a directory.
 
+use super::bounds::{self, Bound};
 use super::locate::{Index, Key, Locator, Step};
 use super::schema::{Defaults, Param, RawConfig, Scale, Thresholds, Workload};
 use super::templates::{is_identifier, placeholder_names};
@@ -15,22 +16,42 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// Checks a user-given label (or scale name): it becomes part of a directory name.
-pub fn validate_label(label: &str) -> anyhow::Result<()> {
-    let ok = !label.is_empty()
-        && label.len() <= 64
-        && label != "."
-        && label != ".."
-        && !label.starts_with('.')
-        && label
+/// The names by which results are referred to wherever a result is named
+/// (`Store::resolve`): a result labelled so could never be named by its label.
+const RESERVED_LABELS: [&str; 2] = ["latest", "previous"];
+
+/// Whether `name` can be part of a directory name: 1-64 letters, digits,
+/// `-`, `_` or `.`, not starting with `.`.
+fn is_label_form(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !ok {
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Checks a user-given label: it becomes part of a directory name, and
+/// results are referred to by it.
+pub fn validate_label(label: &str) -> anyhow::Result<()> {
+    if !is_label_form(label) {
         anyhow::bail!(
             "invalid label `{label}`: use 1-64 letters, digits, `-`, `_` or `.` (no path separators, not starting with `.`)"
         );
     }
+    if RESERVED_LABELS.contains(&label) {
+        anyhow::bail!(
+            "`{label}` cannot be a label: `latest` and `previous` are reserved, they name the newest result and the one before; choose another label"
+        );
+    }
     Ok(())
+}
+
+/// `--label LABEL` on the command line: [`validate_label`], before anything runs.
+pub fn parse_label(text: &str) -> Result<String, String> {
+    validate_label(text)
+        .map(|()| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// A config error that points into the file.
@@ -59,6 +80,26 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The file's text: TOML is UTF-8, and an error about an invalid byte
+/// says where it stands, as every other error of loading does.
+pub(super) fn utf8<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, ConfigError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = e.valid_up_to();
+        // The text up to the bad byte is valid: its lines and characters
+        // give the position.
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        ConfigError {
+            path: path.to_path_buf(),
+            position: Some(line_column(before, valid)),
+            message: format!(
+                "the file is not valid UTF-8: byte 0x{:02X} (offset {valid}) cannot stand here",
+                bytes[valid]
+            ),
+            help: Some("allowed: UTF-8 text only, as TOML requires: save the file as UTF-8".into()),
+        }
+    })
+}
+
 impl Config {
     /// A config from its text, with every check of loading; `path` is the
     /// file the errors name and the one relative paths are relative to.
@@ -66,11 +107,26 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_string();
             let help = unknown_key_suggestion(&message);
-            ConfigError {
-                path: path.to_path_buf(),
-                position: e.span().map(|s| line_column(text, s.start)),
-                message: first_sentence(&message),
-                help,
+            let position = e.span().map(|s| line_column(text, s.start));
+            // A count beyond its type's range (`runs = -1`, `keep = 1e20`
+            // as an integer): the same error as one beyond its bound.
+            let bounded = e
+                .span()
+                .filter(|_| message.starts_with("invalid value: integer"))
+                .and_then(|span| bounded_default_at(text, span));
+            match bounded {
+                Some((message, help)) => ConfigError {
+                    path: path.to_path_buf(),
+                    position,
+                    message,
+                    help: Some(help),
+                },
+                None => ConfigError {
+                    path: path.to_path_buf(),
+                    position,
+                    message: first_sentence(&message),
+                    help,
+                },
             }
         })?;
         let root = path
@@ -115,6 +171,9 @@ impl Config {
             if let Some(span) = locator.key(&at) {
                 param_positions.insert(name.clone(), line_column(text, span.start));
             }
+        }
+        for name in raw.workloads.keys() {
+            checks.workload_name(name)?;
         }
         let mut workloads = BTreeMap::new();
         for (name, workload) in raw.workloads {
@@ -197,12 +256,37 @@ impl Checks<'_> {
 
     fn defaults(&self, defaults: &Defaults) -> Result<(), ConfigError> {
         let at = |key| [Key("defaults"), Key(key)];
-        if defaults.runs == 0 {
+        for (key, value) in [
+            ("runs", u64::from(defaults.runs)),
+            ("warmup", u64::from(defaults.warmup)),
+            ("keep", defaults.keep as u64),
+            ("annotate", defaults.annotate as u64),
+        ] {
+            let (_, bound, usual) = bounded_default(key).expect("a bounded key");
+            if !bound.contains(value) {
+                let (message, help) = out_of_bound(key, bound, usual, &value.to_string());
+                return Err(self.at_key(&at(key), message, Some(help)));
+            }
+        }
+        let count = defaults.events.len() as u64;
+        if !bounds::EVENTS.contains(count) {
             return Err(self.at_key(
-                &at("runs"),
-                "`defaults.runs` must be at least 1, not 0".into(),
-                Some("allowed: a whole number of measured runs, 1 or more (5 is usual)".into()),
+                &at("events"),
+                format!(
+                    "`defaults.events` lists {count} events: at most {} are allowed",
+                    bounds::EVENTS.max
+                ),
+                Some("each event is one more profiled run: keep the ones to look at".into()),
             ));
+        }
+        for (i, event) in defaults.events.iter().enumerate() {
+            if let Err(message) = check_event(event) {
+                return Err(self.at_value(
+                    &[Key("defaults"), Key("events"), Index(i)],
+                    format!("`defaults.events`: {message}"),
+                    Some(EVENT_FORM.into()),
+                ));
+            }
         }
         check_frequency(defaults.frequency).map_err(|(message, help)| {
             self.at_key(
@@ -257,10 +341,21 @@ impl Checks<'_> {
     }
 
     fn scales(&self, scales: &[Scale]) -> Result<(), ConfigError> {
+        if !bounds::SCALES.contains(scales.len() as u64) {
+            return Err(self.at_key(
+                &[Key("scales"), Index(bounds::SCALES.max as usize)],
+                format!(
+                    "{} [[scales]] are declared: at most {} are allowed",
+                    scales.len(),
+                    bounds::SCALES.max
+                ),
+                Some("`--scale all` runs every one: keep the sizes worth comparing".into()),
+            ));
+        }
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, scale) in scales.iter().enumerate() {
             let at = |key| [Key("scales"), Index(i), Key(key)];
-            if validate_label(&scale.name).is_err() {
+            if !is_label_form(&scale.name) {
                 return Err(self.at_key(
                     &at("name"),
                     format!("scale name `{}` cannot name a directory", scale.name),
@@ -305,13 +400,59 @@ impl Checks<'_> {
         Ok(())
     }
 
+    /// A workload's name follows the rule of labels: it is given on the
+    /// command line and in titles, and becomes the label of a side of
+    /// `profile-compare --side workload=NAME`.
+    fn workload_name(&self, name: &str) -> Result<(), ConfigError> {
+        let at = [Key("workloads"), Key(name)];
+        if !is_label_form(name) {
+            let fixed: String = name
+                .trim_start_matches('.')
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(64)
+                .collect();
+            return Err(self.at_key(
+                &at,
+                format!(
+                    "workload name `{name}` is not allowed: it names results and flags' values"
+                ),
+                Some(format!(
+                    "allowed: 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`{}",
+                    if fixed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (like `{fixed}`)")
+                    }
+                )),
+            ));
+        }
+        if RESERVED_LABELS.contains(&name) {
+            return Err(self.at_key(
+                &at,
+                format!("workload name `{name}` is reserved: `latest` and `previous` name the newest result and the one before"),
+                Some("rename the workload".into()),
+            ));
+        }
+        Ok(())
+    }
+
     /// Timeouts and durations: finite, positive, and small enough for a Duration.
     fn seconds(&self, path: &[Step], what: &str, value: Option<f64>) -> Result<(), ConfigError> {
         match value {
-            Some(v) if !(v.is_finite() && v > 0.0 && v <= 1e9) => Err(self.at_key(
+            Some(v) if !(v.is_finite() && v > 0.0 && v <= bounds::MAX_SECONDS) => Err(self.at_key(
                 path,
                 format!("{what} must be a positive number of seconds, not {v}"),
-                Some("allowed: more than 0 and at most 1e9".into()),
+                Some(format!(
+                    "allowed: more than 0 and at most {:e}",
+                    bounds::MAX_SECONDS
+                )),
             )),
             _ => Ok(()),
         }
@@ -404,6 +545,15 @@ impl Checks<'_> {
             }
         }
         for (place, text) in &texts {
+            // The kernel takes argv, the environment and paths as C
+            // strings: a NUL would fail every run, at spawn.
+            if text.contains('\0') {
+                return Err(self.at_value(
+                    place,
+                    format!("workload `{name}`: the value holds a NUL character (`\\u0000`), which no argument, environment variable or path can hold"),
+                    Some("remove the `\\u0000`: allowed is any other text".into()),
+                ));
+            }
             let names = placeholder_names(text).map_err(|message| {
                 self.at_value(
                     place,
@@ -651,7 +801,7 @@ impl Checks<'_> {
                 return Err(self.at_key(
                     &here,
                     format!("scenario name `{scenario}` cannot name a result"),
-                    Some("use 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`, and not `all` (it means every scenario)".into()),
+                    Some("use 1-64 letters, digits, `-`, `_` or `.`, not starting with `.`, and not `all` (it means every scenario), `latest` or `previous` (they name results)".into()),
                 ));
             }
             self.workload(
@@ -663,6 +813,39 @@ impl Checks<'_> {
         }
         Ok(())
     }
+}
+
+/// The counts of `[defaults]`: key, bound, and what is usual (for the hint).
+const BOUNDED_DEFAULTS: [(&str, Bound, &str); 4] = [
+    ("runs", bounds::RUNS, "5 is usual"),
+    ("warmup", bounds::WARMUP, "1 is usual"),
+    ("keep", bounds::KEEP, "0 keeps only pinned results"),
+    ("annotate", bounds::ANNOTATE, "0 turns it off"),
+];
+
+fn bounded_default(key: &str) -> Option<(&'static str, Bound, &'static str)> {
+    BOUNDED_DEFAULTS.into_iter().find(|(k, _, _)| *k == key)
+}
+
+/// The error of the bounded count of `[defaults]` whose value stands at
+/// `span`, if one does.
+fn bounded_default_at(text: &str, span: Range<usize>) -> Option<(String, String)> {
+    let locator = Locator::new(text);
+    let (key, bound, usual) = BOUNDED_DEFAULTS
+        .into_iter()
+        .find(|(key, _, _)| locator.value(&[Key("defaults"), Key(key)]) == Some(span.clone()))?;
+    Some(out_of_bound(key, bound, usual, text.get(span)?.trim()))
+}
+
+/// The message and help of `defaults.KEY = value`, out of its bound.
+fn out_of_bound(key: &str, bound: Bound, usual: &str, value: &str) -> (String, String) {
+    (
+        format!("`defaults.{key}` must be {bound}, not {value}"),
+        format!(
+            "allowed: a whole number of {} {bound} ({usual})",
+            bound.what
+        ),
+    )
 }
 
 /// "a" or "an" before a kind's name.
@@ -684,6 +867,56 @@ fn max_sample_rate() -> u32 {
         .and_then(|text| text.trim().parse().ok())
         .filter(|hz| *hz > 0)
         .unwrap_or(100_000)
+}
+
+/// What `check_event` allows, for the errors' hint.
+const EVENT_FORM: &str = "allowed: one perf event per entry, as `perf list` names it: letters, digits, \
+`-`, `_`, `.` and `:` (`page-faults`, `cache-misses`, `sched:sched_switch`, `cycles:u`, `r003c`), \
+or a PMU event `PMU/TERM=VALUE,.../` (`cpu/event=0x3c,umask=0x0/`); several events are several entries";
+
+/// A perf event of `defaults.events`, by its form: perf itself says at
+/// run time whether it knows the event, but each entry must be one event
+/// (one profiled run, one flamegraph) that perf cannot take for an option,
+/// a list or a group.
+fn check_event(event: &str) -> Result<(), String> {
+    let not = |why: &str| {
+        Err(format!(
+            "`{}` is not a perf event name: {why}",
+            event.escape_debug()
+        ))
+    };
+    if event.is_empty() {
+        return not("it is empty");
+    }
+    if event.len() > 256 {
+        return not("it is longer than 256 bytes");
+    }
+    if !event.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return not("it must start with a letter or digit");
+    }
+    if let Some(bad) = event
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.:/=,".contains(*c)))
+    {
+        return not(&format!("`{}` is not allowed in it", bad.escape_debug()));
+    }
+    // A PMU event is `pmu/terms/` with optional modifiers: its terms are
+    // the only place a comma may stand.
+    let slashes = event.matches('/').count();
+    if slashes != 0 && slashes != 2 {
+        return not("a PMU event is written `PMU/TERM=VALUE,.../`, with two `/`");
+    }
+    let outside_terms = if slashes == 2 {
+        let (pmu, rest) = event.split_once('/').unwrap_or_default();
+        let modifiers = rest.split_once('/').map_or("", |(_, m)| m);
+        format!("{pmu}{modifiers}")
+    } else {
+        event.to_string()
+    };
+    if outside_terms.contains(',') || outside_terms.contains('=') {
+        return not("one event per entry: write `[\"a\", \"b\"]`, not `[\"a,b\"]`");
+    }
+    Ok(())
 }
 
 /// A sampling frequency, in Hz, from 1 to the kernel's maximum: what is
@@ -737,9 +970,12 @@ pub fn parse_signal(text: &str) -> Result<i32, String> {
 /// `--run-for SECONDS` on the command line: as `run_for` in a workload.
 pub fn parse_run_for(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 1e9 => Ok(seconds),
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= bounds::MAX_SECONDS => {
+            Ok(seconds)
+        }
         _ => Err(format!(
-            "`{text}` is not a positive number of seconds (more than 0, at most 1e9)"
+            "`{text}` is not a positive number of seconds (more than 0, at most {:e})",
+            bounds::MAX_SECONDS
         )),
     }
 }
@@ -747,8 +983,8 @@ pub fn parse_run_for(text: &str) -> Result<f64, String> {
 /// The flags of the command line itself rather than of one task, the same
 /// whatever the tasks are: loading rejects a parameter named like one. (A
 /// parameter becomes a `--NAME` flag of every task, and a second `--NAME`
-/// makes clap panic.) `version` is clap's other built-in flag: switched off
-/// for this command line, but kept reserved. The tasks' own flags are known
+/// makes clap panic.) `version` is clap's other built-in flag, `--version`
+/// of the command itself. The tasks' own flags are known
 /// only to `cli`, a layer above: it checks them with
 /// [`Config::check_param_flags`] right after loading.
 const GLOBAL_FLAGS: &[&str] = &["help", "verbose", "config", "version"];

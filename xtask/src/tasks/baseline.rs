@@ -24,16 +24,16 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Name of this result: results/<timestamp>-<LABEL>/ [default: baseline, or the scenario's name].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::parse_label)]
     pub label: Option<String>,
     /// The workload to run [default: defaults.workload in profiling.toml].
     #[arg(long)]
     pub workload: Option<String>,
     /// Measured runs [default: defaults.runs].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::bounds::runs)]
     pub runs: Option<u32>,
     /// Unmeasured runs before them [default: defaults.warmup].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::bounds::warmup)]
     pub warmup: Option<u32>,
     /// A scale declared in profiling.toml, or `all` for every one.
     #[arg(long, value_name = "NAME|all")]

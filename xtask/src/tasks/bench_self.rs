@@ -29,10 +29,10 @@ use std::time::Instant;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Interleaved rounds of bare and profiled runs.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::config::bounds::rounds)]
     pub rounds: u32,
     /// Megabytes of perf script text to fold per round.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = crate::config::bounds::fold_mb)]
     pub fold_mb: u64,
     /// The workload [default: defaults.workload].
     #[arg(long)]

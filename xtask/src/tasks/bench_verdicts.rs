@@ -54,17 +54,17 @@ pub struct Args {
     #[arg(long, value_name = "VALUE")]
     pub base: Option<f64>,
     /// How much more work B does in the A/B comparisons, in percent.
-    #[arg(long, value_name = "PCT", default_value_t = 5.0)]
+    #[arg(long, value_name = "PCT", default_value_t = 5.0, value_parser = crate::config::bounds::extra_pct)]
     pub extra_pct: f64,
     /// A/A and A/B comparisons per method.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = crate::config::bounds::repeats)]
     pub repeats: u32,
     /// Runs (or pairs) per side in each comparison.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::config::bounds::pairs)]
     pub pairs: u32,
     /// Comparisons per method for instruction counts: they are exact, so a
     /// few show what many would.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = crate::config::bounds::repeats)]
     pub instruction_repeats: u32,
     /// The methods to measure, comma-separated [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Keep the newest N results (pinned ones always, on top) [default: defaults.keep].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::config::bounds::keep)]
     pub keep: Option<usize>,
     /// Only remove what is also older than this: `30d`, `12h`, `90m`, `2w`, `45s`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -70,16 +70,16 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Counter::Time)]
     pub counter: Counter,
     /// Functions listed under "where it changed".
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::config::bounds::top)]
     pub top: usize,
     /// With --rev/--side: the workload of a side that names none [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
     /// With --rev/--side: measured runs per side [default: defaults.runs].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::bounds::runs)]
     pub runs: Option<u32>,
     /// With --rev/--side: unmeasured runs per side before them [default: defaults.warmup].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::bounds::warmup)]
     pub warmup: Option<u32>,
     /// With --rev/--side: run A and B at the same time, each pinned to a core of its own,
     /// pair by pair, so that the machine's noise hits both (one-core workloads, 2+ cores).

@@ -44,7 +44,7 @@ pub struct Args {
     #[arg(long)]
     pub open: bool,
     /// Name of the result directory [default: flamegraph, or the scenario's name].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::parse_label)]
     pub label: Option<String>,
     /// Profile for SECONDS, then stop the program (its `stop_signal`, then
     /// SIGTERM, then SIGKILL) and keep the profile: for programs that run

@@ -26,13 +26,13 @@ pub struct Args {
     #[arg(long, requires = "leak_check")]
     pub no_profile: bool,
     /// How many top sites to report per ranking.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::config::bounds::top)]
     pub top: usize,
     /// The workload [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
     /// Name of the result directory [default: memory, or the scenario's name].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::parse_label)]
     pub label: Option<String>,
     /// Profile for SECONDS, then stop the program (its `stop_signal`, then
     /// SIGTERM, then SIGKILL) so the tool writes its data: for programs that

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long)]
     pub workload: Option<String>,
     /// Measured runs of the fresh baseline [default: defaults.runs].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::config::bounds::runs)]
     pub runs: Option<u32>,
     /// No CPU profile in the fresh baseline (faster; no "where it changed").
     #[arg(long)]

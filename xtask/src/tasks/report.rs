@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Chart only the newest N results (the table lists them all).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::config::bounds::last)]
     pub last: Option<usize>,
 }
 

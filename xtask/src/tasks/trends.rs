@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long)]
     pub scale: Option<String>,
     /// Only the newest N results.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::config::bounds::last)]
     pub last: Option<usize>,
     /// Also write every number as CSV, one row per result and measure.
     #[arg(long, value_name = "FILE")]

@@ -231,3 +231,68 @@ fn suggestions_take_the_closest_candidate_within_reach() {
         Some("did you mean `ac`?")
     );
 }
+
+#[test]
+fn perf_events_of_every_form_perf_takes_load() {
+    let events = [
+        "page-faults",
+        "cache-misses",
+        "L1-dcache-load-misses",
+        "sched:sched_switch",
+        "cycles:u",
+        "r003c",
+        "cpu/event=0x3c,umask=0x0/",
+        "cpu/cycles/u",
+        "mem:0x1000:rw",
+    ];
+    let list = events.map(|e| format!("\"{e}\"")).join(", ");
+    let config = parse(&format!("[defaults]\nevents = [{list}]\n{MINIMAL}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.defaults.events, events);
+}
+
+/// The bytes of a file that is not UTF-8: its name, the line and column of
+/// the first bad byte, the byte and what is allowed.
+#[test]
+fn invalid_utf8_is_located_in_the_file() {
+    let dir = std::env::temp_dir().join(format!("xtask-config-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("profiling.toml");
+    let mut bytes = b"[defaults]\n# caf\xc3\xa9 ok\nworkload = \"d".to_vec();
+    bytes.extend(b"\xffemo\"\n");
+    bytes.extend(MINIMAL.as_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = super::super::Config::load(&path).unwrap_err();
+    assert_eq!(err.position, Some((3, 14)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3:14: the file is not valid UTF-8: byte 0xFF (offset 35) cannot stand here\n  help: allowed: UTF-8 text only, as TOML requires: save the file as UTF-8",
+            path.display()
+        )
+    );
+    // The first byte of the file too.
+    std::fs::write(&path, b"\xfe[defaults]\n").unwrap();
+    let err = super::super::Config::load(&path).unwrap_err();
+    assert_eq!(err.position, Some((1, 1)), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `latest` and `previous` name results wherever one is named: a label
+/// (and so a pin name) may not take them.
+#[test]
+fn reserved_result_names_are_not_labels() {
+    use super::{parse_label, validate_label};
+    for reserved in ["latest", "previous"] {
+        let err = validate_label(reserved).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("`{reserved}` cannot be a label: `latest` and `previous` are reserved, they name the newest result and the one before; choose another label")
+        );
+        assert_eq!(parse_label(reserved).unwrap_err(), err);
+    }
+    for good in ["latest-1", "previous_run", "Latest2", "baseline"] {
+        assert_eq!(parse_label(good).as_deref(), Ok(good));
+    }
+    assert!(parse_label("a/b").unwrap_err().contains("invalid label"));
+}
