@@ -220,7 +220,8 @@ impl Outcome {
         })
     }
 
-    /// "exit status 3", "killed by signal 9", "timed out after 10s".
+    /// "exit status 3", "killed by signal 9 (SIGKILL), which the xtask did
+    /// not send", "timed out after 10s and was stopped".
     pub fn describe(&self, timeout: Option<Duration>) -> String {
         if let Some(signals) = self.stopped_with() {
             return format!(
@@ -236,7 +237,16 @@ impl Outcome {
         }
         match (self.status.code(), self.status.signal()) {
             (Some(code), _) => format!("exit status {code}"),
-            (None, Some(signal)) => format!("killed by signal {signal}"),
+            // Signals the xtask sends are said above (a stop, a timeout) or
+            // come from an interrupt; any other came from outside.
+            (None, Some(signal)) if interrupted() => format!(
+                "killed by signal {signal} ({}) as the task was interrupted",
+                signal_name(signal)
+            ),
+            (None, Some(signal)) => format!(
+                "killed by signal {signal} ({}), which the xtask did not send",
+                signal_name(signal)
+            ),
             _ => "ended abnormally".into(),
         }
     }
@@ -719,9 +729,15 @@ impl Running {
     /// `stop_target` (else the whole group); then whatever is left of the
     /// group goes. For `run_for`, servers and perf attached with `-p`.
     pub fn stop(self, signal: i32, grace: Duration) -> Outcome {
-        // A child that ended by itself (a server that crashed) was not
-        // stopped: its own exit status tells what happened.
-        if let Ok(done) = self.exit.try_recv() {
+        // A child that ended by itself (a server that crashed, or was killed
+        // from outside) was not stopped: its own exit status tells what
+        // happened. One that is no longer running has ended even if its
+        // waiter has not yet reported it.
+        let ended = match self.is_running() {
+            true => self.exit.try_recv().ok(),
+            false => self.exit.recv_timeout(Duration::from_secs(5)).ok(),
+        };
+        if let Some(done) = ended {
             self.reap_group();
             return self.outcome(done, false);
         }
@@ -1655,6 +1671,25 @@ mod tests {
         assert_eq!(outcome.status.code(), Some(7));
         assert!(outcome.stopped.is_none() && !outcome.success());
         assert_eq!(outcome.describe(None), "exit status 7");
+    }
+
+    /// A child killed from outside just before it is stopped (its waiter
+    /// may not have reported it yet) is said to be killed, not stopped.
+    #[test]
+    fn a_child_killed_from_outside_is_not_stopped_on_purpose() {
+        for _ in 0..20 {
+            let running = start(sh("while :; do sleep 0.01; done")).unwrap();
+            signal_group(running.pid, libc::SIGKILL);
+            while running.is_running() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let outcome = running.stop(libc::SIGINT, Duration::from_secs(1));
+            assert!(outcome.stopped.is_none(), "{}", outcome.describe(None));
+            assert_eq!(
+                outcome.describe(None),
+                "killed by signal 9 (SIGKILL), which the xtask did not send"
+            );
+        }
     }
 
     #[test]
