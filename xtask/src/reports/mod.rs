@@ -9,5 +9,6 @@ pub mod flamegraph;
 pub mod functions;
 pub mod html;
 pub mod markdown;
+pub mod markdown_text;
 pub mod pprof;
 pub mod table;
