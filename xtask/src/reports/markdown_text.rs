@@ -10,7 +10,9 @@
 //!   table cell (the two need different spellings of `|`);
 //! - [`message`] and [`message_cell`]: a sentence of this program that
 //!   quotes names in backticks (a warning, a note, an error): its code spans
-//!   stay code spans, the rest is plain text.
+//!   stay code spans, the rest is plain text;
+//! - [`link`]: a link to a file of the result, whose path holds a scale's
+//!   name.
 //!
 //! Ordinary text (letters, digits, spaces, `.`, `-`, `/`, `%`, `µ`, `×`,
 //! parentheses, `_` inside a word such as `wall_s`) comes out unchanged.
@@ -52,6 +54,21 @@ pub fn message(raw: &str) -> String {
 /// [`message`] in a table cell.
 pub fn message_cell(raw: &str) -> String {
     message_in(raw, true)
+}
+
+/// A link to the relative `path`, shown as `label`. The path is
+/// percent-encoded beyond letters, digits and `-_./`, so that it stays one
+/// relative path: no space or `)` ends it, no `:` makes it a scheme.
+pub fn link(label: &str, path: &str) -> String {
+    let mut target = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_./".contains(&byte) {
+            target.push(char::from(byte));
+        } else {
+            target.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("[{}]({target})", text(label))
 }
 
 fn message_in(raw: &str, in_cell: bool) -> String {
@@ -438,6 +455,18 @@ mod tests {
             "bad `a\\|b` and \\`x\\\\\\|y\\` here &lt;b&gt;"
         );
         assert_eq!(message("an unmatched ` tick"), "an unmatched \\` tick");
+    }
+
+    #[test]
+    fn links_stay_relative_paths() {
+        assert_eq!(
+            link("big/flamegraph.svg", "big/flamegraph.svg"),
+            "[big/flamegraph.svg](big/flamegraph.svg)"
+        );
+        assert_eq!(
+            link("[x](javascript:alert(1))", "javascript:alert(1) x/µ"),
+            "[\\[x\\](javascript:alert(1))](javascript%3Aalert%281%29%20x/%C2%B5)"
+        );
     }
 
     /// What each function writes reads as the original text once rendered

@@ -5,7 +5,7 @@
 use super::cells::{failure_text, function_cells, measure_cells, svg_kind};
 use super::gate::GateFailure;
 use super::model::{CompareReport, MeasureComparison};
-use crate::reports::markdown_text::{code, code_cell, message, text};
+use crate::reports::markdown_text::{code, code_cell, link, message, text};
 use crate::stats::Verdict;
 use std::fmt::Write as _;
 
@@ -111,9 +111,9 @@ pub fn render_markdown(report: &CompareReport) -> String {
         for file in &scale.files {
             let _ = writeln!(
                 out,
-                "{} differential flamegraph: [{}]({file}) (shape of B; red grew, blue shrank)\n",
+                "{} differential flamegraph: {} (shape of B; red grew, blue shrank)\n",
                 svg_kind(file),
-                text(file)
+                link(file, file)
             );
         }
     }
