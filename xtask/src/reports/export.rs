@@ -2,6 +2,7 @@
 //! behind one trait (as hyperfine's `export/` does): the export task picks
 //! one by `--format`, and none of them runs or writes anything.
 
+use crate::reports::markdown_text::{code, text};
 use crate::reports::{bmf, csv, markdown, pprof};
 use crate::results::record::{short_hash, RunRecord, ScaleRecord};
 use crate::results::{parse_iso, Entry};
@@ -74,15 +75,16 @@ fn markdown_tables(record: &RunRecord) -> String {
     let commit = record.git.commit.as_deref().map_or("unknown", short_hash);
     let _ = writeln!(
         out,
-        "### {} — `{}` ({}, commit `{commit}`{})\n",
-        record.label,
-        record.workload,
-        record.created,
+        "### {} — {} ({}, commit {}{})\n",
+        text(&record.label),
+        code(&record.workload),
+        text(&record.created),
+        code(commit),
         if record.git.dirty { ", dirty tree" } else { "" }
     );
     for scale in &record.scales {
         if record.scales.len() > 1 {
-            let _ = writeln!(out, "#### Scale `{}`\n", scale.scale);
+            let _ = writeln!(out, "#### Scale {}\n", code(&scale.scale));
         }
         let params: Vec<String> = scale
             .params
@@ -92,8 +94,8 @@ fn markdown_tables(record: &RunRecord) -> String {
         if !params.is_empty() {
             let _ = writeln!(
                 out,
-                "Parameters: `{}`; {} measured runs.\n",
-                params.join(" "),
+                "Parameters: {}; {} measured runs.\n",
+                code(&params.join(" ")),
                 scale.runs.len()
             );
         }
@@ -182,6 +184,29 @@ mod tests {
         );
         assert!(text.contains(&markdown::summary_table(&record.scales[0].summaries)));
         assert!(text.contains("| wall_s | 200.0 ms |"), "{text}");
+    }
+
+    /// The label, the workload, scales, parameters and a metric's name and
+    /// unit render as themselves.
+    #[test]
+    fn markdown_export_escapes_config_text() {
+        use crate::reports::markdown_text::test_support::*;
+        let h = hostile();
+        let wall: &[f64] = &[0.1, 0.2, 0.3];
+        let mut record = synthetic::record(&h, "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]);
+        record.workload = h.clone();
+        let mut scale = synthetic::scale(&h, &[("wall_s", "s", wall), (&h, &h, wall)]);
+        scale.params.insert(h.clone(), h.clone());
+        record.scales = vec![scale.clone(), synthetic::scale("second", &[(&h, &h, wall)])];
+        let text = markdown_tables(&record);
+        assert_eq!(assert_tables_keep_their_columns(&text), 2, "{text}");
+        assert_hostile_text_is_literal(&text);
+        // The label, the workload, the scale, the parameter's name and value,
+        // and the metric's name and five values with their unit, twice.
+        assert!(
+            rendered(&text).matches(&hostile_rendered()).count() >= 17,
+            "{text}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! functions, memory, and links to the files. Written to paste well into a
 //! pull request.
 
+use crate::reports::markdown_text::{code, code_cell, link, message, text};
 use crate::results::record::{MeasureSummary, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use std::collections::BTreeMap;
@@ -61,7 +62,7 @@ pub fn byte_unit(bytes: f64) -> (f64, &'static str) {
     (1024f64.powi(unit as i32), UNITS[unit])
 }
 
-/// The timing and metrics table of one scale.
+/// The timing and metrics table of one scale (Markdown, also printed).
 pub fn summary_table(summaries: &BTreeMap<String, MeasureSummary>) -> String {
     let mut out = String::from("| measure | median | mean | ± stddev | min | max | CV | runs |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -70,14 +71,16 @@ pub fn summary_table(summaries: &BTreeMap<String, MeasureSummary>) -> String {
     for name in names {
         let m = &summaries[name];
         let s = &m.summary;
+        let unit = text(&m.unit);
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | {} | {} | {:.1} % | {} |",
-            format_value(s.median, &m.unit),
-            format_value(s.mean, &m.unit),
-            format_value(s.stddev, &m.unit),
-            format_value(s.min, &m.unit),
-            format_value(s.max, &m.unit),
+            "| {} | {} | {} | {} | {} | {} | {:.1} % | {} |",
+            text(name),
+            format_value(s.median, &unit),
+            format_value(s.mean, &unit),
+            format_value(s.stddev, &unit),
+            format_value(s.min, &unit),
+            format_value(s.max, &unit),
             s.cv * 100.0,
             s.n
         );
@@ -94,36 +97,40 @@ pub fn run_readme(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# {} — `{}` ({})\n",
-        record.label, record.workload, record.task
+        "# {} — {} ({})\n",
+        text(&record.label),
+        code(&record.workload),
+        text(&record.task)
     );
     let _ = writeln!(
         out,
-        "Created {} on {} ({}, {} cores, {}), commit `{}`{}, build profile `{}`.\n",
-        record.created,
-        system.hostname,
-        system.cpu_model,
+        "Created {} on {} ({}, {} cores, {}), commit {}{}, build profile {}.\n",
+        text(&record.created),
+        text(&system.hostname),
+        text(&system.cpu_model),
         system.cores,
-        system.kernel,
-        record
-            .git
-            .commit
-            .as_deref()
-            .map_or("unknown", crate::results::record::short_hash),
+        text(&system.kernel),
+        code(
+            record
+                .git
+                .commit
+                .as_deref()
+                .map_or("unknown", crate::results::record::short_hash)
+        ),
         if record.git.dirty {
             " (dirty tree)"
         } else {
             ""
         },
-        record.build_profile
+        code(&record.build_profile)
     );
     if let Some(failure) = &record.failure {
-        let _ = writeln!(out, "**Failed:** {failure}\n");
+        let _ = writeln!(out, "**Failed:** {}\n", message(failure));
     }
     if !notes.is_empty() {
         out.push_str("## Notes\n\n");
         for note in notes {
-            let _ = writeln!(out, "- {note}");
+            let _ = writeln!(out, "- {}", message(note));
         }
         out.push('\n');
     }
@@ -140,17 +147,23 @@ pub fn run_readme(
         let prefix = scale.dir_prefix(record.scales.len() > 1);
         if let Some(profile) = &scale.cpu_profile {
             for file in &profile.files {
-                let _ = write!(out, "- [{prefix}{file}]({prefix}{file})");
+                let path = format!("{prefix}{file}");
+                let _ = write!(out, "- {}", link(&path, &path));
                 match &profile.perf_data {
                     Some(what) if file == "perf.data" => {
-                        let _ = writeln!(out, ": {what}");
+                        let _ = writeln!(out, ": {}", message(what));
                     }
                     _ => out.push('\n'),
                 }
             }
             if let Some(what) = &profile.perf_data {
                 if !profile.files.iter().any(|file| file == "perf.data") {
-                    let _ = writeln!(out, "- {prefix}perf.data: {what}");
+                    let _ = writeln!(
+                        out,
+                        "- {}: {}",
+                        text(&format!("{prefix}perf.data")),
+                        message(what)
+                    );
                 }
             }
         }
@@ -159,11 +172,23 @@ pub fn run_readme(
                 .into_iter()
                 .chain(memory.raw_files.iter().map(String::as_str))
             {
-                let _ = writeln!(out, "- [{prefix}{file}]({prefix}{file})");
+                let path = format!("{prefix}{file}");
+                let _ = writeln!(out, "- {}", link(&path, &path));
             }
         }
         if scale.leak_check.is_some() {
-            let _ = writeln!(out, "- [{prefix}leak-check.json]({prefix}leak-check.json), [{prefix}memcheck.xml]({prefix}memcheck.xml)");
+            let _ = writeln!(
+                out,
+                "- {}, {}",
+                link(
+                    &format!("{prefix}leak-check.json"),
+                    &format!("{prefix}leak-check.json")
+                ),
+                link(
+                    &format!("{prefix}memcheck.xml"),
+                    &format!("{prefix}memcheck.xml")
+                )
+            );
         }
     }
     out
@@ -212,7 +237,7 @@ pub fn result_readme(
 
 fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Option<&String>) {
     let heading = if several {
-        format!("## Scale `{}`", scale.scale)
+        format!("## Scale {}", code(&scale.scale))
     } else {
         "## Timings".to_string()
     };
@@ -222,15 +247,15 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let _ = writeln!(out, "{heading}\n");
-    let _ = writeln!(out, "Parameters: `{}`  ", params.join(" "));
+    let _ = writeln!(out, "Parameters: {}  ", code(&params.join(" ")));
     let command: Vec<String> = scale
         .argv
         .iter()
         .map(|a| crate::runs::process::shell_quote(a))
         .collect();
-    let _ = writeln!(out, "Command: `{}`  ", command.join(" "));
+    let _ = writeln!(out, "Command: {}  ", code(&command.join(" ")));
     if let Some(scenario) = &scale.scenario {
-        let _ = writeln!(out, "Load scenario: `{scenario}`  ");
+        let _ = writeln!(out, "Load scenario: {}  ", code(scenario));
     }
     if let Some(seconds) = scale.run_for_s {
         let _ = writeln!(
@@ -241,11 +266,11 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
     if let Some(attached) = &scale.attached {
         let _ = writeln!(
             out,
-            "Attached to the running process PID {} (`{}`) for {:.1} s, ended by {}; it was left running.  ",
+            "Attached to the running process PID {} ({}) for {:.1} s, ended by {}; it was left running.  ",
             attached.pid,
-            attached.command_line.join(" "),
+            code(&attached.command_line.join(" ")),
             attached.seconds,
-            attached.ended_by
+            message(&attached.ended_by)
         );
     }
     let _ = writeln!(
@@ -259,11 +284,11 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
     if let Some(load) = &scale.load {
         let _ = writeln!(
             out,
-            "Load scenario (profiled run): `{}`\n",
-            load.argv.join(" ")
+            "Load scenario (profiled run): {}\n",
+            code(&load.argv.join(" "))
         );
         for (name, value) in &load.metrics {
-            let _ = writeln!(out, "- {name}: {value}");
+            let _ = writeln!(out, "- {}: {value}", text(name));
         }
         out.push('\n');
     }
@@ -271,15 +296,16 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         let prefix = scale.dir_prefix(several);
         let _ = writeln!(
             out,
-            "### CPU profile\n\n{} at {} Hz, call graph `{}`, {}; {}. [Flamegraph]({prefix}flamegraph.svg)\n",
-            profile.tool,
+            "### CPU profile\n\n{} at {} Hz, call graph {}, {}; {}. {}\n",
+            text(&profile.tool),
             profile.frequency,
-            profile.call_graph,
-            profile.symbolizer,
-            samples_line(profile)
+            code(&profile.call_graph),
+            text(&profile.symbolizer),
+            samples_line(profile),
+            link("Flamegraph", &format!("{prefix}flamegraph.svg"))
         );
         for note in &profile.notes {
-            let _ = writeln!(out, "> {note}\n");
+            let _ = writeln!(out, "> {}\n", message(note));
         }
         if !profile.annotated.is_empty() {
             out.push_str(
@@ -289,19 +315,30 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
             for a in &profile.annotated {
                 let _ = writeln!(
                     out,
-                    "- [{}]({prefix}{}) ({:.2} % self)",
-                    a.function, a.file, a.self_percent
+                    "- {} ({:.2} % self)",
+                    link(&a.function, &format!("{prefix}{}", a.file)),
+                    a.self_percent
                 );
             }
             out.push('\n');
         }
         if let Some(top) = top {
-            out.push_str("```text\n");
-            for line in top.lines().take(17) {
+            let lines: Vec<&str> = top.lines().take(17).collect();
+            // Longer than any run of backticks in the symbol names, which
+            // would otherwise end the block early.
+            let longest = lines
+                .iter()
+                .flat_map(|line| line.split(|c| c != '`'))
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            let _ = writeln!(out, "{fence}text");
+            for line in lines {
                 out.push_str(line);
                 out.push('\n');
             }
-            out.push_str("```\n\n");
+            let _ = writeln!(out, "{fence}\n");
         }
         if let Some(off_cpu) = &profile.off_cpu {
             out.push_str(&off_cpu_section(off_cpu, &prefix));
@@ -309,14 +346,18 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
     }
     if let Some(memory) = &scale.memory {
         let prefix = scale.dir_prefix(several);
-        let _ = writeln!(out, "### Memory ({})\n", memory.tool);
+        let _ = writeln!(out, "### Memory ({})\n", text(&memory.tool));
         for note in &memory.notes {
-            let _ = writeln!(out, "> {note}\n");
+            let _ = writeln!(out, "> {}\n", message(note));
         }
         out.push_str(&memory_table(memory));
         let _ = writeln!(
             out,
-            "\n[Memory flamegraph]({prefix}memory-flamegraph.svg) (heap at its peak)\n"
+            "\n{} (heap at its peak)\n",
+            link(
+                "Memory flamegraph",
+                &format!("{prefix}memory-flamegraph.svg")
+            )
         );
     }
     if let Some(leaks) = &scale.leak_check {
@@ -352,9 +393,15 @@ pub fn off_cpu_section(off_cpu: &crate::results::record::cpu::OffCpu, prefix: &s
         "### Off-CPU time
 
 {:.1} ms blocked in {} switches{recorded}; {:.1} ms preempted \
-         (waiting for a CPU, not shown). [Off-CPU flamegraph]({prefix}offcpu-flamegraph.svg) \
+         (waiting for a CPU, not shown). {} \
          (widths are blocked time; compare with the CPU flamegraph beside it)\n",
-        off_cpu.blocked_ms, off_cpu.blocked_switches, off_cpu.preempted_ms
+        off_cpu.blocked_ms,
+        off_cpu.blocked_switches,
+        off_cpu.preempted_ms,
+        link(
+            "Off-CPU flamegraph",
+            &format!("{prefix}offcpu-flamegraph.svg")
+        )
     );
     if off_cpu.top_stacks.is_empty() {
         return out;
@@ -366,15 +413,19 @@ pub fn off_cpu_section(off_cpu: &crate::results::record::cpu::OffCpu, prefix: &s
         let tail = &frames[frames.len().saturating_sub(4)..];
         let _ = writeln!(
             out,
-            "| {:.1} | {:.1} % | {thread} | `{}{}` |",
+            "| {:.1} | {:.1} % | {} | {} |",
             stack.ms,
             100.0 * stack.ms / off_cpu.blocked_ms.max(f64::MIN_POSITIVE),
-            if frames.len() > tail.len() {
-                "… → "
-            } else {
-                ""
-            },
-            tail.join(" → ")
+            text(thread),
+            code_cell(&format!(
+                "{}{}",
+                if frames.len() > tail.len() {
+                    "… → "
+                } else {
+                    ""
+                },
+                tail.join(" → ")
+            ))
         );
     }
     out.push('\n');
@@ -420,7 +471,10 @@ pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
         let _ = writeln!(
             out,
             "\nThe load ran from {:.2} s to {:.2} s after the server started; the server was stopped at {:.2} s. Heap over time: {}.",
-            heap.load_start_s, heap.load_end_s, heap.stopped_at_s, heap.source
+            heap.load_start_s,
+            heap.load_end_s,
+            heap.stopped_at_s,
+            message(&heap.source)
         );
     }
     if !memory.peak_consumers.is_empty() {
@@ -428,9 +482,9 @@ pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
         for site in memory.peak_consumers.iter().take(10) {
             let _ = writeln!(
                 out,
-                "| {} | `{}` |",
+                "| {} | {} |",
                 bytes(site.bytes),
-                site.function.replace('|', "\\|")
+                code_cell(&site.function)
             );
         }
     }
@@ -475,12 +529,12 @@ pub fn leak_table(leaks: &crate::results::record::LeakCheck) -> String {
         for site in leaks.top.iter().take(5) {
             let _ = writeln!(
                 out,
-                "- {} in `{}`{}",
+                "- {} in {}{}",
                 format_bytes(site.bytes.unwrap_or(0.0)),
-                site.function,
+                code(&site.function),
                 site.location
                     .as_deref()
-                    .map(|l| format!(" ({l})"))
+                    .map(|l| format!(" ({})", text(l)))
                     .unwrap_or_default()
             );
         }
@@ -500,5 +554,113 @@ mod tests {
         assert_eq!(format_value(1_532_418.0, "records/s"), "1.532M records/s");
         assert_eq!(format_value(200.0, "records"), "200 records");
         assert_eq!(format_bytes(72.05e6), "68.71 MiB");
+    }
+
+    /// A record whose every text from outside (the label, the workload,
+    /// scales, parameters, the command, metrics, notes, the machine, symbol
+    /// names from the profilers) is hostile.
+    pub(crate) fn hostile_record() -> RunRecord {
+        use crate::reports::markdown_text::test_support::hostile;
+        use crate::results::synthetic;
+        let h = hostile();
+        let wall: &[f64] = &[0.1, 0.2, 0.3];
+        let rps: &[f64] = &[900.0, 950.0, 1000.0];
+        let mut record = synthetic::record(&h, "2026-01-01T00:00:00Z", &[("wall_s", "s", wall)]);
+        record.workload = h.clone();
+        record.build_profile = h.clone();
+        record.failure = Some(h.clone());
+        let mut scale = synthetic::scale(&h, &[("wall_s", "s", wall), (&h, &h, rps)]);
+        scale.params.insert(h.clone(), h.clone());
+        scale.argv.push(h.clone());
+        scale.scenario = Some(h.clone());
+        scale.attached = Some(crate::results::record::AttachedRecord {
+            pid: 7,
+            command_line: vec![h.clone()],
+            seconds: 1.0,
+            ended_by: h.clone(),
+        });
+        scale.load = Some(crate::results::record::LoadRecord {
+            argv: vec![h.clone()],
+            wall_s: 1.0,
+            exit_code: Some(0),
+            metrics: BTreeMap::from([(h.clone(), 1.0)]),
+        });
+        let json = |value: serde_json::Value| value;
+        scale.cpu_profile = Some(
+            serde_json::from_value(json(serde_json::json!({
+                "tool": h, "frequency": 499, "call_graph": h, "symbolizer": h,
+                "record": {"samples": 7, "data_mb": 0.1, "warnings": []}, "folded_samples": 7,
+                "argv": [], "files": ["cpu.folded"], "notes": [h],
+                "annotated": [{"function": h, "file": "annotated/01-f.txt", "self_percent": 50.0}],
+                "off_cpu": {
+                    "blocked_ms": 10.0, "blocked_switches": 2, "preempted_ms": 1.0,
+                    "preempted_switches": 1, "unfinished_switches": 0,
+                    "top_stacks": [{"stack": format!("{h};main;{h}"), "ms": 10.0}]
+                }
+            })))
+            .unwrap_or_else(|e| panic!("the CpuProfile shape changed: {e}")),
+        );
+        scale.memory = Some(crate::results::record::MemoryRecord {
+            tool: h.clone(),
+            peak_heap_bytes: Some(1024.0),
+            notes: vec![h.clone()],
+            peak_consumers: vec![crate::results::record::memory::SiteRecord {
+                function: h.clone(),
+                bytes: Some(512.0),
+                ..Default::default()
+            }],
+            under_load: Some(crate::results::record::memory::HeapUnderLoadRecord {
+                source: h.clone(),
+                load_start_s: 1.0,
+                load_end_s: 2.0,
+                stopped_at_s: 3.0,
+                before_bytes: 1.0,
+                before_at_s: 1.0,
+                after_bytes: 2.0,
+                after_at_s: 2.0,
+                growth_bytes: 1.0,
+            }),
+            ..Default::default()
+        });
+        scale.leak_check = Some(
+            serde_json::from_value(json(serde_json::json!({
+                "definitely_lost_bytes": 16, "definitely_lost_blocks": 1,
+                "indirectly_lost_bytes": 0, "indirectly_lost_blocks": 0,
+                "possibly_lost_bytes": 0, "possibly_lost_blocks": 0,
+                "still_reachable_bytes": 0, "errors": 0, "threshold_bytes": 0, "passed": false,
+                "top": [{"function": h, "location": h, "bytes": 16.0}]
+            })))
+            .unwrap_or_else(|e| panic!("the LeakCheck shape changed: {e}")),
+        );
+        let mut second = scale.clone();
+        second.scale = "second".into();
+        record.scales = vec![scale, second];
+        record
+    }
+
+    #[test]
+    fn hostile_config_text_renders_literally_in_the_readme() {
+        use crate::reports::markdown_text::test_support::*;
+        let record = hostile_record();
+        let system = SystemInfo {
+            hostname: hostile(),
+            cpu_model: hostile(),
+            kernel: hostile(),
+            ..SystemInfo::default()
+        };
+        // A profiler's top-functions text, shown as a code block.
+        let top = format!("  50.0 %  {}\n```\n", hostile().replace('\n', " "));
+        let tops = BTreeMap::from([(record.scales[0].scale.clone(), top)]);
+        let readme = run_readme(&record, &system, &tops, &[hostile()]);
+        assert!(assert_tables_keep_their_columns(&readme) >= 8, "{readme}");
+        assert_hostile_text_is_literal(&readme);
+        // The code block holds the top-functions text to its end.
+        assert!(readme.contains("````text\n"), "{readme}");
+        let shown = rendered(&readme);
+        assert!(
+            shown.matches(&hostile_rendered()).count() >= 40,
+            "{}\n{shown}",
+            shown.matches(&hostile_rendered()).count()
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod flamegraph;
 pub mod functions;
 pub mod html;
 pub mod markdown;
+pub mod markdown_text;
 pub mod pprof;
 pub mod stdout;
 pub mod table;

@@ -724,7 +724,8 @@ mod tests {
             );
             let err = failure(Profiler::Massif, "kill -9 $$");
             assert!(
-                err.contains("killed by signal 9 (massif writes nothing for a killed run)"),
+                err.contains("killed by signal 9 (SIGKILL)")
+                    && err.contains("(massif writes nothing for a killed run)"),
                 "{err}"
             );
             ran += 1;

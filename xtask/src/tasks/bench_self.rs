@@ -340,10 +340,7 @@ fn measure(
     let mut out = String::new();
     out.push_str("| measure | value |\n|---|---:|\n");
     for ((label, prepared), measured) in variants.iter().zip(&rounds) {
-        out.push_str(&format!(
-            "| workload, {label} | `{}` |\n",
-            prepared.argv().join(" ")
-        ));
+        out.push_str(&workload_row(label, &prepared.argv()));
         out.push_str(&format!(
             "| bare run, {label}, median of {} | {:.3} s |\n",
             measured.bare.len(),
@@ -410,6 +407,14 @@ fn measure(
         crate::reports::markdown::format_bytes(rss_after as f64)
     ));
     Ok(out)
+}
+
+/// The report's row of a variant's command line, which comes from the config.
+fn workload_row(label: &str, argv: &[String]) -> String {
+    format!(
+        "| workload, {label} | {} |\n",
+        crate::reports::markdown_text::code_cell(&argv.join(" "))
+    )
 }
 
 /// Feeds the same cycled bytes to `inferno-collapse-perf` on stdin.
@@ -485,6 +490,18 @@ impl Read for Cycle<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A command line with `|` or backticks keeps the report's table whole.
+    #[test]
+    fn the_workload_row_keeps_the_table_whole() {
+        use crate::reports::markdown_text::test_support::*;
+        let table = format!(
+            "| measure | value |\n|---|---:|\n{}",
+            workload_row("1 worker", &["demo".into(), hostile()])
+        );
+        assert_eq!(assert_tables_keep_their_columns(&table), 1, "{table}");
+        assert_hostile_text_is_literal(&table);
+    }
 
     #[test]
     fn cycle_repeats_up_to_the_total() {

@@ -8,6 +8,7 @@
 use crate::config::Config;
 use crate::config::ParamFlags;
 use crate::reports::compare::{self as report, Counter};
+use crate::reports::markdown_text::{code_cell, message_cell, text};
 use crate::reports::stdout::{out, outln};
 use crate::results::Store;
 use crate::runs::process::{self, Spec};
@@ -48,7 +49,9 @@ pub enum Status {
     Skipped,
 }
 
-/// One check and how it went.
+/// One check and how it went. `name` and `detail` are Markdown for a table
+/// cell: text from elsewhere (an argument, an error, a name) goes in through
+/// `markdown_text`.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub name: String,
@@ -91,7 +94,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
                 name: "fresh baseline".into(),
                 status: Status::Pass,
                 seconds: Some(started.elapsed().as_secs_f64()),
-                detail: format!("`{}`", dir.display()),
+                detail: path_detail(&dir),
             });
             Some(dir)
         }
@@ -100,13 +103,13 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
                 name: "fresh baseline".into(),
                 status: Status::Fail,
                 seconds: Some(started.elapsed().as_secs_f64()),
-                detail: first_line(&format!("{error:#}")),
+                detail: error_detail(&error),
             });
             None
         }
     };
 
-    let gate_name = format!("gate against `{}`", args.against);
+    let gate_name = gate_name(&args.against);
     let store = Store::new(config.results_dir());
     let mut regression = false;
     let mut compare_markdown = None;
@@ -116,46 +119,41 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             name: gate_name,
             status: Status::Fail,
             seconds: None,
-            detail: format!(
-                "no result `{}` to gate against ({}). Pin the release baseline with `cargo xtask pin {} <RUN>` \
-                 (RUN: a result directory, label or `latest`), or pass --against NAME",
-                args.against,
-                first_line(&format!("{error:#}")),
-                args.against
-            ),
+            detail: no_pin_detail(&args.against, &error),
         }),
         (Some(dir), Ok(pinned)) => {
             let started = Instant::now();
-            let gated = store
-                .resolve(&dir.to_string_lossy())
-                .and_then(|fresh| report::compare_results(config, &store, &pinned, &fresh, Counter::Time, 10));
+            let gated = store.resolve(&dir.to_string_lossy()).and_then(|fresh| {
+                report::compare_results(config, &store, &pinned, &fresh, Counter::Time, 10)
+            });
             match gated {
                 Ok((report, compare_dir)) => {
-                    out!("{}", report::render_terminal(&report, Some(&compare_dir.display().to_string()), false));
+                    out!(
+                        "{}",
+                        report::render_terminal(
+                            &report,
+                            Some(&compare_dir.display().to_string()),
+                            false
+                        )
+                    );
                     regression = !report.gate.passed;
                     compare_markdown = Some(report::render_markdown(&report));
-                    let failures: Vec<String> = report
-                        .gate
-                        .failures
-                        .iter()
-                        .map(|f| format!("{} {:+.1} % (limit {} %)", f.measure, f.change_pct, f.limit_pct))
-                        .collect();
                     steps.push(Step {
                         name: gate_name,
-                        status: if regression { Status::Fail } else { Status::Pass },
-                        seconds: Some(started.elapsed().as_secs_f64()),
-                        detail: if regression {
-                            format!("regressed vs `{}`: {}", pinned.name, failures.join("; "))
+                        status: if regression {
+                            Status::Fail
                         } else {
-                            format!("no significant regression vs `{}`", pinned.name)
+                            Status::Pass
                         },
+                        seconds: Some(started.elapsed().as_secs_f64()),
+                        detail: gate_detail(&pinned.name, regression, &report.gate.failures),
                     });
                 }
                 Err(error) => steps.push(Step {
                     name: gate_name,
                     status: Status::Fail,
                     seconds: Some(started.elapsed().as_secs_f64()),
-                    detail: first_line(&format!("{error:#}")),
+                    detail: error_detail(&error),
                 }),
             }
         }
@@ -262,13 +260,58 @@ fn cargo_step(name: &str, cargo: &str, cargo_args: &[&str], root: &Path) -> Step
             name: name.to_string(),
             status: Status::Fail,
             seconds,
-            detail: first_line(&format!("{error:#}")),
+            detail: error_detail(&error),
         },
     }
 }
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").to_string()
+}
+
+fn gate_name(against: &str) -> String {
+    format!("gate against {}", code_cell(against))
+}
+
+fn path_detail(dir: &Path) -> String {
+    code_cell(&dir.display().to_string())
+}
+
+/// An error's first line; it quotes names in backticks.
+fn error_detail(error: &anyhow::Error) -> String {
+    message_cell(&first_line(&format!("{error:#}")))
+}
+
+fn no_pin_detail(against: &str, error: &anyhow::Error) -> String {
+    format!(
+        "no result {} to gate against ({}). Pin the release baseline with {} \
+         (RUN: a result directory, label or `latest`), or pass --against NAME",
+        code_cell(against),
+        error_detail(error),
+        code_cell(&format!("cargo xtask pin {against} <RUN>")),
+    )
+}
+
+fn gate_detail(pinned: &str, regression: bool, failures: &[report::GateFailure]) -> String {
+    if !regression {
+        return format!("no significant regression vs {}", code_cell(pinned));
+    }
+    let failures: Vec<String> = failures
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {:+.1} % (limit {} %)",
+                text(&f.measure),
+                f.change_pct,
+                f.limit_pct
+            )
+        })
+        .collect();
+    format!(
+        "regressed vs {}: {}",
+        code_cell(pinned),
+        failures.join("; ")
+    )
 }
 
 /// The pass/fail table of the checks, in GitHub Markdown.
@@ -288,8 +331,7 @@ pub fn summary_markdown(steps: &[Step]) -> String {
         let _ = writeln!(
             out,
             "| {} | {status} | {time} | {} |",
-            step.name.replace('|', "\\|"),
-            step.detail.replace('|', "\\|")
+            step.name, step.detail
         );
     }
     let failed = steps.iter().filter(|s| s.status == Status::Fail).count();
@@ -323,7 +365,7 @@ mod tests {
             name: name.into(),
             status,
             seconds: Some(1.25),
-            detail: "a | b".into(),
+            detail: text("a | b"),
         }
     }
 
@@ -401,6 +443,42 @@ mod tests {
         assert!(
             argv.ends_with(&["--subs".into(), "3000".into()]),
             "{argv:?}"
+        );
+    }
+
+    /// Text from the command line, a result's name, an error and the config
+    /// (a measure's name) renders as itself in the summary's table.
+    #[test]
+    fn hostile_text_renders_literally_in_the_summary() {
+        use crate::reports::markdown_text::test_support::*;
+        let hostile = hostile();
+        let error = anyhow::anyhow!("cannot read {hostile}\nsecond line");
+        let failure = report::GateFailure {
+            scale: "default".into(),
+            measure: hostile.clone(),
+            change_pct: 12.0,
+            limit_pct: 5.0,
+        };
+        let step = |name: String, detail: String| Step {
+            name,
+            status: Status::Fail,
+            seconds: None,
+            detail,
+        };
+        let steps = [
+            step("fresh baseline".into(), path_detail(Path::new(&hostile))),
+            step("fresh baseline".into(), error_detail(&error)),
+            step(gate_name(&hostile), no_pin_detail(&hostile, &error)),
+            step(gate_name(&hostile), gate_detail(&hostile, true, &[failure])),
+        ];
+        let text = summary_markdown(&steps);
+        assert_eq!(assert_tables_keep_their_columns(&text), 1, "{text}");
+        assert_hostile_text_is_literal(&text);
+        // The path, the gate's name (twice), the pin (twice), the result and
+        // the measure; an error is cut at its first line.
+        assert!(
+            rendered(&text).matches(&hostile_rendered()).count() >= 7,
+            "{text}"
         );
     }
 }

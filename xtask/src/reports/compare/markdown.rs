@@ -3,40 +3,27 @@
 //! comparability warnings as an alert, the gate and the method in a footer.
 
 use super::cells::{failure_text, function_cells, measure_cells, svg_kind};
-use super::model::CompareReport;
+use super::gate::GateFailure;
+use super::model::{CompareReport, MeasureComparison};
+use crate::reports::markdown_text::{code, code_cell, link, message, text};
 use crate::stats::Verdict;
 use std::fmt::Write as _;
-
-/// Escapes text for a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
-/// A function name as inline code in a table cell (backticks in the name
-/// would end the code span, so a longer fence is used then).
-fn code(text: &str) -> String {
-    let text = cell(text);
-    if text.contains('`') {
-        format!("`` {text} ``")
-    } else {
-        format!("`{text}`")
-    }
-}
 
 /// A GitHub-flavoured Markdown report that pastes into a pull request.
 pub fn render_markdown(report: &CompareReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "## profile-compare: `{}` → `{}`\n",
-        report.a.name, report.b.name
+        "## profile-compare: {} → {}\n",
+        code(&report.a.name),
+        code(&report.b.name)
     );
     out.push_str("| | A (baseline) | B (new) |\n|---|---|---|\n");
     let _ = writeln!(
         out,
-        "| result | `{}` | `{}` |",
-        cell(&report.a.name),
-        cell(&report.b.name)
+        "| result | {} | {} |",
+        code_cell(&report.a.name),
+        code_cell(&report.b.name)
     );
     let _ = writeln!(
         out,
@@ -51,27 +38,33 @@ pub fn render_markdown(report: &CompareReport) -> String {
     );
     let _ = writeln!(
         out,
-        "| workload | `{}` | `{}` |",
-        cell(&report.a.workload),
-        cell(&report.b.workload)
+        "| workload | {} | {} |",
+        code_cell(&report.a.workload),
+        code_cell(&report.b.workload)
     );
     out.push('\n');
     if !report.warnings.is_empty() {
         out.push_str("> [!WARNING]\n> **A and B may not be comparable:**\n");
         for warning in &report.warnings {
-            let _ = writeln!(out, "> - {}", warning.replace('\n', " "));
+            let _ = writeln!(out, "> - {}", message(warning));
         }
         out.push('\n');
     }
     for scale in &report.scales {
         if report.scales.len() > 1 {
-            let _ = writeln!(out, "### Scale `{}`\n", scale.scale);
+            let _ = writeln!(out, "### Scale {}\n", code(&scale.scale));
         }
         out.push_str("| measure | A | B | change | 95 % CI | p | verdict |\n");
         out.push_str("|---|---:|---:|---:|---|---:|---|\n");
         for m in &scale.measures {
-            let cells = measure_cells(m);
-            let mut row: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+            // Only the name and the unit come from the config: the rest of
+            // the row is this program's own numbers and words.
+            let shown = MeasureComparison {
+                name: text(&m.name),
+                unit: text(&m.unit),
+                ..m.clone()
+            };
+            let mut row = measure_cells(&shown);
             row[6] = match m.verdict() {
                 Verdict::Regressed if m.gate_failed => {
                     format!("🔴 **{}** (beyond {} %)", row[6], m.limit_pct)
@@ -84,7 +77,7 @@ pub fn render_markdown(report: &CompareReport) -> String {
         }
         out.push('\n');
         for note in &scale.notes {
-            let _ = writeln!(out, "_Note: {}_\n", cell(note));
+            let _ = writeln!(out, "_Note: {}_\n", message(note));
         }
         for (title, functions) in [
             ("share of CPU samples", &scale.functions),
@@ -104,7 +97,7 @@ pub fn render_markdown(report: &CompareReport) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} | {} | {} | {} |",
-                    code(&cells[6]),
+                    code_cell(&cells[6]),
                     cells[0],
                     cells[1],
                     cells[2],
@@ -118,18 +111,30 @@ pub fn render_markdown(report: &CompareReport) -> String {
         for file in &scale.files {
             let _ = writeln!(
                 out,
-                "{} differential flamegraph: [{file}]({file}) (shape of B; red grew, blue shrank)\n",
-                svg_kind(file)
+                "{} differential flamegraph: {} (shape of B; red grew, blue shrank)\n",
+                svg_kind(file),
+                link(file, file)
             );
         }
     }
     if let Some(why) = &report.gate.undecided {
-        let _ = writeln!(out, "**Gate:** ⚠️ undecided: {}.", cell(why));
+        let _ = writeln!(out, "**Gate:** ⚠️ undecided: {}.", message(why));
     } else if report.gate.passed {
         out.push_str("**Gate:** ✅ passed: no significant regression beyond its threshold.\n");
     } else {
-        let list: Vec<String> = report.gate.failures.iter().map(failure_text).collect();
-        let _ = writeln!(out, "**Gate:** ❌ failed: {}.", cell(&list.join("; ")));
+        let list: Vec<String> = report
+            .gate
+            .failures
+            .iter()
+            .map(|f| {
+                failure_text(&GateFailure {
+                    scale: text(&f.scale),
+                    measure: text(&f.measure),
+                    ..f.clone()
+                })
+            })
+            .collect();
+        let _ = writeln!(out, "**Gate:** ❌ failed: {}.", list.join("; "));
     }
     let _ = writeln!(
         out,
@@ -238,5 +243,57 @@ mod tests {
         assert!(markdown.contains("[diff-flamegraph.svg](diff-flamegraph.svg)"));
         assert!(markdown.contains("**Gate:** ❌ failed: wall_s +150.4 % (limit 5 %); records_per_sec -59.8 % (limit 10 %)."));
         assert!(!markdown.contains('\x1b'));
+    }
+
+    /// Config text (a metric's name and unit, the workload, a scale, a
+    /// parameter in a warning, a note) and symbol names render as
+    /// themselves: no table loses its columns, no HTML or link acts.
+    #[test]
+    fn hostile_config_text_renders_literally() {
+        use crate::config::Better;
+        use crate::reports::markdown_text::test_support::*;
+        let hostile_metric = |wall: &[f64], rps: &[f64]| {
+            let mut s = scale(wall, rps, "0");
+            s.summaries.remove("records_per_sec");
+            s.summaries
+                .insert(hostile(), summary(&hostile(), Better::Higher, rps));
+            s.scale = hostile();
+            s
+        };
+        let a = hostile_metric(&WALL, &RPS);
+        let b = hostile_metric(&slower(&WALL, 2.5), &slower(&RPS, 0.4));
+        let mut report = report_of(&a, &b, Counter::Time);
+        report.scales.push(report.scales[0].clone());
+        report.scales[1].scale = "second".into();
+        report.gate = crate::reports::compare::gate::Gate::decide(
+            Counter::Time,
+            &report.scales,
+            report.settings.alpha,
+        );
+        report.a.workload = hostile();
+        report.b.name = hostile();
+        report
+            .warnings
+            .push(format!("different parameters: subs: {} → 5", hostile()));
+        report.warnings.push(format!(
+            "different command arguments: `{}` vs `generate`",
+            hostile()
+        ));
+        report.scales[0].notes.push(hostile());
+        report.scales[0].functions = vec![FunctionChange {
+            name: hostile(),
+            self_before: 1.0,
+            self_after: 52.5,
+            total_before: 1.0,
+            total_after: 52.5,
+        }];
+        let markdown = render_markdown(&report);
+        assert_eq!(assert_tables_keep_their_columns(&markdown), 4, "{markdown}");
+        assert_hostile_text_is_literal(&markdown);
+        let shown = rendered(&markdown);
+        // Each place: the heading and result cell of B, A's workload, the
+        // metric's row and its unit in A and B (both scales), the scale's
+        // heading and gate failure, the function, the note, the warning.
+        assert!(shown.matches(&hostile_rendered()).count() >= 14, "{shown}");
     }
 }

@@ -28,7 +28,7 @@ mod terminal;
 
 pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};
 pub use engine::compare_results;
-pub use gate::GateOutcome;
+pub use gate::{GateFailure, GateOutcome};
 pub use markdown::render_markdown;
 pub use model::{
     compare_scale, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
