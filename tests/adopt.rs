@@ -232,7 +232,7 @@ fn a_single_package_with_a_stripped_release_and_aliases_of_its_own() {
         "{config}"
     );
     assert!(
-        config.contains("xtask = \"run --quiet --package xtask --\""),
+        config.contains("xtask = \"run --package xtask --\""),
         "{config}"
     );
     assert_eq!(

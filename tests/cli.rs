@@ -488,3 +488,16 @@ fn version_prints_the_crate_version() {
         );
     }
 }
+
+/// `cargo xtask` lets cargo show its progress: the first call on a fresh
+/// clone builds the xtask for a minute or more, or waits on cargo's build
+/// lock, and must not look hung while it does.
+#[test]
+fn the_cargo_alias_shows_the_build() {
+    let config = std::fs::read_to_string(common::workspace().join(".cargo/config.toml")).unwrap();
+    let alias = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("xtask = "))
+        .expect("an xtask alias in .cargo/config.toml");
+    assert_eq!(alias, "\"run --package xtask --\"");
+}

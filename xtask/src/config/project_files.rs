@@ -23,7 +23,7 @@ pub enum Edit {
 pub const PROFILE: &str = "profiling";
 
 /// The alias that makes `cargo xtask` run the crate.
-pub const ALIAS: &str = "run --quiet --package xtask --";
+pub const ALIAS: &str = "run --package xtask --";
 
 /// Adds `member` (a directory relative to the root) to the workspace of the
 /// root manifest, creating `[workspace]` for a single-package root.
