@@ -381,7 +381,7 @@ pub fn profile_service(
     use crate::runs::service;
     use std::time::Instant;
     eprintln!(
-        "{}: running the server {} under it ({} slower than a bare run), then the load",
+        "{}: running the server `{}` under it ({} slower than a bare run), then the load",
         profiler.name(),
         server.name,
         profiler.slowdown()
