@@ -889,3 +889,40 @@ fn trends_find_where_a_history_shifted() {
         "no shift listed"
     );
 }
+
+/// Outside a git repository a flamegraph's subtitle says so once, instead
+/// of "commit no commit".
+#[test]
+fn a_flamegraph_outside_git_says_no_git_commit() {
+    if !Command::new("sh")
+        .args(["-c", "command -v perf"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("note: perf is not installed; skipping");
+        return;
+    }
+    let setup = Setup::new("no-git", false);
+    let outside = Command::new("git")
+        .args(["-C", &setup.temp.display().to_string(), "rev-parse"])
+        .output()
+        .unwrap();
+    assert!(
+        !outside.status.success(),
+        "the temp dir is inside a repository"
+    );
+    std::fs::write(
+        &setup.config,
+        format!(
+            "[defaults]\nworkload = \"w\"\nresults_dir = {:?}\n\n[workloads.w]\ncommand = \"sh\"\n\
+             args = [\"-c\", \"i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done\"]\n",
+            setup.results.display().to_string()
+        ),
+    )
+    .unwrap();
+    setup.ok(&["flamegraph"]);
+    let dirs = result_dirs(&setup.results);
+    let svg = std::fs::read_to_string(dirs[0].join("flamegraph.svg")).unwrap();
+    assert!(!svg.contains("commit no commit"), "{svg}");
+    assert!(svg.contains("no git commit"), "{svg}");
+}
