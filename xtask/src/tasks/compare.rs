@@ -155,7 +155,12 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         Format::Terminal => {
             print!(
                 "{}",
-                report::render_terminal(&report, Some(&shown_dir), use_colour())
+                report::render_terminal(
+                    &report,
+                    Some(&shown_dir),
+                    use_colour(),
+                    args.fail_on_regression
+                )
             );
             println!("report: {}", dir.join(MARKDOWN_FILE).display());
         }

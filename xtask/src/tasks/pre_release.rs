@@ -130,7 +130,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
                 .and_then(|fresh| report::compare_results(config, &store, &pinned, &fresh, Counter::Time, 10));
             match gated {
                 Ok((report, compare_dir)) => {
-                    print!("{}", report::render_terminal(&report, Some(&compare_dir.display().to_string()), false));
+                    print!("{}", report::render_terminal(&report, Some(&compare_dir.display().to_string()), false, true));
                     regression = !report.gate.passed;
                     compare_markdown = Some(report::render_markdown(&report));
                     let failures: Vec<String> = report
