@@ -436,13 +436,33 @@ pub fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> anyhow::Result<
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    let temporary = dir.join(atomic_temporary_name(&name, std::process::id()));
+    // A write that fails (a full disk) may have created the file: it is
+    // removed, or it would lie beside the real one until cleanup.
+    if let Err(error) = std::fs::write(&temporary, bytes) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error).with_context(|| format!("cannot write {}", temporary.display()));
+    }
     std::fs::rename(&temporary, path).with_context(|| {
         let _ = std::fs::remove_file(&temporary);
         format!("cannot replace {}", path.display())
     })
+}
+
+/// The sibling temporary file of [`write_atomically`]: `.NAME.PID.tmp`.
+/// [`atomic_temporary_pid`] reads the name back, so that `cleanup` knows
+/// the file as ours.
+fn atomic_temporary_name(name: &str, pid: u32) -> String {
+    format!(".{name}.{pid}.tmp")
+}
+
+/// The pid of the process that wrote `file_name`, when it is the temporary
+/// file of a [`write_atomically`] (`.index.html.1234.tmp`).
+pub fn atomic_temporary_pid(file_name: &str) -> Option<u32> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (name, pid) = inner.rsplit_once('.')?;
+    let pid = pid.parse::<u32>().ok()?;
+    (!name.is_empty() && atomic_temporary_name(name, pid) == file_name).then_some(pid)
 }
 
 /// `value` as [`write_json`] writes it, through [`write_atomically`].
@@ -615,6 +635,24 @@ mod tests {
         );
         assert!(store.list().unwrap().is_empty());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn atomic_temporary_names_are_read_back() {
+        let name = atomic_temporary_name("pins.json", 4321);
+        assert_eq!(name, ".pins.json.4321.tmp");
+        assert_eq!(atomic_temporary_pid(&name), Some(4321));
+        assert_eq!(atomic_temporary_pid(".index.html.77.tmp"), Some(77));
+        for foreign in [
+            ".notes.tmp",
+            "index.html.77.tmp",
+            ".index.html.77",
+            "..77.tmp",
+            ".index.html.+77.tmp",
+            ".index.html.x.tmp",
+        ] {
+            assert_eq!(atomic_temporary_pid(foreign), None, "{foreign}");
+        }
     }
 
     #[test]
