@@ -4,7 +4,8 @@
 //! (our marker: directories without it are not ours), `system_info.json`,
 //! `README.md` and the profile files. A result is assembled under
 //! `.tmp-<...>` and renamed into place only when complete, so an interrupted
-//! task never leaves a directory that looks like a finished result.
+//! task never leaves a directory that looks like a finished result (it
+//! removes the one it was writing).
 
 pub mod inventory;
 pub mod pins;
@@ -32,6 +33,8 @@ pub const FAILED_PREFIX: &str = ".failed-";
 
 /// A result being written. Dropping it without `commit` leaves the temporary
 /// directory for `cleanup` (and for post-mortems); it never looks complete.
+/// After an interrupt (Ctrl-C, SIGTERM, SIGHUP) it is removed instead: the
+/// user stopped the task, and nothing of it is a failure to look into.
 pub struct Pending {
     pub dir: PathBuf,
     results_dir: PathBuf,
@@ -94,8 +97,8 @@ impl Pending {
     /// for a result; `cleanup` removes it) and the task fails with the reason.
     pub fn fail(self, error: anyhow::Error) -> anyhow::Error {
         if crate::runs::process::interrupted() {
-            // Ctrl-C is not a workload failure: the temporary directory stays
-            // as it is (never complete-looking) for cleanup.
+            // An interrupt is not a workload failure: what was written goes.
+            self.discard();
             return error;
         }
         let text = match error.downcast_ref::<crate::runs::measure::RunFailure>() {
@@ -148,8 +151,12 @@ impl Pending {
     }
 
     /// Keeps a failed attempt's files under `.failed-...` with the reason in
-    /// `failure.txt`: evidence to read, never mistaken for a result.
+    /// `failure.txt`: evidence to read, never mistaken for a result. After
+    /// an interrupt the attempt failed because of it: nothing is kept.
     pub fn abandon(self, reason: &str) -> anyhow::Result<PathBuf> {
+        if crate::runs::process::interrupted() {
+            return Err(crate::runs::process::Interrupted.into());
+        }
         self.write("failure.txt", reason)?;
         let target = self.results_dir.join(format!(
             "{FAILED_PREFIX}{}-{}",
@@ -191,6 +198,16 @@ impl Pending {
             }
         }
         bail!("no free result directory name for {}", self.name)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // Committed or abandoned, the directory has moved and this finds
+        // nothing; still here after an interrupt, it goes.
+        if crate::runs::process::interrupted() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
