@@ -677,3 +677,58 @@ fn an_interrupt_of_compare_rev_leaves_no_failed_or_temporary_directory() {
     assert!(left.is_empty(), "left behind: {left:?}\n{stderr}");
     assert!(survivors(&[&running]).is_empty(), "a run survived");
 }
+
+/// A profiler killed by a signal the xtask did not send, while its workload
+/// runs, is named as what died: not "the workload failed". heaptrack's
+/// FIFO (`/tmp/heaptrack_fifo<PID>`, which its exit trap would remove) is
+/// removed too.
+#[test]
+fn a_killed_profiler_is_named_and_heaptrack_leaves_no_fifo() {
+    let cases: [(&str, &str, &[&str], &str); 3] = [
+        ("perf", "perf record", &["flamegraph"], "perf record "),
+        (
+            "heaptrack",
+            "heaptrack",
+            &["memory", "--tool", "heaptrack"],
+            "/usr/bin/heaptrack ",
+        ),
+        (
+            "valgrind",
+            "valgrind",
+            &["memory", "--tool", "massif"],
+            "valgrind.bin ",
+        ),
+    ];
+    for (tool, name, args, process) in cases {
+        if !common::has_tool(tool) {
+            eprintln!("note: {tool} is not installed; skipping it");
+            continue;
+        }
+        let case = Case::new(&format!("killed-{tool}"), "SIGINT");
+        let config = case.command_config(&format!(
+            "echo > {}; sleep {}; true",
+            case.marker().display(),
+            case.sleep
+        ));
+        let child = case.wait_for_marker(case.xtask(&config, args).spawn().unwrap());
+        let profiler: Vec<i32> = survivors(&[&case.sleep])
+            .into_iter()
+            .filter(|(_, cmdline)| cmdline.contains(process))
+            .map(|(pid, _)| pid)
+            .collect();
+        assert_eq!(profiler.len(), 1, "{tool}: {profiler:?}");
+        kill(profiler[0], libc::SIGKILL);
+        let (status, output) = case.finish(child);
+        for (pid, _) in survivors(&[&case.sleep]) {
+            kill(pid, libc::SIGKILL);
+        }
+        assert_eq!(status.and_then(|s| s.code()), Some(1), "{output}");
+        assert!(
+            output.contains(&format!("{name} was killed by SIGKILL")),
+            "{output}"
+        );
+        assert!(!output.contains("the workload failed"), "{output}");
+        let fifo = format!("/tmp/heaptrack_fifo{}", profiler[0]);
+        assert!(!Path::new(&fifo).exists(), "{fifo} is left");
+    }
+}
