@@ -142,45 +142,56 @@ fn string_args(prepared: &Prepared) -> Vec<String> {
 /// The profiler process that a profiled run starts (the workload runs
 /// under it): how its own death is told from the workload's, and what it
 /// leaves behind when it is killed.
-struct Wrapper {
+struct Wrapper<'a> {
     /// How messages name it.
     name: &'static str,
     /// Whether its death by a signal is its workload's fatal signal, passed
-    /// on: valgrind ends with its guest's signal and says so first; the
-    /// heaptrack script never does (it exits 128+N).
-    passed_on: fn(&process::Outcome) -> bool,
+    /// on. The heaptrack script never passes one on (it exits 128+N).
+    passed_on: Box<dyn Fn(&process::Outcome) -> bool + 'a>,
     /// Removes what it leaves behind when killed, given its pid.
     leftovers: fn(i32),
 }
 
-/// What valgrind prints when its guest dies of a signal, before it ends
-/// with that signal.
+/// What valgrind prints when its guest dies of a catchable signal, before
+/// it ends with that signal.
 const VALGRIND_GUEST_SIGNAL: &str = "Process terminating with default action of signal";
 
-const HEAPTRACK: Wrapper = Wrapper {
-    name: "heaptrack",
-    passed_on: |_| false,
-    leftovers: heaptrack::remove_fifo,
-};
+fn heaptrack_wrapper() -> Wrapper<'static> {
+    Wrapper {
+        name: "heaptrack",
+        passed_on: Box::new(|_| false),
+        leftovers: heaptrack::remove_fifo,
+    }
+}
 
-const VALGRIND: Wrapper = Wrapper {
-    name: "valgrind",
-    passed_on: |outcome| {
-        outcome
-            .watched
-            .iter()
-            .any(|line| line.contains(VALGRIND_GUEST_SIGNAL))
-    },
-    leftovers: |_| {},
-};
+/// valgrind ends with its guest's fatal signal after finishing its work:
+/// it says so for a catchable signal, and for any signal (a guest's
+/// `kill -9 $$` too) its tool's report, written at the end, is complete
+/// (`report` ends with `complete`). Killed itself, it writes neither.
+fn valgrind_wrapper<'a>(report: &'a Path, complete: &'static str) -> Wrapper<'a> {
+    Wrapper {
+        name: "valgrind",
+        passed_on: Box::new(move |outcome| {
+            outcome
+                .watched
+                .iter()
+                .any(|line| line.contains(VALGRIND_GUEST_SIGNAL))
+                || std::fs::read_to_string(report)
+                    .is_ok_and(|text| !text.is_empty() && text.trim_end().ends_with(complete))
+        }),
+        leftovers: |_| {},
+    }
+}
 
 /// xctrace's death cannot be told from its workload's here: reported as the
 /// workload's, as before.
-const XCTRACE: Wrapper = Wrapper {
-    name: "xctrace",
-    passed_on: |_| true,
-    leftovers: |_| {},
-};
+fn xctrace_wrapper() -> Wrapper<'static> {
+    Wrapper {
+        name: "xctrace",
+        passed_on: Box::new(|_| true),
+        leftovers: |_| {},
+    }
+}
 
 /// Runs a profiled workload; a failure says plainly what it costs, when
 /// `consequence` finds that it cost something (a workload that merely exits
@@ -188,7 +199,7 @@ const XCTRACE: Wrapper = Wrapper {
 /// the profiler when it was the profiler that was killed.
 fn run_profiled(
     mut spec: Spec,
-    wrapper: &Wrapper,
+    wrapper: &Wrapper<'_>,
     what: &str,
     consequence: &dyn Fn(&process::Outcome) -> Option<String>,
 ) -> anyhow::Result<process::Outcome> {
@@ -254,7 +265,7 @@ fn with_heaptrack(
     spec.watch
         .extend(heaptrack::DATA_LOSS_MARKERS.iter().map(|m| m.to_string()));
     let what = format!("heaptrack {}", prepared.name);
-    let outcome = run_profiled(spec, &HEAPTRACK, &what, &|outcome| {
+    let outcome = run_profiled(spec, &heaptrack_wrapper(), &what, &|outcome| {
         heaptrack::data_loss(&outcome.watched)
             .map(|line| format!("heaptrack lost data: it said \"{line}\""))
     })?;
@@ -315,7 +326,7 @@ fn with_massif(
     );
     let outcome = run_profiled(
         spec,
-        &VALGRIND,
+        &valgrind_wrapper(&out, ""),
         &format!("massif {}", prepared.name),
         &when_killed("massif writes nothing for a killed run"),
     )?;
@@ -371,7 +382,7 @@ fn with_instruments(
             instruments::xctrace_allocations_command(&trace, &prepared.program, &args),
             Profiler::Instruments,
         ),
-        &XCTRACE,
+        &xctrace_wrapper(),
         "xctrace Allocations",
         &|_| Some("the trace is incomplete".into()),
     )?;
@@ -623,7 +634,7 @@ pub fn leak_check(
     );
     run_profiled(
         spec,
-        &VALGRIND,
+        &valgrind_wrapper(&xml, "</valgrindoutput>"),
         &format!("memcheck {}", prepared.name),
         &when_killed("memcheck reports nothing for a killed run"),
     )?;
