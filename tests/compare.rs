@@ -237,8 +237,21 @@ fn a_deliberate_slowdown_regresses_fails_the_gate_and_shows_red_in_the_flamegrap
     let plain = run(&sandbox, &["profile-compare", "before", "after"]);
     assert_eq!(plain.status.code(), Some(0));
     let text = String::from_utf8(plain.stdout).unwrap();
-    assert!(text.contains("gate: FAIL — wall_s +"), "{text}");
+    // An exit status of 0 is not announced as a failure.
+    assert!(
+        text.contains("gate: would fail (run with --fail-on-regression to enforce) — wall_s +"),
+        "{text}"
+    );
+    assert!(!text.contains("gate: FAIL"), "{text}");
     assert!(!text.contains('\x1b'), "colour although stdout is a pipe");
+    // Enforced, it is a failure.
+    let enforced = run(
+        &sandbox,
+        &["profile-compare", "before", "after", "--fail-on-regression"],
+    );
+    assert_eq!(enforced.status.code(), Some(3));
+    let text = String::from_utf8(enforced.stdout).unwrap();
+    assert!(text.contains("gate: FAIL — wall_s +"), "{text}");
 
     // Markdown: GitHub tables, with the verdict and the gate.
     let markdown = run_ok(

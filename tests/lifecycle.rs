@@ -889,3 +889,80 @@ fn trends_find_where_a_history_shifted() {
         "no shift listed"
     );
 }
+
+/// Outside a git repository a flamegraph's subtitle says so once, instead
+/// of "commit no commit".
+#[test]
+fn a_flamegraph_outside_git_says_no_git_commit() {
+    if !Command::new("sh")
+        .args(["-c", "command -v perf"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("note: perf is not installed; skipping");
+        return;
+    }
+    let setup = Setup::new("no-git", false);
+    let outside = Command::new("git")
+        .args(["-C", &setup.temp.display().to_string(), "rev-parse"])
+        .output()
+        .unwrap();
+    assert!(
+        !outside.status.success(),
+        "the temp dir is inside a repository"
+    );
+    std::fs::write(
+        &setup.config,
+        format!(
+            "[defaults]\nworkload = \"w\"\nresults_dir = {:?}\n\n[workloads.w]\ncommand = \"sh\"\n\
+             args = [\"-c\", \"i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done\"]\n",
+            setup.results.display().to_string()
+        ),
+    )
+    .unwrap();
+    setup.ok(&["flamegraph"]);
+    let dirs = result_dirs(&setup.results);
+    let svg = std::fs::read_to_string(dirs[0].join("flamegraph.svg")).unwrap();
+    assert!(!svg.contains("commit no commit"), "{svg}");
+    assert!(svg.contains("no git commit"), "{svg}");
+}
+
+/// A page that does not fit on the disk leaves no `.index.html.PID.tmp`
+/// beside it: the failed write's temporary file is removed. Needs a small
+/// tmpfs, so root: skipped with a note otherwise.
+#[test]
+fn a_full_disk_leaves_no_temporary_file_of_the_results_page() {
+    let setup = Setup::new("fulldisk", false);
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&setup.results)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("note: cannot mount a tmpfs here (not root?); skipping");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&setup.results);
+    // Fill the disk: the page's first block no longer fits.
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4k", "count=64"])
+        .arg(format!("of={}", setup.results.join("filler").display()))
+        .output()
+        .unwrap();
+    let output = setup.xtask(&["report"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let left: Vec<String> = std::fs::read_dir(&setup.results)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "filler")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

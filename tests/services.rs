@@ -529,6 +529,11 @@ fn memory_of_the_service_under_heaptrack_has_the_heap_before_and_after_the_load(
     let out = text(&output);
     assert!(output.status.success(), "{out}");
     assert!(out.contains("heap before the load"), "{out}");
+    // A workload named `service` is not announced as "the server service".
+    assert!(
+        out.contains("heaptrack: running the server `service` under it"),
+        "{out}"
+    );
     let dir = &sandbox.results()[0];
     let memory = read_json(&dir.join("memory.json"));
     assert_eq!(memory["tool"], "heaptrack");

@@ -210,6 +210,10 @@ impl Case {
         if !complete.is_empty() {
             problems.push(format!("complete-looking results left: {complete:?}"));
         }
+        let leftovers = interrupted_leftovers(&self.dir.join("results"));
+        if !leftovers.is_empty() {
+            problems.push(format!("an interrupted run left: {leftovers:?}"));
+        }
         let survivors = survivors(&[
             &self.sleep,
             &self.dir.display().to_string(),
@@ -232,6 +236,18 @@ impl Drop for Case {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// What an interrupted run must not leave in its results directory: a
+/// `.failed-*` directory (an interrupt is no failure) or a `.tmp-*` one.
+fn interrupted_leftovers(results: &Path) -> Vec<String> {
+    std::fs::read_dir(results)
+        .map(|read| {
+            read.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".failed-") || n.starts_with(".tmp-"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn kill(pid: i32, signal: i32) {
@@ -308,7 +324,7 @@ fn interrupts_while_cargo_builds_the_workload() {
                      .args([\"sh\", \"-c\", {script:?}])\n        .spawn()\n        .unwrap();\n    \
                      std::thread::sleep(std::time::Duration::from_secs(300));\n}}\n",
                     script = format!(
-                        "echo > {}; exec sleep {}",
+                        "echo > {}; sleep {}; true",
                         case.marker().display(),
                         case.sleep
                     )
@@ -689,4 +705,138 @@ fn children_start_with_default_signal_handling() {
     ];
     let (status, output) = case.finish(case.xtask(&config, &args).spawn().unwrap());
     assert_eq!(status.and_then(|s| s.code()), Some(0), "{output}");
+}
+
+/// SIGTERM while `profile-compare --rev` times its runs: exit 130, and
+/// neither a `.failed-*` result blaming the workload for the signal nor a
+/// `.tmp-*` directory (a result being written, the revisions' scratch) is
+/// left. The workload is the demo server, which runs until stopped: the
+/// signal lands in side A's first timed run.
+#[test]
+fn an_interrupt_of_compare_rev_leaves_no_failed_or_temporary_directory() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sandbox = common::Sandbox::new(
+        "signals-rev",
+        &format!("\n[workloads.forever]\ncargo_bin = \"cdr-demo\"\nargs = [\"serve\", \"--port\", \"{port}\"]\n"),
+    );
+    let output = std::env::temp_dir().join(format!("xtask-signals-rev-{}", std::process::id()));
+    std::fs::create_dir_all(&output).unwrap();
+    let mut child = sandbox
+        .command(&[
+            "profile-compare",
+            "--rev",
+            "HEAD",
+            "--rev",
+            "HEAD",
+            "--workload",
+            "forever",
+            "--runs",
+            "5",
+            "--warmup",
+            "1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(output.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(output.join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    let read = |name: &str| std::fs::read_to_string(output.join(name)).unwrap_or_default();
+    // Side A's executable, copied into the scratch directory, running.
+    let running = format!("{}/", sandbox.results.display());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while survivors(&[&running])
+        .iter()
+        .all(|(_, cmdline)| !cmdline.contains("/bin-a/cdr-demo"))
+    {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the xtask ended ({status:?}) before its timed runs:\n{}",
+                read("stderr")
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no timed run began:\n{}",
+            read("stderr")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(child.id() as i32, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 30 s after SIGTERM:\n{}", read("stderr"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stderr = read("stderr");
+    let _ = std::fs::remove_dir_all(&output);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("the workload failed"), "{stderr}");
+    let left = interrupted_leftovers(&sandbox.results);
+    assert!(left.is_empty(), "left behind: {left:?}\n{stderr}");
+    assert!(survivors(&[&running]).is_empty(), "a run survived");
+}
+
+/// A profiler killed by a signal the xtask did not send, while its workload
+/// runs, is named as what died: not "the workload failed". heaptrack's
+/// FIFO (`/tmp/heaptrack_fifo<PID>`, which its exit trap would remove) is
+/// removed too.
+#[test]
+fn a_killed_profiler_is_named_and_heaptrack_leaves_no_fifo() {
+    let cases: [(&str, &str, &[&str], &str); 3] = [
+        ("perf", "perf record", &["flamegraph"], "perf record "),
+        (
+            "heaptrack",
+            "heaptrack",
+            &["memory", "--tool", "heaptrack"],
+            "/usr/bin/heaptrack ",
+        ),
+        (
+            "valgrind",
+            "valgrind",
+            &["memory", "--tool", "massif"],
+            "valgrind.bin ",
+        ),
+    ];
+    for (tool, name, args, process) in cases {
+        if !common::has_tool(tool) {
+            eprintln!("note: {tool} is not installed; skipping it");
+            continue;
+        }
+        let case = Case::new(&format!("killed-{tool}"), "SIGINT");
+        let config = case.command_config(&format!(
+            "echo > {}; sleep {}; true",
+            case.marker().display(),
+            case.sleep
+        ));
+        let child = case.wait_for_marker(case.xtask(&config, args).spawn().unwrap());
+        // The marker's path in its argv: this case's profiler, whatever
+        // other cases run meanwhile.
+        let marker = case.marker().display().to_string();
+        let profiler: Vec<i32> = survivors(&[&marker])
+            .into_iter()
+            .filter(|(_, cmdline)| cmdline.contains(process))
+            .map(|(pid, _)| pid)
+            .collect();
+        assert_eq!(profiler.len(), 1, "{tool}: {profiler:?}");
+        kill(profiler[0], libc::SIGKILL);
+        let (status, output) = case.finish(child);
+        assert_eq!(status.and_then(|s| s.code()), Some(1), "{output}");
+        assert!(
+            output.contains(&format!("{name} was killed by SIGKILL")),
+            "{output}"
+        );
+        assert!(!output.contains("the workload failed"), "{output}");
+        let fifo = format!("/tmp/heaptrack_fifo{}", profiler[0]);
+        assert!(!Path::new(&fifo).exists(), "{fifo} is left");
+    }
 }

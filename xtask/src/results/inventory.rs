@@ -27,7 +27,9 @@ pub enum Kind {
     Result(Box<Entry>),
     /// A `compare-*` directory with a compare.json (made by profile-compare).
     Comparison,
-    /// A `.tmp-*` directory: a run being written, or an interrupted one.
+    /// A `.tmp-*` directory: a run being written, or an interrupted one;
+    /// or the `.NAME.PID.tmp` file of an atomic write (pins.json, index.html)
+    /// being written, or left by a process that died writing it.
     Temporary { pid: Option<u32>, alive: bool },
     /// A `.failed-*` directory with its failure.txt.
     Failed { reason: String },
@@ -95,6 +97,12 @@ fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
     if !meta.is_dir() {
         if OWN_FILES.contains(&name) {
             return Kind::OwnFile;
+        }
+        if let Some(pid) = super::atomic_temporary_pid(name).filter(|_| meta.is_file()) {
+            return Kind::Temporary {
+                pid: Some(pid),
+                alive: process_alive(pid) && is_xtask_process(pid),
+            };
         }
         return Kind::Foreign {
             why: "a file, not a result".into(),

@@ -4,7 +4,8 @@
 //! (our marker: directories without it are not ours), `system_info.json`,
 //! `README.md` and the profile files. A result is assembled under
 //! `.tmp-<...>` and renamed into place only when complete, so an interrupted
-//! task never leaves a directory that looks like a finished result.
+//! task never leaves a directory that looks like a finished result (it
+//! removes the one it was writing).
 
 pub mod inventory;
 pub mod pins;
@@ -32,6 +33,8 @@ pub const FAILED_PREFIX: &str = ".failed-";
 
 /// A result being written. Dropping it without `commit` leaves the temporary
 /// directory for `cleanup` (and for post-mortems); it never looks complete.
+/// After an interrupt (Ctrl-C, SIGTERM, SIGHUP) it is removed instead: the
+/// user stopped the task, and nothing of it is a failure to look into.
 pub struct Pending {
     pub dir: PathBuf,
     results_dir: PathBuf,
@@ -94,8 +97,8 @@ impl Pending {
     /// for a result; `cleanup` removes it) and the task fails with the reason.
     pub fn fail(self, error: anyhow::Error) -> anyhow::Error {
         if crate::runs::process::interrupted() {
-            // Ctrl-C is not a workload failure: the temporary directory stays
-            // as it is (never complete-looking) for cleanup.
+            // An interrupt is not a workload failure: what was written goes.
+            self.discard();
             return error;
         }
         let text = match error.downcast_ref::<crate::runs::measure::RunFailure>() {
@@ -148,8 +151,12 @@ impl Pending {
     }
 
     /// Keeps a failed attempt's files under `.failed-...` with the reason in
-    /// `failure.txt`: evidence to read, never mistaken for a result.
+    /// `failure.txt`: evidence to read, never mistaken for a result. After
+    /// an interrupt the attempt failed because of it: nothing is kept.
     pub fn abandon(self, reason: &str) -> anyhow::Result<PathBuf> {
+        if crate::runs::process::interrupted() {
+            return Err(crate::runs::process::Interrupted.into());
+        }
         self.write("failure.txt", reason)?;
         let target = self.results_dir.join(format!(
             "{FAILED_PREFIX}{}-{}",
@@ -191,6 +198,16 @@ impl Pending {
             }
         }
         bail!("no free result directory name for {}", self.name)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // Committed or abandoned, the directory has moved and this finds
+        // nothing; still here after an interrupt, it goes.
+        if crate::runs::process::interrupted() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -436,13 +453,33 @@ pub fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> anyhow::Result<
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    let temporary = dir.join(atomic_temporary_name(&name, std::process::id()));
+    // A write that fails (a full disk) may have created the file: it is
+    // removed, or it would lie beside the real one until cleanup.
+    if let Err(error) = std::fs::write(&temporary, bytes) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error).with_context(|| format!("cannot write {}", temporary.display()));
+    }
     std::fs::rename(&temporary, path).with_context(|| {
         let _ = std::fs::remove_file(&temporary);
         format!("cannot replace {}", path.display())
     })
+}
+
+/// The sibling temporary file of [`write_atomically`]: `.NAME.PID.tmp`.
+/// [`atomic_temporary_pid`] reads the name back, so that `cleanup` knows
+/// the file as ours.
+fn atomic_temporary_name(name: &str, pid: u32) -> String {
+    format!(".{name}.{pid}.tmp")
+}
+
+/// The pid of the process that wrote `file_name`, when it is the temporary
+/// file of a [`write_atomically`] (`.index.html.1234.tmp`).
+pub fn atomic_temporary_pid(file_name: &str) -> Option<u32> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (name, pid) = inner.rsplit_once('.')?;
+    let pid = pid.parse::<u32>().ok()?;
+    (!name.is_empty() && atomic_temporary_name(name, pid) == file_name).then_some(pid)
 }
 
 /// `value` as [`write_json`] writes it, through [`write_atomically`].
@@ -615,6 +652,24 @@ mod tests {
         );
         assert!(store.list().unwrap().is_empty());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn atomic_temporary_names_are_read_back() {
+        let name = atomic_temporary_name("pins.json", 4321);
+        assert_eq!(name, ".pins.json.4321.tmp");
+        assert_eq!(atomic_temporary_pid(&name), Some(4321));
+        assert_eq!(atomic_temporary_pid(".index.html.77.tmp"), Some(77));
+        for foreign in [
+            ".notes.tmp",
+            "index.html.77.tmp",
+            ".index.html.77",
+            "..77.tmp",
+            ".index.html.+77.tmp",
+            ".index.html.x.tmp",
+        ] {
+            assert_eq!(atomic_temporary_pid(foreign), None, "{foreign}");
+        }
     }
 
     #[test]

@@ -35,6 +35,16 @@ impl GitInfo {
             None => "no commit".into(),
         }
     }
+
+    /// How a subtitle names the tree: `commit 1a2b3c4d5e` (`-dirty`), or
+    /// `no git commit` outside a repository or before its first commit
+    /// (never "commit no commit").
+    pub fn commit_label(&self) -> String {
+        match &self.commit {
+            Some(_) => format!("commit {}", self.short()),
+            None => "no git commit".into(),
+        }
+    }
 }
 
 /// The commit, dirty flag and branch of the tree at `root`.
@@ -50,4 +60,30 @@ pub fn git_info(root: &Path) -> GitInfo {
 /// The first 10 hex digits of a commit: enough to name it in a report.
 pub fn short_hash(commit: &str) -> &str {
     &commit[..commit.len().min(10)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_without_a_commit_is_named_once() {
+        let none = GitInfo::default();
+        assert_eq!(none.commit_label(), "no git commit");
+        let dirty = GitInfo {
+            commit: Some("1a2b3c4d5e6f7a8b".into()),
+            dirty: true,
+            branch: None,
+        };
+        assert_eq!(dirty.commit_label(), "commit 1a2b3c4d5e-dirty");
+    }
+
+    #[test]
+    fn outside_a_repository_there_is_no_commit() {
+        let outside = std::env::temp_dir().join(format!("xtask-no-git-{}", std::process::id()));
+        std::fs::create_dir_all(&outside).unwrap();
+        let info = git_info(&outside);
+        std::fs::remove_dir_all(&outside).unwrap();
+        assert_eq!(info.commit_label(), "no git commit");
+    }
 }

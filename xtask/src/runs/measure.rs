@@ -111,6 +111,56 @@ impl std::fmt::Display for RunFailure {
 
 impl std::error::Error for RunFailure {}
 
+/// A profiler (perf record, heaptrack, valgrind) killed by a signal that the
+/// xtask did not send (the OOM killer, a `kill -9`): its death, not the
+/// workload's, and the profile is lost with it.
+#[derive(Debug)]
+pub struct ProfilerKilled {
+    pub profiler: String,
+    pub signal: i32,
+    pub command: String,
+    pub tail: String,
+}
+
+impl std::fmt::Display for ProfilerKilled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} was killed by {} (not sent by the xtask): the profiler died, not the \
+             workload, and its data is lost\n  command: {}\n{}",
+            self.profiler,
+            process::signal_name(self.signal),
+            self.command,
+            self.tail
+        )
+    }
+}
+
+impl std::error::Error for ProfilerKilled {}
+
+/// The profiler's own death, when `outcome` (of the profiler process) is a
+/// death by a signal that no one in the xtask sent: not a stop, a timeout
+/// or an interrupt, and not the workload's own fatal signal passed on
+/// (`passed_on`: perf record and valgrind end with their workload's signal,
+/// and say so first).
+pub fn profiler_killed(
+    profiler: &str,
+    command: &str,
+    outcome: &Outcome,
+    passed_on: bool,
+) -> Option<ProfilerKilled> {
+    let signal = outcome.status.signal()?;
+    if outcome.stopped.is_some() || outcome.timed_out || process::interrupted() || passed_on {
+        return None;
+    }
+    Some(ProfilerKilled {
+        profiler: profiler.to_string(),
+        signal,
+        command: command.to_string(),
+        tail: outcome.tail(),
+    })
+}
+
 /// Runs a workload once and turns its outcome into a sample. A run whose
 /// output lacks a required metric fails like one that exits non-zero: a
 /// result without the metric would let a comparison pass without it.

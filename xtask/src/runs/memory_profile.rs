@@ -139,19 +139,85 @@ fn string_args(prepared: &Prepared) -> Vec<String> {
         .collect()
 }
 
+/// The profiler process that a profiled run starts (the workload runs
+/// under it): how its own death is told from the workload's, and what it
+/// leaves behind when it is killed.
+struct Wrapper<'a> {
+    /// How messages name it.
+    name: &'static str,
+    /// Whether its death by a signal is its workload's fatal signal, passed
+    /// on. The heaptrack script never passes one on (it exits 128+N).
+    passed_on: Box<dyn Fn(&process::Outcome) -> bool + 'a>,
+    /// Removes what it leaves behind when killed, given its pid.
+    leftovers: fn(i32),
+}
+
+/// What valgrind prints when its guest dies of a catchable signal, before
+/// it ends with that signal.
+const VALGRIND_GUEST_SIGNAL: &str = "Process terminating with default action of signal";
+
+fn heaptrack_wrapper() -> Wrapper<'static> {
+    Wrapper {
+        name: "heaptrack",
+        passed_on: Box::new(|_| false),
+        leftovers: heaptrack::remove_fifo,
+    }
+}
+
+/// valgrind ends with its guest's fatal signal after finishing its work:
+/// it says so for a catchable signal, and for any signal (a guest's
+/// `kill -9 $$` too) its tool's report, written at the end, is complete
+/// (`report` ends with `complete`). Killed itself, it writes neither.
+fn valgrind_wrapper<'a>(report: &'a Path, complete: &'static str) -> Wrapper<'a> {
+    Wrapper {
+        name: "valgrind",
+        passed_on: Box::new(move |outcome| {
+            outcome
+                .watched
+                .iter()
+                .any(|line| line.contains(VALGRIND_GUEST_SIGNAL))
+                || std::fs::read_to_string(report)
+                    .is_ok_and(|text| !text.is_empty() && text.trim_end().ends_with(complete))
+        }),
+        leftovers: |_| {},
+    }
+}
+
+/// xctrace's death cannot be told from its workload's here: reported as the
+/// workload's, as before.
+fn xctrace_wrapper() -> Wrapper<'static> {
+    Wrapper {
+        name: "xctrace",
+        passed_on: Box::new(|_| true),
+        leftovers: |_| {},
+    }
+}
+
 /// Runs a profiled workload; a failure says plainly what it costs, when
 /// `consequence` finds that it cost something (a workload that merely exits
-/// 3 has not lost the profiler's data, and is not told it has).
+/// 3 has not lost the profiler's data, and is not told it has), and names
+/// the profiler when it was the profiler that was killed.
 fn run_profiled(
-    spec: Spec,
+    mut spec: Spec,
+    wrapper: &Wrapper<'_>,
     what: &str,
     consequence: &dyn Fn(&process::Outcome) -> Option<String>,
 ) -> anyhow::Result<process::Outcome> {
     let command = spec.display();
     let timeout = spec.timeout;
+    spec.watch.push(VALGRIND_GUEST_SIGNAL.into());
     let spinner = Progress::spinner(what);
-    let outcome = process::run(spec)?;
+    let running = process::start(spec)?;
+    let pid = running.pid;
+    let outcome = running.wait();
+    (wrapper.leftovers)(pid);
     spinner.finish();
+    let passed_on = (wrapper.passed_on)(&outcome);
+    if let Some(killed) =
+        crate::runs::measure::profiler_killed(wrapper.name, &command, &outcome, passed_on)
+    {
+        return Err(killed.into());
+    }
     if !outcome.success() {
         let what = match consequence(&outcome) {
             Some(consequence) => format!("{} ({consequence})", outcome.describe(timeout)),
@@ -198,7 +264,8 @@ fn with_heaptrack(
         .push("heaptrack output will be written to".into());
     spec.watch
         .extend(heaptrack::DATA_LOSS_MARKERS.iter().map(|m| m.to_string()));
-    let outcome = run_profiled(spec, &format!("heaptrack {}", prepared.name), &|outcome| {
+    let what = format!("heaptrack {}", prepared.name);
+    let outcome = run_profiled(spec, &heaptrack_wrapper(), &what, &|outcome| {
         heaptrack::data_loss(&outcome.watched)
             .map(|line| format!("heaptrack lost data: it said \"{line}\""))
     })?;
@@ -259,6 +326,7 @@ fn with_massif(
     );
     let outcome = run_profiled(
         spec,
+        &valgrind_wrapper(&out, ""),
         &format!("massif {}", prepared.name),
         &when_killed("massif writes nothing for a killed run"),
     )?;
@@ -314,6 +382,7 @@ fn with_instruments(
             instruments::xctrace_allocations_command(&trace, &prepared.program, &args),
             Profiler::Instruments,
         ),
+        &xctrace_wrapper(),
         "xctrace Allocations",
         &|_| Some("the trace is incomplete".into()),
     )?;
@@ -381,7 +450,7 @@ pub fn profile_service(
     use crate::runs::service;
     use std::time::Instant;
     eprintln!(
-        "{}: running the server {} under it ({} slower than a bare run), then the load",
+        "{}: running the server `{}` under it ({} slower than a bare run), then the load",
         profiler.name(),
         server.name,
         profiler.slowdown()
@@ -438,7 +507,11 @@ pub fn profile_service(
     }
     let server_died = !running.is_running();
     let stopped_at_s = since_start();
+    let server_pid = running.pid;
     let outcome = running.stop(server.stop_signal, service::STOP_GRACE);
+    if profiler == Profiler::Heaptrack {
+        heaptrack::remove_fifo(server_pid);
+    }
     let (sample, _) = match loaded {
         Ok(done) => done,
         Err(error) if server_died => bail!(
@@ -561,6 +634,7 @@ pub fn leak_check(
     );
     run_profiled(
         spec,
+        &valgrind_wrapper(&xml, "</valgrindoutput>"),
         &format!("memcheck {}", prepared.name),
         &when_killed("memcheck reports nothing for a killed run"),
     )?;

@@ -1163,8 +1163,9 @@ const INTERRUPT_WATCHDOG: Duration = Duration::from_secs(10);
 /// Installs the handling of SIGINT, SIGTERM and SIGHUP, all alike: every
 /// descendant is stopped (SIGTERM, then SIGKILL), the task notices (its
 /// children die, no new one starts, no result is committed), and the xtask
-/// prints the interrupted line once and exits 130. Results being written
-/// stay under their temporary names, which `cleanup` removes.
+/// prints the interrupted line once and exits 130. A result being written
+/// is removed (`results::Pending`); should the xtask die first, it stays
+/// under its temporary name, which `cleanup` removes.
 ///
 /// A self-pipe, not a blocked signal mask and `sigwait`: a mask is inherited
 /// by every child (perf would ignore the SIGINT that makes it write its

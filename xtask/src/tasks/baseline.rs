@@ -209,7 +209,7 @@ fn record_one(
             workload_name,
             markdown::format_params(&workload.used_params(&planned.values))
         );
-        let subtitle = format!("commit {} · {}", git.short(), planned.name);
+        let subtitle = format!("{} · {}", git.commit_label(), planned.name);
         let measured = run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes)
             .and_then(|mut scale| {
                 if let Some(profile) = &mut scale.cpu_profile {
@@ -513,8 +513,8 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
         |(mut profile, process)| {
             let title = format!("PID {pid}: {}", process.command_line.join(" "));
             let subtitle = format!(
-                "commit {} · {:.1} s of a running process",
-                git.short(),
+                "{} · {:.1} s of a running process",
+                git.commit_label(),
                 process.seconds
             );
             flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;

@@ -12,7 +12,9 @@
 //! - of each kind (results, comparisons, failed runs) the newest N are kept;
 //!   an older one goes only when it is also older than `--older-than`, if given;
 //! - a `.tmp-*` directory goes when the process that was writing it (the pid
-//!   after its last `-`) is gone, or it has not changed for an hour.
+//!   after its last `-`) is gone, or it has not changed for an hour; so does
+//!   the `.NAME.PID.tmp` file of an atomic write (pins.json, index.html)
+//!   whose process is gone.
 
 use crate::reports::markdown::format_bytes;
 use crate::reports::stdout::outln;
@@ -277,10 +279,15 @@ pub fn execute(decisions: &[Decision], dry_run: bool) -> (Outcome, Vec<String>) 
             }
             Action::Remove => {
                 // Look again right before removing: the entry must still be a
-                // real directory (not swapped for a symlink meanwhile).
-                let still_dir = std::fs::symlink_metadata(&d.path)
-                    .is_ok_and(|m| m.is_dir() && !m.file_type().is_symlink());
-                if !still_dir {
+                // real directory (not swapped for a symlink meanwhile), or
+                // the regular file of an atomic write of ours.
+                let meta = std::fs::symlink_metadata(&d.path).ok();
+                let still_dir = meta
+                    .as_ref()
+                    .is_some_and(|m| m.is_dir() && !m.file_type().is_symlink());
+                let own_file = meta.as_ref().is_some_and(|m| m.is_file())
+                    && crate::results::atomic_temporary_pid(&d.name).is_some();
+                if !still_dir && !own_file {
                     lines.push(format!(
                         "{:<12} {}  — changed since it was examined",
                         "left alone", d.name
@@ -302,7 +309,12 @@ pub fn execute(decisions: &[Decision], dry_run: bool) -> (Outcome, Vec<String>) 
                 }
                 // remove_dir_all removes symlinks inside as links, never
                 // what they point to.
-                match std::fs::remove_dir_all(&d.path) {
+                let removed = if own_file {
+                    std::fs::remove_file(&d.path)
+                } else {
+                    std::fs::remove_dir_all(&d.path)
+                };
+                match removed {
                     Ok(()) => {
                         lines.push(format!(
                             "{:<12} {}  ({}) — {}",
@@ -550,6 +562,46 @@ mod tests {
             before.iter().filter(|p| p.starts_with(&outside)).count()
         );
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn temporary_files_of_dead_atomic_writes_are_removed() {
+        let results = synthetic::temp_dir("cleanup-atomic");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let dead_pins = format!(".pins.json.{dead}.tmp");
+        let dead_page = format!(".index.html.{dead}.tmp");
+        let live_page = format!(".index.html.{}.tmp", std::process::id());
+        for name in [
+            &dead_pins,
+            &dead_page,
+            &live_page,
+            &".notes.tmp".to_string(),
+        ] {
+            std::fs::write(results.join(name), "partial").unwrap();
+        }
+        // A directory that only looks like such a file is not one.
+        let dir_named_like_one = format!(".x.{dead}.tmp");
+        std::fs::create_dir_all(results.join(&dir_named_like_one)).unwrap();
+        let items = inventory::scan(&results).unwrap();
+        let decisions = plan(&items, &Pins::default(), 5, None, SystemTime::now());
+        assert_eq!(action_of(&decisions, &dead_pins), &Action::Remove);
+        assert_eq!(action_of(&decisions, &dead_page), &Action::Remove);
+        assert_eq!(action_of(&decisions, &live_page), &Action::Keep);
+        assert_eq!(action_of(&decisions, ".notes.tmp"), &Action::LeaveAlone);
+        assert_eq!(
+            action_of(&decisions, &dir_named_like_one),
+            &Action::LeaveAlone
+        );
+        let (outcome, lines) = execute(&decisions, false);
+        assert_eq!((outcome.removed, outcome.failures), (2, 0), "{lines:?}");
+        assert!(!results.join(&dead_pins).exists());
+        assert!(!results.join(&dead_page).exists());
+        for kept in [&live_page, &".notes.tmp".to_string(), &dir_named_like_one] {
+            assert!(results.join(kept).exists(), "{kept} was removed");
+        }
+        std::fs::remove_dir_all(&results).unwrap();
     }
 
     #[test]

@@ -156,7 +156,12 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         Format::Terminal => {
             out!(
                 "{}",
-                report::render_terminal(&report, Some(&shown_dir), use_colour())
+                report::render_terminal(
+                    &report,
+                    Some(&shown_dir),
+                    use_colour(),
+                    args.fail_on_regression
+                )
             );
             outln!("report: {}", dir.join(MARKDOWN_FILE).display());
         }

@@ -121,7 +121,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let shown = workload.used_params(&values);
     let options = sampling_options(config, args, &tools)?;
     let title = format!("{name} {}", markdown::format_params(&shown));
-    let subtitle = format!("commit {}", git.short());
+    let subtitle = git.commit_label();
     let pending = Store::new(config.results_dir()).begin(&label)?;
     let profiled =
         cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|mut p| {
@@ -193,7 +193,7 @@ fn profile_service(
             .unwrap_or_default(),
         markdown::format_params(&shown)
     );
-    let subtitle = format!("commit {} · the server under its load", git.short());
+    let subtitle = format!("{} · the server under its load", git.commit_label());
     let pending = Store::new(config.results_dir()).begin(label)?;
     let measured = (|| -> anyhow::Result<_> {
         let running = service::start_server(&server, &ready)?;

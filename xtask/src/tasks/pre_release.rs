@@ -133,7 +133,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
                         report::render_terminal(
                             &report,
                             Some(&compare_dir.display().to_string()),
-                            false
+                            false,
+                            true
                         )
                     );
                     regression = !report.gate.passed;

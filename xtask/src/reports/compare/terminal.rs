@@ -56,8 +56,15 @@ impl Style {
     }
 }
 
-/// The report for a terminal (ANSI colour when `colour`).
-pub fn render_terminal(report: &CompareReport, dir: Option<&str>, colour: bool) -> String {
+/// The report for a terminal (ANSI colour when `colour`). `enforced`: the
+/// gate sets the exit status (`--fail-on-regression`, pre-release); when it
+/// does not, a failed gate is told as advice, not as a failure.
+pub fn render_terminal(
+    report: &CompareReport,
+    dir: Option<&str>,
+    colour: bool,
+    enforced: bool,
+) -> String {
     let s = Style::new(colour);
     let mut out = String::new();
     let _ = writeln!(
@@ -138,11 +145,11 @@ pub fn render_terminal(report: &CompareReport, dir: Option<&str>, colour: bool) 
         }
     }
     out.push('\n');
-    out.push_str(&gate_line(report, &s));
+    out.push_str(&gate_line(report, &s, enforced));
     out
 }
 
-fn gate_line(report: &CompareReport, s: &Style) -> String {
+fn gate_line(report: &CompareReport, s: &Style, enforced: bool) -> String {
     let counter = match report.gate.counter {
         Counter::Time => "timings and metrics",
         Counter::Instructions => "exact counts",
@@ -156,13 +163,22 @@ fn gate_line(report: &CompareReport, s: &Style) -> String {
         )
     } else {
         let list: Vec<String> = report.gate.failures.iter().map(failure_text).collect();
-        format!(
-            "{}{}gate: FAIL{} — {}\n",
-            s.bold,
-            s.red,
-            s.reset,
-            list.join("; ")
-        )
+        if enforced {
+            format!(
+                "{}{}gate: FAIL{} — {}\n",
+                s.bold,
+                s.red,
+                s.reset,
+                list.join("; ")
+            )
+        } else {
+            format!(
+                "{}gate: would fail{} (run with --fail-on-regression to enforce) — {}\n",
+                s.yellow,
+                s.reset,
+                list.join("; ")
+            )
+        }
     }
 }
 
@@ -176,12 +192,21 @@ mod tests {
         let a = scale(&WALL, &RPS, "0");
         let b = scale(&slower(&WALL, 2.5), &slower(&RPS, 0.4), "5");
         let report = report_of(&a, &b, Counter::Time);
-        let plain = render_terminal(&report, Some("results/compare-a-vs-b"), false);
+        let plain = render_terminal(&report, Some("results/compare-a-vs-b"), false, true);
         assert!(!plain.contains('\x1b'), "{plain}");
         assert!(
             plain.contains("gate: FAIL — wall_s +150.4 % (limit 5 %)"),
             "{plain}"
         );
+        // Without --fail-on-regression the exit status is 0: no "FAIL".
+        let advisory = render_terminal(&report, None, false, false);
+        assert!(
+            advisory.contains(
+                "gate: would fail (run with --fail-on-regression to enforce) — wall_s +150.4 %"
+            ),
+            "{advisory}"
+        );
+        assert!(!advisory.contains("FAIL"), "{advisory}");
         let lines: Vec<&str> = plain
             .lines()
             .filter(|l| {
@@ -197,7 +222,7 @@ mod tests {
         let header_end = column_end(lines[0], "change");
         let value_end = column_end(lines[1], "+150.4 %");
         assert_eq!(header_end, value_end, "{plain}");
-        let coloured = render_terminal(&report, None, true);
+        let coloured = render_terminal(&report, None, true, true);
         assert!(coloured.contains("\x1b[31mregressed"), "{coloured}");
         assert!(coloured.contains("\x1b[0m"));
     }

@@ -2,7 +2,7 @@
 //! concurrent pipeline, with a spool (memory, then a file) between them.
 
 use super::{finish_profile, perf_settings, CpuProfile, Options, FOLDED, PERF_DATA};
-use crate::runs::measure::RunFailure;
+use crate::runs::measure::{self, RunFailure};
 use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
@@ -144,6 +144,16 @@ pub(super) fn profile_with_perf(
             }
         );
     }
+    // perf record ends with its workload's fatal signal, after its closing
+    // "[ perf record: Captured and wrote ...]": without that line the
+    // signal was perf's own.
+    let finished = recorded
+        .watched
+        .iter()
+        .any(|line| line.contains(RECORD_FINISHED));
+    if let Some(killed) = measure::profiler_killed("perf record", &command, &recorded, finished) {
+        return Err(killed.into());
+    }
     if !recorded.success() {
         return Err(RunFailure {
             command,
@@ -192,6 +202,10 @@ pub(super) fn profile_with_perf(
     let profile = super::annotate::add_to(profile, dir, folded, options.annotate);
     Ok(super::with_off_cpu(profile, off_cpu))
 }
+
+/// What perf record prints once it has written its data, before it ends
+/// (with its workload's fatal signal, if the workload died of one).
+const RECORD_FINISHED: &str = "[ perf record: Captured and wrote";
 
 /// Why perf's stream did not reach perf.data: reading the stream, or writing
 /// the file (a full disk), which the user must hear about as such.

@@ -50,6 +50,24 @@ pub fn record_command(
     argv
 }
 
+/// The FIFO through which the heaptrack script (process `pid`) receives
+/// its data: it makes `/tmp/heaptrack_fifo$$` (always /tmp, whatever
+/// TMPDIR says) and removes it in its exit trap, which a SIGKILL skips.
+pub fn fifo_of(pid: i32) -> PathBuf {
+    PathBuf::from(format!("/tmp/heaptrack_fifo{pid}"))
+}
+
+/// Removes the FIFO of the heaptrack run that was process `pid`, when it
+/// is still there (heaptrack was killed). Only a FIFO: a file of that name
+/// is not heaptrack's.
+pub fn remove_fifo(pid: i32) {
+    use std::os::unix::fs::FileTypeExt as _;
+    let fifo = fifo_of(pid);
+    if std::fs::symlink_metadata(&fifo).is_ok_and(|m| m.file_type().is_fifo()) {
+        let _ = std::fs::remove_file(&fifo);
+    }
+}
+
 /// The data file heaptrack actually wrote for `output_base`: the base with
 /// `.zst`, `.gz`, `.raw.zst` or `.raw.gz` appended (the newest if several).
 pub fn find_output(output_base: &Path) -> Option<PathBuf> {
