@@ -1611,7 +1611,9 @@ mod tests {
         spec.watch = vec!["listening".into()];
         let running = start(spec).unwrap();
         assert!(running.wait_for_line("listening", Duration::from_secs(10)));
-        let outcome = running.stop(libc::SIGINT, Duration::from_secs(2));
+        // A long grace: under heavy load the shell may take seconds to run
+        // its trap, and the stop returns as soon as it has.
+        let outcome = running.stop(libc::SIGINT, Duration::from_secs(10));
         assert!(outcome.success(), "a child stopped on purpose succeeded");
         assert_eq!(outcome.stopped_with().as_deref(), Some("SIGINT"));
         assert!(!outcome.timed_out);
@@ -1630,7 +1632,7 @@ mod tests {
         // The shell's trap prints the metric when the stop signal arrives.
         let mut spec = sh("trap 'echo METRICS loops=$n; exit 0' INT; n=0; while :; do n=$((n+1)); sleep 0.01; done");
         spec.watch = vec!["METRICS".into()];
-        spec.run_for = run_for(0.4, 2000);
+        spec.run_for = run_for(0.4, 10_000);
         let started = Instant::now();
         let outcome = run(spec).unwrap();
         assert!(outcome.success(), "{}", outcome.describe(None));
@@ -1640,7 +1642,7 @@ mod tests {
             "{:?}",
             outcome.wall
         );
-        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(outcome.watched.len(), 1, "{:?}", outcome.watched);
         assert!(outcome.watched[0].starts_with("METRICS loops="));
         assert!(outcome
