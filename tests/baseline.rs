@@ -390,7 +390,8 @@ fn flamegraph_task_writes_the_svg_where_asked() {
 fn a_bad_label_is_refused_before_anything_runs() {
     let sandbox = Sandbox::new("label", "");
     let output = sandbox.xtask(&["profile-baseline", "--label", "../escape"]);
-    assert_eq!(output.status.code(), Some(1));
+    // A bad flag value is a usage error, refused while the flags are read.
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output).contains("invalid label `../escape`"),
         "{}",

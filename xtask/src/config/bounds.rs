@@ -21,6 +21,13 @@ pub const RUNS: Bound = Bound {
     min: 1,
     max: 10_000,
 };
+/// `profile-compare --runs`: 0 is allowed there, for exact instruction
+/// counts alone (`--counter instructions`).
+pub const SIDE_RUNS: Bound = Bound {
+    what: "measured runs a side",
+    min: 0,
+    max: RUNS.max,
+};
 pub const WARMUP: Bound = Bound {
     what: "warm-up runs",
     min: 0,
@@ -121,6 +128,12 @@ impl Bound {
 /// `--runs N`: as `defaults.runs`.
 pub fn runs(text: &str) -> Result<u32, String> {
     RUNS.parse(text)
+}
+
+/// `profile-compare --runs N`: as `defaults.runs`, or 0 with `--counter
+/// instructions`.
+pub fn side_runs(text: &str) -> Result<u32, String> {
+    SIDE_RUNS.parse(text)
 }
 
 /// `--warmup N`: as `defaults.warmup`.

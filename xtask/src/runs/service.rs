@@ -1,5 +1,5 @@
-//! Server workloads (seeds 000 and 002): start the server, wait until it is
-//! ready, run the load scenario against it, stop it gracefully.
+//! Server workloads: start the server, wait until it is ready, run the load
+//! scenario against it, stop it gracefully.
 
 use crate::config::Ready;
 use crate::runs::process::{self, Outcome, Running, Spec};
@@ -119,6 +119,36 @@ pub fn start_server_spec(mut spec: Spec, ready: &Readiness) -> anyhow::Result<Ru
 /// SIGKILL, each after the grace period.
 pub fn stop_server(running: Running, server: &Prepared) -> Outcome {
     running.stop(server.stop_signal, STOP_GRACE)
+}
+
+/// Runs `work` (the load, timed or sampled) against the server, started and
+/// ready, then stops the server. A server that died meanwhile shows up in
+/// `work` as the load's own error (a reset connection): its end is named
+/// first, the load's error after it.
+pub fn under_load<T>(
+    server: &Prepared,
+    ready: &Readiness,
+    work: impl FnOnce(&Running) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let running = start_server(server, ready)?;
+    let done = work(&running);
+    let died = !running.is_running();
+    let outcome = stop_server(running, server);
+    let done = match done {
+        Err(load_error) if died => bail!(
+            "the server exited during the load: {}\n{}\n  the load then failed: {load_error:#}",
+            outcome.describe(None),
+            outcome.tail()
+        ),
+        done => done?,
+    };
+    if outcome.stopped.as_ref().is_some_and(|sent| sent.len() > 1) {
+        eprintln!(
+            "warning: the server ignored its stop signal and was stopped with {}",
+            outcome.stopped_with().unwrap_or_default()
+        );
+    }
+    Ok(done)
 }
 
 fn wait_for_port(port: u16, deadline: Instant, server: &Running) -> bool {

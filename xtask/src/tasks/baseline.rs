@@ -9,13 +9,14 @@ use crate::reports::markdown;
 use crate::reports::stdout::{out, outln};
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
-use crate::runs::cpu_profile;
-use crate::runs::git::git_info;
+use crate::runs::cpu_profile::{self, AttachedProcess};
+use crate::runs::git::{git_info, GitInfo};
 use crate::runs::measure;
 use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
+use crate::tasks::profile_flow::ProfileFlow;
 use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
 use std::collections::BTreeMap;
@@ -147,22 +148,7 @@ fn record_one(
     }
     let store = Store::new(config.results_dir());
     let git = git_info(&config.root);
-    let memory = if args.memory || config.defaults.memory {
-        Some(memory_profile::choose(config.defaults.memory_tool, &tools)?)
-    } else {
-        None
-    };
-    let plan_options = ScaleOptions {
-        runs: match args.runs {
-            Some(0) => anyhow::bail!("--runs must be at least 1"),
-            runs => runs.unwrap_or(config.defaults.runs),
-        },
-        warmup: args.warmup.unwrap_or(config.defaults.warmup),
-        profile: !args.no_profile,
-        memory,
-        counters: config.defaults.counters && !args.no_counters,
-    };
-
+    let plan_options = scale_options(config, args, &tools)?;
     let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
     // Build before anything is written: a build failure leaves no trace.
     let first = prepare_all(
@@ -203,47 +189,17 @@ fn record_one(
         if several {
             eprintln!("== scale {} ==", planned.name);
         }
-        let options = sampling_options(config, args, &tools)?;
-        let title = format!(
-            "{} {}",
+        let context = ScaleContext {
+            config,
+            args,
+            tools: &tools,
+            git: &git,
             workload_name,
-            markdown::format_params(&workload.used_params(&planned.values))
-        );
-        let subtitle = format!("{} · {}", git.commit_label(), planned.name);
-        let measured = run_scale(&prepared, &tools, &options, &dir, &plan_options, &mut notes)
-            .and_then(|mut scale| {
-                if let Some(profile) = &mut scale.cpu_profile {
-                    flamegraph::write_cpu_files(&dir, &title, &subtitle)?;
-                    flamegraph::write_offcpu_svg(&dir, &title, &subtitle)?;
-                    if load.is_none() {
-                        let extras =
-                            cpu_profile::profile_extras(&prepared.main, &tools, &options, &dir)?;
-                        flamegraph::write_extra_files(&dir, &extras, &title, &subtitle)?;
-                        extras.add_to(&mut profile.files, &mut profile.notes);
-                    } else if !options.events.is_empty() {
-                        // A server runs only under its load: alone it would
-                        // run until its timeout.
-                        profile.notes.push(format!(
-                            "`events` ({}) are sampled for programs that end by themselves, not for a server",
-                            options.events.join(", ")
-                        ));
-                    }
-                    cpu_profile::settle_perf_data(
-                        &options,
-                        &dir,
-                        &mut profile.files,
-                        &mut profile.perf_data,
-                    )?;
-                }
-                if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
-                    flamegraph::write_memory_svg(&dir, &title, profiler.name())?;
-                }
-                Ok(scale)
-            });
-        let scale = match measured {
+            workload,
+            options: &plan_options,
+        };
+        let scale = match measure_scale(&context, planned, &prepared, &dir, &mut notes) {
             Ok(mut scale) => {
-                scale.scale = planned.name.clone();
-                scale.params = workload.used_params(&planned.values);
                 scale.scenario = scenario.clone();
                 scale
             }
@@ -262,6 +218,68 @@ fn record_one(
     let dir = publish(pending, &record, &tools, &notes)?;
     print_summary(&record, &dir, &notes);
     Ok(dir)
+}
+
+/// How every scale of a result is measured, from the flags and the config.
+fn scale_options(config: &Config, args: &Args, tools: &Toolbox) -> anyhow::Result<ScaleOptions> {
+    let memory = match args.memory || config.defaults.memory {
+        true => Some(memory_profile::choose(config.defaults.memory_tool, tools)?),
+        false => None,
+    };
+    Ok(ScaleOptions {
+        runs: args.runs.unwrap_or(config.defaults.runs),
+        warmup: args.warmup.unwrap_or(config.defaults.warmup),
+        profile: !args.no_profile,
+        memory,
+        counters: config.defaults.counters && !args.no_counters,
+    })
+}
+
+/// What the scales of one result share.
+struct ScaleContext<'a> {
+    config: &'a Config,
+    args: &'a Args,
+    tools: &'a Toolbox,
+    git: &'a GitInfo,
+    workload_name: &'a str,
+    workload: &'a Workload,
+    options: &'a ScaleOptions,
+}
+
+/// One scale of a result, measured into `dir`, its flamegraphs titled by
+/// the workload and the scale's parameters.
+fn measure_scale(
+    context: &ScaleContext,
+    planned: &Planned,
+    prepared: &PreparedWorkload,
+    dir: &Path,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<ScaleRecord> {
+    let ScaleContext {
+        config,
+        args,
+        tools,
+        git,
+        workload_name,
+        workload,
+        options: plan_options,
+    } = *context;
+    let options = sampling_options(config, args, tools)?;
+    let params = workload.used_params(&planned.values);
+    let title = format!("{workload_name} {}", markdown::format_params(&params));
+    let subtitle = format!("{} · {}", git.commit_label(), planned.name);
+    let flow = ProfileFlow {
+        tools,
+        options: &options,
+        dir,
+    };
+    let mut scale = run_scale(prepared, &flow, (&title, &subtitle), plan_options, notes)?;
+    if let Some(profiler) = plan_options.memory.filter(|_| scale.memory.is_some()) {
+        flamegraph::write_memory_svg(dir, &title, profiler.name())?;
+    }
+    scale.scale = planned.name.clone();
+    scale.params = params;
+    Ok(scale)
 }
 
 fn plan_scales(
@@ -328,14 +346,16 @@ struct ScaleOptions {
     counters: bool,
 }
 
+/// One scale: the timed runs, then the CPU profile (titled `titles`) and
+/// the memory profile as asked.
 fn run_scale(
     prepared: &PreparedWorkload,
-    tools: &Toolbox,
-    options: &cpu_profile::Options,
-    dir: &Path,
+    flow: &ProfileFlow,
+    titles: (&str, &str),
     scale: &ScaleOptions,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
+    let tools = flow.tools;
     let sampler_ready = tools.cpu_sampler().is_some();
     if scale.profile && !sampler_ready {
         notes.push(tools.sampler_missing_note());
@@ -343,15 +363,14 @@ fn run_scale(
     let profile = scale.profile && sampler_ready;
     let (runs, warmup) = (scale.runs, scale.warmup);
     if let Some((load, ready)) = &prepared.service {
+        let server = &prepared.main;
         let mut record = run_service_scale(
-            &prepared.main,
+            server,
             load,
             ready,
-            tools,
-            options,
-            dir,
-            runs,
-            warmup,
+            flow,
+            titles,
+            (runs, warmup),
             profile,
             notes,
         )?;
@@ -359,13 +378,7 @@ fn run_scale(
             // After the timed runs and the CPU profile: the server, started
             // afresh under the heap profiler, is loaded once more.
             let measured = memory_profile::profile_service(
-                &prepared.main,
-                load,
-                ready,
-                tools,
-                profiler,
-                dir,
-                10,
+                server, load, ready, tools, profiler, flow.dir, 10,
             )?;
             let mut memory = crate::results::record::MemoryRecord::from(&measured.report);
             memory.under_load = measured.under_load.as_ref().map(Into::into);
@@ -387,13 +400,14 @@ fn run_scale(
     notes.extend(measure::counter_notes(&samples));
     notes.extend(measure::metric_warnings(&samples));
     notes.extend(measure::noise_warnings(&summaries));
-    let cpu = if profile {
-        Some(cpu_profile::profile(main, tools, options, dir)?)
-    } else {
-        None
+    let cpu = match profile {
+        true => Some(flow.program(main, titles.0, titles.1)?),
+        false => None,
     };
     let memory = match scale.memory {
-        Some(profiler) => Some(memory_profile::profile(main, tools, profiler, dir, 10)?),
+        Some(profiler) => Some(memory_profile::profile(
+            main, tools, profiler, flow.dir, 10,
+        )?),
         None => None,
     };
     Ok(ScaleRecord {
@@ -410,51 +424,20 @@ fn run_service_scale(
     server: &Prepared,
     load: &Prepared,
     ready: &Readiness,
-    tools: &Toolbox,
-    options: &cpu_profile::Options,
-    dir: &Path,
-    runs: u32,
-    warmup: u32,
+    flow: &ProfileFlow,
+    (title, subtitle): (&str, &str),
+    (runs, warmup): (u32, u32),
     profile: bool,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
-    let running = service::start_server(server, ready)?;
-    let measured = (|| -> anyhow::Result<_> {
+    let (samples, cpu) = service::under_load(server, ready, |running| {
         let samples = measure::timed_runs(load, warmup, runs)?;
-        let cpu = if profile {
-            let perf = cpu_profile::attach(tools, options, dir, running.pid)?;
-            let during = measure::run_once(load);
-            let cpu = cpu_profile::finish_attached(perf, tools, dir)?;
-            let (sample, _) = during?;
-            Some((cpu, sample))
-        } else {
-            None
+        let cpu = match profile {
+            true => Some(flow.server_under_load(running.pid, load, title, subtitle)?),
+            false => None,
         };
         Ok((samples, cpu))
-    })();
-    // A server that died mid-load shows up as the load's own error (a reset
-    // connection): name the server's end first, the load's as its result.
-    let server_died = !running.is_running();
-    let server_outcome = service::stop_server(running, server);
-    let (samples, cpu) = match measured {
-        Ok(measured) => measured,
-        Err(load_error) if server_died => anyhow::bail!(
-            "the server exited during the load: {}\n{}\n  the load then failed: {load_error:#}",
-            server_outcome.describe(None),
-            server_outcome.tail()
-        ),
-        Err(error) => return Err(error),
-    };
-    if server_outcome
-        .stopped
-        .as_ref()
-        .is_some_and(|sent| sent.len() > 1)
-    {
-        eprintln!(
-            "warning: the server ignored its stop signal and was stopped with {}",
-            server_outcome.stopped_with().unwrap_or_default()
-        );
-    }
+    })?;
     let summaries = measure::summarize(&samples, load);
     notes.extend(measure::metric_warnings(&samples));
     let (cpu_profile, load_record) = match cpu {
@@ -509,26 +492,22 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
     let options = sampling_options(config, args, &tools)?;
     let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
-    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
-        |(mut profile, process)| {
-            let title = format!("PID {pid}: {}", process.command_line.join(" "));
-            let subtitle = format!(
+    let flow = ProfileFlow {
+        tools: &tools,
+        options: &options,
+        dir: &pending.dir,
+    };
+    let titles = |process: &AttachedProcess| {
+        (
+            format!("PID {pid}: {}", process.command_line.join(" ")),
+            format!(
                 "{} · {:.1} s of a running process",
                 git.commit_label(),
                 process.seconds
-            );
-            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
-            flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
-            cpu_profile::settle_perf_data(
-                &options,
-                &pending.dir,
-                &mut profile.files,
-                &mut profile.perf_data,
-            )?;
-            Ok((profile, process))
-        },
-    );
-    let (profile, process) = match profiled {
+            ),
+        )
+    };
+    let (profile, process) = match flow.process(pid, run_for, titles) {
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),
     };

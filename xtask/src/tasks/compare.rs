@@ -75,8 +75,9 @@ pub struct Args {
     /// With --rev/--side: the workload of a side that names none [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
-    /// With --rev/--side: measured runs per side [default: defaults.runs].
-    #[arg(long, value_parser = crate::config::bounds::runs)]
+    /// With --rev/--side: measured runs per side [default: defaults.runs];
+    /// 0 with --counter instructions counts alone.
+    #[arg(long, value_parser = crate::config::bounds::side_runs)]
     pub runs: Option<u32>,
     /// With --rev/--side: unmeasured runs per side before them [default: defaults.warmup].
     #[arg(long, value_parser = crate::config::bounds::warmup)]

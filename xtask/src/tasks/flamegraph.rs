@@ -2,16 +2,16 @@
 //! same engine as profile-baseline (one profiled run, no timed runs).
 
 use crate::config::CallGraph;
+use crate::reports::markdown;
 use crate::reports::stdout::outln;
-use crate::reports::{flamegraph, markdown};
 use crate::results::record::{CpuProfile as CpuProfileRecord, LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
-use crate::runs::cpu_profile::{self, SVG};
+use crate::runs::cpu_profile::{self, AttachedProcess, SVG};
 use crate::runs::git::git_info;
-use crate::runs::measure;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload;
 use crate::tasks::invocation::Invocation;
+use crate::tasks::profile_flow::ProfileFlow;
 use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
 use anyhow::Context;
@@ -123,17 +123,12 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let title = format!("{name} {}", markdown::format_params(&shown));
     let subtitle = git.commit_label();
     let pending = Store::new(config.results_dir()).begin(&label)?;
-    let profiled =
-        cpu_profile::profile(&prepared, &tools, &options, &pending.dir).and_then(|mut p| {
-            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
-            flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
-            let extras = cpu_profile::profile_extras(&prepared, &tools, &options, &pending.dir)?;
-            flamegraph::write_extra_files(&pending.dir, &extras, &title, &subtitle)?;
-            extras.add_to(&mut p.files, &mut p.notes);
-            cpu_profile::settle_perf_data(&options, &pending.dir, &mut p.files, &mut p.perf_data)?;
-            Ok(p)
-        });
-    let profile = match profiled {
+    let flow = ProfileFlow {
+        tools: &tools,
+        options: &options,
+        dir: &pending.dir,
+    };
+    let profile = match flow.program(&prepared, &title, &subtitle) {
         Ok(profile) => CpuProfileRecord::from(profile),
         Err(error) => return Err(pending.fail(error)),
     };
@@ -195,31 +190,14 @@ fn profile_service(
     );
     let subtitle = format!("{} · the server under its load", git.commit_label());
     let pending = Store::new(config.results_dir()).begin(label)?;
-    let measured = (|| -> anyhow::Result<_> {
-        let running = service::start_server(&server, &ready)?;
-        let sampled = (|| -> anyhow::Result<_> {
-            let perf = cpu_profile::attach(&tools, &options, &pending.dir, running.pid)?;
-            let during = measure::run_once(&load);
-            let cpu = cpu_profile::finish_attached(perf, &tools, &pending.dir)?;
-            Ok((cpu, during?.0))
-        })();
-        let server_died = !running.is_running();
-        let outcome = service::stop_server(running, &server);
-        let (cpu, sample) = match sampled {
-            Ok(done) => done,
-            Err(error) if server_died => anyhow::bail!(
-                "the server exited during the load: {}\n{}\n  the load then failed: {error:#}",
-                outcome.describe(None),
-                outcome.tail()
-            ),
-            Err(error) => return Err(error),
-        };
-        let mut cpu = cpu;
-        flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
-        flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
-        cpu_profile::settle_perf_data(&options, &pending.dir, &mut cpu.files, &mut cpu.perf_data)?;
-        Ok((cpu, sample))
-    })();
+    let flow = ProfileFlow {
+        tools: &tools,
+        options: &options,
+        dir: &pending.dir,
+    };
+    let measured = service::under_load(&server, &ready, |running| {
+        flow.server_under_load(running.pid, &load, &title, &subtitle)
+    });
     let (profile, sample) = match measured {
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),
@@ -264,22 +242,18 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     let options = sampling_options(config, args, &tools)?;
     let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(Duration::from_secs_f64);
-    let profiled = cpu_profile::profile_pid(&tools, &options, &pending.dir, pid, run_for).and_then(
-        |(mut profile, process)| {
-            let title = format!("PID {pid}: {}", process.command_line.join(" "));
-            let subtitle = format!("{:.1} s of a running process", process.seconds);
-            flamegraph::write_cpu_files(&pending.dir, &title, &subtitle)?;
-            flamegraph::write_offcpu_svg(&pending.dir, &title, &subtitle)?;
-            cpu_profile::settle_perf_data(
-                &options,
-                &pending.dir,
-                &mut profile.files,
-                &mut profile.perf_data,
-            )?;
-            Ok((profile, process))
-        },
-    );
-    let (profile, process) = match profiled {
+    let flow = ProfileFlow {
+        tools: &tools,
+        options: &options,
+        dir: &pending.dir,
+    };
+    let titles = |process: &AttachedProcess| {
+        (
+            format!("PID {pid}: {}", process.command_line.join(" ")),
+            format!("{:.1} s of a running process", process.seconds),
+        )
+    };
+    let (profile, process) = match flow.process(pid, run_for, titles) {
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),
     };

@@ -20,6 +20,7 @@ pub mod list;
 pub mod memory;
 pub mod pin;
 pub mod pre_release;
+pub mod profile_flow;
 pub mod publish;
 pub mod report;
 pub mod trends;
