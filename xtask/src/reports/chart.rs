@@ -584,4 +584,39 @@ mod tests {
         chart.points.clear();
         assert!(render(&chart, 0.0, 0.0).contains("no data"));
     }
+
+    /// Every part of a chart, byte for byte: many points (thinned tick
+    /// labels), shifts (one not drawn), one point, no points, a nested
+    /// position, and a unit shown in thousands.
+    #[test]
+    fn charts_are_their_golden_copy() {
+        let mut many = sample();
+        many.points = (0..12)
+            .map(|i| ChartPoint {
+                x_label: format!("11-{i:02} 04:00"),
+                tooltip: format!("run {i}"),
+                median: 0.05 + 0.001 * i as f64,
+                min: 0.045,
+                max: 0.06 + 0.002 * i as f64,
+            })
+            .collect();
+        many.shifts = vec![(0, "x".into()), (6, "+12.0 %".into()), (12, "y".into())];
+        let mut rate = sample();
+        rate.unit = "records/s".into();
+        for p in &mut rate.points {
+            (p.median, p.min, p.max) = (p.median * 1e6, p.min * 1e6, p.max * 1e6);
+        }
+        let mut one = sample();
+        one.points.truncate(1);
+        let mut none = sample();
+        none.points.clear();
+        let svg: String = [
+            render(&many, 0.0, 0.0),
+            render(&rate, 12.5, 300.0),
+            render(&one, 0.0, 0.0),
+            render(&none, 0.0, 0.0),
+        ]
+        .concat();
+        crate::reports::golden::assert_golden("charts.svg", &svg);
+    }
 }

@@ -381,4 +381,96 @@ mod tests {
         assert!(html.find("r2/README.md").unwrap() < html.find("r0/README.md").unwrap());
         std::fs::remove_dir_all(&results).unwrap();
     }
+
+    /// Every section of the page, byte for byte: results (one failed, one
+    /// pinned, one with a flamegraph), comparisons with and without a
+    /// README, charts with a shift, and each kind of incomplete run; and
+    /// the page of an empty results directory.
+    #[test]
+    fn the_page_is_its_golden_copy() {
+        let results = synthetic::temp_dir("html-golden");
+        for i in 0..8 {
+            let name = format!("2026010{}-000000-r{i}", i + 1);
+            let level = if i < 4 { 0.1 } else { 0.2 };
+            let wall = [level, level + 0.001 * i as f64, level + 0.002];
+            let rate = [900.0 + i as f64, 950.0, 1000.0];
+            let mut record = synthetic::record(
+                &format!("r{i}"),
+                &format!("2026-01-0{}T00:00:00Z", i + 1),
+                &[("wall_s", "s", &wall), ("rate", "records/s", &rate)],
+            );
+            if i == 3 {
+                record.failure = Some("the workload exited <3>".into());
+            }
+            let dir = synthetic::write(&results, &name, &record);
+            std::fs::write(dir.join("README.md"), "# r").unwrap();
+            if i == 1 {
+                std::fs::write(dir.join("flamegraph.svg"), "<svg/>").unwrap();
+            }
+        }
+        for (name, files) in [
+            (
+                "compare-a-b",
+                &["compare.json", "diff.svg", "notes.txt"][..],
+            ),
+            (
+                "compare-c-d",
+                &["compare.json", "README.md", "compare.md"][..],
+            ),
+        ] {
+            std::fs::create_dir_all(results.join(name)).unwrap();
+            for file in files {
+                std::fs::write(results.join(name).join(file), "{}").unwrap();
+            }
+        }
+        let failed = results.join(".failed-20260109-000000-x-1");
+        std::fs::create_dir_all(&failed).unwrap();
+        std::fs::write(failed.join("failure.txt"), "the workload failed <exit 3>").unwrap();
+        let mut pins = Pins::default();
+        pins.pins.insert(
+            "v1".into(),
+            crate::results::pins::Pin {
+                dir: "20260102-000000-r1".into(),
+                pinned: "x".into(),
+            },
+        );
+        let mut items = inventory::scan(&results).unwrap();
+        for (pid, alive) in [(1, true), (2, false)] {
+            items.push(Item {
+                name: format!(".tmp-20260110-000000-t-{pid}"),
+                path: results.join(format!(".tmp-20260110-000000-t-{pid}")),
+                kind: Kind::Temporary {
+                    pid: Some(pid),
+                    alive,
+                },
+                modified: None,
+            });
+        }
+        let fixed = crate::results::parse_iso("2026-02-03T04:05:06Z");
+        for item in &mut items {
+            item.modified = fixed;
+        }
+        let entries: Vec<_> = items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                Kind::Result(e) => Some((**e).clone()),
+                _ => None,
+            })
+            .collect();
+        let series = collect(&entries, &Filter::default());
+        assert!(series.iter().any(|s| !s.shifts().is_empty()));
+        let stable = |html: String| {
+            let written = html.find("page written ").unwrap() + "page written ".len();
+            let by = written + html[written..].find(" by ").unwrap();
+            format!("{}<now>{}", &html[..written], &html[by..])
+                .replace(&results.display().to_string(), "<results>")
+        };
+        let html = page(&results, &items, &pins, &series, None);
+        let empty = page(&results, &[], &Pins::default(), &[], None);
+        crate::reports::golden::assert_golden(
+            "html-page.html",
+            &format!("{}\n{}", stable(html), stable(empty)),
+        );
+        std::fs::remove_dir_all(&results).unwrap();
+    }
 }

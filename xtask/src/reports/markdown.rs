@@ -638,6 +638,47 @@ mod tests {
         record
     }
 
+    /// Every part of a result's README, byte for byte: the record with every
+    /// section (two scales, top functions, notes), and one plain scale with
+    /// perf.data described beside its link, or alone when not kept.
+    #[test]
+    fn the_readme_is_its_golden_copy() {
+        use crate::results::synthetic;
+        let system = SystemInfo {
+            hostname: "host".into(),
+            cpu_model: "cpu".into(),
+            kernel: "6.1".into(),
+            cores: 4,
+            ..SystemInfo::default()
+        };
+        let full = hostile_record();
+        let top = "  50.0 %  main\n  `a` ``b``\n".to_string();
+        let tops = BTreeMap::from([(full.scales[0].scale.clone(), top)]);
+        let mut plain = synthetic::record(
+            "plain",
+            "2026-01-01T00:00:00Z",
+            &[("wall_s", "s", &[0.1, 0.2, 0.3])],
+        );
+        plain.git.commit = None;
+        plain.git.dirty = true;
+        let mut profile = full.scales[0].cpu_profile.clone().unwrap();
+        profile.off_cpu = None;
+        profile.annotated.clear();
+        profile.notes.clear();
+        profile.files = vec!["cpu.folded".into(), "perf.data".into()];
+        profile.perf_data = Some("compressed, 1 MB".into());
+        plain.scales[0].cpu_profile = Some(profile.clone());
+        let mut not_kept = plain.clone();
+        profile.files.pop();
+        not_kept.scales[0].cpu_profile = Some(profile);
+        let readmes = [
+            run_readme(&full, &system, &tops, &["a note".into()]),
+            run_readme(&plain, &system, &BTreeMap::new(), &[]),
+            run_readme(&not_kept, &system, &BTreeMap::new(), &[]),
+        ];
+        crate::reports::golden::assert_golden("result-readme.md", &readmes.join("\n----\n\n"));
+    }
+
     #[test]
     fn hostile_config_text_renders_literally_in_the_readme() {
         use crate::reports::markdown_text::test_support::*;

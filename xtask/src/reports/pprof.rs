@@ -611,6 +611,38 @@ pub mod tests {
         assert!(encode_folded("".as_bytes(), &Options::default()).is_err());
     }
 
+    /// The profile's bytes, pinned (as hex, 32 bytes a line): with every
+    /// option, and with none over a line that is skipped.
+    #[test]
+    fn encoded_profiles_are_their_golden_copy() {
+        let full = Options {
+            frequency: Some(997),
+            time_nanos: Some(1_795_320_306_000_000_000),
+            comments: vec!["from cpu.folded".into(), "second".into()],
+            program: Some("cdr-demo".into()),
+        };
+        let hex = |bytes: Vec<u8>| -> String {
+            bytes
+                .chunks(32)
+                .map(|line| line.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
+                .collect()
+        };
+        let text = [
+            hex(encode_folded(FOLDED.as_bytes(), &full).unwrap()),
+            hex(encode_folded(
+                "a;b 3\nnot a line\n\na;c x\n".as_bytes(),
+                &Options::default(),
+            )
+            .unwrap()),
+            format!(
+                "{:#}\n",
+                encode_folded("x\n".as_bytes(), &Options::default()).unwrap_err()
+            ),
+        ]
+        .join("----\n");
+        crate::reports::golden::assert_golden("pprof.hex", &text);
+    }
+
     #[test]
     fn gzip_streams_unpack_to_the_original_bytes() {
         for size in [0usize, 1, 65_535, 65_536, 200_000] {

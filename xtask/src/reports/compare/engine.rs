@@ -207,3 +207,109 @@ fn same_dir(a: &Path, b: &Path) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::synthetic;
+
+    /// Two results of two scales: the small one profiled on both sides (and
+    /// a memory profile on A's only), the large one not profiled at all.
+    fn write_results(results: &Path) {
+        for (name, factor, memory) in [
+            ("20260101-000000-a", 1.0, true),
+            ("20260102-000000-b", 1.5, false),
+        ] {
+            let wall: Vec<f64> = [0.10, 0.11, 0.12, 0.105, 0.115]
+                .iter()
+                .map(|w| w * factor)
+                .collect();
+            let mut record =
+                synthetic::record(name, "2026-01-01T00:00:00Z", &[("wall_s", "s", &wall)]);
+            let mut large = record.scales[0].clone();
+            record.scales[0].scale = "small".into();
+            large.scale = "large".into();
+            record.scales.push(large);
+            let dir = synthetic::write(results, name, &record);
+            std::fs::create_dir_all(dir.join("small")).unwrap();
+            let hot = (100.0 * factor) as u32;
+            std::fs::write(
+                dir.join("small").join(cpu_profile::FOLDED),
+                format!("main;run;hot {hot}\nmain;run;cold 50\nmain;idle 10\n"),
+            )
+            .unwrap();
+            if memory {
+                std::fs::write(
+                    dir.join("small").join(memory_profile::FOLDED),
+                    "main;alloc 4096\n",
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    /// What `compare_results` returns and writes, byte for byte: compare.md,
+    /// compare.json (its creation time and paths aside) and each file's
+    /// digest; for two results, a result against itself, and the refusal
+    /// of `--counter instructions` without counts.
+    #[test]
+    fn comparing_two_results_writes_its_golden_copy() {
+        let results = synthetic::temp_dir("compare-engine");
+        write_results(&results);
+        let config = Config::parse(
+            &results.join("profiling.toml"),
+            "[workloads.demo]\ncommand = \"true\"\n",
+        )
+        .unwrap();
+        let store = Store::new(&results);
+        let entries = store.list().unwrap();
+        let (a, b) = (&entries[0], &entries[1]);
+        let digest = |bytes: &[u8]| {
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+            })
+        };
+        let mut text = String::new();
+        for (x, y) in [(a, b), (a, a)] {
+            let (report, dir) = compare_results(&config, &store, x, y, Counter::Time, 5).unwrap();
+            let json = std::fs::read_to_string(dir.join(JSON_FILE)).unwrap();
+            assert_eq!(json, serde_json::to_string_pretty(&report).unwrap() + "\n");
+            let mut files: Vec<String> = walk(&dir);
+            files.retain(|f| f != JSON_FILE);
+            files.sort();
+            for file in files {
+                let bytes = std::fs::read(dir.join(&file)).unwrap();
+                text.push_str(&format!(
+                    "{file}: {} bytes, {:016x}\n",
+                    bytes.len(),
+                    digest(&bytes)
+                ));
+            }
+            text.push_str(&std::fs::read_to_string(dir.join(MARKDOWN_FILE)).unwrap());
+            text.push_str(&json.replace(&report.created, "<now>"));
+            text.push_str("\n----\n");
+        }
+        let error = compare_results(&config, &store, a, b, Counter::Instructions, 5).unwrap_err();
+        text.push_str(&format!("{error:#}\n"));
+        let text = text.replace(&results.display().to_string(), "<results>");
+        crate::reports::golden::assert_golden("compare-results.txt", &text);
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+
+    fn walk(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() {
+                out.extend(
+                    walk(&entry.path())
+                        .into_iter()
+                        .map(|f| format!("{name}/{f}")),
+                );
+            } else {
+                out.push(name);
+            }
+        }
+        out
+    }
+}

@@ -245,6 +245,47 @@ mod tests {
         assert!(!markdown.contains('\x1b'));
     }
 
+    /// Every part of the Markdown, byte for byte: a failed gate with
+    /// warnings, notes, both "where it changed" tables and both flamegraph
+    /// links; two scales; a passed gate; an undecided one.
+    #[test]
+    fn markdown_is_its_golden_copy() {
+        use crate::reports::compare::model::MEMORY_DIFF_SVG;
+        let a = scale(&WALL, &RPS, "0");
+        let b = scale(&slower(&WALL, 2.5), &slower(&RPS, 0.4), "5");
+        let mut failed = report_of(&a, &b, Counter::Time);
+        failed
+            .warnings
+            .push("different parameters: slowdown: 0 → 5".into());
+        let change = FunctionChange {
+            name: "cdr_demo::generate::run".into(),
+            self_before: 1.0,
+            self_after: 52.5,
+            total_before: 10.0,
+            total_after: 60.25,
+        };
+        failed.scales[0].functions = vec![change.clone()];
+        failed.scales[0].memory_functions = vec![change];
+        failed.scales[0]
+            .notes
+            .push("only A has memory figures".into());
+        failed.scales[0].files = vec![DIFF_SVG.into(), MEMORY_DIFF_SVG.into()];
+        let mut two_scales = report_of(&a, &a, Counter::Time);
+        two_scales.scales.push(two_scales.scales[0].clone());
+        two_scales.scales[1].scale = "large".into();
+        let undecided = report_of(
+            &scale(&WALL[..3], &RPS[..3], "0"),
+            &scale(&slower(&WALL[..3], 8.0), &slower(&RPS[..3], 0.1), "20"),
+            Counter::Time,
+        );
+        let markdown: String = [failed, two_scales, undecided]
+            .iter()
+            .map(render_markdown)
+            .collect::<Vec<_>>()
+            .join("\n----\n\n");
+        crate::reports::golden::assert_golden("compare.md", &markdown);
+    }
+
     /// Config text (a metric's name and unit, the workload, a scale, a
     /// parameter in a warning, a note) and symbol names render as
     /// themselves: no table loses its columns, no HTML or link acts.

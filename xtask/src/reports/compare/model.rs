@@ -660,6 +660,81 @@ mod tests {
             .any(|n| n.contains("only A has memory figures")));
     }
 
+    /// Every branch of `compare_scale`, byte for byte (its `Debug` form):
+    /// measures on one side, directions that disagree, instructions, memory
+    /// figures on both sides, one side or neither, and paired runs.
+    #[test]
+    fn compare_scale_is_its_golden_copy() {
+        use crate::results::record::{Pairing, RunSample};
+        let memory = |tool: &str, heap: f64, leaked: Option<f64>| MemoryRecord {
+            tool: tool.into(),
+            peak_heap_bytes: Some(heap),
+            total_allocations: Some(1000),
+            temporary_allocations: Some(10),
+            leaked_bytes: leaked,
+            ..MemoryRecord::default()
+        };
+        let paired = |wall: &[f64], order: &str| {
+            let mut s = scale(wall, &RPS[..4], "0");
+            s.runs = wall
+                .iter()
+                .map(|&wall_s| RunSample {
+                    wall_s,
+                    user_s: 0.0,
+                    sys_s: 0.0,
+                    max_rss_bytes: 0,
+                    exit_code: Some(0),
+                    metrics: Default::default(),
+                    counters: Default::default(),
+                })
+                .collect();
+            s.pairing = Some(Pairing {
+                id: "p1".into(),
+                order: order.into(),
+            });
+            s
+        };
+        let mut a = scale(&WALL, &RPS, "0");
+        let mut b = scale(&slower(&WALL, 1.2), &RPS, "0");
+        a.summaries.insert(
+            INSTRUCTIONS.into(),
+            summary("instructions", Better::Lower, &[1_000_000.0]),
+        );
+        b.summaries.insert(
+            INSTRUCTIONS.into(),
+            summary("instructions", Better::Lower, &[1_030_000.0]),
+        );
+        a.summaries
+            .insert("cpu_s".into(), summary("s", Better::Lower, &WALL));
+        b.summaries
+            .insert("cpu_s".into(), summary("s", Better::Lower, &WALL));
+        a.summaries
+            .insert("latency".into(), summary("", Better::Higher, &WALL));
+        b.summaries
+            .insert("latency".into(), summary("ms", Better::Lower, &WALL));
+        a.summaries
+            .insert("only_a".into(), summary("x", Better::Lower, &WALL));
+        b.summaries
+            .insert("only_b".into(), summary("x", Better::Lower, &WALL));
+        a.memory = Some(memory("heaptrack", 1_000_000.0, None));
+        b.memory = Some(memory("massif", 1_500_000.0, Some(64.0)));
+        let wall6 = [1.0, 1.1, 0.9, 1.05, 0.95, 1.02];
+        let (pa, mut pb) = (paired(&wall6, "duet"), paired(&slower(&wall6, 1.3), "duet"));
+        pb.memory = Some(memory("heaptrack", 1.0, None));
+        let (mut ia, ib) = (paired(&wall6, "interleaved"), paired(&wall6, "interleaved"));
+        ia.memory = Some(memory("heaptrack", 1.0, None));
+        let text: String = [
+            compare_scale(&a, &b, &settings(), Counter::Time),
+            compare_scale(&a, &b, &settings(), Counter::Instructions),
+            compare_scale(&pa, &pb, &settings(), Counter::Time),
+            compare_scale(&ia, &ib, &settings(), Counter::Time),
+        ]
+        .iter()
+        .map(|c| format!("{c:#?}\n"))
+        .collect();
+        crate::reports::golden::assert_golden("compare-scale.txt", &text);
+    }
+
     #[test]
     fn too_few_runs_say_so() {
         let a = scale(&WALL[..2], &RPS[..2], "0");
