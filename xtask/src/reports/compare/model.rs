@@ -13,7 +13,7 @@ use crate::config::measures;
 use crate::config::{Better, Thresholds};
 use crate::reports::functions::FunctionChange;
 use crate::results::record::short_hash;
-use crate::results::record::{RunRecord, ScaleRecord};
+use crate::results::record::{Pairing, RunRecord, ScaleRecord};
 use crate::stats::{self, CompareOptions, Comparison, ExactComparison, Verdict};
 use serde::Serialize;
 
@@ -287,11 +287,52 @@ pub fn compare_scale(
     settings: &Settings,
     counter: Counter,
 ) -> ScaleComparison {
-    let options = settings.options();
-    let mut measures = Vec::new();
     let mut notes = Vec::new();
-    // Runs made in pairs by one `--side` comparison: compare pair by pair.
-    let pairing = match (&a.pairing, &b.pairing) {
+    let pairing = pairing_of(a, b);
+    let mut measures = shared_measures(a, b, settings, counter, pairing, &mut notes);
+    // Under `--counter time` every sampled measure is gated (see `measure`).
+    let missing_in_b: Vec<String> = match counter {
+        Counter::Time => a
+            .summaries
+            .keys()
+            .filter(|n| !b.summaries.contains_key(*n))
+            .cloned()
+            .collect(),
+        Counter::Instructions => Vec::new(),
+    };
+    for (side, mine, theirs) in [("A", a, b), ("B", b, a)] {
+        let only: Vec<&str> = mine
+            .summaries
+            .keys()
+            .filter(|n| !theirs.summaries.contains_key(*n))
+            .map(String::as_str)
+            .collect();
+        if !only.is_empty() {
+            notes.push(format!("only {side} has {}: not compared", only.join(", ")));
+        }
+    }
+    memory_figures(a, b, settings, counter, &mut measures, &mut notes);
+    if let Some(note) = steadiest_time(a, b) {
+        notes.insert(0, note);
+    }
+    if let Some(pairing) = pairing {
+        notes.insert(0, paired_note(pairing, a.runs.len()));
+    }
+    ScaleComparison {
+        scale: b.scale.clone(),
+        measures,
+        functions: Vec::new(),
+        memory_functions: Vec::new(),
+        files: Vec::new(),
+        notes,
+        missing_in_b,
+    }
+}
+
+/// Runs made in pairs by one `--side` comparison, to be compared pair by
+/// pair: B's pairing, when both sides share it and have enough pairs.
+fn pairing_of<'b>(a: &ScaleRecord, b: &'b ScaleRecord) -> Option<&'b Pairing> {
+    match (&a.pairing, &b.pairing) {
         (Some(pa), Some(pb))
             if pa.id == pb.id
                 && a.runs.len() == b.runs.len()
@@ -300,7 +341,22 @@ pub fn compare_scale(
             Some(pb)
         }
         _ => None,
-    };
+    }
+}
+
+/// The measures both sides have, in display order: instructions exactly,
+/// the rest over their samples (pair by pair when the runs were paired).
+/// Where the sides disagree on a measure's direction, a note says so.
+fn shared_measures(
+    a: &ScaleRecord,
+    b: &ScaleRecord,
+    settings: &Settings,
+    counter: Counter,
+    pairing: Option<&Pairing>,
+    notes: &mut Vec<String>,
+) -> Vec<MeasureComparison> {
+    let options = settings.options();
+    let mut measures = Vec::new();
     let mut names: Vec<&String> = a
         .summaries
         .keys()
@@ -347,27 +403,19 @@ pub fn compare_scale(
             name, &unit, better, category, limit_pct, counter, outcome,
         ));
     }
-    // Under `--counter time` every sampled measure is gated (see `measure`).
-    let missing_in_b: Vec<String> = match counter {
-        Counter::Time => a
-            .summaries
-            .keys()
-            .filter(|n| !b.summaries.contains_key(*n))
-            .cloned()
-            .collect(),
-        Counter::Instructions => Vec::new(),
-    };
-    for (side, mine, theirs) in [("A", a, b), ("B", b, a)] {
-        let only: Vec<&str> = mine
-            .summaries
-            .keys()
-            .filter(|n| !theirs.summaries.contains_key(*n))
-            .map(String::as_str)
-            .collect();
-        if !only.is_empty() {
-            notes.push(format!("only {side} has {}: not compared", only.join(", ")));
-        }
-    }
+    measures
+}
+
+/// The memory tool's figures both sides have, compared exactly; notes when
+/// only one side has figures, or the two come from different tools.
+fn memory_figures(
+    a: &ScaleRecord,
+    b: &ScaleRecord,
+    settings: &Settings,
+    counter: Counter,
+    measures: &mut Vec<MeasureComparison>,
+    notes: &mut Vec<String>,
+) {
     match (&a.memory, &b.memory) {
         (Some(ma), Some(mb)) => {
             let limit_pct = settings.thresholds.memory;
@@ -426,34 +474,21 @@ pub fn compare_scale(
         }
         (None, None) => {}
     }
-    if let Some(note) = steadiest_time(a, b) {
-        notes.insert(0, note);
-    }
-    if let Some(pairing) = pairing {
-        let how = if pairing.order == "duet" {
-            "at the same time, on a core each"
-        } else {
-            "one right after the other"
-        };
-        notes.insert(
-            0,
-            format!(
-                "paired analysis: run i of A and run i of B ran {how}, so each pair's ratio B/A \
-                 cancels what the machine did then; {} ({} pairs)",
-                stats::Analysis::PairedWilcoxon.describe(),
-                a.runs.len()
-            ),
-        );
-    }
-    ScaleComparison {
-        scale: b.scale.clone(),
-        measures,
-        functions: Vec::new(),
-        memory_functions: Vec::new(),
-        files: Vec::new(),
-        notes,
-        missing_in_b,
-    }
+}
+
+/// What the paired analysis did, and why it is the one to trust.
+fn paired_note(pairing: &Pairing, pairs: usize) -> String {
+    let how = if pairing.order == "duet" {
+        "at the same time, on a core each"
+    } else {
+        "one right after the other"
+    };
+    format!(
+        "paired analysis: run i of A and run i of B ran {how}, so each pair's ratio B/A \
+         cancels what the machine did then; {} ({} pairs)",
+        stats::Analysis::PairedWilcoxon.describe(),
+        pairs
+    )
 }
 
 /// For a workload that uses one core on both sides: which of wall and CPU
