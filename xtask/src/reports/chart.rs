@@ -127,6 +127,114 @@ fn n(v: f64) -> String {
 /// when nested in a bigger SVG.
 pub fn render(chart: &Chart, x: f64, y: f64) -> String {
     let mut out = String::new();
+    frame(&mut out, chart, x, y);
+    let Some(plot) = Plot::of(chart) else {
+        let _ = writeln!(
+            out,
+            r##"<text x="{}" y="{}" font-size="12" fill="#57606a">no data</text>"##,
+            n(LEFT),
+            n(TOP + PLOT_H / 2.0)
+        );
+        out.push_str("</svg>\n");
+        return out;
+    };
+    grid(&mut out, &plot);
+    axes(&mut out, &plot);
+    x_ticks(&mut out, chart, &plot);
+    shifts(&mut out, chart, &plot);
+    series(&mut out, chart, &plot);
+    let _ = writeln!(
+        out,
+        r##"<text class="legend" x="12" y="{}" font-size="9.5" fill="#57606a">{LEGEND}</text>"##,
+        n(HEIGHT - 7.0)
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
+const PLOT_H: f64 = HEIGHT - TOP - BOTTOM;
+
+/// Where a chart's values land: the y axis's range in the unit shown, and
+/// the x position of each result.
+struct Plot {
+    divisor: f64,
+    shown_unit: String,
+    ticks: Vec<f64>,
+    step: f64,
+    axis_low: f64,
+    span: f64,
+    count: usize,
+}
+
+impl Plot {
+    /// The axes that hold every point's bar; none without points.
+    fn of(chart: &Chart) -> Option<Plot> {
+        if chart.points.is_empty() {
+            return None;
+        }
+        let largest = chart
+            .points
+            .iter()
+            .map(|p| p.max.abs().max(p.min.abs()))
+            .fold(0.0, f64::max);
+        let (divisor, shown_unit) = display_unit(&chart.unit, largest);
+        let low = chart
+            .points
+            .iter()
+            .map(|p| p.min.min(p.median))
+            .fold(f64::INFINITY, f64::min)
+            / divisor;
+        let high = chart
+            .points
+            .iter()
+            .map(|p| p.max.max(p.median))
+            .fold(f64::NEG_INFINITY, f64::max)
+            / divisor;
+        let ticks = nice_ticks(low, high, 5);
+        let step = if ticks.len() > 1 {
+            ticks[1] - ticks[0]
+        } else {
+            1.0
+        };
+        let (axis_low, axis_high) = (ticks[0], *ticks.last().unwrap_or(&ticks[0]));
+        let span = if axis_high > axis_low {
+            axis_high - axis_low
+        } else {
+            1.0
+        };
+        Some(Plot {
+            divisor,
+            shown_unit,
+            ticks,
+            step,
+            axis_low,
+            span,
+            count: chart.points.len(),
+        })
+    }
+
+    /// The y of a value in the recorded unit.
+    fn y_of(&self, v: f64) -> f64 {
+        TOP + PLOT_H - (v / self.divisor - self.axis_low) / self.span * PLOT_H
+    }
+
+    /// The y of a tick, already in the unit shown.
+    fn tick_y(&self, tick: f64) -> f64 {
+        TOP + PLOT_H - (tick - self.axis_low) / self.span * PLOT_H
+    }
+
+    fn x_of(&self, i: usize) -> f64 {
+        if self.count == 1 {
+            LEFT + PLOT_W / 2.0
+        } else {
+            LEFT + 12.0 + (PLOT_W - 24.0) * i as f64 / (self.count - 1) as f64
+        }
+    }
+}
+
+/// The `<svg>` element's opening, its background, title and subtitle.
+fn frame(out: &mut String, chart: &Chart, x: f64, y: f64) {
     let _ = writeln!(
         out,
         r#"<svg class="chart" x="{}" y="{}" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}">"#,
@@ -148,99 +256,58 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
         r##"<text x="12" y="33" font-size="10" fill="#57606a">{}</text>"##,
         escape(&chart.subtitle)
     );
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    if chart.points.is_empty() {
-        let _ = writeln!(
-            out,
-            r##"<text x="{}" y="{}" font-size="12" fill="#57606a">no data</text>"##,
-            n(LEFT),
-            n(TOP + plot_h / 2.0)
-        );
-        out.push_str("</svg>\n");
-        return out;
-    }
-    let largest = chart
-        .points
-        .iter()
-        .map(|p| p.max.abs().max(p.min.abs()))
-        .fold(0.0, f64::max);
-    let (divisor, shown_unit) = display_unit(&chart.unit, largest);
-    let low = chart
-        .points
-        .iter()
-        .map(|p| p.min.min(p.median))
-        .fold(f64::INFINITY, f64::min)
-        / divisor;
-    let high = chart
-        .points
-        .iter()
-        .map(|p| p.max.max(p.median))
-        .fold(f64::NEG_INFINITY, f64::max)
-        / divisor;
-    let ticks = nice_ticks(low, high, 5);
-    let step = if ticks.len() > 1 {
-        ticks[1] - ticks[0]
-    } else {
-        1.0
-    };
-    let (axis_low, axis_high) = (ticks[0], *ticks.last().unwrap_or(&ticks[0]));
-    let span = if axis_high > axis_low {
-        axis_high - axis_low
-    } else {
-        1.0
-    };
-    let y_of = |v: f64| TOP + plot_h - (v / divisor - axis_low) / span * plot_h;
-    let count = chart.points.len();
-    let x_of = |i: usize| {
-        if count == 1 {
-            LEFT + plot_w / 2.0
-        } else {
-            LEFT + 12.0 + (plot_w - 24.0) * i as f64 / (count - 1) as f64
-        }
-    };
-    // Grid and y ticks.
-    for tick in &ticks {
-        let ty = TOP + plot_h - (tick - axis_low) / span * plot_h;
+}
+
+/// A grid line and a label per y tick.
+fn grid(out: &mut String, plot: &Plot) {
+    for tick in &plot.ticks {
+        let ty = plot.tick_y(*tick);
         let _ = writeln!(
             out,
             r##"<line class="grid" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#eaeef2"/><text class="y-tick" x="{}" y="{}" font-size="10" text-anchor="end" fill="#57606a">{}</text>"##,
             n(LEFT),
             n(ty),
-            n(LEFT + plot_w),
+            n(LEFT + PLOT_W),
             n(ty),
             n(LEFT - 6.0),
             n(ty + 3.5),
-            tick_label(*tick, step)
+            tick_label(*tick, plot.step)
         );
     }
-    // Axes.
+}
+
+/// The axes, the y axis named by the unit shown, the x axis by the order.
+fn axes(out: &mut String, plot: &Plot) {
     let _ = writeln!(
         out,
         r##"<path class="axes" d="M{} {}V{}H{}" fill="none" stroke="#57606a"/>"##,
         n(LEFT),
         n(TOP),
-        n(TOP + plot_h),
-        n(LEFT + plot_w)
+        n(TOP + PLOT_H),
+        n(LEFT + PLOT_W)
     );
     let _ = writeln!(
         out,
         r##"<text class="y-label" transform="translate(14 {}) rotate(-90)" font-size="11" text-anchor="middle" fill="#1f2328">{}</text>"##,
-        n(TOP + plot_h / 2.0),
-        escape(&shown_unit)
+        n(TOP + PLOT_H / 2.0),
+        escape(&plot.shown_unit)
     );
     let _ = writeln!(
         out,
         r##"<text class="x-label" x="{}" y="{}" font-size="10" text-anchor="middle" fill="#57606a">results in time order (created, UTC)</text>"##,
-        n(LEFT + plot_w / 2.0),
+        n(LEFT + PLOT_W / 2.0),
         n(HEIGHT - 22.0)
     );
-    // X tick labels, thinned so they do not overlap, counted from the
-    // newest result so that it is always labelled.
+}
+
+/// X tick labels, thinned so they do not overlap, counted from the newest
+/// result so that it is always labelled.
+fn x_ticks(out: &mut String, chart: &Chart, plot: &Plot) {
+    let count = plot.count;
     let spacing = if count > 1 {
-        (plot_w - 24.0) / (count - 1) as f64
+        (PLOT_W - 24.0) / (count - 1) as f64
     } else {
-        plot_w
+        PLOT_W
     };
     let every = (MIN_LABEL_SPACING / spacing).ceil().max(1.0) as usize;
     for (i, point) in chart.points.iter().enumerate() {
@@ -248,36 +315,42 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
             let _ = writeln!(
                 out,
                 r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#57606a"/><text class="x-tick" x="{x}" y="{}" font-size="9" text-anchor="middle" fill="#57606a">{}</text>"##,
-                n(TOP + plot_h),
-                n(TOP + plot_h + 4.0),
-                n(TOP + plot_h + 15.0),
+                n(TOP + PLOT_H),
+                n(TOP + PLOT_H + 4.0),
+                n(TOP + PLOT_H + 15.0),
                 escape(&point.x_label),
-                x = n(x_of(i))
+                x = n(plot.x_of(i))
             );
         }
     }
-    // A shift: a dashed line just before the first result at the new level.
+}
+
+/// A shift: a dashed line just before the first result at the new level.
+fn shifts(out: &mut String, chart: &Chart, plot: &Plot) {
     for (index, label) in &chart.shifts {
-        if *index == 0 || *index >= count {
+        if *index == 0 || *index >= plot.count {
             continue;
         }
-        let x = (x_of(index - 1) + x_of(*index)) / 2.0;
+        let x = (plot.x_of(index - 1) + plot.x_of(*index)) / 2.0;
         let _ = writeln!(
             out,
             r##"<g class="shift"><title>shift: {label}</title><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#cf222e" stroke-dasharray="4 3"/><text x="{x}" y="{}" font-size="9.5" text-anchor="middle" fill="#cf222e">{label}</text></g>"##,
             n(TOP),
-            n(TOP + plot_h),
+            n(TOP + PLOT_H),
             n(TOP - 4.0),
             label = escape(label),
             x = n(x),
         );
     }
-    // The medians joined, then each result's bar and point.
+}
+
+/// The medians joined, then each result's bar and point.
+fn series(out: &mut String, chart: &Chart, plot: &Plot) {
     let line: Vec<String> = chart
         .points
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("{},{}", n(x_of(i)), n(y_of(p.median))))
+        .map(|(i, p)| format!("{},{}", n(plot.x_of(i)), n(plot.y_of(p.median))))
         .collect();
     let _ = writeln!(
         out,
@@ -285,7 +358,12 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
         line.join(" ")
     );
     for (i, p) in chart.points.iter().enumerate() {
-        let (x, y_low, y_high, y_mid) = (x_of(i), y_of(p.min), y_of(p.max), y_of(p.median));
+        let (x, y_low, y_high, y_mid) = (
+            plot.x_of(i),
+            plot.y_of(p.min),
+            plot.y_of(p.max),
+            plot.y_of(p.median),
+        );
         let _ = writeln!(
             out,
             r##"<g class="point"><title>{}</title><path class="spread" d="M{x} {yl}V{yh}M{a} {yl}H{b}M{a} {yh}H{b}" stroke="#1f6feb" stroke-width="1.2" fill="none" data-min="{}" data-max="{}"/><circle cx="{x}" cy="{}" r="3.5" fill="#1f6feb" data-median="{}"/></g>"##,
@@ -301,13 +379,6 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
             b = n(x + 4.0),
         );
     }
-    let _ = writeln!(
-        out,
-        r##"<text class="legend" x="12" y="{}" font-size="9.5" fill="#57606a">{LEGEND}</text>"##,
-        n(HEIGHT - 7.0)
-    );
-    out.push_str("</svg>\n");
-    out
 }
 
 /// A standalone SVG file: the charts in a grid under a title and legend.
@@ -583,5 +654,40 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 1);
         chart.points.clear();
         assert!(render(&chart, 0.0, 0.0).contains("no data"));
+    }
+
+    /// Every part of a chart, byte for byte: many points (thinned tick
+    /// labels), shifts (one not drawn), one point, no points, a nested
+    /// position, and a unit shown in thousands.
+    #[test]
+    fn charts_are_their_golden_copy() {
+        let mut many = sample();
+        many.points = (0..12)
+            .map(|i| ChartPoint {
+                x_label: format!("11-{i:02} 04:00"),
+                tooltip: format!("run {i}"),
+                median: 0.05 + 0.001 * i as f64,
+                min: 0.045,
+                max: 0.06 + 0.002 * i as f64,
+            })
+            .collect();
+        many.shifts = vec![(0, "x".into()), (6, "+12.0 %".into()), (12, "y".into())];
+        let mut rate = sample();
+        rate.unit = "records/s".into();
+        for p in &mut rate.points {
+            (p.median, p.min, p.max) = (p.median * 1e6, p.min * 1e6, p.max * 1e6);
+        }
+        let mut one = sample();
+        one.points.truncate(1);
+        let mut none = sample();
+        none.points.clear();
+        let svg: String = [
+            render(&many, 0.0, 0.0),
+            render(&rate, 12.5, 300.0),
+            render(&one, 0.0, 0.0),
+            render(&none, 0.0, 0.0),
+        ]
+        .concat();
+        crate::reports::golden::assert_golden("charts.svg", &svg);
     }
 }

@@ -117,87 +117,124 @@ pub fn page(
         .collect();
 
     let mut out = String::new();
+    head(
+        &mut out,
+        results_dir,
+        [results.len(), comparisons.len(), incomplete.len()],
+    );
+    results_section(&mut out, results_dir, &results, pins, config);
+    comparisons_section(&mut out, results_dir, &comparisons);
+    trends_section(&mut out, series);
+    incomplete_section(&mut out, &incomplete);
+    out.push_str("</main>\n<footer><p>Self-contained: no scripts, nothing fetched. Regenerate with <code>cargo xtask report</code>.</p></footer>\n</body>\n</html>\n");
+    out
+}
+
+/// The document's head (title, styles) and the page header: what the
+/// directory holds, and the navigation to each section.
+fn head(out: &mut String, results_dir: &Path, [results, comparisons, incomplete]: [usize; 3]) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Profiling results ({} results)</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        results.len()
+        results
     );
     let _ = writeln!(
         out,
         "<header><h1>Profiling results</h1><p class=\"meta\">{} results, {} comparisons, {} incomplete runs in <code>{}</code>; page written {} by <code>cargo xtask report</code>.</p>\n<nav><a href=\"#results\">Results</a><a href=\"#comparisons\">Comparisons</a><a href=\"#trends\">Trends</a><a href=\"#incomplete\">Incomplete runs</a></nav></header>\n<main>",
-        results.len(),
-        comparisons.len(),
-        incomplete.len(),
+        results,
+        comparisons,
+        incomplete,
         escape(&results_dir.display().to_string()),
         timestamp_iso(SystemTime::now())
     );
+}
 
-    // Results, newest first.
+/// The results, newest first: one row each with its headline numbers,
+/// pins and files.
+fn results_section(
+    out: &mut String,
+    results_dir: &Path,
+    results: &[&Item],
+    pins: &Pins,
+    config: Option<&Config>,
+) {
     out.push_str("<section id=\"results\"><h2>Results</h2>\n");
     if results.is_empty() {
         out.push_str("<p class=\"empty\">No results yet: run <code>cargo xtask profile-baseline</code>.</p>\n");
     } else {
         out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>created (UTC)</th><th>result</th><th>label</th><th>workload</th><th>scale</th><th>commit</th><th>wall (median)</th><th>first metric (median)</th><th>pins</th><th>files</th></tr></thead><tbody>\n");
-        for item in &results {
-            let Kind::Result(entry) = &item.kind else {
-                continue;
-            };
-            let record = &entry.record;
-            let wall = crate::reports::markdown::median_wall(record);
-            let metric = inventory::first_metric(record, config)
-                .map(|(name, m)| {
-                    format!(
-                        "<span class=\"meta\">{}:</span> {}",
-                        escape(name),
-                        escape(&format_value(m.summary.median, &m.unit))
-                    )
-                })
-                .unwrap_or_else(|| "—".into());
-            let scales: Vec<&str> = record.scales.iter().map(|s| s.scale.as_str()).collect();
-            let pins_html: String = pins
-                .names_of(&item.name)
-                .iter()
-                .map(|p| format!("<span class=\"pin\">{}</span>", escape(p)))
-                .collect();
-            let mut files = vec!["README.md".to_string()];
-            files.extend(svg_files(&item.path, record));
-            files.push("run.json".into());
-            let commit = record.git.short();
-            let failed = record
-                .failure
-                .as_ref()
-                .map(|f| {
-                    format!(
-                        " <span class=\"state-bad\" title=\"{}\">failed</span>",
-                        escape(f)
-                    )
-                })
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
-                escape(&record.created),
-                escape(&item.name),
-                escape(&item.name),
-                escape(&record.label),
-                escape(&record.workload),
-                escape(&scales.join(", ")),
-                escape(&commit),
-                escape(&wall),
-                file_links(results_dir, &item.name, &files)
-            );
+        for item in results {
+            result_row(out, results_dir, item, pins, config);
         }
         out.push_str("</tbody></table></div>\n");
     }
     out.push_str("</section>\n");
+}
 
-    // Comparisons.
+fn result_row(
+    out: &mut String,
+    results_dir: &Path,
+    item: &Item,
+    pins: &Pins,
+    config: Option<&Config>,
+) {
+    let Kind::Result(entry) = &item.kind else {
+        return;
+    };
+    let record = &entry.record;
+    let wall = crate::reports::markdown::median_wall(record);
+    let metric = inventory::first_metric(record, config)
+        .map(|(name, m)| {
+            format!(
+                "<span class=\"meta\">{}:</span> {}",
+                escape(name),
+                escape(&format_value(m.summary.median, &m.unit))
+            )
+        })
+        .unwrap_or_else(|| "—".into());
+    let scales: Vec<&str> = record.scales.iter().map(|s| s.scale.as_str()).collect();
+    let pins_html: String = pins
+        .names_of(&item.name)
+        .iter()
+        .map(|p| format!("<span class=\"pin\">{}</span>", escape(p)))
+        .collect();
+    let mut files = vec!["README.md".to_string()];
+    files.extend(svg_files(&item.path, record));
+    files.push("run.json".into());
+    let commit = record.git.short();
+    let failed = record
+        .failure
+        .as_ref()
+        .map(|f| {
+            format!(
+                " <span class=\"state-bad\" title=\"{}\">failed</span>",
+                escape(f)
+            )
+        })
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
+        escape(&record.created),
+        escape(&item.name),
+        escape(&item.name),
+        escape(&record.label),
+        escape(&record.workload),
+        escape(&scales.join(", ")),
+        escape(&commit),
+        escape(&wall),
+        file_links(results_dir, &item.name, &files)
+    );
+}
+
+/// The comparisons, each linked by its README (or its compare.json).
+fn comparisons_section(out: &mut String, results_dir: &Path, comparisons: &[&Item]) {
     out.push_str("<section id=\"comparisons\"><h2>Comparisons</h2>\n");
     if comparisons.is_empty() {
         out.push_str("<p class=\"empty\">No comparisons yet: <code>cargo xtask profile-compare</code> writes them.</p>\n");
     } else {
         out.push_str("<div class=\"scroll\"><table class=\"comparisons\"><thead><tr><th>modified (UTC)</th><th>comparison</th><th>files</th></tr></thead><tbody>\n");
-        for item in &comparisons {
+        for item in comparisons {
             let mut files: Vec<String> = std::fs::read_dir(&item.path)
                 .map(|read| {
                     read.flatten()
@@ -227,8 +264,10 @@ pub fn page(
         out.push_str("</tbody></table></div>\n");
     }
     out.push_str("</section>\n");
+}
 
-    // Trends.
+/// The trend charts, and a list of where each history shifted.
+fn trends_section(out: &mut String, series: &[Series]) {
     out.push_str("<section id=\"trends\"><h2>Trends</h2>\n");
     if series.is_empty() {
         out.push_str("<p class=\"empty\">No measures to chart yet.</p>\n");
@@ -260,14 +299,16 @@ pub fn page(
         }
     }
     out.push_str("</section>\n");
+}
 
-    // Incomplete runs.
+/// Runs being written, interrupted or failed, with their state.
+fn incomplete_section(out: &mut String, incomplete: &[&Item]) {
     out.push_str("<section id=\"incomplete\"><h2>Incomplete runs</h2>\n");
     if incomplete.is_empty() {
         out.push_str("<p class=\"empty\">None.</p>\n");
     } else {
         out.push_str("<div class=\"scroll\"><table class=\"incomplete\"><thead><tr><th>modified (UTC)</th><th>directory</th><th>state</th></tr></thead><tbody>\n");
-        for item in &incomplete {
+        for item in incomplete {
             let state = match &item.kind {
                 Kind::Failed { reason } => format!("failed: {reason}"),
                 Kind::Temporary { .. } if item.is_abandoned_temporary() => {
@@ -292,8 +333,7 @@ pub fn page(
         }
         out.push_str("</tbody></table></div>\n");
     }
-    out.push_str("</section>\n</main>\n<footer><p>Self-contained: no scripts, nothing fetched. Regenerate with <code>cargo xtask report</code>.</p></footer>\n</body>\n</html>\n");
-    out
+    out.push_str("</section>\n");
 }
 
 #[cfg(test)]
@@ -379,6 +419,98 @@ mod tests {
         assert!(!html.contains("<script"));
         // Newest first.
         assert!(html.find("r2/README.md").unwrap() < html.find("r0/README.md").unwrap());
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+
+    /// Every section of the page, byte for byte: results (one failed, one
+    /// pinned, one with a flamegraph), comparisons with and without a
+    /// README, charts with a shift, and each kind of incomplete run; and
+    /// the page of an empty results directory.
+    #[test]
+    fn the_page_is_its_golden_copy() {
+        let results = synthetic::temp_dir("html-golden");
+        for i in 0..8 {
+            let name = format!("2026010{}-000000-r{i}", i + 1);
+            let level = if i < 4 { 0.1 } else { 0.2 };
+            let wall = [level, level + 0.001 * i as f64, level + 0.002];
+            let rate = [900.0 + i as f64, 950.0, 1000.0];
+            let mut record = synthetic::record(
+                &format!("r{i}"),
+                &format!("2026-01-0{}T00:00:00Z", i + 1),
+                &[("wall_s", "s", &wall), ("rate", "records/s", &rate)],
+            );
+            if i == 3 {
+                record.failure = Some("the workload exited <3>".into());
+            }
+            let dir = synthetic::write(&results, &name, &record);
+            std::fs::write(dir.join("README.md"), "# r").unwrap();
+            if i == 1 {
+                std::fs::write(dir.join("flamegraph.svg"), "<svg/>").unwrap();
+            }
+        }
+        for (name, files) in [
+            (
+                "compare-a-b",
+                &["compare.json", "diff.svg", "notes.txt"][..],
+            ),
+            (
+                "compare-c-d",
+                &["compare.json", "README.md", "compare.md"][..],
+            ),
+        ] {
+            std::fs::create_dir_all(results.join(name)).unwrap();
+            for file in files {
+                std::fs::write(results.join(name).join(file), "{}").unwrap();
+            }
+        }
+        let failed = results.join(".failed-20260109-000000-x-1");
+        std::fs::create_dir_all(&failed).unwrap();
+        std::fs::write(failed.join("failure.txt"), "the workload failed <exit 3>").unwrap();
+        let mut pins = Pins::default();
+        pins.pins.insert(
+            "v1".into(),
+            crate::results::pins::Pin {
+                dir: "20260102-000000-r1".into(),
+                pinned: "x".into(),
+            },
+        );
+        let mut items = inventory::scan(&results).unwrap();
+        for (pid, alive) in [(1, true), (2, false)] {
+            items.push(Item {
+                name: format!(".tmp-20260110-000000-t-{pid}"),
+                path: results.join(format!(".tmp-20260110-000000-t-{pid}")),
+                kind: Kind::Temporary {
+                    pid: Some(pid),
+                    alive,
+                },
+                modified: None,
+            });
+        }
+        let fixed = crate::results::parse_iso("2026-02-03T04:05:06Z");
+        for item in &mut items {
+            item.modified = fixed;
+        }
+        let entries: Vec<_> = items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                Kind::Result(e) => Some((**e).clone()),
+                _ => None,
+            })
+            .collect();
+        let series = collect(&entries, &Filter::default());
+        assert!(series.iter().any(|s| !s.shifts().is_empty()));
+        let stable = |html: String| {
+            let written = html.find("page written ").unwrap() + "page written ".len();
+            let by = written + html[written..].find(" by ").unwrap();
+            format!("{}<now>{}", &html[..written], &html[by..])
+                .replace(&results.display().to_string(), "<results>")
+        };
+        let html = page(&results, &items, &pins, &series, None);
+        let empty = page(&results, &[], &Pins::default(), &[], None);
+        crate::reports::golden::assert_golden(
+            "html-page.html",
+            &format!("{}\n{}", stable(html), stable(empty)),
+        );
         std::fs::remove_dir_all(&results).unwrap();
     }
 }

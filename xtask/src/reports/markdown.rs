@@ -95,6 +95,34 @@ pub fn run_readme(
     notes: &[String],
 ) -> String {
     let mut out = String::new();
+    readme_heading(&mut out, record, system);
+    if let Some(failure) = &record.failure {
+        let _ = writeln!(out, "**Failed:** {}\n", message(failure));
+    }
+    if !notes.is_empty() {
+        out.push_str("## Notes\n\n");
+        for note in notes {
+            let _ = writeln!(out, "- {}", message(note));
+        }
+        out.push('\n');
+    }
+    for scale in &record.scales {
+        scale_section(
+            &mut out,
+            scale,
+            record.scales.len() > 1,
+            top_functions.get(&scale.scale),
+        );
+    }
+    out.push_str("## Files\n\n- [run.json](run.json): every sample, summary and setting\n- [system_info.json](system_info.json): the machine\n");
+    for scale in &record.scales {
+        scale_files(&mut out, scale, scale.dir_prefix(record.scales.len() > 1));
+    }
+    out
+}
+
+/// The title, and what ran where: the machine, the commit, the build.
+fn readme_heading(out: &mut String, record: &RunRecord, system: &SystemInfo) {
     let _ = writeln!(
         out,
         "# {} — {} ({})\n",
@@ -124,74 +152,56 @@ pub fn run_readme(
         },
         code(&record.build_profile)
     );
-    if let Some(failure) = &record.failure {
-        let _ = writeln!(out, "**Failed:** {}\n", message(failure));
-    }
-    if !notes.is_empty() {
-        out.push_str("## Notes\n\n");
-        for note in notes {
-            let _ = writeln!(out, "- {}", message(note));
+}
+
+/// The files of one scale in the Files list: the CPU profile's (perf.data
+/// described, or named when not kept), the memory tool's, memcheck's.
+fn scale_files(out: &mut String, scale: &ScaleRecord, prefix: String) {
+    if let Some(profile) = &scale.cpu_profile {
+        for file in &profile.files {
+            let path = format!("{prefix}{file}");
+            let _ = write!(out, "- {}", link(&path, &path));
+            match &profile.perf_data {
+                Some(what) if file == "perf.data" => {
+                    let _ = writeln!(out, ": {}", message(what));
+                }
+                _ => out.push('\n'),
+            }
         }
-        out.push('\n');
+        if let Some(what) = &profile.perf_data {
+            if !profile.files.iter().any(|file| file == "perf.data") {
+                let _ = writeln!(
+                    out,
+                    "- {}: {}",
+                    text(&format!("{prefix}perf.data")),
+                    message(what)
+                );
+            }
+        }
     }
-    for scale in &record.scales {
-        scale_section(
-            &mut out,
-            scale,
-            record.scales.len() > 1,
-            top_functions.get(&scale.scale),
+    if let Some(memory) = &scale.memory {
+        for file in ["memory.json", "memory-flamegraph.svg", "memory.folded"]
+            .into_iter()
+            .chain(memory.raw_files.iter().map(String::as_str))
+        {
+            let path = format!("{prefix}{file}");
+            let _ = writeln!(out, "- {}", link(&path, &path));
+        }
+    }
+    if scale.leak_check.is_some() {
+        let _ = writeln!(
+            out,
+            "- {}, {}",
+            link(
+                &format!("{prefix}leak-check.json"),
+                &format!("{prefix}leak-check.json")
+            ),
+            link(
+                &format!("{prefix}memcheck.xml"),
+                &format!("{prefix}memcheck.xml")
+            )
         );
     }
-    out.push_str("## Files\n\n- [run.json](run.json): every sample, summary and setting\n- [system_info.json](system_info.json): the machine\n");
-    for scale in &record.scales {
-        let prefix = scale.dir_prefix(record.scales.len() > 1);
-        if let Some(profile) = &scale.cpu_profile {
-            for file in &profile.files {
-                let path = format!("{prefix}{file}");
-                let _ = write!(out, "- {}", link(&path, &path));
-                match &profile.perf_data {
-                    Some(what) if file == "perf.data" => {
-                        let _ = writeln!(out, ": {}", message(what));
-                    }
-                    _ => out.push('\n'),
-                }
-            }
-            if let Some(what) = &profile.perf_data {
-                if !profile.files.iter().any(|file| file == "perf.data") {
-                    let _ = writeln!(
-                        out,
-                        "- {}: {}",
-                        text(&format!("{prefix}perf.data")),
-                        message(what)
-                    );
-                }
-            }
-        }
-        if let Some(memory) = &scale.memory {
-            for file in ["memory.json", "memory-flamegraph.svg", "memory.folded"]
-                .into_iter()
-                .chain(memory.raw_files.iter().map(String::as_str))
-            {
-                let path = format!("{prefix}{file}");
-                let _ = writeln!(out, "- {}", link(&path, &path));
-            }
-        }
-        if scale.leak_check.is_some() {
-            let _ = writeln!(
-                out,
-                "- {}, {}",
-                link(
-                    &format!("{prefix}leak-check.json"),
-                    &format!("{prefix}leak-check.json")
-                ),
-                link(
-                    &format!("{prefix}memcheck.xml"),
-                    &format!("{prefix}memcheck.xml")
-                )
-            );
-        }
-    }
-    out
 }
 
 /// The median wall time of a result's first scale, formatted, or `—`.
@@ -236,6 +246,48 @@ pub fn result_readme(
 }
 
 fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Option<&String>) {
+    how_it_ran(out, scale, several);
+    out.push_str(&summary_table(&scale.summaries));
+    out.push('\n');
+    if let Some(load) = &scale.load {
+        let _ = writeln!(
+            out,
+            "Load scenario (profiled run): {}\n",
+            code(&load.argv.join(" "))
+        );
+        for (name, value) in &load.metrics {
+            let _ = writeln!(out, "- {}: {value}", text(name));
+        }
+        out.push('\n');
+    }
+    if let Some(profile) = &scale.cpu_profile {
+        cpu_profile_section(out, profile, &scale.dir_prefix(several), top);
+    }
+    if let Some(memory) = &scale.memory {
+        let prefix = scale.dir_prefix(several);
+        let _ = writeln!(out, "### Memory ({})\n", text(&memory.tool));
+        for note in &memory.notes {
+            let _ = writeln!(out, "> {}\n", message(note));
+        }
+        out.push_str(&memory_table(memory));
+        let _ = writeln!(
+            out,
+            "\n{} (heap at its peak)\n",
+            link(
+                "Memory flamegraph",
+                &format!("{prefix}memory-flamegraph.svg")
+            )
+        );
+    }
+    if let Some(leaks) = &scale.leak_check {
+        out.push_str(&leak_table(leaks));
+        out.push('\n');
+    }
+}
+
+/// A scale's heading and how it ran: parameters, command, load scenario,
+/// time limit or attached process, and the number of runs.
+fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
     let heading = if several {
         format!("## Scale {}", code(&scale.scale))
     } else {
@@ -279,91 +331,70 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
         scale.warmup,
         scale.runs.len()
     );
-    out.push_str(&summary_table(&scale.summaries));
-    out.push('\n');
-    if let Some(load) = &scale.load {
-        let _ = writeln!(
-            out,
-            "Load scenario (profiled run): {}\n",
-            code(&load.argv.join(" "))
-        );
-        for (name, value) in &load.metrics {
-            let _ = writeln!(out, "- {}: {value}", text(name));
-        }
-        out.push('\n');
+}
+
+/// The CPU profile of a scale: how it was sampled, its notes, the annotated
+/// functions, the top functions and the off-CPU time.
+fn cpu_profile_section(
+    out: &mut String,
+    profile: &crate::results::record::CpuProfile,
+    prefix: &str,
+    top: Option<&String>,
+) {
+    let _ = writeln!(
+        out,
+        "### CPU profile\n\n{} at {} Hz, call graph {}, {}; {}. {}\n",
+        text(&profile.tool),
+        profile.frequency,
+        code(&profile.call_graph),
+        text(&profile.symbolizer),
+        samples_line(profile),
+        link("Flamegraph", &format!("{prefix}flamegraph.svg"))
+    );
+    for note in &profile.notes {
+        let _ = writeln!(out, "> {}\n", message(note));
     }
-    if let Some(profile) = &scale.cpu_profile {
-        let prefix = scale.dir_prefix(several);
-        let _ = writeln!(
-            out,
-            "### CPU profile\n\n{} at {} Hz, call graph {}, {}; {}. {}\n",
-            text(&profile.tool),
-            profile.frequency,
-            code(&profile.call_graph),
-            text(&profile.symbolizer),
-            samples_line(profile),
-            link("Flamegraph", &format!("{prefix}flamegraph.svg"))
+    if !profile.annotated.is_empty() {
+        out.push_str(
+            "Annotated (objdump's source lines and assembly, each instruction's share of the \
+             function's samples):\n\n",
         );
-        for note in &profile.notes {
-            let _ = writeln!(out, "> {}\n", message(note));
-        }
-        if !profile.annotated.is_empty() {
-            out.push_str(
-                "Annotated (objdump's source lines and assembly, each instruction's share of the \
-                 function's samples):\n\n",
+        for a in &profile.annotated {
+            let _ = writeln!(
+                out,
+                "- {} ({:.2} % self)",
+                link(&a.function, &format!("{prefix}{}", a.file)),
+                a.self_percent
             );
-            for a in &profile.annotated {
-                let _ = writeln!(
-                    out,
-                    "- {} ({:.2} % self)",
-                    link(&a.function, &format!("{prefix}{}", a.file)),
-                    a.self_percent
-                );
-            }
-            out.push('\n');
         }
-        if let Some(top) = top {
-            let lines: Vec<&str> = top.lines().take(17).collect();
-            // Longer than any run of backticks in the symbol names, which
-            // would otherwise end the block early.
-            let longest = lines
-                .iter()
-                .flat_map(|line| line.split(|c| c != '`'))
-                .map(str::len)
-                .max()
-                .unwrap_or(0);
-            let fence = "`".repeat(longest.max(2) + 1);
-            let _ = writeln!(out, "{fence}text");
-            for line in lines {
-                out.push_str(line);
-                out.push('\n');
-            }
-            let _ = writeln!(out, "{fence}\n");
-        }
-        if let Some(off_cpu) = &profile.off_cpu {
-            out.push_str(&off_cpu_section(off_cpu, &prefix));
-        }
-    }
-    if let Some(memory) = &scale.memory {
-        let prefix = scale.dir_prefix(several);
-        let _ = writeln!(out, "### Memory ({})\n", text(&memory.tool));
-        for note in &memory.notes {
-            let _ = writeln!(out, "> {}\n", message(note));
-        }
-        out.push_str(&memory_table(memory));
-        let _ = writeln!(
-            out,
-            "\n{} (heap at its peak)\n",
-            link(
-                "Memory flamegraph",
-                &format!("{prefix}memory-flamegraph.svg")
-            )
-        );
-    }
-    if let Some(leaks) = &scale.leak_check {
-        out.push_str(&leak_table(leaks));
         out.push('\n');
     }
+    if let Some(top) = top {
+        top_functions_block(out, top);
+    }
+    if let Some(off_cpu) = &profile.off_cpu {
+        out.push_str(&off_cpu_section(off_cpu, prefix));
+    }
+}
+
+/// The head of the profiler's top-functions text, as a code block.
+fn top_functions_block(out: &mut String, top: &str) {
+    let lines: Vec<&str> = top.lines().take(17).collect();
+    // Longer than any run of backticks in the symbol names, which
+    // would otherwise end the block early.
+    let longest = lines
+        .iter()
+        .flat_map(|line| line.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let _ = writeln!(out, "{fence}text");
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{fence}\n");
 }
 
 /// `812.4 ms blocked in 1234 switches (1240 recorded); top: …`, for the terminal.
@@ -636,6 +667,47 @@ mod tests {
         second.scale = "second".into();
         record.scales = vec![scale, second];
         record
+    }
+
+    /// Every part of a result's README, byte for byte: the record with every
+    /// section (two scales, top functions, notes), and one plain scale with
+    /// perf.data described beside its link, or alone when not kept.
+    #[test]
+    fn the_readme_is_its_golden_copy() {
+        use crate::results::synthetic;
+        let system = SystemInfo {
+            hostname: "host".into(),
+            cpu_model: "cpu".into(),
+            kernel: "6.1".into(),
+            cores: 4,
+            ..SystemInfo::default()
+        };
+        let full = hostile_record();
+        let top = "  50.0 %  main\n  `a` ``b``\n".to_string();
+        let tops = BTreeMap::from([(full.scales[0].scale.clone(), top)]);
+        let mut plain = synthetic::record(
+            "plain",
+            "2026-01-01T00:00:00Z",
+            &[("wall_s", "s", &[0.1, 0.2, 0.3])],
+        );
+        plain.git.commit = None;
+        plain.git.dirty = true;
+        let mut profile = full.scales[0].cpu_profile.clone().unwrap();
+        profile.off_cpu = None;
+        profile.annotated.clear();
+        profile.notes.clear();
+        profile.files = vec!["cpu.folded".into(), "perf.data".into()];
+        profile.perf_data = Some("compressed, 1 MB".into());
+        plain.scales[0].cpu_profile = Some(profile.clone());
+        let mut not_kept = plain.clone();
+        profile.files.pop();
+        not_kept.scales[0].cpu_profile = Some(profile);
+        let readmes = [
+            run_readme(&full, &system, &tops, &["a note".into()]),
+            run_readme(&plain, &system, &BTreeMap::new(), &[]),
+            run_readme(&not_kept, &system, &BTreeMap::new(), &[]),
+        ];
+        crate::reports::golden::assert_golden("result-readme.md", &readmes.join("\n----\n\n"));
     }
 
     #[test]

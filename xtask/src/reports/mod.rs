@@ -7,6 +7,8 @@ pub mod csv;
 pub mod export;
 pub mod flamegraph;
 pub mod functions;
+#[cfg(test)]
+mod golden;
 pub mod html;
 pub mod markdown;
 pub mod markdown_text;

@@ -171,14 +171,87 @@ fn function_name(frame: &str) -> &str {
 /// uncompressed protobuf bytes of a pprof profile.
 pub fn encode_folded(folded: impl BufRead, options: &Options) -> anyhow::Result<Vec<u8>> {
     let mut strings = Strings::new();
-    // Function id (1-based) by name id; a location per function, same id.
-    let mut functions: HashMap<u64, u64> = HashMap::new();
-    let mut function_names: Vec<u64> = Vec::new();
-    let mut samples = Message::default();
     let period = options
         .frequency
         .filter(|f| *f > 0)
         .map(|f| 1_000_000_000 / i64::from(f));
+    let Stacks {
+        function_names,
+        samples,
+        skipped,
+    } = read_stacks(folded, period, &mut strings)?;
+    if function_names.is_empty() {
+        bail!(
+            "the folded stacks hold no samples{}",
+            if skipped > 0 {
+                format!(" ({skipped} unreadable lines)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let mut profile = Message::default();
+    let samples_type = value_type(&mut strings, "samples", "count");
+    profile.message(field::profile::SAMPLE_TYPE, &samples_type);
+    if period.is_some() {
+        let cpu = value_type(&mut strings, "cpu", "nanoseconds");
+        profile.message(field::profile::SAMPLE_TYPE, &cpu);
+    }
+    profile.0.extend_from_slice(&samples.0);
+    let mut mapping = Message::default();
+    mapping.uint(field::mapping::ID, 1);
+    mapping.int(
+        field::mapping::FILENAME,
+        strings.id(options.program.as_deref().unwrap_or("")) as i64,
+    );
+    mapping.uint(field::mapping::HAS_FUNCTIONS, 1);
+    profile.message(field::profile::MAPPING, &mapping);
+    locations_and_functions(&mut profile, &function_names);
+    let comments: Vec<u64> = options.comments.iter().map(|c| strings.id(c)).collect();
+    let period_type = period.map(|_| value_type(&mut strings, "cpu", "nanoseconds"));
+    let default_type = period.map(|_| strings.id("cpu"));
+    for text in &strings.table {
+        profile.bytes(field::profile::STRING_TABLE, text.as_bytes());
+    }
+    if let Some(t) = options.time_nanos {
+        profile.int(field::profile::TIME_NANOS, t);
+    }
+    if let (Some(period), Some(period_type)) = (period, period_type) {
+        profile.message(field::profile::PERIOD_TYPE, &period_type);
+        profile.int(field::profile::PERIOD, period);
+    }
+    // comment is `repeated int64`: written packed, as proto3 does.
+    profile.packed(field::profile::COMMENT, comments);
+    if let Some(id) = default_type {
+        profile.int(field::profile::DEFAULT_SAMPLE_TYPE, id as i64);
+    }
+    if skipped > 0 {
+        eprintln!("warning: {skipped} line(s) of the folded stacks were not `STACK COUNT` and were skipped");
+    }
+    Ok(profile.0)
+}
+
+/// The samples of the folded stacks, encoded, and the functions they name.
+struct Stacks {
+    /// The name id of each function; function (and location) ids are
+    /// 1-based indexes into this list.
+    function_names: Vec<u64>,
+    /// The profile's `sample` fields.
+    samples: Message,
+    /// Lines that were not `STACK COUNT`.
+    skipped: usize,
+}
+
+/// Reads the folded stacks into samples, naming each frame once.
+fn read_stacks(
+    folded: impl BufRead,
+    period: Option<i64>,
+    strings: &mut Strings,
+) -> anyhow::Result<Stacks> {
+    // Function id (1-based) by name id; a location per function, same id.
+    let mut functions: HashMap<u64, u64> = HashMap::new();
+    let mut function_names: Vec<u64> = Vec::new();
+    let mut samples = Message::default();
     let mut skipped = 0usize;
     for line in folded.lines() {
         let line = line.context("cannot read the folded stacks")?;
@@ -213,38 +286,23 @@ pub fn encode_folded(folded: impl BufRead, options: &Options) -> anyhow::Result<
         sample.packed(field::sample::VALUE, values);
         samples.message(field::profile::SAMPLE, &sample);
     }
-    if function_names.is_empty() {
-        bail!(
-            "the folded stacks hold no samples{}",
-            if skipped > 0 {
-                format!(" ({skipped} unreadable lines)")
-            } else {
-                String::new()
-            }
-        );
-    }
-    let mut profile = Message::default();
-    let value_type = |strings: &mut Strings, kind: &str, unit: &str| {
-        let mut m = Message::default();
-        m.int(field::value_type::TYPE, strings.id(kind) as i64);
-        m.int(field::value_type::UNIT, strings.id(unit) as i64);
-        m
-    };
-    let samples_type = value_type(&mut strings, "samples", "count");
-    profile.message(field::profile::SAMPLE_TYPE, &samples_type);
-    if period.is_some() {
-        let cpu = value_type(&mut strings, "cpu", "nanoseconds");
-        profile.message(field::profile::SAMPLE_TYPE, &cpu);
-    }
-    profile.0.extend_from_slice(&samples.0);
-    let mut mapping = Message::default();
-    mapping.uint(field::mapping::ID, 1);
-    mapping.int(
-        field::mapping::FILENAME,
-        strings.id(options.program.as_deref().unwrap_or("")) as i64,
-    );
-    mapping.uint(field::mapping::HAS_FUNCTIONS, 1);
-    profile.message(field::profile::MAPPING, &mapping);
+    Ok(Stacks {
+        function_names,
+        samples,
+        skipped,
+    })
+}
+
+fn value_type(strings: &mut Strings, kind: &str, unit: &str) -> Message {
+    let mut m = Message::default();
+    m.int(field::value_type::TYPE, strings.id(kind) as i64);
+    m.int(field::value_type::UNIT, strings.id(unit) as i64);
+    m
+}
+
+/// A location per function (same id, in the one mapping), then the
+/// functions themselves.
+fn locations_and_functions(profile: &mut Message, function_names: &[u64]) {
     for (i, _) in function_names.iter().enumerate() {
         let id = i as u64 + 1;
         let mut line = Message::default();
@@ -262,28 +320,6 @@ pub fn encode_folded(folded: impl BufRead, options: &Options) -> anyhow::Result<
         function.int(field::function::SYSTEM_NAME, *name as i64);
         profile.message(field::profile::FUNCTION, &function);
     }
-    let comments: Vec<u64> = options.comments.iter().map(|c| strings.id(c)).collect();
-    let period_type = period.map(|_| value_type(&mut strings, "cpu", "nanoseconds"));
-    let default_type = period.map(|_| strings.id("cpu"));
-    for text in &strings.table {
-        profile.bytes(field::profile::STRING_TABLE, text.as_bytes());
-    }
-    if let Some(t) = options.time_nanos {
-        profile.int(field::profile::TIME_NANOS, t);
-    }
-    if let (Some(period), Some(period_type)) = (period, period_type) {
-        profile.message(field::profile::PERIOD_TYPE, &period_type);
-        profile.int(field::profile::PERIOD, period);
-    }
-    // comment is `repeated int64`: written packed, as proto3 does.
-    profile.packed(field::profile::COMMENT, comments);
-    if let Some(id) = default_type {
-        profile.int(field::profile::DEFAULT_SAMPLE_TYPE, id as i64);
-    }
-    if skipped > 0 {
-        eprintln!("warning: {skipped} line(s) of the folded stacks were not `STACK COUNT` and were skipped");
-    }
-    Ok(profile.0)
 }
 
 /// CRC-32 (IEEE 802.3, reflected), as gzip's trailer needs.
@@ -609,6 +645,38 @@ pub mod tests {
             BTreeMap::from([("a;b".to_string(), vec![3])])
         );
         assert!(encode_folded("".as_bytes(), &Options::default()).is_err());
+    }
+
+    /// The profile's bytes, pinned (as hex, 32 bytes a line): with every
+    /// option, and with none over a line that is skipped.
+    #[test]
+    fn encoded_profiles_are_their_golden_copy() {
+        let full = Options {
+            frequency: Some(997),
+            time_nanos: Some(1_795_320_306_000_000_000),
+            comments: vec!["from cpu.folded".into(), "second".into()],
+            program: Some("cdr-demo".into()),
+        };
+        let hex = |bytes: Vec<u8>| -> String {
+            bytes
+                .chunks(32)
+                .map(|line| line.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
+                .collect()
+        };
+        let text = [
+            hex(encode_folded(FOLDED.as_bytes(), &full).unwrap()),
+            hex(encode_folded(
+                "a;b 3\nnot a line\n\na;c x\n".as_bytes(),
+                &Options::default(),
+            )
+            .unwrap()),
+            format!(
+                "{:#}\n",
+                encode_folded("x\n".as_bytes(), &Options::default()).unwrap_err()
+            ),
+        ]
+        .join("----\n");
+        crate::reports::golden::assert_golden("pprof.hex", &text);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! differential flamegraphs — in one atomic step. `profile-compare` and
 //! `pre-release` both compare this way.
 
+use super::model::ScaleComparison;
 use super::{
     self as report, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
     MARKDOWN_FILE, MEMORY_DIFF_SVG,
@@ -29,55 +30,14 @@ pub fn compare_results(
 ) -> anyhow::Result<(CompareReport, PathBuf)> {
     let settings = Settings::new(&config.thresholds);
     let (pairs, mut warnings) = report::pair_scales(a, b)?;
-    let system = |entry: &Entry| -> Option<SystemInfo> {
-        let text = std::fs::read_to_string(entry.dir.join("system_info.json")).ok()?;
-        serde_json::from_str(&text).ok()
-    };
-    let (system_a, system_b) = (system(a), system(b));
-    let mut comparability = report::comparability_warnings(
-        &a.record,
-        &b.record,
-        &pairs,
-        system_a.as_ref(),
-        system_b.as_ref(),
-    );
-    if same_dir(&a.dir, &b.dir) {
-        comparability.insert(
-            0,
-            "A and B are the same result: nothing can have changed".into(),
-        );
-    }
-    warnings.extend(comparability);
+    warnings.extend(comparability(a, b, &pairs));
     if counter == Counter::Instructions {
-        for (side, entry) in [("A", a), ("B", b)] {
-            if !entry
-                .record
-                .scales
-                .iter()
-                .any(|s| s.summaries.contains_key(INSTRUCTIONS))
-            {
-                bail!(
-                    "--counter instructions: {side} ({}) has no instruction count. Counts are measured by \
-                     `cargo xtask profile-compare --rev A --rev B --counter instructions`; to compare stored \
-                     results on timings, drop --counter",
-                    entry.name
-                );
-            }
-        }
+        require_instruction_counts(a, b)?;
     }
-    let runs = |entry: &Entry| {
-        entry
-            .record
-            .scales
-            .iter()
-            .map(|s| s.runs.len())
-            .min()
-            .unwrap_or(0)
-    };
     if counter == Counter::Time {
         warnings.extend(report::sample_size_warning(
-            runs(a),
-            runs(b),
+            fewest_runs(a),
+            fewest_runs(b),
             settings.alpha,
         ));
     }
@@ -97,58 +57,7 @@ pub fn compare_results(
             if several {
                 std::fs::create_dir_all(tmp.join(&out_prefix))?;
             }
-            let folded = |entry: &Entry, scale: &ScaleRecord, file: &str| {
-                let prefix = scale.dir_prefix(entry.record.scales.len() > 1);
-                entry.dir.join(format!("{prefix}{file}"))
-            };
-            let title = format!("{} → {}", a.name, b.name);
-            for (file, svg, what, kind) in [
-                (cpu_profile::FOLDED, DIFF_SVG, "CPU", flamegraph::Kind::Cpu),
-                (
-                    memory_profile::FOLDED,
-                    MEMORY_DIFF_SVG,
-                    "heap at peak",
-                    flamegraph::Kind::Memory,
-                ),
-            ] {
-                let (before, after) = (folded(a, sa, file), folded(b, sb, file));
-                if !(before.is_file() && after.is_file()) {
-                    if before.is_file() != after.is_file() {
-                        let has = if before.is_file() { "A" } else { "B" };
-                        comparison.notes.push(format!(
-                            "only {has} has a {what} profile ({file}): no \"where it changed\""
-                        ));
-                    } else if what == "CPU" {
-                        comparison.notes.push(
-                            "neither side has a CPU profile: no \"where it changed\"".to_string(),
-                        );
-                    }
-                    continue;
-                }
-                let changes = function_changes(&before, &after, top)?;
-                if what == "CPU" {
-                    comparison.functions = changes;
-                } else {
-                    comparison.memory_functions = changes;
-                }
-                let svg_name = format!("{out_prefix}{svg}");
-                let subtitle = format!(
-                    "{what}: shape of B; red grew, blue shrank (normalised to equal totals)"
-                );
-                match flamegraph::render_diff(
-                    &before,
-                    &after,
-                    &tmp.join(&svg_name),
-                    &title,
-                    &subtitle,
-                    kind,
-                ) {
-                    Ok(()) => comparison.files.push(svg_name),
-                    Err(error) => comparison.notes.push(format!(
-                        "could not draw the {what} differential flamegraph: {error:#}"
-                    )),
-                }
-            }
+            where_it_changed(&mut comparison, (a, sa), (b, sb), &tmp, &out_prefix, top)?;
             scales.push(comparison);
         }
         let report = CompareReport::new(
@@ -173,6 +82,127 @@ pub fn compare_results(
     };
     let dir = pending.replace(JSON_FILE)?;
     Ok((report, dir))
+}
+
+/// Why A and B may not be comparable: their records and machines, and
+/// first of all whether they are one and the same result.
+fn comparability(a: &Entry, b: &Entry, pairs: &[(&ScaleRecord, &ScaleRecord)]) -> Vec<String> {
+    let system = |entry: &Entry| -> Option<SystemInfo> {
+        let text = std::fs::read_to_string(entry.dir.join("system_info.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let (system_a, system_b) = (system(a), system(b));
+    let mut comparability = report::comparability_warnings(
+        &a.record,
+        &b.record,
+        pairs,
+        system_a.as_ref(),
+        system_b.as_ref(),
+    );
+    if same_dir(&a.dir, &b.dir) {
+        comparability.insert(
+            0,
+            "A and B are the same result: nothing can have changed".into(),
+        );
+    }
+    comparability
+}
+
+/// `--counter instructions` needs a count on both sides, which only a
+/// comparison of revisions measures.
+fn require_instruction_counts(a: &Entry, b: &Entry) -> anyhow::Result<()> {
+    for (side, entry) in [("A", a), ("B", b)] {
+        if !entry
+            .record
+            .scales
+            .iter()
+            .any(|s| s.summaries.contains_key(INSTRUCTIONS))
+        {
+            bail!(
+                "--counter instructions: {side} ({}) has no instruction count. Counts are measured by \
+                 `cargo xtask profile-compare --rev A --rev B --counter instructions`; to compare stored \
+                 results on timings, drop --counter",
+                entry.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The fewest runs any scale of a result has.
+fn fewest_runs(entry: &Entry) -> usize {
+    entry
+        .record
+        .scales
+        .iter()
+        .map(|s| s.runs.len())
+        .min()
+        .unwrap_or(0)
+}
+
+/// "Where it changed" for one pair of scales: the functions whose share
+/// moved, and a differential flamegraph, for the CPU profile and for the
+/// heap at its peak; a note for each that one side or both lack.
+fn where_it_changed(
+    comparison: &mut ScaleComparison,
+    (a, sa): (&Entry, &ScaleRecord),
+    (b, sb): (&Entry, &ScaleRecord),
+    tmp: &Path,
+    out_prefix: &str,
+    top: usize,
+) -> anyhow::Result<()> {
+    let folded = |entry: &Entry, scale: &ScaleRecord, file: &str| {
+        let prefix = scale.dir_prefix(entry.record.scales.len() > 1);
+        entry.dir.join(format!("{prefix}{file}"))
+    };
+    let title = format!("{} → {}", a.name, b.name);
+    for (file, svg, what, kind) in [
+        (cpu_profile::FOLDED, DIFF_SVG, "CPU", flamegraph::Kind::Cpu),
+        (
+            memory_profile::FOLDED,
+            MEMORY_DIFF_SVG,
+            "heap at peak",
+            flamegraph::Kind::Memory,
+        ),
+    ] {
+        let (before, after) = (folded(a, sa, file), folded(b, sb, file));
+        if !(before.is_file() && after.is_file()) {
+            if before.is_file() != after.is_file() {
+                let has = if before.is_file() { "A" } else { "B" };
+                comparison.notes.push(format!(
+                    "only {has} has a {what} profile ({file}): no \"where it changed\""
+                ));
+            } else if what == "CPU" {
+                comparison
+                    .notes
+                    .push("neither side has a CPU profile: no \"where it changed\"".to_string());
+            }
+            continue;
+        }
+        let changes = function_changes(&before, &after, top)?;
+        if what == "CPU" {
+            comparison.functions = changes;
+        } else {
+            comparison.memory_functions = changes;
+        }
+        let svg_name = format!("{out_prefix}{svg}");
+        let subtitle =
+            format!("{what}: shape of B; red grew, blue shrank (normalised to equal totals)");
+        match flamegraph::render_diff(
+            &before,
+            &after,
+            &tmp.join(&svg_name),
+            &title,
+            &subtitle,
+            kind,
+        ) {
+            Ok(()) => comparison.files.push(svg_name),
+            Err(error) => comparison.notes.push(format!(
+                "could not draw the {what} differential flamegraph: {error:#}"
+            )),
+        }
+    }
+    Ok(())
 }
 
 fn function_changes(
@@ -205,5 +235,111 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::synthetic;
+
+    /// Two results of two scales: the small one profiled on both sides (and
+    /// a memory profile on A's only), the large one not profiled at all.
+    fn write_results(results: &Path) {
+        for (name, factor, memory) in [
+            ("20260101-000000-a", 1.0, true),
+            ("20260102-000000-b", 1.5, false),
+        ] {
+            let wall: Vec<f64> = [0.10, 0.11, 0.12, 0.105, 0.115]
+                .iter()
+                .map(|w| w * factor)
+                .collect();
+            let mut record =
+                synthetic::record(name, "2026-01-01T00:00:00Z", &[("wall_s", "s", &wall)]);
+            let mut large = record.scales[0].clone();
+            record.scales[0].scale = "small".into();
+            large.scale = "large".into();
+            record.scales.push(large);
+            let dir = synthetic::write(results, name, &record);
+            std::fs::create_dir_all(dir.join("small")).unwrap();
+            let hot = (100.0 * factor) as u32;
+            std::fs::write(
+                dir.join("small").join(cpu_profile::FOLDED),
+                format!("main;run;hot {hot}\nmain;run;cold 50\nmain;idle 10\n"),
+            )
+            .unwrap();
+            if memory {
+                std::fs::write(
+                    dir.join("small").join(memory_profile::FOLDED),
+                    "main;alloc 4096\n",
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    /// What `compare_results` returns and writes, byte for byte: compare.md,
+    /// compare.json (its creation time and paths aside) and each file's
+    /// digest; for two results, a result against itself, and the refusal
+    /// of `--counter instructions` without counts.
+    #[test]
+    fn comparing_two_results_writes_its_golden_copy() {
+        let results = synthetic::temp_dir("compare-engine");
+        write_results(&results);
+        let config = Config::parse(
+            &results.join("profiling.toml"),
+            "[workloads.demo]\ncommand = \"true\"\n",
+        )
+        .unwrap();
+        let store = Store::new(&results);
+        let entries = store.list().unwrap();
+        let (a, b) = (&entries[0], &entries[1]);
+        let digest = |bytes: &[u8]| {
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+            })
+        };
+        let mut text = String::new();
+        for (x, y) in [(a, b), (a, a)] {
+            let (report, dir) = compare_results(&config, &store, x, y, Counter::Time, 5).unwrap();
+            let json = std::fs::read_to_string(dir.join(JSON_FILE)).unwrap();
+            assert_eq!(json, serde_json::to_string_pretty(&report).unwrap() + "\n");
+            let mut files: Vec<String> = walk(&dir);
+            files.retain(|f| f != JSON_FILE);
+            files.sort();
+            for file in files {
+                let bytes = std::fs::read(dir.join(&file)).unwrap();
+                text.push_str(&format!(
+                    "{file}: {} bytes, {:016x}\n",
+                    bytes.len(),
+                    digest(&bytes)
+                ));
+            }
+            text.push_str(&std::fs::read_to_string(dir.join(MARKDOWN_FILE)).unwrap());
+            text.push_str(&json.replace(&report.created, "<now>"));
+            text.push_str("\n----\n");
+        }
+        let error = compare_results(&config, &store, a, b, Counter::Instructions, 5).unwrap_err();
+        text.push_str(&format!("{error:#}\n"));
+        let text = text.replace(&results.display().to_string(), "<results>");
+        crate::reports::golden::assert_golden("compare-results.txt", &text);
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+
+    fn walk(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() {
+                out.extend(
+                    walk(&entry.path())
+                        .into_iter()
+                        .map(|f| format!("{name}/{f}")),
+                );
+            } else {
+                out.push(name);
+            }
+        }
+        out
     }
 }

@@ -4,7 +4,7 @@
 
 use super::cells::{failure_text, function_cells, measure_cells, svg_kind};
 use super::gate::GateFailure;
-use super::model::{CompareReport, MeasureComparison};
+use super::model::{CompareReport, MeasureComparison, ScaleComparison, Settings};
 use crate::reports::markdown_text::{code, code_cell, link, message, text};
 use crate::stats::Verdict;
 use std::fmt::Write as _;
@@ -12,6 +12,31 @@ use std::fmt::Write as _;
 /// A GitHub-flavoured Markdown report that pastes into a pull request.
 pub fn render_markdown(report: &CompareReport) -> String {
     let mut out = String::new();
+    sides(&mut out, report);
+    if !report.warnings.is_empty() {
+        out.push_str("> [!WARNING]\n> **A and B may not be comparable:**\n");
+        for warning in &report.warnings {
+            let _ = writeln!(out, "> - {}", message(warning));
+        }
+        out.push('\n');
+    }
+    for scale in &report.scales {
+        if report.scales.len() > 1 {
+            let _ = writeln!(out, "### Scale {}\n", code(&scale.scale));
+        }
+        measures_table(&mut out, scale);
+        for note in &scale.notes {
+            let _ = writeln!(out, "_Note: {}_\n", message(note));
+        }
+        where_it_changed(&mut out, scale);
+    }
+    gate(&mut out, report);
+    method(&mut out, &report.settings);
+    out
+}
+
+/// The heading, and A and B side by side: result, commit, when, workload.
+fn sides(out: &mut String, report: &CompareReport) {
     let _ = writeln!(
         out,
         "## profile-compare: {} → {}\n",
@@ -43,80 +68,78 @@ pub fn render_markdown(report: &CompareReport) -> String {
         code_cell(&report.b.workload)
     );
     out.push('\n');
-    if !report.warnings.is_empty() {
-        out.push_str("> [!WARNING]\n> **A and B may not be comparable:**\n");
-        for warning in &report.warnings {
-            let _ = writeln!(out, "> - {}", message(warning));
+}
+
+/// A row per measure of a scale, its verdict marked by colour.
+fn measures_table(out: &mut String, scale: &ScaleComparison) {
+    out.push_str("| measure | A | B | change | 95 % CI | p | verdict |\n");
+    out.push_str("|---|---:|---:|---:|---|---:|---|\n");
+    for m in &scale.measures {
+        // Only the name and the unit come from the config: the rest of
+        // the row is this program's own numbers and words.
+        let shown = MeasureComparison {
+            name: text(&m.name),
+            unit: text(&m.unit),
+            ..m.clone()
+        };
+        let mut row = measure_cells(&shown);
+        row[6] = match m.verdict() {
+            Verdict::Regressed if m.gate_failed => {
+                format!("🔴 **{}** (beyond {} %)", row[6], m.limit_pct)
+            }
+            Verdict::Regressed => format!("🟠 {} (within {} %)", row[6], m.limit_pct),
+            Verdict::Improved => format!("🟢 {}", row[6]),
+            _ => row[6].clone(),
+        };
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// The functions whose share of the CPU samples and of the peak heap
+/// moved, and links to the differential flamegraphs.
+fn where_it_changed(out: &mut String, scale: &ScaleComparison) {
+    for (title, functions) in [
+        ("share of CPU samples", &scale.functions),
+        ("share of the heap at its peak", &scale.memory_functions),
+    ] {
+        if functions.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "**Where it changed** ({title}, % of all; Δ in points):\n"
+        );
+        out.push_str("| function | self A | self B | Δ self | total A | total B | Δ total |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+        for f in functions {
+            let cells = function_cells(f);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                code_cell(&cells[6]),
+                cells[0],
+                cells[1],
+                cells[2],
+                cells[3],
+                cells[4],
+                cells[5]
+            );
         }
         out.push('\n');
     }
-    for scale in &report.scales {
-        if report.scales.len() > 1 {
-            let _ = writeln!(out, "### Scale {}\n", code(&scale.scale));
-        }
-        out.push_str("| measure | A | B | change | 95 % CI | p | verdict |\n");
-        out.push_str("|---|---:|---:|---:|---|---:|---|\n");
-        for m in &scale.measures {
-            // Only the name and the unit come from the config: the rest of
-            // the row is this program's own numbers and words.
-            let shown = MeasureComparison {
-                name: text(&m.name),
-                unit: text(&m.unit),
-                ..m.clone()
-            };
-            let mut row = measure_cells(&shown);
-            row[6] = match m.verdict() {
-                Verdict::Regressed if m.gate_failed => {
-                    format!("🔴 **{}** (beyond {} %)", row[6], m.limit_pct)
-                }
-                Verdict::Regressed => format!("🟠 {} (within {} %)", row[6], m.limit_pct),
-                Verdict::Improved => format!("🟢 {}", row[6]),
-                _ => row[6].clone(),
-            };
-            let _ = writeln!(out, "| {} |", row.join(" | "));
-        }
-        out.push('\n');
-        for note in &scale.notes {
-            let _ = writeln!(out, "_Note: {}_\n", message(note));
-        }
-        for (title, functions) in [
-            ("share of CPU samples", &scale.functions),
-            ("share of the heap at its peak", &scale.memory_functions),
-        ] {
-            if functions.is_empty() {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "**Where it changed** ({title}, % of all; Δ in points):\n"
-            );
-            out.push_str("| function | self A | self B | Δ self | total A | total B | Δ total |\n");
-            out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
-            for f in functions {
-                let cells = function_cells(f);
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
-                    code_cell(&cells[6]),
-                    cells[0],
-                    cells[1],
-                    cells[2],
-                    cells[3],
-                    cells[4],
-                    cells[5]
-                );
-            }
-            out.push('\n');
-        }
-        for file in &scale.files {
-            let _ = writeln!(
-                out,
-                "{} differential flamegraph: {} (shape of B; red grew, blue shrank)\n",
-                svg_kind(file),
-                link(file, file)
-            );
-        }
+    for file in &scale.files {
+        let _ = writeln!(
+            out,
+            "{} differential flamegraph: {} (shape of B; red grew, blue shrank)\n",
+            svg_kind(file),
+            link(file, file)
+        );
     }
+}
+
+/// The gate's decision: undecided, passed, or failed and on what.
+fn gate(out: &mut String, report: &CompareReport) {
     if let Some(why) = &report.gate.undecided {
         let _ = writeln!(out, "**Gate:** ⚠️ undecided: {}.", message(why));
     } else if report.gate.passed {
@@ -136,20 +159,23 @@ pub fn render_markdown(report: &CompareReport) -> String {
             .collect();
         let _ = writeln!(out, "**Gate:** ❌ failed: {}.", list.join("; "));
     }
+}
+
+/// The footer: how the verdicts were reached, and the limits.
+fn method(out: &mut String, settings: &Settings) {
     let _ = writeln!(
         out,
         "\n<sub>Mann–Whitney U (α = {}), Hodges–Lehmann change with its {} % interval; `~` when p ≥ α or the \
          interval reaches inside ±{} %. Thresholds: time {} %, throughput {} %, latency {} %, memory {} %, instructions {} %.</sub>",
-        report.settings.alpha,
-        (100.0 * (1.0 - report.settings.alpha)).round(),
-        report.settings.noise_pct,
-        report.settings.thresholds.time,
-        report.settings.thresholds.throughput,
-        report.settings.thresholds.latency,
-        report.settings.thresholds.memory,
-        report.settings.thresholds.instructions,
+        settings.alpha,
+        (100.0 * (1.0 - settings.alpha)).round(),
+        settings.noise_pct,
+        settings.thresholds.time,
+        settings.thresholds.throughput,
+        settings.thresholds.latency,
+        settings.thresholds.memory,
+        settings.thresholds.instructions,
     );
-    out
 }
 
 #[cfg(test)]
@@ -243,6 +269,47 @@ mod tests {
         assert!(markdown.contains("[diff-flamegraph.svg](diff-flamegraph.svg)"));
         assert!(markdown.contains("**Gate:** ❌ failed: wall_s +150.4 % (limit 5 %); records_per_sec -59.8 % (limit 10 %)."));
         assert!(!markdown.contains('\x1b'));
+    }
+
+    /// Every part of the Markdown, byte for byte: a failed gate with
+    /// warnings, notes, both "where it changed" tables and both flamegraph
+    /// links; two scales; a passed gate; an undecided one.
+    #[test]
+    fn markdown_is_its_golden_copy() {
+        use crate::reports::compare::model::MEMORY_DIFF_SVG;
+        let a = scale(&WALL, &RPS, "0");
+        let b = scale(&slower(&WALL, 2.5), &slower(&RPS, 0.4), "5");
+        let mut failed = report_of(&a, &b, Counter::Time);
+        failed
+            .warnings
+            .push("different parameters: slowdown: 0 → 5".into());
+        let change = FunctionChange {
+            name: "cdr_demo::generate::run".into(),
+            self_before: 1.0,
+            self_after: 52.5,
+            total_before: 10.0,
+            total_after: 60.25,
+        };
+        failed.scales[0].functions = vec![change.clone()];
+        failed.scales[0].memory_functions = vec![change];
+        failed.scales[0]
+            .notes
+            .push("only A has memory figures".into());
+        failed.scales[0].files = vec![DIFF_SVG.into(), MEMORY_DIFF_SVG.into()];
+        let mut two_scales = report_of(&a, &a, Counter::Time);
+        two_scales.scales.push(two_scales.scales[0].clone());
+        two_scales.scales[1].scale = "large".into();
+        let undecided = report_of(
+            &scale(&WALL[..3], &RPS[..3], "0"),
+            &scale(&slower(&WALL[..3], 8.0), &slower(&RPS[..3], 0.1), "20"),
+            Counter::Time,
+        );
+        let markdown: String = [failed, two_scales, undecided]
+            .iter()
+            .map(render_markdown)
+            .collect::<Vec<_>>()
+            .join("\n----\n\n");
+        crate::reports::golden::assert_golden("compare.md", &markdown);
     }
 
     /// Config text (a metric's name and unit, the workload, a scale, a

@@ -13,7 +13,7 @@ use crate::config::measures;
 use crate::config::{Better, Thresholds};
 use crate::reports::functions::FunctionChange;
 use crate::results::record::short_hash;
-use crate::results::record::{RunRecord, ScaleRecord};
+use crate::results::record::{Pairing, RunRecord, ScaleRecord};
 use crate::stats::{self, CompareOptions, Comparison, ExactComparison, Verdict};
 use serde::Serialize;
 
@@ -287,11 +287,52 @@ pub fn compare_scale(
     settings: &Settings,
     counter: Counter,
 ) -> ScaleComparison {
-    let options = settings.options();
-    let mut measures = Vec::new();
     let mut notes = Vec::new();
-    // Runs made in pairs by one `--side` comparison: compare pair by pair.
-    let pairing = match (&a.pairing, &b.pairing) {
+    let pairing = pairing_of(a, b);
+    let mut measures = shared_measures(a, b, settings, counter, pairing, &mut notes);
+    // Under `--counter time` every sampled measure is gated (see `measure`).
+    let missing_in_b: Vec<String> = match counter {
+        Counter::Time => a
+            .summaries
+            .keys()
+            .filter(|n| !b.summaries.contains_key(*n))
+            .cloned()
+            .collect(),
+        Counter::Instructions => Vec::new(),
+    };
+    for (side, mine, theirs) in [("A", a, b), ("B", b, a)] {
+        let only: Vec<&str> = mine
+            .summaries
+            .keys()
+            .filter(|n| !theirs.summaries.contains_key(*n))
+            .map(String::as_str)
+            .collect();
+        if !only.is_empty() {
+            notes.push(format!("only {side} has {}: not compared", only.join(", ")));
+        }
+    }
+    memory_figures(a, b, settings, counter, &mut measures, &mut notes);
+    if let Some(note) = steadiest_time(a, b) {
+        notes.insert(0, note);
+    }
+    if let Some(pairing) = pairing {
+        notes.insert(0, paired_note(pairing, a.runs.len()));
+    }
+    ScaleComparison {
+        scale: b.scale.clone(),
+        measures,
+        functions: Vec::new(),
+        memory_functions: Vec::new(),
+        files: Vec::new(),
+        notes,
+        missing_in_b,
+    }
+}
+
+/// Runs made in pairs by one `--side` comparison, to be compared pair by
+/// pair: B's pairing, when both sides share it and have enough pairs.
+fn pairing_of<'b>(a: &ScaleRecord, b: &'b ScaleRecord) -> Option<&'b Pairing> {
+    match (&a.pairing, &b.pairing) {
         (Some(pa), Some(pb))
             if pa.id == pb.id
                 && a.runs.len() == b.runs.len()
@@ -300,7 +341,22 @@ pub fn compare_scale(
             Some(pb)
         }
         _ => None,
-    };
+    }
+}
+
+/// The measures both sides have, in display order: instructions exactly,
+/// the rest over their samples (pair by pair when the runs were paired).
+/// Where the sides disagree on a measure's direction, a note says so.
+fn shared_measures(
+    a: &ScaleRecord,
+    b: &ScaleRecord,
+    settings: &Settings,
+    counter: Counter,
+    pairing: Option<&Pairing>,
+    notes: &mut Vec<String>,
+) -> Vec<MeasureComparison> {
+    let options = settings.options();
+    let mut measures = Vec::new();
     let mut names: Vec<&String> = a
         .summaries
         .keys()
@@ -347,27 +403,19 @@ pub fn compare_scale(
             name, &unit, better, category, limit_pct, counter, outcome,
         ));
     }
-    // Under `--counter time` every sampled measure is gated (see `measure`).
-    let missing_in_b: Vec<String> = match counter {
-        Counter::Time => a
-            .summaries
-            .keys()
-            .filter(|n| !b.summaries.contains_key(*n))
-            .cloned()
-            .collect(),
-        Counter::Instructions => Vec::new(),
-    };
-    for (side, mine, theirs) in [("A", a, b), ("B", b, a)] {
-        let only: Vec<&str> = mine
-            .summaries
-            .keys()
-            .filter(|n| !theirs.summaries.contains_key(*n))
-            .map(String::as_str)
-            .collect();
-        if !only.is_empty() {
-            notes.push(format!("only {side} has {}: not compared", only.join(", ")));
-        }
-    }
+    measures
+}
+
+/// The memory tool's figures both sides have, compared exactly; notes when
+/// only one side has figures, or the two come from different tools.
+fn memory_figures(
+    a: &ScaleRecord,
+    b: &ScaleRecord,
+    settings: &Settings,
+    counter: Counter,
+    measures: &mut Vec<MeasureComparison>,
+    notes: &mut Vec<String>,
+) {
     match (&a.memory, &b.memory) {
         (Some(ma), Some(mb)) => {
             let limit_pct = settings.thresholds.memory;
@@ -426,34 +474,21 @@ pub fn compare_scale(
         }
         (None, None) => {}
     }
-    if let Some(note) = steadiest_time(a, b) {
-        notes.insert(0, note);
-    }
-    if let Some(pairing) = pairing {
-        let how = if pairing.order == "duet" {
-            "at the same time, on a core each"
-        } else {
-            "one right after the other"
-        };
-        notes.insert(
-            0,
-            format!(
-                "paired analysis: run i of A and run i of B ran {how}, so each pair's ratio B/A \
-                 cancels what the machine did then; {} ({} pairs)",
-                stats::Analysis::PairedWilcoxon.describe(),
-                a.runs.len()
-            ),
-        );
-    }
-    ScaleComparison {
-        scale: b.scale.clone(),
-        measures,
-        functions: Vec::new(),
-        memory_functions: Vec::new(),
-        files: Vec::new(),
-        notes,
-        missing_in_b,
-    }
+}
+
+/// What the paired analysis did, and why it is the one to trust.
+fn paired_note(pairing: &Pairing, pairs: usize) -> String {
+    let how = if pairing.order == "duet" {
+        "at the same time, on a core each"
+    } else {
+        "one right after the other"
+    };
+    format!(
+        "paired analysis: run i of A and run i of B ran {how}, so each pair's ratio B/A \
+         cancels what the machine did then; {} ({} pairs)",
+        stats::Analysis::PairedWilcoxon.describe(),
+        pairs
+    )
 }
 
 /// For a workload that uses one core on both sides: which of wall and CPU
@@ -658,6 +693,81 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.contains("only A has memory figures")));
+    }
+
+    /// Every branch of `compare_scale`, byte for byte (its `Debug` form):
+    /// measures on one side, directions that disagree, instructions, memory
+    /// figures on both sides, one side or neither, and paired runs.
+    #[test]
+    fn compare_scale_is_its_golden_copy() {
+        use crate::results::record::{Pairing, RunSample};
+        let memory = |tool: &str, heap: f64, leaked: Option<f64>| MemoryRecord {
+            tool: tool.into(),
+            peak_heap_bytes: Some(heap),
+            total_allocations: Some(1000),
+            temporary_allocations: Some(10),
+            leaked_bytes: leaked,
+            ..MemoryRecord::default()
+        };
+        let paired = |wall: &[f64], order: &str| {
+            let mut s = scale(wall, &RPS[..4], "0");
+            s.runs = wall
+                .iter()
+                .map(|&wall_s| RunSample {
+                    wall_s,
+                    user_s: 0.0,
+                    sys_s: 0.0,
+                    max_rss_bytes: 0,
+                    exit_code: Some(0),
+                    metrics: Default::default(),
+                    counters: Default::default(),
+                })
+                .collect();
+            s.pairing = Some(Pairing {
+                id: "p1".into(),
+                order: order.into(),
+            });
+            s
+        };
+        let mut a = scale(&WALL, &RPS, "0");
+        let mut b = scale(&slower(&WALL, 1.2), &RPS, "0");
+        a.summaries.insert(
+            INSTRUCTIONS.into(),
+            summary("instructions", Better::Lower, &[1_000_000.0]),
+        );
+        b.summaries.insert(
+            INSTRUCTIONS.into(),
+            summary("instructions", Better::Lower, &[1_030_000.0]),
+        );
+        a.summaries
+            .insert("cpu_s".into(), summary("s", Better::Lower, &WALL));
+        b.summaries
+            .insert("cpu_s".into(), summary("s", Better::Lower, &WALL));
+        a.summaries
+            .insert("latency".into(), summary("", Better::Higher, &WALL));
+        b.summaries
+            .insert("latency".into(), summary("ms", Better::Lower, &WALL));
+        a.summaries
+            .insert("only_a".into(), summary("x", Better::Lower, &WALL));
+        b.summaries
+            .insert("only_b".into(), summary("x", Better::Lower, &WALL));
+        a.memory = Some(memory("heaptrack", 1_000_000.0, None));
+        b.memory = Some(memory("massif", 1_500_000.0, Some(64.0)));
+        let wall6 = [1.0, 1.1, 0.9, 1.05, 0.95, 1.02];
+        let (pa, mut pb) = (paired(&wall6, "duet"), paired(&slower(&wall6, 1.3), "duet"));
+        pb.memory = Some(memory("heaptrack", 1.0, None));
+        let (mut ia, ib) = (paired(&wall6, "interleaved"), paired(&wall6, "interleaved"));
+        ia.memory = Some(memory("heaptrack", 1.0, None));
+        let text: String = [
+            compare_scale(&a, &b, &settings(), Counter::Time),
+            compare_scale(&a, &b, &settings(), Counter::Instructions),
+            compare_scale(&pa, &pb, &settings(), Counter::Time),
+            compare_scale(&ia, &ib, &settings(), Counter::Time),
+        ]
+        .iter()
+        .map(|c| format!("{c:#?}\n"))
+        .collect();
+        crate::reports::golden::assert_golden("compare-scale.txt", &text);
     }
 
     #[test]
