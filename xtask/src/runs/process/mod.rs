@@ -9,6 +9,7 @@
 //! xtask is a child subreaper, so descendants that left the group (`setsid`)
 //! are found and stopped too (`runs::descendants`).
 
+mod direct;
 mod echo;
 mod output;
 mod running;
@@ -17,6 +18,7 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
+pub use direct::{run_in_foreground, spawn_detached, spawn_measured, Measured};
 pub use echo::{echo, set_verbose, verbose};
 pub use running::{start, Outcome, Running};
 pub use signals::{
