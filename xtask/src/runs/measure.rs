@@ -317,36 +317,17 @@ pub fn measured_exec(args: Vec<OsString>) -> ! {
         eprintln!("usage: {MEASURED_EXEC} TIMES_FILE PROGRAM [ARGS...]");
         std::process::exit(2);
     };
-    let mut command = std::process::Command::new(&program);
-    command.args(args);
-    // SAFETY: one async-signal-safe syscall between fork and exec.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        command.pre_exec(|| {
-            #[cfg(target_os = "linux")]
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-            Ok(())
-        });
-    }
-    let started = std::time::Instant::now();
-    let child = match command.spawn() {
-        Ok(child) => child,
+    let process::Measured {
+        status,
+        usage,
+        wall,
+    } = match process::spawn_measured(&program, args) {
+        Ok(measured) => measured,
         Err(error) => {
             eprintln!("cannot start `{}`: {error}", Path::new(&program).display());
             std::process::exit(127);
         }
     };
-    let mut status = 0;
-    // SAFETY: zeroed rusage is a valid value; wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: plain syscall on our own child with valid pointers.
-        let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-        if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            break;
-        }
-    }
-    let wall = started.elapsed();
     let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     let rss_unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
     let times = ShimTimes {

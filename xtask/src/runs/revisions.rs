@@ -79,21 +79,8 @@ pub fn build(
     let mut scratch = None;
     let mut checkout = None;
     if any_revision {
-        let repo = PathBuf::from(
-            git(&config.root, &["rev-parse", "--show-toplevel"]).with_context(|| {
-                format!(
-                    "a revision needs a git repository, and {} is not in one",
-                    config.root.display()
-                )
-            })?,
-        );
-        let inside = relative_inside(&config.root, &repo)?;
-        remove_abandoned_scratch(&repo, results, scratch_prefix);
-        std::fs::create_dir_all(results)
-            .with_context(|| format!("cannot create {}", results.display()))?;
-        let dir =
-            Scratch::new(results.join(format!("{scratch_prefix}rev-{}", std::process::id())))?;
-        checkout = Some((repo, inside, shared_target_dir(config), dir.path.clone()));
+        let (found, dir) = prepare_checkout(config, results, scratch_prefix)?;
+        checkout = Some(found);
         scratch = Some(dir);
     }
 
@@ -104,13 +91,13 @@ pub fn build(
         bail!("at most 26 sides can be built at once");
     }
     for (request, side) in requests.into_iter().zip('a'..='z') {
-        let SideRequest {
-            spec,
-            name,
-            workload,
-            values,
-        } = request;
-        let Some(rev) = spec.rev.clone() else {
+        let Some(rev) = request.spec.rev.clone() else {
+            let SideRequest {
+                spec,
+                name,
+                workload,
+                values,
+            } = request;
             eprintln!("== building {} ==", spec.text);
             let prepared = workload::prepare(config, name, workload, &values)
                 .with_context(|| format!("cannot build side {}", spec.text))?;
@@ -124,68 +111,132 @@ pub fn build(
             });
             continue;
         };
-        let (repo, inside, target_dir, scratch_path) = checkout
+        let checkout = checkout
             .as_ref()
             .expect("a checkout for sides with a revision");
-        let commit = git(
-            repo,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("{rev}^{{commit}}"),
-            ],
-        )
-        .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))?;
-        let short = short_hash(&commit).to_string();
-        eprintln!("== building {} ({short}) ==", spec.text);
-        let worktree = Worktree::add(repo, &scratch_path.join(format!("src-{side}")), &commit)?;
-        let root = worktree.path.join(inside);
-        let prepared =
-            build_at(config, &root, target_dir, name, workload, &values).with_context(|| {
-                format!(
-                    "cannot build revision {rev} ({short}) in {}",
-                    root.display()
-                )
-            })?;
-        // The shared target directory is overwritten by the next build:
-        // keep this revision's executable. Same-length paths for both
-        // sides, so that argv (and callgrind's counts) differ only by the code.
-        let bin_dir = scratch_path.join(format!("bin-{side}"));
-        std::fs::create_dir_all(&bin_dir)?;
-        let file_name = prepared
-            .program
-            .file_name()
-            .context("the built executable has no file name")?;
-        let program = bin_dir.join(file_name);
-        std::fs::copy(&prepared.program, &program).with_context(|| {
-            format!(
-                "cannot copy {} to {}",
-                prepared.program.display(),
-                program.display()
-            )
-        })?;
-        let cwd = match prepared.cwd.strip_prefix(&root) {
-            Ok(rest) => config.root.join(rest),
-            Err(_) => prepared.cwd.clone(),
-        };
-        drop(worktree);
-        built.push(BuiltSide {
-            spec,
-            name: name.to_string(),
-            values,
-            commit: Some(commit),
-            short: Some(short),
-            prepared: Prepared {
-                program,
-                cwd,
-                ..prepared
-            },
-        });
+        built.push(build_revision(config, checkout, side, request, &rev)?);
     }
     Ok(Built {
         sides: built,
         _scratch: scratch,
+    })
+}
+
+/// Where the sides with a revision are checked out and built: the
+/// repository, `config.root`'s place inside it, the shared target directory
+/// and this run's scratch directory.
+struct Checkout {
+    repo: PathBuf,
+    inside: PathBuf,
+    target_dir: PathBuf,
+    scratch_path: PathBuf,
+}
+
+/// Finds the repository that holds `config.root`, removes the scratch of
+/// interrupted runs and creates this run's.
+fn prepare_checkout(
+    config: &Config,
+    results: &Path,
+    scratch_prefix: &str,
+) -> anyhow::Result<(Checkout, Scratch)> {
+    let repo = PathBuf::from(
+        git(&config.root, &["rev-parse", "--show-toplevel"]).with_context(|| {
+            format!(
+                "a revision needs a git repository, and {} is not in one",
+                config.root.display()
+            )
+        })?,
+    );
+    let inside = relative_inside(&config.root, &repo)?;
+    remove_abandoned_scratch(&repo, results, scratch_prefix);
+    std::fs::create_dir_all(results)
+        .with_context(|| format!("cannot create {}", results.display()))?;
+    let dir = Scratch::new(results.join(format!("{scratch_prefix}rev-{}", std::process::id())))?;
+    let checkout = Checkout {
+        repo,
+        inside,
+        target_dir: shared_target_dir(config),
+        scratch_path: dir.path.clone(),
+    };
+    Ok((checkout, dir))
+}
+
+/// Builds one side at its revision, `rev`, in a worktree of its own (`src-`
+/// and its letter), and keeps its executable in the scratch (`bin-` and its
+/// letter).
+fn build_revision(
+    config: &Config,
+    checkout: &Checkout,
+    side: char,
+    request: SideRequest<'_>,
+    rev: &str,
+) -> anyhow::Result<BuiltSide> {
+    let SideRequest {
+        spec,
+        name,
+        workload,
+        values,
+    } = request;
+    let Checkout {
+        repo,
+        inside,
+        target_dir,
+        scratch_path,
+    } = checkout;
+    let commit = git(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .with_context(|| format!("`{rev}` is not a commit of {}", repo.display()))?;
+    let short = short_hash(&commit).to_string();
+    eprintln!("== building {} ({short}) ==", spec.text);
+    let worktree = Worktree::add(repo, &scratch_path.join(format!("src-{side}")), &commit)?;
+    let root = worktree.path.join(inside);
+    let prepared =
+        build_at(config, &root, target_dir, name, workload, &values).with_context(|| {
+            format!(
+                "cannot build revision {rev} ({short}) in {}",
+                root.display()
+            )
+        })?;
+    // The shared target directory is overwritten by the next build:
+    // keep this revision's executable. Same-length paths for both
+    // sides, so that argv (and callgrind's counts) differ only by the code.
+    let bin_dir = scratch_path.join(format!("bin-{side}"));
+    std::fs::create_dir_all(&bin_dir)?;
+    let file_name = prepared
+        .program
+        .file_name()
+        .context("the built executable has no file name")?;
+    let program = bin_dir.join(file_name);
+    std::fs::copy(&prepared.program, &program).with_context(|| {
+        format!(
+            "cannot copy {} to {}",
+            prepared.program.display(),
+            program.display()
+        )
+    })?;
+    let cwd = match prepared.cwd.strip_prefix(&root) {
+        Ok(rest) => config.root.join(rest),
+        Err(_) => prepared.cwd.clone(),
+    };
+    drop(worktree);
+    Ok(BuiltSide {
+        spec,
+        name: name.to_string(),
+        values,
+        commit: Some(commit),
+        short: Some(short),
+        prepared: Prepared {
+            program,
+            cwd,
+            ..prepared
+        },
     })
 }
 

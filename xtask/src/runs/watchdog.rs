@@ -36,10 +36,9 @@ static WATCHDOG_PID: AtomicI32 = AtomicI32::new(0);
 /// The argument by which the xtask runs as the watchdog.
 pub const WATCHDOG_ARG: &str = "__watchdog";
 
-/// Starts the watchdog (Linux); whether it runs. Started without
-/// `runs::process`: it is no child to register, stop or outlive.
+/// Starts the watchdog (Linux); whether it runs. Started outside the
+/// registry of children: it is no child to register, stop or outlive.
 pub fn start() -> bool {
-    use std::os::unix::process::CommandExt;
     if !cfg!(target_os = "linux") || OWNER.get().is_some() {
         return false;
     }
@@ -56,23 +55,11 @@ pub fn start() -> bool {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
-    let mut command = std::process::Command::new(program);
-    command
-        .args([WATCHDOG_ARG, &owner])
-        .stdin(reader)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    // SAFETY: setsid is async-signal-safe and allocates nothing.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let Ok(child) = command.spawn() else {
+    let Ok(pid) = crate::runs::process::spawn_detached(&program, &[WATCHDOG_ARG, &owner], reader)
+    else {
         return false;
     };
-    WATCHDOG_PID.store(child.id() as i32, Ordering::SeqCst);
+    WATCHDOG_PID.store(pid, Ordering::SeqCst);
     *PIPE.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
     let _ = OWNER.set(owner);
     true

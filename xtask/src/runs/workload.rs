@@ -113,33 +113,7 @@ pub fn prepare(
         |text: &str| config::expand(text, values).map_err(|e| anyhow!("workload `{name}`: {e}"));
     let target = workload.target();
     let mut warnings = Vec::new();
-    let program = match target {
-        Target::Command(command) => {
-            let command = expand(command)?;
-            if command.contains('/') {
-                config.root.join(command)
-            } else {
-                which::which(&command).with_context(|| {
-                    format!("workload `{name}`: command `{command}` is not on PATH")
-                })?
-            }
-        }
-        _ => {
-            let executable = crate::runs::build::build(
-                &config.root,
-                &config.defaults.build_profile,
-                target,
-                workload.package.as_deref(),
-            )?;
-            let contents = crate::tools::executable::inspect(&executable)?;
-            warnings.extend(crate::tools::executable::warning(
-                &executable,
-                contents,
-                &config.defaults.build_profile,
-            ));
-            executable
-        }
-    };
+    let program = program_of(config, name, workload, &expand, &mut warnings)?;
     let mut args: Vec<OsString> = Vec::new();
     let mut extra_args: Vec<OsString> = Vec::new();
     for arg in &workload.args {
@@ -204,6 +178,47 @@ pub fn prepare(
         counters: None,
         bench,
     })
+}
+
+/// The workload's program: a command (by its path under the root, else
+/// found on PATH), or the executable cargo builds, with a warning when it
+/// will profile badly.
+fn program_of(
+    config: &Config,
+    name: &str,
+    workload: &Workload,
+    expand: &impl Fn(&str) -> anyhow::Result<String>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<PathBuf> {
+    let target = workload.target();
+    let program = match target {
+        Target::Command(command) => {
+            let command = expand(command)?;
+            if command.contains('/') {
+                config.root.join(command)
+            } else {
+                which::which(&command).with_context(|| {
+                    format!("workload `{name}`: command `{command}` is not on PATH")
+                })?
+            }
+        }
+        _ => {
+            let executable = crate::runs::build::build(
+                &config.root,
+                &config.defaults.build_profile,
+                target,
+                workload.package.as_deref(),
+            )?;
+            let contents = crate::tools::executable::inspect(&executable)?;
+            warnings.extend(crate::tools::executable::warning(
+                &executable,
+                contents,
+                &config.defaults.build_profile,
+            ));
+            executable
+        }
+    };
+    Ok(program)
 }
 
 /// The text before `{}` in a metric pattern: what a line must contain.

@@ -250,10 +250,7 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         "\nrunning `cargo xtask doctor` in {} (the first build of the xtask takes a minute or two)",
         project.display()
     );
-    let status = std::process::Command::new(&cargo)
-        .args(["xtask", "doctor"])
-        .current_dir(&project)
-        .status()
+    let status = crate::runs::process::run_in_foreground(&cargo, &["xtask", "doctor"], &project)
         .with_context(|| format!("cannot run {cargo}"))?;
     let tools_missing = i32::from(crate::tasks::exit::TOOLS_MISSING);
     match status.code() {

@@ -144,6 +144,30 @@ fn prints_to_stdout(code: &str) -> bool {
     })
 }
 
+/// Where a program may be started by hand: workloads and profilers are
+/// started through `runs::process` (a group, a timeout, a stop, the
+/// interrupt), short commands whose output is read whole through xshell.
+const PROCESS_MODULE: &str = "runs/process";
+
+/// Whether a line of code starts a program with `std::process::Command`:
+/// names it (a path or a `use` group) or calls `Command::new(`.
+fn starts_a_program(code: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let named = code
+        .match_indices("process::Command")
+        .any(|(at, found)| !code[at + found.len()..].chars().next().is_some_and(ident));
+    let called = code
+        .match_indices("Command::new(")
+        .any(|(at, _)| !code[..at].chars().last().is_some_and(ident));
+    let grouped = code.match_indices("process::{").any(|(at, found)| {
+        let group = &code[at + found.len()..];
+        group[..group.find('}').unwrap_or(group.len())]
+            .split(|c: char| !ident(c))
+            .any(|word| word == "Command")
+    });
+    named || called || grouped
+}
+
 /// The rule violations of one file's non-test code. `tasks` are the task
 /// modules' names (from tasks/mod.rs).
 fn check_file(
@@ -163,6 +187,16 @@ fn check_file(
                 line: number,
                 message: "`print!`/`println!` panic when standard output is closed or full: \
                           use `reports::stdout::{out, outln}`"
+                    .into(),
+            });
+        }
+        if starts_a_program(code) && !relative.starts_with(PROCESS_MODULE) {
+            violations.push(Violation {
+                file: relative.display().to_string(),
+                line: number,
+                message: "a program started with `std::process::Command`: start workloads and \
+                          profilers through `runs::process`, short commands whose output is \
+                          read whole (cargo, git, version probes) through xshell"
                     .into(),
             });
         }
@@ -332,6 +366,34 @@ fn the_checker_finds_prints_to_stdout() {
     assert!(prints_to_stdout("print!(\"a\")"));
     assert!(!prints_to_stdout("eprintln!(\"x\"); eprint!(\"y\")"));
     assert!(!prints_to_stdout("outln!(\"x\")"));
+}
+
+#[test]
+fn the_checker_finds_programs_started_by_hand() {
+    assert!(starts_a_program(
+        "let c = std::process::Command::new(\"git\");"
+    ));
+    assert!(starts_a_program("use std::process::Command;"));
+    assert!(starts_a_program("use std::process::{Command, Stdio};"));
+    assert!(starts_a_program("use std::process::{Stdio, Command};"));
+    assert!(starts_a_program("    let mut c = Command::new(program);"));
+    assert!(!starts_a_program("use std::os::unix::process::CommandExt;"));
+    assert!(!starts_a_program("use std::process::{ExitStatus, Stdio};"));
+    assert!(!starts_a_program("Target::Command(command) => {}"));
+    assert!(!starts_a_program("let c = SubCommand::new(x);"));
+
+    let tasks = BTreeSet::new();
+    let source = "fn f() {\n    std::process::Command::new(\"true\").status();\n}\n\
+                  #[cfg(test)]\n\
+                  mod tests {\n\
+                      fn g() { std::process::Command::new(\"true\"); }\n\
+                  }\n";
+    let (found, _) = check_file(Path::new("tasks/x.rs"), source, &tasks);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].file.as_str(), found[0].line), ("tasks/x.rs", 2));
+    assert!(found[0].message.contains("through `runs::process`"));
+    let (found, _) = check_file(Path::new("runs/process/running.rs"), source, &tasks);
+    assert!(found.is_empty(), "runs::process starts programs: {found:?}");
 }
 
 #[test]

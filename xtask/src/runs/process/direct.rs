@@ -1,0 +1,95 @@
+//! Programs started outside the registry of children, each for a reason of
+//! its own: the program the measuring shim times, the watchdog, and a
+//! command the person at the terminal watches. Here rather than at their
+//! callers so that every program the xtask starts is started in this module
+//! (or, for short commands whose output is read whole, through xshell).
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a program run by [`spawn_measured`] ended.
+pub struct Measured {
+    /// The wait status, as `wait4` reports it.
+    pub status: i32,
+    /// The program's own resource usage, from `wait4`.
+    pub usage: libc::rusage,
+    /// From just before the spawn to the end of the wait.
+    pub wall: Duration,
+}
+
+/// Runs `program` as the measuring shim's only child: with our environment,
+/// directory and output, dying with us (`PDEATHSIG`), waited for with
+/// `wait4` for its own rusage. Not registered: the shim is the workload's
+/// stand-in, and the group it runs in is the one the xtask stops.
+pub fn spawn_measured(
+    program: &OsStr,
+    args: impl IntoIterator<Item = OsString>,
+) -> std::io::Result<Measured> {
+    let mut command = Command::new(program);
+    command.args(args);
+    // SAFETY: one async-signal-safe syscall between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            #[cfg(target_os = "linux")]
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let child = command.spawn()?;
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: plain syscall on our own child with valid pointers.
+        let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break;
+        }
+    }
+    Ok(Measured {
+        status,
+        usage,
+        wall: started.elapsed(),
+    })
+}
+
+/// Starts `program` in a session of its own (deaf to our terminal's
+/// signals), reading `stdin`, its output discarded, and leaves it running:
+/// the watchdog, which must outlive us. Returns its pid.
+pub fn spawn_detached(
+    program: &Path,
+    args: &[&str],
+    stdin: std::io::PipeReader,
+) -> std::io::Result<i32> {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setsid is async-signal-safe and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    Ok(command.spawn()?.id() as i32)
+}
+
+/// Runs a command as a shell runs one in the foreground, and returns how it
+/// ended: our stdin, output and process group (Ctrl-C reaches it as it
+/// reaches us), in `cwd`. For a command the person at the terminal watches
+/// and answers to (`cargo xtask doctor` after `adopt`); it is no workload,
+/// so it is not registered.
+pub fn run_in_foreground(
+    program: impl AsRef<OsStr>,
+    args: &[&str],
+    cwd: &Path,
+) -> std::io::Result<ExitStatus> {
+    Command::new(program).args(args).current_dir(cwd).status()
+}
