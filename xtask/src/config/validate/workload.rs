@@ -4,7 +4,7 @@
 use super::values::{is_label_form, parse_signal, validate_label, RESERVED_LABELS, STOP_SIGNALS};
 use super::{line_column, undeclared, Checks, ConfigError};
 use crate::config::locate::{Index, Key, Step};
-use crate::config::schema::Workload;
+use crate::config::schema::{Ready, Workload};
 use crate::config::templates::{is_identifier, placeholder_names};
 use std::collections::BTreeMap;
 
@@ -52,6 +52,8 @@ impl Checks<'_> {
         Ok(())
     }
 
+    /// A workload table, check by check in the order of its errors; `nested`
+    /// when it is the load or a scenario of another workload.
     pub(super) fn workload<'w>(
         &self,
         path: &[Step<'w>],
@@ -59,8 +61,29 @@ impl Checks<'_> {
         workload: &'w Workload,
         nested: bool,
     ) -> Result<(), ConfigError> {
-        let at =
-            |rest: &[Step<'w>]| -> Vec<Step<'w>> { path.iter().chain(rest).copied().collect() };
+        self.target(path, name, workload)?;
+        self.texts(path, name, workload)?;
+        self.env_names(path, name, workload)?;
+        self.cwd(path, name, workload)?;
+        self.durations(path, name, workload)?;
+        self.stop_signal(path, name, workload)?;
+        self.metrics(path, name, workload)?;
+        if let Some(ready) = &workload.ready {
+            self.ready(path, name, ready)?;
+        }
+        self.server_load(path, name, workload)?;
+        self.load(path, name, workload, nested)?;
+        self.scenarios(path, name, workload, nested)
+    }
+
+    /// Exactly one of the four targets, and not an empty one.
+    fn target<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         let targets = [
             ("cargo_bin", workload.cargo_bin.as_deref()),
             ("example", workload.example.as_deref()),
@@ -114,31 +137,18 @@ impl Checks<'_> {
                 }),
             ));
         }
-        let mut texts: Vec<(Vec<Step>, &str)> = Vec::new();
-        for (i, arg) in workload.args.iter().enumerate() {
-            texts.push((at(&[Key("args"), Index(i)]), arg.get_ref()));
-        }
-        for (key, value) in &workload.env {
-            texts.push((at(&[Key("env"), Key(key)]), value.get_ref()));
-        }
-        for (key, value) in [
-            ("command", &workload.command),
-            ("cwd", &workload.cwd),
-            ("filter", &workload.filter),
-        ] {
-            if let Some(value) = value {
-                texts.push((at(&[Key(key)]), value.get_ref()));
-            }
-        }
-        if let Some(ready) = &workload.ready {
-            if let Some(port) = &ready.port {
-                texts.push((at(&[Key("ready"), Key("port")]), port.get_ref()));
-            }
-            if let Some(line) = &ready.line {
-                texts.push((at(&[Key("ready"), Key("line")]), line));
-            }
-        }
-        for (place, text) in &texts {
+        Ok(())
+    }
+
+    /// Every text a run expands and hands to the kernel: no NUL, and
+    /// placeholders that are well formed and name declared parameters.
+    fn texts<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        for (place, text) in &placed_texts(path, workload) {
             // The kernel takes argv, the environment and paths as C
             // strings: a NUL would fail every run, at spawn.
             if text.contains('\0') {
@@ -163,6 +173,17 @@ impl Checks<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Environment variable names the kernel can set.
+    fn env_names<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         for key in workload.env.keys() {
             if key.is_empty() || key.contains(['=', '\0']) {
                 return Err(self.at_key(
@@ -172,6 +193,17 @@ impl Checks<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// A working directory that exists, unless a placeholder names it.
+    fn cwd<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         if let Some(cwd) = &workload.cwd {
             let dir = cwd.get_ref();
             let fixed = placeholder_names(dir).is_ok_and(|names| names.is_empty());
@@ -186,6 +218,17 @@ impl Checks<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The workload's durations, each a usable number of seconds.
+    fn durations<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         self.seconds(
             &at(&[Key("timeout")]),
             &format!("workload `{name}`: `timeout`"),
@@ -201,6 +244,17 @@ impl Checks<'_> {
             &format!("workload `{name}`: `run_for`"),
             workload.run_for,
         )?;
+        Ok(())
+    }
+
+    /// A signal a program can be stopped with.
+    fn stop_signal<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         if let Some(signal) = &workload.stop_signal {
             if let Err(message) = parse_signal(signal.get_ref()) {
                 return Err(self.at_value(
@@ -213,6 +267,17 @@ impl Checks<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Metrics with names of their own and a pattern that finds their number.
+    fn metrics<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         let mut names = BTreeMap::new();
         for (i, metric) in workload.metrics.iter().enumerate() {
             let metric_at = |key| at(&[Key("metrics"), Index(i), Key(key)]);
@@ -285,59 +350,82 @@ impl Checks<'_> {
                 ));
             }
         }
-        if let Some(ready) = &workload.ready {
-            let ready_at = |key| at(&[Key("ready"), Key(key)]);
-            self.seconds(
-                &ready_at("timeout"),
-                &format!("workload `{name}`: `ready.timeout`"),
-                Some(ready.timeout),
-            )?;
-            if ready.port.is_none() && ready.line.is_none() {
-                return Err(self.at_key(
-                    &at(&[Key("ready")]),
-                    format!("workload `{name}`: `ready` needs `port` or `line`"),
-                    Some(
-                        "`ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`"
-                            .into(),
-                    ),
+        Ok(())
+    }
+
+    /// The readiness check of a server: what it waits for, and how long.
+    fn ready<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        ready: &'w Ready,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
+        let ready_at = |key| at(&[Key("ready"), Key(key)]);
+        self.seconds(
+            &ready_at("timeout"),
+            &format!("workload `{name}`: `ready.timeout`"),
+            Some(ready.timeout),
+        )?;
+        if ready.port.is_none() && ready.line.is_none() {
+            return Err(self.at_key(
+                &at(&[Key("ready")]),
+                format!("workload `{name}`: `ready` needs `port` or `line`"),
+                Some(
+                    "`ready = { port = \"{port}\" }` or `ready = { line = \"listening\" }`".into(),
+                ),
+            ));
+        }
+        if ready
+            .line
+            .as_deref()
+            .is_some_and(|line| line.trim().is_empty())
+        {
+            return Err(self.at_key(
+                &ready_at("line"),
+                format!(
+                    "workload `{name}`: `ready.line` must not be empty (every line would match)"
+                ),
+                Some(
+                    "give text the server prints once it accepts requests, like `listening`".into(),
+                ),
+            ));
+        }
+        if let Some(port) = &ready.port {
+            let defaults: BTreeMap<String, String> = self
+                .params
+                .iter()
+                .map(|(k, p)| (k.clone(), p.default.to_string()))
+                .collect();
+            let expanded =
+                crate::config::templates::expand(port.get_ref(), &defaults).unwrap_or_default();
+            if !expanded.parse::<u16>().is_ok_and(|p| p > 0) {
+                let shown = if expanded == *port.get_ref() {
+                    format!("`{expanded}`")
+                } else {
+                    format!(
+                        "`{}` (`{expanded}` with the parameters' defaults)",
+                        port.get_ref()
+                    )
+                };
+                return Err(self.at_value(
+                    &ready_at("port"),
+                    format!("workload `{name}`: `ready.port` {shown} is not a TCP port number"),
+                    Some("allowed: a number from 1 to 65535, or a `{placeholder}` whose default is one".into()),
                 ));
-            }
-            if ready
-                .line
-                .as_deref()
-                .is_some_and(|line| line.trim().is_empty())
-            {
-                return Err(self.at_key(
-                    &ready_at("line"),
-                    format!("workload `{name}`: `ready.line` must not be empty (every line would match)"),
-                    Some("give text the server prints once it accepts requests, like `listening`".into()),
-                ));
-            }
-            if let Some(port) = &ready.port {
-                let defaults: BTreeMap<String, String> = self
-                    .params
-                    .iter()
-                    .map(|(k, p)| (k.clone(), p.default.to_string()))
-                    .collect();
-                let expanded =
-                    crate::config::templates::expand(port.get_ref(), &defaults).unwrap_or_default();
-                if !expanded.parse::<u16>().is_ok_and(|p| p > 0) {
-                    let shown = if expanded == *port.get_ref() {
-                        format!("`{expanded}`")
-                    } else {
-                        format!(
-                            "`{}` (`{expanded}` with the parameters' defaults)",
-                            port.get_ref()
-                        )
-                    };
-                    return Err(self.at_value(
-                        &ready_at("port"),
-                        format!("workload `{name}`: `ready.port` {shown} is not a TCP port number"),
-                        Some("allowed: a number from 1 to 65535, or a `{placeholder}` whose default is one".into()),
-                    ));
-                }
             }
         }
+        Ok(())
+    }
+
+    /// A server (a workload with `ready`) has a load to be measured under.
+    fn server_load<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         if workload.ready.is_some() && workload.load.is_none() && workload.scenarios.is_empty() {
             return Err(self.at_key(
                 &at(&[Key("ready")]),
@@ -347,6 +435,18 @@ impl Checks<'_> {
                 Some(format!("add [workloads.{name}.load] with the load command")),
             ));
         }
+        Ok(())
+    }
+
+    /// A load scenario: only a server's, and not one of its own.
+    fn load<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+        nested: bool,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         if let Some(load) = &workload.load {
             if nested {
                 return Err(self.at_key(
@@ -372,6 +472,18 @@ impl Checks<'_> {
                 true,
             )?;
         }
+        Ok(())
+    }
+
+    /// Named load scenarios: only a server's, under names a result can take.
+    fn scenarios<'w>(
+        &self,
+        path: &[Step<'w>],
+        name: &str,
+        workload: &'w Workload,
+        nested: bool,
+    ) -> Result<(), ConfigError> {
+        let at = |rest: &[Step<'w>]| under(path, rest);
         for (scenario, load) in &workload.scenarios {
             let here = at(&[Key("scenarios"), Key(scenario)]);
             if nested {
@@ -407,4 +519,40 @@ impl Checks<'_> {
         }
         Ok(())
     }
+}
+
+/// `path` followed by `rest`: the place of a key inside a workload's table.
+fn under<'w>(path: &[Step<'w>], rest: &[Step<'w>]) -> Vec<Step<'w>> {
+    path.iter().chain(rest).copied().collect()
+}
+
+/// The texts of a workload that a run expands and passes as arguments,
+/// environment values or paths, each with its place in the file.
+fn placed_texts<'w>(path: &[Step<'w>], workload: &'w Workload) -> Vec<(Vec<Step<'w>>, &'w str)> {
+    let at = |rest: &[Step<'w>]| under(path, rest);
+    let mut texts: Vec<(Vec<Step<'w>>, &'w str)> = Vec::new();
+    for (i, arg) in workload.args.iter().enumerate() {
+        texts.push((at(&[Key("args"), Index(i)]), arg.get_ref()));
+    }
+    for (key, value) in &workload.env {
+        texts.push((at(&[Key("env"), Key(key)]), value.get_ref()));
+    }
+    for (key, value) in [
+        ("command", &workload.command),
+        ("cwd", &workload.cwd),
+        ("filter", &workload.filter),
+    ] {
+        if let Some(value) = value {
+            texts.push((at(&[Key(key)]), value.get_ref()));
+        }
+    }
+    if let Some(ready) = &workload.ready {
+        if let Some(port) = &ready.port {
+            texts.push((at(&[Key("ready"), Key("port")]), port.get_ref()));
+        }
+        if let Some(line) = &ready.line {
+            texts.push((at(&[Key("ready"), Key("line")]), line));
+        }
+    }
+    texts
 }
