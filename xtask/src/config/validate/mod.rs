@@ -16,7 +16,7 @@ mod values;
 mod workload;
 
 use super::locate::{Key, Locator, Step};
-use super::schema::{Param, RawConfig};
+use super::schema::{Param, RawConfig, Workload};
 use super::templates::is_identifier;
 use super::Config;
 use sections::bounded_default_at;
@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use toml::Spanned;
 pub use values::{parse_frequency, parse_label, parse_run_for, parse_signal, validate_label};
 
 /// A config error that points into the file.
@@ -76,31 +77,7 @@ impl Config {
     /// A config from its text, with every check of loading; `path` is the
     /// file the errors name and the one relative paths are relative to.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let message = e.message().trim().to_string();
-            let help = unknown_key_suggestion(&message);
-            let position = e.span().map(|s| line_column(text, s.start));
-            // A count beyond its type's range (`runs = -1`, `keep = 1e20`
-            // as an integer): the same error as one beyond its bound.
-            let bounded = e
-                .span()
-                .filter(|_| message.starts_with("invalid value: integer"))
-                .and_then(|span| bounded_default_at(text, span));
-            match bounded {
-                Some((message, help)) => ConfigError {
-                    path: path.to_path_buf(),
-                    position,
-                    message,
-                    help: Some(help),
-                },
-                None => ConfigError {
-                    path: path.to_path_buf(),
-                    position,
-                    message: first_sentence(&message),
-                    help,
-                },
-            }
-        })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         let root = path
             .parent()
             .map(Path::to_path_buf)
@@ -116,66 +93,9 @@ impl Config {
         };
 
         // Parameters first: the workloads' placeholders are checked against them.
-        let mut param_positions = BTreeMap::new();
-        for name in raw.params.keys() {
-            let at = [Key("params"), Key(name)];
-            if !is_identifier(name) {
-                let fixed: String = name
-                    .chars()
-                    .map(|c| {
-                        if is_identifier(&c.to_string()) {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                return Err(checks.at_key(
-                    &at,
-                    format!("parameter name `{name}` must be letters, digits, `-` or `_` (it becomes the flag `--NAME`)"),
-                    Some(format!("did you mean `{fixed}`?")),
-                ));
-            }
-            if GLOBAL_FLAGS.contains(&name.as_str()) {
-                let (message, help) = flag_clash(name);
-                return Err(checks.at_key(&at, message, help));
-            }
-            if let Some(span) = locator.key(&at) {
-                param_positions.insert(name.clone(), line_column(text, span.start));
-            }
-        }
-        for name in raw.workloads.keys() {
-            checks.workload_name(name)?;
-        }
-        let mut workloads = BTreeMap::new();
-        for (name, workload) in raw.workloads {
-            let workload = workload.into_inner();
-            checks.workload(&[Key("workloads"), Key(&name)], &name, &workload, false)?;
-            workloads.insert(name, workload);
-        }
-        if workloads.is_empty() {
-            return Err(checks.at_key(
-                &[],
-                "no workload is declared".into(),
-                Some("add a [workloads.NAME] table with `cargo_bin = \"...\"` or `command = \"...\"`".into()),
-            ));
-        }
-        if let Some(default) = &raw.defaults.workload {
-            if !workloads.contains_key(default.get_ref()) {
-                let names: Vec<&str> = workloads.keys().map(String::as_str).collect();
-                return Err(checks.at_value(
-                    &[Key("defaults"), Key("workload")],
-                    format!(
-                        "`defaults.workload` names `{}`, which is not declared",
-                        default.get_ref()
-                    ),
-                    Some(
-                        suggest(default.get_ref(), &names)
-                            .unwrap_or_else(|| format!("declared workloads: {}", names.join(", "))),
-                    ),
-                ));
-            }
-        }
+        let param_positions = checks.param_names()?;
+        let workloads = checks.workloads(raw.workloads)?;
+        checks.default_workload(raw.defaults.workload.as_ref(), &workloads)?;
         checks.defaults(&raw.defaults)?;
         checks.thresholds(&raw.thresholds)?;
         checks.scales(&raw.scales)?;
@@ -189,6 +109,119 @@ impl Config {
             scales: raw.scales,
             param_positions,
         })
+    }
+}
+
+/// The error of a file serde cannot read: the first sentence of its
+/// message, with the hint of a likely fix.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let message = e.message().trim().to_string();
+    let help = unknown_key_suggestion(&message);
+    let position = e.span().map(|s| line_column(text, s.start));
+    // A count beyond its type's range (`runs = -1`, `keep = 1e20`
+    // as an integer): the same error as one beyond its bound.
+    let bounded = e
+        .span()
+        .filter(|_| message.starts_with("invalid value: integer"))
+        .and_then(|span| bounded_default_at(text, span));
+    match bounded {
+        Some((message, help)) => ConfigError {
+            path: path.to_path_buf(),
+            position,
+            message,
+            help: Some(help),
+        },
+        None => ConfigError {
+            path: path.to_path_buf(),
+            position,
+            message: first_sentence(&message),
+            help,
+        },
+    }
+}
+
+impl Checks<'_> {
+    /// The parameters' names, each a valid flag name, and where each is
+    /// declared (for the errors of checks made after loading).
+    fn param_names(&self) -> Result<BTreeMap<String, (usize, usize)>, ConfigError> {
+        let mut param_positions = BTreeMap::new();
+        for name in self.params.keys() {
+            let at = [Key("params"), Key(name)];
+            if !is_identifier(name) {
+                let fixed: String = name
+                    .chars()
+                    .map(|c| {
+                        if is_identifier(&c.to_string()) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                return Err(self.at_key(
+                    &at,
+                    format!("parameter name `{name}` must be letters, digits, `-` or `_` (it becomes the flag `--NAME`)"),
+                    Some(format!("did you mean `{fixed}`?")),
+                ));
+            }
+            if GLOBAL_FLAGS.contains(&name.as_str()) {
+                let (message, help) = flag_clash(name);
+                return Err(self.at_key(&at, message, help));
+            }
+            if let Some(span) = self.locator.key(&at) {
+                param_positions.insert(name.clone(), line_column(self.text, span.start));
+            }
+        }
+        Ok(param_positions)
+    }
+
+    /// Every workload with its checks, and at least one of them.
+    fn workloads(
+        &self,
+        raw: BTreeMap<String, Spanned<Workload>>,
+    ) -> Result<BTreeMap<String, Workload>, ConfigError> {
+        for name in raw.keys() {
+            self.workload_name(name)?;
+        }
+        let mut workloads = BTreeMap::new();
+        for (name, workload) in raw {
+            let workload = workload.into_inner();
+            self.workload(&[Key("workloads"), Key(&name)], &name, &workload, false)?;
+            workloads.insert(name, workload);
+        }
+        if workloads.is_empty() {
+            return Err(self.at_key(
+                &[],
+                "no workload is declared".into(),
+                Some("add a [workloads.NAME] table with `cargo_bin = \"...\"` or `command = \"...\"`".into()),
+            ));
+        }
+        Ok(workloads)
+    }
+
+    /// `defaults.workload`, if set, names a declared workload.
+    fn default_workload(
+        &self,
+        default: Option<&Spanned<String>>,
+        workloads: &BTreeMap<String, Workload>,
+    ) -> Result<(), ConfigError> {
+        if let Some(default) = default {
+            if !workloads.contains_key(default.get_ref()) {
+                let names: Vec<&str> = workloads.keys().map(String::as_str).collect();
+                return Err(self.at_value(
+                    &[Key("defaults"), Key("workload")],
+                    format!(
+                        "`defaults.workload` names `{}`, which is not declared",
+                        default.get_ref()
+                    ),
+                    Some(
+                        suggest(default.get_ref(), &names)
+                            .unwrap_or_else(|| format!("declared workloads: {}", names.join(", "))),
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
