@@ -21,8 +21,9 @@ pub mod starter;
 mod templates;
 /// The label of one result of a task that may run several load scenarios:
 /// `--label` as given (with the scenario's name appended when the task
-/// writes one result per scenario), else the scenario's name (as seed 000
-/// keeps `results/<timestamp>-burst/`), else the task's own default.
+/// writes one result per scenario), else the scenario's name (so a run of
+/// the `burst` scenario is found at `results/<timestamp>-burst/`), else the
+/// task's own default.
 pub fn scenario_label(
     label: Option<&str>,
     scenario: Option<&str>,

@@ -180,112 +180,8 @@ impl Pins {
             file_problem: None,
             bad_entries: BTreeMap::new(),
         };
-        let shown = path.display();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return inspection,
-            Err(e) => {
-                inspection.file_problem = Some(format!("{shown}: cannot be read: {e}"));
-                return inspection;
-            }
-        };
-        let value: serde_json::Value = match serde_json::from_str(&text) {
-            Ok(value) => value,
-            Err(e) => {
-                inspection.file_problem = Some(format!(
-                    "{shown}:{}:{}: not valid JSON: {}",
-                    e.line(),
-                    // serde_json says column 0 at the very start of a line
-                    // (an end of file after a newline); editors count from 1.
-                    e.column().max(1),
-                    without_position(&e)
-                ));
-                return inspection;
-            }
-        };
-        let keys = key_positions(&text);
-        let at = |path: &[&str]| -> String {
-            let key: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-            match keys.get(&key) {
-                Some((line, col)) => format!("{shown}:{line}:{col}"),
-                None => format!("{shown}:1:1"),
-            }
-        };
-        let serde_json::Value::Object(top) = value else {
-            inspection.file_problem = Some(format!(
-                "{shown}:1:1: not a pins file: expected an object {{\"schema_version\": 1, \"pins\": {{...}}}}"
-            ));
-            return inspection;
-        };
-        for key in top.keys() {
-            if !["schema_version", "version", "pins"].contains(&key.as_str()) {
-                inspection.file_problem = Some(format!(
-                    "{}: unknown field `{key}` (a pins file has `schema_version` and `pins`)",
-                    at(&[key])
-                ));
-                return inspection;
-            }
-        }
-        let version_key = if top.contains_key("schema_version") {
-            "schema_version"
-        } else {
-            "version"
-        };
-        match top.get(version_key) {
-            None => {}
-            Some(v) => match v.as_u64().and_then(|v| u32::try_from(v).ok()) {
-                Some(v) if v <= PINS_VERSION => inspection.pins.schema_version = v,
-                Some(v) => {
-                    inspection.file_problem = Some(format!(
-                        "{}: version {v}, newer than this xtask understands ({PINS_VERSION}): update the xtask",
-                        at(&[version_key])
-                    ));
-                    return inspection;
-                }
-                None => {
-                    inspection.file_problem = Some(format!(
-                        "{}: `{version_key}` must be a whole number, not {v}",
-                        at(&[version_key])
-                    ));
-                    return inspection;
-                }
-            },
-        }
-        let entries = match top.get("pins") {
-            Some(serde_json::Value::Object(entries)) => entries,
-            Some(other) => {
-                inspection.file_problem = Some(format!(
-                    "{}: `pins` must be an object of pin name → {{\"dir\": ..., \"pinned\": ...}}, not {other}",
-                    at(&["pins"])
-                ));
-                return inspection;
-            }
-            None => {
-                inspection.file_problem =
-                    Some(format!("{shown}:1:1: not a pins file: no `pins` field"));
-                return inspection;
-            }
-        };
-        for (name, value) in entries {
-            let problem = match serde_json::from_value::<Pin>(value.clone()) {
-                Err(e) => Some(format!("not a pin ({e})")),
-                // A hand-edited pins.json must not lead resolve or cleanup
-                // outside the results directory.
-                Ok(pin) if !is_result_dir_name(&pin.dir) => Some(format!(
-                    "points at `{}`, which is not a result directory name (pins name directories inside the results directory)",
-                    pin.dir
-                )),
-                Ok(pin) => {
-                    inspection.pins.pins.insert(name.clone(), pin);
-                    None
-                }
-            };
-            if let Some(problem) = problem {
-                let message = format!("{}: pin `{name}` {problem}", at(&["pins", name]));
-                inspection
-                    .bad_entries
-                    .insert(name.clone(), (value.clone(), message));
-            }
+        if let Err(problem) = inspection.read_file() {
+            inspection.file_problem = Some(problem);
         }
         inspection
     }
@@ -303,6 +199,159 @@ impl Pins {
             .filter(|(_, pin)| pin.dir == dir_name)
             .map(|(name, _)| name.as_str())
             .collect()
+    }
+}
+
+impl Inspection {
+    /// Reads the file into `pins` and `bad_entries`, entry by entry: a
+    /// missing file has none. The error is what is wrong with the file as
+    /// a whole, with its place.
+    fn read_file(&mut self) -> Result<(), String> {
+        let shown = self.path.display().to_string();
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("{shown}: cannot be read: {e}")),
+        };
+        let value = parse_json(&shown, &text)?;
+        let places = Places {
+            shown: &shown,
+            keys: key_positions(&text),
+        };
+        let top = top_object(value, &places)?;
+        if let Some(version) = schema_version(&top, &places)? {
+            self.pins.schema_version = version;
+        }
+        let entries = pin_entries(&top, &places)?;
+        self.add_entries(entries, &places);
+        Ok(())
+    }
+
+    /// Each entry: a valid pin, or a bad entry kept verbatim with what is
+    /// wrong with it.
+    fn add_entries(
+        &mut self,
+        entries: &serde_json::Map<String, serde_json::Value>,
+        places: &Places,
+    ) {
+        for (name, value) in entries {
+            let problem = match serde_json::from_value::<Pin>(value.clone()) {
+                Err(e) => Some(format!("not a pin ({e})")),
+                // A hand-edited pins.json must not lead resolve or cleanup
+                // outside the results directory.
+                Ok(pin) if !is_result_dir_name(&pin.dir) => Some(format!(
+                    "points at `{}`, which is not a result directory name (pins name directories inside the results directory)",
+                    pin.dir
+                )),
+                Ok(pin) => {
+                    self.pins.pins.insert(name.clone(), pin);
+                    None
+                }
+            };
+            if let Some(problem) = problem {
+                let message = format!("{}: pin `{name}` {problem}", places.at(&["pins", name]));
+                self.bad_entries
+                    .insert(name.clone(), (value.clone(), message));
+            }
+        }
+    }
+}
+
+/// Where the keys of pins.json stand, for errors that point at them.
+struct Places<'a> {
+    shown: &'a str,
+    keys: BTreeMap<Vec<String>, (usize, usize)>,
+}
+
+impl Places<'_> {
+    /// `file:line:col` of the key at `path`, else of the file's start.
+    fn at(&self, path: &[&str]) -> String {
+        let shown = self.shown;
+        let key: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        match self.keys.get(&key) {
+            Some((line, col)) => format!("{shown}:{line}:{col}"),
+            None => format!("{shown}:1:1"),
+        }
+    }
+}
+
+fn parse_json(shown: &str, text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: not valid JSON: {}",
+            e.line(),
+            // serde_json says column 0 at the very start of a line
+            // (an end of file after a newline); editors count from 1.
+            e.column().max(1),
+            without_position(&e)
+        )
+    })
+}
+
+/// The file's object, with no field a pins file does not have.
+fn top_object(
+    value: serde_json::Value,
+    places: &Places,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let shown = places.shown;
+    let serde_json::Value::Object(top) = value else {
+        return Err(format!(
+            "{shown}:1:1: not a pins file: expected an object {{\"schema_version\": 1, \"pins\": {{...}}}}"
+        ));
+    };
+    for key in top.keys() {
+        if !["schema_version", "version", "pins"].contains(&key.as_str()) {
+            return Err(format!(
+                "{}: unknown field `{key}` (a pins file has `schema_version` and `pins`)",
+                places.at(&[key])
+            ));
+        }
+    }
+    Ok(top)
+}
+
+/// The file's version (`schema_version`, or `version` as older files
+/// have it), if it says one this xtask understands.
+fn schema_version(
+    top: &serde_json::Map<String, serde_json::Value>,
+    places: &Places,
+) -> Result<Option<u32>, String> {
+    let version_key = if top.contains_key("schema_version") {
+        "schema_version"
+    } else {
+        "version"
+    };
+    match top.get(version_key) {
+        None => Ok(None),
+        Some(v) => match v.as_u64().and_then(|v| u32::try_from(v).ok()) {
+            Some(v) if v <= PINS_VERSION => Ok(Some(v)),
+            Some(v) => Err(format!(
+                "{}: version {v}, newer than this xtask understands ({PINS_VERSION}): update the xtask",
+                places.at(&[version_key])
+            )),
+            None => Err(format!(
+                "{}: `{version_key}` must be a whole number, not {v}",
+                places.at(&[version_key])
+            )),
+        },
+    }
+}
+
+/// The `pins` object: pin name → entry.
+fn pin_entries<'t>(
+    top: &'t serde_json::Map<String, serde_json::Value>,
+    places: &Places,
+) -> Result<&'t serde_json::Map<String, serde_json::Value>, String> {
+    match top.get("pins") {
+        Some(serde_json::Value::Object(entries)) => Ok(entries),
+        Some(other) => Err(format!(
+            "{}: `pins` must be an object of pin name → {{\"dir\": ..., \"pinned\": ...}}, not {other}",
+            places.at(&["pins"])
+        )),
+        None => Err(format!(
+            "{}:1:1: not a pins file: no `pins` field",
+            places.shown
+        )),
     }
 }
 

@@ -342,7 +342,8 @@ pub fn excerpt(line: &str) -> String {
 
 /// The heap of a server just before its load and just after it, read from
 /// the tool's heap over time (massif's snapshots, heaptrack's timeline):
-/// what grew under the load and stayed (a leak signal, seed 002).
+/// what grew under the load and stayed, a sign of a leak that a server's
+/// clean shutdown would otherwise hide.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeapUnderLoad {
     /// Where the heap over time came from.

@@ -158,151 +158,38 @@ pub fn parse_print(text: &str, top: usize) -> Result<HeaptrackReport, ParseError
         ));
     }
     let mut debuggee = None;
-    let mut sections: HashMap<Section, Vec<HeaptrackEntry>> = HashMap::new();
-    let mut section: Option<Section> = None;
-    // Inside a section: the entry being read (if kept), whether the next
-    // non-blank line must be an entry header, and how many entries were seen.
-    let mut current: Option<HeaptrackEntry> = None;
-    let mut expect_header = true;
-    let mut seen_in_section = 0usize;
+    let mut reader = SectionReader::new(top);
     let mut summary_start: Option<usize> = None;
     let mut last_line = 0;
-
-    let finish = |current: &mut Option<HeaptrackEntry>,
-                  sections: &mut HashMap<Section, Vec<HeaptrackEntry>>,
-                  section: Option<Section>| {
-        if let (Some(entry), Some(section)) = (current.take(), section) {
-            sections.entry(section).or_default().push(entry);
-        }
-    };
-
     let lines: Vec<&str> = text.lines().collect();
     for (index, raw) in lines.iter().enumerate() {
         let number = index + 1;
         last_line = number;
         let line = raw.trim_end();
         if let Some(new_section) = Section::from_title(line) {
-            finish(&mut current, &mut sections, section);
-            sections.entry(new_section).or_default();
-            section = Some(new_section);
-            expect_header = true;
-            seen_in_section = 0;
+            reader.start(new_section);
             continue;
         }
         if line.starts_with("total runtime:") {
-            finish(&mut current, &mut sections, section);
+            reader.finish_entry();
             summary_start = Some(index);
             break;
         }
-        let Some(sec) = section else {
+        let Some(sec) = reader.section else {
             // Before the first section: the preamble.
             if let Some(command) = line.strip_prefix("Debuggee command was: ") {
                 debuggee = Some(command.to_string());
             }
             continue;
         };
-        if line.is_empty() {
-            finish(&mut current, &mut sections, section);
-            expect_header = true;
-            continue;
-        }
-        let unindented = !line.starts_with(' ');
-        if unindented && (expect_header || line.ends_with(" from")) {
-            match parse_label(sec, line, false) {
-                Some(label) => {
-                    finish(&mut current, &mut sections, section);
-                    seen_in_section += 1;
-                    expect_header = false;
-                    if seen_in_section <= top {
-                        current = Some(HeaptrackEntry {
-                            bytes: label.bytes,
-                            calls: label.calls,
-                            temporary: label.temporary,
-                            location: Vec::new(),
-                            traces: Vec::new(),
-                            other_places: None,
-                        });
-                    }
-                    continue;
-                }
-                None if expect_header => {
-                    return Err(ParseError::at(
-                        WHAT,
-                        number,
-                        format!(
-                            "in section {}: expected an entry header like {}, got {}",
-                            sec.title(),
-                            sec.header_example(),
-                            excerpt(line)
-                        ),
-                    ));
-                }
-                None => {}
-            }
-        }
-        if unindented && line.ends_with(" from:") {
-            let Some(label) = parse_label(sec, line, true) else {
-                return Err(ParseError::at(
-                    WHAT,
-                    number,
-                    format!(
-                        "in section {}: expected a backtrace header like {} with a ':', got {}",
-                        sec.title(),
-                        sec.header_example(),
-                        excerpt(line)
-                    ),
-                ));
-            };
-            if let Some(entry) = current.as_mut() {
-                entry.traces.push(HeaptrackTrace {
-                    bytes: label.bytes,
-                    calls: label.calls,
-                    temporary: label.temporary,
-                    frames: Vec::new(),
-                });
-            }
-            continue;
-        }
-        if line.trim_start().starts_with("and ") && line.ends_with(" other places") {
-            let Some(other) = parse_other_places(line) else {
-                return Err(ParseError::at(
-                    WHAT,
-                    number,
-                    format!(
-                        "expected 'and <amount> from <n> other places', got {}",
-                        excerpt(line)
-                    ),
-                ));
-            };
-            if let Some(entry) = current.as_mut() {
-                entry.other_places = Some(other);
-            }
-            continue;
-        }
-        // A frame line.
-        if let Some(entry) = current.as_mut() {
-            match entry.traces.last_mut() {
-                Some(trace) => push_frame_line(&mut trace.frames, line),
-                None => push_frame_line(&mut entry.location, line),
-            }
-        }
+        reader.line(sec, number, line)?;
     }
 
     let Some(start) = summary_start else {
-        let message = match section {
-            Some(sec) => format!(
-                "unexpected end of input in section {} after line {last_line}: expected more \
-                 entries or the summary ('total runtime: …') — the output looks truncated",
-                sec.title()
-            ),
-            None => "no heaptrack_print report found: expected a section such as 'PEAK MEMORY \
-                     CONSUMERS' or the summary line 'total runtime: …'"
-                .to_string(),
-        };
-        return Err(ParseError::new(WHAT, None, message));
+        return Err(no_summary(reader.section, last_line));
     };
     let summary = parse_summary(&lines, start)?;
-    let mut take = |s: Section| sections.remove(&s).unwrap_or_default();
+    let mut take = |s: Section| reader.sections.remove(&s).unwrap_or_default();
     Ok(HeaptrackReport {
         debuggee,
         summary,
@@ -311,6 +198,178 @@ pub fn parse_print(text: &str, top: usize) -> Result<HeaptrackReport, ParseError
         most_temporary: take(Section::Temporary),
         leaks: take(Section::Leaks),
     })
+}
+
+/// The error of an output without its closing summary: cut short inside
+/// a section, or no report at all.
+fn no_summary(section: Option<Section>, last_line: usize) -> ParseError {
+    let message = match section {
+        Some(sec) => format!(
+            "unexpected end of input in section {} after line {last_line}: expected more \
+             entries or the summary ('total runtime: …') — the output looks truncated",
+            sec.title()
+        ),
+        None => "no heaptrack_print report found: expected a section such as 'PEAK MEMORY \
+                 CONSUMERS' or the summary line 'total runtime: …'"
+            .to_string(),
+    };
+    ParseError::new(WHAT, None, message)
+}
+
+/// The ranking sections read so far, and where the reading stands in the
+/// current one.
+struct SectionReader {
+    top: usize,
+    sections: HashMap<Section, Vec<HeaptrackEntry>>,
+    section: Option<Section>,
+    // Inside a section: the entry being read (if kept), whether the next
+    // non-blank line must be an entry header, and how many entries were seen.
+    current: Option<HeaptrackEntry>,
+    expect_header: bool,
+    seen_in_section: usize,
+}
+
+impl SectionReader {
+    fn new(top: usize) -> Self {
+        SectionReader {
+            top,
+            sections: HashMap::new(),
+            section: None,
+            current: None,
+            expect_header: true,
+            seen_in_section: 0,
+        }
+    }
+
+    /// Files the entry being read under its section.
+    fn finish_entry(&mut self) {
+        if let (Some(entry), Some(section)) = (self.current.take(), self.section) {
+            self.sections.entry(section).or_default().push(entry);
+        }
+    }
+
+    /// A section's title line: the entries that follow are its.
+    fn start(&mut self, section: Section) {
+        self.finish_entry();
+        self.sections.entry(section).or_default();
+        self.section = Some(section);
+        self.expect_header = true;
+        self.seen_in_section = 0;
+    }
+
+    /// A line of section `sec`, line `number` of the output: a blank line
+    /// between entries, an entry's or a backtrace's header, its other
+    /// places, or a frame.
+    fn line(&mut self, sec: Section, number: usize, line: &str) -> Result<(), ParseError> {
+        if line.is_empty() {
+            self.finish_entry();
+            self.expect_header = true;
+            return Ok(());
+        }
+        let unindented = !line.starts_with(' ');
+        if unindented
+            && (self.expect_header || line.ends_with(" from"))
+            && self.entry_header(sec, number, line)?
+        {
+            return Ok(());
+        }
+        if unindented && line.ends_with(" from:") {
+            return self.trace_header(sec, number, line);
+        }
+        if line.trim_start().starts_with("and ") && line.ends_with(" other places") {
+            return self.other_places(number, line);
+        }
+        // A frame line.
+        if let Some(entry) = self.current.as_mut() {
+            match entry.traces.last_mut() {
+                Some(trace) => push_frame_line(&mut trace.frames, line),
+                None => push_frame_line(&mut entry.location, line),
+            }
+        }
+        Ok(())
+    }
+
+    /// An entry's header, which starts a new entry (kept among the first
+    /// `top`); false if the line is not one and need not be.
+    fn entry_header(
+        &mut self,
+        sec: Section,
+        number: usize,
+        line: &str,
+    ) -> Result<bool, ParseError> {
+        match parse_label(sec, line, false) {
+            Some(label) => {
+                self.finish_entry();
+                self.seen_in_section += 1;
+                self.expect_header = false;
+                if self.seen_in_section <= self.top {
+                    self.current = Some(HeaptrackEntry {
+                        bytes: label.bytes,
+                        calls: label.calls,
+                        temporary: label.temporary,
+                        location: Vec::new(),
+                        traces: Vec::new(),
+                        other_places: None,
+                    });
+                }
+                Ok(true)
+            }
+            None if self.expect_header => Err(ParseError::at(
+                WHAT,
+                number,
+                format!(
+                    "in section {}: expected an entry header like {}, got {}",
+                    sec.title(),
+                    sec.header_example(),
+                    excerpt(line)
+                ),
+            )),
+            None => Ok(false),
+        }
+    }
+
+    /// A merged backtrace's header, which starts a trace of the entry.
+    fn trace_header(&mut self, sec: Section, number: usize, line: &str) -> Result<(), ParseError> {
+        let Some(label) = parse_label(sec, line, true) else {
+            return Err(ParseError::at(
+                WHAT,
+                number,
+                format!(
+                    "in section {}: expected a backtrace header like {} with a ':', got {}",
+                    sec.title(),
+                    sec.header_example(),
+                    excerpt(line)
+                ),
+            ));
+        };
+        if let Some(entry) = self.current.as_mut() {
+            entry.traces.push(HeaptrackTrace {
+                bytes: label.bytes,
+                calls: label.calls,
+                temporary: label.temporary,
+                frames: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `and <amount> from <n> other places`, closing an entry.
+    fn other_places(&mut self, number: usize, line: &str) -> Result<(), ParseError> {
+        let Some(other) = parse_other_places(line) else {
+            return Err(ParseError::at(
+                WHAT,
+                number,
+                format!(
+                    "expected 'and <amount> from <n> other places', got {}",
+                    excerpt(line)
+                ),
+            ));
+        };
+        if let Some(entry) = self.current.as_mut() {
+            entry.other_places = Some(other);
+        }
+        Ok(())
+    }
 }
 
 fn parse_summary(lines: &[&str], start: usize) -> Result<HeaptrackSummary, ParseError> {

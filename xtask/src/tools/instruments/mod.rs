@@ -243,157 +243,204 @@ pub fn parse_leaks(text: &str) -> Result<LeaksReport, ParseError> {
             "empty input: expected the report of `leaks`",
         ));
     }
-    let mut summary: Option<(u32, u64, u64)> = None;
-    let mut nodes = None;
-    let mut footprint_peak = None;
-    let mut groups: Vec<LeakGroup> = Vec::new();
-    // Inside a `STACK OF` group: reading frames until `====`, then its tree.
-    let mut in_stack = false;
-    let mut grouped_tree = false;
+    let mut reader = LeaksReader::default();
     for (index, raw) in text.lines().enumerate() {
-        let n = index + 1;
-        let line = raw.trim_end();
-        let t = line.trim();
+        reader.line(index + 1, raw.trim())?;
+    }
+    reader.into_report()
+}
+
+/// What the `leaks` report has told so far, read one line at a time.
+#[derive(Default)]
+struct LeaksReader {
+    summary: Option<(u32, u64, u64)>,
+    nodes: Option<(u64, PrintedSize)>,
+    footprint_peak: Option<PrintedSize>,
+    groups: Vec<LeakGroup>,
+    // Inside a `STACK OF` group: reading frames until `====`, then its tree.
+    in_stack: bool,
+    grouped_tree: bool,
+}
+
+impl LeaksReader {
+    /// Line `n` of the output, trimmed, by what it starts with.
+    fn line(&mut self, n: usize, t: &str) -> Result<(), ParseError> {
         if t.is_empty() {
-            in_stack = false;
-            grouped_tree = false;
-            continue;
+            self.in_stack = false;
+            self.grouped_tree = false;
+            return Ok(());
         }
         if let Some(value) = t.strip_prefix("Physical footprint (peak):") {
-            footprint_peak = PrintedSize::parse_binary(value.trim());
-            continue;
+            self.footprint_peak = PrintedSize::parse_binary(value.trim());
+            return Ok(());
         }
         if t.starts_with("Process ") && t.contains(" total leaked bytes") {
-            summary = Some(leaks_summary(t).ok_or_else(|| {
+            self.summary = Some(leaks_summary(t).ok_or_else(|| {
                 ParseError::at(
                     LEAKS,
                     n,
                     format!("expected 'Process <pid>: <n> leaks for <bytes> total leaked bytes.', got {}", excerpt(t)),
                 )
             })?);
-            continue;
+            return Ok(());
         }
         if t.starts_with("Process ") && t.contains(" nodes malloced for ") {
-            nodes = nodes_line(t);
-            continue;
+            self.nodes = nodes_line(t);
+            return Ok(());
         }
         if t.starts_with("STACK OF ") {
-            let (instances, kind, label) = stack_header(t).ok_or_else(|| {
+            return self.stack_of(n, t);
+        }
+        if self.in_stack {
+            return self.stack_line(n, t);
+        }
+        if let Some((_, kind, label, size)) = tree_line(t) {
+            self.root(kind, label, size);
+            return Ok(());
+        }
+        if let Some(rest) = t.strip_prefix("Leak: ") {
+            return self.old_leak(n, t, rest);
+        }
+        if let Some(rest) = t.strip_prefix("Call stack: ") {
+            self.old_call_stack(rest);
+        }
+        Ok(())
+    }
+
+    /// `STACK OF <n> INSTANCE(S) OF '<kind>: <label>':`, which starts a
+    /// group: its frames, then its tree.
+    fn stack_of(&mut self, n: usize, t: &str) -> Result<(), ParseError> {
+        let (instances, kind, label) = stack_header(t).ok_or_else(|| {
+            ParseError::at(
+                LEAKS,
+                n,
+                format!(
+                    "expected \"STACK OF <n> INSTANCE(S) OF '<kind>: <label>':\", got {}",
+                    excerpt(t)
+                ),
+            )
+        })?;
+        self.groups.push(LeakGroup {
+            kind,
+            label,
+            instances,
+            bytes: 0,
+            stack: Vec::new(),
+        });
+        self.in_stack = true;
+        self.grouped_tree = false;
+        Ok(())
+    }
+
+    /// A line of a group's stack: one of its frames, or `====` closing it.
+    fn stack_line(&mut self, n: usize, t: &str) -> Result<(), ParseError> {
+        if t == "====" {
+            self.in_stack = false;
+            self.grouped_tree = true;
+            return Ok(());
+        }
+        let frame = stack_frame(t).ok_or_else(|| {
+            ParseError::at(
+                LEAKS,
+                n,
+                format!("expected a stack frame '<n>  <image>  0x<address> <symbol> + <offset>' or '====', got {}", excerpt(t)),
+            )
+        })?;
+        // leaks prints outermost first; keep innermost first.
+        self.groups
+            .last_mut()
+            .expect("a group")
+            .stack
+            .insert(0, frame);
+        Ok(())
+    }
+
+    /// A line of a tree of leaked blocks: in a group, what it adds to it;
+    /// alone, a leak of its own.
+    fn root(&mut self, kind: String, label: String, size: Option<u64>) {
+        // Root lines only: the lines nested under a root (what it points
+        // to) carry no `ROOT` and are not separate leaks.
+        if self.grouped_tree {
+            let group = self.groups.last_mut().expect("a group");
+            group.bytes += size.unwrap_or(0);
+        } else {
+            self.groups.push(LeakGroup {
+                kind,
+                label,
+                instances: 1,
+                bytes: size.unwrap_or(0),
+                stack: Vec::new(),
+            });
+        }
+    }
+
+    /// The old form: `Leak: 0x100100080  size=32  zone: DefaultMallocZone_0x100004000`
+    fn old_leak(&mut self, n: usize, t: &str, rest: &str) -> Result<(), ParseError> {
+        let mut fields = rest.split_whitespace();
+        let address = fields.next().unwrap_or("").to_string();
+        let size = fields
+            .find_map(|f| f.strip_prefix("size="))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
                 ParseError::at(
                     LEAKS,
                     n,
                     format!(
-                        "expected \"STACK OF <n> INSTANCE(S) OF '<kind>: <label>':\", got {}",
+                        "expected 'Leak: 0x<address>  size=<bytes> …', got {}",
                         excerpt(t)
                     ),
                 )
             })?;
-            groups.push(LeakGroup {
-                kind,
-                label,
-                instances,
-                bytes: 0,
-                stack: Vec::new(),
-            });
-            in_stack = true;
-            grouped_tree = false;
-            continue;
-        }
-        if in_stack {
-            if t == "====" {
-                in_stack = false;
-                grouped_tree = true;
-                continue;
-            }
-            let frame = stack_frame(t).ok_or_else(|| {
-                ParseError::at(
-                    LEAKS,
-                    n,
-                    format!("expected a stack frame '<n>  <image>  0x<address> <symbol> + <offset>' or '====', got {}", excerpt(t)),
-                )
-            })?;
-            // leaks prints outermost first; keep innermost first.
-            groups.last_mut().expect("a group").stack.insert(0, frame);
-            continue;
-        }
-        if let Some((_, kind, label, size)) = tree_line(t) {
-            // Root lines only: the lines nested under a root (what it points
-            // to) carry no `ROOT` and are not separate leaks.
-            if grouped_tree {
-                let group = groups.last_mut().expect("a group");
-                group.bytes += size.unwrap_or(0);
-            } else {
-                groups.push(LeakGroup {
-                    kind,
-                    label,
-                    instances: 1,
-                    bytes: size.unwrap_or(0),
-                    stack: Vec::new(),
-                });
-            }
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix("Leak: ") {
-            // The old form: `Leak: 0x100100080  size=32  zone: DefaultMallocZone_0x100004000`
-            let mut fields = rest.split_whitespace();
-            let address = fields.next().unwrap_or("").to_string();
-            let size = fields
-                .find_map(|f| f.strip_prefix("size="))
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| {
-                    ParseError::at(
-                        LEAKS,
-                        n,
-                        format!(
-                            "expected 'Leak: 0x<address>  size=<bytes> …', got {}",
-                            excerpt(t)
-                        ),
-                    )
-                })?;
-            groups.push(LeakGroup {
-                kind: "Leak".into(),
-                label: address,
-                instances: 1,
-                bytes: size,
-                stack: Vec::new(),
-            });
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix("Call stack: ") {
-            // Old form: `Call stack: [thread 0x…]: | 0x1 | start | main | f | malloc |`
-            if let Some(group) = groups
-                .last_mut()
-                .filter(|g| g.kind == "Leak" && g.stack.is_empty())
-            {
-                let frames = rest.split_once("]: ").map_or(rest, |(_, f)| f);
-                group.stack = frames
-                    .split('|')
-                    .map(str::trim)
-                    .filter(|f| !f.is_empty())
-                    .rev()
-                    .map(|f| Frame::new(demangle_in_text(f)))
-                    .collect();
-            }
+        self.groups.push(LeakGroup {
+            kind: "Leak".into(),
+            label: address,
+            instances: 1,
+            bytes: size,
+            stack: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// Old form: `Call stack: [thread 0x…]: | 0x1 | start | main | f | malloc |`,
+    /// the stack of the `Leak:` line before it.
+    fn old_call_stack(&mut self, rest: &str) {
+        if let Some(group) = self
+            .groups
+            .last_mut()
+            .filter(|g| g.kind == "Leak" && g.stack.is_empty())
+        {
+            let frames = rest.split_once("]: ").map_or(rest, |(_, f)| f);
+            group.stack = frames
+                .split('|')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .rev()
+                .map(|f| Frame::new(demangle_in_text(f)))
+                .collect();
         }
     }
-    let Some((pid, leak_count, leaked_bytes)) = summary else {
-        return Err(ParseError::new(
-            LEAKS,
-            None,
-            "no 'Process <pid>: <n> leaks for <bytes> total leaked bytes.' line — leaks did not \
-             finish (or this is not its output)",
-        ));
-    };
-    groups.sort_by_key(|g| std::cmp::Reverse(g.bytes));
-    Ok(LeaksReport {
-        pid,
-        leak_count,
-        leaked_bytes,
-        nodes_malloced: nodes.as_ref().map(|(n, _)| *n),
-        malloced: nodes.map(|(_, s)| s),
-        footprint_peak,
-        leaks: groups,
-    })
+
+    /// The report, which the closing summary line must have been read for.
+    fn into_report(mut self) -> Result<LeaksReport, ParseError> {
+        let Some((pid, leak_count, leaked_bytes)) = self.summary else {
+            return Err(ParseError::new(
+                LEAKS,
+                None,
+                "no 'Process <pid>: <n> leaks for <bytes> total leaked bytes.' line — leaks did not \
+                 finish (or this is not its output)",
+            ));
+        };
+        self.groups.sort_by_key(|g| std::cmp::Reverse(g.bytes));
+        Ok(LeaksReport {
+            pid,
+            leak_count,
+            leaked_bytes,
+            nodes_malloced: self.nodes.as_ref().map(|(n, _)| *n),
+            malloced: self.nodes.map(|(_, s)| s),
+            footprint_peak: self.footprint_peak,
+            leaks: self.groups,
+        })
+    }
 }
 
 /// What `/usr/bin/time -l` reported (macOS: sizes in bytes).

@@ -119,6 +119,25 @@ fn parse_lines(text: &str) -> Result<MassifProfile, ParseError> {
         ));
     }
     let mut lines = Lines::new(text);
+    let (desc, cmd, time_unit) = read_header(&mut lines)?;
+    let mut list = SnapshotList::default();
+    while lines.peek().is_some() {
+        list.read_next(&mut lines)?;
+    }
+    let (snapshots, peak, peak_marked, peak_tree) = list.into_peak()?;
+    Ok(MassifProfile {
+        desc: desc.join("\n"),
+        cmd,
+        time_unit,
+        snapshots,
+        peak,
+        peak_marked,
+        peak_tree,
+    })
+}
+
+/// The header: its `desc:` lines, the command and the time unit.
+fn read_header(lines: &mut Lines<'_>) -> Result<(Vec<String>, String, String), ParseError> {
     let mut desc = Vec::new();
     while let Some(line) = lines.peek() {
         match line.strip_prefix("desc:") {
@@ -160,93 +179,110 @@ fn parse_lines(text: &str) -> Result<MassifProfile, ParseError> {
         })?
         .trim()
         .to_string();
+    Ok((desc, cmd, time_unit))
+}
 
-    let mut snapshots: Vec<Snapshot> = Vec::new();
-    let mut marked: Option<(usize, Option<HeapNode>)> = None;
-    // Fallback while no peak is marked: the largest total so far, and the
-    // tree of the largest detailed snapshot if it is that one.
-    let mut largest: Option<usize> = None;
-    let mut largest_tree: Option<(usize, HeapNode)> = None;
-
-    while lines.peek().is_some() {
-        let (n, value) = lines.field("snapshot", "the snapshot list")?;
-        let number: u64 = value.parse().map_err(|_| {
-            ParseError::at(
+/// A snapshot's figures and the kind of its heap tree (which follows them,
+/// unless empty), with the context its errors name.
+fn read_snapshot(lines: &mut Lines<'_>) -> Result<(Snapshot, String), ParseError> {
+    let (n, value) = lines.field("snapshot", "the snapshot list")?;
+    let number: u64 = value.parse().map_err(|_| {
+        ParseError::at(
+            WHAT,
+            n,
+            format!("expected 'snapshot=<n>', got 'snapshot={value}'"),
+        )
+    })?;
+    let context = format!("snapshot {number}");
+    let time = lines.number("time", &context)?;
+    let heap_bytes = lines.number("mem_heap_B", &context)?;
+    let heap_extra_bytes = lines.number("mem_heap_extra_B", &context)?;
+    let stacks_bytes = lines.number("mem_stacks_B", &context)?;
+    let (n, tree) = lines.field("heap_tree", &context)?;
+    let kind = match tree {
+        "empty" => HeapTreeKind::Empty,
+        "detailed" => HeapTreeKind::Detailed,
+        "peak" => HeapTreeKind::Peak,
+        other => {
+            return Err(ParseError::at(
                 WHAT,
                 n,
-                format!("expected 'snapshot=<n>', got 'snapshot={value}'"),
-            )
-        })?;
-        let context = format!("snapshot {number}");
-        let time = lines.number("time", &context)?;
-        let heap_bytes = lines.number("mem_heap_B", &context)?;
-        let heap_extra_bytes = lines.number("mem_heap_extra_B", &context)?;
-        let stacks_bytes = lines.number("mem_stacks_B", &context)?;
-        let (n, tree) = lines.field("heap_tree", &context)?;
-        let kind = match tree {
-            "empty" => HeapTreeKind::Empty,
-            "detailed" => HeapTreeKind::Detailed,
-            "peak" => HeapTreeKind::Peak,
-            other => {
-                return Err(ParseError::at(
-                    WHAT,
-                    n,
-                    format!(
-                        "in {context}: expected 'heap_tree=empty|detailed|peak', got '{other}'"
-                    ),
-                ))
-            }
-        };
-        let snapshot = Snapshot {
-            number,
-            time,
-            heap_bytes,
-            heap_extra_bytes,
-            stacks_bytes,
-            kind,
-        };
-        let index = snapshots.len();
-        let total = snapshot.total_bytes();
-        let is_largest = largest.is_none_or(|i| total > snapshots[i].total_bytes());
-        snapshots.push(snapshot);
-        if is_largest {
-            largest = Some(index);
-        }
-        if kind != HeapTreeKind::Empty {
-            let tree = read_tree(&mut lines, &context)?;
-            if kind == HeapTreeKind::Peak {
-                if marked.is_none() {
-                    marked = Some((index, Some(tree)));
-                }
-            } else if marked.is_none() && is_largest {
-                largest_tree = Some((index, tree));
-            }
-        }
-    }
-    if snapshots.is_empty() {
-        return Err(ParseError::new(
-            WHAT,
-            None,
-            "no snapshots after the header — the file looks truncated",
-        ));
-    }
-    let (peak, peak_marked, peak_tree) = match marked {
-        Some((index, tree)) => (index, true, tree),
-        None => {
-            let index = largest.unwrap_or(0);
-            let tree = largest_tree.filter(|(i, _)| *i == index).map(|(_, t)| t);
-            (index, false, tree)
+                format!("in {context}: expected 'heap_tree=empty|detailed|peak', got '{other}'"),
+            ))
         }
     };
-    Ok(MassifProfile {
-        desc: desc.join("\n"),
-        cmd,
-        time_unit,
-        snapshots,
-        peak,
-        peak_marked,
-        peak_tree,
-    })
+    let snapshot = Snapshot {
+        number,
+        time,
+        heap_bytes,
+        heap_extra_bytes,
+        stacks_bytes,
+        kind,
+    };
+    Ok((snapshot, context))
+}
+
+/// The snapshots read so far, and the trees that may be the peak's.
+#[derive(Default)]
+struct SnapshotList {
+    snapshots: Vec<Snapshot>,
+    marked: Option<(usize, Option<HeapNode>)>,
+    // Fallback while no peak is marked: the largest total so far, and the
+    // tree of the largest detailed snapshot if it is that one.
+    largest: Option<usize>,
+    largest_tree: Option<(usize, HeapNode)>,
+}
+
+impl SnapshotList {
+    /// The next snapshot, and its tree if it may be the peak's.
+    fn read_next(&mut self, lines: &mut Lines<'_>) -> Result<(), ParseError> {
+        let (snapshot, context) = read_snapshot(lines)?;
+        let kind = snapshot.kind;
+        let index = self.snapshots.len();
+        let total = snapshot.total_bytes();
+        let is_largest = self
+            .largest
+            .is_none_or(|i| total > self.snapshots[i].total_bytes());
+        self.snapshots.push(snapshot);
+        if is_largest {
+            self.largest = Some(index);
+        }
+        if kind != HeapTreeKind::Empty {
+            let tree = read_tree(lines, &context)?;
+            if kind == HeapTreeKind::Peak {
+                if self.marked.is_none() {
+                    self.marked = Some((index, Some(tree)));
+                }
+            } else if self.marked.is_none() && is_largest {
+                self.largest_tree = Some((index, tree));
+            }
+        }
+        Ok(())
+    }
+
+    /// The snapshots, the index of the peak, whether massif marked it, and
+    /// its tree if one was kept.
+    fn into_peak(self) -> Result<(Vec<Snapshot>, usize, bool, Option<HeapNode>), ParseError> {
+        if self.snapshots.is_empty() {
+            return Err(ParseError::new(
+                WHAT,
+                None,
+                "no snapshots after the header — the file looks truncated",
+            ));
+        }
+        let (peak, peak_marked, peak_tree) = match self.marked {
+            Some((index, tree)) => (index, true, tree),
+            None => {
+                let index = self.largest.unwrap_or(0);
+                let tree = self
+                    .largest_tree
+                    .filter(|(i, _)| *i == index)
+                    .map(|(_, t)| t);
+                (index, false, tree)
+            }
+        };
+        Ok((self.snapshots, peak, peak_marked, peak_tree))
+    }
 }
 
 /// Reads one heap tree (the root and all its descendants).

@@ -263,40 +263,9 @@ fn xml_frames(stack: Option<&Element>) -> Vec<Frame> {
 
 pub(super) fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError> {
     let mut tokens = XmlReader::new(text);
-    // Find the root.
-    loop {
-        match tokens.next()? {
-            Some(Token::Open(name)) if name == "valgrindoutput" => break,
-            Some(Token::Text(t)) if t.trim().is_empty() => {}
-            Some(Token::Open(other)) | Some(Token::Empty(other)) | Some(Token::Close(other)) => {
-                return Err(tokens.err(format!(
-                    "expected <valgrindoutput>, got <{other}> — not valgrind's XML"
-                )))
-            }
-            Some(Token::Text(t)) => {
-                return Err(tokens.err(format!("expected <valgrindoutput>, got {}", excerpt(&t))))
-            }
-            None => return Err(tokens.err("expected <valgrindoutput>, got the end of the input")),
-        }
-    }
-    let mut report = LeakReport {
-        command: None,
-        definitely_lost: Lost::default(),
-        indirectly_lost: Lost::default(),
-        possibly_lost: Lost::default(),
-        still_reachable: Lost::default(),
-        totals_complete: false,
-        error_count: 0,
-        errors: Vec::new(),
-        top_leaks: Vec::new(),
-        heap_summary: None,
-    };
-    let mut leaks: Vec<LossRecord> = Vec::new();
-    // Non-leak errors by their `unique` id, to be counted by <errorcounts>.
-    let mut errors: Vec<(String, MemoryError)> = Vec::new();
-    let mut counts: Vec<(String, u64)> = Vec::new();
+    find_root(&mut tokens)?;
+    let mut document = Document::new();
     let mut closed = false;
-    let mut tool_checked = false;
     while let Some(token) = tokens.next()? {
         let name = match token {
             Token::Open(name) => name,
@@ -309,94 +278,7 @@ pub(super) fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError
         };
         let line = tokens.line;
         let element = tokens.element(&name)?;
-        match element.name.as_str() {
-            "protocoltool" => {
-                tool_checked = true;
-                if element.text.trim() != "memcheck" {
-                    return Err(ParseError::at(
-                        WHAT_XML,
-                        line,
-                        format!(
-                            "expected <protocoltool>memcheck</protocoltool>, got {}",
-                            excerpt(&element.text)
-                        ),
-                    ));
-                }
-            }
-            "args" => {
-                if let Some(vargv) = element.child("vargv") {
-                    report.totals_complete = vargv.children("arg").any(|a| {
-                        a.text
-                            .trim()
-                            .strip_prefix("--show-leak-kinds=")
-                            .is_some_and(|v| {
-                                v == "all"
-                                    || ["definite", "indirect", "possible", "reachable"]
-                                        .iter()
-                                        .all(|k| v.contains(k))
-                            })
-                    });
-                }
-                if let Some(argv) = element.child("argv") {
-                    let mut parts: Vec<&str> = argv.text_of("exe").into_iter().collect();
-                    parts.extend(argv.children("arg").map(|a| a.text.trim()));
-                    report.command = Some(parts.join(" "));
-                }
-            }
-            "error" => {
-                let kind = element.text_of("kind").unwrap_or("").to_string();
-                let stack = xml_frames(element.child("stack"));
-                if let Some(leak_kind) = LeakKind::from_xml(&kind) {
-                    let xwhat = element.child("xwhat").ok_or_else(|| {
-                        ParseError::at(WHAT_XML, line, format!("a {kind} <error> without <xwhat>"))
-                    })?;
-                    let field = |name: &str| -> Result<u64, ParseError> {
-                        xwhat.text_of(name).and_then(number).ok_or_else(|| {
-                            ParseError::at(
-                                WHAT_XML,
-                                line,
-                                format!("a {kind} <error> without a numeric <{name}>"),
-                            )
-                        })
-                    };
-                    let bytes = field("leakedbytes")?;
-                    let blocks = field("leakedblocks")?;
-                    let (direct_bytes, indirect_bytes) =
-                        direct_indirect(xwhat.text_of("text").unwrap_or("")).unwrap_or((bytes, 0));
-                    leaks.push(LossRecord {
-                        kind: leak_kind,
-                        bytes,
-                        direct_bytes,
-                        indirect_bytes,
-                        blocks,
-                        stack,
-                    });
-                } else {
-                    let what = element
-                        .text_of("what")
-                        .or_else(|| element.child("xwhat").and_then(|x| x.text_of("text")))
-                        .unwrap_or("")
-                        .to_string();
-                    let unique = element.text_of("unique").unwrap_or("").to_string();
-                    errors.push((
-                        unique,
-                        MemoryError {
-                            kind,
-                            what,
-                            count: 1,
-                            stack,
-                        },
-                    ));
-                }
-            }
-            "errorcounts" => {
-                for pair in element.children("pair") {
-                    let count = pair.text_of("count").and_then(number).unwrap_or(0);
-                    counts.push((pair.text_of("unique").unwrap_or("").to_string(), count));
-                }
-            }
-            _ => {}
-        }
+        document.read(&element, line)?;
     }
     if !closed {
         return Err(ParseError::new(
@@ -409,36 +291,205 @@ pub(super) fn parse_xml(text: &str, top: usize) -> Result<LeakReport, ParseError
             ),
         ));
     }
-    if !tool_checked {
+    if !document.tool_checked {
         return Err(ParseError::new(
             WHAT_XML,
             None,
             "no <protocoltool>: expected memcheck's XML",
         ));
     }
-    for record in &leaks {
-        let total = match record.kind {
-            LeakKind::DefinitelyLost => &mut report.definitely_lost,
-            LeakKind::IndirectlyLost => &mut report.indirectly_lost,
-            LeakKind::PossiblyLost => &mut report.possibly_lost,
-            LeakKind::StillReachable => &mut report.still_reachable,
-        };
-        // A record's bytes include what its blocks point to; those blocks
-        // have their own (indirectly lost) records, so count direct bytes.
-        total.bytes += record.direct_bytes;
-        total.blocks += record.blocks;
-    }
-    for (unique, error) in &mut errors {
-        if let Some((_, count)) = counts.iter().find(|(u, _)| u == unique) {
-            error.count = *count;
+    Ok(document.into_report(top))
+}
+
+/// Reads up to the open tag of the root, `<valgrindoutput>`.
+fn find_root(tokens: &mut XmlReader) -> Result<(), ParseError> {
+    loop {
+        match tokens.next()? {
+            Some(Token::Open(name)) if name == "valgrindoutput" => return Ok(()),
+            Some(Token::Text(t)) if t.trim().is_empty() => {}
+            Some(Token::Open(other)) | Some(Token::Empty(other)) | Some(Token::Close(other)) => {
+                return Err(tokens.err(format!(
+                    "expected <valgrindoutput>, got <{other}> — not valgrind's XML"
+                )))
+            }
+            Some(Token::Text(t)) => {
+                return Err(tokens.err(format!("expected <valgrindoutput>, got {}", excerpt(&t))))
+            }
+            None => return Err(tokens.err("expected <valgrindoutput>, got the end of the input")),
         }
     }
-    report.error_count = if counts.is_empty() {
-        errors.len() as u64
-    } else {
-        counts.iter().map(|(_, c)| c).sum()
-    };
-    report.errors = errors.into_iter().map(|(_, e)| e).take(top).collect();
-    report.top_leaks = top_leaks(leaks, top);
-    Ok(report)
+}
+
+/// What the root's elements have told so far, read one element at a time.
+struct Document {
+    report: LeakReport,
+    leaks: Vec<LossRecord>,
+    /// Non-leak errors by their `unique` id, to be counted by <errorcounts>.
+    errors: Vec<(String, MemoryError)>,
+    counts: Vec<(String, u64)>,
+    tool_checked: bool,
+}
+
+impl Document {
+    fn new() -> Self {
+        Document {
+            report: LeakReport {
+                command: None,
+                definitely_lost: Lost::default(),
+                indirectly_lost: Lost::default(),
+                possibly_lost: Lost::default(),
+                still_reachable: Lost::default(),
+                totals_complete: false,
+                error_count: 0,
+                errors: Vec::new(),
+                top_leaks: Vec::new(),
+                heap_summary: None,
+            },
+            leaks: Vec::new(),
+            errors: Vec::new(),
+            counts: Vec::new(),
+            tool_checked: false,
+        }
+    }
+
+    /// One child of the root, which starts on `line`; those that say
+    /// nothing about leaks or errors are skipped.
+    fn read(&mut self, element: &Element, line: usize) -> Result<(), ParseError> {
+        match element.name.as_str() {
+            "protocoltool" => self.protocol_tool(element, line)?,
+            "args" => self.args(element),
+            "error" => self.error(element, line)?,
+            "errorcounts" => self.error_counts(element),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn protocol_tool(&mut self, element: &Element, line: usize) -> Result<(), ParseError> {
+        self.tool_checked = true;
+        if element.text.trim() != "memcheck" {
+            return Err(ParseError::at(
+                WHAT_XML,
+                line,
+                format!(
+                    "expected <protocoltool>memcheck</protocoltool>, got {}",
+                    excerpt(&element.text)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// valgrind's own options (whether every kind of loss was listed) and
+    /// the profiled command line.
+    fn args(&mut self, element: &Element) {
+        let report = &mut self.report;
+        if let Some(vargv) = element.child("vargv") {
+            report.totals_complete = vargv.children("arg").any(|a| {
+                a.text
+                    .trim()
+                    .strip_prefix("--show-leak-kinds=")
+                    .is_some_and(|v| {
+                        v == "all"
+                            || ["definite", "indirect", "possible", "reachable"]
+                                .iter()
+                                .all(|k| v.contains(k))
+                    })
+            });
+        }
+        if let Some(argv) = element.child("argv") {
+            let mut parts: Vec<&str> = argv.text_of("exe").into_iter().collect();
+            parts.extend(argv.children("arg").map(|a| a.text.trim()));
+            report.command = Some(parts.join(" "));
+        }
+    }
+
+    /// A loss record, or another memory error.
+    fn error(&mut self, element: &Element, line: usize) -> Result<(), ParseError> {
+        let kind = element.text_of("kind").unwrap_or("").to_string();
+        let stack = xml_frames(element.child("stack"));
+        if let Some(leak_kind) = LeakKind::from_xml(&kind) {
+            let xwhat = element.child("xwhat").ok_or_else(|| {
+                ParseError::at(WHAT_XML, line, format!("a {kind} <error> without <xwhat>"))
+            })?;
+            let field = |name: &str| -> Result<u64, ParseError> {
+                xwhat.text_of(name).and_then(number).ok_or_else(|| {
+                    ParseError::at(
+                        WHAT_XML,
+                        line,
+                        format!("a {kind} <error> without a numeric <{name}>"),
+                    )
+                })
+            };
+            let bytes = field("leakedbytes")?;
+            let blocks = field("leakedblocks")?;
+            let (direct_bytes, indirect_bytes) =
+                direct_indirect(xwhat.text_of("text").unwrap_or("")).unwrap_or((bytes, 0));
+            self.leaks.push(LossRecord {
+                kind: leak_kind,
+                bytes,
+                direct_bytes,
+                indirect_bytes,
+                blocks,
+                stack,
+            });
+        } else {
+            let what = element
+                .text_of("what")
+                .or_else(|| element.child("xwhat").and_then(|x| x.text_of("text")))
+                .unwrap_or("")
+                .to_string();
+            let unique = element.text_of("unique").unwrap_or("").to_string();
+            self.errors.push((
+                unique,
+                MemoryError {
+                    kind,
+                    what,
+                    count: 1,
+                    stack,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// How many times each error (by its `unique` id) occurred.
+    fn error_counts(&mut self, element: &Element) {
+        for pair in element.children("pair") {
+            let count = pair.text_of("count").and_then(number).unwrap_or(0);
+            self.counts
+                .push((pair.text_of("unique").unwrap_or("").to_string(), count));
+        }
+    }
+
+    /// The report: totals of the loss records, errors with their counts,
+    /// and the `top` of each.
+    fn into_report(mut self, top: usize) -> LeakReport {
+        let report = &mut self.report;
+        for record in &self.leaks {
+            let total = match record.kind {
+                LeakKind::DefinitelyLost => &mut report.definitely_lost,
+                LeakKind::IndirectlyLost => &mut report.indirectly_lost,
+                LeakKind::PossiblyLost => &mut report.possibly_lost,
+                LeakKind::StillReachable => &mut report.still_reachable,
+            };
+            // A record's bytes include what its blocks point to; those blocks
+            // have their own (indirectly lost) records, so count direct bytes.
+            total.bytes += record.direct_bytes;
+            total.blocks += record.blocks;
+        }
+        for (unique, error) in &mut self.errors {
+            if let Some((_, count)) = self.counts.iter().find(|(u, _)| u == unique) {
+                error.count = *count;
+            }
+        }
+        report.error_count = if self.counts.is_empty() {
+            self.errors.len() as u64
+        } else {
+            self.counts.iter().map(|(_, c)| c).sum()
+        };
+        report.errors = self.errors.into_iter().map(|(_, e)| e).take(top).collect();
+        report.top_leaks = top_leaks(self.leaks, top);
+        self.report
+    }
 }
