@@ -239,10 +239,18 @@ fn command_for(spec: &Spec) -> Command {
 /// Between fork and exec: the child dies with us (`PDEATHSIG`) and loses
 /// `drop_capabilities`.
 fn die_with_us_and_drop(command: &mut Command, drop_capabilities: &'static [u32]) {
-    // SAFETY: between fork and exec the closure makes only prctl calls,
-    // which are async-signal-safe, and allocates nothing.
+    // SAFETY: between fork and exec the closure makes only signal and prctl
+    // calls, which are async-signal-safe, and allocates nothing.
     unsafe {
         command.pre_exec(move || {
+            // The child starts with the default action of the signals that
+            // stop it, whatever we inherited: a signal ignored here (a task
+            // started in the background by a script ignores SIGINT) would
+            // otherwise be ignored by the child too, and its stop by SIGINT
+            // would need SIGTERM.
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
             #[cfg(target_os = "linux")]
             {
                 nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
