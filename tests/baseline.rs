@@ -30,8 +30,14 @@ fn baseline_writes_a_complete_self_describing_result() {
     assert_eq!(results.len(), 1, "{out}");
     let dir = &results[0];
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    // `<YYYYMMDD-HHMMSS>-<tag>-<label>`, the tag lowercase base32.
+    let tag = name.get(16..22).unwrap_or_default();
     assert!(
-        name.ends_with("-e2e") && name.len() == "20261122-040506-e2e".len(),
+        name.ends_with("-e2e")
+            && name.len() == "20261122-040506-fe3k9q-e2e".len()
+            && tag
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()),
         "{name}"
     );
     assert!(
