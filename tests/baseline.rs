@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{has_tool, process_alive_with, text, Sandbox};
+use common::{gone_within, has_tool, process_alive_with, text, Sandbox};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -251,9 +251,8 @@ timeout = 1
     assert_eq!(output.status.code(), Some(1), "{out}");
     assert!(out.contains("timed out after 1s"), "{out}");
     assert!(started.elapsed() < Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(200));
     assert!(
-        !process_alive_with(&format!("sleep {marker}")),
+        gone_within(Duration::from_secs(10), &format!("sleep {marker}")),
         "orphaned sleep {marker}"
     );
     assert!(sandbox.results().is_empty());
@@ -293,9 +292,8 @@ args = ["-c", "sleep {marker} & sleep {marker}"]
     unsafe { libc_kill(child.id() as i32, 2) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    std::thread::sleep(Duration::from_millis(200));
     assert!(
-        !process_alive_with(&format!("sleep {marker}")),
+        gone_within(Duration::from_secs(10), &format!("sleep {marker}")),
         "orphaned sleep {marker}"
     );
     assert!(sandbox.results().is_empty(), "{:?}", sandbox.entries());

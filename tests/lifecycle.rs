@@ -175,8 +175,6 @@ fn baselines_then_pins_trends_exports_report_and_cleanup() {
             "--label",
             label,
         ]);
-        // Distinct `created` seconds keep the time order unambiguous.
-        std::thread::sleep(Duration::from_millis(1100));
     }
     let dirs = result_dirs(&setup.results);
     assert_eq!(dirs.len(), 3, "{dirs:?}");

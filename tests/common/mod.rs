@@ -140,3 +140,17 @@ pub fn process_alive_with(marker: &str) -> bool {
     let output = Command::new("pgrep").args(["-f", marker]).output().unwrap();
     !output.stdout.is_empty()
 }
+
+/// Whether no process's command line contains `marker`, waiting up to
+/// `limit`: a process just killed may still be on its way out, while an
+/// orphan that survived outlives the limit by far.
+pub fn gone_within(limit: std::time::Duration, marker: &str) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while process_alive_with(marker) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    true
+}
