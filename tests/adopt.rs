@@ -7,7 +7,7 @@
 //! `cargo xtask profile-baseline --runs 2`, whose flamegraph must name the
 //! project's own function; then a second adopt that changes nothing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

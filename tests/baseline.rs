@@ -1,6 +1,6 @@
 //! profile-baseline and flamegraph end to end: real builds, real runs, real perf.
 
-mod common;
+use crate::common;
 
 use common::{gone_within, has_tool, process_alive_with, text, Sandbox};
 use std::process::{Command, Stdio};
