@@ -7,7 +7,7 @@
 //! `cargo xtask profile-baseline --runs 2`, whose flamegraph must name the
 //! project's own function; then a second adopt that changes nothing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -412,7 +412,12 @@ fn a_project_with_its_own_xtask_mounts_the_tasks() {
 /// overwrite, `--force` replaces, and the file loads (doctor reads it).
 #[test]
 fn init_writes_a_config_that_loads_and_never_overwrites_without_force() {
-    let config = common::workspace().join(format!("profiling.init-{}.toml", std::process::id()));
+    // Outside the workspace: the config belongs to the project the xtask
+    // runs in.
+    let temp = std::env::temp_dir().join(format!("xtask-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(&temp).unwrap();
+    let config = temp.join("profiling.toml");
     let config_arg = config.display().to_string();
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_xtask-e2e"))
@@ -448,7 +453,7 @@ fn init_writes_a_config_that_loads_and_never_overwrites_without_force() {
             && out.contains("[profile.profiling]: debug info"),
         "{out}"
     );
-    std::fs::remove_file(&config).unwrap();
+    std::fs::remove_dir_all(&temp).unwrap();
 }
 
 /// An xtask of the project's own that is not at `xtask/` (here

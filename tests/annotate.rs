@@ -3,7 +3,7 @@
 //! annotate` says of the same recording, and `cargo xtask annotate` of one
 //! more function later, with or without perf.data.
 
-mod common;
+use crate::common;
 
 use common::{has_tool, text, Sandbox};
 

@@ -1,8 +1,8 @@
 //! profile-baseline and flamegraph end to end: real builds, real runs, real perf.
 
-mod common;
+use crate::common;
 
-use common::{has_tool, process_alive_with, text, Sandbox};
+use common::{gone_within, has_tool, process_alive_with, text, Sandbox};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,8 +30,14 @@ fn baseline_writes_a_complete_self_describing_result() {
     assert_eq!(results.len(), 1, "{out}");
     let dir = &results[0];
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    // `<YYYYMMDD-HHMMSS>-<tag>-<label>`, the tag lowercase base32.
+    let tag = name.get(16..22).unwrap_or_default();
     assert!(
-        name.ends_with("-e2e") && name.len() == "20261122-040506-e2e".len(),
+        name.ends_with("-e2e")
+            && name.len() == "20261122-040506-fe3k9q-e2e".len()
+            && tag
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()),
         "{name}"
     );
     assert!(
@@ -245,9 +251,8 @@ timeout = 1
     assert_eq!(output.status.code(), Some(1), "{out}");
     assert!(out.contains("timed out after 1s"), "{out}");
     assert!(started.elapsed() < Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(200));
     assert!(
-        !process_alive_with(&format!("sleep {marker}")),
+        gone_within(Duration::from_secs(10), &format!("sleep {marker}")),
         "orphaned sleep {marker}"
     );
     assert!(sandbox.results().is_empty());
@@ -287,9 +292,8 @@ args = ["-c", "sleep {marker} & sleep {marker}"]
     unsafe { libc_kill(child.id() as i32, 2) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    std::thread::sleep(Duration::from_millis(200));
     assert!(
-        !process_alive_with(&format!("sleep {marker}")),
+        gone_within(Duration::from_secs(10), &format!("sleep {marker}")),
         "orphaned sleep {marker}"
     );
     assert!(sandbox.results().is_empty(), "{:?}", sandbox.entries());

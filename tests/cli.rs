@@ -1,6 +1,6 @@
 //! The command line and doctor, end to end through the real binary.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 use std::process::Command;

@@ -7,7 +7,7 @@
 //! The tests that time the workload hold one lock, so that they do not slow
 //! each other down and turn timing noise into verdicts.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! without a PMU, the workload's own times and exit status kept, and the
 //! counters compared by profile-compare.
 
-mod common;
+use crate::common;
 
 use common::{has_tool, text, Sandbox};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! measure per benchmark id (criterion's samples as the runs), only of the
 //! benchmarks this run measured, and profile-compare compares them.
 
-mod common;
+use crate::common;
 
 use common::{text, Sandbox};
 

@@ -17,17 +17,18 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A temp results directory and a config pointing at it; both removed on drop.
+/// A temp directory with a config and its results directory; removed on drop.
 struct Setup {
     config: PathBuf,
     temp: PathBuf,
     results: PathBuf,
+    /// Where the xtask runs: the workspace when a test builds and runs the
+    /// demo workload (a config outside any Cargo project belongs to the
+    /// project of the current directory), else the temp directory.
+    cwd: PathBuf,
 }
 
 impl Setup {
-    /// `in_workspace`: the config must sit in the workspace root when a test
-    /// builds and runs the demo workload (cargo_bin targets are built in the
-    /// config's directory).
     fn new(tag: &str, in_workspace: bool) -> Setup {
         let temp =
             std::env::temp_dir().join(format!("xtask-lifecycle-{tag}-{}", std::process::id()));
@@ -43,19 +44,18 @@ impl Setup {
             line,
             &format!("results_dir = {:?}", results.display().to_string()),
         );
-        let config = if in_workspace {
-            workspace_root().join(format!(
-                "profiling.test-lifecycle-{tag}-{}.toml",
-                std::process::id()
-            ))
-        } else {
-            temp.join("profiling.toml")
-        };
+        let config = temp.join("profiling.toml");
         std::fs::write(&config, text).unwrap();
+        let cwd = if in_workspace {
+            workspace_root()
+        } else {
+            temp.clone()
+        };
         Setup {
             config,
             temp,
             results,
+            cwd,
         }
     }
 
@@ -64,6 +64,7 @@ impl Setup {
             .arg("--config")
             .arg(&self.config)
             .args(args)
+            .current_dir(&self.cwd)
             .env("CI", "true")
             .stdin(Stdio::null())
             .output()
@@ -91,7 +92,6 @@ impl Setup {
 
 impl Drop for Setup {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.config);
         let _ = std::fs::remove_dir_all(&self.temp);
     }
 }
@@ -175,8 +175,6 @@ fn baselines_then_pins_trends_exports_report_and_cleanup() {
             "--label",
             label,
         ]);
-        // Distinct `created` seconds keep the time order unambiguous.
-        std::thread::sleep(Duration::from_millis(1100));
     }
     let dirs = result_dirs(&setup.results);
     assert_eq!(dirs.len(), 3, "{dirs:?}");

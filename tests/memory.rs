@@ -1,7 +1,7 @@
 //! The memory task end to end: heaptrack, massif and memcheck run for real
 //! on small inputs of the demo workload.
 
-mod common;
+use crate::common;
 
 use common::{has_tool, text, Sandbox};
 

@@ -1,7 +1,7 @@
 //! `--off-cpu` end to end, with real perf: a program that sleeps, and the
 //! demo service under load, whose threads block on a lock and on the disk.
 
-mod common;
+use crate::common;
 
 use common::{has_tool, text, Sandbox};
 

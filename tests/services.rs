@@ -2,7 +2,7 @@
 //! a program stopped by `--run-for`, a running PID attached and left running,
 //! named load scenarios, and the memory of the demo server under its load.
 
-mod common;
+use crate::common;
 
 use common::{has_tool, text, Sandbox};
 use std::path::Path;

@@ -14,7 +14,7 @@
 //! xtask and it is continued, so the signal lands in the in-process folding
 //! and rendering, deterministically.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;

@@ -12,20 +12,21 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// A config written next to the real one (so `cargo_bin` workloads build in
-/// this workspace) with its own results directory; both removed on drop.
+/// A config and its results directory in a temp directory, removed on
+/// drop. Its `cargo_bin` workloads build in this workspace all the same: a
+/// config outside any Cargo project belongs to the project of the current
+/// directory, and the xtask runs in the workspace.
 pub struct Sandbox {
     pub config: PathBuf,
     pub results: PathBuf,
+    dir: PathBuf,
 }
 
 impl Sandbox {
     /// `extra` is appended to the shipped profiling.toml, after its
     /// `results_dir` is pointed at a temp directory.
     pub fn new(name: &str, extra: &str) -> Sandbox {
-        let tag = format!("{name}-{}", std::process::id());
-        let results = std::env::temp_dir().join(format!("xtask-results-{tag}"));
-        let _ = std::fs::remove_dir_all(&results);
+        let (dir, results) = Sandbox::dirs(name);
         let shipped = std::fs::read_to_string(workspace().join("profiling.toml")).unwrap();
         let text = shipped.replace(
             "results_dir = \"results\"",
@@ -35,23 +36,34 @@ impl Sandbox {
             text, shipped,
             "profiling.toml no longer sets results_dir = \"results\""
         );
-        Sandbox::with_text(&tag, &(text + extra), results)
+        Sandbox::with_text(dir, &(text + extra), results)
     }
 
     /// A config with exactly this text (`{results}` is replaced).
     pub fn raw(name: &str, text: &str) -> Sandbox {
-        let tag = format!("{name}-{}", std::process::id());
-        let results = std::env::temp_dir().join(format!("xtask-results-{tag}"));
-        let _ = std::fs::remove_dir_all(&results);
+        let (dir, results) = Sandbox::dirs(name);
         let text = text.replace("{results}", &results.display().to_string());
-        Sandbox::with_text(&tag, &text, results)
+        Sandbox::with_text(dir, &text, results)
     }
 
-    fn with_text(tag: &str, text: &str, results: PathBuf) -> Sandbox {
+    /// A fresh temp directory for the sandbox `name`, and its results
+    /// directory inside.
+    fn dirs(name: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("xtask-sandbox-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let results = dir.join("results");
+        (dir, results)
+    }
+
+    fn with_text(dir: PathBuf, text: &str, results: PathBuf) -> Sandbox {
         std::fs::create_dir_all(&results).unwrap();
-        let config = workspace().join(format!("profiling.test-{tag}.toml"));
+        let config = dir.join("profiling.toml");
         std::fs::write(&config, text).unwrap();
-        Sandbox { config, results }
+        Sandbox {
+            config,
+            results,
+            dir,
+        }
     }
 
     /// The xtask with this sandbox's config, as CI would run it (no colour,
@@ -101,8 +113,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.config);
-        let _ = std::fs::remove_dir_all(&self.results);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -139,4 +150,18 @@ pub fn has_tool(name: &str) -> bool {
 pub fn process_alive_with(marker: &str) -> bool {
     let output = Command::new("pgrep").args(["-f", marker]).output().unwrap();
     !output.stdout.is_empty()
+}
+
+/// Whether no process's command line contains `marker`, waiting up to
+/// `limit`: a process just killed may still be on its way out, while an
+/// orphan that survived outlives the limit by far.
+pub fn gone_within(limit: std::time::Duration, marker: &str) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while process_alive_with(marker) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    true
 }

@@ -88,6 +88,38 @@ fn find_project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A config's root (see [`Config::root`]): the directory of the file, when
+/// that lies in a Cargo project; a file outside any project (a scratch
+/// config in /tmp, given with `--config`) belongs to the project of the
+/// current directory, whose binaries its `cargo_bin` workloads name. With
+/// no project there either, the file's directory.
+pub(crate) fn root_of(path: &Path) -> PathBuf {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let in_project = |dir: &Path| {
+        std::path::absolute(dir)
+            .is_ok_and(|dir| dir.ancestors().any(|d| d.join("Cargo.toml").is_file()))
+    };
+    if in_project(dir) {
+        return dir.to_path_buf();
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| project_of(&cwd))
+        .unwrap_or_else(|| dir.to_path_buf())
+}
+
+/// The root of the Cargo project holding `dir`: the nearest directory
+/// declaring `[workspace]`, else the nearest package.
+fn project_of(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| declares_workspace(&d.join("Cargo.toml")))
+        .or_else(|| dir.ancestors().find(|d| d.join("Cargo.toml").is_file()))
+        .map(Path::to_path_buf)
+}
+
 fn declares_workspace(manifest: &Path) -> bool {
     std::fs::read_to_string(manifest).is_ok_and(|text| {
         text.parse::<toml::Table>()
@@ -102,7 +134,9 @@ pub type ParamFlags = BTreeMap<String, String>;
 pub struct Config {
     /// The file this was loaded from.
     pub path: PathBuf,
-    /// The directory holding the file: relative paths in it are relative to this.
+    /// The directory holding the file (or, for a file outside any Cargo
+    /// project, the project of the current directory, see [`root_of`]):
+    /// relative paths in it are relative to this, workloads are built here.
     pub root: PathBuf,
     pub defaults: Defaults,
     pub thresholds: Thresholds,

@@ -181,7 +181,8 @@ fn is_xtask_process(pid: u32) -> bool {
 }
 
 /// Whether `rest` (a `.tmp-` name without the prefix) is one of ours:
-/// `<YYYYMMDD-HHMMSS>-<label>-<n>-<pid>` (a result being written),
+/// `<YYYYMMDD-HHMMSS>-<tag>-<label>-<n>-<pid>` (a result being written; an
+/// older xtask's have no tag, or no `n`),
 /// `compare-…-<pid>`, `old-compare-…-<pid>` or `rev-<pid>` (profile-compare).
 fn own_temporary(rest: &str) -> Option<u32> {
     let (body, pid) = rest.rsplit_once('-')?;
@@ -268,5 +269,20 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         assert!(!process_alive(pid), "a reaped child is gone");
+    }
+
+    #[test]
+    fn temporary_results_of_both_name_shapes_are_ours() {
+        for (rest, pid) in [
+            ("20261122-040506-fe3k9q-baseline-0-4321", Some(4321)),
+            ("20261122-040506-baseline-0-4321", Some(4321)),
+            ("20261122-040506-baseline-77", Some(77)),
+            ("compare-a-vs-b-12", Some(12)),
+            ("rev-12", Some(12)),
+            ("notes-12", None),
+            ("20261122-040506-baseline", None),
+        ] {
+            assert_eq!(own_temporary(rest), pid, "{rest}");
+        }
     }
 }

@@ -1,11 +1,27 @@
 //! The results store: what lies under `results/`.
 //!
-//! A result is a directory `<YYYYMMDD-HHMMSS>-<label>/` holding `run.json`
-//! (our marker: directories without it are not ours), `system_info.json`,
-//! `README.md` and the profile files. A result is assembled under
-//! `.tmp-<...>` and renamed into place only when complete, so an interrupted
-//! task never leaves a directory that looks like a finished result (it
-//! removes the one it was writing).
+//! A result is a directory `<YYYYMMDD-HHMMSS>-<tag>-<label>/` holding
+//! `run.json` (our marker: directories without it are not ours),
+//! `system_info.json`, `README.md` and the profile files. A result is
+//! assembled under `.tmp-<...>` and renamed into place only when complete,
+//! so an interrupted task never leaves a directory that looks like a
+//! finished result (it removes the one it was writing).
+//!
+//! The name, e.g. `20261122-040506-fe3k9q-baseline`:
+//! - `YYYYMMDD-HHMMSS`: when the result was begun, UTC;
+//! - `tag`: six characters of lowercase Crockford base32
+//!   (`0-9a-hjkmnp-tv-z`), which sort as the number they encode: two for
+//!   the millisecond, then four from a random number drawn once per process
+//!   and counted up per result. Results begun one after the other sort in
+//!   that order even within one second, and names made on other machines
+//!   (a history shared through git) do not collide;
+//! - `label`: `--label`, the scenario's name or the task's default.
+//!
+//! Results of older versions are named `<YYYYMMDD-HHMMSS>-<label>`, with
+//! `-2`, `-3`, ... appended for a second one in the same second. Both shapes
+//! are read alike: a result's time and label are read from its run.json,
+//! never from its name, which only names and orders it (a tag cannot be
+//! told from a label's first word, so a name is never split).
 
 pub mod inventory;
 pub mod pins;
@@ -168,10 +184,10 @@ impl Pending {
     }
 
     /// Renames the directory into place, unless the task was interrupted
-    /// (then it stays temporary: nothing completes after Ctrl-C). Two tasks
-    /// finishing in the same second get `-2`, `-3`, ...: rename onto an
-    /// existing non-empty directory fails, so the first one to claim a name
-    /// keeps it.
+    /// (then it stays temporary: nothing completes after Ctrl-C). Should a
+    /// name be taken after all (its tag is random), `-2`, `-3`, ... follow:
+    /// rename onto an existing non-empty directory fails, so the first one
+    /// to claim a name keeps it.
     pub fn commit(self) -> anyhow::Result<PathBuf> {
         crate::runs::process::commit_unless_interrupted(|| self.commit_now())
     }
@@ -249,16 +265,17 @@ impl Store {
         Store { dir: dir.into() }
     }
 
-    /// Starts a result: `<stamp>-<label>` to be, `.tmp-<stamp>-<label>-<pid>` for now.
+    /// Starts a result: `<stamp>-<tag>-<label>` to be,
+    /// `.tmp-<stamp>-<tag>-<label>-<n>-<pid>` for now.
     pub fn begin(&self, label: &str) -> anyhow::Result<Pending> {
         validate_label(label)?;
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
-        let name = format!("{}-{label}", timestamp_for_dir(SystemTime::now()));
         // A per-process sequence number keeps two results begun in the same
-        // second by one task apart; the pid stays last (cleanup reads it).
+        // millisecond by one task apart; the pid stays last (cleanup reads it).
         static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = result_name(SystemTime::now(), process_random(), n, label);
         let dir = self
             .dir
             .join(format!("{TMP_PREFIX}{name}-{n}-{}", std::process::id()));
@@ -503,6 +520,41 @@ pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {
     Ok(record)
 }
 
+/// A result's directory name (see the module doc): `time`'s stamp and
+/// millisecond, `random + n` (the low 20 bits) and the label.
+fn result_name(time: SystemTime, random: u32, n: u32, label: &str) -> String {
+    let millis = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_millis());
+    let tag = (millis << 20) | (random.wrapping_add(n) & 0xF_FFFF);
+    format!("{}-{}-{label}", timestamp_for_dir(time), base32(tag, 6))
+}
+
+/// Crockford's alphabet in lowercase: in ASCII order, so that names sort
+/// as the numbers they encode; no `i`, `l`, `o`, `u` to misread.
+const BASE32: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// The low `5 * digits` bits of `value`, most significant first.
+fn base32(value: u32, digits: u32) -> String {
+    (0..digits)
+        .rev()
+        .map(|i| BASE32[((value >> (5 * i)) & 31) as usize] as char)
+        .collect()
+}
+
+/// A random number drawn once per process, below 2^19: counted up per
+/// result, it stays within the tag's 20 bits for half a million results.
+/// std's `RandomState` is seeded by the operating system's randomness.
+fn process_random() -> u32 {
+    static RANDOM: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *RANDOM.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        (hasher.finish() & 0x7_FFFF) as u32
+    })
+}
+
 /// `20261122-040506`, UTC.
 pub fn timestamp_for_dir(time: SystemTime) -> String {
     timestamp_iso(time)
@@ -623,13 +675,80 @@ mod tests {
             pending.write(RUN_FILE, "{}").unwrap();
         }
         let (first, second) = (a.commit().unwrap(), b.commit().unwrap());
-        assert_ne!(first, second);
         let names = [first, second].map(|p| p.file_name().unwrap().to_string_lossy().into_owned());
-        // Both end in the label; the second (if the clock did not tick) with a suffix.
-        assert!(names[0].ends_with("-same"), "{names:?}");
-        assert!(
-            names[1].ends_with("-same") || names[1].ends_with("-same-2"),
-            "{names:?}"
+        // Distinct without a suffix, in the order they were begun.
+        assert!(names.iter().all(|n| is_new_shape(n, "same")), "{names:?}");
+        assert!(names[0] < names[1], "{names:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `<YYYYMMDD-HHMMSS>-<6 base32>-<label>`.
+    fn is_new_shape(name: &str, label: &str) -> bool {
+        let b = name.as_bytes();
+        name.len() == "20261122-040506-fe3k9q-".len() + label.len()
+            && name.ends_with(&format!("-{label}"))
+            && b[..8].iter().all(u8::is_ascii_digit)
+            && b[8] == b'-'
+            && b[9..15].iter().all(u8::is_ascii_digit)
+            && b[15] == b'-'
+            && b[16..22].iter().all(|c| BASE32.contains(c))
+            && b[22] == b'-'
+    }
+
+    #[test]
+    fn names_sort_by_time_then_order_begun() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_320_306_042);
+        assert_eq!(result_name(t, 0, 0, "x"), "20261122-040506-1a0000-x");
+        assert_eq!(result_name(t, 0x7_FFFF, 1, "x"), "20261122-040506-1ag000-x");
+        let later = t + Duration::from_millis(1);
+        let names = [
+            result_name(t, 0x7_FFFF, 0, "b"),
+            result_name(t, 0x7_FFFF, 1, "a"),
+            result_name(later, 0, 0, "a"),
+            result_name(t + Duration::from_secs(1), 0, 0, "a"),
+        ];
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, names);
+        assert!(names
+            .iter()
+            .all(|n| n.len() == "20261122-040506-1a0000-a".len()));
+    }
+
+    /// Results of older versions (`<stamp>-<label>`, `-2` for a second one)
+    /// and new ones are listed and found alike, oldest first.
+    #[test]
+    fn results_named_the_old_way_are_read_beside_new_ones() {
+        let dir = std::env::temp_dir().join(format!("xtask-old-names-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::new(&dir);
+        for (name, label, created) in [
+            ("20260101-000000-base", "base", "2026-01-01T00:00:00Z"),
+            ("20260101-000000-base-2", "base", "2026-01-01T00:00:00Z"),
+            (
+                "20260102-000000-0a1b2c-base",
+                "base",
+                "2026-01-02T00:00:00Z",
+            ),
+        ] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            let record = synthetic::record(label, created, &[("wall_s", "s", &[1.0])]);
+            write_json(&dir.join(name).join(RUN_FILE), &record).unwrap();
+        }
+        let names: Vec<String> = store.list().unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(
+            names,
+            [
+                "20260101-000000-base",
+                "20260101-000000-base-2",
+                "20260102-000000-0a1b2c-base"
+            ]
+        );
+        assert_eq!(store.resolve("previous").unwrap().name, names[1]);
+        assert_eq!(store.resolve("base").unwrap().name, names[2]);
+        assert_eq!(
+            store.resolve("20260101-000000-base").unwrap().record.label,
+            "base"
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

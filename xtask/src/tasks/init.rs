@@ -22,12 +22,11 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    let root = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    // The project the config will belong to: the one holding the file, else
+    // the current directory's.
+    let root = crate::config::root_of(path);
     let cargo = crate::tools::cargo_program();
-    let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), root)?;
+    let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), &root)?;
     let project = workspace
         .root
         .file_name()

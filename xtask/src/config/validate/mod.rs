@@ -75,14 +75,11 @@ pub(super) fn utf8<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, ConfigEr
 
 impl Config {
     /// A config from its text, with every check of loading; `path` is the
-    /// file the errors name and the one relative paths are relative to.
+    /// file the errors name and the one relative paths are relative to
+    /// (see [`super::root_of`]).
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        let root = path
-            .parent()
-            .map(Path::to_path_buf)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."));
+        let root = super::root_of(path);
         let locator = Locator::new(text);
         let checks = Checks {
             path,

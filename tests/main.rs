@@ -1,0 +1,19 @@
+//! The end-to-end tests, one binary: each file a module (its tests are
+//! `cli::…`, `lifecycle::…`), sharing `common`. Tests of all files share one
+//! process: names that must not collide (sandboxes, markers, ports) are
+//! unique across files, not only within one.
+
+mod common;
+
+mod adopt;
+mod annotate;
+mod baseline;
+mod cli;
+mod compare;
+mod counters;
+mod criterion;
+mod lifecycle;
+mod memory;
+mod offcpu;
+mod services;
+mod signals;
