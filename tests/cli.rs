@@ -501,3 +501,105 @@ fn the_cargo_alias_shows_the_build() {
         .expect("an xtask alias in .cargo/config.toml");
     assert_eq!(alias, "\"run --package xtask --\"");
 }
+
+/// The README stays a short front page (the detail lives in docs/), and no
+/// relative link in the documentation points at a file that is not there.
+#[test]
+fn the_readme_is_short_and_the_docs_links_resolve() {
+    let root = common::workspace();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 250,
+        "README.md has {lines} lines, more than 250: move the detail to docs/"
+    );
+
+    let mut pages = vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    assert!(!docs.is_empty(), "no docs/*.md");
+    pages.extend(docs);
+
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", page.display()));
+        let dir = page.parent().unwrap();
+        for (number, target) in relative_links(&text) {
+            let path = target.split('#').next().unwrap_or("");
+            if path.is_empty() {
+                continue; // an anchor in the same page
+            }
+            if !dir.join(path).exists() {
+                broken.push(format!(
+                    "{}:{number}: {target}",
+                    page.strip_prefix(&root).unwrap_or(page).display()
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links to files that do not exist:\n{}",
+        broken.join("\n")
+    );
+}
+
+/// The targets of a Markdown text's links and images (`[text](target)`,
+/// `![alt](target)`, `[name]: target`) that are not URLs, with their line
+/// numbers. Code blocks and code spans (which may run over a line break
+/// within a paragraph) are skipped.
+fn relative_links(text: &str) -> Vec<(usize, String)> {
+    let mut links = Vec::new();
+    let (mut in_code_block, mut in_code_span) = (false, false);
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_code_block = !in_code_block;
+            continue;
+        }
+        if in_code_block {
+            continue;
+        }
+        if trimmed.is_empty() {
+            in_code_span = false;
+        }
+        // The line's prose, with code spans blanked.
+        let mut prose = String::new();
+        for c in line.chars() {
+            if c == '`' {
+                in_code_span = !in_code_span;
+                prose.push(' ');
+            } else {
+                prose.push(if in_code_span { ' ' } else { c });
+            }
+        }
+        let first_word = |text: &str| text.split_whitespace().next().unwrap_or("").to_string();
+        let mut targets = Vec::new();
+        let mut rest = prose.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            // `[text](target "title")`: the target is the first word.
+            targets.push(first_word(&rest[..end]));
+            rest = &rest[end..];
+        }
+        if let Some(definition) = prose.trim_start().strip_prefix('[') {
+            if let Some((_, target)) = definition.split_once("]:") {
+                targets.push(first_word(target));
+            }
+        }
+        for target in targets {
+            let target = target.trim_start_matches('<').trim_end_matches('>');
+            let is_url = target.contains("://") || target.starts_with("mailto:");
+            if !target.is_empty() && !is_url {
+                links.push((index + 1, target.to_string()));
+            }
+        }
+    }
+    links
+}

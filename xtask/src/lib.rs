@@ -48,7 +48,8 @@ pub fn main() -> ! {
 /// The tasks under another name, for a program that mounts them:
 /// `args` are what follows that name (`flamegraph --runs 2`), `bin_name` is
 /// how usage lines and `--help` spell the command (`cargo xtask profile`).
-/// Ends the process with the task's exit status (README, "Exit codes"):
+/// Ends the process with the task's exit status (docs/tasks.md of the
+/// xtask-profiling repository, "Exit codes"):
 /// its end waits for every child to be stopped after Ctrl-C, SIGTERM or
 /// SIGHUP, whose handlers it installs.
 pub fn run_as<I, T>(bin_name: &str, args: I) -> !

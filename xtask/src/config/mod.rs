@@ -164,7 +164,9 @@ impl Config {
             position: None,
             message: format!("cannot read the file: {e}"),
             help: Some(format!(
-                "create {FILE_NAME} at the workspace root (see the README), or pass --config PATH"
+                "create {FILE_NAME} at the workspace root (the `init` task writes a starter one; \
+                 every key is in docs/config.md of the xtask-profiling repository), or pass \
+                 --config PATH"
             )),
         })?;
         let text = validate::utf8(path, &bytes)?;

@@ -197,8 +197,8 @@ pub fn add_alias(config: Option<&str>) -> anyhow::Result<Edit> {
         } else {
             anyhow::bail!(
                 ".cargo/config.toml already has an `xtask` alias that runs something else ({}): \
-                 mount the profiling tasks in that program instead (README, \"Mount the tasks in \
-                 an xtask of your own\")",
+                 mount the profiling tasks in that program instead (`adopt --mount`: \"Mount the \
+                 tasks in an xtask of your own\" in docs/tasks.md of the xtask-profiling repository)",
                 words.join(" ")
             )
         };

@@ -48,7 +48,8 @@ pub fn render(project: &str, targets: &[CargoTarget]) -> Option<String> {
 #   - declare what your program prints as metrics ([[workloads.NAME.metrics]]);
 #   - declare parameters ([params.NAME]): each becomes a `--NAME VALUE` flag of
 #     every task and a `{{NAME}}` placeholder in `args`.
-# Every key is documented in the xtask's README (\"profiling.toml reference\").
+# Every key is documented in the profiling.toml reference: docs/config.md of
+# the xtask-profiling repository (`cargo xtask <task> --help` for the flags).
 # Unknown keys are errors, so typos are caught. Check it: `cargo xtask doctor`.
 
 [defaults]

@@ -26,7 +26,8 @@ pub struct Args {
     pub dry_run: bool,
     /// For a project with an xtask of its own: install the tasks as the
     /// library crate `xtask-profiling/`, a dependency of that xtask, which
-    /// then mounts them as a subcommand (README, "Mount the tasks").
+    /// then mounts them as a subcommand (docs/tasks.md of the xtask-profiling
+    /// repository, "Mount the tasks in an xtask of your own").
     #[arg(long)]
     pub mount: bool,
 }
@@ -206,7 +207,7 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             }
             None => unchanged.push(format!(
                 "{FILE_NAME}: not written, the workspace has no binary, example or criterion \
-                 bench; write a `command` workload (README, \"profiling.toml reference\")"
+                 bench; write a `command` workload (docs/config.md of the xtask-profiling repository)"
             )),
         }
     }

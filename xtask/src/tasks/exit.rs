@@ -1,4 +1,4 @@
-//! Exit codes scripts can rely on (documented in the README). Tasks return
+//! Exit codes scripts can rely on (documented in docs/tasks.md). Tasks return
 //! them; `main` turns them into the process's exit status.
 
 /// A task failed (bad input, a tool error, a failed workload).

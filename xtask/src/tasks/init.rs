@@ -36,7 +36,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         bail!(
             "the workspace at {} has no binary, example or criterion bench (`harness = false`) \
              to profile: add one (an example that drives your library is enough), or write a \
-             `command` workload by hand (README, \"profiling.toml reference\")",
+             `command` workload by hand (docs/config.md of the xtask-profiling repository)",
             workspace.root.display()
         );
     };

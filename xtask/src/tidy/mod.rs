@@ -341,7 +341,7 @@ fn layers_import_only_downwards_and_no_task_imports_another() {
     let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
     assert!(
         list.is_empty(),
-        "{} imports against the layers (see README, Layout):\n{}",
+        "{} imports against the layers (see ARCHITECTURE.md, Layers):\n{}",
         list.len(),
         list.join("\n")
     );
