@@ -51,10 +51,49 @@ struct Change {
 }
 
 pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
-    let project = args
-        .path
+    let cargo = crate::tools::cargo_program();
+    let (project, workspace) = workspace_root(&args.path, &cargo)?;
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if source.parent() == Some(project.as_path()) {
+        bail!("{} is the project this xtask comes from", project.display());
+    }
+    let Some(target) = find_target(&project, &workspace, args.mount)? else {
+        return Ok(crate::tasks::exit::FAILURE);
+    };
+    let (changes, unchanged) = plan(source, &project, &workspace, &target)?;
+    print_plan(
+        &project,
+        &changes,
+        &unchanged,
+        args.dry_run,
+        target.crate_dir,
+    );
+    if args.dry_run {
+        outln!("dry run: nothing was written");
+        return Ok(0);
+    }
+    if changes.is_empty() {
+        outln!("everything is already in place: nothing changed");
+    }
+    for change in &changes {
+        crate::results::write_atomically(&change.path, &change.new)?;
+    }
+    if target.theirs {
+        outln!("\n{}", mount_code(&target.own_dir));
+        return Ok(0);
+    }
+    run_doctor(cargo, project)
+}
+
+/// The project at `path`, which must be the root of its workspace, and
+/// that workspace.
+fn workspace_root(
+    path: &Path,
+    cargo: &str,
+) -> anyhow::Result<(PathBuf, crate::tools::cargo_metadata::Workspace)> {
+    let project = path
         .canonicalize()
-        .with_context(|| format!("cannot find {}", args.path.display()))?;
+        .with_context(|| format!("cannot find {}", path.display()))?;
     if !project.join("Cargo.toml").is_file() {
         bail!(
             "{} has no Cargo.toml: give the root directory of a Rust project (where its top \
@@ -62,8 +101,7 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             project.display()
         );
     }
-    let cargo = crate::tools::cargo_program();
-    let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), &project)?;
+    let workspace = crate::tools::cargo_metadata::read(Path::new(cargo), &project)?;
     if workspace.root != project {
         bail!(
             "{} is a member of the workspace at {}: adopt the workspace root instead",
@@ -71,11 +109,28 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             workspace.root.display()
         );
     }
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if source.parent() == Some(project.as_path()) {
-        bail!("{} is the project this xtask comes from", project.display());
-    }
+    Ok((project, workspace))
+}
 
+/// Where the tasks go: as `xtask/`, or as a library that the project's own
+/// xtask mounts.
+struct Target {
+    /// The project has an xtask of its own.
+    theirs: bool,
+    /// The manifest of the project's own xtask (or where ours goes).
+    own_xtask: PathBuf,
+    own_dir: PathBuf,
+    crate_dir: &'static str,
+    package: &'static str,
+}
+
+/// Where the tasks go; `None` when the project has an xtask of its own and
+/// `--mount` was not given (after saying how to mount them).
+fn find_target(
+    project: &Path,
+    workspace: &crate::tools::cargo_metadata::Workspace,
+    mount: bool,
+) -> anyhow::Result<Option<Target>> {
     // The project's own xtask: a member package named `xtask` wherever it
     // lies (`tools/xtask`, say: a second package of that name would break
     // the workspace), or an `xtask/` directory of another crate.
@@ -91,24 +146,95 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         });
     let theirs = own_xtask.is_some();
     let own_xtask = own_xtask.unwrap_or_else(|| project.join("xtask/Cargo.toml"));
-    let own_dir = own_xtask.parent().unwrap_or(&project).to_path_buf();
-    if theirs && !args.mount {
-        eprintln!("{}", mount_instructions(&project, &own_dir));
-        return Ok(crate::tasks::exit::FAILURE);
+    let own_dir = own_xtask.parent().unwrap_or(project).to_path_buf();
+    if theirs && !mount {
+        eprintln!("{}", mount_instructions(project, &own_dir));
+        return Ok(None);
     }
     let (crate_dir, package) = match theirs {
         true => (LIBRARY_DIR, LIBRARY_DIR),
-        false if args.mount => bail!(
+        false if mount => bail!(
             "{} has no xtask of its own to mount the tasks in: run adopt without --mount",
             project.display()
         ),
         false => ("xtask", "xtask"),
     };
+    Ok(Some(Target {
+        theirs,
+        own_xtask,
+        own_dir,
+        crate_dir,
+        package,
+    }))
+}
 
+/// Every file to write, and every edit already in place (as the lines that
+/// say so).
+fn plan(
+    source: &Path,
+    project: &Path,
+    workspace: &crate::tools::cargo_metadata::Workspace,
+    target: &Target,
+) -> anyhow::Result<(Vec<Change>, Vec<String>)> {
     let mut changes = Vec::new();
     let mut unchanged = Vec::new();
-    copy_crate(source, &project.join(crate_dir), package, &mut changes)?;
+    copy_crate(
+        source,
+        &project.join(target.crate_dir),
+        target.package,
+        &mut changes,
+    )?;
+    edit_root_manifest(project, target.crate_dir, &mut changes, &mut unchanged)?;
+    if target.theirs {
+        let text = read(&target.own_xtask)?;
+        let edit = project_files::add_path_dependency(
+            &text,
+            LIBRARY_DIR,
+            &relative_path(&target.own_dir, &project.join(LIBRARY_DIR)),
+        )?;
+        record(
+            edit,
+            &target.own_xtask,
+            Some(text),
+            &mut changes,
+            &mut unchanged,
+        );
+    } else {
+        let (path, old) = cargo_config(project);
+        let edit = project_files::add_alias(old.as_deref())?;
+        record(edit, &path, old, &mut changes, &mut unchanged);
+    }
+    let config_path = project.join(FILE_NAME);
+    let existing_config = std::fs::read_to_string(&config_path).ok();
+    ignore_results(
+        project,
+        &config_path,
+        existing_config.as_deref(),
+        &mut changes,
+        &mut unchanged,
+    );
+    if existing_config.is_some() {
+        unchanged.push(format!("{FILE_NAME}: already there (kept as it is)"));
+    } else {
+        write_starter(
+            project,
+            workspace,
+            &config_path,
+            &mut changes,
+            &mut unchanged,
+        )?;
+    }
+    Ok((changes, unchanged))
+}
 
+/// The root Cargo.toml's edits: the workspace member, the `profiling`
+/// profile and the DWARF reader's opt-level, as one change.
+fn edit_root_manifest(
+    project: &Path,
+    crate_dir: &str,
+    changes: &mut Vec<Change>,
+    unchanged: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let manifest_path = project.join("Cargo.toml");
     let manifest = read(&manifest_path)?;
     let mut root_manifest = manifest.clone();
@@ -136,27 +262,19 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             summary: summaries.join("; "),
         });
     }
+    Ok(())
+}
 
-    if theirs {
-        let text = read(&own_xtask)?;
-        let edit = project_files::add_path_dependency(
-            &text,
-            LIBRARY_DIR,
-            &relative_path(&own_dir, &project.join(LIBRARY_DIR)),
-        )?;
-        record(edit, &own_xtask, Some(text), &mut changes, &mut unchanged);
-    } else {
-        let (path, old) = cargo_config(&project);
-        let edit = project_files::add_alias(old.as_deref())?;
-        record(edit, &path, old, &mut changes, &mut unchanged);
-    }
-
-    let config_path = project.join(FILE_NAME);
-    let existing_config = std::fs::read_to_string(&config_path).ok();
-    let results_dir = match existing_config
-        .as_ref()
-        .map(|text| Config::parse(&config_path, text))
-    {
+/// The results directory in .gitignore: the one the existing profiling.toml
+/// names, or the default.
+fn ignore_results(
+    project: &Path,
+    config_path: &Path,
+    existing_config: Option<&str>,
+    changes: &mut Vec<Change>,
+    unchanged: &mut Vec<String>,
+) {
+    let results_dir = match existing_config.map(|text| Config::parse(config_path, text)) {
         Some(Ok(config)) => config.defaults.results_dir,
         Some(Err(error)) => {
             unchanged.push(format!(
@@ -170,83 +288,83 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let gitignore_path = project.join(".gitignore");
     let gitignore = std::fs::read_to_string(&gitignore_path).ok();
     let edit = project_files::ignore_results(gitignore.as_deref(), &results_dir);
-    record(
-        edit,
-        &gitignore_path,
-        gitignore,
-        &mut changes,
-        &mut unchanged,
-    );
+    record(edit, &gitignore_path, gitignore, changes, unchanged);
+}
 
-    if existing_config.is_some() {
-        unchanged.push(format!("{FILE_NAME}: already there (kept as it is)"));
-    } else {
-        let name = project
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match starter::render(&name, &workspace.targets) {
-            Some(text) => {
-                let config = Config::parse(&config_path, &text)
-                    .with_context(|| format!("the starter {FILE_NAME} does not load:\n{text}"))?;
-                changes.push(Change {
-                    path: config_path.clone(),
-                    old: None,
-                    new: text,
-                    summary: format!(
-                        "a starter with {} workload(s): {}",
-                        config.workloads.len(),
-                        config
-                            .workloads
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-            }
-            None => unchanged.push(format!(
-                "{FILE_NAME}: not written, the workspace has no binary, example or criterion \
-                 bench; write a `command` workload (docs/config.md of the xtask-profiling repository)"
-            )),
+/// A starter profiling.toml with a workload per target of the workspace,
+/// when it has any.
+fn write_starter(
+    project: &Path,
+    workspace: &crate::tools::cargo_metadata::Workspace,
+    config_path: &Path,
+    changes: &mut Vec<Change>,
+    unchanged: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let name = project
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match starter::render(&name, &workspace.targets) {
+        Some(text) => {
+            let config = Config::parse(config_path, &text)
+                .with_context(|| format!("the starter {FILE_NAME} does not load:\n{text}"))?;
+            changes.push(Change {
+                path: config_path.to_path_buf(),
+                old: None,
+                new: text,
+                summary: format!(
+                    "a starter with {} workload(s): {}",
+                    config.workloads.len(),
+                    config
+                        .workloads
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
         }
+        None => unchanged.push(format!(
+            "{FILE_NAME}: not written, the workspace has no binary, example or criterion \
+             bench; write a `command` workload (docs/config.md of the xtask-profiling repository)"
+        )),
     }
+    Ok(())
+}
 
+/// What stays and what changes; with `dry_run`, each edit of the project's
+/// own files line by line.
+fn print_plan(
+    project: &Path,
+    changes: &[Change],
+    unchanged: &[String],
+    dry_run: bool,
+    crate_dir: &str,
+) {
     outln!("adopting the profiling xtask in {}", project.display());
-    for line in &unchanged {
+    for line in unchanged {
         outln!("  unchanged  {line}");
     }
     // The crate's files share one summary line, on the first of them.
     for change in changes.iter().filter(|c| !c.summary.is_empty()) {
-        let relative = change.path.strip_prefix(&project).unwrap_or(&change.path);
+        let relative = change.path.strip_prefix(project).unwrap_or(&change.path);
         let verb = if change.old.is_some() {
             "edit"
         } else {
             "create"
         };
         outln!("  {verb:<9}  {}: {}", relative.display(), change.summary);
-        if args.dry_run && !relative.starts_with(crate_dir) {
+        if dry_run && !relative.starts_with(crate_dir) {
             out!(
                 "{}",
                 changed_lines(change.old.as_deref().unwrap_or(""), &change.new)
             );
         }
     }
-    if args.dry_run {
-        outln!("dry run: nothing was written");
-        return Ok(0);
-    }
-    if changes.is_empty() {
-        outln!("everything is already in place: nothing changed");
-    }
-    for change in &changes {
-        crate::results::write_atomically(&change.path, &change.new)?;
-    }
+}
 
-    if theirs {
-        outln!("\n{}", mount_code(&own_dir));
-        return Ok(0);
-    }
+/// Runs `cargo xtask doctor` in the adopted project, which builds the xtask.
+fn run_doctor(cargo: String, project: PathBuf) -> anyhow::Result<u8> {
     outln!(
         "\nrunning `cargo xtask doctor` in {} (the first build of the xtask takes a minute or two)",
         project.display()

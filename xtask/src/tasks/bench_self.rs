@@ -184,23 +184,66 @@ fn measure(
 ) -> anyhow::Result<String> {
     let mut options = cpu_profile::Options::new(config, None, None);
     options.inline_frames &= !args.no_inline;
-    let inline = options.inline_frames;
     let cargo_flamegraph = which::which("flamegraph").ok();
+    announce_overhead(args, cargo_flamegraph.is_some(), options.inline_frames);
+    for (_, prepared) in variants {
+        run_once(prepared)?; // warm the page cache and the CPU
+    }
+    let (record_settings, _) = cpu_profile::perf_settings(&options, tools);
+    let rig = Rig {
+        tools,
+        options: &options,
+        perf_path,
+        record_settings: &record_settings,
+        cargo_flamegraph: cargo_flamegraph.as_deref(),
+    };
+    let (rounds, last_data) = measure_overhead(&rig, args, variants, scratch)?;
+    let data = last_data
+        .context("no round was run (--rounds 0)")?
+        .join(ALONE_DATA);
+    let text = perf_script_text(perf_path, &record_settings, &data)?;
+    let folding = measure_folding(args, &text)?;
+    Ok(report(
+        args,
+        variants,
+        &rounds,
+        options.inline_frames,
+        &folding,
+    ))
+}
+
+/// What the overhead rounds run with, the same for every variant and round.
+struct Rig<'a> {
+    tools: &'a Toolbox,
+    options: &'a cpu_profile::Options,
+    perf_path: &'a std::path::Path,
+    record_settings: &'a perf::Settings,
+    /// cargo-flamegraph's `flamegraph`, when installed.
+    cargo_flamegraph: Option<&'a std::path::Path>,
+}
+
+fn announce_overhead(args: &Args, cargo_flamegraph: bool, inline: bool) {
     eprintln!(
         "flamegraph overhead: {} interleaved rounds of bare vs `cargo xtask flamegraph`{} \
          (inline frames: {})",
         args.rounds,
-        if cargo_flamegraph.is_some() {
+        if cargo_flamegraph {
             " vs cargo-flamegraph"
         } else {
             ""
         },
         if inline { "on" } else { "off" }
     );
-    for (_, prepared) in variants {
-        run_once(prepared)?; // warm the page cache and the CPU
-    }
-    let (record_settings, _) = cpu_profile::perf_settings(&options, tools);
+}
+
+/// Every variant's interleaved rounds, and the directory of the last one,
+/// whose perf record alone recording the folding is measured on.
+fn measure_overhead(
+    rig: &Rig,
+    args: &Args,
+    variants: &[(String, workload::Prepared)],
+    scratch: &std::path::Path,
+) -> anyhow::Result<(Vec<Rounds>, Option<std::path::PathBuf>)> {
     let mut rounds: Vec<Rounds> = variants.iter().map(|_| Rounds::default()).collect();
     let mut last_data = None;
     for round in 0..args.rounds {
@@ -208,89 +251,108 @@ fn measure(
             let measured = &mut rounds[v];
             let dir = scratch.join(format!("round-{round}-{v}"));
             std::fs::create_dir_all(&dir)?;
-            // The order turns every other round (bare first, then bare last),
-            // so that a machine growing slower or faster within a round
-            // weighs on every kind of run alike.
-            let mut kinds = [
-                Kind::Bare,
-                Kind::Ours,
-                Kind::PerfAlone,
-                Kind::CargoFlamegraph,
-            ];
-            if round % 2 == 1 {
-                kinds.reverse();
-            }
-            let mut profile = None;
-            for kind in kinds {
-                match kind {
-                    Kind::Bare => measured.bare.push(run_once(prepared)?.0.wall_s),
-                    Kind::Ours => {
-                        let started = Instant::now();
-                        let profiled = cpu_profile::profile(prepared, tools, &options, &dir)?;
-                        // The flamegraph task renders too: the overhead counts it.
-                        crate::reports::flamegraph::write_cpu_files(&dir, "bench-self", "")?;
-                        measured.ours.push(started.elapsed().as_secs_f64());
-                        profile = Some(profiled);
-                    }
-                    Kind::PerfAlone => measured.perf_alone.push(time_perf_record(
-                        perf_path,
-                        &record_settings,
-                        prepared,
-                        &dir,
-                    )?),
-                    Kind::CargoFlamegraph => {
-                        if let Some(binary) = &cargo_flamegraph {
-                            measured
-                                .theirs
-                                .push(time_cargo_flamegraph(binary, prepared, &dir)?);
-                        }
-                    }
-                }
-            }
-            let profile = profile.context("the profiled run did not run")?;
-            // A figure taken on a lossy recording flatters the overhead: say so per round.
-            let lost = profile.record.lost_samples.unwrap_or(0);
-            measured
-                .samples
-                .push(format!("{}/{lost}", profile.folded_samples));
-            let last = |times: &[f64]| times.last().copied().unwrap_or(f64::NAN);
-            let theirs = if measured.theirs.is_empty() {
-                String::new()
-            } else {
-                format!(", cargo-flamegraph {:.3} s", last(&measured.theirs))
-            };
-            eprintln!(
-                "  round {} ({label}): bare {:.3} s, flamegraph {:.3} s, perf record alone \
-                 {:.3} s{theirs}, {}",
-                round + 1,
-                last(&measured.bare),
-                last(&measured.ours),
-                last(&measured.perf_alone),
-                crate::reports::markdown::samples_line(&profile.into())
-            );
-            if lost > 0 {
-                eprintln!(
-                    "  warning: this round lost samples: its overhead figure is not comparable"
-                );
-            }
+            let profile = run_round(rig, round, prepared, &dir, measured)?;
+            report_round(round, label, measured, profile);
             // Only the last recording is needed (for the folding below).
             if let Some(previous) = last_data.replace(dir.clone()) {
                 let _ = std::fs::remove_dir_all(previous);
             }
         }
     }
+    Ok((rounds, last_data))
+}
 
-    // The perf script text of the last round's recording, cycled up to the
-    // requested size.
-    let data = last_data
-        .context("no round was run (--rounds 0)")?
-        .join(ALONE_DATA);
+/// One round of every kind of run of `prepared` in `dir`, their wall times
+/// added to `measured`; returns the profile of our run.
+fn run_round(
+    rig: &Rig,
+    round: u32,
+    prepared: &workload::Prepared,
+    dir: &std::path::Path,
+    measured: &mut Rounds,
+) -> anyhow::Result<cpu_profile::CpuProfile> {
+    // The order turns every other round (bare first, then bare last),
+    // so that a machine growing slower or faster within a round
+    // weighs on every kind of run alike.
+    let mut kinds = [
+        Kind::Bare,
+        Kind::Ours,
+        Kind::PerfAlone,
+        Kind::CargoFlamegraph,
+    ];
+    if round % 2 == 1 {
+        kinds.reverse();
+    }
+    let mut profile = None;
+    for kind in kinds {
+        match kind {
+            Kind::Bare => measured.bare.push(run_once(prepared)?.0.wall_s),
+            Kind::Ours => {
+                let started = Instant::now();
+                let profiled = cpu_profile::profile(prepared, rig.tools, rig.options, dir)?;
+                // The flamegraph task renders too: the overhead counts it.
+                crate::reports::flamegraph::write_cpu_files(dir, "bench-self", "")?;
+                measured.ours.push(started.elapsed().as_secs_f64());
+                profile = Some(profiled);
+            }
+            Kind::PerfAlone => measured.perf_alone.push(time_perf_record(
+                rig.perf_path,
+                rig.record_settings,
+                prepared,
+                dir,
+            )?),
+            Kind::CargoFlamegraph => {
+                if let Some(binary) = rig.cargo_flamegraph {
+                    measured
+                        .theirs
+                        .push(time_cargo_flamegraph(binary, prepared, dir)?);
+                }
+            }
+        }
+    }
+    profile.context("the profiled run did not run")
+}
+
+/// Prints a round's times and samples, and records its samples in `measured`.
+fn report_round(round: u32, label: &str, measured: &mut Rounds, profile: cpu_profile::CpuProfile) {
+    // A figure taken on a lossy recording flatters the overhead: say so per round.
+    let lost = profile.record.lost_samples.unwrap_or(0);
+    measured
+        .samples
+        .push(format!("{}/{lost}", profile.folded_samples));
+    let last = |times: &[f64]| times.last().copied().unwrap_or(f64::NAN);
+    let theirs = if measured.theirs.is_empty() {
+        String::new()
+    } else {
+        format!(", cargo-flamegraph {:.3} s", last(&measured.theirs))
+    };
+    eprintln!(
+        "  round {} ({label}): bare {:.3} s, flamegraph {:.3} s, perf record alone \
+         {:.3} s{theirs}, {}",
+        round + 1,
+        last(&measured.bare),
+        last(&measured.ours),
+        last(&measured.perf_alone),
+        crate::reports::markdown::samples_line(&profile.into())
+    );
+    if lost > 0 {
+        eprintln!("  warning: this round lost samples: its overhead figure is not comparable");
+    }
+}
+
+/// The perf script text of the recording `data`, with a closing newline so
+/// that copies of it can follow one another.
+fn perf_script_text(
+    perf_path: &std::path::Path,
+    record_settings: &perf::Settings,
+    data: &std::path::Path,
+) -> anyhow::Result<Vec<u8>> {
     let settings = perf::Settings {
         mmap_pages: None,
-        ..record_settings
+        ..record_settings.clone()
     };
     let shell = xshell::Shell::new()?;
-    let script_args = perf::script_args(&settings, &data);
+    let script_args = perf::script_args(&settings, data);
     let script = xshell::cmd!(shell, "{perf_path} {script_args...}")
         .quiet()
         .ignore_stderr()
@@ -301,6 +363,23 @@ fn measure(
     }
     let mut text = script.stdout;
     text.extend_from_slice(b"\n");
+    Ok(text)
+}
+
+/// The folding rounds' times and this process's peak RSS around them.
+struct Folding {
+    /// Bytes folded per round.
+    total: u64,
+    ours: Vec<f64>,
+    /// `inferno-collapse-perf`'s, when installed.
+    theirs: Vec<f64>,
+    rss_before: u64,
+    rss_after: u64,
+}
+
+/// Folds `text`, cycled up to the requested size, with ours and with
+/// `inferno-collapse-perf`.
+fn measure_folding(args: &Args, text: &[u8]) -> anyhow::Result<Folding> {
     // Whole copies only, so the input never ends inside a stack.
     let copies = (args.fold_mb * 1024 * 1024).div_ceil(text.len() as u64);
     let total = copies * text.len() as u64;
@@ -316,10 +395,10 @@ fn measure(
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..args.rounds.max(3) {
         let started = Instant::now();
-        perf::fold(Cycle::new(&text, total), std::io::sink())?;
+        perf::fold(Cycle::new(text, total), std::io::sink())?;
         ours.push(started.elapsed().as_secs_f64());
         if let Some(binary) = &inferno {
-            theirs.push(time_inferno_binary(binary, &text, total)?);
+            theirs.push(time_inferno_binary(binary, text, total)?);
         }
         eprintln!(
             "  fold round {}: ours {:.2} s{}",
@@ -331,47 +410,27 @@ fn measure(
                 .unwrap_or_default()
         );
     }
-    let rss_after = peak_rss_bytes();
-    let ours_s = median(&ours);
-    let theirs_s = (!theirs.is_empty()).then(|| median(&theirs));
-    let fold_ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(t, o)| t / o).collect();
+    Ok(Folding {
+        total,
+        ours,
+        theirs,
+        rss_before,
+        rss_after: peak_rss_bytes(),
+    })
+}
 
-    let mb = total as f64 / (1024.0 * 1024.0);
+/// The report's table: a variant's rows each, then the folding's.
+fn report(
+    args: &Args,
+    variants: &[(String, workload::Prepared)],
+    rounds: &[Rounds],
+    inline: bool,
+    folding: &Folding,
+) -> String {
     let mut out = String::new();
     out.push_str("| measure | value |\n|---|---:|\n");
-    for ((label, prepared), measured) in variants.iter().zip(&rounds) {
-        out.push_str(&workload_row(label, &prepared.argv()));
-        out.push_str(&format!(
-            "| bare run, {label}, median of {} | {:.3} s |\n",
-            measured.bare.len(),
-            median(&measured.bare)
-        ));
-        out.push_str(&format!(
-            "| flamegraph end to end, {label}, median | {:.3} s |\n",
-            median(&measured.ours)
-        ));
-        out.push_str(&format!(
-            "| **flamegraph / bare, {label}** (median of per-round ratios) | **{:.2}×** |\n",
-            ratio(&measured.ours, &measured.bare)
-        ));
-        out.push_str(&format!(
-            "| perf record alone / bare, {label} (same rounds: perf's own share) | {:.2}× |\n",
-            ratio(&measured.perf_alone, &measured.bare)
-        ));
-        if measured.theirs.is_empty() {
-            out.push_str(&format!(
-                "| cargo-flamegraph / bare, {label} | not installed (`cargo install flamegraph`) |\n"
-            ));
-        } else {
-            out.push_str(&format!(
-                "| **cargo-flamegraph / bare, {label}** (same rounds) | **{:.2}×** |\n",
-                ratio(&measured.theirs, &measured.bare)
-            ));
-        }
-        out.push_str(&format!(
-            "| samples in the flamegraph / lost, per round, {label} | {} |\n",
-            measured.samples.join(", ")
-        ));
+    for ((label, prepared), measured) in variants.iter().zip(rounds) {
+        out.push_str(&variant_rows(label, prepared, measured));
     }
     out.push_str(&format!(
         "| inline frames | {} |\n",
@@ -381,6 +440,62 @@ fn measure(
             "no (--no-inline)"
         }
     ));
+    out.push_str(&folding_rows(args, folding));
+    out
+}
+
+/// The report's rows of one variant's overhead rounds.
+fn variant_rows(label: &str, prepared: &workload::Prepared, measured: &Rounds) -> String {
+    let mut out = String::new();
+    out.push_str(&workload_row(label, &prepared.argv()));
+    out.push_str(&format!(
+        "| bare run, {label}, median of {} | {:.3} s |\n",
+        measured.bare.len(),
+        median(&measured.bare)
+    ));
+    out.push_str(&format!(
+        "| flamegraph end to end, {label}, median | {:.3} s |\n",
+        median(&measured.ours)
+    ));
+    out.push_str(&format!(
+        "| **flamegraph / bare, {label}** (median of per-round ratios) | **{:.2}×** |\n",
+        ratio(&measured.ours, &measured.bare)
+    ));
+    out.push_str(&format!(
+        "| perf record alone / bare, {label} (same rounds: perf's own share) | {:.2}× |\n",
+        ratio(&measured.perf_alone, &measured.bare)
+    ));
+    if measured.theirs.is_empty() {
+        out.push_str(&format!(
+            "| cargo-flamegraph / bare, {label} | not installed (`cargo install flamegraph`) |\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "| **cargo-flamegraph / bare, {label}** (same rounds) | **{:.2}×** |\n",
+            ratio(&measured.theirs, &measured.bare)
+        ));
+    }
+    out.push_str(&format!(
+        "| samples in the flamegraph / lost, per round, {label} | {} |\n",
+        measured.samples.join(", ")
+    ));
+    out
+}
+
+/// The report's rows of the folding rounds.
+fn folding_rows(args: &Args, folding: &Folding) -> String {
+    let Folding {
+        total,
+        ours,
+        theirs,
+        rss_before,
+        rss_after,
+    } = folding;
+    let ours_s = median(ours);
+    let theirs_s = (!theirs.is_empty()).then(|| median(theirs));
+    let fold_ratios: Vec<f64> = theirs.iter().zip(ours).map(|(t, o)| t / o).collect();
+    let mb = *total as f64 / (1024.0 * 1024.0);
+    let mut out = String::new();
     out.push_str(&format!(
         "| folding, ours, median | {:.0} MB/s |\n",
         mb / ours_s
@@ -403,10 +518,10 @@ fn measure(
     out.push_str(&format!(
         "| xtask peak RSS before / after folding {} MB | {} / {} |\n",
         args.fold_mb,
-        crate::reports::markdown::format_bytes(rss_before as f64),
-        crate::reports::markdown::format_bytes(rss_after as f64)
+        crate::reports::markdown::format_bytes(*rss_before as f64),
+        crate::reports::markdown::format_bytes(*rss_after as f64)
     ));
-    Ok(out)
+    out
 }
 
 /// The report's row of a variant's command line, which comes from the config.

@@ -96,27 +96,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     }
     let (name, workload) = config.workload(args.workload.as_deref())?;
     let values = config.param_values(None, params);
-    let base = base_value(config, args, &values)?;
-    let more = base * (1.0 + args.extra_pct / 100.0);
-    let integer = config
-        .params
-        .get(&args.param)
-        .is_some_and(|p| p.default.kind() == "integer");
-    let text = |v: f64| {
-        if integer {
-            format!("{}", v.round() as i64)
-        } else {
-            format!("{v}")
-        }
-    };
-    let (base_text, more_text) = (text(base), text(more));
-    if base_text == more_text {
-        bail!(
-            "{}={base_text} and +{} % are the same value: raise --base or --extra-pct",
-            args.param,
-            args.extra_pct
-        );
-    }
+    let (base_text, more_text) = amounts_of_work(config, args, &values)?;
     let side = |value: &str| -> anyhow::Result<SideRequest<'_>> {
         let spec = SideSpec::parse(&format!("{}={value}", args.param), config)?;
         let mut values = values.clone();
@@ -138,16 +118,6 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let [a, a_again, b] = built.sides.as_slice() else {
         bail!("three sides were built");
     };
-    let methods = if args.methods.is_empty() {
-        vec![
-            Method::Sequential,
-            Method::Interleaved,
-            Method::Duet,
-            Method::Instructions,
-        ]
-    } else {
-        args.methods.clone()
-    };
     let tools = Toolbox::detect();
     let options = Settings::of(config);
     outln!(
@@ -160,47 +130,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         repeats = args.repeats
     );
     let mut rows = Vec::new();
-    for method in methods {
-        let repeats = if method == Method::Instructions {
-            args.instruction_repeats.max(1)
-        } else {
-            args.repeats
-        };
-        let progress = Progress::bar(u64::from(repeats) * 2, &format!("{method:?} "));
-        let mut tallies: Vec<Tally> = Vec::new();
-        // Warm caches and the page cache once per method.
-        if method != Method::Instructions {
-            measure::run_once(&a.prepared)?;
-            measure::run_once(&b.prepared)?;
-        }
-        for _ in 0..repeats {
-            for (other, same) in [(a_again, true), (b, false)] {
-                let verdicts = compare_once(method, [a, other], args.pairs, &tools, &options)
-                    .inspect_err(|_| progress.abandon())?;
-                if tallies.is_empty() {
-                    tallies = vec![Tally::default(); verdicts.len()];
-                }
-                for (tally, (_, verdict)) in tallies.iter_mut().zip(&verdicts) {
-                    if same {
-                        tally.same_total += 1;
-                        tally.same_flagged += u32::from(*verdict != Verdict::NoChange);
-                    } else {
-                        tally.more_total += 1;
-                        tally.more_caught += u32::from(*verdict == Verdict::Regressed);
-                    }
-                }
-                progress.step(&format!(
-                    "{} {}",
-                    if same { "A/A" } else { "A/B" },
-                    verdicts
-                        .iter()
-                        .map(|(m, v)| format!("{m} {}", v.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-        }
-        progress.finish();
+    for method in chosen_methods(args) {
+        let tallies = tally_method(method, [a, a_again, b], args, &tools, &options)?;
         let measures: Vec<&str> = match method {
             Method::Instructions => vec![INSTRUCTIONS],
             _ => TIMED.to_vec(),
@@ -209,13 +140,117 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             rows.push((method, measure, tally));
         }
     }
+    print_table(args, &rows);
+    Ok(0)
+}
+
+/// A's and B's values of the parameter, as given to the workload; they
+/// must differ.
+fn amounts_of_work(
+    config: &Config,
+    args: &Args,
+    values: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<(String, String)> {
+    let base = base_value(config, args, values)?;
+    let more = base * (1.0 + args.extra_pct / 100.0);
+    let integer = config
+        .params
+        .get(&args.param)
+        .is_some_and(|p| p.default.kind() == "integer");
+    let text = |v: f64| {
+        if integer {
+            format!("{}", v.round() as i64)
+        } else {
+            format!("{v}")
+        }
+    };
+    let (base_text, more_text) = (text(base), text(more));
+    if base_text == more_text {
+        bail!(
+            "{}={base_text} and +{} % are the same value: raise --base or --extra-pct",
+            args.param,
+            args.extra_pct
+        );
+    }
+    Ok((base_text, more_text))
+}
+
+/// `--methods`, or every method.
+fn chosen_methods(args: &Args) -> Vec<Method> {
+    if args.methods.is_empty() {
+        vec![
+            Method::Sequential,
+            Method::Interleaved,
+            Method::Duet,
+            Method::Instructions,
+        ]
+    } else {
+        args.methods.clone()
+    }
+}
+
+/// The repeated A/A and A/B comparisons of one method, `sides` being A, A
+/// again and B: per measure, how many false alarms and catches.
+fn tally_method(
+    method: Method,
+    sides: [&BuiltSide; 3],
+    args: &Args,
+    tools: &Toolbox,
+    options: &Settings,
+) -> anyhow::Result<Vec<Tally>> {
+    let [a, a_again, b] = sides;
+    let repeats = if method == Method::Instructions {
+        args.instruction_repeats.max(1)
+    } else {
+        args.repeats
+    };
+    let progress = Progress::bar(u64::from(repeats) * 2, &format!("{method:?} "));
+    let mut tallies: Vec<Tally> = Vec::new();
+    // Warm caches and the page cache once per method.
+    if method != Method::Instructions {
+        measure::run_once(&a.prepared)?;
+        measure::run_once(&b.prepared)?;
+    }
+    for _ in 0..repeats {
+        for (other, same) in [(a_again, true), (b, false)] {
+            let verdicts = compare_once(method, [a, other], args.pairs, tools, options)
+                .inspect_err(|_| progress.abandon())?;
+            if tallies.is_empty() {
+                tallies = vec![Tally::default(); verdicts.len()];
+            }
+            for (tally, (_, verdict)) in tallies.iter_mut().zip(&verdicts) {
+                if same {
+                    tally.same_total += 1;
+                    tally.same_flagged += u32::from(*verdict != Verdict::NoChange);
+                } else {
+                    tally.more_total += 1;
+                    tally.more_caught += u32::from(*verdict == Verdict::Regressed);
+                }
+            }
+            progress.step(&format!(
+                "{} {}",
+                if same { "A/A" } else { "A/B" },
+                verdicts
+                    .iter()
+                    .map(|(m, v)| format!("{m} {}", v.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    progress.finish();
+    Ok(tallies)
+}
+
+/// The Markdown table of every method's and measure's counts.
+fn print_table(args: &Args, rows: &[(Method, &str, Tally)]) {
     outln!();
     outln!(
         "| method | measure | A/A flagged | A/B (+{} %) caught |",
         args.extra_pct
     );
     outln!("|---|---|---:|---:|");
-    for (method, measure, tally) in &rows {
+    for (method, measure, tally) in rows {
         outln!(
             "| {} | `{measure}` | {}/{} | {}/{} |",
             method.describe(),
@@ -225,7 +260,6 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             tally.more_total
         );
     }
-    Ok(0)
 }
 
 /// The statistics and thresholds `profile-compare` uses.

@@ -210,19 +210,7 @@ fn measure_sides(
         bail!("--duet times both sides at once; instruction counts need no such care: drop --duet");
     }
     let warmup = args.warmup.unwrap_or(config.defaults.warmup);
-    let mut requests = Vec::new();
-    for spec in specs {
-        let (name, workload) =
-            config.workload(spec.workload.as_deref().or(args.workload.as_deref()))?;
-        let mut values = config.param_values(None, params);
-        values.extend(spec.params.clone());
-        requests.push(revisions::SideRequest {
-            spec,
-            name,
-            workload,
-            values,
-        });
-    }
+    let requests = side_requests(config, args, params, specs)?;
     let mut built = revisions::build(config, requests, &store.dir, TMP_PREFIX)?;
     let tools = Toolbox::detect();
     let counting = measure::counting(&tools.perf, config.defaults.counters && !args.no_counters);
@@ -230,17 +218,7 @@ fn measure_sides(
         side.prepared.counters = counting.clone();
     }
     let sides = &built.sides;
-    let mut labels: Vec<String> = sides
-        .iter()
-        .map(|side| side.spec.label(side.short.as_deref()))
-        .collect();
-    if labels[0] == labels[1] {
-        labels = labels
-            .iter()
-            .zip(["a", "b"])
-            .map(|(label, side)| format!("{label}-{side}"))
-            .collect();
-    }
+    let labels = side_labels(sides);
     let working_tree = git_info(&config.root);
     let pairing = Pairing {
         id: format!(
@@ -260,14 +238,109 @@ fn measure_sides(
         .iter()
         .map(|label| store.begin(label))
         .collect::<anyhow::Result<_>>()?;
-    let measured = (|| -> anyhow::Result<Vec<ScaleRecord>> {
+    let measuring = Measuring {
+        config,
+        args,
+        tools: &tools,
+        warmup,
+        profile,
+        pairing,
+    };
+    let scales = match measuring.measure(sides, runs, &pendings, &mut notes) {
+        Ok(scales) => scales,
+        Err(error) => {
+            let mut pendings = pendings.into_iter();
+            let first = pendings.next().expect("two pending results");
+            let _ = pendings.next().map(|p| p.abandon(&format!("{error:#}")));
+            return Err(first.fail(error));
+        }
+    };
+    let system = SystemInfo::collect(&tools);
+    let mut entries = Vec::new();
+    for (((side, label), scale), pending) in sides.iter().zip(&labels).zip(scales).zip(pendings) {
+        let record = side_record(config, side, label, scale, &working_tree);
+        let readme = markdown::result_readme(&pending, &record, &system, &notes);
+        let dir = pending.finish(&record, &system, &readme)?;
+        entries.push(store.resolve(&dir.to_string_lossy())?);
+    }
+    for note in &notes {
+        eprintln!("note: {note}");
+    }
+    let b = entries.pop().expect("two results");
+    let a = entries.pop().expect("two results");
+    eprintln!("results: {} and {}", a.dir.display(), b.dir.display());
+    Ok((a, b))
+}
+
+/// What each side asks to be built and run with: its workload (or the
+/// default one) and the parameter values, the side's over the flags'.
+fn side_requests<'a>(
+    config: &'a Config,
+    args: &Args,
+    params: &ParamFlags,
+    specs: Vec<SideSpec>,
+) -> anyhow::Result<Vec<revisions::SideRequest<'a>>> {
+    let mut requests = Vec::new();
+    for spec in specs {
+        let (name, workload) =
+            config.workload(spec.workload.as_deref().or(args.workload.as_deref()))?;
+        let mut values = config.param_values(None, params);
+        values.extend(spec.params.clone());
+        requests.push(revisions::SideRequest {
+            spec,
+            name,
+            workload,
+            values,
+        });
+    }
+    Ok(requests)
+}
+
+/// The sides' result labels, told apart by `-a` and `-b` when they are alike.
+fn side_labels(sides: &[revisions::BuiltSide]) -> Vec<String> {
+    let mut labels: Vec<String> = sides
+        .iter()
+        .map(|side| side.spec.label(side.short.as_deref()))
+        .collect();
+    if labels[0] == labels[1] {
+        labels = labels
+            .iter()
+            .zip(["a", "b"])
+            .map(|(label, side)| format!("{label}-{side}"))
+            .collect();
+    }
+    labels
+}
+
+/// What both sides are measured with.
+struct Measuring<'a> {
+    config: &'a Config,
+    args: &'a Args,
+    tools: &'a Toolbox,
+    warmup: u32,
+    /// Whether CPU profiles are taken.
+    profile: bool,
+    pairing: Pairing,
+}
+
+impl Measuring<'_> {
+    /// Both sides' runs, then each side's summaries, profile and instruction
+    /// count, into its pending result's directory; their notes go to `notes`.
+    fn measure(
+        &self,
+        sides: &[revisions::BuiltSide],
+        runs: u32,
+        pendings: &[Pending],
+        notes: &mut Vec<String>,
+    ) -> anyhow::Result<Vec<ScaleRecord>> {
+        let (config, args, tools, warmup) = (self.config, self.args, self.tools, self.warmup);
         let samples = if args.duet {
             revisions::duet_runs(sides, warmup, runs)?
         } else {
             revisions::interleaved_runs(sides, warmup, runs)?
         };
         let mut scales = Vec::new();
-        for ((side, samples), pending) in sides.iter().zip(samples).zip(&pendings) {
+        for ((side, samples), pending) in sides.iter().zip(samples).zip(pendings) {
             let workload = &config.workloads[&side.name];
             let mut summaries = measure::summarize(&samples, &side.prepared);
             // A criterion bench: criterion's own numbers of this side.
@@ -286,84 +359,79 @@ fn measure_sides(
                     .map(|n| format!("{}: {n}", side.who())),
             );
             let shown = workload.used_params(&side.values);
-            let cpu = if profile {
-                let mut options = cpu_profile::Options::new(config, None, None);
-                options.inline_frames &= !args.no_inline;
-                options.keep_perf_data |= args.keep_perf_data;
-                let mut cpu = cpu_profile::profile(&side.prepared, &tools, &options, &pending.dir)?;
-                let subtitle = match &side.commit {
-                    Some(commit) => format!("{} ({})", side.who(), short_hash(commit)),
-                    None => format!("{} (working tree)", side.who()),
-                };
-                crate::reports::flamegraph::write_cpu_files(
-                    &pending.dir,
-                    &format!("{} {}", side.name, format_params(&shown)),
-                    &subtitle,
-                )?;
-                cpu_profile::settle_perf_data(
-                    &options,
-                    &pending.dir,
-                    &mut cpu.files,
-                    &mut cpu.perf_data,
-                )?;
-                Some(cpu)
+            let cpu = if self.profile {
+                Some(self.profile_side(side, pending, &shown)?)
             } else {
                 None
             };
             if args.counter == Counter::Instructions {
-                let count = callgrind::count_instructions(&tools, &side.prepared, &pending.dir)?;
+                let count = callgrind::count_instructions(tools, &side.prepared, &pending.dir)?;
                 summaries.insert(INSTRUCTIONS.into(), callgrind::instructions_summary(count));
             }
             scales.push(ScaleRecord {
                 cpu_profile: cpu.map(Into::into),
-                pairing: Some(pairing.clone()),
+                pairing: Some(self.pairing.clone()),
                 ..ScaleRecord::timed(&side.prepared, shown, warmup, samples, summaries)
             });
         }
         Ok(scales)
-    })();
-    let scales = match measured {
-        Ok(scales) => scales,
-        Err(error) => {
-            let mut pendings = pendings.into_iter();
-            let first = pendings.next().expect("two pending results");
-            let _ = pendings.next().map(|p| p.abandon(&format!("{error:#}")));
-            return Err(first.fail(error));
-        }
+    }
+
+    /// A CPU profile of one run of `side` and its flamegraph, in the pending
+    /// result's directory.
+    fn profile_side(
+        &self,
+        side: &revisions::BuiltSide,
+        pending: &Pending,
+        shown: &std::collections::BTreeMap<String, String>,
+    ) -> anyhow::Result<cpu_profile::CpuProfile> {
+        let (config, args) = (self.config, self.args);
+        let mut options = cpu_profile::Options::new(config, None, None);
+        options.inline_frames &= !args.no_inline;
+        options.keep_perf_data |= args.keep_perf_data;
+        let mut cpu = cpu_profile::profile(&side.prepared, self.tools, &options, &pending.dir)?;
+        let subtitle = match &side.commit {
+            Some(commit) => format!("{} ({})", side.who(), short_hash(commit)),
+            None => format!("{} (working tree)", side.who()),
+        };
+        crate::reports::flamegraph::write_cpu_files(
+            &pending.dir,
+            &format!("{} {}", side.name, format_params(shown)),
+            &subtitle,
+        )?;
+        cpu_profile::settle_perf_data(&options, &pending.dir, &mut cpu.files, &mut cpu.perf_data)?;
+        Ok(cpu)
+    }
+}
+
+/// The run record of one side: its commit, or the working tree's state
+/// when it was measured there.
+fn side_record(
+    config: &Config,
+    side: &revisions::BuiltSide,
+    label: &str,
+    scale: ScaleRecord,
+    working_tree: &crate::runs::git::GitInfo,
+) -> RunRecord {
+    let git = match &side.commit {
+        Some(commit) => GitInfo {
+            commit: Some(commit.clone()),
+            dirty: false,
+            branch: None,
+        },
+        None => working_tree.clone().into(),
     };
-    let system = SystemInfo::collect(&tools);
-    let mut entries = Vec::new();
-    for (((side, label), scale), pending) in sides.iter().zip(&labels).zip(scales).zip(pendings) {
-        let git = match &side.commit {
-            Some(commit) => GitInfo {
-                commit: Some(commit.clone()),
-                dirty: false,
-                branch: None,
-            },
-            None => working_tree.clone().into(),
-        };
-        let record = RunRecord {
-            schema_version: SCHEMA_VERSION,
-            task: format!("profile-compare --side {}", side.who()),
-            label: label.clone(),
-            created: timestamp_iso(SystemTime::now()),
-            workload: side.name.clone(),
-            build_profile: config.defaults.build_profile.clone(),
-            git,
-            scales: vec![scale],
-            failure: None,
-        };
-        let readme = markdown::result_readme(&pending, &record, &system, &notes);
-        let dir = pending.finish(&record, &system, &readme)?;
-        entries.push(store.resolve(&dir.to_string_lossy())?);
+    RunRecord {
+        schema_version: SCHEMA_VERSION,
+        task: format!("profile-compare --side {}", side.who()),
+        label: label.to_string(),
+        created: timestamp_iso(SystemTime::now()),
+        workload: side.name.clone(),
+        build_profile: config.defaults.build_profile.clone(),
+        git,
+        scales: vec![scale],
+        failure: None,
     }
-    for note in &notes {
-        eprintln!("note: {note}");
-    }
-    let b = entries.pop().expect("two results");
-    let a = entries.pop().expect("two results");
-    eprintln!("results: {} and {}", a.dir.display(), b.dir.display());
-    Ok((a, b))
 }
 
 #[cfg(test)]

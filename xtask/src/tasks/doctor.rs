@@ -62,6 +62,38 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
 }
 
 pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report {
+    let mut capabilities = default_tasks(&tools);
+    capabilities.push(leak_check(&tools));
+    capabilities.push(Capability {
+        task: "profile-compare --counter instructions",
+        ready: tools.valgrind.usable(),
+        detail: "valgrind callgrind counts instructions exactly".into(),
+    });
+    if tools.platform == Platform::Linux {
+        capabilities.extend(linux_only(&tools));
+    }
+    if let Ok(config) = config {
+        capabilities.push(debug_info(config));
+    }
+    // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
+    let (config, config_error) = match config {
+        Ok(config) => (config.path.display().to_string(), None),
+        Err(error) => (error.path.display().to_string(), Some(error.to_string())),
+    };
+    let ready = capabilities[..3].iter().all(|c| c.ready) && config_error.is_none();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tools,
+        capabilities,
+        ready,
+        config,
+        config_error,
+    }
+}
+
+/// The default tasks' capabilities, in this order: timings, the CPU
+/// profile, memory (`examine` judges readiness on these three).
+fn default_tasks(tools: &Toolbox) -> Vec<Capability> {
     let mut capabilities = Vec::new();
     let cargo = tools.cargo.usable();
     capabilities.push(Capability {
@@ -104,11 +136,15 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
             None => "no heap profiler".into(),
         },
     });
+    capabilities
+}
+
+fn leak_check(tools: &Toolbox) -> Capability {
     let leak_tool = match tools.platform {
         Platform::Macos => &tools.leaks,
         _ => &tools.valgrind,
     };
-    capabilities.push(Capability {
+    Capability {
         task: "memory --leak-check",
         ready: leak_tool.usable(),
         detail: format!(
@@ -120,66 +156,45 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
                 "missing"
             }
         ),
-    });
+    }
+}
+
+/// What only perf and Linux offer: hardware counters, off-CPU profiles and
+/// the annotated assembly.
+fn linux_only(tools: &Toolbox) -> Vec<Capability> {
+    let mut capabilities = Vec::new();
     capabilities.push(Capability {
-        task: "profile-compare --counter instructions",
-        ready: tools.valgrind.usable(),
-        detail: "valgrind callgrind counts instructions exactly".into(),
+        task: "hardware counters (perf stat)",
+        ready: tools.hardware_counters == Some(true),
+        detail: match tools.hardware_counters {
+            Some(true) => "cycles and instructions count".into(),
+            Some(false) => "software events only (a VM?): perf samples on cpu-clock".into(),
+            None => "unknown (perf unusable)".into(),
+        },
     });
-    if tools.platform == Platform::Linux {
-        capabilities.push(Capability {
-            task: "hardware counters (perf stat)",
-            ready: tools.hardware_counters == Some(true),
-            detail: match tools.hardware_counters {
-                Some(true) => "cycles and instructions count".into(),
-                Some(false) => "software events only (a VM?): perf samples on cpu-clock".into(),
-                None => "unknown (perf unusable)".into(),
-            },
-        });
-    }
-    if tools.platform == Platform::Linux {
-        let available = tools
-            .perf
-            .path()
-            .map_err(|e| e.to_string())
-            .and_then(crate::tools::offcpu::available);
-        capabilities.push(Capability {
-            task: "--off-cpu (where threads block)",
-            ready: available.is_ok(),
-            detail: match available {
-                Ok(()) => "perf records sched:sched_switch with stacks".into(),
-                Err(why) => why,
-            },
-        });
-    }
-    if tools.platform == Platform::Linux {
-        let objdump = crate::tools::objdump::find();
-        capabilities.push(Capability {
-            task: "annotate/ (hottest functions' assembly)",
-            ready: objdump.is_ok(),
-            detail: match objdump {
-                Ok(path) => format!("{} disassembles them", path.display()),
-                Err(why) => format!("{why} (or `annotate = 0` in [defaults])"),
-            },
-        });
-    }
-    if let Ok(config) = config {
-        capabilities.push(debug_info(config));
-    }
-    // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
-    let (config, config_error) = match config {
-        Ok(config) => (config.path.display().to_string(), None),
-        Err(error) => (error.path.display().to_string(), Some(error.to_string())),
-    };
-    let ready = capabilities[..3].iter().all(|c| c.ready) && config_error.is_none();
-    Report {
-        schema_version: SCHEMA_VERSION,
-        tools,
-        capabilities,
-        ready,
-        config,
-        config_error,
-    }
+    let available = tools
+        .perf
+        .path()
+        .map_err(|e| e.to_string())
+        .and_then(crate::tools::offcpu::available);
+    capabilities.push(Capability {
+        task: "--off-cpu (where threads block)",
+        ready: available.is_ok(),
+        detail: match available {
+            Ok(()) => "perf records sched:sched_switch with stacks".into(),
+            Err(why) => why,
+        },
+    });
+    let objdump = crate::tools::objdump::find();
+    capabilities.push(Capability {
+        task: "annotate/ (hottest functions' assembly)",
+        ready: objdump.is_ok(),
+        detail: match objdump {
+            Ok(path) => format!("{} disassembles them", path.display()),
+            Err(why) => format!("{why} (or `annotate = 0` in [defaults])"),
+        },
+    });
+    capabilities
 }
 
 /// Whether the default workload's binary will carry debug info and

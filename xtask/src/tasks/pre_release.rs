@@ -62,6 +62,23 @@ pub struct Step {
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
+    let mut steps = code_checks(config, args);
+    let fresh_dir = fresh_baseline_step(config, args, params, &mut steps);
+    let (regression, compare_markdown) = gate_step(config, args, fresh_dir.as_deref(), &mut steps);
+    let mut summary = summary_markdown(&steps);
+    if let Some(markdown) = compare_markdown {
+        summary.push('\n');
+        summary.push_str(&markdown);
+    }
+    outln!("\n{summary}");
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        append(Path::new(&path), &summary)?;
+    }
+    Ok(exit_code(&steps, regression))
+}
+
+/// Formatting, lints and tests, each run with cargo unless skipped.
+fn code_checks(config: &Config, args: &Args) -> Vec<Step> {
     let mut steps = Vec::new();
     let cargo = crate::tools::cargo_program();
     let lint: [(&str, &[&str]); 2] = [
@@ -84,11 +101,20 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     } else {
         cargo_step(name, &cargo, &["test"], &config.root)
     });
+    steps
+}
 
+/// The fresh baseline as a step; its result directory when it passed.
+fn fresh_baseline_step(
+    config: &Config,
+    args: &Args,
+    params: &ParamFlags,
+    steps: &mut Vec<Step>,
+) -> Option<PathBuf> {
     eprintln!("== fresh baseline ==");
     let started = Instant::now();
     let fresh = fresh_baseline(config, args, params);
-    let fresh_dir = match fresh {
+    match fresh {
         Ok(dir) => {
             steps.push(Step {
                 name: "fresh baseline".into(),
@@ -107,13 +133,22 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             });
             None
         }
-    };
+    }
+}
 
+/// The regression gate of the fresh baseline against the pinned one, as a
+/// step: whether it found a regression, and the comparison's Markdown.
+fn gate_step(
+    config: &Config,
+    args: &Args,
+    fresh_dir: Option<&Path>,
+    steps: &mut Vec<Step>,
+) -> (bool, Option<String>) {
     let gate_name = gate_name(&args.against);
     let store = Store::new(config.results_dir());
     let mut regression = false;
     let mut compare_markdown = None;
-    match (&fresh_dir, store.resolve(&args.against)) {
+    match (fresh_dir, store.resolve(&args.against)) {
         (None, _) => steps.push(skipped(&gate_name, "no fresh baseline")),
         (Some(_), Err(error)) => steps.push(Step {
             name: gate_name,
@@ -159,17 +194,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             }
         }
     }
-
-    let mut summary = summary_markdown(&steps);
-    if let Some(markdown) = compare_markdown {
-        summary.push('\n');
-        summary.push_str(&markdown);
-    }
-    outln!("\n{summary}");
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        append(Path::new(&path), &summary)?;
-    }
-    Ok(exit_code(&steps, regression))
+    (regression, compare_markdown)
 }
 
 /// 0 when every check passed (or was skipped); 3 when only the gate failed,
