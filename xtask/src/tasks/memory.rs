@@ -5,11 +5,12 @@
 use crate::config::MemoryTool;
 use crate::reports::stdout::{out, outln};
 use crate::reports::{flamegraph, markdown};
-use crate::results::record::{LeakCheck, LoadRecord, RunRecord, ScaleRecord};
+use crate::results::record::{LeakCheck, LoadRecord, MemoryRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
 use crate::runs::git::git_info;
+use crate::runs::memory_profile;
 use crate::runs::service::Readiness;
-use crate::runs::{memory_profile, workload};
+use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
 use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
@@ -119,51 +120,27 @@ fn run_one(
     let shown = workload.used_params(&values);
     let title = format!("{name} {}", markdown::format_params(&shown));
     let pending = Store::new(config.results_dir()).begin(label)?;
-
-    let measured = (|| -> anyhow::Result<_> {
-        let mut load_record = None;
-        let memory = match (profiler, &service) {
-            (Some(profiler), Some((load, ready))) => {
-                let measured = memory_profile::profile_service(
-                    &prepared,
-                    load,
-                    ready,
-                    &tools,
-                    profiler,
-                    &pending.dir,
-                    args.top,
-                )?;
-                flamegraph::write_memory_svg(&pending.dir, &title, profiler.name())?;
-                load_record = Some(LoadRecord {
-                    argv: load.argv(),
-                    wall_s: measured.load.wall_s,
-                    exit_code: measured.load.exit_code,
-                    metrics: measured.load.metrics,
-                });
-                let mut record = crate::results::record::MemoryRecord::from(&measured.report);
-                record.under_load = measured.under_load.as_ref().map(Into::into);
-                Some(record)
+    let profiling = Profiling {
+        prepared: &prepared,
+        service: service.as_ref(),
+        tools: &tools,
+        dir: &pending.dir,
+        title: &title,
+    };
+    let measured = measure(&profiling, profiler, args).and_then(|(memory, load_record)| {
+        let leak_check = match args.leak_check {
+            true => {
+                let report = memory_profile::leak_check(&prepared, &tools, &pending.dir, args.top)?;
+                pending.write_leak_check(&report)?;
+                Some(LeakCheck::from_report(
+                    &report,
+                    config.thresholds.leaked_bytes,
+                ))
             }
-            (Some(profiler), None) => {
-                let report =
-                    memory_profile::profile(&prepared, &tools, profiler, &pending.dir, args.top)?;
-                flamegraph::write_memory_svg(&pending.dir, &title, profiler.name())?;
-                Some(crate::results::record::MemoryRecord::from(&report))
-            }
-            (None, _) => None,
-        };
-        let leak_check = if args.leak_check {
-            let report = memory_profile::leak_check(&prepared, &tools, &pending.dir, args.top)?;
-            pending.write_leak_check(&report)?;
-            Some(LeakCheck::from_report(
-                &report,
-                config.thresholds.leaked_bytes,
-            ))
-        } else {
-            None
+            false => None,
         };
         Ok((memory, leak_check, load_record))
-    })();
+    });
     let (memory, leak_check, load_record) = match measured {
         Ok(done) => done,
         Err(error) => return Err(pending.fail(error)),
@@ -185,14 +162,74 @@ fn run_one(
         vec![scale],
     );
     let dir = publish(pending, &record, &tools, &[])?;
-    if let Some(memory) = &memory {
+    Ok(print_result(&dir, memory.as_ref(), leak_check.as_ref()))
+}
+
+/// What one memory profile runs, and where it writes.
+struct Profiling<'a> {
+    prepared: &'a Prepared,
+    service: Option<&'a (Prepared, Readiness)>,
+    tools: &'a Toolbox,
+    dir: &'a std::path::Path,
+    title: &'a str,
+}
+
+/// The heap profile of the program, or of the server under its load (then
+/// the load's run too), with its flamegraph.
+fn measure(
+    profiling: &Profiling,
+    profiler: Option<memory_profile::Profiler>,
+    args: &Args,
+) -> anyhow::Result<(Option<MemoryRecord>, Option<LoadRecord>)> {
+    let Profiling {
+        prepared,
+        service,
+        tools,
+        dir,
+        title,
+    } = *profiling;
+    let Some(profiler) = profiler else {
+        return Ok((None, None));
+    };
+    let (memory, load) = match service {
+        Some((load, ready)) => {
+            let measured = memory_profile::profile_service(
+                prepared, load, ready, tools, profiler, dir, args.top,
+            )?;
+            let mut record = MemoryRecord::from(&measured.report);
+            record.under_load = measured.under_load.as_ref().map(Into::into);
+            let load = LoadRecord {
+                argv: load.argv(),
+                wall_s: measured.load.wall_s,
+                exit_code: measured.load.exit_code,
+                metrics: measured.load.metrics,
+            };
+            (record, Some(load))
+        }
+        None => {
+            let report = memory_profile::profile(prepared, tools, profiler, dir, args.top)?;
+            (MemoryRecord::from(&report), None)
+        }
+    };
+    flamegraph::write_memory_svg(dir, title, profiler.name())?;
+    Ok((Some(memory), load))
+}
+
+/// The terminal's account of a written result; the exit code (leaks above
+/// the threshold fail).
+fn print_result(
+    dir: &std::path::Path,
+    memory: Option<&MemoryRecord>,
+    leak_check: Option<&LeakCheck>,
+) -> u8 {
+    if let Some(memory) = memory {
         out!("{}", markdown::memory_table(memory));
         for note in &memory.notes {
             outln!("note: {note}");
         }
     }
     let mut code = 0;
-    if let Some(leaks) = &leak_check {
+    if let Some(leaks) = leak_check {
         out!("\n{}", crate::reports::markdown::leak_table(leaks));
         if !leaks.passed {
             eprintln!(
@@ -209,5 +246,5 @@ fn run_one(
             dir.join(memory_profile::SVG).display()
         );
     }
-    Ok(code)
+    code
 }

@@ -351,7 +351,6 @@ fn layers_import_only_downwards_and_no_task_imports_another() {
 /// function over 100 lines outside the declarative tables, no comment that
 /// points at an issue or a seed.
 #[test]
-#[ignore = "the house is being split into smaller rooms"]
 fn rooms_are_small() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let violations = check_sizes(&src);

@@ -1,6 +1,6 @@
 //! One CPU profile per benchmark of a criterion bench that has several, so
-//! that benchmarks compared side by side (seed 004's `raw_sled` and
-//! `wrapper`) each get their own flamegraph: `bench/<ID>/` in the result,
+//! that benchmarks compared side by side (a raw store and the wrapper
+//! around it, say) each get their own flamegraph: `bench/<ID>/` in the result,
 //! each from a run of exactly that benchmark under criterion's profiler hook.
 
 use super::{profile, ExtraProfile, Options};

@@ -1,8 +1,7 @@
 //! Profiles of other perf events than CPU time (`events = ["page-faults",
-//! "cache-misses"]` in `[defaults]`), as seed 001 records cache and branch
-//! misses: one more run per event, sampled on that event, folded into a
-//! flamegraph of its own under `events/<EVENT>/` (where the event happens,
-//! not where the time goes). One run per event, not one run with every
+//! "cache-misses"]` in `[defaults]`): one more run per event, sampled on
+//! that event, folded into a flamegraph of its own under `events/<EVENT>/`
+//! (where the event happens, not where the time goes). One run per event, not one run with every
 //! event: each flamegraph then holds one event's samples only.
 
 use super::{profile, ExtraProfile, Options};

@@ -3,7 +3,7 @@
 
 use super::{finish_profile, perf_settings, CpuProfile, Options, FOLDED, PERF_DATA};
 use crate::runs::measure::{self, RunFailure};
-use crate::runs::process::{self, Spec};
+use crate::runs::process::{self, Outcome, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
 use crate::tools::{perf, Toolbox};
@@ -33,25 +33,7 @@ pub(super) fn profile_with_perf(
     let (settings, notes) = perf_settings(options, tools);
     let data = dir.join(PERF_DATA);
 
-    // perf record starts the workload itself: an exec in between (a wrapper)
-    // makes perf's unwinder lose a quarter of the stacks. perf's stdout
-    // carries the data, so perf gives the workload its stderr as stdout: the
-    // workload's output is read there, beside perf's own messages.
-    let mut record = prepared.spec();
-    record.program = perf_path.clone();
-    record.args = perf::record_args(&settings, Path::new("-"), &prepared.program, &prepared.args);
-    if options.off_cpu {
-        record.args = crate::tools::offcpu::record_args(record.args, &settings);
-    }
-    if let Some(event) = &options.event {
-        // `record -e EVENT ...`: another event than CPU time (`events`).
-        record.args.splice(1..1, ["-e".into(), event.into()]);
-    }
-    record.drop_capabilities = perf::record_drops_capabilities(&record.args);
-    record.stdout_raw = true;
-    record
-        .watch
-        .extend(perf::STDERR_WATCH.iter().map(|w| w.to_string()));
+    let record = record_spec(prepared, &perf_path, &settings, options);
     let argv = record.argv();
     let command = record.display();
     let timeout = record.timeout;
@@ -64,14 +46,7 @@ pub(super) fn profile_with_perf(
         "perf record | perf script | fold of {}",
         prepared.name
     ));
-    let mut scripting = process::start(script)?;
-    let mut recording = match process::start(record) {
-        Ok(recording) => recording,
-        Err(error) => {
-            scripting.stop(libc::SIGKILL, Duration::from_secs(1));
-            return Err(error);
-        }
-    };
+    let (mut recording, mut scripting) = start_both(record, script)?;
     let perf_stream = recording
         .stdout
         .take()
@@ -81,20 +56,10 @@ pub(super) fn profile_with_perf(
         .stdout
         .take()
         .context("perf script has no stdout")?;
-    // perf.data is written only when it is kept or read again (the off-CPU
-    // switches); otherwise the stream stays in memory, and a file takes
-    // only what perf script has fallen behind by beyond `SPOOL_MEMORY`.
     let keep_file = options.keep_perf_data || options.off_cpu;
     let spill_path = dir.join(SPILL);
-    let (file_path, memory) = match keep_file {
-        true => (&data, 0),
-        false => (&spill_path, SPOOL_MEMORY),
-    };
-    let file = std::fs::File::create(file_path)
-        .with_context(|| format!("cannot write {}", file_path.display()))?;
-    let file_reader = std::fs::File::open(file_path)
-        .with_context(|| format!("cannot read {}", file_path.display()))?;
-    let spool = Arc::new(Spool::new(memory));
+    let file_path = if keep_file { &data } else { &spill_path };
+    let (spool, file, file_reader) = open_spool(file_path, keep_file)?;
     let copier = {
         let spool = spool.clone();
         std::thread::spawn(move || spool.fill(perf_stream, file))
@@ -131,62 +96,17 @@ pub(super) fn profile_with_perf(
         let _ = std::fs::remove_file(&spill_path);
     }
 
-    // A full disk first: when the copy into the file fails, perf record
-    // dies of the closed pipe (SIGPIPE), which is no fault of the workload.
-    if let Err(CopyError::Write(error)) = &copied {
-        bail!(
-            "cannot write {}: {error}{}",
-            file_path.display(),
-            if error.raw_os_error() == Some(libc::ENOSPC) {
-                " (free some space, or point results_dir in profiling.toml at a larger disk)"
-            } else {
-                ""
-            }
-        );
-    }
-    // perf record ends with its workload's fatal signal, after its closing
-    // "[ perf record: Captured and wrote ...]": without that line the
-    // signal was perf's own.
-    let finished = recorded
-        .watched
-        .iter()
-        .any(|line| line.contains(RECORD_FINISHED));
-    if let Some(killed) = measure::profiler_killed("perf record", &command, &recorded, finished) {
-        return Err(killed.into());
-    }
-    if !recorded.success() {
-        return Err(RunFailure {
-            command,
-            what: recorded.describe(timeout),
-            tail: recorded.tail(),
-        }
-        .into());
-    }
-    let (counted, streamed) = match copied {
-        Ok(counted) => counted,
-        Err(CopyError::Read(error) | CopyError::Write(error)) => {
-            return Err(error).context("cannot read perf record's data stream")
-        }
+    let ended = Ended {
+        recorded,
+        copied,
+        fed,
+        scripted,
+        folded,
     };
-    let folded = folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
+    let (recorded, scripted, (counted, streamed), folded) =
+        ended.checked(&command, timeout, file_path)?;
     let folded_samples = folded.samples;
-    if !scripted.success() {
-        bail!(
-            "`perf script` failed: {}\n{}",
-            scripted.describe(None),
-            scripted.tail()
-        );
-    }
-    fed.with_context(|| format!("cannot read {} back for perf script", file_path.display()))?;
-    let mut summary = perf::parse_record_stderr(recorded.watched.iter().map(String::as_str));
-    summary.absorb_count(&counted);
-    summary.warnings.extend(
-        scripted
-            .stderr_tail
-            .iter()
-            .filter(|l| perf::is_loss_warning(l))
-            .cloned(),
-    );
+    let mut summary = record_summary(&recorded, &scripted, &counted);
     let off_cpu = super::record_off_cpu(
         options.off_cpu,
         &settings,
@@ -203,9 +123,164 @@ pub(super) fn profile_with_perf(
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 
+/// perf script, then perf record, each started by itself: a perf record
+/// that cannot start takes perf script down with it.
+fn start_both(record: Spec, script: Spec) -> anyhow::Result<(process::Running, process::Running)> {
+    let scripting = process::start(script)?;
+    match process::start(record) {
+        Ok(recording) => Ok((recording, scripting)),
+        Err(error) => {
+            scripting.stop(libc::SIGKILL, Duration::from_secs(1));
+            Err(error)
+        }
+    }
+}
+
+/// What perf said of its recording: perf record's summary lines, the
+/// records counted in the stream, and perf script's warnings of lost data.
+fn record_summary(
+    recorded: &Outcome,
+    scripted: &Outcome,
+    counted: &perf::StreamCounter,
+) -> perf::RecordSummary {
+    let mut summary = perf::parse_record_stderr(recorded.watched.iter().map(String::as_str));
+    summary.absorb_count(counted);
+    summary.warnings.extend(
+        scripted
+            .stderr_tail
+            .iter()
+            .filter(|l| perf::is_loss_warning(l))
+            .cloned(),
+    );
+    summary
+}
+
+/// The spool between perf record and perf script, with its file opened
+/// for writing and for reading back. perf.data is written only when it is
+/// kept or read again (the off-CPU switches, `keep_file`); otherwise the
+/// stream stays in memory, and the file takes only what perf script has
+/// fallen behind by beyond `SPOOL_MEMORY`.
+fn open_spool(
+    file_path: &Path,
+    keep_file: bool,
+) -> anyhow::Result<(Arc<Spool>, std::fs::File, std::fs::File)> {
+    let memory = if keep_file { 0 } else { SPOOL_MEMORY };
+    let file = std::fs::File::create(file_path)
+        .with_context(|| format!("cannot write {}", file_path.display()))?;
+    let file_reader = std::fs::File::open(file_path)
+        .with_context(|| format!("cannot read {}", file_path.display()))?;
+    Ok((Arc::new(Spool::new(memory)), file, file_reader))
+}
+
+/// How each part of the pipeline ended.
+struct Ended {
+    recorded: Outcome,
+    copied: Result<(perf::StreamCounter, u64), CopyError>,
+    fed: std::io::Result<()>,
+    scripted: Outcome,
+    folded: std::io::Result<perf::Folded>,
+}
+
+impl Ended {
+    /// The parts' outcomes if all went well, else the error that names the
+    /// first cause: a full disk kills perf record by SIGPIPE, and a dead
+    /// perf record ends perf script's input early.
+    fn checked(
+        self,
+        command: &str,
+        timeout: Option<Duration>,
+        file_path: &Path,
+    ) -> anyhow::Result<(Outcome, Outcome, (perf::StreamCounter, u64), perf::Folded)> {
+        let Ended {
+            recorded,
+            copied,
+            fed,
+            scripted,
+            folded,
+        } = self;
+        if let Err(CopyError::Write(error)) = &copied {
+            bail!(
+                "cannot write {}: {error}{}",
+                file_path.display(),
+                if error.raw_os_error() == Some(libc::ENOSPC) {
+                    " (free some space, or point results_dir in profiling.toml at a larger disk)"
+                } else {
+                    ""
+                }
+            );
+        }
+        // perf record ends with its workload's fatal signal, after its
+        // closing "[ perf record: Captured and wrote ...]": without that
+        // line the signal was perf's own.
+        let finished = recorded
+            .watched
+            .iter()
+            .any(|line| line.contains(RECORD_FINISHED));
+        if let Some(killed) = measure::profiler_killed("perf record", command, &recorded, finished)
+        {
+            return Err(killed.into());
+        }
+        if !recorded.success() {
+            return Err(RunFailure {
+                command: command.to_string(),
+                what: recorded.describe(timeout),
+                tail: recorded.tail(),
+            }
+            .into());
+        }
+        let streamed = match copied {
+            Ok(streamed) => streamed,
+            Err(CopyError::Read(error) | CopyError::Write(error)) => {
+                return Err(error).context("cannot read perf record's data stream")
+            }
+        };
+        let folded =
+            folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
+        if !scripted.success() {
+            bail!(
+                "`perf script` failed: {}\n{}",
+                scripted.describe(None),
+                scripted.tail()
+            );
+        }
+        fed.with_context(|| format!("cannot read {} back for perf script", file_path.display()))?;
+        Ok((recorded, scripted, streamed, folded))
+    }
+}
+
 /// What perf record prints once it has written its data, before it ends
 /// (with its workload's fatal signal, if the workload died of one).
 const RECORD_FINISHED: &str = "[ perf record: Captured and wrote";
+
+/// perf record of the workload, streaming its data to its stdout.
+///
+/// perf record starts the workload itself: an exec in between (a wrapper)
+/// makes perf's unwinder lose a quarter of the stacks. perf's stdout
+/// carries the data, so perf gives the workload its stderr as stdout: the
+/// workload's output is read there, beside perf's own messages.
+fn record_spec(
+    prepared: &Prepared,
+    perf_path: &Path,
+    settings: &perf::Settings,
+    options: &Options,
+) -> Spec {
+    let mut record = prepared.spec();
+    record.program = perf_path.to_path_buf();
+    record.args = perf::record_args(settings, Path::new("-"), &prepared.program, &prepared.args);
+    if options.off_cpu {
+        record.args = crate::tools::offcpu::record_args(record.args, settings);
+    }
+    if let Some(event) = &options.event {
+        // `record -e EVENT ...`: another event than CPU time (`events`).
+        record.args.splice(1..1, ["-e".into(), event.into()]);
+    }
+    record.drop_capabilities = perf::record_drops_capabilities(&record.args);
+    record.stdout_raw = true;
+    record
+        .watch
+        .extend(perf::STDERR_WATCH.iter().map(|w| w.to_string()));
+    record
+}
 
 /// Why perf's stream did not reach perf.data: reading the stream, or writing
 /// the file (a full disk), which the user must hear about as such.
