@@ -340,7 +340,7 @@ fn measure_sides(
                 dirty: false,
                 branch: None,
             },
-            None => working_tree.clone().into(),
+            None => working_tree.clone(),
         };
         let record = RunRecord {
             schema_version: SCHEMA_VERSION,

@@ -14,12 +14,12 @@ pub mod leak_report;
 pub mod memory;
 
 use crate::config::Better;
-use crate::runs::{git, measure};
+use crate::runs::measure;
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use crate::runs::git::short_hash;
+pub use crate::runs::git::{short_hash, GitInfo};
 pub use cpu::CpuProfile;
 pub use memory::{LeakCheck, MemoryRecord};
 
@@ -120,28 +120,6 @@ pub struct Pairing {
     pub order: String,
 }
 
-/// The tree a result was measured on.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct GitInfo {
-    pub commit: Option<String>,
-    pub dirty: bool,
-    pub branch: Option<String>,
-}
-
-impl GitInfo {
-    /// `1a2b3c4d5e`, `1a2b3c4d5e-dirty` or `no commit`.
-    pub fn short(&self) -> String {
-        match &self.commit {
-            Some(c) => format!(
-                "{}{}",
-                short_hash(c),
-                if self.dirty { "-dirty" } else { "" }
-            ),
-            None => "no commit".into(),
-        }
-    }
-}
-
 /// One measured run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunSample {
@@ -166,16 +144,6 @@ pub struct MeasureSummary {
     pub better: Better,
     pub samples: Vec<f64>,
     pub summary: Summary,
-}
-
-impl From<git::GitInfo> for GitInfo {
-    fn from(info: git::GitInfo) -> GitInfo {
-        GitInfo {
-            commit: info.commit,
-            dirty: info.dirty,
-            branch: info.branch,
-        }
-    }
 }
 
 impl From<measure::RunSample> for RunSample {
