@@ -139,7 +139,7 @@ fn record() -> RunRecord {
         cwd: "/work".into(),
         warmup: 1,
         runs: runs_from(samples()),
-        summaries: summaries_from(summaries()),
+        summaries: summaries(),
         cpu_profile: None,
         memory: None,
         leak_check: None,

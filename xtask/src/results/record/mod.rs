@@ -13,13 +13,12 @@ pub mod cpu;
 pub mod leak_report;
 pub mod memory;
 
-use crate::config::Better;
 use crate::runs::measure;
-use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use crate::runs::git::{short_hash, GitInfo};
+pub use crate::runs::measure::MeasureSummary;
 pub use cpu::CpuProfile;
 pub use memory::{LeakCheck, MemoryRecord};
 
@@ -135,17 +134,6 @@ pub struct RunSample {
     pub counters: BTreeMap<String, f64>,
 }
 
-/// One measure over the runs: its unit, which way is better, every sample
-/// and their summary. `Better` and `Summary` are still config's and stats'
-/// types, stored as they serialize.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct MeasureSummary {
-    pub unit: String,
-    pub better: Better,
-    pub samples: Vec<f64>,
-    pub summary: Summary,
-}
-
 impl From<measure::RunSample> for RunSample {
     fn from(sample: measure::RunSample) -> RunSample {
         RunSample {
@@ -160,30 +148,9 @@ impl From<measure::RunSample> for RunSample {
     }
 }
 
-impl From<measure::MeasureSummary> for MeasureSummary {
-    fn from(measure: measure::MeasureSummary) -> MeasureSummary {
-        MeasureSummary {
-            unit: measure.unit,
-            better: measure.better,
-            samples: measure.samples,
-            summary: measure.summary,
-        }
-    }
-}
-
 /// Timed runs as run.json stores them.
 pub fn runs_from(samples: Vec<measure::RunSample>) -> Vec<RunSample> {
     samples.into_iter().map(RunSample::from).collect()
-}
-
-/// Per-measure summaries as run.json stores them.
-pub fn summaries_from(
-    summaries: BTreeMap<String, measure::MeasureSummary>,
-) -> BTreeMap<String, MeasureSummary> {
-    summaries
-        .into_iter()
-        .map(|(name, measure)| (name, measure.into()))
-        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -202,7 +169,7 @@ impl ScaleRecord {
         params: BTreeMap<String, String>,
         warmup: u32,
         samples: Vec<measure::RunSample>,
-        summaries: BTreeMap<String, measure::MeasureSummary>,
+        summaries: BTreeMap<String, MeasureSummary>,
     ) -> ScaleRecord {
         ScaleRecord {
             scale: "default".into(),
@@ -212,7 +179,7 @@ impl ScaleRecord {
             cwd: prepared.cwd.display().to_string(),
             warmup,
             runs: runs_from(samples),
-            summaries: summaries_from(summaries),
+            summaries,
             cpu_profile: None,
             memory: None,
             leak_check: None,
