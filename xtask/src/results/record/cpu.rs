@@ -6,8 +6,9 @@
 //! conversions go one way, from what the profile returned into these.
 
 use crate::runs::cpu_profile;
-use crate::tools::perf;
 use serde::{Deserialize, Serialize};
+
+pub use crate::tools::perf::RecordSummary;
 
 /// What a CPU profile recorded; its files (`perf.data`, `cpu.folded`, ...)
 /// lie beside run.json.
@@ -21,7 +22,7 @@ pub struct CpuProfile {
     /// DWARF, or none (`--no-inline`).
     pub symbolizer: String,
     /// What the sampler said about its recording (perf's; empty for others).
-    pub record: RecordingSummary,
+    pub record: RecordSummary,
     /// Samples in the folded stacks.
     pub folded_samples: u64,
     /// Share (0–1) of the folded samples whose stack unwound to an entry
@@ -79,22 +80,6 @@ pub struct Annotated {
     pub self_percent: f64,
 }
 
-/// What the sampler recorded: perf's own summary line, and the records
-/// counted in its data stream.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RecordingSummary {
-    /// Samples recorded (counted in perf's data stream, or from its
-    /// "Captured and wrote" line when it wrote a file).
-    pub samples: Option<u64>,
-    pub data_mb: Option<f64>,
-    /// Samples the kernel dropped because perf's ring buffer was full; `None`
-    /// where not counted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lost_samples: Option<u64>,
-    /// "lost N chunks" / "Lost N events" warnings, verbatim.
-    pub warnings: Vec<String>,
-}
-
 impl From<cpu_profile::CpuProfile> for CpuProfile {
     fn from(profile: cpu_profile::CpuProfile) -> CpuProfile {
         CpuProfile {
@@ -102,7 +87,7 @@ impl From<cpu_profile::CpuProfile> for CpuProfile {
             frequency: profile.frequency,
             call_graph: profile.call_graph,
             symbolizer: profile.symbolizer,
-            record: profile.record.into(),
+            record: profile.record,
             folded_samples: profile.folded_samples,
             complete_stacks: profile.complete_stacks,
             argv: profile.argv,
@@ -119,17 +104,6 @@ impl From<cpu_profile::CpuProfile> for CpuProfile {
                 })
                 .collect(),
             perf_data: profile.perf_data,
-        }
-    }
-}
-
-impl From<perf::RecordSummary> for RecordingSummary {
-    fn from(summary: perf::RecordSummary) -> RecordingSummary {
-        RecordingSummary {
-            samples: summary.samples,
-            data_mb: summary.data_mb,
-            lost_samples: summary.lost_samples,
-            warnings: summary.warnings,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::runs::measure;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::runs::cpu_profile::AttachedProcess as AttachedRecord;
 pub use crate::runs::git::{short_hash, GitInfo};
 pub use crate::runs::measure::MeasureSummary;
 pub use cpu::CpuProfile;
@@ -82,29 +83,6 @@ pub struct ScaleRecord {
     /// `--pid`: the running process that was sampled and left running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached: Option<AttachedRecord>,
-}
-
-/// A process the xtask attached to (`--pid`) rather than started.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AttachedRecord {
-    pub pid: i32,
-    /// Its command line, from `/proc/PID/cmdline`.
-    pub command_line: Vec<String>,
-    /// Seconds perf sampled it.
-    pub seconds: f64,
-    /// `--run-for 2 s` or `Ctrl-C`.
-    pub ended_by: String,
-}
-
-impl From<crate::runs::cpu_profile::AttachedProcess> for AttachedRecord {
-    fn from(process: crate::runs::cpu_profile::AttachedProcess) -> AttachedRecord {
-        AttachedRecord {
-            pid: process.pid,
-            command_line: process.command_line,
-            seconds: process.seconds,
-            ended_by: process.ended_by,
-        }
-    }
 }
 
 /// Runs measured in pairs with those of another result (`profile-compare
@@ -222,7 +200,7 @@ impl ScaleRecord {
             pairing: None,
             scenario: None,
             run_for_s: None,
-            attached: Some(process.into()),
+            attached: Some(process),
         }
     }
 
