@@ -1,9 +1,11 @@
 //! run.json's `cpu_profile`: what a CPU profile recorded, as stored on disk.
 //!
-//! Its own types, not the profiler's: `runs::cpu_profile::CpuProfile` and
-//! perf's `tools::perf::RecordSummary` may change with the profiling code,
-//! while what lies on disk changes only with [`super::SCHEMA_VERSION`]. The
-//! conversions go one way, from what the profile returned into these.
+//! perf's summary of its recording is stored as `tools::perf` defines it.
+//! The profile, its off-CPU part and its annotations keep copies here: the
+//! profiler's off-CPU counts are integer microseconds with diagnostics that
+//! become notes, while run.json stores milliseconds without them. Each
+//! conversion destructures its source whole, so a field added to the
+//! profiler's types does not compile until it is stored or dropped here.
 
 use crate::runs::cpu_profile;
 use serde::{Deserialize, Serialize};
@@ -82,44 +84,79 @@ pub struct Annotated {
 
 impl From<cpu_profile::CpuProfile> for CpuProfile {
     fn from(profile: cpu_profile::CpuProfile) -> CpuProfile {
+        let cpu_profile::CpuProfile {
+            tool,
+            frequency,
+            call_graph,
+            symbolizer,
+            record,
+            folded_samples,
+            complete_stacks,
+            argv,
+            files,
+            notes,
+            off_cpu,
+            annotated,
+            perf_data,
+        } = profile;
         CpuProfile {
-            tool: profile.tool,
-            frequency: profile.frequency,
-            call_graph: profile.call_graph,
-            symbolizer: profile.symbolizer,
-            record: profile.record,
-            folded_samples: profile.folded_samples,
-            complete_stacks: profile.complete_stacks,
-            argv: profile.argv,
-            files: profile.files,
-            notes: profile.notes,
-            off_cpu: profile.off_cpu.map(Into::into),
-            annotated: profile
-                .annotated
-                .into_iter()
-                .map(|a| Annotated {
-                    function: a.function,
-                    file: a.file,
-                    self_percent: a.self_percent,
-                })
-                .collect(),
-            perf_data: profile.perf_data,
+            tool,
+            frequency,
+            call_graph,
+            symbolizer,
+            record,
+            folded_samples,
+            complete_stacks,
+            argv,
+            files,
+            notes,
+            off_cpu: off_cpu.map(Into::into),
+            annotated: annotated.into_iter().map(Into::into).collect(),
+            perf_data,
+        }
+    }
+}
+
+impl From<cpu_profile::annotate::Annotated> for Annotated {
+    fn from(annotated: cpu_profile::annotate::Annotated) -> Annotated {
+        let cpu_profile::annotate::Annotated {
+            function,
+            file,
+            self_percent,
+        } = annotated;
+        Annotated {
+            function,
+            file,
+            self_percent,
         }
     }
 }
 
 impl From<cpu_profile::offcpu::OffCpu> for OffCpu {
     fn from(off_cpu: cpu_profile::offcpu::OffCpu) -> OffCpu {
+        // The lost records, unparsed lines and notes reach run.json as the
+        // profile's notes (`with_off_cpu`), not here.
+        let cpu_profile::offcpu::OffCpu {
+            blocked_us,
+            blocked_switches,
+            preempted_us,
+            preempted_switches,
+            unfinished_switches,
+            recorded_switches,
+            lost_switch_records: _,
+            unparsed_lines: _,
+            top_stacks,
+            notes: _,
+        } = off_cpu;
         let ms = |us: u64| us as f64 / 1000.0;
         OffCpu {
-            blocked_ms: ms(off_cpu.blocked_us),
-            blocked_switches: off_cpu.blocked_switches,
-            preempted_ms: ms(off_cpu.preempted_us),
-            preempted_switches: off_cpu.preempted_switches,
-            unfinished_switches: off_cpu.unfinished_switches,
-            recorded_switches: off_cpu.recorded_switches,
-            top_stacks: off_cpu
-                .top_stacks
+            blocked_ms: ms(blocked_us),
+            blocked_switches,
+            preempted_ms: ms(preempted_us),
+            preempted_switches,
+            unfinished_switches,
+            recorded_switches,
+            top_stacks: top_stacks
                 .into_iter()
                 .map(|(stack, us)| OffCpuStack { stack, ms: ms(us) })
                 .collect(),

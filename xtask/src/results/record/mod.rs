@@ -2,12 +2,26 @@
 //! run recorded, versioned so that later versions of the xtask can still read
 //! old results.
 //!
-//! The types here are the on-disk schema and nothing else: what the lower
-//! layers return (timed runs, git, profiles, parsed tool output) is converted
-//! into them (`From`, one way), so that changing a parser or a measurement
-//! never changes run.json by accident. The CPU profile's part is in
-//! [`cpu`], the memory profile's and the leak check's in [`memory`];
-//! memcheck's full report, written beside run.json, in [`leak_report`].
+//! The run's own on-disk types are defined once, in the lowest layer that
+//! produces them, and re-exported here: `GitInfo` (runs::git), `MeasureSummary`
+//! (runs::measure), `AttachedRecord` (runs::cpu_profile's `AttachedProcess`)
+//! and `cpu::RecordSummary` (tools::perf). Changing one of those changes
+//! run.json; the golden test says so. Copies stay where run.json differs
+//! from what the lower layer returns:
+//! - `RunSample`: the run's metric warnings and uncounted events are not
+//!   stored per run (they become the result's notes);
+//! - `cpu::CpuProfile`, `cpu::OffCpu`, `cpu::OffCpuStack`: the profiler counts
+//!   off-CPU time in integer microseconds with diagnostics that become
+//!   notes, run.json stores milliseconds without them;
+//! - `cpu::Annotated`: the same fields as the annotator's, inside the copied
+//!   profile.
+//!
+//! Each copy's `From` destructures its source whole, so a field added below
+//! fails to compile until it is stored or dropped here. The CPU profile's
+//! part is in [`cpu`], the memory profile's and the leak check's in
+//! [`memory`]; memcheck's full report, written beside run.json, in
+//! [`leak_report`] (these two still keep their own copies of the parsers'
+//! types, converted field by field).
 
 pub mod cpu;
 pub mod leak_report;
@@ -114,14 +128,27 @@ pub struct RunSample {
 
 impl From<measure::RunSample> for RunSample {
     fn from(sample: measure::RunSample) -> RunSample {
+        // A run's metric warnings and uncounted events reach run.json once
+        // for all runs, as the result's notes, not per run.
+        let measure::RunSample {
+            wall_s,
+            user_s,
+            sys_s,
+            max_rss_bytes,
+            exit_code,
+            metrics,
+            warnings: _,
+            counters,
+            unsupported: _,
+        } = sample;
         RunSample {
-            wall_s: sample.wall_s,
-            user_s: sample.user_s,
-            sys_s: sample.sys_s,
-            max_rss_bytes: sample.max_rss_bytes,
-            exit_code: sample.exit_code,
-            metrics: sample.metrics,
-            counters: sample.counters,
+            wall_s,
+            user_s,
+            sys_s,
+            max_rss_bytes,
+            exit_code,
+            metrics,
+            counters,
         }
     }
 }
