@@ -2,6 +2,7 @@
 //! whose output is read whole: xshell runs them (no shell is involved; its
 //! echo shows under `-v` like every other command).
 
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use xshell::{cmd, Shell};
 
@@ -15,8 +16,8 @@ fn git(root: &Path, args: &[&str]) -> Option<String> {
     command.read().ok().map(|s| s.trim().to_string())
 }
 
-/// The tree a run was measured on.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The tree a run was measured on: run.json's `git`, as it is stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GitInfo {
     pub commit: Option<String>,
     pub dirty: bool,

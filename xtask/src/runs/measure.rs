@@ -19,6 +19,7 @@ use crate::runs::workload::{read_metrics, Prepared};
 use crate::stats::Summary;
 use crate::tools::{criterion, perf_stat};
 use anyhow::Context;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
@@ -82,8 +83,9 @@ pub fn counting(perf: &crate::tools::Tool, enabled: bool) -> Option<Counting> {
     })
 }
 
-/// A measure across runs: its samples, in run order, and their summary.
-#[derive(Debug, Clone, PartialEq)]
+/// A measure across runs: its unit, which way is better, its samples, in
+/// run order, and their summary; stored as is in run.json's `summaries`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeasureSummary {
     pub unit: String,
     pub better: Better,

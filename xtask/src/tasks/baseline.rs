@@ -212,7 +212,7 @@ fn record_one(
         label,
         workload_name,
         &config.defaults.build_profile,
-        git.into(),
+        git,
         scales,
     );
     let dir = publish(pending, &record, &tools, &notes)?;
@@ -521,7 +521,7 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
         &label,
         &workload,
         &config.defaults.build_profile,
-        git.into(),
+        git,
         vec![scale],
     );
     let dir = publish(pending, &record, &tools, &[])?;

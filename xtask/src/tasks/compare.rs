@@ -419,7 +419,7 @@ fn side_record(
             dirty: false,
             branch: None,
         },
-        None => working_tree.clone().into(),
+        None => working_tree.clone(),
     };
     RunRecord {
         schema_version: SCHEMA_VERSION,

@@ -141,7 +141,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         &label,
         name,
         &config.defaults.build_profile,
-        git.into(),
+        git,
         vec![scale],
     );
     let dir = publish(pending, &record, &tools, &[])?;
@@ -219,7 +219,7 @@ fn profile_service(
         label,
         name,
         &config.defaults.build_profile,
-        git.into(),
+        git,
         vec![scale],
     );
     let dir = publish(pending, &record, &tools, &[])?;
@@ -268,7 +268,7 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
         &label,
         &workload,
         &config.defaults.build_profile,
-        git.into(),
+        git,
         vec![scale],
     );
     let dir = publish(pending, &record, &tools, &[])?;

@@ -158,7 +158,7 @@ fn run_one(
         label,
         name,
         &config.defaults.build_profile,
-        git.into(),
+        git,
         vec![scale],
     );
     let dir = publish(pending, &record, &tools, &[])?;

@@ -4,6 +4,7 @@
 
 use crate::config::CallGraph;
 use inferno::collapse::Collapse;
+use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -188,8 +189,9 @@ pub fn fold_symbolized(
 }
 
 /// What perf recorded: its own summary line, and the records counted in its
-/// data stream.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// data stream; stored as is in run.json's `cpu_profile.record` (empty for
+/// the other samplers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecordSummary {
     /// Samples perf recorded (counted in the data stream, or from perf's
     /// "Captured and wrote" line when it wrote a file).
@@ -197,6 +199,7 @@ pub struct RecordSummary {
     pub data_mb: Option<f64>,
     /// Samples the kernel dropped because perf's ring buffer was full
     /// (`PERF_RECORD_LOST` and `PERF_RECORD_LOST_SAMPLES`); `None` where not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_samples: Option<u64>,
     /// "lost N chunks" / "Lost N events" warnings, verbatim.
     pub warnings: Vec<String>,

@@ -1,13 +1,16 @@
 //! run.json's `cpu_profile`: what a CPU profile recorded, as stored on disk.
 //!
-//! Its own types, not the profiler's: `runs::cpu_profile::CpuProfile` and
-//! perf's `tools::perf::RecordSummary` may change with the profiling code,
-//! while what lies on disk changes only with [`super::SCHEMA_VERSION`]. The
-//! conversions go one way, from what the profile returned into these.
+//! perf's summary of its recording is stored as `tools::perf` defines it.
+//! The profile, its off-CPU part and its annotations keep copies here: the
+//! profiler's off-CPU counts are integer microseconds with diagnostics that
+//! become notes, while run.json stores milliseconds without them. Each
+//! conversion destructures its source whole, so a field added to the
+//! profiler's types does not compile until it is stored or dropped here.
 
 use crate::runs::cpu_profile;
-use crate::tools::perf;
 use serde::{Deserialize, Serialize};
+
+pub use crate::tools::perf::RecordSummary;
 
 /// What a CPU profile recorded; its files (`perf.data`, `cpu.folded`, ...)
 /// lie beside run.json.
@@ -21,7 +24,7 @@ pub struct CpuProfile {
     /// DWARF, or none (`--no-inline`).
     pub symbolizer: String,
     /// What the sampler said about its recording (perf's; empty for others).
-    pub record: RecordingSummary,
+    pub record: RecordSummary,
     /// Samples in the folded stacks.
     pub folded_samples: u64,
     /// Share (0–1) of the folded samples whose stack unwound to an entry
@@ -79,73 +82,81 @@ pub struct Annotated {
     pub self_percent: f64,
 }
 
-/// What the sampler recorded: perf's own summary line, and the records
-/// counted in its data stream.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RecordingSummary {
-    /// Samples recorded (counted in perf's data stream, or from its
-    /// "Captured and wrote" line when it wrote a file).
-    pub samples: Option<u64>,
-    pub data_mb: Option<f64>,
-    /// Samples the kernel dropped because perf's ring buffer was full; `None`
-    /// where not counted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lost_samples: Option<u64>,
-    /// "lost N chunks" / "Lost N events" warnings, verbatim.
-    pub warnings: Vec<String>,
-}
-
 impl From<cpu_profile::CpuProfile> for CpuProfile {
     fn from(profile: cpu_profile::CpuProfile) -> CpuProfile {
+        let cpu_profile::CpuProfile {
+            tool,
+            frequency,
+            call_graph,
+            symbolizer,
+            record,
+            folded_samples,
+            complete_stacks,
+            argv,
+            files,
+            notes,
+            off_cpu,
+            annotated,
+            perf_data,
+        } = profile;
         CpuProfile {
-            tool: profile.tool,
-            frequency: profile.frequency,
-            call_graph: profile.call_graph,
-            symbolizer: profile.symbolizer,
-            record: profile.record.into(),
-            folded_samples: profile.folded_samples,
-            complete_stacks: profile.complete_stacks,
-            argv: profile.argv,
-            files: profile.files,
-            notes: profile.notes,
-            off_cpu: profile.off_cpu.map(Into::into),
-            annotated: profile
-                .annotated
-                .into_iter()
-                .map(|a| Annotated {
-                    function: a.function,
-                    file: a.file,
-                    self_percent: a.self_percent,
-                })
-                .collect(),
-            perf_data: profile.perf_data,
+            tool,
+            frequency,
+            call_graph,
+            symbolizer,
+            record,
+            folded_samples,
+            complete_stacks,
+            argv,
+            files,
+            notes,
+            off_cpu: off_cpu.map(Into::into),
+            annotated: annotated.into_iter().map(Into::into).collect(),
+            perf_data,
         }
     }
 }
 
-impl From<perf::RecordSummary> for RecordingSummary {
-    fn from(summary: perf::RecordSummary) -> RecordingSummary {
-        RecordingSummary {
-            samples: summary.samples,
-            data_mb: summary.data_mb,
-            lost_samples: summary.lost_samples,
-            warnings: summary.warnings,
+impl From<cpu_profile::annotate::Annotated> for Annotated {
+    fn from(annotated: cpu_profile::annotate::Annotated) -> Annotated {
+        let cpu_profile::annotate::Annotated {
+            function,
+            file,
+            self_percent,
+        } = annotated;
+        Annotated {
+            function,
+            file,
+            self_percent,
         }
     }
 }
 
 impl From<cpu_profile::offcpu::OffCpu> for OffCpu {
     fn from(off_cpu: cpu_profile::offcpu::OffCpu) -> OffCpu {
+        // The lost records, unparsed lines and notes reach run.json as the
+        // profile's notes (`with_off_cpu`), not here.
+        let cpu_profile::offcpu::OffCpu {
+            blocked_us,
+            blocked_switches,
+            preempted_us,
+            preempted_switches,
+            unfinished_switches,
+            recorded_switches,
+            lost_switch_records: _,
+            unparsed_lines: _,
+            top_stacks,
+            notes: _,
+        } = off_cpu;
         let ms = |us: u64| us as f64 / 1000.0;
         OffCpu {
-            blocked_ms: ms(off_cpu.blocked_us),
-            blocked_switches: off_cpu.blocked_switches,
-            preempted_ms: ms(off_cpu.preempted_us),
-            preempted_switches: off_cpu.preempted_switches,
-            unfinished_switches: off_cpu.unfinished_switches,
-            recorded_switches: off_cpu.recorded_switches,
-            top_stacks: off_cpu
-                .top_stacks
+            blocked_ms: ms(blocked_us),
+            blocked_switches,
+            preempted_ms: ms(preempted_us),
+            preempted_switches,
+            unfinished_switches,
+            recorded_switches,
+            top_stacks: top_stacks
                 .into_iter()
                 .map(|(stack, us)| OffCpuStack { stack, ms: ms(us) })
                 .collect(),

@@ -139,7 +139,7 @@ fn record() -> RunRecord {
         cwd: "/work".into(),
         warmup: 1,
         runs: runs_from(samples()),
-        summaries: summaries_from(summaries()),
+        summaries: summaries(),
         cpu_profile: None,
         memory: None,
         leak_check: None,
@@ -160,8 +160,7 @@ fn record() -> RunRecord {
             commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
             dirty: true,
             branch: Some("main".into()),
-        }
-        .into(),
+        },
         scales: vec![
             ScaleRecord {
                 cpu_profile: Some(cpu_profile().into()),

@@ -2,24 +2,38 @@
 //! run recorded, versioned so that later versions of the xtask can still read
 //! old results.
 //!
-//! The types here are the on-disk schema and nothing else: what the lower
-//! layers return (timed runs, git, profiles, parsed tool output) is converted
-//! into them (`From`, one way), so that changing a parser or a measurement
-//! never changes run.json by accident. The CPU profile's part is in
-//! [`cpu`], the memory profile's and the leak check's in [`memory`];
-//! memcheck's full report, written beside run.json, in [`leak_report`].
+//! The run's own on-disk types are defined once, in the lowest layer that
+//! produces them, and re-exported here: `GitInfo` (runs::git), `MeasureSummary`
+//! (runs::measure), `AttachedRecord` (runs::cpu_profile's `AttachedProcess`)
+//! and `cpu::RecordSummary` (tools::perf). Changing one of those changes
+//! run.json; the golden test says so. Copies stay where run.json differs
+//! from what the lower layer returns:
+//! - `RunSample`: the run's metric warnings and uncounted events are not
+//!   stored per run (they become the result's notes);
+//! - `cpu::CpuProfile`, `cpu::OffCpu`, `cpu::OffCpuStack`: the profiler counts
+//!   off-CPU time in integer microseconds with diagnostics that become
+//!   notes, run.json stores milliseconds without them;
+//! - `cpu::Annotated`: the same fields as the annotator's, inside the copied
+//!   profile.
+//!
+//! Each copy's `From` destructures its source whole, so a field added below
+//! fails to compile until it is stored or dropped here. The CPU profile's
+//! part is in [`cpu`], the memory profile's and the leak check's in
+//! [`memory`]; memcheck's full report, written beside run.json, in
+//! [`leak_report`] (these two still keep their own copies of the parsers'
+//! types, converted field by field).
 
 pub mod cpu;
 pub mod leak_report;
 pub mod memory;
 
-use crate::config::Better;
-use crate::runs::{git, measure};
-use crate::stats::Summary;
+use crate::runs::measure;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use crate::runs::git::short_hash;
+pub use crate::runs::cpu_profile::AttachedProcess as AttachedRecord;
+pub use crate::runs::git::{short_hash, GitInfo};
+pub use crate::runs::measure::MeasureSummary;
 pub use cpu::CpuProfile;
 pub use memory::{LeakCheck, MemoryRecord};
 
@@ -85,29 +99,6 @@ pub struct ScaleRecord {
     pub attached: Option<AttachedRecord>,
 }
 
-/// A process the xtask attached to (`--pid`) rather than started.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AttachedRecord {
-    pub pid: i32,
-    /// Its command line, from `/proc/PID/cmdline`.
-    pub command_line: Vec<String>,
-    /// Seconds perf sampled it.
-    pub seconds: f64,
-    /// `--run-for 2 s` or `Ctrl-C`.
-    pub ended_by: String,
-}
-
-impl From<crate::runs::cpu_profile::AttachedProcess> for AttachedRecord {
-    fn from(process: crate::runs::cpu_profile::AttachedProcess) -> AttachedRecord {
-        AttachedRecord {
-            pid: process.pid,
-            command_line: process.command_line,
-            seconds: process.seconds,
-            ended_by: process.ended_by,
-        }
-    }
-}
-
 /// Runs measured in pairs with those of another result (`profile-compare
 /// --side`): run i here and run i there ran one right after the other
 /// (`interleaved`) or at the same time on two cores (`duet`), so that
@@ -118,28 +109,6 @@ pub struct Pairing {
     pub id: String,
     /// `interleaved` or `duet`.
     pub order: String,
-}
-
-/// The tree a result was measured on.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct GitInfo {
-    pub commit: Option<String>,
-    pub dirty: bool,
-    pub branch: Option<String>,
-}
-
-impl GitInfo {
-    /// `1a2b3c4d5e`, `1a2b3c4d5e-dirty` or `no commit`.
-    pub fn short(&self) -> String {
-        match &self.commit {
-            Some(c) => format!(
-                "{}{}",
-                short_hash(c),
-                if self.dirty { "-dirty" } else { "" }
-            ),
-            None => "no commit".into(),
-        }
-    }
 }
 
 /// One measured run.
@@ -157,48 +126,29 @@ pub struct RunSample {
     pub counters: BTreeMap<String, f64>,
 }
 
-/// One measure over the runs: its unit, which way is better, every sample
-/// and their summary. `Better` and `Summary` are still config's and stats'
-/// types, stored as they serialize.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct MeasureSummary {
-    pub unit: String,
-    pub better: Better,
-    pub samples: Vec<f64>,
-    pub summary: Summary,
-}
-
-impl From<git::GitInfo> for GitInfo {
-    fn from(info: git::GitInfo) -> GitInfo {
-        GitInfo {
-            commit: info.commit,
-            dirty: info.dirty,
-            branch: info.branch,
-        }
-    }
-}
-
 impl From<measure::RunSample> for RunSample {
     fn from(sample: measure::RunSample) -> RunSample {
+        // A run's metric warnings and uncounted events reach run.json once
+        // for all runs, as the result's notes, not per run.
+        let measure::RunSample {
+            wall_s,
+            user_s,
+            sys_s,
+            max_rss_bytes,
+            exit_code,
+            metrics,
+            warnings: _,
+            counters,
+            unsupported: _,
+        } = sample;
         RunSample {
-            wall_s: sample.wall_s,
-            user_s: sample.user_s,
-            sys_s: sample.sys_s,
-            max_rss_bytes: sample.max_rss_bytes,
-            exit_code: sample.exit_code,
-            metrics: sample.metrics,
-            counters: sample.counters,
-        }
-    }
-}
-
-impl From<measure::MeasureSummary> for MeasureSummary {
-    fn from(measure: measure::MeasureSummary) -> MeasureSummary {
-        MeasureSummary {
-            unit: measure.unit,
-            better: measure.better,
-            samples: measure.samples,
-            summary: measure.summary,
+            wall_s,
+            user_s,
+            sys_s,
+            max_rss_bytes,
+            exit_code,
+            metrics,
+            counters,
         }
     }
 }
@@ -206,16 +156,6 @@ impl From<measure::MeasureSummary> for MeasureSummary {
 /// Timed runs as run.json stores them.
 pub fn runs_from(samples: Vec<measure::RunSample>) -> Vec<RunSample> {
     samples.into_iter().map(RunSample::from).collect()
-}
-
-/// Per-measure summaries as run.json stores them.
-pub fn summaries_from(
-    summaries: BTreeMap<String, measure::MeasureSummary>,
-) -> BTreeMap<String, MeasureSummary> {
-    summaries
-        .into_iter()
-        .map(|(name, measure)| (name, measure.into()))
-        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -234,7 +174,7 @@ impl ScaleRecord {
         params: BTreeMap<String, String>,
         warmup: u32,
         samples: Vec<measure::RunSample>,
-        summaries: BTreeMap<String, measure::MeasureSummary>,
+        summaries: BTreeMap<String, MeasureSummary>,
     ) -> ScaleRecord {
         ScaleRecord {
             scale: "default".into(),
@@ -244,7 +184,7 @@ impl ScaleRecord {
             cwd: prepared.cwd.display().to_string(),
             warmup,
             runs: runs_from(samples),
-            summaries: summaries_from(summaries),
+            summaries,
             cpu_profile: None,
             memory: None,
             leak_check: None,
@@ -287,7 +227,7 @@ impl ScaleRecord {
             pairing: None,
             scenario: None,
             run_for_s: None,
-            attached: Some(process.into()),
+            attached: Some(process),
         }
     }
 

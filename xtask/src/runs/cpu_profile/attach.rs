@@ -9,6 +9,7 @@ use crate::runs::process::{self, Running, Spec};
 use crate::runs::progress::Progress;
 use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -168,8 +169,9 @@ pub fn finish_attached(
     Ok(super::with_off_cpu(profile, off_cpu))
 }
 
-/// A process that was running before the task and is left running after.
-#[derive(Debug, Clone, PartialEq)]
+/// A process that was running before the task and is left running after;
+/// stored as is in run.json's `attached`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttachedProcess {
     pub pid: i32,
     /// Its command line (`/proc/PID/cmdline`).
