@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate xtask/tests/fixtures/stats/reference.json with scipy.
+"""Generate xtask/engine/tests/fixtures/stats/reference.json with scipy.
 
-The Rust statistics in xtask/src/stats/ (used by `cargo xtask profile-compare`)
+The Rust statistics in xtask/engine/src/stats/ (used by `cargo xtask profile-compare`)
 are checked against these values by the unit tests there (mod.rs,
 mann_whitney.rs, hodges_lehmann.rs, normal.rs).  Re-run after changing the
 cases:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate xtask/tests/fixtures/stats/change_points.json.
+"""Generate xtask/engine/tests/fixtures/stats/change_points.json.
 
-The change-point search in xtask/src/stats/change_points.rs (`cargo xtask
+The change-point search in xtask/engine/src/stats/change_points.rs (`cargo xtask
 trends`) is checked against these values by the unit tests in that file.
 The reference is MongoDB's E-divisive implementation, the PyPI package
 signal-processing-algorithms (what MongoDB's performance CI runs). Re-run

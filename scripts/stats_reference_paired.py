@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate xtask/tests/fixtures/stats/paired.json with scipy.
+"""Generate xtask/engine/tests/fixtures/stats/paired.json with scipy.
 
-The paired analysis in xtask/src/stats/paired.rs (interleaved and duet runs
+The paired analysis in xtask/engine/src/stats/paired.rs (interleaved and duet runs
 of `cargo xtask profile-compare`) is checked against these values by the
 unit tests in that file.  Re-run after changing the cases:
 

@@ -249,12 +249,12 @@ fn a_single_package_with_a_stripped_release_and_aliases_of_its_own() {
         "{crate_manifest}"
     );
     // With its DWARF reader, a crate of its own built optimised.
-    assert!(crate_manifest.contains("xtask-dwarf = { path = \"dwarf\" }"));
+    assert!(crate_manifest.contains("xtask-profiling-dwarf = { path = \"dwarf\" }"));
     assert!(project
         .read("xtask/dwarf/src/lib.rs")
         .contains("pub struct Dwarf"));
     assert!(
-        manifest.contains("[profile.dev.package.xtask-dwarf]\nopt-level = 2"),
+        manifest.contains("[profile.dev.package.xtask-profiling-dwarf]\nopt-level = 2"),
         "{manifest}"
     );
 

@@ -384,9 +384,9 @@ fn counts_beyond_their_bounds_are_refused_before_anything_runs() {
                 "--side",
                 "workload=demo",
                 "--runs",
-                "0",
+                "10001",
             ],
-            "measured runs are from 1 to 10000",
+            "measured runs a side are from 0 to 10000",
         ),
         (
             &["pre-release", "--runs", "10001"],

@@ -2,5 +2,5 @@
 //! exactly as xtask/src/main.rs calls it.
 
 fn main() {
-    xtask::main()
+    xtask_profiling::main()
 }

@@ -1,6 +1,6 @@
-//! `cargo xtask`: everything lives in the library (src/lib.rs), which other
-//! programs can mount as a subcommand of their own.
+//! `cargo xtask`: everything lives in the engine library (xtask-profiling,
+//! in engine/), which other programs can mount as a subcommand of their own.
 
 fn main() {
-    xtask::main()
+    xtask_profiling::main()
 }

@@ -1,5 +1,5 @@
 //! memcheck's unit tests, kept apart from the parser they check: commands,
-//! the XML and text-log fixtures under xtask/tests/fixtures/memcheck/, truncated and
+//! the XML and text-log fixtures under xtask/engine/tests/fixtures/memcheck/, truncated and
 //! foreign input, and a real valgrind run on the demo.
 
 use super::log_parser::parse_log;

@@ -1,4 +1,4 @@
-//! A program's or library's DWARF, read in process (the `xtask-dwarf` crate
+//! A program's or library's DWARF, read in process (the `xtask-profiling-dwarf` crate
 //! beside this one: addr2line and gimli, built optimised): what the code at
 //! an address was compiled from. Two readers share one loading per binary:
 //! the inline frames of a profile's stacks (`inline_frames`) and the source
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// One binary's debug information and how its file maps to addresses.
 pub struct Dwarf {
-    dwarf: xtask_dwarf::Dwarf,
+    dwarf: xtask_profiling_dwarf::Dwarf,
     segments: Vec<Segment>,
 }
 
@@ -39,7 +39,7 @@ impl Dwarf {
     /// debug file that has).
     pub fn open(path: &Path) -> Option<Dwarf> {
         let (segments, debug_file) = read_elf(path)?;
-        let dwarf = xtask_dwarf::Dwarf::load(debug_file.as_deref().unwrap_or(path))?;
+        let dwarf = xtask_profiling_dwarf::Dwarf::load(debug_file.as_deref().unwrap_or(path))?;
         Some(Dwarf { dwarf, segments })
     }
 
@@ -49,7 +49,7 @@ impl Dwarf {
     }
 
     /// The functions inlined at `address`, innermost first
-    /// ([`xtask_dwarf::Dwarf::function_names`]).
+    /// ([`xtask_profiling_dwarf::Dwarf::function_names`]).
     pub fn function_names(&self, address: u64) -> Vec<String> {
         self.dwarf.function_names(address)
     }
@@ -57,7 +57,7 @@ impl Dwarf {
     /// The innermost function at `address` and its source line; `None` where
     /// the DWARF says nothing of it.
     pub fn source_line(&self, address: u64) -> Option<SourceLine> {
-        let xtask_dwarf::Innermost {
+        let xtask_profiling_dwarf::Innermost {
             function,
             file,
             line,

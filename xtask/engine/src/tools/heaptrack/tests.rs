@@ -1,6 +1,6 @@
 //! heaptrack's unit tests, kept apart from the parsers they check: commands,
 //! finding the data file, the heaptrack_print fixtures under
-//! xtask/tests/fixtures/heaptrack/, truncated input, and a real heaptrack run on the demo.
+//! xtask/engine/tests/fixtures/heaptrack/, truncated input, and a real heaptrack run on the demo.
 
 use super::*;
 use std::process::Command;

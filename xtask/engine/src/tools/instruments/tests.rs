@@ -1,5 +1,5 @@
 //! The macOS memory tools' unit tests, kept apart from the parsers they check:
-//! command lines, and the leaks and time -l samples under xtask/tests/fixtures/macos/.
+//! command lines, and the leaks and time -l samples under xtask/engine/tests/fixtures/macos/.
 
 use super::*;
 

@@ -2,7 +2,7 @@
 //! xctrace`: record a trace, export its `time-profile` table as XML, fold it
 //! with inferno's xctrace collapser. These tools cannot run on Linux; the
 //! command lines and the folding are unit-tested on a sample export made
-//! from the documented schema (xtask/tests/fixtures/macos/).
+//! from the documented schema (xtask/engine/tests/fixtures/macos/).
 
 use inferno::collapse::Collapse;
 use std::ffi::OsString;

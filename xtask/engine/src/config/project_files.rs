@@ -114,9 +114,9 @@ pub fn add_profiling_profile(manifest: &str) -> anyhow::Result<Edit> {
 }
 
 /// The xtask's DWARF reader, a crate of its own inside the xtask's directory.
-pub const DWARF_PACKAGE: &str = "xtask-dwarf";
+pub const DWARF_PACKAGE: &str = "xtask-profiling-dwarf";
 
-/// Adds `[profile.dev.package.xtask-dwarf] opt-level = 2`: the xtask builds
+/// Adds `[profile.dev.package.xtask-profiling-dwarf] opt-level = 2`: the xtask builds
 /// unoptimised, but its DWARF reader (inline frames, annotate/'s source
 /// lines) runs about 3x faster optimised, for a few seconds of a first
 /// build. A setting of the project's own is kept.
@@ -246,6 +246,15 @@ pub fn installed_crate_manifest(source: &str, package: &str) -> anyhow::Result<S
         anyhow::bail!("xtask/Cargo.toml has no [package]");
     };
     table.insert("name", value(package));
+    // The DWARF reader is installed inside the crate's directory.
+    if let Some(dwarf) = doc
+        .get_mut("dependencies")
+        .and_then(|d| d.as_table_like_mut())
+        .and_then(|d| d.get_mut(DWARF_PACKAGE))
+        .and_then(|d| d.as_inline_table_mut())
+    {
+        dwarf.insert("path", "dwarf".into());
+    }
     let mut lib = Table::new();
     lib.insert("test", value(false));
     lib.insert("doctest", value(false));
@@ -471,11 +480,11 @@ mod tests {
             Some(2)
         );
         unchanged(add_dwarf_opt_level(&text).unwrap());
-        let theirs = "[profile.dev.package.xtask-dwarf]\nopt-level = 3\n";
+        let theirs = "[profile.dev.package.xtask-profiling-dwarf]\nopt-level = 3\n";
         unchanged(add_dwarf_opt_level(theirs).unwrap());
         let bare = changed(add_dwarf_opt_level("[package]\nname = \"a\"\n").unwrap());
         assert!(
-            bare.contains("[profile.dev.package.xtask-dwarf]\nopt-level = 2"),
+            bare.contains("[profile.dev.package.xtask-profiling-dwarf]\nopt-level = 2"),
             "{bare}"
         );
         assert!(!bare.contains("[profile]\n"), "{bare}");
@@ -537,10 +546,10 @@ mod tests {
             assert_eq!(table["bin"][0]["name"].as_str(), Some(name));
             assert_eq!(table["bin"][0]["test"].as_bool(), Some(false));
             assert!(is_profiling_xtask(&text));
-            assert_eq!(
-                table["dependencies"],
-                source.parse::<toml::Table>().unwrap()["dependencies"]
-            );
+            // The same dependencies, the DWARF reader inside the crate.
+            let mut dependencies = source.parse::<toml::Table>().unwrap()["dependencies"].clone();
+            dependencies[DWARF_PACKAGE]["path"] = "dwarf".into();
+            assert_eq!(table["dependencies"], dependencies);
         }
     }
 
@@ -591,7 +600,7 @@ mod tests {
         assert_eq!(profile_debug_info(stripped_release, "release"), Stripped);
         assert_eq!(profile_debug_info("", "dev"), Fine);
         // This workspace's own.
-        assert_eq!(check(include_str!("../../../Cargo.toml")), Fine);
+        assert_eq!(check(include_str!("../../../../Cargo.toml")), Fine);
     }
 
     #[test]

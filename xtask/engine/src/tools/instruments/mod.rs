@@ -5,7 +5,7 @@
 //! command lines follow Apple's documentation (`xctrace help record`,
 //! `leaks(1)`, `time(1)`), and the parsers are unit-tested on sample outputs
 //! hand-made from the documented formats and published examples
-//! (xtask/tests/fixtures/macos/, see its README.md). Replace the samples with real
+//! (xtask/engine/tests/fixtures/macos/, see its README.md). Replace the samples with real
 //! captures when a Mac is available.
 
 use super::demangle::demangle_in_text;

@@ -54,7 +54,9 @@ pub fn run(_invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let cargo = crate::tools::cargo_program();
     let (project, workspace) = workspace_root(&args.path, &cargo)?;
     let source = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if source.parent() == Some(project.as_path()) {
+    // The engine sits at xtask/engine/ here, at xtask/ in a project that
+    // adopted it.
+    if source.ancestors().skip(1).take(2).any(|dir| dir == project) {
         bail!("{} is the project this xtask comes from", project.display());
     }
     let Some(target) = find_target(&project, &workspace, args.mount)? else {
@@ -398,17 +400,37 @@ fn copy_crate(
 ) -> anyhow::Result<()> {
     let manifest =
         project_files::installed_crate_manifest(&read(&source.join("Cargo.toml"))?, package)?;
-    let mut files = vec![(PathBuf::from("Cargo.toml"), manifest)];
+    // The engine's library, with a main of its own: the installed crate is
+    // the xtask binary too.
+    let main = PathBuf::from("src/main.rs");
+    let lib_name = package.replace('-', "_");
+    let mut files = vec![
+        (PathBuf::from("Cargo.toml"), manifest),
+        (
+            main.clone(),
+            format!("fn main() {{\n    {lib_name}::main()\n}}\n"),
+        ),
+    ];
     let mut sources = Vec::new();
     collect_files(&source.join("src"), &mut sources)?;
-    // The DWARF reader, a crate of its own inside the xtask's directory.
-    sources.push(source.join(DWARF_DIR).join("Cargo.toml"));
-    collect_files(&source.join(DWARF_DIR).join("src"), &mut sources)?;
-    sources.sort();
+    sources.retain(|path| path.strip_prefix(source).is_ok_and(|p| p != main));
     for path in sources {
         let relative = path.strip_prefix(source).unwrap_or(&path).to_path_buf();
         files.push((relative, read(&path)?));
     }
+    // The DWARF reader, a crate of its own: beside the engine here, inside
+    // the installed crate's directory in a project that adopted it.
+    let dwarf = [source.join(DWARF_DIR), source.join("..").join(DWARF_DIR)]
+        .into_iter()
+        .find(|dir| dir.join("Cargo.toml").is_file())
+        .with_context(|| format!("no {DWARF_DIR}/ crate beside {}", source.display()))?;
+    let mut dwarf_sources = vec![dwarf.join("Cargo.toml")];
+    collect_files(&dwarf.join("src"), &mut dwarf_sources)?;
+    for path in dwarf_sources {
+        let relative = Path::new(DWARF_DIR).join(path.strip_prefix(&dwarf).unwrap_or(&path));
+        files.push((relative, read(&path)?));
+    }
+    files.sort();
     let (mut created, mut updated) = (0, 0);
     let mut first: Option<Change> = None;
     for (relative, text) in files {

@@ -1,9 +1,9 @@
 //! The files a result holds, built from what the parsers give for real
-//! captured tool output (xtask/tests/fixtures/), against golden copies: run.json,
+//! captured tool output (xtask/engine/tests/fixtures/), against golden copies: run.json,
 //! memory.json and leak-check.json must stay byte for byte what they are
 //! (the last two with the schema version they gained first), whatever the
 //! parsers' own types become. The golden files were written by
-//! the xtask of the commit that added them (xtask/tests/fixtures/results/README.md).
+//! the xtask of the commit that added them (xtask/engine/tests/fixtures/results/README.md).
 
 use super::*;
 use crate::tools::{heaptrack, massif, memcheck, perf};

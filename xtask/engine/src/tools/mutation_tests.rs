@@ -1,5 +1,5 @@
 //! Every parser of a tool's output, fed truncated and corrupted versions of
-//! the real captured outputs under xtask/tests/fixtures/ (issue 12): none may
+//! the real captured outputs under xtask/engine/tests/fixtures/: none may
 //! panic; a truncated input must be an error wherever the format lets a
 //! reader see the cut (a closing tag, a closing summary, a final newline),
 //! and elsewhere may only yield less than the whole input did, never more;

@@ -1,5 +1,5 @@
 //! massif's unit tests, kept apart from the parser they check: commands, the
-//! massif.out fixtures under xtask/tests/fixtures/massif/ checked against ms_print's
+//! massif.out fixtures under xtask/engine/tests/fixtures/massif/ checked against ms_print's
 //! own rendering of them, damaged files, and a real massif run on the demo.
 
 use super::reader::split_location;
