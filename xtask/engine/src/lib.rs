@@ -1,8 +1,9 @@
 //! `cargo xtask`: the profiling workflow of this workspace as typed tasks,
 //! driven by `profiling.toml`.
 //!
-//! A program (src/main.rs is one line) and a library, so that a project with
-//! an xtask of its own can mount these tasks as one of its subcommands:
+//! The engine, a library: an `xtask` binary's main is one line
+//! ([`main`]), and a project with an xtask of its own can mount these tasks
+//! as one of its subcommands:
 //!
 //! ```no_run
 //! // In the project's own xtask, for `cargo xtask profile <task> ...`:
@@ -13,13 +14,17 @@
 //! # mod xtask_profiling { pub fn run_as(_: &str, _: impl Iterator) -> ! { loop {} } }
 //! ```
 //!
-//! The layout tells the architecture:
+//! The layout tells the architecture, layers from the bottom up (each
+//! imports only from those above it in this list; `tidy` checks it):
 //! - `config`  — what to run (profiling.toml, strictly validated),
+//! - `stats`   — the statistics of verdicts and trends,
 //! - `tools`   — what is installed and how to drive each external tool,
 //! - `runs`    — executing and measuring programs,
 //! - `results` — what lies on disk under `results/`,
 //! - `reports` — what people read (Markdown, tables, SVG),
-//! - `tasks`   — one module per `cargo xtask` subcommand.
+//! - `tasks`   — one module per `cargo xtask` subcommand,
+//! - `cli`     — the command line, which picks the task,
+//! - `lib`     — this file: the entry points.
 
 mod cli;
 mod config;

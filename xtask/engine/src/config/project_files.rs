@@ -117,9 +117,9 @@ pub fn add_profiling_profile(manifest: &str) -> anyhow::Result<Edit> {
 pub const DWARF_PACKAGE: &str = "xtask-profiling-dwarf";
 
 /// Adds `[profile.dev.package.xtask-profiling-dwarf] opt-level = 2`: the xtask builds
-/// unoptimised, but its DWARF reader (inline frames, annotate/'s source
-/// lines) runs about 3x faster optimised, for a few seconds of a first
-/// build. A setting of the project's own is kept.
+/// unoptimised for a quick first build, but its DWARF reader (inline
+/// frames, annotate/'s source lines) runs on every profile and is worth
+/// optimising. A setting of the project's own is kept.
 pub fn add_dwarf_opt_level(manifest: &str) -> anyhow::Result<Edit> {
     let mut doc = parse(manifest, "Cargo.toml")?;
     let existing = doc

@@ -21,15 +21,16 @@ pub struct Defaults {
     pub call_graph: CallGraph,
     /// Sample kernel frames too. Off by default: perf then runs without
     /// CAP_SYSLOG and so reads /proc/kallsyms once instead of three times
-    /// (~0.1 s per run here, `perf::record_drops_capabilities`), and
+    /// before the workload starts (`perf::record_drops_capabilities`), and
     /// unprivileged users with `perf_event_paranoid` >= 2 cannot sample the
     /// kernel anyway.
     pub kernel_frames: bool,
     /// Inline frames in CPU profiles, read from the program's DWARF in
     /// process; `--no-inline` turns them off for one run.
     pub inline_frames: bool,
-    /// Keep a CPU profile's raw perf.data in the result (about 15 MB a
-    /// second of run at 997 Hz with dwarf stacks); `--keep-perf-data` for one run.
+    /// Keep a CPU profile's raw perf.data in the result (large with dwarf
+    /// stacks: each sample copies a piece of the stack); `--keep-perf-data`
+    /// for one run.
     pub keep_perf_data: bool,
     pub memory_tool: MemoryTool,
     pub memory: bool,

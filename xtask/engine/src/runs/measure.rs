@@ -6,11 +6,10 @@
 //! TIMES WORKLOAD...`: the xtask itself, as a shim between perf and the
 //! workload, times the workload and reads its rusage with `wait4`, exactly
 //! as an uncounted run does. Timed through perf directly, a run would gain
-//! perf's start-up (30-70 ms here) and report perf's peak RSS (13 MB, more
-//! than the demo's 5 MB), and a workload killed by a signal would look like
-//! a success (perf stat exits 0 then). perf counts the shim too: one exec
-//! and one fork, about a millisecond of task-clock and a few hundred page
-//! faults.
+//! perf's start-up and report perf's peak RSS (more than a small
+//! workload's), and a workload killed by a signal would look like a success
+//! (perf stat exits 0 then). perf counts the shim too: one exec and one
+//! fork, little next to any workload.
 
 use crate::config::{Better, BUILTIN_MEASURES};
 use crate::runs::process::{self, Outcome};

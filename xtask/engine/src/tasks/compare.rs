@@ -26,6 +26,7 @@ use crate::runs::git::{git_info, short_hash};
 use crate::runs::measure;
 use crate::runs::{callgrind, cpu_profile, revisions};
 use crate::tasks::invocation::Invocation;
+use crate::tasks::profile_flow::ProfileFlow;
 use crate::tools::Toolbox;
 use anyhow::bail;
 use std::io::IsTerminal;
@@ -389,18 +390,17 @@ impl Measuring<'_> {
         let mut options = cpu_profile::Options::new(config, None, None);
         options.inline_frames &= !args.no_inline;
         options.keep_perf_data |= args.keep_perf_data;
-        let mut cpu = cpu_profile::profile(&side.prepared, self.tools, &options, &pending.dir)?;
         let subtitle = match &side.commit {
             Some(commit) => format!("{} ({})", side.who(), short_hash(commit)),
             None => format!("{} (working tree)", side.who()),
         };
-        crate::reports::flamegraph::write_cpu_files(
-            &pending.dir,
-            &format!("{} {}", side.name, format_params(shown)),
-            &subtitle,
-        )?;
-        cpu_profile::settle_perf_data(&options, &pending.dir, &mut cpu.files, &mut cpu.perf_data)?;
-        Ok(cpu)
+        let flow = ProfileFlow {
+            tools: self.tools,
+            options: &options,
+            dir: &pending.dir,
+        };
+        let title = format!("{} {}", side.name, format_params(shown));
+        flow.program_alone(&side.prepared, &title, &subtitle)
     }
 }
 

@@ -47,6 +47,19 @@ impl ProfileFlow<'_> {
         Ok(profile)
     }
 
+    /// A program, without the config's extra events and benchmarks: the
+    /// sides of a comparison, whose flamegraphs are compared one to one.
+    pub fn program_alone(
+        &self,
+        prepared: &Prepared,
+        title: &str,
+        subtitle: &str,
+    ) -> anyhow::Result<CpuProfile> {
+        let mut profile = cpu_profile::profile(prepared, self.tools, self.options, self.dir)?;
+        self.finish(&mut profile, Extras::None, title, subtitle)?;
+        Ok(profile)
+    }
+
     /// A server that is already running (`pid`), sampled while one more run
     /// of its load goes on; returns that run too.
     pub fn server_under_load(

@@ -144,6 +144,37 @@ fn prints_to_stdout(code: &str) -> bool {
     })
 }
 
+/// A line of code of `module` with every `super::` chain written from the
+/// crate root: in runs/cpu_profile/pipeline.rs, `super::super::super::results`
+/// becomes `crate::results` (and `super::offcpu`, `crate::runs::cpu_profile::offcpu`),
+/// so that the layer rules see where it points.
+fn resolve_super(code: &str, module: &[String]) -> String {
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    let mut resolved = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find("super::") {
+        if rest[..at].chars().last().is_some_and(ident) {
+            resolved.push_str(&rest[..at + "super::".len()]);
+            rest = &rest[at + "super::".len()..];
+            continue;
+        }
+        resolved.push_str(&rest[..at]);
+        let mut ups = 0;
+        while rest[at..].starts_with(&"super::".repeat(ups + 1)) {
+            ups += 1;
+        }
+        let base = &module[..module.len().saturating_sub(ups)];
+        resolved.push_str("crate::");
+        for segment in base.iter().filter(|s| *s != "lib") {
+            resolved.push_str(segment);
+            resolved.push_str("::");
+        }
+        rest = &rest[at + "super::".len() * ups..];
+    }
+    resolved.push_str(rest);
+    resolved
+}
+
 /// Where a program may be started by hand: workloads and profilers are
 /// started through `runs::process` (a group, a timeout, a stop, the
 /// interrupt), short commands whose output is read whole through xshell.
@@ -200,19 +231,7 @@ fn check_file(
                     .into(),
             });
         }
-        let mut targets = crate_paths(code);
-        // `super::x` inside tasks/y.rs may name a sibling task.
-        if top == "tasks" && module.len() == 2 {
-            for (at, _) in code.match_indices("super::") {
-                let name: String = code[at + "super::".len()..]
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if tasks.contains(&name) {
-                    targets.push(vec!["tasks".into(), name]);
-                }
-            }
-        }
+        let targets = crate_paths(&resolve_super(code, &module));
         for target in targets {
             let target_top = target[0].as_str();
             let report = |message: String| Violation {
@@ -362,6 +381,21 @@ fn rooms_are_small() {
     );
 }
 
+/// The map of the layers in lib.rs's documentation is tidy's order.
+#[test]
+fn the_layer_map_in_lib_rs_is_tidys() {
+    let lib = include_str!("../lib.rs");
+    let listed: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! - `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    assert_eq!(
+        listed, LAYERS,
+        "lib.rs's layer list and tidy's LAYERS differ"
+    );
+}
+
 /// The checker itself: it sees back-edges in `use` lines, groups, paths in
 /// expressions and sibling tasks, and ignores test code and comments.
 #[test]
@@ -424,7 +458,7 @@ fn the_checker_finds_back_edges_and_ignores_tests() {
     let (found, _) = check_file(
         Path::new("tasks/flamegraph.rs"),
         "use crate::tasks::baseline::finish;\nuse crate::tasks::exit;\nuse super::trends;\n\
-         mod inner { use super::*; use super::helper; }\nuse crate::tasks::{exit::X, git_info};\n",
+         use super::publish::publish;\nuse crate::tasks::{exit::X, git_info};\n",
         &tasks,
     );
     assert_eq!(found.len(), 3, "{found:?}");
@@ -433,6 +467,18 @@ fn the_checker_finds_back_edges_and_ignores_tests() {
         .contains("task `flamegraph` imports task `baseline`"));
     assert!(found[1].message.contains("imports task `trends`"));
     assert!(found[2].message.contains("shared item `git_info`"));
+
+    // `super::` chains are resolved from the file's module.
+    let (found, _) = check_file(
+        Path::new("runs/cpu_profile/pipeline.rs"),
+        "use super::offcpu;\nuse super::super::measure;\nuse super::super::super::results::Store;\n\
+         use super::super::super::{config, reports::html};\n",
+        &tasks,
+    );
+    let lines: Vec<usize> = found.iter().map(|v| v.line).collect();
+    assert_eq!(lines, [3, 4], "{found:?}");
+    assert!(found[0].message.contains("imports `crate::results::Store`"));
+    assert!(found[1].message.contains("imports `crate::reports`"));
 
     let (found, _) = check_file(
         Path::new("config.rs"),

@@ -6,11 +6,11 @@
 //! The source lines are what objdump's `-l -S` (perf annotate's own
 //! options) print, read from the binary's DWARF in process (`dwarf`), which
 //! the profile's inline frames have loaded already: objdump reading the
-//! DWARF again took about 0.05 s of CPU per function, ten times its
-//! disassembly, after the workload had ended.
+//! DWARF again cost many times its disassembly, per function, after the
+//! workload had ended.
 //!
 //! perf annotate would read the whole perf.data again for each function
-//! (about 84 MB for a 3.4 s run of the demo) before it runs this very
+//! (tens of megabytes for a few seconds of a run) before it runs this very
 //! objdump; the samples per instruction are counted while the profile is
 //! folded instead (`perf_script::LeafSamples`), so an annotation costs one
 //! objdump, and needs neither perf.data nor perf.

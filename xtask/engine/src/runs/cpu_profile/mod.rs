@@ -366,8 +366,8 @@ pub(super) fn finish_profile(
 }
 
 /// Removes perf.data from a profile's result unless it is to be kept: the
-/// task calls it once every report that reads perf.data is written. A 3.4 s
-/// run of the demo records about 50 MB, and `cpu.folded` holds what the
+/// task calls it once every report that reads perf.data is written.
+/// perf.data is large (dwarf stacks), and `cpu.folded` holds what the
 /// reports need. (perf's own compression, `-z`, is no way out with perf 6.1:
 /// `perf annotate` and `perf report --stats` cannot decompress a recording
 /// made through a pipe, as the pipeline makes it.)

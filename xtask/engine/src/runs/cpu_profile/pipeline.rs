@@ -294,8 +294,8 @@ enum CopyError {
 const SPILL: &str = "perf.spool";
 
 /// How far perf script may fall behind before the spool writes to a file
-/// instead of memory. perf script reads about 500 MB/s of perf data here and
-/// perf records 15-40 MB/s, so in practice the backlog is a few chunks.
+/// instead of memory. perf script reads perf data many times faster than
+/// perf records it, so in practice the backlog is a few chunks.
 const SPOOL_MEMORY: usize = 256 << 20;
 
 /// perf's data on its way to perf script. The copier takes what perf sends

@@ -39,8 +39,8 @@ pub struct Spec {
     /// The child only writes its answer to our pipe (objdump's listing, a
     /// bench's list): if we die it ends at its next write (SIGPIPE), so it
     /// needs no death signal, and without that hook std starts it with
-    /// posix_spawn (vfork) instead of fork, which copies our page tables:
-    /// about 10 ms a child here once a profile's DWARF is loaded.
+    /// posix_spawn (vfork) instead of fork, which copies our page tables,
+    /// large once a profile's DWARF is loaded.
     pub answer_only: bool,
 }
 
