@@ -9,14 +9,14 @@ use crate::reports::markdown;
 use crate::reports::stdout::{out, outln};
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
-use crate::runs::cpu_profile::{self, AttachedProcess};
+use crate::runs::cpu_profile;
 use crate::runs::git::{git_info, GitInfo};
 use crate::runs::measure;
 use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
-use crate::tasks::profile_flow::ProfileFlow;
+use crate::tasks::profile_flow::{self, ProfileFlow};
 use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
 use std::collections::BTreeMap;
@@ -487,44 +487,16 @@ fn record_attached(config: &Config, args: &Args, pid: i32) -> anyhow::Result<Pat
     if tools.cpu_sampler().is_none() || tools.platform != crate::tools::Platform::Linux {
         anyhow::bail!("--pid needs perf (Linux): {}", tools.missing_cpu_sampler());
     }
-    cpu_profile::running_process(pid)?;
-    let git = git_info(&config.root);
     let options = sampling_options(config, args, &tools)?;
-    let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
-    let flow = ProfileFlow {
-        tools: &tools,
-        options: &options,
-        dir: &pending.dir,
-    };
-    let titles = |process: &AttachedProcess| {
-        (
-            format!("PID {pid}: {}", process.command_line.join(" ")),
-            format!(
-                "{} · {:.1} s of a running process",
-                git.commit_label(),
-                process.seconds
-            ),
-        )
-    };
-    let (profile, process) = match flow.process(pid, run_for, titles) {
-        Ok(done) => done,
-        Err(error) => return Err(pending.fail(error)),
-    };
-    let workload = process.workload_name();
-    let scale = ScaleRecord {
-        cpu_profile: Some(profile.into()),
-        ..ScaleRecord::attached(process)
-    };
-    let record = RunRecord::new(
+    let (dir, record) = profile_flow::running_process_result(
         "profile-baseline",
         &label,
-        &workload,
-        &config.defaults.build_profile,
-        git,
-        vec![scale],
-    );
-    let dir = publish(pending, &record, &tools, &[])?;
+        config,
+        (&tools, &options),
+        (pid, run_for),
+        true,
+    )?;
     outln!("PID {pid} is still running");
     print_summary(&record, &dir, &[]);
     Ok(dir)

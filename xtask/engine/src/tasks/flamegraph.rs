@@ -6,12 +6,12 @@ use crate::reports::markdown;
 use crate::reports::stdout::outln;
 use crate::results::record::{CpuProfile as CpuProfileRecord, LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
-use crate::runs::cpu_profile::{self, AttachedProcess, SVG};
+use crate::runs::cpu_profile::{self, SVG};
 use crate::runs::git::git_info;
 use crate::runs::service::{self, Readiness};
 use crate::runs::workload;
 use crate::tasks::invocation::Invocation;
-use crate::tasks::profile_flow::ProfileFlow;
+use crate::tasks::profile_flow::{self, ProfileFlow};
 use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
 use anyhow::Context;
@@ -237,41 +237,20 @@ fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyho
     if tools.platform != crate::tools::Platform::Linux {
         anyhow::bail!("--pid needs perf (Linux)");
     }
-    cpu_profile::running_process(pid)?;
-    let git = git_info(&config.root);
     let options = sampling_options(config, args, &tools)?;
-    let pending = Store::new(config.results_dir()).begin(&label)?;
     let run_for = args.run_for.map(Duration::from_secs_f64);
-    let flow = ProfileFlow {
-        tools: &tools,
-        options: &options,
-        dir: &pending.dir,
-    };
-    let titles = |process: &AttachedProcess| {
-        (
-            format!("PID {pid}: {}", process.command_line.join(" ")),
-            format!("{:.1} s of a running process", process.seconds),
-        )
-    };
-    let (profile, process) = match flow.process(pid, run_for, titles) {
-        Ok(done) => done,
-        Err(error) => return Err(pending.fail(error)),
-    };
-    let profile = CpuProfileRecord::from(profile);
-    let workload = process.workload_name();
-    let scale = ScaleRecord {
-        cpu_profile: Some(profile.clone()),
-        ..ScaleRecord::attached(process)
-    };
-    let record = RunRecord::new(
+    let (dir, record) = profile_flow::running_process_result(
         "flamegraph",
         &label,
-        &workload,
-        &config.defaults.build_profile,
-        git,
-        vec![scale],
-    );
-    let dir = publish(pending, &record, &tools, &[])?;
+        config,
+        (&tools, &options),
+        (pid, run_for),
+        false,
+    )?;
+    let profile = record.scales[0]
+        .cpu_profile
+        .clone()
+        .context("a --pid result holds its CPU profile")?;
     print_written(args, &dir, &profile)?;
     outln!("PID {pid} is still running");
     Ok(0)

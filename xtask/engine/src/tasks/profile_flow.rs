@@ -6,12 +6,17 @@
 //! method of [`ProfileFlow`] that records it; the steps after the recording
 //! are shared.
 
+use crate::config::Config;
 use crate::reports::flamegraph;
+use crate::results::record::{RunRecord, ScaleRecord};
+use crate::results::Store;
 use crate::runs::cpu_profile::{self, AttachedProcess, CpuProfile};
+use crate::runs::git::git_info;
 use crate::runs::measure::{self, RunSample};
 use crate::runs::workload::Prepared;
+use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One profile's tools, settings and directory (a result being written,
@@ -123,4 +128,55 @@ impl ProfileFlow<'_> {
         }
         cpu_profile::settle_perf_data(options, dir, &mut profile.files, &mut profile.perf_data)
     }
+}
+
+/// `--pid`: the CPU profile of a process that was running before the task,
+/// written as `task`'s result `label`; its flamegraph's subtitle names the
+/// commit when `with_commit`. Returns the result's directory and record.
+pub fn running_process_result(
+    task: &str,
+    label: &str,
+    config: &Config,
+    flow_settings: (&Toolbox, &cpu_profile::Options),
+    (pid, run_for): (i32, Option<Duration>),
+    with_commit: bool,
+) -> anyhow::Result<(PathBuf, RunRecord)> {
+    let (tools, options) = flow_settings;
+    cpu_profile::running_process(pid)?;
+    let git = git_info(&config.root);
+    let pending = Store::new(config.results_dir()).begin(label)?;
+    let flow = ProfileFlow {
+        tools,
+        options,
+        dir: &pending.dir,
+    };
+    let titles = |process: &AttachedProcess| {
+        let seconds = format!("{:.1} s of a running process", process.seconds);
+        (
+            format!("PID {pid}: {}", process.command_line.join(" ")),
+            match with_commit {
+                true => format!("{} · {seconds}", git.commit_label()),
+                false => seconds,
+            },
+        )
+    };
+    let (profile, process) = match flow.process(pid, run_for, titles) {
+        Ok(done) => done,
+        Err(error) => return Err(pending.fail(error)),
+    };
+    let workload = process.workload_name();
+    let scale = ScaleRecord {
+        cpu_profile: Some(profile.into()),
+        ..ScaleRecord::attached(process)
+    };
+    let record = RunRecord::new(
+        task,
+        label,
+        &workload,
+        &config.defaults.build_profile,
+        git,
+        vec![scale],
+    );
+    let dir = publish(pending, &record, tools, &[])?;
+    Ok((dir, record))
 }
