@@ -37,9 +37,12 @@ static WATCHDOG_PID: AtomicI32 = AtomicI32::new(0);
 pub const WATCHDOG_ARG: &str = "__watchdog";
 
 /// Starts the watchdog (Linux); whether it runs. Started outside the
-/// registry of children: it is no child to register, stop or outlive.
+/// registry of children: it is no child to register, stop or outlive. Only
+/// when this program is the xtask itself (`main`): a program that mounts the
+/// tasks would not know the watchdog's argument.
 pub fn start() -> bool {
-    if !cfg!(target_os = "linux") || OWNER.get().is_some() {
+    let is_self = crate::runs::measure::SHIM_IS_SELF.load(Ordering::Relaxed);
+    if !cfg!(target_os = "linux") || !is_self || WATCHDOG_PID.load(Ordering::SeqCst) != 0 {
         return false;
     }
     let Ok(program) = std::env::current_exe() else {
@@ -48,26 +51,34 @@ pub fn start() -> bool {
     let Ok((reader, writer)) = std::io::pipe() else {
         return false;
     };
-    let owner = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
-    let Ok(pid) = crate::runs::process::spawn_detached(&program, &[WATCHDOG_ARG, &owner], reader)
+    let Ok(pid) = crate::runs::process::spawn_detached(&program, &[WATCHDOG_ARG, owner()], reader)
     else {
         return false;
     };
     WATCHDOG_PID.store(pid, Ordering::SeqCst);
     *PIPE.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
-    let _ = OWNER.set(owner);
     true
 }
 
-/// The mark for a child's environment, when the watchdog runs.
-pub fn owner() -> Option<&'static str> {
-    OWNER.get().map(String::as_str)
+/// This xtask's mark, which every child gets in its environment and passes
+/// on: by it the watchdog, and the xtask itself, tell what they started.
+pub fn owner() -> &'static str {
+    OWNER.get_or_init(|| {
+        format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        )
+    })
+}
+
+/// Whether process `pid` carries this xtask's mark.
+pub fn is_ours(pid: i32) -> bool {
+    let mark = format!("{OWNER_VAR}={}", owner());
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .is_ok_and(|environ| environ.split(|&b| b == 0).any(|var| var == mark.as_bytes()))
 }
 
 /// The watchdog's pid: it is ours, yet no workload's descendant to stop.
@@ -172,6 +183,27 @@ fn marked_processes(mark: &str) -> Vec<i32> {
 mod tests {
     use super::*;
 
+    /// Every child started through runs::process carries the mark, and
+    /// only what carries it is ours: the output drain stops nothing else.
+    #[test]
+    fn children_carry_the_mark_and_others_are_not_ours() {
+        let mut spec = crate::runs::process::Spec::new("/bin/sh").args(["-c", "env; sleep 5"]);
+        spec.watch = vec![OWNER_VAR.into()];
+        let running = crate::runs::process::start(spec).unwrap();
+        assert!(running.wait_for_line(OWNER_VAR, Duration::from_secs(10)));
+        assert!(is_ours(running.pid));
+        let outcome = running.stop(libc::SIGKILL, Duration::from_secs(1));
+        assert_eq!(outcome.watched, [format!("{OWNER_VAR}={}", owner())]);
+        let mut stranger = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let ours = is_ours(stranger.id() as i32);
+        let _ = stranger.kill();
+        let _ = stranger.wait();
+        assert!(!ours);
+    }
+
     #[test]
     fn finds_processes_by_the_mark_in_their_environment() {
         let mark_value = format!("test-{}", std::process::id());
@@ -181,7 +213,13 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
-        let found = marked_processes(&format!("{OWNER_VAR}={mark_value}"));
+        // Until the child has exec'd, /proc shows the environment it forked with.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut found = marked_processes(&format!("{OWNER_VAR}={mark_value}"));
+        while found != [pid] && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            found = marked_processes(&format!("{OWNER_VAR}={mark_value}"));
+        }
         let other = marked_processes(&format!("{OWNER_VAR}={mark_value}0"));
         let _ = child.kill();
         let _ = child.wait();

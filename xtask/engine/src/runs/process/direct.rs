@@ -66,8 +66,11 @@ pub fn spawn_detached(
     stdin: std::io::PipeReader,
 ) -> std::io::Result<i32> {
     let mut command = Command::new(program);
+    // Not marked as ours: the watchdog of an xtask started by another one
+    // must outlive the outer one's cleanup to do its own.
     command
         .args(args)
+        .env_remove(crate::runs::watchdog::OWNER_VAR)
         .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(Stdio::null());

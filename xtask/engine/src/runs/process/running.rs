@@ -227,9 +227,10 @@ fn command_for(spec: &Spec) -> Command {
     }
     // The mark by which the watchdog finds what a child left behind should
     // the xtask be killed outright.
-    if let Some(owner) = crate::runs::watchdog::owner() {
-        command.env(crate::runs::watchdog::OWNER_VAR, owner);
-    }
+    command.env(
+        crate::runs::watchdog::OWNER_VAR,
+        crate::runs::watchdog::owner(),
+    );
     if !spec.answer_only || !spec.drop_capabilities.is_empty() {
         die_with_us_and_drop(&mut command, spec.drop_capabilities);
     }
@@ -559,7 +560,17 @@ impl Running {
         if self.readers_done(OUTPUT_DRAIN) {
             return;
         }
-        let holders = pipe_holders(&self.pipes);
+        // Only what this xtask started (its mark) is stopped; another
+        // process given the pipe is named, and left alone.
+        let (holders, strangers): (Vec<_>, Vec<_>) = pipe_holders(&self.pipes)
+            .into_iter()
+            .partition(|(pid, _)| crate::runs::watchdog::is_ours(*pid));
+        for (pid, name) in &strangers {
+            eprintln!(
+                "warning: {name} (pid {pid}), which the xtask did not start, holds the output of `{}` open",
+                self.program_name()
+            );
+        }
         if !holders.is_empty() {
             for (pid, _) in &holders {
                 signal_process(*pid, libc::SIGKILL);
