@@ -577,16 +577,12 @@ fn a_killed_xtask_leaves_no_workload_behind() {
     let child = case.wait_for_marker(case.xtask(&config, &args).spawn().unwrap());
     kill(child.id() as i32, libc::SIGKILL);
     let (_, output) = case.finish(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut left = survivors(&[&case.sleep]);
-    while !left.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        left = survivors(&[&case.sleep]);
-    }
+    let gone = common::gone_within(Duration::from_secs(10), &case.sleep);
+    let left = survivors(&[&case.sleep]);
     for (pid, _) in &left {
         kill(*pid, libc::SIGKILL);
     }
-    assert!(left.is_empty(), "survivors {left:?}\n{output}");
+    assert!(gone, "survivors {left:?}\n{output}");
 }
 
 /// A workload that prints 1 GB (half of it one line with no newline, half a
