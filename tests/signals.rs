@@ -818,11 +818,21 @@ fn a_killed_profiler_is_named_and_heaptrack_leaves_no_fifo() {
         // The marker's path in its argv: this case's profiler, whatever
         // other cases run meanwhile.
         let marker = case.marker().display().to_string();
-        let profiler: Vec<i32> = survivors(&[&marker])
-            .into_iter()
-            .filter(|(_, cmdline)| cmdline.contains(process))
-            .map(|(pid, _)| pid)
-            .collect();
+        let find = || -> Vec<i32> {
+            survivors(&[&marker])
+                .into_iter()
+                .filter(|(_, cmdline)| cmdline.contains(process))
+                .map(|(pid, _)| pid)
+                .collect()
+        };
+        // The shell under valgrind forks before it execs `sleep`: for a
+        // moment that child is valgrind's too.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut profiler = find();
+        while profiler.len() != 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            profiler = find();
+        }
         assert_eq!(profiler.len(), 1, "{tool}: {profiler:?}");
         kill(profiler[0], libc::SIGKILL);
         let (status, output) = case.finish(child);
