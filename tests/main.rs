@@ -15,5 +15,6 @@ mod criterion;
 mod lifecycle;
 mod memory;
 mod offcpu;
+mod server_measures;
 mod services;
 mod signals;

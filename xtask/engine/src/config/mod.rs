@@ -14,6 +14,7 @@
 pub mod bounds;
 mod locate;
 pub mod measures;
+pub mod operations;
 pub mod project_files;
 mod schema;
 pub mod sides;

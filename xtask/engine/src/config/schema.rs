@@ -266,6 +266,8 @@ pub struct Workload {
     /// each a load like `load`.
     #[serde(default)]
     pub scenarios: BTreeMap<String, Spanned<Workload>>,
+    /// A load: how it counts the operations it made.
+    pub ops: Option<super::operations::Ops>,
 }
 
 impl Workload {

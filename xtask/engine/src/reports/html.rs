@@ -162,7 +162,7 @@ fn results_section(
     if results.is_empty() {
         out.push_str("<p class=\"empty\">No results yet: run <code>cargo xtask profile-baseline</code>.</p>\n");
     } else {
-        out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>created (UTC)</th><th>result</th><th>label</th><th>workload</th><th>scale</th><th>commit</th><th>wall (median)</th><th>first metric (median)</th><th>pins</th><th>files</th></tr></thead><tbody>\n");
+        out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>created (UTC)</th><th>result</th><th>label</th><th>workload</th><th>scale</th><th>commit</th><th>time (median)</th><th>first metric (median)</th><th>pins</th><th>files</th></tr></thead><tbody>\n");
         for item in results {
             result_row(out, results_dir, item, pins, config);
         }
@@ -182,7 +182,7 @@ fn result_row(
         return;
     };
     let record = &entry.record;
-    let wall = crate::reports::markdown::median_wall(record);
+    let wall = crate::reports::markdown::median_time(record);
     let metric = inventory::first_metric(record, config)
         .map(|(name, m)| {
             format!(

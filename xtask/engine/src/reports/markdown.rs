@@ -205,10 +205,19 @@ fn scale_files(out: &mut String, scale: &ScaleRecord, prefix: String) {
 }
 
 /// The median wall time of a result's first scale, formatted, or `—`.
-pub fn median_wall(record: &RunRecord) -> String {
-    record
-        .headline()
-        .and_then(|s| s.summaries.get("wall_s"))
+/// The median time a one-line summary shows: the wall time of a run, or,
+/// for a server, its own CPU time over a load (the load's wall time is its
+/// client's, and says little of the server).
+pub fn median_time(record: &RunRecord) -> String {
+    let Some(scale) = record.headline() else {
+        return "—".into();
+    };
+    if let Some(m) = scale.summaries.get("server.cpu_s") {
+        return format!("{} server CPU", format_value(m.summary.median, &m.unit));
+    }
+    scale
+        .summaries
+        .get("wall_s")
         .map(|m| format_value(m.summary.median, &m.unit))
         .unwrap_or_else(|| "—".into())
 }
@@ -250,11 +259,11 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
     out.push_str(&summary_table(&scale.summaries));
     out.push('\n');
     if let Some(load) = &scale.load {
-        let _ = writeln!(
-            out,
-            "Load scenario (profiled run): {}\n",
-            code(&load.argv.join(" "))
-        );
+        let which = match scale.cpu_profile {
+            Some(_) => "The load of the CPU profile",
+            None => "The last measured load",
+        };
+        let _ = writeln!(out, "{which} ({:.2} s):\n", load.wall_s);
         for (name, value) in &load.metrics {
             let _ = writeln!(out, "- {}: {value}", text(name));
         }
@@ -305,7 +314,20 @@ fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
         .iter()
         .map(|a| crate::runs::process::shell_quote(a))
         .collect();
-    let _ = writeln!(out, "Command: {}  ", code(&command.join(" ")));
+    match &scale.load {
+        Some(load) => {
+            let _ = writeln!(out, "Server: {}  ", code(&command.join(" ")));
+            let load: Vec<String> = load
+                .argv
+                .iter()
+                .map(|a| crate::runs::process::shell_quote(a))
+                .collect();
+            let _ = writeln!(out, "Load: {}  ", code(&load.join(" ")));
+        }
+        None => {
+            let _ = writeln!(out, "Command: {}  ", code(&command.join(" ")));
+        }
+    }
     if let Some(scenario) = &scale.scenario {
         let _ = writeln!(out, "Load scenario: {}  ", code(scenario));
     }

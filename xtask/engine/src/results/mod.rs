@@ -507,7 +507,7 @@ pub fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> anyh
 pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let record: RunRecord = serde_json::from_str(&text)
+    let mut record: RunRecord = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid run record", path.display()))?;
     if record.schema_version > record::SCHEMA_VERSION {
         bail!(
@@ -517,6 +517,7 @@ pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {
             record::SCHEMA_VERSION
         );
     }
+    record.upgrade();
     Ok(record)
 }
 

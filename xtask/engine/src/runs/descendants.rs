@@ -79,6 +79,27 @@ pub fn list() -> Vec<Descendant> {
     found
 }
 
+/// `root` and every live process below it, root first (Linux; empty once
+/// `root` is gone, or off Linux).
+pub fn process_tree(root: i32) -> Vec<i32> {
+    let all = all_processes();
+    if !all.iter().any(|p| p.pid == root && !p.zombie) {
+        return Vec::new();
+    }
+    let mut tree = vec![root];
+    let mut parents = vec![root];
+    while !parents.is_empty() {
+        let children: Vec<i32> = all
+            .iter()
+            .filter(|p| parents.contains(&p.ppid) && !p.zombie && !tree.contains(&p.pid))
+            .map(|p| p.pid)
+            .collect();
+        tree.extend(&children);
+        parents = children;
+    }
+    tree
+}
+
 #[cfg(target_os = "linux")]
 fn all_processes() -> Vec<Descendant> {
     let Ok(entries) = std::fs::read_dir("/proc") else {

@@ -43,6 +43,10 @@ pub struct RunSample {
     /// The events perf could not count on this machine (hardware events
     /// without a PMU).
     pub unsupported: Vec<String>,
+    /// A server's load: what the server spent over this run.
+    pub server: Option<crate::runs::server_usage::ServerUsage>,
+    /// A server's load: the operations it made (`ops`).
+    pub operations: Option<f64>,
 }
 
 /// How timed runs are counted: perf, the shim (this program) and the events.
@@ -402,6 +406,8 @@ pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> Result<RunSample, St
         warnings: reading.warnings,
         counters: BTreeMap::new(),
         unsupported: Vec::new(),
+        server: None,
+        operations: None,
     })
 }
 

@@ -12,6 +12,8 @@ pub mod memory_profile;
 pub mod process;
 pub mod progress;
 pub mod revisions;
+pub mod server_usage;
 pub mod service;
+pub mod service_runs;
 pub mod watchdog;
 pub mod workload;

@@ -31,6 +31,8 @@ pub struct Prepared {
     pub counters: Option<crate::runs::measure::Counting>,
     /// A criterion bench: how to run it analysed (its own statistics).
     pub bench: Option<Bench>,
+    /// A server's load: how it counts its operations (`ops`).
+    pub ops: Option<config::operations::OpsSource>,
 }
 
 /// A criterion bench's settings, for a run with criterion's analysis (the
@@ -65,6 +67,7 @@ impl Prepared {
             warnings: Vec::new(),
             counters: None,
             bench: None,
+            ops: None,
         }
     }
 
@@ -177,6 +180,13 @@ pub fn prepare(
         warnings,
         counters: None,
         bench,
+        ops: match &workload.ops {
+            Some(ops) => Some(
+                ops.source(values)
+                    .map_err(|e| anyhow!("workload `{name}`: {e}"))?,
+            ),
+            None => None,
+        },
     })
 }
 

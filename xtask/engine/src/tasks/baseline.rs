@@ -14,6 +14,7 @@ use crate::runs::git::{git_info, GitInfo};
 use crate::runs::measure;
 use crate::runs::memory_profile;
 use crate::runs::service::{self, Readiness};
+use crate::runs::service_runs;
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
 use crate::tasks::profile_flow::{self, ProfileFlow};
@@ -431,27 +432,27 @@ fn run_service_scale(
     notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
     let (samples, cpu) = service::under_load(server, ready, |running| {
-        let samples = measure::timed_runs(load, warmup, runs)?;
+        let samples = service_runs::timed_loads(running.pid, load, warmup, runs)?;
         let cpu = match profile {
             true => Some(flow.server_under_load(running.pid, load, title, subtitle)?),
             false => None,
         };
         Ok((samples, cpu))
     })?;
-    let summaries = measure::summarize(&samples, load);
+    let summaries = service_runs::summarize(&samples, load);
+    notes.extend(service_runs::notes(&samples, load));
     notes.extend(measure::metric_warnings(&samples));
-    let (cpu_profile, load_record) = match cpu {
-        Some((cpu, sample)) => (
-            Some(cpu),
-            Some(LoadRecord {
-                argv: load.argv(),
-                wall_s: sample.wall_s,
-                exit_code: sample.exit_code,
-                metrics: sample.metrics,
-            }),
-        ),
-        None => (None, None),
+    // The load's record: the profiled load's, else the last measured one's.
+    let (cpu_profile, shown) = match cpu {
+        Some((cpu, sample)) => (Some(cpu), Some(sample)),
+        None => (None, samples.last().cloned()),
     };
+    let load_record = shown.map(|sample| LoadRecord {
+        argv: load.argv(),
+        wall_s: sample.wall_s,
+        exit_code: sample.exit_code,
+        metrics: sample.metrics,
+    });
     Ok(ScaleRecord {
         cpu_profile: cpu_profile.map(Into::into),
         load: load_record,

@@ -80,7 +80,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
         "label",
         "workload",
         "scale",
-        "wall (median)",
+        "time (median)",
         "first metric (median)",
         "pins",
         "state",
@@ -91,7 +91,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
         let row = match &item.kind {
             Kind::Result(entry) => {
                 let record = &entry.record;
-                let wall = crate::reports::markdown::median_wall(record);
+                let wall = crate::reports::markdown::median_time(record);
                 let metric = inventory::first_metric(record, config)
                     .map(|(name, m)| format!("{name} {}", format_value(m.summary.median, &m.unit)))
                     .unwrap_or_else(|| "—".into());
@@ -240,7 +240,14 @@ mod tests {
         let text = std::fs::read_to_string(&future).unwrap();
         std::fs::write(
             &future,
-            text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
+            text.replacen(
+                &format!(
+                    "\"schema_version\": {}",
+                    crate::results::record::SCHEMA_VERSION
+                ),
+                "\"schema_version\": 99",
+                1,
+            ),
         )
         .unwrap();
         std::fs::create_dir_all(results.join("20260104-000000-empty")).unwrap();

@@ -30,7 +30,8 @@ pub struct Args {
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Only this measure (`wall_s`, `cpu_s`, `user_s`, `sys_s`, `max_rss_bytes` or a metric's name).
+    /// Only this measure (`wall_s`, `cpu_s`, `user_s`, `sys_s`, `max_rss_bytes`, a metric's name,
+    /// or a server's `server.cpu_us_per_op`, `server.cpu_s`..., its load client's `load.wall_s`...).
     #[arg(long, value_name = "MEASURE")]
     pub metric: Option<String>,
     /// Only results of this workload.

@@ -11,6 +11,7 @@
 //! values the command line takes too (labels, frequencies, signals) in
 //! `values`.
 
+mod ops;
 mod sections;
 mod values;
 mod workload;

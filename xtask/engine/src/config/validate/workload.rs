@@ -68,6 +68,7 @@ impl Checks<'_> {
         self.durations(path, name, workload)?;
         self.stop_signal(path, name, workload)?;
         self.metrics(path, name, workload)?;
+        self.ops(path, name, workload, nested)?;
         if let Some(ready) = &workload.ready {
             self.ready(path, name, ready)?;
         }

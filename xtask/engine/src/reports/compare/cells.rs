@@ -38,10 +38,10 @@ pub(super) fn centre(summary: &stats::Summary, unit: &str) -> String {
 
 /// The cells of one measure's row: name, A, B, change, CI, p, verdict.
 pub(super) fn measure_cells(m: &MeasureComparison) -> [String; 7] {
-    let name = if m.gated {
-        m.name.clone()
-    } else {
-        format!("{} (not gated)", m.name)
+    let name = match (m.gated, &m.not_gated_because) {
+        (true, _) => m.name.clone(),
+        (false, Some(why)) => format!("{} (not gated: {why})", m.name),
+        (false, None) => format!("{} (not gated)", m.name),
     };
     match &m.outcome {
         Outcome::Sampled(c) => {

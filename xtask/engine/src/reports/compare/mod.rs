@@ -24,6 +24,7 @@ mod fixtures;
 mod gate;
 mod markdown;
 mod model;
+mod service;
 mod terminal;
 
 pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};

@@ -155,6 +155,10 @@ pub struct MeasureComparison {
     /// Whether the gate looks at this measure (with `--counter instructions`
     /// only the exact ones count: timings are shown, not gated).
     pub gated: bool,
+    /// Why a measure the gate could look at is only shown (a load client's
+    /// figure, a total where a per-operation measure decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_gated_because: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
     /// A significant regression beyond `limit_pct`, on a gated measure.
@@ -255,6 +259,11 @@ impl CompareReport {
 
 /// Where a measure's limit comes from.
 pub fn category_of(name: &str, better: Better) -> Category {
+    if let Some(own) = name.strip_prefix(measures::LOAD_PREFIX) {
+        if measures::is_load_client(name) {
+            return category_of(own, better);
+        }
+    }
     match name {
         _ if measures::is_time(name)
             || measures::is_counter(name)
@@ -262,20 +271,17 @@ pub fn category_of(name: &str, better: Better) -> Category {
         {
             Category::Time
         }
-        _ if measures::is_builtin(name) => Category::Memory,
+        _ if measures::is_builtin(name) || measures::is_server_memory(name) => Category::Memory,
         INSTRUCTIONS => Category::Instructions,
         _ if better == Better::Higher => Category::Throughput,
         _ => Category::Latency,
     }
 }
 
-/// Time first, then RSS, the workload's metrics, instructions.
-fn measure_order(name: &str) -> usize {
-    match measures::display_rank(name) {
-        rank if measures::is_builtin(name) => rank,
-        _ if name == INSTRUCTIONS => measures::BUILTIN_MEASURES.len() + 2,
-        _ => measures::BUILTIN_MEASURES.len() + 1,
-    }
+/// A server's measures, time, RSS, the workload's metrics, instructions,
+/// and a load client's figures last.
+fn measure_order(name: &str) -> (usize, bool) {
+    (measures::display_rank(name), name == INSTRUCTIONS)
 }
 
 /// Compares every measure both scales have: the timed measures and metrics
@@ -312,7 +318,14 @@ pub fn compare_scale(
         }
     }
     memory_figures(a, b, settings, counter, &mut measures, &mut notes);
-    if let Some(note) = steadiest_time(a, b) {
+    for m in &mut measures {
+        if let Some(why) = super::service::not_gated_because(&m.name, a, b) {
+            m.gated = false;
+            m.gate_failed = false;
+            m.not_gated_because = Some(why.to_string());
+        }
+    }
+    if let Some(note) = super::service::read_first(a, b).or_else(|| steadiest_time(a, b)) {
         notes.insert(0, note);
     }
     if let Some(pairing) = pairing {
@@ -542,6 +555,7 @@ fn measure(
         category,
         limit_pct,
         gated,
+        not_gated_because: None,
         gate_failed: gate_fails(gated, &outcome, better, limit_pct),
         outcome,
     }
@@ -721,6 +735,8 @@ mod tests {
                     exit_code: Some(0),
                     metrics: Default::default(),
                     counters: Default::default(),
+                    server: None,
+                    operations: None,
                 })
                 .collect();
             s.pairing = Some(Pairing {

@@ -38,7 +38,11 @@ pub use cpu::CpuProfile;
 pub use memory::{LeakCheck, MemoryRecord};
 
 /// Bumped on any incompatible change of the format below.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: a server workload's built-in measures are its load client's under
+/// `load.` (`load.cpu_s`), beside the server's own (`server.cpu_s`); in 1
+/// they were the load client's under the plain names.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
@@ -124,6 +128,13 @@ pub struct RunSample {
     /// perf stat's counts of the run (`perf_task_clock_s`, `perf_page_faults`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counters: BTreeMap<String, f64>,
+    /// A server workload: what the server itself spent over this load run
+    /// (the times above are the load client's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerUsageRecord>,
+    /// A server workload: the operations this load run made (`ops`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<f64>,
 }
 
 impl From<measure::RunSample> for RunSample {
@@ -140,6 +151,8 @@ impl From<measure::RunSample> for RunSample {
             warnings: _,
             counters,
             unsupported: _,
+            server,
+            operations,
         } = sample;
         RunSample {
             wall_s,
@@ -149,6 +162,46 @@ impl From<measure::RunSample> for RunSample {
             exit_code,
             metrics,
             counters,
+            server: server.map(ServerUsageRecord::from),
+            operations,
+        }
+    }
+}
+
+/// What a server spent over one load run, from its own `/proc` accounting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServerUsageRecord {
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub max_rss_bytes: u64,
+    /// The peak could not be reset before the load: it is the peak since
+    /// the server started.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub peak_since_start: bool,
+    pub threads_before: u64,
+    pub threads_after: u64,
+    pub ctx_switches: u64,
+}
+
+impl From<crate::runs::server_usage::ServerUsage> for ServerUsageRecord {
+    fn from(usage: crate::runs::server_usage::ServerUsage) -> ServerUsageRecord {
+        let crate::runs::server_usage::ServerUsage {
+            user_s,
+            sys_s,
+            max_rss_bytes,
+            peak_since_start,
+            threads_before,
+            threads_after,
+            ctx_switches,
+        } = usage;
+        ServerUsageRecord {
+            user_s,
+            sys_s,
+            max_rss_bytes,
+            peak_since_start,
+            threads_before,
+            threads_after,
+            ctx_switches,
         }
     }
 }
@@ -164,6 +217,39 @@ pub struct LoadRecord {
     pub wall_s: f64,
     pub exit_code: Option<i32>,
     pub metrics: BTreeMap<String, f64>,
+}
+
+impl RunRecord {
+    /// A record of an older schema, read with today's meanings: the
+    /// built-in measures of a server workload's scale, which version 1 stored
+    /// under the plain names, are the load client's (`load.cpu_s`). Such a
+    /// scale has no `server.` measures, and says so to a comparison by
+    /// lacking them. A server scale is known by its profiled load or its
+    /// scenario; one with neither keeps its names (and joins no series of
+    /// today's server results, which have no plain `cpu_s`).
+    pub fn upgrade(&mut self) {
+        if self.schema_version >= 2 {
+            return;
+        }
+        for scale in &mut self.scales {
+            if scale.load.is_none() && scale.scenario.is_none() {
+                continue;
+            }
+            let summaries = std::mem::take(&mut scale.summaries);
+            scale.summaries = summaries
+                .into_iter()
+                .map(
+                    |(name, summary)| match crate::config::measures::is_builtin(&name) {
+                        true => (
+                            format!("{}{name}", crate::config::measures::LOAD_PREFIX),
+                            summary,
+                        ),
+                        false => (name, summary),
+                    },
+                )
+                .collect();
+        }
+    }
 }
 
 impl ScaleRecord {
@@ -291,6 +377,7 @@ mod tests {
         for text in [
             include_str!("../../../tests/fixtures/results/run.json"),
             include_str!("../../../tests/fixtures/results/run-service.json"),
+            include_str!("../../../tests/fixtures/results/run-service-v2.json"),
         ] {
             let record: RunRecord = serde_json::from_str(text).unwrap();
             let again = serde_json::to_string_pretty(&record).unwrap();
@@ -298,9 +385,51 @@ mod tests {
             let original: serde_json::Value = serde_json::from_str(text).unwrap();
             let rewritten: serde_json::Value = serde_json::from_str(&again).unwrap();
             assert_eq!(original, rewritten, "a field was lost or renamed");
-            assert_eq!(record.schema_version, SCHEMA_VERSION);
-            assert!(record.headline().unwrap().summaries.contains_key("wall_s"));
+            assert!(record.schema_version <= SCHEMA_VERSION);
         }
+    }
+
+    /// A server's result of schema 1 held its load client's figures under
+    /// the plain names: read today, they are the load's, and no server
+    /// measure appears; today's results hold both, each under its name.
+    #[test]
+    fn old_service_results_read_as_the_load_client_s() {
+        let old = include_str!("../../../tests/fixtures/results/run-service.json");
+        let mut record: RunRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(record.schema_version, 1);
+        let client_user = record.scales[0].summaries["user_s"].clone();
+        record.upgrade();
+        let summaries = &record.scales[0].summaries;
+        assert_eq!(summaries["load.user_s"], client_user);
+        assert!(!summaries.contains_key("user_s"));
+        assert!(!summaries.keys().any(|n| n.starts_with("server.")));
+        assert!(
+            summaries.contains_key("ops_per_sec"),
+            "metrics keep their names"
+        );
+
+        let new = include_str!("../../../tests/fixtures/results/run-service-v2.json");
+        let mut record: RunRecord = serde_json::from_str(new).unwrap();
+        assert_eq!(record.schema_version, SCHEMA_VERSION);
+        let before = record.clone();
+        record.upgrade();
+        assert_eq!(record, before, "a current record is read as written");
+        let summaries = &record.scales[0].summaries;
+        for name in [
+            "server.cpu_s",
+            "server.cpu_us_per_op",
+            "server.max_rss_bytes",
+            "load.cpu_s",
+        ] {
+            assert!(summaries.contains_key(name), "{name}");
+        }
+        let run = &record.scales[0].runs[0];
+        let server = run.server.as_ref().unwrap();
+        assert_eq!(
+            summaries["server.cpu_s"].samples[0],
+            server.user_s + server.sys_s
+        );
+        assert_eq!(summaries["load.cpu_s"].samples[0], run.user_s + run.sys_s);
     }
 }
 

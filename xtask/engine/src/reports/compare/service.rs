@@ -1,0 +1,130 @@
+//! A server workload compared as a server: its own measures (`server.`)
+//! decide, per operation where the load counts its operations; the load
+//! client's figures (`load.`) are shown and never gated.
+
+use crate::config::measures::{self, SERVER_CPU_PER_OP, SERVER_PREFIX};
+use crate::results::record::ScaleRecord;
+
+/// Why measure `name` is shown but not gated, when it is: a load client's
+/// figure, a server's CPU total where both sides have its CPU per operation
+/// (a server that served more requests spends more in all without being
+/// slower), or its context switches (a clue, not a cost).
+pub fn not_gated_because(name: &str, a: &ScaleRecord, b: &ScaleRecord) -> Option<&'static str> {
+    let both =
+        |measure: &str| a.summaries.contains_key(measure) && b.summaries.contains_key(measure);
+    if measures::is_load_client(name) {
+        return Some("the load client's");
+    }
+    let total_cpu = ["server.cpu_s", "server.user_s", "server.sys_s"].contains(&name);
+    if total_cpu && both(SERVER_CPU_PER_OP) {
+        return Some("a total: server.cpu_us_per_op decides");
+    }
+    if name == "server.ctx_switches" {
+        return Some("a clue to waits, not a cost");
+    }
+    None
+}
+
+/// The note that tells a reader of a server's comparison which measure to
+/// read first, or what is missing when one side lacks the server's own
+/// figures (a result recorded before they were measured).
+pub fn read_first(a: &ScaleRecord, b: &ScaleRecord) -> Option<String> {
+    let has_server = |s: &ScaleRecord| s.summaries.keys().any(|n| measures::is_server(n));
+    let has_load = |s: &ScaleRecord| s.summaries.keys().any(|n| measures::is_load_client(n));
+    match (has_server(a), has_server(b)) {
+        (true, true) => {
+            let per_op = a.summaries.contains_key(SERVER_CPU_PER_OP)
+                && b.summaries.contains_key(SERVER_CPU_PER_OP);
+            let first = if per_op {
+                format!("{SERVER_CPU_PER_OP} first: the server's CPU time per operation (a server that served more requests is not slower for spending more in all)")
+            } else {
+                format!("{SERVER_PREFIX}cpu_s first: the server's own CPU time over each load (declare `ops` on the load for a per-operation measure)")
+            };
+            Some(format!(
+                "read {first}; load.* are the load client's figures, shown and never gated"
+            ))
+        }
+        (false, false) => None,
+        (server_in_a, _) if has_load(a) && has_load(b) => {
+            let old = if server_in_a { "B" } else { "A" };
+            Some(format!(
+                "{old} holds only its load client's figures (a result of an older xtask, before the server's own were measured): the server is not compared, only load.* and the load's metrics; take {old} again to compare the servers"
+            ))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{scale, settings, summary};
+    use super::super::model::{compare_scale, Counter};
+    use super::*;
+    use crate::config::Better;
+    use crate::results::record::ScaleRecord;
+
+    /// A server's scale: its CPU in all and per operation, and the client's.
+    fn server(cpu: &[f64], ops: &[f64], client: &[f64]) -> ScaleRecord {
+        let mut s = scale(&[1.0, 1.0, 1.0, 1.0], &[1.0, 1.0, 1.0, 1.0], "0");
+        s.summaries.clear();
+        let per_op: Vec<f64> = cpu.iter().zip(ops).map(|(c, o)| c * 1e6 / o).collect();
+        s.summaries
+            .insert("server.cpu_s".into(), summary("s", Better::Lower, cpu));
+        s.summaries.insert(
+            SERVER_CPU_PER_OP.into(),
+            summary("µs", Better::Lower, &per_op),
+        );
+        s.summaries
+            .insert("load.cpu_s".into(), summary("s", Better::Lower, client));
+        s
+    }
+
+    /// Twice the requests in the same time: twice the server's CPU in all,
+    /// the same per request, and a client that worked twice as hard.
+    #[test]
+    fn a_server_that_served_more_is_not_a_regression() {
+        let a = server(&[1.0, 1.02, 0.99, 1.01], &[1e4; 4], &[0.5, 0.51, 0.5, 0.49]);
+        let b = server(&[2.0, 2.03, 1.98, 2.01], &[2e4; 4], &[1.0, 1.02, 1.0, 0.99]);
+        let report = compare_scale(&a, &b, &settings(), Counter::Time);
+        let by_name = |n: &str| report.measures.iter().find(|m| m.name == n).unwrap();
+        assert!(!by_name("server.cpu_s").gated);
+        assert!(!by_name("load.cpu_s").gated);
+        assert!(by_name(SERVER_CPU_PER_OP).gated);
+        assert!(
+            report.measures.iter().all(|m| !m.gate_failed),
+            "{report:#?}"
+        );
+        assert!(report.notes[0].starts_with("read server.cpu_us_per_op first"));
+        // Without per-operation measures the server's total decides.
+        let mut a = a;
+        let mut b = b;
+        a.summaries.remove(SERVER_CPU_PER_OP);
+        b.summaries.remove(SERVER_CPU_PER_OP);
+        let report = compare_scale(&a, &b, &settings(), Counter::Time);
+        let total = report
+            .measures
+            .iter()
+            .find(|m| m.name == "server.cpu_s")
+            .unwrap();
+        assert!(total.gated && total.gate_failed, "{total:#?}");
+        assert!(report.notes[0].starts_with("read server.cpu_s first"));
+    }
+
+    /// A result of an older xtask has only the client's figures, renamed
+    /// `load.` on reading: the note says the server is not compared.
+    #[test]
+    fn an_old_side_without_the_server_s_figures_is_named() {
+        let new = server(&[1.0; 4], &[1e4; 4], &[0.5; 4]);
+        let mut old = new.clone();
+        old.summaries.retain(|name, _| name.starts_with("load."));
+        let note = read_first(&old, &new).unwrap();
+        assert!(
+            note.starts_with("A holds only its load client's figures"),
+            "{note}"
+        );
+        let note = read_first(&new, &old).unwrap();
+        assert!(note.starts_with("B holds only"), "{note}");
+        let plain = scale(&[1.0; 4], &[1.0; 4], "0");
+        assert_eq!(read_first(&plain, &plain), None);
+    }
+}
