@@ -13,5 +13,6 @@ pub mod process;
 pub mod progress;
 pub mod revisions;
 pub mod service;
+pub mod service_setup;
 pub mod watchdog;
 pub mod workload;

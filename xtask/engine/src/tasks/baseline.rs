@@ -13,7 +13,8 @@ use crate::runs::cpu_profile;
 use crate::runs::git::{git_info, GitInfo};
 use crate::runs::measure;
 use crate::runs::memory_profile;
-use crate::runs::service::{self, Readiness};
+use crate::runs::service;
+use crate::runs::service_setup::ServerPlan;
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
 use crate::tasks::profile_flow::{self, ProfileFlow};
@@ -80,6 +81,11 @@ pub struct Args {
     /// `perf annotate -i` later (about 15 MB a second of run) [default: defaults.keep_perf_data].
     #[arg(long)]
     pub keep_perf_data: bool,
+    /// A server: keep profiling it for SECONDS after the profiled load ends,
+    /// before it is stopped, to see what it does then (flushing, background
+    /// work) [default: the workload's drain, else 0].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::bounds::drain)]
+    pub drain: Option<f64>,
 }
 
 /// One scale to run: its name and parameter values.
@@ -107,6 +113,9 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() && args.run_for.is_some() {
         anyhow::bail!("--run-for applies to programs that run until stopped; the server `{workload_name}` runs for the length of its load");
+    }
+    if !workload.is_service() && args.drain.is_some() {
+        anyhow::bail!("--drain profiles a server after its load; `{workload_name}` is not a server workload (use --run-for for a program that runs until stopped)");
     }
     let loads = workload
         .runs(workload_name, args.scenario.as_deref())
@@ -157,7 +166,7 @@ fn record_one(
         workload,
         load,
         &plan[0].values,
-        run_for,
+        (run_for, args.drain),
     )?;
     let pending = store.begin(label)?;
     let mut notes = Vec::new();
@@ -173,7 +182,7 @@ fn record_one(
                 workload,
                 load,
                 &planned.values,
-                run_for,
+                (run_for, args.drain),
             ) {
                 Ok(prepared) => prepared,
                 Err(error) => return Err(pending.fail(error)),
@@ -308,7 +317,7 @@ fn plan_scales(
 #[derive(Clone)]
 struct PreparedWorkload {
     main: Prepared,
-    service: Option<(Prepared, Readiness)>,
+    service: Option<(Prepared, ServerPlan)>,
 }
 
 fn prepare_all(
@@ -317,7 +326,7 @@ fn prepare_all(
     workload: &Workload,
     load: Option<&Workload>,
     values: &BTreeMap<String, String>,
-    run_for: Option<std::time::Duration>,
+    (run_for, drain): (Option<std::time::Duration>, Option<f64>),
 ) -> anyhow::Result<PreparedWorkload> {
     let mut main = workload::prepare(config, name, workload, values)?;
     if run_for.is_some() {
@@ -326,12 +335,12 @@ fn prepare_all(
     for warning in &main.warnings {
         eprintln!("{warning}");
     }
-    let service = match (load, &workload.ready) {
-        (Some(load), Some(ready)) => Some((
+    let service = match load {
+        Some(load) => Some((
             workload::prepare(config, &format!("{name}.load"), load, values)?,
-            Readiness::from_config(ready, values)?,
+            ServerPlan::prepare(config, name, workload, values, drain)?,
         )),
-        _ => None,
+        None => None,
     };
     Ok(PreparedWorkload { main, service })
 }
@@ -362,12 +371,12 @@ fn run_scale(
     }
     let profile = scale.profile && sampler_ready;
     let (runs, warmup) = (scale.runs, scale.warmup);
-    if let Some((load, ready)) = &prepared.service {
+    if let Some((load, plan)) = &prepared.service {
         let server = &prepared.main;
         let mut record = run_service_scale(
             server,
             load,
-            ready,
+            plan,
             flow,
             titles,
             (runs, warmup),
@@ -377,9 +386,8 @@ fn run_scale(
         if let Some(profiler) = scale.memory {
             // After the timed runs and the CPU profile: the server, started
             // afresh under the heap profiler, is loaded once more.
-            let measured = memory_profile::profile_service(
-                server, load, ready, tools, profiler, flow.dir, 10,
-            )?;
+            let measured =
+                memory_profile::profile_service(server, load, plan, tools, profiler, flow.dir, 10)?;
             let mut memory = crate::results::record::MemoryRecord::from(&measured.report);
             memory.under_load = measured.under_load.as_ref().map(Into::into);
             record.memory = Some(memory);
@@ -423,17 +431,19 @@ fn run_scale(
 fn run_service_scale(
     server: &Prepared,
     load: &Prepared,
-    ready: &Readiness,
+    plan: &ServerPlan,
     flow: &ProfileFlow,
     (title, subtitle): (&str, &str),
     (runs, warmup): (u32, u32),
     profile: bool,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
-    let (samples, cpu) = service::under_load(server, ready, |running| {
+    let (samples, cpu) = service::under_load(server, plan, |running| {
         let samples = measure::timed_runs(load, warmup, runs)?;
         let cpu = match profile {
-            true => Some(flow.server_under_load(running.pid, load, title, subtitle)?),
+            true => {
+                Some(flow.server_under_load((running.pid, plan.drain), load, title, subtitle)?)
+            }
             false => None,
         };
         Ok((samples, cpu))
@@ -448,6 +458,7 @@ fn run_service_scale(
                 wall_s: sample.wall_s,
                 exit_code: sample.exit_code,
                 metrics: sample.metrics,
+                drain_s: plan.drain_s(),
             }),
         ),
         None => (None, None),
