@@ -15,5 +15,6 @@ mod criterion;
 mod lifecycle;
 mod memory;
 mod offcpu;
+mod service_life;
 mod services;
 mod signals;
