@@ -16,5 +16,6 @@ mod lifecycle;
 mod memory;
 mod offcpu;
 mod server_measures;
+mod service_life;
 mod services;
 mod signals;

@@ -139,9 +139,13 @@ pub fn has_tool(name: &str) -> bool {
         "heaptrack_print",
         "valgrind",
         "ms_print",
+        "wrk",
+        "redis-server",
+        "redis-cli",
+        "go",
     ];
     if !found && installed_by_ci.contains(&name) && std::env::var_os("CI").is_some() {
-        panic!("{name} is missing in CI: scripts/install-tools.sh should have installed it");
+        panic!("{name} is missing in CI: .ci/run should have installed it (scripts/install-tools.sh for the profilers; apt-get install wrk redis-server redis-tools golang-go for the service tests)");
     }
     found
 }

@@ -96,6 +96,20 @@ pub const PAIRS: Bound = Bound {
 /// `Duration` after the factors the slow tools get.
 pub const MAX_SECONDS: f64 = 1e9;
 
+/// The longest `drain` (and `--drain`), in seconds: what a server does
+/// after its load is profiled for minutes, not for a run's whole timeout.
+pub const MAX_DRAIN_S: f64 = 3600.0;
+
+/// `--drain SECONDS`: from 0 to [`MAX_DRAIN_S`].
+pub fn drain(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && (0.0..=MAX_DRAIN_S).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "expected seconds from 0 to {MAX_DRAIN_S}, like 2 or 0.5"
+        )),
+    }
+}
+
 /// `bench-verdicts --extra-pct`: how much more work B does, in percent.
 pub const MAX_EXTRA_PCT: f64 = 1_000.0;
 

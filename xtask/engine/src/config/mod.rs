@@ -257,6 +257,20 @@ mod tests {
         assert_eq!(config.workload(None).unwrap().0, "demo");
         assert!(config.params.contains_key("subs"));
         assert!(config.workloads["service"].is_service());
+        // The scenarios declare no metrics: they take the load's.
+        for scenario in config.workloads["service"].scenarios.values() {
+            let metrics: Vec<&str> = scenario
+                .get_ref()
+                .metrics
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect();
+            assert_eq!(metrics, ["ops", "ops_per_sec", "p99_latency"]);
+            assert!(
+                scenario.get_ref().ops.is_some(),
+                "and how it counts operations"
+            );
+        }
         assert_eq!(config.scales.len(), 4);
     }
 

@@ -263,11 +263,83 @@ pub struct Workload {
     /// A server workload: the load scenario run against it while it is profiled.
     pub load: Option<Box<Spanned<Workload>>>,
     /// A server workload: named load scenarios (`--scenario NAME|all`),
-    /// each a load like `load`.
+    /// each a load like `load`; what one does not declare it takes from
+    /// `load` (see [`Workload::inherit_from_load`]).
     #[serde(default)]
     pub scenarios: BTreeMap<String, Spanned<Workload>>,
     /// A load: how it counts the operations it made.
     pub ops: Option<super::operations::Ops>,
+    /// A server workload: seconds its CPU profile (and memory timeline) go
+    /// on after the load ends, before the server is stopped, so that what it
+    /// does then (flushing, background work) is profiled too.
+    pub drain: Option<f64>,
+    /// A server workload: what it needs, in order, before it starts: a
+    /// dependency with its own `ready` (a database, a cache), started and
+    /// waited for, and stopped after the server in reverse order; or a
+    /// one-shot command without `ready`, run to completion.
+    #[serde(default)]
+    pub setup: Vec<ServiceStep>,
+    /// A server workload: one-shot commands run after the server and its
+    /// dependencies have stopped, also when the task failed or was
+    /// interrupted.
+    #[serde(default)]
+    pub teardown: Vec<ServiceStep>,
+}
+
+/// A program of a server's `setup` or `teardown`: a program like a
+/// workload's (`command` or a target of the workspace, `args`, `env`,
+/// `cwd`, `timeout`, `stop_signal`), and for a dependency its `ready`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceStep {
+    #[serde(default)]
+    pub description: String,
+    pub cargo_bin: Option<String>,
+    pub example: Option<String>,
+    pub command: Option<Spanned<String>>,
+    pub package: Option<String>,
+    #[serde(default)]
+    pub args: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<String>>,
+    pub cwd: Option<Spanned<String>>,
+    /// Seconds a one-shot command may take (default: `defaults.timeout`).
+    pub timeout: Option<f64>,
+    /// The first signal that stops a dependency after the server.
+    pub stop_signal: Option<Spanned<String>>,
+    /// A dependency: how to tell it is ready for the server. Without it the
+    /// step is a one-shot command.
+    pub ready: Option<Ready>,
+}
+
+impl ServiceStep {
+    /// The step as a workload, to be checked and prepared as one.
+    pub fn as_workload(&self) -> Workload {
+        Workload {
+            description: self.description.clone(),
+            cargo_bin: self.cargo_bin.clone(),
+            example: self.example.clone(),
+            bench: None,
+            command: self.command.clone(),
+            package: self.package.clone(),
+            args: self.args.clone(),
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            timeout: self.timeout,
+            profile_time: None,
+            run_for: None,
+            stop_signal: self.stop_signal.clone(),
+            filter: None,
+            metrics: Vec::new(),
+            ready: self.ready.clone(),
+            load: None,
+            scenarios: BTreeMap::new(),
+            drain: None,
+            setup: Vec::new(),
+            teardown: Vec::new(),
+            ops: None,
+        }
+    }
 }
 
 impl Workload {
@@ -284,6 +356,9 @@ impl Workload {
             }
         };
         collect(self);
+        for step in self.setup.iter().chain(&self.teardown) {
+            collect(&step.as_workload());
+        }
         if let Some(load) = &self.load {
             collect(load.get_ref());
         }
@@ -317,6 +392,42 @@ impl Workload {
 
     pub fn is_service(&self) -> bool {
         self.load.is_some() || !self.scenarios.is_empty()
+    }
+
+    /// A scenario (`self`) takes from the server's `load` what it does not
+    /// declare itself: its metrics (when it declares none), its timeout,
+    /// and its environment variables (the scenario's own win). The one
+    /// place where a key of `load` is made to reach the scenarios.
+    pub fn inherit_from_load(&mut self, load: &Workload) {
+        if self.metrics.is_empty() {
+            self.metrics = load.metrics.clone();
+        }
+        if self.timeout.is_none() {
+            self.timeout = load.timeout;
+        }
+        for (key, value) in &load.env {
+            self.env.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+        // How the load counts its operations, where the scenario has the
+        // metric it reads; a fixed count is the load's own argument, which a
+        // scenario's arguments may change, so it is not taken.
+        if let (None, Some(ops)) = (&self.ops, &load.ops) {
+            let reads = ops.metric.as_ref().or(ops.rate.as_ref());
+            if reads.is_some_and(|name| self.metrics.iter().any(|m| &m.name == name)) {
+                self.ops = Some(ops.clone());
+            }
+        }
+    }
+
+    /// Every scenario with what it inherits from `load` (see
+    /// [`Workload::inherit_from_load`]).
+    pub(super) fn scenarios_inherit(&mut self) {
+        if let Some(load) = &self.load {
+            let load = load.get_ref();
+            for scenario in self.scenarios.values_mut() {
+                scenario.get_mut().inherit_from_load(load);
+            }
+        }
     }
 
     /// What a task that runs this workload runs: one `None` for a program
@@ -541,6 +652,69 @@ mod tests {
             .loads("srv", None)
             .unwrap_err()
             .contains("choose a scenario with --scenario"));
+    }
+
+    #[test]
+    fn scenarios_inherit_what_they_do_not_declare_from_the_load() {
+        let text = format!(
+            "{MINIMAL}\n[workloads.srv]\ncommand = \"true\"\nready = {{ line = \"up\" }}\n\
+             [workloads.srv.load]\ncommand = \"load\"\ntimeout = 30\n\
+             ops = {{ metric = \"ops\" }}\n\
+             env = {{ TARGET = \"local\", MODE = \"steady\" }}\n\
+             [[workloads.srv.load.metrics]]\nname = \"ops\"\npattern = \"ops={{}}\"\n\
+             [workloads.srv.scenarios.burst]\ncommand = \"burst\"\nenv = {{ MODE = \"burst\" }}\n\
+             [workloads.srv.scenarios.own]\ncommand = \"own\"\ntimeout = 5\n\
+             [[workloads.srv.scenarios.own.metrics]]\nname = \"p99\"\npattern = \"p99={{}}\"\n"
+        );
+        let config = parse(&text).unwrap();
+        let (_, srv) = config.workload(Some("srv")).unwrap();
+        let scenario = |name: &str| srv.scenarios[name].get_ref();
+        let names =
+            |w: &Workload| -> Vec<String> { w.metrics.iter().map(|m| m.name.clone()).collect() };
+        let env = |w: &Workload| -> Vec<(String, String)> {
+            w.env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect()
+        };
+        // Declared nothing: the load's metrics and timeout; its env, the
+        // scenario's own variables first.
+        let burst = scenario("burst");
+        assert_eq!(names(burst), ["ops"]);
+        assert_eq!(burst.ops, srv.load.as_ref().unwrap().get_ref().ops);
+        assert!(burst.ops.is_some());
+        assert_eq!(burst.timeout, Some(30.0));
+        assert_eq!(
+            env(burst),
+            [
+                ("MODE".into(), "burst".into()),
+                ("TARGET".into(), "local".into())
+            ]
+        );
+        // Declared its own metrics and timeout: kept, not merged.
+        let own = scenario("own");
+        assert_eq!(names(own), ["p99"]);
+        assert_eq!(
+            own.ops, None,
+            "its metrics do not count the load's operations"
+        );
+        assert_eq!(own.timeout, Some(5.0));
+        assert_eq!(env(own).len(), 2);
+        // The load itself, and a server without `load`, are left as they are.
+        assert_eq!(names(srv.load.as_ref().unwrap().get_ref()), ["ops"]);
+        let without = text
+            .replace(
+                "[workloads.srv.load]\ncommand = \"load\"\ntimeout = 30\nops = { metric = \"ops\" }\n",
+                "",
+            )
+            .replace("env = { TARGET = \"local\", MODE = \"steady\" }\n", "")
+            .replace(
+                "[[workloads.srv.load.metrics]]\nname = \"ops\"\npattern = \"ops={}\"\n",
+                "",
+            );
+        let config = parse(&without).unwrap();
+        let (_, srv) = config.workload(Some("srv")).unwrap();
+        assert!(srv.scenarios["burst"].get_ref().metrics.is_empty());
     }
 
     #[test]

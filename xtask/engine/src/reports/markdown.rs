@@ -268,6 +268,12 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
             let _ = writeln!(out, "- {}: {value}", text(name));
         }
         out.push('\n');
+        if let Some(drain) = load.drain_s {
+            let _ = writeln!(
+                out,
+                "The profile covers the load plus {drain} s of drain: the server ran on, still profiled, before it was stopped.\n"
+            );
+        }
     }
     if let Some(profile) = &scale.cpu_profile {
         cpu_profile_section(out, profile, &scale.dir_prefix(several), top);
@@ -637,6 +643,7 @@ mod tests {
             wall_s: 1.0,
             exit_code: Some(0),
             metrics: BTreeMap::from([(h.clone(), 1.0)]),
+            drain_s: Some(1.5),
         });
         let json = |value: serde_json::Value| value;
         scale.cpu_profile = Some(

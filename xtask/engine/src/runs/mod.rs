@@ -15,5 +15,6 @@ pub mod revisions;
 pub mod server_usage;
 pub mod service;
 pub mod service_runs;
+pub mod service_setup;
 pub mod watchdog;
 pub mod workload;

@@ -3,6 +3,7 @@
 
 use crate::config::Ready;
 use crate::runs::process::{self, Outcome, Running, Spec};
+use crate::runs::service_setup::{with_setup, ServerPlan};
 use crate::runs::workload::Prepared;
 use anyhow::bail;
 use std::collections::BTreeMap;
@@ -79,10 +80,17 @@ pub fn start_server(server: &Prepared, ready: &Readiness) -> anyhow::Result<Runn
 
 /// [`start_server`] for a server under a wrapper (heaptrack, valgrind):
 /// `spec` runs it, and names it as its `stop_target`.
-pub fn start_server_spec(mut spec: Spec, ready: &Readiness) -> anyhow::Result<Running> {
+pub fn start_server_spec(spec: Spec, ready: &Readiness) -> anyhow::Result<Running> {
+    start_ready(spec, ready, "the server")
+}
+
+/// Starts `spec` (the server, or `who` else: a dependency of its setup)
+/// and waits until it is ready. On failure it is stopped and its output
+/// tail reported.
+pub fn start_ready(mut spec: Spec, ready: &Readiness, who: &str) -> anyhow::Result<Running> {
     if let Some(port) = ready.port {
         if port_open(port) {
-            bail!("port {port} on 127.0.0.1 is already in use: stop what listens there, or pass another --port");
+            bail!("port {port} on 127.0.0.1, where {who} is to listen, is already in use: stop what listens there, or pass another port (a `--NAME` flag of the parameter that sets it)");
         }
     }
     spec.watch.extend(ready.line.iter().cloned());
@@ -100,7 +108,7 @@ pub fn start_server_spec(mut spec: Spec, ready: &Readiness) -> anyhow::Result<Ru
         let alive = running.is_running();
         let outcome = running.stop(libc::SIGINT, STOP_GRACE);
         bail!(
-            "the server {} within {} s, waiting for {} ({})\n  help: raise `ready.timeout`, or check that `ready` matches what the server does\n{}",
+            "{who} {} within {} s, waiting for {} ({})\n  help: raise `ready.timeout`, or check that `ready` matches what it does\n{}",
             if alive {
                 "did not become ready"
             } else {
@@ -121,11 +129,21 @@ pub fn stop_server(running: Running, server: &Prepared) -> Outcome {
     running.stop(server.stop_signal, STOP_GRACE)
 }
 
-/// Runs `work` (the load, timed or sampled) against the server, started and
-/// ready, then stops the server. A server that died meanwhile shows up in
-/// `work` as the load's own error (a reset connection): its end is named
-/// first, the load's error after it.
+/// Runs `work` (the load, timed or sampled) against the server, started
+/// and ready between its setup and teardown (`plan`), then stops the
+/// server. A server that died meanwhile shows up in `work` as the load's
+/// own error (a reset connection): its end is named first, the load's
+/// error after it.
 pub fn under_load<T>(
+    server: &Prepared,
+    plan: &ServerPlan,
+    work: impl FnOnce(&Running) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    with_setup(plan, || server_life(server, &plan.ready, work))
+}
+
+/// Starts the server, runs `work` against it, and stops it.
+fn server_life<T>(
     server: &Prepared,
     ready: &Readiness,
     work: impl FnOnce(&Running) -> anyhow::Result<T>,
@@ -149,6 +167,23 @@ pub fn under_load<T>(
         );
     }
     Ok(done)
+}
+
+/// After the load: lets the server (`pid`) run on for `drain` while its
+/// profile goes on, so that what it does then (flushing, background work)
+/// is recorded. Ends early when the server ends or the task is interrupted.
+pub fn drain_after_load(pid: i32, drain: Duration) {
+    if drain.is_zero() {
+        return;
+    }
+    eprintln!(
+        "drain: the server runs on for {} s after the load, still profiled",
+        drain.as_secs_f64()
+    );
+    let deadline = Instant::now() + drain;
+    while Instant::now() < deadline && process::process_alive(pid) && !process::interrupted() {
+        std::thread::sleep((deadline - Instant::now()).min(Duration::from_millis(20)));
+    }
 }
 
 fn wait_for_port(port: u16, deadline: Instant, server: &Running) -> bool {

@@ -312,7 +312,9 @@ fn shorten(line: &str) -> String {
 fn find_number(line: &str, before: &str, after: &str) -> Option<f64> {
     let mut search = line;
     while let Some(at) = search.find(before) {
-        let rest = &search[at + before.len()..];
+        // Tools align their figures in columns (wrk's `Requests/sec:
+        // 1234.56`): blanks between the text and the number do not count.
+        let rest = search[at + before.len()..].trim_start_matches([' ', '\t']);
         let end = rest
             .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
             .unwrap_or(rest.len());
@@ -406,6 +408,27 @@ mod tests {
             reading.warnings,
             ["metric `value`: pattern `value={}` has no finite number where `{}` stands in the output line \"value=abc\"; the run has no value for it (`required = false`)"]
         );
+    }
+
+    #[test]
+    fn a_figure_aligned_after_its_text_is_read_as_wrk_prints_it() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wrk/run.txt");
+        let output = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<String> = output.lines().map(String::from).collect();
+        let reading = read_metrics(
+            &[
+                metric("requests_per_sec", "Requests/sec:{}"),
+                metric("requests", "{} requests in"),
+            ],
+            &lines,
+        );
+        assert_eq!(reading.values["requests_per_sec"], 32923.62);
+        assert_eq!(reading.values["requests"], 36212.0);
+        assert!(reading.errors.is_empty(), "{:?}", reading.errors);
+        // Blanks, not other text, may stand between the text and the number.
+        let reading = read_metrics(&[metric("x", "x:{}")], &self::lines(&["x: \t 5", "x: ~6"]));
+        assert_eq!(reading.values["x"], 5.0);
     }
 
     #[test]

@@ -13,8 +13,9 @@ use crate::runs::cpu_profile;
 use crate::runs::git::{git_info, GitInfo};
 use crate::runs::measure;
 use crate::runs::memory_profile;
-use crate::runs::service::{self, Readiness};
+use crate::runs::service;
 use crate::runs::service_runs;
+use crate::runs::service_setup::ServerPlan;
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
 use crate::tasks::profile_flow::{self, ProfileFlow};
@@ -81,6 +82,11 @@ pub struct Args {
     /// `perf annotate -i` later (about 15 MB a second of run) [default: defaults.keep_perf_data].
     #[arg(long)]
     pub keep_perf_data: bool,
+    /// A server: keep profiling it for SECONDS after the profiled load ends,
+    /// before it is stopped, to see what it does then (flushing, background
+    /// work) [default: the workload's drain, else 0].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::bounds::drain)]
+    pub drain: Option<f64>,
 }
 
 /// One scale to run: its name and parameter values.
@@ -108,6 +114,9 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
     let (workload_name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() && args.run_for.is_some() {
         anyhow::bail!("--run-for applies to programs that run until stopped; the server `{workload_name}` runs for the length of its load");
+    }
+    if !workload.is_service() && args.drain.is_some() {
+        anyhow::bail!("--drain profiles a server after its load; `{workload_name}` is not a server workload (use --run-for for a program that runs until stopped)");
     }
     let loads = workload
         .runs(workload_name, args.scenario.as_deref())
@@ -158,7 +167,7 @@ fn record_one(
         workload,
         load,
         &plan[0].values,
-        run_for,
+        (run_for, args.drain),
     )?;
     let pending = store.begin(label)?;
     let mut notes = Vec::new();
@@ -174,7 +183,7 @@ fn record_one(
                 workload,
                 load,
                 &planned.values,
-                run_for,
+                (run_for, args.drain),
             ) {
                 Ok(prepared) => prepared,
                 Err(error) => return Err(pending.fail(error)),
@@ -309,7 +318,7 @@ fn plan_scales(
 #[derive(Clone)]
 struct PreparedWorkload {
     main: Prepared,
-    service: Option<(Prepared, Readiness)>,
+    service: Option<(Prepared, ServerPlan)>,
 }
 
 fn prepare_all(
@@ -318,7 +327,7 @@ fn prepare_all(
     workload: &Workload,
     load: Option<&Workload>,
     values: &BTreeMap<String, String>,
-    run_for: Option<std::time::Duration>,
+    (run_for, drain): (Option<std::time::Duration>, Option<f64>),
 ) -> anyhow::Result<PreparedWorkload> {
     let mut main = workload::prepare(config, name, workload, values)?;
     if run_for.is_some() {
@@ -327,12 +336,12 @@ fn prepare_all(
     for warning in &main.warnings {
         eprintln!("{warning}");
     }
-    let service = match (load, &workload.ready) {
-        (Some(load), Some(ready)) => Some((
+    let service = match load {
+        Some(load) => Some((
             workload::prepare(config, &format!("{name}.load"), load, values)?,
-            Readiness::from_config(ready, values)?,
+            ServerPlan::prepare(config, name, workload, values, drain)?,
         )),
-        _ => None,
+        None => None,
     };
     Ok(PreparedWorkload { main, service })
 }
@@ -363,12 +372,12 @@ fn run_scale(
     }
     let profile = scale.profile && sampler_ready;
     let (runs, warmup) = (scale.runs, scale.warmup);
-    if let Some((load, ready)) = &prepared.service {
+    if let Some((load, plan)) = &prepared.service {
         let server = &prepared.main;
         let mut record = run_service_scale(
             server,
             load,
-            ready,
+            plan,
             flow,
             titles,
             (runs, warmup),
@@ -378,9 +387,8 @@ fn run_scale(
         if let Some(profiler) = scale.memory {
             // After the timed runs and the CPU profile: the server, started
             // afresh under the heap profiler, is loaded once more.
-            let measured = memory_profile::profile_service(
-                server, load, ready, tools, profiler, flow.dir, 10,
-            )?;
+            let measured =
+                memory_profile::profile_service(server, load, plan, tools, profiler, flow.dir, 10)?;
             let mut memory = crate::results::record::MemoryRecord::from(&measured.report);
             memory.under_load = measured.under_load.as_ref().map(Into::into);
             record.memory = Some(memory);
@@ -424,17 +432,19 @@ fn run_scale(
 fn run_service_scale(
     server: &Prepared,
     load: &Prepared,
-    ready: &Readiness,
+    plan: &ServerPlan,
     flow: &ProfileFlow,
     (title, subtitle): (&str, &str),
     (runs, warmup): (u32, u32),
     profile: bool,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<ScaleRecord> {
-    let (samples, cpu) = service::under_load(server, ready, |running| {
+    let (samples, cpu) = service::under_load(server, plan, |running| {
         let samples = service_runs::timed_loads(running.pid, load, warmup, runs)?;
         let cpu = match profile {
-            true => Some(flow.server_under_load(running.pid, load, title, subtitle)?),
+            true => {
+                Some(flow.server_under_load((running.pid, plan.drain), load, title, subtitle)?)
+            }
             false => None,
         };
         Ok((samples, cpu))
@@ -447,11 +457,13 @@ fn run_service_scale(
         Some((cpu, sample)) => (Some(cpu), Some(sample)),
         None => (None, samples.last().cloned()),
     };
+    let drain_s = cpu_profile.as_ref().and_then(|_| plan.drain_s());
     let load_record = shown.map(|sample| LoadRecord {
         argv: load.argv(),
         wall_s: sample.wall_s,
         exit_code: sample.exit_code,
         metrics: sample.metrics,
+        drain_s,
     });
     Ok(ScaleRecord {
         cpu_profile: cpu_profile.map(Into::into),

@@ -8,7 +8,8 @@ use crate::results::record::{CpuProfile as CpuProfileRecord, LoadRecord, RunReco
 use crate::results::Store;
 use crate::runs::cpu_profile::{self, SVG};
 use crate::runs::git::git_info;
-use crate::runs::service::{self, Readiness};
+use crate::runs::service;
+use crate::runs::service_setup::ServerPlan;
 use crate::runs::workload;
 use crate::tasks::invocation::Invocation;
 use crate::tasks::profile_flow::{self, ProfileFlow};
@@ -65,6 +66,11 @@ pub struct Args {
     /// offcpu-flamegraph.svg beside the CPU flamegraph, widths in ms blocked.
     #[arg(long)]
     pub off_cpu: bool,
+    /// A server: keep sampling it for SECONDS after the load ends, before it
+    /// is stopped, to see what it does then (flushing, background work)
+    /// [default: the workload's drain, else 0].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::bounds::drain)]
+    pub drain: Option<f64>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -102,6 +108,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     }
     if args.scenario.is_some() {
         anyhow::bail!("--scenario chooses the load of a server workload; `{name}` is not one");
+    }
+    if args.drain.is_some() {
+        anyhow::bail!("--drain profiles a server after its load; `{name}` is not a server workload (use --run-for for a program that runs until stopped)");
     }
     let label = args.label.clone().unwrap_or_else(|| "flamegraph".into());
     crate::config::validate_label(&label)?;
@@ -173,10 +182,7 @@ fn profile_service(
     for warning in &server.warnings {
         eprintln!("{warning}");
     }
-    let ready = match &workload.ready {
-        Some(ready) => Readiness::from_config(ready, &values)?,
-        None => anyhow::bail!("workload `{name}` has no `ready` check"),
-    };
+    let plan = ServerPlan::prepare(config, name, workload, &values, args.drain)?;
     let git = git_info(&config.root);
     let shown = workload.used_params(&values);
     let options = sampling_options(config, args, &tools)?;
@@ -195,8 +201,8 @@ fn profile_service(
         options: &options,
         dir: &pending.dir,
     };
-    let measured = service::under_load(&server, &ready, |running| {
-        flow.server_under_load(running.pid, &load, &title, &subtitle)
+    let measured = service::under_load(&server, &plan, |running| {
+        flow.server_under_load((running.pid, plan.drain), &load, &title, &subtitle)
     });
     let (profile, sample) = match measured {
         Ok(done) => done,
@@ -210,6 +216,7 @@ fn profile_service(
             wall_s: sample.wall_s,
             exit_code: sample.exit_code,
             metrics: sample.metrics,
+            drain_s: plan.drain_s(),
         }),
         scenario,
         ..ScaleRecord::single_run(&server, shown)

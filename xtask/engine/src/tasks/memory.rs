@@ -9,7 +9,7 @@ use crate::results::record::{LeakCheck, LoadRecord, MemoryRecord, RunRecord, Sca
 use crate::results::Store;
 use crate::runs::git::git_info;
 use crate::runs::memory_profile;
-use crate::runs::service::Readiness;
+use crate::runs::service_setup::ServerPlan;
 use crate::runs::workload::{self, Prepared};
 use crate::tasks::invocation::Invocation;
 use crate::tasks::publish::publish;
@@ -44,6 +44,11 @@ pub struct Args {
     /// or `all` for one result per scenario [default: its `load`].
     #[arg(long, value_name = "SCENARIO|all")]
     pub scenario: Option<String>,
+    /// A server: keep recording its heap for SECONDS after the load ends,
+    /// before it is stopped (the heap "after the load" is then after the
+    /// drain) [default: the workload's drain, else 0].
+    #[arg(long, value_name = "SECONDS", value_parser = crate::config::bounds::drain)]
+    pub drain: Option<f64>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -56,6 +61,8 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         if args.leak_check {
             anyhow::bail!("--leak-check runs programs that exit by themselves; `{name}` is a server workload (its memory profile under load needs no --leak-check)");
         }
+    } else if args.drain.is_some() {
+        anyhow::bail!("--drain profiles a server after its load; `{name}` is not a server workload (use --run-for for a program that runs until stopped)");
     }
     let loads = workload
         .runs(name, args.scenario.as_deref())
@@ -109,12 +116,12 @@ fn run_one(
     for warning in &prepared.warnings {
         eprintln!("{warning}");
     }
-    let service = match (&load, &workload.ready) {
-        (Some((_, load)), Some(ready)) => Some((
+    let service = match &load {
+        Some((_, load)) => Some((
             workload::prepare(config, &format!("{name}.load"), load, &values)?,
-            Readiness::from_config(ready, &values)?,
+            ServerPlan::prepare(config, name, workload, &values, args.drain)?,
         )),
-        _ => None,
+        None => None,
     };
     let scenario = load.and_then(|(s, _)| s);
     let shown = workload.used_params(&values);
@@ -168,7 +175,7 @@ fn run_one(
 /// What one memory profile runs, and where it writes.
 struct Profiling<'a> {
     prepared: &'a Prepared,
-    service: Option<&'a (Prepared, Readiness)>,
+    service: Option<&'a (Prepared, ServerPlan)>,
     tools: &'a Toolbox,
     dir: &'a std::path::Path,
     title: &'a str,
@@ -192,9 +199,9 @@ fn measure(
         return Ok((None, None));
     };
     let (memory, load) = match service {
-        Some((load, ready)) => {
+        Some((load, plan)) => {
             let measured = memory_profile::profile_service(
-                prepared, load, ready, tools, profiler, dir, args.top,
+                prepared, load, plan, tools, profiler, dir, args.top,
             )?;
             let mut record = MemoryRecord::from(&measured.report);
             record.under_load = measured.under_load.as_ref().map(Into::into);
@@ -203,6 +210,7 @@ fn measure(
                 wall_s: measured.load.wall_s,
                 exit_code: measured.load.exit_code,
                 metrics: measured.load.metrics,
+                drain_s: plan.drain_s(),
             };
             (record, Some(load))
         }

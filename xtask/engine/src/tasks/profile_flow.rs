@@ -13,6 +13,7 @@ use crate::results::Store;
 use crate::runs::cpu_profile::{self, AttachedProcess, CpuProfile};
 use crate::runs::git::git_info;
 use crate::runs::measure::{self, RunSample};
+use crate::runs::service;
 use crate::runs::workload::Prepared;
 use crate::tasks::publish::publish;
 use crate::tools::Toolbox;
@@ -66,16 +67,19 @@ impl ProfileFlow<'_> {
     }
 
     /// A server that is already running (`pid`), sampled while one more run
-    /// of its load goes on; returns that run too.
+    /// of its load goes on, and for `drain` after it; returns that run too.
     pub fn server_under_load(
         &self,
-        pid: i32,
+        (pid, drain): (i32, Duration),
         load: &Prepared,
         title: &str,
         subtitle: &str,
     ) -> anyhow::Result<(CpuProfile, RunSample)> {
         let perf = cpu_profile::attach(self.tools, self.options, self.dir, pid)?;
         let during = measure::run_once(load);
+        if during.is_ok() {
+            service::drain_after_load(pid, drain);
+        }
         let mut profile = cpu_profile::finish_attached(perf, self.tools, self.dir)?;
         let (sample, _) = during?;
         self.finish(&mut profile, Extras::NotForAServer, title, subtitle)?;

@@ -112,6 +112,18 @@ fn cases() -> Vec<Case> {
         case(top("[workloads.»latest]\ncommand = \"true\""), "workload name `latest` is reserved", Some("rename the workload")),
         case(top("[workloads.»previous]\ncommand = \"true\""), "workload name `previous` is reserved", Some("rename the workload")),
         case(server("ready = { port = \"{port}\" }", "\n[workloads.srv.scenarios.»latest]\ncommand = \"true\"\n"), "scenario name `latest` cannot name a result", Some("`latest` or `previous`")),
+        // What surrounds a server: its drain, its setup and its teardown.
+        case(demo("»drain = 2\n"), "workload `demo`: `drain` belongs to a server workload", Some("move `drain`")),
+        case(server("ready = { port = \"{port}\" }\n»drain = -1", ""), "workload `srv`: `drain` must be a number of seconds from 0 to 3600, not -1", Some("drain = 2")),
+        case(server("ready = { port = \"{port}\" }", "»drain = 1\n"), "workload `srv.load`: `drain` belongs to a server workload (one with `ready` and a `load`), not to its load", Some("move `drain`")),
+        case(demo("\n[[workloads.demo.»setup]]\ncommand = \"true\"\n"), "workload `demo`: `setup` belongs to a server workload", Some("move `setup`")),
+        case(server("ready = { port = \"{port}\" }", "\n[[workloads.srv.setup]]\n»comand = \"redis-server\"\n"), "unknown field `comand`", Some("did you mean `command`?")),
+        case(server("ready = { port = \"{port}\" }", "\n[[workloads.srv.setup]]\ncommand = \"true\"\n\n[[workloads.srv.setup]]\ncommand = \"x\"\nargs = [»\"{redis}\"]\n"), "placeholder `{redis}` names no declared parameter", Some("declare it")),
+        case(server("ready = { port = \"{port}\" }", "\n[[workloads.srv.»setup]]\nargs = [\"x\"]\n"), "workload `srv: setup #1` must set exactly one of", Some("`command = \"prog\"`")),
+        case(server("ready = { port = \"{port}\" }", "\n[[workloads.srv.setup]]\ncommand = \"redis-server\"\nready = { port = \"{port}\" }\n»timeout = 5\n"), "workload `srv: setup #1`: a dependency (a step with `ready`) runs as long as the server: `timeout` does not apply", Some("`ready.timeout`")),
+        case(server("ready = { port = \"{port}\" }", "\n[[workloads.srv.setup]]\ncommand = \"init-db\"\n»stop_signal = \"SIGTERM\"\n"), "workload `srv: setup #1`: a one-shot command (no `ready`) runs to its end: `stop_signal` does not apply", Some("give the step a `ready`")),
+        case(server("ready = { port = \"{port}\" }", "\n[[workloads.srv.setup]]\ncommand = \"redis-server\"\nready = { port = »\"0\" }\n"), "workload `srv: setup #1`: `ready.port` `0` is not a TCP port number", Some("from 1 to 65535")),
+        case(server("ready = { port = \"{port}\" }", "\n[[workloads.srv.teardown]]\ncommand = \"rm\"\n»ready = { line = \"x\" }\n"), "workload `srv: teardown #1`: a teardown command runs to its end and has no `ready`", Some("belongs to `setup`")),
         // Targets.
         case(demo("»command = \"b\"\n"), "must set exactly one of `cargo_bin`, `example`, `bench`, `command` (`cargo_bin` and `command` set)", Some("`cargo_bin = \"my-bin\"`")),
         case(top("[workloads.»none]\nargs = []"), "workload `none` must set exactly one of", Some("`command = \"prog\"`")),

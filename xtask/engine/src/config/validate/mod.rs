@@ -13,6 +13,7 @@
 
 mod ops;
 mod sections;
+mod service;
 mod values;
 mod workload;
 
@@ -183,8 +184,9 @@ impl Checks<'_> {
         }
         let mut workloads = BTreeMap::new();
         for (name, workload) in raw {
-            let workload = workload.into_inner();
+            let mut workload = workload.into_inner();
             self.workload(&[Key("workloads"), Key(&name)], &name, &workload, false)?;
+            workload.scenarios_inherit();
             workloads.insert(name, workload);
         }
         if workloads.is_empty() {

@@ -73,12 +73,13 @@ impl Checks<'_> {
             self.ready(path, name, ready)?;
         }
         self.server_load(path, name, workload)?;
+        self.service_life(path, name, workload, nested)?;
         self.load(path, name, workload, nested)?;
         self.scenarios(path, name, workload, nested)
     }
 
     /// Exactly one of the four targets, and not an empty one.
-    fn target<'w>(
+    pub(super) fn target<'w>(
         &self,
         path: &[Step<'w>],
         name: &str,
@@ -143,7 +144,7 @@ impl Checks<'_> {
 
     /// Every text a run expands and hands to the kernel: no NUL, and
     /// placeholders that are well formed and name declared parameters.
-    fn texts<'w>(
+    pub(super) fn texts<'w>(
         &self,
         path: &[Step<'w>],
         name: &str,
@@ -178,7 +179,7 @@ impl Checks<'_> {
     }
 
     /// Environment variable names the kernel can set.
-    fn env_names<'w>(
+    pub(super) fn env_names<'w>(
         &self,
         path: &[Step<'w>],
         name: &str,
@@ -198,7 +199,7 @@ impl Checks<'_> {
     }
 
     /// A working directory that exists, unless a placeholder names it.
-    fn cwd<'w>(
+    pub(super) fn cwd<'w>(
         &self,
         path: &[Step<'w>],
         name: &str,
@@ -223,7 +224,7 @@ impl Checks<'_> {
     }
 
     /// The workload's durations, each a usable number of seconds.
-    fn durations<'w>(
+    pub(super) fn durations<'w>(
         &self,
         path: &[Step<'w>],
         name: &str,
@@ -249,7 +250,7 @@ impl Checks<'_> {
     }
 
     /// A signal a program can be stopped with.
-    fn stop_signal<'w>(
+    pub(super) fn stop_signal<'w>(
         &self,
         path: &[Step<'w>],
         name: &str,
@@ -355,7 +356,7 @@ impl Checks<'_> {
     }
 
     /// The readiness check of a server: what it waits for, and how long.
-    fn ready<'w>(
+    pub(super) fn ready<'w>(
         &self,
         path: &[Step<'w>],
         name: &str,

@@ -186,6 +186,7 @@ fn record() -> RunRecord {
                     wall_s: 1.5,
                     exit_code: Some(0),
                     metrics: [("ops_per_s".to_string(), 99.5)].into(),
+                    drain_s: None,
                 }),
                 ..scale("large")
             },

@@ -217,6 +217,10 @@ pub struct LoadRecord {
     pub wall_s: f64,
     pub exit_code: Option<i32>,
     pub metrics: BTreeMap<String, f64>,
+    /// The profile went on this many seconds after the load ended, before
+    /// the server was stopped (`drain`, `--drain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_s: Option<f64>,
 }
 
 impl RunRecord {

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
+use crate::runs::service_setup::{with_setup, ServerPlan};
 use crate::runs::workload::Prepared;
 use crate::tools::memory_model::{self, HeapUnderLoad, MemoryReport};
 use crate::tools::{heaptrack, instruments, massif, Toolbox};
@@ -37,7 +38,7 @@ const SETTLE_AROUND_LOAD: std::time::Duration = std::time::Duration::from_millis
 pub fn profile_service(
     server: &Prepared,
     load: &Prepared,
-    ready: &crate::runs::service::Readiness,
+    plan: &ServerPlan,
     tools: &Toolbox,
     profiler: Profiler,
     dir: &Path,
@@ -53,7 +54,7 @@ pub fn profile_service(
     let massif_out = dir.join("massif.out");
     let trace = dir.join("allocations.trace");
     let spec = service_spec(server, tools, profiler, &base, &massif_out, &trace)?;
-    let served = serve_load(spec, server, load, ready, profiler)?;
+    let served = with_setup(plan, || serve_load(spec, server, load, plan, profiler))?;
     let outcome = &served.outcome;
     let window = |source: &str, timeline: &[(f64, f64)]| {
         memory_model::heap_under_load(
@@ -167,13 +168,13 @@ fn serve_load(
     spec: Spec,
     server: &Prepared,
     load: &Prepared,
-    ready: &crate::runs::service::Readiness,
+    plan: &ServerPlan,
     profiler: Profiler,
 ) -> anyhow::Result<Served> {
     use crate::runs::service;
     use std::time::Instant;
-    let mut slowed = ready.clone();
-    slowed.timeout = ready.timeout.saturating_mul(profiler.timeout_factor());
+    let mut slowed = plan.ready.clone();
+    slowed.timeout = plan.ready.timeout.saturating_mul(profiler.timeout_factor());
     let spawned = Instant::now();
     let running = service::start_server_spec(spec, &slowed)?;
     // The tools' clocks start with the server, which a wrapper script
@@ -189,6 +190,7 @@ fn serve_load(
     spinner.finish();
     let load_end_s = since_start();
     if loaded.is_ok() {
+        service::drain_after_load(running.pid, plan.drain);
         std::thread::sleep(SETTLE_AROUND_LOAD);
     }
     let server_died = !running.is_running();

@@ -278,7 +278,7 @@ fn spawn_registered(
     spec: &Spec,
 ) -> anyhow::Result<(std::process::Child, Instant)> {
     let mut state = children();
-    if state.interrupt.is_some() {
+    if state.interrupt.is_some() && !spec.after_interrupt {
         return Err(Interrupted.into());
     }
     let child = command.spawn().with_context(|| {

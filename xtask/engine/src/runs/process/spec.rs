@@ -42,6 +42,9 @@ pub struct Spec {
     /// posix_spawn (vfork) instead of fork, which copies our page tables,
     /// large once a profile's DWARF is loaded.
     pub answer_only: bool,
+    /// Starts even after an interrupt, when no other child may: a server's
+    /// teardown, which undoes what its setup made whatever happened.
+    pub after_interrupt: bool,
 }
 
 /// How a run that lasts until it is stopped is stopped.
