@@ -156,6 +156,30 @@ fn a_go_server_under_wrk_is_timed_and_its_handler_is_in_the_flamegraph() {
         "the Go handler was not sampled"
     );
     assert!(!listening(port), "the server still listens after the task");
+    // A Go server has its own measures, as any server: its CPU (several
+    // threads), its threads, and the client's apart.
+    let summaries = &scale["summaries"];
+    assert!(
+        summaries["server.cpu_s"]["summary"]["median"]
+            .as_f64()
+            .unwrap()
+            > 0.05,
+        "{scale}"
+    );
+    assert!(
+        summaries["server.threads"]["summary"]["median"]
+            .as_f64()
+            .unwrap()
+            >= 2.0,
+        "{scale}"
+    );
+    assert!(summaries["load.cpu_s"].is_object(), "{scale}");
+    // Goroutines' stacks start at runtime.goexit: complete, with no note
+    // telling a Go project to set RUSTFLAGS.
+    let complete = scale["cpu_profile"]["complete_stacks"].as_f64().unwrap();
+    assert!(complete > 0.9, "{complete}: {scale}");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(!readme.contains("RUSTFLAGS"), "{readme}");
 
     let output = sandbox.xtask(&["flamegraph"]);
     let out = text(&output);

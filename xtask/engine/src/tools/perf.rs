@@ -545,6 +545,15 @@ const ENTRY_POINTS: &[&str] = &[
     "thread_start",
     "_dl_start",
     "_dl_start_user",
+    // Go: every goroutine starts on `runtime.goexit` (its return address
+    // is planted there), an OS thread's own stack at `runtime.mstart`, the
+    // process at `runtime.rt0_go`; assembly functions carry `.abi0`.
+    "runtime.goexit",
+    "runtime.goexit.abi0",
+    "runtime.mstart",
+    "runtime.mstart.abi0",
+    "runtime.rt0_go",
+    "runtime.rt0_go.abi0",
 ];
 
 /// The share (0–1) of folded samples whose stack unwound all the way to an
@@ -867,6 +876,11 @@ mod tests {
             "gzip;[gzip];__libc_start_main@@GLIBC_2.34;__libc_start_call_main;[gzip] 868\n\
                         gzip;[gzip];[gzip] 2\n";
         assert_eq!(complete_stack_share(stripped), Some(868.0 / 870.0));
+        // A Go server: goroutines and its threads' own stacks.
+        let go = "srv;runtime.goexit.abi0;net/http.(*conn).serve;main.handler 8
+                  srv;runtime.mstart.abi0;runtime.mstart0;runtime.schedule 2
+";
+        assert_eq!(complete_stack_share(go), Some(1.0));
         assert_eq!(complete_stack_share(""), None);
     }
 
