@@ -217,3 +217,21 @@ fn a_server_that_serves_more_is_compared_per_operation() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains("regressed"), "{line}");
 }
+
+#[test]
+fn a_drain_without_a_profile_is_refused_not_ignored() {
+    let sandbox = sandbox("server-drain-no-profile", "0.01");
+    let args = [
+        "profile-baseline",
+        "--workload",
+        "pysrv",
+        "--no-profile",
+        "--drain",
+        "1",
+    ];
+    let output = sandbox.xtask(&args);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("--drain extends the CPU profile"), "{out}");
+    assert!(sandbox.results().is_empty());
+}

@@ -118,6 +118,9 @@ fn record(config: &Config, args: &Args, params: &ParamFlags) -> anyhow::Result<P
     if !workload.is_service() && args.drain.is_some() {
         anyhow::bail!("--drain profiles a server after its load; `{workload_name}` is not a server workload (use --run-for for a program that runs until stopped)");
     }
+    if args.drain.is_some() && args.no_profile {
+        anyhow::bail!("--drain extends the CPU profile of the server past its load, and --no-profile takes no profile: drop one of them");
+    }
     let loads = workload
         .runs(workload_name, args.scenario.as_deref())
         .map_err(anyhow::Error::msg)?;
