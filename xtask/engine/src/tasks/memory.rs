@@ -5,6 +5,7 @@
 use crate::config::MemoryTool;
 use crate::reports::stdout::{out, outln};
 use crate::reports::{flamegraph, markdown};
+use crate::results::record::memory::HeapUnderLoadRecord;
 use crate::results::record::{LeakCheck, LoadRecord, MemoryRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
 use crate::runs::git::git_info;
@@ -126,6 +127,7 @@ fn run_one(
         tools: &tools,
         dir: &pending.dir,
         title: &title,
+        heap_growth: config.thresholds.heap_growth,
     };
     let measured = measure(&profiling, profiler, args).and_then(|(memory, load_record)| {
         let leak_check = match args.leak_check {
@@ -172,6 +174,8 @@ struct Profiling<'a> {
     tools: &'a Toolbox,
     dir: &'a std::path::Path,
     title: &'a str,
+    /// `[thresholds] heap_growth`, kept with a server's heap before and after.
+    heap_growth: f64,
 }
 
 /// The heap profile of the program, or of the server under its load (then
@@ -187,6 +191,7 @@ fn measure(
         tools,
         dir,
         title,
+        ..
     } = *profiling;
     let Some(profiler) = profiler else {
         return Ok((None, None));
@@ -197,7 +202,10 @@ fn measure(
                 prepared, load, ready, tools, profiler, dir, args.top,
             )?;
             let mut record = MemoryRecord::from(&measured.report);
-            record.under_load = measured.under_load.as_ref().map(Into::into);
+            record.under_load = measured
+                .under_load
+                .as_ref()
+                .map(|heap| HeapUnderLoadRecord::with_limit(heap, profiling.heap_growth));
             let load = LoadRecord {
                 argv: load.argv(),
                 wall_s: measured.load.wall_s,

@@ -18,8 +18,10 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+mod data;
 mod print;
 
+pub use data::{read_data, HeaptrackData};
 pub use print::parse_print;
 
 /// How many entries `print_command` asks per section, and how many merged
