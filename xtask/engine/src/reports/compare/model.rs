@@ -202,6 +202,9 @@ pub struct ScaleComparison {
     pub functions: Vec<FunctionChange>,
     /// Same for the memory profile (`memory.folded`), when both sides have one.
     pub memory_functions: Vec<FunctionChange>,
+    /// Allocations by function, A against B, when both are heaptrack memory results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<super::allocations::AllocationComparison>,
     /// Files written for this scale, relative to the compare directory.
     pub files: Vec<String>,
     /// What could not be compared, and why.
@@ -323,6 +326,7 @@ pub fn compare_scale(
         measures,
         functions: Vec::new(),
         memory_functions: Vec::new(),
+        allocations: None,
         files: Vec::new(),
         notes,
         missing_in_b,
