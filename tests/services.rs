@@ -563,6 +563,13 @@ fn memory_of_the_service_under_heaptrack_has_the_heap_before_and_after_the_load(
     assert!(dir.join("memory-flamegraph.svg").is_file());
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(readme.contains("| growth under the load |"), "{readme}");
+    // The load's operations (its `ops` metric) give figures per operation.
+    let operations = memory["operations"].as_f64().unwrap();
+    assert_eq!(Some(operations), load["metrics"]["ops"].as_f64(), "{run}");
+    assert!(
+        readme.contains("| allocation calls per operation |"),
+        "{readme}"
+    );
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_err(),
         "the server still listens after the task"
@@ -588,7 +595,23 @@ fn memory_of_the_service_under_heaptrack_has_the_heap_before_and_after_the_load(
     let dir = sandbox.results().pop().unwrap();
     let run = read_json(&dir.join("run.json"));
     check_under_load(&run["scales"][0]["memory"]);
+    assert!(
+        run["scales"][0]["memory"]["operations"].as_f64().unwrap() > 0.0,
+        "{run}"
+    );
     assert!(dir.join("memory-flamegraph.svg").is_file());
+
+    // Two memory results of the same server compare per operation, and
+    // their totals are shown but not gated.
+    let output = sandbox.xtask(&["profile-compare", "previous", "latest"]);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("allocations_per_op"), "{out}");
+    assert!(
+        out.contains("total_allocations (not gated: a total"),
+        "{out}"
+    );
+    assert!(out.contains("Allocation changes by function"), "{out}");
 }
 
 #[test]

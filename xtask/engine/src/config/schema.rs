@@ -118,6 +118,9 @@ pub struct Thresholds {
     pub memory: f64,
     pub instructions: f64,
     pub leaked_bytes: u64,
+    /// A server's heap after its load against before it: growth beyond
+    /// this percentage is flagged in the memory result.
+    pub heap_growth: f64,
 }
 
 impl Default for Thresholds {
@@ -130,6 +133,7 @@ impl Default for Thresholds {
             memory: 20.0,
             instructions: 1.0,
             leaked_bytes: 0,
+            heap_growth: 20.0,
         }
     }
 }

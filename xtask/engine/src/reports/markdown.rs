@@ -492,7 +492,12 @@ pub fn off_cpu_section(off_cpu: &crate::results::record::cpu::OffCpu, prefix: &s
 }
 
 pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
-    let mut out = String::from("| measure | value |\n|---|---:|\n");
+    use super::allocation_sources::{heap_growth_flag, sources_markdown};
+    let mut out = match memory.under_load.as_ref().and_then(heap_growth_flag) {
+        Some(flag) => format!("> {flag}\n\n"),
+        None => String::new(),
+    };
+    out.push_str("| measure | value |\n|---|---:|\n");
     let bytes = |v: Option<f64>| v.map(format_bytes).unwrap_or_else(|| "—".into());
     let count = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
     let _ = writeln!(out, "| peak heap | {} |", bytes(memory.peak_heap_bytes));
@@ -508,6 +513,28 @@ pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
         count(memory.temporary_allocations)
     );
     let _ = writeln!(out, "| leaked | {} |", bytes(memory.leaked_bytes));
+    if let Some(ops) = memory.operations {
+        let _ = writeln!(out, "| operations of the load | {ops:.0} |");
+        let calls = memory
+            .allocations
+            .as_ref()
+            .map(|t| t.calls)
+            .or(memory.total_allocations);
+        if let Some(calls) = calls {
+            let _ = writeln!(
+                out,
+                "| allocation calls per operation | {:.2} |",
+                calls as f64 / ops
+            );
+        }
+        if let Some(table) = &memory.allocations {
+            let _ = writeln!(
+                out,
+                "| bytes allocated per operation | {} |",
+                format_bytes(table.bytes / ops)
+            );
+        }
+    }
     if let Some(heap) = &memory.under_load {
         let _ = writeln!(
             out,
@@ -535,6 +562,9 @@ pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
             heap.stopped_at_s,
             message(&heap.source)
         );
+    }
+    if let Some(allocations) = &memory.allocations {
+        out.push_str(&sources_markdown(allocations));
     }
     if !memory.peak_consumers.is_empty() {
         out.push_str("\nTop peak consumers:\n\n| bytes | function |\n|---:|---|\n");
@@ -679,6 +709,26 @@ mod tests {
                 after_bytes: 2.0,
                 after_at_s: 2.0,
                 growth_bytes: 1.0,
+                growth_limit_pct: Some(50.0),
+            }),
+            allocations: Some(crate::results::record::memory::AllocationsRecord {
+                source: h.clone(),
+                calls: 3,
+                bytes: 96.0,
+                temporary: 1,
+                functions: vec![crate::results::record::memory::FunctionAllocationsRecord {
+                    function: h.clone(),
+                    location: Some(h.clone()),
+                    calls: 3,
+                    bytes: 96.0,
+                    temporary: 1,
+                    stack: vec![crate::results::record::memory::StackFrameRecord {
+                        function: h.clone(),
+                        location: Some(h.clone()),
+                        inlined: true,
+                    }],
+                    ..Default::default()
+                }],
             }),
             ..Default::default()
         });

@@ -1,5 +1,6 @@
 //! What people read: flamegraphs, function tables, Markdown summaries.
 
+pub mod allocation_sources;
 pub mod bmf;
 pub mod chart;
 pub mod compare;

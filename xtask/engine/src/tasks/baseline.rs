@@ -245,6 +245,7 @@ fn scale_options(config: &Config, args: &Args, tools: &Toolbox) -> anyhow::Resul
         profile: !args.no_profile,
         memory,
         counters: config.defaults.counters && !args.no_counters,
+        heap_growth: config.thresholds.heap_growth,
     })
 }
 
@@ -357,6 +358,8 @@ struct ScaleOptions {
     memory: Option<memory_profile::Profiler>,
     /// Count the timed runs with perf stat.
     counters: bool,
+    /// `[thresholds] heap_growth`, for a server's heap before and after.
+    heap_growth: f64,
 }
 
 /// One scale: the timed runs, then the CPU profile (titled `titles`) and
@@ -392,9 +395,11 @@ fn run_scale(
             // afresh under the heap profiler, is loaded once more.
             let measured =
                 memory_profile::profile_service(server, load, plan, tools, profiler, flow.dir, 10)?;
-            let mut memory = crate::results::record::MemoryRecord::from(&measured.report);
-            memory.under_load = measured.under_load.as_ref().map(Into::into);
-            record.memory = Some(memory);
+            record.memory = Some(crate::results::record::MemoryRecord::of_server(
+                &measured,
+                load,
+                scale.heap_growth,
+            ));
         }
         return Ok(record);
     }

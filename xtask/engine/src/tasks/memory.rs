@@ -133,6 +133,7 @@ fn run_one(
         tools: &tools,
         dir: &pending.dir,
         title: &title,
+        heap_growth: config.thresholds.heap_growth,
     };
     let measured = measure(&profiling, profiler, args).and_then(|(memory, load_record)| {
         let leak_check = match args.leak_check {
@@ -179,6 +180,8 @@ struct Profiling<'a> {
     tools: &'a Toolbox,
     dir: &'a std::path::Path,
     title: &'a str,
+    /// `[thresholds] heap_growth`, kept with a server's heap before and after.
+    heap_growth: f64,
 }
 
 /// The heap profile of the program, or of the server under its load (then
@@ -194,6 +197,7 @@ fn measure(
         tools,
         dir,
         title,
+        ..
     } = *profiling;
     let Some(profiler) = profiler else {
         return Ok((None, None));
@@ -203,8 +207,7 @@ fn measure(
             let measured = memory_profile::profile_service(
                 prepared, load, plan, tools, profiler, dir, args.top,
             )?;
-            let mut record = MemoryRecord::from(&measured.report);
-            record.under_load = measured.under_load.as_ref().map(Into::into);
+            let record = MemoryRecord::of_server(&measured, load, profiling.heap_growth);
             let load = LoadRecord {
                 argv: load.argv(),
                 wall_s: measured.load.wall_s,

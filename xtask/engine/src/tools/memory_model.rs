@@ -54,6 +54,52 @@ pub struct MemoryReport {
     /// What the reader should know (e.g. an allocator the tool cannot see).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Every allocation by the function that made it, in calls and bytes
+    /// (heaptrack's data; the other tools do not record each allocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<AllocationTable>,
+}
+
+/// Every allocation of a run summed by the function that made it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AllocationTable {
+    /// Where the figures come from.
+    pub source: String,
+    pub calls: u64,
+    /// Bytes allocated in all (not live at once: freed ones count too).
+    pub bytes: f64,
+    pub temporary: u64,
+    /// Largest in bytes first; past the most kept, the rest is summed in
+    /// one `<other functions>` row.
+    pub functions: Vec<FunctionAllocations>,
+}
+
+/// The allocations made by one function.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FunctionAllocations {
+    pub function: String,
+    /// The binary or shared object it is in.
+    pub module: Option<String>,
+    /// `file:line` of its allocating call (of its largest allocation).
+    pub location: Option<String>,
+    pub calls: u64,
+    pub bytes: f64,
+    pub temporary: u64,
+    /// The stack of its largest allocation, innermost first, with the
+    /// frames inlined into their callers marked; kept for the top sources
+    /// only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<StackFrame>,
+}
+
+/// A frame of an allocation's stack.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StackFrame {
+    pub function: String,
+    pub location: Option<String>,
+    /// Inlined into the frame after it (its caller): no call happened.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inlined: bool,
 }
 
 /// One allocation site in a ranking.
@@ -140,6 +186,7 @@ impl MemoryReport {
         fill_vec(&mut self.allocation_sites, other.allocation_sites);
         fill_vec(&mut self.temporary_sites, other.temporary_sites);
         fill_vec(&mut self.leaks, other.leaks);
+        fill(&mut self.allocations, other.allocations);
     }
 }
 

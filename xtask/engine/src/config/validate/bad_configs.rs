@@ -89,6 +89,7 @@ fn cases() -> Vec<Case> {
         case(top("[thresholds]\n»memory = inf"), "`thresholds.memory`", Some("in percent")),
         case(top("[thresholds]\n»throughput = -0.5"), "`thresholds.throughput`", Some("in percent")),
         case(top("[thresholds]\nlatency = 5.0\n»instructions = -1.0"), "`thresholds.instructions`", Some("in percent")),
+        case(top("[thresholds]\n»heap_growth = -5"), "`thresholds.heap_growth` must be a percentage of 0 or more, not -5", Some("in percent")),
         case(demo("»timeout = 0\n"), "workload `demo`: `timeout` must be a positive number of seconds, not 0", Some("more than 0")),
         case(demo("»timeout = -1\n"), "workload `demo`: `timeout` must be a positive number of seconds, not -1", Some("more than 0")),
         case(server("ready = { port = \"{port}\" }", "\n[workloads.srv.scenarios.»all]\ncommand = \"true\"\n"), "scenario name `all` cannot name a result", Some("not `all`")),

@@ -82,6 +82,7 @@ impl Checks<'_> {
             ("latency", t.latency),
             ("memory", t.memory),
             ("instructions", t.instructions),
+            ("heap_growth", t.heap_growth),
         ] {
             if !(value.is_finite() && (0.0..=1e6).contains(&value)) {
                 return Err(self.at_key(

@@ -57,6 +57,13 @@ pub fn compare_results(
             if several {
                 std::fs::create_dir_all(tmp.join(&out_prefix))?;
             }
+            match super::allocations::compare(sa.memory.as_ref(), sb.memory.as_ref(), top) {
+                Ok(allocations) => comparison.allocations = Some(allocations),
+                Err(why) if sa.memory.is_some() || sb.memory.is_some() => {
+                    comparison.notes.push(why)
+                }
+                Err(_) => {}
+            }
             where_it_changed(&mut comparison, (a, sa), (b, sb), &tmp, &out_prefix, top)?;
             scales.push(comparison);
         }

@@ -128,6 +128,9 @@ fn where_it_changed(out: &mut String, scale: &ScaleComparison) {
         }
         out.push('\n');
     }
+    if let Some(allocations) = &scale.allocations {
+        out.push_str(&super::allocations::markdown(allocations));
+    }
     for file in &scale.files {
         let _ = writeln!(
             out,

@@ -16,6 +16,7 @@
 //! All but the engine is pure (no I/O), so every verdict and every rendering
 //! is unit-tested here.
 
+mod allocations;
 mod cells;
 mod comparability;
 mod engine;

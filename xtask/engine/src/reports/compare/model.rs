@@ -206,6 +206,9 @@ pub struct ScaleComparison {
     pub functions: Vec<FunctionChange>,
     /// Same for the memory profile (`memory.folded`), when both sides have one.
     pub memory_functions: Vec<FunctionChange>,
+    /// Allocations by function, A against B, when both are heaptrack memory results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<super::allocations::AllocationComparison>,
     /// Files written for this scale, relative to the compare directory.
     pub files: Vec<String>,
     /// What could not be compared, and why.
@@ -336,6 +339,7 @@ pub fn compare_scale(
         measures,
         functions: Vec::new(),
         memory_functions: Vec::new(),
+        allocations: None,
         files: Vec::new(),
         notes,
         missing_in_b,
@@ -432,7 +436,7 @@ fn memory_figures(
     match (&a.memory, &b.memory) {
         (Some(ma), Some(mb)) => {
             let limit_pct = settings.thresholds.memory;
-            let figures: [(&str, Option<f64>, Option<f64>, &str); 4] = [
+            let mut figures: Vec<(&str, Option<f64>, Option<f64>, &str)> = vec![
                 (
                     "peak_heap_bytes",
                     ma.peak_heap_bytes,
@@ -453,6 +457,7 @@ fn memory_figures(
                 ),
                 ("leaked_bytes", ma.leaked_bytes, mb.leaked_bytes, "B"),
             ];
+            figures.extend(super::service::per_operation_memory(ma, mb));
             for (name, va, vb, unit) in figures {
                 if let (Some(va), Some(vb)) = (va, vb) {
                     let outcome = Outcome::Exact(stats::compare_exact(

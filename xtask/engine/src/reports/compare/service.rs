@@ -3,7 +3,7 @@
 //! client's figures (`load.`) are shown and never gated.
 
 use crate::config::measures::{self, SERVER_CPU_PER_OP, SERVER_PREFIX};
-use crate::results::record::ScaleRecord;
+use crate::results::record::{MemoryRecord, ScaleRecord};
 
 /// Why measure `name` is shown but not gated, when it is: a load client's
 /// figure, a server's CPU total where both sides have its CPU per operation
@@ -19,10 +19,59 @@ pub fn not_gated_because(name: &str, a: &ScaleRecord, b: &ScaleRecord) -> Option
     if total_cpu && both(SERVER_CPU_PER_OP) {
         return Some("a total: server.cpu_us_per_op decides");
     }
+    let per_op = |s: &ScaleRecord| s.memory.as_ref().is_some_and(|m| m.operations.is_some());
+    if ["total_allocations", "temporary_allocations"].contains(&name) && per_op(a) && per_op(b) {
+        return Some("a total: its value per operation decides");
+    }
     if name == "server.ctx_switches" {
         return Some("a clue to waits, not a cost");
     }
     None
+}
+
+/// A server's allocations per operation of its load, both sides' (calls
+/// and bytes allocated), where both memory results know the operations:
+/// `(name, A, B, unit)`, compared like the memory tool's other figures.
+pub fn per_operation_memory(
+    a: &MemoryRecord,
+    b: &MemoryRecord,
+) -> Vec<(&'static str, Option<f64>, Option<f64>, &'static str)> {
+    let (Some(ops_a), Some(ops_b)) = (a.operations, b.operations) else {
+        return Vec::new();
+    };
+    let calls = |m: &MemoryRecord| {
+        m.allocations
+            .as_ref()
+            .map(|t| t.calls as f64)
+            .or(m.total_allocations.map(|c| c as f64))
+    };
+    let bytes = |m: &MemoryRecord| m.allocations.as_ref().map(|t| t.bytes);
+    let temporary = |m: &MemoryRecord| {
+        m.allocations
+            .as_ref()
+            .map(|t| t.temporary as f64)
+            .or(m.temporary_allocations.map(|c| c as f64))
+    };
+    vec![
+        (
+            "allocations_per_op",
+            calls(a).map(|c| c / ops_a),
+            calls(b).map(|c| c / ops_b),
+            "allocations",
+        ),
+        (
+            "temporary_allocations_per_op",
+            temporary(a).map(|c| c / ops_a),
+            temporary(b).map(|c| c / ops_b),
+            "allocations",
+        ),
+        (
+            "allocated_bytes_per_op",
+            bytes(a).map(|c| c / ops_a),
+            bytes(b).map(|c| c / ops_b),
+            "B",
+        ),
+    ]
 }
 
 /// The note that tells a reader of a server's comparison which measure to
@@ -108,6 +157,44 @@ mod tests {
             .unwrap();
         assert!(total.gated && total.gate_failed, "{total:#?}");
         assert!(report.notes[0].starts_with("read server.cpu_s first"));
+    }
+
+    /// Twice the operations, twice the allocations: the same per
+    /// operation, and the totals are not gated; one more allocation per
+    /// operation is a regression per operation.
+    #[test]
+    fn allocations_compare_per_operation_where_both_know_the_operations() {
+        use crate::results::record::MemoryRecord;
+        let memory = |calls: u64, ops: Option<f64>| MemoryRecord {
+            tool: "heaptrack".into(),
+            total_allocations: Some(calls),
+            operations: ops,
+            ..MemoryRecord::default()
+        };
+        let with = |m: MemoryRecord| {
+            let mut s = scale(&[1.0; 4], &[1.0; 4], "0");
+            s.memory = Some(m);
+            s
+        };
+        let a = with(memory(10_000, Some(1_000.0)));
+        let b = with(memory(20_000, Some(2_000.0)));
+        let report = compare_scale(&a, &b, &settings(), Counter::Time);
+        let by_name = |r: &super::super::model::ScaleComparison, n: &str| {
+            r.measures.iter().find(|m| m.name == n).cloned().unwrap()
+        };
+        assert!(!by_name(&report, "total_allocations").gated);
+        let per_op = by_name(&report, "allocations_per_op");
+        assert!(per_op.gated && !per_op.gate_failed, "{per_op:#?}");
+        let worse = with(memory(30_000, Some(2_000.0)));
+        let report = compare_scale(&a, &worse, &settings(), Counter::Time);
+        assert!(by_name(&report, "allocations_per_op").gate_failed);
+        // Without the operations, the totals decide.
+        let report = compare_scale(&with(memory(10_000, None)), &b, &settings(), Counter::Time);
+        assert!(by_name(&report, "total_allocations").gate_failed);
+        assert!(report
+            .measures
+            .iter()
+            .all(|m| m.name != "allocations_per_op"));
     }
 
     /// A result of an older xtask has only the client's figures, renamed

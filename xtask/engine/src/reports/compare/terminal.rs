@@ -135,6 +135,9 @@ pub fn render_terminal(
                 s.reset,
             ));
         }
+        if let Some(allocations) = &scale.allocations {
+            out.push_str(&super::allocations::terminal(allocations));
+        }
         for file in &scale.files {
             let path = dir.map_or(file.clone(), |d| format!("{d}/{file}"));
             let _ = writeln!(

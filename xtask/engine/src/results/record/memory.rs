@@ -8,7 +8,7 @@
 //! version. The conversions go one way, from the parsers' types into these.
 
 use crate::tools::memcheck::LeakReport;
-use crate::tools::memory_model::{Frame, MemoryReport, Site};
+use crate::tools::memory_model::{AllocationTable, Frame, MemoryReport, Site};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change of memory.json.
@@ -69,6 +69,86 @@ pub struct MemoryRecord {
     /// A server's heap just before its load and just after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub under_load: Option<HeapUnderLoadRecord>,
+    /// Every allocation by the function that made it (heaptrack only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<AllocationsRecord>,
+    /// How many operations the load served while the profile ran: with it
+    /// a comparison shows allocations per operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<f64>,
+}
+
+/// Every allocation of the run summed by the function that made it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AllocationsRecord {
+    /// Where the figures come from.
+    pub source: String,
+    pub calls: u64,
+    /// Bytes allocated in all, freed ones included.
+    pub bytes: f64,
+    pub temporary: u64,
+    /// Largest in bytes first; the last row may sum the functions past
+    /// those kept by name (`<other functions>`).
+    pub functions: Vec<FunctionAllocationsRecord>,
+}
+
+/// The allocations made by one function.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FunctionAllocationsRecord {
+    /// Demangled, without hashes; an address without a symbol is named
+    /// after its module only (`<unresolved in libfoo.so>`).
+    pub function: String,
+    pub module: Option<String>,
+    /// `file:line` of its largest allocating call.
+    pub location: Option<String>,
+    pub calls: u64,
+    pub bytes: f64,
+    pub temporary: u64,
+    /// The stack of its largest allocation, innermost first (top sources only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<StackFrameRecord>,
+}
+
+/// A frame of an allocation's stack.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StackFrameRecord {
+    pub function: String,
+    pub location: Option<String>,
+    /// Inlined into the frame after it (its caller).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inlined: bool,
+}
+
+impl From<&AllocationTable> for AllocationsRecord {
+    fn from(table: &AllocationTable) -> AllocationsRecord {
+        AllocationsRecord {
+            source: table.source.clone(),
+            calls: table.calls,
+            bytes: table.bytes,
+            temporary: table.temporary,
+            functions: table
+                .functions
+                .iter()
+                .map(|f| FunctionAllocationsRecord {
+                    function: f.function.clone(),
+                    module: f.module.clone(),
+                    location: f.location.clone(),
+                    calls: f.calls,
+                    bytes: f.bytes,
+                    temporary: f.temporary,
+                    stack: f
+                        .stack
+                        .iter()
+                        .map(|s| StackFrameRecord {
+                            function: s.function.clone(),
+                            location: s.location.clone(),
+                            inlined: s.inlined,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A server's heap just before its load and just after it (the growth is
@@ -85,6 +165,58 @@ pub struct HeapUnderLoadRecord {
     pub after_bytes: f64,
     pub after_at_s: f64,
     pub growth_bytes: f64,
+    /// `[thresholds] heap_growth` when the profile was taken: growth beyond
+    /// this percentage of "before" is a red flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub growth_limit_pct: Option<f64>,
+}
+
+impl HeapUnderLoadRecord {
+    /// `heap`, flagged against `limit_pct` (`[thresholds] heap_growth`).
+    pub fn with_limit(heap: &crate::tools::memory_model::HeapUnderLoad, limit_pct: f64) -> Self {
+        HeapUnderLoadRecord {
+            growth_limit_pct: Some(limit_pct),
+            ..HeapUnderLoadRecord::from(heap)
+        }
+    }
+
+    /// The growth as a percentage of "before" (None when it was empty).
+    pub fn growth_pct(&self) -> Option<f64> {
+        (self.before_bytes > 0.0).then(|| self.growth_bytes / self.before_bytes * 100.0)
+    }
+
+    /// Whether the heap grew beyond the limit: a sign of a leak under the
+    /// load. From an empty "before", any growth is beyond any limit.
+    pub fn red_flag(&self) -> bool {
+        match (self.growth_limit_pct, self.growth_pct()) {
+            (Some(limit), Some(pct)) => pct > limit,
+            (Some(_), None) => self.growth_bytes > 0.0,
+            (None, _) => false,
+        }
+    }
+}
+
+impl MemoryRecord {
+    /// A server's memory profile under its load: the heap before and after
+    /// it held to `heap_growth_pct`, and the operations the load made (so
+    /// that allocations compare per operation).
+    pub fn of_server(
+        measured: &crate::runs::memory_profile::ServiceMemory,
+        load: &crate::runs::workload::Prepared,
+        heap_growth_pct: f64,
+    ) -> MemoryRecord {
+        MemoryRecord {
+            under_load: measured
+                .under_load
+                .as_ref()
+                .map(|heap| HeapUnderLoadRecord::with_limit(heap, heap_growth_pct)),
+            operations: load
+                .ops
+                .as_ref()
+                .and_then(|ops| ops.operations(&measured.load.metrics, measured.load.wall_s)),
+            ..MemoryRecord::from(&measured.report)
+        }
+    }
 }
 
 impl From<&crate::tools::memory_model::HeapUnderLoad> for HeapUnderLoadRecord {
@@ -99,6 +231,7 @@ impl From<&crate::tools::memory_model::HeapUnderLoad> for HeapUnderLoadRecord {
             after_bytes: heap.after_bytes,
             after_at_s: heap.after_at_s,
             growth_bytes: heap.growth_bytes,
+            growth_limit_pct: None,
         }
     }
 }
@@ -183,6 +316,8 @@ impl From<&MemoryReport> for MemoryRecord {
             raw_files: report.raw_files.clone(),
             notes: report.notes.clone(),
             under_load: None,
+            allocations: report.allocations.as_ref().map(AllocationsRecord::from),
+            operations: None,
         }
     }
 }

@@ -4,9 +4,10 @@
 //! `memory.json`, `memory.folded` and `memory-flamegraph.svg`; also the
 //! memcheck leak check. Shared by the memory task and profile-baseline.
 
+mod allocations;
 mod service;
 
-pub use service::profile_service;
+pub use service::{profile_service, ServiceMemory};
 
 use crate::config::MemoryTool;
 use crate::runs::measure::RunFailure;
@@ -300,6 +301,7 @@ fn heaptrack_report(
     let parsed = heaptrack::parse_print(&text, top)
         .with_context(|| format!("reading {}", text_path.display()))?;
     let mut report = parsed.to_report();
+    allocations::add_allocations(&mut report, data, top);
 
     let raw_folded = dir.join("heaptrack.flamegraph.txt");
     capture_to_file(

@@ -18,8 +18,10 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+mod data;
 mod print;
 
+pub use data::{read_data, unresolved_name, HeaptrackData};
 pub use print::parse_print;
 
 /// How many entries `print_command` asks per section, and how many merged
@@ -372,7 +374,7 @@ pub fn parse_flamegraph(text: &str) -> String {
         }
         let folded = stack
             .split(';')
-            .map(|frame| demangle_in_text(frame.trim()))
+            .map(|frame| stable_frame_name(&demangle_in_text(frame.trim())))
             .collect::<Vec<_>>()
             .join(";");
         match counts.get_mut(&folded) {
@@ -391,6 +393,20 @@ pub fn parse_flamegraph(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A frame as printed, with an address that has no symbol (`0x7f82…`,
+/// which ASLR moves from run to run) given the one name of unresolved code,
+/// so that two runs' stacks line up.
+pub fn stable_frame_name(frame: &str) -> String {
+    let address = frame.split_whitespace().next().unwrap_or("");
+    let hex = address
+        .strip_prefix("0x")
+        .is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_hexdigit()));
+    match hex {
+        true => unresolved_name(None),
+        false => frame.to_string(),
+    }
 }
 
 #[cfg(test)]

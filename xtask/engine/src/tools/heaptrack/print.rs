@@ -137,11 +137,16 @@ fn push_frame_line(frames: &mut Vec<Frame>, line: &str) {
         if let Some(frame) = frames.last_mut() {
             if module != "??" {
                 frame.module = Some(module.to_string());
+                if frame.function == super::unresolved_name(None) {
+                    frame.function = super::unresolved_name(Some(module));
+                }
             }
             return;
         }
     }
-    frames.push(Frame::new(demangle_in_text(trimmed)));
+    frames.push(Frame::new(super::stable_frame_name(&demangle_in_text(
+        trimmed,
+    ))));
 }
 
 /// Reads `heaptrack_print`'s text (as [`super::print_command`] makes it, with any

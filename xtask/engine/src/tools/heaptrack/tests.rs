@@ -450,3 +450,29 @@ fn a_broken_timeline_is_an_error_at_its_line() {
         .map(OsString::from)
     );
 }
+
+/// An address without a symbol is named as unresolved code, in the folded
+/// stacks and in heaptrack_print's report (after its module when printed),
+/// so that two runs whose addresses ASLR moved give the same rows.
+#[test]
+fn unresolved_addresses_are_stable_across_runs() {
+    let one = parse_flamegraph("0x7f82994a57b9 (rtld.c);main 10\n");
+    let two = parse_flamegraph("0x7f2d05ca57b9 (rtld.c);main 10\n");
+    assert_eq!(one, "<unresolved>;main 10\n");
+    assert_eq!(one, two);
+    assert_eq!(stable_frame_name("0xzz"), "0xzz");
+    let report = parse_print(PRINT, 10).unwrap();
+    let frames: Vec<Frame> = report
+        .peak_consumers
+        .iter()
+        .chain(&report.most_calls)
+        .flat_map(|e| e.stack())
+        .collect();
+    assert!(frames.iter().all(|f| !f.function.starts_with("0x")));
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.function.starts_with("<unresolved in ")),
+        "the fixture has unresolved frames with their module"
+    );
+}
