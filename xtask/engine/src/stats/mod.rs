@@ -51,10 +51,12 @@
 //! (where a history shifted: E-divisive means).
 
 pub mod change_points;
+pub mod familywise;
 mod hodges_lehmann;
 mod mann_whitney;
 mod normal;
 pub mod paired;
+pub mod power;
 #[cfg(test)]
 mod test_support;
 mod u_null;
@@ -62,8 +64,8 @@ mod verdict;
 
 pub use mann_whitney::mann_whitney_u;
 pub use verdict::{
-    compare, compare_exact, compare_paired, Analysis, CompareOptions, Comparison, ExactComparison,
-    Verdict, MIN_PAIRS,
+    compare, compare_exact, compare_paired, not_significant, smallest_p_unpaired, Analysis,
+    CompareOptions, Comparison, ExactComparison, Verdict, MIN_PAIRS,
 };
 
 use serde::{Deserialize, Serialize};

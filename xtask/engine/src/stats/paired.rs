@@ -118,6 +118,12 @@ pub fn analyze(a: &[f64], b: &[f64], alpha: f64) -> Option<PairedAnalysis> {
     })
 }
 
+/// The two-sided p-value of the Wilcoxon signed-rank test of `d` alone
+/// (as [`analyze`] computes it), for tests that need only that.
+pub fn signed_rank_p(d: &[f64]) -> f64 {
+    signed_rank_test(d).p_value
+}
+
 struct SignedRank {
     statistic: f64,
     p_value: f64,

@@ -16,19 +16,25 @@ use serde::{Deserialize, Serialize};
 pub enum Verdict {
     Improved,
     Regressed,
+    /// The interval of the change lies within the measure's limit: any
+    /// change there is smaller than what matters (an equivalence test).
     NoChange,
-    NotEnoughSamples,
+    /// Neither a significant change nor one shown to be within the limit:
+    /// the runs could not tell (too few, or too spread for the change that
+    /// matters). Comparisons of older xtasks said `not_enough_samples`.
+    #[serde(alias = "not_enough_samples")]
+    Inconclusive,
 }
 
 impl Verdict {
     /// The serialized name: `improved`, `regressed`, `no_change`,
-    /// `not_enough_samples`.
+    /// `inconclusive`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Verdict::Improved => "improved",
             Verdict::Regressed => "regressed",
             Verdict::NoChange => "no_change",
-            Verdict::NotEnoughSamples => "not_enough_samples",
+            Verdict::Inconclusive => "inconclusive",
         }
     }
 }
@@ -52,10 +58,14 @@ pub struct CompareOptions {
     /// on this machine, whatever the p-value says. Default 0.02.
     pub noise_band: f64,
     /// Fewer samples than this on either side gives
-    /// [`Verdict::NotEnoughSamples`]. Default 3. Note that with no ties the
+    /// [`Verdict::Inconclusive`]. Default 3. Note that with no ties the
     /// smallest two-sided p-value of 3 + 3 samples is 0.1, so at
     /// `alpha = 0.05` at least 4 per side are needed to see any change.
     pub min_samples: usize,
+    /// The change that matters, as a fraction (0.05 = ±5 %): "no change"
+    /// needs the whole interval within it, and the runs needed are
+    /// quoted for it. Default 0.05.
+    pub equivalence: f64,
 }
 
 impl Default for CompareOptions {
@@ -64,6 +74,7 @@ impl Default for CompareOptions {
             alpha: 0.05,
             noise_band: 0.02,
             min_samples: 3,
+            equivalence: 0.05,
         }
     }
 }
@@ -90,6 +101,15 @@ pub struct Comparison {
     /// Which analysis gave these numbers.
     #[serde(default)]
     pub analysis: Analysis,
+    /// The smallest change this comparison could detect (two-sided at
+    /// alpha, 80 % power), in percent; None when a side has too few samples
+    /// to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mde_pct: Option<f64>,
+    /// When inconclusive: the runs a side that would detect a change of
+    /// the equivalence limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_needed: Option<u64>,
 }
 
 /// How two sets of samples were compared.
@@ -117,7 +137,7 @@ impl Analysis {
 
 /// Compares samples `b` (new) against `a` (baseline).
 ///
-/// * [`Verdict::NotEnoughSamples`] when a side has fewer than
+/// * [`Verdict::Inconclusive`] when a side has fewer than
 ///   `opts.min_samples` finite samples (or none at all).
 /// * [`Verdict::Regressed`] / [`Verdict::Improved`] when the Mann–Whitney
 ///   p-value is below `opts.alpha` **and** the `1 - alpha` confidence
@@ -134,7 +154,7 @@ impl Analysis {
 /// Degenerate inputs never panic nor yield NaN: a side without samples gives
 /// an all-zero [`Summary`] with `change = ci_low = ci_high = 0` and
 /// `p_value = 1`; single samples are analysed as usual (their p-value is
-/// never small) and the verdict is `NotEnoughSamples` under the default
+/// never small) and the verdict is `Inconclusive` under the default
 /// `min_samples`; identical constant samples give `p_value = 1`, a zero
 /// change and `NoChange`.
 pub fn compare(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> Comparison {
@@ -156,8 +176,10 @@ pub fn compare(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> C
             ci_low: 0.0,
             ci_high: 0.0,
             p_value: 1.0,
-            verdict: Verdict::NotEnoughSamples,
+            verdict: Verdict::Inconclusive,
             analysis: Analysis::MannWhitney,
+            mde_pct: None,
+            runs_needed: None,
         };
     };
 
@@ -177,7 +199,25 @@ pub fn compare(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> C
     };
     let (change, ci_low, ci_high) = (rel(hl.shift), rel(hl.ci_low), rel(hl.ci_high));
     let p_value = mw.p_value;
-
+    // The rank test cannot go below its smallest p-value: no change is
+    // detectable then, however large.
+    let reachable = smallest_p_unpaired(a.len(), b.len()) < alpha;
+    let mde = reachable
+        .then(|| super::power::mde_unpaired((sa.n, sa.stddev), (sb.n, sb.stddev), scale, alpha))
+        .flatten();
+    let verdict = decide(
+        (ci_low, ci_high),
+        p_value,
+        better,
+        a.len().min(b.len()),
+        opts,
+    );
+    let runs_needed = (verdict == Verdict::Inconclusive)
+        .then(|| {
+            super::power::runs_needed_unpaired(sa.stddev, sb.stddev, scale, opts.equivalence, alpha)
+                .map(|n| n.max(4))
+        })
+        .flatten();
     Comparison {
         a: sa,
         b: sb,
@@ -185,15 +225,18 @@ pub fn compare(a: &[f64], b: &[f64], better: Better, opts: &CompareOptions) -> C
         ci_low,
         ci_high,
         p_value,
-        verdict: decide(
-            (ci_low, ci_high),
-            p_value,
-            better,
-            a.len().min(b.len()),
-            opts,
-        ),
+        verdict,
         analysis: Analysis::MannWhitney,
+        mde_pct: mde.map(|m| m * 100.0),
+        runs_needed,
     }
+}
+
+/// The smallest two-sided p-value of the U test on samples of these sizes
+/// (no ties): 2 / C(n_a + n_b, n_a).
+pub fn smallest_p_unpaired(n_a: usize, n_b: usize) -> f64 {
+    let combinations: f64 = (1..=n_a).map(|i| (n_b + i) as f64 / i as f64).product();
+    (2.0 / combinations).min(1.0)
 }
 
 /// Below this many pairs the signed-rank test can never reach p < 0.05
@@ -225,6 +268,21 @@ pub fn compare_paired(a: &[f64], b: &[f64], better: Better, opts: &CompareOption
         paired.ci_low - 1.0,
         paired.ci_high - 1.0,
     );
+    let verdict = decide(
+        (ci_low, ci_high),
+        paired.p_value,
+        better,
+        paired.pairs,
+        opts,
+    );
+    let logs: Vec<f64> = paired.ratios.iter().map(|r| r.ln()).collect();
+    let sd_log = summarize(&logs).map_or(0.0, |s| s.stddev);
+    let runs_needed = (verdict == Verdict::Inconclusive)
+        .then(|| {
+            super::power::pairs_needed(sd_log, opts.equivalence, alpha)
+                .map(|n| n.max(MIN_PAIRS as u64))
+        })
+        .flatten();
     Comparison {
         a: summarize(a).unwrap_or_else(Summary::empty),
         b: summarize(b).unwrap_or_else(Summary::empty),
@@ -232,14 +290,10 @@ pub fn compare_paired(a: &[f64], b: &[f64], better: Better, opts: &CompareOption
         ci_low,
         ci_high,
         p_value: paired.p_value,
-        verdict: decide(
-            (ci_low, ci_high),
-            paired.p_value,
-            better,
-            paired.pairs,
-            opts,
-        ),
+        verdict,
         analysis: Analysis::PairedWilcoxon,
+        mde_pct: super::power::mde_paired(paired.pairs, sd_log, alpha).map(|m| m * 100.0),
+        runs_needed,
     }
 }
 
@@ -262,14 +316,32 @@ fn decide(
     } else {
         opts.noise_band.max(0.0)
     };
+    let margin = if opts.equivalence.is_nan() {
+        0.0
+    } else {
+        opts.equivalence.max(0.0)
+    };
     if samples < opts.min_samples.max(1) {
-        Verdict::NotEnoughSamples
+        Verdict::Inconclusive
     } else if p_value < alpha && ci_low > band {
         worse_if(better == Better::Lower)
     } else if p_value < alpha && ci_high < -band {
         worse_if(better == Better::Higher)
-    } else {
+    } else if ci_low >= -margin && ci_high <= margin {
         Verdict::NoChange
+    } else {
+        Verdict::Inconclusive
+    }
+}
+
+/// The verdict of a change that is not significant after all (a family's
+/// correction): no change when its interval lies within `margin`, else
+/// inconclusive.
+pub fn not_significant((ci_low, ci_high): (f64, f64), margin: f64) -> Verdict {
+    if ci_low >= -margin && ci_high <= margin {
+        Verdict::NoChange
+    } else {
+        Verdict::Inconclusive
     }
 }
 
@@ -301,7 +373,7 @@ pub struct ExactComparison {
 /// `Improved` (by `better`) when `|change| > limit`, else `NoChange`.
 ///
 /// When `a` is 0 the change is measured against `|b|` instead, so it is ±1
-/// (0 if both are 0). A non-finite `a` or `b` gives `NotEnoughSamples` with
+/// (0 if both are 0). A non-finite `a` or `b` gives `Inconclusive` with
 /// `change = 0`. A negative or NaN `limit` counts as 0.
 pub fn compare_exact(a: f64, b: f64, better: Better, limit: f64) -> ExactComparison {
     let limit = if limit.is_nan() { 0.0 } else { limit.max(0.0) };
@@ -311,7 +383,7 @@ pub fn compare_exact(a: f64, b: f64, better: Better, limit: f64) -> ExactCompari
             b,
             change: 0.0,
             limit,
-            verdict: Verdict::NotEnoughSamples,
+            verdict: Verdict::Inconclusive,
         };
     }
     let change = if a != 0.0 {
@@ -369,8 +441,11 @@ mod tests {
         let unpaired = compare(&a, &b, Better::Lower, &opts);
         assert_eq!(
             (unpaired.verdict, unpaired.analysis),
-            (Verdict::NoChange, Analysis::MannWhitney)
+            (Verdict::Inconclusive, Analysis::MannWhitney)
         );
+        // The runs' spread (about 30 %) hides a 5 % change: it says so.
+        assert!(unpaired.mde_pct.unwrap() > 20.0, "{unpaired:?}");
+        assert!(unpaired.runs_needed.unwrap() > 10, "{unpaired:?}");
         let paired = compare_paired(&a, &b, Better::Lower, &opts);
         assert_eq!(paired.analysis, Analysis::PairedWilcoxon);
         assert_eq!(paired.verdict, Verdict::Regressed);
@@ -391,17 +466,17 @@ mod tests {
     fn compare_empty_and_single_samples() {
         let opts = CompareOptions::default();
         let c = compare(&[], &[], Better::Lower, &opts);
-        assert_eq!(c.verdict, Verdict::NotEnoughSamples);
+        assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_eq!((c.change, c.p_value, c.a.n), (0.0, 1.0, 0));
         assert_finite(&c);
 
         let c = compare(&[1.0, 2.0, 3.0], &[], Better::Lower, &opts);
-        assert_eq!(c.verdict, Verdict::NotEnoughSamples);
+        assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_eq!(c.b, Summary::empty());
         assert_finite(&c);
 
         let c = compare(&[1.0], &[2.0], Better::Lower, &opts);
-        assert_eq!(c.verdict, Verdict::NotEnoughSamples);
+        assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_eq!((c.change, c.p_value), (1.0, 1.0));
         assert_finite(&c);
 
@@ -411,14 +486,15 @@ mod tests {
             ..opts
         };
         let c = compare(&[1.0], &[2.0], Better::Lower, &loose);
-        assert_eq!(c.verdict, Verdict::NoChange);
+        assert_eq!(c.verdict, Verdict::Inconclusive);
+        assert_eq!(c.mde_pct, None, "one sample has no spread to speak of");
         assert_finite(&c);
         let c = compare(&[1.0], &[1.0], Better::Lower, &loose);
         assert_eq!(c.verdict, Verdict::NoChange);
         assert_finite(&c);
 
         let c = compare(&[f64::NAN; 4], &[1.0; 4], Better::Lower, &opts);
-        assert_eq!(c.verdict, Verdict::NotEnoughSamples);
+        assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_finite(&c);
     }
 
@@ -489,7 +565,7 @@ mod tests {
 
         // Too few samples to decide, whatever the difference.
         let c = compare(&a[..2], &slower[..2], Better::Lower, &opts);
-        assert_eq!(c.verdict, Verdict::NotEnoughSamples);
+        assert_eq!(c.verdict, Verdict::Inconclusive);
         assert_finite(&c);
     }
 
@@ -504,13 +580,43 @@ mod tests {
         assert!(c.change.abs() < 0.01, "{c:?}");
     }
 
+    /// "No change" only when the interval lies within the limit that
+    /// matters; a wide interval that could hide such a change is
+    /// inconclusive, with what it could see and the runs that would do.
+    #[test]
+    fn no_change_is_an_equivalence_and_else_inconclusive() {
+        let opts = CompareOptions {
+            equivalence: 0.05,
+            ..CompareOptions::default()
+        };
+        let mut rng = Rng::new(7);
+        let tight: Vec<f64> = (0..10).map(|_| 1.0 + 0.005 * rng.normal()).collect();
+        let tight_b: Vec<f64> = (0..10).map(|_| 1.0 + 0.005 * rng.normal()).collect();
+        let c = compare(&tight, &tight_b, Better::Lower, &opts);
+        assert_eq!(c.verdict, Verdict::NoChange, "{c:?}");
+        assert!(c.mde_pct.unwrap() < 1.0, "{c:?}");
+        assert_eq!(c.runs_needed, None);
+        // 20 % spread, 10 runs a side: a 5 % change could hide in there.
+        let wide: Vec<f64> = (0..10).map(|_| 1.0 + 0.2 * rng.normal()).collect();
+        let wide_b: Vec<f64> = (0..10).map(|_| 1.0 + 0.2 * rng.normal()).collect();
+        let c = compare(&wide, &wide_b, Better::Lower, &opts);
+        assert_eq!(c.verdict, Verdict::Inconclusive, "{c:?}");
+        assert!(c.mde_pct.unwrap() > 15.0, "{c:?}");
+        // (0.2² + 0.2²) · (2.8 / 0.05)² ≈ 250 runs a side.
+        let needed = c.runs_needed.unwrap();
+        assert!((150..400).contains(&needed), "{needed}");
+        // Old comparisons said `not_enough_samples`: read as inconclusive.
+        let old: Verdict = serde_json::from_str("\"not_enough_samples\"").unwrap();
+        assert_eq!(old, Verdict::Inconclusive);
+    }
+
     #[test]
     fn serde_names() {
         let names: Vec<String> = [
             Verdict::Improved,
             Verdict::Regressed,
             Verdict::NoChange,
-            Verdict::NotEnoughSamples,
+            Verdict::Inconclusive,
         ]
         .iter()
         .map(|v| {
@@ -525,7 +631,7 @@ mod tests {
                 "\"improved\"",
                 "\"regressed\"",
                 "\"no_change\"",
-                "\"not_enough_samples\""
+                "\"inconclusive\""
             ]
         );
         assert_eq!(
@@ -565,7 +671,7 @@ mod tests {
         let z = compare_exact(0.0, 0.0, Better::Lower, 0.01);
         assert_eq!((z.change, z.verdict), (0.0, Verdict::NoChange));
         let n = compare_exact(f64::NAN, 5.0, Better::Lower, 0.01);
-        assert_eq!((n.change, n.verdict), (0.0, Verdict::NotEnoughSamples));
+        assert_eq!((n.change, n.verdict), (0.0, Verdict::Inconclusive));
         assert!(serde_json::to_string(&n).is_ok());
     }
 

@@ -275,6 +275,8 @@ impl Settings {
                 alpha: 0.05,
                 noise_band: config.thresholds.noise / 100.0,
                 min_samples: 3,
+                // Wall and CPU time are held to the time limit.
+                equivalence: config.thresholds.time / 100.0,
             },
             instructions_limit: config.thresholds.instructions / 100.0,
         }

@@ -66,6 +66,11 @@ pub struct Args {
     /// Exit with status 3 when a measure regressed significantly beyond its [thresholds] limit.
     #[arg(long)]
     pub fail_on_regression: bool,
+    /// Also fail (exit status 6) when a gated measure is inconclusive: the runs could not tell a
+    /// change of its threshold from noise. Without it the gate passes with a warning naming the
+    /// measure and the smallest change it could see. Implies --fail-on-regression.
+    #[arg(long)]
+    pub fail_on_inconclusive: bool,
     /// What the gate decides on: timings (statistics over the runs), or exact
     /// instruction counts under callgrind (~50x slower, but repeatable on noisy machines).
     #[arg(long, value_enum, default_value_t = Counter::Time)]
@@ -152,18 +157,21 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         };
         measure_sides(config, args, params, &store, specs)?
     };
-    let (report, dir) = report::compare_results(config, &store, &a, &b, args.counter, args.top)?;
+    let (report, dir) = report::compare_results(
+        config,
+        &store,
+        &a,
+        &b,
+        args.counter,
+        (args.top, args.fail_on_inconclusive),
+    )?;
     let shown_dir = dir.display().to_string();
+    let enforced = args.fail_on_regression || args.fail_on_inconclusive;
     match args.format {
         Format::Terminal => {
             out!(
                 "{}",
-                report::render_terminal(
-                    &report,
-                    Some(&shown_dir),
-                    use_colour(),
-                    args.fail_on_regression
-                )
+                report::render_terminal(&report, Some(&shown_dir), use_colour(), enforced)
             );
             outln!("report: {}", dir.join(MARKDOWN_FILE).display());
         }
@@ -176,7 +184,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             eprintln!("report: {}", dir.join(JSON_FILE).display());
         }
     }
-    Ok(exit_code(report.gate_outcome(), args.fail_on_regression))
+    Ok(exit_code(report.gate_outcome(), enforced))
 }
 
 /// With the gate on: 3 (`exit::REGRESSION`) when it failed, 1 when it could
@@ -185,6 +193,7 @@ pub fn exit_code(gate: GateOutcome, fail_on_regression: bool) -> u8 {
     match (fail_on_regression, gate) {
         (true, GateOutcome::Regressed) => crate::tasks::exit::REGRESSION,
         (true, GateOutcome::Undecided) => crate::tasks::exit::FAILURE,
+        (true, GateOutcome::Inconclusive) => crate::tasks::exit::INCONCLUSIVE,
         _ => 0,
     }
 }

@@ -11,6 +11,8 @@ pub const REGRESSION: u8 = 3;
 pub const TOOLS_MISSING: u8 = 4;
 /// `memory --leak-check`: more bytes definitely lost than `thresholds.leaked_bytes`.
 pub const LEAKS: u8 = 5;
+/// `profile-compare --fail-on-inconclusive`: a gated measure was inconclusive.
+pub const INCONCLUSIVE: u8 = 6;
 /// Interrupted by Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT, as shells report
 /// it); `runs::process::exit` turns any exit after an interrupt into it.
 pub const INTERRUPTED: u8 = crate::runs::process::INTERRUPTED_EXIT;

@@ -159,7 +159,7 @@ fn gate_step(
         (Some(dir), Ok(pinned)) => {
             let started = Instant::now();
             let gated = store.resolve(&dir.to_string_lossy()).and_then(|fresh| {
-                report::compare_results(config, &store, &pinned, &fresh, Counter::Time, 10)
+                report::compare_results(config, &store, &pinned, &fresh, Counter::Time, (10, false))
             });
             match gated {
                 Ok((report, compare_dir)) => {

@@ -12,8 +12,30 @@ pub(super) fn verdict_text(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Improved => "improved",
         Verdict::Regressed => "regressed",
-        Verdict::NoChange => "~",
-        Verdict::NotEnoughSamples => "not enough samples",
+        Verdict::NoChange => "no_change",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+/// What a sampled comparison could see, for its verdict cell: the
+/// smallest detectable change, and for an inconclusive one the runs a side
+/// that would see the measure's limit.
+fn sampled_verdict(c: &stats::Comparison, limit_pct: f64) -> String {
+    let word = verdict_text(c.verdict);
+    let sees = c.mde_pct.map(|mde| format!("sees ±{mde:.1} %"));
+    match (c.verdict, sees) {
+        (Verdict::Inconclusive, None) => {
+            format!(
+                "{word} ({} vs {} runs: too few to see any change)",
+                c.a.n, c.b.n
+            )
+        }
+        (Verdict::Inconclusive, Some(sees)) => match c.runs_needed {
+            Some(n) => format!("{word} ({sees}; ~{n} runs a side for ±{limit_pct} %)"),
+            None => format!("{word} ({sees})"),
+        },
+        (Verdict::NoChange, Some(sees)) => format!("{word} ({sees})"),
+        _ => word.to_string(),
     }
 }
 
@@ -45,7 +67,7 @@ pub(super) fn measure_cells(m: &MeasureComparison) -> [String; 7] {
     };
     match &m.outcome {
         Outcome::Sampled(c) => {
-            let enough = c.verdict != Verdict::NotEnoughSamples;
+            let enough = c.a.n.min(c.b.n) >= 2;
             [
                 name,
                 centre(&c.a, &m.unit),
@@ -63,11 +85,7 @@ pub(super) fn measure_cells(m: &MeasureComparison) -> [String; 7] {
                 } else {
                     format!("{:.3}", c.p_value)
                 },
-                if enough {
-                    verdict_text(c.verdict).to_string()
-                } else {
-                    format!("not enough samples ({} vs {})", c.a.n, c.b.n)
-                },
+                sampled_verdict(c, m.limit_pct),
             ]
         }
         Outcome::Exact(e) => [
@@ -126,6 +144,9 @@ mod tests {
         let a = scale(&WALL[..2], &RPS[..2], "0");
         let b = scale(&slower(&WALL[..2], 3.0), &RPS[..2], "0");
         let m = &compare_scale(&a, &b, &settings(), Counter::Time).measures[0];
-        assert!(measure_cells(m)[6].contains("not enough samples (2 vs 2)"));
+        assert!(
+            measure_cells(m)[6].contains("inconclusive (2 vs 2 runs: too few"),
+            "{m:?}"
+        );
     }
 }

@@ -26,9 +26,12 @@ pub fn compare_results(
     a: &Entry,
     b: &Entry,
     counter: Counter,
-    top: usize,
+    (top, fail_on_inconclusive): (usize, bool),
 ) -> anyhow::Result<(CompareReport, PathBuf)> {
-    let settings = Settings::new(&config.thresholds);
+    let settings = Settings {
+        fail_on_inconclusive,
+        ..Settings::new(&config.thresholds)
+    };
     let (pairs, mut warnings) = report::pair_scales(a, b)?;
     warnings.extend(comparability(a, b, &pairs));
     if counter == Counter::Instructions {
@@ -308,7 +311,8 @@ mod tests {
         };
         let mut text = String::new();
         for (x, y) in [(a, b), (a, a)] {
-            let (report, dir) = compare_results(&config, &store, x, y, Counter::Time, 5).unwrap();
+            let (report, dir) =
+                compare_results(&config, &store, x, y, Counter::Time, (5, false)).unwrap();
             let json = std::fs::read_to_string(dir.join(JSON_FILE)).unwrap();
             assert_eq!(json, serde_json::to_string_pretty(&report).unwrap() + "\n");
             let mut files: Vec<String> = walk(&dir);
@@ -326,7 +330,8 @@ mod tests {
             text.push_str(&json.replace(&report.created, "<now>"));
             text.push_str("\n----\n");
         }
-        let error = compare_results(&config, &store, a, b, Counter::Instructions, 5).unwrap_err();
+        let error =
+            compare_results(&config, &store, a, b, Counter::Instructions, (5, false)).unwrap_err();
         text.push_str(&format!("{error:#}\n"));
         let text = text.replace(&results.display().to_string(), "<results>");
         crate::reports::golden::assert_golden("compare-results.txt", &text);

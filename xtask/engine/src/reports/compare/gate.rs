@@ -4,8 +4,10 @@
 //! `tasks::compare` turns into an exit status. Part of the model: it reads
 //! the compared measures and renders nothing.
 
-use super::model::{Counter, Outcome, ScaleComparison};
+use super::model::{Counter, MeasureComparison, Outcome, ScaleComparison, Settings};
 use crate::config::Better;
+use crate::results::record::ScaleRecord;
+use crate::stats::familywise;
 use crate::stats::Verdict;
 use serde::Serialize;
 
@@ -29,6 +31,115 @@ pub fn gate_fails(gated: bool, outcome: &Outcome, better: Better, limit_pct: f64
     }
 }
 
+/// The p-values of one scale's gated, sampled measures adjusted as one
+/// family (`stats::familywise`: by permutation of whole runs, so that
+/// measures that move together cost little), into each measure's
+/// `p_family`. Where the measures' samples do not line up run by run (a
+/// metric missing from some runs), Holm's bound instead.
+pub fn family_p_values(
+    a: &ScaleRecord,
+    b: &ScaleRecord,
+    paired: bool,
+    measures: &mut [MeasureComparison],
+) {
+    let family: Vec<usize> = measures
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.gated && matches!(m.outcome, Outcome::Sampled(_)))
+        .filter(|(_, m)| a.summaries.contains_key(&m.name) && b.summaries.contains_key(&m.name))
+        .map(|(i, _)| i)
+        .collect();
+    if family.is_empty() {
+        return;
+    }
+    let samples = |scale: &ScaleRecord| -> Vec<Vec<f64>> {
+        family
+            .iter()
+            .map(|&i| scale.summaries[&measures[i].name].samples.clone())
+            .collect()
+    };
+    let (sa, sb) = (samples(a), samples(b));
+    let adjusted = if paired {
+        familywise::adjusted_paired(&sa, &sb)
+    } else {
+        None
+    }
+    .or_else(|| familywise::adjusted_unpaired(&sa, &sb))
+    .unwrap_or_else(|| {
+        holm(
+            &family
+                .iter()
+                .map(|&i| p_of(&measures[i]))
+                .collect::<Vec<_>>(),
+        )
+    });
+    for (&i, p) in family.iter().zip(adjusted) {
+        measures[i].p_family = Some(p);
+    }
+}
+
+fn p_of(m: &MeasureComparison) -> f64 {
+    match &m.outcome {
+        Outcome::Sampled(c) => c.p_value,
+        Outcome::Exact(_) => 0.0,
+    }
+}
+
+/// Holm's step-down adjusted p-values.
+fn holm(p: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
+    let mut adjusted = vec![1.0; p.len()];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max((p[i] * (p.len() - rank) as f64).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+/// The family's verdicts: across scales, each scale's family-adjusted
+/// p-value times the number of scales that have one (Bonferroni: scales
+/// are runs of their own). A gated measure whose change was significant
+/// alone but not within the family reads no change (its interval within
+/// its limit) or inconclusive, and fails no gate: the chance that any gated
+/// measure of an unchanged program reads "regressed" stays at alpha.
+pub fn family_verdicts(scales: &mut [ScaleComparison], alpha: f64) {
+    let families = scales
+        .iter()
+        .filter(|s| s.measures.iter().any(|m| m.p_family.is_some()))
+        .count()
+        .max(1);
+    for m in scales.iter_mut().flat_map(|s| s.measures.iter_mut()) {
+        let Some(p) = m.p_family else { continue };
+        let p = (p * families as f64).min(1.0);
+        m.p_family = Some(p);
+        if p < alpha {
+            continue;
+        }
+        if let Outcome::Sampled(c) = &mut m.outcome {
+            if matches!(c.verdict, Verdict::Regressed | Verdict::Improved) {
+                c.verdict =
+                    crate::stats::not_significant((c.ci_low, c.ci_high), m.limit_pct / 100.0);
+            }
+        }
+        m.gate_failed = gate_fails(m.gated, &m.outcome, m.better, m.limit_pct);
+    }
+}
+
+/// A gated measure the comparison could not decide: what it could see.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct InconclusiveMeasure {
+    pub scale: String,
+    pub measure: String,
+    /// The smallest change it could have detected, in percent (None: too
+    /// few runs to detect any).
+    pub mde_pct: Option<f64>,
+    pub limit_pct: f64,
+    /// Runs a side that would detect a change of the limit.
+    pub runs_needed: Option<u64>,
+}
+
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct GateFailure {
     pub scale: String,
@@ -48,6 +159,12 @@ pub struct Gate {
     /// does not pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undecided: Option<String>,
+    /// Gated measures that were inconclusive: a warning by default, a
+    /// failure with `--fail-on-inconclusive`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inconclusive: Vec<InconclusiveMeasure>,
+    /// `--fail-on-inconclusive`: an inconclusive gated measure fails.
+    pub strict: bool,
 }
 
 /// What the gate decided, for whoever acts on it.
@@ -60,12 +177,16 @@ pub enum GateOutcome {
     /// No failure, but none could have been shown: a gate that could not
     /// fail does not pass.
     Undecided,
+    /// No failure, but a gated measure was inconclusive and the gate is
+    /// strict about it (`--fail-on-inconclusive`).
+    Inconclusive,
 }
 
 impl Gate {
     /// The gate over the compared scales: the failed measures, and why it
     /// cannot decide when no gated measure could reach a verdict at `alpha`.
-    pub fn decide(counter: Counter, scales: &[ScaleComparison], alpha: f64) -> Gate {
+    pub fn decide(counter: Counter, scales: &[ScaleComparison], settings: &Settings) -> Gate {
+        let alpha = settings.alpha;
         let failures: Vec<GateFailure> = scales
             .iter()
             .flat_map(|s| {
@@ -109,12 +230,58 @@ impl Gate {
                     .to_string()
             })
         };
+        let inconclusive: Vec<InconclusiveMeasure> = scales
+            .iter()
+            .flat_map(|s| s.measures.iter().map(move |m| (s, m)))
+            .filter(|(_, m)| m.gated && m.verdict() == Verdict::Inconclusive)
+            .map(|(s, m)| {
+                let (mde_pct, runs_needed) = match &m.outcome {
+                    Outcome::Sampled(c) => (c.mde_pct, c.runs_needed),
+                    Outcome::Exact(_) => (None, None),
+                };
+                InconclusiveMeasure {
+                    scale: s.scale.clone(),
+                    measure: m.name.clone(),
+                    mde_pct,
+                    limit_pct: m.limit_pct,
+                    runs_needed,
+                }
+            })
+            .collect();
+        let strict = settings.fail_on_inconclusive;
         Gate {
             counter,
-            passed: failures.is_empty() && undecided.is_none(),
+            passed: failures.is_empty()
+                && undecided.is_none()
+                && (inconclusive.is_empty() || !strict),
             failures,
             undecided,
+            inconclusive,
+            strict,
         }
+    }
+
+    /// One line per inconclusive gated measure: what it could see.
+    pub fn inconclusive_warnings(&self) -> Vec<String> {
+        self.inconclusive
+            .iter()
+            .map(|m| {
+                let scale = if m.scale == "default" {
+                    String::new()
+                } else {
+                    format!("[{}] ", m.scale)
+                };
+                let sees = match m.mde_pct {
+                    Some(mde) => format!("it could only see changes of ±{mde:.1} %"),
+                    None => "too few runs to see any change".to_string(),
+                };
+                let more = match m.runs_needed {
+                    Some(n) => format!("; about {n} runs a side would see ±{} %", m.limit_pct),
+                    None => String::new(),
+                };
+                format!("{scale}{} is inconclusive: {sees}{more}", m.measure)
+            })
+            .collect()
     }
 
     /// Pass, or else a regression when a measure failed, or else undecided.
@@ -123,8 +290,10 @@ impl Gate {
             GateOutcome::Pass
         } else if !self.failures.is_empty() {
             GateOutcome::Regressed
-        } else {
+        } else if self.undecided.is_some() {
             GateOutcome::Undecided
+        } else {
+            GateOutcome::Inconclusive
         }
     }
 }
@@ -145,7 +314,7 @@ mod tests {
         assert!(report.scales[0]
             .measures
             .iter()
-            .all(|m| m.verdict() == Verdict::NoChange));
+            .all(|m| m.verdict() == Verdict::Inconclusive));
         assert!(!report.gate.passed);
         assert!(report.gate.failures.is_empty());
         assert!(report
@@ -163,6 +332,70 @@ mod tests {
         );
         assert!(report.gate.undecided.is_none());
         assert_eq!(report.gate_outcome(), GateOutcome::Regressed);
+    }
+
+    /// Two unrelated gated measures: a change significant alone (p just
+    /// under 0.05) is not within the family, so it neither reads
+    /// "regressed" nor fails the gate; a clear regression still does both.
+    #[test]
+    fn the_gate_holds_the_family_of_measures_to_alpha() {
+        let wall = [1.00, 1.30, 0.85, 1.20, 0.95, 1.10, 0.90, 1.25];
+        let shifted = |f: f64| -> Vec<f64> {
+            [0.95, 1.25, 1.10, 0.85, 1.20, 1.00, 1.30, 0.90]
+                .iter()
+                .map(|x| x * f)
+                .collect()
+        };
+        // A throughput whose runs vary apart from the wall times.
+        let rps_a = [900.0, 1000.0, 950.0, 1050.0, 980.0, 1020.0, 940.0, 1010.0];
+        let rps_b = [1040.0, 930.0, 990.0, 960.0, 1030.0, 905.0, 1000.0, 970.0];
+        let found = (0..600).find_map(|i| {
+            let b = scale(&shifted(1.0 + i as f64 / 1000.0), &rps_b, "0");
+            let report = report_of(&scale(&wall, &rps_a, "0"), &b, Counter::Time);
+            let m = report.scales[0].measures[0].clone();
+            let Outcome::Sampled(c) = &m.outcome else {
+                return None;
+            };
+            (c.p_value < 0.05 && m.p_family.unwrap() >= 0.05).then_some((m, report))
+        });
+        let (m, report) = found.expect("a change significant alone and not in the family");
+        assert_eq!(m.name, "wall_s");
+        assert_ne!(m.verdict(), Verdict::Regressed, "{m:?}");
+        assert!(!m.gate_failed);
+        assert_ne!(report.gate_outcome(), GateOutcome::Regressed);
+        let clear = scale(&shifted(2.0), &rps_b, "0");
+        let report = report_of(&scale(&wall, &rps_a, "0"), &clear, Counter::Time);
+        assert_eq!(report.scales[0].measures[0].verdict(), Verdict::Regressed);
+        assert_eq!(report.gate_outcome(), GateOutcome::Regressed);
+    }
+
+    /// An inconclusive gated measure passes the gate with a warning that
+    /// names it and what it could see; strict, it fails.
+    #[test]
+    fn an_inconclusive_measure_warns_or_fails_by_the_setting() {
+        let noisy = [1.0, 1.6, 0.7, 1.4, 0.8, 1.3, 0.9, 1.5];
+        let a = scale(&noisy, &RPS, "0");
+        let b = scale(&[1.3, 0.8, 1.5, 0.9, 1.6, 0.7, 1.2, 1.0], &RPS, "0");
+        let report = report_of(&a, &b, Counter::Time);
+        assert_eq!(
+            report.scales[0].measures[0].verdict(),
+            Verdict::Inconclusive
+        );
+        assert_eq!(report.gate_outcome(), GateOutcome::Pass);
+        let warnings = report.gate.inconclusive_warnings();
+        assert!(
+            warnings[0].starts_with("wall_s is inconclusive: it could only see changes of ±"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[0].contains("runs a side would see ±5 %"),
+            "{warnings:?}"
+        );
+        let mut strict = settings();
+        strict.fail_on_inconclusive = true;
+        let gate = Gate::decide(Counter::Time, &report.scales, &strict);
+        assert!(!gate.passed);
+        assert_eq!(gate.outcome(), GateOutcome::Inconclusive);
     }
 
     /// A metric the baseline has and B lacks (a workload that stopped

@@ -143,10 +143,28 @@ fn where_it_changed(out: &mut String, scale: &ScaleComparison) {
 
 /// The gate's decision: undecided, passed, or failed and on what.
 fn gate(out: &mut String, report: &CompareReport) {
+    let warnings: Vec<String> = report
+        .gate
+        .inconclusive_warnings()
+        .iter()
+        .map(|w| message(w))
+        .collect();
     if let Some(why) = &report.gate.undecided {
         let _ = writeln!(out, "**Gate:** ⚠️ undecided: {}.", message(why));
-    } else if report.gate.passed {
+    } else if report.gate.passed && warnings.is_empty() {
         out.push_str("**Gate:** ✅ passed: no significant regression beyond its threshold.\n");
+    } else if report.gate.passed {
+        let _ = writeln!(
+            out,
+            "**Gate:** ✅ passed, with warnings: no significant regression, but {}.",
+            warnings.join("; ")
+        );
+    } else if report.gate.failures.is_empty() {
+        let _ = writeln!(
+            out,
+            "**Gate:** ❌ failed (`--fail-on-inconclusive`): {}.",
+            warnings.join("; ")
+        );
     } else {
         let list: Vec<String> = report
             .gate
@@ -168,8 +186,10 @@ fn gate(out: &mut String, report: &CompareReport) {
 fn method(out: &mut String, settings: &Settings) {
     let _ = writeln!(
         out,
-        "\n<sub>Mann–Whitney U (α = {}), Hodges–Lehmann change with its {} % interval; `~` when p ≥ α or the \
-         interval reaches inside ±{} %. Thresholds: time {} %, throughput {} %, latency {} %, memory {} %, instructions {} %.</sub>",
+        "\n<sub>Mann–Whitney U (α = {}, Holm-adjusted over the gated measures), Hodges–Lehmann change with its {} % interval; \
+         regressed or improved when significant and the interval lies beyond ±{} %; no_change when the interval lies within the \
+         measure's threshold; else inconclusive, with the smallest change the runs could see (80 % power). \
+         Thresholds: time {} %, throughput {} %, latency {} %, memory {} %, instructions {} %.</sub>",
         settings.alpha,
         (100.0 * (1.0 - settings.alpha)).round(),
         settings.noise_pct,
@@ -338,7 +358,7 @@ mod tests {
         report.gate = crate::reports::compare::gate::Gate::decide(
             Counter::Time,
             &report.scales,
-            report.settings.alpha,
+            &report.settings,
         );
         report.a.workload = hostile();
         report.b.name = hostile();

@@ -19,13 +19,13 @@
 mod allocations;
 mod cells;
 mod comparability;
+mod decides;
 mod engine;
 #[cfg(test)]
 mod fixtures;
 mod gate;
 mod markdown;
 mod model;
-mod service;
 mod terminal;
 
 pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};

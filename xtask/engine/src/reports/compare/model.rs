@@ -18,7 +18,7 @@ use crate::stats::{self, CompareOptions, Comparison, ExactComparison, Verdict};
 use serde::Serialize;
 
 /// Bumped on any incompatible change of `compare.json`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 pub const JSON_FILE: &str = "compare.json";
 pub const MARKDOWN_FILE: &str = "compare.md";
 pub const DIFF_SVG: &str = "diff-flamegraph.svg";
@@ -108,10 +108,13 @@ impl Side {
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct Settings {
     pub alpha: f64,
-    /// Changes whose confidence interval reaches inside ±noise_pct are `~`.
+    /// A significant change must lie wholly beyond ±noise_pct to count.
     pub noise_pct: f64,
     pub min_samples: usize,
     pub thresholds: Thresholds,
+    /// `--fail-on-inconclusive`: an inconclusive gated measure fails the
+    /// gate (by default it passes with a warning).
+    pub fail_on_inconclusive: bool,
 }
 
 impl Settings {
@@ -122,14 +125,18 @@ impl Settings {
             noise_pct: thresholds.noise,
             min_samples: defaults.min_samples,
             thresholds: thresholds.clone(),
+            fail_on_inconclusive: false,
         }
     }
 
-    fn options(&self) -> CompareOptions {
+    /// The options of one measure's comparison: "no change" needs its
+    /// interval within the measure's limit.
+    fn options_for(&self, limit_pct: f64) -> CompareOptions {
         CompareOptions {
             alpha: self.alpha,
             noise_band: self.noise_pct / 100.0,
             min_samples: self.min_samples,
+            equivalence: limit_pct / 100.0,
         }
     }
 }
@@ -159,6 +166,10 @@ pub struct MeasureComparison {
     /// figure, a total where a per-operation measure decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_gated_because: Option<String>,
+    /// The p-value adjusted for the family of gated measures (see
+    /// `stats::familywise`): the verdict of a gated measure holds at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_family: Option<f64>,
     #[serde(flatten)]
     pub outcome: Outcome,
     /// A significant regression beyond `limit_pct`, on a gated measure.
@@ -178,12 +189,9 @@ impl MeasureComparison {
     /// sizes allow (Mann–Whitney, no ties: 2 / C(n1+n2, n1)) is below alpha.
     pub fn can_decide(&self, alpha: f64) -> bool {
         match &self.outcome {
-            Outcome::Exact(e) => e.verdict != Verdict::NotEnoughSamples,
+            Outcome::Exact(e) => e.verdict != Verdict::Inconclusive,
             Outcome::Sampled(c) => {
-                let (n1, n2) = (c.a.n, c.b.n);
-                let combinations =
-                    (1..=n1.min(n2)).fold(1.0, |acc, k| acc * (n1 + n2 + 1 - k) as f64 / k as f64);
-                c.verdict != Verdict::NotEnoughSamples && 2.0 / combinations < alpha
+                c.a.n.min(c.b.n) >= 2 && stats::smallest_p_unpaired(c.a.n, c.b.n) < alpha
             }
         }
     }
@@ -241,7 +249,9 @@ impl CompareReport {
         warnings: Vec<String>,
         scales: Vec<ScaleComparison>,
     ) -> CompareReport {
-        let gate = Gate::decide(counter, &scales, settings.alpha);
+        let mut scales = scales;
+        super::gate::family_verdicts(&mut scales, settings.alpha);
+        let gate = Gate::decide(counter, &scales, &settings);
         CompareReport {
             schema_version: SCHEMA_VERSION,
             created: crate::results::timestamp_iso(std::time::SystemTime::now()),
@@ -322,13 +332,14 @@ pub fn compare_scale(
     }
     memory_figures(a, b, settings, counter, &mut measures, &mut notes);
     for m in &mut measures {
-        if let Some(why) = super::service::not_gated_because(&m.name, a, b) {
+        if let Some(why) = super::decides::not_gated_because(&m.name, a, b) {
             m.gated = false;
             m.gate_failed = false;
             m.not_gated_because = Some(why.to_string());
         }
     }
-    if let Some(note) = super::service::read_first(a, b).or_else(|| steadiest_time(a, b)) {
+    super::gate::family_p_values(a, b, pairing.is_some(), &mut measures);
+    if let Some(note) = super::decides::read_first(a, b).or_else(|| steadiest_time(a, b)) {
         notes.insert(0, note);
     }
     if let Some(pairing) = pairing {
@@ -372,7 +383,6 @@ fn shared_measures(
     pairing: Option<&Pairing>,
     notes: &mut Vec<String>,
 ) -> Vec<MeasureComparison> {
-    let options = settings.options();
     let mut measures = Vec::new();
     let mut names: Vec<&String> = a
         .summaries
@@ -391,6 +401,7 @@ fn shared_measures(
         }
         let category = category_of(name, better);
         let limit_pct = category.limit_pct(&settings.thresholds);
+        let options = settings.options_for(limit_pct);
         let outcome = if name == INSTRUCTIONS {
             Outcome::Exact(stats::compare_exact(
                 ma.summary.median,
@@ -457,7 +468,7 @@ fn memory_figures(
                 ),
                 ("leaked_bytes", ma.leaked_bytes, mb.leaked_bytes, "B"),
             ];
-            figures.extend(super::service::per_operation_memory(ma, mb));
+            figures.extend(super::decides::per_operation_memory(ma, mb));
             for (name, va, vb, unit) in figures {
                 if let (Some(va), Some(vb)) = (va, vb) {
                     let outcome = Outcome::Exact(stats::compare_exact(
@@ -561,6 +572,7 @@ fn measure(
         limit_pct,
         gated,
         not_gated_because: None,
+        p_family: None,
         gate_failed: gate_fails(gated, &outcome, better, limit_pct),
         outcome,
     }
@@ -796,7 +808,7 @@ mod tests {
         let a = scale(&WALL[..2], &RPS[..2], "0");
         let b = scale(&slower(&WALL[..2], 3.0), &RPS[..2], "0");
         let m = &compare_scale(&a, &b, &settings(), Counter::Time).measures[0];
-        assert_eq!(m.verdict(), Verdict::NotEnoughSamples);
+        assert_eq!(m.verdict(), Verdict::Inconclusive);
         assert!(!m.gate_failed);
     }
 

@@ -51,7 +51,7 @@ impl Style {
             Verdict::Regressed => self.red,
             Verdict::Improved => self.green,
             Verdict::NoChange => self.dim,
-            Verdict::NotEnoughSamples => self.yellow,
+            Verdict::Inconclusive => self.yellow,
         }
     }
 }
@@ -157,12 +157,28 @@ fn gate_line(report: &CompareReport, s: &Style, enforced: bool) -> String {
         Counter::Time => "timings and metrics",
         Counter::Instructions => "exact counts",
     };
+    let warnings = report.gate.inconclusive_warnings();
     if let Some(why) = &report.gate.undecided {
         format!("{}gate: UNDECIDED{} — {why}\n", s.red, s.reset)
-    } else if report.gate.passed {
+    } else if report.gate.passed && warnings.is_empty() {
         format!(
             "{}gate: pass{} ({counter}: no significant regression beyond its threshold)\n",
             s.green, s.reset
+        )
+    } else if report.gate.passed {
+        format!(
+            "{}gate: pass, with warnings{} ({counter}: no significant regression; --fail-on-inconclusive fails on these) — {}\n",
+            s.yellow,
+            s.reset,
+            warnings.join("; ")
+        )
+    } else if report.gate.failures.is_empty() {
+        format!(
+            "{}{}gate: FAIL{} (--fail-on-inconclusive) — {}\n",
+            s.bold,
+            s.red,
+            s.reset,
+            warnings.join("; ")
         )
     } else {
         let list: Vec<String> = report.gate.failures.iter().map(failure_text).collect();

@@ -1,22 +1,37 @@
-//! A server workload compared as a server: its own measures (`server.`)
-//! decide, per operation where the load counts its operations; the load
-//! client's figures (`load.`) are shown and never gated.
+//! Which measures decide a comparison, and which are only shown. The gate
+//! holds the measures it decides on to alpha as one family (Holm), so every
+//! measure that only restates another (user and system time beside CPU time,
+//! perf's counts of a run, a server's totals beside its figures per
+//! operation, a load client's own costs) is shown and not gated: counted
+//! twice, it would only make real changes harder to see.
+//!
+//! A server workload is compared as a server: its own measures (`server.`)
+//! decide, per operation where the load counts its operations.
 
 use crate::config::measures::{self, SERVER_CPU_PER_OP, SERVER_PREFIX};
 use crate::results::record::{MemoryRecord, ScaleRecord};
 
 /// Why measure `name` is shown but not gated, when it is: a load client's
-/// figure, a server's CPU total where both sides have its CPU per operation
-/// (a server that served more requests spends more in all without being
-/// slower), or its context switches (a clue, not a cost).
+/// figure, a part of a time that is gated (user and system time), perf's
+/// counts, a server's CPU total where both sides have its CPU per
+/// operation (a server that served more requests spends more in all
+/// without being slower), or its context switches (a clue, not a cost).
 pub fn not_gated_because(name: &str, a: &ScaleRecord, b: &ScaleRecord) -> Option<&'static str> {
     let both =
         |measure: &str| a.summaries.contains_key(measure) && b.summaries.contains_key(measure);
     if measures::is_load_client(name) {
         return Some("the load client's");
     }
-    let total_cpu = ["server.cpu_s", "server.user_s", "server.sys_s"].contains(&name);
-    if total_cpu && both(SERVER_CPU_PER_OP) {
+    if ["user_s", "sys_s"].contains(&name) {
+        return Some("a part of cpu_s");
+    }
+    if ["server.user_s", "server.sys_s"].contains(&name) {
+        return Some("a part of server.cpu_s");
+    }
+    if measures::is_counter(name) {
+        return Some("perf's count of the run: a clue");
+    }
+    if name == "server.cpu_s" && both(SERVER_CPU_PER_OP) {
         return Some("a total: server.cpu_us_per_op decides");
     }
     let per_op = |s: &ScaleRecord| s.memory.as_ref().is_some_and(|m| m.operations.is_some());
