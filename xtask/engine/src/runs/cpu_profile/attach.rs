@@ -154,7 +154,7 @@ pub fn finish_attached(
         tools,
         dir,
         &mut record,
-        folded_samples,
+        &counted,
     )?;
     let profile = finish_profile(
         &attached.settings,

@@ -22,7 +22,7 @@ pub use attach::{attach, finish_attached, profile_pid, running_process, Attached
 use crate::config::CallGraph;
 use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
-use crate::tools::{perf, Platform, Toolbox};
+use crate::tools::{perf, perf_events, Platform, Toolbox};
 use anyhow::{bail, Context};
 use std::path::Path;
 
@@ -245,35 +245,61 @@ pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
 }
 
 /// With `--off-cpu`, folds the switches perf.data holds into offcpu.folded,
-/// and takes them out of the CPU samples `record` counts (one stream holds both).
+/// and leaves in `record` the CPU samples alone: one recording holds both,
+/// and perf counts each event's samples and losses apart (`counted`).
 pub(super) fn record_off_cpu(
     enabled: bool,
     settings: &perf::Settings,
     tools: &Toolbox,
     dir: &Path,
     record: &mut perf::RecordSummary,
-    cpu_folded: u64,
+    counted: &perf::StreamCounter,
 ) -> anyhow::Result<Option<offcpu::OffCpu>> {
     if !enabled {
         return Ok(None);
     }
+    let counts = split_counts(record, counted);
     let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
-    let mut off_cpu =
-        offcpu::fold_off_cpu(tools.perf.path()?, settings, &dir.join(PERF_DATA), dir)?;
+    let off_cpu = offcpu::fold_off_cpu(
+        tools.perf.path()?,
+        settings,
+        &dir.join(PERF_DATA),
+        dir,
+        counts,
+    )?;
     spinner.finish();
-    match (record.samples.as_mut(), off_cpu.recorded_switches) {
-        (Some(samples), Some(switches)) => *samples = samples.saturating_sub(switches),
-        // perf report cannot read the pipe-format perf.data of a streamed
-        // recording: the samples perf recorded beyond the folded cpu-clock
-        // ones are the switches, and are counted against those parsed.
-        (Some(samples), None) if *samples >= cpu_folded => {
-            off_cpu.recorded_switches = Some(*samples - cpu_folded);
-            *samples = cpu_folded;
-            off_cpu.notes = offcpu::notes(&off_cpu);
-        }
-        _ => {}
-    }
     Ok(Some(off_cpu))
+}
+
+/// The switches' counts, taken out of the CPU samples' in `record`: the
+/// tracepoint's samples and losses, and the losses of the dummy event that
+/// carries the switch records (`tools::offcpu::record_args` puts it first).
+fn split_counts(
+    record: &mut perf::RecordSummary,
+    counted: &perf::StreamCounter,
+) -> offcpu::SwitchCounts {
+    let events = &counted.events.counts;
+    if counted.error.is_some() || !counted.events.identified() {
+        return offcpu::SwitchCounts::default();
+    }
+    let sum = |pick: &dyn Fn(&perf_events::EventCount) -> bool,
+               value: &dyn Fn(&perf_events::EventCount) -> u64| {
+        events.iter().filter(|e| pick(e)).map(value).sum::<u64>()
+    };
+    let is_cpu = |e: &perf_events::EventCount| !e.is_tracepoint() && !e.is_dummy();
+    let per_event_lost: u64 = sum(&|_| true, &|e| e.lost);
+    // perf before 6.0 counts losses only in all (PERF_RECORD_LOST): then
+    // they cannot be told apart per event.
+    let attributed = per_event_lost >= counted.lost();
+    record.samples = Some(sum(&is_cpu, &|e| e.samples));
+    if attributed {
+        record.lost_samples = Some(sum(&is_cpu, &|e| e.lost));
+    }
+    offcpu::SwitchCounts {
+        recorded: Some(sum(&|e| e.is_tracepoint(), &|e| e.samples)),
+        lost: attributed.then(|| sum(&|e| e.is_tracepoint(), &|e| e.lost)),
+        lost_records: attributed.then(|| sum(&|e| e.is_dummy(), &|e| e.lost)),
+    }
 }
 
 /// The CPU profile with its off-CPU part, if recorded.
@@ -405,6 +431,13 @@ pub fn symbolizer(settings: &perf::Settings) -> String {
     }
 }
 
+/// What `--call-graph fp` does for losses, and what it costs: a frame-pointer
+/// stack is a few hundred bytes where dwarf copies 16 KiB, but a program
+/// built without frame pointers (Rust's default) unwinds no further than its
+/// first frame.
+const FP_COPIES_LESS: &str = "--call-graph fp copies less per sample, but unwinds complete \
+     stacks only of a program built with frame pointers (RUSTFLAGS=\"-C force-frame-pointers=yes\")";
+
 /// What the user must know about the samples behind the flamegraph: any that
 /// perf lost, any that did not reach the folded stacks, stacks cut short.
 fn sample_notes(
@@ -418,13 +451,14 @@ fn sample_notes(
         Some(lost) if lost > 0 => notes.push(format!(
             "perf lost {lost} samples ({:.1} % of {}): the kernel's buffer overflowed while perf \
              could not keep up (a busy machine). Profile again with fewer other programs \
-             running, a lower --freq, or --call-graph fp (smaller samples)",
+             running or a lower --freq; {FP_COPIES_LESS}",
             100.0 * lost as f64 / (lost + recorded).max(1) as f64,
             lost + recorded,
         )),
-        _ if !record.warnings.is_empty() => notes.push(format!(
-            "perf lost samples ({}): profile again with fewer other programs running, a lower \
-             --freq, or --call-graph fp",
+        // Losses perf reported but that were not counted (the count failed).
+        None if !record.warnings.is_empty() => notes.push(format!(
+            "perf lost samples ({}): profile again with fewer other programs running or a \
+             lower --freq; {FP_COPIES_LESS}",
             record.warnings.join("; ")
         )),
         _ => {}

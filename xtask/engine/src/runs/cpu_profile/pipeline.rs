@@ -113,7 +113,7 @@ pub(super) fn profile_with_perf(
         tools,
         dir,
         &mut summary,
-        folded_samples,
+        &counted,
     )?;
     if summary.data_mb.is_none_or(|mb| mb == 0.0) {
         summary.data_mb = Some(streamed as f64 / 1e6);
