@@ -165,15 +165,23 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
     argv
 }
 
-/// Whether this machine can record the tracepoint (a `perf record` of
-/// `true`, ~0.1 s; doctor's probe), or why not and what to do.
+/// Whether this machine can record the tracepoint with its filter (a `perf
+/// record` of `true`, ~0.1 s; doctor's probe), or why not and what to do.
 pub fn available(perf: &Path) -> Result<(), String> {
     let data = std::env::temp_dir().join(format!("xtask-offcpu-probe-{}.data", std::process::id()));
     let data_arg = data.to_string_lossy().into_owned();
     let probed = super::probe(
         perf,
         &[
-            "record", "--event", EVENT, "--output", &data_arg, "--", "true",
+            "record",
+            "--event",
+            EVENT,
+            "--filter",
+            BLOCKING_ONLY,
+            "--output",
+            &data_arg,
+            "--",
+            "true",
         ],
     );
     let _ = std::fs::remove_file(&data);

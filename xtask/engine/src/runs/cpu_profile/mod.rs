@@ -244,20 +244,16 @@ pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
     })
 }
 
-/// With `--off-cpu`, folds the switches perf.data holds into offcpu.folded,
-/// and leaves in `record` the CPU samples alone: one recording holds both,
-/// and perf counts each event's samples and losses apart (`counted`).
-pub(super) fn record_off_cpu(
-    enabled: bool,
+/// Folds the switches perf.data holds into offcpu.folded, and leaves in
+/// `record` the CPU samples alone: one recording holds both, and perf
+/// counts each event's samples and losses apart (`counted`).
+fn record_off_cpu(
     settings: &perf::Settings,
     tools: &Toolbox,
     dir: &Path,
     record: &mut perf::RecordSummary,
     counted: &perf::StreamCounter,
-) -> anyhow::Result<Option<offcpu::OffCpu>> {
-    if !enabled {
-        return Ok(None);
-    }
+) -> anyhow::Result<offcpu::OffCpu> {
     let counts = split_counts(record, counted);
     let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
     let off_cpu = offcpu::fold_off_cpu(
@@ -268,7 +264,7 @@ pub(super) fn record_off_cpu(
         counts,
     )?;
     spinner.finish();
-    Ok(Some(off_cpu))
+    Ok(off_cpu)
 }
 
 /// The switches' counts, taken out of the CPU samples' in `record`: the
@@ -303,7 +299,7 @@ fn split_counts(
 }
 
 /// The CPU profile with its off-CPU part, if recorded.
-pub(super) fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> CpuProfile {
+fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> CpuProfile {
     if let Some(off_cpu) = off_cpu {
         profile.files.push(offcpu::FOLDED.into());
         profile.files.push(offcpu::SVG.into());
@@ -340,22 +336,36 @@ pub fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec
     (settings, notes)
 }
 
-/// Notes, reports and the record of a CPU profile whose cpu.folded is written.
+/// Notes, reports and the record of a CPU profile whose cpu.folded is
+/// written, with its off-CPU part when the recording holds the switches
+/// (`switches`: perf's counts of the recording).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn finish_profile(
     settings: &perf::Settings,
     dir: &Path,
     argv: Vec<String>,
-    record: perf::RecordSummary,
+    mut record: perf::RecordSummary,
     mut notes: Vec<String>,
     folded_samples: u64,
     tools: &Toolbox,
+    switches: Option<&perf::StreamCounter>,
 ) -> anyhow::Result<CpuProfile> {
+    let off_cpu = match switches {
+        Some(counted) => Some(record_off_cpu(settings, tools, dir, &mut record, counted)?),
+        None => None,
+    };
     // The folding is done; what follows runs no child that an interrupt would stop.
     process::check_interrupted()?;
     let complete_stacks = complete_stacks(dir)?;
-    notes.extend(sample_notes(&record, folded_samples, complete_stacks));
-    let mut record = record;
+    let switches_lost = off_cpu
+        .as_ref()
+        .is_some_and(|o| o.lost_switches.unwrap_or(0) + o.lost_switch_records.unwrap_or(0) > 0);
+    notes.extend(sample_notes(
+        &record,
+        folded_samples,
+        complete_stacks,
+        switches_lost,
+    ));
     let kept = std::fs::metadata(dir.join(PERF_DATA)).ok().map(|m| m.len());
     // perf writes no "Captured and wrote" line to a pipe: the size is the file's.
     if record.data_mb.is_none_or(|mb| mb == 0.0) {
@@ -374,7 +384,7 @@ pub(super) fn finish_profile(
         // The pipeline wrote none: the stream went from perf to perf script.
         None => not_kept(record.data_mb.unwrap_or(0.0)),
     };
-    Ok(CpuProfile {
+    let profile = CpuProfile {
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
         frequency: settings.frequency,
         call_graph: settings.call_graph.as_str().into(),
@@ -388,7 +398,8 @@ pub(super) fn finish_profile(
         off_cpu: None,
         annotated: Vec::new(),
         perf_data: Some(perf_data),
-    })
+    };
+    Ok(with_off_cpu(profile, off_cpu))
 }
 
 /// Removes perf.data from a profile's result unless it is to be kept: the
@@ -440,14 +451,23 @@ const FP_COPIES_LESS: &str = "--call-graph fp copies less per sample, but unwind
 
 /// What the user must know about the samples behind the flamegraph: any that
 /// perf lost, any that did not reach the folded stacks, stacks cut short.
+/// `switches_lost`: the off-CPU switches of the same recording were lost too,
+/// and they, not the CPU samples, fill the ring buffer.
 fn sample_notes(
     record: &perf::RecordSummary,
     folded_samples: u64,
     complete_stacks: Option<f64>,
+    switches_lost: bool,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     let recorded = record.samples.unwrap_or(folded_samples);
     match record.lost_samples {
+        Some(lost) if lost > 0 && switches_lost => notes.push(format!(
+            "perf lost {lost} CPU samples ({:.1} % of {}) with the switches it lost: the \
+             switches filled its ring buffer (see the note on them)",
+            100.0 * lost as f64 / (lost + recorded).max(1) as f64,
+            lost + recorded,
+        )),
         Some(lost) if lost > 0 => notes.push(format!(
             "perf lost {lost} samples ({:.1} % of {}): the kernel's buffer overflowed while perf \
              could not keep up (a busy machine). Profile again with fewer other programs \
