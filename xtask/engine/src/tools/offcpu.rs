@@ -41,6 +41,14 @@ pub const SWITCH_STACK_BYTES: u32 = 4096;
 /// it is 0 for a runnable thread, and a preempted one has only a higher bit.
 pub const BLOCKING_ONLY: &str = "prev_state & 255";
 
+/// perf record's option to run at real-time priority (`SCHED_FIFO`, the
+/// lowest level), so that it drains its ring buffer when it has data even
+/// on a machine whose CPUs are all busy: the switches come faster than the
+/// CPU samples, and a reader that waits its turn behind the workload and
+/// other programs loses them. perf sets it after it forks the workload,
+/// which keeps its normal priority.
+pub const REALTIME: [&str; 2] = ["--realtime", "1"];
+
 /// Turns a `perf record` argv of `tools::perf` into one that also records
 /// off-CPU time: `--freq F` becomes a per-event frequency on cpu-clock (a
 /// global `--freq` would sample the tracepoint too, dropping most switches),
@@ -48,13 +56,14 @@ pub const BLOCKING_ONLY: &str = "prev_state & 255";
 /// global `--all-user` excludes the kernel, where every tracepoint fires).
 /// A `dummy` event comes first, so that perf makes it the one that carries
 /// the switch records: each event's losses are then counted apart.
-pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings) -> Vec<OsString> {
+/// `realtime`: perf may run at real-time priority here ([`available`]).
+pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings, realtime: bool) -> Vec<OsString> {
     let user = if settings.kernel_frames { "" } else { "u" };
     let switches = match settings.call_graph {
         CallGraph::Dwarf => format!("{EVENT}/call-graph=dwarf,stack-size={SWITCH_STACK_BYTES}/"),
         _ => EVENT.to_string(),
     };
-    let events: Vec<OsString> = vec![
+    let mut events: Vec<OsString> = vec![
         "--event".into(),
         if user.is_empty() {
             "dummy".into()
@@ -69,6 +78,9 @@ pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings) -> Vec<OsStrin
         BLOCKING_ONLY.into(),
         "--switch-events".into(),
     ];
+    if realtime {
+        events.extend(REALTIME.map(OsString::from));
+    }
     let mut argv = Vec::with_capacity(perf_argv.len() + events.len());
     let mut inserted = false;
     let mut args = perf_argv.into_iter();
@@ -166,27 +178,30 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
 }
 
 /// Whether this machine can record the tracepoint with its filter (a `perf
-/// record` of `true`, ~0.1 s; doctor's probe), or why not and what to do.
-pub fn available(perf: &Path) -> Result<(), String> {
+/// record` of `true`, ~0.1 s; doctor's probe), and at real-time priority
+/// (`Ok(true)`; it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO, and a
+/// cgroup that allows it), or why not and what to do.
+pub fn available(perf: &Path) -> Result<bool, String> {
     let data = std::env::temp_dir().join(format!("xtask-offcpu-probe-{}.data", std::process::id()));
     let data_arg = data.to_string_lossy().into_owned();
-    let probed = super::probe(
-        perf,
-        &[
-            "record",
-            "--event",
-            EVENT,
-            "--filter",
-            BLOCKING_ONLY,
-            "--output",
-            &data_arg,
-            "--",
-            "true",
-        ],
-    );
-    let _ = std::fs::remove_file(&data);
-    match probed {
-        Some(output) if output.status.success() => Ok(()),
+    let probe = |realtime: bool| {
+        let mut args = vec!["record"];
+        if realtime {
+            args.extend(REALTIME);
+        }
+        args.extend(["--event", EVENT, "--filter", BLOCKING_ONLY]);
+        args.extend(["--output", &data_arg, "--", "true"]);
+        let probed = super::probe(perf, &args);
+        let _ = std::fs::remove_file(&data);
+        probed
+    };
+    match probe(true) {
+        Some(output) if output.status.success() => return Ok(true),
+        None => return Err("perf could not be run".into()),
+        Some(_) => {}
+    }
+    match probe(false) {
+        Some(output) if output.status.success() => Ok(false),
         Some(output) => Err(diagnose_probe(&String::from_utf8_lossy(&output.stderr))),
         None => Err("perf could not be run".into()),
     }
@@ -379,7 +394,7 @@ mod tests {
             Path::new("/bin/prog"),
             &["a b".into()],
         );
-        let argv = strings(&record_args(perf, &user_only));
+        let argv = strings(&record_args(perf, &user_only, false));
         assert!(!argv.contains(&"--freq".to_string()), "{argv:?}");
         assert!(!argv.contains(&"--all-user".to_string()), "{argv:?}");
         let joined = argv.join(" ");
@@ -395,14 +410,16 @@ mod tests {
             "{joined}"
         );
         assert!(joined.contains("--user-callchains"), "{joined}");
+        assert!(!joined.contains("--realtime"), "{joined}");
         assert!(joined.ends_with("-- /bin/prog a b"), "{joined}");
 
         let attach = crate::tools::perf::attach_args(&settings(true), Path::new("d"), 42);
-        let joined = strings(&record_args(attach, &settings(true))).join(" ");
+        let joined = strings(&record_args(attach, &settings(true), true)).join(" ");
         assert!(
             joined.contains("--event dummy --event cpu-clock/freq=997/ "),
             "{joined}"
         );
+        assert!(joined.contains("--switch-events --realtime 1 "), "{joined}");
         assert!(joined.ends_with("--pid 42"), "{joined}");
 
         // Frame pointers: the switches unwind as the CPU samples do.
@@ -411,7 +428,7 @@ mod tests {
             ..settings(false)
         };
         let perf = crate::tools::perf::attach_args(&fp, Path::new("d"), 42);
-        let joined = strings(&record_args(perf, &fp)).join(" ");
+        let joined = strings(&record_args(perf, &fp, false)).join(" ");
         assert!(
             joined.contains("--event sched:sched_switch --filter"),
             "{joined}"
@@ -522,6 +539,31 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
         let why = available(&fake).unwrap_err();
         assert!(why.contains("mount -t tracefs"), "{why}");
         assert!(why.contains("event syntax error"), "{why}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A perf that may not run at real-time priority (as perf answers
+    /// without CAP_SYS_NICE) records the switches at normal priority; one
+    /// that may, at real-time priority.
+    #[test]
+    fn real_time_priority_is_used_where_perf_may_have_it() {
+        let dir = std::env::temp_dir().join(format!("xtask-offcpu-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let fake = |name: &str, script: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, script).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        };
+        let refused = fake(
+            "perf-no-rt",
+            "#!/bin/sh\nfor a; do [ \"$a\" = --realtime ] && \
+             { echo 'Could not set realtime priority.' >&2; exit 255; }; done\nexit 0\n",
+        );
+        assert_eq!(available(&refused), Ok(false));
+        let allowed = fake("perf-rt", "#!/bin/sh\nexit 0\n");
+        assert_eq!(available(&allowed), Ok(true));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1004,7 +1004,7 @@ mod tests {
         let workload_says_all_user =
             record_args(&with_kernel, data, program, &["--all-user".into()]);
         assert!(record_drops_capabilities(&workload_says_all_user).is_empty());
-        let off_cpu = crate::tools::offcpu::record_args(record(&user_only), &user_only);
+        let off_cpu = crate::tools::offcpu::record_args(record(&user_only), &user_only, true);
         assert!(record_drops_capabilities(&off_cpu).is_empty());
     }
 }

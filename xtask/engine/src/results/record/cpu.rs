@@ -164,6 +164,7 @@ impl From<cpu_profile::offcpu::OffCpu> for OffCpu {
             lost_switches,
             lost_switch_records,
             unparsed_lines: _,
+            realtime: _,
             top_stacks,
             notes: _,
         } = off_cpu;

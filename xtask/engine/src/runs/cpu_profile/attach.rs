@@ -49,7 +49,8 @@ pub fn attach(
         pid as u32,
     ));
     if options.off_cpu {
-        spec.args = crate::tools::offcpu::record_args(spec.args, &settings);
+        spec.args =
+            crate::tools::offcpu::record_args(spec.args, &settings, options.off_cpu_realtime);
     }
     spec.args.extend(perf::control_args(&ctl, &ack));
     spec.drop_capabilities = perf::record_drops_capabilities(&spec.args);

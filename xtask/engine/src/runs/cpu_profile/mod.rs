@@ -39,6 +39,8 @@ pub struct Options {
     pub kernel_frames: bool,
     /// Also record the scheduler's switches for the off-CPU profile (perf only).
     pub off_cpu: bool,
+    /// perf may record them at real-time priority here (`tools::offcpu::REALTIME`).
+    pub off_cpu_realtime: bool,
     /// Annotate this many functions with the most self time (0: none).
     pub annotate: usize,
     /// Sample this perf event instead of CPU time (perf's default).
@@ -64,6 +66,7 @@ impl Options {
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
             off_cpu: false,
+            off_cpu_realtime: false,
             annotate: config.defaults.annotate,
             event: None,
             events: config.defaults.events.clone(),
@@ -88,7 +91,7 @@ impl Options {
         self.inline_frames &= !switches.no_inline;
         self.keep_perf_data |= switches.keep_perf_data;
         if switches.off_cpu {
-            check_off_cpu(tools)?;
+            self.off_cpu_realtime = check_off_cpu(tools)?;
             self.off_cpu = true;
         }
         Ok(self)
@@ -234,8 +237,9 @@ const OFF_CPU_SWITCH_RATE: u32 = 10_000;
 pub const OFF_CPU_NEEDS_PERF: &str =
     "--off-cpu needs Linux perf and its sched:sched_switch tracepoint; run without --off-cpu here";
 
-/// `--off-cpu`, before anything runs: can perf record the switches here?
-pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
+/// `--off-cpu`, before anything runs: can perf record the switches here,
+/// and at real-time priority?
+pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<bool> {
     if tools.platform != Platform::Linux {
         bail!("{OFF_CPU_NEEDS_PERF}");
     }
@@ -251,8 +255,8 @@ fn record_off_cpu(
     settings: &perf::Settings,
     tools: &Toolbox,
     dir: &Path,
-    record: &mut perf::RecordSummary,
-    counted: &perf::StreamCounter,
+    (record, counted): (&mut perf::RecordSummary, &perf::StreamCounter),
+    realtime: bool,
 ) -> anyhow::Result<offcpu::OffCpu> {
     let counts = split_counts(record, counted);
     let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
@@ -262,6 +266,7 @@ fn record_off_cpu(
         &dir.join(PERF_DATA),
         dir,
         counts,
+        realtime,
     )?;
     spinner.finish();
     Ok(off_cpu)
@@ -350,8 +355,16 @@ pub(super) fn finish_profile(
     tools: &Toolbox,
     switches: Option<&perf::StreamCounter>,
 ) -> anyhow::Result<CpuProfile> {
+    // What perf ran with, not what was asked: the notes say what helps.
+    let realtime = argv.iter().any(|a| a == crate::tools::offcpu::REALTIME[0]);
     let off_cpu = match switches {
-        Some(counted) => Some(record_off_cpu(settings, tools, dir, &mut record, counted)?),
+        Some(counted) => Some(record_off_cpu(
+            settings,
+            tools,
+            dir,
+            (&mut record, counted),
+            realtime,
+        )?),
         None => None,
     };
     // The folding is done; what follows runs no child that an interrupt would stop.

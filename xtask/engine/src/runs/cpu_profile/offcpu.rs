@@ -48,6 +48,8 @@ pub struct OffCpu {
     pub lost_switch_records: Option<u64>,
     /// Lines of perf script that looked like switches but did not parse.
     pub unparsed_lines: u64,
+    /// perf record ran at real-time priority (`tools::offcpu::REALTIME`).
+    pub realtime: bool,
     /// The heaviest stacks, heaviest first: `root;...;leaf` and µs.
     pub top_stacks: Vec<(String, u64)>,
     pub notes: Vec<String>,
@@ -263,6 +265,7 @@ pub fn fold_off_cpu(
     data: &Path,
     dir: &Path,
     counts: SwitchCounts,
+    realtime: bool,
 ) -> anyhow::Result<OffCpu> {
     let mut spec = Spec::new(perf_path).args(offcpu::script_args(settings, data));
     spec.stdout_raw = true;
@@ -299,6 +302,7 @@ pub fn fold_off_cpu(
     off_cpu.lost_switches = counts.lost;
     off_cpu.lost_switch_records = counts.lost_records;
     off_cpu.unparsed_lines = unparsed;
+    off_cpu.realtime = realtime;
     off_cpu.notes = notes(&off_cpu);
     Ok(off_cpu)
 }
@@ -309,7 +313,8 @@ fn ms(us: u64) -> f64 {
 
 /// What the reader must know about the off-CPU profile: switches perf lost
 /// or that did not add up, and what helps. Only what was measured to help is
-/// suggested: a smaller `--freq` or `--call-graph fp` do not lower the
+/// suggested (real-time priority for perf record, fewer other programs, a
+/// lighter load): a smaller `--freq` or `--call-graph fp` do not lower the
 /// switches' rate, and fp stacks of a program built without frame pointers
 /// stop at their first frame.
 pub(super) fn notes(off_cpu: &OffCpu) -> Vec<String> {
@@ -334,12 +339,19 @@ pub(super) fn notes(off_cpu: &OffCpu) -> Vec<String> {
         let share = off_cpu.lost_share().map_or_else(String::new, |s| {
             format!(" ({:.1} % of the stacks)", s * 100.0)
         });
+        let what_helps = if off_cpu.realtime {
+            "perf record ran at real-time priority and still fell behind the switches: profile \
+             again under a lighter load (the switches a second decide, not the run's length), \
+             or with fewer other programs running"
+        } else {
+            "perf record ran at normal priority and fell behind when the machine had no CPU to \
+             spare for it: profile again as root (or with CAP_SYS_NICE), so that it runs at \
+             real-time priority, or with fewer other programs running, or under a lighter load"
+        };
         notes.push(format!(
             "perf lost {} stacks of blocking switches{share} and {} switch records: its ring \
-             buffer was full while perf record wrote, so blocked time is undercounted. perf \
-             record falls behind when the machine has no CPU to spare for it: profile again \
-             with fewer other programs running, or under a lighter load (the switches a \
-             second decide, not the run's length)",
+             buffer was full while perf record wrote, so blocked time is undercounted. \
+             {what_helps}",
             off_cpu.lost_switches.unwrap_or(0),
             off_cpu.lost_switch_records.unwrap_or(0),
         ));
@@ -586,7 +598,14 @@ mod tests {
             lossy[0].contains("fewer other programs running"),
             "{lossy:?}"
         );
+        assert!(lossy[0].contains("as root"), "{lossy:?}");
         assert!(!lossy[0].contains("--call-graph fp") && !lossy[0].contains("--freq"));
+        let realtime = notes(&OffCpu {
+            realtime: true,
+            ..off_cpu.clone()
+        });
+        assert!(realtime[0].contains("lighter load"), "{realtime:?}");
+        assert!(!realtime[0].contains("as root"), "{realtime:?}");
         let clean = OffCpu {
             lost_switches: Some(0),
             lost_switch_records: Some(0),

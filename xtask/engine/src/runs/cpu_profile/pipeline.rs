@@ -272,7 +272,8 @@ fn record_spec(
     record.program = perf_path.to_path_buf();
     record.args = perf::record_args(settings, Path::new("-"), &prepared.program, &prepared.args);
     if options.off_cpu {
-        record.args = crate::tools::offcpu::record_args(record.args, settings);
+        record.args =
+            crate::tools::offcpu::record_args(record.args, settings, options.off_cpu_realtime);
     }
     if let Some(event) = &options.event {
         // `record -e EVENT ...`: another event than CPU time (`events`).
