@@ -425,38 +425,56 @@ fn top_functions_block(out: &mut String, top: &str) {
     let _ = writeln!(out, "{fence}\n");
 }
 
-/// `812.4 ms blocked in 1234 switches (1240 recorded); top: …`, for the terminal.
+/// `812.4 ms blocked in 1234 switches; switch samples: 1240 recorded, 0 lost
+/// (0.0 %), 99.8 % of stacks complete; top: …`, for the terminal.
 pub fn off_cpu_line(off_cpu: &crate::results::record::cpu::OffCpu) -> String {
-    let recorded = off_cpu
-        .recorded_switches
-        .map_or_else(String::new, |n| format!(" ({n} switches recorded)"));
     let top = off_cpu.top_stacks.first().map_or_else(String::new, |s| {
         let leaf: Vec<&str> = s.stack.rsplit(';').take(2).collect();
         format!("; top: {:.1} ms in {}", s.ms, leaf.join(" ← "))
     });
     format!(
-        "{:.1} ms blocked in {} switches{recorded}{top}",
-        off_cpu.blocked_ms, off_cpu.blocked_switches
+        "{:.1} ms blocked in {} switches; switch samples: {}{top}",
+        off_cpu.blocked_ms,
+        off_cpu.blocked_switches,
+        switch_samples(off_cpu)
     )
+}
+
+/// The blocking switches' samples as perf counted them, and their stacks:
+/// `1240 recorded, 0 lost (0.0 %), 99.8 % of stacks complete`.
+fn switch_samples(off_cpu: &crate::results::record::cpu::OffCpu) -> String {
+    let mut line = match off_cpu.recorded_switches {
+        Some(recorded) => format!("{recorded} recorded"),
+        None => "not counted".to_string(),
+    };
+    match (off_cpu.recorded_switches, off_cpu.lost_switches) {
+        (Some(recorded), Some(lost)) => {
+            let share = 100.0 * lost as f64 / (recorded + lost).max(1) as f64;
+            let _ = write!(line, ", {lost} lost ({share:.1} %)");
+        }
+        _ => line.push_str(", losses not counted"),
+    }
+    if let Some(share) = off_cpu.complete_stacks {
+        let _ = write!(line, ", {:.1} % of stacks complete", share * 100.0);
+    }
+    line
 }
 
 /// The off-CPU part of a result's README: totals, and the top blocking
 /// stacks by their innermost frames (the full stacks are in offcpu.folded).
 pub fn off_cpu_section(off_cpu: &crate::results::record::cpu::OffCpu, prefix: &str) -> String {
     let mut out = String::new();
-    let recorded = off_cpu
-        .recorded_switches
-        .map_or_else(String::new, |n| format!(" of {n} switches perf recorded"));
     let _ = writeln!(
         out,
         "### Off-CPU time
 
-{:.1} ms blocked in {} switches{recorded}; {:.1} ms preempted \
-         (waiting for a CPU, not shown). {} \
-         (widths are blocked time; compare with the CPU flamegraph beside it)\n",
+{:.1} ms blocked in {} switches; {:.1} ms preempted \
+         (waiting for a CPU, not shown). Switch samples (the stacks of blocking switches): {}. \
+         {} (widths are blocked time; compare with the CPU flamegraph beside it)\n",
         off_cpu.blocked_ms,
         off_cpu.blocked_switches,
         off_cpu.preempted_ms,
+        switch_samples(off_cpu),
         link(
             "Off-CPU flamegraph",
             &format!("{prefix}offcpu-flamegraph.svg")
@@ -685,6 +703,8 @@ mod tests {
                 "off_cpu": {
                     "blocked_ms": 10.0, "blocked_switches": 2, "preempted_ms": 1.0,
                     "preempted_switches": 1, "unfinished_switches": 0,
+                    "recorded_switches": 3, "lost_switches": 1, "lost_switch_records": 2,
+                    "complete_stacks": 0.5,
                     "top_stacks": [{"stack": format!("{h};main;{h}"), "ms": 10.0}]
                 }
             })))

@@ -181,7 +181,12 @@ fn linux_only(tools: &Toolbox) -> Vec<Capability> {
         task: "--off-cpu (where threads block)",
         ready: available.is_ok(),
         detail: match available {
-            Ok(()) => "perf records sched:sched_switch with stacks".into(),
+            Ok(true) => {
+                "perf records sched:sched_switch with stacks, at real-time priority".into()
+            }
+            Ok(false) => "perf records sched:sched_switch with stacks, at normal priority (real-time \
+                 priority, which keeps up with a busy server's switches, needs root or CAP_SYS_NICE)"
+                .into(),
             Err(why) => why,
         },
     });

@@ -19,6 +19,7 @@ pub mod memory_model;
 pub mod objdump;
 pub mod offcpu;
 pub mod perf;
+pub mod perf_events;
 pub mod perf_script;
 pub mod perf_stat;
 pub mod xctrace;

@@ -1,19 +1,28 @@
 //! Off-CPU time with Linux `perf`: where threads block, and for how long.
 //!
 //! One `perf record` holds both the CPU samples and the scheduler's switches:
-//! the `sched:sched_switch` tracepoint, sampled at every switch (period 1),
-//! fires in the thread that leaves the CPU, so its call graph is the stack
-//! that blocks; `--switch-events` adds perf's own records of the monitored
-//! threads coming back onto a CPU (`PERF_RECORD_SWITCH IN`), which the
-//! tracepoint cannot give for a per-process recording (the thread switched in
-//! is not yet monitored when it fires). The blocked time of one switch is the
-//! time from the switch-out to the same thread's next switch-in.
+//! the `sched:sched_switch` tracepoint, sampled at every switch (period 1)
+//! in which a thread blocks, fires in the thread that leaves the CPU, so its
+//! call graph is the stack that blocks; `--switch-events` adds perf's own
+//! records of the monitored threads leaving a CPU and coming back onto one
+//! (`PERF_RECORD_SWITCH OUT`, `OUT preempt`, `IN`), which the tracepoint
+//! cannot give for a per-process recording (the thread switched in is not
+//! yet monitored when it fires). The blocked time of one switch is the time
+//! from the switch-out to the same thread's next switch-in.
+//!
+//! A busy server switches tens of thousands of times a second, and each
+//! stack perf copies is bytes perf record must write before its ring buffer
+//! fills: so the tracepoint takes only blocking switches (a preempted
+//! thread's stack says where it ran, which the CPU samples say already; its
+//! time comes from the `OUT preempt` records), and copies a small stack
+//! ([`SWITCH_STACK_BYTES`]), enough for a thread blocked in a syscall.
 //!
 //! This module gives the argv (derived from `perf`'s, so that its settings
 //! stay one) and parses `perf script`'s text of those events, streaming.
 
 use super::perf::Settings;
 use super::perf_script::{Filtered, LineFilter};
+use crate::config::CallGraph;
 use std::ffi::OsString;
 use std::io::BufRead;
 use std::path::Path;
@@ -21,20 +30,57 @@ use std::path::Path;
 /// The tracepoint recorded.
 pub const EVENT: &str = "sched:sched_switch";
 
+/// Stack bytes perf copies per blocking switch with dwarf call graphs, a
+/// quarter of what a CPU sample copies: a thread blocks in a syscall, under
+/// its event loop or its lock, shallower than where it computes (docs/tasks.md
+/// has the completeness measured per size on a tokio server).
+pub const SWITCH_STACK_BYTES: u32 = 4096;
+
+/// The tracepoint's filter, in the kernel: switches in which the thread
+/// blocks. `prev_state`'s low byte holds the sleeping states (S, D, ...);
+/// it is 0 for a runnable thread, and a preempted one has only a higher bit.
+pub const BLOCKING_ONLY: &str = "prev_state & 255";
+
+/// perf record's option to run at real-time priority (`SCHED_FIFO`, the
+/// lowest level), so that it drains its ring buffer when it has data even
+/// on a machine whose CPUs are all busy: the switches come faster than the
+/// CPU samples, and a reader that waits its turn behind the workload and
+/// other programs loses them. perf sets it after it forks the workload,
+/// which keeps its normal priority.
+pub const REALTIME: [&str; 2] = ["--realtime", "1"];
+
 /// Turns a `perf record` argv of `tools::perf` into one that also records
 /// off-CPU time: `--freq F` becomes a per-event frequency on cpu-clock (a
 /// global `--freq` would sample the tracepoint too, dropping most switches),
 /// and `--all-user` becomes `:u` on cpu-clock plus user-only call chains (a
 /// global `--all-user` excludes the kernel, where every tracepoint fires).
-pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings) -> Vec<OsString> {
+/// A `dummy` event comes first, so that perf makes it the one that carries
+/// the switch records: each event's losses are then counted apart.
+/// `realtime`: perf may run at real-time priority here ([`available`]).
+pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings, realtime: bool) -> Vec<OsString> {
     let user = if settings.kernel_frames { "" } else { "u" };
-    let events: Vec<OsString> = vec![
+    let switches = match settings.call_graph {
+        CallGraph::Dwarf => format!("{EVENT}/call-graph=dwarf,stack-size={SWITCH_STACK_BYTES}/"),
+        _ => EVENT.to_string(),
+    };
+    let mut events: Vec<OsString> = vec![
+        "--event".into(),
+        if user.is_empty() {
+            "dummy".into()
+        } else {
+            "dummy:u".into()
+        },
         "--event".into(),
         format!("cpu-clock/freq={}/{user}", settings.frequency).into(),
         "--event".into(),
-        EVENT.into(),
+        switches.into(),
+        "--filter".into(),
+        BLOCKING_ONLY.into(),
         "--switch-events".into(),
     ];
+    if realtime {
+        events.extend(REALTIME.map(OsString::from));
+    }
     let mut argv = Vec::with_capacity(perf_argv.len() + events.len());
     let mut inserted = false;
     let mut args = perf_argv.into_iter();
@@ -131,73 +177,31 @@ pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
     argv
 }
 
-/// `perf report --stats`: what perf itself counted, per event.
-pub fn stats_args(data: &Path) -> Vec<OsString> {
-    vec![
-        "report".into(),
-        "--input".into(),
-        data.into(),
-        "--stats".into(),
-    ]
-}
-
-/// The `sched:sched_switch` samples in `perf report --stats` output:
-///
-/// ```text
-/// sched:sched_switch stats:
-///           SAMPLE events:       7485
-/// ```
-pub fn parse_stats(text: &str) -> Option<u64> {
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == format!("{EVENT} stats:") {
-            for line in lines.by_ref() {
-                let line = line.trim();
-                if let Some(count) = line.strip_prefix("SAMPLE events:") {
-                    return count.trim().parse().ok();
-                }
-                if line.ends_with("stats:") {
-                    return None;
-                }
-            }
-        }
-    }
-    None
-}
-
-/// Records of lost samples (`LOST_SAMPLES`) perf logged for the switches:
-/// under the tracepoint (switch-outs) and under perf's `dummy` event, which
-/// carries the `--switch-events` records (switch-ins).
-pub fn parse_lost_switch_records(text: &str) -> u64 {
-    let mut section_is_switches = false;
-    let mut lost = 0;
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(event) = line.strip_suffix(" stats:") {
-            section_is_switches = event == EVENT || event.starts_with("dummy");
-        } else if let Some(count) = line.strip_prefix("LOST_SAMPLES events:") {
-            if section_is_switches {
-                lost += count.trim().parse::<u64>().unwrap_or(0);
-            }
-        }
-    }
-    lost
-}
-
-/// Whether this machine can record the tracepoint (a `perf record` of
-/// `true`, ~0.1 s; doctor's probe), or why not and what to do.
-pub fn available(perf: &Path) -> Result<(), String> {
+/// Whether this machine can record the tracepoint with its filter (a `perf
+/// record` of `true`, ~0.1 s; doctor's probe), and at real-time priority
+/// (`Ok(true)`; it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO, and a
+/// cgroup that allows it), or why not and what to do.
+pub fn available(perf: &Path) -> Result<bool, String> {
     let data = std::env::temp_dir().join(format!("xtask-offcpu-probe-{}.data", std::process::id()));
     let data_arg = data.to_string_lossy().into_owned();
-    let probed = super::probe(
-        perf,
-        &[
-            "record", "--event", EVENT, "--output", &data_arg, "--", "true",
-        ],
-    );
-    let _ = std::fs::remove_file(&data);
-    match probed {
-        Some(output) if output.status.success() => Ok(()),
+    let probe = |realtime: bool| {
+        let mut args = vec!["record"];
+        if realtime {
+            args.extend(REALTIME);
+        }
+        args.extend(["--event", EVENT, "--filter", BLOCKING_ONLY]);
+        args.extend(["--output", &data_arg, "--", "true"]);
+        let probed = super::probe(perf, &args);
+        let _ = std::fs::remove_file(&data);
+        probed
+    };
+    match probe(true) {
+        Some(output) if output.status.success() => return Ok(true),
+        None => return Err("perf could not be run".into()),
+        Some(_) => {}
+    }
+    match probe(false) {
+        Some(output) if output.status.success() => Ok(false),
         Some(output) => Err(diagnose_probe(&String::from_utf8_lossy(&output.stderr))),
         None => Err("perf could not be run".into()),
     }
@@ -227,17 +231,25 @@ pub fn diagnose_probe(stderr: &str) -> String {
 /// One scheduler event of a monitored thread, as `perf script` printed it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// The thread left the CPU (`sched:sched_switch`, with its stack).
-    Out {
+    /// The thread blocked (`sched:sched_switch`): the stack it blocked with.
+    Blocks {
         tid: u32,
         time_ns: u64,
         /// The thread's name (`prev_comm`).
         comm: String,
-        /// `prev_state`: `S` sleeping, `D` uninterruptible (disk), `R`/`R+`
-        /// preempted while runnable, `X`/`Z` exiting, ...
+        /// `prev_state`: `S` sleeping, `D` uninterruptible (disk), `X`/`Z`
+        /// exiting, ...; `R`/`R+` (preempted) only in recordings made
+        /// without the tracepoint's filter.
         state: String,
         /// Frames, leaf first: `sym` or `[dso]` when unknown.
         stack: Vec<String>,
+    },
+    /// The thread left the CPU (`PERF_RECORD_SWITCH OUT`); `preempted`
+    /// while still runnable (`OUT preempt`).
+    Out {
+        tid: u32,
+        time_ns: u64,
+        preempted: bool,
     },
     /// The thread came back onto a CPU (`PERF_RECORD_SWITCH IN`).
     In { tid: u32, time_ns: u64 },
@@ -251,7 +263,7 @@ pub fn parse(input: impl BufRead, mut on_event: impl FnMut(Event)) -> std::io::R
     let mut pending: Option<Event> = None;
     for line in input.lines() {
         let line = line?;
-        if let Some(Event::Out { stack, .. }) = pending.as_mut() {
+        if let Some(Event::Blocks { stack, .. }) = pending.as_mut() {
             // perf indents stack lines with a tab; records and headers with spaces.
             if line.starts_with('\t') {
                 if let Some(f) = frame(&line) {
@@ -264,13 +276,16 @@ pub fn parse(input: impl BufRead, mut on_event: impl FnMut(Event)) -> std::io::R
         if line.trim().is_empty() {
             continue;
         }
-        if let Some(rest) = line.split_once(": PERF_RECORD_SWITCH ") {
-            match header(rest.0) {
-                Some((tid, time_ns)) if rest.1.trim_start().starts_with("IN") => {
-                    on_event(Event::In { tid, time_ns })
-                }
-                Some(_) => {}
-                None => unparsed += 1,
+        if let Some((head, record)) = line.split_once(": PERF_RECORD_SWITCH ") {
+            let mut words = record.split_whitespace();
+            match (header(head), words.next()) {
+                (Some((tid, time_ns)), Some("IN")) => on_event(Event::In { tid, time_ns }),
+                (Some((tid, time_ns)), Some("OUT")) => on_event(Event::Out {
+                    tid,
+                    time_ns,
+                    preempted: words.next() == Some("preempt"),
+                }),
+                _ => unparsed += 1,
             }
         } else if let Some((head, trace)) = line.split_once(&format!(" {EVENT}: ")) {
             let fields = |name: &str| {
@@ -286,7 +301,7 @@ pub fn parse(input: impl BufRead, mut on_event: impl FnMut(Event)) -> std::io::R
                 .map(str::to_string);
             match (header(head), comm, fields("prev_state=")) {
                 (Some((tid, time_ns)), Some(comm), Some(state)) => {
-                    pending = Some(Event::Out {
+                    pending = Some(Event::Blocks {
                         tid,
                         time_ns,
                         comm,
@@ -371,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn record_args_sample_every_switch_and_cpu_at_the_frequency() {
+    fn record_args_sample_blocking_switches_with_small_stacks_and_cpu_at_the_frequency() {
         let user_only = settings(false);
         let perf = crate::tools::perf::record_args(
             &user_only,
@@ -379,23 +394,45 @@ mod tests {
             Path::new("/bin/prog"),
             &["a b".into()],
         );
-        let argv = strings(&record_args(perf, &user_only));
+        let argv = strings(&record_args(perf, &user_only, false));
         assert!(!argv.contains(&"--freq".to_string()), "{argv:?}");
         assert!(!argv.contains(&"--all-user".to_string()), "{argv:?}");
         let joined = argv.join(" ");
+        // The dummy first (it carries the switch records, its losses apart),
+        // the switches' stacks 4 KiB where the CPU samples' are 16, and only
+        // the switches in which a thread blocks.
         assert!(
             joined.contains(
-                "--event cpu-clock/freq=997/u --event sched:sched_switch --switch-events"
+                "--event dummy:u --event cpu-clock/freq=997/u \
+                 --event sched:sched_switch/call-graph=dwarf,stack-size=4096/ \
+                 --filter prev_state & 255 --switch-events --call-graph dwarf,16384"
             ),
             "{joined}"
         );
         assert!(joined.contains("--user-callchains"), "{joined}");
+        assert!(!joined.contains("--realtime"), "{joined}");
         assert!(joined.ends_with("-- /bin/prog a b"), "{joined}");
 
         let attach = crate::tools::perf::attach_args(&settings(true), Path::new("d"), 42);
-        let joined = strings(&record_args(attach, &settings(true))).join(" ");
-        assert!(joined.contains("cpu-clock/freq=997/ "), "{joined}");
+        let joined = strings(&record_args(attach, &settings(true), true)).join(" ");
+        assert!(
+            joined.contains("--event dummy --event cpu-clock/freq=997/ "),
+            "{joined}"
+        );
+        assert!(joined.contains("--switch-events --realtime 1 "), "{joined}");
         assert!(joined.ends_with("--pid 42"), "{joined}");
+
+        // Frame pointers: the switches unwind as the CPU samples do.
+        let fp = Settings {
+            call_graph: CallGraph::Fp,
+            ..settings(false)
+        };
+        let perf = crate::tools::perf::attach_args(&fp, Path::new("d"), 42);
+        let joined = strings(&record_args(perf, &fp, false)).join(" ");
+        assert!(
+            joined.contains("--event sched:sched_switch --filter"),
+            "{joined}"
+        );
     }
 
     #[test]
@@ -436,15 +473,53 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
         assert_eq!(counted.samples, 17);
     }
 
+    /// Real recordings with the argv of [`record_args`] through a ring
+    /// buffer of 8 pages, which lost switches. `perf report --stats` of the
+    /// file: cpu-clock 5 samples; sched:sched_switch 6 samples and 1
+    /// LOST_SAMPLES. `perf report -D` of the stream: 4 samples of period
+    /// 1003009 (cpu-clock), 2 of period 1 (the switches), and
+    /// `PERF_RECORD_LOST_SAMPLES: id:6001: lost samples :1`, the tracepoint's.
     #[test]
-    fn parses_perf_report_stats() {
-        let text = std::fs::read_to_string(fixture("offcpu/report-stats.txt")).unwrap();
-        assert_eq!(parse_stats(&text), Some(4));
-        assert_eq!(parse_stats("cpu-clock stats:\n SAMPLE events: 3\n"), None);
-        assert_eq!(parse_lost_switch_records(&text), 0);
-        let lossy = "cpu-clock/freq=997/u stats:\n          SAMPLE events:         70\n    LOST_SAMPLES events:          9\nsched:sched_switch stats:\n          SAMPLE events:       9244\n    LOST_SAMPLES events:       1269\ndummy:HG stats:\n    LOST_SAMPLES events:       1689\n";
-        assert_eq!(parse_stats(lossy), Some(9244));
-        assert_eq!(parse_lost_switch_records(lossy), 1269 + 1689);
+    fn losses_are_counted_per_event_in_a_file_and_in_a_stream() {
+        use crate::tools::perf_events::EventCount;
+        let summary = |events: &[EventCount]| -> Vec<(&str, u64, u64)> {
+            events
+                .iter()
+                .map(|e| {
+                    let kind = if e.is_tracepoint() {
+                        "switches"
+                    } else if e.is_dummy() {
+                        "dummy"
+                    } else {
+                        "cpu"
+                    };
+                    (kind, e.samples, e.lost)
+                })
+                .collect()
+        };
+        let file =
+            crate::tools::perf::count_records(&fixture("offcpu/lossy-file.perf.data")).unwrap();
+        assert_eq!(file.error, None);
+        assert!(file.events.identified());
+        assert_eq!(
+            summary(&file.events.counts),
+            [("dummy", 0, 0), ("cpu", 5, 0), ("switches", 6, 1)]
+        );
+        assert_eq!((file.samples, file.lost()), (11, 1));
+
+        let data = std::fs::read(fixture("offcpu/lossy-pipe.perf.data")).unwrap();
+        for chunk in [1, 7, 64, data.len()] {
+            let mut stream = crate::tools::perf::StreamCounter::default();
+            for piece in data.chunks(chunk) {
+                stream.feed(piece);
+            }
+            assert_eq!(stream.error, None, "chunks of {chunk}");
+            assert_eq!(
+                summary(&stream.events.counts),
+                [("dummy", 0, 0), ("cpu", 4, 0), ("switches", 2, 1)],
+                "chunks of {chunk}"
+            );
+        }
     }
 
     /// A perf that cannot record the tracepoint (a script that answers as
@@ -467,6 +542,31 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// A perf that may not run at real-time priority (as perf answers
+    /// without CAP_SYS_NICE) records the switches at normal priority; one
+    /// that may, at real-time priority.
+    #[test]
+    fn real_time_priority_is_used_where_perf_may_have_it() {
+        let dir = std::env::temp_dir().join(format!("xtask-offcpu-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let fake = |name: &str, script: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, script).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        };
+        let refused = fake(
+            "perf-no-rt",
+            "#!/bin/sh\nfor a; do [ \"$a\" = --realtime ] && \
+             { echo 'Could not set realtime priority.' >&2; exit 255; }; done\nexit 0\n",
+        );
+        assert_eq!(available(&refused), Ok(false));
+        let allowed = fake("perf-rt", "#!/bin/sh\nexit 0\n");
+        assert_eq!(available(&allowed), Ok(true));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn diagnoses_a_missing_tracefs_and_permissions() {
         let missing = "event syntax error: 'sched:sched_switch'\n                     \\___ unknown tracepoint\n";
@@ -482,33 +582,47 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
             .join(name)
     }
 
-    /// A real `perf script` of `sh -c 'sleep 0.2; ...'` recorded with
-    /// [`record_args`]: sh waits for sleep, sleep sleeps.
+    /// A real `perf script` of `sh -c 'sleep 0.2; ...'` recorded without
+    /// the tracepoint's filter: sh waits for sleep, sleep sleeps.
     #[test]
     fn parses_a_real_script_of_a_sleeping_shell() {
         let file = std::fs::File::open(fixture("offcpu/sleep-script.txt")).unwrap();
         let mut events = Vec::new();
         let unparsed = parse(std::io::BufReader::new(file), |e| events.push(e)).unwrap();
         assert_eq!(unparsed, 0);
-        let outs: Vec<_> = events
+        let blocks: Vec<_> = events
             .iter()
             .filter_map(|e| match e {
-                Event::Out {
+                Event::Blocks {
                     comm, state, stack, ..
                 } => Some((comm.as_str(), state.as_str(), stack)),
                 _ => None,
             })
             .collect();
-        let ins = events
-            .iter()
-            .filter(|e| matches!(e, Event::In { .. }))
-            .count();
-        assert!(ins >= outs.len() - 2, "{ins} ins for {} outs", outs.len());
+        let count = |wanted: fn(&Event) -> bool| events.iter().filter(|e| wanted(e)).count();
+        let ins = count(|e| matches!(e, Event::In { .. }));
+        let outs = count(|e| matches!(e, Event::Out { .. }));
+        assert!(
+            ins >= blocks.len() - 2,
+            "{ins} ins for {} blocks",
+            blocks.len()
+        );
+        assert_eq!(outs, blocks.len(), "every switch-out has its record");
+        assert_eq!(
+            count(|e| matches!(
+                e,
+                Event::Out {
+                    preempted: true,
+                    ..
+                }
+            )),
+            1
+        );
         // sleep blocks in clock_nanosleep, sh in wait4.
-        assert!(outs.iter().any(|(comm, state, stack)| *comm == "sleep"
+        assert!(blocks.iter().any(|(comm, state, stack)| *comm == "sleep"
             && *state == "S"
             && stack[0].contains("clock_nanosleep")));
-        assert!(outs
+        assert!(blocks
             .iter()
             .any(|(comm, _, stack)| *comm == "sh" && stack[0].contains("wait4")));
     }
@@ -523,6 +637,7 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
 \t           4780 [unknown] (/usr/bin/dash)
 
           :23085 23085 16853.822633: PERF_RECORD_SWITCH OUT        
+          :23085 23085 16853.822634: PERF_RECORD_SWITCH OUT preempt
            sleep  6143 16184.603692: cpu-clock/freq=997/u: 
           :23085 23085 16853.8266: PERF_RECORD_SWITCH IN         
 ";
@@ -531,7 +646,7 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
         assert_eq!(
             events,
             vec![
-                Event::Out {
+                Event::Blocks {
                     tid: 23085,
                     time_ns: 16_853_822_625_000,
                     comm: "cdr-demo x".into(),
@@ -543,11 +658,29 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
                         "[dash]".into()
                     ],
                 },
+                Event::Out {
+                    tid: 23085,
+                    time_ns: 16_853_822_633_000,
+                    preempted: false,
+                },
+                Event::Out {
+                    tid: 23085,
+                    time_ns: 16_853_822_634_000,
+                    preempted: true,
+                },
                 Event::In {
                     tid: 23085,
                     time_ns: 16_853_826_600_000
                 },
             ]
+        );
+        assert_eq!(
+            parse(
+                " :1 1 1.0: PERF_RECORD_SWITCH SIDEWAYS\n".as_bytes(),
+                |_| {}
+            )
+            .unwrap(),
+            1
         );
     }
 }

@@ -400,6 +400,8 @@ pub struct StreamCounter {
     /// Samples the kernel dropped, from the `PERF_RECORD_LOST_SAMPLES` that
     /// perf 6.0+ writes at the end from each event's own count.
     lost_samples: u64,
+    /// The recording's events, with their samples and losses each.
+    pub events: super::perf_events::Events,
     /// Set when the stream is not what it should be; counting stops.
     pub error: Option<String>,
 }
@@ -407,6 +409,8 @@ pub struct StreamCounter {
 const RECORD_LOST: u32 = 2;
 const RECORD_SAMPLE: u32 = 9;
 const RECORD_LOST_SAMPLES: u32 = 13;
+/// An event's attribute and ids, in a stream (a file has them in its header).
+const RECORD_HEADER_ATTR: u32 = 64;
 /// Tracepoints' formats (`--off-cpu`): `header.size` covers the header and a
 /// u32 size only; that many bytes of tracing data follow the record.
 const RECORD_HEADER_TRACING_DATA: u32 = 66;
@@ -450,8 +454,11 @@ impl StreamCounter {
         let needed = match u32::from_ne_bytes(self.head[..4].try_into().unwrap()) {
             // header, u64 id, u64 lost
             RECORD_LOST => 24,
-            // header, u64 lost
-            RECORD_LOST_SAMPLES => 16,
+            // header, u64 id (when samples are identified)
+            RECORD_SAMPLE if self.events.identified() => 16,
+            // header, u64 lost, and the event's id at the end
+            RECORD_LOST_SAMPLES => size,
+            RECORD_HEADER_ATTR => size,
             // header, u32 size of the data after the record
             RECORD_HEADER_TRACING_DATA => 12,
             _ => 8,
@@ -476,11 +483,29 @@ impl StreamCounter {
                 self.error = Some(format!("a perf record of size {size} in the data stream"));
                 return;
             }
+            let identified = self.events.identified();
+            let whole = self.head.len() as u64 == size;
             match kind {
-                RECORD_SAMPLE => self.samples += 1,
+                RECORD_SAMPLE => {
+                    self.samples += 1;
+                    if identified && self.head.len() >= 16 {
+                        self.events.sample(u64_at(&self.head, 8));
+                    }
+                }
                 RECORD_LOST if self.head.len() >= 24 => self.lost_records += u64_at(&self.head, 16),
                 RECORD_LOST_SAMPLES if self.head.len() >= 16 => {
-                    self.lost_samples += u64_at(&self.head, 8)
+                    let lost = u64_at(&self.head, 8);
+                    self.lost_samples += lost;
+                    if identified && whole && size >= 24 {
+                        let id = u64_at(&self.head, size as usize - 8);
+                        self.events.lost(id, lost);
+                    }
+                }
+                RECORD_HEADER_ATTR if whole => {
+                    if let Err(error) = self.events.add_header_attr(&self.head) {
+                        self.error = Some(error);
+                        return;
+                    }
                 }
                 _ => {}
             }
@@ -512,6 +537,11 @@ pub fn count_records_in(
         // struct perf_file_header: magic, size, attr_size, attrs {offset,
         // size}, data {offset, size}, ...
         let (offset, size) = (u64_at(40), u64_at(48));
+        let attrs = (u64_at(16), u64_at(24), u64_at(32));
+        if let Err(error) = read_file_attrs(&mut file, attrs, &mut counter.events) {
+            counter.error = Some(error);
+            return Ok(counter);
+        }
         counter.started = true;
         file.seek(SeekFrom::Start(offset))?;
         Box::new(file.take(size))
@@ -530,6 +560,38 @@ pub fn count_records_in(
         data.consume(n);
     }
     Ok(counter)
+}
+
+/// The events of a perf.data file: its header's attrs section, each entry
+/// a `perf_event_attr` and the file section of its ids.
+fn read_file_attrs(
+    file: &mut (impl Read + std::io::Seek),
+    (entry_size, offset, size): (u64, u64, u64),
+    events: &mut super::perf_events::Events,
+) -> Result<(), String> {
+    use std::io::SeekFrom;
+    // A few events, each well under a KB: anything else is not perf's header.
+    if !(48..=4096).contains(&entry_size) || size > 1 << 20 || size % entry_size != 0 {
+        return Err(format!(
+            "the perf data's attributes ({size} bytes of {entry_size}) do not read as perf's"
+        ));
+    }
+    let unreadable = |e: std::io::Error| format!("the perf data's attributes cannot be read: {e}");
+    let mut attrs = vec![0u8; size as usize];
+    file.seek(SeekFrom::Start(offset)).map_err(unreadable)?;
+    file.read_exact(&mut attrs).map_err(unreadable)?;
+    for entry in attrs.chunks_exact(entry_size as usize) {
+        let (attr, section) = entry.split_at(entry.len() - 16);
+        let at = |i: usize| u64::from_ne_bytes(section[i..i + 8].try_into().expect("8 bytes"));
+        let mut ids = vec![0u8; (at(8) as usize).min(1 << 19) / 8 * 8];
+        file.seek(SeekFrom::Start(at(0))).map_err(unreadable)?;
+        file.read_exact(&mut ids).map_err(unreadable)?;
+        let ids = ids
+            .chunks_exact(8)
+            .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")));
+        events.add(attr, ids)?;
+    }
+    Ok(())
 }
 
 /// Frames a complete stack starts from: the program's entry and a thread's.
@@ -567,18 +629,22 @@ pub fn complete_stack_share(folded: &str) -> Option<f64> {
         };
         let count: u64 = count.parse().unwrap_or(0);
         all += count;
-        // A versioned symbol (`__libc_start_main@@GLIBC_2.34`) is still the
-        // entry; a stripped program's `_start` has no name (`[gzip]`), so
-        // below an unnamed root the next frame may be the entry.
-        let is_entry =
-            |frame: &str| ENTRY_POINTS.contains(&frame.split('@').next().unwrap_or(frame));
-        let mut frames = stack.split(';').skip(1);
-        let root = frames.next().unwrap_or("");
-        if is_entry(root) || (root.starts_with('[') && frames.next().is_some_and(is_entry)) {
+        if stack_is_complete(stack) {
             complete += count;
         }
     }
     (all > 0).then(|| complete as f64 / all as f64)
+}
+
+/// Whether a folded stack, `comm;root;...;leaf`, unwound to an entry point.
+pub fn stack_is_complete(stack: &str) -> bool {
+    // A versioned symbol (`__libc_start_main@@GLIBC_2.34`) is still the
+    // entry; a stripped program's `_start` has no name (`[gzip]`), so
+    // below an unnamed root the next frame may be the entry.
+    let is_entry = |frame: &str| ENTRY_POINTS.contains(&frame.split('@').next().unwrap_or(frame));
+    let mut frames = stack.split(';').skip(1);
+    let root = frames.next().unwrap_or("");
+    is_entry(root) || (root.starts_with('[') && frames.next().is_some_and(is_entry))
 }
 
 /// Folds `perf script` text into inferno's folded-stack format, streaming:
@@ -952,7 +1018,7 @@ mod tests {
         let workload_says_all_user =
             record_args(&with_kernel, data, program, &["--all-user".into()]);
         assert!(record_drops_capabilities(&workload_says_all_user).is_empty());
-        let off_cpu = crate::tools::offcpu::record_args(record(&user_only), &user_only);
+        let off_cpu = crate::tools::offcpu::record_args(record(&user_only), &user_only, true);
         assert!(record_drops_capabilities(&off_cpu).is_empty());
     }
 }

@@ -59,8 +59,21 @@ pub struct OffCpu {
     pub preempted_switches: u64,
     /// Switch-outs with no switch-in before the recording ended.
     pub unfinished_switches: u64,
-    /// `sched:sched_switch` samples perf recorded, to check the three above against.
+    /// `sched:sched_switch` samples perf recorded: the blocking switches with
+    /// their stacks (in results before the tracepoint took only those, the
+    /// preemptions too).
     pub recorded_switches: Option<u64>,
+    /// `sched:sched_switch` samples the kernel dropped (perf's count for the
+    /// tracepoint), beside `recorded_switches`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_switches: Option<u64>,
+    /// Switch records (`--switch-events`: switch-outs and switch-ins) the
+    /// kernel dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_switch_records: Option<u64>,
+    /// Share (0–1) of the blocking switches whose stack unwound to an entry point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_stacks: Option<f64>,
     /// The heaviest blocking stacks, heaviest first.
     pub top_stacks: Vec<OffCpuStack>,
 }
@@ -134,17 +147,24 @@ impl From<cpu_profile::annotate::Annotated> for Annotated {
 
 impl From<cpu_profile::offcpu::OffCpu> for OffCpu {
     fn from(off_cpu: cpu_profile::offcpu::OffCpu) -> OffCpu {
-        // The lost records, unparsed lines and notes reach run.json as the
-        // profile's notes (`with_off_cpu`), not here.
+        // The stackless switches, the stacks parsed, unparsed lines and notes
+        // reach run.json as the profile's notes (`with_off_cpu`), not here.
+        let complete_stacks = off_cpu.complete_share();
         let cpu_profile::offcpu::OffCpu {
             blocked_us,
             blocked_switches,
+            complete_switches: _,
             preempted_us,
             preempted_switches,
+            stackless_switches: _,
+            stackless_us: _,
             unfinished_switches,
             recorded_switches,
-            lost_switch_records: _,
+            parsed_stacks: _,
+            lost_switches,
+            lost_switch_records,
             unparsed_lines: _,
+            realtime: _,
             top_stacks,
             notes: _,
         } = off_cpu;
@@ -156,6 +176,9 @@ impl From<cpu_profile::offcpu::OffCpu> for OffCpu {
             preempted_switches,
             unfinished_switches,
             recorded_switches,
+            lost_switches,
+            lost_switch_records,
+            complete_stacks,
             top_stacks: top_stacks
                 .into_iter()
                 .map(|(stack, us)| OffCpuStack { stack, ms: ms(us) })

@@ -49,7 +49,8 @@ pub fn attach(
         pid as u32,
     ));
     if options.off_cpu {
-        spec.args = crate::tools::offcpu::record_args(spec.args, &settings);
+        spec.args =
+            crate::tools::offcpu::record_args(spec.args, &settings, options.off_cpu_realtime);
     }
     spec.args.extend(perf::control_args(&ctl, &ack));
     spec.drop_capabilities = perf::record_drops_capabilities(&spec.args);
@@ -148,14 +149,6 @@ pub fn finish_attached(
     let counted =
         perf::count_records(&data).with_context(|| format!("cannot read {}", data.display()))?;
     record.absorb_count(&counted);
-    let off_cpu = super::record_off_cpu(
-        attached.off_cpu,
-        &attached.settings,
-        tools,
-        dir,
-        &mut record,
-        folded_samples,
-    )?;
     let profile = finish_profile(
         &attached.settings,
         dir,
@@ -164,9 +157,10 @@ pub fn finish_attached(
         attached.notes,
         folded_samples,
         tools,
+        attached.off_cpu.then_some(&counted),
     )?;
-    let profile = super::annotate::add_to(profile, dir, folded, attached.annotate);
-    Ok(super::with_off_cpu(profile, off_cpu))
+    let annotate = attached.annotate;
+    Ok(super::annotate::add_to(profile, dir, folded, annotate))
 }
 
 /// A process that was running before the task and is left running after;

@@ -22,7 +22,7 @@ pub use attach::{attach, finish_attached, profile_pid, running_process, Attached
 use crate::config::CallGraph;
 use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
-use crate::tools::{perf, Platform, Toolbox};
+use crate::tools::{perf, perf_events, Platform, Toolbox};
 use anyhow::{bail, Context};
 use std::path::Path;
 
@@ -39,6 +39,8 @@ pub struct Options {
     pub kernel_frames: bool,
     /// Also record the scheduler's switches for the off-CPU profile (perf only).
     pub off_cpu: bool,
+    /// perf may record them at real-time priority here (`tools::offcpu::REALTIME`).
+    pub off_cpu_realtime: bool,
     /// Annotate this many functions with the most self time (0: none).
     pub annotate: usize,
     /// Sample this perf event instead of CPU time (perf's default).
@@ -64,6 +66,7 @@ impl Options {
             call_graph: call_graph.unwrap_or(config.defaults.call_graph),
             kernel_frames: config.defaults.kernel_frames,
             off_cpu: false,
+            off_cpu_realtime: false,
             annotate: config.defaults.annotate,
             event: None,
             events: config.defaults.events.clone(),
@@ -88,7 +91,7 @@ impl Options {
         self.inline_frames &= !switches.no_inline;
         self.keep_perf_data |= switches.keep_perf_data;
         if switches.off_cpu {
-            check_off_cpu(tools)?;
+            self.off_cpu_realtime = check_off_cpu(tools)?;
             self.off_cpu = true;
         }
         Ok(self)
@@ -234,8 +237,9 @@ const OFF_CPU_SWITCH_RATE: u32 = 10_000;
 pub const OFF_CPU_NEEDS_PERF: &str =
     "--off-cpu needs Linux perf and its sched:sched_switch tracepoint; run without --off-cpu here";
 
-/// `--off-cpu`, before anything runs: can perf record the switches here?
-pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
+/// `--off-cpu`, before anything runs: can perf record the switches here,
+/// and at real-time priority?
+pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<bool> {
     if tools.platform != Platform::Linux {
         bail!("{OFF_CPU_NEEDS_PERF}");
     }
@@ -244,40 +248,63 @@ pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<()> {
     })
 }
 
-/// With `--off-cpu`, folds the switches perf.data holds into offcpu.folded,
-/// and takes them out of the CPU samples `record` counts (one stream holds both).
-pub(super) fn record_off_cpu(
-    enabled: bool,
+/// Folds the switches perf.data holds into offcpu.folded, and leaves in
+/// `record` the CPU samples alone: one recording holds both, and perf
+/// counts each event's samples and losses apart (`counted`).
+fn record_off_cpu(
     settings: &perf::Settings,
     tools: &Toolbox,
     dir: &Path,
-    record: &mut perf::RecordSummary,
-    cpu_folded: u64,
-) -> anyhow::Result<Option<offcpu::OffCpu>> {
-    if !enabled {
-        return Ok(None);
-    }
+    (record, counted): (&mut perf::RecordSummary, &perf::StreamCounter),
+    realtime: bool,
+) -> anyhow::Result<offcpu::OffCpu> {
+    let counts = split_counts(record, counted);
     let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
-    let mut off_cpu =
-        offcpu::fold_off_cpu(tools.perf.path()?, settings, &dir.join(PERF_DATA), dir)?;
+    let off_cpu = offcpu::fold_off_cpu(
+        tools.perf.path()?,
+        settings,
+        &dir.join(PERF_DATA),
+        dir,
+        counts,
+        realtime,
+    )?;
     spinner.finish();
-    match (record.samples.as_mut(), off_cpu.recorded_switches) {
-        (Some(samples), Some(switches)) => *samples = samples.saturating_sub(switches),
-        // perf report cannot read the pipe-format perf.data of a streamed
-        // recording: the samples perf recorded beyond the folded cpu-clock
-        // ones are the switches, and are counted against those parsed.
-        (Some(samples), None) if *samples >= cpu_folded => {
-            off_cpu.recorded_switches = Some(*samples - cpu_folded);
-            *samples = cpu_folded;
-            off_cpu.notes = offcpu::notes(&off_cpu);
-        }
-        _ => {}
+    Ok(off_cpu)
+}
+
+/// The switches' counts, taken out of the CPU samples' in `record`: the
+/// tracepoint's samples and losses, and the losses of the dummy event that
+/// carries the switch records (`tools::offcpu::record_args` puts it first).
+fn split_counts(
+    record: &mut perf::RecordSummary,
+    counted: &perf::StreamCounter,
+) -> offcpu::SwitchCounts {
+    let events = &counted.events.counts;
+    if counted.error.is_some() || !counted.events.identified() {
+        return offcpu::SwitchCounts::default();
     }
-    Ok(Some(off_cpu))
+    let sum = |pick: &dyn Fn(&perf_events::EventCount) -> bool,
+               value: &dyn Fn(&perf_events::EventCount) -> u64| {
+        events.iter().filter(|e| pick(e)).map(value).sum::<u64>()
+    };
+    let is_cpu = |e: &perf_events::EventCount| !e.is_tracepoint() && !e.is_dummy();
+    let per_event_lost: u64 = sum(&|_| true, &|e| e.lost);
+    // perf before 6.0 counts losses only in all (PERF_RECORD_LOST): then
+    // they cannot be told apart per event.
+    let attributed = per_event_lost >= counted.lost();
+    record.samples = Some(sum(&is_cpu, &|e| e.samples));
+    if attributed {
+        record.lost_samples = Some(sum(&is_cpu, &|e| e.lost));
+    }
+    offcpu::SwitchCounts {
+        recorded: Some(sum(&|e| e.is_tracepoint(), &|e| e.samples)),
+        lost: attributed.then(|| sum(&|e| e.is_tracepoint(), &|e| e.lost)),
+        lost_records: attributed.then(|| sum(&|e| e.is_dummy(), &|e| e.lost)),
+    }
 }
 
 /// The CPU profile with its off-CPU part, if recorded.
-pub(super) fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> CpuProfile {
+fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> CpuProfile {
     if let Some(off_cpu) = off_cpu {
         profile.files.push(offcpu::FOLDED.into());
         profile.files.push(offcpu::SVG.into());
@@ -314,22 +341,44 @@ pub fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec
     (settings, notes)
 }
 
-/// Notes, reports and the record of a CPU profile whose cpu.folded is written.
+/// Notes, reports and the record of a CPU profile whose cpu.folded is
+/// written, with its off-CPU part when the recording holds the switches
+/// (`switches`: perf's counts of the recording).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn finish_profile(
     settings: &perf::Settings,
     dir: &Path,
     argv: Vec<String>,
-    record: perf::RecordSummary,
+    mut record: perf::RecordSummary,
     mut notes: Vec<String>,
     folded_samples: u64,
     tools: &Toolbox,
+    switches: Option<&perf::StreamCounter>,
 ) -> anyhow::Result<CpuProfile> {
+    // What perf ran with, not what was asked: the notes say what helps.
+    let realtime = argv.iter().any(|a| a == crate::tools::offcpu::REALTIME[0]);
+    let off_cpu = match switches {
+        Some(counted) => Some(record_off_cpu(
+            settings,
+            tools,
+            dir,
+            (&mut record, counted),
+            realtime,
+        )?),
+        None => None,
+    };
     // The folding is done; what follows runs no child that an interrupt would stop.
     process::check_interrupted()?;
     let complete_stacks = complete_stacks(dir)?;
-    notes.extend(sample_notes(&record, folded_samples, complete_stacks));
-    let mut record = record;
+    let switches_lost = off_cpu
+        .as_ref()
+        .is_some_and(|o| o.lost_switches.unwrap_or(0) + o.lost_switch_records.unwrap_or(0) > 0);
+    notes.extend(sample_notes(
+        &record,
+        folded_samples,
+        complete_stacks,
+        switches_lost,
+    ));
     let kept = std::fs::metadata(dir.join(PERF_DATA)).ok().map(|m| m.len());
     // perf writes no "Captured and wrote" line to a pipe: the size is the file's.
     if record.data_mb.is_none_or(|mb| mb == 0.0) {
@@ -348,7 +397,7 @@ pub(super) fn finish_profile(
         // The pipeline wrote none: the stream went from perf to perf script.
         None => not_kept(record.data_mb.unwrap_or(0.0)),
     };
-    Ok(CpuProfile {
+    let profile = CpuProfile {
         tool: tools.perf.version.clone().unwrap_or_else(|| "perf".into()),
         frequency: settings.frequency,
         call_graph: settings.call_graph.as_str().into(),
@@ -362,7 +411,8 @@ pub(super) fn finish_profile(
         off_cpu: None,
         annotated: Vec::new(),
         perf_data: Some(perf_data),
-    })
+    };
+    Ok(with_off_cpu(profile, off_cpu))
 }
 
 /// Removes perf.data from a profile's result unless it is to be kept: the
@@ -405,26 +455,43 @@ pub fn symbolizer(settings: &perf::Settings) -> String {
     }
 }
 
+/// What `--call-graph fp` does for losses, and what it costs: a frame-pointer
+/// stack is a few hundred bytes where dwarf copies 16 KiB, but a program
+/// built without frame pointers (Rust's default) unwinds no further than its
+/// first frame.
+const FP_COPIES_LESS: &str = "--call-graph fp copies less per sample, but unwinds complete \
+     stacks only of a program built with frame pointers (RUSTFLAGS=\"-C force-frame-pointers=yes\")";
+
 /// What the user must know about the samples behind the flamegraph: any that
 /// perf lost, any that did not reach the folded stacks, stacks cut short.
+/// `switches_lost`: the off-CPU switches of the same recording were lost too,
+/// and they, not the CPU samples, fill the ring buffer.
 fn sample_notes(
     record: &perf::RecordSummary,
     folded_samples: u64,
     complete_stacks: Option<f64>,
+    switches_lost: bool,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     let recorded = record.samples.unwrap_or(folded_samples);
     match record.lost_samples {
-        Some(lost) if lost > 0 => notes.push(format!(
-            "perf lost {lost} samples ({:.1} % of {}): the kernel's buffer overflowed while perf \
-             could not keep up (a busy machine). Profile again with fewer other programs \
-             running, a lower --freq, or --call-graph fp (smaller samples)",
+        Some(lost) if lost > 0 && switches_lost => notes.push(format!(
+            "perf lost {lost} CPU samples ({:.1} % of {}) with the switches it lost: the \
+             switches filled its ring buffer (see the note on them)",
             100.0 * lost as f64 / (lost + recorded).max(1) as f64,
             lost + recorded,
         )),
-        _ if !record.warnings.is_empty() => notes.push(format!(
-            "perf lost samples ({}): profile again with fewer other programs running, a lower \
-             --freq, or --call-graph fp",
+        Some(lost) if lost > 0 => notes.push(format!(
+            "perf lost {lost} samples ({:.1} % of {}): the kernel's buffer overflowed while perf \
+             could not keep up (a busy machine). Profile again with fewer other programs \
+             running or a lower --freq; {FP_COPIES_LESS}",
+            100.0 * lost as f64 / (lost + recorded).max(1) as f64,
+            lost + recorded,
+        )),
+        // Losses perf reported but that were not counted (the count failed).
+        None if !record.warnings.is_empty() => notes.push(format!(
+            "perf lost samples ({}): profile again with fewer other programs running or a \
+             lower --freq; {FP_COPIES_LESS}",
             record.warnings.join("; ")
         )),
         _ => {}

@@ -106,21 +106,20 @@ pub(super) fn profile_with_perf(
     let (recorded, scripted, (counted, streamed), folded) =
         ended.checked(&command, timeout, file_path)?;
     let folded_samples = folded.samples;
-    let mut summary = record_summary(&recorded, &scripted, &counted);
-    let off_cpu = super::record_off_cpu(
-        options.off_cpu,
+    let summary = record_summary(&recorded, &scripted, &counted, streamed);
+    let switches = options.off_cpu.then_some(&counted);
+    let profile = finish_profile(
         &settings,
-        tools,
         dir,
-        &mut summary,
+        argv,
+        summary,
+        notes,
         folded_samples,
+        tools,
+        switches,
     )?;
-    if summary.data_mb.is_none_or(|mb| mb == 0.0) {
-        summary.data_mb = Some(streamed as f64 / 1e6);
-    }
-    let profile = finish_profile(&settings, dir, argv, summary, notes, folded_samples, tools)?;
-    let profile = super::annotate::add_to(profile, dir, folded, options.annotate);
-    Ok(super::with_off_cpu(profile, off_cpu))
+    let annotate = options.annotate;
+    Ok(super::annotate::add_to(profile, dir, folded, annotate))
 }
 
 /// perf script, then perf record, each started by itself: a perf record
@@ -137,14 +136,19 @@ fn start_both(record: Spec, script: Spec) -> anyhow::Result<(process::Running, p
 }
 
 /// What perf said of its recording: perf record's summary lines, the
-/// records counted in the stream, and perf script's warnings of lost data.
+/// records counted in the stream (`streamed` bytes), and perf script's
+/// warnings of lost data.
 fn record_summary(
     recorded: &Outcome,
     scripted: &Outcome,
     counted: &perf::StreamCounter,
+    streamed: u64,
 ) -> perf::RecordSummary {
     let mut summary = perf::parse_record_stderr(recorded.watched.iter().map(String::as_str));
     summary.absorb_count(counted);
+    if summary.data_mb.is_none_or(|mb| mb == 0.0) {
+        summary.data_mb = Some(streamed as f64 / 1e6);
+    }
     summary.warnings.extend(
         scripted
             .stderr_tail
@@ -268,7 +272,8 @@ fn record_spec(
     record.program = perf_path.to_path_buf();
     record.args = perf::record_args(settings, Path::new("-"), &prepared.program, &prepared.args);
     if options.off_cpu {
-        record.args = crate::tools::offcpu::record_args(record.args, settings);
+        record.args =
+            crate::tools::offcpu::record_args(record.args, settings, options.off_cpu_realtime);
     }
     if let Some(event) = &options.event {
         // `record -e EVENT ...`: another event than CPU time (`events`).

@@ -83,6 +83,7 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         call_graph: CallGraph::Dwarf,
         kernel_frames: false,
         off_cpu: false,
+        off_cpu_realtime: false,
         annotate: 0,
         event: None,
         events: Vec::new(),
@@ -344,6 +345,7 @@ fn perf_records_user_space_without_the_kernel_addresses() {
             call_graph: CallGraph::Fp,
             kernel_frames,
             off_cpu: false,
+            off_cpu_realtime: false,
             annotate: 0,
             event: None,
             events: Vec::new(),
@@ -420,4 +422,60 @@ fn functions_perf_names_alike_are_told_apart() {
         "{text}"
     );
     assert!(!text.contains("did not list"), "{text}");
+}
+
+/// A recording that lost a switch and no CPU sample (`perf report --stats`:
+/// cpu-clock 5 samples; sched:sched_switch 6 samples, 1 lost): the CPU
+/// profile keeps its own counts, the switches theirs.
+#[test]
+fn the_switches_losses_are_not_the_cpu_samples() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/offcpu/lossy-file.perf.data");
+    let counted = perf::count_records(&fixture).unwrap();
+    let mut record = perf::RecordSummary::default();
+    record.absorb_count(&counted);
+    assert_eq!((record.samples, record.lost_samples), (Some(11), Some(1)));
+    let counts = split_counts(&mut record, &counted);
+    assert_eq!((record.samples, record.lost_samples), (Some(5), Some(0)));
+    assert_eq!(
+        counts,
+        offcpu::SwitchCounts {
+            recorded: Some(6),
+            lost: Some(1),
+            lost_records: Some(0),
+        }
+    );
+}
+
+/// The CPU samples' loss note: its share of what perf recorded and lost,
+/// and what helps. Lost beside the off-CPU switches, they blame the
+/// switches; alone, fp stacks come with their condition.
+#[test]
+fn the_loss_note_gives_the_share_and_what_helps() {
+    let record = perf::RecordSummary {
+        samples: Some(300),
+        lost_samples: Some(100),
+        ..Default::default()
+    };
+    let alone = sample_notes(&record, 300, Some(1.0), false);
+    assert_eq!(alone.len(), 1, "{alone:?}");
+    assert!(
+        alone[0].starts_with("perf lost 100 samples (25.0 % of 400)"),
+        "{alone:?}"
+    );
+    assert!(alone[0].contains("force-frame-pointers"), "{alone:?}");
+    let with_switches = sample_notes(&record, 300, Some(1.0), true);
+    assert!(
+        with_switches[0].starts_with("perf lost 100 CPU samples (25.0 % of 400) with the switches"),
+        "{with_switches:?}"
+    );
+    assert!(!with_switches[0].contains("--freq"), "{with_switches:?}");
+    // Losses counted as none: perf's warnings (the switches') are not the CPU samples'.
+    let counted_none = perf::RecordSummary {
+        samples: Some(300),
+        lost_samples: Some(0),
+        warnings: vec!["Processed 9 events and lost 3 chunks!".into()],
+        ..Default::default()
+    };
+    assert!(sample_notes(&counted_none, 300, Some(1.0), true).is_empty());
 }
