@@ -598,6 +598,7 @@ fn read_file_attrs(
 const ENTRY_POINTS: &[&str] = &[
     "_start",
     "__libc_start_main",
+    "__libc_start_main_impl",
     "__libc_start_call_main",
     "start_thread",
     "clone",
