@@ -528,13 +528,19 @@ pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String,
 /// Coefficient of variation above which timings are called noisy.
 pub const NOISY_CV: f64 = 0.05;
 
+/// A note when wall time spread more than [`NOISY_CV`] across the runs,
+/// with what to do about it: the counted measures are the one answer that
+/// no load of the machine changes.
 pub fn noise_warnings(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<String> {
     summaries
         .iter()
         .filter(|(name, m)| name.as_str() == "wall_s" && m.summary.n > 1 && m.summary.cv > NOISY_CV)
         .map(|(name, m)| {
             format!(
-                "{name} is noisy (coefficient of variation {:.1} %): close other programs, or add runs (--runs)",
+                "{name} is noisy (coefficient of variation {:.1} %): close other programs, add runs (--runs), \
+                 or compare exact counts, which the machine's load does not change: \
+                 `cargo xtask profile-compare --rev A --rev B --counter instructions` \
+                 (instructions and estimated cycles, under callgrind)",
                 m.summary.cv * 100.0
             )
         })
@@ -606,4 +612,34 @@ pub fn criterion_measures(benchmarks: &[criterion::Benchmark]) -> BTreeMap<Strin
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Noisy wall time points at the measures no load changes.
+    #[test]
+    fn noisy_timings_suggest_the_exact_counts() {
+        let wall = |samples: &[f64]| {
+            BTreeMap::from([(
+                "wall_s".to_string(),
+                MeasureSummary {
+                    unit: "s".into(),
+                    better: Better::Lower,
+                    samples: samples.to_vec(),
+                    summary: crate::stats::summarize(samples).unwrap(),
+                },
+            )])
+        };
+        assert!(noise_warnings(&wall(&[1.0, 1.01, 0.99])).is_empty());
+        let noisy = noise_warnings(&wall(&[1.0, 1.3, 0.8]));
+        assert_eq!(noisy.len(), 1);
+        assert!(
+            noisy[0].starts_with("wall_s is noisy (coefficient of variation"),
+            "{noisy:?}"
+        );
+        assert!(noisy[0].contains("--counter instructions"), "{noisy:?}");
+        assert!(noisy[0].contains("estimated cycles"), "{noisy:?}");
+    }
 }

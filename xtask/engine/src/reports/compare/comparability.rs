@@ -7,6 +7,8 @@
 use crate::results::record::{short_hash, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
 use crate::results::Entry;
+use crate::runs::callgrind::INSTRUCTIONS;
+use crate::runs::measure::NOISY_CV;
 use crate::stats;
 use anyhow::bail;
 use std::collections::{BTreeMap, BTreeSet};
@@ -149,6 +151,7 @@ pub fn comparability_warnings(
         (_, None) => warnings
             .push("B has no readable system_info.json: the machines cannot be compared".into()),
     }
+    warnings.extend(noisy_timings(pairs));
     for (side, record) in [("A", a), ("B", b)] {
         if record.git.dirty {
             warnings.push(format!(
@@ -164,6 +167,32 @@ pub fn comparability_warnings(
         }
     }
     warnings
+}
+
+/// When wall time spread more than [`NOISY_CV`] across either side's runs
+/// and the sides have no exact counts: the counted measures decide where
+/// timings cannot.
+fn noisy_timings(pairs: &[(&ScaleRecord, &ScaleRecord)]) -> Option<String> {
+    let cv = |scale: &ScaleRecord| {
+        scale
+            .summaries
+            .get("wall_s")
+            .filter(|m| m.summary.n > 1)
+            .map_or(0.0, |m| m.summary.cv)
+    };
+    let (a, b) = pairs.iter().find(|(a, b)| {
+        !(a.summaries.contains_key(INSTRUCTIONS) && b.summaries.contains_key(INSTRUCTIONS))
+            && cv(a).max(cv(b)) > NOISY_CV
+    })?;
+    Some(format!(
+        "wall_s is noisy (coefficient of variation A {:.1} %, B {:.1} %, above {:.0} %): a timing \
+         verdict may not see a real change; exact counts, which the machine's load does not change, \
+         can: `cargo xtask profile-compare --rev A --rev B --counter instructions` (instructions \
+         and estimated cycles, under callgrind)",
+        cv(a) * 100.0,
+        cv(b) * 100.0,
+        NOISY_CV * 100.0
+    ))
 }
 
 /// `slowdown: 0 → 5`, for every parameter that differs or is on one side only.
@@ -234,6 +263,33 @@ mod tests {
         let missing = comparability_warnings(&ra, &ra, &[(&a, &a)], None, Some(&sa));
         assert_eq!(missing.len(), 1);
         assert!(missing[0].contains("A has no readable system_info.json"));
+    }
+
+    #[test]
+    fn noisy_timings_without_counts_suggest_counting() {
+        let quiet = scale(&WALL, &RPS, "0");
+        let noisy = scale(&[0.10, 0.13, 0.09, 0.12, 0.15], &RPS, "0");
+        let r = record(false, vec![]);
+        let warnings = |a: &ScaleRecord, b: &ScaleRecord| {
+            comparability_warnings(&r, &r, &[(a, b)], None, None).join("\n")
+        };
+        assert!(!warnings(&quiet, &quiet).contains("noisy"));
+        let all = warnings(&quiet, &noisy);
+        assert!(
+            all.contains("wall_s is noisy (coefficient of variation A 2.0 %, B 20.2 %"),
+            "{all}"
+        );
+        assert!(all.contains("--counter instructions"), "{all}");
+        // Sides that were counted already have the exact answer.
+        let counted = |s: &ScaleRecord| {
+            let mut s = s.clone();
+            s.summaries.insert(
+                INSTRUCTIONS.into(),
+                summary("instructions", crate::config::Better::Lower, &[1e6]),
+            );
+            s
+        };
+        assert!(!warnings(&counted(&quiet), &counted(&noisy)).contains("noisy"));
     }
 
     #[test]
