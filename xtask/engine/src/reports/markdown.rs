@@ -5,6 +5,7 @@
 use crate::reports::markdown_text::{code, code_cell, link, message, text};
 use crate::results::record::{MeasureSummary, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
+use crate::runs::machine_load;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -359,6 +360,21 @@ fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
         scale.warmup,
         scale.runs.len()
     );
+    machine_note(out, scale);
+}
+
+/// What the machine did while the runs went on, and a warning when some
+/// ran under heavy contention: their wall times include waiting for a core.
+fn machine_note(out: &mut String, scale: &ScaleRecord) {
+    let Some(c) = scale.contention() else {
+        return;
+    };
+    let ((low, high), others, steal) = (c.loadavg, c.median_others * 1e2, c.median_steal * 1e2);
+    let _ = writeln!(out, "The machine during the runs: other programs took a median {others:.1} % of its CPU (steal {steal:.1} %); load average {low:.2} to {high:.2}.\n");
+    if c.heavy > 0 {
+        let (heavy, runs, limit) = (c.heavy, c.runs, machine_load::HEAVY_CONTENTION * 1e2);
+        let _ = writeln!(out, "**{heavy} of {runs} runs ran under heavy contention** (other programs and steal took {limit:.0} % of the machine or more): their wall times include waiting for a core. Read `cpu_s` first, or compare exact counts (`profile-compare --counter instructions`).\n");
+    }
 }
 
 /// The CPU profile of a scale: how it was sampled, its notes, the annotated
@@ -643,6 +659,51 @@ mod tests {
         assert_eq!(format_value(1_532_418.0, "records/s"), "1.532M records/s");
         assert_eq!(format_value(200.0, "records"), "200 records");
         assert_eq!(format_bytes(72.05e6), "68.71 MiB");
+    }
+
+    /// Runs that recorded the machine's load: one line of figures, and a
+    /// warning in bold when some ran under heavy contention.
+    #[test]
+    fn the_machine_s_load_is_noted_under_the_timings() {
+        use crate::results::record::{MachineRecord, RunSample};
+        let wall: &[f64] = &[0.1, 0.2, 0.3];
+        let mut scale = crate::results::synthetic::scale("default", &[("wall_s", "s", wall)]);
+        let run = |others: f64, load: f64| RunSample {
+            wall_s: 0.1,
+            user_s: 0.1,
+            sys_s: 0.0,
+            max_rss_bytes: 0,
+            exit_code: Some(0),
+            metrics: Default::default(),
+            counters: Default::default(),
+            server: None,
+            operations: None,
+            machine: Some(MachineRecord {
+                loadavg_1m: load,
+                others_cpu_share: others,
+                steal_share: 0.01,
+                heavy_contention: others >= 0.5,
+            }),
+        };
+        let mut out = String::new();
+        machine_note(&mut out, &scale);
+        assert_eq!(out, "", "no load recorded, no note");
+        scale.runs = vec![run(0.02, 0.5), run(0.04, 0.75), run(0.03, 0.6)];
+        machine_note(&mut out, &scale);
+        assert_eq!(
+            out,
+            "The machine during the runs: other programs took a median 3.0 % of its CPU (steal 1.0 %); \
+             load average 0.50 to 0.75.\n\n"
+        );
+        scale.runs = vec![run(0.02, 0.5), run(0.6, 1.9), run(0.7, 2.1)];
+        out.clear();
+        machine_note(&mut out, &scale);
+        assert!(
+            out.contains(
+                "**2 of 3 runs ran under heavy contention** (other programs and steal took 50 %"
+            ),
+            "{out}"
+        );
     }
 
     /// A record whose every text from outside (the label, the workload,

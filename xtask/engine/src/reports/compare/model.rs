@@ -344,6 +344,10 @@ pub fn compare_scale(
     if let Some(note) = super::service::read_first(a, b).or_else(|| steadiest_time(a, b)) {
         notes.insert(0, note);
     }
+    let noise_band = settings.noise_pct / 100.0;
+    if let Some(effect) = super::comparability::contention_explains(a, b, noise_band) {
+        notes.insert(0, effect.describe());
+    }
     if let Some(pairing) = pairing {
         notes.insert(0, paired_note(pairing, a.runs.len()));
     }
@@ -787,6 +791,7 @@ mod tests {
                     counters: Default::default(),
                     server: None,
                     operations: None,
+                    machine: None,
                 })
                 .collect();
             s.pairing = Some(Pairing {
