@@ -47,7 +47,7 @@ fn baseline_writes_a_complete_self_describing_result() {
     );
 
     let run = read_json(&dir.join("run.json"));
-    assert_eq!(run["schema_version"], 1);
+    assert_eq!(run["schema_version"], 2);
     assert_eq!(run["workload"], "demo");
     let scale = &run["scales"][0];
     assert_eq!(scale["params"]["subs"], "3000");

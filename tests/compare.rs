@@ -15,7 +15,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-static TIMING: Mutex<()> = Mutex::new(());
+/// Held by the tests whose timings must not overlap (and by those that load
+/// the machine on purpose).
+pub(crate) static TIMING: Mutex<()> = Mutex::new(());
 
 /// Runs the xtask and shows what it said on stderr (kept by the harness on failure).
 fn run(sandbox: &Sandbox, args: &[&str]) -> Output {

@@ -218,3 +218,117 @@ fn events_get_a_flamegraph_each_and_hardware_ones_one_note_without_a_pmu() {
     let note = "perf cannot count cycles, cache-misses on this machine";
     assert_eq!(out.matches(note).count(), usize::from(!hardware), "{out}");
 }
+
+/// The cycles of a callgrind output's `totals:` line, weighed as
+/// docs/verdicts.md says, computed here apart from the xtask's parser.
+fn cycles_by_hand(callgrind_out: &str) -> f64 {
+    let line = |prefix: &str| -> Vec<String> {
+        callgrind_out
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let events = line("events:");
+    let totals = line("totals:");
+    let count = |event: &str| -> f64 {
+        let i = events.iter().position(|e| e == event).unwrap();
+        totals[i].parse().unwrap()
+    };
+    let accesses = count("Ir") + count("Dr") + count("Dw");
+    let l1_misses = count("I1mr") + count("D1mr") + count("D1mw");
+    let ll_misses = count("ILmr") + count("DLmr") + count("DLmw");
+    (accesses - l1_misses) + 5.0 * (l1_misses - ll_misses) + 35.0 * ll_misses
+}
+
+/// `--counter instructions` gives estimated cycles beside the instruction
+/// count: from callgrind's cache simulation with the pinned geometry,
+/// exact, gated with the `instructions` limit, and catching twice the work.
+#[test]
+fn counted_runs_estimate_cycles_from_the_simulated_caches() {
+    if !has_tool("valgrind") {
+        return;
+    }
+    let sandbox = Sandbox::new("counters-cycles", "");
+    let output = sandbox.xtask(&[
+        "profile-compare",
+        "--side",
+        "subs=200",
+        "--side",
+        "subs=400",
+        "--counter",
+        "instructions",
+        "--runs",
+        "0",
+        "--warmup",
+        "0",
+        "--no-profile",
+        "--workers",
+        "0",
+        "--format",
+        "json",
+        "--fail-on-regression",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let measures = report["scales"][0]["measures"].as_array().unwrap();
+    let names: Vec<&str> = measures
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    let position = |name: &str| names.iter().position(|n| *n == name);
+    assert!(
+        position("instructions") < position("estimated_cycles")
+            && position("instructions").is_some(),
+        "{names:?}"
+    );
+    let cycles = &measures[position("estimated_cycles").unwrap()];
+    assert_eq!(cycles["method"], "exact", "{cycles:#}");
+    assert_eq!(cycles["unit"], "cycles");
+    assert_eq!(cycles["category"], "instructions");
+    assert_eq!(cycles["limit_pct"], 1.0);
+    assert_eq!(cycles["verdict"], "regressed", "{cycles:#}");
+    assert!(cycles["gate_failed"].as_bool().unwrap(), "{cycles:#}");
+    let failed: Vec<&str> = report["gate"]["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["measure"].as_str().unwrap())
+        .collect();
+    assert!(failed.contains(&"estimated_cycles"), "{failed:?}");
+
+    // Each side's figure is the formula over its own callgrind.out, and
+    // at least one cycle per instruction.
+    for side in ["a", "b"] {
+        let dir = sandbox
+            .results()
+            .into_iter()
+            .find(|d| {
+                let run = read_json(&d.join("run.json"));
+                let subs = if side == "a" { "200" } else { "400" };
+                run["scales"][0]["params"]["subs"] == subs
+            })
+            .unwrap_or_else(|| panic!("no result of side {side}"));
+        let callgrind_out = std::fs::read_to_string(dir.join("callgrind.out")).unwrap();
+        assert!(
+            callgrind_out.contains("desc: LL cache: 8388608 B, 64 B, 16-way associative"),
+            "the pinned geometry"
+        );
+        let run = read_json(&dir.join("run.json"));
+        let summaries = &run["scales"][0]["summaries"];
+        let stored = summaries["estimated_cycles"]["samples"][0]
+            .as_f64()
+            .unwrap();
+        assert_eq!(stored, cycles_by_hand(&callgrind_out), "side {side}");
+        assert_eq!(cycles[side].as_f64().unwrap(), stored);
+        let instructions = summaries["instructions"]["samples"][0].as_f64().unwrap();
+        assert!(
+            stored > instructions,
+            "{stored} cycles, {instructions} instructions"
+        );
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(readme.contains("| estimated_cycles |"), "{readme}");
+    }
+}

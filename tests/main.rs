@@ -10,6 +10,7 @@ mod annotate;
 mod baseline;
 mod cli;
 mod compare;
+mod contention;
 mod counters;
 mod criterion;
 mod lifecycle;

@@ -5,6 +5,7 @@
 use crate::reports::markdown_text::{code, code_cell, link, message, text};
 use crate::results::record::{MeasureSummary, RunRecord, ScaleRecord};
 use crate::results::system_info::SystemInfo;
+use crate::runs::machine_load;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -359,6 +360,21 @@ fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
         scale.warmup,
         scale.runs.len()
     );
+    machine_note(out, scale);
+}
+
+/// What the machine did while the runs went on, and a warning when some
+/// ran under heavy contention: their wall times include waiting for a core.
+fn machine_note(out: &mut String, scale: &ScaleRecord) {
+    let Some(c) = scale.contention() else {
+        return;
+    };
+    let ((low, high), others, steal) = (c.loadavg, c.median_others * 1e2, c.median_steal * 1e2);
+    let _ = writeln!(out, "The machine during the runs: other programs took a median {others:.1} % of its CPU (steal {steal:.1} %); load average {low:.2} to {high:.2}.\n");
+    if c.heavy > 0 {
+        let (heavy, runs, limit) = (c.heavy, c.runs, machine_load::HEAVY_CONTENTION * 1e2);
+        let _ = writeln!(out, "**{heavy} of {runs} runs ran under heavy contention** (other programs and steal took {limit:.0} % of the machine or more): their wall times include waiting for a core. Read `cpu_s` first, or compare exact counts (`profile-compare --counter instructions`).\n");
+    }
 }
 
 /// The CPU profile of a scale: how it was sampled, its notes, the annotated
@@ -509,145 +525,7 @@ pub fn off_cpu_section(off_cpu: &crate::results::record::cpu::OffCpu, prefix: &s
     out
 }
 
-pub fn memory_table(memory: &crate::results::record::MemoryRecord) -> String {
-    use super::allocation_sources::{heap_growth_flag, sources_markdown};
-    let mut out = match memory.under_load.as_ref().and_then(heap_growth_flag) {
-        Some(flag) => format!("> {flag}\n\n"),
-        None => String::new(),
-    };
-    out.push_str("| measure | value |\n|---|---:|\n");
-    let bytes = |v: Option<f64>| v.map(format_bytes).unwrap_or_else(|| "—".into());
-    let count = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "—".into());
-    let _ = writeln!(out, "| peak heap | {} |", bytes(memory.peak_heap_bytes));
-    let _ = writeln!(out, "| peak RSS | {} |", bytes(memory.peak_rss_bytes));
-    let _ = writeln!(
-        out,
-        "| allocation calls | {} |",
-        count(memory.total_allocations)
-    );
-    let _ = writeln!(
-        out,
-        "| temporary allocations | {} |",
-        count(memory.temporary_allocations)
-    );
-    let _ = writeln!(out, "| leaked | {} |", bytes(memory.leaked_bytes));
-    if let Some(ops) = memory.operations {
-        let _ = writeln!(out, "| operations of the load | {ops:.0} |");
-        let calls = memory
-            .allocations
-            .as_ref()
-            .map(|t| t.calls)
-            .or(memory.total_allocations);
-        if let Some(calls) = calls {
-            let _ = writeln!(
-                out,
-                "| allocation calls per operation | {:.2} |",
-                calls as f64 / ops
-            );
-        }
-        if let Some(table) = &memory.allocations {
-            let _ = writeln!(
-                out,
-                "| bytes allocated per operation | {} |",
-                format_bytes(table.bytes / ops)
-            );
-        }
-    }
-    if let Some(heap) = &memory.under_load {
-        let _ = writeln!(
-            out,
-            "| heap before the load (at {:.2} s) | {} |",
-            heap.before_at_s,
-            format_bytes(heap.before_bytes)
-        );
-        let _ = writeln!(
-            out,
-            "| heap after the load (at {:.2} s) | {} |",
-            heap.after_at_s,
-            format_bytes(heap.after_bytes)
-        );
-        let _ = writeln!(
-            out,
-            "| growth under the load | {}{} |",
-            if heap.growth_bytes < 0.0 { "-" } else { "+" },
-            format_bytes(heap.growth_bytes.abs())
-        );
-        let _ = writeln!(
-            out,
-            "\nThe load ran from {:.2} s to {:.2} s after the server started; the server was stopped at {:.2} s. Heap over time: {}.",
-            heap.load_start_s,
-            heap.load_end_s,
-            heap.stopped_at_s,
-            message(&heap.source)
-        );
-    }
-    if let Some(allocations) = &memory.allocations {
-        out.push_str(&sources_markdown(allocations));
-    }
-    if !memory.peak_consumers.is_empty() {
-        out.push_str("\nTop peak consumers:\n\n| bytes | function |\n|---:|---|\n");
-        for site in memory.peak_consumers.iter().take(10) {
-            let _ = writeln!(
-                out,
-                "| {} | {} |",
-                bytes(site.bytes),
-                code_cell(&site.function)
-            );
-        }
-    }
-    out
-}
-
-/// memcheck's verdict as a table, with the top leak stacks.
-pub fn leak_table(leaks: &crate::results::record::LeakCheck) -> String {
-    let mut out = format!(
-        "Leak check (valgrind memcheck): **{}** — {} definitely lost, threshold {}\n\n",
-        if leaks.passed { "passed" } else { "FAILED" },
-        format_bytes(leaks.definitely_lost_bytes as f64),
-        format_bytes(leaks.threshold_bytes as f64)
-    );
-    out.push_str("| kind | bytes | blocks |\n|---|---:|---:|\n");
-    for (kind, bytes, blocks) in [
-        (
-            "definitely lost",
-            leaks.definitely_lost_bytes,
-            leaks.definitely_lost_blocks,
-        ),
-        (
-            "indirectly lost",
-            leaks.indirectly_lost_bytes,
-            leaks.indirectly_lost_blocks,
-        ),
-        (
-            "possibly lost",
-            leaks.possibly_lost_bytes,
-            leaks.possibly_lost_blocks,
-        ),
-    ] {
-        let _ = writeln!(out, "| {kind} | {bytes} | {blocks} |");
-    }
-    let _ = writeln!(
-        out,
-        "| still reachable | {} | |",
-        leaks.still_reachable_bytes
-    );
-    if !leaks.top.is_empty() {
-        out.push_str("\nTop leaks:\n\n");
-        for site in leaks.top.iter().take(5) {
-            let _ = writeln!(
-                out,
-                "- {} in {}{}",
-                format_bytes(site.bytes.unwrap_or(0.0)),
-                code(&site.function),
-                site.location
-                    .as_deref()
-                    .map(|l| format!(" ({})", text(l)))
-                    .unwrap_or_default()
-            );
-        }
-    }
-    out
-}
+pub use super::memory_tables::{leak_table, memory_table};
 
 #[cfg(test)]
 mod tests {
@@ -661,6 +539,51 @@ mod tests {
         assert_eq!(format_value(1_532_418.0, "records/s"), "1.532M records/s");
         assert_eq!(format_value(200.0, "records"), "200 records");
         assert_eq!(format_bytes(72.05e6), "68.71 MiB");
+    }
+
+    /// Runs that recorded the machine's load: one line of figures, and a
+    /// warning in bold when some ran under heavy contention.
+    #[test]
+    fn the_machine_s_load_is_noted_under_the_timings() {
+        use crate::results::record::{MachineRecord, RunSample};
+        let wall: &[f64] = &[0.1, 0.2, 0.3];
+        let mut scale = crate::results::synthetic::scale("default", &[("wall_s", "s", wall)]);
+        let run = |others: f64, load: f64| RunSample {
+            wall_s: 0.1,
+            user_s: 0.1,
+            sys_s: 0.0,
+            max_rss_bytes: 0,
+            exit_code: Some(0),
+            metrics: Default::default(),
+            counters: Default::default(),
+            server: None,
+            operations: None,
+            machine: Some(MachineRecord {
+                loadavg_1m: load,
+                others_cpu_share: others,
+                steal_share: 0.01,
+                heavy_contention: others >= 0.5,
+            }),
+        };
+        let mut out = String::new();
+        machine_note(&mut out, &scale);
+        assert_eq!(out, "", "no load recorded, no note");
+        scale.runs = vec![run(0.02, 0.5), run(0.04, 0.75), run(0.03, 0.6)];
+        machine_note(&mut out, &scale);
+        assert_eq!(
+            out,
+            "The machine during the runs: other programs took a median 3.0 % of its CPU (steal 1.0 %); \
+             load average 0.50 to 0.75.\n\n"
+        );
+        scale.runs = vec![run(0.02, 0.5), run(0.6, 1.9), run(0.7, 2.1)];
+        out.clear();
+        machine_note(&mut out, &scale);
+        assert!(
+            out.contains(
+                "**2 of 3 runs ran under heavy contention** (other programs and steal took 50 %"
+            ),
+            "{out}"
+        );
     }
 
     /// A record whose every text from outside (the label, the workload,

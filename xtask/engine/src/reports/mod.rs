@@ -13,6 +13,7 @@ mod golden;
 pub mod html;
 pub mod markdown;
 pub mod markdown_text;
+pub mod memory_tables;
 pub mod pprof;
 pub mod stdout;
 pub mod table;

@@ -2,23 +2,73 @@
 //! `profile-compare --counter instructions`: one run with argv as prepared,
 //! only the workload's declared environment and address-space
 //! randomisation off, so that the count is repeatable where timings are
-//! noisy. (No cache simulation: the count is of instructions alone, with
-//! no simulated cache geometry to pin.) Building callgrind's argv and reading
-//! its output is `tools::callgrind`; this runs it.
+//! noisy. The run also simulates the caches, with a geometry pinned for
+//! every machine, and weighs instructions and memory accesses into an
+//! estimate of cycles: a measure of time as repeatable as the count.
+//! `bench-verdicts` counts instructions alone (faster). Building
+//! callgrind's argv and reading its output is `tools::callgrind`; this runs it.
 
 use crate::runs::measure::MeasureSummary;
 use crate::runs::measure::RunFailure;
 use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
-use crate::tools::{callgrind, Toolbox};
+use crate::tools::callgrind::{self, Simulation, Totals};
+use crate::tools::Toolbox;
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::path::Path;
+
+/// The measure of the instruction count.
+pub const INSTRUCTIONS: &str = "instructions";
+/// The measure of the cycles estimated from the simulated caches.
+pub const ESTIMATED_CYCLES: &str = "estimated_cycles";
+
+/// What one counted run measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub instructions: u64,
+    pub estimated_cycles: u64,
+}
 
 /// Counts the instructions of one run of `prepared` under callgrind, with
 /// argv as prepared and only the workload's declared environment. Writes
 /// callgrind.out into `dir`.
 pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> anyhow::Result<u64> {
+    run(tools, prepared, dir, Simulation::InstructionsOnly).map(|totals| totals.instructions)
+}
+
+/// Counts the instructions of one run of `prepared` and estimates its
+/// cycles from callgrind's cache simulation (about 2.5 times as slow as
+/// counting alone). Writes callgrind.out into `dir`.
+pub fn count(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> anyhow::Result<Counted> {
+    let totals = run(tools, prepared, dir, Simulation::Caches)?;
+    let out = dir.join(callgrind::OUT_FILE);
+    let estimated_cycles = totals
+        .estimated_cycles()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?
+        .with_context(|| {
+            format!(
+                "{} has no cache counts (events {}): callgrind ran without --cache-sim=yes?",
+                out.display(),
+                totals.events.keys().cloned().collect::<Vec<_>>().join(" ")
+            )
+        })?;
+    Ok(Counted {
+        instructions: totals.instructions,
+        estimated_cycles,
+    })
+}
+
+/// Runs `prepared` once under callgrind and reads what it counted: the
+/// output file's totals, or the `Collected :` line of its stderr when it
+/// wrote no file (instructions only, then).
+fn run(
+    tools: &Toolbox,
+    prepared: &Prepared,
+    dir: &Path,
+    simulation: Simulation,
+) -> anyhow::Result<Totals> {
     let valgrind = tools
         .valgrind
         .path()
@@ -38,10 +88,17 @@ pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> a
         &env,
         &prepared.program,
         &prepared.args,
+        simulation,
     ));
     spec.cwd = Some(prepared.cwd.clone());
-    // callgrind runs a program ~50x slower than natively.
-    spec.timeout = Some(prepared.timeout.saturating_mul(50));
+    // callgrind runs a program ~50x slower than natively, and the cache
+    // simulation slows it about 2.5 times more.
+    let slowdown = match simulation {
+        Simulation::InstructionsOnly => 50,
+        Simulation::Caches => 200,
+    };
+    let timeout = prepared.timeout.saturating_mul(slowdown);
+    spec.timeout = Some(timeout);
     spec.watch = vec!["Collected".into(), "Events".into()];
     let command = spec.display();
     let spinner = Progress::spinner(&format!("callgrind of {}", prepared.name));
@@ -53,25 +110,30 @@ pub fn count_instructions(tools: &Toolbox, prepared: &Prepared, dir: &Path) -> a
     if !outcome.success() {
         return Err(RunFailure {
             command,
-            what: outcome.describe(Some(prepared.timeout.saturating_mul(50))),
+            what: outcome.describe(Some(timeout)),
             tail: outcome.tail(),
         }
         .into());
     }
     match std::fs::read_to_string(&out) {
-        Ok(text) => callgrind::parse_out_file(&text).map_err(|e| {
+        Ok(text) => callgrind::parse_totals(&text).map_err(|e| {
             anyhow::anyhow!(
                 "cannot read the instruction count from {}: {e}",
                 out.display()
             )
         }),
         Err(_) => {
-            callgrind::parse_stderr(outcome.watched.iter().map(String::as_str)).with_context(|| {
-                format!(
-                    "callgrind wrote no {} and printed no `Collected :` line:\n{}",
-                    out.display(),
-                    outcome.tail()
-                )
+            let instructions = callgrind::parse_stderr(outcome.watched.iter().map(String::as_str))
+                .with_context(|| {
+                    format!(
+                        "callgrind wrote no {} and printed no `Collected :` line:\n{}",
+                        out.display(),
+                        outcome.tail()
+                    )
+                })?;
+            Ok(Totals {
+                instructions,
+                events: BTreeMap::from([(callgrind::EVENT.to_string(), instructions)]),
             })
         }
     }
@@ -115,9 +177,28 @@ impl Drop for FixedAddressSpace {
 
 /// The `instructions` measure of a result: one exact value.
 pub fn instructions_summary(count: u64) -> MeasureSummary {
+    exact_summary(count, "instructions")
+}
+
+/// A counted run's measures, each one exact value: `instructions` and
+/// `estimated_cycles`.
+pub fn counted_summaries(counted: &Counted) -> BTreeMap<String, MeasureSummary> {
+    BTreeMap::from([
+        (
+            INSTRUCTIONS.into(),
+            instructions_summary(counted.instructions),
+        ),
+        (
+            ESTIMATED_CYCLES.into(),
+            exact_summary(counted.estimated_cycles, "cycles"),
+        ),
+    ])
+}
+
+fn exact_summary(count: u64, unit: &str) -> MeasureSummary {
     let value = count as f64;
     MeasureSummary {
-        unit: "instructions".into(),
+        unit: unit.into(),
         better: crate::config::Better::Lower,
         samples: vec![value],
         summary: crate::stats::summarize(&[value]).expect("one finite value"),
@@ -154,5 +235,21 @@ mod tests {
         assert_eq!(m.samples, vec![27_948_688.0]);
         assert_eq!((m.summary.n, m.summary.median), (1, 27_948_688.0));
         assert_eq!(m.better, crate::config::Better::Lower);
+    }
+
+    #[test]
+    fn a_counted_run_gives_both_exact_measures() {
+        let measures = counted_summaries(&Counted {
+            instructions: 3_247_319,
+            estimated_cycles: 4_811_419,
+        });
+        let names: Vec<&str> = measures.keys().map(String::as_str).collect();
+        assert_eq!(names, [ESTIMATED_CYCLES, INSTRUCTIONS]);
+        let cycles = &measures[ESTIMATED_CYCLES];
+        assert_eq!(
+            (cycles.unit.as_str(), cycles.samples.as_slice()),
+            ("cycles", &[4_811_419.0][..])
+        );
+        assert_eq!(measures[INSTRUCTIONS].samples, vec![3_247_319.0]);
     }
 }

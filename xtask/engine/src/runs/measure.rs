@@ -12,6 +12,7 @@
 //! fork, little next to any workload.
 
 use crate::config::{Better, BUILTIN_MEASURES};
+use crate::runs::machine_load::{self, MachineLoad};
 use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{read_metrics, Prepared};
@@ -47,6 +48,8 @@ pub struct RunSample {
     pub server: Option<crate::runs::server_usage::ServerUsage>,
     /// A server's load: the operations it made (`ops`).
     pub operations: Option<f64>,
+    /// What the machine did over the run: others' CPU, steal, load average.
+    pub machine: Option<MachineLoad>,
 }
 
 /// How timed runs are counted: perf, the shim (this program) and the events.
@@ -172,6 +175,7 @@ pub fn profiler_killed(
 pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
     let spec = prepared.spec();
     let command = spec.display();
+    let machine = machine_load::before();
     let (outcome, counted) = match &prepared.counters {
         Some(counting) => {
             let (outcome, counted) = run_counted(spec, counting)?;
@@ -192,6 +196,7 @@ pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
         what,
         tail: outcome.tail(),
     })?;
+    sample.machine = machine.and_then(|m| m.after(sample.user_s + sample.sys_s));
     if let Some(counted) = counted {
         for c in counted {
             match c.count {
@@ -361,6 +366,18 @@ pub fn measured_exec(args: Vec<OsString>) -> ! {
     std::process::exit(status.code().unwrap_or(1));
 }
 
+/// Two runs that ran at the same time (a duet pair): each one's CPU time
+/// was the other's measurement, not the machine's load.
+pub fn ran_together(a: &mut RunSample, b: &mut RunSample) {
+    let (cpu_a, cpu_b) = (a.user_s + a.sys_s, b.user_s + b.sys_s);
+    if let Some(machine) = &mut a.machine {
+        machine.exclude(cpu_b);
+    }
+    if let Some(machine) = &mut b.machine {
+        machine.exclude(cpu_a);
+    }
+}
+
 /// One note for counters perf could not count in any run (no PMU here).
 pub fn counter_notes(samples: &[RunSample]) -> Vec<String> {
     let Some(first) = samples.first() else {
@@ -408,6 +425,7 @@ pub fn sample_of(outcome: &Outcome, prepared: &Prepared) -> Result<RunSample, St
         unsupported: Vec::new(),
         server: None,
         operations: None,
+        machine: None,
     })
 }
 
@@ -528,13 +546,19 @@ pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String,
 /// Coefficient of variation above which timings are called noisy.
 pub const NOISY_CV: f64 = 0.05;
 
+/// A note when wall time spread more than [`NOISY_CV`] across the runs,
+/// with what to do about it: the counted measures are the one answer that
+/// no load of the machine changes.
 pub fn noise_warnings(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<String> {
     summaries
         .iter()
         .filter(|(name, m)| name.as_str() == "wall_s" && m.summary.n > 1 && m.summary.cv > NOISY_CV)
         .map(|(name, m)| {
             format!(
-                "{name} is noisy (coefficient of variation {:.1} %): close other programs, or add runs (--runs)",
+                "{name} is noisy (coefficient of variation {:.1} %): close other programs, add runs (--runs), \
+                 or compare exact counts, which the machine's load does not change: \
+                 `cargo xtask profile-compare --rev A --rev B --counter instructions` \
+                 (instructions and estimated cycles, under callgrind)",
                 m.summary.cv * 100.0
             )
         })
@@ -606,4 +630,71 @@ pub fn criterion_measures(benchmarks: &[criterion::Benchmark]) -> BTreeMap<Strin
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A duet pair's runs: each one's CPU time is the other's measurement.
+    #[test]
+    fn runs_made_together_are_not_each_other_s_load() {
+        let run = |cpu_s: f64| RunSample {
+            wall_s: 1.0,
+            user_s: cpu_s,
+            sys_s: 0.0,
+            max_rss_bytes: 0,
+            exit_code: Some(0),
+            metrics: BTreeMap::new(),
+            warnings: Vec::new(),
+            counters: BTreeMap::new(),
+            unsupported: Vec::new(),
+            server: None,
+            operations: None,
+            // Two cores for one second: the other side's second, and a
+            // tenth of a second of something else.
+            machine: Some(MachineLoad {
+                loadavg_1m: 2.0,
+                capacity_s: 2.0,
+                others_cpu_s: 1.1,
+                steal_s: 0.0,
+            }),
+        };
+        let (mut a, mut b) = (run(1.0), run(1.0));
+        assert!(a.machine.as_ref().unwrap().heavy_contention());
+        ran_together(&mut a, &mut b);
+        for side in [&a, &b] {
+            let machine = side.machine.as_ref().unwrap();
+            assert!(
+                (machine.others_cpu_share() - 0.05).abs() < 1e-9,
+                "{machine:?}"
+            );
+            assert!(!machine.heavy_contention());
+        }
+    }
+
+    /// Noisy wall time points at the measures no load changes.
+    #[test]
+    fn noisy_timings_suggest_the_exact_counts() {
+        let wall = |samples: &[f64]| {
+            BTreeMap::from([(
+                "wall_s".to_string(),
+                MeasureSummary {
+                    unit: "s".into(),
+                    better: Better::Lower,
+                    samples: samples.to_vec(),
+                    summary: crate::stats::summarize(samples).unwrap(),
+                },
+            )])
+        };
+        assert!(noise_warnings(&wall(&[1.0, 1.01, 0.99])).is_empty());
+        let noisy = noise_warnings(&wall(&[1.0, 1.3, 0.8]));
+        assert_eq!(noisy.len(), 1);
+        assert!(
+            noisy[0].starts_with("wall_s is noisy (coefficient of variation"),
+            "{noisy:?}"
+        );
+        assert!(noisy[0].contains("--counter instructions"), "{noisy:?}");
+        assert!(noisy[0].contains("estimated cycles"), "{noisy:?}");
+    }
 }

@@ -7,6 +7,7 @@ pub mod callgrind;
 pub mod cpu_profile;
 pub mod descendants;
 pub mod git;
+pub mod machine_load;
 pub mod measure;
 pub mod memory_profile;
 pub mod process;

@@ -439,7 +439,10 @@ pub fn duet_runs(
             (join(run_a), join(run_b))
         });
         let (sample_a, sample_b) = match (sample_a, sample_b) {
-            (Ok(sa), Ok(sb)) => (sa, sb),
+            (Ok(mut sa), Ok(mut sb)) => {
+                measure::ran_together(&mut sa, &mut sb);
+                (sa, sb)
+            }
             (Err(error), _) | (_, Err(error)) => {
                 progress.abandon();
                 return Err(error);

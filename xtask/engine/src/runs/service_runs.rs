@@ -34,6 +34,11 @@ pub fn timed_loads(
         let (mut sample, usage) = server_usage::during(pid, || {
             measure::progress_step(load, &progress, "", is_warmup)
         })?;
+        // The server's CPU over the load is what is measured, not the
+        // machine's load.
+        if let (Some(machine), Some(server)) = (&mut sample.machine, &usage) {
+            machine.exclude(server.user_s + server.sys_s);
+        }
         sample.server = usage;
         sample.operations = load
             .ops

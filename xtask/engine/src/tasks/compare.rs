@@ -13,9 +13,7 @@
 //! differential flamegraphs, prints the report and sets the exit status.
 
 use crate::config::{Config, ParamFlags, SideSpec};
-use crate::reports::compare::{
-    self as report, Counter, GateOutcome, INSTRUCTIONS, JSON_FILE, MARKDOWN_FILE,
-};
+use crate::reports::compare::{self as report, Counter, GateOutcome, JSON_FILE, MARKDOWN_FILE};
 use crate::reports::markdown;
 use crate::reports::markdown::format_params;
 use crate::reports::stdout::{out, outln};
@@ -72,7 +70,8 @@ pub struct Args {
     #[arg(long)]
     pub fail_on_inconclusive: bool,
     /// What the gate decides on: timings (statistics over the runs), or exact
-    /// instruction counts under callgrind (~50x slower, but repeatable on noisy machines).
+    /// instruction counts and estimated cycles under callgrind's cache simulation
+    /// (~150x slower than a run, but repeatable on noisy machines).
     #[arg(long, value_enum, default_value_t = Counter::Time)]
     pub counter: Counter,
     /// Functions listed under "where it changed".
@@ -375,8 +374,8 @@ impl Measuring<'_> {
                 None
             };
             if args.counter == Counter::Instructions {
-                let count = callgrind::count_instructions(tools, &side.prepared, &pending.dir)?;
-                summaries.insert(INSTRUCTIONS.into(), callgrind::instructions_summary(count));
+                let counted = callgrind::count(tools, &side.prepared, &pending.dir)?;
+                summaries.extend(callgrind::counted_summaries(&counted));
             }
             scales.push(ScaleRecord {
                 cpu_profile: cpu.map(Into::into),

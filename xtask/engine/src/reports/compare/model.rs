@@ -23,8 +23,15 @@ pub const JSON_FILE: &str = "compare.json";
 pub const MARKDOWN_FILE: &str = "compare.md";
 pub const DIFF_SVG: &str = "diff-flamegraph.svg";
 pub const MEMORY_DIFF_SVG: &str = "diff-memory-flamegraph.svg";
-/// The measure `--counter instructions` adds to a result's summaries.
-pub const INSTRUCTIONS: &str = "instructions";
+/// The measures `--counter instructions` adds to a result's summaries:
+/// the instruction count, and the cycles estimated from callgrind's cache
+/// simulation. Both are exact, compared against the `instructions` limit.
+pub use crate::runs::callgrind::{ESTIMATED_CYCLES, INSTRUCTIONS};
+
+/// A measure counted exactly by callgrind (one value per side, no noise).
+pub fn is_exact_count(name: &str) -> bool {
+    name == INSTRUCTIONS || name == ESTIMATED_CYCLES
+}
 
 /// What the gate is decided on.
 #[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,7 +39,8 @@ pub const INSTRUCTIONS: &str = "instructions";
 pub enum Counter {
     /// Timings and metrics, compared statistically over the runs.
     Time,
-    /// Exact instruction counts under callgrind (deterministic; for noisy CI).
+    /// Exact instruction counts and estimated cycles under callgrind
+    /// (deterministic; for noisy machines).
     Instructions,
 }
 
@@ -285,16 +293,21 @@ pub fn category_of(name: &str, better: Better) -> Category {
             Category::Time
         }
         _ if measures::is_builtin(name) || measures::is_server_memory(name) => Category::Memory,
-        INSTRUCTIONS => Category::Instructions,
+        _ if is_exact_count(name) => Category::Instructions,
         _ if better == Better::Higher => Category::Throughput,
         _ => Category::Latency,
     }
 }
 
-/// A server's measures, time, RSS, the workload's metrics, instructions,
-/// and a load client's figures last.
-fn measure_order(name: &str) -> (usize, bool) {
-    (measures::display_rank(name), name == INSTRUCTIONS)
+/// A server's measures, time, RSS, the workload's metrics, instructions
+/// and estimated cycles, and a load client's figures last.
+fn measure_order(name: &str) -> (usize, u8) {
+    let exact = match name {
+        INSTRUCTIONS => 1,
+        ESTIMATED_CYCLES => 2,
+        _ => 0,
+    };
+    (measures::display_rank(name), exact)
 }
 
 /// Compares every measure both scales have: the timed measures and metrics
@@ -341,6 +354,10 @@ pub fn compare_scale(
     super::gate::family_p_values(a, b, pairing.is_some(), &mut measures);
     if let Some(note) = super::decides::read_first(a, b).or_else(|| steadiest_time(a, b)) {
         notes.insert(0, note);
+    }
+    let noise_band = settings.noise_pct / 100.0;
+    if let Some(effect) = super::comparability::contention_explains(a, b, noise_band) {
+        notes.insert(0, effect.describe());
     }
     if let Some(pairing) = pairing {
         notes.insert(0, paired_note(pairing, a.runs.len()));
@@ -402,7 +419,7 @@ fn shared_measures(
         let category = category_of(name, better);
         let limit_pct = category.limit_pct(&settings.thresholds);
         let options = settings.options_for(limit_pct);
-        let outcome = if name == INSTRUCTIONS {
+        let outcome = if is_exact_count(name) {
             Outcome::Exact(stats::compare_exact(
                 ma.summary.median,
                 mb.summary.median,
@@ -690,6 +707,38 @@ mod tests {
         assert_eq!(report_of(&a, &b, Counter::Time).gate.failures.len(), 2);
     }
 
+    /// Estimated cycles are exact like instructions, held to the same
+    /// limit, and can fail the gate where the instruction count does not
+    /// (the same instructions, more of them missing the caches).
+    #[test]
+    fn estimated_cycles_are_exact_and_gated_with_the_instruction_limit() {
+        let mut a = scale(&WALL, &RPS, "0");
+        let mut b = scale(&WALL, &RPS, "0");
+        for (side, cycles) in [(&mut a, 1_400_000.0), (&mut b, 1_450_000.0)] {
+            side.summaries.insert(
+                INSTRUCTIONS.into(),
+                summary("instructions", Better::Lower, &[1_000_000.0]),
+            );
+            side.summaries.insert(
+                ESTIMATED_CYCLES.into(),
+                summary("cycles", Better::Lower, &[cycles]),
+            );
+        }
+        let report = report_of(&a, &b, Counter::Instructions);
+        let m = &report.scales[0].measures;
+        let names: Vec<&str> = m.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["wall_s", "records_per_sec", INSTRUCTIONS, ESTIMATED_CYCLES]
+        );
+        let cycles = m.iter().find(|m| m.name == ESTIMATED_CYCLES).unwrap();
+        assert!(matches!(cycles.outcome, Outcome::Exact(_)));
+        assert_eq!(cycles.category, Category::Instructions);
+        assert!(cycles.gated && cycles.gate_failed); // +3.6 % > 1 %
+        assert_eq!(report.gate.failures.len(), 1);
+        assert_eq!(report.gate.failures[0].measure, ESTIMATED_CYCLES);
+    }
+
     #[test]
     fn memory_figures_compare_exactly_when_both_sides_have_them() {
         let mut a = scale(&WALL, &RPS, "0");
@@ -754,6 +803,7 @@ mod tests {
                     counters: Default::default(),
                     server: None,
                     operations: None,
+                    machine: None,
                 })
                 .collect();
             s.pairing = Some(Pairing {

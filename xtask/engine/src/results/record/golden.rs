@@ -106,6 +106,12 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
                 ctx_switches: 1200,
             }),
             operations: Some(500.0),
+            machine: Some(crate::runs::machine_load::MachineLoad {
+                loadavg_1m: 2.5,
+                capacity_s: 2.0,
+                others_cpu_s: 1.25,
+                steal_s: 0.0625,
+            }),
         },
         RunSample {
             wall_s: 0.3,
@@ -119,6 +125,7 @@ fn samples() -> Vec<crate::runs::measure::RunSample> {
             unsupported: Vec::new(),
             server: None,
             operations: None,
+            machine: None,
         },
     ]
 }

@@ -9,7 +9,8 @@
 //! run.json; the golden test says so. Copies stay where run.json differs
 //! from what the lower layer returns:
 //! - `RunSample`: the run's metric warnings and uncounted events are not
-//!   stored per run (they become the result's notes);
+//!   stored per run (they become the result's notes), and its machine load
+//!   is stored as shares (`MachineRecord`), not seconds;
 //! - `cpu::CpuProfile`, `cpu::OffCpu`, `cpu::OffCpuStack`: the profiler counts
 //!   off-CPU time in integer microseconds with diagnostics that become
 //!   notes, run.json stores milliseconds without them;
@@ -135,6 +136,52 @@ pub struct RunSample {
     /// A server workload: the operations this load run made (`ops`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<f64>,
+    /// What the machine did while the run went on (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineRecord>,
+}
+
+/// The machine's state over one run, as shares of all its CPUs' time
+/// (runs::machine_load says how they are read).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MachineRecord {
+    /// The one-minute load average when the run ended.
+    pub loadavg_1m: f64,
+    /// Other programs' CPU time over the run, as a share of every CPU's.
+    pub others_cpu_share: f64,
+    /// Time the hypervisor gave to other virtual machines, as a share.
+    pub steal_share: f64,
+    /// Others and steal took at least half the machine: the run likely
+    /// waited for a core, and its wall time says so more than the code.
+    pub heavy_contention: bool,
+}
+
+/// A scale's runs' machine load, summed up ([`ScaleRecord::contention`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contention {
+    /// The median of others' share of the machine's CPU over the runs.
+    pub median_others: f64,
+    /// The median of the steal share.
+    pub median_steal: f64,
+    /// The lowest and highest one-minute load average at the runs' ends.
+    pub loadavg: (f64, f64),
+    /// Runs marked as taken under heavy contention.
+    pub heavy: usize,
+    /// Runs that recorded the machine's load.
+    pub runs: usize,
+}
+
+impl From<&crate::runs::machine_load::MachineLoad> for MachineRecord {
+    fn from(load: &crate::runs::machine_load::MachineLoad) -> MachineRecord {
+        // Four decimals: the kernel's ticks are no finer over a short run.
+        let round = |share: f64| (share * 1e4).round() / 1e4;
+        MachineRecord {
+            loadavg_1m: load.loadavg_1m,
+            others_cpu_share: round(load.others_cpu_share()),
+            steal_share: round(load.steal_share()),
+            heavy_contention: load.heavy_contention(),
+        }
+    }
 }
 
 impl From<measure::RunSample> for RunSample {
@@ -153,6 +200,7 @@ impl From<measure::RunSample> for RunSample {
             unsupported: _,
             server,
             operations,
+            machine,
         } = sample;
         RunSample {
             wall_s,
@@ -164,6 +212,7 @@ impl From<measure::RunSample> for RunSample {
             counters,
             server: server.map(ServerUsageRecord::from),
             operations,
+            machine: machine.as_ref().map(MachineRecord::from),
         }
     }
 }
@@ -319,6 +368,25 @@ impl ScaleRecord {
             run_for_s: None,
             attached: Some(process),
         }
+    }
+
+    /// The machine's load over this scale's measured runs: None when no
+    /// run recorded it (results of older xtasks, other systems).
+    pub fn contention(&self) -> Option<Contention> {
+        let machines: Vec<&MachineRecord> = self
+            .runs
+            .iter()
+            .filter_map(|r| r.machine.as_ref())
+            .collect();
+        let summary = |values: Vec<f64>| crate::stats::summarize(&values);
+        let loadavg = summary(machines.iter().map(|m| m.loadavg_1m).collect())?;
+        Some(Contention {
+            median_others: summary(machines.iter().map(|m| m.others_cpu_share).collect())?.median,
+            median_steal: summary(machines.iter().map(|m| m.steal_share).collect())?.median,
+            loadavg: (loadavg.min, loadavg.max),
+            heavy: machines.iter().filter(|m| m.heavy_contention).count(),
+            runs: machines.len(),
+        })
     }
 
     /// Where this scale's files lie in its result: `NAME/` when the result
