@@ -472,6 +472,18 @@ mod tests {
             crate::reports::compare::model::Counter::Time,
         );
         assert_eq!(compared.notes[0], effect.describe());
+        // Its wall time, 40 % slower, is inconclusive rather than regressed.
+        let wall = compared
+            .measures
+            .iter()
+            .find(|m| m.name == "wall_s")
+            .unwrap();
+        assert_eq!(
+            wall.verdict(),
+            crate::stats::Verdict::Inconclusive,
+            "{wall:?}"
+        );
+        assert!(!wall.gate_failed);
         // Faster where the other side was busier: A's contention explains it.
         assert!(contention_explains(&busy, &quiet, 0.02).is_some());
         // CPU time grew too: the code did more work.

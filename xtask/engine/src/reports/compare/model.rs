@@ -357,6 +357,16 @@ pub fn compare_scale(
     }
     let noise_band = settings.noise_pct / 100.0;
     if let Some(effect) = super::comparability::contention_explains(a, b, noise_band) {
+        // The wall time moved with the machine's load, not with the work:
+        // it cannot say whether the code changed.
+        for m in measures.iter_mut().filter(|m| m.name == "wall_s") {
+            if let Outcome::Sampled(c) = &mut m.outcome {
+                if matches!(c.verdict, Verdict::Regressed | Verdict::Improved) {
+                    c.verdict = Verdict::Inconclusive;
+                    m.gate_failed = false;
+                }
+            }
+        }
         notes.insert(0, effect.describe());
     }
     if let Some(pairing) = pairing {
