@@ -137,6 +137,7 @@ pub fn has_tool(name: &str) -> bool {
         "perf",
         "heaptrack",
         "heaptrack_print",
+        "gdb",
         "valgrind",
         "ms_print",
         "wrk",

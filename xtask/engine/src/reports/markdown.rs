@@ -345,13 +345,19 @@ fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
         );
     }
     if let Some(attached) = &scale.attached {
+        let end = match attached.ended_by == crate::runs::memory_profile::PROCESS_EXITED {
+            true => "until it exited".to_string(),
+            false => format!(
+                "ended by {}; it was left running",
+                message(&attached.ended_by)
+            ),
+        };
         let _ = writeln!(
             out,
-            "Attached to the running process PID {} ({}) for {:.1} s, ended by {}; it was left running.  ",
+            "Attached to the running process PID {} ({}) for {:.1} s, {end}.  ",
             attached.pid,
             code(&attached.command_line.join(" ")),
             attached.seconds,
-            message(&attached.ended_by)
         );
     }
     let _ = writeln!(

@@ -37,9 +37,23 @@ pub struct Args {
     pub label: Option<String>,
     /// Profile for SECONDS, then stop the program (its `stop_signal`, then
     /// SIGTERM, then SIGKILL) so the tool writes its data: for programs that
-    /// run until stopped [default: the workload's run_for].
+    /// run until stopped [default: the workload's run_for]. With --pid: how
+    /// long to record before detaching (the process is not stopped).
     #[arg(long, value_name = "SECONDS", value_parser = crate::config::parse_run_for)]
     pub run_for: Option<f64>,
+    /// Record the heap of this running process instead of starting the
+    /// workload: heaptrack injected through gdb, until the process exits, for
+    /// --run-for seconds, or until Ctrl-C, then detached; the process is left
+    /// running. heaptrack only (massif and Instruments cannot attach). It sees
+    /// only what is allocated after it attached (the peak is the peak since);
+    /// it cannot attach to a statically linked or non-glibc program (Go, musl);
+    /// another user's process needs root (and see
+    /// /proc/sys/kernel/yama/ptrace_scope); gdb must be able to call into the
+    /// process (gdb 14 or later on CPUs with AMX), which is tried first on a
+    /// throwaway process of our own; once per process (heaptrack's library
+    /// stays in it: restart it to record again).
+    #[arg(long, value_name = "PID", conflicts_with_all = ["workload", "scenario", "leak_check", "no_profile", "drain"])]
+    pub pid: Option<i32>,
     /// A server workload's load scenario (`[workloads.NAME.scenarios.SCENARIO]`),
     /// or `all` for one result per scenario [default: its `load`].
     #[arg(long, value_name = "SCENARIO|all")]
@@ -53,6 +67,14 @@ pub struct Args {
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
+    if let Some(pid) = args.pid {
+        if let Some(flag) = invocation.params.keys().next() {
+            anyhow::bail!(
+                "--pid records a process that is already running: a parameter of the workload (--{flag}) does not apply to it"
+            );
+        }
+        return attach_to_pid(config, args, pid);
+    }
     let (name, workload) = config.workload(args.workload.as_deref())?;
     if workload.is_service() {
         if args.run_for.is_some() {
@@ -171,6 +193,62 @@ fn run_one(
     );
     let dir = publish(pending, &record, &tools, &[])?;
     Ok(print_result(&dir, memory.as_ref(), leak_check.as_ref()))
+}
+
+/// `--pid`: the heap profile of a process that is already running, by
+/// heaptrack attached to it.
+fn attach_to_pid(config: &crate::config::Config, args: &Args, pid: i32) -> anyhow::Result<u8> {
+    let label = args.label.clone().unwrap_or_else(|| "memory".into());
+    crate::config::validate_label(&label)?;
+    match args.tool.unwrap_or(config.defaults.memory_tool) {
+        MemoryTool::Massif => anyhow::bail!(
+            "--pid attaches heaptrack to a running process; massif cannot attach (valgrind runs a program from its start): use --tool heaptrack, or profile the program as a workload"
+        ),
+        MemoryTool::Instruments => anyhow::bail!(
+            "--pid attaches heaptrack (Linux) to a running process; Instruments' Allocations cannot attach here: use --tool heaptrack"
+        ),
+        MemoryTool::Heaptrack | MemoryTool::Auto => {}
+    }
+    let tools = Toolbox::detect();
+    if tools.platform != crate::tools::Platform::Linux {
+        anyhow::bail!("--pid needs heaptrack and gdb (Linux)");
+    }
+    memory_profile::choose(MemoryTool::Heaptrack, &tools)?;
+    let plan = memory_profile::plan_attach(&tools, pid)?;
+    let run_for = args.run_for.map(std::time::Duration::from_secs_f64);
+    let git = git_info(&config.root);
+    let pending = Store::new(config.results_dir()).begin(&label)?;
+    let measured = memory_profile::profile_pid(plan, &tools, &pending.dir, run_for, args.top)
+        .and_then(|(report, process)| {
+            let title = format!("PID {pid}: {}", process.command_line.join(" "));
+            flamegraph::write_memory_svg(&pending.dir, &title, "heaptrack")?;
+            Ok((MemoryRecord::from(&report), process))
+        });
+    let (memory, process) = match measured {
+        Ok(done) => done,
+        Err(error) => return Err(pending.fail(error)),
+    };
+    let left_running = process.ended_by != memory_profile::PROCESS_EXITED;
+    let workload = process.workload_name();
+    let scale = ScaleRecord {
+        memory: Some(memory.clone()),
+        ..ScaleRecord::attached(process)
+    };
+    let record = RunRecord::new(
+        "memory",
+        &label,
+        &workload,
+        &config.defaults.build_profile,
+        git,
+        vec![scale],
+    );
+    let dir = publish(pending, &record, &tools, &[])?;
+    let code = print_result(&dir, Some(&memory), None);
+    match left_running {
+        true => outln!("PID {pid} is still running"),
+        false => outln!("PID {pid} exited during the recording"),
+    }
+    Ok(code)
 }
 
 /// What one memory profile runs, and where it writes.

@@ -5,8 +5,10 @@
 //! memcheck leak check. Shared by the memory task and profile-baseline.
 
 mod allocations;
+mod attach;
 mod service;
 
+pub use attach::{plan_attach, profile_pid, PROCESS_EXITED};
 pub use service::{profile_service, ServiceMemory};
 
 use crate::config::MemoryTool;

@@ -22,9 +22,9 @@ pub use direct::{run_in_foreground, spawn_detached, spawn_measured, Measured};
 pub use echo::{echo, set_verbose, verbose};
 pub use running::{start, Outcome, Running};
 pub use signals::{
-    check_interrupted, commit_unless_interrupted, ctrl_c_ends_recording, exit,
-    install_interrupt_handler, interrupted, process_alive, recording_ended, Interrupted,
-    INTERRUPTED_EXIT,
+    check_interrupted, commit_unless_interrupted, ctrl_c_ends_recording, exit, forget_release,
+    install_interrupt_handler, interrupted, process_alive, recording_ended, release_before_stop,
+    Interrupted, INTERRUPTED_EXIT,
 };
 pub use spec::{shell_quote, signal_name, RunFor, Spec};
 

@@ -52,7 +52,13 @@ pub(super) struct Children {
     /// A recording that runs until Ctrl-C (`flamegraph --pid` without
     /// `--run-for`): the first SIGINT ends it instead of the task.
     ctrl_c_ends_recording: bool,
+    /// What an interrupt runs first, by process group: see
+    /// [`release_before_stop`].
+    releases: Vec<(i32, Release)>,
 }
+
+/// Lets go of what a group holds before the group is stopped.
+type Release = Box<dyn FnOnce() + Send>;
 
 pub(super) fn children() -> std::sync::MutexGuard<'static, Children> {
     static CHILDREN: OnceLock<Mutex<Children>> = OnceLock::new();
@@ -230,8 +236,23 @@ pub fn recording_ended() -> bool {
     RECORDING_ENDED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+/// Before an interrupt stops the process group `pgid`, `release` runs (on
+/// the thread that handles signals, which then stops nothing else until it
+/// returns) and must return once the group may be stopped. For a tool
+/// attached to a process the task did not start: heaptrack attached with
+/// `-p`, whose plain stop would take that process down with it, is first
+/// detached from it. [`forget_release`] once the group has ended.
+pub fn release_before_stop(pgid: i32, release: impl FnOnce() + Send + 'static) {
+    children().releases.push((pgid, Box::new(release)));
+}
+
+/// Drops the release of the group `pgid` (it ended, or was released).
+pub fn forget_release(pgid: i32) {
+    children().releases.retain(|(group, _)| *group != pgid);
+}
+
 fn on_interrupt(signal: nix::sys::signal::Signal) {
-    let live: Vec<i32> = {
+    let (live, releases): (Vec<i32>, Vec<(i32, Release)>) = {
         let mut state = children();
         if state.interrupt.is_none()
             && state.ctrl_c_ends_recording
@@ -254,8 +275,14 @@ fn on_interrupt(signal: nix::sys::signal::Signal) {
         }
         state.interrupt = Some(signal);
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-        state.groups.iter().copied().collect()
+        (
+            state.groups.iter().copied().collect(),
+            std::mem::take(&mut state.releases),
+        )
     };
+    for (_, release) in releases {
+        release();
+    }
     let count = stop_everything(&live);
     let (lock, condvar) = stopped();
     *lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(count);
