@@ -324,12 +324,14 @@ fn two_baselines_of_the_unchanged_workload_compare_as_no_change() {
             let verdict = &measure(&report, n)["verdict"];
             verdict == "no_change" || verdict == "inconclusive"
         });
-        // Same workload, parameters and machine (a dirty tree may be noted while developing).
+        // Same workload, parameters and machine: what may be noted is a dirty
+        // tree (while developing), noisy timings or a busier machine.
         let warnings = report["warnings"].as_array().unwrap();
         assert!(
-            warnings
-                .iter()
-                .all(|w| w.as_str().unwrap().contains("dirty tree")),
+            warnings.iter().all(|w| {
+                let w = w.as_str().unwrap();
+                w.contains("dirty tree") || w.contains("is noisy") || w.contains("contention")
+            }),
             "{warnings:?}"
         );
         assert_eq!(measure(&report, "records")["verdict"], "no_change");

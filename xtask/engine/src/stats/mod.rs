@@ -57,6 +57,7 @@ mod mann_whitney;
 mod normal;
 pub mod paired;
 pub mod power;
+pub mod sequential;
 #[cfg(test)]
 mod test_support;
 mod u_null;
