@@ -914,3 +914,68 @@ fn an_inconclusive_measure_warns_and_fails_when_asked_to() {
     let output = sandbox.xtask(&["profile-compare", "j-a", "j-b", "--fail-on-inconclusive"]);
     assert_eq!(output.status.code(), Some(6), "{}", text(&output));
 }
+
+/// `--until-decided`: four times the work is decided after the first batch
+/// of pairs, by the sequential test; a budget bounds the adding; the bounds
+/// without it are refused.
+#[test]
+fn until_decided_adds_pairs_until_each_measure_is_decided() {
+    let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::new("compare-until", "");
+    let sides = [
+        "profile-compare",
+        "--side",
+        "subs=1000",
+        "--side",
+        "subs=4000",
+    ];
+    let common = ["--warmup", "0", "--no-profile", "--format", "json"];
+    let mut args = sides.to_vec();
+    args.extend(["--until-decided", "--max-runs", "40"]);
+    args.extend(common);
+    let output = sandbox.xtask(&args);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let report = json(&output.stdout);
+    for name in ["wall_s", "cpu_s"] {
+        let m = measure(&report, name);
+        assert_eq!(m["verdict"], "regressed", "{m:#}");
+        assert_eq!(m["analysis"], "sequential", "{m:#}");
+    }
+    let pairs = measure(&report, "wall_s")["a"]["n"].as_u64().unwrap();
+    assert!((8..=40).contains(&pairs), "{pairs}");
+    assert!(
+        out.contains(&format!("decided after {pairs} pairs")),
+        "{out}"
+    );
+    // The same side twice, on a budget of 10 pairs: never a change.
+    let mut args = vec![
+        "profile-compare",
+        "--side",
+        "subs=1000",
+        "--side",
+        "subs=1000",
+    ];
+    args.extend(["--until-decided", "--max-runs", "10"]);
+    args.extend(common);
+    let output = sandbox.xtask(&args);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let report = json(&output.stdout);
+    for name in ["wall_s", "cpu_s"] {
+        let verdict = &measure(&report, name)["verdict"];
+        assert!(
+            verdict == "no_change" || verdict == "inconclusive",
+            "{name}: {verdict}"
+        );
+    }
+    assert!(
+        out.contains("decided after") || out.contains("the budget was spent (10 pairs"),
+        "{out}"
+    );
+    let mut args = sides.to_vec();
+    args.extend(["--max-runs", "10"]);
+    let output = sandbox.xtask(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output).contains("--max-runs and --max-time bound --until-decided"));
+}

@@ -122,6 +122,9 @@ pub enum Analysis {
     /// Pairs of runs (interleaved or duet): the Wilcoxon signed-rank test
     /// and the Hodges–Lehmann ratio on ln(B/A) ([`super::paired`]).
     PairedWilcoxon,
+    /// Pairs added until decided (`--until-decided`): the mixture SPRT's
+    /// confidence sequence on ln(B/A) ([`super::sequential`]).
+    Sequential,
 }
 
 impl Analysis {
@@ -130,6 +133,9 @@ impl Analysis {
             Analysis::MannWhitney => "Mann–Whitney U test and Hodges–Lehmann shift (unpaired runs)",
             Analysis::PairedWilcoxon => {
                 "Wilcoxon signed-rank test and Hodges–Lehmann ratio on the per-pair ratios B/A"
+            }
+            Analysis::Sequential => {
+                "mixture sequential probability ratio test on the per-pair ratios B/A, with its always-valid confidence sequence"
             }
         }
     }

@@ -23,6 +23,7 @@ use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
 use crate::runs::git::{git_info, short_hash};
 use crate::runs::measure;
 use crate::runs::{callgrind, cpu_profile, revisions};
+use crate::stats;
 use crate::tasks::invocation::Invocation;
 use crate::tasks::profile_flow::ProfileFlow;
 use crate::tools::Toolbox;
@@ -103,6 +104,45 @@ pub struct Args {
     /// With --rev/--side: keep each side's raw perf.data [default: defaults.keep_perf_data].
     #[arg(long)]
     pub keep_perf_data: bool,
+    /// With --rev/--side: add interleaved pairs of runs until wall time, CPU time, peak RSS and
+    /// each metric is decided (regressed, improved or no_change), or the budget is spent. The
+    /// verdicts then come from a sequential test whose false-alarm rate stays at 5 % however
+    /// often it looks (the mixture SPRT; see docs/verdicts.md). --runs is the first batch.
+    #[arg(long)]
+    pub until_decided: bool,
+    /// With --until-decided: at most this many pairs [default: 200].
+    #[arg(long, value_name = "N", value_parser = crate::config::bounds::side_runs)]
+    pub max_runs: Option<u32>,
+    /// With --until-decided: add no pairs after this long (`90s`, `5m`, `1h`) [default: 10m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_time: Option<std::time::Duration>,
+}
+
+/// `90`, `90s`, `5m` or `1h`, for --max-time.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&text[..i], &text[i..]),
+        None => (text, "s"),
+    };
+    let factor = match unit {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "`{text}`: give seconds, minutes or hours, as 90s, 5m or 1h"
+            ))
+        }
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n * factor <= 7.0 * 86400.0 => {
+            Ok(std::time::Duration::from_secs_f64(n * factor))
+        }
+        _ => Err(format!(
+            "`{text}`: a positive duration up to a week, as 90s, 5m or 1h"
+        )),
+    }
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -114,6 +154,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         }
         let measuring_flags = [
             ("--duet", args.duet),
+            ("--until-decided", args.until_decided),
+            ("--max-runs", args.max_runs.is_some()),
+            ("--max-time", args.max_time.is_some()),
             ("--runs", args.runs.is_some()),
             ("--warmup", args.warmup.is_some()),
             ("--workload", args.workload.is_some()),
@@ -218,6 +261,14 @@ fn measure_sides(
     if args.duet && args.counter == Counter::Instructions {
         bail!("--duet times both sides at once; instruction counts need no such care: drop --duet");
     }
+    if !args.until_decided && (args.max_runs.is_some() || args.max_time.is_some()) {
+        bail!(
+            "--max-runs and --max-time bound --until-decided: add --until-decided, or give --runs"
+        );
+    }
+    if args.until_decided && (args.duet || args.counter == Counter::Instructions) {
+        bail!("--until-decided adds interleaved pairs of timed runs: drop --duet and --counter instructions");
+    }
     let warmup = args.warmup.unwrap_or(config.defaults.warmup);
     let requests = side_requests(config, args, params, specs)?;
     let mut built = revisions::build(config, requests, &store.dir, TMP_PREFIX)?;
@@ -236,6 +287,7 @@ fn measure_sides(
             std::process::id()
         ),
         order: if args.duet { "duet" } else { "interleaved" }.into(),
+        sequential: args.until_decided,
     };
 
     let profile = !args.no_profile && tools.cpu_sampler().is_some();
@@ -345,6 +397,8 @@ impl Measuring<'_> {
         let (config, args, tools, warmup) = (self.config, self.args, self.tools, self.warmup);
         let samples = if args.duet {
             revisions::duet_runs(sides, warmup, runs)?
+        } else if args.until_decided {
+            self.until_decided(sides, runs, notes)?
         } else {
             revisions::interleaved_runs(sides, warmup, runs)?
         };
@@ -384,6 +438,75 @@ impl Measuring<'_> {
             });
         }
         Ok(scales)
+    }
+
+    /// Interleaved pairs, `first` of them and then more, until every
+    /// deciding measure is decided or the budget (`--max-runs`,
+    /// `--max-time`) is spent; how it ended goes to `notes`.
+    fn until_decided(
+        &self,
+        sides: &[revisions::BuiltSide],
+        first: u32,
+        notes: &mut Vec<String>,
+    ) -> anyhow::Result<Vec<Vec<measure::RunSample>>> {
+        let max_pairs = self.args.max_runs.unwrap_or(200).max(1);
+        let max_time = self
+            .args
+            .max_time
+            .unwrap_or(std::time::Duration::from_secs(600));
+        let started = std::time::Instant::now();
+        let first = first
+            .max(stats::sequential::FIRST_LOOK as u32)
+            .min(max_pairs);
+        let mut samples = revisions::interleaved_runs(sides, self.warmup, first)?;
+        loop {
+            let scale = |i: usize| {
+                let prepared = &sides[i].prepared;
+                let summaries = measure::summarize(&samples[i], prepared);
+                ScaleRecord::timed(
+                    prepared,
+                    Default::default(),
+                    0,
+                    samples[i].clone(),
+                    summaries,
+                )
+            };
+            let alpha = stats::CompareOptions::default().alpha;
+            let standings =
+                report::sequential_standings(&scale(0), &scale(1), &self.config.thresholds, alpha);
+            let pairs = samples[0].len() as u32;
+            let elapsed = started.elapsed();
+            if report::all_decided(&standings) {
+                notes.push(format!(
+                    "decided after {pairs} pairs ({:.0} s)",
+                    elapsed.as_secs_f64()
+                ));
+                break;
+            }
+            if pairs >= max_pairs || elapsed >= max_time {
+                let open: Vec<&str> = standings
+                    .iter()
+                    .filter(|(_, s)| s.verdict == stats::Verdict::Inconclusive)
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                notes.push(format!(
+                    "the budget was spent ({pairs} pairs, {:.0} s) before {} could be decided: they read inconclusive; \
+                     raise --max-runs or --max-time, or quiet the machine",
+                    elapsed.as_secs_f64(),
+                    open.join(", ")
+                ));
+                break;
+            }
+            // Looks cost nothing in validity: grow the batches so the
+            // progress bars stay few.
+            let more = (pairs / 4).clamp(2, max_pairs - pairs);
+            eprintln!("{pairs} pairs: not decided yet; {more} more");
+            let next = revisions::interleaved_runs(sides, 0, more)?;
+            for (all, new) in samples.iter_mut().zip(next) {
+                all.extend(new);
+            }
+        }
+        Ok(samples)
     }
 
     /// A CPU profile of one run of `side` and its flamegraph, in the pending

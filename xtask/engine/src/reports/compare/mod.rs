@@ -26,6 +26,7 @@ mod fixtures;
 mod gate;
 mod markdown;
 mod model;
+mod sequential;
 mod terminal;
 
 pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};
@@ -36,4 +37,5 @@ pub use model::{
     compare_scale, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
     MARKDOWN_FILE, MEMORY_DIFF_SVG,
 };
+pub use sequential::{all_decided, standings as sequential_standings};
 pub use terminal::render_terminal;

@@ -351,7 +351,20 @@ pub fn compare_scale(
             m.not_gated_because = Some(why.to_string());
         }
     }
-    super::gate::family_p_values(a, b, pairing.is_some(), &mut measures);
+    match pairing {
+        Some(p) if p.sequential => {
+            let standings =
+                super::sequential::standings(a, b, &settings.thresholds, settings.alpha);
+            super::sequential::apply(&standings, &mut measures);
+            notes.push(format!(
+                "pairs were added until decided ({} pairs): {}; each deciding measure held to α/{}",
+                a.runs.len(),
+                stats::Analysis::Sequential.describe(),
+                standings.len().max(1)
+            ));
+        }
+        _ => super::gate::family_p_values(a, b, pairing.is_some(), &mut measures),
+    }
     if let Some(note) = super::decides::read_first(a, b).or_else(|| steadiest_time(a, b)) {
         notes.insert(0, note);
     }
@@ -819,6 +832,7 @@ mod tests {
             s.pairing = Some(Pairing {
                 id: "p1".into(),
                 order: order.into(),
+                sequential: false,
             });
             s
         };

@@ -114,6 +114,10 @@ pub struct Pairing {
     pub id: String,
     /// `interleaved` or `duet`.
     pub order: String,
+    /// Pairs were added until every deciding measure was decided
+    /// (`--until-decided`): the comparison reads them sequentially.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sequential: bool,
 }
 
 /// One measured run.
