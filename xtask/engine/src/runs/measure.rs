@@ -463,7 +463,20 @@ pub fn progress_step(
 
 /// Warm-ups, then `runs` measured runs.
 pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result<Vec<RunSample>> {
-    let progress = Progress::bar(u64::from(warmup + runs), &format!("{} ", prepared.name));
+    timed_runs_each(&prepared.name, (warmup, runs), |progress, is_warmup| {
+        progress_step(prepared, progress, "", is_warmup)
+    })
+}
+
+/// Warm-ups, then `runs` measured runs, each made by `run` (given the
+/// progress bar and whether it is a warm-up), under one progress bar named
+/// `name`; the measured runs' samples.
+pub fn timed_runs_each(
+    name: &str,
+    (warmup, runs): (u32, u32),
+    mut run: impl FnMut(&Progress, bool) -> anyhow::Result<RunSample>,
+) -> anyhow::Result<Vec<RunSample>> {
+    let progress = Progress::bar(u64::from(warmup + runs), &format!("{name} "));
     let mut samples = Vec::with_capacity(runs as usize);
     for i in 0..warmup + runs {
         let is_warmup = i < warmup;
@@ -472,7 +485,7 @@ pub fn timed_runs(prepared: &Prepared, warmup: u32, runs: u32) -> anyhow::Result
         } else {
             format!("run {}/{runs}", i + 1 - warmup)
         });
-        let sample = progress_step(prepared, &progress, "", is_warmup)?;
+        let sample = run(&progress, is_warmup)?;
         if !is_warmup {
             samples.push(sample);
         }

@@ -9,7 +9,6 @@ use crate::config::measures::{
     is_builtin, LOAD_PREFIX, SERVER_CPU_PER_OP, SERVER_MEASURES, SERVER_PREFIX,
 };
 use crate::runs::measure::{self, MeasureSummary, RunSample};
-use crate::runs::progress::Progress;
 use crate::runs::server_usage::{self, ServerUsage};
 use crate::runs::workload::Prepared;
 use std::collections::BTreeMap;
@@ -22,34 +21,17 @@ pub fn timed_loads(
     warmup: u32,
     runs: u32,
 ) -> anyhow::Result<Vec<RunSample>> {
-    let progress = Progress::bar(u64::from(warmup + runs), &format!("{} ", load.name));
-    let mut samples = Vec::with_capacity(runs as usize);
-    for i in 0..warmup + runs {
-        let is_warmup = i < warmup;
-        progress.set_message(if is_warmup {
-            format!("warm-up {}/{warmup}", i + 1)
-        } else {
-            format!("load {}/{runs}", i + 1 - warmup)
-        });
+    measure::timed_runs_each(&load.name, (warmup, runs), |progress, is_warmup| {
         let (mut sample, usage) = server_usage::during(pid, || {
-            measure::progress_step(load, &progress, "", is_warmup)
+            measure::progress_step(load, progress, "", is_warmup)
         })?;
-        // The server's CPU over the load is what is measured, not the
-        // machine's load.
-        if let (Some(machine), Some(server)) = (&mut sample.machine, &usage) {
-            machine.exclude(server.user_s + server.sys_s);
-        }
         sample.server = usage;
         sample.operations = load
             .ops
             .as_ref()
             .and_then(|ops| ops.operations(&sample.metrics, sample.wall_s));
-        if !is_warmup {
-            samples.push(sample);
-        }
-    }
-    progress.finish();
-    Ok(samples)
+        Ok(sample)
+    })
 }
 
 /// A server's value of measure `name` (without its prefix) in one run.
