@@ -16,3 +16,4 @@ pub mod markdown_text;
 pub mod pprof;
 pub mod stdout;
 pub mod table;
+pub mod units;
