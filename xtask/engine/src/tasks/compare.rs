@@ -24,7 +24,7 @@ use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
 use crate::runs::git::{git_info, short_hash};
 use crate::runs::measure;
-use crate::runs::{callgrind, cpu_profile, revisions};
+use crate::runs::{callgrind, cpu_profile, criterion, revisions};
 use crate::tasks::invocation::Invocation;
 use crate::tasks::profile_flow::ProfileFlow;
 use crate::tools::Toolbox;
@@ -341,13 +341,13 @@ impl Measuring<'_> {
             revisions::interleaved_runs(sides, warmup, runs)?
         };
         let mut scales = Vec::new();
-        for ((side, samples), pending) in sides.iter().zip(samples).zip(pendings) {
+        for ((side, mut samples), pending) in sides.iter().zip(samples).zip(pendings) {
             let workload = &config.workloads[&side.name];
+            // A criterion bench: each run was an analysed invocation, paired
+            // with the other side's like any run.
+            let criterion = criterion::take_runs(&mut samples, side.prepared.bench.as_ref());
             let mut summaries = measure::summarize(&samples, &side.prepared);
-            // A criterion bench: criterion's own numbers of this side.
-            if let Some(benchmarks) = measure::criterion_run(&side.prepared)? {
-                summaries.extend(measure::criterion_measures(&benchmarks));
-            }
+            summaries.extend(criterion::measures(&samples));
             for note in measure::counter_notes(&samples) {
                 if !notes.contains(&note) {
                     notes.push(note);
@@ -372,6 +372,7 @@ impl Measuring<'_> {
             scales.push(ScaleRecord {
                 cpu_profile: cpu.map(Into::into),
                 pairing: Some(self.pairing.clone()),
+                criterion,
                 ..ScaleRecord::timed(&side.prepared, shown, warmup, samples, summaries)
             });
         }

@@ -10,6 +10,7 @@
 //!   not be comparable;
 //! - `cells`, `terminal`, `markdown`: the renderers (the JSON is the model
 //!   serialised). They import the model; the model never imports them;
+//! - `benchmarks`: which criterion measures compare run by run;
 //! - `engine`: two stored results compared, the comparison's directory
 //!   written (the only part that reads and writes files).
 //!
@@ -17,6 +18,7 @@
 //! is unit-tested here.
 
 mod allocations;
+mod benchmarks;
 mod cells;
 mod comparability;
 mod engine;
