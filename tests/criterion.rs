@@ -1,8 +1,8 @@
 //! criterion's own numbers for real: a bench workload's result holds one
 //! measure per benchmark id with one estimate per analysed invocation (each
 //! run one invocation), only of the benchmarks this run measured;
-//! profile-compare compares them, and refuses to take an older result's
-//! criterion samples for runs.
+//! profile-compare compares them, refuses to take an older result's
+//! criterion samples for runs, and compares two benchmarks within a result.
 
 use crate::common;
 
@@ -111,9 +111,9 @@ fn each_run_of_a_bench_is_one_invocation_and_gives_one_estimate() {
 
 /// What profile-compare says of two bench results: the estimates compared,
 /// unless a side is an older result whose samples are criterion's own of a
-/// single invocation.
+/// single invocation; and two benchmarks of one result, B over A.
 #[test]
-fn profile_compare_compares_invocations_not_an_older_result_s_samples() {
+fn profile_compare_compares_invocations_and_benchmarks_within_a_result() {
     let sandbox = Sandbox::new("criterion-compare", BENCHES);
     baseline(&sandbox, "quick", "a", "3");
     baseline(&sandbox, "quick", "b", "3");
@@ -169,6 +169,61 @@ fn profile_compare_compares_invocations_not_an_older_result_s_samples() {
         notes.contains("A holds criterion's samples of a single invocation"),
         "{notes}"
     );
+
+    // Two benchmarks of one result: paired, invocation by invocation.
+    let ratio = json(compare(&[
+        "a#generate_200_subs",
+        "a#criterion/generate_200_subs_slowdown",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(ratio["paired"], true, "{ratio}");
+    assert_eq!(
+        ratio["a"]["estimates_s"],
+        read_json(&results[0].join("run.json"))["scales"][0]["summaries"][IDS[0]]["samples"]
+    );
+    // The slowdown variant does a round of extra tariff work per call.
+    assert!(ratio["change"].as_f64().unwrap() > 0.01, "{ratio}");
+    let (low, high) = (
+        ratio["ci_low"].as_f64().unwrap(),
+        ratio["ci_high"].as_f64().unwrap(),
+    );
+    assert!(low <= ratio["change"].as_f64().unwrap() && ratio["change"].as_f64().unwrap() <= high);
+    // Across two results: unpaired.
+    let text_out = text(&compare(&[
+        "a#generate_200_subs",
+        "b#generate_200_subs_slowdown",
+    ]));
+    assert!(
+        text_out.contains("generate_200_subs_slowdown vs generate_200_subs: +"),
+        "{text_out}"
+    );
+    assert!(text_out.contains("Unpaired"), "{text_out}");
+    let markdown = text(&compare(&[
+        "a#generate_200_subs",
+        "a#generate_200_subs_slowdown",
+        "--format",
+        "markdown",
+    ]));
+    assert!(
+        markdown.contains("| A | `generate_200_subs` |"),
+        "{markdown}"
+    );
+
+    // A benchmark the result lacks: the ones it has are listed.
+    let output = sandbox.xtask(&[
+        "profile-compare",
+        "a#generate_2000_subs",
+        "a#generate_200_subs",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("has no benchmark `generate_2000_subs`; it has: generate_200_subs, generate_200_subs_slowdown"),
+        "{}",
+        text(&output)
+    );
+    let output = sandbox.xtask(&["profile-compare", "a#generate_200_subs", "b"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
 }
 
 /// The share of the samples whose stack passes through `function`.

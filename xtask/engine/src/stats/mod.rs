@@ -60,6 +60,7 @@ mod test_support;
 mod u_null;
 mod verdict;
 
+pub use hodges_lehmann::hodges_lehmann;
 pub use mann_whitney::mann_whitney_u;
 pub use verdict::{
     compare, compare_exact, compare_paired, Analysis, CompareOptions, Comparison, ExactComparison,

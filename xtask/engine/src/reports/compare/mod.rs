@@ -10,7 +10,8 @@
 //!   not be comparable;
 //! - `cells`, `terminal`, `markdown`: the renderers (the JSON is the model
 //!   serialised). They import the model; the model never imports them;
-//! - `benchmarks`: which criterion measures compare run by run;
+//! - `benchmarks`: which criterion measures compare run by run, and the
+//!   ratio of two benchmarks' times (`RESULT#BENCH`), with its renderings;
 //! - `engine`: two stored results compared, the comparison's directory
 //!   written (the only part that reads and writes files).
 //!
@@ -30,6 +31,7 @@ mod model;
 mod service;
 mod terminal;
 
+pub use benchmarks::benchmark_ratio;
 pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};
 pub use engine::compare_results;
 pub use gate::{GateFailure, GateOutcome};
