@@ -942,10 +942,13 @@ fn until_decided_adds_pairs_until_each_measure_is_decided() {
         assert_eq!(m["verdict"], "regressed", "{m:#}");
         assert_eq!(m["analysis"], "sequential", "{m:#}");
     }
+    // Decided, or (a throughput of tiny runs on a busy machine may stay
+    // within its noise) stopped by the budget, saying which were open.
     let pairs = measure(&report, "wall_s")["a"]["n"].as_u64().unwrap();
     assert!((8..=40).contains(&pairs), "{pairs}");
     assert!(
-        out.contains(&format!("decided after {pairs} pairs")),
+        out.contains(&format!("decided after {pairs} pairs"))
+            || (pairs == 40 && out.contains("the budget was spent (40 pairs")),
         "{out}"
     );
     // The same side twice, on a budget of 10 pairs: never a change.

@@ -48,7 +48,7 @@ pub use schema::{
     Better, CallGraph, Defaults, MemoryTool, Metric, Param, Ready, Scale, Target, Thresholds,
     Workload,
 };
-pub use sides::SideSpec;
+pub use sides::{BenchmarkRef, SideSpec};
 pub use templates::expand;
 pub use validate::{
     parse_frequency, parse_label, parse_run_for, parse_signal, suggest, validate_label, ConfigError,

@@ -125,6 +125,42 @@ impl SideSpec {
     }
 }
 
+/// One benchmark of one result, as `profile-compare RESULT#BENCH` names it:
+/// `latest#insert/raw/100`, `before#criterion/insert/raw/100`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchmarkRef {
+    /// The result, addressed as any result is (name, label, pin, `latest`).
+    pub result: String,
+    /// criterion's id of the benchmark, without the `criterion/` prefix.
+    pub benchmark: String,
+}
+
+impl BenchmarkRef {
+    /// Whether an argument names a benchmark (holds a `#`) rather than a result.
+    pub fn is_benchmark(text: &str) -> bool {
+        text.contains('#')
+    }
+
+    /// Parses `RESULT#BENCH`: the result before the first `#`, the
+    /// benchmark id after it (criterion's ids may hold `/`, spaces and `#`).
+    pub fn parse(text: &str) -> anyhow::Result<BenchmarkRef> {
+        let Some((result, benchmark)) = text.split_once('#') else {
+            bail!("`{text}` names no benchmark: write RESULT#BENCH, e.g. `latest#insert/raw/100`");
+        };
+        let benchmark = benchmark.strip_prefix("criterion/").unwrap_or(benchmark);
+        if result.trim().is_empty() {
+            bail!("`{text}` names no result before `#`: write RESULT#BENCH, e.g. `latest{text}`");
+        }
+        if benchmark.trim().is_empty() {
+            bail!("`{text}` names no benchmark after `#`: write RESULT#BENCH, e.g. `{result}#insert/raw/100`");
+        }
+        Ok(BenchmarkRef {
+            result: result.to_string(),
+            benchmark: benchmark.to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +206,27 @@ mod tests {
         assert!(error("subs").contains("not KEY=VALUE"));
         assert!(error("rev=").contains("has no value"));
         assert!(error("").contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn benchmarks_are_named_result_hash_id() {
+        let named = BenchmarkRef::parse("latest#insert/raw_sled/100").unwrap();
+        assert_eq!(named.result, "latest");
+        assert_eq!(named.benchmark, "insert/raw_sled/100");
+        let prefixed = BenchmarkRef::parse("before#criterion/group/f #2").unwrap();
+        assert_eq!(
+            (prefixed.result.as_str(), prefixed.benchmark.as_str()),
+            ("before", "group/f #2")
+        );
+        assert!(BenchmarkRef::is_benchmark("latest#x") && !BenchmarkRef::is_benchmark("latest"));
+        let error = |text: &str| BenchmarkRef::parse(text).unwrap_err().to_string();
+        assert!(
+            error("#insert/raw").contains("names no result before `#`"),
+            "{}",
+            error("#insert/raw")
+        );
+        assert!(error("latest#").contains("names no benchmark after `#`"));
+        assert!(error("latest#criterion/").contains("names no benchmark after `#`"));
+        assert!(error("latest").contains("write RESULT#BENCH"));
     }
 }

@@ -49,9 +49,11 @@ pub const LEGEND: &str = "● median of the result's runs; bar: min…max of tho
 /// reads better as 12.3 ms.
 pub fn display_unit(unit: &str, largest: f64) -> (f64, String) {
     let largest = largest.abs();
+    if let Some(seconds) = crate::reports::units::seconds_per(unit) {
+        let (size, shown) = crate::reports::units::time_unit(largest * seconds);
+        return (size / seconds, shown.into());
+    }
     match unit {
-        "s" if largest < 1e-3 => (1e-6, "µs".into()),
-        "s" if largest < 1.0 => (1e-3, "ms".into()),
         "B" => {
             let (divisor, unit) = crate::reports::markdown::byte_unit(largest);
             (divisor, unit.into())
@@ -631,6 +633,10 @@ mod tests {
     fn units_and_ticks() {
         assert_eq!(display_unit("s", 0.2), (1e-3, "ms".to_string()));
         assert_eq!(display_unit("s", 12.0), (1.0, "s".to_string()));
+        assert_eq!(display_unit("s", 3e-7), (1e-9, "ns".to_string()));
+        let (divisor, unit) = display_unit("µs", 15_000.0);
+        assert_eq!(unit, "ms");
+        assert!((divisor - 1e3).abs() < 1e-9, "{divisor}");
         assert_eq!(
             display_unit("B", 5.0 * 1024.0 * 1024.0),
             (1024.0 * 1024.0, "MiB".to_string())

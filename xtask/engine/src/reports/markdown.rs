@@ -9,6 +9,8 @@ use crate::runs::machine_load;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+pub use crate::reports::units::{byte_unit, format_bytes, format_value};
+
 /// How many samples perf recorded, how many are in the flamegraph, how many
 /// were lost, and how many stacks are complete: "1288 samples recorded, 1288
 /// in the flamegraph, 0 lost; 99.1 % of stacks complete".
@@ -27,40 +29,6 @@ pub fn samples_line(profile: &crate::results::record::CpuProfile) -> String {
         let _ = write!(line, "; {:.1} % of stacks complete", share * 100.0);
     }
     line
-}
-
-/// Formats a value of a measure in its unit, readably.
-pub fn format_value(value: f64, unit: &str) -> String {
-    match unit {
-        "s" if value < 1.0 => format!("{:.1} ms", value * 1e3),
-        "s" => format!("{value:.3} s"),
-        "B" => format_bytes(value),
-        _ if value.abs() >= 1e6 => format!("{:.3}M {unit}", value / 1e6),
-        _ if value.abs() >= 1e4 => format!("{:.1}k {unit}", value / 1e3),
-        _ if value.fract() == 0.0 => format!("{value:.0} {unit}"),
-        _ => format!("{value:.3} {unit}"),
-    }
-    .trim_end()
-    .to_string()
-}
-
-pub fn format_bytes(bytes: f64) -> String {
-    let (divisor, unit) = byte_unit(bytes);
-    if divisor == 1.0 {
-        format!("{bytes:.0} B")
-    } else {
-        format!("{:.2} {unit}", bytes / divisor)
-    }
-}
-
-/// The binary unit (B, KiB, MiB, …) to show `bytes` in, and its size.
-pub fn byte_unit(bytes: f64) -> (f64, &'static str) {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut unit = 0;
-    while unit + 1 < UNITS.len() && bytes.abs() >= 1024f64.powi(unit as i32 + 1) {
-        unit += 1;
-    }
-    (1024f64.powi(unit as i32), UNITS[unit])
 }
 
 /// The timing and metrics table of one scale (Markdown, also printed).
@@ -536,16 +504,6 @@ pub use super::memory_tables::{leak_table, memory_table};
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_in_units() {
-        assert_eq!(format_value(0.0123, "s"), "12.3 ms");
-        assert_eq!(format_value(1.5, "s"), "1.500 s");
-        assert_eq!(format_value(2048.0, "B"), "2.00 KiB");
-        assert_eq!(format_value(1_532_418.0, "records/s"), "1.532M records/s");
-        assert_eq!(format_value(200.0, "records"), "200 records");
-        assert_eq!(format_bytes(72.05e6), "68.71 MiB");
-    }
 
     /// Runs that recorded the machine's load: one line of figures, and a
     /// warning in bold when some ran under heavy contention.

@@ -17,3 +17,4 @@ pub mod memory_tables;
 pub mod pprof;
 pub mod stdout;
 pub mod table;
+pub mod units;

@@ -47,6 +47,7 @@ pub fn scale(name: &str, measures: &[Measure]) -> ScaleRecord {
         scenario: None,
         run_for_s: None,
         attached: None,
+        criterion: None,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::runs::process::{self, Outcome};
 use crate::runs::progress::Progress;
 use crate::runs::workload::{read_metrics, Prepared};
 use crate::stats::Summary;
-use crate::tools::{criterion, perf_stat};
+use crate::tools::perf_stat;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -173,7 +173,14 @@ pub fn profiler_killed(
 /// output lacks a required metric fails like one that exits non-zero: a
 /// result without the metric would let a comparison pass without it.
 pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
-    let spec = prepared.spec();
+    // A criterion bench: each run is an analysed invocation of its own.
+    let (invocation, spec) = match &prepared.bench {
+        Some(bench) => {
+            let (invocation, spec) = crate::runs::criterion::Invocation::start(prepared, bench);
+            (Some(invocation), spec)
+        }
+        None => (None, prepared.spec()),
+    };
     let command = spec.display();
     let machine = machine_load::before();
     let (outcome, counted) = match &prepared.counters {
@@ -192,11 +199,16 @@ pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
         .into());
     }
     let mut sample = sample_of(&outcome, prepared).map_err(|what| RunFailure {
-        command,
+        command: command.clone(),
         what,
         tail: outcome.tail(),
     })?;
     sample.machine = machine.and_then(|m| m.after(sample.user_s + sample.sys_s));
+    if let Some(invocation) = invocation {
+        invocation
+            .read_into(&mut sample)
+            .map_err(|e| anyhow::anyhow!("criterion's results of `{command}`: {e}"))?;
+    }
     if let Some(counted) = counted {
         for c in counted {
             match c.count {
@@ -574,73 +586,6 @@ pub fn noise_warnings(summaries: &BTreeMap<String, MeasureSummary>) -> Vec<Strin
                  (instructions and estimated cycles, under callgrind)",
                 m.summary.cv * 100.0
             )
-        })
-        .collect()
-}
-
-/// Prefix of the measures made of criterion's own numbers: `criterion/ID`.
-pub const CRITERION_PREFIX: &str = "criterion/";
-
-/// Seconds of criterion's warm-up per benchmark in an analysed run.
-const CRITERION_WARM_UP_S: f64 = 1.0;
-
-/// One analysed run of a criterion bench (criterion's own statistics, in
-/// a fresh `CRITERION_HOME`: only the benchmarks of this run are read, never
-/// those an earlier run left in `target/criterion`). None for other workloads.
-pub fn criterion_run(prepared: &Prepared) -> anyhow::Result<Option<Vec<criterion::Benchmark>>> {
-    let Some(bench) = &prepared.bench else {
-        return Ok(None);
-    };
-    let home = scratch_file("criterion");
-    let mut spec = prepared.spec();
-    spec.args = criterion::analysed_args(
-        CRITERION_WARM_UP_S,
-        bench.measurement_s,
-        bench.filter.as_deref(),
-    );
-    spec.args.extend(bench.extra_args.iter().cloned());
-    spec.env
-        .push((criterion::HOME_VAR.into(), home.display().to_string()));
-    let command = spec.display();
-    let outcome = process::run(spec);
-    let benchmarks = match outcome {
-        Ok(outcome) if outcome.success() => criterion::read_home(&home)
-            .map_err(|e| anyhow::anyhow!("criterion's results of `{command}`: {e}")),
-        Ok(outcome) => Err(RunFailure {
-            command: command.clone(),
-            what: outcome.describe(Some(prepared.timeout)),
-            tail: outcome.tail(),
-        }
-        .into()),
-        Err(error) => Err(error),
-    };
-    let _ = std::fs::remove_dir_all(&home);
-    let benchmarks = benchmarks?;
-    if benchmarks.is_empty() {
-        anyhow::bail!(
-            "the criterion run `{command}` measured no benchmark: does the filter match any?"
-        );
-    }
-    Ok(Some(benchmarks))
-}
-
-/// criterion's benchmarks as measures: `criterion/ID`, seconds per
-/// iteration, one sample per criterion sample (its time / its iterations).
-pub fn criterion_measures(benchmarks: &[criterion::Benchmark]) -> BTreeMap<String, MeasureSummary> {
-    benchmarks
-        .iter()
-        .filter_map(|b| {
-            let samples: Vec<f64> = b.per_iteration_ns.iter().map(|ns| ns * 1e-9).collect();
-            let summary = crate::stats::summarize(&samples)?;
-            Some((
-                format!("{CRITERION_PREFIX}{}", b.id),
-                MeasureSummary {
-                    unit: "s".into(),
-                    better: Better::Lower,
-                    samples,
-                    summary,
-                },
-            ))
         })
         .collect()
 }

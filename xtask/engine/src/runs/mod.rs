@@ -5,6 +5,7 @@
 pub mod build;
 pub mod callgrind;
 pub mod cpu_profile;
+pub mod criterion;
 pub mod descendants;
 pub mod git;
 pub mod machine_load;

@@ -63,6 +63,7 @@ mod test_support;
 mod u_null;
 mod verdict;
 
+pub use hodges_lehmann::hodges_lehmann;
 pub use mann_whitney::mann_whitney_u;
 pub use verdict::{
     compare, compare_exact, compare_paired, not_significant, smallest_p_unpaired, Analysis,

@@ -10,6 +10,7 @@ use crate::reports::stdout::{out, outln};
 use crate::results::record::{LoadRecord, RunRecord, ScaleRecord};
 use crate::results::Store;
 use crate::runs::cpu_profile;
+use crate::runs::criterion;
 use crate::runs::git::{git_info, GitInfo};
 use crate::runs::measure;
 use crate::runs::memory_profile;
@@ -408,12 +409,12 @@ fn run_scale(
         counters: measure::counting(&tools.perf, scale.counters),
         ..main.clone()
     };
-    let samples = measure::timed_runs(&counted, warmup, runs)?;
+    let mut samples = measure::timed_runs(&counted, warmup, runs)?;
+    // A criterion bench: each run was an analysed invocation, and each
+    // benchmark a measure with one estimate per invocation.
+    let criterion = criterion::take_runs(&mut samples, main.bench.as_ref());
     let mut summaries = measure::summarize(&samples, main);
-    // A criterion bench: criterion's own numbers, one measure per benchmark.
-    if let Some(benchmarks) = measure::criterion_run(main)? {
-        summaries.extend(measure::criterion_measures(&benchmarks));
-    }
+    summaries.extend(criterion::measures(&samples));
     notes.extend(measure::counter_notes(&samples));
     notes.extend(measure::metric_warnings(&samples));
     notes.extend(measure::noise_warnings(&summaries));
@@ -430,6 +431,7 @@ fn run_scale(
     Ok(ScaleRecord {
         cpu_profile: cpu.map(Into::into),
         memory: memory.as_ref().map(Into::into),
+        criterion,
         ..ScaleRecord::timed(main, BTreeMap::new(), warmup, samples, summaries)
     })
 }

@@ -12,7 +12,7 @@
 //! This module handles the arguments, reads and writes the files, draws the
 //! differential flamegraphs, prints the report and sets the exit status.
 
-use crate::config::{Config, ParamFlags, SideSpec};
+use crate::config::{BenchmarkRef, Config, ParamFlags, SideSpec};
 use crate::reports::compare::{self as report, Counter, GateOutcome, JSON_FILE, MARKDOWN_FILE};
 use crate::reports::markdown;
 use crate::reports::markdown::format_params;
@@ -22,7 +22,7 @@ use crate::results::system_info::SystemInfo;
 use crate::results::{timestamp_iso, Entry, Pending, Store, TMP_PREFIX};
 use crate::runs::git::{git_info, short_hash};
 use crate::runs::measure;
-use crate::runs::{callgrind, cpu_profile, revisions};
+use crate::runs::{callgrind, cpu_profile, criterion, revisions};
 use crate::stats;
 use crate::tasks::invocation::Invocation;
 use crate::tasks::profile_flow::ProfileFlow;
@@ -44,10 +44,12 @@ pub enum Format {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// The baseline: a result directory, its name, a label, `latest`, `previous` or a pin [default: previous].
+    /// The baseline: a result directory, its name, a label, `latest`, `previous` or a pin
+    /// [default: previous]; or RESULT#BENCH, one criterion benchmark of a result, to compare
+    /// with B's (`latest#insert/raw/100 latest#insert/wrapper/100`: B's time over A's).
     #[arg(value_name = "A", conflicts_with_all = ["rev", "side"])]
     pub a: Option<String>,
-    /// The new result, addressed like A [default: latest].
+    /// The new result, addressed like A [default: latest]; RESULT#BENCH when A is one.
     #[arg(value_name = "B", conflicts_with_all = ["rev", "side"])]
     pub b: Option<String>,
     /// Build and measure two git revisions instead, interleaved: `--rev A --rev B`
@@ -176,6 +178,13 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             );
             return Ok(crate::tasks::exit::USAGE);
         }
+        let named = [&args.a, &args.b];
+        if named
+            .iter()
+            .any(|x| x.as_deref().is_some_and(BenchmarkRef::is_benchmark))
+        {
+            return compare_benchmarks(config, args, &store);
+        }
         let a = store.resolve(args.a.as_deref().unwrap_or("previous"))?;
         let b = store.resolve(args.b.as_deref().unwrap_or("latest"))?;
         (a, b)
@@ -227,6 +236,48 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         }
     }
     Ok(exit_code(report.gate_outcome(), enforced))
+}
+
+/// `RESULT#BENCH RESULT#BENCH`: B's benchmark time over A's, with its
+/// interval, printed (no comparison directory, no gate).
+fn compare_benchmarks(config: &Config, args: &Args, store: &Store) -> anyhow::Result<u8> {
+    let (a, b) = (args.a.as_deref(), args.b.as_deref());
+    let (Some(a), Some(b)) = (
+        a.filter(|a| BenchmarkRef::is_benchmark(a)),
+        b.filter(|b| BenchmarkRef::is_benchmark(b)),
+    ) else {
+        eprintln!(
+            "error: a benchmark is compared with a benchmark: give two RESULT#BENCH, e.g. \
+             `profile-compare latest#insert/raw/100 latest#insert/wrapper/100`"
+        );
+        return Ok(crate::tasks::exit::USAGE);
+    };
+    if args.fail_on_regression || args.counter == Counter::Instructions {
+        eprintln!(
+            "error: --fail-on-regression and --counter instructions are for two results; the ratio of \
+             two benchmarks is measured, not gated"
+        );
+        return Ok(crate::tasks::exit::USAGE);
+    }
+    let (ref_a, ref_b) = (BenchmarkRef::parse(a)?, BenchmarkRef::parse(b)?);
+    let (entry_a, entry_b) = (store.resolve(&ref_a.result)?, store.resolve(&ref_b.result)?);
+    let same_result = match (entry_a.dir.canonicalize(), entry_b.dir.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => entry_a.dir == entry_b.dir,
+    };
+    let ratio = report::benchmark_ratio(
+        (&entry_a.name, &entry_a.record, &ref_a.benchmark),
+        (&entry_b.name, &entry_b.record, &ref_b.benchmark),
+        same_result,
+        report::Settings::new(&config.thresholds).alpha,
+    )
+    .map_err(anyhow::Error::msg)?;
+    match args.format {
+        Format::Terminal => out!("{}", ratio.render_text()),
+        Format::Markdown => out!("{}", ratio.render_markdown()),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&ratio)?),
+    }
+    Ok(0)
 }
 
 /// With the gate on: 3 (`exit::REGRESSION`) when it failed, 1 when it could
@@ -403,13 +454,13 @@ impl Measuring<'_> {
             revisions::interleaved_runs(sides, warmup, runs)?
         };
         let mut scales = Vec::new();
-        for ((side, samples), pending) in sides.iter().zip(samples).zip(pendings) {
+        for ((side, mut samples), pending) in sides.iter().zip(samples).zip(pendings) {
             let workload = &config.workloads[&side.name];
+            // A criterion bench: each run was an analysed invocation, paired
+            // with the other side's like any run.
+            let criterion = criterion::take_runs(&mut samples, side.prepared.bench.as_ref());
             let mut summaries = measure::summarize(&samples, &side.prepared);
-            // A criterion bench: criterion's own numbers of this side.
-            if let Some(benchmarks) = measure::criterion_run(&side.prepared)? {
-                summaries.extend(measure::criterion_measures(&benchmarks));
-            }
+            summaries.extend(criterion::measures(&samples));
             for note in measure::counter_notes(&samples) {
                 if !notes.contains(&note) {
                     notes.push(note);
@@ -434,6 +485,7 @@ impl Measuring<'_> {
             scales.push(ScaleRecord {
                 cpu_profile: cpu.map(Into::into),
                 pairing: Some(self.pairing.clone()),
+                criterion,
                 ..ScaleRecord::timed(&side.prepared, shown, warmup, samples, summaries)
             });
         }

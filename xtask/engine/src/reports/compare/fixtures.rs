@@ -49,6 +49,7 @@ pub(super) fn scale(wall: &[f64], rps: &[f64], slowdown: &str) -> ScaleRecord {
         scenario: None,
         run_for_s: None,
         attached: None,
+        criterion: None,
     }
 }
 

@@ -10,6 +10,8 @@
 //!   not be comparable;
 //! - `cells`, `terminal`, `markdown`: the renderers (the JSON is the model
 //!   serialised). They import the model; the model never imports them;
+//! - `benchmarks`: which criterion measures compare run by run, and the
+//!   ratio of two benchmarks' times (`RESULT#BENCH`), with its renderings;
 //! - `engine`: two stored results compared, the comparison's directory
 //!   written (the only part that reads and writes files).
 //!
@@ -17,6 +19,7 @@
 //! is unit-tested here.
 
 mod allocations;
+mod benchmarks;
 mod cells;
 mod comparability;
 mod decides;
@@ -29,6 +32,7 @@ mod model;
 mod sequential;
 mod terminal;
 
+pub use benchmarks::benchmark_ratio;
 pub use comparability::{comparability_warnings, pair_scales, sample_size_warning};
 pub use engine::compare_results;
 pub use gate::{GateFailure, GateOutcome};

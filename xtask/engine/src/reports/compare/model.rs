@@ -322,6 +322,10 @@ pub fn compare_scale(
     let mut notes = Vec::new();
     let pairing = pairing_of(a, b);
     let mut measures = shared_measures(a, b, settings, counter, pairing, &mut notes);
+    // An older bench result's criterion samples are not runs: never compared as such.
+    let (single_invocation, note) = super::benchmarks::single_invocation(a, b);
+    measures.retain(|m| !single_invocation.contains(&m.name));
+    notes.extend(note);
     // Under `--counter time` every sampled measure is gated (see `measure`).
     let missing_in_b: Vec<String> = match counter {
         Counter::Time => a

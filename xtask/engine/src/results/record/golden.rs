@@ -167,6 +167,7 @@ fn record() -> RunRecord {
         scenario: None,
         run_for_s: None,
         attached: None,
+        criterion: None,
     };
     RunRecord {
         schema_version: SCHEMA_VERSION,

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use crate::runs::cpu_profile::AttachedProcess as AttachedRecord;
+pub use crate::runs::criterion::CriterionRuns;
 pub use crate::runs::git::{short_hash, GitInfo};
 pub use crate::runs::measure::MeasureSummary;
 pub use cpu::CpuProfile;
@@ -102,6 +103,12 @@ pub struct ScaleRecord {
     /// `--pid`: the running process that was sampled and left running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached: Option<AttachedRecord>,
+    /// A criterion bench: what its `criterion/` measures' samples are (one
+    /// estimate per invocation) and criterion's own interval of each. Absent
+    /// from older results, whose `criterion/` samples are criterion's
+    /// samples of a single invocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criterion: Option<CriterionRuns>,
 }
 
 /// Runs measured in pairs with those of another result (`profile-compare
@@ -336,6 +343,7 @@ impl ScaleRecord {
             scenario: None,
             run_for_s: prepared.run_for.map(|d| d.as_secs_f64()),
             attached: None,
+            criterion: None,
         }
     }
 
@@ -371,6 +379,7 @@ impl ScaleRecord {
             scenario: None,
             run_for_s: None,
             attached: Some(process),
+            criterion: None,
         }
     }
 
