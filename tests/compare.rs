@@ -843,22 +843,26 @@ fn the_verdict_benchmark_counts_false_alarms_and_catches() {
             "--repeats",
             "1",
             "--pairs",
-            "6",
+            "8",
             "--methods",
             "interleaved,instructions",
             "--instruction-repeats",
             "1",
             "--workers",
             "0",
+            // Every core busy from the fifth pair on: CPU time still tells.
+            "--contention",
         ],
     );
     assert!(
-        out.contains("| method | measure | A/A flagged | A/B (+300 %) caught |"),
+        out.contains(
+            "| method | measure | A/A flagged | A/B (+300 %) caught | A/B inconclusive | A/B wrongly no_change |"
+        ),
         "{out}"
     );
     for row in [
         "| interleaved (A B A B), paired | `cpu_s` |",
-        "| instruction counts (callgrind), exact | `instructions` | 0/1 | 1/1 |",
+        "| instruction counts (callgrind), exact | `instructions` | 0/1 | 1/1 | 0/1 | 0/1 |",
     ] {
         assert!(out.contains(row), "{row}:\n{out}");
     }
@@ -866,7 +870,7 @@ fn the_verdict_benchmark_counts_false_alarms_and_catches() {
         .lines()
         .find(|l| l.starts_with("| interleaved (A B A B), paired | `cpu_s`"))
         .unwrap();
-    assert!(caught.ends_with("| 1/1 |"), "{caught}");
+    assert!(caught.ends_with("| 1/1 | 0/1 | 0/1 |"), "{caught}");
     // A parameter that is not declared is refused.
     let output = run(&sandbox, &["bench-verdicts", "--param", "nope"]);
     assert_eq!(output.status.code(), Some(1));

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod callgrind;
+pub mod cpu_hogs;
 pub mod cpu_profile;
 pub mod criterion;
 pub mod descendants;

@@ -12,16 +12,23 @@
 //! - `instructions`: one callgrind count per side; exact, with the
 //!   `instructions` threshold.
 //!
-//! The verdicts are those `profile-compare` gives (same statistics, same
-//! thresholds from profiling.toml). The output is a Markdown table.
+//! The verdicts are those `profile-compare` gives (the same comparison of
+//! two scales, the family's correction and the machine's load included,
+//! the same thresholds from profiling.toml). With `--contention`, every core
+//! gets a busy thread halfway through each comparison: after A's runs
+//! (sequential), or after half the pairs. The output is a Markdown table:
+//! A/A flagged (regressed or improved), and A/B caught, inconclusive, or
+//! wrongly `no_change`.
 
 use crate::config::{Better, Config, SideSpec};
-use crate::reports::compare::INSTRUCTIONS;
+use crate::reports::compare::{decide_scale, Counter, INSTRUCTIONS};
 use crate::reports::stdout::outln;
+use crate::results::record::{Pairing, ScaleRecord};
+use crate::runs::cpu_hogs::CpuHogs;
 use crate::runs::measure;
 use crate::runs::revisions::{self, BuiltSide, SideRequest};
 use crate::runs::{callgrind, progress::Progress};
-use crate::stats::{self, CompareOptions, Verdict};
+use crate::stats::{self, Verdict};
 use crate::tasks::invocation::Invocation;
 use crate::tools::Toolbox;
 use anyhow::{bail, Context};
@@ -72,6 +79,10 @@ pub struct Args {
     /// The workload [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
+    /// Make the machine busy halfway through each comparison (a spinning thread on every core):
+    /// how the verdicts hold when the load changes under them.
+    #[arg(long)]
+    pub contention: bool,
 }
 
 /// The measures each timed method is judged on.
@@ -83,6 +94,8 @@ struct Tally {
     same_flagged: u32,
     same_total: u32,
     more_caught: u32,
+    more_inconclusive: u32,
+    more_no_change: u32,
     more_total: u32,
 }
 
@@ -119,7 +132,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         bail!("three sides were built");
     };
     let tools = Toolbox::detect();
-    let options = Settings::of(config);
+    let options = Settings::of(config, args.contention);
     outln!(
         "bench-verdicts: workload `{name}`, A/A: {p}={base_text} twice, A/B: {p}={base_text} \
          against {p}={more_text} (+{extra} % work), {pairs} runs or pairs per side, {repeats} \
@@ -221,10 +234,13 @@ fn tally_method(
             for (tally, (_, verdict)) in tallies.iter_mut().zip(&verdicts) {
                 if same {
                     tally.same_total += 1;
-                    tally.same_flagged += u32::from(*verdict != Verdict::NoChange);
+                    tally.same_flagged +=
+                        u32::from(matches!(verdict, Verdict::Regressed | Verdict::Improved));
                 } else {
                     tally.more_total += 1;
                     tally.more_caught += u32::from(*verdict == Verdict::Regressed);
+                    tally.more_inconclusive += u32::from(*verdict == Verdict::Inconclusive);
+                    tally.more_no_change += u32::from(*verdict == Verdict::NoChange);
                 }
             }
             progress.step(&format!(
@@ -246,17 +262,21 @@ fn tally_method(
 fn print_table(args: &Args, rows: &[(Method, &str, Tally)]) {
     outln!();
     outln!(
-        "| method | measure | A/A flagged | A/B (+{} %) caught |",
-        args.extra_pct
+        "| method | measure | A/A flagged | A/B (+{pct} %) caught | A/B inconclusive | A/B wrongly no_change |",
+        pct = args.extra_pct
     );
-    outln!("|---|---|---:|---:|");
+    outln!("|---|---|---:|---:|---:|---:|");
     for (method, measure, tally) in rows {
         outln!(
-            "| {} | `{measure}` | {}/{} | {}/{} |",
+            "| {} | `{measure}` | {}/{} | {}/{} | {}/{} | {}/{} |",
             method.describe(),
             tally.same_flagged,
             tally.same_total,
             tally.more_caught,
+            tally.more_total,
+            tally.more_inconclusive,
+            tally.more_total,
+            tally.more_no_change,
             tally.more_total
         );
     }
@@ -264,21 +284,18 @@ fn print_table(args: &Args, rows: &[(Method, &str, Tally)]) {
 
 /// The statistics and thresholds `profile-compare` uses.
 struct Settings {
-    options: CompareOptions,
+    compare: crate::reports::compare::Settings,
     instructions_limit: f64,
+    /// `--contention`: busy cores from halfway through each comparison.
+    contention: bool,
 }
 
 impl Settings {
-    fn of(config: &Config) -> Settings {
+    fn of(config: &Config, contention: bool) -> Settings {
         Settings {
-            options: CompareOptions {
-                alpha: 0.05,
-                noise_band: config.thresholds.noise / 100.0,
-                min_samples: 3,
-                // Wall and CPU time are held to the time limit.
-                equivalence: config.thresholds.time / 100.0,
-            },
+            compare: crate::reports::compare::Settings::new(&config.thresholds),
             instructions_limit: config.thresholds.instructions / 100.0,
+            contention,
         }
     }
 }
@@ -308,41 +325,70 @@ fn compare_once(
         return Ok(vec![(INSTRUCTIONS, exact.verdict)]);
     }
     let owned = [sides[0].clone(), sides[1].clone()];
+    let half = pairs / 2;
+    let busy = || settings.contention.then(CpuHogs::every_core);
     let samples = match method {
         Method::Sequential => {
             let mut samples = vec![Vec::new(), Vec::new()];
-            for (side, out) in owned.iter().zip(samples.iter_mut()) {
+            let mut hogs = None;
+            for (i, (side, out)) in owned.iter().zip(samples.iter_mut()).enumerate() {
+                if i == 1 {
+                    hogs = busy();
+                }
                 for _ in 0..pairs {
                     out.push(measure::run_once(&side.prepared)?.0);
                 }
             }
+            drop(hogs);
             samples
         }
-        Method::Interleaved => revisions::interleaved_runs(&owned, 0, pairs)?,
-        Method::Duet => revisions::duet_runs(&owned, 0, pairs)?,
+        Method::Interleaved | Method::Duet => {
+            let run = |n: u32| match method {
+                Method::Duet => revisions::duet_runs(&owned, 0, n),
+                _ => revisions::interleaved_runs(&owned, 0, n),
+            };
+            let mut samples = run(half)?;
+            let hogs = busy();
+            for (all, more) in samples.iter_mut().zip(run(pairs - half)?) {
+                all.extend(more);
+            }
+            drop(hogs);
+            samples
+        }
         Method::Instructions => unreachable!("counted above"),
     };
-    // The measures as every result computes them (cpu_s = user + sys).
-    let summaries: Vec<_> = samples
-        .iter()
+    // Two scales as two results would hold them, compared as
+    // profile-compare compares them.
+    let scales: Vec<ScaleRecord> = samples
+        .into_iter()
         .zip(&owned)
-        .map(|(samples, side)| measure::summarize(samples, &side.prepared))
+        .map(|(samples, side)| {
+            let summaries = measure::summarize(&samples, &side.prepared);
+            ScaleRecord {
+                pairing: (method != Method::Sequential).then(|| Pairing {
+                    id: "bench-verdicts".into(),
+                    order: if method == Method::Duet {
+                        "duet"
+                    } else {
+                        "interleaved"
+                    }
+                    .into(),
+                    sequential: false,
+                }),
+                ..ScaleRecord::timed(&side.prepared, Default::default(), 0, samples, summaries)
+            }
+        })
         .collect();
-    let values = |side: usize, measure: &str| -> Vec<f64> {
-        summaries[side]
-            .get(measure)
-            .map(|m| m.samples.clone())
-            .unwrap_or_default()
-    };
+    let compared = decide_scale(&scales[0], &scales[1], &settings.compare, Counter::Time);
     Ok(TIMED
         .iter()
-        .map(|&measure| {
-            let (a, b) = (values(0, measure), values(1, measure));
-            let comparison = match method {
-                Method::Sequential => stats::compare(&a, &b, Better::Lower, &settings.options),
-                _ => stats::compare_paired(&a, &b, Better::Lower, &settings.options),
-            };
-            (measure, comparison.verdict)
+        .map(|&name| {
+            let verdict = compared
+                .measures
+                .iter()
+                .find(|m| m.name == name)
+                .map_or(Verdict::Inconclusive, |m| m.verdict());
+            (name, verdict)
         })
         .collect())
 }

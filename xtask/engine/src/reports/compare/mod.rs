@@ -38,8 +38,8 @@ pub use engine::compare_results;
 pub use gate::{GateFailure, GateOutcome};
 pub use markdown::render_markdown;
 pub use model::{
-    compare_scale, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS, JSON_FILE,
-    MARKDOWN_FILE, MEMORY_DIFF_SVG,
+    compare_scale, decide_scale, CompareReport, Counter, Settings, Side, DIFF_SVG, INSTRUCTIONS,
+    JSON_FILE, MARKDOWN_FILE, MEMORY_DIFF_SVG,
 };
 pub use sequential::{all_decided, standings as sequential_standings};
 pub use terminal::render_terminal;

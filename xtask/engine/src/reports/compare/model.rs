@@ -310,6 +310,20 @@ fn measure_order(name: &str) -> (usize, u8) {
     (measures::display_rank(name), exact)
 }
 
+/// One scale of A and one of B compared as `profile-compare` would, the
+/// family's correction included: for a caller that judges verdicts
+/// (`bench-verdicts`) without writing a comparison.
+pub fn decide_scale(
+    a: &ScaleRecord,
+    b: &ScaleRecord,
+    settings: &Settings,
+    counter: Counter,
+) -> ScaleComparison {
+    let mut scales = vec![compare_scale(a, b, settings, counter)];
+    super::gate::family_verdicts(&mut scales, settings.alpha);
+    scales.pop().expect("one scale")
+}
+
 /// Compares every measure both scales have: the timed measures and metrics
 /// statistically, the instruction count and the memory tool's figures
 /// exactly. Measures on one side only are named in the notes.
