@@ -63,14 +63,30 @@ pub fn list() -> Vec<Descendant> {
         .into_iter()
         .filter(|p| Some(p.pid) != watchdog)
         .collect();
-    let me = std::process::id() as i32;
+    below(&all, std::process::id() as i32)
+}
+
+/// `root` and every live process below it, root first (Linux; empty once
+/// `root` is gone, or off Linux).
+pub fn process_tree(root: i32) -> Vec<i32> {
+    let live: Vec<Descendant> = all_processes().into_iter().filter(|p| !p.zombie).collect();
+    if !live.iter().any(|p| p.pid == root) {
+        return Vec::new();
+    }
+    std::iter::once(root)
+        .chain(below(&live, root).into_iter().map(|p| p.pid))
+        .collect()
+}
+
+/// The processes of `all` whose chain of parents leads to `root`, breadth
+/// first: each round takes the children of the previous round.
+fn below(all: &[Descendant], root: i32) -> Vec<Descendant> {
     let mut found = Vec::new();
-    let mut parents = vec![me];
-    // Breadth first: each round takes the children of the previous round.
+    let mut parents = vec![root];
     while !parents.is_empty() {
         let children: Vec<Descendant> = all
             .iter()
-            .filter(|p| parents.contains(&p.ppid) && p.pid != me)
+            .filter(|p| parents.contains(&p.ppid) && p.pid != root)
             .cloned()
             .collect();
         parents = children.iter().map(|c| c.pid).collect();
@@ -79,25 +95,14 @@ pub fn list() -> Vec<Descendant> {
     found
 }
 
-/// `root` and every live process below it, root first (Linux; empty once
-/// `root` is gone, or off Linux).
-pub fn process_tree(root: i32) -> Vec<i32> {
-    let all = all_processes();
-    if !all.iter().any(|p| p.pid == root && !p.zombie) {
-        return Vec::new();
+/// Seconds per clock tick, the unit of `/proc`'s CPU times (1/100 s
+/// where the system will not say).
+pub fn clock_tick_s() -> f64 {
+    use nix::unistd::{sysconf, SysconfVar};
+    match sysconf(SysconfVar::CLK_TCK) {
+        Ok(Some(ticks)) if ticks > 0 => 1.0 / ticks as f64,
+        _ => 0.01,
     }
-    let mut tree = vec![root];
-    let mut parents = vec![root];
-    while !parents.is_empty() {
-        let children: Vec<i32> = all
-            .iter()
-            .filter(|p| parents.contains(&p.ppid) && !p.zombie && !tree.contains(&p.pid))
-            .map(|p| p.pid)
-            .collect();
-        tree.extend(&children);
-        parents = children;
-    }
-    tree
 }
 
 #[cfg(target_os = "linux")]
@@ -154,13 +159,37 @@ pub fn thread_cpu_ticks(pid: i32) -> Vec<(i32, u64)> {
         .collect()
 }
 
-/// utime + stime: the 12th and 13th fields after comm's closing `)`.
+/// utime + stime of a `/proc/PID/stat` line.
 fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    cpu_ticks(stat).map(|t| t.user + t.system)
+}
+
+/// The CPU times of a `/proc/PID/stat` line, in clock ticks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTicks {
+    pub user: u64,
+    pub system: u64,
+    /// Of the children it has waited for.
+    pub children_user: u64,
+    pub children_system: u64,
+}
+
+/// utime, stime, cutime and cstime: the 12th to 15th fields after comm's
+/// closing `)`.
+pub fn cpu_ticks(stat: &str) -> Option<CpuTicks> {
     let (_, rest) = stat.rsplit_once(')')?;
-    let mut fields = rest.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some(user + system)
+    let mut fields = rest
+        .split_whitespace()
+        .skip(11)
+        .map(|f| f.parse::<u64>().ok());
+    let mut next = || fields.next().flatten();
+    let (user, system) = (next()?, next()?);
+    Some(CpuTicks {
+        user,
+        system,
+        children_user: next().unwrap_or(0),
+        children_system: next().unwrap_or(0),
+    })
 }
 
 #[cfg(test)]

@@ -156,7 +156,7 @@ impl Before {
         MachineLoad::between(
             self.0,
             after,
-            clock_tick_s(),
+            crate::runs::descendants::clock_tick_s(),
             own_cpu_s,
             parse_loadavg(&loadavg).ok()?,
         )
@@ -168,14 +168,6 @@ fn read_stat() -> Option<CpuTicks> {
         return None;
     }
     parse_stat(&std::fs::read_to_string("/proc/stat").ok()?).ok()
-}
-
-fn clock_tick_s() -> f64 {
-    use nix::unistd::{sysconf, SysconfVar};
-    match sysconf(SysconfVar::CLK_TCK) {
-        Ok(Some(ticks)) if ticks > 0 => 1.0 / ticks as f64,
-        _ => 0.01,
-    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@
 //!   alive at each end of the window (a thread that came and went within the
 //!   load is missed).
 
+use crate::runs::descendants::{clock_tick_s, cpu_ticks, process_tree};
+
 /// A server's share of one load run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerUsage {
@@ -39,6 +41,8 @@ struct Snapshot {
     cpu_ticks: (u64, u64),
     threads: u64,
     ctx_switches: u64,
+    /// The sum of the processes' peak RSS so far, in KiB.
+    peak_kib: u64,
 }
 
 /// Runs `load` while reading what the server `pid` (and its children)
@@ -48,26 +52,26 @@ pub fn during<T>(
     pid: i32,
     load: impl FnOnce() -> anyhow::Result<T>,
 ) -> anyhow::Result<(T, Option<ServerUsage>)> {
-    let before = snapshot(pid);
-    let reset = reset_peak(pid);
+    let tree = process_tree(pid);
+    let before = snapshot(&tree);
+    let reset = reset_peak(&tree);
     let done = load()?;
-    let after = snapshot(pid);
-    let peak = peak_rss(pid);
-    let usage = match (before, after, peak) {
-        (Some(before), Some(after), Some(peak)) => Some(usage_between(before, after, peak, reset)),
+    let after = snapshot(&process_tree(pid));
+    let usage = match (before, after) {
+        (Some(before), Some(after)) => Some(usage_between(before, after, reset)),
         _ => None,
     };
     Ok((done, usage))
 }
 
-fn usage_between(before: Snapshot, after: Snapshot, peak: u64, reset: bool) -> ServerUsage {
+fn usage_between(before: Snapshot, after: Snapshot, reset: bool) -> ServerUsage {
     let tick = clock_tick_s();
     // A child that ended unwaited takes its ticks with it: never below zero.
     let delta = |a: u64, b: u64| b.saturating_sub(a) as f64 * tick;
     ServerUsage {
         user_s: delta(before.cpu_ticks.0, after.cpu_ticks.0),
         sys_s: delta(before.cpu_ticks.1, after.cpu_ticks.1),
-        max_rss_bytes: peak,
+        max_rss_bytes: after.peak_kib * 1024,
         peak_since_start: !reset,
         threads_before: before.threads,
         threads_after: after.threads,
@@ -75,46 +79,27 @@ fn usage_between(before: Snapshot, after: Snapshot, peak: u64, reset: bool) -> S
     }
 }
 
-fn clock_tick_s() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    1.0 / if ticks > 0 { ticks as f64 } else { 100.0 }
-}
-
-fn snapshot(pid: i32) -> Option<Snapshot> {
-    let tree = crate::runs::descendants::process_tree(pid);
+/// The counters of the processes of `tree`, None when it is empty (the
+/// server is gone).
+fn snapshot(tree: &[i32]) -> Option<Snapshot> {
     if tree.is_empty() {
         return None;
     }
     let mut total = Snapshot::default();
-    for member in &tree {
+    for member in tree {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{member}/stat")) else {
             continue;
         };
-        let (user, sys) = parse_cpu_ticks(&stat).unwrap_or_default();
-        total.cpu_ticks.0 += user;
-        total.cpu_ticks.1 += sys;
+        // User and system time, each with the waited-for children's.
+        let ticks = cpu_ticks(&stat).unwrap_or_default();
+        total.cpu_ticks.0 += ticks.user + ticks.children_user;
+        total.cpu_ticks.1 += ticks.system + ticks.children_system;
         let status = std::fs::read_to_string(format!("/proc/{member}/status")).unwrap_or_default();
         total.threads += status_field(&status, "Threads").unwrap_or(0);
+        total.peak_kib += status_field(&status, "VmHWM").unwrap_or(0);
         total.ctx_switches += task_switches(*member);
     }
     Some(total)
-}
-
-/// User and system ticks, each with those of the waited-for children:
-/// fields 14–17 of `/proc/PID/stat`, counted after comm's closing `)`.
-fn parse_cpu_ticks(stat: &str) -> Option<(u64, u64)> {
-    let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(4)
-        .map(|f| f.parse().ok())
-        .collect::<Option<_>>()?;
-    let [utime, stime, cutime, cstime] = fields[..] else {
-        return None;
-    };
-    Some((utime + cutime, stime + cstime))
 }
 
 /// A `Name:  value` line of `/proc/PID/status`, its first number.
@@ -141,29 +126,12 @@ fn task_switches(pid: i32) -> u64 {
         .sum()
 }
 
-/// Resets the peak RSS of the server's processes; whether every reset took.
-fn reset_peak(pid: i32) -> bool {
-    let tree = crate::runs::descendants::process_tree(pid);
+/// Resets the peak RSS of the processes of `tree`; whether every reset took.
+fn reset_peak(tree: &[i32]) -> bool {
     !tree.is_empty()
         && tree
             .iter()
             .all(|member| std::fs::write(format!("/proc/{member}/clear_refs"), "5").is_ok())
-}
-
-/// The sum of the peak RSS of the server's processes, in bytes.
-fn peak_rss(pid: i32) -> Option<u64> {
-    let tree = crate::runs::descendants::process_tree(pid);
-    if tree.is_empty() {
-        return None;
-    }
-    let kib: u64 = tree
-        .iter()
-        .filter_map(|member| {
-            let status = std::fs::read_to_string(format!("/proc/{member}/status")).ok()?;
-            status_field(&status, "VmHWM")
-        })
-        .sum();
-    Some(kib * 1024)
 }
 
 #[cfg(test)]
@@ -174,8 +142,15 @@ mod tests {
     fn reads_user_and_system_ticks_with_those_of_children() {
         // utime 25, stime 5, cutime 3, cstime 1, after an odd comm.
         let stat = "9 (a) b) R 1 9 9 0 -1 4194304 100 0 0 0 25 5 3 1 20 0 1 0";
-        assert_eq!(parse_cpu_ticks(stat), Some((28, 6)));
-        assert_eq!(parse_cpu_ticks("9 (a) R 1 9"), None);
+        let ticks = cpu_ticks(stat).unwrap();
+        assert_eq!(
+            (
+                ticks.user + ticks.children_user,
+                ticks.system + ticks.children_system
+            ),
+            (28, 6)
+        );
+        assert_eq!(cpu_ticks("9 (a) R 1 9"), None);
     }
 
     #[test]

@@ -455,11 +455,10 @@ impl Running {
                 .ok()
         };
         let target = *self.target_pids().first()?;
-        // SAFETY: sysconf only reads a configuration value.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
         let after = started(target)?.checked_sub(started(self.pid)?)?;
-        Some(Duration::from_secs_f64(after as f64 / ticks))
+        Some(Duration::from_secs_f64(
+            after as f64 * crate::runs::descendants::clock_tick_s(),
+        ))
     }
 
     /// Whether the spec's `stop_target` runs under a wrapper (perf,
