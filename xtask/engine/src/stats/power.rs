@@ -130,20 +130,7 @@ pub fn runs_needed_unpaired(
         return None;
     }
     let variance = (sd_a * sd_a + sd_b * sd_b) / (scale * scale);
-    // Solve n = (separation(df) / target)² · variance, df = 2n - 2, by
-    // iterating from the normal approximation (the t correction converges
-    // in a few steps).
-    let mut n = 2.0f64;
-    for _ in 0..20 {
-        let df = (2.0 * n - 2.0).max(1.0);
-        let next = (separation(alpha, df) / target).powi(2) * variance;
-        if (next - n).abs() < 0.01 {
-            n = next;
-            break;
-        }
-        n = next.max(2.0);
-    }
-    (n.is_finite() && n < 1e9).then(|| (n.ceil() as u64).max(2))
+    solve_runs(|n| (separation(alpha, 2.0 * n - 2.0) / target).powi(2) * variance)
 }
 
 /// The minimum detectable relative change of `pairs` paired runs whose
@@ -164,9 +151,16 @@ pub fn pairs_needed(sd_log: f64, target: f64, alpha: f64) -> Option<u64> {
         return None;
     }
     let effect = target.ln_1p();
+    solve_runs(|n| (separation(alpha, n - 1.0) * sd_log / effect).powi(2))
+}
+
+/// The fixed point n = `runs(n)`, from 2: the runs a formula needs when
+/// its t quantiles depend on the runs themselves (the correction converges
+/// in a few steps). At least 2, None when it diverges.
+fn solve_runs(runs: impl Fn(f64) -> f64) -> Option<u64> {
     let mut n = 2.0f64;
     for _ in 0..20 {
-        let next = (separation(alpha, (n - 1.0).max(1.0)) * sd_log / effect).powi(2);
+        let next = runs(n);
         if (next - n).abs() < 0.01 {
             n = next;
             break;

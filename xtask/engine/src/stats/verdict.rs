@@ -333,10 +333,8 @@ fn decide(
         worse_if(better == Better::Lower)
     } else if p_value < alpha && ci_high < -band {
         worse_if(better == Better::Higher)
-    } else if ci_low >= -margin && ci_high <= margin {
-        Verdict::NoChange
     } else {
-        Verdict::Inconclusive
+        not_significant((ci_low, ci_high), margin)
     }
 }
 

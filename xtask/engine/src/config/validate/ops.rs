@@ -1,6 +1,7 @@
 //! The check of a load's `ops`: one way of counting, on a load only, naming
 //! a metric the load declares.
 
+use super::workload::under;
 use super::{Checks, ConfigError};
 use crate::config::locate::{Key, Step};
 use crate::config::schema::Workload;
@@ -16,8 +17,7 @@ impl Checks<'_> {
         let Some(ops) = &workload.ops else {
             return Ok(());
         };
-        let at =
-            |rest: &[Step<'w>]| -> Vec<Step<'w>> { path.iter().chain(rest).copied().collect() };
+        let at = |rest: &[Step<'w>]| under(path, rest);
         if !nested {
             return Err(self.at_key(
                 &at(&[Key("ops")]),

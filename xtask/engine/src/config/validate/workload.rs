@@ -524,7 +524,7 @@ impl Checks<'_> {
 }
 
 /// `path` followed by `rest`: the place of a key inside a workload's table.
-fn under<'w>(path: &[Step<'w>], rest: &[Step<'w>]) -> Vec<Step<'w>> {
+pub(super) fn under<'w>(path: &[Step<'w>], rest: &[Step<'w>]) -> Vec<Step<'w>> {
     path.iter().chain(rest).copied().collect()
 }
 

@@ -42,12 +42,16 @@ pub fn family_p_values(
     paired: bool,
     measures: &mut [MeasureComparison],
 ) {
-    let family: Vec<usize> = measures
+    // The gated, sampled measures both sides have, with their own p-value.
+    let family: Vec<(usize, f64)> = measures
         .iter()
         .enumerate()
-        .filter(|(_, m)| m.gated && matches!(m.outcome, Outcome::Sampled(_)))
+        .filter(|(_, m)| m.gated)
         .filter(|(_, m)| a.summaries.contains_key(&m.name) && b.summaries.contains_key(&m.name))
-        .map(|(i, _)| i)
+        .filter_map(|(i, m)| match &m.outcome {
+            Outcome::Sampled(c) => Some((i, c.p_value)),
+            Outcome::Exact(_) => None,
+        })
         .collect();
     if family.is_empty() {
         return;
@@ -55,33 +59,17 @@ pub fn family_p_values(
     let samples = |scale: &ScaleRecord| -> Vec<Vec<f64>> {
         family
             .iter()
-            .map(|&i| scale.summaries[&measures[i].name].samples.clone())
+            .map(|&(i, _)| scale.summaries[&measures[i].name].samples.clone())
             .collect()
     };
     let (sa, sb) = (samples(a), samples(b));
-    let adjusted = if paired {
-        familywise::adjusted_paired(&sa, &sb)
-    } else {
-        None
-    }
-    .or_else(|| familywise::adjusted_unpaired(&sa, &sb))
-    .unwrap_or_else(|| {
-        holm(
-            &family
-                .iter()
-                .map(|&i| p_of(&measures[i]))
-                .collect::<Vec<_>>(),
-        )
-    });
-    for (&i, p) in family.iter().zip(adjusted) {
+    let adjusted = paired
+        .then(|| familywise::adjusted_paired(&sa, &sb))
+        .flatten()
+        .or_else(|| familywise::adjusted_unpaired(&sa, &sb))
+        .unwrap_or_else(|| holm(&family.iter().map(|&(_, p)| p).collect::<Vec<_>>()));
+    for (&(i, _), p) in family.iter().zip(adjusted) {
         measures[i].p_family = Some(p);
-    }
-}
-
-fn p_of(m: &MeasureComparison) -> f64 {
-    match &m.outcome {
-        Outcome::Sampled(c) => c.p_value,
-        Outcome::Exact(_) => 0.0,
     }
 }
 
