@@ -321,7 +321,7 @@ pub fn sample_size_warning(n_a: usize, n_b: usize, alpha: f64) -> Option<String>
     (best >= alpha).then(|| {
         format!(
             "{n_a} + {n_b} runs cannot show a significant change (smallest possible p-value {best:.3} ≥ {alpha}): \
-             timings will read `~` whatever happened; use --runs 5 or more"
+             timings will read inconclusive whatever happened; use --runs 5 or more"
         )
     })
 }

@@ -292,7 +292,7 @@ mod tests {
     use crate::reports::compare::fixtures::*;
     use crate::reports::compare::model::compare_scale;
 
-    /// 3 + 3 runs can never reach p < 0.05: a slowdown reads `~`, and a gate
+    /// 3 + 3 runs can never reach p < 0.05: a slowdown reads inconclusive, and a gate
     /// that could not have failed must not pass.
     #[test]
     fn a_gate_that_cannot_fail_does_not_pass() {

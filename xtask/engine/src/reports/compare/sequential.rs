@@ -5,7 +5,7 @@
 //! verdicts whatever the number of looks.
 
 use super::model::{category_of, MeasureComparison, Outcome};
-use crate::config::{measures, Better, Thresholds};
+use crate::config::{measures, Thresholds};
 use crate::results::record::ScaleRecord;
 use crate::stats::sequential::{standing, Standing};
 use crate::stats::{Analysis, Verdict};
@@ -78,13 +78,8 @@ pub fn apply(standings: &[(String, Standing)], measures: &mut [MeasureComparison
             c.ci_high = s.ci_high;
             c.analysis = Analysis::Sequential;
             c.runs_needed = None;
-            let worse_by = match m.better {
-                Better::Lower => s.change,
-                Better::Higher => -s.change,
-            };
-            m.gate_failed =
-                m.gated && s.verdict == Verdict::Regressed && worse_by * 100.0 > m.limit_pct;
         }
+        m.gate_failed = super::gate::gate_fails(m.gated, &m.outcome, m.better, m.limit_pct);
         m.p_family = None;
     }
 }
