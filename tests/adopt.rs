@@ -19,8 +19,9 @@ use std::sync::Mutex;
 /// while `cargo run` starts the binary, so a parallel test could replace
 /// `target/debug/xtask` between one project's build and its exec (CI once
 /// ran the mounted project's xtask as the root-package project's doctor).
-/// Commands that build in it take turns.
-static SHARED_TARGET: Mutex<()> = Mutex::new(());
+/// Commands that build in it take turns (the CI workflow's steps too:
+/// `ci_workflow`).
+pub static SHARED_TARGET: Mutex<()> = Mutex::new(());
 
 fn run_in_shared_target(mut command: Command) -> Output {
     let _turn = SHARED_TARGET

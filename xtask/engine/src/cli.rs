@@ -65,7 +65,7 @@ pub enum Task {
     Report(tasks::report::Args),
     /// Compare two results, or measure two sides (revisions, workloads, parameter values): faster or slower, by how much, and where.
     ProfileCompare(tasks::compare::Args),
-    /// Write a starter profiling.toml from `cargo metadata`: a workload per binary, example and bench.
+    /// Write a starter profiling.toml from `cargo metadata`: a workload per binary, example and bench; --ci github: a pull-request workflow.
     Init(tasks::init::Args),
     /// Install this xtask into another Rust project (crate, workspace member, profile, alias, config).
     Adopt(tasks::adopt::Args),
@@ -100,7 +100,8 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         None => ParamFlags::new(),
     };
 
-    let invocation = tasks::invocation::Invocation::new(config_path, config, params);
+    let invocation =
+        tasks::invocation::Invocation::new(config_path, config, params).typed_as(bin_name);
     match cli.task {
         Task::Doctor(args) => tasks::doctor::run(&invocation, &args),
         Task::ProfileBaseline(args) => tasks::baseline::run(&invocation, &args),

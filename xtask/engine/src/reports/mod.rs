@@ -3,6 +3,7 @@
 pub mod allocation_sources;
 pub mod bmf;
 pub mod chart;
+pub mod ci_workflow;
 pub mod compare;
 pub mod csv;
 pub mod export;

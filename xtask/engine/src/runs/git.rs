@@ -58,6 +58,13 @@ pub fn git_info(root: &Path) -> GitInfo {
     }
 }
 
+/// The root of the git repository holding `dir`; `None` outside one.
+pub fn toplevel(dir: &Path) -> Option<std::path::PathBuf> {
+    git(dir, &["rev-parse", "--show-toplevel"])
+        .filter(|top| !top.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
 /// The first 10 hex digits of a commit: enough to name it in a report.
 pub fn short_hash(commit: &str) -> &str {
     &commit[..commit.len().min(10)]

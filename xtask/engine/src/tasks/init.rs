@@ -1,5 +1,9 @@
 //! `cargo xtask init`: a starter profiling.toml for this workspace, from
 //! `cargo metadata`: one workload per binary, example and criterion bench.
+//! With `--ci github`, a GitHub Actions workflow that compares each pull
+//! request with its base (`ci`).
+
+mod ci;
 
 use crate::config::{starter, Config};
 use crate::reports::stdout::outln;
@@ -9,12 +13,31 @@ use std::path::Path;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Replace an existing profiling.toml.
+    /// Replace an existing profiling.toml (with --ci: the existing workflow; profiling.toml is
+    /// then written only when there is none).
     #[arg(long)]
     pub force: bool,
+    /// Write a CI workflow (and the starter profiling.toml only when there is none) that
+    /// compares each pull request's head with its base revision (instruction counts), puts the
+    /// table in the job's summary, uploads the flamegraphs and the results page, and fails on a
+    /// regression: .github/workflows/profiling.yml.
+    #[arg(long, value_enum, value_name = "SERVICE")]
+    pub ci: Option<ci::Service>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
+    if let Some(service) = args.ci {
+        // The starter, when written, is written first: the workflow is
+        // made for its default workload.
+        return ci::run(invocation, args.force, service, || {
+            write_starter(invocation, args)
+        });
+    }
+    write_starter(invocation, args)
+}
+
+/// Writes the starter profiling.toml at the invocation's config path.
+fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let path = &invocation.config_path;
     if path.exists() && !args.force {
         bail!(

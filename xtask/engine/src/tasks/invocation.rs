@@ -11,6 +11,10 @@ pub struct Invocation {
     pub config_path: PathBuf,
     config: Result<Config, ConfigError>,
     pub params: ParamFlags,
+    /// The command words the user typed before the task (`cargo xtask`,
+    /// `cargo profile`, `cargo xtask profile` when mounted), for files that
+    /// tell them what to run, such as a CI workflow.
+    pub command: String,
 }
 
 impl Invocation {
@@ -23,6 +27,15 @@ impl Invocation {
             config_path,
             config,
             params,
+            command: "cargo xtask".into(),
+        }
+    }
+
+    /// The same invocation, typed as `command` (see [`Invocation::command`]).
+    pub fn typed_as(self, command: &str) -> Invocation {
+        Invocation {
+            command: command.to_string(),
+            ..self
         }
     }
 

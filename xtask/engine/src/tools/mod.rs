@@ -4,6 +4,7 @@
 //! annotate/ needs, is looked up where it runs).
 
 pub mod callgrind;
+pub mod cargo_install;
 pub mod cargo_metadata;
 pub mod criterion;
 pub mod demangle;
