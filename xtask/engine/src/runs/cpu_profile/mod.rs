@@ -22,7 +22,7 @@ pub use attach::{attach, finish_attached, profile_pid, running_process, Attached
 use crate::config::CallGraph;
 use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
-use crate::tools::{perf, perf_events, Platform, Toolbox};
+use crate::tools::{perf, perf_access, perf_events, Platform, Toolbox};
 use anyhow::{bail, Context};
 use std::path::Path;
 
@@ -314,7 +314,8 @@ fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> Cpu
     profile
 }
 
-/// perf's settings for these options, and notes on the ring buffer's size.
+/// perf's settings for these options, and notes on the ring buffer's size
+/// and on what they leave out (kernel frames a user may not sample).
 pub fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec<String>) {
     let mut notes = Vec::new();
     // Off-CPU adds a sample per context switch, thousands a second for a
@@ -330,11 +331,18 @@ pub fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec
         &perf::LockLimit::detect(),
     );
     notes.extend(ring.note);
+    // Where perf may sample user space only, it would drop the kernel's
+    // frames without a word: ask for user space, and say so.
+    let access = tools.perf_access();
+    let kernel_frames = options.kernel_frames && access.kernel();
+    if options.kernel_frames && !kernel_frames {
+        notes.push(perf_access::kernel_frames_skipped(&access));
+    }
     let settings = perf::Settings {
         frequency: options.frequency,
         call_graph: options.call_graph,
         inline_frames: options.inline_frames,
-        kernel_frames: options.kernel_frames,
+        kernel_frames,
         mmap_pages: Some(ring.pages),
         dso_offsets: perf::prints_process_addresses(tools.perf.version.as_deref()),
     };
