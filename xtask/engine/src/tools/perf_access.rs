@@ -171,9 +171,21 @@ const PERF_LEVEL: &str = "perf_event_paranoid setting is ";
 /// perf's message when it may not read a tracepoint's format in tracefs.
 const TRACEFS_REFUSED: &str = "No permissions to read /sys/kernel/tracing";
 
+/// perf's message when the kernel would not let it lock its ring buffer.
+const LOCK_REFUSED: &str = "Permission error mapping pages";
+
 /// What to do about a refusal perf printed (its stderr), or `None` when
 /// the text holds none.
 pub fn diagnose(stderr: &str) -> Option<String> {
+    if stderr.contains(LOCK_REFUSED) {
+        return Some(
+            "the kernel would not let perf lock its ring buffer in memory: a user who is not \
+             root has kernel.perf_event_mlock_kb per CPU for all of their perfs at once, then \
+             each perf its `ulimit -l`. Run fewer profiles at a time, raise `ulimit -l`, or \
+             `sudo sysctl kernel.perf_event_mlock_kb=` a larger size"
+                .into(),
+        );
+    }
     if stderr.contains(TRACEFS_REFUSED) || stderr.contains("can't access trace events") {
         return Some(format!(
             "perf may not read the tracepoints in /sys/kernel/tracing: tracepoints need root, or \
@@ -317,6 +329,11 @@ mod tests {
             );
         }
         assert_eq!(diagnose("perf: some other failure"), None);
+        // Captured from a second perf record of nobody's while a first ran.
+        let lock = "Permission error mapping pages.\nConsider increasing /proc/sys/kernel/perf_event_mlock_kb,\n";
+        assert!(diagnose(lock)
+            .unwrap()
+            .contains("kernel.perf_event_mlock_kb per CPU for all of their perfs"));
     }
 
     /// perf's words when tracefs is root's only, captured from `perf record
