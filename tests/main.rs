@@ -21,3 +21,4 @@ mod server_measures;
 mod service_life;
 mod services;
 mod signals;
+mod unprivileged;

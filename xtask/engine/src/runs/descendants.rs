@@ -55,6 +55,16 @@ pub fn command_line(pid: i32) -> Option<Vec<String>> {
     Some(words)
 }
 
+/// The user who owns a process (`/proc/PID`'s owner: its effective user,
+/// or root for a process that may not be inspected, such as a setuid
+/// program's); None when it is gone.
+pub fn owner(pid: i32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}"))
+        .ok()
+        .map(|m| m.uid())
+}
+
 /// Every process whose chain of parents leads to this one (itself and the
 /// watchdog excluded), zombies included.
 pub fn list() -> Vec<Descendant> {

@@ -213,13 +213,15 @@ pub fn run_once(prepared: &Prepared) -> anyhow::Result<(RunSample, Outcome)> {
         for c in counted {
             match c.count {
                 perf_stat::Count::Value(value) => {
-                    let (name, _, factor) = perf_stat::measure_of(&c.event);
+                    let (name, _, factor) = perf_stat::measure_of_count(&c);
                     sample.counters.insert(name, value * factor);
                 }
-                perf_stat::Count::NotSupported => sample.unsupported.push(c.event),
+                perf_stat::Count::NotSupported | perf_stat::Count::OnlyInTheKernel => {
+                    sample.unsupported.push(c.event)
+                }
                 // Zero for a software event (a run without a context switch).
                 perf_stat::Count::NotCounted => {
-                    let (name, _, _) = perf_stat::measure_of(&c.event);
+                    let (name, _, _) = perf_stat::measure_of_count(&c);
                     sample.counters.insert(name, 0.0);
                 }
             }
@@ -395,18 +397,59 @@ pub fn counter_notes(samples: &[RunSample]) -> Vec<String> {
     let Some(first) = samples.first() else {
         return Vec::new();
     };
-    let missing: Vec<&String> = first
+    let (in_the_kernel, missing): (Vec<&str>, Vec<&str>) = first
         .unsupported
         .iter()
         .filter(|event| samples.iter().all(|s| s.unsupported.contains(event)))
-        .collect();
-    if missing.is_empty() {
-        return Vec::new();
+        .map(String::as_str)
+        .partition(|event| perf_stat::IN_THE_KERNEL_ONLY.contains(event));
+    let mut notes = Vec::new();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "perf cannot count {} on this machine (no hardware performance counters: a virtual machine without PMU passthrough?); the software counters were recorded",
+            missing.join(", ")
+        ));
     }
-    vec![format!(
-        "perf cannot count {} on this machine (no hardware performance counters: a virtual machine without PMU passthrough?); the software counters were recorded",
-        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-    )]
+    let user_space: Vec<&str> = first
+        .counters
+        .keys()
+        .filter(|name| name.ends_with(perf_stat::USER_SPACE_SUFFIX))
+        .map(String::as_str)
+        .collect();
+    if !in_the_kernel.is_empty() || !user_space.is_empty() {
+        notes.push(user_space_note(&in_the_kernel, &user_space));
+    }
+    notes
+}
+
+/// What counting in user space only left out: perf counts so for a user
+/// who is not root at `perf_event_paranoid` 2.
+fn user_space_note(in_the_kernel: &[&str], user_space: &[&str]) -> String {
+    let mut parts = Vec::new();
+    if !in_the_kernel.is_empty() {
+        parts.push(format!(
+            "{} happen in the kernel's code and were not counted",
+            in_the_kernel.join(", ")
+        ));
+    }
+    if !user_space.is_empty() {
+        let (counts, they) = match user_space.len() {
+            1 => ("counts", "a measure of its own"),
+            _ => ("count", "measures of their own"),
+        };
+        parts.push(format!(
+            "{} {counts} only what the program's own code did, not what the kernel did for it \
+             (page faults in read(), say): {they}, never compared with a whole count",
+            user_space.join(", ")
+        ));
+    }
+    format!(
+        "perf counted user space only (kernel.perf_event_paranoid is above {} and you are not \
+         root): {}. `{}` counts the kernel too",
+        crate::tools::perf_access::KERNEL,
+        parts.join("; "),
+        crate::tools::perf_access::set_command(crate::tools::perf_access::KERNEL)
+    )
 }
 
 /// The sample of a successful run, or what is wrong with its metrics.
@@ -540,15 +583,18 @@ pub fn summarize(samples: &[RunSample], prepared: &Prepared) -> BTreeMap<String,
             .iter()
             .chain(perf_stat::HARDWARE_EVENTS);
         for event in events {
-            let (name, unit, _) = perf_stat::measure_of(event);
-            if !first.counters.contains_key(&name) {
-                continue;
+            let (whole, unit, _) = perf_stat::measure_of(event);
+            let user_space = format!("{whole}{}", perf_stat::USER_SPACE_SUFFIX);
+            for name in [whole, user_space] {
+                if !first.counters.contains_key(&name) {
+                    continue;
+                }
+                let values: Vec<f64> = samples
+                    .iter()
+                    .filter_map(|s| s.counters.get(&name).copied())
+                    .collect();
+                measures.push((name, unit.to_string(), Better::Lower, values));
             }
-            let values: Vec<f64> = samples
-                .iter()
-                .filter_map(|s| s.counters.get(&name).copied())
-                .collect();
-            measures.push((name, unit.to_string(), Better::Lower, values));
         }
     }
     measures
@@ -629,6 +675,49 @@ mod tests {
             );
             assert!(!machine.heavy_contention());
         }
+    }
+
+    /// A user's counts at perf_event_paranoid 2: the note says what user
+    /// space only left out, apart from what the machine cannot count.
+    #[test]
+    fn counts_in_user_space_only_say_what_they_left_out() {
+        let sample = RunSample {
+            wall_s: 1.0,
+            user_s: 1.0,
+            sys_s: 0.0,
+            max_rss_bytes: 0,
+            exit_code: Some(0),
+            metrics: BTreeMap::new(),
+            warnings: Vec::new(),
+            counters: BTreeMap::from([
+                ("perf_task_clock_s".to_string(), 1.0),
+                ("perf_page_faults_user".to_string(), 53.0),
+            ]),
+            unsupported: vec![
+                "context-switches".into(),
+                "cpu-migrations".into(),
+                "cycles".into(),
+            ],
+            server: None,
+            operations: None,
+            machine: None,
+        };
+        let notes = counter_notes(&[sample.clone(), sample]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("perf cannot count cycles on this machine"));
+        assert!(
+            notes[1].starts_with("perf counted user space only"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].contains("context-switches, cpu-migrations happen in the kernel's code"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].contains("perf_page_faults_user counts only"),
+            "{notes:?}"
+        );
+        assert!(notes[1].contains("`sudo sysctl kernel.perf_event_paranoid=1`"));
     }
 
     /// Noisy wall time points at the measures no load changes.

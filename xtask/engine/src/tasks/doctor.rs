@@ -4,7 +4,7 @@
 use crate::config::{Config, ConfigError};
 use crate::reports::stdout::{out, outln};
 use crate::tasks::invocation::Invocation;
-use crate::tools::{Platform, Tool, Toolbox};
+use crate::tools::{perf_access, Platform, Tool, Toolbox};
 use serde::Serialize;
 
 /// Bumped on any incompatible change of `doctor --json`'s output.
@@ -39,6 +39,20 @@ pub struct Report {
     /// Why that config did not load (missing, does not parse, invalid), with
     /// its file, line and column; null when it loaded.
     pub config_error: Option<String>,
+    /// What perf may do for this user at this `perf_event_paranoid` level
+    /// (Linux only).
+    pub perf_access: Option<PerfAccess>,
+}
+
+/// What perf may do for the user who runs doctor.
+#[derive(Debug, Serialize)]
+pub struct PerfAccess {
+    pub level: Option<i32>,
+    pub root: bool,
+    /// What the level allows this user, in a line.
+    pub allows: String,
+    /// What this user gives up at this level, each with the level it needs.
+    pub missing: Vec<String>,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -81,6 +95,15 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
         Err(error) => (error.path.display().to_string(), Some(error.to_string())),
     };
     let ready = capabilities[..3].iter().all(|c| c.ready) && config_error.is_none();
+    let perf_access = (tools.platform == Platform::Linux).then(|| {
+        let access = tools.perf_access();
+        PerfAccess {
+            level: access.level,
+            root: access.root,
+            allows: access.summary(),
+            missing: access.missing(),
+        }
+    });
     Report {
         schema_version: SCHEMA_VERSION,
         tools,
@@ -88,6 +111,7 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
         ready,
         config,
         config_error,
+        perf_access,
     }
 }
 
@@ -250,14 +274,10 @@ fn debug_info(config: &Config) -> Capability {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!("Platform: {:?}\n", report.tools.platform));
-    if let Some(paranoid) = report.tools.perf_event_paranoid {
-        out.push_str(&format!(
-            "perf_event_paranoid: {paranoid}{}\n",
-            if report.tools.root {
-                " (running as root)"
-            } else {
-                ""
-            }
+    if let Some(access) = &report.perf_access {
+        out.push_str(&render_perf_access(
+            access,
+            report.tools.perf.limitation.is_some(),
         ));
     }
     out.push_str("\nTools:\n");
@@ -291,7 +311,10 @@ pub fn render(report: &Report) -> String {
             out.push_str(&format!(
                 "  {} {why}:\n      {}\n",
                 tool.name,
-                tool.fix.as_deref().unwrap_or_default()
+                tool.fix
+                    .as_deref()
+                    .unwrap_or_default()
+                    .replace("\n  ", "\n      ")
             ));
         }
     }
@@ -316,10 +339,100 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// The level, what it allows this user and what it does not, and when perf
+/// is refused, the commands that set the level and keep it; then what each
+/// level allows, for a user deciding which to set.
+fn render_perf_access(access: &PerfAccess, refused: bool) -> String {
+    let mut out = format!("perf_event_paranoid: {}\n", access.allows);
+    if access.root {
+        return out;
+    }
+    for missing in &access.missing {
+        out.push_str(&format!("  not at this level: {missing}\n"));
+    }
+    if refused {
+        out.push_str(&format!(
+            "  perf is refused here. Run: {}\n  and to keep it after a reboot: {}\n",
+            perf_access::set_command(perf_access::USER_SPACE),
+            perf_access::keep_command(perf_access::USER_SPACE)
+        ));
+    }
+    if !access.missing.is_empty() {
+        out.push_str("  what each level allows a user who is not root:\n");
+        for (level, allows) in perf_access::levels() {
+            out.push_str(&format!("    {level:>4}: {allows}\n"));
+        }
+    }
+    out
+}
+
 fn status(tool: &Tool) -> &'static str {
     match (&tool.path, &tool.limitation) {
         (None, _) => "MISSING",
         (Some(_), Some(_)) => "LIMITED",
         (Some(_), None) => "ok",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(level: i32, root: bool) -> PerfAccess {
+        let access = perf_access::Access {
+            level: Some(level),
+            root,
+        };
+        PerfAccess {
+            level: access.level,
+            root,
+            allows: access.summary(),
+            missing: access.missing(),
+        }
+    }
+
+    /// Debian's and Ubuntu's defaults: doctor says what to run, how to keep
+    /// it, and what each level allows.
+    #[test]
+    fn at_3_or_4_doctor_says_what_to_run() {
+        for level in [3, 4] {
+            let text = render_perf_access(&access(level, false), true);
+            assert!(
+                text.starts_with(&format!("perf_event_paranoid: {level}; you are not root")),
+                "{text}"
+            );
+            assert!(
+                text.contains("Run: sudo sysctl kernel.perf_event_paranoid=2\n"),
+                "{text}"
+            );
+            assert!(
+                text.contains(
+                    "keep it after a reboot: echo kernel.perf_event_paranoid=2 | sudo tee /etc/sysctl.d/60-perf.conf"
+                ),
+                "{text}"
+            );
+            for level in ["-1", "0", "1", "2", "3, 4"] {
+                assert!(text.contains(&format!("{level:>4}: ")), "{text}");
+            }
+        }
+        // A kernel that treats 3 as 2 (perf ran): no command to run.
+        let ran = render_perf_access(&access(3, false), false);
+        assert!(
+            !ran.contains("sudo sysctl kernel.perf_event_paranoid=2"),
+            "{ran}"
+        );
+    }
+
+    #[test]
+    fn at_2_doctor_says_what_a_user_gives_up() {
+        let text = render_perf_access(&access(2, false), false);
+        assert!(text.contains("not at this level: kernel frames"), "{text}");
+        assert!(text.contains("not at this level: --off-cpu"), "{text}");
+        assert!(!text.contains("perf is refused"), "{text}");
+        let root = render_perf_access(&access(2, true), false);
+        assert_eq!(
+            root,
+            "perf_event_paranoid: 2; you are root, whom it does not restrict: perf may sample everything\n"
+        );
     }
 }

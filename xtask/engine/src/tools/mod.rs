@@ -20,6 +20,7 @@ pub mod memory_model;
 pub mod objdump;
 pub mod offcpu;
 pub mod perf;
+pub mod perf_access;
 pub mod perf_events;
 pub mod perf_script;
 pub mod perf_stat;
@@ -144,13 +145,15 @@ impl Toolbox {
                     .map(|(name, args, fix)| scope.spawn(move || detect(name, args, fix)))
                     .map(|probe| probe.join().expect("a tool probe panicked"))
             });
-        let perf_event_paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
-        if perf.path.is_some() {
-            perf.limitation = perf_limitation(root, perf_event_paranoid);
+        let access = perf_access::Access {
+            level: perf_access::read_level(),
+            root,
+        };
+        let perf_event_paranoid = access.level;
+        if let Some(path) = perf.path.clone() {
+            perf.limitation = perf_limitation(&access, || perf_runs(&path));
             if perf.limitation.is_some() {
-                perf.fix = Some("sudo sysctl -w kernel.perf_event_paranoid=1".into());
+                perf.fix = Some(perf_access::fix(perf_access::USER_SPACE));
             }
         }
         Toolbox {
@@ -168,6 +171,14 @@ impl Toolbox {
             xctrace: xctrace_of(xcrun),
             dtrace,
             leaks,
+        }
+    }
+
+    /// What perf may do for this user here.
+    pub fn perf_access(&self) -> perf_access::Access {
+        perf_access::Access {
+            level: self.perf_event_paranoid,
+            root: self.root,
         }
     }
 
@@ -224,15 +235,24 @@ impl Toolbox {
     }
 }
 
-fn perf_limitation(root: bool, paranoid: Option<i32>) -> Option<String> {
-    match paranoid {
-        _ if root => None,
-        // Values above 2 (Debian's 3, Android's 4) forbid unprivileged perf_event_open.
-        Some(level) if level > 2 => Some(format!(
-            "may not record: kernel.perf_event_paranoid is {level} and you are not root"
-        )),
-        _ => None,
+/// Why perf may not record for this user, if it may not: above level 2
+/// Debian's and Ubuntu's kernels refuse it every event, while upstream
+/// kernels treat those levels as 2; `try_perf` (a quick count of `true`,
+/// only run at those levels) tells which this kernel does.
+fn perf_limitation(
+    access: &perf_access::Access,
+    try_perf: impl FnOnce() -> bool,
+) -> Option<String> {
+    if !access.may_forbid_perf() || try_perf() {
+        return None;
     }
+    access.level.map(perf_access::refusal)
+}
+
+/// Whether perf may count a program of this user in user space here.
+fn perf_runs(perf: &Path) -> bool {
+    probe(perf, &["stat", "-e", "task-clock:u", "--", "true"])
+        .is_some_and(|output| output.status.success())
 }
 
 /// Finds a tool on PATH and asks its version.
@@ -362,9 +382,57 @@ mod tests {
 
     #[test]
     fn perf_permission_rules() {
-        assert!(perf_limitation(true, Some(4)).is_none());
-        assert!(perf_limitation(false, Some(2)).is_none());
-        assert!(perf_limitation(false, Some(3)).unwrap().contains("is 3"));
+        let access = |level, root| perf_access::Access {
+            level: Some(level),
+            root,
+        };
+        let refused = || false;
+        assert!(perf_limitation(&access(4, true), refused).is_none());
+        assert!(perf_limitation(&access(2, false), refused).is_none());
+        assert!(perf_limitation(&access(3, false), refused)
+            .unwrap()
+            .contains("is 3"));
+        // A kernel without Debian's patch treats 3 as 2: perf runs.
+        assert!(perf_limitation(&access(3, false), || true).is_none());
+        // perf is tried only at the levels that may forbid it.
+        let never = || -> bool { panic!("perf tried at level 2") };
+        assert!(perf_limitation(&access(2, false), never).is_none());
+    }
+
+    /// A task refused perf at level 3 or 4 says both commands, each on its
+    /// own line.
+    #[test]
+    fn a_refused_perf_says_how_to_set_the_level_and_keep_it() {
+        let perf = Tool {
+            name: "perf",
+            path: Some(PathBuf::from("/usr/bin/perf")),
+            version: None,
+            limitation: perf_limitation(
+                &perf_access::Access {
+                    level: Some(4),
+                    root: false,
+                },
+                || false,
+            ),
+            fix: Some(perf_access::fix(perf_access::USER_SPACE)),
+        };
+        let error = perf.path().unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "perf is installed but may not record: kernel.perf_event_paranoid is 4"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("\n  fix: sudo sysctl kernel.perf_event_paranoid=2\n"),
+            "{error}"
+        );
+        assert!(
+            error.ends_with(
+                "echo kernel.perf_event_paranoid=2 | sudo tee /etc/sysctl.d/60-perf.conf"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

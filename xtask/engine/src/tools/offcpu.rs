@@ -210,22 +210,38 @@ pub fn available(perf: &Path) -> Result<bool, String> {
 /// Why the probe failed, and what to do, from perf's stderr.
 pub fn diagnose_probe(stderr: &str) -> String {
     let lower = stderr.to_lowercase();
-    let fix = if lower.contains("tracefs") || lower.contains("unknown tracepoint") {
-        "tracefs is not mounted or not readable: as root, `mount -t tracefs nodev /sys/kernel/tracing` (perf mounts it itself when run as root)"
+    let tracefs_refused = lower.contains("no permissions to read /sys/kernel/tracing");
+    let fix = if tracefs_refused {
+        // A user who is not root, with tracefs root's only (its default).
+        super::perf_access::diagnose(stderr).unwrap_or_default()
+    } else if lower.contains("tracefs") || lower.contains("unknown tracepoint") {
+        "tracefs is not mounted or not readable: as root, `mount -t tracefs nodev /sys/kernel/tracing` (perf mounts it itself when run as root)".into()
     } else if lower.contains("permission")
         || lower.contains("paranoid")
         || lower.contains("access to performance monitoring")
     {
-        "tracepoints need root, CAP_PERFMON, or `sudo sysctl kernel.perf_event_paranoid=-1` plus a readable /sys/kernel/tracing"
+        "tracepoints need root, CAP_PERFMON, or `sudo sysctl kernel.perf_event_paranoid=-1` plus a readable /sys/kernel/tracing".into()
     } else {
-        "perf cannot record sched:sched_switch here (see its message)"
+        "perf cannot record sched:sched_switch here (see its message)".into()
     };
-    let first = stderr
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("no message");
-    format!("{fix}; perf said: {first}")
+    format!("{fix}; perf said: {}", perf_says(stderr))
+}
+
+/// The line of perf's stderr that says what went wrong: its `Error:` line
+/// (or the line after a bare `Error:`), else its first.
+fn perf_says(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    let error = lines.iter().enumerate().find_map(|(i, line)| {
+        let rest = line.strip_prefix("Error:")?.trim();
+        if rest.is_empty() {
+            lines[i + 1..].iter().copied().find(|l| !l.is_empty())
+        } else {
+            Some(rest)
+        }
+    });
+    error
+        .or_else(|| lines.iter().copied().find(|l| !l.is_empty()))
+        .unwrap_or("no message")
 }
 
 /// One scheduler event of a monitored thread, as `perf script` printed it.
@@ -574,6 +590,27 @@ sh  4690 1.000004: cpu-clock/freq=997/u:
         let denied =
             "Error:\nAccess to performance monitoring and observability operations is limited.";
         assert!(diagnose_probe(denied).contains("perf_event_paranoid=-1"));
+        assert!(diagnose_probe(denied).ends_with(
+            "perf said: Access to performance monitoring and observability operations is limited."
+        ));
+    }
+
+    /// perf run as a user who is not root, where tracefs is root's only:
+    /// the fix names both what tracepoints need, and perf's own reason.
+    #[test]
+    fn diagnoses_a_tracefs_that_only_root_may_read() {
+        let stderr = std::fs::read_to_string(fixture("offcpu/tracefs-denied-stderr.txt")).unwrap();
+        let why = diagnose_probe(&stderr);
+        assert!(
+            why.contains("sudo sysctl kernel.perf_event_paranoid=-1"),
+            "{why}"
+        );
+        assert!(
+            why.ends_with(
+                "perf said: No permissions to read /sys/kernel/tracing/events/sched/sched_switch"
+            ),
+            "{why}"
+        );
     }
 
     fn fixture(name: &str) -> std::path::PathBuf {

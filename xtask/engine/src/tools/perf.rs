@@ -265,14 +265,16 @@ pub fn is_loss_warning(line: &str) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RingBuffer {
     pub pages: u32,
-    /// Set when the locked-memory limit allows less than wanted.
+    /// Set when the locked-memory limit allows less than wanted: said when
+    /// the profile lost samples.
     pub note: Option<String>,
 }
 
 /// The locked memory perf's buffers may take, as the kernel counts it
 /// (kernel/events/core.c, perf_mmap): unlimited with CAP_IPC_LOCK (root) or
-/// `perf_event_paranoid` -1; otherwise `perf_event_mlock_kb` per CPU plus the
-/// RLIMIT_MEMLOCK of the process.
+/// `perf_event_paranoid` -1; otherwise `perf_event_mlock_kb` per CPU for
+/// the user, then the RLIMIT_MEMLOCK of the process
+/// ([`unprivileged_lock_bytes`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockLimit {
     /// Bytes all CPUs' buffers may lock together; `None`: unlimited.
@@ -300,7 +302,7 @@ impl LockLimit {
             .map_or(0, |(soft, _)| soft);
         let unlimited = root || paranoid < 0 || memlock == libc::RLIM_INFINITY;
         LockLimit {
-            bytes: (!unlimited).then(|| mlock_kb * 1024 * cpus as u64 + memlock),
+            bytes: (!unlimited).then(|| unprivileged_lock_bytes(mlock_kb, cpus, memlock)),
             cpus,
             source: format!(
                 "kernel.perf_event_mlock_kb = {mlock_kb}, ulimit -l = {}",
@@ -308,6 +310,17 @@ impl LockLimit {
             ),
         }
     }
+}
+
+/// What one perf of a user who is not root may lock, whatever else that
+/// user runs: the user's allowance (`perf_event_mlock_kb` per CPU) is one
+/// for all of their perfs at once, and a perf that finds it taken by
+/// another (two profiles in parallel) may lock only its own RLIMIT_MEMLOCK;
+/// sized for the sum, the second perf fails with "Permission error mapping
+/// pages". The larger of the two fits either way: alone, in the allowance
+/// (perf's own default buffer is sized for it), or in the limit.
+pub fn unprivileged_lock_bytes(mlock_kb: u64, cpus: u32, memlock: u64) -> u64 {
+    (mlock_kb * 1024 * cpus as u64).max(memlock)
 }
 
 /// CPUs perf opens buffers on (`/sys/devices/system/cpu/online`, "0-1,4").
@@ -358,9 +371,9 @@ pub fn ring_buffer(frequency: u32, call_graph: CallGraph, limit: &LockLimit) -> 
     RingBuffer {
         pages: pages as u32,
         note: Some(format!(
-            "perf's ring buffer is {} KiB per CPU, not the {} KiB wanted at {frequency} Hz, \
-             because of the locked-memory limit ({}): samples may be lost. Raise it with \
-             `sudo sysctl kernel.perf_event_mlock_kb={}`, or lower --freq",
+            "perf's ring buffer was {} KiB per CPU, not the {} KiB wanted at {frequency} Hz, \
+             because of the locked-memory limit ({}), and a smaller buffer overflows sooner. \
+             Raise the limit with `sudo sysctl kernel.perf_event_mlock_kb={}`, or lower --freq",
             pages * PAGE / 1024,
             wanted * PAGE / 1024,
             limit.source,
@@ -908,21 +921,35 @@ mod tests {
             ..unlimited
         };
         assert_eq!(ring_buffer(20000, CallGraph::Dwarf, &many).pages, 1024);
-        // An unprivileged user: 516 KiB per CPU + ulimit -l 8 MiB, 2 CPUs:
-        // (1032 KiB + 8192 KiB) / 2 / 4 KiB = 1153 pages less the control
-        // page, 1024 as a power of two; and the note says how to raise it.
+        // An unprivileged user: 516 KiB per CPU, ulimit -l 8 MiB, 2 CPUs:
+        // 8 MiB, whether another perf of theirs holds the allowance or not,
+        // / 2 / 4 KiB = 1024 pages less the control page, 512 as a power of
+        // two; and the note says how to raise it.
+        let bytes = unprivileged_lock_bytes(516, 2, 8192 * 1024);
+        assert_eq!(bytes, 8192 * 1024);
         let user = LockLimit {
-            bytes: Some(516 * 1024 * 2 + 8192 * 1024),
+            bytes: Some(bytes),
             cpus: 2,
             source: "kernel.perf_event_mlock_kb = 516, ulimit -l = 8192".into(),
         };
         let ring = ring_buffer(997, CallGraph::Dwarf, &user);
-        assert_eq!(ring.pages, 1024);
+        assert_eq!(ring.pages, 512);
         let note = ring.note.unwrap();
         assert!(
-            note.contains("4096 KiB per CPU, not the 8192 KiB"),
+            note.contains("2048 KiB per CPU, not the 8192 KiB"),
             "{note}"
         );
+        // A small ulimit -l: the allowance alone, perf's default buffer.
+        let small = unprivileged_lock_bytes(516, 2, 64 * 1024);
+        let ring = ring_buffer(
+            997,
+            CallGraph::Dwarf,
+            &LockLimit {
+                bytes: Some(small),
+                ..user
+            },
+        );
+        assert_eq!(ring.pages, 128);
         assert!(
             note.contains("sysctl kernel.perf_event_mlock_kb="),
             "{note}"

@@ -21,6 +21,21 @@ pub const SOFTWARE_EVENTS: &[&str] = &[
 /// Counted by the CPU's performance monitoring unit, where there is one.
 pub const HARDWARE_EVENTS: &[&str] = &["cycles", "instructions", "cache-misses", "branch-misses"];
 
+/// Events that happen only in the kernel's own code (it switches threads
+/// and moves them between CPUs): counted in user space only, they read 0
+/// whatever the program did.
+pub const IN_THE_KERNEL_ONLY: &[&str] = &["context-switches", "cs", "cpu-migrations", "migrations"];
+
+/// Events whose count user space only does not change: the time on CPU,
+/// and perf's own tool events.
+const SAME_IN_USER_SPACE: &[&str] = &["task-clock", "duration_time", "user_time", "system_time"];
+
+/// The end of a measure's name when perf counted its event in user space
+/// only (`page-faults:u`): not the same measure as the whole count (the page
+/// faults the kernel takes in `read()` on the program's behalf are not in
+/// it), so the two never compare as one.
+pub const USER_SPACE_SUFFIX: &str = "_user";
+
 /// The measure an event becomes in run.json: its name and unit, and the
 /// factor from perf's unit to the measure's. Prefixed `perf_` so that no
 /// counter takes the name of another measure (`instructions` is
@@ -65,13 +80,31 @@ pub enum Count {
     NotSupported,
     /// It never ran (or, for perf's tool events, stayed at zero).
     NotCounted,
+    /// Counted in user space only, where this event never happens
+    /// ([`IN_THE_KERNEL_ONLY`]): perf's 0 says nothing about the run.
+    OnlyInTheKernel,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Counted {
+    /// The event, without perf's modifiers.
     pub event: String,
     pub unit: String,
     pub count: Count,
+    /// perf counted user space only (`page-faults:u`), as it does for a user
+    /// who is not root at `perf_event_paranoid` 2.
+    pub user_space_only: bool,
+}
+
+/// The measure a count becomes: [`measure_of`] its event, with
+/// [`USER_SPACE_SUFFIX`] when perf counted user space only and that changes
+/// the count.
+pub fn measure_of_count(counted: &Counted) -> (String, &'static str, f64) {
+    let (mut name, unit, factor) = measure_of(&counted.event);
+    if counted.user_space_only && !SAME_IN_USER_SPACE.contains(&counted.event.as_str()) {
+        name.push_str(USER_SPACE_SUFFIX);
+    }
+    (name, unit, factor)
 }
 
 /// Parses a `perf stat -x,` output file. `#` lines and blank lines are
@@ -105,29 +138,38 @@ pub fn parse(text: &str) -> Result<Vec<Counted>, String> {
                 }
             },
         };
+        let (event, user_space_only) = base_event(fields[2]);
+        let count = match count {
+            Count::Value(_) | Count::NotCounted
+                if user_space_only && IN_THE_KERNEL_ONLY.contains(&event) =>
+            {
+                Count::OnlyInTheKernel
+            }
+            count => count,
+        };
         counted.push(Counted {
-            event: base_event(fields[2]).to_string(),
+            event: event.to_string(),
             unit: fields[1].to_string(),
             count,
+            user_space_only,
         });
     }
     Ok(counted)
 }
 
-/// The event without perf's modifiers: perf names `task-clock` as
-/// `task-clock:u` when, without root and with `perf_event_paranoid` 2, it
-/// counts user space only. The measure keeps one name either way, so that
-/// results of root and of a user compare.
-fn base_event(event: &str) -> &str {
+/// The event without perf's modifiers, and whether they restrict it to
+/// user space: perf names `task-clock` as `task-clock:u` when, without root
+/// and with `perf_event_paranoid` 2, it counts user space only.
+fn base_event(event: &str) -> (&str, bool) {
     match event.rsplit_once(':') {
         Some((base, modifiers))
             if !base.is_empty()
                 && !modifiers.is_empty()
                 && modifiers.bytes().all(|b| b"ukhHGIpPSDW".contains(&b)) =>
         {
-            base
+            (base, modifiers.contains('u') && !modifiers.contains('k'))
         }
-        _ => event,
+        _ => (event, false),
     }
 }
 
@@ -147,7 +189,44 @@ mod tests {
         assert_eq!(events, ["task-clock", "page-faults", "cycles"]);
         assert_eq!(measure_of(&counted[0].event).0, "perf_task_clock_s");
         // A tracepoint keeps its colon.
-        assert_eq!(base_event("sched:sched_switch"), "sched:sched_switch");
+        assert_eq!(
+            base_event("sched:sched_switch"),
+            ("sched:sched_switch", false)
+        );
+        assert_eq!(base_event("cycles:k"), ("cycles", false));
+    }
+
+    /// Captured from `perf stat -x, -e task-clock,context-switches,...` of
+    /// a program that reads a large file, run as nobody at
+    /// perf_event_paranoid 2: perf counted user space only. Run as root the
+    /// same program took hundreds of times more page faults (the kernel's,
+    /// in read()); context switches and migrations read 0 in user space
+    /// whatever happened.
+    #[test]
+    fn user_space_only_counts_are_their_own_measures_or_none() {
+        let counted = parse(&fixture("user-space-only.csv")).unwrap();
+        assert!(counted.iter().all(|c| c.user_space_only));
+        let measure = |event: &str| {
+            let c = counted.iter().find(|c| c.event == event).unwrap();
+            (measure_of_count(c).0, c.count.clone())
+        };
+        // The time on CPU is the same count: it keeps its name.
+        assert_eq!(
+            measure("task-clock"),
+            ("perf_task_clock_s".into(), Count::Value(38.56))
+        );
+        assert_eq!(
+            measure("page-faults"),
+            ("perf_page_faults_user".into(), Count::Value(53.0))
+        );
+        assert_eq!(measure("context-switches").1, Count::OnlyInTheKernel);
+        assert_eq!(measure("cpu-migrations").1, Count::OnlyInTheKernel);
+        assert_eq!(measure("cycles").1, Count::NotSupported);
+        // Root's counts: no modifier, the measures' own names.
+        let root = parse(&fixture("demo-no-pmu.csv")).unwrap();
+        assert!(root.iter().all(|c| !c.user_space_only));
+        assert_eq!(measure_of_count(&root[3]).0, "perf_page_faults");
+        assert_eq!(root[1].count, Count::Value(34.0));
     }
 
     fn fixture(name: &str) -> String {

@@ -195,12 +195,48 @@ pub fn running_process(pid: i32) -> anyhow::Result<Vec<String>> {
     if pid == std::process::id() as i32 {
         bail!("--pid {pid} is the xtask itself");
     }
-    match crate::runs::descendants::command_line(pid) {
-        Some(words) if process::process_alive(pid) => Ok(words),
+    let words = match crate::runs::descendants::command_line(pid) {
+        Some(words) if process::process_alive(pid) => words,
         _ => bail!(
             "no process with PID {pid} is running\n  help: `ps -p {pid}` shows it; `pgrep -a NAME` finds the PID of a program by name"
         ),
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    if let Some(owner) = crate::runs::descendants::owner(pid) {
+        if let Some(refusal) = foreign_process(pid, &words.join(" "), owner, me) {
+            bail!("{refusal}");
+        }
     }
+    Ok(words)
+}
+
+/// Why a process of another user cannot be attached to: the kernel lets
+/// perf (and gdb, for heaptrack) into only the user's own processes unless
+/// root runs them, whatever `perf_event_paranoid` says; perf's own message
+/// would blame the level.
+fn foreign_process(pid: i32, shown: &str, owner: u32, me: u32) -> Option<String> {
+    if owner == me || me == 0 {
+        return None;
+    }
+    let name = |uid: u32| {
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map_or(format!("uid {uid}"), |user| {
+                format!("{} (uid {uid})", user.name)
+            })
+    };
+    let run_as = if owner == 0 {
+        "root (sudo)".to_string()
+    } else {
+        format!("{}, or as root (sudo)", name(owner))
+    };
+    Some(format!(
+        "PID {pid} ({shown}) belongs to {}, and you are {}: the kernel lets a user who is not \
+         root attach only to their own processes\n  help: run the task as {run_as}",
+        name(owner),
+        name(me),
+    ))
 }
 
 /// What ended a recording of a running process.
@@ -295,4 +331,29 @@ pub fn profile_pid(
             ended_by,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_root_attaches_to_another_user_s_process() {
+        assert_eq!(foreign_process(7, "sleep 30", 1000, 1000), None);
+        assert_eq!(foreign_process(7, "sleep 30", 1000, 0), None);
+        let refusal = foreign_process(7, "sleep 30", 0, 65534).unwrap();
+        assert!(
+            refusal.starts_with("PID 7 (sleep 30) belongs to root (uid 0), and you are "),
+            "{refusal}"
+        );
+        assert!(
+            refusal.ends_with("help: run the task as root (sudo)"),
+            "{refusal}"
+        );
+        let other = foreign_process(7, "x", 4_000_000, 65534).unwrap();
+        assert!(
+            other.ends_with("help: run the task as uid 4000000, or as root (sudo)"),
+            "{other}"
+        );
+    }
 }

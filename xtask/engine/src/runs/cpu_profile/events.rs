@@ -25,6 +25,12 @@ fn supported(perf: &Path, event: &str) -> anyhow::Result<bool> {
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     let _ = std::fs::remove_file(&file);
     if !outcome.success() {
+        if let Some(help) = crate::tools::perf_access::diagnose(&outcome.tail()) {
+            anyhow::bail!(
+                "perf may not count the event `{event}` (in `events` of profiling.toml) for you: {help}\n{}",
+                outcome.tail()
+            );
+        }
         anyhow::bail!(
             "perf does not know the event `{event}` (in `events` of profiling.toml; `perf list` shows the events there are)\n{}",
             outcome.tail()

@@ -22,7 +22,7 @@ pub use attach::{attach, finish_attached, profile_pid, running_process, Attached
 use crate::config::CallGraph;
 use crate::runs::process::{self, Spec};
 use crate::runs::workload::Prepared;
-use crate::tools::{perf, perf_events, Platform, Toolbox};
+use crate::tools::{perf, perf_access, perf_events, Platform, Toolbox};
 use anyhow::{bail, Context};
 use std::path::Path;
 
@@ -314,31 +314,52 @@ fn with_off_cpu(mut profile: CpuProfile, off_cpu: Option<offcpu::OffCpu>) -> Cpu
     profile
 }
 
-/// perf's settings for these options, and notes on the ring buffer's size.
+/// perf's settings for these options, and notes on what they leave out
+/// (kernel frames a user may not sample).
 pub fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec<String>) {
     let mut notes = Vec::new();
-    // Off-CPU adds a sample per context switch, thousands a second for a
-    // busy server: size the ring buffer for that rate too.
-    let ring = perf::ring_buffer(
-        options.frequency
-            + if options.off_cpu {
-                OFF_CPU_SWITCH_RATE
-            } else {
-                0
-            },
-        options.call_graph,
-        &perf::LockLimit::detect(),
-    );
-    notes.extend(ring.note);
+    // A note on a ring buffer smaller than wanted waits for a loss
+    // (`finish_profile`): a user who is not root has one on every run, and
+    // it rarely overflows.
+    let ring = ring_buffer(options.frequency, options.call_graph, options.off_cpu);
+    // Where perf may sample user space only, it would drop the kernel's
+    // frames without a word: ask for user space, and say so.
+    let access = tools.perf_access();
+    let kernel_frames = options.kernel_frames && access.kernel();
+    if options.kernel_frames && !kernel_frames {
+        notes.push(perf_access::kernel_frames_skipped(&access));
+    }
     let settings = perf::Settings {
         frequency: options.frequency,
         call_graph: options.call_graph,
         inline_frames: options.inline_frames,
-        kernel_frames: options.kernel_frames,
+        kernel_frames,
         mmap_pages: Some(ring.pages),
         dso_offsets: perf::prints_process_addresses(tools.perf.version.as_deref()),
     };
     (settings, notes)
+}
+
+/// perf's ring buffer for these settings, within the locked-memory limit.
+fn ring_buffer(frequency: u32, call_graph: CallGraph, off_cpu: bool) -> perf::RingBuffer {
+    // Off-CPU adds a sample per context switch, thousands a second for a
+    // busy server: size the ring buffer for that rate too.
+    let rate = frequency + if off_cpu { OFF_CPU_SWITCH_RATE } else { 0 };
+    perf::ring_buffer(rate, call_graph, &perf::LockLimit::detect())
+}
+
+/// The ring buffer's note (a buffer smaller than wanted, and how to raise
+/// the limit), when the profile lost samples: the only time it helps.
+fn ring_note(
+    record: &perf::RecordSummary,
+    switches_lost: bool,
+    ring: perf::RingBuffer,
+) -> Option<String> {
+    let lost = match record.lost_samples {
+        Some(lost) => lost > 0,
+        None => !record.warnings.is_empty(),
+    };
+    ring.note.filter(|_| lost || switches_lost)
 }
 
 /// Notes, reports and the record of a CPU profile whose cpu.folded is
@@ -379,6 +400,8 @@ pub(super) fn finish_profile(
         complete_stacks,
         switches_lost,
     ));
+    let ring = ring_buffer(settings.frequency, settings.call_graph, switches.is_some());
+    notes.extend(ring_note(&record, switches_lost, ring));
     let kept = std::fs::metadata(dir.join(PERF_DATA)).ok().map(|m| m.len());
     // perf writes no "Captured and wrote" line to a pipe: the size is the file's.
     if record.data_mb.is_none_or(|mb| mb == 0.0) {

@@ -225,6 +225,12 @@ impl Ended {
             return Err(killed.into());
         }
         if !recorded.success() {
+            // The kernel refused perf an event or a process: perf's fault,
+            // not the workload's, and the fix is the user's privileges.
+            let tail = recorded.tail();
+            if let Some(help) = crate::tools::perf_access::diagnose(&tail) {
+                bail!("perf record was refused: {help}\n  command: {command}\n{tail}");
+            }
             return Err(RunFailure {
                 command: command.to_string(),
                 what: recorded.describe(timeout),

@@ -479,3 +479,32 @@ fn the_loss_note_gives_the_share_and_what_helps() {
     };
     assert!(sample_notes(&counted_none, 300, Some(1.0), true).is_empty());
 }
+
+/// A ring buffer smaller than wanted (a user's locked-memory limit) is
+/// said when samples were lost, not on every profile of that user.
+#[test]
+fn the_ring_buffer_note_waits_for_a_loss() {
+    let limited = || perf::RingBuffer {
+        pages: 1024,
+        note: Some("perf's ring buffer was 4096 KiB per CPU".into()),
+    };
+    let record = |lost: Option<u64>, warnings: Vec<String>| perf::RecordSummary {
+        samples: Some(300),
+        lost_samples: lost,
+        warnings,
+        ..Default::default()
+    };
+    assert_eq!(
+        ring_note(&record(Some(0), Vec::new()), false, limited()),
+        None
+    );
+    assert!(ring_note(&record(Some(3), Vec::new()), false, limited()).is_some());
+    assert!(ring_note(&record(Some(0), Vec::new()), true, limited()).is_some());
+    let uncounted = record(None, vec!["Processed 9 events and lost 3 chunks!".into()]);
+    assert!(ring_note(&uncounted, false, limited()).is_some());
+    let wanted = perf::RingBuffer {
+        pages: 2048,
+        note: None,
+    };
+    assert_eq!(ring_note(&record(Some(3), Vec::new()), false, wanted), None);
+}
