@@ -15,11 +15,10 @@ use std::path::{Path, PathBuf};
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
-    about = "Profiling tasks for this workspace, driven by profiling.toml",
-    long_about = "Profiling tasks for this workspace, driven by profiling.toml.\n\n\
+    about = "Profiling tasks for this project, driven by profiling.toml",
+    long_about = "Profiling tasks for this project, driven by profiling.toml.\n\n\
         Every parameter declared in profiling.toml ([params.NAME]) is a --NAME VALUE flag of \
         every task. Results go to results/<timestamp>-<label>/.",
-    after_help = "Start with `cargo xtask doctor`, then `cargo xtask profile-baseline`.",
     version
 )]
 pub struct Cli {
@@ -78,9 +77,11 @@ const PARAM_ID_PREFIX: &str = "param:";
 const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt", "annotate"];
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
-/// `args[0]` is the command's name as the user typed it (`cargo xtask`, or
-/// `cargo xtask profile` when another xtask mounts these tasks).
+/// `args[0]` is the command's name as the user typed it (`cargo xtask`,
+/// `cargo profile`, or `cargo xtask profile` when another xtask mounts these
+/// tasks).
 pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
+    crate::config::set_command_name(bin_name);
     // The config decides which flags exist, so it is read before parsing.
     let config_path = Config::locate(explicit_config(&args).as_deref());
     let config = load_config(&config_path);
@@ -88,7 +89,10 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
     let command = with_param_flags(
         Cli::command()
             .name(bin_name.to_string())
-            .bin_name(bin_name.to_string()),
+            .bin_name(bin_name.to_string())
+            .after_help(format!(
+                "Start with `{bin_name} doctor`, then `{bin_name} profile-baseline`."
+            )),
         config.as_ref().ok(),
         config.as_ref().err(),
     );

@@ -224,9 +224,10 @@ struct Rig<'a> {
 
 fn announce_overhead(args: &Args, cargo_flamegraph: bool, inline: bool) {
     eprintln!(
-        "flamegraph overhead: {} interleaved rounds of bare vs `cargo xtask flamegraph`{} \
+        "flamegraph overhead: {} interleaved rounds of bare vs `{} flamegraph`{} \
          (inline frames: {})",
         args.rounds,
+        crate::config::command_name(),
         if cargo_flamegraph {
             " vs cargo-flamegraph"
         } else {
