@@ -8,6 +8,7 @@ mod common;
 mod adopt;
 mod annotate;
 mod baseline;
+mod cargo_profile;
 mod cli;
 mod compare;
 mod contention;

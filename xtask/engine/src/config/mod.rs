@@ -11,6 +11,7 @@
 //! errors in `validate`, the `{placeholder}` templates in `templates`; every
 //! public item is re-exported here, so users name `crate::config::X`.
 
+pub mod adhoc;
 pub mod bounds;
 mod locate;
 pub mod measures;
@@ -43,6 +44,7 @@ pub fn scenario_label(
 mod test_support;
 mod validate;
 
+pub use adhoc::AdHoc;
 pub use measures::BUILTIN_MEASURES;
 pub use schema::{
     Better, CallGraph, Defaults, MemoryTool, Metric, Param, Ready, Scale, Target, Thresholds,
@@ -206,6 +208,9 @@ pub struct Config {
     /// Where each parameter is declared (line, column), for errors about it
     /// found after loading (a clash with a task flag).
     pub(crate) param_positions: BTreeMap<String, (usize, usize)>,
+    /// The program given after `--`, when the task runs one (see
+    /// [`Config::with_program`]): one of `workloads`, and the default.
+    pub adhoc: Option<AdHoc>,
 }
 
 impl Config {
@@ -235,6 +240,14 @@ impl Config {
     /// The workload a task runs: the named one, else `defaults.workload`, else
     /// the only one declared.
     pub fn workload(&self, name: Option<&str>) -> anyhow::Result<(&str, &Workload)> {
+        if self.workloads.is_empty() {
+            let command = command_name();
+            anyhow::bail!(
+                "there is no {FILE_NAME} in {} (nor above it): give the program to run after `--` \
+                 (`{command} flamegraph -- ./prog args`), or write a {FILE_NAME} with `{command} init`",
+                self.root.display()
+            );
+        }
         let wanted = name
             .map(str::to_string)
             .or_else(|| self.defaults.workload.as_ref().map(|w| w.get_ref().clone()));

@@ -40,6 +40,8 @@ pub struct Args {
     /// Profile without inline frames, to see what they cost [default: defaults.inline_frames].
     #[arg(long)]
     pub no_inline: bool,
+    #[command(flatten)]
+    pub program: crate::tasks::invocation::Program,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {

@@ -39,3 +39,16 @@ impl Invocation {
         self.config.as_ref()
     }
 }
+
+/// The ad-hoc form of the tasks that run one program: `-- PROGRAM
+/// [ARGS]...`. The command line makes it the config's default workload
+/// before the task runs (`Config::with_program`); `init` writes it as one.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Program {
+    /// A program to run instead of a workload of profiling.toml, with its
+    /// arguments, exactly as given (argv, no shell): `-- ./prog --size 10`.
+    /// Needs no profiling.toml; its results are named after the program's
+    /// file and record the command line.
+    #[arg(last = true, value_name = "PROGRAM")]
+    pub command_line: Vec<String>,
+}

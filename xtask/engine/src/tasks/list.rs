@@ -111,7 +111,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
                         record.created.clone(),
                         item.name.clone(),
                         record.label.clone(),
-                        record.workload_and_scenario(),
+                        record.what_ran(),
                         scales.join(","),
                         wall,
                         metric,
