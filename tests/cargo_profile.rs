@@ -103,38 +103,32 @@ fn cargo_profile_dir() -> &'static Path {
     })
 }
 
-/// The C program, compiled once per test process with gcc -g -O1; None
-/// (the test skips) without gcc.
-fn c_program() -> Option<&'static Path> {
-    static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            if !has_tool("gcc") {
-                eprintln!("note: gcc is not installed; skipping (apt-get install gcc)");
-                return None;
-            }
-            let dir = std::env::temp_dir().join(format!("xtask-e2e-cprog-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("hot.c"), C_PROGRAM).unwrap();
-            let output = Command::new("gcc")
-                .args(["-g", "-O1", "-o", "prog", "hot.c"])
-                .current_dir(&dir)
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "gcc failed: {}", text(&output));
-            Some(dir.join("prog"))
-        })
-        .as_deref()
+/// A place holding the C program, compiled there with gcc -g -O1 (a
+/// fraction of a second); None (the test skips) without gcc.
+fn c_program_in(tag: &str) -> Option<Place> {
+    if !has_tool("gcc") {
+        eprintln!("note: gcc is not installed; skipping (apt-get install gcc)");
+        return None;
+    }
+    let place = Place::new(tag);
+    std::fs::write(place.dir.join("hot.c"), C_PROGRAM).unwrap();
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-g", "-O1", "-o", "prog", "hot.c"])
+        .current_dir(&place.dir);
+    let output = bounded(gcc, Duration::from_secs(60));
+    assert!(output.status.success(), "gcc failed: {}", text(&output));
+    std::fs::remove_file(place.dir.join("hot.c")).unwrap();
+    Some(place)
 }
 
-/// A directory of its own with a copy of the program, and nothing else
-/// (no Cargo.toml, no profiling.toml here or above); removed on drop.
+/// A directory of its own for a program, and nothing else (no Cargo.toml,
+/// no profiling.toml here or above); removed on drop.
 struct Place {
     dir: PathBuf,
 }
 
 impl Place {
-    fn new(tag: &str, program: &Path) -> Place {
+    fn new(tag: &str) -> Place {
         let dir = std::env::temp_dir().join(format!("xtask-e2e-cp-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -147,7 +141,6 @@ impl Place {
                 );
             }
         }
-        std::fs::copy(program, dir.join(program.file_name().unwrap())).unwrap();
         Place { dir }
     }
 
@@ -226,12 +219,13 @@ fn run_json(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn a_c_program_without_any_config_is_profiled_by_cargo_profile() {
-    let Some(program) = c_program() else { return };
     if !has_tool("perf") {
         eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
         return;
     }
-    let place = Place::new("c", program);
+    let Some(place) = c_program_in("c") else {
+        return;
+    };
 
     let output = place.cargo_profile(&["flamegraph", "--", "./prog"]);
     let out = text(&output);
@@ -279,14 +273,15 @@ fn a_c_program_without_any_config_is_profiled_by_cargo_profile() {
 
 #[test]
 fn a_c_program_s_allocating_function_is_named_by_cargo_profile_memory() {
-    let Some(program) = c_program() else { return };
     if !has_tool("heaptrack") {
         eprintln!(
             "note: heaptrack is not installed; skipping (scripts/install-tools.sh installs it)"
         );
         return;
     }
-    let place = Place::new("mem", program);
+    let Some(place) = c_program_in("mem") else {
+        return;
+    };
     let output = place.cargo_profile(&["memory", "--tool", "heaptrack", "--", "./prog", "1000"]);
     let out = text(&output);
     assert!(output.status.success(), "{out}");
@@ -301,12 +296,13 @@ fn a_c_program_s_allocating_function_is_named_by_cargo_profile_memory() {
 
 #[test]
 fn a_profiling_toml_of_a_c_project_is_found_from_its_subdirectories() {
-    let Some(program) = c_program() else { return };
     if !has_tool("perf") {
         eprintln!("note: perf is not installed; skipping (scripts/install-tools.sh installs it)");
         return;
     }
-    let place = Place::new("toml", program);
+    let Some(place) = c_program_in("toml") else {
+        return;
+    };
     std::fs::write(
         place.dir.join("profiling.toml"),
         "[params.spins]\ndefault = 1000\n\n[workloads.hot]\ncommand = \"./prog\"\nargs = [\"{spins}\"]\n",
@@ -347,8 +343,9 @@ fn a_profiling_toml_of_a_c_project_is_found_from_its_subdirectories() {
 
 #[test]
 fn what_cargo_profile_cannot_do_here_it_says_with_what_to_type() {
-    let Some(program) = c_program() else { return };
-    let place = Place::new("refusals", program);
+    let Some(place) = c_program_in("refusals") else {
+        return;
+    };
     let cases: [(&[&str], i32, &str); 5] = [
         (
             &["flamegraph"],
@@ -438,7 +435,8 @@ fn a_go_program_s_function_is_named_by_cargo_profile_flamegraph() {
         "go build failed: {}",
         text(&output)
     );
-    let place = Place::new("go", &build.join("goprog"));
+    let place = Place::new("go");
+    std::fs::copy(build.join("goprog"), place.dir.join("goprog")).unwrap();
     let _ = std::fs::remove_dir_all(&build);
 
     let output = place.cargo_profile(&["flamegraph", "--", "./goprog"]);
