@@ -8,6 +8,7 @@ mod common;
 mod adopt;
 mod annotate;
 mod baseline;
+mod cargo_profile;
 mod ci_workflow;
 mod cli;
 mod compare;

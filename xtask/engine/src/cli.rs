@@ -7,6 +7,7 @@
 
 use crate::config::{Config, ConfigError, ParamFlags};
 use crate::tasks;
+use anyhow::Context;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,11 +16,10 @@ use std::path::{Path, PathBuf};
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
-    about = "Profiling tasks for this workspace, driven by profiling.toml",
-    long_about = "Profiling tasks for this workspace, driven by profiling.toml.\n\n\
+    about = "Profiling tasks for this project, driven by profiling.toml",
+    long_about = "Profiling tasks for this project, driven by profiling.toml.\n\n\
         Every parameter declared in profiling.toml ([params.NAME]) is a --NAME VALUE flag of \
         every task. Results go to results/<timestamp>-<label>/.",
-    after_help = "Start with `cargo xtask doctor`, then `cargo xtask profile-baseline`.",
     version
 )]
 pub struct Cli {
@@ -78,30 +78,61 @@ const PARAM_ID_PREFIX: &str = "param:";
 const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt", "annotate"];
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
-/// `args[0]` is the command's name as the user typed it (`cargo xtask`, or
-/// `cargo xtask profile` when another xtask mounts these tasks).
+/// `args[0]` is the command's name as the user typed it (`cargo xtask`,
+/// `cargo profile`, or `cargo xtask profile` when another xtask mounts these
+/// tasks).
 pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
+    crate::config::set_command_name(bin_name);
+    // What follows `--` is a program's command line: never read as ours.
+    let ours = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let explicit = explicit_config(&args[..ours]);
     // The config decides which flags exist, so it is read before parsing.
-    let config_path = Config::locate(explicit_config(&args).as_deref());
-    let config = load_config(&config_path);
+    let config_path = Config::locate(explicit.as_deref());
+    let config = match explicit {
+        // No profiling.toml where one is looked for: the defaults, for the
+        // tasks that read results and for a program given after `--`.
+        None if !config_path.exists() => Ok(Config::without_file(&config_path)),
+        _ => load_config(&config_path),
+    };
 
     let command = with_param_flags(
         Cli::command()
             .name(bin_name.to_string())
-            .bin_name(bin_name.to_string()),
+            .bin_name(bin_name.to_string())
+            .after_help(format!(
+                "Start with `{bin_name} doctor`, then `{bin_name} profile-baseline`; without a \
+                 profiling.toml, give the program: `{bin_name} flamegraph -- ./prog args`."
+            )),
         config.as_ref().ok(),
         config.as_ref().err(),
     );
-    let matches = command.get_matches_from(&args);
+    let matches = parse(command, &args, ours);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     crate::runs::process::set_verbose(cli.verbose);
-    let params = match matches.subcommand() {
-        Some((_, sub)) => param_flags(sub),
-        None => ParamFlags::new(),
+    let (task_name, sub) = matches.subcommand().expect("clap requires a task");
+    let params = param_flags(sub);
+    let config = match cli.task.program() {
+        // `init` writes the program into a new profiling.toml instead.
+        Some(line) if ours < args.len() && !matches!(cli.task, Task::Init(_)) => {
+            if let Some(error) = adhoc_conflict(sub, &params) {
+                usage_error(task_name, error);
+            }
+            let config = config.map_err(anyhow::Error::new)?;
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            let config = config.with_program(line, &cwd)?;
+            if ["flamegraph", "memory"].contains(&task_name) && !given(sub, "run_for") {
+                eprintln!(
+                    "note: the profile is kept when {} exits; for a program that runs until \
+                     stopped (a server), pass --run-for SECONDS: Ctrl-C discards the profile",
+                    line[0]
+                );
+            }
+            Ok(config)
+        }
+        _ => config,
     };
 
-    let invocation =
-        tasks::invocation::Invocation::new(config_path, config, params).typed_as(bin_name);
+    let invocation = tasks::invocation::Invocation::new(config_path, config, params);
     match cli.task {
         Task::Doctor(args) => tasks::doctor::run(&invocation, &args),
         Task::ProfileBaseline(args) => tasks::baseline::run(&invocation, &args),
@@ -121,6 +152,108 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         Task::PreRelease(args) => tasks::pre_release::run(&invocation, &args),
         Task::Init(args) => tasks::init::run(&invocation, &args),
         Task::Adopt(args) => tasks::adopt::run(&invocation, &args),
+    }
+}
+
+impl Task {
+    /// The program given after `--`, for the tasks that take one.
+    fn program(&self) -> Option<&[String]> {
+        let program = match self {
+            Task::ProfileBaseline(args) => &args.program,
+            Task::Flamegraph(args) => &args.program,
+            Task::Memory(args) => &args.program,
+            Task::BenchSelf(args) => &args.program,
+            Task::Init(args) => &args.program,
+            _ => return None,
+        };
+        Some(&program.command_line)
+    }
+}
+
+/// Parses the command line; ends the process on `--help`, `--version` and
+/// usage errors, as clap does. Arguments after `--` (at `ours`) go to the
+/// tasks that take a program, and are refused by the others with what to do
+/// instead, before clap would call the program an unexpected argument.
+fn parse(mut command: clap::Command, args: &[String], ours: usize) -> ArgMatches {
+    let matches = command.clone().get_matches_from(&args[..ours]);
+    if ours == args.len() {
+        return matches;
+    }
+    let (task, _) = matches.subcommand().expect("clap requires a task");
+    command.build();
+    let takes_program = |name: &str| {
+        command
+            .find_subcommand(name)
+            .is_some_and(|sub| sub.get_arguments().any(Arg::is_last_set))
+    };
+    if !takes_program(task) {
+        let bin = crate::config::command_name();
+        let message = match task {
+            "profile-compare" => format!(
+                "profile-compare compares two results or two sides, not one program: profile \
+                 it twice (`{bin} profile-baseline --label before -- ./prog args`, then \
+                 `--label after`), then `{bin} profile-compare before after`"
+            ),
+            "bench-verdicts" => format!(
+                "bench-verdicts makes one side do more work through a parameter of \
+                 profiling.toml, and a program after `--` has none: declare it as a workload \
+                 (`{bin} init -- ./prog args`) with a parameter in its `args`"
+            ),
+            _ => {
+                let takers: Vec<&str> = command
+                    .get_subcommands()
+                    .map(clap::Command::get_name)
+                    .filter(|name| takes_program(name))
+                    .collect();
+                format!(
+                    "`{bin} {task}` runs no program given after `--`; the tasks that do: {}",
+                    takers.join(", ")
+                )
+            }
+        };
+        usage_error(task, message);
+    }
+    command.get_matches_from(args)
+}
+
+/// A flag that cannot go with a program after `--`, and why.
+fn adhoc_conflict(sub: &ArgMatches, params: &ParamFlags) -> Option<String> {
+    let given = |id: &str| given(sub, id);
+    let conflicts = [
+        ("workload", "--workload names a workload of profiling.toml, and the program after `--` is the workload: give one of them"),
+        ("pid", "--pid samples a process that is already running, and the program after `--` is one to start: give one of them"),
+        ("scale", "--scale sets the parameters of profiling.toml's workloads; the program after `--` takes its arguments as given: change them there"),
+        ("scenario", "--scenario chooses the load of a server workload of profiling.toml; the program after `--` has none"),
+    ];
+    if let Some((_, why)) = conflicts.iter().find(|(id, _)| given(id)) {
+        return Some(why.to_string());
+    }
+    params.keys().next().map(|flag| {
+        format!(
+            "--{flag} is a parameter of profiling.toml's workloads; the program after `--` takes its arguments as given: change them there"
+        )
+    })
+}
+
+/// Whether the flag `id` of a task was given on the command line.
+fn given(sub: &ArgMatches, id: &str) -> bool {
+    sub.ids().any(|i| i.as_str() == id)
+        && sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+}
+
+/// Ends the process with a usage error of `task`, as clap reports its own.
+fn usage_error(task: &str, message: String) -> ! {
+    let mut command = Cli::command()
+        .name(crate::config::command_name().to_string())
+        .bin_name(crate::config::command_name().to_string());
+    command.build();
+    match command.find_subcommand_mut(task) {
+        Some(sub) => sub
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit(),
+        None => command
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit(),
     }
 }
 
@@ -331,6 +464,45 @@ mod tests {
             assert!(names.contains(flag), "--{flag} missing from {names:?}");
         }
         assert!(!names.contains("subs"), "parameters are not task flags");
+    }
+
+    /// The form `-- PROGRAM [ARGS]...` is for the tasks that run one
+    /// program (or write it, `init`); the others refuse it.
+    #[test]
+    fn only_the_tasks_that_run_one_program_take_one() {
+        let mut command = Cli::command();
+        command.build();
+        let takers: Vec<&str> = command
+            .get_subcommands()
+            .filter(|sub| sub.get_arguments().any(Arg::is_last_set))
+            .map(clap::Command::get_name)
+            .collect();
+        assert_eq!(
+            takers,
+            [
+                "profile-baseline",
+                "flamegraph",
+                "memory",
+                "bench-self",
+                "init"
+            ]
+        );
+        let matches = command
+            .try_get_matches_from([
+                "cargo profile",
+                "memory",
+                "--",
+                "./prog",
+                "--workload",
+                "-v",
+            ])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        assert_eq!(
+            cli.task.program(),
+            Some(&["./prog".to_string(), "--workload".into(), "-v".into()][..])
+        );
+        assert!(!cli.verbose, "the program's flags are its own");
     }
 
     #[test]

@@ -50,6 +50,23 @@ pub fn main() -> ! {
     run_as("cargo xtask", args)
 }
 
+/// `cargo profile <task> ...`: the tasks as a cargo subcommand, the
+/// `cargo-profile` binary that `cargo install` puts on PATH, from this
+/// process's arguments. Cargo runs it as `cargo-profile profile <task> ...`;
+/// run by its own name it is `cargo-profile <task> ...`. It belongs to no
+/// project: the project is the current directory's (the nearest directory
+/// with a profiling.toml, else the Cargo project, else the directory itself).
+/// Ends the process with the task's exit status.
+pub fn cargo_profile_main() -> ! {
+    let mut args = std::env::args_os().skip(1).peekable();
+    // The subcommand's name, which cargo passes on.
+    args.next_if(|a| a == "profile");
+    config::find_root_from_current_dir();
+    // This program holds the engine too: it can be the shim of counted runs.
+    runs::measure::SHIM_IS_SELF.store(true, std::sync::atomic::Ordering::Relaxed);
+    run_as("cargo profile", args)
+}
+
 /// The tasks under another name, for a program that mounts them:
 /// `args` are what follows that name (`flamegraph --runs 2`), `bin_name` is
 /// how usage lines and `--help` spell the command (`cargo xtask profile`).
@@ -89,7 +106,7 @@ where
             // killed, a commit refused): `exit` reports the interrupt instead.
             Err(_) if runs::process::interrupted() => tasks::exit::INTERRUPTED,
             Err(error) => {
-                eprintln!("error: {error:#}");
+                eprintln!("error: {}", in_own_words(bin_name, &format!("{error:#}")));
                 tasks::exit::FAILURE
             }
         },
@@ -104,6 +121,14 @@ where
         _ => code,
     };
     runs::process::exit(code)
+}
+
+/// An error's text with the commands it suggests (`` `cargo xtask pin …` ``)
+/// spelled as this program is run (`` `cargo profile pin …` ``): errors come
+/// from every layer, and the layers below the command line do not know its
+/// name.
+fn in_own_words(bin_name: &str, text: &str) -> String {
+    text.replace("`cargo xtask ", &format!("`{bin_name} "))
 }
 
 /// The argument list clap sees: the command's name, then the arguments,

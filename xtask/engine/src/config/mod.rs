@@ -11,6 +11,7 @@
 //! errors in `validate`, the `{placeholder}` templates in `templates`; every
 //! public item is re-exported here, so users name `crate::config::X`.
 
+pub mod adhoc;
 pub mod bounds;
 mod locate;
 pub mod measures;
@@ -43,6 +44,7 @@ pub fn scenario_label(
 mod test_support;
 mod validate;
 
+pub use adhoc::AdHoc;
 pub use measures::BUILTIN_MEASURES;
 pub use schema::{
     Better, CallGraph, Defaults, MemoryTool, Metric, Param, Ready, Scale, Target, Thresholds,
@@ -59,22 +61,60 @@ use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "profiling.toml";
 
-/// The workspace root, where profiling.toml lives by default: the nearest
-/// directory above the running xtask's crate whose Cargo.toml declares a
-/// `[workspace]` (the crate may sit at `xtask/` or deeper, and a project's
-/// own xtask may be the one running, with these tasks mounted), else the
-/// directory above the crate.
+/// The project root, where profiling.toml lives by default and results go:
+/// found from the xtask crate cargo runs (`cargo xtask`), or from the
+/// current directory when this process is the installed `cargo profile`
+/// (see [`find_root_from_current_dir`]).
+pub fn project_root() -> PathBuf {
+    // Asked by many steps of one task; the answer cannot change meanwhile.
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| match ROOT_FROM.get() {
+        Some(RootFrom::CurrentDir) => {
+            // A current directory that is gone (or unreadable) leaves `.`,
+            // which then fails with the OS's own words at its first use.
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            root_from(&cwd)
+        }
+        None => root_of_xtask_crate(),
+    })
+    .clone()
+}
+
+/// How the root is found: see [`project_root`].
+enum RootFrom {
+    CurrentDir,
+}
+
+static ROOT_FROM: std::sync::OnceLock<RootFrom> = std::sync::OnceLock::new();
+
+/// Makes [`project_root`] the current directory's project: for a binary
+/// installed with `cargo install`, which belongs to no project, and which
+/// cargo runs as a subcommand without CARGO_MANIFEST_DIR. Called first
+/// thing, before anything asks for the root.
+pub fn find_root_from_current_dir() {
+    let _ = ROOT_FROM.set(RootFrom::CurrentDir);
+}
+
+/// The project `dir` belongs to: the nearest directory at or above it with
+/// a profiling.toml, else the Cargo project holding it, else `dir` itself
+/// (a C, Go or Zig project, or a directory with a program and nothing else).
+fn root_from(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(FILE_NAME).is_file())
+        .map(Path::to_path_buf)
+        .or_else(|| project_of(dir))
+        .unwrap_or_else(|| dir.to_path_buf())
+}
+
+/// The root of `cargo xtask`: the nearest directory above the running
+/// xtask's crate whose Cargo.toml declares a `[workspace]` (the crate may
+/// sit at `xtask/` or deeper, and a project's own xtask may be the one
+/// running, with these tasks mounted), else the directory above the crate.
 ///
 /// The crate is the one `cargo run` says (it sets CARGO_MANIFEST_DIR for the
 /// program too), not the one this was compiled in: with a target directory
 /// shared between projects, the binary may have been built in another one.
-pub fn project_root() -> PathBuf {
-    // Asked by many steps of one task; the answer cannot change meanwhile.
-    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ROOT.get_or_init(find_project_root).clone()
-}
-
-fn find_project_root() -> PathBuf {
+fn root_of_xtask_crate() -> PathBuf {
     let at_runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
     let manifest_dir = at_runtime
         .as_deref()
@@ -89,26 +129,46 @@ fn find_project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// How the user runs the tasks (`cargo xtask`, `cargo profile`, `cargo
+/// xtask profile`), for the commands messages tell them to type.
+pub fn command_name() -> &'static str {
+    COMMAND_NAME.get().map_or("cargo xtask", String::as_str)
+}
+
+static COMMAND_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets [`command_name`], once, from the entry point's name.
+pub fn set_command_name(name: &str) {
+    let _ = COMMAND_NAME.set(name.to_string());
+}
+
+/// Whether `dir` lies in a Cargo project (a Cargo.toml at or above it):
+/// what `cargo_bin`, `example` and `bench` workloads, revisions and the
+/// starter from `cargo metadata` need.
+pub fn in_cargo_project(dir: &Path) -> bool {
+    std::path::absolute(dir)
+        .is_ok_and(|dir| dir.ancestors().any(|d| d.join("Cargo.toml").is_file()))
+}
+
 /// A config's root (see [`Config::root`]): the directory of the file, when
-/// that lies in a Cargo project; a file outside any project (a scratch
-/// config in /tmp, given with `--config`) belongs to the project of the
-/// current directory, whose binaries its `cargo_bin` workloads name. With
-/// no project there either, the file's directory.
+/// that lies in a Cargo project or holds the current directory (a C, Go or
+/// Zig project's own profiling.toml); a file elsewhere (a scratch config in
+/// /tmp, given with `--config`) belongs to the project of the current
+/// directory, whose binaries its `cargo_bin` workloads name. With no
+/// project there either, the file's directory.
 pub(crate) fn root_of(path: &Path) -> PathBuf {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let in_project = |dir: &Path| {
-        std::path::absolute(dir)
-            .is_ok_and(|dir| dir.ancestors().any(|d| d.join("Cargo.toml").is_file()))
-    };
-    if in_project(dir) {
+    let cwd = std::env::current_dir().ok();
+    let holds_cwd = cwd
+        .as_deref()
+        .is_some_and(|cwd| std::path::absolute(dir).is_ok_and(|dir| cwd.starts_with(dir)));
+    if holds_cwd || in_cargo_project(dir) {
         return dir.to_path_buf();
     }
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| project_of(&cwd))
+    cwd.and_then(|cwd| project_of(&cwd))
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
@@ -148,6 +208,9 @@ pub struct Config {
     /// Where each parameter is declared (line, column), for errors about it
     /// found after loading (a clash with a task flag).
     pub(crate) param_positions: BTreeMap<String, (usize, usize)>,
+    /// The program given after `--`, when the task runs one (see
+    /// [`Config::with_program`]): one of `workloads`, and the default.
+    pub adhoc: Option<AdHoc>,
 }
 
 impl Config {
@@ -177,6 +240,14 @@ impl Config {
     /// The workload a task runs: the named one, else `defaults.workload`, else
     /// the only one declared.
     pub fn workload(&self, name: Option<&str>) -> anyhow::Result<(&str, &Workload)> {
+        if self.workloads.is_empty() {
+            let command = command_name();
+            anyhow::bail!(
+                "there is no {FILE_NAME} in {} (nor above it): give the program to run after `--` \
+                 (`{command} flamegraph -- ./prog args`), or write a {FILE_NAME} with `{command} init`",
+                self.root.display()
+            );
+        }
         let wanted = name
             .map(str::to_string)
             .or_else(|| self.defaults.workload.as_ref().map(|w| w.get_ref().clone()));

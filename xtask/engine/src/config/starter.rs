@@ -21,10 +21,14 @@ pub enum CargoTargetKind {
     Bench,
 }
 
-/// Packages of xtasks (`xtask`, `xtask-profiling` when mounted, `xtask-…`):
-/// tools of the project, never workloads.
+/// Packages of xtasks (`xtask`, `xtask-profiling` when mounted, `xtask-…`)
+/// and of this engine's cargo subcommand (`cargo-profile`): tools of the
+/// project, never workloads.
 fn is_xtask(package: &str) -> bool {
-    package == "xtask" || package.starts_with("xtask-") || package.starts_with("xtask_")
+    package == "xtask"
+        || package == "cargo-profile"
+        || package.starts_with("xtask-")
+        || package.starts_with("xtask_")
 }
 
 /// Seconds a bench workload profiles (criterion's `--profile-time`).
@@ -223,6 +227,7 @@ mod tests {
             target("app", "throughput", CargoTargetKind::Bench),
             target("xtask", "xtask", CargoTargetKind::Bin),
             target("xtask-profiling", "xtask-profiling", CargoTargetKind::Bin),
+            target("cargo-profile", "cargo-profile", CargoTargetKind::Bin),
         ];
         let text = render("my-project", &targets).unwrap();
         let config = Config::parse(Path::new("/p/profiling.toml"), &text)

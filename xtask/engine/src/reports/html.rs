@@ -219,7 +219,7 @@ fn result_row(
         escape(&item.name),
         escape(&item.name),
         escape(&record.label),
-        escape(&record.workload),
+        escape(&record.what_ran()),
         escape(&scales.join(", ")),
         escape(&commit),
         escape(&wall),

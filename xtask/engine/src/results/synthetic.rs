@@ -59,6 +59,7 @@ pub fn record(label: &str, created: &str, measures: &[Measure]) -> RunRecord {
         label: label.into(),
         created: created.into(),
         workload: "demo".into(),
+        command_line: None,
         build_profile: "profiling".into(),
         git: GitInfo {
             commit: Some(format!("{:0>40}", label.len())),

@@ -41,6 +41,16 @@ pub fn build(
         Target::Bench(name) => ("--bench", name),
         Target::Command(_) => bail!("an external command is not built by cargo"),
     };
+    if !crate::config::in_cargo_project(root) {
+        bail!(
+            "`{flag} {name}` is a target cargo builds, and {} is not in a Cargo project (no \
+             Cargo.toml there or above): run this in the Cargo project, or declare the program \
+             as a `command` workload (`command = \"./path/to/program\"`), or give it after `--` \
+             (`{} flamegraph -- ./path/to/program args`)",
+            root.display(),
+            crate::config::command_name()
+        );
+    }
     let cargo = crate::tools::cargo_program();
     let mut args = vec![
         "build".to_string(),

@@ -88,6 +88,8 @@ pub struct Args {
     /// work) [default: the workload's drain, else 0].
     #[arg(long, value_name = "SECONDS", value_parser = crate::config::bounds::drain)]
     pub drain: Option<f64>,
+    #[command(flatten)]
+    pub program: crate::tasks::invocation::Program,
 }
 
 /// One scale to run: its name and parameter values.
@@ -221,14 +223,17 @@ fn record_one(
         };
         scales.push(scale);
     }
-    let record = RunRecord::new(
-        "profile-baseline",
-        label,
-        workload_name,
-        &config.defaults.build_profile,
-        git,
-        scales,
-    );
+    let record = RunRecord {
+        command_line: config.command_line_of(workload_name),
+        ..RunRecord::new(
+            "profile-baseline",
+            label,
+            workload_name,
+            &config.defaults.build_profile,
+            git,
+            scales,
+        )
+    };
     let dir = publish(pending, &record, &tools, &notes)?;
     print_summary(&record, &dir, &notes);
     Ok(dir)

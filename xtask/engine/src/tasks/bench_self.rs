@@ -40,6 +40,8 @@ pub struct Args {
     /// Profile without inline frames, to see what they cost [default: defaults.inline_frames].
     #[arg(long)]
     pub no_inline: bool,
+    #[command(flatten)]
+    pub program: crate::tasks::invocation::Program,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -224,9 +226,10 @@ struct Rig<'a> {
 
 fn announce_overhead(args: &Args, cargo_flamegraph: bool, inline: bool) {
     eprintln!(
-        "flamegraph overhead: {} interleaved rounds of bare vs `cargo xtask flamegraph`{} \
+        "flamegraph overhead: {} interleaved rounds of bare vs `{} flamegraph`{} \
          (inline frames: {})",
         args.rounds,
+        crate::config::command_name(),
         if cargo_flamegraph {
             " vs cargo-flamegraph"
         } else {

@@ -610,6 +610,7 @@ fn side_record(
         label: label.to_string(),
         created: timestamp_iso(SystemTime::now()),
         workload: side.name.clone(),
+        command_line: None,
         build_profile: config.defaults.build_profile.clone(),
         git,
         scales: vec![scale],

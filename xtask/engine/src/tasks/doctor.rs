@@ -86,7 +86,8 @@ pub fn examine(tools: Toolbox, config: Result<&Config, &ConfigError>) -> Report 
     if tools.platform == Platform::Linux {
         capabilities.extend(linux_only(&tools));
     }
-    if let Ok(config) = config {
+    // Without a profiling.toml there is no workload to look at yet.
+    if let Some(config) = config.ok().filter(|c| !c.workloads.is_empty()) {
         capabilities.push(debug_info(config));
     }
     // The default tasks: a baseline with its CPU profile, the flamegraph, memory.
@@ -319,6 +320,12 @@ pub fn render(report: &Report) -> String {
         }
     }
     match &report.config_error {
+        None if !std::path::Path::new(&report.config).exists() => out.push_str(&format!(
+            "\nConfig: none ({} does not exist): the tasks run a program given after `--` \
+             (`{command} flamegraph -- ./prog args`), or `{command} init` writes one.\n",
+            report.config,
+            command = crate::config::command_name()
+        )),
         None => out.push_str(&format!("\nConfig: {} loads.\n", report.config)),
         Some(error) => out.push_str(&format!(
             "\nConfig: {} does not load:\n  {}\n",

@@ -71,6 +71,8 @@ pub struct Args {
     /// [default: the workload's drain, else 0].
     #[arg(long, value_name = "SECONDS", value_parser = crate::config::bounds::drain)]
     pub drain: Option<f64>,
+    #[command(flatten)]
+    pub program: crate::tasks::invocation::Program,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -145,14 +147,17 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         cpu_profile: Some(profile.clone()),
         ..ScaleRecord::single_run(&prepared, shown)
     };
-    let record = RunRecord::new(
-        "flamegraph",
-        &label,
-        name,
-        &config.defaults.build_profile,
-        git,
-        vec![scale],
-    );
+    let record = RunRecord {
+        command_line: config.command_line_of(name),
+        ..RunRecord::new(
+            "flamegraph",
+            &label,
+            name,
+            &config.defaults.build_profile,
+            git,
+            vec![scale],
+        )
+    };
     let dir = publish(pending, &record, &tools, &[])?;
     print_written(args, &dir, &profile)?;
     Ok(0)

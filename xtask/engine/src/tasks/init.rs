@@ -1,11 +1,12 @@
 //! `cargo xtask init`: a starter profiling.toml for this workspace, from
-//! `cargo metadata`: one workload per binary, example and criterion bench.
-//! With `--ci github`, a GitHub Actions workflow that compares each pull
-//! request with its base (`ci`).
+//! `cargo metadata`: one workload per binary, example and criterion bench;
+//! or, with `-- PROGRAM [ARGS]...`, for that program (any language, no
+//! Cargo.toml needed). With `--ci github`, a GitHub Actions workflow that
+//! compares each pull request with its base (`ci`).
 
 mod ci;
 
-use crate::config::{starter, Config};
+use crate::config::{adhoc, starter, Config};
 use crate::reports::stdout::outln;
 use crate::tasks::invocation::Invocation;
 use anyhow::{bail, Context};
@@ -23,6 +24,8 @@ pub struct Args {
     /// regression: .github/workflows/profiling.yml.
     #[arg(long, value_enum, value_name = "SERVICE")]
     pub ci: Option<ci::Service>,
+    #[command(flatten)]
+    pub program: crate::tasks::invocation::Program,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -48,20 +51,19 @@ fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     // The project the config will belong to: the one holding the file, else
     // the current directory's.
     let root = crate::config::root_of(path);
-    let cargo = crate::tools::cargo_program();
-    let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), &root)?;
-    let project = workspace
-        .root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "this project".into());
-    let Some(text) = starter::render(&project, &workspace.targets) else {
-        bail!(
-            "the workspace at {} has no binary, example or criterion bench (`harness = false`) \
-             to profile: add one (an example that drives your library is enough), or write a \
-             `command` workload by hand (docs/config.md of the xtask-profiling repository)",
-            workspace.root.display()
-        );
+    let command = crate::config::command_name();
+    let text = match args.program.command_line.as_slice() {
+        [] if !crate::config::in_cargo_project(&root) => bail!(
+            "{} is not in a Cargo project, so there are no targets to write workloads for: \
+             give the program to profile and its arguments, `{command} init -- ./prog args`, \
+             which writes it as a `command` workload",
+            root.display()
+        ),
+        [] => from_cargo_metadata(&root)?,
+        line => {
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            adhoc::starter(line, &cwd, &root)?
+        }
     };
     // The starter must load: a file that fails at the next command would be
     // a poor start.
@@ -86,9 +88,36 @@ fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             .map(|w| w.get_ref().as_str())
             .unwrap_or("-"),
     );
-    outln!(
-        "next: give the workloads representative `args` in it, then `cargo xtask doctor` and \
-         `cargo xtask profile-baseline`"
-    );
+    match args.program.command_line.is_empty() {
+        true => outln!(
+            "next: give the workloads representative `args` in it, then `{command} doctor` and \
+             `{command} profile-baseline`"
+        ),
+        false => outln!(
+            "next: `{command} doctor`, then `{command} profile-baseline` (metrics and parameters: \
+             see the comments in the file)"
+        ),
+    }
     Ok(0)
+}
+
+/// The starter of a Cargo project: a workload per binary, example and bench.
+fn from_cargo_metadata(root: &Path) -> anyhow::Result<String> {
+    let cargo = crate::tools::cargo_program();
+    let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), root)?;
+    let project = workspace
+        .root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "this project".into());
+    let Some(text) = starter::render(&project, &workspace.targets) else {
+        bail!(
+            "the workspace at {} has no binary, example or criterion bench (`harness = false`) \
+             to profile: add one (an example that drives your library is enough), or give the \
+             program to profile, `{} init -- ./prog args`",
+            workspace.root.display(),
+            crate::config::command_name()
+        );
+    };
+    Ok(text)
 }

@@ -11,10 +11,6 @@ pub struct Invocation {
     pub config_path: PathBuf,
     config: Result<Config, ConfigError>,
     pub params: ParamFlags,
-    /// The command words the user typed before the task (`cargo xtask`,
-    /// `cargo profile`, `cargo xtask profile` when mounted), for files that
-    /// tell them what to run, such as a CI workflow.
-    pub command: String,
 }
 
 impl Invocation {
@@ -27,15 +23,6 @@ impl Invocation {
             config_path,
             config,
             params,
-            command: "cargo xtask".into(),
-        }
-    }
-
-    /// The same invocation, typed as `command` (see [`Invocation::command`]).
-    pub fn typed_as(self, command: &str) -> Invocation {
-        Invocation {
-            command: command.to_string(),
-            ..self
         }
     }
 
@@ -51,4 +38,17 @@ impl Invocation {
     pub fn config_result(&self) -> Result<&Config, &ConfigError> {
         self.config.as_ref()
     }
+}
+
+/// The ad-hoc form of the tasks that run one program: `-- PROGRAM
+/// [ARGS]...`. The command line makes it the config's default workload
+/// before the task runs (`Config::with_program`); `init` writes it as one.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Program {
+    /// A program to run instead of a workload of profiling.toml, with its
+    /// arguments, exactly as given (argv, no shell): `-- ./prog --size 10`.
+    /// Needs no profiling.toml; its results are named after the program's
+    /// file and record the command line.
+    #[arg(last = true, value_name = "PROGRAM")]
+    pub command_line: Vec<String>,
 }

@@ -24,8 +24,9 @@ pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
     let rows = list_rows(&items, pins, Some(config));
     if rows.len() == 1 {
         outln!(
-            "no results in {} yet: run `cargo xtask profile-baseline`",
-            store.dir.display()
+            "no results in {} yet: run `{} profile-baseline`",
+            store.dir.display(),
+            crate::config::command_name()
         );
     } else {
         out!("{}", render_columns(&rows));
@@ -45,7 +46,10 @@ pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
         .filter(|i| matches!(i.kind, Kind::Comparison))
         .count();
     if comparisons > 0 {
-        outln!("\n{comparisons} comparison(s) (compare-*); `cargo xtask report` links them all");
+        outln!(
+            "\n{comparisons} comparison(s) (compare-*); `{} report` links them all",
+            crate::config::command_name()
+        );
     }
     Ok(0)
 }
@@ -64,8 +68,9 @@ fn pin_warnings(items: &[Item], pins: &Pins) -> Vec<String> {
                 Some(_) => "not a result".to_string(),
             };
             Some(format!(
-                "{name} → {} ({why}: `cargo xtask unpin {name}`)",
-                pin.dir
+                "{name} → {} ({why}: `{} unpin {name}`)",
+                pin.dir,
+                crate::config::command_name()
             ))
         })
         .collect()
@@ -106,7 +111,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
                         record.created.clone(),
                         item.name.clone(),
                         record.label.clone(),
-                        record.workload_and_scenario(),
+                        record.what_ran(),
                         scales.join(","),
                         wall,
                         metric,

@@ -63,6 +63,8 @@ pub struct Args {
     /// drain) [default: the workload's drain, else 0].
     #[arg(long, value_name = "SECONDS", value_parser = crate::config::bounds::drain)]
     pub drain: Option<f64>,
+    #[command(flatten)]
+    pub program: crate::tasks::invocation::Program,
 }
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
@@ -183,14 +185,17 @@ fn run_one(
         ..ScaleRecord::single_run(&prepared, shown)
     };
     let git = git_info(&config.root);
-    let record = RunRecord::new(
-        "memory",
-        label,
-        name,
-        &config.defaults.build_profile,
-        git,
-        vec![scale],
-    );
+    let record = RunRecord {
+        command_line: config.command_line_of(name),
+        ..RunRecord::new(
+            "memory",
+            label,
+            name,
+            &config.defaults.build_profile,
+            git,
+            vec![scale],
+        )
+    };
     let dir = publish(pending, &record, &tools, &[])?;
     Ok(print_result(&dir, memory.as_ref(), leak_check.as_ref()))
 }

@@ -62,6 +62,14 @@ pub struct Step {
 
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let (config, params) = (invocation.config()?, &invocation.params);
+    let runs_cargo = !(args.skip_lint && args.skip_tests);
+    if runs_cargo && !crate::config::in_cargo_project(&config.root) {
+        anyhow::bail!(
+            "pre-release runs cargo fmt, clippy and the tests, and {} is not in a Cargo project: \
+             pass --skip-lint --skip-tests for the fresh baseline and the regression gate alone",
+            config.root.display()
+        );
+    }
     let mut steps = code_checks(config, args);
     let fresh_dir = fresh_baseline_step(config, args, params, &mut steps);
     let (regression, compare_markdown) = gate_step(config, args, fresh_dir.as_deref(), &mut steps);

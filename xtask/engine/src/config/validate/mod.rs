@@ -107,6 +107,7 @@ impl Config {
             workloads,
             scales: raw.scales,
             param_positions,
+            adhoc: None,
         })
     }
 }

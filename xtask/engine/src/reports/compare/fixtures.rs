@@ -60,6 +60,7 @@ pub(super) fn record(dirty: bool, scales: Vec<ScaleRecord>) -> RunRecord {
         label: "baseline".into(),
         created: "2026-11-22T04:05:06Z".into(),
         workload: "demo".into(),
+        command_line: None,
         build_profile: "profiling".into(),
         git: GitInfo {
             commit: Some("0123456789abcdef".into()),

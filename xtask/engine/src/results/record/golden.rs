@@ -175,6 +175,7 @@ fn record() -> RunRecord {
         label: "golden".into(),
         created: "2026-11-22T04:05:06Z".into(),
         workload: "demo".into(),
+        command_line: None,
         build_profile: "profiling".into(),
         git: crate::runs::git::GitInfo {
             commit: Some("0123456789abcdef0123456789abcdef01234567".into()),

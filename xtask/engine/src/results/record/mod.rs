@@ -55,6 +55,10 @@ pub struct RunRecord {
     /// UTC, `2026-11-22T04:05:06Z`.
     pub created: String,
     pub workload: String,
+    /// The ad-hoc form (`-- PROGRAM [ARGS]...`): the command line as typed,
+    /// which no profiling.toml declares; `workload` is named after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<Vec<String>>,
     pub build_profile: String,
     pub git: GitInfo,
     /// One entry per scale (one, unnamed, without `--scale`).
@@ -429,6 +433,7 @@ impl RunRecord {
             label: label.into(),
             created: crate::results::timestamp_iso(std::time::SystemTime::now()),
             workload: workload.into(),
+            command_line: None,
             build_profile: build_profile.into(),
             git,
             scales,
@@ -443,6 +448,20 @@ impl RunRecord {
         match self.scales.iter().find_map(|s| s.scenario.as_deref()) {
             Some(scenario) => format!("{}:{scenario}", self.workload),
             None => self.workload.clone(),
+        }
+    }
+
+    /// What ran, for a table of results: the workload (and scenario), and
+    /// the command line of the ad-hoc form, shortened.
+    pub fn what_ran(&self) -> String {
+        let workload = self.workload_and_scenario();
+        let Some(line) = &self.command_line else {
+            return workload;
+        };
+        let line = line.join(" ");
+        match line.char_indices().nth(60) {
+            Some((at, _)) => format!("{workload} (-- {}…)", &line[..at]),
+            None => format!("{workload} (-- {line})"),
         }
     }
 

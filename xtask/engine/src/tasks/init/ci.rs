@@ -74,7 +74,7 @@ pub fn run(
         Err(_) => bail!("{} is not inside {}", root.display(), repo.display()),
     };
     let (workload, name, gauge) = compared_workload(config, config_path)?;
-    let (command, install) = command_here(&invocation.command);
+    let (command, install) = command_here(crate::config::command_name());
     let workflow = GithubWorkflow {
         command: command.clone(),
         install,
