@@ -225,8 +225,11 @@ pub fn result_readme(
 
 fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Option<&String>) {
     how_it_ran(out, scale, several);
-    out.push_str(&summary_table(&scale.summaries));
-    out.push('\n');
+    // A profile alone (flamegraph, memory) times no run: no empty table.
+    if !scale.summaries.is_empty() {
+        out.push_str(&summary_table(&scale.summaries));
+        out.push('\n');
+    }
     if let Some(load) = &scale.load {
         let which = match scale.cpu_profile {
             Some(_) => "The load of the CPU profile",
@@ -272,10 +275,10 @@ fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Opti
 /// A scale's heading and how it ran: parameters, command, load scenario,
 /// time limit or attached process, and the number of runs.
 fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
-    let heading = if several {
-        format!("## Scale {}", code(&scale.scale))
-    } else {
-        "## Timings".to_string()
+    let heading = match (several, scale.runs.is_empty()) {
+        (true, _) => format!("## Scale {}", code(&scale.scale)),
+        (false, false) => "## Timings".to_string(),
+        (false, true) => "## What ran".to_string(),
     };
     let params: Vec<String> = scale
         .params
@@ -283,7 +286,9 @@ fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let _ = writeln!(out, "{heading}\n");
-    let _ = writeln!(out, "Parameters: {}  ", code(&params.join(" ")));
+    if !params.is_empty() {
+        let _ = writeln!(out, "Parameters: {}  ", code(&params.join(" ")));
+    }
     let command: Vec<String> = scale
         .argv
         .iter()
@@ -328,12 +333,20 @@ fn how_it_ran(out: &mut String, scale: &ScaleRecord, several: bool) {
             attached.seconds,
         );
     }
-    let _ = writeln!(
-        out,
-        "{} warm-up, {} measured runs.\n",
-        scale.warmup,
-        scale.runs.len()
-    );
+    match (scale.runs.is_empty(), scale.warmup) {
+        (true, 0) => out.push('\n'),
+        (true, warmup) => {
+            let _ = writeln!(out, "{warmup} warm-up before the profile.\n");
+        }
+        (false, _) => {
+            let _ = writeln!(
+                out,
+                "{} warm-up, {} measured runs.\n",
+                scale.warmup,
+                scale.runs.len()
+            );
+        }
+    }
     machine_note(out, scale);
 }
 

@@ -122,6 +122,31 @@ pub fn warning(path: &Path, contents: Contents, profile: &str) -> Option<String>
     Some(format!("warning: {fix}"))
 }
 
+/// The warning for a program built elsewhere (a `command` workload) that
+/// will profile badly, saying how such a program gets its symbols back;
+/// `None` when it is fine.
+pub fn program_warning(path: &Path, contents: Contents) -> Option<String> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let lost = match (contents.debug_info, contents.symbols) {
+        (true, true) => return None,
+        (_, false) => format!(
+            "{name} ({}) is stripped of its symbol table: its own functions will show as \
+             `[{name}]`",
+            path.display()
+        ),
+        (false, true) => format!(
+            "{name} ({}) has no debug info: its profiles will lack files, lines and inline \
+             frames, and perf's DWARF unwinding may lose stacks",
+            path.display()
+        ),
+    };
+    Some(format!(
+        "warning: {lost}.\n  fix: build it with `-g` and without stripping (`-s`, `strip`), or \
+         install its debug symbols (Debian and Ubuntu: the package's `-dbgsym`; Fedora: \
+         `-debuginfo`)"
+    ))
+}
+
 fn elf(file: &mut (impl Read + Seek)) -> anyhow::Result<Contents> {
     let mut ident = [0u8; 64];
     file.read_exact(&mut ident[..52])?;
@@ -349,6 +374,37 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_program_built_elsewhere_is_told_how_to_get_its_symbols_back() {
+        let path = Path::new("/usr/bin/gzip");
+        let complete = Contents {
+            debug_info: true,
+            symbols: true,
+        };
+        assert_eq!(program_warning(path, complete), None);
+        let stripped = program_warning(
+            path,
+            Contents {
+                debug_info: false,
+                symbols: false,
+            },
+        )
+        .unwrap();
+        assert!(stripped.contains("`[gzip]`"), "{stripped}");
+        assert!(stripped.contains("-dbgsym") && stripped.contains("`-g`"));
+        // Nothing about Cargo profiles: the program is not built by cargo.
+        assert!(!stripped.contains("Cargo.toml"), "{stripped}");
+        let no_lines = program_warning(
+            path,
+            Contents {
+                debug_info: false,
+                symbols: true,
+            },
+        )
+        .unwrap();
+        assert!(no_lines.contains("no debug info"), "{no_lines}");
     }
 
     #[test]
