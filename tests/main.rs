@@ -13,6 +13,7 @@ mod compare;
 mod contention;
 mod counters;
 mod criterion;
+mod history;
 mod lifecycle;
 mod memory;
 mod offcpu;

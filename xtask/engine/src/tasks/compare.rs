@@ -612,6 +612,7 @@ fn side_record(
         workload: side.name.clone(),
         build_profile: config.defaults.build_profile.clone(),
         git,
+        machine: None,
         scales: vec![scale],
         failure: None,
     }
