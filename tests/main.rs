@@ -15,6 +15,7 @@ mod compare;
 mod contention;
 mod counters;
 mod criterion;
+mod history;
 mod lifecycle;
 mod memory;
 mod offcpu;

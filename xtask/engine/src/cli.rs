@@ -59,6 +59,8 @@ pub enum Task {
     Trends(tasks::trends::Args),
     /// Remove old results, interrupted runs and failed runs (never pinned or foreign ones).
     Cleanup(tasks::cleanup::Args),
+    /// Share results between machines through a git remote's refs/profiling/history: push, pull.
+    History(tasks::history::Args),
     /// A result as Bencher JSON (bmf), pprof, CSV or Markdown.
     Export(tasks::export::Args),
     /// Write results/index.html: every result, comparisons and trend charts on one page.
@@ -75,7 +77,7 @@ pub enum Task {
 
 const PARAM_ID_PREFIX: &str = "param:";
 /// Tasks that take no parameter flags.
-const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt", "annotate"];
+const WITHOUT_PARAMETERS: &[&str] = &["init", "adopt", "annotate", "history"];
 const PARAM_HEADING: &str = "Parameters (declared in profiling.toml)";
 
 /// `args[0]` is the command's name as the user typed it (`cargo xtask`,
@@ -146,6 +148,7 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         Task::List(args) => tasks::list::run(&invocation, &args),
         Task::Trends(args) => tasks::trends::run(&invocation, &args),
         Task::Cleanup(args) => tasks::cleanup::run(&invocation, &args),
+        Task::History(args) => tasks::history::run(&invocation, &args),
         Task::Export(args) => tasks::export::run(&invocation, &args),
         Task::Report(args) => tasks::report::run(&invocation, &args),
         Task::ProfileCompare(args) => tasks::compare::run(&invocation, &args),

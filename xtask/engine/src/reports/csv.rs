@@ -8,9 +8,9 @@
 use crate::results::record::RunRecord;
 use crate::results::series::Series;
 
-pub const TRENDS_HEADER: [&str; 15] = [
+pub const TRENDS_HEADER: [&str; 16] = [
     "created", "dir", "label", "workload", "scale", "commit", "measure", "unit", "median", "mean",
-    "stddev", "min", "max", "n", "params",
+    "stddev", "min", "max", "n", "params", "machine",
 ];
 
 pub const TIMING_HEADER: [&str; 11] = [
@@ -58,6 +58,7 @@ pub fn trends(series: &[Series]) -> String {
                 summary.max.to_string(),
                 summary.n.to_string(),
                 s.params_text().unwrap_or_default(),
+                s.machine.clone(),
             ]));
         }
     }

@@ -162,7 +162,7 @@ fn results_section(
     if results.is_empty() {
         out.push_str("<p class=\"empty\">No results yet: run <code>cargo xtask profile-baseline</code>.</p>\n");
     } else {
-        out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>created (UTC)</th><th>result</th><th>label</th><th>workload</th><th>scale</th><th>commit</th><th>time (median)</th><th>first metric (median)</th><th>pins</th><th>files</th></tr></thead><tbody>\n");
+        out.push_str("<div class=\"scroll\"><table class=\"results\"><thead><tr><th>created (UTC)</th><th>result</th><th>label</th><th>workload</th><th>scale</th><th>commit</th><th>machine</th><th>time (median)</th><th>first metric (median)</th><th>pins</th><th>files</th></tr></thead><tbody>\n");
         for item in results {
             result_row(out, results_dir, item, pins, config);
         }
@@ -214,7 +214,7 @@ fn result_row(
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
+        "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
         escape(&record.created),
         escape(&item.name),
         escape(&item.name),
@@ -222,6 +222,7 @@ fn result_row(
         escape(&record.what_ran()),
         escape(&scales.join(", ")),
         escape(&commit),
+        escape(&record.machine_class()),
         escape(&wall),
         file_links(results_dir, &item.name, &files)
     );
@@ -272,9 +273,24 @@ fn trends_section(out: &mut String, series: &[Series]) {
     if series.is_empty() {
         out.push_str("<p class=\"empty\">No measures to chart yet.</p>\n");
     } else {
-        let _ = writeln!(out, "<p class=\"legend\">{}. One chart per measure, workload and scale; results in time order.</p>\n<div class=\"charts\">", escape(LEGEND));
+        let _ = writeln!(out, "<p class=\"legend\">{}. One chart per measure, workload and scale; results in time order.</p>", escape(LEGEND));
         let mut shifts = Vec::new();
-        for s in series {
+        let headed = crate::results::series::show_machines(series);
+        for (i, s) in series.iter().enumerate() {
+            // Each class of machine under a heading of its own: its
+            // charts are never one history with another's.
+            if headed && (i == 0 || series[i - 1].machine != s.machine) {
+                if i > 0 {
+                    out.push_str("</div>\n");
+                }
+                let _ = writeln!(
+                    out,
+                    "<h3 class=\"machine\">Measured on {}</h3>\n<div class=\"charts\">",
+                    escape(&s.machine)
+                );
+            } else if i == 0 {
+                out.push_str("<div class=\"charts\">\n");
+            }
             out.push_str(&chart::render(&chart::of_series(s), 0.0, 0.0));
             shifts.extend(s.shifts().iter().map(|shift| (s, shift)));
         }

@@ -35,7 +35,8 @@ pub enum Kind {
     Failed { reason: String },
     /// A symbolic link: never followed, never removed.
     Symlink,
-    /// pins.json, index.html, README.md.
+    /// pins.json, index.html, README.md, and history/ (pulled results,
+    /// read through [`scan_pulled`]).
     OwnFile,
     /// Not made by this tool: left alone.
     Foreign { why: String },
@@ -93,6 +94,10 @@ pub fn scan(dir: &Path) -> anyhow::Result<Vec<Item>> {
 fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
     if meta.file_type().is_symlink() {
         return Kind::Symlink;
+    }
+    if meta.is_dir() && name == super::history::HISTORY_DIR {
+        // Pulled results: listed apart (`scan_pulled`), never cleaned up.
+        return Kind::OwnFile;
     }
     if !meta.is_dir() {
         if OWN_FILES.contains(&name) {
@@ -165,6 +170,23 @@ fn classify(path: &Path, name: &str, meta: &std::fs::Metadata) -> Kind {
     }
 }
 
+/// The results pulled from a shared history (`results/history/`), as
+/// results named `history/<name>`: what list and the page show beside the
+/// machine's own, and what cleanup never sees.
+pub fn scan_pulled(dir: &Path) -> anyhow::Result<Vec<Item>> {
+    Ok(super::history::entries(dir)?
+        .into_iter()
+        .map(|entry| Item {
+            name: entry.name.clone(),
+            path: entry.dir.clone(),
+            modified: std::fs::symlink_metadata(entry.dir.join(RUN_FILE))
+                .and_then(|m| m.modified())
+                .ok(),
+            kind: Kind::Result(Box::new(entry)),
+        })
+        .collect())
+}
+
 /// Whether a process exists (signal 0 checks without sending anything; a
 /// process of another user answers EPERM, and exists).
 pub fn process_alive(pid: u32) -> bool {
@@ -183,7 +205,8 @@ fn is_xtask_process(pid: u32) -> bool {
 /// Whether `rest` (a `.tmp-` name without the prefix) is one of ours:
 /// `<YYYYMMDD-HHMMSS>-<tag>-<label>-<n>-<pid>` (a result being written; an
 /// older xtask's have no tag, or no `n`),
-/// `compare-…-<pid>`, `old-compare-…-<pid>` or `rev-<pid>` (profile-compare).
+/// `compare-…-<pid>`, `old-compare-…-<pid>` or `rev-<pid>` (profile-compare),
+/// `history-<pid>` (`history push` and `pull`).
 fn own_temporary(rest: &str) -> Option<u32> {
     let (body, pid) = rest.rsplit_once('-')?;
     let pid = pid.parse::<u32>().ok()?;
@@ -193,7 +216,10 @@ fn own_temporary(rest: &str) -> Option<u32> {
         && bytes[8] == b'-'
         && bytes[9..15].iter().all(u8::is_ascii_digit)
         && bytes[15] == b'-';
-    let compare = body.starts_with("compare-") || body.starts_with("old-compare-") || body == "rev";
+    let compare = body.starts_with("compare-")
+        || body.starts_with("old-compare-")
+        || body == "rev"
+        || body == "history";
     (stamped || compare).then_some(pid)
 }
 
@@ -279,6 +305,7 @@ mod tests {
             ("20261122-040506-baseline-77", Some(77)),
             ("compare-a-vs-b-12", Some(12)),
             ("rev-12", Some(12)),
+            ("history-12", Some(12)),
             ("notes-12", None),
             ("20261122-040506-baseline", None),
         ] {

@@ -23,6 +23,7 @@
 //! never from its name, which only names and orders it (a tag cannot be
 //! told from a label's first word, so a name is never split).
 
+pub mod history;
 pub mod inventory;
 pub mod pins;
 pub mod record;
@@ -86,14 +87,21 @@ impl Pending {
         )
     }
 
-    /// Writes the record and what goes with it — run.json, system_info.json,
-    /// each scale's memory.json, the README — then moves the result into place.
+    /// Writes the record (with the machine class of `system`) and what goes
+    /// with it — run.json, system_info.json, each scale's memory.json, the
+    /// README — then moves the result into place.
     pub fn finish(
         self,
         record: &RunRecord,
         system: &system_info::SystemInfo,
         readme: &str,
     ) -> anyhow::Result<PathBuf> {
+        // The machine class is the system's, known here whoever made the
+        // record: each result says what it was measured on.
+        let record = &RunRecord {
+            machine: Some(system.machine_class()),
+            ..record.clone()
+        };
         self.write_json(RUN_FILE, record)?;
         self.write_json(SYSTEM_FILE, system)?;
         let several = record.scales.len() > 1;
@@ -337,6 +345,22 @@ impl Store {
         Ok(entries)
     }
 
+    /// Every complete result, this machine's and those pulled from a shared
+    /// history (`history/<name>`), oldest first: what trends follow. A
+    /// pulled result that is one of ours (pushed from here) counts once.
+    pub fn list_with_history(&self) -> anyhow::Result<Vec<Entry>> {
+        let mut entries = self.list()?;
+        let own: std::collections::BTreeSet<String> =
+            entries.iter().map(|e| e.name.clone()).collect();
+        entries.extend(
+            history::entries(&self.dir)?
+                .into_iter()
+                .filter(|e| !own.contains(&e.name[history::HISTORY_DIR.len() + 1..])),
+        );
+        entries.sort_by(|a, b| (&a.record.created, &a.name).cmp(&(&b.record.created, &b.name)));
+        Ok(entries)
+    }
+
     /// A pin names a directory of this results directory; what it names is
     /// read only if it is really there: a symlink (the directory or its
     /// run.json) may lead anywhere, and is never read through.
@@ -507,12 +531,30 @@ pub fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> anyh
 pub fn read_record(path: &Path) -> anyhow::Result<RunRecord> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut record: RunRecord = serde_json::from_str(&text)
+    let mut record = parse_record(&text)
         .with_context(|| format!("{} is not a valid run record", path.display()))?;
+    if record.machine.is_none() {
+        // A result of an older version: the machine it described beside it.
+        let system = path.with_file_name(SYSTEM_FILE);
+        if std::fs::symlink_metadata(&system).is_ok_and(|m| m.is_file() && m.len() < 1 << 20) {
+            record.machine = std::fs::read(&system)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<system_info::SystemInfo>(&b).ok())
+                .filter(|s| s.cores > 0)
+                .map(|s| s.machine_class());
+        }
+    }
+    Ok(record)
+}
+
+/// A run record from its JSON, as [`read_record`] reads it (but for the
+/// machine class of older results, which it takes from system_info.json):
+/// a local result's and a pulled one's alike.
+pub fn parse_record(text: &str) -> anyhow::Result<RunRecord> {
+    let mut record: RunRecord = serde_json::from_str(text)?;
     if record.schema_version > record::SCHEMA_VERSION {
         bail!(
-            "{} has schema version {}, newer than this xtask understands ({}): update the xtask",
-            path.display(),
+            "schema version {}, newer than this xtask understands ({}): update the xtask",
             record.schema_version,
             record::SCHEMA_VERSION
         );

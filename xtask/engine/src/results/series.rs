@@ -28,11 +28,15 @@ pub struct SeriesPoint {
     pub summary: Summary,
 }
 
-/// A measure of a workload, scale and parameter values across results,
-/// oldest first: a result made with other `--subs` (say) starts a series
-/// of its own, so that a change of input never reads as a change of speed.
+/// A measure of a workload, scale and parameter values on one class of
+/// machine across results, oldest first: a result made with other `--subs`
+/// (say), or on another kind of machine, starts a series of its own, so
+/// that a change of input or hardware never reads as a change of speed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// The class of machine every point was measured on: a series never
+    /// mixes machines (results of other versions: `unknown`).
+    pub machine: String,
     pub workload: String,
     pub scale: String,
     /// The parameter values the workload used (as its results record them).
@@ -179,6 +183,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
     for entry in &chosen[skip..] {
         let record = &entry.record;
         let workload = record.workload_and_scenario();
+        let machine = record.machine_class();
         for scale in &record.scales {
             if filter.scale.as_ref().is_some_and(|s| &scale.scale != s) {
                 continue;
@@ -195,7 +200,8 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                     summary: m.summary.clone(),
                 };
                 let found = series.iter_mut().find(|s| {
-                    s.workload == workload
+                    s.machine == machine
+                        && s.workload == workload
                         && s.scale == scale.scale
                         && s.params == scale.params
                         && &s.measure == measure
@@ -204,6 +210,7 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
                 match found {
                     Some(s) => s.points.push(point),
                     None => series.push(Series {
+                        machine: machine.clone(),
                         workload: workload.clone(),
                         scale: scale.scale.clone(),
                         params: scale.params.clone(),
@@ -219,11 +226,13 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
     }
     let rank = |s: &Series| display_rank(&s.measure);
     // Stable: workloads and scales keep their first-appearance order.
+    let machines: Vec<String> = dedup(series.iter().map(|s| s.machine.clone()));
     let workloads: Vec<String> = dedup(series.iter().map(|s| s.workload.clone()));
     let scales: Vec<String> = dedup(series.iter().map(|s| s.scale.clone()));
     let params: Vec<String> = dedup(series.iter().map(|s| s.params_text().unwrap_or_default()));
     series.sort_by_key(|s| {
         (
+            machines.iter().position(|m| *m == s.machine),
             workloads.iter().position(|w| *w == s.workload),
             scales.iter().position(|x| *x == s.scale),
             params
@@ -234,6 +243,14 @@ pub fn collect(entries: &[Entry], filter: &Filter) -> Vec<Series> {
         )
     });
     series
+}
+
+/// Whether series should be headed by their machine class: when any class
+/// is known (results of older versions alone have none to show).
+pub fn show_machines(series: &[Series]) -> bool {
+    series
+        .iter()
+        .any(|s| s.machine != crate::results::system_info::UNKNOWN_MACHINE)
 }
 
 /// The items in order of first appearance, each once.
@@ -283,7 +300,49 @@ mod tests {
         );
         let dirs: Vec<&str> = series[0].points.iter().map(|p| p.dir.as_str()).collect();
         assert_eq!(dirs, ["a", "c"]);
+        assert!(!show_machines(&series));
         let (previous, _) = series[0].changes(1);
         assert!((previous.unwrap() - 1.0).abs() < 1e-9, "{previous:?}");
+    }
+
+    /// Results of two kinds of machine are two series, never one: a slower
+    /// runner is not a slowdown.
+    #[test]
+    fn each_machine_class_has_series_of_its_own() {
+        let class = |cores| crate::results::system_info::MachineClass {
+            cpu_model: "Test Chip 9".into(),
+            arch: "x86_64".into(),
+            cores,
+            memory_gib: 8,
+        };
+        let mut entries = [
+            entry("a", 1, "20000", &[1.0, 1.0]),
+            entry("b", 2, "20000", &[2.0, 2.0]),
+            entry("c", 3, "20000", &[1.01, 1.01]),
+            entry("d", 4, "20000", &[1.02, 1.02]),
+        ];
+        for (entry, cores) in entries.iter_mut().zip([2, 4, 2, 2]) {
+            entry.record.machine = Some(class(cores));
+        }
+        entries[3].record.machine = None;
+        let series = collect(&entries, &Filter::default());
+        let by_machine: Vec<(&str, Vec<&str>)> = series
+            .iter()
+            .map(|s| {
+                (
+                    s.machine.as_str(),
+                    s.points.iter().map(|p| p.dir.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            by_machine,
+            [
+                ("Test Chip 9, 2 cores, 8 GiB", vec!["a", "c"]),
+                ("Test Chip 9, 4 cores, 8 GiB", vec!["b"]),
+                ("unknown", vec!["d"]),
+            ]
+        );
+        assert!(show_machines(&series));
     }
 }

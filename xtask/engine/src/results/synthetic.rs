@@ -66,6 +66,7 @@ pub fn record(label: &str, created: &str, measures: &[Measure]) -> RunRecord {
             dirty: false,
             branch: Some("main".into()),
         },
+        machine: None,
         scales: vec![scale("default", measures)],
         failure: None,
     }

@@ -70,6 +70,11 @@ impl SystemInfo {
         }
     }
 
+    /// This machine's class (see [`MachineClass`]).
+    pub fn machine_class(&self) -> MachineClass {
+        MachineClass::of(self)
+    }
+
     /// What differs between two machines in ways that move timings.
     pub fn differences(&self, other: &SystemInfo) -> Vec<String> {
         let mut out = Vec::new();
@@ -90,6 +95,77 @@ impl SystemInfo {
         }
         out
     }
+}
+
+/// What kind of machine a result was measured on, without naming the
+/// machine: results of one class are comparable over time, while CI
+/// machines' host names are random. Stored in run.json (`machine`); results
+/// of older versions have none and read as "unknown".
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MachineClass {
+    /// As the OS names it (`/proc/cpuinfo`'s model name), which some
+    /// architectures leave empty.
+    pub cpu_model: String,
+    pub arch: String,
+    pub cores: usize,
+    /// The memory rounded up to whole GiB: the kernel reports a little less
+    /// than is installed, and by amounts that vary between boots and kernels.
+    pub memory_gib: u64,
+}
+
+/// How a result without a machine class is shown and grouped.
+pub const UNKNOWN_MACHINE: &str = "unknown";
+
+const GIB: u64 = 1 << 30;
+
+impl MachineClass {
+    pub fn of(system: &SystemInfo) -> MachineClass {
+        MachineClass {
+            cpu_model: system.cpu_model.trim().to_string(),
+            arch: system.arch.clone(),
+            cores: system.cores,
+            memory_gib: system.memory_bytes.div_ceil(GIB),
+        }
+    }
+
+    /// `Intel Xeon Platinum 8370C, 2 cores, 8 GiB`: the model without its
+    /// trademarks and clock (the same part at another nominal clock is rare,
+    /// and a wall of text in every table is not), or the architecture when
+    /// the OS names no model.
+    pub fn describe(&self) -> String {
+        let model = short_model(&self.cpu_model);
+        let model = if model.is_empty() {
+            format!("{} CPU", self.arch)
+        } else {
+            model
+        };
+        format!(
+            "{model}, {} core{}, {} GiB",
+            self.cores,
+            if self.cores == 1 { "" } else { "s" },
+            self.memory_gib
+        )
+    }
+}
+
+/// `Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz` → `Intel Xeon Platinum 8370C`,
+/// `AMD EPYC 7763 64-Core Processor` → `AMD EPYC 7763`.
+fn short_model(model: &str) -> String {
+    let model = model.split(" @ ").next().unwrap_or(model);
+    model
+        .replace("(R)", "")
+        .replace("(r)", "")
+        .replace("(TM)", "")
+        .replace("(tm)", "")
+        .split_whitespace()
+        .filter(|word| {
+            let cores = word
+                .strip_suffix("-Core")
+                .is_some_and(|n| n.parse::<u32>().is_ok());
+            !(cores || matches!(*word, "CPU" | "Processor"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// sysname, nodename, release, version, machine.
@@ -175,6 +251,61 @@ mod tests {
             assert!(memory_bytes() > 0);
             assert!(!uname().is_empty());
         }
+    }
+
+    #[test]
+    fn a_machine_class_names_the_hardware_not_the_host() {
+        let system = SystemInfo {
+            hostname: "fv-az123-456".into(),
+            cpu_model: "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz".into(),
+            arch: "x86_64".into(),
+            cores: 2,
+            // What a machine with 8 GiB installed reports.
+            memory_bytes: 8_323_657_728,
+            ..SystemInfo::default()
+        };
+        let class = system.machine_class();
+        assert_eq!(class.memory_gib, 8);
+        assert_eq!(
+            class.describe(),
+            "Intel Xeon Platinum 8370C, 2 cores, 8 GiB"
+        );
+        let other_host = SystemInfo {
+            hostname: "fv-az999-001".into(),
+            ..system.clone()
+        };
+        assert_eq!(other_host.machine_class(), class);
+        let epyc = MachineClass {
+            cpu_model: "AMD EPYC 7763 64-Core Processor".into(),
+            arch: "x86_64".into(),
+            cores: 4,
+            memory_gib: 16,
+        };
+        assert_eq!(epyc.describe(), "AMD EPYC 7763, 4 cores, 16 GiB");
+        let arm = MachineClass {
+            cpu_model: String::new(),
+            arch: "aarch64".into(),
+            cores: 1,
+            memory_gib: 4,
+        };
+        assert_eq!(arm.describe(), "aarch64 CPU, 1 core, 4 GiB");
+        // Exactly 8 GiB stays 8; anything above is the next GiB.
+        assert_eq!(
+            MachineClass::of(&SystemInfo {
+                memory_bytes: 8 * GIB,
+                ..system.clone()
+            })
+            .memory_gib,
+            8
+        );
+        assert_eq!(
+            MachineClass::of(&SystemInfo {
+                memory_bytes: 8 * GIB + 1,
+                ..system
+            })
+            .memory_gib,
+            9
+        );
     }
 
     /// The schema version is the first field; a file written before it

@@ -9,6 +9,7 @@ pub mod cpu_profile;
 pub mod criterion;
 pub mod descendants;
 pub mod git;
+pub mod history;
 pub mod machine_load;
 pub mod measure;
 pub mod memory_profile;

@@ -613,6 +613,7 @@ fn side_record(
         command_line: None,
         build_profile: config.defaults.build_profile.clone(),
         git,
+        machine: None,
         scales: vec![scale],
         failure: None,
     }

@@ -21,7 +21,10 @@ pub fn run(invocation: &Invocation, _args: &Args) -> anyhow::Result<u8> {
     let inspection = Pins::inspect(&store.dir);
     let pins = &inspection.pins;
     let items = inventory::scan(&store.dir)?;
-    let rows = list_rows(&items, pins, Some(config));
+    // Results pulled from a shared history, as `history/<name>`.
+    let pulled = inventory::scan_pulled(&store.dir)?;
+    let all: Vec<Item> = items.iter().chain(&pulled).cloned().collect();
+    let rows = list_rows(&all, pins, Some(config));
     if rows.len() == 1 {
         outln!(
             "no results in {} yet: run `{} profile-baseline`",
@@ -88,6 +91,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
         "time (median)",
         "first metric (median)",
         "pins",
+        "machine",
         "state",
     ];
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
@@ -116,6 +120,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
                         wall,
                         metric,
                         pins.names_of(&item.name).join(","),
+                        record.machine_class(),
                         state,
                     ],
                 )
@@ -171,7 +176,7 @@ pub fn list_rows(items: &[Item], pins: &Pins, config: Option<&Config>) -> Vec<Ve
 
 fn incomplete_row(time: &str, name: &str, state: String) -> Vec<String> {
     let mut row = vec![time.to_string(), name.to_string()];
-    row.extend(std::iter::repeat_n("—".to_string(), 6));
+    row.extend(std::iter::repeat_n("—".to_string(), 7));
     row.push(state);
     row
 }
@@ -265,7 +270,7 @@ mod tests {
         let state = |dir: &str| -> String {
             rows.iter()
                 .find(|row| row[1] == dir)
-                .unwrap_or_else(|| panic!("{dir} is not listed: {rows:?}"))[8]
+                .unwrap_or_else(|| panic!("{dir} is not listed: {rows:?}"))[9]
                 .clone()
         };
         assert_eq!(state("20260101-000000-good"), "complete");

@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod exit;
 pub mod export;
 pub mod flamegraph;
+pub mod history;
 pub mod init;
 pub mod invocation;
 pub mod list;

@@ -27,7 +27,9 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&store.dir)
         .with_context(|| format!("cannot create {}", store.dir.display()))?;
     let pins = Pins::load(&store.dir)?;
-    let items = inventory::scan(&store.dir)?;
+    let mut items = inventory::scan(&store.dir)?;
+    // Results pulled from a shared history, shown and charted beside ours.
+    items.extend(inventory::scan_pulled(&store.dir)?);
     // Store::list's order (oldest first), from the same scan.
     let mut entries: Vec<_> = items
         .iter()

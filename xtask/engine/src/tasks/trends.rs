@@ -9,7 +9,7 @@ use crate::reports::markdown::format_value;
 use crate::reports::stdout::{out, outln};
 use crate::reports::table::render_columns;
 use crate::results::record::short_hash;
-use crate::results::series::{collect, dedup, Filter, Series, Shift};
+use crate::results::series::{collect, dedup, show_machines, Filter, Series, Shift};
 use crate::results::Store;
 use crate::tasks::invocation::Invocation;
 use anyhow::bail;
@@ -59,7 +59,11 @@ fn percent(change: Option<f64>) -> String {
 /// entered marked in its last column and described under the table.
 pub fn render_text(series: &[Series]) -> String {
     let mut out = String::new();
-    for s in series {
+    let headed = show_machines(series);
+    for (i, s) in series.iter().enumerate() {
+        if headed && (i == 0 || series[i - 1].machine != s.machine) {
+            out.push_str(&format!("\n== machine: {} ==\n", s.machine));
+        }
         let shifts = s.shifts();
         out.push_str(&format!(
             "\n{} ({}, {} is better)\n",
@@ -145,6 +149,7 @@ pub fn render_json(series: &[Series]) -> serde_json::Value {
         .iter()
         .map(|s| {
             serde_json::json!({
+                "machine": s.machine,
                 "workload": s.workload,
                 "scale": s.scale,
                 "params": s.params,
@@ -183,7 +188,8 @@ pub const JSON_SCHEMA_VERSION: u32 = 1;
 pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     let config = invocation.config()?;
     let store = Store::new(config.results_dir());
-    let entries = store.list()?;
+    // This machine's results and those pulled from a shared history.
+    let entries = store.list_with_history()?;
     if entries.is_empty() {
         bail!(
             "no results in {} yet: run `cargo xtask profile-baseline` a few times",

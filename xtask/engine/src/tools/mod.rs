@@ -11,6 +11,7 @@ pub mod demangle;
 pub mod dtrace;
 pub mod dwarf;
 pub mod executable;
+pub mod git;
 pub mod heaptrack;
 pub mod inline_frames;
 pub mod instruments;

@@ -67,6 +67,7 @@ pub(super) fn record(dirty: bool, scales: Vec<ScaleRecord>) -> RunRecord {
             dirty,
             branch: None,
         },
+        machine: None,
         scales,
         failure: None,
     }

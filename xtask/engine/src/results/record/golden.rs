@@ -182,6 +182,7 @@ fn record() -> RunRecord {
             dirty: true,
             branch: Some("main".into()),
         },
+        machine: None,
         scales: vec![
             ScaleRecord {
                 cpu_profile: Some(cpu_profile().into()),

@@ -32,6 +32,7 @@ use crate::runs::measure;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::results::system_info::MachineClass;
 pub use crate::runs::cpu_profile::AttachedProcess as AttachedRecord;
 pub use crate::runs::criterion::CriterionRuns;
 pub use crate::runs::git::{short_hash, GitInfo};
@@ -61,6 +62,10 @@ pub struct RunRecord {
     pub command_line: Option<Vec<String>>,
     pub build_profile: String,
     pub git: GitInfo,
+    /// The class of machine it was measured on (absent from results of
+    /// older versions, which read as an unknown machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineClass>,
     /// One entry per scale (one, unnamed, without `--scale`).
     pub scales: Vec<ScaleRecord>,
     /// Set when a run failed: the record is kept so the failure can be read.
@@ -436,9 +441,19 @@ impl RunRecord {
             command_line: None,
             build_profile: build_profile.into(),
             git,
+            machine: None,
             scales,
             failure: None,
         }
+    }
+
+    /// The machine class as tables show it and trends group by it: its
+    /// description, or `unknown` for a result of an older version.
+    pub fn machine_class(&self) -> String {
+        self.machine.as_ref().map_or_else(
+            || crate::results::system_info::UNKNOWN_MACHINE.to_string(),
+            MachineClass::describe,
+        )
     }
 
     /// The workload as results are told apart by: `service:burst` for a
