@@ -242,7 +242,13 @@ fn a_user_s_flamegraphs_name_the_program_s_function_and_are_theirs() {
         return;
     };
     let both = [user.command(&["flamegraph"]), user.command(&["flamegraph"])]
-        .map(|mut command| command.spawn().unwrap())
+        .map(|mut command| {
+            command
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .map(|child| child.wait_with_output().unwrap());
     for output in &both {
         if refused_says_what_to_run(output) {
