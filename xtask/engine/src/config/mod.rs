@@ -20,6 +20,7 @@ mod schema;
 pub mod sides;
 pub mod starter;
 mod templates;
+pub mod thin_xtask;
 /// The label of one result of a task that may run several load scenarios:
 /// `--label` as given (with the scenario's name appended when the task
 /// writes one result per scenario), else the scenario's name (so a run of

@@ -12,6 +12,7 @@ pub mod git;
 pub mod machine_load;
 pub mod measure;
 pub mod memory_profile;
+pub mod probe;
 pub mod process;
 pub mod progress;
 pub mod revisions;

@@ -1,5 +1,7 @@
 //! `cargo xtask init`: a starter profiling.toml for this workspace, from
-//! `cargo metadata`: one workload per binary, example and criterion bench.
+//! `cargo metadata`: one workload per binary, example and criterion bench,
+//! the default one that runs without arguments (each binary and example is
+//! built and tried: `runs::probe`).
 
 use crate::config::{starter, Config};
 use crate::reports::stdout::outln;
@@ -32,7 +34,17 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "this project".into());
-    let Some(text) = starter::render(&project, &workspace.targets) else {
+    outln!(
+        "trying each binary and example without arguments, to choose the default workload \
+         (built with the profiling profile: the first task reuses the build)"
+    );
+    let candidates = crate::runs::probe::candidates(
+        &workspace.root,
+        crate::config::project_files::PROFILE,
+        &workspace.targets,
+        true,
+    )?;
+    let Some(starter) = starter::render(&project, &candidates, &workspace.fuzz_targets) else {
         bail!(
             "the workspace at {} has no binary, example or criterion bench (`harness = false`) \
              to profile: add one (an example that drives your library is enough), or write a \
@@ -42,9 +54,10 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     };
     // The starter must load: a file that fails at the next command would be
     // a poor start.
-    let config = Config::parse(path, &text)
+    let text = &starter.text;
+    let config = Config::parse(path, text)
         .with_context(|| format!("the starter profiling.toml does not load:\n{text}"))?;
-    crate::results::write_atomically(path, &text)?;
+    crate::results::write_atomically(path, text)?;
     outln!(
         "wrote {}: {} workload{} ({}), default {}",
         path.display(),
@@ -63,6 +76,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             .map(|w| w.get_ref().as_str())
             .unwrap_or("-"),
     );
+    outln!("{}", starter::describe(&starter));
     outln!(
         "next: give the workloads representative `args` in it, then `cargo xtask doctor` and \
          `cargo xtask profile-baseline`"
