@@ -842,3 +842,112 @@ fn the_engine_from_git_resolves() {
         "{out}"
     );
 }
+
+/// The two crates as `cargo package` makes them: every file inside the
+/// crate's directory, every `include_str!`/`include_bytes!` of their code
+/// among the packaged files, and the manifest fields crates.io requires.
+#[test]
+fn the_engine_and_its_dwarf_reader_package_cleanly() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (package, dir) in [
+        ("xtask-profiling", "xtask/engine"),
+        ("xtask-profiling-dwarf", "xtask/dwarf"),
+    ] {
+        let crate_dir = common::workspace().join(dir);
+        let output = Command::new(&cargo)
+            .args(["package", "--list", "--allow-dirty", "-p", package])
+            .current_dir(common::workspace())
+            .output()
+            .unwrap();
+        let out = common::text(&output);
+        assert!(output.status.success(), "{out}");
+        let listed: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        let generated = [".cargo_vcs_info.json", "Cargo.toml.orig", "Cargo.lock"];
+        for file in listed.iter().filter(|f| !generated.contains(&f.as_str())) {
+            assert!(
+                crate_dir.join(file).is_file(),
+                "{package}: {file} is packaged but not inside {dir}"
+            );
+        }
+        for file in listed.iter().filter(|f| f.ends_with(".rs")) {
+            let source = std::fs::read_to_string(crate_dir.join(file)).unwrap();
+            for (included, prefix) in included_paths(&source) {
+                let path = crate_dir.join(file).parent().unwrap().join(&included);
+                let inside = normalize(&path)
+                    .strip_prefix(&crate_dir)
+                    .ok()
+                    .map(|p| p.display().to_string());
+                let packaged = inside.as_ref().is_some_and(|p| match prefix {
+                    true => listed.iter().any(|f| f.starts_with(p.as_str())),
+                    false => listed.contains(p),
+                });
+                assert!(
+                    packaged,
+                    "{package}: {file} includes {included}, which is not packaged"
+                );
+            }
+        }
+        let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+        let value = |key: &str| {
+            manifest
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+                .map(|v| v.trim_matches('"').to_string())
+        };
+        for key in ["description", "license", "readme"] {
+            assert!(value(key).is_some(), "{package}: no `{key}`");
+        }
+        assert!(value("publish").is_none(), "{package}: publish is off");
+        let readme = value("readme").unwrap();
+        assert!(
+            listed.contains(&readme),
+            "{package}: {readme} is not packaged"
+        );
+    }
+    // The engine's dependency on the DWARF reader names a version, which
+    // crates.io needs beside the path.
+    let engine = std::fs::read_to_string(engine_dir().join("Cargo.toml")).unwrap();
+    assert!(
+        engine.contains("xtask-profiling-dwarf = { path = \"../dwarf\", version = "),
+        "{engine}"
+    );
+}
+
+/// The literal paths of `include_str!("…")` and `include_bytes!("…")`, and
+/// whether each is the directory prefix of a `concat!`.
+fn included_paths(source: &str) -> Vec<(String, bool)> {
+    let mut paths = Vec::new();
+    for macro_name in ["include_str!(", "include_bytes!("] {
+        for (at, _) in source.match_indices(macro_name) {
+            let rest = &source[at + macro_name.len()..];
+            let Some(open) = rest.find('"') else { continue };
+            let literal = &rest[open + 1..];
+            let Some(close) = literal.find('"') else {
+                continue;
+            };
+            paths.push((
+                literal[..close].to_string(),
+                rest[..open].contains("concat!"),
+            ));
+        }
+    }
+    paths
+}
+
+/// `a/b/../c` → `a/c`, without touching the disk.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
