@@ -69,7 +69,7 @@ pub enum Task {
     ProfileCompare(tasks::compare::Args),
     /// Write a starter profiling.toml from `cargo metadata`: a workload per binary, example and bench; --ci github: a pull-request workflow.
     Init(tasks::init::Args),
-    /// Install this xtask into another Rust project (crate, workspace member, profile, alias, config).
+    /// Set up a thin xtask in another Rust project (a workspace of its own, the alias, a starter config); their Cargo.lock is left alone.
     Adopt(tasks::adopt::Args),
     /// The checks a release needs: fmt, clippy, tests, a fresh baseline, the regression gate.
     PreRelease(tasks::pre_release::Args),

@@ -21,6 +21,7 @@ mod schema;
 pub mod sides;
 pub mod starter;
 mod templates;
+pub mod thin_xtask;
 /// The label of one result of a task that may run several load scenarios:
 /// `--label` as given (with the scenario's name appended when the task
 /// writes one result per scenario), else the scenario's name (so a run of
@@ -106,9 +107,11 @@ fn root_from(dir: &Path) -> PathBuf {
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
-/// The root of `cargo xtask`: the nearest directory above the running
-/// xtask's crate whose Cargo.toml declares a `[workspace]` (the crate may
-/// sit at `xtask/` or deeper, and a project's own xtask may be the one
+/// The root of `cargo xtask`: the directory above the running xtask's crate
+/// when that crate is a workspace of its own (the thin xtask `adopt`
+/// writes, which stays out of the project's workspace); else the nearest
+/// directory above it whose Cargo.toml declares a `[workspace]` (the crate
+/// may sit at `xtask/` or deeper, and a project's own xtask may be the one
 /// running, with these tasks mounted), else the directory above the crate.
 ///
 /// The crate is the one `cargo run` says (it sets CARGO_MANIFEST_DIR for the
@@ -120,6 +123,11 @@ fn root_of_xtask_crate() -> PathBuf {
         .as_deref()
         .filter(|dir| dir.join("Cargo.toml").is_file())
         .unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")));
+    if declares_workspace(&manifest_dir.join("Cargo.toml")) {
+        if let Some(parent) = manifest_dir.parent() {
+            return parent.to_path_buf();
+        }
+    }
     manifest_dir
         .ancestors()
         .skip(1)

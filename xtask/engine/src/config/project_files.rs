@@ -1,14 +1,18 @@
-//! The project's own files that the xtask needs set up (`adopt`): the
-//! workspace members, the `profiling` build profile and the DWARF reader's
-//! opt-level in Cargo.toml, the
-//! `xtask` alias in .cargo/config.toml, `results/` in .gitignore.
+//! The project's own files that `adopt` sets up for the xtask: the
+//! `xtask` alias in .cargo/config.toml, `results/` (and the xtask's target
+//! directory) in .gitignore, and in the root Cargo.toml only what a
+//! project needs: `results/` out of the root package's files, `xtask` out
+//! of a member glob that would take it in; and what an earlier `adopt`
+//! left there and the thin xtask no longer needs. Also the `profiling`
+//! build profile, which cargo gets on its command line when Cargo.toml
+//! declares none.
 //!
 //! Each edit is a pure function from the file's text to an [`Edit`], made
 //! with toml_edit so that the project's comments, order and formatting stay
 //! as they were; applying the same edit twice changes nothing.
 
-use anyhow::Context;
-use toml_edit::{value, Array, DocumentMut, Item, Table};
+use super::thin_xtask::{ALIAS, XTASK_DIR};
+use toml_edit::{value, Array, DocumentMut, Item};
 
 /// What an edit does to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,155 +26,227 @@ pub enum Edit {
 /// The build profile the profiling tasks use (`defaults.build_profile`).
 pub const PROFILE: &str = "profiling";
 
-/// The alias that makes `cargo xtask` run the crate.
-pub const ALIAS: &str = "run --package xtask --";
+/// The alias the first `adopt` wrote, when the xtask was a member of the
+/// project's workspace.
+const MEMBER_ALIAS: &str = "run --package xtask --";
 
-/// Adds `member` (a directory relative to the root) to the workspace of the
-/// root manifest, creating `[workspace]` for a single-package root.
-pub fn add_workspace_member(manifest: &str, member: &str) -> anyhow::Result<Edit> {
-    let mut doc = parse(manifest, "Cargo.toml")?;
-    let has_package = doc.contains_key("package");
-    let workspace = doc.entry("workspace").or_insert_with(|| {
-        let mut table = Table::new();
-        table.set_implicit(false);
-        Item::Table(table)
-    });
-    let Some(workspace) = workspace.as_table_like_mut() else {
-        anyhow::bail!("Cargo.toml: `workspace` is not a table");
-    };
-    let members = workspace
-        .entry("members")
-        .or_insert_with(|| value(Array::new()));
-    let Some(members) = members.as_array_mut() else {
-        anyhow::bail!("Cargo.toml: `workspace.members` is not an array");
-    };
-    let listed: Vec<String> = members
-        .iter()
-        .filter_map(|m| m.as_str().map(String::from))
-        .collect();
-    if let Some(pattern) = listed.iter().find(|p| glob_matches(p, member)) {
-        return Ok(Edit::Unchanged(format!(
-            "the workspace members already include {member} ({pattern:?})"
-        )));
+/// The xtask's DWARF reader, a crate of its own.
+pub const DWARF_PACKAGE: &str = "xtask-profiling-dwarf";
+
+/// The `--config` flags that give cargo the `profiling` profile (release
+/// speed, full debug info, not stripped) when the root manifest declares
+/// none, so that the project's Cargo.toml needs no edit: the same build as
+/// the table in Cargo.toml would give (same artifacts, reused by cargo).
+/// A profile the manifest declares is the project's own, used as it is.
+pub fn profile_flags(manifest: &str, profile: &str) -> Vec<String> {
+    if profile != PROFILE || profile_debug_info(manifest, profile) != ProfileDebugInfo::Missing {
+        return Vec::new();
     }
-    // In an array written one member per line, the new one gets a line too.
-    let prefix = members
+    ["inherits=\"release\"", "debug=true", "strip=\"none\""]
         .iter()
-        .last()
-        .and_then(|last| last.decor().prefix())
-        .and_then(|p| p.as_str())
-        .filter(|p| p.contains('\n'))
-        .map(String::from);
-    match prefix {
-        Some(prefix) => {
-            members.push_formatted(toml_edit::Value::from(member).decorated(prefix, ""))
-        }
-        None => members.push(member),
-    }
-    let summary = if listed.is_empty() && has_package && !manifest.contains("[workspace]") {
-        format!("added [workspace] with members = [\"{member}\"] (the root package stays a member)")
-    } else {
-        format!("added \"{member}\" to [workspace] members")
-    };
-    Ok(Edit::Changed {
-        text: doc.to_string(),
-        summary,
-    })
+        .flat_map(|setting| {
+            [
+                "--config".to_string(),
+                format!("profile.{PROFILE}.{setting}"),
+            ]
+        })
+        .collect()
 }
 
-/// Adds `[profile.profiling]`: release speed, full debug info, not
-/// stripped. Its own keys override a release profile that strips or sets
-/// `debug = 0`, so the project's release builds stay as they are.
-pub fn add_profiling_profile(manifest: &str) -> anyhow::Result<Edit> {
+/// Adds `dir` to `[workspace] exclude` when one of the workspace's member
+/// globs matches it (`members = ["*"]`): cargo would otherwise take it for
+/// a member, and refuse the workspace (the xtask is a workspace of its own,
+/// results/ is no package at all).
+pub fn exclude_from_workspace(manifest: &str, dir: &str) -> anyhow::Result<Edit> {
     let mut doc = parse(manifest, "Cargo.toml")?;
-    if doc.get("profile").and_then(|p| p.get(PROFILE)).is_some() {
+    let Some(workspace) = doc.get_mut("workspace").and_then(Item::as_table_like_mut) else {
         return Ok(Edit::Unchanged(format!(
-            "[profile.{PROFILE}] is already there (kept as it is)"
+            "no [workspace]: nothing takes {dir}/ for a member"
+        )));
+    };
+    let strings = |item: Option<&Item>| -> Vec<String> {
+        item.and_then(Item::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let members = strings(workspace.get("members"));
+    let Some(pattern) = members.iter().find(|p| glob_matches(p, dir)) else {
+        return Ok(Edit::Unchanged(format!(
+            "no workspace member glob matches {dir}/"
+        )));
+    };
+    if strings(workspace.get("exclude"))
+        .iter()
+        .any(|e| e.trim_end_matches('/') == dir)
+    {
+        return Ok(Edit::Unchanged(format!(
+            "[workspace] exclude already has {dir:?}"
         )));
     }
-    let profiles = doc.entry("profile").or_insert_with(|| {
-        let mut table = Table::new();
-        table.set_implicit(true);
-        Item::Table(table)
-    });
-    let Some(profiles) = profiles.as_table_mut() else {
-        anyhow::bail!("Cargo.toml: `profile` is not a table");
+    let exclude = workspace
+        .entry("exclude")
+        .or_insert_with(|| value(Array::new()));
+    let Some(exclude) = exclude.as_array_mut() else {
+        anyhow::bail!("Cargo.toml: `workspace.exclude` is not an array");
     };
-    let mut profile = Table::new();
-    profile.insert("inherits", value("release"));
-    profile.insert("debug", value(true));
-    profile.insert("strip", value("none"));
-    profile.decor_mut().set_prefix(
-        "\n# The build `cargo xtask` profiles: release speed with full debug info, so\n\
-         # that perf, heaptrack and valgrind name functions, files and lines.\n",
-    );
-    profiles.insert(PROFILE, Item::Table(profile));
+    exclude.push(dir);
     Ok(Edit::Changed {
         text: doc.to_string(),
         summary: format!(
-            "added [profile.{PROFILE}] (inherits release; debug = true, strip = \"none\")"
+            "added {dir:?} to [workspace] exclude (the member glob {pattern:?} matches it, and \
+             it is no member)"
         ),
     })
 }
 
-/// The xtask's DWARF reader, a crate of its own inside the xtask's directory.
-pub const DWARF_PACKAGE: &str = "xtask-profiling-dwarf";
-
-/// Adds `[profile.dev.package.xtask-profiling-dwarf] opt-level = 2`: the xtask builds
-/// unoptimised for a quick first build, but its DWARF reader (inline
-/// frames, annotate/'s source lines) runs on every profile and is worth
-/// optimising. A setting of the project's own is kept.
-pub fn add_dwarf_opt_level(manifest: &str) -> anyhow::Result<Edit> {
+/// Removes `member` from `[workspace] members`, where an earlier `adopt`
+/// put it; a `[workspace]` left with no member and nothing else, around a
+/// root package, is the one that `adopt` created, and goes too.
+pub fn remove_workspace_member(manifest: &str, member: &str) -> anyhow::Result<Edit> {
     let mut doc = parse(manifest, "Cargo.toml")?;
-    let existing = doc
-        .get("profile")
-        .and_then(|p| p.get("dev"))
-        .and_then(|d| d.get("package"))
-        .and_then(|p| p.get(DWARF_PACKAGE))
-        .is_some();
-    if existing {
+    let has_package = doc.contains_key("package");
+    let Some(workspace) = doc.get_mut("workspace").and_then(Item::as_table_like_mut) else {
         return Ok(Edit::Unchanged(format!(
-            "[profile.dev.package.{DWARF_PACKAGE}] is already there (kept as it is)"
+            "{member} is not a workspace member"
+        )));
+    };
+    let Some(members) = workspace.get_mut("members").and_then(Item::as_array_mut) else {
+        return Ok(Edit::Unchanged(format!(
+            "{member} is not a workspace member"
+        )));
+    };
+    let before = members.len();
+    members.retain(|m| m.as_str().map(|m| m.trim_end_matches('/')) != Some(member));
+    if members.len() == before {
+        return Ok(Edit::Unchanged(format!(
+            "{member} is not a workspace member"
         )));
     }
-    let implicit = || {
-        let mut table = Table::new();
-        table.set_implicit(true);
-        Item::Table(table)
-    };
-    let package = doc
-        .entry("profile")
-        .or_insert_with(implicit)
-        .as_table_like_mut()
-        .map(|profiles| profiles.entry("dev").or_insert(implicit()))
-        .and_then(Item::as_table_like_mut)
-        .map(|dev| dev.entry("package").or_insert(implicit()))
-        .and_then(Item::as_table_like_mut)
-        .context("Cargo.toml: `profile.dev.package` is not a table")?;
-    let mut table = Table::new();
-    table.insert("opt-level", value(2));
-    table.decor_mut().set_prefix(
-        "
-# The xtask builds unoptimised (a quick first build), its DWARF reader
-         # optimised: it reads every profile's debug information.
-",
-    );
-    package.insert(DWARF_PACKAGE, Item::Table(table));
+    let emptied = members.is_empty() && workspace.len() == 1 && has_package;
+    if emptied {
+        doc.remove("workspace");
+    }
     Ok(Edit::Changed {
         text: doc.to_string(),
-        summary: format!("added [profile.dev.package.{DWARF_PACKAGE}] (opt-level = 2)"),
+        summary: if emptied {
+            format!("removed the [workspace] an earlier adopt added for {member}")
+        } else {
+            format!("removed {member:?} from [workspace] members")
+        },
+    })
+}
+
+/// Removes `[profile.dev.package.xtask-profiling-dwarf]`, which an earlier
+/// `adopt` added and which names a package the workspace no longer has
+/// (cargo warns about it on every build).
+pub fn remove_dwarf_opt_level(manifest: &str) -> anyhow::Result<Edit> {
+    let mut doc = parse(manifest, "Cargo.toml")?;
+    let removed = doc
+        .get_mut("profile")
+        .and_then(|p| p.get_mut("dev"))
+        .and_then(|d| d.get_mut("package"))
+        .and_then(Item::as_table_like_mut)
+        .and_then(|packages| packages.remove(DWARF_PACKAGE));
+    if removed.is_none() {
+        return Ok(Edit::Unchanged(format!(
+            "no [profile.dev.package.{DWARF_PACKAGE}]"
+        )));
+    }
+    Ok(Edit::Changed {
+        text: doc.to_string(),
+        summary: format!(
+            "removed [profile.dev.package.{DWARF_PACKAGE}] (it is in xtask/Cargo.toml now)"
+        ),
+    })
+}
+
+/// Adds `/results` and `/profiling.toml` to the root package's `exclude`.
+/// Cargo fingerprints a build script that prints no `rerun-if-changed` by
+/// the newest file of its package (without git it finds them by walking
+/// the package's directory; with git, untracked files count too): every
+/// new result, and every edit of profiling.toml, would make it rebuild the
+/// program. Excluded files are not looked at (and never packaged, which
+/// they should not be). A manifest without a root package, or whose package
+/// lists its files (`include`), needs nothing.
+pub fn exclude_xtask_files(manifest: &str, results_dir: &str) -> anyhow::Result<Edit> {
+    let mut doc = parse(manifest, "Cargo.toml")?;
+    let Some(package) = doc.get_mut("package").and_then(Item::as_table_like_mut) else {
+        return Ok(Edit::Unchanged(
+            "no root package: results/ and profiling.toml are no package's files".into(),
+        ));
+    };
+    if package.contains_key("include") {
+        return Ok(Edit::Unchanged(
+            "the root package lists its files (`include`), which leaves results/ and \
+             profiling.toml out"
+                .into(),
+        ));
+    }
+    let exclude = package
+        .entry("exclude")
+        .or_insert_with(|| value(Array::new()));
+    let Some(exclude) = exclude.as_array_mut() else {
+        anyhow::bail!("Cargo.toml: `package.exclude` is not an array");
+    };
+    let mut added = Vec::new();
+    // A results directory given as an absolute path lies elsewhere.
+    let results =
+        (!results_dir.starts_with('/')).then(|| format!("/{}", results_dir.trim_matches('/')));
+    for wanted in results
+        .into_iter()
+        .chain([format!("/{}", super::FILE_NAME)])
+    {
+        let listed = exclude.iter().filter_map(|v| v.as_str()).any(|e| {
+            let e = e.trim_end_matches('/');
+            e == wanted || e == &wanted[1..]
+        });
+        if listed {
+            continue;
+        }
+        // In an array written one entry per line, the new one gets a line too.
+        let prefix = exclude
+            .iter()
+            .last()
+            .and_then(|last| last.decor().prefix())
+            .and_then(|p| p.as_str())
+            .filter(|p| p.contains('\n'))
+            .map(String::from);
+        match prefix {
+            Some(prefix) => exclude
+                .push_formatted(toml_edit::Value::from(wanted.as_str()).decorated(prefix, "")),
+            None => exclude.push(wanted.as_str()),
+        }
+        added.push(format!("{wanted:?}"));
+    }
+    if added.is_empty() {
+        return Ok(Edit::Unchanged(
+            "the root package already excludes results/ and profiling.toml".into(),
+        ));
+    }
+    Ok(Edit::Changed {
+        text: doc.to_string(),
+        summary: format!(
+            "added {} to [package] exclude (else a new result or an edit of profiling.toml \
+             makes cargo rebuild a package whose build script has no rerun-if-changed)",
+            added.join(", ")
+        ),
     })
 }
 
 /// Adds the `xtask` alias to .cargo/config.toml (`None`: the file does not
-/// exist yet), keeping every other alias and setting. An `xtask` alias that
-/// runs something else is the project's own: an error, since `cargo xtask`
-/// would then not reach these tasks.
+/// exist yet), keeping every other alias and setting. The alias of an
+/// earlier `adopt` (`run --package xtask --`) is replaced; an `xtask` alias
+/// that runs something else is the project's own: an error, since `cargo
+/// xtask` would then not reach these tasks.
 pub fn add_alias(config: Option<&str>) -> anyhow::Result<Edit> {
     let mut doc = parse(config.unwrap_or(""), ".cargo/config.toml")?;
     let aliases = doc
         .entry("alias")
-        .or_insert_with(|| Item::Table(Table::new()));
+        .or_insert_with(|| Item::Table(toml_edit::Table::new()));
     let Some(aliases) = aliases.as_table_like_mut() else {
         anyhow::bail!(".cargo/config.toml: `alias` is not a table");
     };
@@ -186,22 +262,32 @@ pub fn add_alias(config: Option<&str>) -> anyhow::Result<Edit> {
             _ => Vec::new(),
         };
         let ours: Vec<&str> = ALIAS.split_whitespace().collect();
-        let runs_package_xtask = words
-            .windows(2)
-            .any(|w| (w[0] == "--package" || w[0] == "-p") && w[1] == "xtask")
-            && words.first().is_some_and(|w| w == "run");
-        return if words == ours || runs_package_xtask {
-            Ok(Edit::Unchanged(
-                "the `xtask` alias is already there and runs the xtask package".into(),
-            ))
-        } else {
+        let member: Vec<&str> = MEMBER_ALIAS.split_whitespace().collect();
+        let runs_our_manifest = words.first().is_some_and(|w| w == "run")
+            && words
+                .windows(2)
+                .any(|w| w[0] == "--manifest-path" && w[1] == format!("{XTASK_DIR}/Cargo.toml"));
+        if words == ours || runs_our_manifest {
+            return Ok(Edit::Unchanged(
+                "the `xtask` alias is already there and runs xtask/Cargo.toml".into(),
+            ));
+        }
+        if words != member {
             anyhow::bail!(
                 ".cargo/config.toml already has an `xtask` alias that runs something else ({}): \
                  mount the profiling tasks in that program instead (`adopt --mount`: \"Mount the \
                  tasks in an xtask of your own\" in docs/tasks.md of the xtask-profiling repository)",
                 words.join(" ")
-            )
-        };
+            );
+        }
+        aliases.insert("xtask", value(ALIAS));
+        return Ok(Edit::Changed {
+            text: doc.to_string(),
+            summary: format!(
+                "replaced the alias xtask = \"{MEMBER_ALIAS}\" with \"{ALIAS}\" (the xtask is a \
+                 workspace of its own now)"
+            ),
+        });
     }
     aliases.insert("xtask", value(ALIAS));
     Ok(Edit::Changed {
@@ -210,14 +296,17 @@ pub fn add_alias(config: Option<&str>) -> anyhow::Result<Edit> {
     })
 }
 
-/// Adds `/results/` to .gitignore (`None`: no .gitignore yet) unless a line
-/// already ignores it.
-pub fn ignore_results(gitignore: Option<&str>, results_dir: &str) -> Edit {
+/// Adds `/path/` to .gitignore (`None`: no .gitignore yet) unless a line
+/// already ignores it: the same path, or a pattern without a slash that
+/// names its last component anywhere (`target` ignores `xtask/target`).
+pub fn ignore_path(gitignore: Option<&str>, path: &str, comment: &str) -> Edit {
     let text = gitignore.unwrap_or("");
-    let wanted = results_dir.trim_matches('/');
+    let wanted = path.trim_matches('/');
+    let last = wanted.rsplit('/').next().unwrap_or(wanted);
     let ignored = text.lines().map(str::trim).any(|line| {
-        let line = line.trim_end_matches("/*").trim_matches('/');
-        line == wanted || line == format!("{wanted}/")
+        let line = line.trim_end_matches("/*").trim_end_matches('/');
+        let anywhere = line.trim_start_matches("**/");
+        line.trim_start_matches('/') == wanted || (!anywhere.contains('/') && anywhere == last)
     });
     if ignored {
         return Edit::Unchanged(format!(".gitignore already ignores {wanted}/"));
@@ -226,51 +315,11 @@ pub fn ignore_results(gitignore: Option<&str>, results_dir: &str) -> Edit {
     if !new.is_empty() && !new.ends_with('\n') {
         new.push('\n');
     }
-    new.push_str(&format!(
-        "# Profiles and timings written by `cargo xtask`\n/{wanted}/\n"
-    ));
+    new.push_str(&format!("# {comment}\n/{wanted}/\n"));
     Edit::Changed {
         text: new,
         summary: format!("added /{wanted}/"),
     }
-}
-
-/// The manifest of the xtask crate as installed in another project: named
-/// `package` (`xtask`, or `xtask-profiling` when mounted as a library), and
-/// with its tests switched off there (`test = false`): they need this
-/// repository's demo and fixtures, and the project's own `cargo test
-/// --workspace` has no business running them.
-pub fn installed_crate_manifest(source: &str, package: &str) -> anyhow::Result<String> {
-    let mut doc = parse(source, "xtask/Cargo.toml")?;
-    let Some(table) = doc.get_mut("package").and_then(Item::as_table_mut) else {
-        anyhow::bail!("xtask/Cargo.toml has no [package]");
-    };
-    table.insert("name", value(package));
-    // The DWARF reader is installed inside the crate's directory.
-    if let Some(dwarf) = doc
-        .get_mut("dependencies")
-        .and_then(|d| d.as_table_like_mut())
-        .and_then(|d| d.get_mut(DWARF_PACKAGE))
-        .and_then(|d| d.as_inline_table_mut())
-    {
-        dwarf.insert("path", "dwarf".into());
-    }
-    let mut lib = Table::new();
-    lib.insert("test", value(false));
-    lib.insert("doctest", value(false));
-    lib.decor_mut().set_prefix(
-        "\n# Installed by `cargo xtask adopt`: the xtask's own tests run in its source\n\
-         # repository (they need its demo and fixtures), not in this project's.\n",
-    );
-    doc.insert("lib", Item::Table(lib));
-    let mut bin = Table::new();
-    bin.insert("name", value(package));
-    bin.insert("path", value("src/main.rs"));
-    bin.insert("test", value(false));
-    let mut bins = toml_edit::ArrayOfTables::new();
-    bins.push(bin);
-    doc.insert("bin", Item::ArrayOfTables(bins));
-    Ok(doc.to_string())
 }
 
 /// Whether a crate manifest is the profiling xtask's (by its
@@ -283,30 +332,6 @@ pub fn is_profiling_xtask(manifest: &str) -> bool {
             .and_then(|p| p.get("metadata"))
             .and_then(|m| m.get("profiling-xtask"))
             .is_some()
-    })
-}
-
-/// Adds `dependency = { path = "..." }` to a crate manifest (a project's
-/// own xtask, which mounts the profiling tasks).
-pub fn add_path_dependency(manifest: &str, dependency: &str, path: &str) -> anyhow::Result<Edit> {
-    let mut doc = parse(manifest, "xtask/Cargo.toml")?;
-    let dependencies = doc
-        .entry("dependencies")
-        .or_insert_with(|| Item::Table(Table::new()));
-    let Some(dependencies) = dependencies.as_table_like_mut() else {
-        anyhow::bail!("xtask/Cargo.toml: `dependencies` is not a table");
-    };
-    if dependencies.contains_key(dependency) {
-        return Ok(Edit::Unchanged(format!(
-            "{dependency} is already a dependency"
-        )));
-    }
-    let mut inline = toml_edit::InlineTable::new();
-    inline.insert("path", path.into());
-    dependencies.insert(dependency, value(inline));
-    Ok(Edit::Changed {
-        text: doc.to_string(),
-        summary: format!("added the dependency {dependency} = {{ path = \"{path}\" }}"),
     })
 }
 
@@ -422,72 +447,107 @@ mod tests {
         "# my crate\n[package]\nname = \"app\" # the app\nversion = \"0.1.0\"\n\n[dependencies]\n";
 
     #[test]
-    fn a_single_package_gets_a_workspace_and_keeps_its_comments() {
-        let text = changed(add_workspace_member(SINGLE, "xtask").unwrap());
-        assert!(text.starts_with(SINGLE), "{text}");
-        let table: toml::Table = text.parse().unwrap();
-        assert_eq!(
-            table["workspace"]["members"].as_array().unwrap(),
-            &vec![toml::Value::String("xtask".into())]
-        );
-        unchanged(add_workspace_member(&text, "xtask").unwrap());
-    }
-
-    #[test]
-    fn a_virtual_workspace_gets_a_member_and_globs_count() {
-        let manifest =
-            "[workspace]\n# crates\nmembers = [\"crates/a\", \"crates/b\"]\nresolver = \"2\"\n";
-        let text = changed(add_workspace_member(manifest, "xtask").unwrap());
-        assert!(text.contains("# crates\n"), "{text}");
+    fn a_member_glob_that_matches_the_xtask_gets_it_excluded() {
+        unchanged(exclude_from_workspace(SINGLE, "xtask").unwrap());
+        let listed = "[workspace]\n# crates\nmembers = [\"crates/*\"]\n";
+        unchanged(exclude_from_workspace(listed, "xtask").unwrap());
+        let globbed = "[workspace]\n# all of them\nmembers = [\"*\"]\nresolver = \"2\"\n";
+        let text = changed(exclude_from_workspace(globbed, "xtask").unwrap());
         assert!(
-            text.contains("\"crates/a\", \"crates/b\", \"xtask\""),
+            text.starts_with("[workspace]\n# all of them\nmembers = [\"*\"]\n"),
             "{text}"
         );
-        unchanged(add_workspace_member(&text, "xtask").unwrap());
-        let listed = "[workspace]\nmembers = [\n  \"a\",\n  \"b\",\n]\n";
-        let text = changed(add_workspace_member(listed, "xtask").unwrap());
+        let table: toml::Table = text.parse().unwrap();
         assert_eq!(
-            text,
-            "[workspace]\nmembers = [\n  \"a\",\n  \"b\",\n  \"xtask\",\n]\n"
+            table["workspace"]["exclude"].as_array().unwrap(),
+            &vec![toml::Value::String("xtask".into())]
         );
-        unchanged(add_workspace_member("[workspace]\nmembers = [\"*\"]\n", "xtask").unwrap());
-        unchanged(add_workspace_member("[workspace]\nmembers = [\"x*\"]\n", "xtask").unwrap());
-        changed(add_workspace_member("[workspace]\nmembers = [\"crates/*\"]\n", "xtask").unwrap());
+        unchanged(exclude_from_workspace(&text, "xtask").unwrap());
+        let some = "[workspace]\nmembers = [\"x*\"]\nexclude = [\"old\"]\n";
+        let text = changed(exclude_from_workspace(some, "xtask").unwrap());
+        assert!(text.contains("exclude = [\"old\", \"xtask\"]"), "{text}");
     }
 
     #[test]
-    fn the_profile_overrides_a_stripped_release() {
-        let manifest = "[package]\nname = \"a\"\n\n[profile.release]\nstrip = true\ndebug = 0\n";
-        let text = changed(add_profiling_profile(manifest).unwrap());
-        assert!(text.starts_with(manifest), "{text}");
-        let table: toml::Table = text.parse().unwrap();
-        let profile = &table["profile"]["profiling"];
-        assert_eq!(profile["inherits"].as_str(), Some("release"));
-        assert_eq!(profile["debug"].as_bool(), Some(true));
-        assert_eq!(profile["strip"].as_str(), Some("none"));
-        assert_eq!(table["profile"]["release"]["strip"].as_bool(), Some(true));
-        unchanged(add_profiling_profile(&text).unwrap());
-    }
-
-    #[test]
-    fn the_dwarf_reader_builds_optimised_and_a_setting_of_theirs_stays() {
-        let manifest = "[package]\nname = \"a\"\n\n[profile.dev]\ndebug = 1 # theirs\n";
-        let text = changed(add_dwarf_opt_level(manifest).unwrap());
-        assert!(text.contains("debug = 1 # theirs"), "{text}");
-        let table: toml::Table = text.parse().unwrap();
+    fn an_earlier_adopts_member_and_workspace_go() {
+        let created = format!("{SINGLE}\n[workspace]\nmembers = [\"xtask\"]\n");
         assert_eq!(
-            table["profile"]["dev"]["package"][DWARF_PACKAGE]["opt-level"].as_integer(),
-            Some(2)
+            changed(remove_workspace_member(&created, "xtask").unwrap()),
+            SINGLE
         );
-        unchanged(add_dwarf_opt_level(&text).unwrap());
-        let theirs = "[profile.dev.package.xtask-profiling-dwarf]\nopt-level = 3\n";
-        unchanged(add_dwarf_opt_level(theirs).unwrap());
-        let bare = changed(add_dwarf_opt_level("[package]\nname = \"a\"\n").unwrap());
+        let theirs = "[workspace]\n# ours\nmembers = [\n  \"a\",\n  \"xtask\",\n]\n";
+        let text = changed(remove_workspace_member(theirs, "xtask").unwrap());
+        assert_eq!(text, "[workspace]\n# ours\nmembers = [\n  \"a\",\n]\n");
+        unchanged(remove_workspace_member(&text, "xtask").unwrap());
+        // A workspace with settings of its own stays, even with no member.
+        let settled = format!("{SINGLE}\n[workspace]\nmembers = [\"xtask\"]\nresolver = \"2\"\n");
+        let text = changed(remove_workspace_member(&settled, "xtask").unwrap());
         assert!(
-            bare.contains("[profile.dev.package.xtask-profiling-dwarf]\nopt-level = 2"),
-            "{bare}"
+            text.contains("[workspace]\nmembers = []\nresolver"),
+            "{text}"
         );
-        assert!(!bare.contains("[profile]\n"), "{bare}");
+    }
+
+    #[test]
+    fn an_earlier_adopts_dwarf_opt_level_goes_and_the_rest_stays() {
+        let manifest = "[package]\nname = \"a\"\n\n[profile.dev]\ndebug = 1 # theirs\n\n\
+                        [profile.dev.package.xtask-profiling-dwarf]\nopt-level = 2\n";
+        let text = changed(remove_dwarf_opt_level(manifest).unwrap());
+        assert!(text.contains("debug = 1 # theirs"), "{text}");
+        assert!(!text.contains(DWARF_PACKAGE), "{text}");
+        unchanged(remove_dwarf_opt_level(&text).unwrap());
+    }
+
+    #[test]
+    fn results_and_the_config_leave_the_root_package_once() {
+        let text = changed(exclude_xtask_files(SINGLE, "results").unwrap());
+        let table: toml::Table = text.parse().unwrap();
+        assert_eq!(
+            table["package"]["exclude"].as_array().unwrap(),
+            &vec![
+                toml::Value::String("/results".into()),
+                toml::Value::String("/profiling.toml".into())
+            ]
+        );
+        assert!(
+            text.starts_with("# my crate\n[package]\nname = \"app\" # the app\n"),
+            "{text}"
+        );
+        unchanged(exclude_xtask_files(&text, "results").unwrap());
+        let theirs = "[package]\nname = \"a\"\nexclude = [\n  \"/ci/\",\n  \"/pkg\",\n]\n";
+        assert_eq!(
+            changed(exclude_xtask_files(theirs, "results/").unwrap()),
+            "[package]\nname = \"a\"\nexclude = [\n  \"/ci/\",\n  \"/pkg\",\n  \"/results\",\n  \
+             \"/profiling.toml\",\n]\n"
+        );
+        let half = "[package]\nname = \"a\"\nexclude = [\"results\"]\n";
+        assert_eq!(
+            changed(exclude_xtask_files(half, "results").unwrap()),
+            "[package]\nname = \"a\"\nexclude = [\"results\", \"/profiling.toml\"]\n"
+        );
+        unchanged(
+            exclude_xtask_files("[package]\nname = \"a\"\ninclude = [\"src\"]\n", "results")
+                .unwrap(),
+        );
+        unchanged(exclude_xtask_files("[workspace]\nmembers = [\"a\"]\n", "results").unwrap());
+    }
+
+    #[test]
+    fn the_profile_goes_on_the_command_line_only_when_cargo_toml_has_none() {
+        assert_eq!(
+            profile_flags(SINGLE, PROFILE),
+            [
+                "--config",
+                "profile.profiling.inherits=\"release\"",
+                "--config",
+                "profile.profiling.debug=true",
+                "--config",
+                "profile.profiling.strip=\"none\""
+            ]
+        );
+        let declared = "[profile.profiling]\ninherits = \"release\"\nlto = true\n";
+        assert!(profile_flags(declared, PROFILE).is_empty());
+        assert!(profile_flags(SINGLE, "release").is_empty());
     }
 
     #[test]
@@ -504,13 +564,17 @@ mod tests {
             fresh.parse::<toml::Table>().unwrap()["alias"]["xtask"].as_str(),
             Some(ALIAS)
         );
-        // Another spelling of ours is kept; another program is refused.
+        // Another spelling of ours is kept; an earlier adopt's is replaced;
+        // another program is refused.
         unchanged(
             add_alias(Some(
-                "[alias]\nxtask = [\"run\", \"-p\", \"xtask\", \"--\"]\n",
+                "[alias]\nxtask = [\"run\", \"--manifest-path\", \"xtask/Cargo.toml\", \"--\"]\n",
             ))
             .unwrap(),
         );
+        let old =
+            changed(add_alias(Some("[alias]\nxtask = \"run --package xtask --\"\n")).unwrap());
+        assert_eq!(old, format!("[alias]\nxtask = \"{ALIAS}\"\n"));
         let error = add_alias(Some("[alias]\nxtask = \"run --package tools --\"\n"))
             .unwrap_err()
             .to_string();
@@ -521,50 +585,23 @@ mod tests {
     }
 
     #[test]
-    fn results_are_ignored_once() {
-        let text = changed(ignore_results(Some("/target\n*.log"), "results"));
-        assert_eq!(
-            text,
-            "/target\n*.log\n# Profiles and timings written by `cargo xtask`\n/results/\n"
-        );
-        unchanged(ignore_results(Some(&text), "results"));
-        unchanged(ignore_results(Some("results\n"), "results"));
-        unchanged(ignore_results(Some("/results/*\n"), "results"));
-        changed(ignore_results(None, "results"));
-    }
-
-    #[test]
-    fn the_installed_crate_is_renamed_and_keeps_its_tests_home() {
-        let source = include_str!("../../Cargo.toml");
-        assert!(is_profiling_xtask(source));
-        assert!(!is_profiling_xtask("[package]\nname = \"xtask\"\n"));
-        for name in ["xtask", "xtask-profiling"] {
-            let text = installed_crate_manifest(source, name).unwrap();
-            let table: toml::Table = text.parse().unwrap();
-            assert_eq!(table["package"]["name"].as_str(), Some(name));
-            assert_eq!(table["lib"]["test"].as_bool(), Some(false));
-            assert_eq!(table["bin"][0]["name"].as_str(), Some(name));
-            assert_eq!(table["bin"][0]["test"].as_bool(), Some(false));
-            assert!(is_profiling_xtask(&text));
-            // The same dependencies, the DWARF reader inside the crate.
-            let mut dependencies = source.parse::<toml::Table>().unwrap()["dependencies"].clone();
-            dependencies[DWARF_PACKAGE]["path"] = "dwarf".into();
-            assert_eq!(table["dependencies"], dependencies);
-        }
-    }
-
-    #[test]
-    fn a_path_dependency_is_added_once() {
-        let manifest = "[package]\nname = \"xtask\"\n\n[dependencies]\nanyhow = \"1\"\n";
-        let text = changed(
-            add_path_dependency(manifest, "xtask-profiling", "../xtask-profiling").unwrap(),
-        );
-        let table: toml::Table = text.parse().unwrap();
-        assert_eq!(
-            table["dependencies"]["xtask-profiling"]["path"].as_str(),
-            Some("../xtask-profiling")
-        );
-        unchanged(add_path_dependency(&text, "xtask-profiling", "../xtask-profiling").unwrap());
+    fn paths_are_ignored_once() {
+        let text = changed(ignore_path(Some("/target\n*.log"), "results", "Profiles"));
+        assert_eq!(text, "/target\n*.log\n# Profiles\n/results/\n");
+        unchanged(ignore_path(Some(&text), "results", "Profiles"));
+        unchanged(ignore_path(Some("results\n"), "results", "Profiles"));
+        unchanged(ignore_path(Some("/results/*\n"), "results", "Profiles"));
+        changed(ignore_path(None, "results", "Profiles"));
+        // `/target` is the root's alone; `target` is any directory's.
+        let text = changed(ignore_path(Some("/target\n"), "xtask/target", "Its build"));
+        assert!(text.ends_with("/xtask/target/\n"), "{text}");
+        unchanged(ignore_path(Some(&text), "xtask/target", "Its build"));
+        unchanged(ignore_path(Some("target\n"), "xtask/target", "Its build"));
+        unchanged(ignore_path(
+            Some("**/target/\n"),
+            "xtask/target",
+            "Its build",
+        ));
     }
 
     #[test]
@@ -592,20 +629,20 @@ mod tests {
             )),
             Stripped
         );
-        let added = match add_profiling_profile(stripped_release).unwrap() {
-            Edit::Changed { text, .. } => text,
-            Edit::Unchanged(why) => panic!("{why}"),
-        };
-        assert_eq!(check(&added), Fine);
+        // What the command line gives, written as a table: its own keys
+        // override a release profile that strips.
+        let given = format!(
+            "{stripped_release}[profile.profiling]\ninherits = \"release\"\ndebug = true\n\
+             strip = \"none\"\n"
+        );
+        assert_eq!(check(&given), Fine);
         assert_eq!(profile_debug_info(stripped_release, "release"), Stripped);
         assert_eq!(profile_debug_info("", "dev"), Fine);
-        // This workspace's own.
-        assert_eq!(check(include_str!("../../../../Cargo.toml")), Fine);
     }
 
     #[test]
     fn a_manifest_that_does_not_parse_is_named() {
-        let error = add_workspace_member("[package\n", "xtask")
+        let error = exclude_xtask_files("[package\n", "results")
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("Cargo.toml does not parse"), "{error}");

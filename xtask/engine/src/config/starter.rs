@@ -2,6 +2,11 @@
 //! one workload per binary, example and criterion bench of the workspace,
 //! with comments on what to edit. The text is checked by loading it
 //! ([`crate::config::Config::parse`]) before anyone writes it.
+//!
+//! The default workload is one that runs as written, with `args = []`: a
+//! binary or example that ran without arguments when the task tried it
+//! ([`Probe`]), or a criterion bench, which needs none. Fuzz targets are
+//! never workloads: they fuzz until stopped, and need a nightly toolchain.
 
 use std::fmt::Write;
 
@@ -21,10 +26,58 @@ pub enum CargoTargetKind {
     Bench,
 }
 
+/// What a binary or example did when started with no arguments (built with
+/// the profiling profile, standard input empty, stopped after a few
+/// seconds): the honest test of "does it need arguments", since no reading
+/// of the source can follow every argument parser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    /// Exited successfully: it runs as written.
+    Ran { seconds: f64 },
+    /// Still running when stopped: a long job, or a server.
+    StillRunning { seconds: f64 },
+    /// Exited with a failure (`exit status 2`), saying this (its first
+    /// line of output): it wants arguments.
+    Failed { status: String, said: String },
+    /// Not tried: why (a dry run, a build that failed, a criterion bench).
+    NotChecked(String),
+}
+
+/// A target and what its probe found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub target: CargoTarget,
+    pub probe: Probe,
+}
+
+/// The starter, and what the task says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Starter {
+    pub text: String,
+    /// The default workload, and why it was chosen.
+    pub default: String,
+    pub why: String,
+    /// Workloads that failed without arguments, each with what it said.
+    pub need_args: Vec<(String, String)>,
+}
+
+/// What `init` and `adopt` say about the starter: the default and why, and
+/// which workloads still need `args`.
+pub fn describe(starter: &Starter) -> String {
+    let mut text = format!("default workload: {} — {}", starter.default, starter.why);
+    if !starter.need_args.is_empty() {
+        text.push_str("\nstill need `args` in profiling.toml (they failed without any):");
+        for (name, what) in &starter.need_args {
+            text.push_str(&format!("\n  {name}: {}", comment_text(what)));
+        }
+    }
+    text
+}
+
 /// Packages of xtasks (`xtask`, `xtask-profiling` when mounted, `xtask-…`)
 /// and of this engine's cargo subcommand (`cargo-profile`): tools of the
 /// project, never workloads.
-fn is_xtask(package: &str) -> bool {
+pub fn is_xtask(package: &str) -> bool {
     package == "xtask"
         || package == "cargo-profile"
         || package.starts_with("xtask-")
@@ -34,11 +87,93 @@ fn is_xtask(package: &str) -> bool {
 /// Seconds a bench workload profiles (criterion's `--profile-time`).
 const BENCH_PROFILE_TIME: u32 = 5;
 
-/// The file's text, or `None` when the workspace has nothing to run (a
-/// library alone): the caller says what to add.
-pub fn render(project: &str, targets: &[CargoTarget]) -> Option<String> {
-    let workloads = name_workloads(targets);
-    let (default, _) = workloads.first()?;
+/// The starter, or `None` when the workspace has nothing to run (a library
+/// alone): the caller says what to add. `fuzz` are the fuzz targets left
+/// out, which the file names.
+pub fn render(project: &str, candidates: &[Candidate], fuzz: &[CargoTarget]) -> Option<Starter> {
+    let workloads = name_workloads(candidates);
+    // The first of the best rank, in cargo metadata's order.
+    let (default, chosen) = workloads.iter().min_by_key(|(_, c)| rank(c))?;
+    let why = why_default(chosen, &workloads);
+    let mut text = header(project, default, &why, fuzz);
+    let mut need_args = Vec::new();
+    for (name, candidate) in &workloads {
+        text.push('\n');
+        if let Probe::Failed { status, said } = &candidate.probe {
+            need_args.push((name.clone(), format!("{status}: {said}")));
+        }
+        workload_table(&mut text, name, candidate);
+    }
+    Some(Starter {
+        text,
+        default: default.clone(),
+        why,
+        need_args,
+    })
+}
+
+/// The preference for the default: what runs as written first, binaries
+/// before examples, criterion benches between the two (made to be
+/// measured); then what ran until stopped (a long job, or a server, which
+/// needs a load); then what was not tried; last what needs arguments.
+fn rank(candidate: &Candidate) -> u8 {
+    use CargoTargetKind::*;
+    match (&candidate.probe, candidate.target.kind) {
+        (_, Bench) => 1,
+        (Probe::Ran { .. }, Bin) => 0,
+        (Probe::Ran { .. }, _) => 2,
+        (Probe::StillRunning { .. }, Bin) => 3,
+        (Probe::StillRunning { .. }, _) => 4,
+        (Probe::NotChecked(_), Bin) => 5,
+        (Probe::NotChecked(_), _) => 6,
+        (Probe::Failed { .. }, Bin) => 7,
+        (Probe::Failed { .. }, _) => 8,
+    }
+}
+
+fn kind_name(kind: CargoTargetKind) -> &'static str {
+    match kind {
+        CargoTargetKind::Bin => "binary",
+        CargoTargetKind::Example => "example",
+        CargoTargetKind::Bench => "criterion bench",
+    }
+}
+
+/// Why the default is the default, in one sentence.
+fn why_default(chosen: &Candidate, workloads: &[(String, &Candidate)]) -> String {
+    let what = format!("{} `{}`", kind_name(chosen.target.kind), chosen.target.name);
+    let binaries_failed = workloads
+        .iter()
+        .any(|(_, c)| c.target.kind == CargoTargetKind::Bin)
+        && workloads.iter().all(|(_, c)| {
+            c.target.kind != CargoTargetKind::Bin || matches!(c.probe, Probe::Failed { .. })
+        });
+    match &chosen.probe {
+        Probe::Ran { seconds } => {
+            format!("{what} runs without arguments (it ran and exited 0 in {seconds:.1} s)")
+        }
+        Probe::StillRunning { seconds } => format!(
+            "{what} runs without arguments (still running after {seconds:.0} s, so stopped: a \
+             long job, or a server, which needs a load: docs/config.md)"
+        ),
+        Probe::NotChecked(why) if chosen.target.kind == CargoTargetKind::Bench => {
+            let besides = if binaries_failed {
+                "; every binary needs arguments"
+            } else {
+                ""
+            };
+            format!("{what} needs no arguments ({why}){besides}")
+        }
+        Probe::NotChecked(why) => format!("{what}, the first binary ({why})"),
+        Probe::Failed { .. } => format!(
+            "every target needs arguments: {what} is the first {}, give it `args`",
+            kind_name(chosen.target.kind)
+        ),
+    }
+}
+
+/// The file's comments and `[defaults]`.
+fn header(project: &str, default: &str, why: &str, fuzz: &[CargoTarget]) -> String {
     let mut text = String::new();
     let _ = write!(
         text,
@@ -55,95 +190,133 @@ pub fn render(project: &str, targets: &[CargoTarget]) -> Option<String> {
 # Every key is documented in the profiling.toml reference: docs/config.md of
 # the xtask-profiling repository (`cargo xtask <task> --help` for the flags).
 # Unknown keys are errors, so typos are caught. Check it: `cargo xtask doctor`.
-
+"
+    );
+    if !fuzz.is_empty() {
+        let names: Vec<String> = fuzz
+            .iter()
+            .map(|t| format!("{} ({})", t.name, t.package))
+            .collect();
+        let _ = writeln!(
+            text,
+            "#\n# Left out, fuzz targets (they fuzz until stopped): {}.",
+            names.join(", ")
+        );
+    }
+    let _ = write!(
+        text,
+        "
 [defaults]
+# The default: {why}.
 workload = {default}   # what profile-baseline, flamegraph and memory run without --workload
 runs = 5                 # measured runs per baseline
 warmup = 1               # unmeasured runs before them
 results_dir = \"results\"
-build_profile = \"profiling\"  # [profile.profiling] in Cargo.toml: release with debug info
+build_profile = \"profiling\"  # release with debug info ([profile.profiling] of Cargo.toml, if any)
 timeout = 600            # seconds one run may take
 
 # [params.size]
 # default = 10000
 # help = \"Input size of the workload\"
 ",
+        why = comment_text(why),
         default = toml_string(default),
     );
-    for (name, target) in &workloads {
-        text.push('\n');
-        let key = toml_key(name);
-        let package = toml_string(&target.package);
-        let target_name = toml_string(&target.name);
-        match target.kind {
-            CargoTargetKind::Bin => {
-                let _ = writeln!(
-                    text,
-                    "[workloads.{key}]\n\
-                     description = \"binary {} of package {}\"\n\
-                     cargo_bin = {target_name}\n\
-                     package = {package}\n\
-                     args = []                 # e.g. [\"--size\", \"{{size}}\"]",
-                    target.name, target.package
-                );
-            }
-            CargoTargetKind::Example => {
-                let _ = writeln!(
-                    text,
-                    "[workloads.{key}]\n\
-                     description = \"example {} of package {}\"\n\
-                     example = {target_name}\n\
-                     package = {package}\n\
-                     args = []",
-                    target.name, target.package
-                );
-            }
-            CargoTargetKind::Bench => {
-                let _ = writeln!(
-                    text,
-                    "[workloads.{key}]\n\
-                     description = \"criterion bench {} of package {}\"\n\
-                     bench = {target_name}\n\
-                     package = {package}\n\
-                     profile_time = {BENCH_PROFILE_TIME}         # seconds per benchmark (criterion's --profile-time)\n\
-                     # filter = \"NAME\"        # only the benchmarks whose id contains NAME",
-                    target.name, target.package
-                );
-            }
-        }
-        if target.kind != CargoTargetKind::Bench {
+    text
+}
+
+/// One `[workloads.NAME]` table.
+fn workload_table(text: &mut String, name: &str, candidate: &Candidate) {
+    let target = &candidate.target;
+    let key = toml_key(name);
+    let package = toml_string(&target.package);
+    let target_name = toml_string(&target.name);
+    let (kind, key_name) = match target.kind {
+        CargoTargetKind::Bin => ("binary", "cargo_bin"),
+        CargoTargetKind::Example => ("example", "example"),
+        CargoTargetKind::Bench => ("criterion bench", "bench"),
+    };
+    let _ = writeln!(
+        text,
+        "[workloads.{key}]\n\
+         description = {}\n\
+         {key_name} = {target_name}\n\
+         package = {package}",
+        toml_string(&format!(
+            "{kind} {} of package {}",
+            target.name, target.package
+        )),
+    );
+    match &candidate.probe {
+        Probe::Failed { status, said } => {
             let _ = writeln!(
                 text,
-                "# A number the program prints on every run, compared like the timings:\n\
-                 # [[workloads.{key}.metrics]]\n\
-                 # name = \"ops_per_sec\"\n\
-                 # pattern = \"ops_per_sec={{}}\"   # {{}} marks the number in a line of output\n\
-                 # better = \"higher\""
+                "# Needs arguments: without any it failed ({status}) saying: {}",
+                comment_text(said)
             );
         }
+        Probe::StillRunning { seconds } => {
+            let _ = writeln!(
+                text,
+                "# Still running {seconds:.0} s after it started without arguments: a long job, \
+                 or a server\n# (then declare its load: [workloads.{key}.load], docs/config.md)."
+            );
+        }
+        _ => {}
     }
-    Some(text)
+    if target.kind == CargoTargetKind::Bench {
+        let _ = writeln!(
+            text,
+            "profile_time = {BENCH_PROFILE_TIME}         # seconds per benchmark (criterion's --profile-time)\n\
+             # filter = \"NAME\"        # only the benchmarks whose id contains NAME"
+        );
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "args = []                 # e.g. [\"--size\", \"{{size}}\"]\n\
+         # A number the program prints on every run, compared like the timings:\n\
+         # [[workloads.{key}.metrics]]\n\
+         # name = \"ops_per_sec\"\n\
+         # pattern = \"ops_per_sec={{}}\"   # {{}} marks the number in a line of output\n\
+         # better = \"higher\""
+    );
+}
+
+/// Text for a one-line comment: no line breaks, no control characters,
+/// not too long (a program's own words go there).
+fn comment_text(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = text.trim();
+    match text.char_indices().nth(160) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// Workload names: a binary by its name, an example by its name unless a
-/// binary has it (then `example-NAME`), a bench as `bench-NAME`; the default
-/// workload is the first binary, else the first example, else the first bench.
-fn name_workloads(targets: &[CargoTarget]) -> Vec<(String, &CargoTarget)> {
-    let mut named: Vec<(String, &CargoTarget)> = Vec::new();
+/// binary has it (then `example-NAME`), a bench as `bench-NAME`; xtask
+/// packages left out.
+fn name_workloads(candidates: &[Candidate]) -> Vec<(String, &Candidate)> {
+    let mut named: Vec<(String, &Candidate)> = Vec::new();
     for kind in [
         CargoTargetKind::Bin,
         CargoTargetKind::Example,
         CargoTargetKind::Bench,
     ] {
-        for target in targets
+        for candidate in candidates
             .iter()
-            .filter(|t| t.kind == kind && !is_xtask(&t.package))
+            .filter(|c| c.target.kind == kind && !is_xtask(&c.target.package))
         {
+            let target = &candidate.target;
             let base = match kind {
                 CargoTargetKind::Bench => format!("bench-{}", as_label(&target.name)),
                 _ => as_label(&target.name),
             };
-            let taken = |name: &str, named: &[(String, &CargoTarget)]| {
+            let taken = |name: &str, named: &[(String, &Candidate)]| {
                 super::validate_label(name).is_err() || named.iter().any(|(n, _)| n == name)
             };
             let mut name = base.clone();
@@ -158,7 +331,7 @@ fn name_workloads(targets: &[CargoTarget]) -> Vec<(String, &CargoTarget)> {
                 name = format!("{base}-{suffix}");
                 suffix += 1;
             }
-            named.push((name, target));
+            named.push((name, candidate));
         }
     }
     named
@@ -217,21 +390,54 @@ mod tests {
         }
     }
 
+    fn candidate(package: &str, name: &str, kind: CargoTargetKind, probe: Probe) -> Candidate {
+        Candidate {
+            target: target(package, name, kind),
+            probe,
+        }
+    }
+
+    fn ran() -> Probe {
+        Probe::Ran { seconds: 0.2 }
+    }
+
+    fn failed(said: &str) -> Probe {
+        Probe::Failed {
+            status: "exit status 2".into(),
+            said: said.into(),
+        }
+    }
+
+    fn loads(starter: &Starter) -> Config {
+        Config::parse(Path::new("/p/profiling.toml"), &starter.text)
+            .unwrap_or_else(|e| panic!("{e}\n{}", starter.text))
+    }
+
     #[test]
     fn every_target_becomes_a_workload_that_loads() {
-        let targets = [
-            target("app", "app", CargoTargetKind::Bin),
-            target("app", "app", CargoTargetKind::Example),
-            target("tools", "gen data", CargoTargetKind::Bin),
-            target("tools", "latest", CargoTargetKind::Bin),
-            target("app", "throughput", CargoTargetKind::Bench),
-            target("xtask", "xtask", CargoTargetKind::Bin),
-            target("xtask-profiling", "xtask-profiling", CargoTargetKind::Bin),
-            target("cargo-profile", "cargo-profile", CargoTargetKind::Bin),
+        let bench = Probe::NotChecked("criterion's own main".into());
+        let candidates = [
+            candidate("app", "app", CargoTargetKind::Bin, ran()),
+            candidate("app", "app", CargoTargetKind::Example, ran()),
+            candidate("tools", "gen data", CargoTargetKind::Bin, ran()),
+            candidate("tools", "latest", CargoTargetKind::Bin, ran()),
+            candidate("app", "throughput", CargoTargetKind::Bench, bench),
+            candidate("xtask", "xtask", CargoTargetKind::Bin, ran()),
+            candidate(
+                "xtask-profiling",
+                "xtask-profiling",
+                CargoTargetKind::Bin,
+                ran(),
+            ),
+            candidate(
+                "cargo-profile",
+                "cargo-profile",
+                CargoTargetKind::Bin,
+                ran(),
+            ),
         ];
-        let text = render("my-project", &targets).unwrap();
-        let config = Config::parse(Path::new("/p/profiling.toml"), &text)
-            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let starter = render("my-project", &candidates, &[]).unwrap();
+        let config = loads(&starter);
         let names: Vec<&str> = config.workloads.keys().map(String::as_str).collect();
         assert_eq!(
             names,
@@ -244,6 +450,7 @@ mod tests {
             ]
         );
         assert_eq!(config.defaults.workload.unwrap().into_inner(), "app");
+        assert_eq!(starter.default, "app");
         assert_eq!(
             config.workloads["gen_data"].cargo_bin.as_deref(),
             Some("gen data")
@@ -260,19 +467,153 @@ mod tests {
             config.workloads["bench-throughput"].bench.as_deref(),
             Some("throughput")
         );
-        assert!(text.contains("in my-project"), "{text}");
+        assert!(starter.text.contains("in my-project"), "{}", starter.text);
+        assert!(starter.need_args.is_empty());
+    }
+
+    /// A CLI whose main wants a pattern, a server that runs until stopped,
+    /// and a criterion bench: the bench is the default, the CLI is named as
+    /// needing arguments, with its own words.
+    #[test]
+    fn a_cli_that_needs_arguments_is_never_the_default() {
+        let candidates = [
+            candidate(
+                "cli",
+                "grepper",
+                CargoTargetKind::Bin,
+                failed("error: <PATTERN> is required\n"),
+            ),
+            candidate(
+                "srv",
+                "server",
+                CargoTargetKind::Bin,
+                Probe::StillRunning { seconds: 2.0 },
+            ),
+            candidate(
+                "cli",
+                "search",
+                CargoTargetKind::Bench,
+                Probe::NotChecked("a bench".into()),
+            ),
+        ];
+        let starter = render("p", &candidates, &[]).unwrap();
+        let config = loads(&starter);
+        assert_eq!(starter.default, "bench-search");
+        assert_eq!(
+            config.defaults.workload.unwrap().into_inner(),
+            "bench-search"
+        );
+        assert_eq!(
+            starter.need_args,
+            [(
+                "grepper".to_string(),
+                "exit status 2: error: <PATTERN> is required\n".to_string()
+            )]
+        );
+        assert!(
+            starter.text.contains("# Needs arguments: without any it failed (exit status 2) saying: error: <PATTERN> is required\nargs = []"),
+            "{}",
+            starter.text
+        );
+        assert!(
+            starter.text.contains("a long job, or a server"),
+            "{}",
+            starter.text
+        );
+        assert!(
+            starter.why.contains("criterion bench `search`"),
+            "{}",
+            starter.why
+        );
+
+        // Without the bench, the server that ran is preferred to the CLI.
+        let starter = render("p", &candidates[..2], &[]).unwrap();
+        assert_eq!(starter.default, "server");
+        assert!(
+            starter.why.contains("still running after 2 s"),
+            "{}",
+            starter.why
+        );
     }
 
     #[test]
-    fn the_default_is_an_example_when_there_is_no_binary() {
-        let text = render("lib", &[target("lib", "demo", CargoTargetKind::Example)]).unwrap();
-        let config = Config::parse(Path::new("/p/profiling.toml"), &text).unwrap();
-        assert_eq!(config.defaults.workload.unwrap().into_inner(), "demo");
+    fn when_everything_needs_arguments_the_first_binary_is_the_default_and_says_so() {
+        let candidates = [
+            candidate(
+                "grep",
+                "simplegrep",
+                CargoTargetKind::Example,
+                failed("Usage: simplegrep PATTERN"),
+            ),
+            candidate(
+                "ripgrep",
+                "rg",
+                CargoTargetKind::Bin,
+                failed("rg: ripgrep requires at least one pattern"),
+            ),
+        ];
+        let starter = render("ripgrep", &candidates, &[]).unwrap();
+        assert_eq!(starter.default, "rg");
+        assert!(
+            starter
+                .why
+                .starts_with("every target needs arguments: binary `rg`"),
+            "{}",
+            starter.why
+        );
+        assert_eq!(starter.need_args.len(), 2);
+        loads(&starter);
+    }
+
+    #[test]
+    fn an_example_that_runs_beats_a_binary_that_needs_arguments() {
+        let candidates = [
+            candidate(
+                "cli",
+                "cli",
+                CargoTargetKind::Bin,
+                failed("usage: cli FILE"),
+            ),
+            candidate("lib", "demo", CargoTargetKind::Example, ran()),
+        ];
+        let starter = render("p", &candidates, &[]).unwrap();
+        assert_eq!(starter.default, "demo");
+        assert!(
+            starter
+                .why
+                .contains("example `demo` runs without arguments"),
+            "{}",
+            starter.why
+        );
+    }
+
+    #[test]
+    fn fuzz_targets_are_named_as_left_out() {
+        let candidates = [candidate("app", "app", CargoTargetKind::Bin, ran())];
+        let fuzz = [target("fuzz", "fuzz_glob", CargoTargetKind::Bin)];
+        let starter = render("p", &candidates, &fuzz).unwrap();
+        assert!(
+            starter
+                .text
+                .contains("# Left out, fuzz targets (they fuzz until stopped): fuzz_glob (fuzz)."),
+            "{}",
+            starter.text
+        );
+        let config = loads(&starter);
+        assert_eq!(config.workloads.len(), 1);
     }
 
     #[test]
     fn nothing_to_run_gives_no_file() {
-        assert!(render("lib", &[]).is_none());
-        assert!(render("x", &[target("xtask", "xtask", CargoTargetKind::Bin)]).is_none());
+        assert!(render("lib", &[], &[]).is_none());
+        let xtask = [candidate("xtask", "xtask", CargoTargetKind::Bin, ran())];
+        assert!(render("x", &xtask, &[]).is_none());
+    }
+
+    #[test]
+    fn what_a_program_said_stays_one_comment_line() {
+        assert_eq!(comment_text("a\nb\r\tc\n"), "a b  c");
+        let long = "x".repeat(300);
+        assert_eq!(comment_text(&long).chars().count(), 161);
     }
 }

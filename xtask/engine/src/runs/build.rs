@@ -63,6 +63,12 @@ pub fn build(
     if let Some(package) = package {
         args.extend(["--package".into(), package.into()]);
     }
+    // The `profiling` profile, when the project's Cargo.toml declares none:
+    // given on the command line, so that adopting needs no edit there.
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    args.extend(crate::config::project_files::profile_flags(
+        &manifest, profile,
+    ));
     if let Some(dir) = TARGET_DIR
         .lock()
         .unwrap_or_else(|e| e.into_inner())

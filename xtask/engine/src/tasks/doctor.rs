@@ -259,7 +259,9 @@ fn debug_info(config: &Config) -> Capability {
                     .unwrap_or_default();
             match profile_debug_info(&manifest, profile) {
                 ProfileDebugInfo::Fine => (true, format!("`{name}` builds with [profile.{profile}]: debug info, not stripped")),
-                ProfileDebugInfo::Missing => (false, format!("Cargo.toml has no [profile.{profile}]: add it with inherits = \"release\", debug = true, strip = \"none\" (cargo xtask adopt does)")),
+                // The xtask gives cargo its own `profiling` profile then.
+                ProfileDebugInfo::Missing if profile == crate::config::project_files::PROFILE => (true, format!("`{name}` builds with the xtask's [profile.{profile}] (release, debug = true, strip = \"none\"; on cargo's command line, since Cargo.toml declares none)")),
+                ProfileDebugInfo::Missing => (false, format!("Cargo.toml has no [profile.{profile}]: add it with inherits = \"release\", debug = true, strip = \"none\"")),
                 ProfileDebugInfo::NoDebugInfo => (false, format!("[profile.{profile}] has no debug info: set debug = true in Cargo.toml")),
                 ProfileDebugInfo::Stripped => (false, format!("[profile.{profile}] strips symbols: set strip = \"none\" in Cargo.toml")),
             }

@@ -1,8 +1,10 @@
 //! `cargo xtask init`: a starter profiling.toml for this workspace, from
-//! `cargo metadata`: one workload per binary, example and criterion bench;
-//! or, with `-- PROGRAM [ARGS]...`, for that program (any language, no
-//! Cargo.toml needed). With `--ci github`, a GitHub Actions workflow that
-//! compares each pull request with its base (`ci`).
+//! `cargo metadata`: one workload per binary, example and criterion bench,
+//! the default one that runs without arguments (each binary and example is
+//! built and tried: `runs::probe`); or, with `-- PROGRAM [ARGS]...`, for
+//! that program (any language, no Cargo.toml needed). With `--ci github`, a
+//! GitHub Actions workflow that compares each pull request with its base
+//! (`ci`).
 
 mod ci;
 
@@ -52,17 +54,21 @@ fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     // the current directory's.
     let root = crate::config::root_of(path);
     let command = crate::config::command_name();
-    let text = match args.program.command_line.as_slice() {
+    let (text, described) = match args.program.command_line.as_slice() {
         [] if !crate::config::in_cargo_project(&root) => bail!(
             "{} is not in a Cargo project, so there are no targets to write workloads for: \
              give the program to profile and its arguments, `{command} init -- ./prog args`, \
              which writes it as a `command` workload",
             root.display()
         ),
-        [] => from_cargo_metadata(&root)?,
+        [] => {
+            let starter = from_cargo_metadata(&root)?;
+            let described = starter::describe(&starter);
+            (starter.text, Some(described))
+        }
         line => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            adhoc::starter(line, &cwd, &root)?
+            (adhoc::starter(line, &cwd, &root)?, None)
         }
     };
     // The starter must load: a file that fails at the next command would be
@@ -88,6 +94,9 @@ fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             .map(|w| w.get_ref().as_str())
             .unwrap_or("-"),
     );
+    if let Some(described) = described {
+        outln!("{described}");
+    }
     match args.program.command_line.is_empty() {
         true => outln!(
             "next: give the workloads representative `args` in it, then `{command} doctor` and \
@@ -101,8 +110,9 @@ fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// The starter of a Cargo project: a workload per binary, example and bench.
-fn from_cargo_metadata(root: &Path) -> anyhow::Result<String> {
+/// The starter of a Cargo project: a workload per binary, example and bench,
+/// the default chosen by trying each without arguments.
+fn from_cargo_metadata(root: &Path) -> anyhow::Result<starter::Starter> {
     let cargo = crate::tools::cargo_program();
     let workspace = crate::tools::cargo_metadata::read(Path::new(&cargo), root)?;
     let project = workspace
@@ -110,7 +120,17 @@ fn from_cargo_metadata(root: &Path) -> anyhow::Result<String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "this project".into());
-    let Some(text) = starter::render(&project, &workspace.targets) else {
+    outln!(
+        "trying each binary and example without arguments, to choose the default workload \
+         (built with the profiling profile: the first task reuses the build)"
+    );
+    let candidates = crate::runs::probe::candidates(
+        &workspace.root,
+        crate::config::project_files::PROFILE,
+        &workspace.targets,
+        true,
+    )?;
+    let Some(starter) = starter::render(&project, &candidates, &workspace.fuzz_targets) else {
         bail!(
             "the workspace at {} has no binary, example or criterion bench (`harness = false`) \
              to profile: add one (an example that drives your library is enough), or give the \
@@ -119,5 +139,5 @@ fn from_cargo_metadata(root: &Path) -> anyhow::Result<String> {
             crate::config::command_name()
         );
     };
-    Ok(text)
+    Ok(starter)
 }

@@ -2,6 +2,9 @@
 //! starter profiling.toml (`init`, `adopt`). Benches are read from the
 //! package manifest too, since cargo metadata does not say whether a bench
 //! has `harness = false` (criterion's, which the bench workload runs).
+//! Fuzz targets are set apart: a cargo-fuzz package (its
+//! `[package.metadata] cargo-fuzz = true`, or a dependency on
+//! libfuzzer-sys), or a binary whose source says `fuzz_target!`.
 
 use crate::config::starter::{CargoTarget, CargoTargetKind};
 use anyhow::Context;
@@ -18,6 +21,8 @@ pub struct Workspace {
     pub targets: Vec<CargoTarget>,
     /// Each member's name and manifest (Cargo.toml) path.
     pub members: Vec<(String, PathBuf)>,
+    /// The binaries of fuzz targets, never workloads.
+    pub fuzz_targets: Vec<CargoTarget>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +38,15 @@ struct Package {
     name: String,
     manifest_path: PathBuf,
     targets: Vec<MetadataTarget>,
+    #[serde(default)]
+    dependencies: Vec<Dependency>,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Dependency {
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +55,30 @@ struct MetadataTarget {
     kind: Vec<String>,
     #[serde(default, rename = "required-features")]
     required_features: Vec<String>,
+    #[serde(default)]
+    src_path: Option<PathBuf>,
+}
+
+impl Package {
+    /// A cargo-fuzz package: all its binaries are fuzz targets.
+    fn fuzzes(&self) -> bool {
+        self.dependencies.iter().any(|d| d.name == "libfuzzer-sys")
+            || self
+                .metadata
+                .as_ref()
+                .and_then(|m| m.get("cargo-fuzz"))
+                .and_then(|v| v.as_bool())
+                == Some(true)
+    }
+}
+
+/// A binary whose source is a fuzz target (libfuzzer's `fuzz_target!`).
+fn is_fuzz_target(target: &MetadataTarget) -> bool {
+    target
+        .src_path
+        .as_ref()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .is_some_and(|source| source.contains("fuzz_target!"))
 }
 
 /// The argv: members only (`--no-deps`), so it needs no network.
@@ -79,6 +117,7 @@ pub fn parse(json: &str) -> anyhow::Result<Workspace> {
         serde_json::from_str(json).context("cargo metadata printed something unexpected")?;
     let mut targets = Vec::new();
     let mut members = Vec::new();
+    let mut fuzz_targets = Vec::new();
     for id in &metadata.workspace_members {
         let Some(package) = metadata.packages.iter().find(|p| &p.id == id) else {
             continue;
@@ -103,12 +142,19 @@ pub fn parse(json: &str) -> anyhow::Result<Workspace> {
                             && criterion_benches.contains(&target.name)
                     }
                 };
-                if wanted {
-                    targets.push(CargoTarget {
-                        package: package.name.clone(),
-                        name: target.name.clone(),
-                        kind,
-                    });
+                if !wanted {
+                    continue;
+                }
+                let found = CargoTarget {
+                    package: package.name.clone(),
+                    name: target.name.clone(),
+                    kind,
+                };
+                let fuzz =
+                    kind == CargoTargetKind::Bin && (package.fuzzes() || is_fuzz_target(target));
+                match fuzz {
+                    true => fuzz_targets.push(found),
+                    false => targets.push(found),
                 }
             }
         }
@@ -117,6 +163,7 @@ pub fn parse(json: &str) -> anyhow::Result<Workspace> {
         root: metadata.workspace_root,
         targets,
         members,
+        fuzz_targets,
     })
 }
 
@@ -182,6 +229,40 @@ mod tests {
             workspace.members,
             [("p".to_string(), PathBuf::from("/nowhere/Cargo.toml"))]
         );
+    }
+
+    /// A cargo-fuzz crate as a member (its metadata table, libfuzzer-sys),
+    /// and a fuzz target in an ordinary package, found by its source.
+    #[test]
+    fn fuzz_targets_are_set_apart() {
+        let dir = std::env::temp_dir().join(format!("xtask-metadata-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fuzzing = dir.join("fuzz_me.rs");
+        std::fs::write(
+            &fuzzing,
+            "#![no_main]\nlibfuzzer_sys::fuzz_target!(|d: &[u8]| {});\n",
+        )
+        .unwrap();
+        let plain = dir.join("main.rs");
+        std::fs::write(&plain, "fn main() {}\n").unwrap();
+        let json = format!(
+            r#"{{"packages":[
+            {{"id":"fuzz 0.0.1","name":"fuzz","manifest_path":"/nowhere/fuzz/Cargo.toml",
+              "metadata":{{"cargo-fuzz":true}},"dependencies":[{{"name":"libfuzzer-sys"}}],
+              "targets":[{{"name":"fuzz_glob","kind":["bin"],"src_path":"/nowhere/fuzz/f.rs"}}]}},
+            {{"id":"app 0.1","name":"app","manifest_path":"/nowhere/Cargo.toml","metadata":null,
+              "dependencies":[{{"name":"clap"}}],
+              "targets":[{{"name":"app","kind":["bin"],"src_path":{plain:?}}},
+                         {{"name":"fuzz_me","kind":["bin"],"src_path":{fuzzing:?}}}]}}],
+            "workspace_members":["fuzz 0.0.1","app 0.1"],"workspace_root":"/nowhere"}}"#
+        );
+        let workspace = parse(&json).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let names = |targets: &[CargoTarget]| -> Vec<String> {
+            targets.iter().map(|t| t.name.clone()).collect()
+        };
+        assert_eq!(names(&workspace.targets), ["app"]);
+        assert_eq!(names(&workspace.fuzz_targets), ["fuzz_glob", "fuzz_me"]);
     }
 
     #[test]
