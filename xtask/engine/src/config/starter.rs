@@ -84,6 +84,10 @@ pub fn is_xtask(package: &str) -> bool {
         || package.starts_with("xtask_")
 }
 
+/// Seconds each run of a program that did not end by itself is given
+/// (`run_for`), so that the first task ends.
+const STILL_RUNNING_RUN_FOR: u32 = 10;
+
 /// Seconds a bench workload profiles (criterion's `--profile-time`).
 const BENCH_PROFILE_TIME: u32 = 5;
 
@@ -256,10 +260,13 @@ fn workload_table(text: &mut String, name: &str, candidate: &Candidate) {
             );
         }
         Probe::StillRunning { seconds } => {
+            // Without a bound, the first task would wait for the timeout.
             let _ = writeln!(
                 text,
                 "# Still running {seconds:.0} s after it started without arguments: a long job, \
-                 or a server\n# (then declare its load: [workloads.{key}.load], docs/config.md)."
+                 or a server\n# (then declare its load: [workloads.{key}.load], docs/config.md).\n\
+                 run_for = {STILL_RUNNING_RUN_FOR}              # each run is stopped after this many \
+                 seconds: remove it once it ends by itself"
             );
         }
         _ => {}
@@ -525,6 +532,11 @@ mod tests {
             "{}",
             starter.why
         );
+
+        // A program that did not end by itself is bounded, so that the
+        // first task ends; one that needs arguments is not.
+        assert_eq!(config.workloads["server"].run_for, Some(10.0));
+        assert_eq!(config.workloads["grepper"].run_for, None);
 
         // Without the bench, the server that ran is preferred to the CLI.
         let starter = render("p", &candidates[..2], &[]).unwrap();
