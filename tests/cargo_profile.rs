@@ -446,4 +446,13 @@ fn a_go_program_s_function_is_named_by_cargo_profile_flamegraph() {
     assert_eq!(results.len(), 1, "{out}");
     let top = read(&results[0].join("top-functions.txt"));
     assert!(top.contains("main.spinGoLoop"), "{top}");
+    // Sampled with frame pointers, Go's stacks reach its runtime's entry:
+    // perf's DWARF unwinding stops at the sampled function.
+    assert!(out.contains("a Go program: sampled with frame pointers"), "{out}");
+    let folded = read(&results[0].join("cpu.folded"));
+    let whole = folded
+        .lines()
+        .filter(|l| l.contains("runtime.main;") && l.contains("main.spinGoLoop"))
+        .count();
+    assert!(whole > 0, "{folded}");
 }

@@ -121,7 +121,7 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
             }
             let config = config.map_err(anyhow::Error::new)?;
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            let config = config.with_program(line, &cwd)?;
+            let config = frame_pointers_for_go(config.with_program(line, &cwd)?);
             if ["flamegraph", "memory"].contains(&task_name) && !given(sub, "run_for") {
                 eprintln!(
                     "note: the profile is kept when {} exits; for a program that runs until \
@@ -258,6 +258,33 @@ fn usage_error(task: &str, message: String) -> ! {
             .error(clap::error::ErrorKind::ArgumentConflict, message)
             .exit(),
     }
+}
+
+/// A Go program given after `--` with no profiling.toml is sampled with
+/// frame pointers: perf's DWARF unwinding does not follow Go's stacks, and
+/// Go keeps frame pointers. A call graph set in a profiling.toml or with
+/// `--call-graph` stays as set.
+fn frame_pointers_for_go(mut config: Config) -> Config {
+    let program = config.adhoc.as_ref().and_then(|adhoc| {
+        let workload = config.workloads.get(&adhoc.workload)?;
+        let command = workload.command.as_ref()?.get_ref();
+        match command.contains('/') {
+            true => Some(PathBuf::from(command)),
+            false => which::which(command).ok(),
+        }
+    });
+    let default = crate::config::CallGraph::Dwarf;
+    if !config.path.exists()
+        && config.defaults.call_graph == default
+        && program.is_some_and(|p| crate::tools::executable::is_go_program(&p))
+    {
+        config.defaults.call_graph = crate::config::CallGraph::Fp;
+        eprintln!(
+            "note: a Go program: sampled with frame pointers (call graph `fp`), which Go keeps \
+             and perf's DWARF unwinding does not follow"
+        );
+    }
+    config
 }
 
 /// Loads the config, then checks that no parameter is named like a task flag

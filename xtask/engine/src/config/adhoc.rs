@@ -185,8 +185,14 @@ fn literal(text: &str) -> String {
 /// The starter profiling.toml of `init -- PROGRAM [ARGS]...`: that program
 /// as the one `command` workload, its path relative to the config's
 /// directory `root` where it lies inside it. The caller loads it before
-/// writing it.
-pub fn starter(command_line: &[String], cwd: &Path, root: &Path) -> anyhow::Result<String> {
+/// writing it. `frame_pointers`: the program is one whose stacks only
+/// frame pointers unwind (a Go program).
+pub fn starter(
+    command_line: &[String],
+    cwd: &Path,
+    root: &Path,
+    frame_pointers: bool,
+) -> anyhow::Result<String> {
     let Some((program, args)) = command_line.split_first() else {
         bail!(
             "nothing follows `--`: give the program to profile and its arguments, e.g. `{} init -- ./prog args`",
@@ -223,7 +229,7 @@ runs = 5                 # measured runs per baseline
 warmup = 1               # unmeasured runs before them
 results_dir = \"results\"
 timeout = 600            # seconds one run may take
-
+{call_graph}
 [workloads.{key}]
 command = {command}   # a path relative to this file, or a program on PATH
 args = [{args}]   # argv, never a shell
@@ -235,6 +241,12 @@ args = [{args}]   # argv, never a shell
 # better = \"higher\"
 ",
         workload = quoted(&name),
+        call_graph = match frame_pointers {
+            true =>
+                "call_graph = \"fp\"        # a Go program: perf's DWARF unwinding does not \
+                     follow its stacks, and Go keeps frame pointers\n",
+            false => "",
+        },
         key = key(&name),
         command = quoted(&literal(&command)),
         args = args.join(", "),
@@ -385,7 +397,13 @@ mod tests {
     #[test]
     fn the_starter_of_a_program_loads_with_its_path_relative_to_the_file() {
         let dir = dir_with_program("starter");
-        let text = starter(&line(&["../prog", "7", "{lit}"]), &dir.join("sub"), &dir).unwrap();
+        let text = starter(
+            &line(&["../prog", "7", "{lit}"]),
+            &dir.join("sub"),
+            &dir,
+            false,
+        )
+        .unwrap();
         let config =
             Config::parse(&dir.join(FILE_NAME), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let (name, workload) = config.workload(None).unwrap();
@@ -397,6 +415,12 @@ mod tests {
         );
         assert_eq!(workload.cwd.as_ref().unwrap().get_ref(), "./sub");
         assert!(text.contains("args = [\"7\", \"{{lit}}\"]"), "{text}");
+        assert_eq!(config.defaults.call_graph, crate::config::CallGraph::Dwarf);
+        // A Go program's starter samples with frame pointers.
+        let text = starter(&line(&["../prog"]), &dir.join("sub"), &dir, true).unwrap();
+        let config =
+            Config::parse(&dir.join(FILE_NAME), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(config.defaults.call_graph, crate::config::CallGraph::Fp);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

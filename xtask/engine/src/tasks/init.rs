@@ -68,7 +68,12 @@ fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         }
         line => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            (adhoc::starter(line, &cwd, &root)?, None)
+            let program = match line[0].contains('/') {
+                true => Some(cwd.join(&line[0])),
+                false => which::which(&line[0]).ok(),
+            };
+            let go = program.is_some_and(|p| crate::tools::executable::is_go_program(&p));
+            (adhoc::starter(line, &cwd, &root, go)?, None)
         }
     };
     // The starter must load: a file that fails at the next command would be

@@ -147,6 +147,27 @@ pub fn program_warning(path: &Path, contents: Contents) -> Option<String> {
     ))
 }
 
+/// Whether `path` is a program built by Go's toolchain (its ELF carries
+/// Go's build info): Go keeps frame pointers, and perf's DWARF unwinding
+/// does not follow its stacks (it has `.debug_frame` and no `.eh_frame`).
+pub fn is_go_program(path: &Path) -> bool {
+    use object::{Object, ObjectSection};
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    // SAFETY: the map is read only while this function runs; a program
+    // rewritten meanwhile gives a wrong answer, never undefined reads of
+    // our own memory.
+    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
+        return false;
+    };
+    object::File::parse(&*map).is_ok_and(|object| {
+        object
+            .sections()
+            .any(|section| matches!(section.name(), Ok(".go.buildinfo" | ".note.go.buildid")))
+    })
+}
+
 fn elf(file: &mut (impl Read + Seek)) -> anyhow::Result<Contents> {
     let mut ident = [0u8; 64];
     file.read_exact(&mut ident[..52])?;
@@ -405,6 +426,20 @@ mod tests {
         )
         .unwrap();
         assert!(no_lines.contains("no debug info"), "{no_lines}");
+    }
+
+    #[test]
+    fn a_go_program_is_told_from_others() {
+        assert!(!is_go_program(&crate::runs::build::demo_for_tests()));
+        assert!(!is_go_program(Path::new("/bin/ls")));
+        assert!(!is_go_program(Path::new("/nonexistent/program")));
+        let Ok(go) = which::which("go") else {
+            crate::runs::build::skip_unless_ci("go");
+            return;
+        };
+        // The go command is itself a Go program.
+        let go = std::fs::canonicalize(go).unwrap();
+        assert!(is_go_program(&go), "{}", go.display());
     }
 
     #[test]
