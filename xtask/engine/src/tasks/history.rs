@@ -126,13 +126,10 @@ fn push(
             } else {
                 String::new()
             },
-            if pushed.attempts > 1 {
-                format!(
-                    "; merged {} times with other machines' pushes",
-                    pushed.attempts - 1
-                )
-            } else {
-                String::new()
+            match pushed.attempts {
+                0 | 1 => String::new(),
+                2 => "; merged once with other machines' pushes".to_string(),
+                n => format!("; merged {} times with other machines' pushes", n - 1),
             }
         );
     }
