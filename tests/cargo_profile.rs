@@ -448,7 +448,10 @@ fn a_go_program_s_function_is_named_by_cargo_profile_flamegraph() {
     assert!(top.contains("main.spinGoLoop"), "{top}");
     // Sampled with frame pointers, Go's stacks reach its runtime's entry:
     // perf's DWARF unwinding stops at the sampled function.
-    assert!(out.contains("a Go program: sampled with frame pointers"), "{out}");
+    assert!(
+        out.contains("a Go program: sampled with frame pointers"),
+        "{out}"
+    );
     let folded = read(&results[0].join("cpu.folded"));
     let whole = folded
         .lines()

@@ -20,7 +20,7 @@
 
 use super::record::RunRecord;
 use super::system_info::SystemInfo;
-use super::{read_record, Entry, RUN_FILE, SYSTEM_FILE, TMP_PREFIX};
+use super::{Entry, RUN_FILE, SYSTEM_FILE, TMP_PREFIX};
 use crate::tools::git::TreeEntry;
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
@@ -456,30 +456,9 @@ pub fn entries(results_dir: &Path) -> anyhow::Result<Vec<Entry>> {
     if !std::fs::symlink_metadata(&history).is_ok_and(|m| m.is_dir()) {
         return Ok(Vec::new());
     }
-    let mut entries = Vec::new();
-    for item in
-        std::fs::read_dir(&history).with_context(|| format!("cannot read {}", history.display()))?
-    {
-        let item = item?;
-        let name = item.file_name().to_string_lossy().into_owned();
-        if !is_safe_name(&name) || !item.file_type()?.is_dir() {
-            continue;
-        }
-        let run = item.path().join(RUN_FILE);
-        if !std::fs::symlink_metadata(&run).is_ok_and(|m| m.is_file()) {
-            continue;
-        }
-        match read_record(&run) {
-            Ok(record) => entries.push(Entry {
-                dir: item.path(),
-                name: format!("{HISTORY_DIR}/{name}"),
-                record,
-            }),
-            Err(e) => eprintln!("warning: skipping {}: {e:#}", item.path().display()),
-        }
-    }
-    entries.sort_by(|a, b| (&a.record.created, &a.name).cmp(&(&b.record.created, &b.name)));
-    Ok(entries)
+    super::records_in(&history, is_safe_name, |name| {
+        format!("{HISTORY_DIR}/{name}")
+    })
 }
 
 /// The names of the pulled results on disk.

@@ -268,6 +268,45 @@ pub struct Entry {
     pub record: RunRecord,
 }
 
+/// The results in `dir` (its directories whose name `keep` accepts and
+/// that hold a run.json), named by `named`, oldest first; none when `dir`
+/// does not exist. Unreadable ones are skipped with a warning. Links are
+/// never followed out of `dir`: neither a linked directory nor a linked
+/// run.json is read.
+fn records_in(
+    dir: &Path,
+    keep: impl Fn(&str) -> bool,
+    named: impl Fn(&str) -> String,
+) -> anyhow::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(entries),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    for item in read {
+        let item = item?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if !keep(&name) || !item.file_type()?.is_dir() {
+            continue;
+        }
+        let run = item.path().join(RUN_FILE);
+        if !std::fs::symlink_metadata(&run).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        match read_record(&run) {
+            Ok(record) => entries.push(Entry {
+                dir: item.path(),
+                name: named(&name),
+                record,
+            }),
+            Err(e) => eprintln!("warning: skipping {}: {e:#}", item.path().display()),
+        }
+    }
+    entries.sort_by(|a, b| (&a.record.created, &a.name).cmp(&(&b.record.created, &b.name)));
+    Ok(entries)
+}
+
 impl Store {
     pub fn new(dir: impl Into<PathBuf>) -> Store {
         Store { dir: dir.into() }
@@ -314,35 +353,12 @@ impl Store {
 
     /// Every complete result, oldest first. Unreadable ones are skipped with a warning.
     pub fn list(&self) -> anyhow::Result<Vec<Entry>> {
-        let mut entries = Vec::new();
-        let read = match std::fs::read_dir(&self.dir) {
-            Ok(read) => read,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(entries),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.dir.display())),
-        };
-        for item in read {
-            let item = item?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            // Never follow symlinks out of the results directory.
-            if name.starts_with('.') || !item.file_type()?.is_dir() {
-                continue;
-            }
-            let run = item.path().join(RUN_FILE);
-            // A run.json that is a link is not read through either.
-            if !std::fs::symlink_metadata(&run).is_ok_and(|m| m.is_file()) {
-                continue;
-            }
-            match read_record(&run) {
-                Ok(record) => entries.push(Entry {
-                    dir: item.path(),
-                    name,
-                    record,
-                }),
-                Err(e) => eprintln!("warning: skipping {}: {e:#}", item.path().display()),
-            }
-        }
-        entries.sort_by(|a, b| (&a.record.created, &a.name).cmp(&(&b.record.created, &b.name)));
-        Ok(entries)
+        // Dot entries are ours in the making (temporary directories).
+        records_in(
+            &self.dir,
+            |name| !name.starts_with('.'),
+            |name| name.to_string(),
+        )
     }
 
     /// Every complete result, this machine's and those pulled from a shared

@@ -137,25 +137,8 @@ impl Repo {
 
     /// All a git command prints on stdout, as bytes (paths in a tree need
     /// not be UTF-8); fails unless it succeeds.
-    fn bytes(&self, mut spec: Spec) -> anyhow::Result<Vec<u8>> {
-        spec.stdout_raw = true;
-        spec.answer_only = true;
-        let display = spec.display();
-        let mut child = process::start(spec)?;
-        let mut bytes = Vec::new();
-        if let Some(mut stdout) = child.stdout.take() {
-            std::io::Read::read_to_end(&mut stdout, &mut bytes)
-                .with_context(|| format!("cannot read the output of `{display}`"))?;
-        }
-        let outcome = child.wait();
-        if !outcome.success() {
-            bail!(
-                "`{display}` failed: {}\n{}",
-                outcome.describe(None),
-                outcome.tail()
-            );
-        }
-        Ok(bytes)
+    fn bytes(&self, spec: Spec) -> anyhow::Result<Vec<u8>> {
+        process::stdout_bytes_of(spec)
     }
 
     /// Writes each file into the repository's object store; their ids, in order.

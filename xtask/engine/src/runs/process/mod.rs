@@ -53,14 +53,22 @@ pub fn run_checked(spec: Spec) -> anyhow::Result<Outcome> {
 /// Runs a child to its end and returns all it printed on stdout; fails
 /// with its output tail unless it succeeds. For listings that are parsed
 /// whole (objdump's disassembly, criterion's benchmarks).
-pub fn stdout_of(mut spec: Spec) -> anyhow::Result<String> {
+pub fn stdout_of(spec: Spec) -> anyhow::Result<String> {
+    let display = spec.display();
+    String::from_utf8(stdout_bytes_of(spec)?)
+        .with_context(|| format!("the output of `{display}` is not UTF-8"))
+}
+
+/// [`stdout_of`] as bytes, for output that need not be text (paths in a
+/// git tree).
+pub fn stdout_bytes_of(mut spec: Spec) -> anyhow::Result<Vec<u8>> {
     spec.stdout_raw = true;
     spec.answer_only = true;
     let display = spec.display();
     let mut child = start(spec)?;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     if let Some(mut stdout) = child.stdout.take() {
-        std::io::Read::read_to_string(&mut stdout, &mut text)
+        std::io::Read::read_to_end(&mut stdout, &mut bytes)
             .with_context(|| format!("cannot read the output of `{display}`"))?;
     }
     let outcome = child.wait();
@@ -71,5 +79,5 @@ pub fn stdout_of(mut spec: Spec) -> anyhow::Result<String> {
             outcome.tail()
         );
     }
-    Ok(text)
+    Ok(bytes)
 }
