@@ -63,6 +63,11 @@ impl GithubWorkflow {
             "~/.cargo/git/db/".into(),
             from_root("target/"),
         ];
+        if self.install.is_none() {
+            // The adopted xtask is a workspace of its own, built into its
+            // own target directory.
+            cached.push(from_root("xtask/target/"));
+        }
         if self.install.is_some() {
             // The installed binary, and cargo's record of it, so that
             // `cargo install` finds it up to date.
@@ -314,7 +319,7 @@ mod tests {
         ));
         assert!(text.contains("        run: cargo xtask report\n"));
         assert!(text.contains("            results/\n            !results/**/perf.data\n"));
-        assert!(text.contains("            target/\n          key:"));
+        assert!(text.contains("            target/\n            xtask/target/\n          key:"));
         assert!(!text.contains("working-directory") && !text.contains("Install the profiling"));
         // Each action pinned to a major version: one that changes its
         // inputs never arrives unannounced.
@@ -377,6 +382,7 @@ mod tests {
         );
         assert!(text.contains("            ~/.cargo/bin/\n"));
         assert!(text.contains("            rust/engine/target/\n"));
+        assert!(!text.contains("xtask/target/"), "no xtask is built: {text}");
         assert!(text.contains(
             "cargo profile profile-compare --side \"rev=$base\" --side \"rev=$HEAD_SHA\" \
              --workload 'my bench'\\''s' --runs 10 \\\n"
