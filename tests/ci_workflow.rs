@@ -112,7 +112,12 @@ fn parse_workflow(path: &Path) -> Value {
         .arg(path)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", common::text(&output));
+    assert!(
+        output.status.success(),
+        "python3 (the first on PATH) could not read the workflow; it needs PyYAML \
+         (apt-get install python3-yaml):\n{}",
+        common::text(&output)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 

@@ -244,7 +244,7 @@ fn baselines_then_pins_trends_exports_report_and_cleanup() {
         rows[0],
         [
             "created", "dir", "label", "workload", "scale", "commit", "measure", "unit", "median",
-            "mean", "stddev", "min", "max", "n", "params"
+            "mean", "stddev", "min", "max", "n", "params", "machine"
         ]
     );
     let measures = runs[0]["scales"][0]["summaries"].as_object().unwrap().len();
@@ -271,6 +271,7 @@ fn baselines_then_pins_trends_exports_report_and_cleanup() {
             );
         }
         assert_eq!(row[13], m["summary"]["n"].to_string());
+        assert!(row[15].contains("cores"), "the machine class: {row:?}");
     }
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert_eq!(svg.matches("<svg class=\"chart\"").count(), measures);
