@@ -552,10 +552,46 @@ fn the_results_page_renders_in_headless_chromium_with_its_charts_and_links() {
         )
         .unwrap();
     }
+    // r0's flamegraph with the samples its profile counted.
+    let r0 = results.join("20260101-000000-r0").join("run.json");
+    let mut run: Value = serde_json::from_str(&std::fs::read_to_string(&r0).unwrap()).unwrap();
+    run["scales"][0]["cpu_profile"] = json!({
+        "tool": "perf", "frequency": 99, "call_graph": "dwarf", "symbolizer": "inline",
+        "record": {"samples": 1288, "data_mb": 0.5, "warnings": []}, "folded_samples": 1288,
+        "argv": [], "files": ["flamegraph.svg"], "notes": []
+    });
+    std::fs::write(&r0, serde_json::to_string(&run).unwrap()).unwrap();
+    // A result at three scales, a decade or more apart.
+    let mut scaled = synthetic_run("scaled", "2025-12-01T00:00:00Z", &[0.01, 0.012, 0.011]);
+    let one = scaled["scales"][0].clone();
+    scaled["scales"] = ["1K", "100K", "10M"]
+        .iter()
+        .zip([1_000, 100_000, 10_000_000])
+        .map(|(name, subs)| {
+            let mut scale = one.clone();
+            scale["scale"] = json!(name);
+            scale["params"]["subs"] = json!(subs.to_string());
+            let median = subs as f64 / 1e5;
+            let summary = &mut scale["summaries"]["wall_s"]["summary"];
+            summary["median"] = json!(median);
+            summary["min"] = json!(median * 0.9);
+            summary["max"] = json!(median * 1.1);
+            scale
+        })
+        .collect();
+    write_result(results, "20251201-000000-scaled", &scaled);
     std::fs::create_dir_all(results.join("compare-r0-r2")).unwrap();
     std::fs::write(
         results.join("compare-r0-r2").join("compare.json"),
-        "{\"verdict\":\"slower\"}",
+        json!({
+            "a": {"name": "20260101-000000-r0", "label": "r0"},
+            "b": {"name": "20260103-000000-r2", "label": "r2"},
+            "gate": {"counter": "time", "passed": false, "failures": [{"measure": "wall_s"}], "strict": false},
+            "scales": [{"scale": "default", "measures": [{"name": "wall_s", "method": "sampled",
+                "verdict": "regressed", "change": 0.4, "ci_low": 0.3, "ci_high": 0.5,
+                "gated": true, "gate_failed": true}]}]
+        })
+        .to_string(),
     )
     .unwrap();
     std::fs::write(
@@ -572,11 +608,18 @@ fn the_results_page_renders_in_headless_chromium_with_its_charts_and_links() {
     // A copy with a probe script that measures what the browser laid out.
     let probe = results.join("probe.html");
     let script = r#"<script>
-      const charts = [...document.querySelectorAll('svg.chart')];
+      const charts = [...document.querySelectorAll('#trends svg.chart')];
       const drawn = charts.filter(c => { const r = c.getBoundingClientRect(); return r.width > 200 && r.height > 100; });
-      const points = [...document.querySelectorAll('svg.chart circle')].filter(c => c.getBoundingClientRect().width > 0);
+      const points = [...document.querySelectorAll('#trends svg.chart circle')].filter(c => c.getBoundingClientRect().width > 0);
       const links = [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'));
-      document.body.setAttribute('data-probe', JSON.stringify({charts: charts.length, drawn: drawn.length, points: points.length, links}));
+      const verdicts = [...document.querySelectorAll('table.comparisons .verdict')].map(v => [v.textContent, getComputedStyle(v).color]);
+      const scaled = [...document.querySelectorAll('#scales svg.chart')].map(c => ({
+        title: c.getAttribute('aria-label'), width: c.getBoundingClientRect().width,
+        xs: [...c.querySelectorAll('circle')].map(p => p.getBoundingClientRect().x),
+        ticks: [...c.querySelectorAll('text.x-tick')].map(t => t.textContent),
+        axis: c.querySelector('text.x-label').textContent }));
+      const samples = [...document.querySelectorAll('.samples')].map(s => s.textContent);
+      document.body.setAttribute('data-probe', JSON.stringify({charts: charts.length, drawn: drawn.length, points: points.length, links, verdicts, scaled, samples}));
     </script>"#;
     std::fs::write(&probe, html.replace("</body>", &format!("{script}</body>"))).unwrap();
     let profile = setup.temp.join("chromium-profile");
@@ -596,14 +639,14 @@ fn the_results_page_renders_in_headless_chromium_with_its_charts_and_links() {
         .replace("&quot;", "\"");
     let probe: Value = serde_json::from_str(&probe_json).unwrap();
     assert_eq!(
-        probe["charts"], 1,
-        "one measure (wall_s) → one chart: {probe}"
+        probe["charts"], 4,
+        "one trend per measure and scale: wall_s at the default scale and at each of the 3 scales: {probe}"
     );
     assert_eq!(
-        probe["drawn"], 1,
-        "the chart has a real size on the page: {probe}"
+        probe["drawn"], 4,
+        "the charts have a real size on the page: {probe}"
     );
-    assert_eq!(probe["points"], 3, "a point per result: {probe}");
+    assert_eq!(probe["points"], 6, "a point per result and scale: {probe}");
     let links: Vec<&str> = probe["links"]
         .as_array()
         .unwrap()
@@ -622,6 +665,37 @@ fn the_results_page_renders_in_headless_chromium_with_its_charts_and_links() {
         );
     }
     assert!(links.contains(&"compare-r0-r2/README.md"), "{links:?}");
+    // The comparison's gate and verdict, coloured red.
+    let red = "rgb(207, 34, 46)";
+    assert_eq!(
+        probe["verdicts"],
+        json!([["gate failed: 1 regressed", red], ["regressed", red]]),
+        "{probe}"
+    );
+    // The multi-scale result: one chart of wall_s across its three scales,
+    // spaced by the logarithm of subs (1K → 100K is two decades, 100K → 10M
+    // two more), its scales named under the points.
+    let scaled = &probe["scaled"];
+    assert_eq!(scaled.as_array().unwrap().len(), 1, "{probe}");
+    assert_eq!(scaled[0]["title"], "wall_s");
+    assert!(scaled[0]["width"].as_f64().unwrap() > 200.0, "{probe}");
+    assert_eq!(scaled[0]["ticks"], json!(["1K", "100K", "10M"]), "{probe}");
+    assert_eq!(scaled[0]["axis"], "subs (log scale)");
+    let xs: Vec<f64> = scaled[0]["xs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(
+        ((xs[1] - xs[0]) - (xs[2] - xs[1])).abs() < 1.0 && xs[1] - xs[0] > 50.0,
+        "{xs:?}"
+    );
+    assert!(
+        links.contains(&"#scales-20251201-000000-scaled"),
+        "{links:?}"
+    );
+    assert_eq!(probe["samples"], json!(["(1288 samples)"]), "{probe}");
     assert!(
         links.iter().all(|l| !l.starts_with("http")),
         "nothing leaves the page: {links:?}"
@@ -633,7 +707,7 @@ fn the_results_page_renders_in_headless_chromium_with_its_charts_and_links() {
         &chromium,
         &profile,
         &[
-            "--window-size=1280,1600",
+            "--window-size=1400,2000",
             &format!("--screenshot={}", shot.display()),
             &format!("file://{}", page.display()),
         ],
@@ -644,6 +718,10 @@ fn the_results_page_renders_in_headless_chromium_with_its_charts_and_links() {
         String::from_utf8_lossy(&output.stderr)
     );
     let png = std::fs::read(&shot).unwrap();
+    // To look at it: XTASK_PAGE_SCREENSHOT=/tmp/page.png.
+    if let Some(keep) = std::env::var_os("XTASK_PAGE_SCREENSHOT") {
+        std::fs::write(keep, &png).unwrap();
+    }
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(
         png.len() > 20_000,

@@ -32,6 +32,19 @@ pub struct Chart {
     /// Where the series shifted: the index of the first point at the new
     /// level, and the label drawn there (`+12.3 %`).
     pub shifts: Vec<(usize, String)>,
+    /// Where the points lie along x: in order (`None`, a result's time
+    /// order), or at a value each, such as a scale's parameter.
+    pub x_axis: Option<XAxis>,
+}
+
+/// An x axis of values: one per point, in the points' order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XAxis {
+    /// What the values are (a parameter's name).
+    pub name: String,
+    pub values: Vec<f64>,
+    /// Spaced by their logarithm (values that span decades).
+    pub log: bool,
 }
 
 pub const WIDTH: f64 = 460.0;
@@ -141,7 +154,7 @@ pub fn render(chart: &Chart, x: f64, y: f64) -> String {
         return out;
     };
     grid(&mut out, &plot);
-    axes(&mut out, &plot);
+    axes(&mut out, chart, &plot);
     x_ticks(&mut out, chart, &plot);
     shifts(&mut out, chart, &plot);
     series(&mut out, chart, &plot);
@@ -167,6 +180,8 @@ struct Plot {
     axis_low: f64,
     span: f64,
     count: usize,
+    /// Each point's x, when the chart has an axis of values.
+    x_positions: Option<Vec<f64>>,
 }
 
 impl Plot {
@@ -213,6 +228,7 @@ impl Plot {
             axis_low,
             span,
             count: chart.points.len(),
+            x_positions: chart.x_axis.as_ref().map(x_positions),
         })
     }
 
@@ -227,12 +243,47 @@ impl Plot {
     }
 
     fn x_of(&self, i: usize) -> f64 {
+        if let Some(x) = self.x_positions.as_ref().and_then(|xs| xs.get(i)) {
+            return *x;
+        }
         if self.count == 1 {
             LEFT + PLOT_W / 2.0
         } else {
             LEFT + 12.0 + (PLOT_W - 24.0) * i as f64 / (self.count - 1) as f64
         }
     }
+}
+
+/// The x of each value of an axis: linear or by logarithm between the
+/// smallest and the largest, with the plot's margins.
+fn x_positions(axis: &XAxis) -> Vec<f64> {
+    let at = |v: f64| {
+        if axis.log {
+            v.max(f64::MIN_POSITIVE).log10()
+        } else {
+            v
+        }
+    };
+    let low = axis
+        .values
+        .iter()
+        .map(|v| at(*v))
+        .fold(f64::INFINITY, f64::min);
+    let high = axis
+        .values
+        .iter()
+        .map(|v| at(*v))
+        .fold(f64::NEG_INFINITY, f64::max);
+    axis.values
+        .iter()
+        .map(|v| {
+            if high > low {
+                LEFT + 12.0 + (PLOT_W - 24.0) * (at(*v) - low) / (high - low)
+            } else {
+                LEFT + PLOT_W / 2.0
+            }
+        })
+        .collect()
 }
 
 /// The `<svg>` element's opening, its background, title and subtitle.
@@ -278,8 +329,9 @@ fn grid(out: &mut String, plot: &Plot) {
     }
 }
 
-/// The axes, the y axis named by the unit shown, the x axis by the order.
-fn axes(out: &mut String, plot: &Plot) {
+/// The axes, the y axis named by the unit shown, the x axis by the order
+/// or by what its values are.
+fn axes(out: &mut String, chart: &Chart, plot: &Plot) {
     let _ = writeln!(
         out,
         r##"<path class="axes" d="M{} {}V{}H{}" fill="none" stroke="#57606a"/>"##,
@@ -296,9 +348,14 @@ fn axes(out: &mut String, plot: &Plot) {
     );
     let _ = writeln!(
         out,
-        r##"<text class="x-label" x="{}" y="{}" font-size="10" text-anchor="middle" fill="#57606a">results in time order (created, UTC)</text>"##,
+        r##"<text class="x-label" x="{}" y="{}" font-size="10" text-anchor="middle" fill="#57606a">{}</text>"##,
         n(LEFT + PLOT_W / 2.0),
-        n(HEIGHT - 22.0)
+        n(HEIGHT - 22.0),
+        match &chart.x_axis {
+            None => "results in time order (created, UTC)".to_string(),
+            Some(axis) if axis.log => format!("{} (log scale)", escape(&axis.name)),
+            Some(axis) => escape(&axis.name),
+        }
     );
 }
 
@@ -312,8 +369,21 @@ fn x_ticks(out: &mut String, chart: &Chart, plot: &Plot) {
         PLOT_W
     };
     let every = (MIN_LABEL_SPACING / spacing).ceil().max(1.0) as usize;
+    // On an axis of values, a label is drawn where it clears the one drawn
+    // to its right.
+    let mut shown = vec![false; count];
+    let mut last_x = f64::INFINITY;
+    for i in (0..count).rev() {
+        shown[i] = match &plot.x_positions {
+            Some(_) => last_x - plot.x_of(i) >= MIN_LABEL_SPACING * 0.6,
+            None => (count - 1 - i).is_multiple_of(every),
+        };
+        if shown[i] {
+            last_x = plot.x_of(i);
+        }
+    }
     for (i, point) in chart.points.iter().enumerate() {
-        if (count - 1 - i).is_multiple_of(every) {
+        if shown[i] {
             let _ = writeln!(
                 out,
                 r##"<line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#57606a"/><text class="x-tick" x="{x}" y="{}" font-size="9" text-anchor="middle" fill="#57606a">{}</text>"##,
@@ -485,6 +555,7 @@ pub fn of_series(series: &Series) -> Chart {
                 )
             })
             .collect(),
+        x_axis: None,
     }
 }
 
@@ -540,7 +611,39 @@ mod tests {
             unit: "s".into(),
             points,
             shifts: Vec::new(),
+            x_axis: None,
         }
+    }
+
+    /// Values 1K, 10K and 10M on a log axis: a decade apart each, so the
+    /// first two lie a third of the way as far apart as the last two.
+    #[test]
+    fn an_axis_of_values_places_points_by_their_logarithm() {
+        let mut chart = sample();
+        chart.x_axis = Some(XAxis {
+            name: "subs <n>".into(),
+            values: vec![1e3, 1e4, 1e7],
+            log: true,
+        });
+        let svg = render(&chart, 0.0, 0.0);
+        let xs: Vec<f64> = tags(&svg, "<circle")
+            .iter()
+            .map(|t| attr(t, "cx"))
+            .collect();
+        let (first, second) = (xs[1] - xs[0], xs[2] - xs[1]);
+        assert!((second / first - 3.0).abs() < 0.01, "{xs:?}");
+        assert!(svg.contains(">subs &lt;n&gt; (log scale)</text>"), "{svg}");
+        chart.x_axis.as_mut().unwrap().log = false;
+        let svg = render(&chart, 0.0, 0.0);
+        let xs: Vec<f64> = tags(&svg, "<circle")
+            .iter()
+            .map(|t| attr(t, "cx"))
+            .collect();
+        assert!(
+            xs[1] - xs[0] < 1.0,
+            "linear: 1K and 10K nearly meet at 10M's scale: {xs:?}"
+        );
+        assert!(svg.contains(">subs &lt;n&gt;</text>"));
     }
 
     #[test]

@@ -14,6 +14,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::SystemTime;
 
+/// The interactive viewer's page in a result directory, linked when there.
+const VIEWER: &str = "viewer.html";
+
 const STYLE: &str = r#"
 :root { color-scheme: light; --fg: #1f2328; --muted: #57606a; --line: #d0d7de; --bg: #f6f8fa; --accent: #1f6feb; }
 * { box-sizing: border-box; }
@@ -42,16 +45,33 @@ td.files, td.metric { white-space: normal; min-width: 120px; }
 .legend { color: var(--muted); margin: 0 0 10px; }
 .empty { color: var(--muted); font-style: italic; }
 code { font-size: 12.5px; }
+.samples { color: var(--muted); font-size: 12px; }
+ul.verdicts { margin: 0; padding: 0; list-style: none; }
+td.verdicts { white-space: normal; }
+.verdict { display: inline-block; padding: 0 6px; border-radius: 10px; font-weight: 600; font-size: 12px; }
+.verdict.regressed { background: #ffebe9; color: #cf222e; }
+.verdict.improved, .verdict.pass { background: #dafbe1; color: #1a7f37; }
+.verdict.no-change { background: #eef1f4; color: #57606a; }
+.verdict.inconclusive { background: #fff8c5; color: #9a6700; }
 "#;
 
-/// A link to a file of a result, if the file is there.
-fn file_links(results_dir: &Path, dir_name: &str, files: &[String]) -> String {
+/// A link to a file of a result, if the file is there, with what `note`
+/// says of it (a flamegraph's samples).
+fn file_links(
+    results_dir: &Path,
+    dir_name: &str,
+    files: &[String],
+    note: impl Fn(&str) -> Option<String>,
+) -> String {
     files
         .iter()
         .filter(|f| results_dir.join(dir_name).join(f).is_file())
         .map(|f| {
+            let note = note(f)
+                .map(|n| format!(" <span class=\"samples\">({})</span>", escape(&n)))
+                .unwrap_or_default();
             format!(
-                r#"<a href="{}/{}">{}</a>"#,
+                r#"<a href="{}/{}">{}</a>{note}"#,
                 escape(dir_name),
                 escape(f),
                 escape(f)
@@ -59,6 +79,38 @@ fn file_links(results_dir: &Path, dir_name: &str, files: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The samples behind a CPU flamegraph of a result: its scale's profile in
+/// run.json for a scale's `flamegraph.svg`, and the folded stacks beside it
+/// for the per-benchmark ones, which run.json does not count.
+fn flamegraph_samples(
+    dir: &Path,
+    record: &crate::results::record::RunRecord,
+    file: &str,
+) -> Option<String> {
+    use crate::runs::cpu_profile::{FOLDED, SVG};
+    let several = record.scales.len() > 1;
+    let folder = file.strip_suffix(SVG)?;
+    if let Some(profile) = record
+        .scales
+        .iter()
+        .find(|s| s.dir_prefix(several) == folder)
+        .and_then(|s| s.cpu_profile.as_ref())
+    {
+        return Some(match profile.record.samples {
+            Some(recorded) if recorded != profile.folded_samples => {
+                format!("{} samples, {recorded} recorded", profile.folded_samples)
+            }
+            _ => format!("{} samples", profile.folded_samples),
+        });
+    }
+    let folded = std::fs::read_to_string(dir.join(folder).join(FOLDED)).ok()?;
+    let samples: u64 = folded
+        .lines()
+        .filter_map(|line| line.rsplit_once(' ')?.1.trim().parse::<u64>().ok())
+        .sum();
+    Some(format!("{samples} samples"))
 }
 
 /// SVG files of a result directory and of its scale subdirectories (the
@@ -85,6 +137,16 @@ fn svg_files(dir: &Path, record: &crate::results::record::RunRecord) -> Vec<Stri
             .collect();
         names.sort();
         out.extend(names);
+    }
+    // The per-benchmark and per-event flamegraphs, in folders of their own.
+    for scale in &record.scales {
+        let prefix = scale.dir_prefix(several);
+        let files = scale.cpu_profile.iter().flat_map(|p| &p.files);
+        out.extend(
+            files
+                .filter(|f| f.contains('/') && f.ends_with(".svg"))
+                .map(|f| format!("{prefix}{f}")),
+        );
     }
     out
 }
@@ -120,9 +182,18 @@ pub fn page(
     head(
         &mut out,
         results_dir,
-        [results.len(), comparisons.len(), incomplete.len()],
+        [
+            results.len(),
+            comparisons.len(),
+            incomplete.len(),
+            results
+                .iter()
+                .filter(|i| matches!(&i.kind, Kind::Result(e) if e.record.scales.len() > 1))
+                .count(),
+        ],
     );
     results_section(&mut out, results_dir, &results, pins, config);
+    crate::reports::html_scales::section(&mut out, &results);
     comparisons_section(&mut out, results_dir, &comparisons);
     trends_section(&mut out, series);
     incomplete_section(&mut out, &incomplete);
@@ -132,7 +203,16 @@ pub fn page(
 
 /// The document's head (title, styles) and the page header: what the
 /// directory holds, and the navigation to each section.
-fn head(out: &mut String, results_dir: &Path, [results, comparisons, incomplete]: [usize; 3]) {
+fn head(
+    out: &mut String,
+    results_dir: &Path,
+    [results, comparisons, incomplete, several_scales]: [usize; 4],
+) {
+    let scales = if several_scales > 0 {
+        "<a href=\"#scales\">Across scales</a>"
+    } else {
+        ""
+    };
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Profiling results ({} results)</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
@@ -140,7 +220,7 @@ fn head(out: &mut String, results_dir: &Path, [results, comparisons, incomplete]
     );
     let _ = writeln!(
         out,
-        "<header><h1>Profiling results</h1><p class=\"meta\">{} results, {} comparisons, {} incomplete runs in <code>{}</code>; page written {} by <code>cargo xtask report</code>.</p>\n<nav><a href=\"#results\">Results</a><a href=\"#comparisons\">Comparisons</a><a href=\"#trends\">Trends</a><a href=\"#incomplete\">Incomplete runs</a></nav></header>\n<main>",
+        "<header><h1>Profiling results</h1><p class=\"meta\">{} results, {} comparisons, {} incomplete runs in <code>{}</code>; page written {} by <code>cargo xtask report</code>.</p>\n<nav><a href=\"#results\">Results</a>{scales}<a href=\"#comparisons\">Comparisons</a><a href=\"#trends\">Trends</a><a href=\"#incomplete\">Incomplete runs</a></nav></header>\n<main>",
         results,
         comparisons,
         incomplete,
@@ -182,7 +262,18 @@ fn result_row(
         return;
     };
     let record = &entry.record;
-    let wall = crate::reports::markdown::median_time(record);
+    // A result of several scales reads from its first to its last, and
+    // links to its charts across scales rather than crown the first.
+    let wall = crate::reports::html_scales::headline(&item.name, record, "wall_s")
+        .unwrap_or_else(|| escape(&crate::reports::markdown::median_time(record)));
+    let viewer = if item.path.join(VIEWER).is_file() {
+        format!(
+            " <a class=\"viewer\" href=\"{}/{VIEWER}\">viewer</a>",
+            escape(&item.name)
+        )
+    } else {
+        String::new()
+    };
     let metric = inventory::first_metric(record, config)
         .map(|(name, m)| {
             format!(
@@ -214,7 +305,7 @@ fn result_row(
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
+        "<tr><td>{}</td><td><a href=\"{}/README.md\">{}</a>{viewer}{failed}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num metric\">{metric}</td><td>{pins_html}</td><td class=\"files\">{}</td></tr>",
         escape(&record.created),
         escape(&item.name),
         escape(&item.name),
@@ -223,8 +314,10 @@ fn result_row(
         escape(&scales.join(", ")),
         escape(&commit),
         escape(&record.machine_class()),
-        escape(&wall),
-        file_links(results_dir, &item.name, &files)
+        wall,
+        file_links(results_dir, &item.name, &files, |f| {
+            flamegraph_samples(&item.path, record, f)
+        })
     );
 }
 
@@ -234,7 +327,7 @@ fn comparisons_section(out: &mut String, results_dir: &Path, comparisons: &[&Ite
     if comparisons.is_empty() {
         out.push_str("<p class=\"empty\">No comparisons yet: <code>cargo xtask profile-compare</code> writes them.</p>\n");
     } else {
-        out.push_str("<div class=\"scroll\"><table class=\"comparisons\"><thead><tr><th>modified (UTC)</th><th>comparison</th><th>files</th></tr></thead><tbody>\n");
+        out.push_str("<div class=\"scroll\"><table class=\"comparisons\"><thead><tr><th>modified (UTC)</th><th>comparison</th><th>A → B</th><th>gate</th><th>verdicts: change [confidence interval]</th><th>files</th></tr></thead><tbody>\n");
         for item in comparisons {
             let mut files: Vec<String> = std::fs::read_dir(&item.path)
                 .map(|read| {
@@ -255,11 +348,12 @@ fn comparisons_section(out: &mut String, results_dir: &Path, comparisons: &[&Ite
             };
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td><a href=\"{}/{main}\">{}</a></td><td class=\"files\">{}</td></tr>",
+                "<tr><td>{}</td><td><a href=\"{}/{main}\">{}</a></td>{}<td class=\"files\">{}</td></tr>",
                 item.modified.map(timestamp_iso).unwrap_or_default(),
                 escape(&item.name),
                 escape(&item.name),
-                file_links(results_dir, &item.name, &files)
+                crate::reports::html_verdicts::cells(&item.path),
+                file_links(results_dir, &item.name, &files, |_| None)
             );
         }
         out.push_str("</tbody></table></div>\n");
@@ -462,6 +556,7 @@ mod tests {
             std::fs::write(dir.join("README.md"), "# r").unwrap();
             if i == 1 {
                 std::fs::write(dir.join("flamegraph.svg"), "<svg/>").unwrap();
+                std::fs::write(dir.join(VIEWER), "<html>").unwrap();
             }
         }
         for (name, files) in [
@@ -479,6 +574,15 @@ mod tests {
                 std::fs::write(results.join(name).join(file), "{}").unwrap();
             }
         }
+        std::fs::write(
+            results.join("compare-c-d").join("compare.json"),
+            r#"{"a": {"name": "20260101-000000-r0", "label": "r0"}, "b": {"name": "20260102-000000-r1", "label": "r1"},
+            "gate": {"counter": "time", "passed": false, "failures": [{}], "strict": false},
+            "scales": [{"scale": "default", "measures": [
+              {"name": "wall_s", "verdict": "regressed", "change": 0.2, "ci_low": 0.1, "ci_high": 0.3, "gated": true, "gate_failed": true},
+              {"name": "rate", "verdict": "inconclusive", "change": 0.01, "ci_low": -0.05, "ci_high": 0.07, "gated": true, "gate_failed": false}]}]}"#,
+        )
+        .unwrap();
         let failed = results.join(".failed-20260109-000000-x-1");
         std::fs::create_dir_all(&failed).unwrap();
         std::fs::write(failed.join("failure.txt"), "the workload failed <exit 3>").unwrap();

@@ -12,6 +12,8 @@ pub mod functions;
 #[cfg(test)]
 mod golden;
 pub mod html;
+pub mod html_scales;
+pub mod html_verdicts;
 pub mod markdown;
 pub mod markdown_text;
 pub mod memory_tables;
