@@ -291,6 +291,12 @@ fn a_bench_with_two_benchmarks_gets_a_flamegraph_of_each() {
     // Each profile is of its own benchmark: the slowdown variant's extra
     // tariff rounds show in its flamegraph only.
     assert!(shares[1] > 0.1 && shares[0] < shares[1] / 3.0, "{shares:?}");
+    // The viewer offers the result's profile and each benchmark's.
+    let viewer = std::fs::read_to_string(dir.join("viewer.html")).unwrap();
+    for id in ["generate_200_subs", "generate_200_subs_slowdown"] {
+        let label = format!("\"bench/{id} \u{b7} CPU\"");
+        assert!(viewer.contains(&label), "{label} in viewer.html");
+    }
 }
 
 #[test]

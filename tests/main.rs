@@ -24,3 +24,4 @@ mod service_life;
 mod services;
 mod signals;
 mod unprivileged;
+mod viewer;

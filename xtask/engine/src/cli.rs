@@ -61,8 +61,10 @@ pub enum Task {
     Cleanup(tasks::cleanup::Args),
     /// Share results between machines through a git remote's refs/profiling/history: push, pull.
     History(tasks::history::Args),
-    /// A result as Bencher JSON (bmf), pprof, CSV or Markdown.
+    /// A result as Bencher JSON (bmf), pprof, speedscope, CSV or Markdown.
     Export(tasks::export::Args),
+    /// Open a result's interactive viewer (flame graph, functions, sandwich; works offline).
+    View(tasks::view::Args),
     /// Write results/index.html: every result, comparisons and trend charts on one page.
     Report(tasks::report::Args),
     /// Compare two results, or measure two sides (revisions, workloads, parameter values): faster or slower, by how much, and where.
@@ -150,6 +152,7 @@ pub fn run(bin_name: &str, args: Vec<String>) -> anyhow::Result<u8> {
         Task::Cleanup(args) => tasks::cleanup::run(&invocation, &args),
         Task::History(args) => tasks::history::run(&invocation, &args),
         Task::Export(args) => tasks::export::run(&invocation, &args),
+        Task::View(args) => tasks::view::run(&invocation, &args),
         Task::Report(args) => tasks::report::run(&invocation, &args),
         Task::ProfileCompare(args) => tasks::compare::run(&invocation, &args),
         Task::PreRelease(args) => tasks::pre_release::run(&invocation, &args),

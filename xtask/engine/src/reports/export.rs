@@ -3,7 +3,7 @@
 //! one by `--format`, and none of them runs or writes anything.
 
 use crate::reports::markdown_text::{code, text};
-use crate::reports::{bmf, csv, markdown, pprof};
+use crate::reports::{bmf, csv, markdown, pprof, speedscope, viewer};
 use crate::results::record::{short_hash, RunRecord, ScaleRecord};
 use crate::results::{parse_iso, Entry};
 use crate::runs::cpu_profile::FOLDED;
@@ -66,6 +66,24 @@ impl Exporter for Pprof {
 
     fn is_binary(&self) -> bool {
         true
+    }
+}
+
+/// Every folded profile of the result in speedscope's JSON format.
+pub struct Speedscope;
+
+impl Exporter for Speedscope {
+    fn serialize(&self, entry: &Entry) -> anyhow::Result<Vec<u8>> {
+        let profiles = viewer::collect(&entry.dir)?;
+        if profiles.is_empty() {
+            bail!(
+                "{} has no folded profile (cpu.folded, offcpu.folded or memory.folded): run `cargo xtask flamegraph` or `cargo xtask memory` first",
+                entry.name
+            );
+        }
+        let mut text = speedscope::document(&entry.name, &profiles).to_string();
+        text.push('\n');
+        Ok(text.into_bytes())
     }
 }
 

@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::reports::chart::{self, escape, LEGEND};
 use crate::reports::markdown::format_value;
+use crate::reports::viewer::FILE as VIEWER;
 use crate::results::inventory::{self, Item, Kind};
 use crate::results::pins::Pins;
 use crate::results::series::Series;
@@ -13,9 +14,6 @@ use crate::results::timestamp_iso;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::SystemTime;
-
-/// The interactive viewer's page in a result directory, linked when there.
-const VIEWER: &str = "viewer.html";
 
 const STYLE: &str = r#"
 :root { color-scheme: light; --fg: #1f2328; --muted: #57606a; --line: #d0d7de; --bg: #f6f8fa; --accent: #1f6feb; }

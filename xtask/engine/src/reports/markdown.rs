@@ -220,7 +220,27 @@ pub fn result_readme(
             tops.insert(scale.scale.clone(), text);
         }
     }
-    run_readme(record, system, &tops, notes)
+    let readme = run_readme(record, system, &tops, notes);
+    if pending.path(crate::reports::viewer::FILE).exists() {
+        with_viewer_link(&readme)
+    } else {
+        readme
+    }
+}
+
+/// `readme` with a link to the result's viewer under its title, where it is
+/// seen first.
+fn with_viewer_link(readme: &str) -> String {
+    let line = format!(
+        "Explore every profile of this result in the [interactive viewer]({}): flame graph \
+         with zoom and search, function table, callers and callees; it works offline \
+         (`cargo xtask view` opens it).\n\n",
+        crate::reports::viewer::FILE
+    );
+    match readme.find("\n\n") {
+        Some(at) => format!("{}{line}{}", &readme[..at + 2], &readme[at + 2..]),
+        None => format!("{readme}\n\n{line}"),
+    }
 }
 
 fn scale_section(out: &mut String, scale: &ScaleRecord, several: bool, top: Option<&String>) {

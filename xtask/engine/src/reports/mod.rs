@@ -18,6 +18,8 @@ pub mod markdown;
 pub mod markdown_text;
 pub mod memory_tables;
 pub mod pprof;
+pub mod speedscope;
 pub mod stdout;
 pub mod table;
 pub mod units;
+pub mod viewer;

@@ -59,6 +59,11 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// The result's name once it is in place (unless taken meanwhile).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }

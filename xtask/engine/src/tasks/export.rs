@@ -1,4 +1,4 @@
-//! `cargo xtask export RUN --format bmf|pprof|csv|markdown [-o FILE]`: a
+//! `cargo xtask export RUN --format bmf|pprof|csv|markdown|speedscope [-o FILE]`: a
 //! result in the formats other tools read.
 
 use crate::reports::export::{self, Exporter};
@@ -18,6 +18,9 @@ pub enum Format {
     Csv,
     /// The timing table as Markdown.
     Markdown,
+    /// Every folded profile (CPU, off-CPU, heap, per scale and benchmark) as
+    /// speedscope JSON (https://www.speedscope.app).
+    Speedscope,
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,6 +51,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         Format::Bmf => Box::new(export::Bmf),
         Format::Csv => Box::new(export::Csv),
         Format::Markdown => Box::new(export::Markdown),
+        Format::Speedscope => Box::new(export::Speedscope),
         Format::Pprof => Box::new(export::Pprof {
             scale: args.scale.clone(),
         }),

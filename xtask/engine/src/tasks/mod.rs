@@ -26,3 +26,4 @@ pub mod publish;
 pub mod report;
 pub mod trends;
 pub mod unpin;
+pub mod view;

@@ -84,6 +84,30 @@ pub fn spawn_detached(
     Ok(command.spawn()?.id() as i32)
 }
 
+/// Starts a viewer (a browser) for the person at the terminal and leaves it
+/// running: a session of its own, no input, its output discarded, never
+/// waited for. It is meant to outlive us, so it is not registered.
+pub fn open_detached(argv: &[OsString]) -> std::io::Result<()> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(std::io::Error::other("no program to open with"));
+    };
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setsid is async-signal-safe and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    // Dropping the child neither waits for it nor stops it.
+    command.spawn().map(drop)
+}
+
 /// Runs a command as a shell runs one in the foreground, and returns how it
 /// ended: our stdin, output and process group (Ctrl-C reaches it as it
 /// reaches us), in `cwd`. For a command the person at the terminal watches

@@ -18,7 +18,7 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
-pub use direct::{run_in_foreground, spawn_detached, spawn_measured, Measured};
+pub use direct::{open_detached, run_in_foreground, spawn_detached, spawn_measured, Measured};
 pub use echo::{echo, set_verbose, verbose};
 pub use running::{start, Outcome, Running};
 pub use signals::{
