@@ -986,3 +986,99 @@ fn until_decided_adds_pairs_until_each_measure_is_decided() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).contains("--max-runs and --max-time bound --until-decided"));
 }
+
+/// The colour of the first frame of `function` in an SVG drawn by
+/// `render_significance`: its `fill="rgb(r,g,b)"`.
+fn fill_of(svg: &str, function: &str) -> Option<(u8, u8, u8)> {
+    let rest = &svg[svg.find(&format!("<title>{function} ("))?..];
+    let fill = rest.find("fill=\"rgb(")? + "fill=\"rgb(".len();
+    let rgb: Vec<u8> = rest[fill..rest[fill..].find(')')? + fill]
+        .split(',')
+        .map(|v| v.trim().parse().unwrap())
+        .collect();
+    Some((rgb[0], rgb[1], rgb[2]))
+}
+
+/// `--profile-runs`: five profiled runs a side and a test per function.
+/// An injected slowdown in tariff shows tariff as changed (red, first in
+/// the list); an A/A comparison shows no frame changed and a grey graph;
+/// one run a side says it cannot tell noise from change.
+#[test]
+fn per_frame_significance_shows_a_slowdown_and_nothing_on_a_a() {
+    if !common::has_tool("perf") {
+        eprintln!("skipped: perf is not installed");
+        return;
+    }
+    let _lock = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    let sandbox = Sandbox::new("compare-frames", "");
+    let compare = |b_slowdown: &str, profile_runs: &str| {
+        let b_side = format!("slowdown={b_slowdown}");
+        let output = run(
+            &sandbox,
+            &[
+                "profile-compare",
+                "--side",
+                "slowdown=0",
+                "--side",
+                &b_side,
+                "--subs",
+                "5000",
+                "--runs",
+                "2",
+                "--warmup",
+                "0",
+                "--no-counters",
+                "--profile-runs",
+                profile_runs,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        let report = json(&output.stdout);
+        let dir = sandbox
+            .entries()
+            .into_iter()
+            .filter(|d| d.starts_with("compare-"))
+            .max()
+            .expect("a compare directory");
+        (report, sandbox.results.join(dir))
+    };
+
+    let (report, dir) = compare("2", "5");
+    let frames = &report["scales"][0]["frames"];
+    assert_eq!(frames["runs_a"], 5, "{report:#}");
+    let changed = frames["changed"].as_array().unwrap();
+    let tariff = "cdr_demo::generate::tariff";
+    assert!(
+        changed[..changed.len().min(5)]
+            .iter()
+            .any(|c| c["function"] == tariff),
+        "{tariff} among the largest changes: {frames:#}"
+    );
+    let row = changed.iter().find(|c| c["function"] == tariff).unwrap();
+    assert!(row["share_b"].as_f64().unwrap() > row["share_a"].as_f64().unwrap() + 10.0);
+    let svg = std::fs::read_to_string(dir.join("diff-flamegraph.svg")).unwrap();
+    let (r, g, b) = fill_of(&svg, tariff).expect("tariff in the SVG");
+    assert!(r > g && g == b, "{tariff} is not red: rgb({r},{g},{b})");
+    let markdown = std::fs::read_to_string(dir.join("compare.md")).unwrap();
+    assert!(markdown.contains("**Frames that changed:**"), "{markdown}");
+    assert!(markdown.contains(&format!("`{tariff}`")), "{markdown}");
+
+    let (report, dir) = compare("0", "5");
+    let frames = &report["scales"][0]["frames"];
+    assert_eq!(frames["changed"], serde_json::json!([]), "{frames:#}");
+    assert!(frames["tested"].as_u64().unwrap() > 10, "{frames:#}");
+    let svg = std::fs::read_to_string(dir.join("diff-flamegraph.svg")).unwrap();
+    assert_eq!(
+        fill_of(&svg, "cdr_demo::generate::format_rows"),
+        Some((221, 221, 221)),
+        "an unchanged frame is grey"
+    );
+
+    let (report, _) = compare("0", "1");
+    assert!(report["scales"][0].get("frames").is_none(), "{report:#}");
+    let notes = report["scales"][0]["notes"].to_string();
+    assert!(notes.contains("cannot tell noise from change"), "{notes}");
+    assert!(notes.contains("--profile-runs"), "{notes}");
+}

@@ -28,6 +28,11 @@ pub const SIDE_RUNS: Bound = Bound {
     min: 0,
     max: RUNS.max,
 };
+pub const PROFILE_RUNS: Bound = Bound {
+    what: "profiled runs a side",
+    min: 1,
+    max: 100,
+};
 pub const WARMUP: Bound = Bound {
     what: "warm-up runs",
     min: 0,
@@ -148,6 +153,11 @@ pub fn runs(text: &str) -> Result<u32, String> {
 /// instructions`.
 pub fn side_runs(text: &str) -> Result<u32, String> {
     SIDE_RUNS.parse(text)
+}
+
+/// `profile-compare --profile-runs N`.
+pub fn profile_runs(text: &str) -> Result<u32, String> {
+    PROFILE_RUNS.parse(text)
 }
 
 /// `--warmup N`: as `defaults.warmup`.

@@ -164,6 +164,67 @@ pub fn render_diff(
         .with_context(|| format!("cannot render {}", svg.display()))
 }
 
+/// A flamegraph of `folded` (the merged runs of B) in which only the
+/// functions of `changed` are coloured, red for a share that grew and blue
+/// for one that shrank, deeper for a larger change; every other frame is
+/// grey. (A frame's label is its tooltip in inferno, so the shares before
+/// and after go to compare.md, not into the frames.)
+pub fn render_significance(
+    folded: &str,
+    svg: &Path,
+    (title, subtitle): (&str, &str),
+    changed: &[(String, f64, f64)],
+) -> anyhow::Result<()> {
+    let mut palette = color::PaletteMap::default();
+    let grey = color::Color {
+        r: 221,
+        g: 221,
+        b: 221,
+    };
+    for line in folded.lines() {
+        if let Some((stack, _)) = line.rsplit_once(' ') {
+            for frame in stack.split(';') {
+                palette.insert(frame, grey);
+            }
+        }
+    }
+    let largest = changed
+        .iter()
+        .map(|(_, a, b)| (b - a).abs())
+        .fold(0.0f64, f64::max);
+    for (function, before, after) in changed {
+        let depth = 0.35 + 0.65 * ((after - before).abs() / largest.max(f64::MIN_POSITIVE));
+        let light = (215.0 * (1.0 - depth)) as u8 + 20;
+        let colour = if after > before {
+            color::Color {
+                r: 230,
+                g: light,
+                b: light,
+            }
+        } else {
+            color::Color {
+                r: light,
+                g: light,
+                b: 230,
+            }
+        };
+        palette.insert(function, colour);
+    }
+    let mut options = base_options(title, subtitle, Kind::Cpu);
+    options.palette_map = Some(&mut palette);
+    let out = std::io::BufWriter::new(
+        std::fs::File::create(svg).with_context(|| format!("cannot write {}", svg.display()))?,
+    );
+    let lines: Vec<&str> = folded.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines = if lines.is_empty() {
+        vec!["(no samples) 1"]
+    } else {
+        lines
+    };
+    flamegraph::from_lines(&mut options, lines, out)
+        .with_context(|| format!("cannot render {}", svg.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

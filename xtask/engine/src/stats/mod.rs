@@ -62,6 +62,7 @@ pub mod sequential;
 mod test_support;
 mod u_null;
 mod verdict;
+pub mod welch;
 
 pub use hodges_lehmann::hodges_lehmann;
 pub use mann_whitney::mann_whitney_u;

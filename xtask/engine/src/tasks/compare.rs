@@ -97,6 +97,13 @@ pub struct Args {
     /// With --rev/--side: no CPU profiles (and so no "where it changed").
     #[arg(long)]
     pub no_profile: bool,
+    /// With --rev/--side: profile N runs a side (interleaved, A then B) instead of one, so that
+    /// the differential flamegraph colours only the functions whose share of the samples changed
+    /// beyond the runs' own spread (a t-test per function). Each run costs one more run of the
+    /// workload under perf a side; 5 is a good start [default: 1, a picture that cannot tell
+    /// noise from change].
+    #[arg(long, value_name = "N", value_parser = crate::config::bounds::profile_runs)]
+    pub profile_runs: Option<u32>,
     /// With --rev/--side: do not count the timed runs with perf stat [default: counting unless defaults.counters = false].
     #[arg(long)]
     pub no_counters: bool,
@@ -163,6 +170,7 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
             ("--warmup", args.warmup.is_some()),
             ("--workload", args.workload.is_some()),
             ("--no-profile", args.no_profile),
+            ("--profile-runs", args.profile_runs.is_some()),
             ("--no-inline", args.no_inline),
             ("--keep-perf-data", args.keep_perf_data),
         ];
@@ -489,6 +497,9 @@ impl Measuring<'_> {
                 ..ScaleRecord::timed(&side.prepared, shown, warmup, samples, summaries)
             });
         }
+        if self.profile {
+            self.more_profiled_runs(sides, pendings)?;
+        }
         Ok(scales)
     }
 
@@ -559,6 +570,46 @@ impl Measuring<'_> {
             }
         }
         Ok(samples)
+    }
+
+    /// With `--profile-runs N`: N - 1 more profiled runs a side, A and B in
+    /// turn so that the machine's drift hits both, each run's folded stacks
+    /// kept in `cpu-runs/` beside the first profile's (`1.folded`).
+    fn more_profiled_runs(
+        &self,
+        sides: &[revisions::BuiltSide],
+        pendings: &[Pending],
+    ) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let n = self.args.profile_runs.unwrap_or(1);
+        if n < 2 {
+            return Ok(());
+        }
+        let mut options = cpu_profile::Options::new(self.config, None, None);
+        options.inline_frames &= !self.args.no_inline;
+        options.keep_perf_data = false;
+        for pending in pendings {
+            let runs = pending.dir.join(cpu_profile::RUNS_DIR);
+            std::fs::create_dir_all(&runs)?;
+            std::fs::copy(pending.dir.join(cpu_profile::FOLDED), runs.join("1.folded"))
+                .context("cannot keep the first profiled run's folded stacks")?;
+        }
+        for run in 2..=n {
+            eprintln!("profiled run {run} of {n} a side");
+            for (side, pending) in sides.iter().zip(pendings) {
+                let runs = pending.dir.join(cpu_profile::RUNS_DIR);
+                let scratch = runs.join(format!(".run-{run}"));
+                std::fs::create_dir_all(&scratch)?;
+                cpu_profile::profile(&side.prepared, self.tools, &options, &scratch)
+                    .with_context(|| format!("profiled run {run} of {}", side.who()))?;
+                std::fs::rename(
+                    scratch.join(cpu_profile::FOLDED),
+                    runs.join(format!("{run}.folded")),
+                )?;
+                std::fs::remove_dir_all(&scratch)?;
+            }
+        }
+        Ok(())
     }
 
     /// A CPU profile of one run of `side` and its flamegraph, in the pending

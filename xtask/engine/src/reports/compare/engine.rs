@@ -67,7 +67,14 @@ pub fn compare_results(
                 }
                 Err(_) => {}
             }
-            where_it_changed(&mut comparison, (a, sa), (b, sb), &tmp, &out_prefix, top)?;
+            where_it_changed(
+                &mut comparison,
+                (a, sa),
+                (b, sb),
+                (&tmp, &out_prefix),
+                top,
+                settings.alpha,
+            )?;
             scales.push(comparison);
         }
         let report = CompareReport::new(
@@ -157,9 +164,9 @@ fn where_it_changed(
     comparison: &mut ScaleComparison,
     (a, sa): (&Entry, &ScaleRecord),
     (b, sb): (&Entry, &ScaleRecord),
-    tmp: &Path,
-    out_prefix: &str,
+    (tmp, out_prefix): (&Path, &str),
     top: usize,
+    alpha: f64,
 ) -> anyhow::Result<()> {
     let folded = |entry: &Entry, scale: &ScaleRecord, file: &str| {
         let prefix = scale.dir_prefix(entry.record.scales.len() > 1);
@@ -196,6 +203,31 @@ fn where_it_changed(
             comparison.memory_functions = changes;
         }
         let svg_name = format!("{out_prefix}{svg}");
+        if what == "CPU" {
+            let runs_a = read_runs(&folded(a, sa, cpu_profile::RUNS_DIR))?;
+            let runs_b = read_runs(&folded(b, sb, cpu_profile::RUNS_DIR))?;
+            if let Some(test) = super::frames::test_frames(&runs_a, &runs_b, alpha) {
+                let subtitle = format!(
+                    "CPU: shape of B; coloured only where a function's share changed beyond the spread of {} runs a side (red grew, blue shrank)",
+                    runs_a.len().min(runs_b.len())
+                );
+                let changed: Vec<(String, f64, f64)> = test
+                    .changed
+                    .iter()
+                    .map(|c| (c.function.clone(), c.share_a, c.share_b))
+                    .collect();
+                flamegraph::render_significance(
+                    &merged(&runs_b),
+                    &tmp.join(&svg_name),
+                    (&title, &subtitle),
+                    &changed,
+                )?;
+                comparison.files.push(svg_name);
+                comparison.frames = Some(test);
+                continue;
+            }
+            comparison.notes.push(ONE_RUN.to_string());
+        }
         let subtitle =
             format!("{what}: shape of B; red grew, blue shrank (normalised to equal totals)");
         match flamegraph::render_diff(
@@ -213,6 +245,52 @@ fn where_it_changed(
         }
     }
     Ok(())
+}
+
+/// Why the differential flamegraph of single profiles is only a picture.
+const ONE_RUN: &str =
+    "one profiled run a side: the CPU differential flamegraph colours every frame \
+     that moved and cannot tell noise from change. `profile-compare --side … --side … \
+     --profile-runs 5` profiles 5 runs a side and colours only the frames whose share changed \
+     beyond the runs' own spread";
+
+/// Each profiled run's folded stacks in `dir` (`1.folded`, `2.folded`…),
+/// in run order; none when the side was profiled once.
+fn read_runs(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<(u64, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter_map(|p| {
+            let run = p
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".folded")?
+                .parse()
+                .ok()?;
+            Some((run, p))
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|(_, p)| {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+        })
+        .collect()
+}
+
+/// Several runs' folded stacks as one: each stack's counts summed.
+fn merged(runs: &[String]) -> String {
+    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+    for line in runs.iter().flat_map(|r| r.lines()) {
+        if let Some((stack, n)) = line.trim_end().rsplit_once(' ') {
+            *counts.entry(stack).or_default() += n.parse::<u64>().unwrap_or(0);
+        }
+    }
+    counts.iter().map(|(s, n)| format!("{s} {n}\n")).collect()
 }
 
 fn function_changes(

@@ -131,6 +131,18 @@ fn where_it_changed(out: &mut String, scale: &ScaleComparison) {
     if let Some(allocations) = &scale.allocations {
         out.push_str(&super::allocations::markdown(allocations));
     }
+    if let Some(frames) = &scale.frames {
+        let _ = writeln!(out, "**Frames that changed:** {}.\n", frames.summary());
+        let rows = frames.rows(10);
+        if !rows.is_empty() {
+            out.push_str("| function | share A | share B | Δ points | p (adjusted) |\n");
+            out.push_str("|---|---:|---:|---:|---:|\n");
+            for [f, a, b, d, p] in rows {
+                let _ = writeln!(out, "| {} | {a} | {b} | {d} | {p} |", code_cell(&f));
+            }
+            out.push('\n');
+        }
+    }
     for file in &scale.files {
         let _ = writeln!(
             out,

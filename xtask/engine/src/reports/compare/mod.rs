@@ -26,6 +26,7 @@ mod decides;
 mod engine;
 #[cfg(test)]
 mod fixtures;
+mod frames;
 mod gate;
 mod markdown;
 mod model;

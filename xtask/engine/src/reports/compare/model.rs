@@ -225,6 +225,10 @@ pub struct ScaleComparison {
     /// Allocations by function, A against B, when both are heaptrack memory results.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allocations: Option<super::allocations::AllocationComparison>,
+    /// Which frames of the CPU profile changed beyond the runs' own
+    /// spread, when both sides have several profiled runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<super::frames::FrameTest>,
     /// Files written for this scale, relative to the compare directory.
     pub files: Vec<String>,
     /// What could not be compared, and why.
@@ -409,6 +413,7 @@ pub fn compare_scale(
         functions: Vec::new(),
         memory_functions: Vec::new(),
         allocations: None,
+        frames: None,
         files: Vec::new(),
         notes,
         missing_in_b,

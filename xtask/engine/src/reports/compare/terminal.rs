@@ -138,6 +138,9 @@ pub fn render_terminal(
         if let Some(allocations) = &scale.allocations {
             out.push_str(&super::allocations::terminal(allocations));
         }
+        if let Some(frames) = &scale.frames {
+            out.push_str(&frames_table(frames, &s));
+        }
         for file in &scale.files {
             let path = dir.map_or(file.clone(), |d| format!("{d}/{file}"));
             let _ = writeln!(
@@ -149,6 +152,24 @@ pub fn render_terminal(
     }
     out.push('\n');
     out.push_str(&gate_line(report, &s, enforced));
+    out
+}
+
+/// How many frames changed beyond the runs' spread, and the largest.
+fn frames_table(frames: &super::frames::FrameTest, s: &Style) -> String {
+    let mut out = format!("\n  Frames that changed: {}.\n", frames.summary());
+    let mut rows =
+        vec![["function", "share A", "share B", "Δ points", "p (adjusted)"].map(String::from)];
+    rows.extend(frames.rows(5));
+    if rows.len() > 1 {
+        out.push_str(&aligned(
+            &rows,
+            &[false, true, true, true, true],
+            "  ",
+            |r, _| if r == 0 { s.bold } else { "" },
+            s.reset,
+        ));
+    }
     out
 }
 

@@ -30,6 +30,10 @@ pub const FOLDED: &str = "cpu.folded";
 pub const SVG: &str = "flamegraph.svg";
 pub const TOP: &str = "top-functions.txt";
 pub const PERF_DATA: &str = "perf.data";
+/// The folded stacks of each profiled run, one file a run (`1.folded`…),
+/// when a side was profiled more than once (`profile-compare
+/// --profile-runs`): the runs' own spread for the per-frame test.
+pub const RUNS_DIR: &str = "cpu-runs";
 
 /// How to sample.
 #[derive(Debug, Clone)]
