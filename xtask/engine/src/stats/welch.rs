@@ -1,6 +1,6 @@
-//! Welch's two-sample t-test and Holm's step-down correction, for many
-//! small tests at once (the share of each frame of a profile, across a few
-//! profiled runs a side).
+//! Welch's two-sample t-test, for many small tests at once (the share of
+//! each frame of a profile, across a few profiled runs a side; corrected
+//! for their number by `familywise::holm`).
 //!
 //! Why not the rank test used for timings: with five runs a side the
 //! smallest two-sided Mann–Whitney p-value is 2/252, about 0.008, so after
@@ -57,22 +57,6 @@ pub fn welch_t(x: &[f64], y: &[f64]) -> Option<Welch> {
     // P(|T| > t) for Student's t with df degrees of freedom.
     let p_value = incomplete_beta(df / 2.0, 0.5, df / (df + t * t)).clamp(0.0, 1.0);
     Some(Welch { t, df, p_value })
-}
-
-/// Holm's step-down adjusted p-values, in the order given: the chance that
-/// any of the family's true nulls reads as significant stays at alpha when
-/// each adjusted p-value is compared with alpha.
-pub fn holm(p: &[f64]) -> Vec<f64> {
-    let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
-    let mut adjusted = vec![1.0; m];
-    let mut running = 0.0f64;
-    for (rank, &i) in order.iter().enumerate() {
-        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
-        adjusted[i] = running;
-    }
-    adjusted
 }
 
 /// The regularised incomplete beta function I_x(a, b), by Lentz's continued
@@ -200,16 +184,5 @@ mod tests {
         assert!(welch_t(&[1.0], &[1.0, 2.0]).is_none());
         assert_eq!(welch_t(&[0.5, 0.5], &[0.5, 0.5]).unwrap().p_value, 1.0);
         assert_eq!(welch_t(&[0.5, 0.5], &[0.6, 0.6]).unwrap().p_value, 0.0);
-    }
-
-    /// Reference: `statsmodels.stats.multitest.multipletests(p, method="holm")`.
-    #[test]
-    fn holm_steps_down_and_stays_monotone() {
-        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
-        let expected = [0.03, 0.06, 0.06, 0.02];
-        for (a, e) in adjusted.iter().zip(expected) {
-            assert!((a - e).abs() < 1e-12, "{adjusted:?}");
-        }
-        assert!(holm(&[]).is_empty());
     }
 }

@@ -6,7 +6,8 @@
 //! its mean share moved by at least [`MIN_EFFECT`] points; only those are
 //! coloured in the differential flamegraph.
 
-use crate::stats::welch::{holm, welch_t};
+use crate::stats::familywise::holm;
+use crate::stats::welch::welch_t;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

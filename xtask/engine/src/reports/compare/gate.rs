@@ -67,23 +67,10 @@ pub fn family_p_values(
         .then(|| familywise::adjusted_paired(&sa, &sb))
         .flatten()
         .or_else(|| familywise::adjusted_unpaired(&sa, &sb))
-        .unwrap_or_else(|| holm(&family.iter().map(|&(_, p)| p).collect::<Vec<_>>()));
+        .unwrap_or_else(|| familywise::holm(&family.iter().map(|&(_, p)| p).collect::<Vec<_>>()));
     for (&(i, _), p) in family.iter().zip(adjusted) {
         measures[i].p_family = Some(p);
     }
-}
-
-/// Holm's step-down adjusted p-values.
-fn holm(p: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..p.len()).collect();
-    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
-    let mut adjusted = vec![1.0; p.len()];
-    let mut running = 0.0f64;
-    for (rank, &i) in order.iter().enumerate() {
-        running = running.max((p[i] * (p.len() - rank) as f64).min(1.0));
-        adjusted[i] = running;
-    }
-    adjusted
 }
 
 /// The family's verdicts: across scales, each scale's family-adjusted
