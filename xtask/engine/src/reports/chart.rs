@@ -182,7 +182,15 @@ struct Plot {
     count: usize,
     /// Each point's x, when the chart has an axis of values.
     x_positions: Option<Vec<f64>>,
+    /// y by logarithm: a chart across scales whose values span decades,
+    /// where a linear axis would flatten the small scales onto zero.
+    /// `axis_low` and `span` are then in decades.
+    log_y: bool,
 }
+
+/// How many times the largest value must exceed the smallest for a chart
+/// across scales to read y by logarithm.
+const LOG_Y_RATIO: f64 = 100.0;
 
 impl Plot {
     /// The axes that hold every point's bar; none without points.
@@ -208,6 +216,22 @@ impl Plot {
             .map(|p| p.max.max(p.median))
             .fold(f64::NEG_INFINITY, f64::max)
             / divisor;
+        if chart.x_axis.is_some() && low > 0.0 && high / low >= LOG_Y_RATIO {
+            let (first, last) = (low.log10().floor(), high.log10().ceil());
+            return Some(Plot {
+                divisor,
+                shown_unit,
+                ticks: (first as i32..=last as i32)
+                    .map(|k| 10f64.powi(k))
+                    .collect(),
+                step: 1.0,
+                axis_low: first,
+                span: (last - first).max(1.0),
+                count: chart.points.len(),
+                x_positions: chart.x_axis.as_ref().map(x_positions),
+                log_y: true,
+            });
+        }
         let ticks = nice_ticks(low, high, 5);
         let step = if ticks.len() > 1 {
             ticks[1] - ticks[0]
@@ -229,17 +253,28 @@ impl Plot {
             span,
             count: chart.points.len(),
             x_positions: chart.x_axis.as_ref().map(x_positions),
+            log_y: false,
         })
     }
 
     /// The y of a value in the recorded unit.
     fn y_of(&self, v: f64) -> f64 {
-        TOP + PLOT_H - (v / self.divisor - self.axis_low) / self.span * PLOT_H
+        self.tick_y(v / self.divisor)
     }
 
-    /// The y of a tick, already in the unit shown.
-    fn tick_y(&self, tick: f64) -> f64 {
-        TOP + PLOT_H - (tick - self.axis_low) / self.span * PLOT_H
+    /// The y of a value (or tick) already in the unit shown.
+    fn tick_y(&self, shown: f64) -> f64 {
+        let at = match self.log_y {
+            true => shown.max(f64::MIN_POSITIVE).log10(),
+            false => shown,
+        };
+        TOP + PLOT_H - (at - self.axis_low) / self.span * PLOT_H
+    }
+
+    /// A tick's label: a power of ten on a log axis needs the decimals of
+    /// its own size.
+    fn tick_text(&self, tick: f64) -> String {
+        tick_label(tick, if self.log_y { tick } else { self.step })
     }
 
     fn x_of(&self, i: usize) -> f64 {
@@ -324,7 +359,7 @@ fn grid(out: &mut String, plot: &Plot) {
             n(ty),
             n(LEFT - 6.0),
             n(ty + 3.5),
-            tick_label(*tick, plot.step)
+            plot.tick_text(*tick)
         );
     }
 }
@@ -344,7 +379,10 @@ fn axes(out: &mut String, chart: &Chart, plot: &Plot) {
         out,
         r##"<text class="y-label" transform="translate(14 {}) rotate(-90)" font-size="11" text-anchor="middle" fill="#1f2328">{}</text>"##,
         n(TOP + PLOT_H / 2.0),
-        escape(&plot.shown_unit)
+        match plot.log_y {
+            true => format!("{} (log scale)", escape(&plot.shown_unit)),
+            false => escape(&plot.shown_unit),
+        }
     );
     let _ = writeln!(
         out,
@@ -613,6 +651,46 @@ mod tests {
             shifts: Vec::new(),
             x_axis: None,
         }
+    }
+
+    /// Times across scales that span four decades read by logarithm:
+    /// 10 ms, 1 s and 100 s a third of the plot's height apart each, not
+    /// the two smaller ones flat on zero; a chart in time order stays
+    /// linear.
+    #[test]
+    fn values_across_scales_that_span_decades_read_by_logarithm() {
+        let point = |v: f64| ChartPoint {
+            x_label: String::new(),
+            tooltip: String::new(),
+            median: v,
+            min: v,
+            max: v,
+        };
+        let mut chart = Chart {
+            title: "wall_s".into(),
+            subtitle: String::new(),
+            unit: "s".into(),
+            points: vec![point(0.01), point(1.0), point(100.0)],
+            shifts: Vec::new(),
+            x_axis: Some(XAxis {
+                name: "subs".into(),
+                values: vec![1e3, 1e5, 1e7],
+                log: true,
+            }),
+        };
+        let plot = Plot::of(&chart).unwrap();
+        assert!(plot.log_y);
+        let ys: Vec<f64> = [0.01, 1.0, 100.0].map(|v| plot.y_of(v)).to_vec();
+        assert!((ys[0] - ys[1] - (ys[1] - ys[2])).abs() < 1e-9, "{ys:?}");
+        assert!((ys[0] - ys[2] - PLOT_H).abs() < 1e-9, "{ys:?}");
+        let svg = render(&chart, 0.0, 0.0);
+        assert!(svg.contains(">s (log scale)</text>"), "{svg}");
+        assert!(
+            svg.contains(">0.01</text>") && svg.contains(">100</text>"),
+            "{svg}"
+        );
+        chart.x_axis = None;
+        assert!(!Plot::of(&chart).unwrap().log_y);
     }
 
     /// Values 1K, 10K and 10M on a log axis: a decade apart each, so the
