@@ -368,3 +368,46 @@ fn the_viewer_of_a_demo_profile_works_offline_in_chromium() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+/// A memory result's viewer: the heap profile's allocating functions are
+/// text in the flame graph, and the profile is named as bytes at peak.
+#[test]
+fn the_viewer_of_a_memory_profile_names_the_allocating_functions_in_chromium() {
+    if !has_tool("heaptrack") {
+        eprintln!("skipped: no heaptrack");
+        return;
+    }
+    let sandbox = Sandbox::new("viewer-memory", "");
+    let output = sandbox.xtask(&["memory", "--tool", "heaptrack", "--subs", "3000"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let dir = sandbox.results()[0].clone();
+    let page = dir.join("viewer.html");
+    assert!(page.is_file(), "{}", text(&output));
+    let Some(chromium) = chromium() else {
+        eprintln!("note: chromium is not installed; skipping the browser check of viewer.html");
+        return;
+    };
+    let script = r#"
+const names = (sel) => [...document.querySelectorAll(sel)].map(e => e.textContent);
+document.body.setAttribute('data-probe', JSON.stringify({
+  flame: names('#flame .frame'),
+  options: names('#profile option'),
+  summary: document.getElementById('summary').textContent,
+}));
+"#;
+    let seen = probe(&chromium, &dir.join("chromium-profile"), &page, script);
+    let options = strings(&seen["options"]);
+    assert!(
+        options.iter().any(|o| o.contains("heap allocations")),
+        "{seen}"
+    );
+    let flame = strings(&seen["flame"]);
+    assert!(
+        flame.iter().any(|n| n.starts_with("cdr_demo::generate::")),
+        "the demo's allocating functions are text in the flame graph: {seen}"
+    );
+    assert!(
+        seen["summary"].as_str().unwrap().contains("bytes"),
+        "{seen}"
+    );
+}
