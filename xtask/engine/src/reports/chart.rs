@@ -217,7 +217,9 @@ impl Plot {
             .fold(f64::NEG_INFINITY, f64::max)
             / divisor;
         if chart.x_axis.is_some() && low > 0.0 && high / low >= LOG_Y_RATIO {
-            let (first, last) = (low.log10().floor(), high.log10().ceil());
+            // A value that is a power of ten is its own tick, whatever
+            // the last bit of its logarithm.
+            let (first, last) = ((low.log10() + 1e-9).floor(), (high.log10() - 1e-9).ceil());
             return Some(Plot {
                 divisor,
                 shown_unit,
