@@ -297,6 +297,29 @@ fn a_bench_with_two_benchmarks_gets_a_flamegraph_of_each() {
         let label = format!("\"bench/{id} \u{b7} CPU\"");
         assert!(viewer.contains(&label), "{label} in viewer.html");
     }
+    // In a browser, offline: a benchmark's profile names the demo's code.
+    let Some(chromium) = crate::viewer::chromium() else {
+        eprintln!("note: chromium is not installed; skipping the browser check of viewer.html");
+        return;
+    };
+    let script = r#"
+const names = (sel) => [...document.querySelectorAll(sel)].map(e => e.textContent);
+const select = document.getElementById('profile');
+const index = [...select.options].findIndex(o => o.textContent.startsWith('bench/generate_200_subs '));
+select.value = String(index);
+select.dispatchEvent(new Event('change'));
+document.body.setAttribute('data-probe', JSON.stringify({
+  index, flame: names('#flame .frame'), summary: document.getElementById('summary').textContent,
+}));
+"#;
+    let page = dir.join("viewer.html");
+    let seen = crate::viewer::probe(&chromium, &dir.join("chromium-profile"), &page, script);
+    assert!(seen["index"].as_i64().unwrap() >= 0, "{seen}");
+    let flame = crate::viewer::strings(&seen["flame"]);
+    assert!(
+        flame.iter().any(|n| n.starts_with("cdr_demo::")),
+        "the benchmark's profile names the demo's functions: {seen}"
+    );
 }
 
 #[test]

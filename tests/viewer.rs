@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()
         .find_map(|name| which::which(name).ok())
@@ -64,7 +64,7 @@ fn headless(chromium: &Path, profile: &Path, args: &[&str]) -> String {
 }
 
 /// What a probe script appended to the page wrote into `data-probe`.
-fn probe(chromium: &Path, profile: &Path, page: &Path, script: &str) -> Value {
+pub(crate) fn probe(chromium: &Path, profile: &Path, page: &Path, script: &str) -> Value {
     let html = std::fs::read_to_string(page).unwrap();
     let copy = page.with_file_name("probe.html");
     std::fs::write(
@@ -117,7 +117,7 @@ out.second = $('summary').textContent;
 document.body.setAttribute('data-probe', JSON.stringify(out));
 "#;
 
-fn strings(value: &Value) -> Vec<&str> {
+pub(crate) fn strings(value: &Value) -> Vec<&str> {
     value
         .as_array()
         .unwrap()
