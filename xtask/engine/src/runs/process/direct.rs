@@ -57,6 +57,18 @@ pub fn spawn_measured(
     })
 }
 
+/// Makes `command` start in a new session: no terminal's signals reach it,
+/// and it is in no process group of ours.
+fn in_a_session_of_its_own(command: &mut Command) {
+    // SAFETY: setsid is async-signal-safe and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+}
+
 /// Starts `program` in a session of its own (deaf to our terminal's
 /// signals), reading `stdin`, its output discarded, and leaves it running:
 /// the watchdog, which must outlive us. Returns its pid.
@@ -74,13 +86,7 @@ pub fn spawn_detached(
         .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: setsid is async-signal-safe and allocates nothing.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    in_a_session_of_its_own(&mut command);
     Ok(command.spawn()?.id() as i32)
 }
 
@@ -97,13 +103,7 @@ pub fn open_detached(argv: &[OsString]) -> std::io::Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: setsid is async-signal-safe and allocates nothing.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    in_a_session_of_its_own(&mut command);
     // Dropping the child neither waits for it nor stops it.
     command.spawn().map(drop)
 }
