@@ -270,11 +270,7 @@ fn usage_error(task: &str, message: String) -> ! {
 fn frame_pointers_for_go(mut config: Config) -> Config {
     let program = config.adhoc.as_ref().and_then(|adhoc| {
         let workload = config.workloads.get(&adhoc.workload)?;
-        let command = workload.command.as_ref()?.get_ref();
-        match command.contains('/') {
-            true => Some(PathBuf::from(command)),
-            false => which::which(command).ok(),
-        }
+        crate::config::program_path(workload.command.as_ref()?.get_ref(), &config.root)
     });
     let default = crate::config::CallGraph::Dwarf;
     if !config.path.exists()

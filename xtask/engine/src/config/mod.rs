@@ -137,6 +137,16 @@ fn root_of_xtask_crate() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where a `command` typed in `base` is, as a shell finds it: a path (it
+/// has a `/`) from `base`, a bare name on PATH; `None` for a name that is
+/// not on PATH.
+pub fn program_path(command: &str, base: &Path) -> Option<PathBuf> {
+    match command.contains('/') {
+        true => Some(base.join(command)),
+        false => which::which(command).ok(),
+    }
+}
+
 /// How the user runs the tasks (`cargo xtask`, `cargo profile`, `cargo
 /// xtask profile`), for the commands messages tell them to type.
 pub fn command_name() -> &'static str {

@@ -204,13 +204,10 @@ fn program_of(
     let program = match target {
         Target::Command(command) => {
             let command = expand(command)?;
-            let program = if command.contains('/') {
-                config.root.join(command)
-            } else {
-                which::which(&command).with_context(|| {
+            let program =
+                crate::config::program_path(&command, &config.root).with_context(|| {
                     format!("workload `{name}`: command `{command}` is not on PATH")
-                })?
-            };
+                })?;
             // A script or another format is the user's business: only an
             // executable whose headers read says what it lacks.
             if let Ok(contents) = crate::tools::executable::inspect(&program) {

@@ -68,11 +68,8 @@ fn write_starter(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
         }
         line => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            let program = match line[0].contains('/') {
-                true => Some(cwd.join(&line[0])),
-                false => which::which(&line[0]).ok(),
-            };
-            let go = program.is_some_and(|p| crate::tools::executable::is_go_program(&p));
+            let go = crate::config::program_path(&line[0], &cwd)
+                .is_some_and(|p| crate::tools::executable::is_go_program(&p));
             (adhoc::starter(line, &cwd, &root, go)?, None)
         }
     };
