@@ -546,21 +546,13 @@ mod tests {
         let wall: &[f64] = &[0.1, 0.2, 0.3];
         let mut scale = crate::results::synthetic::scale("default", &[("wall_s", "s", wall)]);
         let run = |others: f64, load: f64| RunSample {
-            wall_s: 0.1,
-            user_s: 0.1,
-            sys_s: 0.0,
-            max_rss_bytes: 0,
-            exit_code: Some(0),
-            metrics: Default::default(),
-            counters: Default::default(),
-            server: None,
-            operations: None,
             machine: Some(MachineRecord {
                 loadavg_1m: load,
                 others_cpu_share: others,
                 steal_share: 0.01,
                 heavy_contention: others >= 0.5,
             }),
+            ..crate::results::synthetic::run(0.1, 0.1)
         };
         let mut out = String::new();
         machine_note(&mut out, &scale);

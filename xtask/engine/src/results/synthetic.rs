@@ -1,13 +1,30 @@
 //! Results made up for unit tests: run records with chosen samples, written
 //! where a test wants them.
 
-use super::record::{GitInfo, MeasureSummary, RunRecord, ScaleRecord, SCHEMA_VERSION};
+use super::record::{GitInfo, MeasureSummary, RunRecord, RunSample, ScaleRecord, SCHEMA_VERSION};
 use crate::config::Better;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// (measure, unit, samples)
 pub type Measure<'a> = (&'a str, &'a str, &'a [f64]);
+
+/// A run that took `wall_s` and `user_s` and exited 0, with nothing else
+/// measured: tests set the one field they are about.
+pub fn run(wall_s: f64, user_s: f64) -> RunSample {
+    RunSample {
+        wall_s,
+        user_s,
+        sys_s: 0.0,
+        max_rss_bytes: 0,
+        exit_code: Some(0),
+        metrics: Default::default(),
+        counters: Default::default(),
+        server: None,
+        operations: None,
+        machine: None,
+    }
+}
 
 pub fn scale(name: &str, measures: &[Measure]) -> ScaleRecord {
     let summaries = measures

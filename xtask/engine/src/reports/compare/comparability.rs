@@ -408,21 +408,13 @@ mod tests {
             .zip(cpu)
             .zip(others)
             .map(|((&wall_s, &cpu_s), &share)| RunSample {
-                wall_s,
-                user_s: cpu_s,
-                sys_s: 0.0,
-                max_rss_bytes: 0,
-                exit_code: Some(0),
-                metrics: Default::default(),
-                counters: Default::default(),
-                server: None,
-                operations: None,
                 machine: Some(MachineRecord {
                     loadavg_1m: 1.0 + 2.0 * share,
                     others_cpu_share: share,
                     steal_share: 0.0,
                     heavy_contention: crate::runs::machine_load::is_heavy(share, 0.0),
                 }),
+                ..crate::results::synthetic::run(wall_s, cpu_s)
             })
             .collect();
         s

@@ -826,7 +826,7 @@ mod tests {
     /// figures on both sides, one side or neither, and paired runs.
     #[test]
     fn compare_scale_is_its_golden_copy() {
-        use crate::results::record::{Pairing, RunSample};
+        use crate::results::record::Pairing;
         let memory = |tool: &str, heap: f64, leaked: Option<f64>| MemoryRecord {
             tool: tool.into(),
             peak_heap_bytes: Some(heap),
@@ -839,18 +839,7 @@ mod tests {
             let mut s = scale(wall, &RPS[..4], "0");
             s.runs = wall
                 .iter()
-                .map(|&wall_s| RunSample {
-                    wall_s,
-                    user_s: 0.0,
-                    sys_s: 0.0,
-                    max_rss_bytes: 0,
-                    exit_code: Some(0),
-                    metrics: Default::default(),
-                    counters: Default::default(),
-                    server: None,
-                    operations: None,
-                    machine: None,
-                })
+                .map(|&wall_s| crate::results::synthetic::run(wall_s, 0.0))
                 .collect();
             s.pairing = Some(Pairing {
                 id: "p1".into(),
