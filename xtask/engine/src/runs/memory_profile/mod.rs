@@ -529,7 +529,7 @@ fn file_name(path: &Path) -> String {
 /// their allocations: say so instead of reporting a near-empty heap.
 pub fn custom_allocator(executable: &Path) -> Option<String> {
     let bytes = std::fs::read(executable).ok()?;
-    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    let has = |needle: &[u8]| memchr::memmem::find(&bytes, needle).is_some();
     let name = if has(b"_rjem_malloc") || has(b"je_malloc_conf") || has(b"tikv_jemalloc") {
         "jemalloc"
     } else if has(b"mi_malloc_aligned") || has(b"libmimalloc") {
