@@ -58,11 +58,11 @@ pub fn read_heaptrack_data(data: &Path) -> anyhow::Result<HeaptrackData> {
     Ok(parsed)
 }
 
-/// Adds every allocation by function to `report`, with the stacks of the
-/// `top` largest sources; a data file that cannot be read costs only that
-/// table, and a note says why.
-pub fn add_allocations(report: &mut MemoryReport, data: &Path, top: usize) {
-    match read_heaptrack_data(data) {
+/// Adds every allocation by function (`read` from heaptrack's data file) to
+/// `report`, with the stacks of the `top` largest sources; a data file that
+/// could not be read costs only that table, and a note says why.
+pub fn add_allocations(report: &mut MemoryReport, read: anyhow::Result<HeaptrackData>, top: usize) {
+    match read {
         Ok(read) => {
             if read.total.calls != report.total_allocations.unwrap_or(read.total.calls) {
                 report.notes.push(format!(
@@ -110,7 +110,7 @@ mod tests {
         let err = format!("{:#}", read_heaptrack_data(&bad).unwrap_err());
         assert!(err.contains("gzip -dc"), "{err}");
         let mut report = MemoryReport::default();
-        add_allocations(&mut report, &bad, 5);
+        add_allocations(&mut report, read_heaptrack_data(&bad), 5);
         assert!(report.allocations.is_none());
         assert!(
             report.notes[0].starts_with("no allocations by function"),

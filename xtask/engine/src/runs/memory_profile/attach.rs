@@ -153,7 +153,7 @@ pub fn profile_pid(
         );
     }
     let data = heaptrack_data(&outcome, &base)?;
-    let mut report = heaptrack_report(tools, &data, dir, top)?;
+    let mut report = heaptrack_report(tools, &data, dir, top, None)?;
     let notes = attached_notes(pid, end == End::TargetExited, &report);
     report.notes.extend(notes);
     let ended_by = match (end, run_for) {

@@ -277,7 +277,7 @@ fn with_heaptrack(
             .map(|line| format!("heaptrack lost data: it said \"{line}\""))
     })?;
     let data = heaptrack_data(&outcome, &base)?;
-    heaptrack_report(tools, &data, dir, top)
+    heaptrack_report(tools, &data, dir, top, None)
 }
 
 /// The data file heaptrack wrote: it picks .zst or .gz depending on how it
@@ -289,28 +289,36 @@ fn heaptrack_data(outcome: &process::Outcome, base: &Path) -> anyhow::Result<Pat
         .with_context(|| format!("heaptrack wrote no data file next to {}", base.display()))
 }
 
-/// heaptrack_print's numbers and the memory folded stacks of `data`.
+/// heaptrack_print's numbers, the memory folded stacks of `data` and, with
+/// `timeline`, the heap over time written there, all from one heaptrack_print
+/// pass (each pass decompresses and replays the whole recording); the
+/// allocations by function are read from `data` meanwhile, beside it.
 fn heaptrack_report(
     tools: &Toolbox,
     data: &Path,
     dir: &Path,
     top: usize,
+    timeline: Option<&Path>,
 ) -> anyhow::Result<MemoryReport> {
     let print_path = tools.heaptrack_print.path()?;
     let text_path = dir.join("heaptrack.txt");
-    capture_to_file(&heaptrack::print_command(print_path, data), &text_path)?;
+    let raw_folded = dir.join("heaptrack.flamegraph.txt");
+    let files = heaptrack::PrintFiles {
+        peak_stacks: &raw_folded,
+        timeline,
+    };
+    let printing = Capture::start(
+        &heaptrack::print_command(print_path, data, &files),
+        &text_path,
+    )?;
+    let allocations = allocations::read_heaptrack_data(data);
+    printing.finish()?;
     let text = std::fs::read_to_string(&text_path)?;
     let parsed = heaptrack::parse_print(&text, top)
         .with_context(|| format!("reading {}", text_path.display()))?;
     let mut report = parsed.to_report();
-    allocations::add_allocations(&mut report, data, top);
+    allocations::add_allocations(&mut report, allocations, top);
 
-    let raw_folded = dir.join("heaptrack.flamegraph.txt");
-    capture_to_file(
-        &heaptrack::flamegraph_command(print_path, data, &raw_folded),
-        &dir.join("heaptrack-flamegraph.log"),
-    )?;
-    let _ = std::fs::remove_file(dir.join("heaptrack-flamegraph.log"));
     let folded =
         heaptrack::parse_flamegraph(&std::fs::read_to_string(&raw_folded).unwrap_or_default());
     std::fs::write(dir.join(FOLDED), folded)?;
@@ -460,25 +468,55 @@ pub fn leak_check(
 
 /// Runs a tool with its stdout streamed into a file.
 fn capture_to_file(argv: &[OsString], out: &Path) -> anyhow::Result<()> {
-    let (program, args) = argv.split_first().context("empty command")?;
-    let mut spec = Spec::new(program).args(args.to_vec());
-    spec.stdout_raw = true;
-    let command = spec.display();
-    let mut running = process::start(spec)?;
-    let mut stdout = running.stdout.take().context("no stdout")?;
-    let mut file =
-        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
-    let copied = std::io::copy(&mut stdout, &mut file);
-    let outcome = running.wait();
-    copied.with_context(|| format!("cannot write {}", out.display()))?;
-    if !outcome.success() {
-        bail!(
-            "`{command}` failed: {}\n{}",
-            outcome.describe(None),
-            outcome.tail()
-        );
+    Capture::start(argv, out)?.finish()
+}
+
+/// A tool running with its stdout streamed into a file by a thread of its
+/// own, so that the caller can work meanwhile.
+struct Capture {
+    command: String,
+    running: process::Running,
+    copier: std::thread::JoinHandle<std::io::Result<u64>>,
+    out: PathBuf,
+}
+
+impl Capture {
+    fn start(argv: &[OsString], out: &Path) -> anyhow::Result<Capture> {
+        let (program, args) = argv.split_first().context("empty command")?;
+        let mut spec = Spec::new(program).args(args.to_vec());
+        spec.stdout_raw = true;
+        let command = spec.display();
+        let mut file = std::fs::File::create(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        let mut running = process::start(spec)?;
+        let mut stdout = running.stdout.take().context("no stdout")?;
+        let copier = std::thread::spawn(move || std::io::copy(&mut stdout, &mut file));
+        Ok(Capture {
+            command,
+            running,
+            copier,
+            out: out.to_path_buf(),
+        })
     }
-    Ok(())
+
+    /// Waits for the tool and its output's last byte.
+    fn finish(self) -> anyhow::Result<()> {
+        let copied = self
+            .copier
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the copying thread panicked")));
+        let outcome = self.running.wait();
+        copied.with_context(|| format!("cannot write {}", self.out.display()))?;
+        if !outcome.success() {
+            bail!(
+                "`{}` failed: {}\n{}",
+                self.command,
+                outcome.describe(None),
+                outcome.tail()
+            );
+        }
+        Ok(())
+    }
 }
 
 fn file_name(path: &Path) -> String {
@@ -491,7 +529,7 @@ fn file_name(path: &Path) -> String {
 /// their allocations: say so instead of reporting a near-empty heap.
 pub fn custom_allocator(executable: &Path) -> Option<String> {
     let bytes = std::fs::read(executable).ok()?;
-    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    let has = |needle: &[u8]| memchr::memmem::find(&bytes, needle).is_some();
     let name = if has(b"_rjem_malloc") || has(b"je_malloc_conf") || has(b"tikv_jemalloc") {
         "jemalloc"
     } else if has(b"mi_malloc_aligned") || has(b"libmimalloc") {
@@ -576,6 +614,57 @@ mod tests {
         assert!(custom_allocator(&je).unwrap().contains("jemalloc"));
         assert!(custom_allocator(&plain).is_none());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A profile reads heaptrack's data with one heaptrack_print pass: its
+    /// text, its peak stacks and, for a server, its timeline; counted by a
+    /// heaptrack_print that notes each run before it runs the real one.
+    #[test]
+    fn heaptrack_print_runs_once_per_profile() {
+        let mut tools = Toolbox::detect();
+        let (Ok(_), Ok(real)) = (tools.heaptrack.path(), tools.heaptrack_print.path()) else {
+            crate::runs::build::skip_unless_ci("heaptrack");
+            return;
+        };
+        let demo = crate::runs::build::demo_for_tests();
+        let dir = std::env::temp_dir().join(format!("xtask-mem-passes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let passes = dir.join("passes");
+        let counting = dir.join("heaptrack_print");
+        std::fs::write(
+            &counting,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+                passes.display(),
+                real.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&counting, std::fs::Permissions::from_mode(0o755)).unwrap();
+        tools.heaptrack_print.path = Some(counting);
+        let count = || std::fs::read_to_string(&passes).unwrap().lines().count();
+
+        let args = ["generate", "--subs", "300", "--out", "/dev/null"];
+        let prepared = Prepared::for_test(demo, &args, &dir);
+        let report = profile(&prepared, &tools, Profiler::Heaptrack, &dir, 5).unwrap();
+        assert_eq!(count(), 1, "heaptrack_print ran more than once");
+        let calls = report.total_allocations.unwrap();
+        assert!(calls > 1000, "{calls}");
+        assert_eq!(report.allocations.as_ref().map(|a| a.calls), Some(calls));
+        assert!(!report.peak_consumers.is_empty());
+        let folded = std::fs::read_to_string(dir.join(FOLDED)).unwrap();
+        assert!(folded.contains("cdr_demo::"), "{folded}");
+
+        let data = heaptrack::find_output(&dir.join("heaptrack")).unwrap();
+        let timeline = dir.join("heaptrack.massif");
+        let again = heaptrack_report(&tools, &data, &dir, 5, Some(&timeline)).unwrap();
+        assert_eq!(count(), 2, "the timeline took a pass of its own");
+        assert_eq!(again.total_allocations, Some(calls));
+        let timeline = heaptrack::parse_timeline(&std::fs::read_to_string(&timeline).unwrap());
+        assert!(!timeline.unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn shell(script: &str) -> Prepared {

@@ -2,8 +2,8 @@
 //! heap just before and just after the load.
 
 use super::{
-    capture_to_file, custom_allocator, heaptrack_data, heaptrack_report, massif_files,
-    massif_report, string_args, wrapped, Profiler,
+    custom_allocator, heaptrack_data, heaptrack_report, massif_files, massif_report, string_args,
+    wrapped, Profiler,
 };
 use crate::runs::process::{self, Spec};
 use crate::runs::progress::Progress;
@@ -243,13 +243,8 @@ fn heaptrack_service_report(
         );
     }
     let data = heaptrack_data(outcome, base)?;
-    let report = heaptrack_report(tools, &data, dir, top)?;
     let timeline_file = dir.join("heaptrack.massif");
-    capture_to_file(
-        &heaptrack::timeline_command(tools.heaptrack_print.path()?, &data, &timeline_file),
-        &dir.join("heaptrack-timeline.log"),
-    )?;
-    let _ = std::fs::remove_file(dir.join("heaptrack-timeline.log"));
+    let report = heaptrack_report(tools, &data, dir, top, Some(&timeline_file))?;
     let text = std::fs::read_to_string(&timeline_file)
         .with_context(|| format!("heaptrack_print wrote no {}", timeline_file.display()))?;
     let timeline = heaptrack::parse_timeline(&text)

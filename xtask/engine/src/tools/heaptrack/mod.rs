@@ -1,5 +1,6 @@
-//! heaptrack: record a run, then read `heaptrack_print`'s text report and its
-//! `--print-flamegraph` stacks.
+//! heaptrack: record a run, then read `heaptrack_print`'s text report, its
+//! `--print-flamegraph` stacks and its `--print-massif` timeline, all written
+//! by one pass.
 //!
 //! heaptrack 1.4 leaves Rust names half-demangled in its output: v0 symbols
 //! stay mangled (`_RNvNtCs…_5alloc5alloc5alloc`), legacy ones come out of its
@@ -119,38 +120,53 @@ pub fn data_loss(lines: &[String]) -> Option<&str> {
         .find(|line| DATA_LOSS_MARKERS.iter().any(|m| line.contains(m)))
 }
 
-/// `heaptrack_print --print-leaks=1 --peak-limit=10 --sub-peak-limit=2 --file DATA`
+/// The files that the one `heaptrack_print` pass of a profile writes beside
+/// its text report.
+#[derive(Debug, Clone, Copy)]
+pub struct PrintFiles<'a> {
+    /// One stack per allocation backtrace with its bytes at the heap's peak
+    /// (`--flamegraph-cost-type peak --print-flamegraph`): read with
+    /// [`parse_flamegraph`].
+    pub peak_stacks: &'a Path,
+    /// The heap over time as a massif-format file (`--print-massif`):
+    /// heaptrack's timeline, one snapshot per 10 ms tick in which the heap
+    /// changed, `time=` in seconds, without the heap trees
+    /// (`--massif-detailed-freq=0`), which the timeline does not need. Read
+    /// with [`parse_timeline`].
+    pub timeline: Option<&'a Path>,
+}
+
+/// `heaptrack_print --print-leaks=1 --peak-limit=10 --sub-peak-limit=2
+/// --flamegraph-cost-type peak --print-flamegraph STACKS [--print-massif
+/// TIMELINE --massif-detailed-freq=0] --file DATA`
+///
+/// Everything a profile reads from heaptrack_print in one pass over the data
+/// (each pass decompresses and replays the whole recording): the text report
+/// on stdout, read with [`parse_print`], and the files of `files`. Its text
+/// is the same with or without the files.
 ///
 /// (heaptrack_print's boolean and limit options take `=VALUE`: they have
 /// implicit values, so a separate token would not be read as their value.)
-pub fn print_command(heaptrack_print: &Path, data: &Path) -> Vec<OsString> {
-    vec![
+pub fn print_command(heaptrack_print: &Path, data: &Path, files: &PrintFiles) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec![
         heaptrack_print.into(),
         "--print-leaks=1".into(),
         format!("--peak-limit={PRINT_PEAK_LIMIT}").into(),
         format!("--sub-peak-limit={PRINT_SUB_PEAK_LIMIT}").into(),
-        "--file".into(),
-        data.into(),
-    ]
-}
-
-/// `heaptrack_print --print-peaks=0 --print-allocators=0 --print-temporary=0
-/// --print-massif OUT --massif-detailed-freq=0 --file DATA`: the heap over
-/// time as a massif-format file (heaptrack's timeline, one snapshot per
-/// 10 ms tick in which the heap changed, `time=` in seconds), without the
-/// heap trees (`--massif-detailed-freq=0`), which the timeline does not need.
-pub fn timeline_command(heaptrack_print: &Path, data: &Path, massif_out: &Path) -> Vec<OsString> {
-    vec![
-        heaptrack_print.into(),
-        "--print-peaks=0".into(),
-        "--print-allocators=0".into(),
-        "--print-temporary=0".into(),
-        "--print-massif".into(),
-        massif_out.into(),
-        "--massif-detailed-freq=0".into(),
-        "--file".into(),
-        data.into(),
-    ]
+        "--flamegraph-cost-type".into(),
+        "peak".into(),
+        "--print-flamegraph".into(),
+        files.peak_stacks.into(),
+    ];
+    if let Some(timeline) = files.timeline {
+        argv.extend([
+            "--print-massif".into(),
+            timeline.into(),
+            "--massif-detailed-freq=0".into(),
+        ]);
+    }
+    argv.extend(["--file".into(), data.into()]);
+    argv
 }
 
 /// The heap over time from `heaptrack_print --print-massif`'s file: (time in
@@ -196,25 +212,6 @@ pub fn parse_timeline(text: &str) -> Result<Vec<(f64, f64)>, ParseError> {
         ));
     }
     Ok(timeline)
-}
-
-/// `heaptrack_print --print-peaks=0 --print-allocators=0 --print-temporary=0
-/// --flamegraph-cost-type peak --print-flamegraph FOLDED --file DATA`: writes
-/// one stack per allocation backtrace with its bytes at the heap's peak. Its
-/// stdout is then only the summary (readable with [`parse_print`]).
-pub fn flamegraph_command(heaptrack_print: &Path, data: &Path, folded_out: &Path) -> Vec<OsString> {
-    vec![
-        heaptrack_print.into(),
-        "--print-peaks=0".into(),
-        "--print-allocators=0".into(),
-        "--print-temporary=0".into(),
-        "--flamegraph-cost-type".into(),
-        "peak".into(),
-        "--print-flamegraph".into(),
-        folded_out.into(),
-        "--file".into(),
-        data.into(),
-    ]
 }
 
 /// What `heaptrack_print` reported.

@@ -32,7 +32,14 @@ fn commands() {
         ]
         .map(OsString::from)
     );
-    let print = print_command(Path::new("heaptrack_print"), Path::new("/tmp/d.zst"));
+    let print = print_command(
+        Path::new("heaptrack_print"),
+        Path::new("/tmp/d.zst"),
+        &PrintFiles {
+            peak_stacks: Path::new("/tmp/r/peak.folded"),
+            timeline: None,
+        },
+    );
     assert_eq!(
         print,
         [
@@ -40,21 +47,28 @@ fn commands() {
             "--print-leaks=1",
             "--peak-limit=10",
             "--sub-peak-limit=2",
+            "--flamegraph-cost-type",
+            "peak",
+            "--print-flamegraph",
+            "/tmp/r/peak.folded",
             "--file",
             "/tmp/d.zst"
         ]
         .map(OsString::from)
     );
-    let fg = flamegraph_command(Path::new("hp"), Path::new("d.zst"), Path::new("out.folded"));
-    let fg: Vec<_> = fg.iter().map(|s| s.to_str().unwrap()).collect();
-    assert_eq!(fg[0], "hp");
-    assert!(fg
-        .windows(2)
-        .any(|w| w == ["--flamegraph-cost-type", "peak"]));
-    assert!(fg
-        .windows(2)
-        .any(|w| w == ["--print-flamegraph", "out.folded"]));
-    assert!(fg.ends_with(&["--file", "d.zst"]));
+    let with_timeline = print_command(
+        Path::new("hp"),
+        Path::new("d.zst"),
+        &PrintFiles {
+            peak_stacks: Path::new("out.folded"),
+            timeline: Some(Path::new("t.massif")),
+        },
+    );
+    let with_timeline: Vec<_> = with_timeline.iter().map(|s| s.to_str().unwrap()).collect();
+    assert!(with_timeline
+        .windows(3)
+        .any(|w| w == ["--print-massif", "t.massif", "--massif-detailed-freq=0"]));
+    assert!(with_timeline.ends_with(&["--file", "d.zst"]));
 }
 
 #[test]
@@ -203,7 +217,8 @@ fn top_limits_entries_and_all_entries_are_available() {
 
 #[test]
 fn reads_a_summary_without_sections() {
-    // What flamegraph_command prints: the summary only, runtime with 6 decimals.
+    // What heaptrack_print prints with every section off: the summary only,
+    // runtime with 6 decimals.
     let report = parse_print(SUMMARY_ONLY, 10).unwrap();
     assert_eq!(report.summary.runtime_s, 0.411);
     assert_eq!(report.summary.peak_heap.text, "4.35M");
@@ -335,7 +350,16 @@ fn real_heaptrack_run() {
     assert_eq!(output_from_log(&log).as_deref(), Some(data.as_path()));
     eprintln!("heaptrack wrote {}", data.display());
 
-    let text = run(print_command(Path::new("heaptrack_print"), &data));
+    let folded_path = dir.join("peak.folded");
+    let timeline_path = dir.join("timeline.massif");
+    let text = run(print_command(
+        Path::new("heaptrack_print"),
+        &data,
+        &PrintFiles {
+            peak_stacks: &folded_path,
+            timeline: Some(&timeline_path),
+        },
+    ));
     let report = parse_print(&text, 10).unwrap();
     let printed = text
         .lines()
@@ -347,19 +371,26 @@ fn real_heaptrack_run() {
         .peak_heap
         .matches(report.to_report().peak_heap_bytes.unwrap()));
     assert!(!report.peak_consumers.is_empty() && !report.most_calls.is_empty());
+    // The files written in the same pass leave its text as a pass of the
+    // text alone prints it.
+    let text_alone = run([
+        "heaptrack_print",
+        "--print-leaks=1",
+        "--peak-limit=10",
+        "--sub-peak-limit=2",
+        "--file",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .chain([data.clone().into_os_string()])
+    .collect());
+    assert_eq!(text, text_alone);
 
-    let folded_path = dir.join("peak.folded");
-    let stdout = run(flamegraph_command(
-        Path::new("heaptrack_print"),
-        &data,
-        &folded_path,
-    ));
     let folded = parse_flamegraph(&std::fs::read_to_string(&folded_path).unwrap());
     let total: u64 = folded
         .lines()
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
         .sum();
-    let summary = parse_print(&stdout, 0).unwrap().summary;
     eprintln!(
         "heaptrack: peak heap printed {} ({} bytes in the peak flamegraph), peak RSS {}, {} calls",
         report.summary.peak_heap, total, report.summary.peak_rss, report.summary.allocation_calls
@@ -369,7 +400,13 @@ fn real_heaptrack_run() {
         "{total} vs {}",
         report.summary.peak_heap
     );
-    assert_eq!(summary.peak_heap, report.summary.peak_heap);
+    let timeline = parse_timeline(&std::fs::read_to_string(&timeline_path).unwrap()).unwrap();
+    let largest = timeline.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(
+        largest > 0.0 && largest <= report.summary.peak_heap.bytes * 1.01,
+        "{largest} vs {}",
+        report.summary.peak_heap
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -433,22 +470,6 @@ fn a_broken_timeline_is_an_error_at_its_line() {
     let err = parse_timeline("mem_heap_B=1\n").unwrap_err();
     assert!(err.to_string().contains("without a `time=`"), "{err}");
     assert!(parse_timeline("").is_err());
-    let args = timeline_command(Path::new("hp"), Path::new("d.zst"), Path::new("t.massif"));
-    assert_eq!(
-        args,
-        [
-            "hp",
-            "--print-peaks=0",
-            "--print-allocators=0",
-            "--print-temporary=0",
-            "--print-massif",
-            "t.massif",
-            "--massif-detailed-freq=0",
-            "--file",
-            "d.zst"
-        ]
-        .map(OsString::from)
-    );
 }
 
 /// An address without a symbol is named as unresolved code, in the folded

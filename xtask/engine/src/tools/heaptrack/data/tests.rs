@@ -118,6 +118,24 @@ fn strings_with_spaces_and_attached_recordings() {
     assert_eq!(functions[0].tally.bytes, 16);
 }
 
+/// Read as it streams, in buffers that cut its lines anywhere, or with
+/// CRLF line ends, the data reads the same as in one piece.
+#[test]
+fn reads_the_same_whatever_cuts_its_lines() {
+    let whole = fixture();
+    for capacity in [1, 2, 3, 5, 64, 4096] {
+        let read = read_data(std::io::BufReader::with_capacity(capacity, DATA.as_bytes()));
+        assert_eq!(read.unwrap(), whole, "buffers of {capacity} bytes");
+    }
+    let crlf = DATA.replace('\n', "\r\n");
+    let read = read_data(std::io::BufReader::with_capacity(7, crlf.as_bytes()));
+    assert_eq!(read.unwrap(), whole);
+    // A bad record between good ones is still found at its line.
+    let bad = "v 10400 3\na 10 0\n+ 0\n- 0\n+ 1\n+ 0\n";
+    let err = read_data(std::io::BufReader::with_capacity(3, bad.as_bytes())).unwrap_err();
+    assert_eq!(err.line, Some(5), "{err}");
+}
+
 /// Bad input is an error that says where and what, never a panic.
 #[test]
 fn bad_input_is_an_error() {
