@@ -270,6 +270,8 @@ fn bench_self_measures_the_pipeline_and_folds_a_real_recording() {
         "1",
         "--fold-mb",
         "1",
+        "--memory-param",
+        "subs=1000",
     ]);
     let out = text(&output);
     assert!(output.status.success(), "{out}");
@@ -284,6 +286,43 @@ fn bench_self_measures_the_pipeline_and_folds_a_real_recording() {
                 .any(|l| l.starts_with("| perf record alone / bare, ") && l.contains(variant)),
             "{out}"
         );
+        let against_alone = row_value(&out, "| **flamegraph / perf record alone, ", variant);
+        assert!(against_alone.ends_with("×**"), "{against_alone}");
+        // The profile's own work (perf script, the DWARF, the SVG) costs CPU.
+        let cpu = row_value(&out, "| **xtask CPU per 1,000 samples, ", variant);
+        let ms: f64 = cpu
+            .trim_matches('*')
+            .trim_end_matches(" ms")
+            .parse()
+            .unwrap_or_else(|_| panic!("{cpu}"));
+        assert!(ms > 0.0, "{out}");
+    }
+    // Each round's line ends with the figures against perf record alone.
+    let rounds: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  round 1 ("))
+        .collect();
+    assert_eq!(rounds.len(), 2, "{out}");
+    for line in rounds {
+        assert!(line.contains(", perf record alone "), "{line}");
+        assert!(line.contains("; ours/perf-alone ratio "), "{line}");
+        assert!(
+            line.contains(" ms per 1,000 samples (xtask process "),
+            "{line}"
+        );
+    }
+    if common::has_tool("heaptrack") && common::has_tool("heaptrack_print") {
+        let memory = row_value(&out, "| **memory task / heaptrack + heaptrack_print", "");
+        assert!(
+            memory.contains("× wall, ") && memory.ends_with("× CPU**"),
+            "{out}"
+        );
+        assert!(
+            out.contains("subs 1000 "),
+            "the memory part's scale:\n{out}"
+        );
+    } else {
+        assert!(out.contains("heaptrack_print by hand | skipped"), "{out}");
     }
     assert!(!out.contains("this round lost samples"), "{out}");
     // `folding 1 MB of perf script text (N KB cycled)`, N from the recording.
@@ -295,6 +334,15 @@ fn bench_self_measures_the_pipeline_and_folds_a_real_recording() {
         .unwrap_or_else(|| panic!("no folding line:\n{out}"));
     assert!(cycled > 10, "{out}");
     assert!(out.contains("| folding, ours, median |"), "{out}");
+}
+
+/// The value cell of the report's row that starts with `start` and names `variant`.
+fn row_value<'a>(out: &'a str, start: &str, variant: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(start) && l.contains(variant))
+        .and_then(|l| l.trim_end_matches('|').rsplit('|').next())
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no row `{start}` for {variant}:\n{out}"))
 }
 
 /// A reader that stops reading (`cargo xtask doctor | head -1`) ends

@@ -45,7 +45,7 @@ pub enum Task {
     Annotate(tasks::annotate::Args),
     /// Heap profile (heaptrack, massif, Instruments) and, with --leak-check, memcheck's leak verdict.
     Memory(tasks::memory::Args),
-    /// Benchmark the xtask itself: flamegraph overhead and folding throughput.
+    /// Benchmark the xtask itself: flamegraph overhead (against perf record alone, CPU per 1,000 samples), the memory task against heaptrack by hand, folding throughput.
     BenchSelf(tasks::bench_self::Args),
     /// How often each way of comparing gets the verdict right here: A/A and A/B with real runs.
     BenchVerdicts(tasks::bench_verdicts::Args),

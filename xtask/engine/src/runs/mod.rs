@@ -13,6 +13,7 @@ pub mod history;
 pub mod machine_load;
 pub mod measure;
 pub mod memory_profile;
+pub mod own_cpu;
 pub mod probe;
 pub mod process;
 pub mod progress;

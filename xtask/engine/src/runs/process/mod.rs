@@ -15,6 +15,7 @@ mod output;
 mod running;
 mod signals;
 mod spec;
+mod tally;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +28,7 @@ pub use signals::{
     Interrupted, INTERRUPTED_EXIT,
 };
 pub use spec::{shell_quote, signal_name, RunFor, Spec};
+pub use tally::{close_tally, open_tally, ChildCpu};
 
 use anyhow::{bail, Context};
 

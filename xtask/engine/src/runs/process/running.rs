@@ -636,6 +636,11 @@ impl Running {
         let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
         // Linux reports ru_maxrss in KiB, macOS in bytes.
         let rss_unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+        super::tally::record(super::tally::ChildCpu {
+            program: self.spec.program.clone(),
+            stop_target: self.spec.stop_target.clone(),
+            cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        });
         Outcome {
             status: ExitStatus::from_raw(status),
             timed_out,

@@ -9,22 +9,28 @@
 //!    (`--workers` = cores, when the workload has a `workers` parameter), and
 //!    cargo-flamegraph's `flamegraph` on the same runs when it is installed,
 //!    and perf record alone (the same settings, into a file, nothing read
-//!    back): the floor under any flamegraph made with perf.
-//! 2. Folding throughput: our streamed folding of `perf script` text against
-//!    the `inferno-collapse-perf` binary on the same bytes, and our peak RSS
-//!    while folding a large input (it should stay flat).
+//!    back): the floor under any flamegraph made with perf. Per round also
+//!    ours against perf record alone, and the CPU time the xtask adds
+//!    beyond perf record and the workload, per 1,000 samples folded.
+//! 2. Memory (`memory`): the memory task's heap profile against heaptrack
+//!    and heaptrack_print run by hand, rounds interleaved.
+//! 3. Folding throughput (`folding`): our streamed folding of perf script
+//!    text against `inferno-collapse-perf`.
+
+mod folding;
+mod memory;
 
 use crate::config::Config;
 use crate::reports::stdout::out;
 use crate::runs::cpu_profile;
 use crate::runs::measure::run_once;
+use crate::runs::own_cpu::{self, StepCpu};
 use crate::runs::process::{self, Spec};
 use crate::runs::workload;
 use crate::tasks::invocation::Invocation;
 use crate::tools::{perf, Toolbox};
 use anyhow::{bail, Context};
-use std::io::{Read, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -40,6 +46,16 @@ pub struct Args {
     /// Profile without inline frames, to see what they cost [default: defaults.inline_frames].
     #[arg(long)]
     pub no_inline: bool,
+    /// Skip the memory part (the memory task against heaptrack and
+    /// heaptrack_print by hand). Without heaptrack it is skipped with a note.
+    #[arg(long)]
+    pub no_memory: bool,
+    /// A parameter's value for the memory part, which otherwise runs the
+    /// workload with the config's defaults, as `memory` does with no flag:
+    /// the parameter flags (`--subs ...`) set the flamegraph part's scale
+    /// only, since heaptrack slows a run several times. Repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = memory::parse_param, conflicts_with = "no_memory")]
+    pub memory_param: Vec<(String, String)>,
     #[command(flatten)]
     pub program: crate::tasks::invocation::Program,
 }
@@ -75,9 +91,15 @@ pub fn run(invocation: &Invocation, args: &Args) -> anyhow::Result<u8> {
     for warning in variants.iter().flat_map(|(_, p)| &p.warnings) {
         eprintln!("{warning}");
     }
+    // Before the long part: a bad --memory-param fails at once.
+    let memory = memory::plan(config, (name, workload), args, &tools)?;
     let scratch = std::env::temp_dir().join(format!("xtask-bench-self-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
-    let result = measure(config, args, &tools, &perf_path, &variants, &scratch);
+    let parts = Parts {
+        variants: &variants,
+        memory,
+    };
+    let result = measure(config, args, &tools, &perf_path, parts, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let report = result?;
     out!("{report}");
@@ -96,6 +118,13 @@ enum Kind {
     CargoFlamegraph,
 }
 
+/// What a run measures: the flamegraph part's variants, and the memory
+/// part's plan.
+struct Parts<'a> {
+    variants: &'a [(String, workload::Prepared)],
+    memory: memory::Plan,
+}
+
 /// The wall times of one variant's interleaved rounds.
 #[derive(Default)]
 struct Rounds {
@@ -107,8 +136,40 @@ struct Rounds {
     perf_alone: Vec<f64>,
     /// "samples in the flamegraph/lost" per round of ours.
     samples: Vec<String>,
+    /// The CPU time ours added per round, per 1,000 samples folded (ms).
+    cpu: Vec<CpuPerThousand>,
 }
 
+/// The CPU time the xtask added to one profile, in milliseconds per 1,000
+/// samples folded: beyond perf record and the workload under it, its own
+/// process's (every thread) and its other children's (perf script...).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CpuPerThousand {
+    added: f64,
+    own: f64,
+    children: f64,
+}
+
+impl CpuPerThousand {
+    /// NaN figures when nothing was folded: no per-sample cost to speak of.
+    fn of(step: &StepCpu, samples: u64) -> CpuPerThousand {
+        CpuPerThousand {
+            added: per_thousand(step.added(), samples),
+            own: per_thousand(step.own, samples),
+            children: per_thousand(step.added().saturating_sub(step.own), samples),
+        }
+    }
+}
+
+/// Milliseconds of `cpu` per 1,000 of `samples` (NaN for none).
+fn per_thousand(cpu: Duration, samples: u64) -> f64 {
+    if samples == 0 {
+        return f64::NAN;
+    }
+    cpu.as_secs_f64() * 1e3 * 1e3 / samples as f64
+}
+
+/// The median of the finite values (NaN when there is none).
 fn median(values: &[f64]) -> f64 {
     crate::stats::summarize(values).map_or(f64::NAN, |s| s.median)
 }
@@ -181,9 +242,10 @@ fn measure(
     args: &Args,
     tools: &Toolbox,
     perf_path: &std::path::Path,
-    variants: &[(String, workload::Prepared)],
+    parts: Parts,
     scratch: &std::path::Path,
 ) -> anyhow::Result<String> {
+    let variants = parts.variants;
     let mut options = cpu_profile::Options::new(config, None, None);
     options.inline_frames &= !args.no_inline;
     let cargo_flamegraph = which::which("flamegraph").ok();
@@ -200,18 +262,16 @@ fn measure(
         cargo_flamegraph: cargo_flamegraph.as_deref(),
     };
     let (rounds, last_data) = measure_overhead(&rig, args, variants, scratch)?;
+    let memory = memory::measure(config, args, tools, parts.memory, scratch)?;
     let data = last_data
         .context("no round was run (--rounds 0)")?
         .join(ALONE_DATA);
-    let text = perf_script_text(perf_path, &record_settings, &data)?;
-    let folding = measure_folding(args, &text)?;
-    Ok(report(
-        args,
-        variants,
-        &rounds,
-        options.inline_frames,
-        &folding,
-    ))
+    let text = folding::perf_script_text(perf_path, &record_settings, &data)?;
+    let folding = folding::measure_folding(args, &text)?;
+    let mut report = report(variants, &rounds, options.inline_frames);
+    report.push_str(&memory.rows());
+    report.push_str(&folding::folding_rows(args, &folding));
+    Ok(report)
 }
 
 /// What the overhead rounds run with, the same for every variant and round.
@@ -254,8 +314,8 @@ fn measure_overhead(
             let measured = &mut rounds[v];
             let dir = scratch.join(format!("round-{round}-{v}"));
             std::fs::create_dir_all(&dir)?;
-            let profile = run_round(rig, round, prepared, &dir, measured)?;
-            report_round(round, label, measured, profile);
+            let (profile, cpu) = run_round(rig, round, prepared, &dir, measured)?;
+            report_round(round, label, measured, profile, &cpu);
             // Only the last recording is needed (for the folding below).
             if let Some(previous) = last_data.replace(dir.clone()) {
                 let _ = std::fs::remove_dir_all(previous);
@@ -266,14 +326,14 @@ fn measure_overhead(
 }
 
 /// One round of every kind of run of `prepared` in `dir`, their wall times
-/// added to `measured`; returns the profile of our run.
+/// added to `measured`; returns the profile of our run and its CPU time.
 fn run_round(
     rig: &Rig,
     round: u32,
     prepared: &workload::Prepared,
     dir: &std::path::Path,
     measured: &mut Rounds,
-) -> anyhow::Result<cpu_profile::CpuProfile> {
+) -> anyhow::Result<(cpu_profile::CpuProfile, StepCpu)> {
     // The order turns every other round (bare first, then bare last),
     // so that a machine growing slower or faster within a round
     // weighs on every kind of run alike.
@@ -291,12 +351,17 @@ fn run_round(
         match kind {
             Kind::Bare => measured.bare.push(run_once(prepared)?.0.wall_s),
             Kind::Ours => {
-                let started = Instant::now();
-                let profiled = cpu_profile::profile(prepared, rig.tools, rig.options, dir)?;
-                // The flamegraph task renders too: the overhead counts it.
-                crate::reports::flamegraph::write_cpu_files(dir, "bench-self", "")?;
-                measured.ours.push(started.elapsed().as_secs_f64());
-                profile = Some(profiled);
+                // perf record's tree (with the workload) is told apart by
+                // the workload it stops: all else the profile costs is ours.
+                let ((profiled, wall), cpu) = own_cpu::measure(&prepared.program, || {
+                    let started = Instant::now();
+                    let profiled = cpu_profile::profile(prepared, rig.tools, rig.options, dir)?;
+                    // The flamegraph task renders too: the overhead counts it.
+                    crate::reports::flamegraph::write_cpu_files(dir, "bench-self", "")?;
+                    Ok((profiled, started.elapsed().as_secs_f64()))
+                })?;
+                measured.ours.push(wall);
+                profile = Some((profiled, cpu));
             }
             Kind::PerfAlone => measured.perf_alone.push(time_perf_record(
                 rig.perf_path,
@@ -316,120 +381,60 @@ fn run_round(
     profile.context("the profiled run did not run")
 }
 
-/// Prints a round's times and samples, and records its samples in `measured`.
-fn report_round(round: u32, label: &str, measured: &mut Rounds, profile: cpu_profile::CpuProfile) {
+/// Prints a round's times, samples and CPU figures, and records its
+/// samples and CPU figures in `measured`.
+fn report_round(
+    round: u32,
+    label: &str,
+    measured: &mut Rounds,
+    profile: cpu_profile::CpuProfile,
+    cpu: &StepCpu,
+) {
     // A figure taken on a lossy recording flatters the overhead: say so per round.
     let lost = profile.record.lost_samples.unwrap_or(0);
     measured
         .samples
         .push(format!("{}/{lost}", profile.folded_samples));
+    let per_thousand = CpuPerThousand::of(cpu, profile.folded_samples);
+    measured.cpu.push(per_thousand);
     let last = |times: &[f64]| times.last().copied().unwrap_or(f64::NAN);
     let theirs = if measured.theirs.is_empty() {
         String::new()
     } else {
         format!(", cargo-flamegraph {:.3} s", last(&measured.theirs))
     };
+    // Scripts read these lines: what is new goes at their end.
     eprintln!(
         "  round {} ({label}): bare {:.3} s, flamegraph {:.3} s, perf record alone \
-         {:.3} s{theirs}, {}",
+         {:.3} s{theirs}, {}; {}",
         round + 1,
         last(&measured.bare),
         last(&measured.ours),
         last(&measured.perf_alone),
-        crate::reports::markdown::samples_line(&profile.into())
+        crate::reports::markdown::samples_line(&profile.into()),
+        cpu_text(
+            last(&measured.ours) / last(&measured.perf_alone),
+            &per_thousand
+        )
     );
     if lost > 0 {
         eprintln!("  warning: this round lost samples: its overhead figure is not comparable");
     }
 }
 
-/// The perf script text of the recording `data`, with a closing newline so
-/// that copies of it can follow one another.
-fn perf_script_text(
-    perf_path: &std::path::Path,
-    record_settings: &perf::Settings,
-    data: &std::path::Path,
-) -> anyhow::Result<Vec<u8>> {
-    let settings = perf::Settings {
-        mmap_pages: None,
-        ..record_settings.clone()
-    };
-    let shell = xshell::Shell::new()?;
-    let script_args = perf::script_args(&settings, data);
-    let script = xshell::cmd!(shell, "{perf_path} {script_args...}")
-        .quiet()
-        .ignore_stderr()
-        .output()
-        .context("cannot run perf script")?;
-    if script.stdout.is_empty() {
-        bail!("perf script printed nothing for {}", data.display());
-    }
-    let mut text = script.stdout;
-    text.extend_from_slice(b"\n");
-    Ok(text)
+/// A round's figures beside perf record alone: the ratio of wall times,
+/// and the CPU time the xtask added.
+fn cpu_text(ours_to_alone: f64, cpu: &CpuPerThousand) -> String {
+    format!(
+        "ours/perf-alone ratio {ours_to_alone:.3}×; xtask CPU {:.1} ms per 1,000 samples \
+         (xtask process {:.1} ms, other children {:.1} ms)",
+        cpu.added, cpu.own, cpu.children
+    )
 }
 
-/// The folding rounds' times and this process's peak RSS around them.
-struct Folding {
-    /// Bytes folded per round.
-    total: u64,
-    ours: Vec<f64>,
-    /// `inferno-collapse-perf`'s, when installed.
-    theirs: Vec<f64>,
-    rss_before: u64,
-    rss_after: u64,
-}
-
-/// Folds `text`, cycled up to the requested size, with ours and with
-/// `inferno-collapse-perf`.
-fn measure_folding(args: &Args, text: &[u8]) -> anyhow::Result<Folding> {
-    // Whole copies only, so the input never ends inside a stack.
-    let copies = (args.fold_mb * 1024 * 1024).div_ceil(text.len() as u64);
-    let total = copies * text.len() as u64;
-    eprintln!(
-        "folding {} MB of perf script text ({} KB cycled)",
-        args.fold_mb,
-        text.len() / 1024
-    );
-
-    // Interleaved rounds (ours, theirs, ours, ...) so machine drift hits both.
-    let inferno = which::which("inferno-collapse-perf").ok();
-    let rss_before = peak_rss_bytes();
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for round in 0..args.rounds.max(3) {
-        let started = Instant::now();
-        perf::fold(Cycle::new(text, total), std::io::sink())?;
-        ours.push(started.elapsed().as_secs_f64());
-        if let Some(binary) = &inferno {
-            theirs.push(time_inferno_binary(binary, text, total)?);
-        }
-        eprintln!(
-            "  fold round {}: ours {:.2} s{}",
-            round + 1,
-            ours[round as usize],
-            theirs
-                .last()
-                .map(|t| format!(", inferno-collapse-perf {t:.2} s"))
-                .unwrap_or_default()
-        );
-    }
-    Ok(Folding {
-        total,
-        ours,
-        theirs,
-        rss_before,
-        rss_after: peak_rss_bytes(),
-    })
-}
-
-/// The report's table: a variant's rows each, then the folding's.
-fn report(
-    args: &Args,
-    variants: &[(String, workload::Prepared)],
-    rounds: &[Rounds],
-    inline: bool,
-    folding: &Folding,
-) -> String {
+/// The report's table: a variant's rows each (the memory part's and the
+/// folding's follow).
+fn report(variants: &[(String, workload::Prepared)], rounds: &[Rounds], inline: bool) -> String {
     let mut out = String::new();
     out.push_str("| measure | value |\n|---|---:|\n");
     for ((label, prepared), measured) in variants.iter().zip(rounds) {
@@ -443,7 +448,6 @@ fn report(
             "no (--no-inline)"
         }
     ));
-    out.push_str(&folding_rows(args, folding));
     out
 }
 
@@ -468,6 +472,7 @@ fn variant_rows(label: &str, prepared: &workload::Prepared, measured: &Rounds) -
         "| perf record alone / bare, {label} (same rounds: perf's own share) | {:.2}× |\n",
         ratio(&measured.perf_alone, &measured.bare)
     ));
+    out.push_str(&cpu_rows(label, measured));
     if measured.theirs.is_empty() {
         out.push_str(&format!(
             "| cargo-flamegraph / bare, {label} | not installed (`cargo install flamegraph`) |\n"
@@ -485,46 +490,19 @@ fn variant_rows(label: &str, prepared: &workload::Prepared, measured: &Rounds) -
     out
 }
 
-/// The report's rows of the folding rounds.
-fn folding_rows(args: &Args, folding: &Folding) -> String {
-    let Folding {
-        total,
-        ours,
-        theirs,
-        rss_before,
-        rss_after,
-    } = folding;
-    let ours_s = median(ours);
-    let theirs_s = (!theirs.is_empty()).then(|| median(theirs));
-    let fold_ratios: Vec<f64> = theirs.iter().zip(ours).map(|(t, o)| t / o).collect();
-    let mb = *total as f64 / (1024.0 * 1024.0);
-    let mut out = String::new();
-    out.push_str(&format!(
-        "| folding, ours, median | {:.0} MB/s |\n",
-        mb / ours_s
-    ));
-    match theirs_s {
-        Some(theirs) => {
-            out.push_str(&format!(
-                "| folding, inferno-collapse-perf, median | {:.0} MB/s |\n",
-                mb / theirs
-            ));
-            out.push_str(&format!(
-                "| **folding throughput, ours / inferno-collapse-perf** (median of per-round ratios) | **{:.2}×** |\n",
-                median(&fold_ratios)
-            ));
-        }
-        None => out.push_str(
-            "| folding, inferno-collapse-perf | not installed (`cargo install inferno`) |\n",
-        ),
-    }
-    out.push_str(&format!(
-        "| xtask peak RSS before / after folding {} MB | {} / {} |\n",
-        args.fold_mb,
-        crate::reports::markdown::format_bytes(*rss_before as f64),
-        crate::reports::markdown::format_bytes(*rss_after as f64)
-    ));
-    out
+/// The report's rows of ours against perf record alone: wall time, and the
+/// CPU time the xtask added per 1,000 samples.
+fn cpu_rows(label: &str, measured: &Rounds) -> String {
+    let pick = |f: fn(&CpuPerThousand) -> f64| -> Vec<f64> { measured.cpu.iter().map(f).collect() };
+    format!(
+        "| **flamegraph / perf record alone, {label}** (median of per-round ratios) | **{:.3}×** |\n\
+         | **xtask CPU per 1,000 samples, {label}** (beyond perf record and the workload; median of per-round figures) | **{:.1} ms** |\n\
+         | of which the xtask process / its other children, {label}, medians | {:.1} ms / {:.1} ms |\n",
+        ratio(&measured.ours, &measured.perf_alone),
+        median(&pick(|c| c.added)),
+        median(&pick(|c| c.own)),
+        median(&pick(|c| c.children)),
+    )
 }
 
 /// The report's row of a variant's command line, which comes from the config.
@@ -533,76 +511,6 @@ fn workload_row(label: &str, argv: &[String]) -> String {
         "| workload, {label} | {} |\n",
         crate::reports::markdown_text::code_cell(&argv.join(" "))
     )
-}
-
-/// Feeds the same cycled bytes to `inferno-collapse-perf` on stdin.
-fn time_inferno_binary(binary: &std::path::Path, text: &[u8], total: u64) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let mut spec = Spec::new(binary);
-    spec.stdin_piped = true;
-    let mut child = process::start(spec)?;
-    let mut stdin = child.stdin.take().context("no stdin")?;
-    let mut source = Cycle::new(text, total);
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = source.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        stdin.write_all(&buffer[..n])?;
-    }
-    drop(stdin);
-    let outcome = child.wait();
-    if !outcome.success() {
-        bail!(
-            "inferno-collapse-perf failed: {}\n{}",
-            outcome.describe(None),
-            outcome.tail()
-        );
-    }
-    Ok(started.elapsed().as_secs_f64())
-}
-
-/// Peak RSS of this process so far (getrusage), in bytes.
-fn peak_rss_bytes() -> u64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
-    getrusage(UsageWho::RUSAGE_SELF).map_or(0, |usage| usage.max_rss().max(0) as u64 * unit)
-}
-
-/// A reader that repeats `text` until `total` bytes were read, so a large
-/// input costs no disk and no memory.
-struct Cycle<'a> {
-    text: &'a [u8],
-    position: usize,
-    remaining: u64,
-}
-
-impl<'a> Cycle<'a> {
-    fn new(text: &'a [u8], total: u64) -> Cycle<'a> {
-        Cycle {
-            text,
-            position: 0,
-            remaining: total,
-        }
-    }
-}
-
-impl Read for Cycle<'_> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        if self.remaining == 0 || self.text.is_empty() {
-            return Ok(0);
-        }
-        let available = &self.text[self.position..];
-        let n = available
-            .len()
-            .min(buffer.len())
-            .min(self.remaining as usize);
-        buffer[..n].copy_from_slice(&available[..n]);
-        self.position = (self.position + n) % self.text.len();
-        self.remaining -= n as u64;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]
@@ -622,9 +530,77 @@ mod tests {
     }
 
     #[test]
-    fn cycle_repeats_up_to_the_total() {
-        let mut out = Vec::new();
-        Cycle::new(b"abc", 8).read_to_end(&mut out).unwrap();
-        assert_eq!(out, b"abcabcab");
+    fn cpu_is_counted_per_thousand_samples() {
+        assert_eq!(per_thousand(Duration::from_millis(1500), 3000), 500.0);
+        assert_eq!(per_thousand(Duration::from_millis(20), 1000), 20.0);
+        assert!(per_thousand(Duration::from_secs(1), 0).is_nan());
+        let step = StepCpu {
+            own: Duration::from_millis(400),
+            children: Duration::from_millis(5_600),
+            workload_tree: Duration::from_millis(5_000),
+        };
+        // Beyond perf record's tree: 400 ms of our own and 600 ms of other children.
+        let figures = CpuPerThousand::of(&step, 2000);
+        assert_eq!(
+            figures,
+            CpuPerThousand {
+                added: 500.0,
+                own: 200.0,
+                children: 300.0
+            }
+        );
+    }
+
+    /// Ours against perf record alone is the median of each round's ratio,
+    /// and the CPU figure the median of each round's; a round with nothing
+    /// folded has no CPU figure and weighs on no median.
+    #[test]
+    fn the_rows_against_perf_record_alone_take_per_round_medians() {
+        let figure = |added: f64| CpuPerThousand {
+            added,
+            own: added / 2.0,
+            children: added / 2.0,
+        };
+        let measured = Rounds {
+            ours: vec![1.1, 2.0, 1.3],
+            perf_alone: vec![1.0, 1.0, 1.0],
+            cpu: vec![
+                figure(300.0),
+                figure(f64::NAN),
+                figure(100.0),
+                figure(250.0),
+            ],
+            ..Rounds::default()
+        };
+        let rows = cpu_rows("1 worker", &measured);
+        assert!(
+            rows.contains("| **flamegraph / perf record alone, 1 worker** (median of per-round ratios) | **1.300×** |"),
+            "{rows}"
+        );
+        assert!(rows.contains("| **250.0 ms** |"), "{rows}");
+        assert!(rows.contains("| 125.0 ms / 125.0 ms |"), "{rows}");
+        assert_eq!(
+            crate::reports::markdown_text::test_support::assert_tables_keep_their_columns(
+                &format!("| measure | value |\n|---|---:|\n{rows}")
+            ),
+            1
+        );
+    }
+
+    #[test]
+    fn a_round_line_ends_with_the_new_figures() {
+        let text = cpu_text(
+            1.0432,
+            &CpuPerThousand {
+                added: 312.44,
+                own: 200.0,
+                children: 112.44,
+            },
+        );
+        assert_eq!(
+            text,
+            "ours/perf-alone ratio 1.043×; xtask CPU 312.4 ms per 1,000 samples \
+             (xtask process 200.0 ms, other children 112.4 ms)"
+        );
     }
 }
