@@ -2,7 +2,7 @@
 //! its loaded segments, its symbol table and the sections that unwind its
 //! stacks.
 
-use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, ObjectSymbolTable};
 use std::ops::{Deref, Range};
 use std::path::Path;
 use std::sync::Arc;
@@ -108,9 +108,13 @@ impl Image {
     }
 
     /// Its function symbols: `.symtab` where the file has one, else the
-    /// dynamic ones.
-    pub fn symbols(&self) -> Symbols {
+    /// dynamic ones; each name as `demangle` gives it (perf ranks aliases by
+    /// their demangled names). With its PLT's entries, or `loaded`'s when
+    /// this is the separate debug file of that loaded one (a debug file
+    /// keeps no relocations).
+    pub fn symbols(&self, demangle: &dyn Fn(&str) -> String, loaded: Option<&Image>) -> Symbols {
         let object = self.object();
+        let plt = plt_entries(&loaded.unwrap_or(self).object(), demangle);
         // Functions, and labels in code (`_start` is one), as perf reads them.
         let in_code = |s: &object::Symbol<'_, '_>| match s.kind() {
             object::SymbolKind::Text => true,
@@ -126,9 +130,9 @@ impl Image {
                 }),
             _ => false,
         };
-        let mut symbols = Symbols::collect(object.symbols().filter(in_code));
-        if symbols.entries.is_empty() {
-            symbols = Symbols::collect(object.dynamic_symbols().filter(in_code));
+        let mut symbols = Symbols::collect(object.symbols().filter(in_code), &plt, demangle);
+        if symbols.entries.len() == plt.len() {
+            symbols = Symbols::collect(object.dynamic_symbols().filter(in_code), &plt, demangle);
         }
         symbols
     }
@@ -153,6 +157,43 @@ impl Image {
     }
 }
 
+/// The size of a PLT entry on x86-64.
+const PLT_ENTRY: u64 = 16;
+
+/// The PLT's entries named as perf names them, `name@plt` (`@plt` for a
+/// relocation without a symbol, as an ifunc's): in `.plt.sec` where the
+/// file has one, else in `.plt` after its first entry.
+fn plt_entries(object: &object::File<'_>, demangle: &dyn Fn(&str) -> String) -> Vec<(u64, String)> {
+    let Some(relocations) = object.section_by_name(".rela.plt") else {
+        return Vec::new();
+    };
+    let Ok(data) = relocations.data() else {
+        return Vec::new();
+    };
+    let (start, skip) = match object.section_by_name(".plt.sec") {
+        Some(section) => (section.address(), 0),
+        None => match object.section_by_name(".plt") {
+            Some(section) => (section.address(), 1),
+            None => return Vec::new(),
+        },
+    };
+    let dynamic = object.dynamic_symbol_table();
+    data.chunks_exact(24)
+        .enumerate()
+        .map(|(i, rela)| {
+            let info = u64::from_le_bytes(rela[8..16].try_into().expect("8 bytes"));
+            let index = (info >> 32) as usize;
+            let name = dynamic
+                .as_ref()
+                .filter(|_| index != 0)
+                .and_then(|table| table.symbol_by_index(object::SymbolIndex(index)).ok())
+                .and_then(|symbol| symbol.name().ok().map(demangle))
+                .unwrap_or_default();
+            (start + PLT_ENTRY * (i as u64 + skip), format!("{name}@plt"))
+        })
+        .collect()
+}
+
 /// How perf ranks aliases, best last.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Rank {
@@ -173,11 +214,15 @@ pub struct Symbols {
 }
 
 impl Symbols {
-    fn collect<'d, S: ObjectSymbol<'d>>(symbols: impl Iterator<Item = S>) -> Symbols {
+    fn collect<'d, S: ObjectSymbol<'d>>(
+        symbols: impl Iterator<Item = S>,
+        plt: &[(u64, String)],
+        demangle: &dyn Fn(&str) -> String,
+    ) -> Symbols {
         let mut entries: Vec<((u64, Rank), (u64, u64, Box<str>))> = symbols
             .filter(|s| !s.is_undefined())
             .filter_map(|s| {
-                let name = s.name().ok().filter(|n| !n.is_empty())?;
+                let name = demangle(s.name().ok().filter(|n| !n.is_empty())?);
                 let rank = Rank {
                     sized: s.size() > 0,
                     strong: !s.is_weak(),
@@ -191,6 +236,17 @@ impl Symbols {
                 ))
             })
             .collect();
+        entries.extend(plt.iter().map(|(address, name)| {
+            let rank = Rank {
+                sized: true,
+                strong: true,
+                global: false,
+                fewer_underscores: 0,
+                length: 0,
+            };
+            let entry = (*address, address + PLT_ENTRY, name.as_str().into());
+            ((*address, rank), entry)
+        }));
         // Among symbols at one address (aliases), the one perf names is
         // kept (its `choose_best_symbol`): sized, not weak, global, with
         // fewer leading underscores, then the longest name.

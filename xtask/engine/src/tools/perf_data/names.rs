@@ -85,7 +85,7 @@ impl Names {
         }
         let symbol = address
             .and_then(|a| self.symbols[&file].lookup(a))
-            .map(perf_demangle);
+            .map(str::to_string);
         let Some(symbol) = symbol else {
             return (self.folded_names("[unknown]", &mapped.name), None);
         };
@@ -158,7 +158,7 @@ impl Names {
 
 /// A symbol demangled as perf demangles it: Rust (legacy and v0) without
 /// its hash, C++ without its parameters.
-fn perf_demangle(symbol: &str) -> String {
+pub(crate) fn perf_demangle(symbol: &str) -> String {
     if let Some(rust) = crate::tools::demangle::symbol(symbol) {
         return rust;
     }
@@ -188,14 +188,14 @@ fn symbols_of(mapped: &MappedFile) -> Symbols {
         );
         if let Some(symbols) = debug
             .and_then(|path| Image::open(&path))
-            .map(|i| i.symbols())
+            .map(|i| i.symbols(&perf_demangle, Some(image)))
         {
             if !symbols.is_empty() {
                 return symbols;
             }
         }
     }
-    image.symbols()
+    image.symbols(&perf_demangle, None)
 }
 
 /// inferno's name for a frame perf could not name: its file's name.

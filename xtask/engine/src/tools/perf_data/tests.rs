@@ -6,8 +6,9 @@ use super::*;
 fn compare_by_hand() {
     let data = std::env::var("XT_DATA").unwrap();
     let out = std::env::var("XT_OUT").unwrap();
+    let inline = std::env::var_os("XT_NO_INLINE").is_none();
     let options = FoldOptions {
-        inline_frames: true,
+        inline_frames: inline,
         without_tracepoints: true,
     };
     let started = std::time::Instant::now();
@@ -37,7 +38,7 @@ fn compare_by_hand() {
         &crate::tools::perf::Settings {
             frequency: 999,
             call_graph: crate::config::CallGraph::Dwarf,
-            inline_frames: true,
+            inline_frames: inline,
             kernel_frames: false,
             mmap_pages: None,
             dso_offsets: false,
