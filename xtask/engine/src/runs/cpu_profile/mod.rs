@@ -20,7 +20,7 @@ mod pipeline;
 pub use attach::{attach, finish_attached, profile_pid, running_process, AttachedProcess};
 
 use crate::config::CallGraph;
-use crate::runs::process::{self, Spec};
+use crate::runs::process;
 use crate::runs::workload::Prepared;
 use crate::tools::{perf, perf_access, perf_events, Platform, Toolbox};
 use anyhow::{bail, Context};
@@ -263,15 +263,8 @@ fn record_off_cpu(
     realtime: bool,
 ) -> anyhow::Result<offcpu::OffCpu> {
     let counts = split_counts(record, counted);
-    let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
-    let off_cpu = offcpu::fold_off_cpu(
-        tools.perf.path()?,
-        settings,
-        &dir.join(PERF_DATA),
-        dir,
-        counts,
-        realtime,
-    )?;
+    let spinner = crate::runs::progress::Progress::spinner("off-CPU stacks");
+    let off_cpu = offcpu::fold_off_cpu(settings, &dir.join(PERF_DATA), dir, counts, realtime)?;
     spinner.finish();
     Ok(off_cpu)
 }

@@ -47,57 +47,55 @@ pub fn fold_recording<R: Read>(
     let mut chosen: Option<usize> = None;
     let mut key = Vec::new();
     let mut comms: HashMap<(u32, u32), (String, u32)> = HashMap::new();
-    read_samples(
-        recording,
-        &mut events,
-        &mut processes,
-        |processes, sample| {
-            let tracepoint = sample.tracepoint;
-            if options.without_tracepoints && tracepoint {
-                return;
+    read_samples(recording, &mut events, &mut processes, |processes, item| {
+        let super::Item::Sample(sample) = item else {
+            return;
+        };
+        let tracepoint = sample.tracepoint;
+        if options.without_tracepoints && tracepoint {
+            return;
+        }
+        if *chosen.get_or_insert(sample.event) != sample.event || sample.frames.is_empty() {
+            return;
+        }
+        key.clear();
+        let mut leaf = None;
+        for (i, frame) in sample.frames.iter().enumerate() {
+            let symbol = names.frame(&processes.files, *frame, &mut key);
+            if i == 0 {
+                leaf = symbol.zip(match frame {
+                    Frame::User { file, offset } => Some((*file, *offset)),
+                    _ => None,
+                });
             }
-            if *chosen.get_or_insert(sample.event) != sample.event || sample.frames.is_empty() {
-                return;
+        }
+        folded.leaves.total += 1;
+        if let Some((symbol, (file, offset))) = leaf {
+            let binary = &processes.files[file as usize].name;
+            let function = &names.strings[symbol as usize];
+            if binary.starts_with('/') && !binary.contains('\t') && !function.contains('\t') {
+                folded.leaves.add_leaf(binary, function, offset);
             }
-            key.clear();
-            let mut leaf = None;
-            for (i, frame) in sample.frames.iter().enumerate() {
-                let symbol = names.frame(&processes.files, *frame, &mut key);
-                if i == 0 {
-                    leaf = symbol.zip(match frame {
-                        Frame::User { file, offset } => Some((*file, *offset)),
-                        _ => None,
-                    });
-                }
+        }
+        if key.is_empty() {
+            return;
+        }
+        let comm = processes.comm(sample.pid, sample.tid);
+        let known = comms
+            .get(&(sample.pid, sample.tid))
+            .filter(|(c, _)| *c == comm);
+        let comm_id = match known {
+            Some((_, id)) => *id,
+            None => {
+                let id = names.intern(&comm.trim().replace(' ', "_"));
+                comms.insert((sample.pid, sample.tid), (comm, id));
+                id
             }
-            folded.leaves.total += 1;
-            if let Some((symbol, (file, offset))) = leaf {
-                let binary = &processes.files[file as usize].name;
-                let function = &names.strings[symbol as usize];
-                if binary.starts_with('/') && !binary.contains('\t') && !function.contains('\t') {
-                    folded.leaves.add_leaf(binary, function, offset);
-                }
-            }
-            if key.is_empty() {
-                return;
-            }
-            let comm = processes.comm(sample.pid, sample.tid);
-            let known = comms
-                .get(&(sample.pid, sample.tid))
-                .filter(|(c, _)| *c == comm);
-            let comm_id = match known {
-                Some((_, id)) => *id,
-                None => {
-                    let id = names.intern(&comm.trim().replace(' ', "_"));
-                    comms.insert((sample.pid, sample.tid), (comm, id));
-                    id
-                }
-            };
-            key.push(comm_id);
-            key.reverse();
-            *stacks.entry(key.clone()).or_default() += 1;
-        },
-    )?;
+        };
+        key.push(comm_id);
+        key.reverse();
+        *stacks.entry(key.clone()).or_default() += 1;
+    })?;
     if let Some(event) = chosen.and_then(|e| events.get(e)) {
         folded.leaves.event = Some(
             event

@@ -9,10 +9,14 @@
 mod fold;
 mod names;
 mod processes;
+mod switches;
 
 pub use fold::{fold_file, fold_recording, FoldOptions};
+pub use switches::read_switches;
 
-use linux_perf_data::linux_perf_event_reader::{EventRecord, PerfEventType, RawData};
+use linux_perf_data::linux_perf_event_reader::{
+    ContextSwitchRecord, EventRecord, PerfEventType, RawData, TaskWasPreempted,
+};
 use linux_perf_data::{PerfFileReader, PerfFileRecord};
 use processes::{Frame, Processes};
 use std::io::Read;
@@ -25,7 +29,23 @@ pub(crate) struct Sample<'s> {
     pub tid: u32,
     /// Of a tracepoint (the scheduler's switches).
     pub tracepoint: bool,
+    pub time_ns: u64,
+    /// A tracepoint's fields.
+    pub raw: Option<&'s [u8]>,
     pub frames: &'s [Frame],
+}
+
+/// What a recording holds, in time order.
+pub(crate) enum Item<'s> {
+    Sample(Sample<'s>),
+    /// A thread left its CPU (`out`, `preempted` while still runnable) or
+    /// came back (`--switch-events`).
+    Switch {
+        tid: u32,
+        time_ns: u64,
+        out: bool,
+        preempted: bool,
+    },
 }
 
 /// What a recording says of its events.
@@ -77,7 +97,7 @@ pub(crate) fn read_samples<R: Read>(
     recording: Recording<R>,
     events: &mut Vec<EventInfo>,
     processes: &mut Processes,
-    mut each: impl FnMut(&Processes, Sample<'_>),
+    mut each: impl FnMut(&Processes, Item<'_>),
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     let PerfFileReader {
@@ -114,16 +134,40 @@ pub(crate) fn read_samples<R: Read>(
                 };
                 let (pid, tid) = (pid as u32, tid as u32);
                 processes.stack_of(pid, &sample, &mut frames);
+                let raw = sample.raw.as_ref().map(|r| r.as_slice());
                 each(
                     processes,
-                    Sample {
+                    Item::Sample(Sample {
                         event: attr_index,
                         pid,
                         tid,
                         tracepoint: events.get(attr_index).is_some_and(|e| e.is_tracepoint),
+                        time_ns: sample.timestamp.unwrap_or(0),
+                        raw: raw.as_deref(),
                         frames: &frames,
-                    },
+                    }),
                 );
+            }
+            EventRecord::ContextSwitch(switch) => {
+                let Ok(common) = record.common_data() else {
+                    continue;
+                };
+                let (Some(tid), Some(time_ns)) = (common.tid, common.timestamp) else {
+                    continue;
+                };
+                let (out, preempted) = match switch {
+                    ContextSwitchRecord::In { .. } => (false, false),
+                    ContextSwitchRecord::Out { preempted, .. } => {
+                        (true, matches!(preempted, TaskWasPreempted::Yes))
+                    }
+                };
+                let item = Item::Switch {
+                    tid: tid as u32,
+                    time_ns,
+                    out,
+                    preempted,
+                };
+                each(processes, item);
             }
             EventRecord::Mmap2(m) => processes.map(
                 m.pid as u32,
