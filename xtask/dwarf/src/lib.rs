@@ -3,6 +3,9 @@
 //! there, and the innermost one's source line. The xtask's `tools::dwarf`
 //! maps perf's file offsets to these addresses and names the files.
 
+pub mod elf;
+pub mod unwind;
+
 use std::path::Path;
 
 /// The DWARF sections of a binary, shared by the parser's readers.

@@ -38,9 +38,30 @@ pub fn address_of(segments: &[Segment], offset: u64) -> Option<u64> {
 /// /usr/lib/debug.
 pub fn separate_debug_file(object: &object::File<'_>, path: &Path) -> Option<PathBuf> {
     use object::Object;
+    let id = object.build_id().ok().flatten();
+    let link = object
+        .gnu_debuglink()
+        .ok()
+        .flatten()
+        .map(|(name, _crc)| name);
+    debug_file_by(id, link, path)
+}
+
+/// [`separate_debug_file`] of a file already read.
+pub fn separate_debug_file_of(
+    image: &xtask_profiling_dwarf::elf::Image,
+    path: &Path,
+) -> Option<PathBuf> {
+    let (id, link) = image.debug_link();
+    debug_file_by(id.as_deref(), link.as_deref(), path)
+}
+
+/// The separate debug file of the file at `path` with this build id and
+/// `.gnu_debuglink` name.
+fn debug_file_by(id: Option<&[u8]>, link: Option<&[u8]>, path: &Path) -> Option<PathBuf> {
     let root = Path::new("/usr/lib/debug");
     let mut candidates = Vec::new();
-    if let Ok(Some(id)) = object.build_id() {
+    if let Some(id) = id {
         if id.len() > 1 {
             let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
             candidates.push(
@@ -50,7 +71,7 @@ pub fn separate_debug_file(object: &object::File<'_>, path: &Path) -> Option<Pat
             );
         }
     }
-    if let Ok(Some((name, _crc))) = object.gnu_debuglink() {
+    if let Some(name) = link {
         let name = Path::new(std::str::from_utf8(name).ok()?);
         let dir = path.parent()?;
         candidates.push(dir.join(name));

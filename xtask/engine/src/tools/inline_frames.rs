@@ -125,7 +125,7 @@ impl Symbolizer {
 /// Whether DWARF's name of a function and perf's symbol name the same one,
 /// as perf compares them: after demangling (perf demangles the symbol, and
 /// addr2line's linkage name before it compares).
-fn same_function(dwarf_name: &str, perf_symbol: &str) -> bool {
+pub(crate) fn same_function(dwarf_name: &str, perf_symbol: &str) -> bool {
     if dwarf_name == perf_symbol {
         return true;
     }

@@ -22,6 +22,7 @@ pub mod objdump;
 pub mod offcpu;
 pub mod perf;
 pub mod perf_access;
+pub mod perf_data;
 pub mod perf_events;
 pub mod perf_script;
 pub mod perf_stat;

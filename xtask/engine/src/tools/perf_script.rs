@@ -159,6 +159,12 @@ impl LeafSamples {
         self.event = event.filter(|e| !e.is_empty()).map(str::to_string);
     }
 
+    /// Counts one sample's leaf: the function perf named there, at a file
+    /// offset of `binary` (the total counts it too).
+    pub(crate) fn add_leaf(&mut self, binary: &str, function: &str, offset: u64) {
+        self.add_samples(binary, function, offset, 1);
+    }
+
     fn add_samples(&mut self, binary: &str, function: &str, offset: u64, samples: u64) {
         if !self.binaries.contains_key(binary) {
             self.binaries.insert(binary.to_string(), HashMap::new());

@@ -2,9 +2,7 @@
 //! its events off, enabled through a control FIFO once it listens, stopped
 //! with SIGINT, its recording folded afterwards.
 
-use super::{
-    finish_profile, perf_settings, script_and_fold, CpuProfile, Options, FOLDED, PERF_DATA,
-};
+use super::{finish_profile, fold_file, perf_settings, CpuProfile, Options, FOLDED, PERF_DATA};
 use crate::runs::process::{self, Running, Spec};
 use crate::runs::progress::Progress;
 use crate::tools::{perf, Toolbox};
@@ -134,10 +132,8 @@ pub fn finish_attached(
             outcome.tail()
         );
     }
-    let perf_path = tools.perf.path()?;
-    let spinner = Progress::spinner("perf script | fold");
-    let (folded, script_warnings) = script_and_fold(
-        perf_path,
+    let spinner = Progress::spinner("fold of perf.data");
+    let folded = fold_file(
         &attached.settings,
         &data,
         &dir.join(FOLDED),
@@ -145,7 +141,6 @@ pub fn finish_attached(
     )?;
     spinner.finish();
     let folded_samples = folded.samples;
-    record.warnings.extend(script_warnings);
     let counted =
         perf::count_records(&data).with_context(|| format!("cannot read {}", data.display()))?;
     record.absorb_count(&counted);

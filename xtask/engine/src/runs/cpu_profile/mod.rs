@@ -20,7 +20,7 @@ mod pipeline;
 pub use attach::{attach, finish_attached, profile_pid, running_process, AttachedProcess};
 
 use crate::config::CallGraph;
-use crate::runs::process::{self, Spec};
+use crate::runs::process;
 use crate::runs::workload::Prepared;
 use crate::tools::{perf, perf_access, perf_events, Platform, Toolbox};
 use anyhow::{bail, Context};
@@ -263,15 +263,8 @@ fn record_off_cpu(
     realtime: bool,
 ) -> anyhow::Result<offcpu::OffCpu> {
     let counts = split_counts(record, counted);
-    let spinner = crate::runs::progress::Progress::spinner("perf script | off-CPU stacks");
-    let off_cpu = offcpu::fold_off_cpu(
-        tools.perf.path()?,
-        settings,
-        &dir.join(PERF_DATA),
-        dir,
-        counts,
-        realtime,
-    )?;
+    let spinner = crate::runs::progress::Progress::spinner("off-CPU stacks");
+    let off_cpu = offcpu::fold_off_cpu(settings, &dir.join(PERF_DATA), dir, counts, realtime)?;
     spinner.finish();
     Ok(off_cpu)
 }
@@ -557,41 +550,22 @@ pub(super) fn complete_stacks(dir: &Path) -> anyhow::Result<Option<f64>> {
     Ok(perf::complete_stack_share(&text))
 }
 
-pub(super) fn script_and_fold(
-    perf: &Path,
+/// Folds a perf.data file in process into `folded_out` (with the
+/// scheduler's switches left out when `off_cpu`).
+pub(super) fn fold_file(
     settings: &perf::Settings,
     data: &Path,
     folded_out: &Path,
     off_cpu: bool,
-) -> anyhow::Result<(perf::Folded, Vec<String>)> {
-    let mut spec = Spec::new(perf).args(perf::script_args(settings, data));
-    spec.stdout_raw = true;
-    spec.watch = vec!["lost".into(), "Lost".into()];
-    let mut running = process::start(spec)?;
-    let stdout = running.stdout.take().context("perf script has no stdout")?;
+) -> anyhow::Result<perf::Folded> {
     let file = std::fs::File::create(folded_out)
         .with_context(|| format!("cannot write {}", folded_out.display()))?;
-    let stdout: Box<dyn std::io::Read> = if off_cpu {
-        Box::new(crate::tools::offcpu::WithoutSwitches::new(stdout))
-    } else {
-        Box::new(stdout)
+    let options = crate::tools::perf_data::FoldOptions {
+        inline_frames: settings.inline_frames,
+        without_tracepoints: off_cpu,
     };
-    let folded = perf::fold_symbolized(settings, stdout, std::io::BufWriter::new(file));
-    let outcome = running.wait();
-    let folded = folded.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
-    if !outcome.success() {
-        anyhow::bail!(
-            "`perf script` failed: {}\n{}",
-            outcome.describe(None),
-            outcome.tail()
-        );
-    }
-    let warnings = outcome
-        .watched
-        .into_iter()
-        .filter(|l| perf::is_loss_warning(l))
-        .collect();
-    Ok((folded, warnings))
+    crate::tools::perf_data::fold_file(data, options, std::io::BufWriter::new(file))
+        .with_context(|| format!("cannot fold {}", data.display()))
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 //! (`tools::offcpu::record_args`); folded afterwards from perf.data, and
 //! checked against perf's own counts of the switches it recorded and lost.
 
-use crate::runs::process::{self, Spec};
-use crate::tools::{offcpu, perf};
-use anyhow::{bail, Context};
+use crate::runs::process;
+use crate::tools::{offcpu, perf, perf_data};
+use anyhow::Context;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -260,32 +260,16 @@ pub struct SwitchCounts {
 /// Folds the switches in `data` into `dir/offcpu.folded` and checks them
 /// against what perf counted.
 pub fn fold_off_cpu(
-    perf_path: &Path,
     settings: &perf::Settings,
     data: &Path,
     dir: &Path,
     counts: SwitchCounts,
     realtime: bool,
 ) -> anyhow::Result<OffCpu> {
-    let mut spec = Spec::new(perf_path).args(offcpu::script_args(settings, data));
-    spec.stdout_raw = true;
-    let mut running = process::start(spec)?;
-    let stdout = running.stdout.take().context("perf script has no stdout")?;
-    // The blocking stacks get the same inline frames as the CPU ones.
-    let stdout = crate::tools::perf_script::Lines::new(stdout, settings.inline_frames);
+    // The blocking stacks get the same names and inline frames as the CPU ones.
     let mut weigher = Weigher::default();
-    let parsed = offcpu::parse(std::io::BufReader::with_capacity(1 << 20, stdout), |e| {
-        weigher.feed(e)
-    });
-    let outcome = running.wait();
-    let unparsed = parsed.with_context(|| format!("`perf script` failed:\n{}", outcome.tail()))?;
-    if !outcome.success() {
-        bail!(
-            "`perf script` of the switches failed: {}\n{}",
-            outcome.describe(None),
-            outcome.tail()
-        );
-    }
+    let unparsed = perf_data::read_switches(data, settings.inline_frames, |e| weigher.feed(e))
+        .with_context(|| format!("cannot read the switches in {}", data.display()))?;
     process::check_interrupted()?;
     let (stacks, mut off_cpu) = weigher.finish();
     let folded = dir.join(FOLDED);

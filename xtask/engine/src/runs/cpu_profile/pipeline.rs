@@ -6,7 +6,7 @@ use crate::runs::measure::{self, RunFailure};
 use crate::runs::process::{self, Outcome, Spec};
 use crate::runs::progress::Progress;
 use crate::runs::workload::Prepared;
-use crate::tools::{perf, Toolbox};
+use crate::tools::{perf, perf_data, Toolbox};
 use anyhow::{bail, Context};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -38,24 +38,15 @@ pub(super) fn profile_with_perf(
     let command = record.display();
     let timeout = record.timeout;
 
-    let mut script = Spec::new(&perf_path).args(perf::script_args(&settings, Path::new("-")));
-    script.stdin_piped = true;
-    script.stdout_raw = true;
-
-    let spinner = Progress::spinner(&format!(
-        "perf record | perf script | fold of {}",
-        prepared.name
-    ));
-    let (mut recording, mut scripting) = start_both(record, script)?;
+    let spinner = Progress::spinner(&format!("perf record | fold of {}", prepared.name));
+    let mut recording = process::start(record)?;
     let perf_stream = recording
         .stdout
         .take()
         .context("perf record has no stdout")?;
-    let script_stdin = scripting.stdin.take().context("perf script has no stdin")?;
-    let script_stdout = scripting
-        .stdout
-        .take()
-        .context("perf script has no stdout")?;
+    // The folding reads the stream in this process, through a pipe from the
+    // spool (which never makes perf record wait).
+    let (fold_input, spool_output) = std::io::pipe().context("cannot make a pipe")?;
     let keep_file = options.keep_perf_data || options.off_cpu;
     let spill_path = dir.join(SPILL);
     let file_path = if keep_file { &data } else { &spill_path };
@@ -66,21 +57,22 @@ pub(super) fn profile_with_perf(
     };
     let feeder = {
         let spool = spool.clone();
-        std::thread::spawn(move || spool.drain(file_reader, script_stdin))
+        std::thread::spawn(move || spool.drain(file_reader, spool_output))
     };
     // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
     let waiter = std::thread::spawn(move || recording.wait());
     let folded_file = std::fs::File::create(dir.join(FOLDED))?;
-    let script_stdout: Box<dyn Read> = if options.off_cpu {
-        Box::new(crate::tools::offcpu::WithoutSwitches::new(script_stdout))
-    } else {
-        Box::new(script_stdout)
+    let fold_options = perf_data::FoldOptions {
+        inline_frames: settings.inline_frames,
+        without_tracepoints: options.off_cpu,
     };
-    let folded = perf::fold_symbolized(
-        &settings,
-        script_stdout,
-        std::io::BufWriter::new(folded_file),
-    );
+    let folded = perf_data::stream(fold_input).and_then(|recording| {
+        perf_data::fold_recording(
+            recording,
+            fold_options,
+            std::io::BufWriter::new(folded_file),
+        )
+    });
     let recorded = waiter
         .join()
         .map_err(|_| anyhow::anyhow!("the perf record waiter panicked"))?;
@@ -89,8 +81,7 @@ pub(super) fn profile_with_perf(
         .map_err(|_| anyhow::anyhow!("the perf data copier panicked"))?;
     let fed = feeder
         .join()
-        .map_err(|_| anyhow::anyhow!("the perf script feeder panicked"))?;
-    let scripted = scripting.wait();
+        .map_err(|_| anyhow::anyhow!("the spool's reader panicked"))?;
     spinner.finish();
     if !keep_file {
         let _ = std::fs::remove_file(&spill_path);
@@ -100,13 +91,11 @@ pub(super) fn profile_with_perf(
         recorded,
         copied,
         fed,
-        scripted,
         folded,
     };
-    let (recorded, scripted, (counted, streamed), folded) =
-        ended.checked(&command, timeout, file_path)?;
+    let (recorded, (counted, streamed), folded) = ended.checked(&command, timeout, file_path)?;
     let folded_samples = folded.samples;
-    let summary = record_summary(&recorded, &scripted, &counted, streamed);
+    let summary = record_summary(&recorded, &counted, streamed);
     let switches = options.off_cpu.then_some(&counted);
     let profile = finish_profile(
         &settings,
@@ -122,25 +111,10 @@ pub(super) fn profile_with_perf(
     Ok(super::annotate::add_to(profile, dir, folded, annotate))
 }
 
-/// perf script, then perf record, each started by itself: a perf record
-/// that cannot start takes perf script down with it.
-fn start_both(record: Spec, script: Spec) -> anyhow::Result<(process::Running, process::Running)> {
-    let scripting = process::start(script)?;
-    match process::start(record) {
-        Ok(recording) => Ok((recording, scripting)),
-        Err(error) => {
-            scripting.stop(libc::SIGKILL, Duration::from_secs(1));
-            Err(error)
-        }
-    }
-}
-
-/// What perf said of its recording: perf record's summary lines, the
-/// records counted in the stream (`streamed` bytes), and perf script's
-/// warnings of lost data.
+/// What perf said of its recording: perf record's summary lines, and the
+/// records counted in the stream (`streamed` bytes).
 fn record_summary(
     recorded: &Outcome,
-    scripted: &Outcome,
     counted: &perf::StreamCounter,
     streamed: u64,
 ) -> perf::RecordSummary {
@@ -149,13 +123,6 @@ fn record_summary(
     if summary.data_mb.is_none_or(|mb| mb == 0.0) {
         summary.data_mb = Some(streamed as f64 / 1e6);
     }
-    summary.warnings.extend(
-        scripted
-            .stderr_tail
-            .iter()
-            .filter(|l| perf::is_loss_warning(l))
-            .cloned(),
-    );
     summary
 }
 
@@ -181,25 +148,23 @@ struct Ended {
     recorded: Outcome,
     copied: Result<(perf::StreamCounter, u64), CopyError>,
     fed: std::io::Result<()>,
-    scripted: Outcome,
-    folded: std::io::Result<perf::Folded>,
+    folded: anyhow::Result<perf::Folded>,
 }
 
 impl Ended {
     /// The parts' outcomes if all went well, else the error that names the
     /// first cause: a full disk kills perf record by SIGPIPE, and a dead
-    /// perf record ends perf script's input early.
+    /// perf record ends the folding's input early.
     fn checked(
         self,
         command: &str,
         timeout: Option<Duration>,
         file_path: &Path,
-    ) -> anyhow::Result<(Outcome, Outcome, (perf::StreamCounter, u64), perf::Folded)> {
+    ) -> anyhow::Result<(Outcome, (perf::StreamCounter, u64), perf::Folded)> {
         let Ended {
             recorded,
             copied,
             fed,
-            scripted,
             folded,
         } = self;
         if let Err(CopyError::Write(error)) = &copied {
@@ -244,17 +209,9 @@ impl Ended {
                 return Err(error).context("cannot read perf record's data stream")
             }
         };
-        let folded =
-            folded.with_context(|| format!("`perf script` failed:\n{}", scripted.tail()))?;
-        if !scripted.success() {
-            bail!(
-                "`perf script` failed: {}\n{}",
-                scripted.describe(None),
-                scripted.tail()
-            );
-        }
-        fed.with_context(|| format!("cannot read {} back for perf script", file_path.display()))?;
-        Ok((recorded, scripted, streamed, folded))
+        let folded = folded.context("cannot fold perf's data")?;
+        fed.with_context(|| format!("cannot read {} back for the folding", file_path.display()))?;
+        Ok((recorded, streamed, folded))
     }
 }
 

@@ -42,10 +42,7 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
     process::run_checked(spec).unwrap();
 
     let ours = dir.join("ours.folded");
-    let samples = script_and_fold(&perf, &settings, &data, &ours, false)
-        .unwrap()
-        .0
-        .samples;
+    let samples = fold_file(&settings, &data, &ours, false).unwrap().samples;
     assert!(samples > 20, "too few samples: {samples}");
 
     let script = std::process::Command::new(&perf)
@@ -57,10 +54,7 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
     let reference = inferno_folded(&script.stdout);
     let ours = lines_of(&ours);
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(ours.len(), reference.len());
-    for (a, b) in ours.iter().zip(&reference) {
-        assert_eq!(a, b);
-    }
+    assert_same_stacks(&ours, &reference, "the demo");
     assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
 }
 
@@ -109,8 +103,43 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
     let reference = inferno_folded(&expanded);
     let ours = lines_of(&dir.join(FOLDED));
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(ours, reference);
+    assert_same_stacks(&ours, &reference, "the demo");
     assert!(ours.iter().any(|l| l.contains("cdr_demo::generate::")));
+}
+
+/// Our folded stacks against perf script's, folded by inferno: the same
+/// samples, and every stack perf unwound to an entry point is ours too,
+/// the same; only a stack perf's unwinder cut short may differ (framehop
+/// unwinds some of them whole), a few in a hundred at most.
+fn assert_same_stacks(ours: &[String], reference: &[String], what: &str) {
+    use std::collections::HashMap;
+    let counts = |lines: &[String]| {
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for line in lines {
+            let (stack, count) = line.rsplit_once(' ').unwrap();
+            *counts.entry(stack.to_string()).or_default() += count.parse::<u64>().unwrap();
+        }
+        counts
+    };
+    let (ours, theirs) = (counts(ours), counts(reference));
+    let total: u64 = theirs.values().sum();
+    assert_eq!(ours.values().sum::<u64>(), total, "{what}: samples");
+    let mut cut_short = 0;
+    for (stack, count) in &theirs {
+        let mine = ours.get(stack).copied().unwrap_or(0);
+        if perf::stack_is_complete(stack) {
+            assert!(
+                mine >= *count,
+                "{what}: perf's stack {stack} ({count} samples) is ours {mine} times"
+            );
+        } else {
+            cut_short += count.saturating_sub(mine);
+        }
+    }
+    assert!(
+        cut_short * 50 <= total,
+        "{what}: {cut_short} of {total} samples have another stack than perf's"
+    );
 }
 
 /// inferno's perf collapser on `perf script` text, demangled as we demangle:
@@ -252,7 +281,7 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
         let spec = Spec::new(&perf).args(perf::record_args(&settings, &data, program, args));
         process::run_checked(spec).unwrap();
         let ours = dir.join(format!("ours-{i}.folded"));
-        script_and_fold(&perf, &settings, &data, &ours, false).unwrap();
+        fold_file(&settings, &data, &ours, false).unwrap();
 
         let path = std::env::join_paths(std::iter::once(gimli.clone()).chain(
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -274,7 +303,7 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
             inline_frames: false,
             ..settings.clone()
         };
-        script_and_fold(&perf, &no_inline, &data, &plain, false).unwrap();
+        fold_file(&no_inline, &data, &plain, false).unwrap();
         let inline_frames =
             |folded: &[String]| folded.iter().map(|l| l.matches(';').count()).sum::<usize>();
         assert!(
@@ -282,31 +311,9 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
             "{}: inline frames should add frames to the stacks",
             program.display()
         );
-        let mut reference = inferno_folded(&script.stdout);
-        let mut ours = lines_of(&ours);
-        reference.sort();
-        ours.sort();
-        let only_ours: Vec<_> = ours.iter().filter(|l| !reference.contains(l)).collect();
-        let only_theirs: Vec<_> = reference.iter().filter(|l| !ours.contains(l)).collect();
-        assert!(
-            only_ours.is_empty() && only_theirs.is_empty(),
-            "{}: {} stacks only ours, {} only perf's:\nours:\n{}\nperf's:\n{}",
-            program.display(),
-            only_ours.len(),
-            only_theirs.len(),
-            only_ours
-                .iter()
-                .take(5)
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            only_theirs
-                .iter()
-                .take(5)
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        );
+        let reference = inferno_folded(&script.stdout);
+        let ours = lines_of(&ours);
+        assert_same_stacks(&ours, &reference, &program.display().to_string());
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

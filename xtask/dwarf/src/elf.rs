@@ -1,0 +1,275 @@
+//! An ELF file in memory (mapped, or copied from the process: the vDSO):
+//! its loaded segments, its symbol table and the sections that unwind its
+//! stacks.
+
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, ObjectSymbolTable};
+use std::ops::{Deref, Range};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Part of an image's bytes, shared without copying (framehop keeps a
+/// module's unwind sections for as long as the process lives).
+#[derive(Clone)]
+pub struct Bytes {
+    whole: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    range: Range<usize>,
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &(*self.whole).as_ref()[self.range.clone()]
+    }
+}
+
+/// One ELF file's bytes.
+#[derive(Clone)]
+pub struct Image {
+    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+}
+
+/// A loaded segment: (file offset, size in the file, address).
+pub type Segment = (u64, u64, u64);
+
+impl Image {
+    /// The ELF file at `path`, mapped; `None` if it is not readable ELF.
+    pub fn open(path: &Path) -> Option<Image> {
+        let file = std::fs::File::open(path).ok()?;
+        // SAFETY: the map is only read. A file rewritten while it is mapped
+        // (a rebuild during the profile) reads as garbage at worst: the
+        // parsers bound every access.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        Image::from_bytes(Arc::new(map))
+    }
+
+    /// An ELF image already in memory (the vDSO, copied).
+    pub fn from_bytes(bytes: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Option<Image> {
+        object::File::parse((*bytes).as_ref()).ok()?;
+        Some(Image { bytes })
+    }
+
+    fn object(&self) -> object::File<'_> {
+        object::File::parse((*self.bytes).as_ref()).expect("parsed when the image was made")
+    }
+
+    /// Its loaded segments, to turn file offsets into addresses.
+    pub fn segments(&self) -> Vec<Segment> {
+        self.object()
+            .segments()
+            .filter_map(|segment| {
+                let (offset, size) = segment.file_range();
+                (size > 0).then(|| (offset, size, segment.address()))
+            })
+            .collect()
+    }
+
+    /// What framehop needs to unwind through this file's code: its text and
+    /// its call-frame information (`.eh_frame` with its index, or
+    /// `.debug_frame`, as Go writes).
+    pub fn unwind_sections(&self) -> framehop::ExplicitModuleSectionInfo<Bytes> {
+        let object = self.object();
+        let base = (*self.bytes).as_ref().as_ptr() as usize;
+        let section = |name: &str| {
+            let section = object.section_by_name(name)?;
+            let range = section.address()..section.address() + section.size();
+            // Only sections stored uncompressed in the file can be shared.
+            let data = section.data().ok().filter(|d| !d.is_empty());
+            let bytes = data.map(|d| {
+                let start = d.as_ptr() as usize - base;
+                Bytes {
+                    whole: self.bytes.clone(),
+                    range: start..start + d.len(),
+                }
+            });
+            Some((range, bytes))
+        };
+        let (text_svma, text) = section(".text").unzip();
+        let (eh_frame_svma, eh_frame) = section(".eh_frame").unzip();
+        let (eh_frame_hdr_svma, eh_frame_hdr) = section(".eh_frame_hdr").unzip();
+        let (got_svma, _) = section(".got").unzip();
+        let debug_frame = section(".debug_frame").and_then(|(_, bytes)| bytes);
+        framehop::ExplicitModuleSectionInfo {
+            base_svma: 0,
+            text_svma,
+            text: text.flatten(),
+            got_svma,
+            eh_frame_svma,
+            eh_frame: eh_frame.flatten(),
+            eh_frame_hdr_svma,
+            eh_frame_hdr: eh_frame_hdr.flatten(),
+            debug_frame,
+            stubs_svma: None,
+            stub_helper_svma: None,
+            unwind_info: None,
+            text_segment_svma: None,
+            text_segment: None,
+        }
+    }
+
+    /// Its function symbols: `.symtab` where the file has one, else the
+    /// dynamic ones; each name as `demangle` gives it (perf ranks aliases by
+    /// their demangled names). With its PLT's entries, or `loaded`'s when
+    /// this is the separate debug file of that loaded one (a debug file
+    /// keeps no relocations).
+    pub fn symbols(&self, demangle: &dyn Fn(&str) -> String, loaded: Option<&Image>) -> Symbols {
+        let object = self.object();
+        let plt = plt_entries(&loaded.unwrap_or(self).object(), demangle);
+        // Functions, and labels in code (`_start` is one), as perf reads them.
+        let in_code = |s: &object::Symbol<'_, '_>| match s.kind() {
+            object::SymbolKind::Text => true,
+            object::SymbolKind::Unknown | object::SymbolKind::Label => s
+                .section_index()
+                .and_then(|i| object.section_by_index(i).ok())
+                .is_some_and(|section| match section.flags() {
+                    // By its flags: a debug file's sections hold no code.
+                    object::SectionFlags::Elf { sh_flags, .. } => {
+                        sh_flags.0 & object::elf::SHF_EXECINSTR.0 != 0
+                    }
+                    _ => section.kind() == object::SectionKind::Text,
+                }),
+            _ => false,
+        };
+        let mut symbols = Symbols::collect(object.symbols().filter(in_code), &plt, demangle);
+        if symbols.entries.len() == plt.len() {
+            symbols = Symbols::collect(object.dynamic_symbols().filter(in_code), &plt, demangle);
+        }
+        symbols
+    }
+
+    /// Whether the file has a `.symtab` of its own (else its symbols may be
+    /// in a separate debug file).
+    pub fn has_symtab(&self) -> bool {
+        self.object().symbol_table().is_some()
+    }
+
+    /// The file's build id and `.gnu_debuglink` name, to find its separate
+    /// debug file.
+    pub fn debug_link(&self) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let object = self.object();
+        let id = object.build_id().ok().flatten().map(<[u8]>::to_vec);
+        let link = object
+            .gnu_debuglink()
+            .ok()
+            .flatten()
+            .map(|(name, _)| name.to_vec());
+        (id, link)
+    }
+}
+
+/// The size of a PLT entry on x86-64.
+const PLT_ENTRY: u64 = 16;
+
+/// The PLT's entries named as perf names them, `name@plt` (`@plt` for a
+/// relocation without a symbol, as an ifunc's): in `.plt.sec` where the
+/// file has one, else in `.plt` after its first entry.
+fn plt_entries(object: &object::File<'_>, demangle: &dyn Fn(&str) -> String) -> Vec<(u64, String)> {
+    let Some(relocations) = object.section_by_name(".rela.plt") else {
+        return Vec::new();
+    };
+    let Ok(data) = relocations.data() else {
+        return Vec::new();
+    };
+    let (start, skip) = match object.section_by_name(".plt.sec") {
+        Some(section) => (section.address(), 0),
+        None => match object.section_by_name(".plt") {
+            Some(section) => (section.address(), 1),
+            None => return Vec::new(),
+        },
+    };
+    let dynamic = object.dynamic_symbol_table();
+    data.chunks_exact(24)
+        .enumerate()
+        .map(|(i, rela)| {
+            let info = u64::from_le_bytes(rela[8..16].try_into().expect("8 bytes"));
+            let index = (info >> 32) as usize;
+            let name = dynamic
+                .as_ref()
+                .filter(|_| index != 0)
+                .and_then(|table| table.symbol_by_index(object::SymbolIndex(index)).ok())
+                .and_then(|symbol| symbol.name().ok().map(demangle))
+                .unwrap_or_default();
+            (start + PLT_ENTRY * (i as u64 + skip), format!("{name}@plt"))
+        })
+        .collect()
+}
+
+/// How perf ranks aliases, best last.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Rank {
+    sized: bool,
+    strong: bool,
+    global: bool,
+    fewer_underscores: usize,
+    length: usize,
+}
+
+/// A file's function symbols, by address, as perf reads them: sized
+/// functions and zero-sized ones alike, each reaching to the next symbol
+/// when it declares no size.
+#[derive(Default)]
+pub struct Symbols {
+    /// (start, end, name), by start.
+    entries: Vec<(u64, u64, Box<str>)>,
+}
+
+impl Symbols {
+    fn collect<'d, S: ObjectSymbol<'d>>(
+        symbols: impl Iterator<Item = S>,
+        plt: &[(u64, String)],
+        demangle: &dyn Fn(&str) -> String,
+    ) -> Symbols {
+        let mut entries: Vec<((u64, Rank), (u64, u64, Box<str>))> = symbols
+            .filter(|s| !s.is_undefined())
+            .filter_map(|s| {
+                let name = demangle(s.name().ok().filter(|n| !n.is_empty())?);
+                let rank = Rank {
+                    sized: s.size() > 0,
+                    strong: !s.is_weak(),
+                    global: s.is_global(),
+                    fewer_underscores: usize::MAX - name.bytes().take_while(|b| *b == b'_').count(),
+                    length: name.len(),
+                };
+                Some((
+                    (s.address(), rank),
+                    (s.address(), s.address() + s.size(), name.into()),
+                ))
+            })
+            .collect();
+        entries.extend(plt.iter().map(|(address, name)| {
+            let rank = Rank {
+                sized: true,
+                strong: true,
+                global: false,
+                fewer_underscores: 0,
+                length: 0,
+            };
+            let entry = (*address, address + PLT_ENTRY, name.as_str().into());
+            ((*address, rank), entry)
+        }));
+        // Among symbols at one address (aliases), the one perf names is
+        // kept (its `choose_best_symbol`): sized, not weak, global, with
+        // fewer leading underscores, then the longest name.
+        entries.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then(b.0 .1.cmp(&a.0 .1)));
+        entries.dedup_by_key(|e| e.0 .0);
+        let mut entries: Vec<(u64, u64, Box<str>)> = entries.into_iter().map(|e| e.1).collect();
+        // A symbol without a size reaches to the next one.
+        for i in 0..entries.len() {
+            if entries[i].1 == entries[i].0 {
+                entries[i].1 = entries.get(i + 1).map_or(u64::MAX, |next| next.0);
+            }
+        }
+        Symbols { entries }
+    }
+
+    /// The function holding `address`.
+    pub fn lookup(&self, address: u64) -> Option<&str> {
+        let at = self.entries.partition_point(|e| e.0 <= address);
+        let (start, end, name) = self.entries.get(at.checked_sub(1)?)?;
+        (*start..*end).contains(&address).then_some(&**name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
