@@ -194,6 +194,9 @@ fn plt_entries(object: &object::File<'_>, demangle: &dyn Fn(&str) -> String) -> 
         .collect()
 }
 
+/// A symbol: (start, end, name).
+type Entry = (u64, u64, Box<str>);
+
 /// How perf ranks aliases, best last.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Rank {
@@ -209,8 +212,8 @@ struct Rank {
 /// when it declares no size.
 #[derive(Default)]
 pub struct Symbols {
-    /// (start, end, name), by start.
-    entries: Vec<(u64, u64, Box<str>)>,
+    /// By start.
+    entries: Vec<Entry>,
 }
 
 impl Symbols {
@@ -219,7 +222,7 @@ impl Symbols {
         plt: &[(u64, String)],
         demangle: &dyn Fn(&str) -> String,
     ) -> Symbols {
-        let mut entries: Vec<((u64, Rank), (u64, u64, Box<str>))> = symbols
+        let mut entries: Vec<((u64, Rank), Entry)> = symbols
             .filter(|s| !s.is_undefined())
             .filter_map(|s| {
                 let name = demangle(s.name().ok().filter(|n| !n.is_empty())?);
@@ -252,7 +255,7 @@ impl Symbols {
         // fewer leading underscores, then the longest name.
         entries.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then(b.0 .1.cmp(&a.0 .1)));
         entries.dedup_by_key(|e| e.0 .0);
-        let mut entries: Vec<(u64, u64, Box<str>)> = entries.into_iter().map(|e| e.1).collect();
+        let mut entries: Vec<Entry> = entries.into_iter().map(|e| e.1).collect();
         // A symbol without a size reaches to the next one.
         for i in 0..entries.len() {
             if entries[i].1 == entries[i].0 {

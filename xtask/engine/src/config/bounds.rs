@@ -78,12 +78,6 @@ pub const ROUNDS: Bound = Bound {
     min: 1,
     max: 1_000,
 };
-/// `bench-self --fold-mb`: the text is generated, in megabytes.
-pub const FOLD_MB: Bound = Bound {
-    what: "megabytes",
-    min: 1,
-    max: 16_384,
-};
 /// `bench-verdicts --repeats` and `--instruction-repeats`.
 pub const REPEATS: Bound = Bound {
     what: "comparisons",
@@ -182,10 +176,6 @@ pub fn rounds(text: &str) -> Result<u32, String> {
     ROUNDS.parse(text)
 }
 
-pub fn fold_mb(text: &str) -> Result<u64, String> {
-    FOLD_MB.parse(text)
-}
-
 pub fn repeats(text: &str) -> Result<u32, String> {
     REPEATS.parse(text)
 }
@@ -228,7 +218,6 @@ mod tests {
             .contains("results are from 1 to 100000"));
         assert!(top("0").is_err());
         assert!(rounds("1001").is_err());
-        assert!(fold_mb("18446744073709551615").is_err());
         assert!(repeats("0").is_err());
         assert!(pairs("1").is_err());
         assert_eq!(extra_pct("5"), Ok(5.0));

@@ -10,8 +10,8 @@ use crate::results::record::ScaleRecord;
 use crate::results::{Entry, Store};
 use crate::runs::cpu_profile::annotate;
 use crate::tasks::invocation::Invocation;
+use crate::tools::leaves::{LeafSamples, SampledFunction, LEAVES};
 use crate::tools::objdump;
-use crate::tools::perf_script::{LeafSamples, SampledFunction, LEAVES};
 use anyhow::bail;
 
 #[derive(clap::Args, Debug)]

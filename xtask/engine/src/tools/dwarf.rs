@@ -1,24 +1,18 @@
 //! A program's or library's DWARF, read in process (the `xtask-profiling-dwarf` crate
 //! beside this one: addr2line and gimli, built optimised): what the code at
 //! an address was compiled from. Two readers share one loading per binary:
-//! the inline frames of a profile's stacks (`inline_frames`) and the source
+//! the inline frames of a profile's stacks (`perf_data`) and the source
 //! lines of annotate/ (`objdump::render`), so a profile reads each binary's
-//! debug information once.
-//!
-//! Addresses: perf prints a user-space frame's `ip` relative to its file
-//! (perf's `map_ip`: the file offset), which the ELF program headers turn
-//! into the address the DWARF speaks of (perf's `map__rip_2objdump`); for a
-//! position-independent program with its text 0x1000 above its file offset
-//! (what current linkers write) the two differ.
+//! debug information once. Addresses are the file's own (its DWARF's),
+//! not the process's nor file offsets.
 
-use super::executable::{address_of, loaded_segments, separate_debug_file, Segment};
+use super::executable::separate_debug_file;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// One binary's debug information and how its file maps to addresses.
+/// One binary's debug information.
 pub struct Dwarf {
     dwarf: xtask_profiling_dwarf::Dwarf,
-    segments: Vec<Segment>,
 }
 
 /// Where the code at one address comes from: the innermost function
@@ -38,14 +32,9 @@ impl Dwarf {
     /// `None` for a file that is not ELF or has no DWARF (nor a separate
     /// debug file that has).
     pub fn open(path: &Path) -> Option<Dwarf> {
-        let (segments, debug_file) = read_elf(path)?;
+        let debug_file = read_elf(path)?;
         let dwarf = xtask_profiling_dwarf::Dwarf::load(debug_file.as_deref().unwrap_or(path))?;
-        Some(Dwarf { dwarf, segments })
-    }
-
-    /// The address of the code at `offset` in the file.
-    pub fn address_of(&self, offset: u64) -> Option<u64> {
-        address_of(&self.segments, offset)
+        Some(Dwarf { dwarf })
     }
 
     /// The functions inlined at `address`, innermost first
@@ -95,10 +84,9 @@ impl Binaries {
     }
 }
 
-/// The loaded segments of an ELF file, and where its DWARF is when a
-/// separate file holds it (a distribution's debug package); `None` for
+/// Where an ELF file's DWARF is when a separate file holds it (a distribution's debug package); `None` for
 /// anything but ELF (perf's `[vdso]`, a JIT's map file, a file gone).
-fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
+fn read_elf(path: &Path) -> Option<Option<PathBuf>> {
     use object::Object;
     let file = std::fs::File::open(path).ok()?;
     // SAFETY: the map is only read, as perf maps it too. A
@@ -109,13 +97,12 @@ fn read_elf(path: &Path) -> Option<(Vec<Segment>, Option<PathBuf>)> {
     if object.format() != object::BinaryFormat::Elf {
         return None;
     }
-    let segments = loaded_segments(&object);
     let debug_file = if object.section_by_name(".debug_info").is_some() {
         None
     } else {
         separate_debug_file(&object, path)
     };
-    Some((segments, debug_file))
+    Some(debug_file)
 }
 
 #[cfg(test)]

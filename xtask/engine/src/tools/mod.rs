@@ -13,8 +13,8 @@ pub mod dwarf;
 pub mod executable;
 pub mod git;
 pub mod heaptrack;
-pub mod inline_frames;
 pub mod instruments;
+pub mod leaves;
 pub mod massif;
 pub mod memcheck;
 pub mod memory_model;
@@ -24,7 +24,7 @@ pub mod perf;
 pub mod perf_access;
 pub mod perf_data;
 pub mod perf_events;
-pub mod perf_script;
+
 pub mod perf_stat;
 pub mod xctrace;
 

@@ -48,18 +48,6 @@ macro_rules! fixture {
 fn parsers() -> Vec<Parser> {
     vec![
         Parser {
-            name: "perf script (fold)",
-            fixture: fixture!("perf/script-small.txt"),
-            parse: |text| {
-                perf::fold(text.as_bytes(), std::io::sink())
-                    .map(|samples| vec![samples as f64])
-                    .map_err(|e| e.to_string())
-            },
-            // A sample ends with a blank line: a cut right after one is a
-            // shorter recording.
-            cuts: Cuts::SeenInsideRecords(|before| before.ends_with("\n\n")),
-        },
-        Parser {
             name: "heaptrack_print",
             fixture: fixture!("heaptrack/cdr-demo.print.txt"),
             parse: |text| {
@@ -417,20 +405,6 @@ fn every_parser_survives_truncated_and_corrupted_real_outputs() {
 /// or read a cut input as smaller numbers before it was fixed.
 #[test]
 fn the_cases_the_mutations_found_stay_fixed() {
-    // perf script cut inside a sample: the last stack would be folded short.
-    let script = fixture!("perf/script-small.txt");
-    let cut = &script[..script.trim_end().len() - 10];
-    let err = perf::fold(cut.as_bytes(), std::io::sink()).unwrap_err();
-    assert!(err.to_string().contains("ends inside a sample"), "{err}");
-    let whole_samples = perf::fold(script.as_bytes(), std::io::sink()).unwrap();
-    let first_sample = &script[..script.find("\n\n").unwrap() + 2];
-    assert_eq!(
-        perf::fold(first_sample.as_bytes(), std::io::sink()).unwrap(),
-        1
-    );
-    assert!(whole_samples > 1);
-    assert_eq!(perf::fold(&b""[..], std::io::sink()).unwrap(), 0);
-
     // dtrace: a count with no stack above it made inferno 0.12 panic
     // (subtract with overflow).
     let dtrace = fixture!("macos/dtrace-ustack.txt");
@@ -472,9 +446,27 @@ fn the_cases_the_mutations_found_stay_fixed() {
     assert!(err.to_string().contains("errors from M contexts"), "{err}");
 }
 
-/// perf's binary data, as counted for "N samples recorded, M lost": the
-/// file format (`perf record -o FILE`) and the pipe format (`-o -`), cut and
-/// with bytes changed. No panic; a cut never counts more than the whole.
+/// perf's binary data, as counted for "N samples recorded, M lost" and as
+/// folded: the file format (`perf record -o FILE`) and the pipe format
+/// (`-o -`), cut and with bytes changed. No panic; a cut never counts more
+/// than the whole.
+/// Folds perf data held in memory, as the pipeline reads perf's stream or
+/// a task reads perf.data.
+fn fold(bytes: &[u8]) -> Option<u64> {
+    let dir = std::env::temp_dir().join(format!(
+        "xtask-mutated-perf-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("perf.data");
+    std::fs::write(&path, bytes).ok()?;
+    let options = super::perf_data::FoldOptions::default();
+    let folded = super::perf_data::fold_file(&path, options, std::io::sink()).ok();
+    let _ = std::fs::remove_dir_all(&dir);
+    folded.map(|f| f.samples)
+}
+
 #[test]
 fn perf_data_counting_survives_truncated_and_corrupted_recordings() {
     let hook = std::panic::take_hook();
@@ -493,11 +485,14 @@ fn perf_data_counting_survives_truncated_and_corrupted_recordings() {
     ] {
         let count = |bytes: Vec<u8>| {
             catch_unwind(AssertUnwindSafe(|| {
+                // The folding reads the same bytes: it may refuse them, not panic.
+                fold(&bytes);
                 perf::count_records_in(std::io::Cursor::new(bytes))
                     .map(|c| (c.samples, c.lost(), c.error.clone()))
             }))
         };
         let (samples, lost, error) = count(data.to_vec()).unwrap().unwrap();
+        assert_eq!(fold(data), Some(samples), "{name}: the whole folds");
         assert!(
             samples > 0 && error.is_none(),
             "{name}: {samples} {error:?}"

@@ -12,7 +12,7 @@
 //! perf annotate would read the whole perf.data again for each function
 //! (tens of megabytes for a few seconds of a run) before it runs this very
 //! objdump; the samples per instruction are counted while the profile is
-//! folded instead (`perf_script::LeafSamples`), so an annotation costs one
+//! folded instead (`leaves::LeafSamples`), so an annotation costs one
 //! objdump, and needs neither perf.data nor perf.
 
 use super::dwarf::{Dwarf, SourceLine};
@@ -172,7 +172,7 @@ pub fn render(
                 sources.write_before(address, &mut out);
                 let hits = samples.get(&address).copied().unwrap_or(0);
                 listed += hits;
-                let percent = super::perf_script::percent(hits, total);
+                let percent = super::leaves::percent(hits, total);
                 out.push_str(&format!(
                     "{percent:8.2} : {address:>7x}:  {}\n",
                     instruction.trim_start()
@@ -361,8 +361,7 @@ mod tests {
 #[cfg(test)]
 mod against_the_fixture {
     use super::*;
-    use crate::tools::perf_script::Lines;
-    use std::io::Read;
+    use crate::tools::leaves::LeafSamples;
 
     fn fixture() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perf/inline")
@@ -430,9 +429,19 @@ mod against_the_fixture {
         let script = std::fs::read_to_string(fixture().join("script-no-inline.txt"))
             .unwrap()
             .replace("@BINARY@", binary.to_str().unwrap());
-        let mut lines = Lines::new(script.as_bytes(), false);
-        lines.read_to_end(&mut Vec::new()).unwrap();
-        let (leaves, _) = lines.finish();
+        // Each sample's first frame line: `\t  7ee work+0x4e (BINARY)`.
+        let mut leaves = LeafSamples::default();
+        for sample in script.split("\n\n").filter(|s| !s.trim().is_empty()) {
+            let leaf = sample.lines().nth(1).unwrap().trim();
+            let (offset, rest) = leaf.split_once(' ').unwrap();
+            let (symbol, file) = rest.rsplit_once(" (").unwrap();
+            let name = symbol.rsplit_once("+0x").map_or(symbol, |(name, _)| name);
+            leaves.total += 1;
+            if file.starts_with('/') {
+                let offset = u64::from_str_radix(offset, 16).unwrap();
+                leaves.add_leaf(file.trim_end_matches(')'), name, offset);
+            }
+        }
         assert_eq!(leaves.total, 150);
         let work = &leaves.functions()[0];
         assert_eq!(work.name, "work");

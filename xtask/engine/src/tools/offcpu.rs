@@ -18,12 +18,13 @@
 //! ([`SWITCH_STACK_BYTES`]), enough for a thread blocked in a syscall.
 //!
 //! This module gives the argv (derived from `perf`'s, so that its settings
-//! stay one) and parses `perf script`'s text of those events, streaming.
+//! stay one) and the events the recording holds; `perf_data` reads them.
+//! Tests also read them from `perf script`'s text, as captured in fixtures.
 
 use super::perf::Settings;
-use super::perf_script::{Filtered, LineFilter};
 use crate::config::CallGraph;
 use std::ffi::OsString;
+#[cfg(test)]
 use std::io::BufRead;
 use std::path::Path;
 
@@ -101,79 +102,6 @@ pub fn record_args(perf_argv: Vec<OsString>, settings: &Settings, realtime: bool
         let at = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
         argv.splice(at..at, events);
     }
-    argv
-}
-
-/// The CPU profile's `perf script` text without the switches' samples, for
-/// the folding (which would otherwise fold whichever event came first).
-/// perf script cannot leave them out itself when it reads a pipe (`-F
-/// trace:` fails there: the event types are not known yet when it checks).
-pub type WithoutSwitches<R> = Filtered<R, SwitchSkipper>;
-
-/// The filter of [`WithoutSwitches`].
-pub struct SwitchSkipper {
-    /// ` sched:sched_switch: `, as a switch's header holds it.
-    marker: Vec<u8>,
-    /// Inside a switch's sample: its stack lines are dropped too.
-    skipping: bool,
-}
-
-impl<R: std::io::Read> Filtered<R, SwitchSkipper> {
-    pub fn new(inner: R) -> Self {
-        let marker = format!(" {EVENT}: ").into_bytes();
-        Filtered::with(
-            inner,
-            SwitchSkipper {
-                marker,
-                skipping: false,
-            },
-        )
-    }
-}
-
-impl LineFilter for SwitchSkipper {
-    fn pass_on(&mut self, line: &[u8], out: &mut Vec<u8>) {
-        let is_stack_line = line.first() == Some(&b'\t');
-        let is_blank = line.iter().all(u8::is_ascii_whitespace);
-        if self.skipping && (is_stack_line || is_blank) {
-            self.skipping = !is_blank;
-            return;
-        }
-        self.skipping = false;
-        let marker = &self.marker[..];
-        if !is_stack_line && line.windows(marker.len()).any(|w| w == marker) {
-            self.skipping = true;
-            return;
-        }
-        out.extend_from_slice(line);
-    }
-}
-
-/// `perf script` of the switches: the tracepoint samples with their stacks,
-/// the switch records, and of the CPU samples only a header line (no stack,
-/// so nothing to unwind).
-pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = vec![
-        "script".into(),
-        "--input".into(),
-        data.into(),
-        "--fields".into(),
-        // symoff: inline frames are read from the DWARF at sym+off.
-        super::perf::with_dso_offsets(
-            settings,
-            if settings.inline_frames {
-                "trace:comm,tid,time,event,trace,ip,sym,symoff,dso"
-            } else {
-                "trace:comm,tid,time,event,trace,ip,sym,dso"
-            },
-        ),
-        "--fields".into(),
-        "sw:comm,tid,time,event".into(),
-        "--show-switch-events".into(),
-    ];
-    // perf's own inline frames would run an addr2line per binary: ours are
-    // added in process (tools::inline_frames).
-    argv.push("--no-inline".into());
     argv
 }
 
@@ -271,7 +199,10 @@ pub enum Event {
     In { tid: u32, time_ns: u64 },
 }
 
-/// Parses `perf script` output of [`script_args`], calling `on_event` for each
+#[cfg(test)]
+/// Parses `perf script` output of the switches (the fixtures' text,
+/// `--fields trace:comm,tid,time,event,trace,ip,sym,dso --fields
+/// sw:comm,tid,time,event --show-switch-events`), calling `on_event` for each
 /// switch-out and switch-in; other lines (CPU samples, perf's warnings) are
 /// skipped. Returns the lines that looked like an event but did not parse.
 pub fn parse(input: impl BufRead, mut on_event: impl FnMut(Event)) -> std::io::Result<u64> {
@@ -335,6 +266,7 @@ pub fn parse(input: impl BufRead, mut on_event: impl FnMut(Event)) -> std::io::R
     Ok(unparsed)
 }
 
+#[cfg(test)]
 /// `COMM TID TIME` (COMM may hold spaces, or be `:TID` for a thread perf
 /// attached to): the tid and the time in ns, read from the right.
 fn header(head: &str) -> Option<(u32, u64)> {
@@ -344,6 +276,7 @@ fn header(head: &str) -> Option<(u32, u64)> {
     Some((tid, parse_time_ns(time)?))
 }
 
+#[cfg(test)]
 /// `16853.822555` (seconds, perf prints µs or ns digits) in ns.
 fn parse_time_ns(text: &str) -> Option<u64> {
     let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
@@ -355,6 +288,7 @@ fn parse_time_ns(text: &str) -> Option<u64> {
     Some(seconds * 1_000_000_000 + fraction)
 }
 
+#[cfg(test)]
 /// A stack line, `\t  10a974 __libc_recv (/usr/lib/.../libc.so.6)`: the
 /// symbol, or `[file name]` of the object when perf has no symbol.
 fn frame(line: &str) -> Option<String> {
@@ -393,7 +327,6 @@ mod tests {
             inline_frames: false,
             kernel_frames,
             mmap_pages: Some(64),
-            dso_offsets: false,
         }
     }
 
@@ -448,32 +381,6 @@ mod tests {
         assert!(
             joined.contains("--event sched:sched_switch --filter"),
             "{joined}"
-        );
-    }
-
-    #[test]
-    fn the_cpu_folding_never_sees_a_switch() {
-        use std::io::Read;
-        let text = "\
-sh  4688 [001] 1.000001:   sched:sched_switch: prev_comm=sh prev_state=D ==> next_comm=x
-\t  d43b8 __libc_vfork (inlined)
-
-sh  4688 1.000002: cpu-clock/freq=997/u: 
-\t  6121 busy (/usr/bin/dash)
-
-sh  4690 [000] 1.000003:   sched:sched_switch: prev_comm=sh prev_state=R+ ==> next_comm=y
-sh  4690 1.000004: cpu-clock/freq=997/u: 
-\t  6122 loop (/usr/bin/dash)
-
-";
-        let mut kept = String::new();
-        WithoutSwitches::new(text.as_bytes())
-            .read_to_string(&mut kept)
-            .unwrap();
-        assert_eq!(
-            kept,
-            "sh  4688 1.000002: cpu-clock/freq=997/u: \n\t  6121 busy (/usr/bin/dash)\n\n\
-             sh  4690 1.000004: cpu-clock/freq=997/u: \n\t  6122 loop (/usr/bin/dash)\n\n"
         );
     }
 

@@ -1,12 +1,11 @@
-//! Linux `perf`: the record and script command lines, the folding of
-//! `perf script` output (streamed through inferno, in-process), and the
-//! parsing of what perf prints about its own run.
+//! Linux `perf`: the record command lines, the counting of records in its
+//! data, and the parsing of what perf prints about its own run. Its data is
+//! read and folded in process (`perf_data`).
 
 use crate::config::CallGraph;
-use inferno::collapse::Collapse;
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// perf's sampling settings.
@@ -14,39 +13,17 @@ use std::path::Path;
 pub struct Settings {
     pub frequency: u32,
     pub call_graph: CallGraph,
-    /// Inline frames added in process from the DWARF (`tools::inline_frames`);
-    /// perf script itself always runs with `--no-inline`.
+    /// Inline frames added in process from the DWARF (`perf_data`).
     pub inline_frames: bool,
     /// Kernel frames sampled too; otherwise `--all-user`.
     pub kernel_frames: bool,
     /// perf's ring buffer per CPU, in pages (`--mmap-pages`); perf's default without.
     pub mmap_pages: Option<u32>,
-    /// Ask perf script for each frame's offset in its file (`dsoff`, perf
-    /// 6.4 and later): those perfs print a call chain's ips as addresses in
-    /// the process, where earlier ones printed the file offset that inline
-    /// frames and annotate/ look up ([`prints_process_addresses`]).
-    pub dso_offsets: bool,
 }
 
-/// Whether this perf (`perf version 6.8.12`) prints call-chain ips as
-/// addresses in the process, with the file offset only in the `dsoff` field
-/// (`(/path/bin+0x7bb84)`): perf 6.4 and later ("perf script: Print raw ip
-/// instead of binary offset for callchain"). An unreadable version counts as
-/// an older perf, which refuses the field.
-pub fn prints_process_addresses(version: Option<&str>) -> bool {
-    let Some(number) = version.and_then(|v| v.split_whitespace().nth(2)) else {
-        return false;
-    };
-    let mut parts = number.split('.').map(|p| p.parse::<u32>().ok());
-    matches!(
-        (parts.next().flatten(), parts.next().flatten()),
-        (Some(major), Some(minor)) if (major, minor) >= (6, 4)
-    )
-}
-
-/// run.json's `symbolizer` when inline frames come from [`super::inline_frames`].
-pub const IN_PROCESS_INLINE: &str =
-    "inline frames read in process from DWARF (addr2line crate, gimli), perf script --no-inline";
+/// run.json's `symbolizer` when inline frames are read (`perf_data`).
+pub const IN_PROCESS_INLINE: &str = "perf's data read in process (linux-perf-data), user stacks \
+     unwound with framehop, inline frames from DWARF (addr2line crate, gimli)";
 
 /// `perf record` of a program we start.
 pub fn record_args(
@@ -128,64 +105,14 @@ fn record_common(settings: &Settings, data: &Path) -> Vec<OsString> {
     argv
 }
 
-/// `perf script` over a recording, for folding.
-pub fn script_args(settings: &Settings, data: &Path) -> Vec<OsString> {
-    let argv: Vec<OsString> = vec![
-        "script".into(),
-        "--input".into(),
-        data.into(),
-        // Only what the folder reads, and the symbol offset the inline
-        // frames need: no per-sample headers it would skip anyway.
-        "--fields".into(),
-        with_dso_offsets(
-            settings,
-            if settings.inline_frames {
-                "comm,pid,tid,time,event,ip,sym,symoff,dso"
-            } else {
-                "comm,pid,tid,time,event,ip,sym,dso"
-            },
-        ),
-        // perf's own inline frames run an addr2line per binary: binutils'
-        // takes minutes on a Rust program; ours are added in process.
-        "--no-inline".into(),
-    ];
-    argv
-}
-
-/// perf script's `--fields` list, with `dsoff` where perf needs it asked.
-pub fn with_dso_offsets(settings: &Settings, fields: &str) -> OsString {
-    if settings.dso_offsets {
-        format!("{fields},dsoff").into()
-    } else {
-        fields.into()
-    }
-}
-
 /// What the folding of a profile gave: its samples, and where each was taken.
 #[derive(Debug, Default)]
 pub struct Folded {
     pub samples: u64,
-    pub leaves: super::perf_script::LeafSamples,
+    pub leaves: super::leaves::LeafSamples,
     /// The DWARF the inline frames read (none without them), for the
     /// annotations' source lines.
     pub binaries: super::dwarf::Binaries,
-}
-
-/// [`fold`], with inline frames added first when the settings ask for them,
-/// and the samples' leaf frames tallied on the way (for annotate/).
-pub fn fold_symbolized(
-    settings: &Settings,
-    input: impl Read,
-    output: impl Write,
-) -> std::io::Result<Folded> {
-    let mut lines = super::perf_script::Lines::new(input, settings.inline_frames);
-    let samples = fold(&mut lines, output)?;
-    let (leaves, binaries) = lines.finish();
-    Ok(Folded {
-        samples,
-        leaves,
-        binaries,
-    })
 }
 
 /// What perf recorded: its own summary line, and the records counted in its
@@ -661,89 +588,6 @@ pub fn stack_is_complete(stack: &str) -> bool {
     is_entry(root) || (root.starts_with('[') && frames.next().is_some_and(is_entry))
 }
 
-/// Folds `perf script` text into inferno's folded-stack format, streaming:
-/// the input is read in chunks and never held whole, so a GB of perf script
-/// costs no more memory than a MB. Frames are demangled (Rust v0 and legacy).
-///
-/// With call graphs (as the xtask always records), perf script ends every
-/// sample with a blank line; input that does not end with one was cut inside
-/// a sample (perf script killed, a file truncated) and is an error, not a
-/// flamegraph that silently lacks the cut sample's stack.
-pub fn fold(input: impl Read, mut output: impl Write) -> std::io::Result<u64> {
-    let mut options = inferno::collapse::perf::Options::default();
-    options.nthreads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut folder = inferno::collapse::perf::Folder::from(options);
-    // The folded result is one line per distinct stack: small next to the input.
-    let mut folded = Vec::new();
-    let mut watched = SampleEnds::new(input);
-    folder.collapse(BufReader::with_capacity(1 << 20, &mut watched), &mut folded)?;
-    if watched.cut_inside_a_sample() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            format!(
-                "perf script's output ends inside a sample (after {} bytes, with no blank line \
-                 closing the last stack): it was cut short",
-                watched.bytes
-            ),
-        ));
-    }
-    let mut samples = 0;
-    for line in folded.lines() {
-        let line = line?;
-        let (stack, count) = line.rsplit_once(' ').unwrap_or((&line, "0"));
-        samples += count.parse::<u64>().unwrap_or(0);
-        writeln!(output, "{} {count}", super::demangle::demangle_stack(stack))?;
-    }
-    output.flush()?;
-    Ok(samples)
-}
-
-/// A reader that remembers how perf script's text ended: whether any sample
-/// was closed by a blank line (call-graph output) and whether the last one was.
-struct SampleEnds<R> {
-    inner: R,
-    bytes: u64,
-    /// The last two bytes read.
-    last: [u8; 2],
-    saw_blank_line: bool,
-}
-
-impl<R: Read> SampleEnds<R> {
-    fn new(inner: R) -> Self {
-        SampleEnds {
-            inner,
-            bytes: 0,
-            last: [0, 0],
-            saw_blank_line: false,
-        }
-    }
-
-    fn cut_inside_a_sample(&self) -> bool {
-        let ends_blank = self.last == *b"\n\n";
-        self.saw_blank_line && !ends_blank && self.bytes > 0
-    }
-}
-
-impl<R: Read> Read for SampleEnds<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let read = &buf[..n];
-        // Scanned only until the first blank line (within the first sample):
-        // after that, only the last two bytes matter, at no cost per byte.
-        if !self.saw_blank_line && n > 0 {
-            self.saw_blank_line = (self.last[1] == b'\n' && read[0] == b'\n')
-                || read.windows(2).any(|w| w == b"\n\n");
-        }
-        match read {
-            [] => {}
-            [only] => self.last = [self.last[1], *only],
-            [.., a, b] => self.last = [*a, *b],
-        }
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
-
 /// Whether hardware events count here (`perf stat -e instructions true`);
 /// many VMs only have software events.
 pub fn hardware_counters_work(perf: &Path) -> bool {
@@ -766,34 +610,6 @@ pub fn parse_stat_supported(stderr: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// perf 6.4 moved the file offset of a call chain's frames into the
-    /// `dsoff` field: asked for from those versions on, never before (older
-    /// perfs refuse a field they do not know).
-    #[test]
-    fn dso_offsets_are_asked_of_perf_6_4_and_later() {
-        for (version, asked) in [
-            (Some("perf version 6.1.187"), false),
-            (Some("perf version 5.10.0"), false),
-            (Some("perf version 6.4"), true),
-            (Some("perf version 6.8.12"), true),
-            (Some("perf version 7.0.rc1"), true),
-            (Some("perf version"), false),
-            (None, false),
-        ] {
-            assert_eq!(prints_process_addresses(version), asked, "{version:?}");
-        }
-        let settings = Settings {
-            frequency: 997,
-            call_graph: CallGraph::Dwarf,
-            inline_frames: true,
-            kernel_frames: false,
-            mmap_pages: None,
-            dso_offsets: true,
-        };
-        let fields = script_args(&settings, Path::new("p.data"))[4].clone();
-        assert_eq!(fields, "comm,pid,tid,time,event,ip,sym,symoff,dso,dsoff");
-    }
-
     #[test]
     fn record_command_line() {
         let settings = Settings {
@@ -802,7 +618,6 @@ mod tests {
             inline_frames: true,
             kernel_frames: true,
             mmap_pages: None,
-            dso_offsets: false,
         };
         let argv = record_args(
             &settings,
@@ -826,11 +641,6 @@ mod tests {
         };
         assert!(record_args(&fp, Path::new("p"), Path::new("/bin/x"), &[])
             .contains(&"--all-user".into()));
-        let words: Vec<String> = script_args(&fp, Path::new("p.data"))
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        assert!(words.ends_with(&["--no-inline".to_string()]));
         assert!(attach_args(&fp, Path::new("p"), 42).ends_with(&["--pid".into(), "42".into()]));
     }
 
@@ -1008,17 +818,6 @@ mod tests {
         assert!(!parse_stat_supported(""));
     }
 
-    #[test]
-    fn folds_real_perf_script_text() {
-        let text = include_str!("../../tests/fixtures/perf/script-small.txt");
-        let mut folded = Vec::new();
-        let samples = fold(text.as_bytes(), &mut folded).unwrap();
-        let folded = String::from_utf8(folded).unwrap();
-        assert!(samples > 0);
-        assert!(folded.lines().all(|l| l.rsplit_once(' ').is_some()));
-        assert!(folded.contains("cdr-demo;"), "{folded}");
-    }
-
     /// perf record runs without CAP_SYSLOG exactly when it records user
     /// space only: the kernel's frames and tracepoints need its addresses.
     #[test]
@@ -1029,7 +828,6 @@ mod tests {
             inline_frames: true,
             kernel_frames: false,
             mmap_pages: None,
-            dso_offsets: false,
         };
         let with_kernel = Settings {
             kernel_frames: true,

@@ -9,9 +9,9 @@
 use super::CpuProfile;
 use crate::runs::process::{self, Spec};
 use crate::tools::dwarf::Binaries;
+use crate::tools::leaves::{SampledFunction, LEAVES};
 use crate::tools::objdump::{self, Heading, Layout, Sources};
 use crate::tools::perf::Folded;
-use crate::tools::perf_script::{SampledFunction, LEAVES};
 use anyhow::Context;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -50,7 +50,7 @@ impl Planned {
 
     /// Their share of all `total` samples, in percent (self time).
     pub fn self_percent(&self, total: u64) -> f64 {
-        crate::tools::perf_script::percent(self.samples(), total)
+        crate::tools::leaves::percent(self.samples(), total)
     }
 }
 

@@ -257,7 +257,6 @@ pub fn check_off_cpu(tools: &Toolbox) -> anyhow::Result<bool> {
 /// counts each event's samples and losses apart (`counted`).
 fn record_off_cpu(
     settings: &perf::Settings,
-    tools: &Toolbox,
     dir: &Path,
     (record, counted): (&mut perf::RecordSummary, &perf::StreamCounter),
     realtime: bool,
@@ -332,7 +331,6 @@ pub fn perf_settings(options: &Options, tools: &Toolbox) -> (perf::Settings, Vec
         inline_frames: options.inline_frames,
         kernel_frames,
         mmap_pages: Some(ring.pages),
-        dso_offsets: perf::prints_process_addresses(tools.perf.version.as_deref()),
     };
     (settings, notes)
 }
@@ -378,7 +376,6 @@ pub(super) fn finish_profile(
     let off_cpu = match switches {
         Some(counted) => Some(record_off_cpu(
             settings,
-            tools,
             dir,
             (&mut record, counted),
             realtime,

@@ -3,7 +3,6 @@
 use super::*;
 use crate::runs::process::{self, Spec};
 use inferno::collapse::Collapse;
-use std::io::Read;
 use std::path::PathBuf;
 
 /// The streamed, in-process folding gives, line for line, what inferno's
@@ -30,7 +29,6 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
         inline_frames: false,
         kernel_frames: false,
         mmap_pages: None,
-        dso_offsets: perf::prints_process_addresses(perf_version().as_deref()),
     };
     let data = dir.join("perf.data");
     let spec = Spec::new(&perf).args(perf::record_args(
@@ -46,7 +44,7 @@ fn streamed_folding_equals_inferno_on_saved_script_text() {
     assert!(samples > 20, "too few samples: {samples}");
 
     let script = std::process::Command::new(&perf)
-        .args(perf::script_args(&settings, &data))
+        .args(script_args(&data))
         .stderr(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -81,26 +79,20 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
         annotate: 0,
         event: None,
         events: Vec::new(),
-        inline_frames: true,
+        // Inline frames against perf's own: the test below, with gimli's addr2line.
+        inline_frames: false,
         keep_perf_data: true,
     };
     let profile = profile(&prepared, &tools, &options, &dir).unwrap();
     assert!(profile.folded_samples > 20, "{profile:?}");
 
-    assert_eq!(profile.symbolizer, perf::IN_PROCESS_INLINE);
-    let (settings, _) = perf_settings(&options, &tools);
-    let mut script = std::process::Command::new(&perf_path);
-    script.args(perf::script_args(&settings, &dir.join(PERF_DATA)));
-    let text = script
+    let text = std::process::Command::new(&perf_path)
+        .args(script_args(&dir.join(PERF_DATA)))
         .stderr(std::process::Stdio::null())
         .output()
         .unwrap()
         .stdout;
-    let mut expanded = Vec::new();
-    crate::tools::perf_script::Lines::new(&text[..], true)
-        .read_to_end(&mut expanded)
-        .unwrap();
-    let reference = inferno_folded(&expanded);
+    let reference = inferno_folded(&text);
     let ours = lines_of(&dir.join(FOLDED));
     std::fs::remove_dir_all(&dir).unwrap();
     assert_same_stacks(&ours, &reference, "the demo");
@@ -140,6 +132,19 @@ fn assert_same_stacks(ours: &[String], reference: &[String], what: &str) {
         cut_short * 50 <= total,
         "{what}: {cut_short} of {total} samples have another stack than perf's"
     );
+}
+
+/// `perf script` of a recording, as the text path read it: the reference.
+fn script_args(data: &Path) -> Vec<std::ffi::OsString> {
+    let fields = "comm,pid,tid,time,event,ip,sym,dso";
+    let mut argv: Vec<std::ffi::OsString> = vec!["script".into(), "--input".into()];
+    argv.extend([
+        data.into(),
+        "--fields".into(),
+        fields.into(),
+        "--no-inline".into(),
+    ]);
+    argv
 }
 
 /// inferno's perf collapser on `perf script` text, demangled as we demangle:
@@ -274,7 +279,6 @@ fn inline_frames_equal_perf_script_with_gimli_addr2line() {
         inline_frames: true,
         kernel_frames: false,
         mmap_pages: None,
-        dso_offsets: perf::prints_process_addresses(perf_version().as_deref()),
     };
     for (i, (program, args)) in programs.iter().enumerate() {
         let data = dir.join(format!("perf-{i}.data"));
@@ -383,11 +387,6 @@ fn extra_profiles_never_share_a_directory() {
     );
 }
 
-/// This machine's perf version line, as the toolbox reads it.
-fn perf_version() -> Option<String> {
-    crate::tools::Toolbox::detect().perf.version
-}
-
 /// perf gives several functions one name (closures, C `static`s): the one
 /// with most of the name's samples is annotated, the others are said in the
 /// file, and samples outside the binary's segments are counted, not dropped.
@@ -397,7 +396,7 @@ fn functions_perf_names_alike_are_told_apart() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/perf/inline/inl-pie");
     // `work` at 0x17a0 and `main` at 0x1820 (file offsets 0x1000 lower),
     // both named `f` here; one offset beyond every segment.
-    let function = crate::tools::perf_script::SampledFunction {
+    let function = crate::tools::leaves::SampledFunction {
         binary: binary.to_string_lossy().into_owned(),
         name: "f".into(),
         samples: 10,

@@ -125,8 +125,6 @@ fn runs_script(pid: i32, target: &std::path::Path) -> bool {
 /// A started child.
 pub struct Running {
     pub pid: i32,
-    /// With `stdin_piped`: the child's stdin, to write and then drop.
-    pub stdin: Option<std::process::ChildStdin>,
     /// With `stdout_raw`: the child's stdout, to read.
     pub stdout: Option<std::process::ChildStdout>,
     spec: Spec,
@@ -173,7 +171,6 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
     let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
     let mut pipes = Vec::new();
     let stdout = child.stdout.take();
-    let stdin = child.stdin.take();
     pipes.extend(stdout.as_ref().and_then(pipe_inode));
     pipes.extend(child.stderr.as_ref().and_then(pipe_inode));
     let raw_stdout = if spec.stdout_raw {
@@ -195,7 +192,6 @@ pub fn start(spec: Spec) -> anyhow::Result<Running> {
             armed: true.into(),
         },
         pid,
-        stdin,
         stdout: raw_stdout,
         spec,
         started,
@@ -221,9 +217,6 @@ fn command_for(spec: &Spec) -> Command {
         command.stdout(Stdio::inherit()).stderr(Stdio::inherit());
     } else {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    }
-    if spec.stdin_piped {
-        command.stdin(Stdio::piped());
     }
     // The mark by which the watchdog finds what a child left behind should
     // the xtask be killed outright.

@@ -18,10 +18,9 @@ pub struct Spec {
     /// Let the child write straight to our terminal instead of capturing
     /// (cargo's own output in pre-release).
     pub inherit_output: bool,
-    /// Raw pipes instead of line capture, for streaming tools (perf record's
-    /// data into perf script): see [`Running::stdin`](super::Running::stdin) and
+    /// A raw pipe instead of line capture, for streaming tools (perf
+    /// record's data, read in process): see
     /// [`Running::stdout`](super::Running::stdout).
-    pub stdin_piped: bool,
     pub stdout_raw: bool,
     /// Run for this long, then stop on purpose (`--run-for`, `run_for`):
     /// the run is then a success, not a timeout. Replaces `timeout`.

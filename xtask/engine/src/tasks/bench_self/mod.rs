@@ -3,7 +3,7 @@
 //! the same run, never one absolute time.
 //!
 //! 1. Flamegraph overhead: the flamegraph task's engine end to end (perf
-//!    record, perf script, inline frames, folding, SVG) divided by the bare
+//!    record, the in-process reading and folding, inline frames, SVG) divided by the bare
 //!    workload's wall time, rounds interleaved (bare, profiled, bare,
 //!    profiled, ...), with one worker thread and with every core busy
 //!    (`--workers` = cores, when the workload has a `workers` parameter), and
@@ -14,10 +14,7 @@
 //!    beyond perf record and the workload, per 1,000 samples folded.
 //! 2. Memory (`memory`): the memory task's heap profile against heaptrack
 //!    and heaptrack_print run by hand, rounds interleaved.
-//! 3. Folding throughput (`folding`): our streamed folding of perf script
-//!    text against `inferno-collapse-perf`.
 
-mod folding;
 mod memory;
 
 use crate::config::Config;
@@ -37,9 +34,6 @@ pub struct Args {
     /// Interleaved rounds of bare and profiled runs.
     #[arg(long, default_value_t = 5, value_parser = crate::config::bounds::rounds)]
     pub rounds: u32,
-    /// Megabytes of perf script text to fold per round.
-    #[arg(long, default_value_t = 1024, value_parser = crate::config::bounds::fold_mb)]
-    pub fold_mb: u64,
     /// The workload [default: defaults.workload].
     #[arg(long)]
     pub workload: Option<String>,
@@ -220,9 +214,7 @@ const ALONE_DATA: &str = "alone.data";
 
 /// One round of perf record alone, with the profile's settings, into a
 /// file that nothing reads while it is timed: what perf's start-up, sampling
-/// and exit cost. The last round's file is what the folding is measured on
-/// (the profile keeps no perf.data, and cargo-flamegraph's has other
-/// settings); the earlier rounds' directories are removed as they go.
+/// and exit cost; each round's directory is removed once it is done.
 fn time_perf_record(
     perf: &std::path::Path,
     settings: &perf::Settings,
@@ -261,16 +253,10 @@ fn measure(
         record_settings: &record_settings,
         cargo_flamegraph: cargo_flamegraph.as_deref(),
     };
-    let (rounds, last_data) = measure_overhead(&rig, args, variants, scratch)?;
+    let rounds = measure_overhead(&rig, args, variants, scratch)?;
     let memory = memory::measure(config, args, tools, parts.memory, scratch)?;
-    let data = last_data
-        .context("no round was run (--rounds 0)")?
-        .join(ALONE_DATA);
-    let text = folding::perf_script_text(perf_path, &record_settings, &data)?;
-    let folding = folding::measure_folding(args, &text)?;
     let mut report = report(variants, &rounds, options.inline_frames);
     report.push_str(&memory.rows());
-    report.push_str(&folding::folding_rows(args, &folding));
     Ok(report)
 }
 
@@ -299,16 +285,14 @@ fn announce_overhead(args: &Args, cargo_flamegraph: bool, inline: bool) {
     );
 }
 
-/// Every variant's interleaved rounds, and the directory of the last one,
-/// whose perf record alone recording the folding is measured on.
+/// Every variant's interleaved rounds.
 fn measure_overhead(
     rig: &Rig,
     args: &Args,
     variants: &[(String, workload::Prepared)],
     scratch: &std::path::Path,
-) -> anyhow::Result<(Vec<Rounds>, Option<std::path::PathBuf>)> {
+) -> anyhow::Result<Vec<Rounds>> {
     let mut rounds: Vec<Rounds> = variants.iter().map(|_| Rounds::default()).collect();
-    let mut last_data = None;
     for round in 0..args.rounds {
         for (v, (label, prepared)) in variants.iter().enumerate() {
             let measured = &mut rounds[v];
@@ -316,13 +300,13 @@ fn measure_overhead(
             std::fs::create_dir_all(&dir)?;
             let (profile, cpu) = run_round(rig, round, prepared, &dir, measured)?;
             report_round(round, label, measured, profile, &cpu);
-            // Only the last recording is needed (for the folding below).
-            if let Some(previous) = last_data.replace(dir.clone()) {
-                let _ = std::fs::remove_dir_all(previous);
-            }
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
-    Ok((rounds, last_data))
+    if args.rounds == 0 {
+        bail!("no round was run (--rounds 0)");
+    }
+    Ok(rounds)
 }
 
 /// One round of every kind of run of `prepared` in `dir`, their wall times
@@ -432,8 +416,7 @@ fn cpu_text(ours_to_alone: f64, cpu: &CpuPerThousand) -> String {
     )
 }
 
-/// The report's table: a variant's rows each (the memory part's and the
-/// folding's follow).
+/// The report's table: a variant's rows each (the memory part's follow).
 fn report(variants: &[(String, workload::Prepared)], rounds: &[Rounds], inline: bool) -> String {
     let mut out = String::new();
     out.push_str("| measure | value |\n|---|---:|\n");

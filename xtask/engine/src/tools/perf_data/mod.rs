@@ -288,8 +288,14 @@ impl<R: Read> Read for WithoutTracingData<R> {
             self.output.clear();
             self.position = 0;
             let n = self.inner.read(&mut self.input)?;
-            if n == 0 {
+            if n == 0 && self.head.is_empty() {
                 return Ok(0);
+            }
+            if n == 0 {
+                // The stream ended within 12 bytes of a record's start: a
+                // last short record (or a cut one) passes as it is.
+                self.output = std::mem::take(&mut self.head);
+                continue;
             }
             let input = std::mem::take(&mut self.input);
             let mut output = std::mem::take(&mut self.output);

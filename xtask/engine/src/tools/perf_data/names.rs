@@ -79,13 +79,11 @@ impl Names {
         offset: u64,
     ) -> (Vec<u32>, Option<u32>) {
         let address = crate::tools::executable::address_of(&mapped.segments, offset);
-        if !self.symbols.contains_key(&file) {
-            let symbols = symbols_of(mapped);
-            self.symbols.insert(file, symbols);
-        }
-        let symbol = address
-            .and_then(|a| self.symbols[&file].lookup(a))
-            .map(str::to_string);
+        let symbols = self
+            .symbols
+            .entry(file)
+            .or_insert_with(|| symbols_of(mapped));
+        let symbol = address.and_then(|a| symbols.lookup(a)).map(str::to_string);
         let Some(symbol) = symbol else {
             return (self.folded_names("[unknown]", &mapped.name), None);
         };
@@ -108,7 +106,7 @@ impl Names {
     fn inlined(&mut self, path: &str, address: u64, symbol: &str) -> Option<Vec<String>> {
         let dwarf = self.binaries.get(path)?;
         let names = dwarf.function_names(address);
-        let keep_last = crate::tools::inline_frames::same_function(names.last()?, symbol);
+        let keep_last = same_function(names.last()?, symbol);
         if names.len() == 1 && keep_last {
             return None;
         }
@@ -154,6 +152,18 @@ impl Names {
         let kallsyms = self.kallsyms.get_or_insert_with(Kallsyms::read);
         kallsyms.lookup(address).unwrap_or("[unknown]").to_string()
     }
+}
+
+/// Whether DWARF's name of a function and perf's symbol name the same one,
+/// as perf compares them: after demangling (perf demangles the symbol, and
+/// addr2line's linkage name before it compares).
+fn same_function(dwarf_name: &str, perf_symbol: &str) -> bool {
+    if dwarf_name == perf_symbol {
+        return true;
+    }
+    let demangled =
+        |name: &str| crate::tools::demangle::symbol(name).unwrap_or_else(|| name.to_string());
+    demangled(dwarf_name) == demangled(perf_symbol)
 }
 
 /// A symbol demangled as perf demangles it: Rust (legacy and v0) without

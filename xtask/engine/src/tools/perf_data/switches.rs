@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(fields.prev_comm, (8, 16));
         assert_eq!(fields.prev_state, (40, 8));
         let mut raw = vec![0u8; 64];
-        raw[8..12].copy_from_slice(b"tokio");
+        raw[8..13].copy_from_slice(b"tokio");
         raw[40] = 0x2;
         assert_eq!(fields.read(&raw), Some(("tokio".into(), "D".into())));
         assert_eq!(state_name(0), "R");
