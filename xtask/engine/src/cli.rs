@@ -488,7 +488,7 @@ mod tests {
             "runs",
             "label",
             "skip-tests",
-            "fold-mb",
+            "rounds",
         ] {
             assert!(names.contains(flag), "--{flag} missing from {names:?}");
         }

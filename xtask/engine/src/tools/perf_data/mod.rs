@@ -104,17 +104,7 @@ pub(crate) fn read_samples<R: Read>(
         mut perf_file,
         mut record_iter,
     } = recording;
-    *events = perf_file
-        .event_attributes()
-        .iter()
-        .map(|a| EventInfo {
-            name: a
-                .name()
-                .map(str::to_string)
-                .unwrap_or_else(|| event_name(&a.attr.type_)),
-            is_tracepoint: matches!(a.attr.type_, PerfEventType::Tracepoint(_)),
-        })
-        .collect();
+    *events = describe_events(&perf_file);
     let mut frames = Vec::new();
     while let Some(record) = record_iter
         .next_record(&mut perf_file)
@@ -149,52 +139,81 @@ pub(crate) fn read_samples<R: Read>(
                 );
             }
             EventRecord::ContextSwitch(switch) => {
-                let Ok(common) = record.common_data() else {
-                    continue;
-                };
-                let (Some(tid), Some(time_ns)) = (common.tid, common.timestamp) else {
-                    continue;
-                };
-                let (out, preempted) = match switch {
-                    ContextSwitchRecord::In { .. } => (false, false),
-                    ContextSwitchRecord::Out { preempted, .. } => {
-                        (true, matches!(preempted, TaskWasPreempted::Yes))
-                    }
-                };
-                let item = Item::Switch {
-                    tid: tid as u32,
-                    time_ns,
-                    out,
-                    preempted,
-                };
-                each(processes, item);
+                if let Some(item) = switch_item(&record, switch) {
+                    each(processes, item);
+                }
             }
-            EventRecord::Mmap2(m) => processes.map(
-                m.pid as u32,
-                m.address,
-                m.length,
-                m.page_offset,
-                &bytes(&m.path),
-                m.protection,
-            ),
-            EventRecord::Mmap(m) => processes.map(
-                m.pid as u32,
-                m.address,
-                m.length,
-                m.page_offset,
-                &bytes(&m.path),
-                libc::PROT_EXEC as u32,
-            ),
-            EventRecord::Comm(c) => {
-                processes.set_comm(c.pid as u32, c.tid as u32, &bytes(&c.name), c.is_execve)
-            }
-            EventRecord::Fork(f) => {
-                processes.fork(f.pid as u32, f.ppid as u32, f.tid as u32, f.ptid as u32)
-            }
-            _ => {}
+            other => track(processes, other),
         }
     }
     Ok(())
+}
+
+/// Each event's name (perf's description, else its type's name), and
+/// whether it is a tracepoint.
+fn describe_events(perf_file: &linux_perf_data::PerfFile) -> Vec<EventInfo> {
+    perf_file
+        .event_attributes()
+        .iter()
+        .map(|a| EventInfo {
+            name: a
+                .name()
+                .map(str::to_string)
+                .unwrap_or_else(|| event_name(&a.attr.type_)),
+            is_tracepoint: matches!(a.attr.type_, PerfEventType::Tracepoint(_)),
+        })
+        .collect()
+}
+
+/// A switch record as an [`Item`]: its thread and time are the record's
+/// sample id.
+fn switch_item(
+    record: &linux_perf_data::linux_perf_event_reader::RawEventRecord<'_>,
+    switch: ContextSwitchRecord,
+) -> Option<Item<'static>> {
+    let common = record.common_data().ok()?;
+    let (tid, time_ns) = (common.tid?, common.timestamp?);
+    let (out, preempted) = match switch {
+        ContextSwitchRecord::In { .. } => (false, false),
+        ContextSwitchRecord::Out { preempted, .. } => {
+            (true, matches!(preempted, TaskWasPreempted::Yes))
+        }
+    };
+    Some(Item::Switch {
+        tid: tid as u32,
+        time_ns,
+        out,
+        preempted,
+    })
+}
+
+/// What the processes' records change: their mappings, names, forks.
+fn track(processes: &mut Processes, record: EventRecord<'_>) {
+    match record {
+        EventRecord::Mmap2(m) => processes.map(
+            m.pid as u32,
+            m.address,
+            m.length,
+            m.page_offset,
+            &bytes(&m.path),
+            m.protection,
+        ),
+        EventRecord::Mmap(m) => processes.map(
+            m.pid as u32,
+            m.address,
+            m.length,
+            m.page_offset,
+            &bytes(&m.path),
+            libc::PROT_EXEC as u32,
+        ),
+        EventRecord::Comm(c) => {
+            processes.set_comm(c.pid as u32, c.tid as u32, &bytes(&c.name), c.is_execve)
+        }
+        EventRecord::Fork(f) => {
+            processes.fork(f.pid as u32, f.ppid as u32, f.tid as u32, f.ptid as u32)
+        }
+        _ => {}
+    }
 }
 
 /// perf's stream without the tracepoints' formats (`--off-cpu`): their
