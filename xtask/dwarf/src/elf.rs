@@ -108,8 +108,8 @@ impl Image {
     }
 
     /// Its function symbols: `.symtab` where the file has one, else the
-    /// dynamic ones; each name as `demangle` gives it (perf ranks aliases by
-    /// their demangled names). With its PLT's entries, or `loaded`'s when
+    /// dynamic ones; aliases ranked by their names as `demangle` gives them
+    /// (as perf ranks them), each kept as the file spells it. With its PLT's entries, or `loaded`'s when
     /// this is the separate debug file of that loaded one (a debug file
     /// keeps no relocations).
     pub fn symbols(&self, demangle: &dyn Fn(&str) -> String, loaded: Option<&Image>) -> Symbols {
@@ -194,8 +194,37 @@ fn plt_entries(object: &object::File<'_>, demangle: &dyn Fn(&str) -> String) -> 
         .collect()
 }
 
-/// A symbol: (start, end, name).
+/// A symbol: (start, end, name as the file spells it).
 type Entry = (u64, u64, Box<str>);
+
+/// Among symbols at one address (aliases), the one perf names (its
+/// `choose_best_symbol`): sized, not weak, global, with fewer leading
+/// underscores, then the longest name, demangled; on a tie the first.
+/// Only aliases are demangled here: a lone symbol needs no ranking.
+fn best_alias(aliases: &[(Entry, bool, bool, bool)], demangle: &dyn Fn(&str) -> String) -> Entry {
+    if aliases.len() == 1 {
+        return aliases[0].0.clone();
+    }
+    let rank = |(entry, sized, strong, global): &(Entry, bool, bool, bool)| {
+        let name = demangle(&entry.2);
+        Rank {
+            sized: *sized,
+            strong: *strong,
+            global: *global,
+            fewer_underscores: usize::MAX - name.bytes().take_while(|b| *b == b'_').count(),
+            length: name.len(),
+        }
+    };
+    let mut best = &aliases[0];
+    let mut best_rank = rank(best);
+    for alias in &aliases[1..] {
+        let alias_rank = rank(alias);
+        if alias_rank > best_rank {
+            (best, best_rank) = (alias, alias_rank);
+        }
+    }
+    best.0.clone()
+}
 
 /// How perf ranks aliases, best last.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -222,40 +251,24 @@ impl Symbols {
         plt: &[(u64, String)],
         demangle: &dyn Fn(&str) -> String,
     ) -> Symbols {
-        let mut entries: Vec<((u64, Rank), Entry)> = symbols
+        // (entry, sized, not weak, global), by address.
+        let mut found: Vec<(Entry, bool, bool, bool)> = symbols
             .filter(|s| !s.is_undefined())
             .filter_map(|s| {
-                let name = demangle(s.name().ok().filter(|n| !n.is_empty())?);
-                let rank = Rank {
-                    sized: s.size() > 0,
-                    strong: !s.is_weak(),
-                    global: s.is_global(),
-                    fewer_underscores: usize::MAX - name.bytes().take_while(|b| *b == b'_').count(),
-                    length: name.len(),
-                };
-                Some((
-                    (s.address(), rank),
-                    (s.address(), s.address() + s.size(), name.into()),
-                ))
+                let name = s.name().ok().filter(|n| !n.is_empty())?;
+                let entry = (s.address(), s.address() + s.size(), name.into());
+                Some((entry, s.size() > 0, !s.is_weak(), s.is_global()))
             })
             .collect();
-        entries.extend(plt.iter().map(|(address, name)| {
-            let rank = Rank {
-                sized: true,
-                strong: true,
-                global: false,
-                fewer_underscores: 0,
-                length: 0,
-            };
+        found.extend(plt.iter().map(|(address, name)| {
             let entry = (*address, address + PLT_ENTRY, name.as_str().into());
-            ((*address, rank), entry)
+            (entry, true, true, false)
         }));
-        // Among symbols at one address (aliases), the one perf names is
-        // kept (its `choose_best_symbol`): sized, not weak, global, with
-        // fewer leading underscores, then the longest name.
-        entries.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then(b.0 .1.cmp(&a.0 .1)));
-        entries.dedup_by_key(|e| e.0 .0);
-        let mut entries: Vec<Entry> = entries.into_iter().map(|e| e.1).collect();
+        found.sort_by_key(|e| e.0 .0);
+        let mut entries: Vec<Entry> = Vec::with_capacity(found.len());
+        for aliases in found.chunk_by(|a, b| a.0 .0 == b.0 .0) {
+            entries.push(best_alias(aliases, demangle));
+        }
         // A symbol without a size reaches to the next one.
         for i in 0..entries.len() {
             if entries[i].1 == entries[i].0 {

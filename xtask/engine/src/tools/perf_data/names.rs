@@ -83,7 +83,7 @@ impl Names {
             .symbols
             .entry(file)
             .or_insert_with(|| symbols_of(mapped));
-        let symbol = address.and_then(|a| symbols.lookup(a)).map(str::to_string);
+        let symbol = address.and_then(|a| symbols.lookup(a)).map(perf_demangle);
         let Some(symbol) = symbol else {
             return (self.folded_names("[unknown]", &mapped.name), None);
         };
