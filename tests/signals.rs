@@ -408,7 +408,7 @@ fn interrupts_the_final_folding_and_svg_step() {
     assert_none(each_signal(
         "fold",
         |case| {
-            // perf script's whole output reaches the xtask, then the wrapper
+            // perf record's whole stream reaches the xtask, then the wrapper
             // stops the xtask before it exits: the xtask is left with only
             // its in-process work (the end of the folding, the SVG, the
             // top functions, the commit).
@@ -418,7 +418,7 @@ fn interrupts_the_final_folding_and_svg_step() {
             std::fs::write(
                 &wrapper,
                 format!(
-                    "#!/bin/sh\nif [ \"$1\" = script ]; then\n  {real_perf} \"$@\"\n  status=$?\n  \
+                    "#!/bin/sh\nif [ \"$1\" = record ]; then\n  {real_perf} \"$@\"\n  status=$?\n  \
                      kill -STOP $PPID\n  echo $$ > {marker}.tmp\n  mv {marker}.tmp {marker}\n  exit $status\nfi\nexec {real_perf} \"$@\"\n",
                     marker = case.marker().display()
                 ),
