@@ -192,12 +192,13 @@ test = false
 [profile.dev.package.\"*\"]
 opt-level = 2
 
-# the DWARF reader is (gimli's generic parsers are compiled in it),
+# the ELF, DWARF and unwinding reader is (gimli's and framehop's generic
+# code is compiled in it),
 [profile.dev.package.xtask-profiling-dwarf]
 opt-level = 2
 
 # and what runs once per task (argument parsing, derive macros, the config
-# file's parser, progress bars) is left unoptimised.
+# file's parser, progress bars, C++ demangling) is left unoptimised.
 [profile.dev.package.syn]
 opt-level = 0
 [profile.dev.package.proc-macro2]
@@ -219,6 +220,16 @@ opt-level = 0
 [profile.dev.package.nix]
 opt-level = 0
 [profile.dev.package.indicatif]
+opt-level = 0
+[profile.dev.package.thiserror-impl]
+opt-level = 0
+[profile.dev.package.prost-derive]
+opt-level = 0
+[profile.dev.package.itertools]
+opt-level = 0
+[profile.dev.package.prost]
+opt-level = 0
+[profile.dev.package.cpp_demangle]
 opt-level = 0
 
 # `cargo xtask adopt` recognises its own xtask by this table: an xtask/
