@@ -23,6 +23,30 @@ impl Deref for Bytes {
     }
 }
 
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({} bytes)", self.range.len())
+    }
+}
+
+// SAFETY: the bytes live in an `Arc`'d buffer (a map, or a heap buffer
+// that is never resized), which does not move when a `Bytes` moves, and
+// clones share it.
+unsafe impl gimli::StableDeref for Bytes {}
+// SAFETY: as above; a clone derefs to the very same bytes.
+unsafe impl gimli::CloneStableDeref for Bytes {}
+
+impl Bytes {
+    /// Bytes of their own (a section inflated from its compression).
+    pub fn owned(bytes: Vec<u8>) -> Bytes {
+        let range = 0..bytes.len();
+        Bytes {
+            whole: Arc::new(bytes),
+            range,
+        }
+    }
+}
+
 /// One ELF file's bytes.
 #[derive(Clone)]
 pub struct Image {
@@ -49,7 +73,21 @@ impl Image {
         Some(Image { bytes })
     }
 
-    fn object(&self) -> object::File<'_> {
+    /// `data`, a part of this image's bytes, shared rather than copied
+    /// (copied if it lies elsewhere: an empty section's slice may).
+    pub(crate) fn share(&self, data: &[u8]) -> Bytes {
+        let whole = (*self.bytes).as_ref();
+        let start = (data.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+        if start > whole.len() || whole.len() - start < data.len() {
+            return Bytes::owned(data.to_vec());
+        }
+        Bytes {
+            whole: self.bytes.clone(),
+            range: start..start + data.len(),
+        }
+    }
+
+    pub(crate) fn object(&self) -> object::File<'_> {
         object::File::parse((*self.bytes).as_ref()).expect("parsed when the image was made")
     }
 
@@ -69,20 +107,12 @@ impl Image {
     /// `.debug_frame`, as Go writes).
     pub fn unwind_sections(&self) -> framehop::ExplicitModuleSectionInfo<Bytes> {
         let object = self.object();
-        let base = (*self.bytes).as_ref().as_ptr() as usize;
         let section = |name: &str| {
             let section = object.section_by_name(name)?;
             let range = section.address()..section.address() + section.size();
             // Only sections stored uncompressed in the file can be shared.
             let data = section.data().ok().filter(|d| !d.is_empty());
-            let bytes = data.map(|d| {
-                let start = d.as_ptr() as usize - base;
-                Bytes {
-                    whole: self.bytes.clone(),
-                    range: start..start + d.len(),
-                }
-            });
-            Some((range, bytes))
+            Some((range, data.map(|d| self.share(d))))
         };
         let (text_svma, text) = section(".text").unzip();
         let (eh_frame_svma, eh_frame) = section(".eh_frame").unzip();

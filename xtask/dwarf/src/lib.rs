@@ -8,8 +8,9 @@ pub mod unwind;
 
 use std::path::Path;
 
-/// The DWARF sections of a binary, shared by the parser's readers.
-type Reader = gimli::EndianRcSlice<gimli::RunTimeEndian>;
+/// The DWARF sections of a binary, read where the file is mapped (or
+/// where a compressed one was inflated), never copied.
+type Reader = gimli::EndianReader<gimli::RunTimeEndian, elf::Bytes>;
 
 /// One ELF file's DWARF, read into memory.
 pub struct Dwarf {
@@ -32,10 +33,8 @@ impl Dwarf {
     /// name nothing). `None` for a file that cannot be read as ELF.
     pub fn load(path: &Path) -> Option<Dwarf> {
         use object::{Object, ObjectSection};
-        let file = std::fs::File::open(path).ok()?;
-        // SAFETY: the map is only read, and copied from before this returns.
-        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-        let object = object::File::parse(&*map).ok()?;
+        let image = elf::Image::open(path)?;
+        let object = image.object();
         let endian = if object.is_little_endian() {
             gimli::RunTimeEndian::Little
         } else {
@@ -46,9 +45,9 @@ impl Dwarf {
                 .section_by_name(id.name())
                 .filter(|_| !UNREAD.contains(&id))
                 .and_then(|s| s.compressed_data().ok())
-                .and_then(section_bytes)
-                .unwrap_or_default();
-            Ok(gimli::EndianRcSlice::new(data, endian))
+                .and_then(|data| section_bytes(&image, data))
+                .unwrap_or_else(|| elf::Bytes::owned(Vec::new()));
+            Ok(gimli::EndianReader::new(data, endian))
         };
         let dwarf = gimli::Dwarf::load(section).ok()?;
         let context = addr2line::Context::from_dwarf(dwarf).ok()?;
@@ -113,18 +112,18 @@ const UNREAD: [gimli::SectionId; 4] = [
     gimli::SectionId::DebugMacro,
 ];
 
-/// A section's bytes, inflated if zlib compressed them; `None` for another
-/// compression, or data that does not inflate to the size it declares.
-fn section_bytes(section: object::CompressedData<'_>) -> Option<std::rc::Rc<[u8]>> {
+/// A section's bytes: shared with the file's map, or inflated if zlib
+/// compressed them; `None` for another compression, or data that does not
+/// inflate to the size it declares.
+fn section_bytes(image: &elf::Image, section: object::CompressedData<'_>) -> Option<elf::Bytes> {
     match section.format {
-        // Copied once, straight into the shared buffer.
-        object::CompressionFormat::None => Some(std::rc::Rc::from(section.data)),
+        object::CompressionFormat::None => Some(image.share(section.data)),
         object::CompressionFormat::Zlib => {
             let size = usize::try_from(section.uncompressed_size).ok()?;
             miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(section.data, size)
                 .ok()
                 .filter(|bytes| bytes.len() == size)
-                .map(std::rc::Rc::from)
+                .map(elf::Bytes::owned)
         }
         _ => None,
     }
