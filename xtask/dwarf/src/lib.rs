@@ -1,9 +1,12 @@
-//! What the code at an address of an ELF file was compiled from, read from
-//! its DWARF with the addr2line crate (gimli): the chain of functions inlined
-//! there, and the innermost one's source line. The xtask's `tools::dwarf`
-//! maps perf's file offsets to these addresses and names the files.
+//! ELF files read in process for a sampling profiler. Here: what the code at
+//! an address of an ELF file was compiled from, read from its DWARF with the
+//! addr2line crate (gimli): the chain of functions inlined there, and the
+//! innermost one's source line. `elf`: the file's segments, symbols and
+//! unwind sections; `unwind`: a process's stacks unwound (framehop);
+//! `records`: perf's recordings read record by record (linux-perf-data).
 
 pub mod elf;
+pub mod records;
 pub mod unwind;
 
 use std::path::Path;

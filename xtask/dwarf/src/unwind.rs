@@ -5,7 +5,7 @@
 
 use crate::elf::{Bytes, Image};
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
-use framehop::{FrameAddress, Unwinder};
+use framehop::Unwinder;
 use std::ops::Range;
 
 /// The frames perf itself unwinds at most (`kernel.perf_event_max_stack`'s
@@ -64,15 +64,11 @@ impl ProcessStacks {
             .iter_frames(registers.ip, regs, &mut cache.0, &mut read_stack);
         while frames.len() < MAX_FRAMES {
             match iter.next() {
-                Ok(Some(frame)) => frames.push(lookup_address(frame)),
+                Ok(Some(frame)) => frames.push(frame.address_for_lookup()),
                 Ok(None) => return true,
                 Err(_) => return false,
             }
         }
         false
     }
-}
-
-fn lookup_address(frame: FrameAddress) -> u64 {
-    frame.address_for_lookup()
 }

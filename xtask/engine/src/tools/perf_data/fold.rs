@@ -12,14 +12,11 @@ pub fn fold_file(
     options: FoldOptions,
     output: impl Write,
 ) -> anyhow::Result<Folded> {
-    match super::file(path)? {
-        Ok(recording) => fold_recording(recording, options, output),
-        Err(stream) => fold_recording(stream, options, output),
-    }
+    fold_recording(super::file(path)?, options, output)
 }
+use super::FastMap;
 use crate::tools::perf::Folded;
-use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 
 /// What to fold.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,19 +31,19 @@ pub struct FoldOptions {
 /// `perf script`'s folding did: never two kinds of event in one graph) into
 /// `output`, most of a recording's cost being each distinct frame named
 /// once.
-pub fn fold_recording<R: Read>(
-    recording: Recording<R>,
+pub fn fold_recording(
+    recording: Recording,
     options: FoldOptions,
     mut output: impl Write,
 ) -> anyhow::Result<Folded> {
     let mut names = Names::new(options.inline_frames);
     let mut events: Vec<EventInfo> = Vec::new();
     let mut processes = Processes::default();
-    let mut stacks: HashMap<Vec<u32>, u64> = HashMap::new();
+    let mut stacks: FastMap<Vec<u32>, u64> = FastMap::default();
     let mut folded = Folded::default();
     let mut chosen: Option<usize> = None;
     let mut key = Vec::new();
-    let mut comms: HashMap<(u32, u32), (String, u32)> = HashMap::new();
+    let mut comms: FastMap<(u32, u32), (String, u32)> = FastMap::default();
     read_samples(recording, &mut events, &mut processes, |processes, item| {
         let super::Item::Sample(sample) = item else {
             return;

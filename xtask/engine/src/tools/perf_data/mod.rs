@@ -17,9 +17,44 @@ pub use switches::read_switches;
 use linux_perf_data::linux_perf_event_reader::{
     ContextSwitchRecord, EventRecord, PerfEventType, RawData, TaskWasPreempted,
 };
-use linux_perf_data::{PerfFileReader, PerfFileRecord};
 use processes::{Frame, Processes};
 use std::io::Read;
+
+/// A map hashed by a multiply and a rotate per word: SipHash, the default,
+/// costs more than the look-ups it guards, several per frame of every
+/// sample, in the engine's unoptimised build.
+pub(crate) type FastMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;
+
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: the product's high bits mix all of n's.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
 
 /// One sample, its stack innermost first.
 pub(crate) struct Sample<'s> {
@@ -55,62 +90,37 @@ pub(crate) struct EventInfo {
 }
 
 /// The reader of a recording: `-o -`'s stream, or a perf.data file.
-pub(crate) type Recording<R> = PerfFileReader<R>;
+pub(crate) use xtask_profiling_dwarf::records::Records as Recording;
 
 /// A recording streamed by `perf record -o -`.
-pub(crate) fn stream<R: Read>(
-    input: R,
-) -> anyhow::Result<Recording<std::io::BufReader<WithoutTracingData<R>>>> {
+pub(crate) fn stream(input: impl Read + Send + 'static) -> anyhow::Result<Recording> {
     use anyhow::Context;
-    let input = std::io::BufReader::with_capacity(1 << 20, WithoutTracingData::new(input));
-    PerfFileReader::parse_pipe(input).context("perf's data stream does not read as a recording")
+    Recording::stream(Box::new(input)).context("perf's data stream does not read as a recording")
 }
 
-/// A perf.data file, written by `perf record -o FILE` (`Ok(Ok(_))`), or by
-/// `-o -` and kept: a stream in a file (`Ok(Err(_))`).
-pub(crate) type FileRecording = Result<
-    Recording<std::io::BufReader<std::fs::File>>,
-    Recording<std::io::BufReader<WithoutTracingData<std::fs::File>>>,
->;
-
-pub(crate) fn file(path: &std::path::Path) -> anyhow::Result<FileRecording> {
+/// A perf.data file, written by `perf record -o FILE`, or by `-o -` and
+/// kept (a stream in a file).
+pub(crate) fn file(path: &std::path::Path) -> anyhow::Result<Recording> {
     use anyhow::Context;
-    let open =
-        || std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()));
-    let mut head = [0u8; 16];
-    open()?
-        .read_exact(&mut head)
-        .with_context(|| format!("{} is too short for perf data", path.display()))?;
-    // A stream's header is 16 bytes long; a file's says where its sections are.
-    if u64::from_ne_bytes(head[8..16].try_into().expect("8 bytes")) == 16 {
-        return stream(open()?).map(Err);
-    }
-    let input = std::io::BufReader::with_capacity(1 << 20, open()?);
-    PerfFileReader::parse_file(input)
-        .map(Ok)
-        .with_context(|| format!("{} does not read as perf data", path.display()))
+    Recording::file(path).with_context(|| format!("{} does not read as perf data", path.display()))
 }
 
 /// Calls `each` for every sample of `recording`, with its stack; `events`
 /// gets what the recording says of its events.
-pub(crate) fn read_samples<R: Read>(
-    recording: Recording<R>,
+pub(crate) fn read_samples(
+    mut recording: Recording,
     events: &mut Vec<EventInfo>,
     processes: &mut Processes,
     mut each: impl FnMut(&Processes, Item<'_>),
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let PerfFileReader {
-        mut perf_file,
-        mut record_iter,
-    } = recording;
-    *events = describe_events(&perf_file);
+    *events = describe_events(recording.attributes());
     let mut frames = Vec::new();
-    while let Some(record) = record_iter
-        .next_record(&mut perf_file)
+    while let Some(record) = recording
+        .next_record()
         .context("perf's data is cut or damaged")?
     {
-        let PerfFileRecord::EventRecord { attr_index, record } = record else {
+        let linux_perf_data::PerfFileRecord::EventRecord { attr_index, record } = record else {
             continue;
         };
         let Ok(parsed) = record.parse() else {
@@ -151,9 +161,8 @@ pub(crate) fn read_samples<R: Read>(
 
 /// Each event's name (perf's description, else its type's name), and
 /// whether it is a tracepoint.
-fn describe_events(perf_file: &linux_perf_data::PerfFile) -> Vec<EventInfo> {
-    perf_file
-        .event_attributes()
+fn describe_events(attributes: &[linux_perf_data::AttributeDescription]) -> Vec<EventInfo> {
+    attributes
         .iter()
         .map(|a| EventInfo {
             name: a
@@ -213,119 +222,6 @@ fn track(processes: &mut Processes, record: EventRecord<'_>) {
             processes.fork(f.pid as u32, f.ppid as u32, f.tid as u32, f.ptid as u32)
         }
         _ => {}
-    }
-}
-
-/// perf's stream without the tracepoints' formats (`--off-cpu`): their
-/// record's size covers only its own header and a length, and that many
-/// bytes follow it, which a reader of records would take for records.
-pub(crate) struct WithoutTracingData<R> {
-    inner: R,
-    /// The file header, then each record's opening 12 bytes, as they pass.
-    head: Vec<u8>,
-    started: bool,
-    /// Bytes of the current record still to pass on.
-    pass: u64,
-    /// Bytes of tracing data still to drop.
-    drop: u64,
-    input: Vec<u8>,
-    output: Vec<u8>,
-    position: usize,
-}
-
-/// `PERF_RECORD_HEADER_TRACING_DATA`.
-const TRACING_DATA: u32 = 66;
-
-impl<R: Read> WithoutTracingData<R> {
-    pub fn new(inner: R) -> WithoutTracingData<R> {
-        WithoutTracingData {
-            inner,
-            head: Vec::new(),
-            started: false,
-            pass: 0,
-            drop: 0,
-            input: vec![0; 1 << 16],
-            output: Vec::new(),
-            position: 0,
-        }
-    }
-
-    /// Takes `data` in, appending to `out` what passes.
-    fn filter(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
-        while !data.is_empty() {
-            if self.drop > 0 || self.pass > 0 {
-                let n = self.drop.max(self.pass).min(data.len() as u64) as usize;
-                if self.drop > 0 {
-                    self.drop -= n as u64;
-                } else {
-                    out.extend_from_slice(&data[..n]);
-                    self.pass -= n as u64;
-                }
-                data = &data[n..];
-                continue;
-            }
-            let wanted = if self.started { 12 } else { 16 };
-            let n = (wanted - self.head.len()).min(data.len());
-            self.head.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if self.head.len() == wanted {
-                self.close_head(out);
-            }
-        }
-    }
-
-    fn close_head(&mut self, out: &mut Vec<u8>) {
-        if !self.started {
-            self.started = true;
-            out.extend_from_slice(&self.head);
-        } else {
-            let kind = u32::from_ne_bytes(self.head[..4].try_into().expect("4 bytes"));
-            let size = u64::from(u16::from_ne_bytes([self.head[6], self.head[7]]));
-            if kind == TRACING_DATA {
-                let length = u32::from_ne_bytes(self.head[8..12].try_into().expect("4 bytes"));
-                self.drop = size.saturating_sub(12) + u64::from(length);
-            } else {
-                // A record shorter than 12 bytes (8 at least) passes whole.
-                out.extend_from_slice(&self.head);
-                self.pass = size.max(8).saturating_sub(12);
-                if size < 12 {
-                    // Its last bytes were the next record's opening ones.
-                    let extra = (12 - size.max(8)) as usize;
-                    let next = out.split_off(out.len() - extra);
-                    self.head = next;
-                    return;
-                }
-            }
-        }
-        self.head.clear();
-    }
-}
-
-impl<R: Read> Read for WithoutTracingData<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        while self.position == self.output.len() {
-            self.output.clear();
-            self.position = 0;
-            let n = self.inner.read(&mut self.input)?;
-            if n == 0 && self.head.is_empty() {
-                return Ok(0);
-            }
-            if n == 0 {
-                // The stream ended within 12 bytes of a record's start: a
-                // last short record (or a cut one) passes as it is.
-                self.output = std::mem::take(&mut self.head);
-                continue;
-            }
-            let input = std::mem::take(&mut self.input);
-            let mut output = std::mem::take(&mut self.output);
-            self.filter(&input[..n], &mut output);
-            self.input = input;
-            self.output = output;
-        }
-        let n = buffer.len().min(self.output.len() - self.position);
-        buffer[..n].copy_from_slice(&self.output[self.position..self.position + n]);
-        self.position += n;
-        Ok(n)
     }
 }
 

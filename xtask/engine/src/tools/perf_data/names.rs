@@ -5,6 +5,7 @@
 //! where the file has no symbol there; `[unknown]` outside any file.
 
 use super::processes::{Frame, MappedFile};
+use super::FastMap;
 use crate::tools::dwarf::Binaries;
 use std::collections::HashMap;
 use xtask_profiling_dwarf::elf::{Image, Symbols};
@@ -16,8 +17,8 @@ pub(crate) struct Names {
     ids: HashMap<String, u32>,
     /// Per (file, offset): the names it stands for, innermost first, and
     /// perf's symbol there (for the leaves).
-    frames: HashMap<(u32, u64), (Vec<u32>, Option<u32>)>,
-    kernel: HashMap<u64, Vec<u32>>,
+    frames: FastMap<(u32, u64), (Vec<u32>, Option<u32>)>,
+    kernel: FastMap<u64, Vec<u32>>,
     symbols: HashMap<u32, Symbols>,
     kallsyms: Option<Kallsyms>,
     pub binaries: Binaries,

@@ -2,6 +2,7 @@
 //! mapped in each (`MMAP2`), its threads' names (`COMM`), forks and execs;
 //! and the stack of each sample, its user part unwound from perf's copy.
 
+use super::FastMap;
 use linux_perf_data::linux_perf_event_reader::{constants, SampleRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub(crate) struct MappedFile {
     pub segments: Vec<xtask_profiling_dwarf::elf::Segment>,
 }
 
+#[derive(Clone)]
 struct Mapping {
     start: u64,
     end: u64,
@@ -42,17 +44,11 @@ struct Process {
     stacks: Arc<ProcessStacks>,
 }
 
-impl Clone for Mapping {
-    fn clone(&self) -> Mapping {
-        Mapping { ..*self }
-    }
-}
-
 /// Every process of a recording.
 #[derive(Default)]
 pub(crate) struct Processes {
-    processes: HashMap<u32, Process>,
-    comms: HashMap<u32, Arc<str>>,
+    processes: FastMap<u32, Process>,
+    comms: FastMap<u32, Arc<str>>,
     pub files: Vec<MappedFile>,
     file_index: HashMap<String, u32>,
     cache: UnwindCache,
@@ -231,6 +227,11 @@ impl Processes {
         ) else {
             return;
         };
+        // No user state to unwind (a thread in the kernel's exit path): perf
+        // gives such a sample no user frames.
+        if ip == 0 {
+            return;
+        }
         let stack = stack.as_slice();
         let stack = &stack[..(*size as usize).min(stack.len())];
         let mut addresses = Vec::new();

@@ -149,10 +149,7 @@ pub fn read_switches(
         }
         Item::Sample(_) => {}
     };
-    match super::file(path)? {
-        Ok(recording) => read_samples(recording, &mut events, &mut processes, &mut each)?,
-        Err(stream) => read_samples(stream, &mut events, &mut processes, &mut each)?,
-    }
+    read_samples(super::file(path)?, &mut events, &mut processes, &mut each)?;
     Ok(unread)
 }
 
