@@ -1,5 +1,5 @@
-//! The CPU profile on Linux: perf record, perf script and the folding as one
-//! concurrent pipeline, with a spool (memory, then a file) between them.
+//! The CPU profile on Linux: perf record and the folding as one concurrent
+//! pipeline, with a spool (memory, then a file) between them.
 
 use super::{finish_profile, perf_settings, CpuProfile, Options, FOLDED, PERF_DATA};
 use crate::runs::measure::{self, RunFailure};
@@ -13,15 +13,15 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-/// perf record, perf script and the folding run at once, as a pipeline:
-/// `perf record -o -` streams its data to us, we hold it (the [`Spool`]) and
-/// feed perf script as fast as perf script reads, and perf script's output
-/// is folded as it arrives. On two cores the symbolization (and the inline
-/// frames) runs beside the workload instead of after it.
+/// perf record and the folding run at once, as a pipeline: `perf record -o
+/// -` streams its data to us, we hold it (the [`Spool`]), and this thread
+/// reads its records as fast as it can and folds them (`tools::perf_data`).
+/// On two cores the unwinding and naming (and the inline frames) run beside
+/// the workload instead of after it.
 ///
 /// perf record must never wait for its reader: while it waits, the kernel's
 /// ring buffer fills and samples are dropped. So the spool, not a pipe, is
-/// the buffer between perf record and perf script, and the ring buffer is
+/// the buffer between perf record and the folding, and the ring buffer is
 /// sized for the sampling rate (`perf::ring_buffer`).
 pub(super) fn profile_with_perf(
     prepared: &Prepared,
@@ -44,9 +44,6 @@ pub(super) fn profile_with_perf(
         .stdout
         .take()
         .context("perf record has no stdout")?;
-    // The folding reads the stream in this process, through a pipe from the
-    // spool (which never makes perf record wait).
-    let (fold_input, spool_output) = std::io::pipe().context("cannot make a pipe")?;
     let keep_file = options.keep_perf_data || options.off_cpu;
     let spill_path = dir.join(SPILL);
     let file_path = if keep_file { &data } else { &spill_path };
@@ -55,10 +52,9 @@ pub(super) fn profile_with_perf(
         let spool = spool.clone();
         std::thread::spawn(move || spool.fill(perf_stream, file))
     };
-    let feeder = {
-        let spool = spool.clone();
-        std::thread::spawn(move || spool.drain(file_reader, spool_output))
-    };
+    // The folding reads the stream in this thread, from the spool (which
+    // never makes perf record wait).
+    let fold_input = SpoolReader::new(spool.clone(), file_reader);
     // The waiter enforces the timeout: stopping perf ends the stream, and so the folding.
     let waiter = std::thread::spawn(move || recording.wait());
     let folded_file = std::fs::File::create(dir.join(FOLDED))?;
@@ -79,9 +75,6 @@ pub(super) fn profile_with_perf(
     let copied = copier
         .join()
         .map_err(|_| anyhow::anyhow!("the perf data copier panicked"))?;
-    let fed = feeder
-        .join()
-        .map_err(|_| anyhow::anyhow!("the spool's reader panicked"))?;
     spinner.finish();
     if !keep_file {
         let _ = std::fs::remove_file(&spill_path);
@@ -90,7 +83,6 @@ pub(super) fn profile_with_perf(
     let ended = Ended {
         recorded,
         copied,
-        fed,
         folded,
     };
     let (recorded, (counted, streamed), folded) = ended.checked(&command, timeout, file_path)?;
@@ -126,10 +118,10 @@ fn record_summary(
     summary
 }
 
-/// The spool between perf record and perf script, with its file opened
+/// The spool between perf record and the folding, with its file opened
 /// for writing and for reading back. perf.data is written only when it is
 /// kept or read again (the off-CPU switches, `keep_file`); otherwise the
-/// stream stays in memory, and the file takes only what perf script has
+/// stream stays in memory, and the file takes only what the folding has
 /// fallen behind by beyond `SPOOL_MEMORY`.
 fn open_spool(
     file_path: &Path,
@@ -147,7 +139,6 @@ fn open_spool(
 struct Ended {
     recorded: Outcome,
     copied: Result<(perf::StreamCounter, u64), CopyError>,
-    fed: std::io::Result<()>,
     folded: anyhow::Result<perf::Folded>,
 }
 
@@ -164,7 +155,6 @@ impl Ended {
         let Ended {
             recorded,
             copied,
-            fed,
             folded,
         } = self;
         if let Err(CopyError::Write(error)) = &copied {
@@ -209,8 +199,12 @@ impl Ended {
                 return Err(error).context("cannot read perf record's data stream")
             }
         };
-        let folded = folded.context("cannot fold perf's data")?;
-        fed.with_context(|| format!("cannot read {} back for the folding", file_path.display()))?;
+        let folded = folded.with_context(|| {
+            format!(
+                "cannot fold perf's data (spooled through {})",
+                file_path.display()
+            )
+        })?;
         Ok((recorded, streamed, folded))
     }
 }
@@ -261,16 +255,17 @@ enum CopyError {
 /// The scratch file of a spool kept in memory, for what does not fit.
 const SPILL: &str = "perf.spool";
 
-/// How far perf script may fall behind before the spool writes to a file
-/// instead of memory. perf script reads perf data many times faster than
+/// How far the folding may fall behind before the spool writes to a file
+/// instead of memory. The folding reads perf data many times faster than
 /// perf records it, so in practice the backlog is a few chunks.
 const SPOOL_MEMORY: usize = 256 << 20;
 
-/// perf's data on its way to perf script. The copier takes what perf sends
-/// as it comes (perf record never waits for perf script) and the feeder
-/// passes it on as fast as perf script takes it, in order. Chunks wait in
-/// memory up to a limit; beyond it they go to a file, which the feeder reads
-/// back, so memory stays flat however far perf script falls behind. When
+/// perf's data on its way to the folding. The copier takes what perf sends
+/// as it comes (perf record never waits for the folding) and the
+/// [`SpoolReader`] passes it on as fast as the folding takes it, in order.
+/// Chunks wait in memory up to a limit; beyond it they go to a file, which
+/// the reader reads back, so memory stays flat however far the folding
+/// falls behind. When
 /// the file is perf.data itself (kept, or read again), the limit is 0: every
 /// chunk goes there.
 struct Spool {
@@ -286,7 +281,7 @@ struct Queue {
     /// bytes.
     chunks: std::collections::VecDeque<Vec<u8>>,
     in_memory: usize,
-    /// Bytes written to the file, and read back by the feeder.
+    /// Bytes written to the file, and read back by the reader.
     in_file: u64,
     fed_from_file: u64,
     ended: bool,
@@ -342,46 +337,28 @@ impl Spool {
                 self.update(|state| state.in_file += n as u64);
             }
         };
-        // Ended, with or without an error: the feeder must not wait forever.
+        // Ended, with or without an error: the reader must not wait forever.
         self.update(|state| state.ended = true);
         result.map(|()| (counter, streamed))
     }
 
-    /// Passes the spool on to perf script, then closes its stdin (the end of
-    /// its input). Stops early, without error, if perf script stops reading.
-    fn drain(&self, mut file: impl Read, mut to: impl Write) -> std::io::Result<()> {
-        let mut buffer = vec![0u8; 1 << 20];
+    /// The next piece of the stream to pass on, waiting for it; `None` at
+    /// its end.
+    fn next(&self, most_from_file: usize) -> Option<Next> {
+        let mut state = self.lock();
         loop {
-            let next = {
-                let mut state = self.lock();
-                loop {
-                    if let Some(chunk) = state.chunks.pop_front() {
-                        state.in_memory -= chunk.len();
-                        break Some(Next::Chunk(chunk));
-                    }
-                    let in_file = state.in_file - state.fed_from_file;
-                    if in_file > 0 {
-                        break Some(Next::FromFile(in_file.min(buffer.len() as u64) as usize));
-                    }
-                    if state.ended {
-                        break None;
-                    }
-                    state = self.grew.wait(state).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            let written = match next {
-                None => return Ok(()),
-                Some(Next::Chunk(chunk)) => to.write_all(&chunk),
-                Some(Next::FromFile(n)) => {
-                    file.read_exact(&mut buffer[..n])?;
-                    self.update(|state| state.fed_from_file += n as u64);
-                    to.write_all(&buffer[..n])
-                }
-            };
-            if written.is_err() {
-                // perf script quit; its exit status tells why.
-                return Ok(());
+            if let Some(chunk) = state.chunks.pop_front() {
+                state.in_memory -= chunk.len();
+                return Some(Next::Chunk(chunk));
             }
+            let in_file = state.in_file - state.fed_from_file;
+            if in_file > 0 {
+                return Some(Next::FromFile(in_file.min(most_from_file as u64) as usize));
+            }
+            if state.ended {
+                return None;
+            }
+            state = self.grew.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -395,7 +372,52 @@ impl Spool {
     }
 }
 
-/// What the feeder passes on next.
+/// The spool's stream, whole and in order, as the folding reads it: from
+/// memory while the folding keeps up, else from the file.
+struct SpoolReader<F> {
+    spool: Arc<Spool>,
+    file: F,
+    /// The piece being read, and how much of it was.
+    piece: Vec<u8>,
+    at: usize,
+}
+
+impl<F: Read> SpoolReader<F> {
+    fn new(spool: Arc<Spool>, file: F) -> SpoolReader<F> {
+        SpoolReader {
+            spool,
+            file,
+            piece: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl<F: Read> Read for SpoolReader<F> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.piece.len() {
+            self.at = 0;
+            match self.spool.next(1 << 20) {
+                None => {
+                    self.piece.clear();
+                    return Ok(0);
+                }
+                Some(Next::Chunk(chunk)) => self.piece = chunk,
+                Some(Next::FromFile(n)) => {
+                    self.piece.resize(n, 0);
+                    self.file.read_exact(&mut self.piece)?;
+                    self.spool.update(|state| state.fed_from_file += n as u64);
+                }
+            }
+        }
+        let n = buffer.len().min(self.piece.len() - self.at);
+        buffer[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// What the spool passes on next.
 enum Next {
     Chunk(Vec<u8>),
     FromFile(usize),
@@ -406,7 +428,7 @@ mod tests {
     use super::*;
 
     /// A full disk while perf.data is written is a write error of the file,
-    /// told apart from the stream's errors, and the feeder is released.
+    /// told apart from the stream's errors, and the reader is released.
     #[test]
     fn a_full_disk_is_a_write_error() {
         let spool = Spool::new(0);
@@ -425,9 +447,9 @@ mod tests {
         assert!(spool.lock().ended, "the stream must read as ended");
     }
 
-    /// Whatever perf sends reaches perf script whole and in order: from
-    /// memory while perf script keeps up, through the file beyond the
-    /// memory's limit (here perf script starts reading only once perf has
+    /// Whatever perf sends reaches the folding whole and in order: from
+    /// memory while the folding keeps up, through the file beyond the
+    /// memory's limit (here the folding starts reading only once perf has
     /// ended), or all through the file when it is perf.data.
     #[test]
     fn the_stream_passes_whole_and_in_order_through_memory_and_file() {
@@ -435,7 +457,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-spool-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(SPILL);
-        // (memory, perf script reads while perf sends, bytes in the file)
+        // (memory, the folding reads while perf sends, bytes in the file)
         let cases = [
             (1 << 30, true, 0),
             (300_000, false, 3_000_000 - 280_000),
@@ -445,7 +467,7 @@ mod tests {
             let spool = Arc::new(Spool::new(memory));
             let file = std::fs::File::create(&path).unwrap();
             let reader = std::fs::File::open(&path).unwrap();
-            // perf's side in 40 000-byte pieces, interleaving with the feeder.
+            // perf's side in 40 000-byte pieces, interleaving with the reader.
             let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
             let pieces = stream.clone();
             let producer = std::thread::spawn(move || {
@@ -463,7 +485,10 @@ mod tests {
                 filled = filler.take().map(|f| f.join().unwrap());
             }
             let mut fed = Vec::new();
-            spool.drain(reader, &mut fed).unwrap();
+            let mut spooled = SpoolReader::new(spool.clone(), reader);
+            spooled.read_to_end(&mut fed).unwrap();
+            // The end stays the end: a reader may ask again.
+            assert_eq!(spooled.read(&mut [0u8; 64]).unwrap(), 0);
             producer.join().unwrap();
             let filled = filled
                 .or_else(|| filler.map(|f| f.join().unwrap()))

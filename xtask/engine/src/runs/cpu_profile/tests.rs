@@ -102,7 +102,8 @@ fn pipeline_folding_equals_inferno_on_the_saved_recording() {
 /// Our folded stacks against perf script's, folded by inferno: the same
 /// samples, and every stack perf unwound to an entry point is ours too,
 /// the same; only a stack perf's unwinder cut short may differ (framehop
-/// unwinds some of them whole), a few in a hundred at most.
+/// unwinds some of them whole): 1–2 % of the demo's samples, up to 5 %
+/// allowed for the few hundred samples a test takes.
 fn assert_same_stacks(ours: &[String], reference: &[String], what: &str) {
     use std::collections::HashMap;
     let counts = |lines: &[String]| {
@@ -129,7 +130,7 @@ fn assert_same_stacks(ours: &[String], reference: &[String], what: &str) {
         }
     }
     assert!(
-        cut_short * 50 <= total,
+        cut_short * 20 <= total,
         "{what}: {cut_short} of {total} samples have another stack than perf's"
     );
 }
