@@ -31,6 +31,13 @@ pub(super) fn profile_with_perf(
 ) -> anyhow::Result<CpuProfile> {
     let perf_path = tools.perf.path()?.to_path_buf();
     let (settings, notes) = perf_settings(options, tools);
+    if settings.call_graph == crate::config::CallGraph::Dwarf && !cfg!(target_arch = "x86_64") {
+        // The copied stacks are unwound with x86-64's registers and rules.
+        bail!(
+            "`call_graph = \"dwarf\"` is unwound in process on x86-64 only: set `call_graph = \"fp\"` \
+             in profiling.toml's [defaults] (or pass `--call-graph fp`) on this machine"
+        );
+    }
     let data = dir.join(PERF_DATA);
 
     let record = record_spec(prepared, &perf_path, &settings, options);
