@@ -4,7 +4,9 @@
 
 use super::names::Names;
 use super::processes::{Frame, Processes};
-use super::{read_samples, EventInfo, Recording};
+use super::{read_samples, EventInfo, FastMap, Recording};
+use crate::tools::perf::Folded;
+use std::io::Write;
 
 /// [`fold_recording`] of a perf.data file.
 pub fn fold_file(
@@ -14,9 +16,6 @@ pub fn fold_file(
 ) -> anyhow::Result<Folded> {
     fold_recording(super::file(path)?, options, output)
 }
-use super::FastMap;
-use crate::tools::perf::Folded;
-use std::io::Write;
 
 /// What to fold.
 #[derive(Debug, Clone, Copy, Default)]
