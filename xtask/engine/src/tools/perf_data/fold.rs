@@ -17,6 +17,9 @@ pub fn fold_file(
     fold_recording(super::file(path)?, options, output)
 }
 
+/// A thread's name as perf told it (none: `:TID`), and its interned frame.
+type ThreadName = (Option<std::sync::Arc<str>>, u32);
+
 /// What to fold.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FoldOptions {
@@ -42,7 +45,7 @@ pub fn fold_recording(
     let mut folded = Folded::default();
     let mut chosen: Option<usize> = None;
     let mut key = Vec::new();
-    let mut comms: FastMap<(u32, u32), (String, u32)> = FastMap::default();
+    let mut comms: FastMap<(u32, u32), ThreadName> = FastMap::default();
     read_samples(recording, &mut events, &mut processes, |processes, item| {
         let super::Item::Sample(sample) = item else {
             return;
@@ -76,15 +79,17 @@ pub fn fold_recording(
         if key.is_empty() {
             return;
         }
+        // Looked up by thread, without a copy of its name per sample.
         let comm = processes.comm(sample.pid, sample.tid);
         let known = comms
             .get(&(sample.pid, sample.tid))
-            .filter(|(c, _)| *c == comm);
+            .filter(|(c, _)| c.as_ref() == comm);
         let comm_id = match known {
             Some((_, id)) => *id,
             None => {
-                let id = names.intern(&comm.trim().replace(' ', "_"));
-                comms.insert((sample.pid, sample.tid), (comm, id));
+                let name = comm.map_or_else(|| format!(":{}", sample.tid), |c| c.to_string());
+                let id = names.intern(&name.trim().replace(' ', "_"));
+                comms.insert((sample.pid, sample.tid), (comm.cloned(), id));
                 id
             }
         };

@@ -83,12 +83,10 @@ fn load_bias(
 const CONTEXT_MAX: u64 = -4095i64 as u64;
 
 impl Processes {
-    /// The name of thread `tid` (of process `pid`), as perf script prints it.
-    pub fn comm(&self, pid: u32, tid: u32) -> String {
-        match self.comms.get(&tid).or_else(|| self.comms.get(&pid)) {
-            Some(comm) => comm.to_string(),
-            None => format!(":{tid}"),
-        }
+    /// The name of thread `tid` (of process `pid`) when perf told it;
+    /// perf script prints `:TID` for a thread it knows no name of.
+    pub fn comm(&self, pid: u32, tid: u32) -> Option<&Arc<str>> {
+        self.comms.get(&tid).or_else(|| self.comms.get(&pid))
     }
 
     pub fn set_comm(&mut self, pid: u32, tid: u32, name: &str, exec: bool) {
